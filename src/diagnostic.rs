@@ -1,0 +1,216 @@
+//! The one diagnostic type of every stage: a message with a stable code, labels that may point
+//! into several files (a finding labels both the record and the rule), and a help text.
+
+use std::fmt;
+
+use miette::{LabeledSpan, MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
+
+use crate::source::{Location, Source, Span};
+
+/// How serious a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// Fails the run.
+    Error,
+    /// Worth a look.
+    Warning,
+    /// Information.
+    Advice,
+}
+
+/// A label: a place in a file and what to say about it.
+#[derive(Debug, Clone)]
+pub struct Label {
+    /// The place.
+    pub location: Location,
+    /// The text shown under it.
+    pub text: String,
+}
+
+/// A diagnostic: what went wrong (or what was found), where, and how to fix it.
+#[derive(Debug, Clone)]
+pub struct Diag {
+    /// A stable code such as `caveat::parse::expected`.
+    pub code: String,
+    /// How serious it is.
+    pub severity: Severity,
+    /// The message: lowercase, no final period, user text in backticks.
+    pub message: String,
+    /// The labels; the first is the primary one.
+    pub labels: Vec<Label>,
+    /// How to fix it, when that can be said.
+    pub help: Option<String>,
+    files: Files,
+}
+
+impl Diag {
+    /// An error with a code and a message, and no label yet.
+    pub fn error(code: impl Into<String>, message: impl Into<String>) -> Diag {
+        Diag {
+            code: code.into(),
+            severity: Severity::Error,
+            message: message.into(),
+            labels: Vec::new(),
+            help: None,
+            files: Files::default(),
+        }
+    }
+
+    /// The same diagnostic with another severity.
+    pub fn with_severity(mut self, severity: Severity) -> Diag {
+        self.severity = severity;
+        self
+    }
+
+    /// Adds a label at `span` of `source`.
+    pub fn label(mut self, source: &Source, span: Span, text: impl Into<String>) -> Diag {
+        let span = source.clamp(span);
+        self.files.add(source);
+        self.labels.push(Label {
+            location: Location {
+                source: source.clone(),
+                span,
+            },
+            text: text.into(),
+        });
+        self
+    }
+
+    /// Adds a help text.
+    pub fn help(mut self, help: impl Into<String>) -> Diag {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Adds a help text if there is one.
+    pub fn maybe_help(mut self, help: Option<String>) -> Diag {
+        if help.is_some() {
+            self.help = help;
+        }
+        self
+    }
+
+    /// The primary location, if the diagnostic has a label.
+    pub fn location(&self) -> Option<&Location> {
+        self.labels.first().map(|l| &l.location)
+    }
+}
+
+impl fmt::Display for Diag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Diag {}
+
+impl miette::Diagnostic for Diag {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(&self.code))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+            Severity::Advice => miette::Severity::Advice,
+        })
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        if self.files.sources.is_empty() {
+            None
+        } else {
+            Some(&self.files)
+        }
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        if self.labels.is_empty() {
+            return None;
+        }
+        Some(Box::new(self.labels.iter().enumerate().map(
+            |(i, label)| {
+                let base = self.files.base_of(&label.location.source);
+                let span = label.location.span;
+                let text = (!label.text.is_empty()).then(|| label.text.clone());
+                let at = SourceSpan::new((base + span.start).into(), span.end - span.start);
+                if i == 0 {
+                    LabeledSpan::new_primary_with_span(text, at)
+                } else {
+                    LabeledSpan::new_with_span(text, at)
+                }
+            },
+        )))
+    }
+}
+
+/// The files a diagnostic's labels point into, laid end to end in one offset space so that a
+/// single miette diagnostic can show snippets of several files. A span that would cross from one
+/// file into the next cannot be read, so miette never merges snippets of two files.
+#[derive(Debug, Clone, Default)]
+struct Files {
+    sources: Vec<(usize, Source)>,
+}
+
+impl Files {
+    fn add(&mut self, source: &Source) {
+        if self
+            .sources
+            .iter()
+            .any(|(_, s)| std::sync::Arc::ptr_eq(s, source))
+        {
+            return;
+        }
+        let base = self
+            .sources
+            .last()
+            .map_or(0, |(base, s)| base + s.text().len() + 1);
+        self.sources.push((base, source.clone()));
+    }
+
+    fn base_of(&self, source: &Source) -> usize {
+        self.sources
+            .iter()
+            .find(|(_, s)| std::sync::Arc::ptr_eq(s, source))
+            .map_or(0, |(base, _)| *base)
+    }
+}
+
+impl SourceCode for Files {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let start = span.offset();
+        let end = start + span.len();
+        let (base, source) = self
+            .sources
+            .iter()
+            .rev()
+            .find(|(base, _)| *base <= start)
+            .ok_or(MietteError::OutOfBounds)?;
+        if end > base + source.text().len() {
+            return Err(MietteError::OutOfBounds);
+        }
+        let local = SourceSpan::new((start - base).into(), span.len());
+        let inner = source.read_span(&local, context_lines_before, context_lines_after)?;
+        let moved = SourceSpan::new((inner.span().offset() + base).into(), inner.span().len());
+        Ok(Box::new(MietteSpanContents::new_named(
+            source.name().to_string(),
+            inner.data(),
+            moved,
+            inner.line(),
+            inner.column(),
+            inner.line_count(),
+        )))
+    }
+}

@@ -1,0 +1,253 @@
+//! The data model of records: values that keep the span they were read from.
+
+use jiff::civil::Date;
+use rust_decimal::Decimal;
+
+use crate::source::Span;
+
+/// A value read from a record, with its span in the data file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    /// The value.
+    pub value: Value,
+    /// Where it was written in the data file.
+    pub span: Span,
+}
+
+/// A record value. Strings stay strings (a string that looks like a number or a date is compared as
+/// one when it meets a number or a date); numbers are exact decimals.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// `null`, `~` or an empty value: counts as missing.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// An exact decimal number; its text as written is the node's span in the source.
+    Number(Decimal),
+    /// A string.
+    String(Box<str>),
+    /// A date (only from typed sources such as a schema; YAML dates stay strings).
+    Date(Date),
+    /// A list.
+    List(Vec<Node>),
+    /// A mapping, in the order written.
+    Map(Map),
+}
+
+/// A mapping from keys to nodes, in the order written. Records have few keys, so a vector searched
+/// from the front beats a hash map.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Map {
+    /// The entries in the order written.
+    pub entries: Vec<Entry>,
+}
+
+/// One `key: value` pair of a mapping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// The key.
+    pub key: Box<str>,
+    /// Where the key was written.
+    pub key_span: Span,
+    /// The value.
+    pub value: Node,
+}
+
+impl Map {
+    /// The node stored under `key`, if any.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entries
+            .iter()
+            .find(|e| &*e.key == key)
+            .map(|e| &e.value)
+    }
+
+    /// The entry stored under `key`, if any.
+    pub fn entry(&self, key: &str) -> Option<&Entry> {
+        self.entries.iter().find(|e| &*e.key == key)
+    }
+}
+
+impl Value {
+    /// A short name of the value's type, for messages ("a string", "a number").
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Date(_) => "a date",
+            Value::List(_) => "a list",
+            Value::Map(_) => "a mapping",
+        }
+    }
+}
+
+/// Parses a policy's date literal: exactly `YYYY-MM-DD`, and a real calendar date.
+pub fn parse_date_literal(text: &str) -> Result<Date, String> {
+    let parts: Vec<&str> = text.split('-').collect();
+    let [y, m, d] = parts.as_slice() else {
+        return Err("a date has three parts".to_string());
+    };
+    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return Err(
+            "dates are written YYYY-MM-DD, with a four-digit year and two-digit month and day"
+                .to_string(),
+        );
+    }
+    let (Ok(year), Ok(month), Ok(day)) = (y.parse::<i16>(), m.parse::<i8>(), d.parse::<i8>())
+    else {
+        return Err("dates are written with digits".to_string());
+    };
+    Date::new(year, month, day).map_err(|_| match month {
+        1..=12 => format!("{y}-{m} has no day {day}"),
+        _ => format!("there is no month {month}"),
+    })
+}
+
+/// Reads a data string as a date, if it is one: `YYYY-MM-DD`, optionally followed by a time
+/// (`T` or a space, then `HH:MM[:SS[.fff]]` and an optional `Z` or `±HH:MM`). Only the date counts.
+pub fn parse_data_date(text: &str) -> Option<Date> {
+    let bytes = text.as_bytes();
+    let date = bytes.get(..10)?;
+    let digit = |i: usize| date.get(i).is_some_and(u8::is_ascii_digit);
+    if !(0..4).all(digit)
+        || date.get(4) != Some(&b'-')
+        || !(5..7).all(digit)
+        || date.get(7) != Some(&b'-')
+        || !(8..10).all(digit)
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| {
+        date.get(r).map_or(0, |ds| {
+            ds.iter().fold(0i32, |n, d| n * 10 + i32::from(d - b'0'))
+        })
+    };
+    let parsed = Date::new(
+        i16::try_from(num(0..4)).ok()?,
+        i8::try_from(num(5..7)).ok()?,
+        i8::try_from(num(8..10)).ok()?,
+    )
+    .ok()?;
+    let rest = bytes.get(10..)?;
+    if rest.is_empty() || valid_time_suffix(rest) {
+        Some(parsed)
+    } else {
+        None
+    }
+}
+
+/// `T` or space, `HH:MM[:SS[.fff]]`, then an optional `Z` or `±HH:MM`.
+fn valid_time_suffix(rest: &[u8]) -> bool {
+    let two_digits = |s: &[u8], max: u8| -> bool {
+        match s {
+            [a, b, ..] if a.is_ascii_digit() && b.is_ascii_digit() => {
+                (a - b'0') * 10 + (b - b'0') <= max
+            }
+            _ => false,
+        }
+    };
+    let Some((sep, mut s)) = rest.split_first() else {
+        return false;
+    };
+    if *sep != b'T' && *sep != b' ' {
+        return false;
+    }
+    if !two_digits(s, 23) || s.get(2) != Some(&b':') || !two_digits(s.get(3..).unwrap_or(&[]), 59) {
+        return false;
+    }
+    s = s.get(5..).unwrap_or(&[]);
+    if s.first() == Some(&b':') {
+        if !two_digits(s.get(1..).unwrap_or(&[]), 60) {
+            return false;
+        }
+        s = s.get(3..).unwrap_or(&[]);
+        if s.first() == Some(&b'.') {
+            let frac = s.iter().skip(1).take_while(|b| b.is_ascii_digit()).count();
+            if frac == 0 {
+                return false;
+            }
+            s = s.get(1 + frac..).unwrap_or(&[]);
+        }
+    }
+    match s {
+        [] | [b'Z'] => true,
+        [b'+' | b'-', rest @ ..] => {
+            rest.len() == 5
+                && two_digits(rest, 23)
+                && rest.get(2) == Some(&b':')
+                && two_digits(rest.get(3..).unwrap_or(&[]), 59)
+        }
+        _ => false,
+    }
+}
+
+/// Reads a data string as a plain decimal number, if it is one (`"389838.00"`, `"-12.5"`).
+pub fn parse_data_number(text: &str) -> Option<Decimal> {
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let plain = !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+        && !(digits.ends_with('.'));
+    if !plain {
+        return None;
+    }
+    Decimal::from_str_exact(text.strip_prefix('+').unwrap_or(text)).ok()
+}
+
+/// Exact decimal arithmetic; overflow and division by zero are errors, never infinities.
+pub fn arith(op: crate::syntax::ast::ArithOp, a: Decimal, b: Decimal) -> Result<Decimal, String> {
+    use crate::syntax::ast::ArithOp;
+    let result = match op {
+        ArithOp::Add => a.checked_add(b),
+        ArithOp::Sub => a.checked_sub(b),
+        ArithOp::Mul => a.checked_mul(b),
+        ArithOp::Div if b.is_zero() => return Err("division by zero".to_string()),
+        ArithOp::Div => a.checked_div(b),
+    };
+    result.ok_or_else(|| "the result is too large (overflow)".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn date_literals_must_be_real_dates() {
+        assert!(parse_date_literal("2018-05-23").is_ok());
+        assert!(parse_date_literal("2020-02-29").is_ok());
+        assert!(parse_date_literal("2018-02-30").is_err());
+        assert!(parse_date_literal("2018-5-23").is_err());
+        assert!(parse_date_literal("2018-13-01").is_err());
+    }
+
+    #[test]
+    fn data_dates_may_carry_a_time() {
+        let d = Date::new(2021, 4, 23).unwrap();
+        assert_eq!(parse_data_date("2021-04-23"), Some(d));
+        assert_eq!(parse_data_date("2021-04-23 00:00:00"), Some(d));
+        assert_eq!(parse_data_date("2021-04-23T10:30"), Some(d));
+        assert_eq!(parse_data_date("2021-04-23T10:30:05.123Z"), Some(d));
+        assert_eq!(parse_data_date("2021-04-23T10:30:05+02:00"), Some(d));
+        assert_eq!(parse_data_date("2021-04-23x"), None);
+        assert_eq!(parse_data_date("2021-02-30"), None);
+        assert_eq!(parse_data_date("soon"), None);
+    }
+
+    #[test]
+    fn plain_decimal_strings_are_numbers() {
+        assert_eq!(
+            parse_data_number("389838.00").map(|d| d.to_string()),
+            Some("389838.00".into())
+        );
+        assert_eq!(
+            parse_data_number("-12.5").map(|d| d.to_string()),
+            Some("-12.5".into())
+        );
+        assert_eq!(parse_data_number("12."), None);
+        assert_eq!(parse_data_number("1e5"), None);
+        assert_eq!(parse_data_number("lots"), None);
+    }
+}
