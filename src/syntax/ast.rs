@@ -1,0 +1,295 @@
+//! The typed syntax tree of a policy file. Every node has a span; no pest types appear here.
+
+use jiff::civil::Date;
+use rust_decimal::Decimal;
+
+use crate::source::{Source, Span, Spanned};
+
+/// A parsed policy file.
+#[derive(Debug, Clone)]
+pub struct PolicyFile {
+    /// The file it was parsed from.
+    pub source: Source,
+    /// Its statements, in order.
+    pub statements: Vec<Statement>,
+}
+
+/// One top-level statement.
+#[derive(Debug, Clone)]
+pub enum Statement {
+    /// `let NAME = VALUE`
+    Let(LetDecl),
+    /// `alias SYMBOL = [SPELLING, …]`
+    Alias(AliasDecl),
+    /// `import "FILE"`
+    Import(ImportDecl),
+    /// A rule, with or without a block.
+    Rule(Box<Rule>),
+}
+
+/// `let NAME = VALUE`
+#[derive(Debug, Clone)]
+pub struct LetDecl {
+    /// The name bound.
+    pub name: Spanned<String>,
+    /// The constant expression.
+    pub value: Expr,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// `alias SYMBOL = [SPELLING, …]`
+#[derive(Debug, Clone)]
+pub struct AliasDecl {
+    /// The symbol that gets other spellings.
+    pub name: Spanned<String>,
+    /// The other spellings: strings or symbols.
+    pub spellings: Vec<Expr>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// `import "FILE"`
+#[derive(Debug, Clone)]
+pub struct ImportDecl {
+    /// The path as written, relative to the importing file.
+    pub path: Spanned<String>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// What a rule does when it fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Effect {
+    /// An error: fails the check.
+    Deny,
+    /// A warning: fails with `--fail-on warn`.
+    Warn,
+    /// Information.
+    Note,
+}
+
+impl Effect {
+    /// The keyword that writes this effect.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Effect::Deny => "deny",
+            Effect::Warn => "warn",
+            Effect::Note => "note",
+        }
+    }
+}
+
+/// A rule: a body, and the metadata a block may give it.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// The id of a rule block; `None` for a rule written outside a block.
+    pub id: Option<Spanned<String>>,
+    /// What the rule tests.
+    pub body: RuleBody,
+    /// `message "TEXT"`, with the span of the string.
+    pub message: Option<Spanned<String>>,
+    /// `cite "TEXT"`.
+    pub cite: Option<Spanned<String>>,
+    /// `tags [..]`.
+    pub tags: Vec<Spanned<String>>,
+    /// The rule body: from its effect keyword to the end of its last clause.
+    pub body_span: Span,
+    /// The whole statement (the block, if any).
+    pub span: Span,
+}
+
+/// The testing part of a rule.
+#[derive(Debug, Clone)]
+pub enum RuleBody {
+    /// `EFFECT FILTER* [when EXPR] [unless EXPR]`
+    Effect {
+        /// The effect keyword.
+        effect: Spanned<Effect>,
+        /// Filters, ANDed, in the order written.
+        filters: Vec<Filter>,
+        /// The `when` condition.
+        when: Option<Expr>,
+        /// The `unless` condition.
+        unless: Option<Expr>,
+    },
+    /// `require EXPR [when EXPR]`: deny unless EXPR.
+    Require {
+        /// The `require` keyword's span.
+        keyword: Span,
+        /// What must hold.
+        condition: Expr,
+        /// The `when` condition.
+        when: Option<Expr>,
+    },
+}
+
+/// A filter right after the effect.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    /// What it tests.
+    pub kind: FilterKind,
+    /// The whole filter.
+    pub span: Span,
+}
+
+/// The kinds of filter.
+#[derive(Debug, Clone)]
+pub enum FilterKind {
+    /// `vendor V`
+    VendorIs(Expr),
+    /// `vendor in LIST`
+    VendorIn(Expr),
+    /// `vendor not in LIST`
+    VendorNotIn(Expr),
+    /// `[PATH] after D`
+    After(Option<Expr>, Expr),
+    /// `[PATH] before D`
+    Before(Option<Expr>, Expr),
+    /// `[PATH] between D1 and D2`
+    Between(Option<Expr>, Expr, Expr),
+}
+
+/// An expression with its span.
+#[derive(Debug, Clone)]
+pub struct Expr {
+    /// What kind of expression.
+    pub kind: ExprKind,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// Where a bare identifier stands, which decides what it may mean (LANGUAGE.md §4, Names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamePlace {
+    /// Anywhere else: a field of the record (or a `let`, or a quantifier variable).
+    Plain,
+    /// The whole right-hand operand of `== != contains starts with ends with`, a filter operand,
+    /// or a list element: a symbol unless a `let` or `alias` declares it.
+    SymbolSlot,
+    /// After `in` / `not in`: must be a `let` or `alias` list.
+    ListSlot,
+}
+
+/// The kinds of expression.
+#[derive(Debug, Clone)]
+pub enum ExprKind {
+    /// A string, number, date or boolean literal.
+    Literal(Literal),
+    /// `[a, b, c]`
+    List(Vec<Expr>),
+    /// A bare identifier.
+    Name(String, NamePlace),
+    /// `record`: the whole record.
+    RecordRoot,
+    /// `BASE.NAME`
+    Member(Box<Expr>, Spanned<String>),
+    /// `BASE[INDEX]`
+    Index(Box<Expr>, Box<Expr>),
+    /// `NAME(ARGS)`
+    Call(Spanned<String>, Vec<Expr>),
+    /// `not` applied `count` times (at least once).
+    Not(Box<Expr>),
+    /// `a and b and …`
+    And(Vec<Expr>),
+    /// `a or b or …`
+    Or(Vec<Expr>),
+    /// A comparison.
+    Compare(CompareOp, Spanned<()>, Box<Expr>, Box<Expr>),
+    /// `X exists`
+    Exists(Box<Expr>),
+    /// `X is missing`
+    Missing(Box<Expr>),
+    /// A chain of `+ -` or of `* /`: the first operand, then each operator and operand.
+    Arith(Box<Expr>, Vec<(Spanned<ArithOp>, Expr)>),
+    /// Unary minus.
+    Neg(Box<Expr>),
+    /// `any|all VAR in LIST where BODY`
+    Quantifier(Quantifier, Spanned<String>, Box<Expr>, Box<Expr>),
+    /// `(EXPR)`: kept so that a parenthesised name is never a symbol.
+    Paren(Box<Expr>),
+}
+
+/// A literal value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Literal {
+    /// A string (escapes resolved) or raw string.
+    String(String),
+    /// An exact decimal.
+    Number(Decimal),
+    /// A valid date.
+    Date(Date),
+    /// `true` or `false`.
+    Bool(bool),
+}
+
+/// The comparison operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareOp {
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `in`
+    In,
+    /// `not in`
+    NotIn,
+    /// `matches`
+    Matches,
+    /// `contains`
+    Contains,
+    /// `starts with`
+    StartsWith,
+    /// `ends with`
+    EndsWith,
+}
+
+impl CompareOp {
+    /// The operator as written.
+    pub fn text(self) -> &'static str {
+        match self {
+            CompareOp::Eq => "==",
+            CompareOp::Ne => "!=",
+            CompareOp::Lt => "<",
+            CompareOp::Le => "<=",
+            CompareOp::Gt => ">",
+            CompareOp::Ge => ">=",
+            CompareOp::In => "in",
+            CompareOp::NotIn => "not in",
+            CompareOp::Matches => "matches",
+            CompareOp::Contains => "contains",
+            CompareOp::StartsWith => "starts with",
+            CompareOp::EndsWith => "ends with",
+        }
+    }
+}
+
+/// The arithmetic operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArithOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+}
+
+/// `any` or `all`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quantifier {
+    /// True when some element satisfies the body.
+    Any,
+    /// True when every element satisfies the body.
+    All,
+}

@@ -1,0 +1,10 @@
+//! The pest parser generated from `grammar/caveat.pest`. Only this module and `lower` see pest.
+
+#![allow(missing_docs)]
+
+use pest_derive::Parser;
+
+/// The generated parser; its `Rule` enum names the grammar's rules.
+#[derive(Parser)]
+#[grammar = "grammar/caveat.pest"]
+pub struct PolicyParser;

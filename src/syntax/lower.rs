@@ -1,0 +1,830 @@
+//! Pest pairs into the typed AST, one `lower_*` function per grammar rule. An unexpected pair is
+//! an internal error diagnostic, never a panic.
+
+use pest::iterators::{Pair, Pairs};
+use rust_decimal::Decimal;
+
+use super::MAX_NESTING;
+use super::ast::*;
+use super::grammar::Rule;
+use crate::diagnostic::Diag;
+use crate::source::{Source, Span, Spanned};
+
+type Lowered<T> = Result<T, Vec<Diag>>;
+
+/// Lowering state: the file, and the offset of the statement's text in it.
+struct Lower<'s> {
+    source: &'s Source,
+    offset: usize,
+}
+
+/// Lowers one parsed statement that starts at byte `offset` of the file.
+pub fn statement(source: &Source, offset: usize, pair: Pair<'_, Rule>) -> Lowered<Statement> {
+    let lower = Lower { source, offset };
+    lower.statement(pair)
+}
+
+impl Lower<'_> {
+    fn span(&self, pair: &Pair<'_, Rule>) -> Span {
+        let s = pair.as_span();
+        Span::new(s.start(), s.end()).shift(self.offset)
+    }
+
+    fn spanned_str(&self, pair: &Pair<'_, Rule>) -> Spanned<String> {
+        Spanned::new(pair.as_str().to_string(), self.span(pair))
+    }
+
+    fn internal(&self, pair: &Pair<'_, Rule>) -> Vec<Diag> {
+        vec![
+            Diag::error(
+                "caveat::parse::internal",
+                format!(
+                    "internal error: unexpected `{:?}` in the syntax tree",
+                    pair.as_rule()
+                ),
+            )
+            .label(self.source, self.span(pair), "while reading this")
+            .help("please report this policy to the caveat developers"),
+        ]
+    }
+
+    fn error(&self, code: &str, message: String, span: Span, label: &str) -> Vec<Diag> {
+        vec![Diag::error(code, message).label(self.source, span, label)]
+    }
+
+    fn next<'i>(
+        &self,
+        pairs: &mut Pairs<'i, Rule>,
+        parent: &Pair<'i, Rule>,
+    ) -> Lowered<Pair<'i, Rule>> {
+        pairs.next().ok_or_else(|| self.internal(parent))
+    }
+
+    fn statement(&self, pair: Pair<'_, Rule>) -> Lowered<Statement> {
+        match pair.as_rule() {
+            Rule::let_decl => self.let_decl(pair).map(Statement::Let),
+            Rule::alias_decl => self.alias_decl(pair).map(Statement::Alias),
+            Rule::import_decl => self.import_decl(pair).map(Statement::Import),
+            Rule::rule_block => self.rule_block(pair).map(|r| Statement::Rule(Box::new(r))),
+            Rule::effect_rule | Rule::require_rule => {
+                let span = self.span(&pair);
+                let body = self.rule_body(pair)?;
+                Ok(Statement::Rule(Box::new(Rule_ {
+                    id: None,
+                    body,
+                    message: None,
+                    cite: None,
+                    tags: Vec::new(),
+                    body_span: span,
+                    span,
+                })))
+            }
+            _ => Err(self.internal(&pair)),
+        }
+    }
+
+    fn let_decl(&self, pair: Pair<'_, Rule>) -> Lowered<LetDecl> {
+        let span = self.span(&pair);
+        let mut inner = pair.clone().into_inner();
+        let _kw = self.next(&mut inner, &pair)?;
+        let name = self.spanned_str(&self.next(&mut inner, &pair)?);
+        let value = self.expr(self.next(&mut inner, &pair)?, 0)?;
+        Ok(LetDecl { name, value, span })
+    }
+
+    fn alias_decl(&self, pair: Pair<'_, Rule>) -> Lowered<AliasDecl> {
+        let span = self.span(&pair);
+        let mut inner = pair.clone().into_inner();
+        let _kw = self.next(&mut inner, &pair)?;
+        let name = self.spanned_str(&self.next(&mut inner, &pair)?);
+        let list = self.next(&mut inner, &pair)?;
+        let spellings = self.list_items(list, 0)?;
+        Ok(AliasDecl {
+            name,
+            spellings,
+            span,
+        })
+    }
+
+    fn import_decl(&self, pair: Pair<'_, Rule>) -> Lowered<ImportDecl> {
+        let span = self.span(&pair);
+        let mut inner = pair.clone().into_inner();
+        let _kw = self.next(&mut inner, &pair)?;
+        let path = self.string(self.next(&mut inner, &pair)?)?;
+        Ok(ImportDecl { path, span })
+    }
+
+    fn rule_block(&self, pair: Pair<'_, Rule>) -> Lowered<Rule_> {
+        let span = self.span(&pair);
+        let mut inner = pair.clone().into_inner();
+        let _kw = self.next(&mut inner, &pair)?;
+        let id_pair = self.next(&mut inner, &pair)?;
+        let id = self.spanned_str(&id_pair);
+        let _open = self.next(&mut inner, &pair)?;
+        if id.node.ends_with(['-', '.']) {
+            return Err(self.error(
+                "caveat::parse::rule_id",
+                format!(
+                    "rule id `{}` ends in `{}`",
+                    id.node,
+                    id.node.chars().last().unwrap_or('-')
+                ),
+                id.span,
+                "a rule id may not end in `-` or `.`",
+            ));
+        }
+        let body_pair = self.next(&mut inner, &pair)?;
+        let body_span = self.span(&body_pair);
+        let body = self.rule_body(body_pair)?;
+        let mut rule = Rule_ {
+            id: Some(id),
+            body,
+            message: None,
+            cite: None,
+            tags: Vec::new(),
+            body_span,
+            span,
+        };
+        let mut errors = Vec::new();
+        for meta in inner.filter(|p| p.as_rule() != Rule::close_brace) {
+            let meta_span = self.span(&meta);
+            let rule_kind = meta.as_rule();
+            let mut parts = meta.clone().into_inner();
+            let _kw = self.next(&mut parts, &meta)?;
+            let slot = match rule_kind {
+                Rule::message_meta => &mut rule.message,
+                Rule::cite_meta => &mut rule.cite,
+                Rule::tags_meta => {
+                    if !rule.tags.is_empty() {
+                        errors.extend(self.duplicate_metadata("tags", meta_span));
+                    }
+                    rule.tags = parts
+                        .filter(|p| p.as_rule() == Rule::tag)
+                        .map(|t| self.tag(t))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    continue;
+                }
+                _ => return Err(self.internal(&meta)),
+            };
+            if slot.is_some() {
+                let word = if rule_kind == Rule::message_meta {
+                    "message"
+                } else {
+                    "cite"
+                };
+                errors.extend(self.duplicate_metadata(word, meta_span));
+            }
+            *slot = Some(self.string(self.next(&mut parts, &meta)?)?);
+        }
+        if errors.is_empty() {
+            Ok(rule)
+        } else {
+            Err(errors)
+        }
+    }
+
+    fn duplicate_metadata(&self, word: &str, span: Span) -> Vec<Diag> {
+        vec![
+            Diag::error(
+                "caveat::parse::duplicate_metadata",
+                format!("a rule may have only one `{word}`"),
+            )
+            .label(self.source, span, "second one here")
+            .help(format!("merge the two `{word}` lines into one")),
+        ]
+    }
+
+    fn tag(&self, pair: Pair<'_, Rule>) -> Lowered<Spanned<String>> {
+        let inner = pair
+            .clone()
+            .into_inner()
+            .next()
+            .ok_or_else(|| self.internal(&pair))?;
+        match inner.as_rule() {
+            Rule::string => self.string(inner),
+            _ => Ok(self.spanned_str(&inner)),
+        }
+    }
+
+    fn rule_body(&self, pair: Pair<'_, Rule>) -> Lowered<RuleBody> {
+        match pair.as_rule() {
+            Rule::effect_rule => self.effect_rule(pair),
+            Rule::require_rule => {
+                let mut inner = pair.clone().into_inner();
+                let kw = self.next(&mut inner, &pair)?;
+                let condition = self.expr(self.next(&mut inner, &pair)?, 0)?;
+                let when = match inner.next() {
+                    Some(clause) => Some(self.clause(clause)?),
+                    None => None,
+                };
+                Ok(RuleBody::Require {
+                    keyword: self.span(&kw),
+                    condition,
+                    when,
+                })
+            }
+            _ => Err(self.internal(&pair)),
+        }
+    }
+
+    fn effect_rule(&self, pair: Pair<'_, Rule>) -> Lowered<RuleBody> {
+        let mut inner = pair.clone().into_inner();
+        let effect_pair = self.next(&mut inner, &pair)?;
+        let effect_span = self.span(&effect_pair);
+        let effect = match effect_pair.as_str() {
+            "deny" => Effect::Deny,
+            "warn" => Effect::Warn,
+            "note" => Effect::Note,
+            _ => return Err(self.internal(&effect_pair)),
+        };
+        let mut filters = Vec::new();
+        let mut when = None;
+        let mut unless = None;
+        let mut errors = Vec::new();
+        for part in inner {
+            match part.as_rule() {
+                Rule::vendor_filter | Rule::date_filter => match self.filter(part) {
+                    Ok(f) => filters.push(f),
+                    Err(mut e) => errors.append(&mut e),
+                },
+                Rule::when_clause => when = Some(self.clause(part)?),
+                Rule::unless_clause => unless = Some(self.clause(part)?),
+                _ => return Err(self.internal(&part)),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(RuleBody::Effect {
+            effect: Spanned::new(effect, effect_span),
+            filters,
+            when,
+            unless,
+        })
+    }
+
+    /// `when EXPR` or `unless EXPR`: the expression.
+    fn clause(&self, pair: Pair<'_, Rule>) -> Lowered<Expr> {
+        let mut inner = pair.clone().into_inner();
+        let _kw = self.next(&mut inner, &pair)?;
+        self.expr(self.next(&mut inner, &pair)?, 0)
+    }
+
+    fn filter(&self, pair: Pair<'_, Rule>) -> Lowered<Filter> {
+        let span = self.span(&pair);
+        let mut inner = pair.clone().into_inner();
+        let kind = match pair.as_rule() {
+            Rule::vendor_filter => {
+                let _kw = self.next(&mut inner, &pair)?;
+                let op = self.next(&mut inner, &pair)?;
+                let mut parts = op.clone().into_inner();
+                match op.as_rule() {
+                    Rule::vendor_not_in => {
+                        let _not = self.next(&mut parts, &op)?;
+                        let _in = self.next(&mut parts, &op)?;
+                        FilterKind::VendorNotIn(self.list_operand(self.next(&mut parts, &op)?)?)
+                    }
+                    Rule::vendor_in => {
+                        let _in = self.next(&mut parts, &op)?;
+                        FilterKind::VendorIn(self.list_operand(self.next(&mut parts, &op)?)?)
+                    }
+                    Rule::filter_value => {
+                        let value = self.next(&mut parts, &op)?;
+                        FilterKind::VendorIs(self.operand(value, NamePlace::SymbolSlot)?)
+                    }
+                    _ => return Err(self.internal(&op)),
+                }
+            }
+            Rule::date_filter => {
+                let mut first = self.next(&mut inner, &pair)?;
+                let path = if first.as_rule() == Rule::filter_path {
+                    let path = self.filter_path(first.clone())?;
+                    first = self.next(&mut inner, &pair)?;
+                    Some(path)
+                } else {
+                    None
+                };
+                let mut parts = first.clone().into_inner();
+                let _kw = self.next(&mut parts, &first)?;
+                let d1 = self.date_operand(self.next(&mut parts, &first)?)?;
+                match first.as_rule() {
+                    Rule::after_filter => FilterKind::After(path, d1),
+                    Rule::before_filter => FilterKind::Before(path, d1),
+                    Rule::between_filter => {
+                        let _and = self.next(&mut parts, &first)?;
+                        let d2 = self.date_operand(self.next(&mut parts, &first)?)?;
+                        FilterKind::Between(path, d1, d2)
+                    }
+                    _ => return Err(self.internal(&first)),
+                }
+            }
+            _ => return Err(self.internal(&pair)),
+        };
+        Ok(Filter { kind, span })
+    }
+
+    fn filter_path(&self, pair: Pair<'_, Rule>) -> Lowered<Expr> {
+        let mut inner = pair.clone().into_inner();
+        let head = self.next(&mut inner, &pair)?;
+        let mut expr = self.path_head(head, NamePlace::Plain)?;
+        for part in inner {
+            let span = expr.span.join(self.span(&part));
+            expr = match part.as_rule() {
+                Rule::name => Expr {
+                    kind: ExprKind::Member(Box::new(expr), self.spanned_str(&part)),
+                    span,
+                },
+                Rule::string => {
+                    let key = self.string(part)?;
+                    let key_span = key.span;
+                    Expr {
+                        kind: ExprKind::Index(
+                            Box::new(expr),
+                            Box::new(Expr {
+                                kind: ExprKind::Literal(Literal::String(key.node)),
+                                span: key_span,
+                            }),
+                        ),
+                        span,
+                    }
+                }
+                _ => return Err(self.internal(&part)),
+            };
+        }
+        Ok(expr)
+    }
+
+    fn date_operand(&self, pair: Pair<'_, Rule>) -> Lowered<Expr> {
+        let inner = pair
+            .clone()
+            .into_inner()
+            .next()
+            .ok_or_else(|| self.internal(&pair))?;
+        self.operand(inner, NamePlace::Plain)
+    }
+
+    fn list_operand(&self, pair: Pair<'_, Rule>) -> Lowered<Expr> {
+        let inner = pair
+            .clone()
+            .into_inner()
+            .next()
+            .ok_or_else(|| self.internal(&pair))?;
+        self.operand(inner, NamePlace::ListSlot)
+    }
+
+    /// A single-token operand: a name in the given place, a literal or a list.
+    fn operand(&self, pair: Pair<'_, Rule>, place: NamePlace) -> Lowered<Expr> {
+        let span = self.span(&pair);
+        match pair.as_rule() {
+            Rule::ident => Ok(Expr {
+                kind: ExprKind::Name(pair.as_str().to_string(), place),
+                span,
+            }),
+            Rule::list_lit => {
+                let items = self.list_items(pair, 0)?;
+                Ok(Expr {
+                    kind: ExprKind::List(items),
+                    span,
+                })
+            }
+            _ => self.primary(pair, 0),
+        }
+    }
+
+    fn list_items(&self, pair: Pair<'_, Rule>, depth: usize) -> Lowered<Vec<Expr>> {
+        pair.into_inner()
+            .filter(|p| p.as_rule() != Rule::close_bracket)
+            .map(|item| self.symbol_slot(item, depth + 1))
+            .collect()
+    }
+
+    /// An expression where a lone bare identifier is a symbol (rule 3 of LANGUAGE.md §4, Names).
+    fn symbol_slot(&self, pair: Pair<'_, Rule>, depth: usize) -> Lowered<Expr> {
+        let expr = self.expr(pair, depth)?;
+        Ok(match expr.kind {
+            ExprKind::Name(name, NamePlace::Plain) => Expr {
+                kind: ExprKind::Name(name, NamePlace::SymbolSlot),
+                span: expr.span,
+            },
+            kind => Expr {
+                kind,
+                span: expr.span,
+            },
+        })
+    }
+
+    fn too_deep(&self, span: Span) -> Vec<Diag> {
+        vec![
+            Diag::error(
+                "caveat::parse::too_deep",
+                format!("expression nested more than {MAX_NESTING} levels deep"),
+            )
+            .label(self.source, span, "too deep here")
+            .help("split the expression, for example with `let`"),
+        ]
+    }
+
+    /// Any expression rule. `depth` counts nesting, so that hostile input cannot overflow the stack.
+    fn expr(&self, pair: Pair<'_, Rule>, depth: usize) -> Lowered<Expr> {
+        let pair = pass_through(pair);
+        let span = self.span(&pair);
+        if depth > MAX_NESTING {
+            return Err(self.too_deep(span));
+        }
+        match pair.as_rule() {
+            Rule::expr => {
+                let inner = pair
+                    .clone()
+                    .into_inner()
+                    .next()
+                    .ok_or_else(|| self.internal(&pair))?;
+                self.expr(inner, depth)
+            }
+            Rule::or_expr | Rule::and_expr => {
+                let is_or = pair.as_rule() == Rule::or_expr;
+                let operands: Vec<Expr> = pair
+                    .into_inner()
+                    .filter(|p| !matches!(p.as_rule(), Rule::kw_or | Rule::kw_and))
+                    .map(|p| self.expr(p, depth))
+                    .collect::<Result<_, _>>()?;
+                Ok(single_or(operands, span, |ops| {
+                    if is_or {
+                        ExprKind::Or(ops)
+                    } else {
+                        ExprKind::And(ops)
+                    }
+                }))
+            }
+            Rule::not_expr => {
+                let mut nots = 0;
+                let mut operand = None;
+                for p in pair.clone().into_inner() {
+                    if p.as_rule() == Rule::kw_not {
+                        nots += 1;
+                    } else {
+                        operand = Some(p);
+                    }
+                }
+                if nots > MAX_NESTING {
+                    return Err(self.too_deep(span));
+                }
+                let operand = operand.ok_or_else(|| self.internal(&pair))?;
+                let mut expr = self.expr(operand, depth + nots)?;
+                for _ in 0..nots {
+                    expr = Expr {
+                        kind: ExprKind::Not(Box::new(expr)),
+                        span,
+                    };
+                }
+                Ok(expr)
+            }
+            Rule::compare => self.compare(pair, depth),
+            Rule::sum | Rule::product => self.arith(pair, depth),
+            Rule::unary => {
+                let mut negs = 0;
+                let mut operand = None;
+                for p in pair.clone().into_inner() {
+                    if p.as_rule() == Rule::neg {
+                        negs += 1;
+                    } else {
+                        operand = Some(p);
+                    }
+                }
+                if negs > MAX_NESTING {
+                    return Err(self.too_deep(span));
+                }
+                let operand = operand.ok_or_else(|| self.internal(&pair))?;
+                let mut expr = self.expr(operand, depth + negs)?;
+                for _ in 0..negs {
+                    expr = Expr {
+                        kind: ExprKind::Neg(Box::new(expr)),
+                        span,
+                    };
+                }
+                Ok(expr)
+            }
+            Rule::postfix => self.postfix(pair, depth),
+            _ => self.primary(pair, depth),
+        }
+    }
+
+    fn compare(&self, pair: Pair<'_, Rule>, depth: usize) -> Lowered<Expr> {
+        let span = self.span(&pair);
+        let mut inner = pair.clone().into_inner();
+        let left_pair = self.next(&mut inner, &pair)?;
+        let Some(op_pair) = inner.next() else {
+            return self.expr(left_pair, depth);
+        };
+        let left = Box::new(self.expr(left_pair, depth)?);
+        let op_span = self.span(&op_pair);
+        let op = match op_pair.as_rule() {
+            Rule::exists_op => {
+                return Ok(Expr {
+                    kind: ExprKind::Exists(left),
+                    span,
+                });
+            }
+            Rule::missing_op => {
+                return Ok(Expr {
+                    kind: ExprKind::Missing(left),
+                    span,
+                });
+            }
+            Rule::order_op => match op_pair.as_str() {
+                "==" => CompareOp::Eq,
+                "!=" => CompareOp::Ne,
+                "<" => CompareOp::Lt,
+                "<=" => CompareOp::Le,
+                ">" => CompareOp::Gt,
+                ">=" => CompareOp::Ge,
+                _ => return Err(self.internal(&op_pair)),
+            },
+            Rule::in_op => CompareOp::In,
+            Rule::not_in_op => CompareOp::NotIn,
+            Rule::matches_op => CompareOp::Matches,
+            Rule::contains_op => CompareOp::Contains,
+            Rule::starts_op => CompareOp::StartsWith,
+            Rule::ends_op => CompareOp::EndsWith,
+            _ => return Err(self.internal(&op_pair)),
+        };
+        let right_pair = self.next(&mut inner, &pair)?;
+        let mut right = self.expr(right_pair, depth)?;
+        let place = match op {
+            CompareOp::Eq
+            | CompareOp::Ne
+            | CompareOp::Contains
+            | CompareOp::StartsWith
+            | CompareOp::EndsWith => Some(NamePlace::SymbolSlot),
+            CompareOp::In | CompareOp::NotIn => Some(NamePlace::ListSlot),
+            _ => None,
+        };
+        if let (Some(place), ExprKind::Name(_, p)) = (place, &mut right.kind) {
+            *p = place;
+        }
+        Ok(Expr {
+            kind: ExprKind::Compare(op, Spanned::new((), op_span), left, Box::new(right)),
+            span,
+        })
+    }
+
+    fn arith(&self, pair: Pair<'_, Rule>, depth: usize) -> Lowered<Expr> {
+        let span = self.span(&pair);
+        let mut inner = pair.clone().into_inner();
+        let first = self.expr(self.next(&mut inner, &pair)?, depth)?;
+        let mut rest = Vec::new();
+        while let Some(op_pair) = inner.next() {
+            let op = match op_pair.as_str() {
+                "+" => ArithOp::Add,
+                "-" => ArithOp::Sub,
+                "*" => ArithOp::Mul,
+                "/" => ArithOp::Div,
+                _ => return Err(self.internal(&op_pair)),
+            };
+            let operand = self.expr(self.next(&mut inner, &pair)?, depth)?;
+            rest.push((Spanned::new(op, self.span(&op_pair)), operand));
+        }
+        if rest.is_empty() {
+            return Ok(first);
+        }
+        Ok(Expr {
+            kind: ExprKind::Arith(Box::new(first), rest),
+            span,
+        })
+    }
+
+    fn postfix(&self, pair: Pair<'_, Rule>, depth: usize) -> Lowered<Expr> {
+        let mut inner = pair.clone().into_inner();
+        let mut expr = self.primary(self.next(&mut inner, &pair)?, depth)?;
+        for part in inner {
+            let span = expr.span.join(self.span(&part));
+            let mut parts = part.clone().into_inner();
+            let arg = self.next(&mut parts, &part)?;
+            expr = match part.as_rule() {
+                Rule::member => Expr {
+                    kind: ExprKind::Member(Box::new(expr), self.spanned_str(&arg)),
+                    span,
+                },
+                Rule::index => Expr {
+                    kind: ExprKind::Index(Box::new(expr), Box::new(self.expr(arg, depth + 1)?)),
+                    span,
+                },
+                _ => return Err(self.internal(&part)),
+            };
+        }
+        Ok(expr)
+    }
+
+    fn path_head(&self, pair: Pair<'_, Rule>, place: NamePlace) -> Lowered<Expr> {
+        let span = self.span(&pair);
+        let word = pair
+            .clone()
+            .into_inner()
+            .next()
+            .ok_or_else(|| self.internal(&pair))?;
+        Ok(Expr {
+            kind: match word.as_rule() {
+                Rule::kw_record => ExprKind::RecordRoot,
+                _ => ExprKind::Name(word.as_str().to_string(), place),
+            },
+            span,
+        })
+    }
+
+    fn primary(&self, pair: Pair<'_, Rule>, depth: usize) -> Lowered<Expr> {
+        let span = self.span(&pair);
+        let kind = match pair.as_rule() {
+            Rule::paren => {
+                let inner = pair
+                    .clone()
+                    .into_inner()
+                    .next()
+                    .ok_or_else(|| self.internal(&pair))?;
+                ExprKind::Paren(Box::new(self.expr(inner, depth + 1)?))
+            }
+            Rule::quantifier => {
+                let mut inner = pair.clone().into_inner();
+                let kw = self.next(&mut inner, &pair)?;
+                let quantifier = if kw.as_rule() == Rule::kw_any {
+                    Quantifier::Any
+                } else {
+                    Quantifier::All
+                };
+                let var = self.spanned_str(&self.next(&mut inner, &pair)?);
+                let _in = self.next(&mut inner, &pair)?;
+                let list = self.expr(self.next(&mut inner, &pair)?, depth + 1)?;
+                let _where = self.next(&mut inner, &pair)?;
+                let body = self.expr(self.next(&mut inner, &pair)?, depth + 1)?;
+                ExprKind::Quantifier(quantifier, var, Box::new(list), Box::new(body))
+            }
+            Rule::call => {
+                let mut inner = pair.clone().into_inner();
+                let name = self.spanned_str(&self.next(&mut inner, &pair)?);
+                let args = inner
+                    .filter(|p| p.as_rule() != Rule::close_paren)
+                    .map(|a| self.expr(a, depth + 1))
+                    .collect::<Result<Vec<_>, _>>()?;
+                ExprKind::Call(name, args)
+            }
+            Rule::path_head => return self.path_head(pair, NamePlace::Plain),
+            Rule::ident => ExprKind::Name(pair.as_str().to_string(), NamePlace::Plain),
+            Rule::list_lit => ExprKind::List(self.list_items(pair, depth)?),
+            Rule::boolean => ExprKind::Literal(Literal::Bool(pair.as_str() == "true")),
+            Rule::number => ExprKind::Literal(Literal::Number(self.number(&pair)?)),
+            Rule::date => ExprKind::Literal(Literal::Date(self.date(&pair)?)),
+            Rule::string | Rule::raw_string => {
+                ExprKind::Literal(Literal::String(self.string(pair)?.node))
+            }
+            _ => return self.expr(pair, depth),
+        };
+        Ok(Expr { kind, span })
+    }
+
+    fn number(&self, pair: &Pair<'_, Rule>) -> Lowered<Decimal> {
+        let text: String = pair
+            .as_str()
+            .chars()
+            .filter(|c| *c != '_' && *c != '$')
+            .collect();
+        Decimal::from_str_exact(&text).map_err(|_| {
+            self.error(
+                "caveat::parse::number",
+                format!("the number `{}` is too large", pair.as_str()),
+                self.span(pair),
+                "caveat numbers have at most 28 significant digits",
+            )
+        })
+    }
+
+    fn date(&self, pair: &Pair<'_, Rule>) -> Lowered<jiff::civil::Date> {
+        let text = pair.as_str();
+        crate::value::parse_date_literal(text).map_err(|why| {
+            vec![
+                Diag::error(
+                    "caveat::parse::invalid_date",
+                    format!("invalid date `{text}`: {why}"),
+                )
+                .label(self.source, self.span(pair), "not a valid YYYY-MM-DD date")
+                .help(
+                    "a token DIGITS-DIGITS-DIGITS is always a date: write it as YYYY-MM-DD \
+                         (for subtraction, put spaces around `-`)",
+                ),
+            ]
+        })
+    }
+
+    /// A string or raw string literal with its escapes resolved.
+    fn string(&self, pair: Pair<'_, Rule>) -> Lowered<Spanned<String>> {
+        let span = self.span(&pair);
+        let raw = pair.as_rule() == Rule::raw_string;
+        let inner = pair
+            .clone()
+            .into_inner()
+            .next()
+            .ok_or_else(|| self.internal(&pair))?;
+        let text = inner.as_str();
+        if raw {
+            return Ok(Spanned::new(text.to_string(), span));
+        }
+        let inner_start = self.span(&inner).start;
+        let mut out = String::with_capacity(text.len());
+        let mut chars = text.char_indices();
+        while let Some((i, c)) = chars.next() {
+            if c != '\\' {
+                out.push(c);
+                continue;
+            }
+            let escape_err = |len: usize, why: &str| {
+                let at = Span::new(inner_start + i, inner_start + i + len);
+                vec![
+                    Diag::error("caveat::parse::escape", why.to_string())
+                        .label(self.source, at, "here")
+                        .help(
+                            "the escapes are `\\\"`, `\\\\`, `\\n`, `\\t` and `\\u{HEX}`; for a \
+                             regex, use a raw string '…'",
+                        ),
+                ]
+            };
+            match chars.next() {
+                Some((_, '"')) => out.push('"'),
+                Some((_, '\\')) => out.push('\\'),
+                Some((_, 'n')) => out.push('\n'),
+                Some((_, 't')) => out.push('\t'),
+                Some((_, 'u')) => {
+                    let rest = text.get(i + 2..).unwrap_or("");
+                    let close = rest.find('}');
+                    let hex = match (rest.starts_with('{'), close) {
+                        (true, Some(end)) => rest.get(1..end).unwrap_or(""),
+                        _ => return Err(escape_err(2, "a `\\u` escape is written `\\u{HEX}`")),
+                    };
+                    let len = 2 + hex.len() + 2;
+                    let ch = u32::from_str_radix(hex, 16)
+                        .ok()
+                        .filter(|_| !hex.is_empty() && hex.len() <= 6)
+                        .and_then(char::from_u32)
+                        .ok_or_else(|| {
+                            escape_err(len, &format!("`\\u{{{hex}}}` is not a unicode character"))
+                        })?;
+                    out.push(ch);
+                    for _ in 0..hex.len() + 2 {
+                        chars.next();
+                    }
+                }
+                Some((_, other)) => {
+                    return Err(escape_err(
+                        1 + other.len_utf8(),
+                        &format!("unknown escape `\\{other}` in a string"),
+                    ));
+                }
+                None => return Err(escape_err(1, "a string may not end in a lone `\\`")),
+            }
+        }
+        Ok(Spanned::new(out, span))
+    }
+}
+
+/// Skips the precedence levels that wrap a single operand (`or_expr` of one `and_expr`, and so on),
+/// in a loop rather than by recursion: fewer stack frames per nesting level.
+fn pass_through(mut pair: Pair<'_, Rule>) -> Pair<'_, Rule> {
+    loop {
+        let single_level = matches!(
+            pair.as_rule(),
+            Rule::expr
+                | Rule::or_expr
+                | Rule::and_expr
+                | Rule::not_expr
+                | Rule::compare
+                | Rule::sum
+                | Rule::product
+                | Rule::unary
+                | Rule::postfix
+        );
+        if !single_level {
+            return pair;
+        }
+        let mut inner = pair.clone().into_inner();
+        match (inner.next(), inner.next()) {
+            (Some(only), None) => pair = only,
+            _ => return pair,
+        }
+    }
+}
+
+/// One operand stays itself; several are combined.
+fn single_or(
+    mut operands: Vec<Expr>,
+    span: Span,
+    combine: impl FnOnce(Vec<Expr>) -> ExprKind,
+) -> Expr {
+    if operands.len() == 1
+        && let Some(only) = operands.pop()
+    {
+        return only;
+    }
+    Expr {
+        kind: combine(operands),
+        span,
+    }
+}
+
+/// The AST's `Rule`, renamed here because pest's generated enum is also called `Rule`.
+use super::ast::Rule as Rule_;

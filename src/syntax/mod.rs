@@ -1,0 +1,522 @@
+//! Parsing: policy text into a typed AST, reporting every syntax error in a file.
+//!
+//! Statements are parsed one at a time. After a syntax error, parsing resumes at the next line
+//! that starts with a statement keyword, so one mistake does not hide the next.
+
+pub mod ast;
+mod grammar;
+mod lower;
+
+use pest::Parser as _;
+
+use crate::diagnostic::Diag;
+use crate::source::{Source, Span};
+use ast::PolicyFile;
+use grammar::{PolicyParser, Rule};
+
+/// The deepest nesting of brackets and operators a policy may use.
+pub const MAX_NESTING: usize = 64;
+
+/// Keywords that start a statement.
+const STATEMENT_KEYWORDS: &[&str] = &[
+    "deny", "warn", "note", "require", "rule", "let", "alias", "import", "test", "waive", "record",
+];
+
+/// Every reserved word, for "did you mean" suggestions.
+const KEYWORDS: &[&str] = &[
+    "deny", "warn", "note", "require", "rule", "when", "unless", "after", "before", "between",
+    "and", "or", "not", "in", "where", "let", "alias", "import", "test", "given", "expect", "pass",
+    "record", "waive", "for", "until", "because", "by", "message", "cite", "tags", "true", "false",
+    "exists", "is", "missing", "matches", "contains", "starts", "ends", "with", "any", "all",
+    "vendor",
+];
+
+/// Parses a policy file. Returns the statements that parsed and every syntax error found.
+pub fn parse(source: &Source) -> (PolicyFile, Vec<Diag>) {
+    let text = source.text();
+    let mut errors = Vec::new();
+    let mut statements = Vec::new();
+    if let Some(diag) = check_nesting(source) {
+        errors.push(diag);
+        return (
+            PolicyFile {
+                source: source.clone(),
+                statements,
+            },
+            errors,
+        );
+    }
+    let mut pos = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let mut previous_start: Option<usize> = None;
+    loop {
+        pos = skip_trivia(text, pos);
+        let Some(rest) = text.get(pos..) else { break };
+        if rest.is_empty() {
+            break;
+        }
+        let word = leading_word(rest);
+        if matches!(word, "test" | "waive")
+            || (word == "record" && !rest.get(6..).is_some_and(|r| r.starts_with('.')))
+        {
+            errors.push(unsupported_statement(source, pos, word));
+            pos = next_statement_start(text, pos + word.len());
+            previous_start = None;
+            continue;
+        }
+        match PolicyParser::parse(Rule::statement_at, rest) {
+            Ok(mut pairs) => {
+                let Some(pair) = pairs.next() else { break };
+                let end = pos + pair.as_span().end();
+                match lower::statement(source, pos, pair) {
+                    Ok(statement) => statements.push(statement),
+                    Err(mut diags) => errors.append(&mut diags),
+                }
+                previous_start = Some(pos);
+                // A statement that consumed nothing would loop forever; the grammar has none.
+                pos = end.max(pos + 1);
+            }
+            Err(error) => {
+                let diag = syntax_error(source, pos, previous_start, error);
+                let at = diag.location().map_or(pos, |l| l.span.start);
+                errors.push(diag);
+                pos = next_statement_start(text, at.max(pos) + 1);
+                previous_start = None;
+            }
+        }
+    }
+    (
+        PolicyFile {
+            source: source.clone(),
+            statements,
+        },
+        errors,
+    )
+}
+
+/// Describes a syntax error in the words of the language.
+fn syntax_error(
+    source: &Source,
+    pos: usize,
+    previous_start: Option<usize>,
+    error: pest::error::Error<Rule>,
+) -> Diag {
+    // When no statement can start here, the previous statement is what could not go on. Parse
+    // it again followed by a character no rule accepts, to learn what it could have continued
+    // with at exactly this place.
+    // A stray word (a misspelt keyword) is reported where it stands; anything else where the
+    // parse of both statements got furthest.
+    let text = source.text();
+    let word = leading_word(text.get(pos..).unwrap_or(""));
+    let stray_word = !word.is_empty() && !KEYWORDS.contains(&word);
+    let continued = match (&error.location, previous_start) {
+        (pest::error::InputLocation::Pos(0), Some(start)) if stray_word => text
+            .get(start..pos)
+            .map(|previous| format!("{previous}\u{0}"))
+            .and_then(|probe| PolicyParser::parse(Rule::statement_then, &probe).err())
+            .map(|e| (pos, e)),
+        (pest::error::InputLocation::Pos(0), Some(start)) => text
+            .get(start..)
+            .and_then(|both| PolicyParser::parse(Rule::statement_then, both).err())
+            .map(|e| (start + error_offset(&e), e)),
+        _ => None,
+    };
+    let (at, error) = match continued {
+        Some(found) => found,
+        None => (pos + error_offset(&error), error),
+    };
+    let expected = match &error.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } => positives.clone(),
+        pest::error::ErrorVariant::CustomError { .. } => Vec::new(),
+    };
+    let found = found_token(source.text(), at);
+    describe_expected(source, at, &expected, found)
+}
+
+/// Where in its input a pest error happened.
+fn error_offset(error: &pest::error::Error<Rule>) -> usize {
+    match error.location {
+        pest::error::InputLocation::Pos(p) => p,
+        pest::error::InputLocation::Span((s, _)) => s,
+    }
+}
+
+/// Builds the "expected …, found …" diagnostic.
+fn describe_expected(source: &Source, at: usize, expected: &[Rule], found: FoundToken) -> Diag {
+    let mut words: Vec<&'static str> = Vec::new();
+    let mut statement_start = false;
+    for rule in expected {
+        match expected_word(*rule) {
+            Expected::Word(w) => {
+                if !words.contains(&w) {
+                    words.push(w);
+                }
+            }
+            Expected::StatementStart => statement_start = true,
+            Expected::Nothing => {}
+        }
+    }
+    // Operators and field access can follow almost anything: name them only when nothing else fits.
+    let continuations = [
+        "an operator",
+        "a comparison",
+        "a field name",
+        "an expression",
+        "`and`",
+        "`or`",
+    ];
+    if words.iter().any(|w| !continuations.contains(w)) || statement_start {
+        words.retain(|w| !continuations[..4].contains(w));
+    }
+    if statement_start {
+        words.push(if words.is_empty() {
+            "a rule or declaration (`deny`, `warn`, `note`, `require`, `rule`, `let`, `alias`, `import`)"
+        } else {
+            "the next rule"
+        });
+    }
+    let expected_text = match words.as_slice() {
+        [] => "something else".to_string(),
+        [one] => (*one).to_string(),
+        [init @ .., last] => format!("{} or {}", init.join(", "), last),
+    };
+    let span = if found.kind == FoundKind::End {
+        let text = source.text();
+        let end = text.trim_end().len();
+        let last = text
+            .get(..end)
+            .and_then(|t| t.chars().last())
+            .map_or(1, char::len_utf8);
+        Span::new(end.saturating_sub(last), end)
+    } else {
+        Span::new(at, at + found.len.max(1))
+    };
+    let (message, label) = match found.kind {
+        FoundKind::End => (
+            format!("unexpected end of file: expected {expected_text}"),
+            "the file ends after this".to_string(),
+        ),
+        FoundKind::UnterminatedString => (
+            "unterminated string".to_string(),
+            "this string has no closing quote".to_string(),
+        ),
+        _ => (
+            format!("expected {expected_text}, found {}", found.describe()),
+            format!("expected {expected_text}"),
+        ),
+    };
+    let mut diag = Diag::error("caveat::parse::syntax", message).label(source, span, label);
+    if found.kind == FoundKind::UnterminatedString {
+        diag = diag.help("add the closing quote; a `\"` inside a string is written `\\\"`");
+    } else if let Some(help) = syntax_help(source.text(), at, &found, &words) {
+        diag = diag.help(help);
+    }
+    diag
+}
+
+/// A fix to suggest for a syntax error, when one is plain.
+fn syntax_help(text: &str, at: usize, found: &FoundToken, expected: &[&str]) -> Option<String> {
+    let token = text.get(at..at + found.len).unwrap_or("");
+    if found.kind == FoundKind::Word {
+        let filter_words = ["vendor", "after", "before", "between"];
+        if filter_words.contains(&token) {
+            return Some(format!(
+                "filters come right after the effect, before `when`: `deny {token} … when …`"
+            ));
+        }
+        if let Some(keyword) = crate::suggest::closest(token, KEYWORDS.iter().copied())
+            && keyword != token
+            && !KEYWORDS.contains(&token)
+        {
+            return Some(format!("did you mean `{keyword}`?"));
+        }
+        if KEYWORDS.contains(&token) && !expected.iter().any(|w| w.contains(&format!("`{token}`")))
+        {
+            return Some(format!(
+                "`{token}` is a keyword; to use a field of that name write `record.{token}`"
+            ));
+        }
+    }
+    let comparison = ["==", "!=", "<=", ">=", "<", ">"];
+    if comparison.iter().any(|op| token.starts_with(op)) && expected.contains(&"`and`") {
+        return Some("comparisons do not chain: write `a < b and b < c`".to_string());
+    }
+    if token == "=" {
+        return Some("equality is written `==`".to_string());
+    }
+    None
+}
+
+/// What pest expected, in the words of the language.
+enum Expected {
+    Word(&'static str),
+    StatementStart,
+    Nothing,
+}
+
+fn expected_word(rule: Rule) -> Expected {
+    use Expected::{Nothing, StatementStart, Word};
+    match rule {
+        Rule::kw_deny
+        | Rule::kw_warn
+        | Rule::kw_note
+        | Rule::kw_require
+        | Rule::kw_rule
+        | Rule::kw_let
+        | Rule::kw_alias
+        | Rule::kw_import
+        | Rule::let_decl
+        | Rule::alias_decl
+        | Rule::import_decl
+        | Rule::rule_block
+        | Rule::effect_rule
+        | Rule::require_rule
+        | Rule::effect
+        | Rule::EOI => StatementStart,
+        Rule::kw_when | Rule::when_clause => Word("`when`"),
+        Rule::kw_unless | Rule::unless_clause => Word("`unless`"),
+        Rule::kw_after | Rule::after_filter => Word("`after`"),
+        Rule::kw_before | Rule::before_filter => Word("`before`"),
+        Rule::kw_between | Rule::between_filter => Word("`between`"),
+        Rule::kw_and => Word("`and`"),
+        Rule::kw_or => Word("`or`"),
+        Rule::kw_in | Rule::in_op => Word("`in`"),
+        Rule::kw_where => Word("`where`"),
+        Rule::kw_message | Rule::message_meta => Word("`message`"),
+        Rule::kw_cite | Rule::cite_meta => Word("`cite`"),
+        Rule::kw_tags | Rule::tags_meta => Word("`tags`"),
+        Rule::kw_with => Word("`with`"),
+        Rule::kw_missing => Word("`missing`"),
+        Rule::kw_vendor | Rule::vendor_filter => {
+            Word("a filter (`vendor`, `after`, `before`, `between`)")
+        }
+        Rule::date_filter | Rule::filter_path => {
+            Word("a filter (`vendor`, `after`, `before`, `between`)")
+        }
+        Rule::ident | Rule::path_head | Rule::filter_value | Rule::list_operand => Word("a name"),
+        Rule::name | Rule::member => Word("a field name"),
+        Rule::rule_id => Word("a rule id like `dod-2018-memo`"),
+        Rule::string | Rule::string_inner | Rule::raw_string => Word("a string"),
+        Rule::date | Rule::date_operand => Word("a date like 2018-05-23"),
+        Rule::number => Word("a number"),
+        Rule::list_lit => Word("a list"),
+        Rule::tag | Rule::tag_word => Word("a tag"),
+        Rule::open_brace => Word("`{`"),
+        Rule::close_brace => Word("`}`"),
+        Rule::close_paren => Word("`)`"),
+        Rule::close_bracket => Word("`]`"),
+        Rule::order_op
+        | Rule::not_in_op
+        | Rule::matches_op
+        | Rule::contains_op
+        | Rule::starts_op
+        | Rule::ends_op
+        | Rule::exists_op
+        | Rule::missing_op => Word("a comparison"),
+        Rule::add_op | Rule::mul_op => Word("an operator"),
+        Rule::expr
+        | Rule::or_expr
+        | Rule::and_expr
+        | Rule::not_expr
+        | Rule::compare
+        | Rule::sum
+        | Rule::product
+        | Rule::unary
+        | Rule::postfix
+        | Rule::paren
+        | Rule::quantifier
+        | Rule::call
+        | Rule::boolean
+        | Rule::neg => Word("an expression"),
+        Rule::kw_not | Rule::vendor_not_in => Word("`not`"),
+        _ => Nothing,
+    }
+}
+
+/// What stands at the place of a syntax error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FoundKind {
+    End,
+    Word,
+    UnterminatedString,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct FoundToken<'a> {
+    kind: FoundKind,
+    len: usize,
+    text: &'a str,
+}
+
+impl FoundToken<'_> {
+    fn describe(&self) -> String {
+        match self.kind {
+            FoundKind::End => "the end of the file".to_string(),
+            _ => format!("`{}`", self.text),
+        }
+    }
+}
+
+fn found_token(text: &str, at: usize) -> FoundToken<'_> {
+    let rest = text.get(at..).unwrap_or("");
+    let Some(first) = rest.chars().next() else {
+        return FoundToken {
+            kind: FoundKind::End,
+            len: 0,
+            text: "",
+        };
+    };
+    if first == '"' || first == '\'' {
+        let closed = rest
+            .char_indices()
+            .skip(1)
+            .scan(false, |escaped, (i, c)| {
+                let r = Some((i, c, *escaped));
+                *escaped = first == '"' && c == '\\' && !*escaped;
+                r
+            })
+            .any(|(_, c, escaped)| c == first && !escaped);
+        if !closed {
+            return FoundToken {
+                kind: FoundKind::UnterminatedString,
+                len: 1,
+                text: rest.get(..1).unwrap_or(""),
+            };
+        }
+    }
+    let word = leading_word(rest);
+    if !word.is_empty() {
+        return FoundToken {
+            kind: FoundKind::Word,
+            len: word.len(),
+            text: word,
+        };
+    }
+    let len = rest
+        .char_indices()
+        .take_while(|(_, c)| !c.is_whitespace())
+        .take(12)
+        .last()
+        .map_or(first.len_utf8(), |(i, c)| i + c.len_utf8());
+    let len = if "([{}])=,".contains(first) {
+        first.len_utf8()
+    } else {
+        len
+    };
+    FoundToken {
+        kind: FoundKind::Other,
+        len,
+        text: rest.get(..len).unwrap_or(""),
+    }
+}
+
+/// The identifier-like word at the start of `text`, if any.
+fn leading_word(text: &str) -> &str {
+    let end = text
+        .char_indices()
+        .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
+        .map_or(text.len(), |(i, _)| i);
+    text.get(..end).unwrap_or("")
+}
+
+/// Skips whitespace and comments from `pos`.
+fn skip_trivia(text: &str, mut pos: usize) -> usize {
+    let bytes = text.as_bytes();
+    while let Some(&b) = bytes.get(pos) {
+        match b {
+            b' ' | b'\t' | b'\r' | b'\n' => pos += 1,
+            b'#' => {
+                while let Some(&c) = bytes.get(pos) {
+                    if c == b'\n' || c == b'\r' {
+                        break;
+                    }
+                    pos += 1;
+                }
+            }
+            _ => break,
+        }
+    }
+    pos
+}
+
+/// The start of the next line, at or after `from`, whose first word is a statement keyword.
+fn next_statement_start(text: &str, from: usize) -> usize {
+    let mut pos = from.min(text.len());
+    while let Some(rest) = text.get(pos..) {
+        let Some(newline) = rest.find(['\n', '\r']) else {
+            return text.len();
+        };
+        pos += newline + 1;
+        let line_start = pos;
+        let line = text.get(line_start..).unwrap_or("");
+        let trimmed = line.trim_start_matches([' ', '\t']);
+        let word = leading_word(trimmed);
+        if STATEMENT_KEYWORDS.contains(&word) {
+            return line_start + (line.len() - trimmed.len());
+        }
+    }
+    text.len()
+}
+
+fn unsupported_statement(source: &Source, pos: usize, word: &str) -> Diag {
+    let what = match word {
+        "test" => "policy tests (`test` blocks)",
+        "waive" => "waivers (`waive`)",
+        _ => "record schemas (`record { … }`)",
+    };
+    Diag::error(
+        "caveat::parse::unsupported",
+        format!("{what} are not supported by this version of caveat"),
+    )
+    .label(
+        source,
+        Span::new(pos, pos + word.len()),
+        "not supported yet",
+    )
+    .help("remove the statement, or keep it in a file this run does not read")
+}
+
+/// Refuses brackets nested deeper than [`MAX_NESTING`] before pest would recurse into them.
+fn check_nesting(source: &Source) -> Option<Diag> {
+    let text = source.text();
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'#' => {
+                while bytes.get(i).is_some_and(|&c| c != b'\n' && c != b'\r') {
+                    i += 1;
+                }
+            }
+            b'"' | b'\'' => {
+                i += 1;
+                while let Some(&c) = bytes.get(i) {
+                    if c == b'\\' && b == b'"' {
+                        i += 1;
+                    } else if c == b {
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(
+                        Diag::error(
+                            "caveat::parse::too_deep",
+                            format!("brackets nested more than {MAX_NESTING} levels deep"),
+                        )
+                        .label(source, Span::new(i, i + 1), "too deep here")
+                        .help("split the expression, for example with `let`"),
+                    );
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
