@@ -1,0 +1,1066 @@
+//! JSON and JSON Lines records: a strict RFC 8259 parser that keeps the span of every value
+//! (serde_json cannot), iterative with an explicit stack, numbers read as exact decimals.
+
+use super::build::{Builder, char_span, data_error, decimal_from_parts, exponent};
+use super::{DataError, LoadOptions, Record};
+use crate::source::{Source, Span};
+use crate::value::Value;
+
+/// The records of a JSON or JSON Lines file, one at a time; see [`super::read_records`].
+pub struct JsonRecords {
+    source: Source,
+    builder: Builder,
+    /// JSON Lines: one value a line, each line on its own.
+    lines: bool,
+    /// The next byte to read.
+    pos: usize,
+    /// The end of the current document (the file, or the line).
+    end: usize,
+    /// JSON Lines: where the next line starts.
+    next_line: usize,
+    /// The open containers, innermost last: `true` for an object.
+    stack: Vec<bool>,
+    state: State,
+    /// The last token was a `,` (for the trailing-comma hint).
+    after_comma: bool,
+    done: bool,
+}
+
+/// What the parser expects next.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum State {
+    /// A new document (the file, or the next non-blank line).
+    Start,
+    Value,
+    ArrayFirst,
+    ArrayNext,
+    ObjectFirst,
+    ObjectKey,
+    ObjectColon,
+    ObjectNext,
+    /// Only blanks may follow the document's value.
+    AfterRoot,
+}
+
+impl JsonRecords {
+    /// Reads the records of `source`: one JSON value, or with `lines` one value a line.
+    pub fn new(source: Source, options: LoadOptions, lines: bool) -> JsonRecords {
+        let pos = if source.text().starts_with('\u{feff}') {
+            3
+        } else {
+            0
+        };
+        JsonRecords {
+            builder: Builder::new(source.clone(), &options),
+            end: source.text().len(),
+            source,
+            lines,
+            pos,
+            next_line: pos,
+            stack: Vec::new(),
+            state: State::Start,
+            after_comma: false,
+            done: false,
+        }
+    }
+
+    /// The byte at `i`, if it is inside the current document.
+    #[inline]
+    fn at(&self, i: usize) -> Option<u8> {
+        if i < self.end {
+            self.source.text().as_bytes().get(i).copied()
+        } else {
+            None
+        }
+    }
+
+    #[inline]
+    fn skip_blanks(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.at(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    fn step(&mut self) -> Result<(), Box<DataError>> {
+        match self.state {
+            State::Start => {
+                self.start_document();
+                Ok(())
+            }
+            State::Value => self.value(),
+            State::ArrayFirst => {
+                self.skip_blanks();
+                if self.at(self.pos) == Some(b']') {
+                    self.close();
+                    Ok(())
+                } else {
+                    self.value()
+                }
+            }
+            State::ArrayNext => {
+                self.skip_blanks();
+                match self.at(self.pos) {
+                    Some(b',') => {
+                        self.pos += 1;
+                        self.after_comma = true;
+                        self.state = State::Value;
+                        Ok(())
+                    }
+                    Some(b']') => {
+                        self.close();
+                        Ok(())
+                    }
+                    _ => Err(self.expected("`,` or `]`", None)),
+                }
+            }
+            State::ObjectFirst | State::ObjectKey => {
+                self.skip_blanks();
+                match self.at(self.pos) {
+                    Some(b'"') => {
+                        let (key, span) = self.string()?;
+                        self.builder.key(key, span, 0);
+                        self.after_comma = false;
+                        self.state = State::ObjectColon;
+                        Ok(())
+                    }
+                    Some(b'}') if self.state == State::ObjectFirst => {
+                        self.close();
+                        Ok(())
+                    }
+                    Some(b'}') => Err(self.expected(
+                        "a key in double quotes",
+                        Some("JSON does not allow a comma after the last member of an object"),
+                    )),
+                    Some(b'\'') => Err(self.expected(
+                        "a key in double quotes",
+                        Some("JSON strings use double quotes"),
+                    )),
+                    _ if self.state == State::ObjectFirst => {
+                        Err(self.expected("a key in double quotes or `}`", None))
+                    }
+                    _ => Err(self.expected("a key in double quotes", None)),
+                }
+            }
+            State::ObjectColon => {
+                self.skip_blanks();
+                if self.at(self.pos) == Some(b':') {
+                    self.pos += 1;
+                    self.state = State::Value;
+                    Ok(())
+                } else {
+                    Err(self.expected("`:` after the key", None))
+                }
+            }
+            State::ObjectNext => {
+                self.skip_blanks();
+                match self.at(self.pos) {
+                    Some(b',') => {
+                        self.pos += 1;
+                        self.after_comma = true;
+                        self.state = State::ObjectKey;
+                        Ok(())
+                    }
+                    Some(b'}') => {
+                        self.close();
+                        Ok(())
+                    }
+                    _ => Err(self.expected("`,` or `}`", None)),
+                }
+            }
+            State::AfterRoot => {
+                self.skip_blanks();
+                if self.pos < self.end {
+                    let help = if self.lines {
+                        "JSON Lines holds one value a line"
+                    } else {
+                        "a JSON file holds one value: put several records in a list `[…]`, or use JSON Lines (`.jsonl`)"
+                    };
+                    return Err(self.expected(self.end_name_of_document(), Some(help)));
+                }
+                self.builder.end_document();
+                if self.lines {
+                    self.state = State::Start;
+                } else {
+                    self.done = true;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn end_name_of_document(&self) -> &'static str {
+        if self.lines {
+            "the end of the line"
+        } else {
+            "the end of the file"
+        }
+    }
+
+    /// Starts the next document: the whole file, or the next line that is not blank.
+    fn start_document(&mut self) {
+        if !self.lines {
+            if self.next_line > self.end {
+                self.done = true;
+                return;
+            }
+            self.next_line = self.end + 1;
+            self.builder.begin_document();
+            self.state = State::Value;
+            return;
+        }
+        let text = self.source.text();
+        let len = text.len();
+        loop {
+            let start = self.next_line;
+            if start >= len {
+                self.done = true;
+                return;
+            }
+            let rest = text.as_bytes().get(start..).unwrap_or(&[]);
+            let line_end = rest
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(len, |i| start + i);
+            self.next_line = line_end + 1;
+            let line = text.as_bytes().get(start..line_end).unwrap_or(&[]);
+            let end = if line.last() == Some(&b'\r') {
+                line_end - 1
+            } else {
+                line_end
+            };
+            if line.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r')) {
+                continue;
+            }
+            self.pos = start;
+            self.end = end;
+            self.stack.clear();
+            self.after_comma = false;
+            self.builder.begin_document();
+            self.state = State::Value;
+            return;
+        }
+    }
+
+    /// Reads a value (or opens a container) at the current position.
+    fn value(&mut self) -> Result<(), Box<DataError>> {
+        self.skip_blanks();
+        let start = self.pos;
+        match self.at(start) {
+            Some(open @ (b'{' | b'[')) => {
+                let object = open == b'{';
+                self.builder.start(object, start, true, 0)?;
+                self.stack.push(object);
+                self.pos += 1;
+                self.after_comma = false;
+                self.state = if object {
+                    State::ObjectFirst
+                } else {
+                    State::ArrayFirst
+                };
+                return Ok(());
+            }
+            Some(b'"') => {
+                let (text, span) = self.string()?;
+                self.builder.scalar(Ok(Value::String(text)), span, 0);
+            }
+            Some(b'-' | b'0'..=b'9') => {
+                let (value, span) = self.number()?;
+                self.builder.scalar(Ok(value), span, 0);
+            }
+            Some(b't') => self.literal(b"true", Value::Bool(true))?,
+            Some(b'f') => self.literal(b"false", Value::Bool(false))?,
+            Some(b'n') => self.literal(b"null", Value::Null)?,
+            Some(b']' | b'}') if self.after_comma => {
+                return Err(self.expected(
+                    "a value",
+                    Some("JSON does not allow a comma after the last element"),
+                ));
+            }
+            Some(b'\'') => {
+                return Err(self.expected("a value", Some("JSON strings use double quotes")));
+            }
+            Some(b'T' | b'F' | b'N' | b'I') => {
+                return Err(self.expected(
+                    "a value",
+                    Some("JSON literals are lowercase `true`, `false` and `null`; JSON has no NaN or Infinity"),
+                ));
+            }
+            _ => return Err(self.expected("a value", None)),
+        }
+        self.after_comma = false;
+        self.after_value();
+        Ok(())
+    }
+
+    fn after_value(&mut self) {
+        self.state = match self.stack.last() {
+            Some(true) => State::ObjectNext,
+            Some(false) => State::ArrayNext,
+            None => State::AfterRoot,
+        };
+    }
+
+    /// Closes the innermost container at its closing bracket.
+    fn close(&mut self) {
+        self.pos += 1;
+        self.stack.pop();
+        self.builder.end(self.pos);
+        self.after_comma = false;
+        self.after_value();
+    }
+
+    fn literal(&mut self, word: &[u8], value: Value) -> Result<(), Box<DataError>> {
+        let start = self.pos;
+        let matches = word
+            .iter()
+            .enumerate()
+            .all(|(i, &b)| self.at(start + i) == Some(b));
+        if !matches {
+            return Err(self.expected(
+                "a value",
+                Some("JSON literals are `true`, `false` and `null`; strings need double quotes"),
+            ));
+        }
+        self.pos += word.len();
+        self.builder
+            .scalar(Ok(value), Span::new(start, self.pos), 0);
+        Ok(())
+    }
+
+    /// Reads a string at the opening quote: its text and its span, quotes included.
+    fn string(&mut self) -> Result<(Box<str>, Span), Box<DataError>> {
+        let text = self.source.text();
+        let start = self.pos;
+        let mut i = start + 1;
+        // Most strings have no escapes: one allocation, straight from the text.
+        loop {
+            match self.at(i) {
+                Some(b'"') => {
+                    self.pos = i + 1;
+                    let s = text.get(start + 1..i).unwrap_or("");
+                    return Ok((Box::from(s), Span::new(start, i + 1)));
+                }
+                Some(b'\\') => break,
+                Some(0..0x20) => return Err(self.control_character(i)),
+                Some(_) => i += 1,
+                None => return Err(self.unterminated(start, i)),
+            }
+        }
+        let mut out = String::with_capacity(i - start + 16);
+        out.push_str(text.get(start + 1..i).unwrap_or(""));
+        loop {
+            let segment = i;
+            while let Some(b) = self.at(i) {
+                if b == b'"' || b == b'\\' || b < 0x20 {
+                    break;
+                }
+                i += 1;
+            }
+            out.push_str(text.get(segment..i).unwrap_or(""));
+            match self.at(i) {
+                Some(b'"') => {
+                    self.pos = i + 1;
+                    return Ok((out.into_boxed_str(), Span::new(start, i + 1)));
+                }
+                Some(b'\\') => {
+                    let escape = i;
+                    let c = match self.at(i + 1) {
+                        Some(b'"') => '"',
+                        Some(b'\\') => '\\',
+                        Some(b'/') => '/',
+                        Some(b'b') => '\u{8}',
+                        Some(b'f') => '\u{c}',
+                        Some(b'n') => '\n',
+                        Some(b'r') => '\r',
+                        Some(b't') => '\t',
+                        Some(b'u') => {
+                            let (c, len) = self.unicode_escape(escape)?;
+                            out.push(c);
+                            i += len;
+                            continue;
+                        }
+                        _ => return Err(self.bad_escape(escape)),
+                    };
+                    out.push(c);
+                    i += 2;
+                }
+                Some(_) => return Err(self.control_character(i)),
+                None => return Err(self.unterminated(start, i)),
+            }
+        }
+    }
+
+    /// Reads `\uXXXX` (and its low surrogate, if it is a high one) at `at`: the character and
+    /// how many bytes the escape takes.
+    fn unicode_escape(&self, at: usize) -> Result<(char, usize), Box<DataError>> {
+        let first = self.hex4(at + 2).ok_or_else(|| self.bad_escape(at))?;
+        match first {
+            0xD800..0xDC00 => {
+                let low = if self.at(at + 6) == Some(b'\\') && self.at(at + 7) == Some(b'u') {
+                    self.hex4(at + 8)
+                } else {
+                    None
+                };
+                match low {
+                    Some(low @ 0xDC00..0xE000) => {
+                        let code = 0x10000 + ((first - 0xD800) << 10) + (low - 0xDC00);
+                        char::from_u32(code)
+                            .map(|c| (c, 12))
+                            .ok_or_else(|| self.lone_surrogate(at))
+                    }
+                    _ => Err(self.lone_surrogate(at)),
+                }
+            }
+            0xDC00..0xE000 => Err(self.lone_surrogate(at)),
+            code => char::from_u32(code)
+                .map(|c| (c, 6))
+                .ok_or_else(|| self.bad_escape(at)),
+        }
+    }
+
+    fn hex4(&self, at: usize) -> Option<u32> {
+        let mut value = 0;
+        for i in at..at + 4 {
+            value = value * 16 + char::from(self.at(i)?).to_digit(16)?;
+        }
+        Some(value)
+    }
+
+    /// Reads a number: an exact decimal, or its text when it is too large for one.
+    fn number(&mut self) -> Result<(Value, Span), Box<DataError>> {
+        let start = self.pos;
+        let mut i = start;
+        let negative = self.at(i) == Some(b'-');
+        if negative {
+            i += 1;
+        }
+        let int_start = i;
+        match self.at(i) {
+            Some(b'0') => {
+                i += 1;
+                if self.at(i).is_some_and(|b| b.is_ascii_digit()) {
+                    self.pos = i;
+                    return Err(self.syntax(
+                        "a JSON number cannot have leading zeros".to_string(),
+                        char_span(self.source.text(), int_start),
+                        "leading zero".to_string(),
+                        Some(
+                            "write the number without leading zeros, or quote it as a string"
+                                .to_string(),
+                        ),
+                    ));
+                }
+            }
+            Some(b'1'..=b'9') => i = self.digits_end(i),
+            _ => {
+                self.pos = i;
+                return Err(self.expected("a digit after `-`", None));
+            }
+        }
+        let int_end = i;
+        let mut frac = (i, i);
+        if self.at(i) == Some(b'.') {
+            let frac_start = i + 1;
+            i = self.digits_end(frac_start);
+            if i == frac_start {
+                self.pos = i;
+                return Err(self.expected("a digit after the decimal point", None));
+            }
+            frac = (frac_start, i);
+        }
+        let mut exp = 0;
+        if let Some(b'e' | b'E') = self.at(i) {
+            i += 1;
+            let exp_negative = self.at(i) == Some(b'-');
+            if let Some(b'-' | b'+') = self.at(i) {
+                i += 1;
+            }
+            let exp_start = i;
+            i = self.digits_end(i);
+            if i == exp_start {
+                self.pos = i;
+                return Err(self.expected("a digit in the exponent", None));
+            }
+            let digits = self
+                .source
+                .text()
+                .as_bytes()
+                .get(exp_start..i)
+                .unwrap_or(&[]);
+            exp = exponent(exp_negative, digits);
+        }
+        self.pos = i;
+        let bytes = self.source.text().as_bytes();
+        let int = bytes.get(int_start..int_end).unwrap_or(&[]);
+        let frac = bytes.get(frac.0..frac.1).unwrap_or(&[]);
+        let span = Span::new(start, i);
+        let value = match decimal_from_parts(negative, int, frac, exp) {
+            Some(number) => Value::Number(number),
+            None => Value::String(Box::from(self.source.slice(span))),
+        };
+        Ok((value, span))
+    }
+
+    fn digits_end(&self, mut i: usize) -> usize {
+        while self.at(i).is_some_and(|b| b.is_ascii_digit()) {
+            i += 1;
+        }
+        i
+    }
+
+    /// What stands at the current position, for a message.
+    fn found(&self) -> String {
+        let text = self.source.text();
+        let Some(rest) = text.get(self.pos..self.end).filter(|r| !r.is_empty()) else {
+            return self.end_name_of_document().to_string();
+        };
+        let word: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '+' | '-'))
+            .take(24)
+            .collect();
+        if !word.is_empty() {
+            return format!("`{word}`");
+        }
+        match rest.chars().next() {
+            Some('\u{feff}') => "a byte-order mark".to_string(),
+            Some(c) if c.is_control() => format!("the control character U+{:04X}", u32::from(c)),
+            Some(c) => format!("`{c}`"),
+            None => self.end_name_of_document().to_string(),
+        }
+    }
+
+    fn expected(&self, what: &str, help: Option<&str>) -> Box<DataError> {
+        let found = self.found();
+        let span = if self.pos < self.end {
+            char_span(self.source.text(), self.pos)
+        } else {
+            Span::new(self.end, self.end)
+        };
+        self.syntax(
+            format!("expected {what}, found {found}"),
+            span,
+            format!("expected {what}"),
+            help.map(str::to_string),
+        )
+    }
+
+    fn syntax(
+        &self,
+        message: String,
+        span: Span,
+        label: String,
+        help: Option<String>,
+    ) -> Box<DataError> {
+        Box::new(data_error(
+            &self.source,
+            "caveat::data::json_syntax",
+            message,
+            span,
+            label,
+            help,
+        ))
+    }
+
+    fn unterminated(&self, start: usize, at: usize) -> Box<DataError> {
+        let message = format!(
+            "expected `\"` to close the string, found {}",
+            self.end_name_of_document()
+        );
+        let span = if at < self.end {
+            char_span(self.source.text(), at)
+        } else {
+            Span::new(self.end, self.end)
+        };
+        let mut error = self.syntax(message, span, "the string is not closed".to_string(), None);
+        error.related = Some(Span::new(start, start + 1));
+        error.related_label = "the string starts here".to_string();
+        error
+    }
+
+    fn control_character(&self, at: usize) -> Box<DataError> {
+        let code = self.at(at).map_or(0, u32::from);
+        self.syntax(
+            format!("a JSON string cannot hold the raw control character U+{code:04X}"),
+            char_span(self.source.text(), at),
+            "control character".to_string(),
+            Some(
+                "write it as an escape, such as `\\n` for a line break or `\\t` for a tab"
+                    .to_string(),
+            ),
+        )
+    }
+
+    fn bad_escape(&self, at: usize) -> Box<DataError> {
+        let text = self.source.text();
+        let len = text
+            .get(at + 1..self.end)
+            .and_then(|r| r.chars().next())
+            .map_or(1, |c| 1 + c.len_utf8());
+        let span = Span::new(at, (at + len).min(self.end));
+        self.syntax(
+            format!("invalid escape `{}` in a string", self.source.slice(span)),
+            span,
+            "invalid escape".to_string(),
+            Some("JSON escapes are `\\\"`, `\\\\`, `\\/`, `\\b`, `\\f`, `\\n`, `\\r`, `\\t` and `\\uXXXX`".to_string()),
+        )
+    }
+
+    fn lone_surrogate(&self, at: usize) -> Box<DataError> {
+        let span = Span::new(at, (at + 6).min(self.end));
+        self.syntax(
+            format!(
+                "`{}` is half of a surrogate pair, without its other half",
+                self.source.slice(span)
+            ),
+            span,
+            "lone surrogate".to_string(),
+            Some(
+                "a character beyond U+FFFF is written as a pair such as `\\uD83D\\uDE00`"
+                    .to_string(),
+            ),
+        )
+    }
+
+    /// Reports an error; a file ends there. A JSON Lines line is dropped whole (records read
+    /// from it included) and the next one is read.
+    fn fail(&mut self, error: DataError) {
+        if self.lines {
+            self.builder.abort_document();
+            self.builder.out.push_back(Err(error));
+            self.stack.clear();
+            self.state = State::Start;
+        } else {
+            self.builder.out.push_back(Err(error));
+            self.done = true;
+        }
+    }
+}
+
+impl Iterator for JsonRecords {
+    type Item = Result<Record, DataError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            // A JSON Lines line is all or nothing: its records wait until the line has parsed.
+            if !self.lines || self.state == State::Start || self.done {
+                if let Some(result) = self.builder.out.pop_front() {
+                    return Some(result);
+                }
+                if self.done {
+                    return None;
+                }
+            }
+            if let Err(error) = self.step() {
+                self.fail(*error);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal::Decimal;
+
+    use super::*;
+    use crate::data::Limits;
+    use crate::source::SourceFile;
+    use crate::value::Node;
+
+    fn read_with(
+        text: &str,
+        lines: bool,
+        options: LoadOptions,
+    ) -> (Source, Vec<Result<Record, DataError>>) {
+        let source = SourceFile::new(if lines { "test.jsonl" } else { "test.json" }, text);
+        let results = JsonRecords::new(source.clone(), options, lines).collect();
+        (source, results)
+    }
+
+    fn read(text: &str) -> (Source, Vec<Result<Record, DataError>>) {
+        read_with(text, false, LoadOptions::default())
+    }
+
+    fn read_lines(text: &str) -> (Source, Vec<Result<Record, DataError>>) {
+        read_with(text, true, LoadOptions::default())
+    }
+
+    fn records_path(path: &str) -> LoadOptions {
+        LoadOptions {
+            records_path: Some(path.split('.').map(str::to_string).collect()),
+            ..LoadOptions::default()
+        }
+    }
+
+    fn ok(result: &Result<Record, DataError>) -> &Record {
+        match result {
+            Ok(record) => record,
+            Err(e) => panic!("expected a record, got {e:?}"),
+        }
+    }
+
+    fn err(result: &Result<Record, DataError>) -> &DataError {
+        match result {
+            Ok(record) => panic!("expected an error, got {record:?}"),
+            Err(e) => e,
+        }
+    }
+
+    fn get<'a>(node: &'a Node, key: &str) -> &'a Node {
+        match &node.value {
+            Value::Map(map) => map.get(key).unwrap_or_else(|| panic!("no key {key}")),
+            other => panic!("not a mapping: {other:?}"),
+        }
+    }
+
+    fn string(node: &Node) -> &str {
+        match &node.value {
+            Value::String(s) => s,
+            other => panic!("not a string: {other:?}"),
+        }
+    }
+
+    fn number(node: &Node) -> Decimal {
+        match &node.value {
+            Value::Number(n) => *n,
+            other => panic!("not a number: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_object_is_one_record_with_spans() {
+        let (source, results) = read(
+            "{\n  \"id\": \"N-1\",\n  \"amount\": 49350.00,\n  \"ok\": true,\n  \"none\": null,\n  \"tags\": [\"a\", {\"b\": false}]\n}\n",
+        );
+        assert_eq!(results.len(), 1);
+        let record = ok(&results[0]);
+        assert_eq!(record.index, 0);
+        assert_eq!(source.slice(record.root.span).chars().next(), Some('{'));
+        assert_eq!(source.slice(record.root.span).chars().last(), Some('}'));
+        let id = get(&record.root, "id");
+        assert_eq!(string(id), "N-1");
+        assert_eq!(source.slice(id.span), "\"N-1\"");
+        assert_eq!(source.line_col(id.span.start), (2, 9));
+        let amount = number(get(&record.root, "amount"));
+        assert_eq!(amount.to_string(), "49350.00");
+        assert_eq!(amount.scale(), 2);
+        assert_eq!(get(&record.root, "ok").value, Value::Bool(true));
+        assert_eq!(get(&record.root, "none").value, Value::Null);
+        let tags = get(&record.root, "tags");
+        assert_eq!(source.slice(tags.span), "[\"a\", {\"b\": false}]");
+        let Value::Map(map) = &record.root.value else {
+            panic!()
+        };
+        assert_eq!(
+            source.slice(map.entry("tags").unwrap().key_span),
+            "\"tags\""
+        );
+    }
+
+    #[test]
+    fn an_array_holds_records_and_a_bad_element_is_skipped() {
+        let (source, results) = read("[{\"id\": 1}, \"oops\", {\"id\": 3}, [], null]");
+        assert_eq!(results.len(), 5);
+        assert_eq!(ok(&results[0]).index, 0);
+        let error = err(&results[1]);
+        assert_eq!(error.code, "caveat::data::not_a_record");
+        assert_eq!(error.message, "a record must be a mapping, found a string");
+        assert_eq!(source.slice(error.span), "\"oops\"");
+        assert_eq!(ok(&results[2]).index, 2);
+        assert_eq!(
+            err(&results[3]).message,
+            "a record must be a mapping, found a list"
+        );
+        assert_eq!(
+            err(&results[4]).message,
+            "a record must be a mapping, found null"
+        );
+        let (_, results) = read("42");
+        assert_eq!(err(&results[0]).code, "caveat::data::not_a_record");
+        let (_, results) = read("null");
+        assert!(results.is_empty());
+    }
+
+    #[test]
+    fn the_fpds_feed_gives_ten_records_with_records_entry() {
+        let text =
+            std::fs::read_to_string("/work/shared/real-data/fpds-feed-2021-04.json").unwrap();
+        let (source, results) = read_with(&text, false, records_path("entry"));
+        assert_eq!(results.len(), 10);
+        for (i, result) in results.iter().enumerate() {
+            let record = ok(result);
+            assert_eq!(record.index, i);
+            let award = get(get(&record.root, "content"), "award");
+            let amount = get(get(award, "dollarValues"), "obligatedAmount");
+            assert!(crate::value::parse_data_number(string(amount)).is_some());
+            assert!(source.slice(amount.span).starts_with('"'));
+        }
+        let first = get(
+            get(
+                get(get(&ok(&results[0]).root, "content"), "award"),
+                "dollarValues",
+            ),
+            "obligatedAmount",
+        );
+        assert_eq!(string(first), "389838.00");
+        // Without --records the feed is one record.
+        let (_, results) = read(&text);
+        assert_eq!(results.len(), 1);
+        assert!(results[0].is_ok());
+        // A feed with one entry gives it as a mapping, not a list.
+        let (_, results) = read_with(
+            "{\"title\": \"x\", \"entry\": {\"id\": 1}}",
+            false,
+            records_path("entry"),
+        );
+        assert_eq!(results.len(), 1);
+        assert_eq!(number(get(&ok(&results[0]).root, "id")), Decimal::from(1));
+        let (_, results) = read_with("{\"title\": \"x\"}", false, records_path("entry"));
+        assert_eq!(err(&results[0]).code, "caveat::data::no_records_list");
+    }
+
+    #[test]
+    fn strings_unescape_including_surrogate_pairs() {
+        let (_, results) = read(
+            r#"{"a": "smile \uD83D\uDE00!", "b": "tab\tquote\" back\\ slash\/ \u00e9\u4e2d", "c": "", "d": "naïve"}"#,
+        );
+        let root = &ok(&results[0]).root;
+        assert_eq!(string(get(root, "a")), "smile 😀!");
+        assert_eq!(string(get(root, "b")), "tab\tquote\" back\\ slash/ é中");
+        assert_eq!(string(get(root, "c")), "");
+        assert_eq!(string(get(root, "d")), "naïve");
+
+        for (text, part) in [
+            (r#"{"a": "\uD83D"}"#, "\\uD83D"),
+            (r#"{"a": "\uD83Dx"}"#, "\\uD83D"),
+            (r#"{"a": "\uDE00"}"#, "\\uDE00"),
+            (r#"{"a": "\uD83D\u0041"}"#, "\\uD83D"),
+        ] {
+            let (source, results) = read(text);
+            let error = err(&results[0]);
+            assert_eq!(error.code, "caveat::data::json_syntax", "{text}");
+            assert_eq!(source.slice(error.span), part);
+            assert!(error.message.contains("surrogate"), "{}", error.message);
+        }
+        let (source, results) = read(r#"{"a": "bad \q"}"#);
+        let error = err(&results[0]);
+        assert_eq!(error.message, "invalid escape `\\q` in a string");
+        assert_eq!(source.slice(error.span), "\\q");
+        let (_, results) = read(r#"{"a": "\u12G4"}"#);
+        assert_eq!(err(&results[0]).code, "caveat::data::json_syntax");
+        let (_, results) = read("{\"a\": \"line\nbreak\"}");
+        assert!(
+            err(&results[0])
+                .message
+                .contains("control character U+000A")
+        );
+    }
+
+    #[test]
+    fn numbers_are_exact_and_strict() {
+        let (source, results) = read(
+            r#"[{"a": 0, "b": -12.50, "c": 1e2, "d": 2.5E-3, "e": 123456789012345678901234567890123, "f": 1e400, "g": -0}]"#,
+        );
+        let root = &ok(&results[0]).root;
+        assert_eq!(number(get(root, "a")), Decimal::ZERO);
+        assert_eq!(number(get(root, "b")).to_string(), "-12.50");
+        assert_eq!(number(get(root, "c")), Decimal::from(100));
+        assert_eq!(number(get(root, "d")).to_string(), "0.0025");
+        assert_eq!(string(get(root, "e")), "123456789012345678901234567890123");
+        assert_eq!(string(get(root, "f")), "1e400");
+        assert_eq!(source.slice(get(root, "f").span), "1e400");
+        assert_eq!(number(get(root, "g")), Decimal::ZERO);
+
+        for (text, message) in [
+            ("[01]", "a JSON number cannot have leading zeros"),
+            (
+                "[1.]",
+                "expected a digit after the decimal point, found `]`",
+            ),
+            ("[-]", "expected a digit after `-`, found `]`"),
+            ("[1e]", "expected a digit in the exponent, found `]`"),
+            ("[.5]", "expected a value, found `.5`"),
+            ("[+1]", "expected a value, found `+1`"),
+            ("[NaN]", "expected a value, found `NaN`"),
+        ] {
+            let (_, results) = read(text);
+            let error = err(results.last().unwrap());
+            assert_eq!(error.code, "caveat::data::json_syntax", "{text}");
+            assert_eq!(error.message, message, "{text}");
+        }
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors() {
+        let (source, results) =
+            read(r#"[{"id": 1, "vendor": "DJI", "vendor": "Autel"}, {"id": 2}]"#);
+        let error = err(&results[0]);
+        assert_eq!(error.code, "caveat::data::duplicate_key");
+        assert_eq!(source.slice(error.span), "\"vendor\"");
+        assert_eq!(error.span.start, 28);
+        assert_eq!(error.related.map(|s| s.start), Some(11));
+        assert!(results[1].is_ok());
+    }
+
+    #[test]
+    fn syntax_errors_say_what_was_expected_and_found() {
+        for (text, message, at) in [
+            (
+                r#"{"a": 1,}"#,
+                "expected a key in double quotes, found `}`",
+                8,
+            ),
+            ("[1 2]", "expected `,` or `]`, found `2`", 3),
+            (r#"{"a" 1}"#, "expected `:` after the key, found `1`", 5),
+            (
+                r#"{"a": 1"#,
+                "expected `,` or `}`, found the end of the file",
+                7,
+            ),
+            ("[1,]", "expected a value, found `]`", 3),
+            ("{'a': 1}", "expected a key in double quotes, found `'`", 1),
+            (
+                "{1: 1}",
+                "expected a key in double quotes or `}`, found `1`",
+                1,
+            ),
+            ("{\"a\": tru}", "expected a value, found `tru`", 6),
+            ("", "expected a value, found the end of the file", 0),
+            ("{} {}", "expected the end of the file, found `{`", 3),
+            (
+                r#"{"a": "open"#,
+                "expected `\"` to close the string, found the end of the file",
+                11,
+            ),
+        ] {
+            let (_, results) = read(text);
+            let error = err(results.last().unwrap());
+            assert_eq!(error.code, "caveat::data::json_syntax", "{text}");
+            assert_eq!(error.message, message, "{text}");
+            assert_eq!(error.span.start, at, "{text}");
+        }
+        let (_, results) = read("[1,]");
+        assert!(
+            err(results.last().unwrap())
+                .help
+                .as_deref()
+                .is_some_and(|h| h.contains("comma"))
+        );
+        // The records before an error are handed out, then the file ends.
+        let (_, results) = read(r#"[{"id": 1}, {"id": 2}, {"id": }]"#);
+        assert_eq!(results.len(), 3);
+        assert!(results[0].is_ok() && results[1].is_ok());
+        assert_eq!(err(&results[2]).code, "caveat::data::json_syntax");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_without_overflowing() {
+        let text = format!("{}{}", "[".repeat(30_000), "]".repeat(30_000));
+        let (_, results) = read(&text);
+        assert_eq!(results.len(), 1);
+        let error = err(&results[0]);
+        assert_eq!(error.code, "caveat::data::too_deep");
+        assert_eq!(error.span, Span::new(128, 129));
+        let limits = Limits {
+            max_depth: 3,
+            ..Limits::default()
+        };
+        let (_, results) = read_with(
+            r#"{"a": {"b": [1]}}"#,
+            false,
+            LoadOptions {
+                limits,
+                ..LoadOptions::default()
+            },
+        );
+        assert!(results[0].is_ok());
+        let (_, results) = read_with(
+            r#"{"a": {"b": [[1]]}}"#,
+            false,
+            LoadOptions {
+                limits,
+                ..LoadOptions::default()
+            },
+        );
+        assert_eq!(err(&results[0]).code, "caveat::data::too_deep");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_allowed() {
+        let (source, results) = read("\u{feff}{\"a\": \"b\"}");
+        let root = &ok(&results[0]).root;
+        assert_eq!(source.slice(get(root, "a").span), "\"b\"");
+    }
+
+    #[test]
+    fn json_lines_read_each_line_on_its_own() {
+        let text = "{\"id\": 1}\n\n{\"id\": 2, oops}\r\n  \r\n{\"id\": 3}\r\n[{\"id\": 4}, {\"id\": 5}]\n\"text\"\n{\"id\": 6, \"id\": 7}\n{\"id\": 8}";
+        let (source, results) = read_lines(text);
+        assert_eq!(results.len(), 8);
+        assert_eq!(ok(&results[0]).index, 0);
+        let error = err(&results[1]);
+        assert_eq!(error.code, "caveat::data::json_syntax");
+        assert_eq!(
+            error.message,
+            "expected a key in double quotes, found `oops`"
+        );
+        assert_eq!(source.line_col(error.span.start), (3, 11));
+        let third = ok(&results[2]);
+        assert_eq!(third.index, 1);
+        assert_eq!(number(get(&third.root, "id")), Decimal::from(3));
+        assert_eq!(source.line_col(third.root.span.start), (5, 1));
+        assert_eq!(source.slice(third.root.span), "{\"id\": 3}");
+        assert_eq!(number(get(&ok(&results[3]).root, "id")), Decimal::from(4));
+        assert_eq!(ok(&results[4]).index, 3);
+        assert_eq!(err(&results[5]).code, "caveat::data::not_a_record");
+        assert_eq!(err(&results[6]).code, "caveat::data::duplicate_key");
+        let last = ok(&results[7]);
+        assert_eq!(last.index, 6, "a line with a syntax error is not a record");
+        assert_eq!(source.line_col(last.root.span.start), (9, 1));
+
+        let (_, results) = read_lines("{\"a\": \"unterminated\n{\"id\": 2}\n");
+        assert_eq!(
+            err(&results[0]).message,
+            "expected `\"` to close the string, found the end of the line"
+        );
+        assert!(results[1].is_ok());
+        let (_, results) = read_lines("{} {}\n{}\n");
+        assert_eq!(results.len(), 2);
+        assert_eq!(
+            err(&results[0]).message,
+            "expected the end of the line, found `{`"
+        );
+        assert_eq!(ok(&results[1]).index, 0);
+        // A bad line gives one error, not the records read before the error.
+        let (_, results) = read_lines("[{\"id\": 1}, {\"id\": 2}, oops]\n{\"id\": 3}\n");
+        assert_eq!(results.len(), 2);
+        assert_eq!(err(&results[0]).code, "caveat::data::json_syntax");
+        assert_eq!(ok(&results[1]).index, 0);
+        let (_, results) = read_lines("");
+        assert!(results.is_empty());
+        let (_, results) = read_lines("\n\n  \n");
+        assert!(results.is_empty());
+    }
+
+    #[test]
+    fn json_lines_with_records_path() {
+        let (_, results) = read_with(
+            "{\"results\": [{\"id\": 1}, {\"id\": 2}]}\n{\"other\": 1}\n{\"results\": [{\"id\": 3}]}\n",
+            true,
+            records_path("results"),
+        );
+        assert_eq!(results.len(), 4);
+        assert_eq!(ok(&results[1]).index, 1);
+        assert_eq!(err(&results[2]).code, "caveat::data::no_records_list");
+        assert_eq!(ok(&results[3]).index, 2);
+    }
+
+    #[test]
+    fn a_deep_json_line_fails_alone() {
+        let text = format!("{}\n{{\"id\": 1}}\n", "[".repeat(1000));
+        let (_, results) = read_lines(&text);
+        assert_eq!(results.len(), 2);
+        assert_eq!(err(&results[0]).code, "caveat::data::too_deep");
+        assert!(results[1].is_ok());
+    }
+}

@@ -1,0 +1,122 @@
+//! Record loading: YAML, JSON and JSONL files into [`Record`]s whose values keep their spans.
+//!
+//! Records are read one at a time, so memory does not grow with the number of records in a file.
+
+mod build;
+mod json;
+mod yaml;
+
+use crate::source::{Source, Span};
+use crate::value::Node;
+
+/// One record: a mapping read from a data file.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// The file it was read from.
+    pub source: Source,
+    /// Its position among the file's records, from 0, across all documents.
+    pub index: usize,
+    /// The record itself; always a [`crate::value::Value::Map`].
+    pub root: Node,
+}
+
+/// The format of a data file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// YAML 1.2, possibly a stream of several documents.
+    Yaml,
+    /// One JSON value.
+    Json,
+    /// One JSON record a line.
+    Jsonl,
+}
+
+impl Format {
+    /// The format a file name's extension calls for, if it names a data file.
+    pub fn from_path(path: &std::path::Path) -> Option<Format> {
+        match path.extension()?.to_str()? {
+            "yaml" | "yml" => Some(Format::Yaml),
+            "json" => Some(Format::Json),
+            "jsonl" => Some(Format::Jsonl),
+            _ => None,
+        }
+    }
+}
+
+/// Limits that keep hostile data files from costing unbounded time or memory.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The deepest nesting of collections allowed in a document.
+    pub max_depth: usize,
+    /// How many nodes alias expansion may add to a document, beyond ten per event read.
+    pub max_alias_nodes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 128,
+            max_alias_nodes: 100_000,
+        }
+    }
+}
+
+/// How to find the records in a file.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// With `--records PATH`: the dotted path, inside each document, of the list of records.
+    pub records_path: Option<Vec<String>>,
+    /// The limits in force.
+    pub limits: Limits,
+}
+
+/// Why a data file, or a record in it, could not be read.
+#[derive(Debug, Clone, thiserror::Error, miette::Diagnostic)]
+#[error("{message}")]
+pub struct DataError {
+    /// What went wrong, in words.
+    pub message: String,
+    /// A stable code such as `caveat::data::duplicate_key`.
+    #[diagnostic(code)]
+    pub code: &'static str,
+    /// The file (named `file`, since thiserror treats a field named `source` as the cause).
+    #[source_code]
+    pub file: Source,
+    /// Where in the file.
+    #[label("{label}")]
+    pub span: Span,
+    /// The label text.
+    pub label: String,
+    /// How to fix it.
+    #[help]
+    pub help: Option<String>,
+    /// Other places worth showing (the first of two duplicate keys).
+    #[label("{related_label}")]
+    pub related: Option<Span>,
+    /// The text of the related label.
+    pub related_label: String,
+}
+
+/// Reads the records of one file, one at a time, in file order.
+///
+/// A record that cannot be read (a duplicate key, a value that is not a mapping) is an `Err` and
+/// reading goes on with the next; a syntax error ends the file with a final `Err`.
+pub fn read_records(
+    source: &Source,
+    format: Format,
+    options: &LoadOptions,
+) -> Box<dyn Iterator<Item = Result<Record, DataError>> + Send> {
+    match format {
+        Format::Yaml => Box::new(yaml::YamlRecords::new(source.clone(), options.clone())),
+        Format::Json => Box::new(json::JsonRecords::new(
+            source.clone(),
+            options.clone(),
+            false,
+        )),
+        Format::Jsonl => Box::new(json::JsonRecords::new(
+            source.clone(),
+            options.clone(),
+            true,
+        )),
+    }
+}

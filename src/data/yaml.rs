@@ -1,0 +1,1653 @@
+//! YAML 1.2 records, read as a stream of parser events (never a recursive load, so no nesting can
+//! overflow the stack), with every value's span in bytes.
+
+use saphyr_parser::input::{
+    SkipTabs, is_alpha, is_blank, is_blank_or_breakz, is_break, is_breakz, is_digit, is_flow, is_z,
+};
+use saphyr_parser::{Event, Input, Marker, Parser, ScalarStyle, ScanError, Tag};
+
+use super::build::{Builder, char_span, data_error, decimal_from_parts, exponent, shorten};
+use super::{DataError, LoadOptions, Record};
+use crate::source::{Source, Span};
+use crate::value::Value;
+
+/// The records of a YAML file, one at a time; see [`super::read_records`].
+pub struct YamlRecords {
+    builder: Builder,
+    parser: Parser<'static, SourceInput>,
+    offsets: Offsets,
+    max_depth: usize,
+    done: bool,
+}
+
+impl YamlRecords {
+    /// Reads the records of `source`.
+    pub fn new(source: Source, options: LoadOptions) -> YamlRecords {
+        let offsets = Offsets::new(source.text());
+        let parser = Parser::new(SourceInput {
+            source: source.clone(),
+            pos: 0,
+            lookahead: 0,
+        });
+        YamlRecords {
+            builder: Builder::new(source, &options),
+            parser,
+            offsets,
+            max_depth: options.limits.max_depth,
+            done: false,
+        }
+    }
+
+    fn text(&self) -> &str {
+        self.builder.source().text()
+    }
+
+    /// The byte offset of a parser position.
+    fn byte(&mut self, mark: Marker) -> usize {
+        self.offsets
+            .byte(self.builder.source().text(), mark.index())
+    }
+
+    fn span(&mut self, span: saphyr_parser::Span) -> Span {
+        let start = self.byte(span.start);
+        let end = self.byte(span.end);
+        Span::new(start, end.max(start))
+    }
+
+    fn event(
+        &mut self,
+        event: Event<'static>,
+        span: saphyr_parser::Span,
+    ) -> Result<(), Box<DataError>> {
+        self.builder.count_event();
+        match event {
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+            Event::DocumentStart(_) => self.builder.begin_document(),
+            Event::DocumentEnd => self.builder.end_document(),
+            Event::Scalar(text, style, anchor, tag) => {
+                let mut span = self.span(span);
+                let mut props = Span::new(span.start, span.start);
+                if anchor != 0 || tag.is_some() {
+                    let content = skip_properties(self.text(), span.start, span.end);
+                    if content < span.end {
+                        props.end = content;
+                        span.start = content;
+                    } else {
+                        props.end = span.end;
+                    }
+                }
+                self.scalar(
+                    text.into_owned(),
+                    style,
+                    anchor,
+                    tag.as_deref(),
+                    span,
+                    props,
+                );
+            }
+            Event::SequenceStart(anchor, tag) => self.start(false, anchor, tag.as_deref(), span)?,
+            Event::MappingStart(anchor, tag) => self.start(true, anchor, tag.as_deref(), span)?,
+            Event::SequenceEnd | Event::MappingEnd => {
+                let end = self.byte(span.end);
+                self.builder.end(end);
+            }
+            Event::Alias(id) => {
+                let span = self.span(span);
+                let name = self.builder.source().slice(span).to_string();
+                self.builder.alias(id, span, &name)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn start(
+        &mut self,
+        map: bool,
+        anchor: usize,
+        tag: Option<&Tag>,
+        span: saphyr_parser::Span,
+    ) -> Result<(), Box<DataError>> {
+        let raw = self.byte(span.start);
+        let start = if anchor != 0 || tag.is_some() {
+            skip_properties(self.text(), raw, self.text().len())
+        } else {
+            raw
+        };
+        let flow = matches!(self.text().as_bytes().get(start), Some(b'[' | b'{'));
+        self.builder.start(map, start, flow, anchor)?;
+        if let Some(tag) = tag {
+            let written = Span::new(raw, start);
+            match classify_tag(tag) {
+                TagKind::NonSpecific => {}
+                TagKind::Map if map => {}
+                TagKind::Seq if !map => {}
+                TagKind::Other => {
+                    let error = self.unsupported_tag(tag, written);
+                    self.builder.error(error);
+                }
+                core => {
+                    let what = if map { "a mapping" } else { "a list" };
+                    let error = self.bad_tag_use(core, what, written);
+                    self.builder.error(error);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn scalar(
+        &mut self,
+        text: String,
+        style: ScalarStyle,
+        anchor: usize,
+        tag: Option<&Tag>,
+        span: Span,
+        props: Span,
+    ) {
+        if self.builder.expects_key() {
+            if let Some(tag) = tag {
+                if classify_tag(tag) == TagKind::Other {
+                    let error = self.unsupported_tag(tag, props);
+                    self.builder.error(error);
+                }
+            } else if style == ScalarStyle::Plain && text == "<<" {
+                let error = data_error(
+                    self.builder.source(),
+                    "caveat::data::merge_key",
+                    "merge keys (`<<`) are not supported",
+                    span,
+                    "merge key",
+                    Some(
+                        "YAML 1.2 has no merge keys: `<<` would be an ordinary key here; write the \
+                         merged fields out in this mapping"
+                            .to_string(),
+                    ),
+                );
+                self.builder.error(error);
+            }
+            self.builder.key(text.into_boxed_str(), span, anchor);
+            return;
+        }
+        let value = match tag {
+            None if style == ScalarStyle::Plain => Ok(plain_value(text)),
+            None => Ok(Value::String(text.into_boxed_str())),
+            Some(tag) => self.tagged_value(text, tag, span, props),
+        };
+        self.builder.scalar(value, span, anchor);
+    }
+
+    fn tagged_value(
+        &self,
+        text: String,
+        tag: &Tag,
+        span: Span,
+        props: Span,
+    ) -> Result<Value, Box<DataError>> {
+        let kind = classify_tag(tag);
+        let value = match kind {
+            TagKind::NonSpecific | TagKind::Str => return Ok(Value::String(text.into_boxed_str())),
+            TagKind::Int => parse_int(text.as_bytes()).map(Value::Number),
+            TagKind::Float => parse_number(text.as_bytes()).map(Value::Number),
+            TagKind::Bool => match text.as_str() {
+                "true" | "True" | "TRUE" => Some(Value::Bool(true)),
+                "false" | "False" | "FALSE" => Some(Value::Bool(false)),
+                _ => None,
+            },
+            TagKind::Null => {
+                matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL").then_some(Value::Null)
+            }
+            TagKind::Map | TagKind::Seq => {
+                return Err(Box::new(self.bad_tag_use(kind, "a scalar", props)));
+            }
+            TagKind::Other => return Err(Box::new(self.unsupported_tag(tag, props))),
+        };
+        value.ok_or_else(|| {
+            let (tag_text, wanted) = match kind {
+                TagKind::Int => ("!!int", "an integer"),
+                TagKind::Float => ("!!float", "a number that caveat can read exactly"),
+                TagKind::Bool => ("!!bool", "`true` or `false`"),
+                _ => ("!!null", "null"),
+            };
+            Box::new(data_error(
+                self.builder.source(),
+                "caveat::data::bad_tagged_value",
+                format!(
+                    "`{}` is tagged `{tag_text}` but is not {wanted}",
+                    shorten(&text)
+                ),
+                span,
+                format!("not {wanted}"),
+                Some(format!("remove the `{tag_text}` tag, or write {wanted}")),
+            ))
+        })
+    }
+
+    /// The error for an unsupported tag; `props` spans the node's properties.
+    fn unsupported_tag(&self, tag: &Tag, props: Span) -> DataError {
+        let at = find_tag(self.text(), props.start, props.end);
+        let written = at
+            .map(|span| self.builder.source().slice(span).to_string())
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| display_tag(tag));
+        data_error(
+            self.builder.source(),
+            "caveat::data::unsupported_tag",
+            format!("tag `{}` is not supported", shorten(&written)),
+            at.unwrap_or_else(|| char_span_or(self.text(), props)),
+            "unsupported tag",
+            Some(
+                "records hold plain data: strings, numbers, booleans, null, lists and mappings; \
+                 remove the tag"
+                    .to_string(),
+            ),
+        )
+    }
+
+    /// The error for a core tag on the wrong kind of node; `props` spans the node's properties.
+    fn bad_tag_use(&self, kind: TagKind, what: &str, props: Span) -> DataError {
+        let name = match kind {
+            TagKind::Str => "!!str",
+            TagKind::Int => "!!int",
+            TagKind::Float => "!!float",
+            TagKind::Bool => "!!bool",
+            TagKind::Null => "!!null",
+            TagKind::Map => "!!map",
+            TagKind::Seq => "!!seq",
+            TagKind::NonSpecific | TagKind::Other => "!",
+        };
+        data_error(
+            self.builder.source(),
+            "caveat::data::bad_tagged_value",
+            format!("tag `{name}` cannot mark {what}"),
+            find_tag(self.text(), props.start, props.end)
+                .unwrap_or_else(|| char_span_or(self.text(), props)),
+            format!("`{name}` on {what}"),
+            Some(format!("remove the `{name}` tag")),
+        )
+    }
+
+    fn syntax_error(&mut self, error: &ScanError) -> DataError {
+        let offset = self.byte(*error.marker());
+        let span = char_span(self.text(), offset.min(self.text().len()));
+        let info = error.info().trim().trim_end_matches('.');
+        if info == "recursion limit exceeded" {
+            // saphyr's scanner allows 255 nested flow collections, and reads ahead of the events
+            // (a `[` may start a key), so it can stop before the builder sees the limit crossed.
+            let max = self.max_depth.min(255);
+            return data_error(
+                self.builder.source(),
+                "caveat::data::too_deep",
+                format!("the data is nested more than {max} levels deep"),
+                span,
+                "nested too deep here",
+                Some(format!(
+                    "caveat reads lists and mappings nested at most {max} deep"
+                )),
+            );
+        }
+        let mut message = String::with_capacity(info.len() + 16);
+        message.push_str("invalid YAML: ");
+        let mut chars = info.chars();
+        if let Some(first) = chars.next() {
+            message.extend(first.to_lowercase());
+            message.push_str(chars.as_str());
+        }
+        let help = if info.contains("tab") {
+            "indent YAML with spaces, never tabs"
+        } else if info.contains("indentation") || info.contains("block") {
+            "check the indentation: items of one list or mapping line up in the same column"
+        } else {
+            "check the YAML syntax near this point (quote values that contain `: `, `#` or start with a special character)"
+        };
+        data_error(
+            self.builder.source(),
+            "caveat::data::yaml_syntax",
+            message,
+            span,
+            "the YAML parser stopped here",
+            Some(help.to_string()),
+        )
+    }
+}
+
+impl Iterator for YamlRecords {
+    type Item = Result<Record, DataError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(result) = self.builder.out.pop_front() {
+                return Some(result);
+            }
+            if self.done {
+                return None;
+            }
+            match self.parser.next_event() {
+                None => self.done = true,
+                Some(Err(error)) => {
+                    let error = self.syntax_error(&error);
+                    self.builder.out.push_back(Err(error));
+                    self.done = true;
+                }
+                Some(Ok((event, span))) => {
+                    if let Err(error) = self.event(event, span) {
+                        self.builder.out.push_back(Err(*error));
+                        self.done = true;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A span of the first character of `span` (the span itself if it is empty).
+fn char_span_or(text: &str, span: Span) -> Span {
+    if span.start < span.end {
+        span
+    } else {
+        char_span(text, span.start)
+    }
+}
+
+/// Skips the node properties (`&anchor`, `!tag`), blanks and comments from `at`, to where the
+/// content starts; never past `end`.
+fn skip_properties(text: &str, mut at: usize, end: usize) -> usize {
+    let bytes = text.as_bytes();
+    let end = end.min(bytes.len());
+    loop {
+        while at < end {
+            match bytes.get(at) {
+                Some(b' ' | b'\t' | b'\r' | b'\n') => at += 1,
+                Some(b'#') => {
+                    while at < end && !matches!(bytes.get(at), Some(b'\n' | b'\r')) {
+                        at += 1;
+                    }
+                }
+                _ => break,
+            }
+        }
+        if at < end && matches!(bytes.get(at), Some(b'&' | b'!')) {
+            at = skip_properties_token(bytes, at, end);
+        } else {
+            return at;
+        }
+    }
+}
+
+/// Where the tag is written among the node properties between `from` and `to`.
+fn find_tag(text: &str, from: usize, to: usize) -> Option<Span> {
+    let bytes = text.as_bytes();
+    let mut at = from;
+    while at < to {
+        match bytes.get(at) {
+            Some(b'!') => {
+                let end = skip_properties_token(bytes, at, to);
+                return Some(Span::new(at, end));
+            }
+            Some(b'&') => at = skip_properties_token(bytes, at, to),
+            Some(b'#') => {
+                while at < to && !matches!(bytes.get(at), Some(b'\n' | b'\r')) {
+                    at += 1;
+                }
+            }
+            _ => at += 1,
+        }
+    }
+    None
+}
+
+/// The end of the property token (`&anchor` or `!tag`) at `at`.
+fn skip_properties_token(bytes: &[u8], mut at: usize, end: usize) -> usize {
+    while at < end
+        && !matches!(
+            bytes.get(at),
+            Some(b' ' | b'\t' | b'\r' | b'\n' | b',' | b']' | b'}')
+        )
+    {
+        at += 1;
+    }
+    at
+}
+
+const CORE: &str = "tag:yaml.org,2002:";
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum TagKind {
+    NonSpecific,
+    Str,
+    Int,
+    Float,
+    Bool,
+    Null,
+    Map,
+    Seq,
+    Other,
+}
+
+fn classify_tag(tag: &Tag) -> TagKind {
+    if tag.handle.is_empty() && tag.suffix == "!" {
+        return TagKind::NonSpecific;
+    }
+    let core = if tag.handle == CORE {
+        Some(tag.suffix.as_str())
+    } else if tag.handle.is_empty() {
+        tag.suffix.strip_prefix(CORE)
+    } else {
+        None
+    };
+    match core {
+        Some("str") => TagKind::Str,
+        Some("int") => TagKind::Int,
+        Some("float") => TagKind::Float,
+        Some("bool") => TagKind::Bool,
+        Some("null") => TagKind::Null,
+        Some("map") => TagKind::Map,
+        Some("seq") => TagKind::Seq,
+        _ => TagKind::Other,
+    }
+}
+
+fn display_tag(tag: &Tag) -> String {
+    if let Some(name) = (tag.handle == CORE).then_some(tag.suffix.as_str()) {
+        format!("!!{name}")
+    } else if tag.handle == "!" {
+        format!("!{}", tag.suffix)
+    } else {
+        format!("!<{}{}>", tag.handle, tag.suffix)
+    }
+}
+
+/// The value of a plain (unquoted, untagged) scalar under the YAML 1.2 core schema; numbers are
+/// exact decimals, and anything that is not null, a boolean or a number stays a string.
+fn plain_value(text: String) -> Value {
+    let bytes = text.as_bytes();
+    let special = match bytes.first() {
+        None => Some(Value::Null),
+        Some(b'~') if bytes.len() == 1 => Some(Value::Null),
+        Some(b'n' | b'N') => matches!(bytes, b"null" | b"Null" | b"NULL").then_some(Value::Null),
+        Some(b't' | b'T') => {
+            matches!(bytes, b"true" | b"True" | b"TRUE").then_some(Value::Bool(true))
+        }
+        Some(b'f' | b'F') => {
+            matches!(bytes, b"false" | b"False" | b"FALSE").then_some(Value::Bool(false))
+        }
+        Some(b'0'..=b'9' | b'-' | b'+' | b'.') => parse_number(bytes).map(Value::Number),
+        _ => None,
+    };
+    special.unwrap_or_else(|| Value::String(text.into_boxed_str()))
+}
+
+/// A core-schema integer: `[-+]?[0-9]+`, `0o[0-7]+` or `0x[0-9a-fA-F]+`.
+fn parse_int(bytes: &[u8]) -> Option<rust_decimal::Decimal> {
+    if let Some(octal) = bytes.strip_prefix(b"0o") {
+        return parse_radix(octal, 8);
+    }
+    if let Some(hex) = bytes.strip_prefix(b"0x") {
+        return parse_radix(hex, 16);
+    }
+    let (negative, digits) = split_sign(bytes);
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    decimal_from_parts(negative, digits, &[], 0)
+}
+
+fn parse_radix(digits: &[u8], radix: u32) -> Option<rust_decimal::Decimal> {
+    if digits.is_empty() {
+        return None;
+    }
+    let mut value: i128 = 0;
+    for &d in digits {
+        let digit = char::from(d).to_digit(radix)?;
+        value = value
+            .checked_mul(i128::from(radix))?
+            .checked_add(i128::from(digit))?;
+    }
+    rust_decimal::Decimal::try_from_i128_with_scale(value, 0).ok()
+}
+
+fn split_sign(bytes: &[u8]) -> (bool, &[u8]) {
+    match bytes.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, bytes),
+    }
+}
+
+/// A core-schema number: an integer (also octal or hex) or
+/// `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`.
+fn parse_number(bytes: &[u8]) -> Option<rust_decimal::Decimal> {
+    if bytes.starts_with(b"0o") || bytes.starts_with(b"0x") {
+        return parse_int(bytes);
+    }
+    let (negative, rest) = split_sign(bytes);
+    let int_len = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let (int, rest) = rest.split_at_checked(int_len)?;
+    let (frac, rest) = match rest.split_first() {
+        Some((b'.', after)) => {
+            let len = after.iter().take_while(|b| b.is_ascii_digit()).count();
+            after.split_at_checked(len)?
+        }
+        _ => (&[][..], rest),
+    };
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let exp = match rest.split_first() {
+        None => 0,
+        Some((b'e' | b'E', after)) => {
+            let (exp_negative, digits) = split_sign(after);
+            if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            exponent(exp_negative, digits)
+        }
+        Some(_) => return None,
+    };
+    decimal_from_parts(negative, int, frac, exp)
+}
+
+/// Converts the parser's character offsets to byte offsets.
+enum Offsets {
+    /// The text is ASCII after a leading byte-order mark of `bom` bytes (0 if none): every
+    /// character after the first is `bom - 1` bytes further than its index.
+    Ascii { bom: usize },
+    /// A cursor that walks from the last position, so converting offsets that come roughly in
+    /// order costs O(file) overall.
+    Walk { chars: usize, bytes: usize },
+}
+
+impl Offsets {
+    fn new(text: &str) -> Offsets {
+        let (bom, rest) = match text.strip_prefix('\u{feff}') {
+            Some(rest) => (3, rest),
+            None => (0, text),
+        };
+        if rest.is_ascii() {
+            Offsets::Ascii { bom }
+        } else {
+            Offsets::Walk { chars: 0, bytes: 0 }
+        }
+    }
+
+    fn byte(&mut self, text: &str, index: usize) -> usize {
+        match self {
+            Offsets::Ascii { bom: 0 } => index.min(text.len()),
+            Offsets::Ascii { bom } => {
+                if index == 0 {
+                    0
+                } else {
+                    (index + *bom - 1).min(text.len())
+                }
+            }
+            Offsets::Walk { chars, bytes } => {
+                let b = text.as_bytes();
+                while *chars < index {
+                    let Some(&lead) = b.get(*bytes) else { break };
+                    *bytes += utf8_len(lead);
+                    *chars += 1;
+                }
+                while *chars > index && *bytes > 0 {
+                    *bytes -= 1;
+                    while *bytes > 0 && b.get(*bytes).is_some_and(|&c| c & 0xC0 == 0x80) {
+                        *bytes -= 1;
+                    }
+                    *chars -= 1;
+                }
+                (*bytes).min(text.len())
+            }
+        }
+    }
+}
+
+fn utf8_len(lead: u8) -> usize {
+    match lead {
+        0..0x80 => 1,
+        0xF0.. => 4,
+        0xE0.. => 3,
+        _ => 2,
+    }
+}
+
+/// The parser's input: the source's text, read from a byte position. (saphyr's own `StrInput`
+/// borrows the text, which a reader that owns its source cannot hold; this is the same code over
+/// a shared handle.)
+struct SourceInput {
+    source: Source,
+    pos: usize,
+    lookahead: usize,
+}
+
+/// How far the scanner may look ahead (as `StrInput` does).
+const BUFFER_LEN: usize = 128;
+
+fn is_yaml_non_break(c: char) -> bool {
+    !is_breakz(c) && c != '\u{FEFF}'
+}
+
+fn is_yaml_non_space(c: char) -> bool {
+    is_yaml_non_break(c) && !is_blank(c)
+}
+
+impl SourceInput {
+    #[inline]
+    fn rest(&self) -> &str {
+        self.source.text().get(self.pos..).unwrap_or("")
+    }
+
+    #[inline]
+    fn first_byte(&self) -> Option<u8> {
+        self.source.text().as_bytes().get(self.pos).copied()
+    }
+
+    /// Moves to where `rest`, a suffix of the text, starts.
+    #[inline]
+    fn move_to(&mut self, rest_len: usize) {
+        self.pos = self.source.text().len().saturating_sub(rest_len);
+    }
+}
+
+impl Input for SourceInput {
+    #[inline]
+    fn lookahead(&mut self, count: usize) {
+        self.lookahead = self.lookahead.max(count);
+    }
+
+    #[inline]
+    fn buflen(&self) -> usize {
+        self.lookahead
+    }
+
+    #[inline]
+    fn bufmaxlen(&self) -> usize {
+        BUFFER_LEN
+    }
+
+    #[inline]
+    fn buf_is_empty(&self) -> bool {
+        self.lookahead == 0
+    }
+
+    #[inline]
+    fn raw_read_ch(&mut self) -> char {
+        match self.rest().chars().next() {
+            Some(c) => {
+                self.pos += c.len_utf8();
+                c
+            }
+            None => '\0',
+        }
+    }
+
+    #[inline]
+    fn raw_read_non_breakz_ch(&mut self) -> Option<char> {
+        let c = self.rest().chars().next()?;
+        if is_yaml_non_break(c) {
+            self.pos += c.len_utf8();
+            Some(c)
+        } else {
+            None
+        }
+    }
+
+    #[inline]
+    fn skip(&mut self) {
+        if let Some(c) = self.rest().chars().next() {
+            self.pos += c.len_utf8();
+        }
+    }
+
+    #[inline]
+    fn skip_n(&mut self, count: usize) {
+        let mut chars = self.rest().chars();
+        for _ in 0..count {
+            if chars.next().is_none() {
+                break;
+            }
+        }
+        let left = chars.as_str().len();
+        self.move_to(left);
+    }
+
+    #[inline]
+    fn peek(&self) -> char {
+        match self.first_byte() {
+            Some(b) if b < 0x80 => char::from(b),
+            Some(_) => self.rest().chars().next().unwrap_or('\0'),
+            None => '\0',
+        }
+    }
+
+    #[inline]
+    fn peek_nth(&self, n: usize) -> char {
+        self.rest().chars().nth(n).unwrap_or('\0')
+    }
+
+    #[inline]
+    fn peek_opt(&self) -> Option<char> {
+        self.rest().chars().next()
+    }
+
+    #[inline]
+    fn look_ch(&mut self) -> char {
+        self.lookahead(1);
+        self.peek()
+    }
+
+    #[inline]
+    fn next_char_is(&self, c: char) -> bool {
+        self.peek() == c
+    }
+
+    #[inline]
+    fn nth_char_is(&self, n: usize, c: char) -> bool {
+        self.peek_nth(n) == c
+    }
+
+    #[inline]
+    fn next_2_are(&self, c1: char, c2: char) -> bool {
+        let mut chars = self.rest().chars();
+        chars.next() == Some(c1) && chars.next() == Some(c2)
+    }
+
+    #[inline]
+    fn next_3_are(&self, c1: char, c2: char, c3: char) -> bool {
+        let mut chars = self.rest().chars();
+        chars.next() == Some(c1) && chars.next() == Some(c2) && chars.next() == Some(c3)
+    }
+
+    #[inline]
+    fn next_is_document_indicator(&self) -> bool {
+        match self.rest().as_bytes() {
+            [a, b, c, rest @ ..] => {
+                (*a == b'.' || *a == b'-')
+                    && a == b
+                    && b == c
+                    && rest
+                        .first()
+                        .is_none_or(|&d| is_blank_or_breakz(char::from(d)))
+            }
+            _ => false,
+        }
+    }
+
+    #[inline]
+    fn next_is_document_start(&self) -> bool {
+        match self.rest().as_bytes() {
+            [b'-', b'-', b'-', rest @ ..] => rest
+                .first()
+                .is_none_or(|&d| is_blank_or_breakz(char::from(d))),
+            _ => false,
+        }
+    }
+
+    #[inline]
+    fn next_is_document_end(&self) -> bool {
+        match self.rest().as_bytes() {
+            [b'.', b'.', b'.', rest @ ..] => rest
+                .first()
+                .is_none_or(|&d| is_blank_or_breakz(char::from(d))),
+            _ => false,
+        }
+    }
+
+    fn skip_ws_to_eol(&mut self, skip_tabs: SkipTabs) -> (usize, Result<SkipTabs, &'static str>) {
+        let buffer = self.rest();
+        let mut new_str = buffer;
+        let mut has_yaml_ws = false;
+        let mut encountered_tab = false;
+        if skip_tabs == SkipTabs::Yes {
+            loop {
+                if let Some(sub) = new_str.strip_prefix(' ') {
+                    has_yaml_ws = true;
+                    new_str = sub;
+                } else if let Some(sub) = new_str.strip_prefix('\t') {
+                    encountered_tab = true;
+                    new_str = sub;
+                } else {
+                    break;
+                }
+            }
+        } else {
+            while let Some(sub) = new_str.strip_prefix(' ') {
+                has_yaml_ws = true;
+                new_str = sub;
+            }
+        }
+        // Only ASCII blanks so far: bytes are characters.
+        let mut chars_consumed = buffer.len() - new_str.len();
+        if new_str.starts_with('#') {
+            if !encountered_tab && !has_yaml_ws {
+                let left = new_str.len();
+                self.move_to(left);
+                return (
+                    chars_consumed,
+                    Err("comments must be separated from other tokens by whitespace"),
+                );
+            }
+            let mut chars = new_str.chars();
+            loop {
+                let before = chars.as_str();
+                match chars.next() {
+                    Some(c) if is_yaml_non_break(c) => chars_consumed += 1,
+                    _ => {
+                        new_str = before;
+                        break;
+                    }
+                }
+            }
+        }
+        let left = new_str.len();
+        self.move_to(left);
+        (
+            chars_consumed,
+            Ok(SkipTabs::Result(encountered_tab, has_yaml_ws)),
+        )
+    }
+
+    #[inline]
+    fn next_can_be_plain_scalar(&self, in_flow: bool) -> bool {
+        let mut chars = self.rest().chars();
+        let c = chars.next().unwrap_or('\0');
+        let nc = chars.next().unwrap_or('\0');
+        match c {
+            ':' if is_blank_or_breakz(nc) || (in_flow && is_flow(nc)) => false,
+            '\u{FEFF}' => false,
+            c if in_flow && is_flow(c) => false,
+            _ => true,
+        }
+    }
+
+    #[inline]
+    fn next_is_blank_or_break(&self) -> bool {
+        self.first_byte().is_some_and(|b| {
+            let c = char::from(b);
+            is_blank(c) || is_break(c)
+        })
+    }
+
+    #[inline]
+    fn next_is_blank_or_breakz(&self) -> bool {
+        self.first_byte().is_none_or(|b| {
+            let c = char::from(b);
+            is_blank(c) || is_breakz(c)
+        })
+    }
+
+    #[inline]
+    fn next_is_blank(&self) -> bool {
+        self.first_byte().is_some_and(|b| is_blank(char::from(b)))
+    }
+
+    #[inline]
+    fn next_is_break(&self) -> bool {
+        self.first_byte().is_some_and(|b| is_break(char::from(b)))
+    }
+
+    #[inline]
+    fn next_is_breakz(&self) -> bool {
+        self.first_byte().is_none_or(|b| is_breakz(char::from(b)))
+    }
+
+    #[inline]
+    fn next_is_z(&self) -> bool {
+        self.first_byte().is_none_or(|b| is_z(char::from(b)))
+    }
+
+    #[inline]
+    fn next_is_flow(&self) -> bool {
+        self.first_byte().is_some_and(|b| is_flow(char::from(b)))
+    }
+
+    #[inline]
+    fn next_is_digit(&self) -> bool {
+        self.first_byte().is_some_and(|b| is_digit(char::from(b)))
+    }
+
+    #[inline]
+    fn next_is_alpha(&self) -> bool {
+        self.first_byte().is_some_and(|b| is_alpha(char::from(b)))
+    }
+
+    fn skip_while_non_breakz(&mut self) -> usize {
+        let mut chars = self.rest().chars();
+        let mut count = 0;
+        let left = loop {
+            let before = chars.as_str();
+            match chars.next() {
+                Some(c) if is_yaml_non_break(c) => count += 1,
+                _ => break before.len(),
+            }
+        };
+        self.move_to(left);
+        count
+    }
+
+    fn skip_while_blank(&mut self) -> usize {
+        let n = self
+            .rest()
+            .bytes()
+            .take_while(|&b| b == b' ' || b == b'\t')
+            .count();
+        self.pos += n;
+        n
+    }
+
+    fn fetch_while_is_alpha(&mut self, out: &mut String) -> usize {
+        let rest = self.rest();
+        let n = rest
+            .bytes()
+            .take_while(|&b| is_alpha(char::from(b)))
+            .count();
+        out.push_str(rest.get(..n).unwrap_or(""));
+        self.pos += n;
+        n
+    }
+
+    fn fetch_while_is_yaml_non_space(&mut self, out: &mut String) -> usize {
+        let rest = self.rest();
+        let mut count = 0;
+        let mut len = 0;
+        for c in rest.chars() {
+            if !is_yaml_non_space(c) {
+                break;
+            }
+            count += 1;
+            len += c.len_utf8();
+        }
+        out.push_str(rest.get(..len).unwrap_or(""));
+        self.pos += len;
+        count
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use rust_decimal::Decimal;
+
+    use super::*;
+    use crate::data::Limits;
+    use crate::source::SourceFile;
+    use crate::value::Node;
+
+    fn read_with(text: &str, options: LoadOptions) -> (Source, Vec<Result<Record, DataError>>) {
+        let source = SourceFile::new("test.yaml", text);
+        let results = YamlRecords::new(source.clone(), options).collect();
+        (source, results)
+    }
+
+    fn read(text: &str) -> (Source, Vec<Result<Record, DataError>>) {
+        read_with(text, LoadOptions::default())
+    }
+
+    fn records_path(path: &str) -> LoadOptions {
+        LoadOptions {
+            records_path: Some(path.split('.').map(str::to_string).collect()),
+            ..LoadOptions::default()
+        }
+    }
+
+    fn ok(result: &Result<Record, DataError>) -> &Record {
+        match result {
+            Ok(record) => record,
+            Err(e) => panic!("expected a record, got {e:?}"),
+        }
+    }
+
+    fn err(result: &Result<Record, DataError>) -> &DataError {
+        match result {
+            Ok(record) => panic!("expected an error, got {record:?}"),
+            Err(e) => e,
+        }
+    }
+
+    fn get<'a>(node: &'a Node, key: &str) -> &'a Node {
+        match &node.value {
+            Value::Map(map) => map.get(key).unwrap_or_else(|| panic!("no key {key}")),
+            other => panic!("not a mapping: {other:?}"),
+        }
+    }
+
+    fn string(node: &Node) -> &str {
+        match &node.value {
+            Value::String(s) => s,
+            other => panic!("not a string: {other:?}"),
+        }
+    }
+
+    fn number(node: &Node) -> Decimal {
+        match &node.value {
+            Value::Number(n) => *n,
+            other => panic!("not a number: {other:?}"),
+        }
+    }
+
+    const LANGUAGE_RECORDS: &str = "\
+- id: N-2018-0812
+  vendor: DJI
+  date: 2018-08-12
+  exemption: {kind: urgent, approved_by: OSD A&S, expires: 2019-06-28}
+- id: AF-2018-1114
+  vendor: DJI
+  date: 2018-11-14
+- id: AF-2017-0301
+  vendor: DJI
+  date: 2017-03-01
+- id: N-2018-0901
+  vendor: Parrot
+  date: 2018-09-01
+";
+
+    #[test]
+    fn the_language_records_load_with_values_and_spans() {
+        let (source, results) = read(LANGUAGE_RECORDS);
+        assert_eq!(results.len(), 4);
+        let ids: Vec<&str> = results
+            .iter()
+            .map(|r| string(get(&ok(r).root, "id")))
+            .collect();
+        assert_eq!(
+            ids,
+            ["N-2018-0812", "AF-2018-1114", "AF-2017-0301", "N-2018-0901"]
+        );
+        let indexes: Vec<usize> = results.iter().map(|r| ok(r).index).collect();
+        assert_eq!(indexes, [0, 1, 2, 3]);
+
+        let first = ok(&results[0]);
+        // The record starts at its first key, `id`.
+        assert_eq!(source.line_col(first.root.span.start), (1, 3));
+        assert_eq!(
+            source.slice(first.root.span).lines().last(),
+            Some("  exemption: {kind: urgent, approved_by: OSD A&S, expires: 2019-06-28}")
+        );
+        let vendor = get(&first.root, "vendor");
+        assert_eq!(string(vendor), "DJI");
+        assert_eq!(source.line_col(vendor.span.start), (2, 11));
+        assert_eq!(source.slice(vendor.span), "DJI");
+        let date = get(&first.root, "date");
+        assert_eq!(
+            string(date),
+            "2018-08-12",
+            "an unquoted date stays a string"
+        );
+        let exemption = get(&first.root, "exemption");
+        assert_eq!(
+            source.slice(exemption.span),
+            "{kind: urgent, approved_by: OSD A&S, expires: 2019-06-28}"
+        );
+        let kind = get(exemption, "kind");
+        assert_eq!(string(kind), "urgent");
+        assert_eq!(source.line_col(kind.span.start), (4, 21));
+        assert_eq!(string(get(exemption, "approved_by")), "OSD A&S");
+        let Value::Map(map) = &exemption.value else {
+            panic!()
+        };
+        let expires = map.entry("expires").unwrap();
+        assert_eq!(source.line_col(expires.key_span.start), (4, 51));
+        assert_eq!(source.slice(expires.key_span), "expires");
+
+        let last = ok(&results[3]);
+        assert_eq!(source.line_col(last.root.span.start), (11, 3));
+        assert_eq!(
+            source.slice(last.root.span),
+            "id: N-2018-0901\n  vendor: Parrot\n  date: 2018-09-01"
+        );
+    }
+
+    #[test]
+    fn scalars_follow_the_yaml_1_2_core_schema() {
+        let (source, results) = read(
+            "a: yes\nb: no\nc: on\nd: 2018-08-12\ne: 49350.00\nf: 190_000\ng: ~\nh: null\ni:\nj: True\n\
+             k: FALSE\nl: 0x1F\nm: 0o17\nn: 1.5e3\no: .inf\np: .NaN\nq: \"42\"\nr: '7'\ns: -0.50\nt: +12\n\
+             u: .5\nv: 5.\nw: 1e400\nx: 123456789012345678901234567890123\ny: N-1\nz: 2018-08-12T10:00:00Z\n",
+        );
+        let record = ok(&results[0]);
+        let root = &record.root;
+        for key in ["a", "b", "c"] {
+            assert!(
+                matches!(get(root, key).value, Value::String(_)),
+                "{key} is a string in YAML 1.2"
+            );
+        }
+        assert_eq!(string(get(root, "d")), "2018-08-12");
+        let amount = number(get(root, "e"));
+        assert_eq!(amount.to_string(), "49350.00");
+        assert_eq!(amount.scale(), 2);
+        assert_eq!(source.slice(get(root, "e").span), "49350.00");
+        assert_eq!(string(get(root, "f")), "190_000");
+        for key in ["g", "h", "i"] {
+            assert_eq!(get(root, key).value, Value::Null, "{key} is null");
+        }
+        assert_eq!(get(root, "j").value, Value::Bool(true));
+        assert_eq!(get(root, "k").value, Value::Bool(false));
+        assert_eq!(number(get(root, "l")), Decimal::from(31));
+        assert_eq!(number(get(root, "m")), Decimal::from(15));
+        assert_eq!(number(get(root, "n")), Decimal::from(1500));
+        assert_eq!(string(get(root, "o")), ".inf");
+        assert_eq!(string(get(root, "p")), ".NaN");
+        assert_eq!(string(get(root, "q")), "42");
+        assert_eq!(
+            source.slice(get(root, "q").span),
+            "\"42\"",
+            "a quoted scalar's span has its quotes"
+        );
+        assert_eq!(string(get(root, "r")), "7");
+        assert_eq!(number(get(root, "s")).to_string(), "-0.50");
+        assert_eq!(number(get(root, "t")), Decimal::from(12));
+        assert_eq!(number(get(root, "u")).to_string(), "0.5");
+        assert_eq!(number(get(root, "v")), Decimal::from(5));
+        assert_eq!(
+            string(get(root, "w")),
+            "1e400",
+            "too large for a decimal: kept as text"
+        );
+        assert_eq!(string(get(root, "x")), "123456789012345678901234567890123");
+        assert_eq!(string(get(root, "y")), "N-1");
+        assert_eq!(string(get(root, "z")), "2018-08-12T10:00:00Z");
+    }
+
+    #[test]
+    fn number_grammar_edges() {
+        let n = |s: &str| parse_number(s.as_bytes()).map(|d| d.to_string());
+        assert_eq!(n("0"), Some("0".into()));
+        assert_eq!(n("-.5"), Some("-0.5".into()));
+        assert_eq!(n("1E-2"), Some("0.01".into()));
+        assert_eq!(n("2.50e1"), Some("25.0".into()));
+        assert_eq!(
+            n("0.0000000000000000000000000001"),
+            Some("0.0000000000000000000000000001".into())
+        );
+        assert_eq!(n("0.00000000000000000000000000001"), None);
+        assert_eq!(
+            n("1.000000000000000000000000000000000"),
+            Some("1.0000000000000000000000000000".into())
+        );
+        assert_eq!(n("0e99999999999999999999"), Some("0".into()));
+        for bad in [
+            "", "+", "-", ".", "1e", "1e+", "e5", "1.2.3", "0x", "0o", "0o8", "0xg", "1_0", "12a",
+            "--1", "1 ",
+        ] {
+            assert_eq!(n(bad), None, "{bad:?} is not a number");
+        }
+        assert_eq!(
+            parse_int(b"0x7fffffffffffffffffffffff").map(|d| d.to_string()),
+            Some("39614081257132168796771975167".into())
+        );
+        assert_eq!(parse_int(b"0xffffffffffffffffffffffffff"), None);
+        assert_eq!(parse_int(b"1.5"), None);
+    }
+
+    #[test]
+    fn a_duplicate_key_is_an_error_at_the_second_key_and_reading_goes_on() {
+        let (source, results) = read("- id: A\n  vendor: DJI\n  vendor: Autel\n- id: B\n");
+        assert_eq!(results.len(), 2);
+        let error = err(&results[0]);
+        assert_eq!(error.code, "caveat::data::duplicate_key");
+        assert_eq!(error.message, "duplicate key `vendor` in one mapping");
+        assert_eq!(source.line_col(error.span.start), (3, 3));
+        assert_eq!(source.slice(error.span), "vendor");
+        let first = error.related.unwrap();
+        assert_eq!(source.line_col(first.start), (2, 3));
+        assert_eq!(error.related_label, "first defined here");
+        let second = ok(&results[1]);
+        assert_eq!(second.index, 1);
+        assert_eq!(string(get(&second.root, "id")), "B");
+    }
+
+    #[test]
+    fn duplicate_keys_in_large_mappings_are_found() {
+        let mut text: String = (0..100).map(|i| format!("k{i}: {i}\n")).collect();
+        text.push_str("k42: again\n");
+        let (source, results) = read(&text);
+        let error = err(&results[0]);
+        assert_eq!(error.code, "caveat::data::duplicate_key");
+        assert_eq!(source.line_col(error.span.start), (101, 1));
+        assert_eq!(source.line_col(error.related.unwrap().start), (43, 1));
+    }
+
+    #[test]
+    fn a_30000_deep_block_sequence_is_refused_without_overflowing() {
+        let text = format!("{}x\n", "- ".repeat(30_000));
+        let (_, results) = read(&text);
+        assert_eq!(results.len(), 1);
+        let error = err(&results[0]);
+        assert_eq!(error.code, "caveat::data::too_deep");
+        assert_eq!(
+            error.message,
+            "the data is nested more than 128 levels deep"
+        );
+        assert_eq!(error.span.start, 128 * 2, "at the 129th `-`");
+    }
+
+    #[test]
+    fn a_30000_deep_flow_sequence_is_refused_without_overflowing() {
+        let text = format!("{}{}", "[".repeat(30_000), "]".repeat(30_000));
+        let (_, results) = read(&text);
+        assert_eq!(results.len(), 1);
+        let error = err(&results[0]);
+        assert_eq!(error.code, "caveat::data::too_deep");
+        assert_eq!(
+            error.message,
+            "the data is nested more than 128 levels deep"
+        );
+        // saphyr's scanner stops at 255 open brackets while it looks ahead for a key.
+        assert!(
+            error.span.start >= 128 && error.span.start <= 256,
+            "{:?}",
+            error.span
+        );
+        // Shallower than the scanner's limit, the builder's own limit points at the 129th `[`.
+        let text = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let (_, results) = read(&text);
+        assert_eq!(results.len(), 1);
+        let error = err(&results[0]);
+        assert_eq!(error.code, "caveat::data::too_deep");
+    }
+
+    #[test]
+    fn nesting_up_to_the_limit_is_read() {
+        let limits = Limits {
+            max_depth: 4,
+            ..Limits::default()
+        };
+        let options = LoadOptions {
+            limits,
+            ..LoadOptions::default()
+        };
+        let (_, results) = read_with("a: {b: {c: [1]}}\n", options.clone());
+        assert!(results[0].is_ok());
+        let (_, results) = read_with("a: {b: {c: [[1]]}}\n", options);
+        assert_eq!(err(&results[0]).code, "caveat::data::too_deep");
+    }
+
+    #[test]
+    fn an_alias_cannot_nest_beyond_the_limit() {
+        let limits = Limits {
+            max_depth: 4,
+            ..Limits::default()
+        };
+        let options = LoadOptions {
+            limits,
+            ..LoadOptions::default()
+        };
+        let (source, results) = read_with("a: &x [[[1]]]\nb: [*x]\n", options);
+        let error = err(&results[0]);
+        assert_eq!(error.code, "caveat::data::too_deep");
+        assert_eq!(source.slice(error.span), "*x");
+    }
+
+    #[test]
+    fn a_billion_laughs_is_refused_fast() {
+        let mut text = String::from(
+            "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+        );
+        let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+        for pair in names.windows(2) {
+            let (prev, name) = (pair[0], pair[1]);
+            let refs = vec![format!("*{prev}"); 9].join(",");
+            text.push_str(&format!("{name}: &{name} [{refs}]\n"));
+        }
+        let started = Instant::now();
+        let (source, results) = read(&text);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "took {:?}",
+            started.elapsed()
+        );
+        let error = err(results.last().unwrap());
+        assert_eq!(error.code, "caveat::data::alias_bomb");
+        assert!(source.slice(error.span).starts_with('*'));
+        assert_eq!(results.len(), 1, "the file ends at the bomb");
+    }
+
+    #[test]
+    fn aliases_repeat_anchored_nodes() {
+        let (source, results) =
+            read("- &base {vendor: DJI, kind: drone}\n- id: 2\n  spec: *base\n- *base\n");
+        assert_eq!(results.len(), 3);
+        let second = ok(&results[1]);
+        let spec = get(&second.root, "spec");
+        assert_eq!(string(get(spec, "vendor")), "DJI");
+        assert_eq!(source.slice(get(spec, "vendor").span), "DJI");
+        let third = ok(&results[2]);
+        assert_eq!(third.index, 2);
+        assert_eq!(string(get(&third.root, "kind")), "drone");
+        // An anchored scalar's span is its text, without the anchor.
+        let (source, results) = read("a: &x hello\nb: *x\n");
+        let root = &ok(&results[0]).root;
+        assert_eq!(source.slice(get(root, "a").span), "hello");
+        assert_eq!(string(get(root, "b")), "hello");
+    }
+
+    #[test]
+    fn an_alias_to_another_document_is_an_error() {
+        let (source, results) = read("a: &x 1\n---\nb: *x\n");
+        assert!(results[0].is_ok());
+        let error = err(&results[1]);
+        assert_eq!(error.code, "caveat::data::unknown_alias");
+        assert_eq!(source.slice(error.span), "*x");
+    }
+
+    #[test]
+    fn unsupported_tags_are_refused() {
+        let (source, results) =
+            read("- id: 1\n  run: !!python/object:os.system rm -rf /\n- id: 2\n");
+        let error = err(&results[0]);
+        assert_eq!(error.code, "caveat::data::unsupported_tag");
+        assert_eq!(
+            error.message,
+            "tag `!!python/object:os.system` is not supported"
+        );
+        assert_eq!(source.slice(error.span), "!!python/object:os.system");
+        assert!(results[1].is_ok());
+
+        for text in [
+            "a: !foo x\n",
+            "a: !!binary aGVsbG8=\n",
+            "a: !!timestamp 2001-12-14\n",
+            "!!set {a, b}\n",
+            "a: !<tag:example.com:x> 1\n",
+        ] {
+            let (_, results) = read(text);
+            assert_eq!(
+                err(&results[0]).code,
+                "caveat::data::unsupported_tag",
+                "{text}"
+            );
+        }
+        let (_, results) = read("- !!python/object:os.system {a: 1}\n");
+        assert_eq!(
+            err(&results[0]).message,
+            "tag `!!python/object:os.system` is not supported"
+        );
+    }
+
+    #[test]
+    fn core_tags_are_honoured() {
+        let (_, results) = read(
+            "a: !!str 42\nb: !!int \"42\"\nc: !!float 1.50\nd: !!bool \"true\"\ne: !!null ''\nf: ! 12\ng: !!map {x: 1}\nh: !!seq [1]\ni: !!int 0x10\n",
+        );
+        let root = &ok(&results[0]).root;
+        assert_eq!(string(get(root, "a")), "42");
+        assert_eq!(number(get(root, "b")), Decimal::from(42));
+        assert_eq!(number(get(root, "c")).to_string(), "1.50");
+        assert_eq!(get(root, "d").value, Value::Bool(true));
+        assert_eq!(get(root, "e").value, Value::Null);
+        assert_eq!(
+            string(get(root, "f")),
+            "12",
+            "the non-specific tag `!` makes a string"
+        );
+        assert!(matches!(get(root, "g").value, Value::Map(_)));
+        assert!(matches!(get(root, "h").value, Value::List(_)));
+        assert_eq!(number(get(root, "i")), Decimal::from(16));
+
+        for (text, message) in [
+            (
+                "a: !!int abc\n",
+                "`abc` is tagged `!!int` but is not an integer",
+            ),
+            (
+                "a: !!int 1.5\n",
+                "`1.5` is tagged `!!int` but is not an integer",
+            ),
+            (
+                "a: !!float .inf\n",
+                "`.inf` is tagged `!!float` but is not a number that caveat can read exactly",
+            ),
+            (
+                "a: !!bool yes\n",
+                "`yes` is tagged `!!bool` but is not `true` or `false`",
+            ),
+            ("a: !!map x\n", "tag `!!map` cannot mark a scalar"),
+            ("a: !!str {x: 1}\n", "tag `!!str` cannot mark a mapping"),
+        ] {
+            let (_, results) = read(text);
+            let error = err(&results[0]);
+            assert_eq!(error.code, "caveat::data::bad_tagged_value", "{text}");
+            assert_eq!(error.message, message);
+        }
+    }
+
+    #[test]
+    fn documents_and_indexes() {
+        let (source, results) = read(
+            "id: one\n---\n- id: two\n- just text\n- id: three\n---\n---\n~\n--- {id: four}\n",
+        );
+        assert_eq!(results.len(), 5);
+        assert_eq!(ok(&results[4]).index, 4);
+        assert_eq!(ok(&results[0]).index, 0);
+        assert_eq!(ok(&results[1]).index, 1);
+        let error = err(&results[2]);
+        assert_eq!(error.code, "caveat::data::not_a_record");
+        assert_eq!(error.message, "a record must be a mapping, found a string");
+        assert_eq!(source.slice(error.span), "just text");
+        assert_eq!(ok(&results[3]).index, 3);
+        assert_eq!(string(get(&ok(&results[3]).root, "id")), "three");
+
+        let (_, results) = read("--- {id: a}\n--- {id: b}\n...\n");
+        let indexes: Vec<usize> = results.iter().map(|r| ok(r).index).collect();
+        assert_eq!(indexes, [0, 1]);
+    }
+
+    #[test]
+    fn a_scalar_document_or_element_is_not_a_record() {
+        let (source, results) = read("just a string\n");
+        assert_eq!(results.len(), 1);
+        let error = err(&results[0]);
+        assert_eq!(error.code, "caveat::data::not_a_record");
+        assert_eq!(source.slice(error.span), "just a string");
+        let (_, results) = read("- [1, 2]\n- 3\n- {a: 1}\n-\n");
+        assert_eq!(
+            err(&results[0]).message,
+            "a record must be a mapping, found a list"
+        );
+        assert_eq!(
+            err(&results[1]).message,
+            "a record must be a mapping, found a number"
+        );
+        assert_eq!(ok(&results[2]).index, 2);
+        assert_eq!(
+            err(&results[3]).message,
+            "a record must be a mapping, found null"
+        );
+        let (_, results) = read("");
+        assert!(results.is_empty());
+        let (_, results) = read("# only a comment\n");
+        assert!(results.is_empty());
+        let (_, results) = read("---\n...\n");
+        assert!(results.is_empty());
+    }
+
+    #[test]
+    fn records_come_out_before_the_file_is_read() {
+        // The records before a syntax error are handed out; the error ends the file.
+        let (source, results) = read("- id: 1\n- id: 2\n- id: [3\n- id: 4\n");
+        assert!(results[0].is_ok());
+        assert!(results[1].is_ok());
+        let error = err(&results[2]);
+        assert_eq!(error.code, "caveat::data::yaml_syntax");
+        assert_eq!(results.len(), 3);
+        assert!(
+            error.message.starts_with("invalid YAML: "),
+            "{}",
+            error.message
+        );
+        assert!(error.span.start <= source.text().len());
+
+        let text: String = (0..10_000)
+            .map(|i| format!("- {{id: {i}, vendor: DJI}}\n"))
+            .collect();
+        let mut records = YamlRecords::new(SourceFile::new("t.yaml", text), LoadOptions::default());
+        assert!(records.next().is_some_and(|r| r.is_ok()));
+        assert!(
+            records.builder.events_read() < 20,
+            "read {} events for one record",
+            records.builder.events_read()
+        );
+        assert!(records.next().is_some_and(|r| r.is_ok()));
+        assert!(records.builder.events_read() < 30);
+        assert_eq!(records.count(), 9_998);
+    }
+
+    #[test]
+    fn syntax_errors_point_at_bytes() {
+        let (source, results) = read("name: \"Größe\"\nvendor: DJI\n  bad: indent\n");
+        let error = err(results.last().unwrap());
+        assert_eq!(error.code, "caveat::data::yaml_syntax");
+        let (line, _) = source.line_col(error.span.start);
+        assert_eq!(line, 3);
+        assert!(
+            error
+                .message
+                .chars()
+                .nth(14)
+                .is_some_and(char::is_lowercase),
+            "{}",
+            error.message
+        );
+        assert!(error.help.is_some());
+
+        let (_, results) = read("a:\n\t- b\n");
+        let error = err(results.last().unwrap());
+        assert_eq!(error.code, "caveat::data::yaml_syntax");
+    }
+
+    #[test]
+    fn records_path_takes_the_list_inside_each_document() {
+        let (source, results) = read_with(
+            "title: feed\nentry:\n  - {id: 1}\n  - {id: 2}\nmore: [x]\n---\nentry: {id: 3}\n---\nentry: []\n",
+            records_path("entry"),
+        );
+        assert_eq!(results.len(), 3);
+        let ids: Vec<String> = results
+            .iter()
+            .map(|r| number(get(&ok(r).root, "id")).to_string())
+            .collect();
+        assert_eq!(ids, ["1", "2", "3"]);
+        assert_eq!(ok(&results[2]).index, 2);
+        assert_eq!(source.slice(ok(&results[0]).root.span), "{id: 1}");
+
+        let (_, results) = read_with("a:\n  b:\n    - {id: 1}\n  c: 2\n", records_path("a.b"));
+        assert_eq!(results.len(), 1);
+        assert!(results[0].is_ok());
+    }
+
+    #[test]
+    fn a_document_without_the_records_list_is_an_error() {
+        let (source, results) = read_with(
+            "title: feed\nitems: []\n---\nentry: {id: 1}\n",
+            records_path("entry"),
+        );
+        assert_eq!(results.len(), 2);
+        let error = err(&results[0]);
+        assert_eq!(error.code, "caveat::data::no_records_list");
+        assert_eq!(
+            error.message,
+            "this document has no list of records at `entry`"
+        );
+        assert_eq!(source.line_col(error.span.start), (1, 1));
+        assert!(
+            error
+                .help
+                .as_deref()
+                .is_some_and(|h| h.contains("--records entry"))
+        );
+        assert_eq!(ok(&results[1]).index, 0);
+
+        let (_, results) = read_with("entry: 42\n", records_path("entry"));
+        assert_eq!(
+            err(&results[0]).message,
+            "the value at `entry` is a number, not a list of records"
+        );
+        let (_, results) = read_with("a: [1]\n", records_path("a.b"));
+        assert_eq!(
+            err(&results[0]).message,
+            "the value at `a` is a list, not a mapping"
+        );
+        let (_, results) = read_with("- entry: []\n", records_path("entry"));
+        assert_eq!(err(&results[0]).code, "caveat::data::no_records_list");
+        let (_, results) = read_with("entry: [{id: 1}, oops]\n", records_path("entry"));
+        assert!(results[0].is_ok());
+        assert_eq!(err(&results[1]).code, "caveat::data::not_a_record");
+    }
+
+    #[test]
+    fn merge_and_complex_keys_are_refused() {
+        let (source, results) = read("base: &b {x: 1}\nrec:\n  <<: *b\n  y: 2\n");
+        let error = err(&results[0]);
+        assert_eq!(error.code, "caveat::data::merge_key");
+        assert_eq!(source.slice(error.span), "<<");
+        assert!(
+            error
+                .help
+                .as_deref()
+                .is_some_and(|h| h.contains("YAML 1.2"))
+        );
+
+        let (source, results) = read("- ? [a, b]\n  : 1\n  id: x\n- id: y\n");
+        let error = err(&results[0]);
+        assert_eq!(error.code, "caveat::data::complex_key");
+        assert_eq!(source.slice(error.span), "[a, b]");
+        assert!(results[1].is_ok());
+
+        let (_, results) = read("{a: 1}: x\n");
+        assert_eq!(err(&results[0]).code, "caveat::data::complex_key");
+        // A quoted "<<" is an ordinary key.
+        let (_, results) = read("\"<<\": 1\n");
+        assert!(results[0].is_ok());
+    }
+
+    #[test]
+    fn bom_crlf_and_non_ascii_text_keep_byte_spans() {
+        let (source, results) =
+            read("\u{feff}- id: Größe\r\n  vendor: DJI\r\n  note: \"naïve\"\r\n- id: x\r\n");
+        assert_eq!(results.len(), 2);
+        let root = &ok(&results[0]).root;
+        assert_eq!(source.slice(get(root, "id").span), "Größe");
+        assert_eq!(source.slice(get(root, "vendor").span), "DJI");
+        assert_eq!(source.line_col(get(root, "vendor").span.start), (2, 11));
+        assert_eq!(source.slice(get(root, "note").span), "\"naïve\"");
+        assert_eq!(string(get(root, "note")), "naïve");
+        let second = &ok(&results[1]).root;
+        assert_eq!(source.slice(get(second, "id").span), "x");
+
+        // ASCII after a byte-order mark takes the shortcut.
+        let (source, results) = read("\u{feff}a: 1\r\nb: two\r\n");
+        let root = &ok(&results[0]).root;
+        assert_eq!(source.slice(get(root, "b").span), "two");
+        assert_eq!(source.line_col(get(root, "b").span.start), (2, 4));
+    }
+
+    #[test]
+    fn offsets_walk_both_ways() {
+        let text = "aé😀b\nc";
+        let mut offsets = Offsets::new(text);
+        assert!(matches!(offsets, Offsets::Walk { .. }));
+        assert_eq!(offsets.byte(text, 3), 7);
+        assert_eq!(offsets.byte(text, 1), 1);
+        assert_eq!(offsets.byte(text, 2), 3);
+        assert_eq!(offsets.byte(text, 5), 9);
+        assert_eq!(offsets.byte(text, 6), 10);
+        assert_eq!(offsets.byte(text, 0), 0);
+        assert_eq!(offsets.byte(text, 99), text.len());
+    }
+
+    #[test]
+    fn block_scalars_and_multi_line_values() {
+        let (_, results) =
+            read("a: |\n  line one\n  line two\nb: >\n  folded\n  text\nc: plain\n  continued\n");
+        let root = &ok(&results[0]).root;
+        assert_eq!(string(get(root, "a")), "line one\nline two\n");
+        assert_eq!(string(get(root, "b")), "folded text\n");
+        assert_eq!(string(get(root, "c")), "plain continued");
+    }
+
+    #[test]
+    fn the_reader_can_move_between_threads() {
+        fn send<T: Send>(_: &T) {}
+        let records = YamlRecords::new(SourceFile::new("t.yaml", ""), LoadOptions::default());
+        send(&records);
+    }
+}
