@@ -1,0 +1,774 @@
+//! AST to [`Program`]: names resolved (LANGUAGE.md §4, Names), constants folded, regexes and
+//! alias sets built once. Every error is collected, not only the first.
+
+pub mod program;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+
+use crate::diagnostic::Diag;
+use crate::source::{Source, Span};
+use crate::suggest::closest;
+use crate::syntax::ast::{self, CompareOp, ExprKind as A, Literal, NamePlace};
+pub use program::*;
+
+/// The largest compiled regex allowed, in bytes.
+pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// What a `let` or `alias` name stands for in a file.
+#[derive(Debug, Clone)]
+pub enum Binding {
+    /// `let NAME = VALUE`: the value, and the membership set when it is a list.
+    Let(Const, Option<Arc<ConstSet>>),
+    /// `alias NAME = [...]`: the symbol's spellings.
+    Alias(Arc<AliasSet>),
+}
+
+/// The names visible in one policy file: its own `let`s and `alias`es and those of the files it
+/// imports.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Name to binding.
+    pub names: HashMap<String, Binding>,
+}
+
+/// Compiles the expressions of one policy file in its scope.
+pub struct Compiler<'a> {
+    source: &'a Source,
+    scope: &'a Scope,
+    vars: Vec<String>,
+    /// Every error found so far.
+    pub errors: Vec<Diag>,
+}
+
+/// What a boolean position is called in messages.
+#[derive(Debug, Clone, Copy)]
+pub enum Position {
+    /// `when EXPR`
+    When,
+    /// `unless EXPR`
+    Unless,
+    /// `require EXPR`
+    Require,
+    /// An operand of `and`, `or` or `not`, or a quantifier's `where`.
+    Operand,
+}
+
+impl<'a> Compiler<'a> {
+    /// A compiler for the file `source` with the names of `scope`.
+    pub fn new(source: &'a Source, scope: &'a Scope) -> Self {
+        Compiler {
+            source,
+            scope,
+            vars: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// The file being compiled.
+    pub fn source(&self) -> &'a Source {
+        self.source
+    }
+
+    fn error(
+        &mut self,
+        code: &str,
+        message: String,
+        span: Span,
+        label: &str,
+        help: Option<String>,
+    ) {
+        self.errors.push(
+            Diag::error(code, message)
+                .label(self.source, span, label)
+                .maybe_help(help),
+        );
+    }
+
+    /// A placeholder for an expression that failed to compile; its error is already recorded.
+    fn failed(span: Span) -> Expr {
+        Expr {
+            kind: ExprKind::Const(Const::Bool(false)),
+            span,
+        }
+    }
+
+    /// Compiles a rule clause that must be a condition.
+    pub fn clause(&mut self, expr: &ast::Expr, position: Position) -> Clause {
+        let compiled = self.condition(expr, position);
+        Clause {
+            expr: compiled,
+            span: expr.span,
+            text: collapse_whitespace(self.source.slice(expr.span)),
+        }
+    }
+
+    /// Compiles an expression that must be true or false.
+    pub fn condition(&mut self, expr: &ast::Expr, position: Position) -> Expr {
+        let compiled = self.expr(expr);
+        if let Some(found) = static_non_boolean(&compiled) {
+            let place = match position {
+                Position::When => "`when` takes",
+                Position::Unless => "`unless` takes",
+                Position::Require => "`require` takes",
+                Position::Operand => "`and`, `or`, `not` and `where` take",
+            };
+            self.error(
+                "caveat::check::not_boolean",
+                format!("{place} a condition, but this is {found}"),
+                expr.span,
+                "not true or false",
+                Some("write a comparison, such as `amount > 1000` or `exemption exists`".into()),
+            );
+        }
+        compiled
+    }
+
+    /// Compiles a filter into a clause.
+    pub fn filter(&mut self, filter: &ast::Filter) -> Clause {
+        use crate::syntax::ast::FilterKind as F;
+        let span = filter.span;
+        let vendor = || Expr {
+            kind: ExprKind::Field(vec![Segment::Key("vendor".into())]),
+            span,
+        };
+        let expr = match &filter.kind {
+            F::VendorIs(value) => {
+                let (right, aliases) = self.symbol_operand(value);
+                ExprKind::Equals {
+                    left: Box::new(vendor()),
+                    right: Box::new(right),
+                    aliases,
+                    negated: false,
+                }
+            }
+            F::VendorIn(list) => self.membership(vendor(), list, false),
+            F::VendorNotIn(list) => self.membership(vendor(), list, true),
+            F::After(path, date) => self.date_filter(path.as_ref(), date, Order::Gt, span),
+            F::Before(path, date) => self.date_filter(path.as_ref(), date, Order::Lt, span),
+            F::Between(path, from, to) => {
+                let low = self.date_filter(path.as_ref(), from, Order::Ge, span);
+                let high = self.date_filter(path.as_ref(), to, Order::Le, span);
+                ExprKind::And(vec![Expr { kind: low, span }, Expr { kind: high, span }])
+            }
+        };
+        Clause {
+            expr: Expr { kind: expr, span },
+            span,
+            text: collapse_whitespace(self.source.slice(span)),
+        }
+    }
+
+    fn date_filter(
+        &mut self,
+        path: Option<&ast::Expr>,
+        date: &ast::Expr,
+        order: Order,
+        span: Span,
+    ) -> ExprKind {
+        let field = match path {
+            Some(path) => self.expr(path),
+            None => Expr {
+                kind: ExprKind::Field(vec![Segment::Key("date".into())]),
+                span,
+            },
+        };
+        let bound = self.expr(date);
+        if !matches!(bound.kind, ExprKind::Const(Const::Date(_))) {
+            let found = match &bound.kind {
+                ExprKind::Const(c) => c.type_name(),
+                _ => "not a constant",
+            };
+            self.error(
+                "caveat::check::not_a_date",
+                format!("a date filter needs a date, but this is {found}"),
+                date.span,
+                "expected a date like 2018-05-23",
+                Some("write a date literal, or the name of a `let` bound to one".into()),
+            );
+        }
+        ExprKind::Order(order, Box::new(field), Box::new(bound))
+    }
+
+    /// A symbol position: the compiled operand and, for an aliased symbol, its spellings.
+    fn symbol_operand(&mut self, expr: &ast::Expr) -> (Expr, Option<Arc<AliasSet>>) {
+        if let A::Name(name, NamePlace::SymbolSlot) = &expr.kind
+            && !self.vars.contains(name)
+            && let Some(Binding::Alias(set)) = self.scope.names.get(name)
+        {
+            let symbol = Expr {
+                kind: ExprKind::Const(Const::String(name.as_str().into())),
+                span: expr.span,
+            };
+            return (symbol, Some(set.clone()));
+        }
+        (self.expr(expr), None)
+    }
+
+    fn membership(&mut self, needle: Expr, list: &ast::Expr, negated: bool) -> ExprKind {
+        let needle = Box::new(needle);
+        match &list.kind {
+            A::Name(name, _) if !self.vars.contains(name) => match self.scope.names.get(name) {
+                Some(Binding::Let(_, Some(set))) => ExprKind::InSet(needle, set.clone(), negated),
+                Some(Binding::Alias(aliases)) => {
+                    let set = ConstSet {
+                        aliases: (**aliases).clone(),
+                        ..ConstSet::default()
+                    };
+                    ExprKind::InSet(needle, Arc::new(set), negated)
+                }
+                Some(Binding::Let(value, None)) => {
+                    let found = value.type_name();
+                    self.error(
+                        "caveat::check::not_a_list",
+                        format!("`{name}` is {found}, not a list"),
+                        list.span,
+                        "expected a list",
+                        Some(format!("`in` needs a list: declare `let {name} = [...]`")),
+                    );
+                    ExprKind::Const(Const::Bool(false))
+                }
+                None => {
+                    let help = self.suggest_list(name);
+                    self.error(
+                        "caveat::check::unknown_list",
+                        format!("`{name}` is not a list declared with `let` or `alias`"),
+                        list.span,
+                        "no `let` or `alias` of this name is visible here",
+                        Some(help),
+                    );
+                    ExprKind::Const(Const::Bool(false))
+                }
+            },
+            A::List(items) => {
+                let set = self.const_set(items);
+                ExprKind::InSet(needle, Arc::new(set), negated)
+            }
+            _ => {
+                let haystack = self.expr(list);
+                ExprKind::InList(needle, Box::new(haystack), negated)
+            }
+        }
+    }
+
+    fn suggest_list(&self, name: &str) -> String {
+        let lists = self.scope.names.iter().filter_map(|(n, b)| match b {
+            Binding::Let(_, Some(_)) | Binding::Alias(_) => Some(n.as_str()),
+            Binding::Let(_, None) => None,
+        });
+        match closest(name, lists) {
+            Some(found) => format!("did you mean `{found}`?"),
+            None => format!("declare it: `let {name} = [...]`, or import the file that does"),
+        }
+    }
+
+    /// Builds the membership set of a list literal's elements.
+    pub fn const_set(&mut self, items: &[ast::Expr]) -> ConstSet {
+        let mut set = ConstSet::default();
+        for item in items {
+            if let A::Name(name, _) = &item.kind
+                && let Some(Binding::Alias(aliases)) = self.scope.names.get(name)
+            {
+                set.aliases
+                    .normalized
+                    .extend(aliases.normalized.iter().cloned());
+                continue;
+            }
+            match self.expr(item).kind {
+                ExprKind::Const(Const::String(s)) => {
+                    set.strings.insert(s);
+                }
+                ExprKind::Const(other) => set.others.push(other),
+                _ => self.error(
+                    "caveat::check::not_constant",
+                    "list elements after `in` must be constants".into(),
+                    item.span,
+                    "this depends on the record",
+                    Some("compare fields with `==` and `or` instead".into()),
+                ),
+            }
+        }
+        set
+    }
+
+    /// Compiles any expression.
+    pub fn expr(&mut self, expr: &ast::Expr) -> Expr {
+        let span = expr.span;
+        let kind = match &expr.kind {
+            A::Literal(lit) => ExprKind::Const(literal(lit)),
+            A::List(items) => {
+                let compiled: Vec<Expr> = items.iter().map(|i| self.expr(i)).collect();
+                match all_const(&compiled) {
+                    Some(values) => ExprKind::Const(Const::List(values)),
+                    None => {
+                        self.error(
+                            "caveat::check::not_constant",
+                            "list literals may hold only constants".into(),
+                            span,
+                            "this list depends on the record",
+                            None,
+                        );
+                        ExprKind::Const(Const::List(Vec::new()))
+                    }
+                }
+            }
+            A::Name(name, place) => return self.name(name, *place, span),
+            A::RecordRoot => ExprKind::Field(Vec::new()),
+            A::Member(base, field) => {
+                let base = self.expr(base);
+                return self.member(base, Segment::Key(field.node.as_str().into()), span);
+            }
+            A::Index(base, index) => {
+                let base = self.expr(base);
+                let index = self.expr(index);
+                let segment = match &index.kind {
+                    ExprKind::Const(Const::String(s)) => Some(Segment::Key(s.clone())),
+                    ExprKind::Const(Const::Number(n)) => match i64::try_from(*n) {
+                        Ok(i) if n.fract().is_zero() => Some(Segment::Index(i)),
+                        _ => {
+                            self.error(
+                                "caveat::check::bad_index",
+                                format!("`{n}` is not a list position"),
+                                index.span,
+                                "expected a whole number",
+                                None,
+                            );
+                            return Self::failed(span);
+                        }
+                    },
+                    _ => None,
+                };
+                match segment {
+                    Some(segment) => return self.member(base, segment, span),
+                    None => ExprKind::Index(Box::new(base), Box::new(index)),
+                }
+            }
+            A::Call(name, args) => return self.call(name, args, span),
+            A::Not(inner) => ExprKind::Not(Box::new(self.condition(inner, Position::Operand))),
+            A::And(items) => ExprKind::And(
+                items
+                    .iter()
+                    .map(|i| self.condition(i, Position::Operand))
+                    .collect(),
+            ),
+            A::Or(items) => ExprKind::Or(
+                items
+                    .iter()
+                    .map(|i| self.condition(i, Position::Operand))
+                    .collect(),
+            ),
+            A::Compare(op, _, left, right) => return self.compare(*op, left, right, span),
+            A::Exists(inner) => ExprKind::Exists(Box::new(self.expr(inner))),
+            A::Missing(inner) => ExprKind::Missing(Box::new(self.expr(inner))),
+            A::Arith(first, rest) => {
+                let first = self.expr(first);
+                let rest: Vec<(ast::ArithOp, Span, Expr)> = rest
+                    .iter()
+                    .map(|(op, e)| (op.node, op.span, self.expr(e)))
+                    .collect();
+                return self.fold_arith(first, rest, span);
+            }
+            A::Neg(inner) => {
+                let inner = self.expr(inner);
+                match inner.kind {
+                    ExprKind::Const(Const::Number(n)) => ExprKind::Const(Const::Number(-n)),
+                    _ => ExprKind::Neg(Box::new(inner)),
+                }
+            }
+            A::Quantifier(q, var, list, body) => {
+                let list = self.expr(list);
+                self.vars.push(var.node.clone());
+                let slot = self.vars.len() - 1;
+                let body = self.condition(body, Position::Operand);
+                self.vars.pop();
+                ExprKind::Quantifier(*q, slot, Box::new(list), Box::new(body))
+            }
+            A::Paren(inner) => return self.expr(inner),
+        };
+        Expr { kind, span }
+    }
+
+    fn name(&mut self, name: &str, place: NamePlace, span: Span) -> Expr {
+        // 1. A quantifier's variable shadows every other name.
+        if let Some(slot) = self.vars.iter().rposition(|v| v == name) {
+            return Expr {
+                kind: ExprKind::Var(slot, Vec::new()),
+                span,
+            };
+        }
+        // 2. A `let` or `alias` name is that value.
+        match self.scope.names.get(name) {
+            Some(Binding::Let(value, _)) => {
+                return Expr {
+                    kind: ExprKind::Const(value.clone()),
+                    span,
+                };
+            }
+            Some(Binding::Alias(_)) => {
+                return Expr {
+                    kind: ExprKind::Const(Const::String(name.into())),
+                    span,
+                };
+            }
+            None => {}
+        }
+        match place {
+            // 3. A symbol: the string of the same text.
+            NamePlace::SymbolSlot => Expr {
+                kind: ExprKind::Const(Const::String(name.into())),
+                span,
+            },
+            // 4. After `in`, a name must be a declared list.
+            NamePlace::ListSlot => {
+                let help = self.suggest_list(name);
+                self.error(
+                    "caveat::check::unknown_list",
+                    format!("`{name}` is not a list declared with `let` or `alias`"),
+                    span,
+                    "no `let` or `alias` of this name is visible here",
+                    Some(help),
+                );
+                Self::failed(span)
+            }
+            // 5. Elsewhere, a field of the record.
+            NamePlace::Plain => Expr {
+                kind: ExprKind::Field(vec![Segment::Key(name.into())]),
+                span,
+            },
+        }
+    }
+
+    fn member(&mut self, base: Expr, segment: Segment, span: Span) -> Expr {
+        let kind = match base.kind {
+            ExprKind::Field(mut path) => {
+                path.push(segment);
+                ExprKind::Field(path)
+            }
+            ExprKind::Var(slot, mut path) => {
+                path.push(segment);
+                ExprKind::Var(slot, path)
+            }
+            ExprKind::Const(c) => {
+                let name = self.source.slice(base.span).to_string();
+                self.error(
+                    "caveat::check::constant_has_no_fields",
+                    format!(
+                        "`{name}` is a constant ({}), which has no fields",
+                        c.type_name()
+                    ),
+                    base.span,
+                    "declared with `let` or `alias`",
+                    Some(format!(
+                        "to read the record's field of that name, write `record.{name}`"
+                    )),
+                );
+                return Self::failed(span);
+            }
+            other => {
+                let base = Box::new(Expr {
+                    kind: other,
+                    span: base.span,
+                });
+                match segment {
+                    Segment::Key(key) => ExprKind::Member(base, key),
+                    Segment::Index(i) => ExprKind::Index(
+                        base,
+                        Box::new(Expr {
+                            kind: ExprKind::Const(Const::Number(Decimal::from(i))),
+                            span,
+                        }),
+                    ),
+                }
+            }
+        };
+        Expr { kind, span }
+    }
+
+    fn compare(&mut self, op: CompareOp, left: &ast::Expr, right: &ast::Expr, span: Span) -> Expr {
+        let kind = match op {
+            CompareOp::Eq | CompareOp::Ne => {
+                let (l, left_aliases) = self.symbol_operand(left);
+                let (r, right_aliases) = self.symbol_operand(right);
+                ExprKind::Equals {
+                    left: Box::new(l),
+                    right: Box::new(r),
+                    aliases: right_aliases.or(left_aliases),
+                    negated: op == CompareOp::Ne,
+                }
+            }
+            CompareOp::Lt | CompareOp::Le | CompareOp::Gt | CompareOp::Ge => {
+                let order = match op {
+                    CompareOp::Lt => Order::Lt,
+                    CompareOp::Le => Order::Le,
+                    CompareOp::Gt => Order::Gt,
+                    _ => Order::Ge,
+                };
+                ExprKind::Order(order, Box::new(self.expr(left)), Box::new(self.expr(right)))
+            }
+            CompareOp::In | CompareOp::NotIn => {
+                let needle = self.expr(left);
+                self.membership(needle, right, op == CompareOp::NotIn)
+            }
+            CompareOp::Matches => {
+                let subject = self.expr(left);
+                let pattern = self.expr(right);
+                match &pattern.kind {
+                    ExprKind::Const(Const::String(p)) => match build_regex(p) {
+                        Ok(regex) => ExprKind::Matches(Box::new(subject), Arc::new(regex)),
+                        Err(why) => {
+                            self.error(
+                                "caveat::check::bad_regex",
+                                format!("this regex cannot be used: {why}"),
+                                right.span,
+                                "invalid regex",
+                                Some("caveat regexes follow the `regex` crate's syntax, with no look-around or backreferences; write them as raw strings '…'".into()),
+                            );
+                            return Self::failed(span);
+                        }
+                    },
+                    _ => {
+                        self.error(
+                            "caveat::check::regex_not_constant",
+                            "the pattern after `matches` must be a constant string".into(),
+                            right.span,
+                            "not a constant string",
+                            Some(
+                                "write the regex as a raw string: matches '^[A-Z]{2}-\\d+$'".into(),
+                            ),
+                        );
+                        return Self::failed(span);
+                    }
+                }
+            }
+            CompareOp::Contains => {
+                let l = self.expr(left);
+                let (r, aliases) = self.symbol_operand(right);
+                ExprKind::Contains(Box::new(l), Box::new(r), aliases)
+            }
+            CompareOp::StartsWith => {
+                ExprKind::StartsWith(Box::new(self.expr(left)), Box::new(self.expr(right)))
+            }
+            CompareOp::EndsWith => {
+                ExprKind::EndsWith(Box::new(self.expr(left)), Box::new(self.expr(right)))
+            }
+        };
+        Expr { kind, span }
+    }
+
+    fn call(
+        &mut self,
+        name: &crate::source::Spanned<String>,
+        args: &[ast::Expr],
+        span: Span,
+    ) -> Expr {
+        let Some(function) = Function::ALL
+            .iter()
+            .find(|(n, _)| *n == name.node)
+            .map(|(_, f)| *f)
+        else {
+            let help = match closest(&name.node, Function::ALL.iter().map(|(n, _)| *n)) {
+                Some(f) => format!("did you mean `{f}`?"),
+                None => {
+                    "the functions are `count`, `sum`, `min`, `max`, `len`, `lower` and `upper`"
+                        .into()
+                }
+            };
+            self.error(
+                "caveat::check::unknown_function",
+                format!("unknown function `{}`", name.node),
+                name.span,
+                "no function of this name",
+                Some(help),
+            );
+            return Self::failed(span);
+        };
+        let arity_ok = match function {
+            Function::Min | Function::Max => !args.is_empty(),
+            _ => args.len() == 1,
+        };
+        if !arity_ok {
+            let wanted = match function {
+                Function::Min | Function::Max => "one list, or several values",
+                _ => "exactly one argument",
+            };
+            self.error(
+                "caveat::check::arity",
+                format!(
+                    "`{}` takes {wanted}, but is given {}",
+                    name.node,
+                    args.len()
+                ),
+                span,
+                "wrong number of arguments",
+                Some(format!("for example `{}(line_items.amount)`", name.node)),
+            );
+            return Self::failed(span);
+        }
+        let args = args.iter().map(|a| self.expr(a)).collect();
+        Expr {
+            kind: ExprKind::Call(function, args),
+            span,
+        }
+    }
+
+    fn fold_arith(
+        &mut self,
+        first: Expr,
+        rest: Vec<(ast::ArithOp, Span, Expr)>,
+        span: Span,
+    ) -> Expr {
+        if let ExprKind::Const(Const::Number(mut acc)) = first.kind {
+            let mut folded = true;
+            for (op, op_span, operand) in &rest {
+                let ExprKind::Const(Const::Number(n)) = operand.kind else {
+                    folded = false;
+                    break;
+                };
+                match crate::value::arith(*op, acc, n) {
+                    Ok(v) => acc = v,
+                    Err(why) => {
+                        self.error(
+                            "caveat::check::arithmetic",
+                            format!("this constant arithmetic fails: {why}"),
+                            *op_span,
+                            "here",
+                            None,
+                        );
+                        return Self::failed(span);
+                    }
+                }
+            }
+            if folded {
+                return Expr {
+                    kind: ExprKind::Const(Const::Number(acc)),
+                    span,
+                };
+            }
+        }
+        Expr {
+            kind: ExprKind::Arith(Box::new(first), rest),
+            span,
+        }
+    }
+}
+
+/// Builds a regex that must match the whole string, within the size limit.
+pub fn build_regex(pattern: &str) -> Result<regex::Regex, String> {
+    regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| match e {
+            regex::Error::CompiledTooBig(limit) => {
+                format!("it is too large (the limit is {limit} bytes compiled)")
+            }
+            other => other
+                .to_string()
+                .lines()
+                .last()
+                .unwrap_or("")
+                .trim()
+                .to_lowercase(),
+        })
+}
+
+fn literal(lit: &Literal) -> Const {
+    match lit {
+        Literal::String(s) => Const::String(s.as_str().into()),
+        Literal::Number(n) => Const::Number(*n),
+        Literal::Date(d) => Const::Date(*d),
+        Literal::Bool(b) => Const::Bool(*b),
+    }
+}
+
+fn all_const(items: &[Expr]) -> Option<Vec<Const>> {
+    items
+        .iter()
+        .map(|i| match &i.kind {
+            ExprKind::Const(c) => Some(c.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// If an expression can never be true or false, what it is instead.
+fn static_non_boolean(expr: &Expr) -> Option<&'static str> {
+    match &expr.kind {
+        ExprKind::Const(Const::Bool(_)) => None,
+        ExprKind::Const(c) => Some(c.type_name()),
+        ExprKind::Arith(..) | ExprKind::Neg(_) => Some("a number"),
+        ExprKind::Call(f, _) => match f {
+            Function::Count | Function::Sum | Function::Len => Some("a number"),
+            Function::Lower | Function::Upper => Some("a string"),
+            Function::Min | Function::Max => None,
+        },
+        _ => None,
+    }
+}
+
+/// The text with every run of whitespace made one space.
+pub fn collapse_whitespace(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Parses a message's `{PATH}` placeholders; `{{` and `}}` are literal braces.
+pub fn template(text: &str) -> Result<Template, String> {
+    let mut parts = Vec::new();
+    let mut literal = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+                literal.push('{');
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+                literal.push('}');
+            }
+            '}' => return Err("a lone `}` (write `}}` for a literal brace)".into()),
+            '{' => {
+                let mut path = String::new();
+                loop {
+                    match chars.next() {
+                        Some('}') => break,
+                        Some(c) => path.push(c),
+                        None => {
+                            return Err(
+                                "a `{` is not closed (write `{{` for a literal brace)".into()
+                            );
+                        }
+                    }
+                }
+                let segments = placeholder_path(path.trim())
+                    .ok_or_else(|| format!("`{{{path}}}` is not a field path"))?;
+                if !literal.is_empty() {
+                    parts.push(TemplatePart::Text(std::mem::take(&mut literal)));
+                }
+                parts.push(TemplatePart::Field(segments));
+            }
+            c => literal.push(c),
+        }
+    }
+    if !literal.is_empty() {
+        parts.push(TemplatePart::Text(literal));
+    }
+    Ok(Template { parts })
+}
+
+fn placeholder_path(path: &str) -> Option<Vec<Segment>> {
+    let path = path.strip_prefix("record.").unwrap_or(path);
+    let words: Vec<&str> = path.split('.').collect();
+    let valid = |w: &&str| {
+        w.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    if path.is_empty() || !words.iter().all(valid) {
+        return None;
+    }
+    Some(words.into_iter().map(|w| Segment::Key(w.into())).collect())
+}

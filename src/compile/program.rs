@@ -1,0 +1,254 @@
+//! The compiled form of a policy set: rules whose names are resolved, whose constants are folded
+//! and whose dates, regexes and alias sets are built once, ready to evaluate against any record.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use jiff::civil::Date;
+use rust_decimal::Decimal;
+
+use crate::source::{Source, Span};
+use crate::syntax::ast::{ArithOp, Effect, Quantifier};
+
+/// A checked, compiled policy set.
+#[derive(Debug, Clone, Default)]
+pub struct Program {
+    /// The rules, in policy order (files in the order given, rules in file order).
+    pub rules: Vec<CompiledRule>,
+}
+
+/// One rule, ready to evaluate.
+#[derive(Debug, Clone)]
+pub struct CompiledRule {
+    /// The rule's id: its block name, or `FILE-STEM:LINE`.
+    pub id: String,
+    /// The effect of a finding.
+    pub effect: Effect,
+    /// The policy file.
+    pub source: Source,
+    /// The rule body's span, labelled in findings.
+    pub span: Span,
+    /// Filters and the `when` clause, in order: all must hold.
+    pub conditions: Vec<Clause>,
+    /// The `unless` clause: a finding only when it does not hold.
+    pub unless: Option<Clause>,
+    /// For `require EXPR`: a finding only when EXPR does not hold.
+    pub require: Option<Clause>,
+    /// The message template of `message "…"`.
+    pub message: Option<Template>,
+    /// `cite "…"`.
+    pub cite: Option<String>,
+    /// `tags [...]`.
+    pub tags: Vec<String>,
+}
+
+/// One clause of a rule: a boolean expression and the text it was written as.
+#[derive(Debug, Clone)]
+pub struct Clause {
+    /// The expression.
+    pub expr: Expr,
+    /// Its span in the policy file.
+    pub span: Span,
+    /// Its text, whitespace collapsed, for generated messages.
+    pub text: String,
+}
+
+/// A message with `{PATH}` placeholders.
+#[derive(Debug, Clone)]
+pub struct Template {
+    /// Literal text and placeholders, in order.
+    pub parts: Vec<TemplatePart>,
+}
+
+/// A piece of a message template.
+#[derive(Debug, Clone)]
+pub enum TemplatePart {
+    /// Text copied as is.
+    Text(String),
+    /// A field of the record, rendered as in the data.
+    Field(Vec<Segment>),
+}
+
+/// A compiled expression, with its span in the policy for error reports.
+#[derive(Debug, Clone)]
+pub struct Expr {
+    /// What it computes.
+    pub kind: ExprKind,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// One step of a field path.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Segment {
+    /// `.name` or `["name"]`: a mapping key (projected over lists).
+    Key(Box<str>),
+    /// `[N]`: a list element.
+    Index(i64),
+}
+
+/// The kinds of compiled expression.
+#[derive(Debug, Clone)]
+pub enum ExprKind {
+    /// A constant.
+    Const(Const),
+    /// A path from the record's root (empty: the record itself).
+    Field(Vec<Segment>),
+    /// A path from a quantifier's variable: its slot in the variable stack, then the steps.
+    Var(usize, Vec<Segment>),
+    /// A field of a computed value.
+    Member(Box<Expr>, Box<str>),
+    /// An index into a computed value.
+    Index(Box<Expr>, Box<Expr>),
+    /// `not`
+    Not(Box<Expr>),
+    /// `and`, short-circuit, left to right.
+    And(Vec<Expr>),
+    /// `or`, short-circuit, left to right.
+    Or(Vec<Expr>),
+    /// `== !=` (negated for `!=`), alias-aware when the right side is an aliased symbol.
+    Equals {
+        /// Left operand.
+        left: Box<Expr>,
+        /// Right operand.
+        right: Box<Expr>,
+        /// The other spellings of the right side, when it is an aliased symbol.
+        aliases: Option<Arc<AliasSet>>,
+        /// `!=`
+        negated: bool,
+    },
+    /// `< <= > >=`
+    Order(Order, Box<Expr>, Box<Expr>),
+    /// `in` / `not in` a constant list.
+    InSet(Box<Expr>, Arc<ConstSet>, bool),
+    /// `in` / `not in` a list computed per record.
+    InList(Box<Expr>, Box<Expr>, bool),
+    /// `matches`, against a regex built at compile time (anchored at both ends).
+    Matches(Box<Expr>, Arc<regex::Regex>),
+    /// `contains`: substring of a string, or element of a list.
+    Contains(Box<Expr>, Box<Expr>, Option<Arc<AliasSet>>),
+    /// `starts with`
+    StartsWith(Box<Expr>, Box<Expr>),
+    /// `ends with`
+    EndsWith(Box<Expr>, Box<Expr>),
+    /// `exists`
+    Exists(Box<Expr>),
+    /// `is missing`
+    Missing(Box<Expr>),
+    /// A chain of `+ -` or `* /`.
+    Arith(Box<Expr>, Vec<(ArithOp, Span, Expr)>),
+    /// Unary minus.
+    Neg(Box<Expr>),
+    /// A built-in function.
+    Call(Function, Vec<Expr>),
+    /// `any` / `all`: the variable's slot, the list, the body.
+    Quantifier(Quantifier, usize, Box<Expr>, Box<Expr>),
+}
+
+/// `< <= > >=`
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+/// The built-in functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    /// `count(LIST)`
+    Count,
+    /// `sum(LIST)`
+    Sum,
+    /// `min(LIST)` or `min(a, b, …)`
+    Min,
+    /// `max(LIST)` or `max(a, b, …)`
+    Max,
+    /// `len(STRING or LIST)`
+    Len,
+    /// `lower(STRING)`
+    Lower,
+    /// `upper(STRING)`
+    Upper,
+}
+
+impl Function {
+    /// Every function with its name, for lookup and suggestions.
+    pub const ALL: [(&'static str, Function); 7] = [
+        ("count", Function::Count),
+        ("sum", Function::Sum),
+        ("min", Function::Min),
+        ("max", Function::Max),
+        ("len", Function::Len),
+        ("lower", Function::Lower),
+        ("upper", Function::Upper),
+    ];
+}
+
+/// A constant value of the policy.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Const {
+    /// A string or symbol.
+    String(Box<str>),
+    /// An exact decimal.
+    Number(Decimal),
+    /// A date.
+    Date(Date),
+    /// `true` / `false`.
+    Bool(bool),
+    /// A list of constants.
+    List(Vec<Const>),
+}
+
+impl Const {
+    /// A short name of the constant's type, for messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Const::String(_) => "a string",
+            Const::Number(_) => "a number",
+            Const::Date(_) => "a date",
+            Const::Bool(_) => "a boolean",
+            Const::List(_) => "a list",
+        }
+    }
+}
+
+/// The spellings a symbol matches through `alias`: each lower-cased and stripped of whitespace and
+/// of the punctuation `. , - ' /`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AliasSet {
+    /// The normalised spellings, the symbol's own among them.
+    pub normalized: Vec<String>,
+}
+
+impl AliasSet {
+    /// Whether `text` is one of the spellings, after normalising it the same way.
+    pub fn matches(&self, text: &str) -> bool {
+        self.normalized
+            .iter()
+            .any(|spelling| normalized_chars(text).eq(spelling.chars()))
+    }
+}
+
+/// The characters of `text` as alias matching compares them.
+pub fn normalized_chars(text: &str) -> impl Iterator<Item = char> + '_ {
+    text.chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '.' | ',' | '-' | '\'' | '/'))
+        .flat_map(char::to_lowercase)
+}
+
+/// A constant list compiled for membership tests.
+#[derive(Debug, Clone, Default)]
+pub struct ConstSet {
+    /// Strings that match exactly.
+    pub strings: HashSet<Box<str>>,
+    /// Aliased symbols, matched after normalising.
+    pub aliases: AliasSet,
+    /// Elements that are not strings (numbers, dates, booleans, lists).
+    pub others: Vec<Const>,
+}

@@ -1,0 +1,747 @@
+//! Evaluation: a [`Program`] against one [`Record`] gives that record's [`Finding`]s, with the
+//! semantics of LANGUAGE.md §4–§5: a comparison with a missing field is false, a type mismatch is
+//! an error finding that points at the bad value.
+
+pub mod value;
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+
+use rust_decimal::Decimal;
+
+use crate::compile::{
+    Clause, CompiledRule, Const, ConstSet, Expr, ExprKind, Function, Order, Program, Segment,
+    Template, TemplatePart,
+};
+use crate::data::Record;
+use crate::source::Span;
+use crate::syntax::ast::{ArithOp, Effect, Quantifier};
+use crate::value::Node;
+use value::{Ev, Mismatch, V, as_number, as_str, compare, equals, show};
+
+/// What a finding says about a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Outcome {
+    /// A `deny` rule fired (or a `require` did not hold).
+    Deny,
+    /// A `warn` rule fired.
+    Warn,
+    /// A `note` rule fired.
+    Note,
+    /// The rule could not be evaluated on this record's data.
+    Error,
+}
+
+impl Outcome {
+    /// The outcome's name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Deny => "deny",
+            Outcome::Warn => "warn",
+            Outcome::Note => "note",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+impl From<Effect> for Outcome {
+    fn from(effect: Effect) -> Outcome {
+        match effect {
+            Effect::Deny => Outcome::Deny,
+            Effect::Warn => Outcome::Warn,
+            Effect::Note => Outcome::Note,
+        }
+    }
+}
+
+/// One rule's verdict on one record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// The rule's index in [`Program::rules`].
+    pub rule: usize,
+    /// What it says.
+    pub outcome: Outcome,
+    /// The record value that decided it (for an error: the bad value), if one did.
+    pub span: Option<Span>,
+    /// The message: the rule's own, a generated one, or the error.
+    pub message: String,
+    /// For an error: the policy span of the expression that failed.
+    pub policy_span: Option<Span>,
+}
+
+/// A run-time failure: bad data met by an expression.
+#[derive(Debug)]
+struct Failure {
+    message: String,
+    record_span: Option<Span>,
+    policy_span: Span,
+}
+
+type Result<T> = std::result::Result<T, Failure>;
+
+/// Evaluates every rule of `program` on `record`, appending findings in rule order.
+pub fn evaluate(program: &Program, record: &Record, findings: &mut Vec<Finding>) {
+    let mut vars = Vec::new();
+    for (index, rule) in program.rules.iter().enumerate() {
+        vars.clear();
+        let mut context = Context {
+            root: &record.root,
+            vars: &mut vars,
+        };
+        match context.rule(rule) {
+            Ok(None) => {}
+            Ok(Some(span)) => findings.push(Finding {
+                rule: index,
+                outcome: rule.effect.into(),
+                span: span.or(Some(record.root.span)),
+                message: message(rule, &record.root, record),
+                policy_span: None,
+            }),
+            Err(failure) => findings.push(Finding {
+                rule: index,
+                outcome: Outcome::Error,
+                span: failure.record_span.or(Some(record.root.span)),
+                message: failure.message,
+                policy_span: Some(failure.policy_span),
+            }),
+        }
+    }
+}
+
+struct Context<'r, 'v> {
+    root: &'r Node,
+    vars: &'v mut Vec<Ev<'r>>,
+}
+
+impl<'r> Context<'r, '_> {
+    /// `Some(witness)` when the rule fires, with the record value that decided it.
+    fn rule(&mut self, rule: &'r CompiledRule) -> Result<Option<Option<Span>>> {
+        let mut witness = None;
+        for clause in &rule.conditions {
+            let (holds, span) = self.clause(clause)?;
+            if !holds {
+                return Ok(None);
+            }
+            witness = witness.or(span);
+        }
+        if let Some(unless) = &rule.unless
+            && self.clause(unless)?.0
+        {
+            return Ok(None);
+        }
+        if let Some(require) = &rule.require {
+            let (holds, span) = self.clause(require)?;
+            if holds {
+                return Ok(None);
+            }
+            witness = witness.or(span);
+        }
+        Ok(Some(witness))
+    }
+
+    fn clause(&mut self, clause: &'r Clause) -> Result<(bool, Option<Span>)> {
+        self.condition(&clause.expr)
+    }
+
+    /// A condition: true, or false (also when a field is missing), with the deciding value.
+    fn condition(&mut self, expr: &'r Expr) -> Result<(bool, Option<Span>)> {
+        let ev = self.eval(expr)?;
+        match ev.v {
+            V::Bool(b) => Ok((b, ev.span)),
+            V::Missing => Ok((false, ev.span)),
+            other => Err(Failure {
+                message: format!(
+                    "expected true or false, but {} is {}",
+                    show(&Ev {
+                        v: other.clone(),
+                        span: ev.span
+                    }),
+                    other.type_name()
+                ),
+                record_span: ev.span,
+                policy_span: expr.span,
+            }),
+        }
+    }
+
+    fn fail(expr: &Expr, mismatch: Mismatch) -> Failure {
+        Failure {
+            message: mismatch.message,
+            record_span: mismatch.span,
+            policy_span: expr.span,
+        }
+    }
+
+    fn boolean(value: bool, span: Option<Span>) -> Ev<'r> {
+        Ev {
+            v: V::Bool(value),
+            span,
+        }
+    }
+
+    fn eval(&mut self, expr: &'r Expr) -> Result<Ev<'r>> {
+        Ok(match &expr.kind {
+            ExprKind::Const(c) => Ev::constant(c),
+            ExprKind::Field(path) => walk(Ev::node(self.root), path),
+            ExprKind::Var(slot, path) => {
+                let base = self.vars.get(*slot).cloned().unwrap_or(Ev::MISSING);
+                walk(base, path)
+            }
+            ExprKind::Member(base, key) => {
+                let base = self.eval(base)?;
+                walk(base, std::slice::from_ref(&Segment::Key(key.clone())))
+            }
+            ExprKind::Index(base, index) => {
+                let base = self.eval(base)?;
+                let index = self.eval(index)?;
+                let segment = match &index.v {
+                    V::Missing => return Ok(Ev::MISSING),
+                    V::Str(s) => Segment::Key(s.as_ref().into()),
+                    V::Num(n) if n.fract().is_zero() => match i64::try_from(*n) {
+                        Ok(i) => Segment::Index(i),
+                        Err(_) => return Ok(Ev::MISSING),
+                    },
+                    other => {
+                        return Err(Failure {
+                            message: format!("cannot index with {}", other.type_name()),
+                            record_span: index.span,
+                            policy_span: expr.span,
+                        });
+                    }
+                };
+                walk(base, std::slice::from_ref(&segment))
+            }
+            ExprKind::Not(inner) => {
+                let (b, span) = self.condition(inner)?;
+                Self::boolean(!b, span)
+            }
+            ExprKind::And(items) => {
+                let mut witness = None;
+                for item in items {
+                    let (b, span) = self.condition(item)?;
+                    witness = witness.or(span);
+                    if !b {
+                        return Ok(Self::boolean(false, witness));
+                    }
+                }
+                Self::boolean(true, witness)
+            }
+            ExprKind::Or(items) => {
+                let mut witness = None;
+                for item in items {
+                    let (b, span) = self.condition(item)?;
+                    if b {
+                        return Ok(Self::boolean(true, span.or(witness)));
+                    }
+                    witness = witness.or(span);
+                }
+                Self::boolean(false, witness)
+            }
+            ExprKind::Equals {
+                left,
+                right,
+                aliases,
+                negated,
+            } => {
+                let l = self.eval(left)?;
+                let r = self.eval(right)?;
+                let eq = equals(&l, &r, aliases.as_deref()).map_err(|m| Self::fail(expr, m))?;
+                let span = l.span.or(r.span);
+                match eq {
+                    None => Self::boolean(false, span),
+                    Some(eq) => Self::boolean(eq != *negated, span),
+                }
+            }
+            ExprKind::Order(order, left, right) => {
+                let l = self.eval(left)?;
+                let r = self.eval(right)?;
+                let ordering = compare(&l, &r).map_err(|m| Self::fail(expr, m))?;
+                let holds = ordering.is_some_and(|o| match order {
+                    Order::Lt => o == Ordering::Less,
+                    Order::Le => o != Ordering::Greater,
+                    Order::Gt => o == Ordering::Greater,
+                    Order::Ge => o != Ordering::Less,
+                });
+                Self::boolean(holds, l.span.or(r.span))
+            }
+            ExprKind::InSet(needle, set, negated) => {
+                let n = self.eval(needle)?;
+                match in_set(&n, set).map_err(|m| Self::fail(expr, m))? {
+                    None => Self::boolean(false, n.span),
+                    Some(found) => Self::boolean(found != *negated, n.span),
+                }
+            }
+            ExprKind::InList(needle, list, negated) => {
+                let n = self.eval(needle)?;
+                let l = self.eval(list)?;
+                if n.is_missing() || l.is_missing() {
+                    return Ok(Self::boolean(false, n.span));
+                }
+                let Some(items) = l.elements() else {
+                    return Err(Self::fail(
+                        expr,
+                        Mismatch {
+                            message: format!(
+                                "`in` needs a list, but {} is {}",
+                                show(&l),
+                                l.v.type_name()
+                            ),
+                            span: l.span,
+                        },
+                    ));
+                };
+                let mut found = false;
+                for item in &items {
+                    if equals(&n, item, None).map_err(|m| Self::fail(expr, m))? == Some(true) {
+                        found = true;
+                        break;
+                    }
+                }
+                Self::boolean(found != *negated, n.span)
+            }
+            ExprKind::Matches(subject, regex) => {
+                let s = self.eval(subject)?;
+                let text = as_str(&s, "`matches`").map_err(|m| Self::fail(expr, m))?;
+                Self::boolean(text.is_some_and(|t| regex.is_match(t)), s.span)
+            }
+            ExprKind::Contains(haystack, needle, aliases) => {
+                let h = self.eval(haystack)?;
+                let n = self.eval(needle)?;
+                let found = match &h.v {
+                    V::Missing => false,
+                    _ if n.is_missing() => false,
+                    V::Str(s) => {
+                        let needle = as_str(&n, "`contains`").map_err(|m| Self::fail(expr, m))?;
+                        needle.is_some_and(|needle| s.contains(needle))
+                    }
+                    V::Nodes(_) | V::List(_) => {
+                        let mut found = false;
+                        for item in h.elements().unwrap_or_default() {
+                            if equals(&item, &n, aliases.as_deref())
+                                .map_err(|m| Self::fail(expr, m))?
+                                == Some(true)
+                            {
+                                found = true;
+                                break;
+                            }
+                        }
+                        found
+                    }
+                    other => {
+                        return Err(Failure {
+                            message: format!(
+                                "`contains` needs a string or a list, but {} is {}",
+                                show(&h),
+                                other.type_name()
+                            ),
+                            record_span: h.span,
+                            policy_span: expr.span,
+                        });
+                    }
+                };
+                Self::boolean(found, h.span)
+            }
+            ExprKind::StartsWith(left, right) | ExprKind::EndsWith(left, right) => {
+                let starts = matches!(expr.kind, ExprKind::StartsWith(..));
+                let what = if starts {
+                    "`starts with`"
+                } else {
+                    "`ends with`"
+                };
+                let l = self.eval(left)?;
+                let r = self.eval(right)?;
+                let ls = as_str(&l, what).map_err(|m| Self::fail(expr, m))?;
+                let rs = as_str(&r, what).map_err(|m| Self::fail(expr, m))?;
+                let holds = match (ls, rs) {
+                    (Some(a), Some(b)) if starts => a.starts_with(b),
+                    (Some(a), Some(b)) => a.ends_with(b),
+                    _ => false,
+                };
+                Self::boolean(holds, l.span)
+            }
+            ExprKind::Exists(inner) => {
+                let v = self.eval(inner)?;
+                Self::boolean(!v.is_missing(), v.span)
+            }
+            ExprKind::Missing(inner) => {
+                let v = self.eval(inner)?;
+                Self::boolean(v.is_missing(), v.span)
+            }
+            ExprKind::Arith(first, rest) => {
+                let first_ev = self.eval(first)?;
+                let Some(mut acc) =
+                    as_number(&first_ev, "arithmetic").map_err(|m| Self::fail(expr, m))?
+                else {
+                    return Ok(Ev::MISSING);
+                };
+                let mut span = first_ev.span;
+                for (op, op_span, operand) in rest {
+                    let ev = self.eval(operand)?;
+                    span = span.or(ev.span);
+                    let Some(n) = as_number(&ev, "arithmetic").map_err(|m| Self::fail(expr, m))?
+                    else {
+                        return Ok(Ev::MISSING);
+                    };
+                    acc = crate::value::arith(*op, acc, n).map_err(|why| Failure {
+                        message: format!("arithmetic failed: {why}"),
+                        record_span: span,
+                        policy_span: *op_span,
+                    })?;
+                }
+                Ev {
+                    v: V::Num(acc),
+                    span,
+                }
+            }
+            ExprKind::Neg(inner) => {
+                let ev = self.eval(inner)?;
+                match as_number(&ev, "`-`").map_err(|m| Self::fail(expr, m))? {
+                    None => Ev::MISSING,
+                    Some(n) => Ev {
+                        v: V::Num(-n),
+                        span: ev.span,
+                    },
+                }
+            }
+            ExprKind::Call(function, args) => self.call(*function, args, expr)?,
+            ExprKind::Quantifier(q, slot, list, body) => {
+                let l = self.eval(list)?;
+                if l.is_missing() {
+                    return Ok(Self::boolean(false, None));
+                }
+                let Some(items) = l.elements() else {
+                    return Err(Failure {
+                        message: format!(
+                            "`{}` needs a list, but {} is {}",
+                            if *q == Quantifier::Any { "any" } else { "all" },
+                            show(&l),
+                            l.v.type_name()
+                        ),
+                        record_span: l.span,
+                        policy_span: list.span,
+                    });
+                };
+                let want = *q == Quantifier::Any;
+                let mut result = !want;
+                let mut witness = l.span;
+                for item in items {
+                    self.vars.truncate(*slot);
+                    self.vars.push(item);
+                    let (b, span) = self.condition(body)?;
+                    if b == want {
+                        result = want;
+                        witness = span.or(witness);
+                        break;
+                    }
+                }
+                self.vars.truncate(*slot);
+                Self::boolean(result, witness)
+            }
+        })
+    }
+
+    fn call(&mut self, function: Function, args: &'r [Expr], expr: &'r Expr) -> Result<Ev<'r>> {
+        let mut values = Vec::with_capacity(args.len());
+        for arg in args {
+            values.push(self.eval(arg)?);
+        }
+        let fail = |m: Mismatch| Self::fail(expr, m);
+        let Some(first) = values.first() else {
+            return Ok(Ev::MISSING);
+        };
+        let span = first.span;
+        let list_arg = |what: &str| -> Result<Option<Vec<Ev<'r>>>> {
+            if first.is_missing() {
+                return Ok(None);
+            }
+            first.elements().map(Some).ok_or_else(|| {
+                fail(Mismatch {
+                    message: format!(
+                        "`{what}` needs a list, but {} is {}",
+                        show(first),
+                        first.v.type_name()
+                    ),
+                    span: first.span,
+                })
+            })
+        };
+        Ok(match function {
+            Function::Count => match list_arg("count")? {
+                None => Ev::MISSING,
+                Some(items) => Ev {
+                    v: V::Num(Decimal::from(items.len())),
+                    span,
+                },
+            },
+            Function::Len => match &first.v {
+                V::Missing => Ev::MISSING,
+                V::Str(s) => Ev {
+                    v: V::Num(Decimal::from(s.chars().count())),
+                    span,
+                },
+                _ => match list_arg("len")? {
+                    None => Ev::MISSING,
+                    Some(items) => Ev {
+                        v: V::Num(Decimal::from(items.len())),
+                        span,
+                    },
+                },
+            },
+            Function::Sum => match list_arg("sum")? {
+                None => Ev::MISSING,
+                Some(items) => {
+                    let mut total = Decimal::ZERO;
+                    for item in &items {
+                        if let Some(n) = as_number(item, "`sum`").map_err(fail)? {
+                            total = crate::value::arith(ArithOp::Add, total, n).map_err(|why| {
+                                Failure {
+                                    message: format!("`sum` failed: {why}"),
+                                    record_span: item.span,
+                                    policy_span: expr.span,
+                                }
+                            })?;
+                        }
+                    }
+                    Ev {
+                        v: V::Num(total),
+                        span,
+                    }
+                }
+            },
+            Function::Min | Function::Max => {
+                let items = if values.len() == 1 {
+                    match list_arg(if function == Function::Min {
+                        "min"
+                    } else {
+                        "max"
+                    })? {
+                        None => return Ok(Ev::MISSING),
+                        Some(items) => items,
+                    }
+                } else {
+                    values.clone()
+                };
+                let mut best: Option<Ev<'r>> = None;
+                for item in items {
+                    if item.is_missing() {
+                        continue;
+                    }
+                    best = Some(match best {
+                        None => item,
+                        Some(b) => {
+                            let o = compare(&item, &b).map_err(fail)?;
+                            let better = match function {
+                                Function::Min => o == Some(Ordering::Less),
+                                _ => o == Some(Ordering::Greater),
+                            };
+                            if better { item } else { b }
+                        }
+                    });
+                }
+                best.unwrap_or(Ev::MISSING)
+            }
+            Function::Lower | Function::Upper => {
+                let what = if function == Function::Lower {
+                    "`lower`"
+                } else {
+                    "`upper`"
+                };
+                match as_str(first, what).map_err(fail)? {
+                    None => Ev::MISSING,
+                    Some(s) => {
+                        let changed = if function == Function::Lower {
+                            s.to_lowercase()
+                        } else {
+                            s.to_uppercase()
+                        };
+                        Ev {
+                            v: V::Str(Cow::Owned(changed)),
+                            span,
+                        }
+                    }
+                }
+            }
+        })
+    }
+}
+
+/// Follows a field path from a value; a key applied to a list projects over its elements.
+fn walk<'r>(start: Ev<'r>, path: &[Segment]) -> Ev<'r> {
+    let mut current = start;
+    for (i, segment) in path.iter().enumerate() {
+        current = match (&current.v, segment) {
+            (V::Map(map), Segment::Key(key)) => map.get(key).map_or(Ev::MISSING, Ev::node),
+            (V::Nodes(_) | V::List(_), Segment::Key(_)) => {
+                // Project the rest of the path over the elements, flattening lists.
+                let rest = path.get(i..).unwrap_or(&[]);
+                let mut out = Vec::new();
+                for element in current.elements().unwrap_or_default() {
+                    let value = walk(element, rest);
+                    match value.v {
+                        V::Missing => {}
+                        V::Nodes(_) | V::List(_) => {
+                            out.extend(value.elements().unwrap_or_default())
+                        }
+                        _ => out.push(value),
+                    }
+                }
+                return Ev {
+                    v: V::List(out),
+                    span: current.span,
+                };
+            }
+            (V::Nodes(nodes), Segment::Index(i)) => position(nodes.len(), *i)
+                .and_then(|p| nodes.get(p))
+                .map_or(Ev::MISSING, Ev::node),
+            (V::List(items), Segment::Index(i)) => position(items.len(), *i)
+                .and_then(|p| items.get(p))
+                .cloned()
+                .unwrap_or(Ev::MISSING),
+            _ => Ev::MISSING,
+        };
+        if current.is_missing() {
+            return Ev::MISSING;
+        }
+    }
+    current
+}
+
+/// A list position; negative counts from the end.
+fn position(len: usize, index: i64) -> Option<usize> {
+    if index >= 0 {
+        usize::try_from(index).ok()
+    } else {
+        len.checked_sub(usize::try_from(index.unsigned_abs()).ok()?)
+    }
+}
+
+/// Membership in a constant set; `Ok(None)` when the needle is missing.
+fn in_set(needle: &Ev<'_>, set: &ConstSet) -> std::result::Result<Option<bool>, Mismatch> {
+    if needle.is_missing() {
+        return Ok(None);
+    }
+    if let V::Str(s) = &needle.v {
+        // The common case: a string against strings and aliased symbols, by hash and spelling.
+        if set.strings.contains(s.as_ref()) || set.aliases.matches(s) {
+            return Ok(Some(true));
+        }
+        if set.others.is_empty() {
+            return Ok(Some(false));
+        }
+    }
+    // Otherwise compare with each element as `==` would, reporting a type mismatch only if no
+    // element matched.
+    let strings = set.strings.iter().map(|s| Const::String(s.clone()));
+    let candidates: Vec<Const> = match needle.v {
+        V::Str(_) => set.others.clone(),
+        _ => set.others.iter().cloned().chain(strings).collect(),
+    };
+    let mut first_error = None;
+    for element in &candidates {
+        match equals(needle, &Ev::constant(element), None) {
+            Ok(Some(true)) => return Ok(Some(true)),
+            Ok(_) => {}
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(Some(false)),
+    }
+}
+
+/// The finding's message: the rule's template filled in, or one generated from its clauses.
+fn message(rule: &CompiledRule, root: &Node, record: &Record) -> String {
+    if let Some(template) = &rule.message {
+        return render_template(template, root, record);
+    }
+    let mut text = match &rule.require {
+        Some(require) => format!("`require {}` does not hold", require.text),
+        None => {
+            let matched: Vec<&str> = rule.conditions.iter().map(|c| c.text.as_str()).collect();
+            if matched.is_empty() {
+                format!("rule `{}` matched", rule.id)
+            } else {
+                format!("matched `{}`", matched.join(" "))
+            }
+        }
+    };
+    if let Some(unless) = &rule.unless {
+        text.push_str(&format!(", not excused by `unless {}`", unless.text));
+    }
+    text
+}
+
+fn render_template(template: &Template, root: &Node, record: &Record) -> String {
+    let mut out = String::new();
+    for part in &template.parts {
+        match part {
+            TemplatePart::Text(t) => out.push_str(t),
+            TemplatePart::Field(path) => {
+                let value = walk(Ev::node(root), path);
+                render_value(&value, record, &mut out);
+            }
+        }
+    }
+    out
+}
+
+/// Renders a value as the data wrote it: numbers as written, dates as `YYYY-MM-DD`, lists as
+/// `[a, b]`, a missing value as `(missing)`.
+pub fn render_value(value: &Ev<'_>, record: &Record, out: &mut String) {
+    match &value.v {
+        V::Missing => out.push_str("(missing)"),
+        V::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        V::Num(n) => match value.span {
+            Some(span) => {
+                let written = record.source.slice(span).trim();
+                if written.is_empty() {
+                    out.push_str(&n.to_string());
+                } else {
+                    out.push_str(written);
+                }
+            }
+            None => out.push_str(&n.to_string()),
+        },
+        V::Str(s) => out.push_str(s),
+        V::Date(d) => out.push_str(&d.to_string()),
+        V::Nodes(_) | V::List(_) => {
+            out.push('[');
+            for (i, item) in value.elements().unwrap_or_default().iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                render_value(item, record, out);
+            }
+            out.push(']');
+        }
+        V::Map(map) => {
+            out.push('{');
+            for (i, entry) in map.entries.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(&entry.key);
+                out.push_str(": ");
+                render_value(&Ev::node(&entry.value), record, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// The record's name in reports: its id field when present, else `FILE#INDEX`.
+pub fn record_name(record: &Record, id_field: &[Segment]) -> String {
+    let id = walk(Ev::node(&record.root), id_field);
+    match &id.v {
+        V::Str(s) if !s.is_empty() => s.to_string(),
+        V::Num(_) | V::Bool(_) | V::Date(_) => {
+            let mut out = String::new();
+            render_value(&id, record, &mut out);
+            out
+        }
+        _ => format!("{}#{}", record.source.name(), record.index),
+    }
+}
