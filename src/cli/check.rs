@@ -1,0 +1,164 @@
+//! `caveat check`: evaluate records against policies and report the findings.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::ValueEnum;
+
+use super::{Exit, print_errors, style_for};
+use crate::data::{Limits, LoadOptions};
+use crate::eval::Outcome;
+use crate::report::{Summary, human, json};
+use crate::run::{self, RunOptions};
+
+/// Examples shown by `caveat check --help`.
+pub const EXAMPLES: &str = "Examples:
+  caveat check                                   policies/ and examples/ of this folder
+  caveat check policies/ data/purchases.yaml     these policies against these records
+  caveat check --format json policies/ data/     a JSON report on stdout
+  caveat check --records entry --id-field content.award.awardID.awardContractID.PIID \\
+      policies/ feed.json                        records inside each document's `entry` list";
+
+/// The arguments of `caveat check`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Policy files (`.policy`), data files (`.yaml`, `.yml`, `.json`, `.jsonl`) and folders,
+    /// walked recursively. Default: `policies/` and `examples/` of the current folder.
+    pub paths: Vec<PathBuf>,
+    /// The output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// The lowest effect that fails the check (error findings always fail).
+    #[arg(long, value_enum, default_value_t = FailOn::Deny)]
+    pub fail_on: FailOn,
+    /// Take the records from the list at this dotted path inside each document (`entry`).
+    #[arg(long, value_name = "PATH")]
+    pub records: Option<String>,
+    /// The dotted path of the field that names a record in reports.
+    #[arg(long, value_name = "PATH", default_value = "id")]
+    pub id_field: String,
+    /// The date to treat as today (YYYY-MM-DD), for reproducible runs.
+    #[arg(long, value_name = "DATE", value_parser = parse_today)]
+    pub today: Option<jiff::civil::Date>,
+    /// The deepest nesting of collections allowed in a data file.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_depth)]
+    pub max_depth: usize,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Diagnostics for people, with a summary line.
+    Human,
+    /// One JSON object on stdout.
+    Json,
+}
+
+/// The failing level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// `deny` findings fail.
+    Deny,
+    /// `deny` and `warn` findings fail.
+    Warn,
+    /// Only error findings fail.
+    Never,
+}
+
+fn parse_today(text: &str) -> Result<jiff::civil::Date, String> {
+    crate::value::parse_date_literal(text).map_err(|why| format!("`{text}` is not a date: {why}"))
+}
+
+fn dotted(path: &str) -> Vec<String> {
+    path.split('.').map(str::to_string).collect()
+}
+
+/// Runs `caveat check`.
+pub fn run(args: &Args) -> Exit {
+    let paths = if args.paths.is_empty() {
+        let defaults: Vec<PathBuf> = ["policies", "examples"]
+            .iter()
+            .map(PathBuf::from)
+            .filter(|p| p.is_dir())
+            .collect();
+        if defaults.is_empty() {
+            print_errors(&[crate::diagnostic::Diag::error(
+                "caveat::io::no_paths",
+                "nothing to check: no paths given, and no `policies/` or `examples/` folder here",
+            )
+            .help("give policy and data files or folders: `caveat check policies/ data/`")]);
+            return Exit::Trouble;
+        }
+        defaults
+    } else {
+        args.paths.clone()
+    };
+    let options = RunOptions {
+        paths: paths.clone(),
+        load: LoadOptions {
+            records_path: args.records.as_deref().map(dotted),
+            limits: Limits {
+                max_depth: args.max_depth,
+                ..Limits::default()
+            },
+        },
+        id_field: dotted(&args.id_field),
+    };
+    let inputs = match run::discover(&paths) {
+        Ok(inputs) => inputs,
+        Err(errors) => {
+            print_errors(&errors);
+            return Exit::Trouble;
+        }
+    };
+    let program = match run::compile(&inputs) {
+        Ok(program) => program,
+        Err(errors) => {
+            print_errors(&errors);
+            return Exit::Trouble;
+        }
+    };
+    let result = run::evaluate(&program, &inputs, &options);
+    let summary = Summary::of(result.records, &result.findings);
+    let mut stdout = std::io::stdout().lock();
+    let written = match args.format {
+        Format::Human => {
+            let style = style_for(std::io::stdout().is_terminal());
+            let mut text = String::new();
+            for finding in &result.findings {
+                text.push_str(&human::render(&human::finding_diag(finding), style));
+                text.push('\n');
+            }
+            text.push_str(&human::summary_line(&summary));
+            text.push('\n');
+            stdout.write_all(text.as_bytes())
+        }
+        Format::Json => {
+            let report = json::report(&result.findings, &result.data_errors, summary);
+            serde_json::to_writer_pretty(&mut stdout, &report)
+                .map_err(std::io::Error::other)
+                .and_then(|()| stdout.write_all(b"\n"))
+        }
+    };
+    print_errors(&result.data_errors);
+    if let Err(e) = written
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("caveat: cannot write the report: {e}");
+        return Exit::Trouble;
+    }
+    if !result.data_errors.is_empty() {
+        return Exit::Trouble;
+    }
+    let fails = |outcome: Outcome| match outcome {
+        Outcome::Error => true,
+        Outcome::Deny => args.fail_on != FailOn::Never,
+        Outcome::Warn => args.fail_on == FailOn::Warn,
+        Outcome::Note => false,
+    };
+    if result.findings.iter().any(|f| fails(f.outcome)) {
+        Exit::Findings
+    } else {
+        Exit::Clean
+    }
+}

@@ -1,0 +1,23 @@
+//! The `caveat` command.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// The stack of the thread that does the work: deeply nested (but legal) policies and data need
+/// more than the platform's default.
+const STACK_SIZE: usize = 64 << 20;
+
+fn main() -> ExitCode {
+    let cli = caveat::cli::Cli::parse();
+    let worker = std::thread::Builder::new()
+        .stack_size(STACK_SIZE)
+        .spawn(move || caveat::cli::run(cli));
+    match worker.map(std::thread::JoinHandle::join) {
+        Ok(Ok(exit)) => ExitCode::from(exit.code()),
+        _ => {
+            eprintln!("caveat: internal error: the worker thread failed; please report this");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! The human report: one miette diagnostic per finding, then a summary line.
+
+use std::fmt::Write as _;
+
+use miette::{GraphicalReportHandler, GraphicalTheme};
+
+use super::Summary;
+use crate::diagnostic::{Diag, Severity};
+use crate::eval::Outcome;
+use crate::run::Reported;
+
+/// How to draw diagnostics.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    /// Use colour.
+    pub color: bool,
+    /// Wrap at this width.
+    pub width: usize,
+}
+
+/// Renders one diagnostic as text.
+pub fn render(diag: &Diag, style: Style) -> String {
+    let theme = if style.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(style.width)
+        .with_links(false);
+    let mut out = String::new();
+    if handler.render_report(&mut out, diag).is_err() {
+        // Rendering only fails on a broken span; fall back to the plain message.
+        out = format!("{}: {}\n", diag.code, diag.message);
+    }
+    out
+}
+
+/// A finding as a diagnostic: labelled on the record value and on the rule.
+pub fn finding_diag(finding: &Reported) -> Diag {
+    let severity = match finding.outcome {
+        Outcome::Deny | Outcome::Error => Severity::Error,
+        Outcome::Warn => Severity::Warning,
+        Outcome::Note => Severity::Advice,
+    };
+    let value = finding
+        .value_text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let value = if value.chars().count() > 40 {
+        format!("{}…", value.chars().take(40).collect::<String>())
+    } else {
+        value
+    };
+    let record_label = match (&finding.field, finding.outcome) {
+        (Some(field), Outcome::Error) => format!("bad data: `{field}` is {value}"),
+        (Some(field), _) => format!("`{field}` is {value}"),
+        (None, Outcome::Error) => "bad data in this record".to_string(),
+        (None, _) => format!("record `{}`", finding.record),
+    };
+    let policy_label = match finding.outcome {
+        Outcome::Error => format!("rule `{}` failed here", finding.rule_id),
+        _ => format!("rule `{}`", finding.rule_id),
+    };
+    let message = match finding.outcome {
+        Outcome::Error => format!(
+            "{}: cannot evaluate rule `{}`: {}",
+            finding.record, finding.rule_id, finding.message
+        ),
+        _ => format!("{}: {}", finding.record, finding.message),
+    };
+    let help = match finding.outcome {
+        Outcome::Error => {
+            Some("fix the value in the record, or make the rule expect it".to_string())
+        }
+        _ => finding.cite.as_ref().map(|c| format!("see {c}")),
+    };
+    Diag::error(finding.rule_id.clone(), message)
+        .with_severity(severity)
+        .label(&finding.at.source, finding.at.span, record_label)
+        .label(&finding.policy.source, finding.policy.span, policy_label)
+        .maybe_help(help)
+}
+
+/// The one summary line after the findings.
+pub fn summary_line(summary: &Summary) -> String {
+    let mut line = String::new();
+    let _ = write!(
+        line,
+        "{} record{} checked: {} deny, {} warn, {} note, {} error",
+        summary.records,
+        if summary.records == 1 { "" } else { "s" },
+        summary.deny,
+        summary.warn,
+        summary.note,
+        summary.error
+    );
+    line
+}

@@ -1,0 +1,303 @@
+//! A whole `check` run: find the policy and data files, check the policies, read every record and
+//! evaluate it. The result is what the reports render.
+
+use std::path::{Path, PathBuf};
+
+use crate::check::{self, PolicyInput};
+use crate::compile::{Program, Segment};
+use crate::data::{self, Format, LoadOptions, Record};
+use crate::diagnostic::Diag;
+use crate::eval::{self, Finding, Outcome};
+use crate::source::{Location, Source, SourceFile, Span};
+
+/// What to check and how.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Policy files, data files and folders, in the order given.
+    pub paths: Vec<PathBuf>,
+    /// How to find records in data files.
+    pub load: LoadOptions,
+    /// The dotted path of the field that names a record (`id` by default).
+    pub id_field: Vec<String>,
+}
+
+/// The files a run reads, sorted into policies and data.
+#[derive(Debug, Default)]
+pub struct Inputs {
+    /// Policy files with their roots.
+    pub policies: Vec<PolicyInput>,
+    /// Data files with their formats.
+    pub data: Vec<(PathBuf, Format)>,
+}
+
+/// A finding ready to report: the finding and everything needed to show it.
+#[derive(Debug, Clone)]
+pub struct Reported {
+    /// The rule's id.
+    pub rule_id: String,
+    /// What it says.
+    pub outcome: Outcome,
+    /// The record's name.
+    pub record: String,
+    /// The value in the record that decided it.
+    pub at: Location,
+    /// The field path of that value, when it is a field (`vendor`, `buyer.branch`).
+    pub field: Option<String>,
+    /// What the value is, as written.
+    pub value_text: String,
+    /// The message.
+    pub message: String,
+    /// The rule, or for an error the expression that failed, in the policy file.
+    pub policy: Location,
+    /// The rule's `cite`, if any.
+    pub cite: Option<String>,
+}
+
+/// The outcome of a run.
+#[derive(Debug, Default)]
+pub struct RunResult {
+    /// Findings in output order: files as given, records in file order, rules in policy order.
+    pub findings: Vec<Reported>,
+    /// How many records were read (including records that could not be read).
+    pub records: usize,
+    /// Data files or records that could not be read.
+    pub data_errors: Vec<Diag>,
+}
+
+/// Sorts the given paths into policy and data files, walking folders in sorted order.
+pub fn discover(paths: &[PathBuf]) -> Result<Inputs, Vec<Diag>> {
+    let mut inputs = Inputs::default();
+    let mut errors = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut files = Vec::new();
+            walk(path, &mut files, &mut errors);
+            for file in files {
+                classify(&file, path, &mut inputs, false, &mut errors);
+            }
+        } else if path.exists() {
+            let root = path
+                .parent()
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+            let root = if root.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                root
+            };
+            classify(path, &root, &mut inputs, true, &mut errors);
+        } else {
+            errors.push(Diag::error(
+                "caveat::io::not_found",
+                format!("cannot read `{}`: no such file or folder", path.display()),
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(inputs)
+    } else {
+        Err(errors)
+    }
+}
+
+fn walk(folder: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<Diag>) {
+    let entries = match std::fs::read_dir(folder) {
+        Ok(entries) => entries,
+        Err(e) => {
+            errors.push(Diag::error(
+                "caveat::io::read",
+                format!(
+                    "cannot read the folder `{}`: {}",
+                    folder.display(),
+                    e.to_string().to_lowercase()
+                ),
+            ));
+            return;
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+    paths.sort();
+    for path in paths {
+        let hidden = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        if hidden {
+            continue;
+        }
+        if path.is_dir() {
+            walk(&path, files, errors);
+        } else {
+            files.push(path);
+        }
+    }
+}
+
+fn classify(path: &Path, root: &Path, inputs: &mut Inputs, explicit: bool, errors: &mut Vec<Diag>) {
+    if path.extension().is_some_and(|e| e == "policy") {
+        inputs.policies.push(PolicyInput {
+            path: path.to_path_buf(),
+            root: root.to_path_buf(),
+        });
+    } else if let Some(format) = Format::from_path(path) {
+        inputs.data.push((path.to_path_buf(), format));
+    } else if explicit {
+        errors.push(
+            Diag::error(
+                "caveat::io::unknown_kind",
+                format!("`{}` is neither a policy nor a data file", path.display()),
+            )
+            .help("policies end in `.policy`; data files in `.yaml`, `.yml`, `.json` or `.jsonl`"),
+        );
+    }
+}
+
+/// Checks and compiles the policies of a run.
+pub fn compile(inputs: &Inputs) -> Result<Program, Vec<Diag>> {
+    if inputs.policies.is_empty() {
+        return Err(vec![
+            Diag::error(
+                "caveat::io::no_policies",
+                "no policy files to check against",
+            )
+            .help("give a `.policy` file or a folder that holds some"),
+        ]);
+    }
+    check::check(&inputs.policies)
+}
+
+/// Reads every data file and evaluates every record against the program.
+pub fn evaluate(program: &Program, inputs: &Inputs, options: &RunOptions) -> RunResult {
+    let mut result = RunResult::default();
+    let id_field: Vec<Segment> = options
+        .id_field
+        .iter()
+        .map(|s| Segment::Key(s.as_str().into()))
+        .collect();
+    let mut findings = Vec::new();
+    for (path, format) in &inputs.data {
+        let source = match read_text(path) {
+            Ok(source) => source,
+            Err(diag) => {
+                result.data_errors.push(diag);
+                continue;
+            }
+        };
+        for record in data::read_records(&source, *format, &options.load) {
+            result.records += 1;
+            let record = match record {
+                Ok(record) => record,
+                Err(error) => {
+                    result.data_errors.push(data_error(error));
+                    continue;
+                }
+            };
+            findings.clear();
+            eval::evaluate(program, &record, &mut findings);
+            if findings.is_empty() {
+                continue;
+            }
+            let name = eval::record_name(&record, &id_field);
+            for finding in findings.drain(..) {
+                result
+                    .findings
+                    .push(reported(program, &record, &name, finding));
+            }
+        }
+    }
+    result
+}
+
+/// Reads a data file as UTF-8 text (a BOM is dropped by the readers).
+pub fn read_text(path: &Path) -> Result<Source, Diag> {
+    let name = path.display().to_string();
+    match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => Ok(SourceFile::new(name, text)),
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                let source = SourceFile::new(name, lossy);
+                Err(
+                    Diag::error("caveat::io::not_utf8", "data files must be UTF-8 text")
+                        .label(&source, Span::new(at, at + 1), "not UTF-8 here")
+                        .help("convert the file to UTF-8"),
+                )
+            }
+        },
+        Err(e) => Err(Diag::error(
+            "caveat::io::read",
+            format!("cannot read `{name}`: {}", e.to_string().to_lowercase()),
+        )),
+    }
+}
+
+/// A data error as a diagnostic.
+pub fn data_error(error: data::DataError) -> Diag {
+    let mut diag =
+        Diag::error(error.code, error.message).label(&error.file, error.span, error.label);
+    if let Some(related) = error.related {
+        diag = diag.label(&error.file, related, error.related_label);
+    }
+    diag.maybe_help(error.help)
+}
+
+fn reported(program: &Program, record: &Record, name: &str, finding: Finding) -> Reported {
+    let rule = program.rules.get(finding.rule);
+    let span = finding.span.unwrap_or(record.root.span);
+    let field = field_path_of(&record.root, span);
+    let value_text = record.source.slice(span).to_string();
+    Reported {
+        rule_id: rule.map_or_else(String::new, |r| r.id.clone()),
+        outcome: finding.outcome,
+        record: name.to_string(),
+        at: Location {
+            source: record.source.clone(),
+            span,
+        },
+        field,
+        value_text,
+        message: finding.message,
+        policy: Location {
+            source: rule.map_or_else(|| record.source.clone(), |r| r.source.clone()),
+            span: finding
+                .policy_span
+                .or(rule.map(|r| r.span))
+                .unwrap_or_default(),
+        },
+        cite: rule.and_then(|r| r.cite.clone()),
+    }
+}
+
+/// The dotted path of the value at `span` inside `root`, if a value starts there.
+fn field_path_of(root: &crate::value::Node, span: Span) -> Option<String> {
+    use crate::value::Value;
+    let mut path = Vec::new();
+    let mut node = root;
+    'descend: loop {
+        if node.span == span {
+            return (!path.is_empty()).then(|| path.join("."));
+        }
+        match &node.value {
+            Value::Map(map) => {
+                for entry in &map.entries {
+                    if entry.value.span.start <= span.start && span.end <= entry.value.span.end {
+                        path.push(entry.key.to_string());
+                        node = &entry.value;
+                        continue 'descend;
+                    }
+                }
+                return None;
+            }
+            Value::List(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if item.span.start <= span.start && span.end <= item.span.end {
+                        path.push(i.to_string());
+                        node = item;
+                        continue 'descend;
+                    }
+                }
+                return None;
+            }
+            _ => return None,
+        }
+    }
+}
