@@ -1,0 +1,175 @@
+//! The built binary, run on fixture folders: exit codes, JSON and human output.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "a test fails by panicking"
+)]
+
+mod common;
+
+use std::process::{Command, Output};
+
+fn caveat(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_caveat"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .output()
+        .expect("the binary runs")
+}
+
+fn json(args: &[&str]) -> (i32, serde_json::Value) {
+    let mut all = vec!["check", "--format", "json"];
+    all.extend_from_slice(args);
+    let out = caveat(&all);
+    let value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    (out.status.code().unwrap(), value)
+}
+
+/// `RECORD EFFECT RULE` for each finding.
+fn findings(report: &serde_json::Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {}",
+                f["record"].as_str().unwrap(),
+                f["effect"].as_str().unwrap(),
+                f["rule"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn headline_example_denies_exactly_one_record() {
+    let (code, report) = json(&["tests/e2e/headline"]);
+    assert_eq!(code, 1);
+    assert_eq!(findings(&report), ["AF-2018-1114 deny headline:1"]);
+    let f = &report["findings"][0];
+    assert_eq!(f["file"], "tests/e2e/headline/purchases.yaml");
+    assert_eq!(
+        (f["line"].as_u64(), f["column"].as_u64()),
+        (Some(6), Some(11))
+    );
+    assert_eq!(f["policy"]["file"], "tests/e2e/headline/headline.policy");
+    assert_eq!(
+        (f["policy"]["line"].as_u64(), f["policy"]["column"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        report["summary"],
+        serde_json::json!({"records": 4, "deny": 1, "warn": 0, "note": 0, "error": 0})
+    );
+}
+
+#[test]
+fn headline_example_human_output() {
+    let out = caveat(&["check", "tests/e2e/headline"]);
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!(String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn clean_records_exit_zero() {
+    let (code, report) = json(&["tests/e2e/clean"]);
+    assert_eq!(code, 0);
+    assert!(findings(&report).is_empty());
+    assert_eq!(report["summary"]["records"], 2);
+}
+
+#[test]
+fn a_broken_policy_is_never_evaluated() {
+    let out = caveat(&["check", "tests/e2e/bad_policy"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        out.stdout.is_empty(),
+        "no report for a policy that does not check"
+    );
+    insta::assert_snapshot!(String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn a_record_with_a_duplicate_key_is_reported_and_the_rest_are_checked() {
+    let (code, report) = json(&["tests/e2e/duplicate_key"]);
+    assert_eq!(code, 2);
+    assert_eq!(findings(&report), ["d1 deny rules:1", "d3 deny rules:1"]);
+    assert_eq!(report["errors"][0]["code"], "caveat::data::duplicate_key");
+    assert_eq!(report["errors"][0]["line"], 5);
+    assert_eq!(report["summary"]["records"], 3);
+}
+
+#[test]
+fn bad_data_is_an_error_finding_that_always_fails() {
+    let (code, report) = json(&["--fail-on", "never", "tests/e2e/bad_data"]);
+    assert_eq!(code, 1);
+    assert_eq!(findings(&report), ["b1 error rules:1"]);
+    assert_eq!(
+        (
+            report["findings"][0]["line"].as_u64(),
+            report["findings"][0]["column"].as_u64()
+        ),
+        (Some(2), Some(11))
+    );
+    let out = caveat(&["check", "tests/e2e/bad_data"]);
+    insta::assert_snapshot!(String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn fail_on_sets_the_failing_level() {
+    assert_eq!(json(&["tests/e2e/warn_only"]).0, 0);
+    assert_eq!(json(&["--fail-on", "warn", "tests/e2e/warn_only"]).0, 1);
+    assert_eq!(json(&["--fail-on", "never", "tests/e2e/headline"]).0, 0);
+}
+
+#[test]
+fn output_follows_the_order_given_then_file_order_then_rule_order() {
+    let (_, report) = json(&[
+        "tests/e2e/order/rules.policy",
+        "tests/e2e/order/b.yaml",
+        "tests/e2e/order/a.jsonl",
+    ]);
+    assert_eq!(
+        findings(&report),
+        [
+            "b1 note first",
+            "b1 warn second",
+            "a1 note first",
+            "a1 warn second",
+            "a2 note first"
+        ]
+    );
+    // A folder is walked in sorted order: a.jsonl before b.yaml.
+    let (_, report) = json(&["tests/e2e/order"]);
+    assert_eq!(
+        findings(&report),
+        [
+            "a1 note first",
+            "a1 warn second",
+            "a2 note first",
+            "b1 note first",
+            "b1 warn second"
+        ]
+    );
+}
+
+#[test]
+fn a_missing_path_is_an_input_error() {
+    let out = caveat(&["check", "tests/e2e/no-such-folder"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such file or folder"));
+}
+
+#[test]
+fn the_shipped_examples_give_the_expected_findings() {
+    let (code, report) = json(&[]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(findings(&report).join("\n"));
+}

@@ -1,0 +1,81 @@
+//! Hostile policies: deep nesting must give an error or a correct result, never a stack overflow.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "a test fails by panicking"
+)]
+
+mod common;
+
+use caveat::check::check_sources;
+use caveat::source::SourceFile;
+
+/// The codes of the diagnostics for a policy, or an empty list if it checks.
+fn codes(text: &str) -> Vec<String> {
+    match check_sources(&[SourceFile::new("hostile.policy", text)]) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors.into_iter().map(|e| e.code).collect(),
+    }
+}
+
+#[test]
+fn a_hundred_thousand_parentheses_are_refused() {
+    let n = 100_000;
+    let text = format!("deny when {}amount > 1{}\n", "(".repeat(n), ")".repeat(n));
+    assert_eq!(codes(&text), ["caveat::parse::too_deep"]);
+}
+
+#[test]
+fn a_hundred_thousand_nots_are_refused() {
+    let text = format!("deny when {}amount > 1\n", "not ".repeat(100_000));
+    assert_eq!(codes(&text), ["caveat::parse::too_deep"]);
+}
+
+#[test]
+fn a_hundred_thousand_unary_minuses_are_refused() {
+    let text = format!("deny when amount > {}1\n", "-".repeat(100_000));
+    assert_eq!(codes(&text), ["caveat::parse::too_deep"]);
+}
+
+#[test]
+fn nested_lists_and_quantifiers_are_refused() {
+    let lists = format!("let x = {}1{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    assert_eq!(codes(&lists), ["caveat::parse::too_deep"]);
+    let quantifiers = format!("deny when {}true\n", "any i in items where ".repeat(5_000));
+    assert!(!codes(&quantifiers).is_empty());
+}
+
+#[test]
+fn nesting_up_to_the_limit_is_fine() {
+    let n = caveat::syntax::MAX_NESTING - 1;
+    let text = format!("deny when {}amount > 1{}\n", "(".repeat(n), ")".repeat(n));
+    assert_eq!(codes(&text), Vec::<String>::new());
+    let text = format!("deny when {}amount > 1\n", "not ".repeat(n));
+    assert_eq!(codes(&text), Vec::<String>::new());
+}
+
+#[test]
+fn long_flat_chains_are_correct() {
+    // 100,000 `and`s are one flat list, not a deep tree.
+    let text = format!(
+        "deny when amount > 1{}\n",
+        " and amount > 1".repeat(100_000)
+    );
+    assert_eq!(codes(&text), Vec::<String>::new());
+    let sum = format!("deny when amount > 1{}\n", " + 1".repeat(100_000));
+    assert_eq!(codes(&sum), Vec::<String>::new());
+}
+
+#[test]
+fn a_megabyte_line_and_odd_bytes_are_diagnosed() {
+    let long = format!("deny when vendor == \"{}\"\n", "x".repeat(1 << 20));
+    assert_eq!(codes(&long), Vec::<String>::new());
+    assert!(!codes("deny when vendor == \"x\0\" \0").is_empty());
+    assert_eq!(
+        codes("\u{feff}deny vendor DJI\r\nwarn vendor Autel\r"),
+        Vec::<String>::new()
+    );
+}
