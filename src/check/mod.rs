@@ -544,12 +544,12 @@ fn set_of(values: &[Const]) -> ConstSet {
 
 fn alias_binding(compiler: &mut Compiler<'_>, decl: &ast::AliasDecl) -> Option<Binding> {
     let mut set = AliasSet {
-        normalized: vec![compile::normalized_chars(&decl.name.node).collect()],
+        normalized: std::iter::once(compile::normalize(&decl.name.node)).collect(),
     };
     for spelling in &decl.spellings {
         match compiler.expr(spelling).kind {
             compile::ExprKind::Const(Const::String(s)) => {
-                set.normalized.push(compile::normalized_chars(&s).collect());
+                set.normalized.insert(compile::normalize(&s));
             }
             _ => compiler.errors.push(
                 Diag::error(

@@ -120,7 +120,7 @@ pub fn run(args: &Args) -> Exit {
     };
     let result = run::evaluate(&program, &inputs, &options);
     let summary = Summary::of(result.records, &result.findings);
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let written = match args.format {
         Format::Human => {
             let style = style_for(std::io::stdout().is_terminal());
@@ -140,6 +140,7 @@ pub fn run(args: &Args) -> Exit {
                 .and_then(|()| stdout.write_all(b"\n"))
         }
     };
+    let written = written.and_then(|()| stdout.flush());
     print_errors(&result.data_errors);
     if let Err(e) = written
         && e.kind() != std::io::ErrorKind::BrokenPipe

@@ -223,16 +223,19 @@ impl Const {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AliasSet {
     /// The normalised spellings, the symbol's own among them.
-    pub normalized: Vec<String>,
+    pub normalized: HashSet<String>,
 }
 
 impl AliasSet {
     /// Whether `text` is one of the spellings, after normalising it the same way.
     pub fn matches(&self, text: &str) -> bool {
-        self.normalized
-            .iter()
-            .any(|spelling| normalized_chars(text).eq(spelling.chars()))
+        !self.normalized.is_empty() && self.normalized.contains(&normalize(text))
     }
+}
+
+/// `text` as alias matching compares it.
+pub fn normalize(text: &str) -> String {
+    normalized_chars(text).collect()
 }
 
 /// The characters of `text` as alias matching compares them.
