@@ -25,9 +25,15 @@ pub fn statement(source: &Source, offset: usize, pair: Pair<'_, Rule>) -> Lowere
 }
 
 impl Lower<'_> {
+    /// The span of a pair, from its first to the end of its last token: pest's span of a rule
+    /// also covers the whitespace and comments skipped after its last token.
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
-        let s = pair.as_span();
-        Span::new(s.start(), s.end()).shift(self.offset)
+        let mut last = pair.clone();
+        while let Some(child) = last.clone().into_inner().last() {
+            last = child;
+        }
+        let end = last.as_span().end().max(pair.as_span().start());
+        Span::new(pair.as_span().start(), end).shift(self.offset)
     }
 
     fn spanned_str(&self, pair: &Pair<'_, Rule>) -> Spanned<String> {
