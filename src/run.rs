@@ -173,6 +173,7 @@ pub fn evaluate(program: &Program, inputs: &Inputs, options: &RunOptions) -> Run
         .map(|s| Segment::Key(s.as_str().into()))
         .collect();
     let mut findings = Vec::new();
+    let mut evaluator = eval::Evaluator::new(program);
     for (path, format) in &inputs.data {
         let source = match read_text(path) {
             Ok(source) => source,
@@ -191,7 +192,7 @@ pub fn evaluate(program: &Program, inputs: &Inputs, options: &RunOptions) -> Run
                 }
             };
             findings.clear();
-            eval::evaluate(program, &record, &mut findings);
+            evaluator.evaluate(&record, &mut findings);
             if findings.is_empty() {
                 continue;
             }

@@ -566,7 +566,7 @@ fn alias_binding(compiler: &mut Compiler<'_>, decl: &ast::AliasDecl) -> Option<B
 
 /// Compiles the rules of every file, in order, and reports duplicate rule ids.
 fn compile_rules(files: &[LoadedFile], scopes: &[Scope], errors: &mut Vec<Diag>) -> Program {
-    let mut program = Program::default();
+    let mut rules = Vec::new();
     let mut ids: HashMap<String, (Source, Span)> = HashMap::new();
     let empty = Scope::default();
     for (index, file) in files.iter().enumerate() {
@@ -603,11 +603,11 @@ fn compile_rules(files: &[LoadedFile], scopes: &[Scope], errors: &mut Vec<Diag>)
                     format!("{stem}:{line}")
                 }
             };
-            program.rules.push(compile_rule(&mut compiler, rule, id));
+            rules.push(compile_rule(&mut compiler, rule, id));
         }
         errors.append(&mut compiler.errors);
     }
-    program
+    Program::new(rules)
 }
 
 fn compile_rule(compiler: &mut Compiler<'_>, rule: &ast::Rule, id: String) -> CompiledRule {

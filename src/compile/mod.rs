@@ -1,6 +1,7 @@
 //! AST to [`Program`]: names resolved (LANGUAGE.md §4, Names), constants folded, regexes and
 //! alias sets built once. Every error is collected, not only the first.
 
+pub mod index;
 pub mod program;
 
 use std::collections::HashMap;

@@ -15,6 +15,18 @@ use crate::syntax::ast::{ArithOp, Effect, Quantifier};
 pub struct Program {
     /// The rules, in policy order (files in the order given, rules in file order).
     pub rules: Vec<CompiledRule>,
+    /// Which rules a record can meet, by the values their first clauses test.
+    pub index: super::index::RuleIndex,
+}
+
+impl Program {
+    /// A program of these rules, with their index.
+    pub fn new(rules: Vec<CompiledRule>) -> Program {
+        let index = super::index::RuleIndex::build(
+            rules.iter().map(|r| r.conditions.first().map(|c| &c.expr)),
+        );
+        Program { rules, index }
+    }
 }
 
 /// One rule, ready to evaluate.

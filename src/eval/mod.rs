@@ -9,6 +9,7 @@ use std::cmp::Ordering;
 
 use rust_decimal::Decimal;
 
+use crate::compile::index::Candidates;
 use crate::compile::{
     Clause, CompiledRule, Const, ConstSet, Expr, ExprKind, Function, Order, Program, Segment,
     Template, TemplatePart,
@@ -79,10 +80,78 @@ struct Failure {
 
 type Result<T> = std::result::Result<T, Failure>;
 
+/// Evaluates a program's rules on records, reusing its buffers from one record to the next.
+pub struct Evaluator<'p> {
+    program: &'p Program,
+    candidates: Vec<usize>,
+    scratch: String,
+}
+
+impl<'p> Evaluator<'p> {
+    /// An evaluator of `program`.
+    pub fn new(program: &'p Program) -> Self {
+        Evaluator {
+            program,
+            candidates: Vec::new(),
+            scratch: String::new(),
+        }
+    }
+
+    /// Evaluates the rules `record` can meet (by the rule index), appending findings in rule
+    /// order. The findings are exactly those of [`evaluate_all`].
+    pub fn evaluate(&mut self, record: &Record, findings: &mut Vec<Finding>) {
+        let index = &self.program.index;
+        self.candidates.clear();
+        self.candidates.extend_from_slice(&index.always);
+        for path_index in &index.paths {
+            let value = walk(Ev::node(&record.root), &path_index.path);
+            let text = match &value.v {
+                V::Str(s) => Some(s.as_ref()),
+                _ => None,
+            };
+            match path_index.candidates(text, value.is_missing(), &mut self.scratch) {
+                Candidates::None => {}
+                Candidates::Some(exact, aliased) => {
+                    self.candidates.extend_from_slice(exact);
+                    self.candidates.extend_from_slice(aliased);
+                }
+                Candidates::All(rules) => self.candidates.extend_from_slice(rules),
+            }
+        }
+        if !index.paths.is_empty() {
+            self.candidates.sort_unstable();
+            self.candidates.dedup();
+        }
+        evaluate_rules(
+            self.program,
+            record,
+            self.candidates.iter().copied(),
+            findings,
+        );
+    }
+}
+
 /// Evaluates every rule of `program` on `record`, appending findings in rule order.
 pub fn evaluate(program: &Program, record: &Record, findings: &mut Vec<Finding>) {
+    Evaluator::new(program).evaluate(record, findings);
+}
+
+/// Evaluates every rule on `record`, without the index: the plain scan the index must agree with.
+pub fn evaluate_all(program: &Program, record: &Record, findings: &mut Vec<Finding>) {
+    evaluate_rules(program, record, 0..program.rules.len(), findings);
+}
+
+fn evaluate_rules(
+    program: &Program,
+    record: &Record,
+    rules: impl Iterator<Item = usize>,
+    findings: &mut Vec<Finding>,
+) {
     let mut vars = Vec::new();
-    for (index, rule) in program.rules.iter().enumerate() {
+    for index in rules {
+        let Some(rule) = program.rules.get(index) else {
+            continue;
+        };
         vars.clear();
         let mut context = Context {
             root: &record.root,
