@@ -77,7 +77,7 @@ fn rule(rng: &mut Rng, i: usize) -> String {
 
 fn record(rng: &mut Rng, i: usize) -> String {
     let mut fields = vec![format!("id: x{i}")];
-    if rng.next() % 6 != 0 {
+    if !rng.next().is_multiple_of(6) {
         fields.push(format!("vendor: {}", rng.pick(VALUES)));
     }
     match rng.next() % 4 {
@@ -85,7 +85,7 @@ fn record(rng: &mut Rng, i: usize) -> String {
         1 => fields.push("amount: lots".into()),
         _ => fields.push(format!("amount: {}", rng.next() % 2500)),
     }
-    if rng.next() % 3 != 0 {
+    if !rng.next().is_multiple_of(3) {
         fields.push(format!("buyer: {{branch: {}}}", rng.pick(BRANCHES)));
     }
     fields.push(format!("date: 2018-0{}-15", 1 + rng.next() % 9));

@@ -29,7 +29,10 @@ impl Lower<'_> {
     /// also covers the whitespace and comments skipped after its last token.
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let mut last = pair.clone();
-        while let Some(child) = last.clone().into_inner().last() {
+        // A string's inner pair is its content, without the closing quote: stop at the string.
+        while !matches!(last.as_rule(), Rule::string | Rule::raw_string)
+            && let Some(child) = last.clone().into_inner().last()
+        {
             last = child;
         }
         let end = last.as_span().end().max(pair.as_span().start());
