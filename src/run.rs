@@ -53,13 +53,53 @@ pub struct Reported {
     pub cite: Option<String>,
 }
 
-/// The outcome of a run.
+/// Counts of a run: records read and findings by outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    /// Records read (including records that could not be read).
+    pub records: usize,
+    /// `deny` findings.
+    pub deny: usize,
+    /// `warn` findings.
+    pub warn: usize,
+    /// `note` findings.
+    pub note: usize,
+    /// `error` findings.
+    pub error: usize,
+}
+
+impl Summary {
+    /// Counts one finding.
+    pub fn count(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Deny => self.deny += 1,
+            Outcome::Warn => self.warn += 1,
+            Outcome::Note => self.note += 1,
+            Outcome::Error => self.error += 1,
+        }
+    }
+}
+
+/// Receives a run's findings as they are produced, in output order, so that a report never has
+/// to hold them all.
+pub trait Sink {
+    /// One finding.
+    fn finding(&mut self, finding: &Reported) -> std::io::Result<()>;
+}
+
+/// Collects findings in memory: for tests and small runs.
+impl Sink for Vec<Reported> {
+    fn finding(&mut self, finding: &Reported) -> std::io::Result<()> {
+        self.push(finding.clone());
+        Ok(())
+    }
+}
+
+/// What a run leaves once its findings have gone to the sink.
 #[derive(Debug, Default)]
 pub struct RunResult {
-    /// Findings in output order: files as given, records in file order, rules in policy order.
-    pub findings: Vec<Reported>,
-    /// How many records were read (including records that could not be read).
-    pub records: usize,
+    /// Counts.
+    pub summary: Summary,
     /// Data files or records that could not be read.
     pub data_errors: Vec<Diag>,
 }
@@ -164,8 +204,14 @@ pub fn compile(inputs: &Inputs) -> Result<Program, Vec<Diag>> {
     check::check(&inputs.policies)
 }
 
-/// Reads every data file and evaluates every record against the program.
-pub fn evaluate(program: &Program, inputs: &Inputs, options: &RunOptions) -> RunResult {
+/// Reads every data file and evaluates every record against the program, passing each finding to
+/// `sink` as soon as its record is evaluated. Stops early only if the sink fails to write.
+pub fn evaluate(
+    program: &Program,
+    inputs: &Inputs,
+    options: &RunOptions,
+    sink: &mut dyn Sink,
+) -> std::io::Result<RunResult> {
     let mut result = RunResult::default();
     let id_field: Vec<Segment> = options
         .id_field
@@ -183,7 +229,7 @@ pub fn evaluate(program: &Program, inputs: &Inputs, options: &RunOptions) -> Run
             }
         };
         for record in data::read_records(&source, *format, &options.load) {
-            result.records += 1;
+            result.summary.records += 1;
             let record = match record {
                 Ok(record) => record,
                 Err(error) => {
@@ -198,13 +244,12 @@ pub fn evaluate(program: &Program, inputs: &Inputs, options: &RunOptions) -> Run
             }
             let name = eval::record_name(&record, &id_field);
             for finding in findings.drain(..) {
-                result
-                    .findings
-                    .push(reported(program, &record, &name, finding));
+                result.summary.count(finding.outcome);
+                sink.finding(&reported(program, &record, &name, finding))?;
             }
         }
     }
-    result
+    Ok(result)
 }
 
 /// Reads a data file as UTF-8 text (a BOM is dropped by the readers).

@@ -7,8 +7,7 @@ use clap::ValueEnum;
 
 use super::{Exit, print_errors, style_for};
 use crate::data::{Limits, LoadOptions};
-use crate::eval::Outcome;
-use crate::report::{Summary, human, json};
+use crate::report::{human, json};
 use crate::run::{self, RunOptions};
 
 /// Examples shown by `caveat check --help`.
@@ -118,48 +117,54 @@ pub fn run(args: &Args) -> Exit {
             return Exit::Trouble;
         }
     };
-    let result = run::evaluate(&program, &inputs, &options);
-    let summary = Summary::of(result.records, &result.findings);
-    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-    let written = match args.format {
+    let stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    let (result, written) = match args.format {
         Format::Human => {
             let style = style_for(std::io::stdout().is_terminal());
-            let mut text = String::new();
-            for finding in &result.findings {
-                text.push_str(&human::render(&human::finding_diag(finding), style));
-                text.push('\n');
+            let mut writer = human::HumanWriter { out: stdout, style };
+            match run::evaluate(&program, &inputs, &options, &mut writer) {
+                Ok(result) => {
+                    let line = format!("{}\n", human::summary_line(&result.summary));
+                    let done = writer
+                        .out
+                        .write_all(line.as_bytes())
+                        .and_then(|()| writer.out.flush());
+                    (Some(result), done)
+                }
+                Err(e) => (None, Err(e)),
             }
-            text.push_str(&human::summary_line(&summary));
-            text.push('\n');
-            stdout.write_all(text.as_bytes())
         }
-        Format::Json => {
-            let report = json::report(&result.findings, &result.data_errors, summary);
-            serde_json::to_writer_pretty(&mut stdout, &report)
-                .map_err(std::io::Error::other)
-                .and_then(|()| stdout.write_all(b"\n"))
-        }
+        Format::Json => match json::JsonWriter::new(stdout) {
+            Ok(mut writer) => match run::evaluate(&program, &inputs, &options, &mut writer) {
+                Ok(result) => {
+                    let done = writer
+                        .finish(&result.data_errors, &result.summary)
+                        .map(|_| ());
+                    (Some(result), done)
+                }
+                Err(e) => (None, Err(e)),
+            },
+            Err(e) => (None, Err(e)),
+        },
     };
-    let written = written.and_then(|()| stdout.flush());
-    print_errors(&result.data_errors);
-    if let Err(e) = written
-        && e.kind() != std::io::ErrorKind::BrokenPipe
-    {
-        eprintln!("caveat: cannot write the report: {e}");
-        return Exit::Trouble;
+    if let Some(result) = &result {
+        print_errors(&result.data_errors);
     }
+    let result = match (result, written) {
+        (Some(result), Ok(())) => result,
+        (_, Err(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => return Exit::Trouble,
+        (_, Err(e)) => {
+            eprintln!("caveat: cannot write the report: {e}");
+            return Exit::Trouble;
+        }
+        (None, Ok(())) => return Exit::Trouble,
+    };
     if !result.data_errors.is_empty() {
         return Exit::Trouble;
     }
-    let fails = |outcome: Outcome| match outcome {
-        Outcome::Error => true,
-        Outcome::Deny => args.fail_on != FailOn::Never,
-        Outcome::Warn => args.fail_on == FailOn::Warn,
-        Outcome::Note => false,
-    };
-    if result.findings.iter().any(|f| fails(f.outcome)) {
-        Exit::Findings
-    } else {
-        Exit::Clean
-    }
+    let summary = &result.summary;
+    let fails = summary.error > 0
+        || (summary.deny > 0 && args.fail_on != FailOn::Never)
+        || (summary.warn > 0 && args.fail_on == FailOn::Warn);
+    if fails { Exit::Findings } else { Exit::Clean }
 }

@@ -83,6 +83,22 @@ pub fn finding_diag(finding: &Reported) -> Diag {
         .maybe_help(help)
 }
 
+/// Writes each finding as a diagnostic as it arrives.
+pub struct HumanWriter<W: std::io::Write> {
+    /// Where to write.
+    pub out: W,
+    /// How to draw.
+    pub style: Style,
+}
+
+impl<W: std::io::Write> crate::run::Sink for HumanWriter<W> {
+    fn finding(&mut self, finding: &Reported) -> std::io::Result<()> {
+        let text = render(&finding_diag(finding), self.style);
+        self.out.write_all(text.as_bytes())?;
+        self.out.write_all(b"\n")
+    }
+}
+
 /// The one summary line after the findings.
 pub fn summary_line(summary: &Summary) -> String {
     let mut line = String::new();

@@ -1,20 +1,58 @@
-//! The JSON report: one object with every finding, the data errors and a summary.
+//! The JSON report: one object with every finding, the data errors and a summary, written as the
+//! findings arrive.
+
+use std::io::Write;
 
 use serde::Serialize;
 
 use super::Summary;
 use crate::diagnostic::Diag;
-use crate::run::Reported;
+use crate::run::{Reported, Sink};
 
-/// The whole JSON report.
-#[derive(Debug, Serialize)]
-pub struct JsonReport {
-    /// Every finding, in output order.
-    pub findings: Vec<JsonFinding>,
-    /// Data files or records that could not be read.
-    pub errors: Vec<JsonError>,
-    /// Counts.
-    pub summary: Summary,
+/// Writes the JSON report as findings arrive: `{"findings": [` first, one finding a line, then
+/// the errors and the summary when the run is over. The whole is one JSON object.
+pub struct JsonWriter<W: Write> {
+    out: W,
+    written: usize,
+}
+
+impl<W: Write> JsonWriter<W> {
+    /// Starts the report.
+    pub fn new(mut out: W) -> std::io::Result<Self> {
+        out.write_all(b"{\n  \"findings\": [")?;
+        Ok(JsonWriter { out, written: 0 })
+    }
+
+    /// Ends the report with the data errors and the summary.
+    pub fn finish(mut self, errors: &[Diag], summary: &Summary) -> std::io::Result<W> {
+        let close = if self.written == 0 {
+            "],\n"
+        } else {
+            "\n  ],\n"
+        };
+        self.out.write_all(close.as_bytes())?;
+        let errors: Vec<JsonError> = errors.iter().map(error).collect();
+        self.out.write_all(b"  \"errors\": ")?;
+        serde_json::to_writer(&mut self.out, &errors)?;
+        self.out.write_all(b",\n  \"summary\": ")?;
+        serde_json::to_writer(&mut self.out, summary)?;
+        self.out.write_all(b"\n}\n")?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+impl<W: Write> Sink for JsonWriter<W> {
+    fn finding(&mut self, f: &Reported) -> std::io::Result<()> {
+        self.out.write_all(if self.written == 0 {
+            b"\n    "
+        } else {
+            b",\n    "
+        })?;
+        serde_json::to_writer(&mut self.out, &finding(f))?;
+        self.written += 1;
+        Ok(())
+    }
 }
 
 /// One finding.
@@ -65,15 +103,6 @@ pub struct JsonError {
     /// 1-based column.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub column: Option<usize>,
-}
-
-/// Builds the report.
-pub fn report(findings: &[Reported], errors: &[Diag], summary: Summary) -> JsonReport {
-    JsonReport {
-        findings: findings.iter().map(finding).collect(),
-        errors: errors.iter().map(error).collect(),
-        summary,
-    }
 }
 
 fn finding(f: &Reported) -> JsonFinding {
