@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 
 use crate::check::{self, PolicyInput};
 use crate::compile::{Program, Segment};
+use rayon::prelude::*;
+
+use crate::data::chunk::Chunks;
 use crate::data::{self, Format, LoadOptions, Record};
 use crate::diagnostic::Diag;
 use crate::eval::{self, Finding, Outcome};
@@ -19,6 +22,10 @@ pub struct RunOptions {
     pub load: LoadOptions,
     /// The dotted path of the field that names a record (`id` by default).
     pub id_field: Vec<String>,
+    /// How many threads read and evaluate chunks of a file (1: all on this thread).
+    pub jobs: usize,
+    /// The size chunks grow to before they are cut (0: the default, 1 MiB).
+    pub chunk_bytes: usize,
 }
 
 /// The files a run reads, sorted into policies and data.
@@ -39,6 +46,8 @@ pub struct Reported {
     pub outcome: Outcome,
     /// The record's name.
     pub record: String,
+    /// The record's position among its file's records, from 0.
+    pub index: usize,
     /// The value in the record that decided it.
     pub at: Location,
     /// The field path of that value, when it is a field (`vendor`, `buyer.branch`).
@@ -205,7 +214,10 @@ pub fn compile(inputs: &Inputs) -> Result<Program, Vec<Diag>> {
 }
 
 /// Reads every data file and evaluates every record against the program, passing each finding to
-/// `sink` as soon as its record is evaluated. Stops early only if the sink fails to write.
+/// `sink` in output order. Large files are cut into chunks of whole records, read and evaluated
+/// on `options.jobs` threads a window of chunks at a time (so memory stays flat), and merged in
+/// input order: the output does not depend on the number of jobs. Stops early only if the sink
+/// fails to write.
 pub fn evaluate(
     program: &Program,
     inputs: &Inputs,
@@ -218,38 +230,122 @@ pub fn evaluate(
         .iter()
         .map(|s| Segment::Key(s.as_str().into()))
         .collect();
-    let mut findings = Vec::new();
-    let mut evaluator = eval::Evaluator::new(program);
+    let jobs = options.jobs.max(1);
+    let pool = if jobs > 1 {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(jobs)
+            .stack_size(WORKER_STACK)
+            .build()
+            .ok()
+    } else {
+        None
+    };
+    // `--records` needs each document whole, so such files are not cut.
+    let split = options.load.records_path.is_none();
     for (path, format) in &inputs.data {
-        let source = match read_text(path) {
-            Ok(source) => source,
+        let mut chunks = match Chunks::open(path, *format, split) {
+            Ok(chunks) if options.chunk_bytes > 0 => chunks.with_target(options.chunk_bytes),
+            Ok(chunks) => chunks,
             Err(diag) => {
                 result.data_errors.push(diag);
                 continue;
             }
         };
-        for record in data::read_records(&source, *format, &options.load) {
-            result.summary.records += 1;
-            let record = match record {
-                Ok(record) => record,
-                Err(error) => {
-                    result.data_errors.push(data_error(error));
-                    continue;
-                }
-            };
-            findings.clear();
-            evaluator.evaluate(&record, &mut findings);
-            if findings.is_empty() {
-                continue;
+        let name = path.display().to_string();
+        let mut first_index = 0;
+        loop {
+            let window: Vec<Result<Source, Diag>> = chunks.by_ref().take(jobs * 2).collect();
+            if window.is_empty() {
+                break;
             }
-            let name = eval::record_name(&record, &id_field);
-            for finding in findings.drain(..) {
-                result.summary.count(finding.outcome);
-                sink.finding(&reported(program, &record, &name, finding))?;
+            let work = |chunk: Result<Source, Diag>| {
+                read_chunk(program, chunk, *format, options, &id_field)
+            };
+            let outcomes: Vec<ChunkOutcome> = match &pool {
+                Some(pool) => pool.install(|| window.into_par_iter().map(work).collect()),
+                None => window.into_iter().map(work).collect(),
+            };
+            for outcome in outcomes {
+                result.summary.records += outcome.records;
+                result.data_errors.extend(outcome.errors);
+                for mut finding in outcome.findings {
+                    finding.index += first_index;
+                    if finding.record.is_empty() {
+                        finding.record = format!("{name}#{}", finding.index);
+                    }
+                    result.summary.count(finding.outcome);
+                    sink.finding(&finding)?;
+                }
+                first_index += outcome.indexes;
             }
         }
     }
     Ok(result)
+}
+
+/// The stack of worker threads: as for the main work thread, nested data needs room.
+const WORKER_STACK: usize = 16 << 20;
+
+/// What reading and evaluating one chunk gave.
+#[derive(Default)]
+struct ChunkOutcome {
+    /// Records read, including those that could not be.
+    records: usize,
+    /// Record positions the chunk used up (a bad JSONL line uses none).
+    indexes: usize,
+    /// Findings in order; records named by position have an empty name, filled in at the merge.
+    findings: Vec<Reported>,
+    /// Records that could not be read.
+    errors: Vec<Diag>,
+}
+
+fn read_chunk(
+    program: &Program,
+    chunk: Result<Source, Diag>,
+    format: Format,
+    options: &RunOptions,
+    id_field: &[Segment],
+) -> ChunkOutcome {
+    let mut outcome = ChunkOutcome::default();
+    let source = match chunk {
+        Ok(source) => source,
+        Err(diag) => {
+            outcome.errors.push(diag);
+            return outcome;
+        }
+    };
+    let mut evaluator = eval::Evaluator::new(program);
+    let mut findings = Vec::new();
+    let mut next_index = 0;
+    for record in data::read_records(&source, format, &options.load) {
+        outcome.records += 1;
+        let record = match record {
+            Ok(record) => record,
+            Err(error) => {
+                // In YAML every item of the sequence has a position, readable or not; a bad JSONL
+                // line gives no record and uses none.
+                if format != Format::Jsonl {
+                    next_index += 1;
+                }
+                outcome.errors.push(data_error(error));
+                continue;
+            }
+        };
+        next_index = next_index.max(record.index + 1);
+        findings.clear();
+        evaluator.evaluate(&record, &mut findings);
+        if findings.is_empty() {
+            continue;
+        }
+        let name = eval::record_id(&record, id_field).unwrap_or_default();
+        for finding in findings.drain(..) {
+            outcome
+                .findings
+                .push(reported(program, &record, &name, finding));
+        }
+    }
+    outcome.indexes = next_index;
+    outcome
 }
 
 /// Reads a data file as UTF-8 text (a BOM is dropped by the readers).
@@ -295,6 +391,7 @@ fn reported(program: &Program, record: &Record, name: &str, finding: Finding) ->
         rule_id: rule.map_or_else(String::new, |r| r.id.clone()),
         outcome: finding.outcome,
         record: name.to_string(),
+        index: record.index,
         at: Location {
             source: record.source.clone(),
             span,

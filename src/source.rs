@@ -10,6 +10,9 @@ use miette::{MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanConten
 pub struct SourceFile {
     name: String,
     text: Arc<str>,
+    /// The line of the file on which `text` starts: 1, unless this is a later chunk of a file
+    /// that was read in pieces.
+    first_line: usize,
     line_starts: OnceLock<Vec<usize>>,
 }
 
@@ -19,9 +22,16 @@ pub type Source = Arc<SourceFile>;
 impl SourceFile {
     /// Wraps `text` read from the file called `name`.
     pub fn new(name: impl Into<String>, text: impl Into<Arc<str>>) -> Source {
+        SourceFile::chunk(name, text, 1)
+    }
+
+    /// A piece of the file `name` that starts on line `first_line` of it: line numbers in
+    /// diagnostics and reports are the file's.
+    pub fn chunk(name: impl Into<String>, text: impl Into<Arc<str>>, first_line: usize) -> Source {
         Arc::new(SourceFile {
             name: name.into(),
             text: text.into(),
+            first_line: first_line.max(1),
             line_starts: OnceLock::new(),
         })
     }
@@ -67,7 +77,7 @@ impl SourceFile {
             .text
             .get(start..offset)
             .map_or(offset - start, |s| s.chars().count());
-        (line, column + 1)
+        (line + self.first_line - 1, column + 1)
     }
 
     /// Clamps a span so it lies inside the text and on character boundaries.
@@ -102,7 +112,7 @@ impl SourceCode for SourceFile {
             self.name.clone(),
             inner.data(),
             *inner.span(),
-            inner.line(),
+            inner.line() + self.first_line - 1,
             inner.column(),
             inner.line_count(),
         )))

@@ -39,6 +39,9 @@ pub struct Args {
     /// The date to treat as today (YYYY-MM-DD), for reproducible runs.
     #[arg(long, value_name = "DATE", value_parser = parse_today)]
     pub today: Option<jiff::civil::Date>,
+    /// How many threads read and evaluate records (default: the cores available).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
     /// The deepest nesting of collections allowed in a data file.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_depth)]
     pub max_depth: usize,
@@ -102,6 +105,10 @@ pub fn run(args: &Args) -> Exit {
             },
         },
         id_field: dotted(&args.id_field),
+        jobs: args.jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        }),
+        chunk_bytes: 0,
     };
     let inputs = match run::discover(&paths) {
         Ok(inputs) => inputs,

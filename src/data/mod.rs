@@ -3,6 +3,7 @@
 //! Records are read one at a time, so memory does not grow with the number of records in a file.
 
 mod build;
+pub mod chunk;
 mod json;
 mod yaml;
 

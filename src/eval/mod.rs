@@ -803,14 +803,20 @@ pub fn render_value(value: &Ev<'_>, record: &Record, out: &mut String) {
 
 /// The record's name in reports: its id field when present, else `FILE#INDEX`.
 pub fn record_name(record: &Record, id_field: &[Segment]) -> String {
+    record_id(record, id_field)
+        .unwrap_or_else(|| format!("{}#{}", record.source.name(), record.index))
+}
+
+/// The record's id field rendered as text, when it has a non-empty one.
+pub fn record_id(record: &Record, id_field: &[Segment]) -> Option<String> {
     let id = walk(Ev::node(&record.root), id_field);
     match &id.v {
-        V::Str(s) if !s.is_empty() => s.to_string(),
+        V::Str(s) if !s.is_empty() => Some(s.to_string()),
         V::Num(_) | V::Bool(_) | V::Date(_) => {
             let mut out = String::new();
             render_value(&id, record, &mut out);
-            out
+            Some(out)
         }
-        _ => format!("{}#{}", record.source.name(), record.index),
+        _ => None,
     }
 }

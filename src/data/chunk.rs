@@ -1,0 +1,250 @@
+//! Splitting a data file into chunks of whole records, so that chunks can be read on several cores
+//! and a large file never has to be in memory at once.
+//!
+//! A chunk ends only where a new top-level record starts: after a newline in JSONL, and before a
+//! `- ` at column 0 in a YAML file whose document is a block sequence. Anything that could make a
+//! split unsafe turns splitting off for the rest of the file, which then forms one chunk: a YAML
+//! document that is not a sequence, a document marker (`---`, `...`) or directive after the start,
+//! an anchor (an alias in a later chunk could not find it), `--records`, and plain `.json`.
+
+use std::io::Read;
+use std::path::Path;
+
+use super::Format;
+use crate::diagnostic::Diag;
+use crate::source::{Source, SourceFile, Span};
+
+/// The size a chunk grows to before it is cut at the next safe place.
+pub const CHUNK_BYTES: usize = 1 << 20;
+
+/// Reads a data file as a series of chunks, each a [`SourceFile`] that knows its first line.
+pub struct Chunks {
+    name: String,
+    file: Option<std::fs::File>,
+    format: Format,
+    /// Bytes read but not yet handed out.
+    buffer: Vec<u8>,
+    /// The file's line at which `buffer` starts.
+    line: usize,
+    /// Whether chunks may still be cut.
+    splitting: bool,
+    /// Whether the first chunk has been handed out.
+    started: bool,
+    target: usize,
+}
+
+impl Chunks {
+    /// Chunks of the file at `path`; `split` false reads it as one chunk.
+    pub fn open(path: &Path, format: Format, split: bool) -> Result<Chunks, Diag> {
+        let name = path.display().to_string();
+        let file = std::fs::File::open(path).map_err(|e| {
+            Diag::error(
+                "caveat::io::read",
+                format!("cannot read `{name}`: {}", e.to_string().to_lowercase()),
+            )
+        })?;
+        Ok(Chunks {
+            name,
+            file: Some(file),
+            format,
+            buffer: Vec::new(),
+            line: 1,
+            splitting: split && format != Format::Json,
+            started: false,
+            target: CHUNK_BYTES,
+        })
+    }
+
+    /// Sets the size chunks grow to (for tests).
+    pub fn with_target(mut self, bytes: usize) -> Chunks {
+        self.target = bytes.max(1);
+        self
+    }
+
+    /// Reads until the buffer holds `want` bytes or the file ends.
+    fn fill(&mut self, want: usize) -> Result<(), Diag> {
+        let Some(file) = self.file.as_mut() else {
+            return Ok(());
+        };
+        let mut block = vec![0u8; 64 << 10];
+        while self.buffer.len() < want {
+            match file.read(&mut block) {
+                Ok(0) => {
+                    self.file = None;
+                    break;
+                }
+                Ok(n) => self.buffer.extend_from_slice(block.get(..n).unwrap_or(&[])),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.file = None;
+                    return Err(Diag::error(
+                        "caveat::io::read",
+                        format!(
+                            "cannot read `{}`: {}",
+                            self.name,
+                            e.to_string().to_lowercase()
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Where to cut the buffer: the start of the last record that begins after `target` bytes,
+    /// or `None` if there is none yet.
+    fn cut(&self) -> Option<usize> {
+        let from = self.target.min(self.buffer.len());
+        let rest = self.buffer.get(from..)?;
+        let mut at = from;
+        for line in rest.split_inclusive(|&b| b == b'\n') {
+            let start = at;
+            at += line.len();
+            if start == from && !self.buffer.get(..start).is_some_and(|b| b.ends_with(b"\n")) {
+                continue; // not the start of a line
+            }
+            let record_start = match self.format {
+                Format::Jsonl => true,
+                Format::Yaml => is_item_start(line),
+                Format::Json => false,
+            };
+            if record_start && start > 0 {
+                return Some(start);
+            }
+        }
+        None
+    }
+
+    /// Turns splitting off if the text holds anything that makes cutting it unsafe.
+    fn check_safe(&mut self, text: &[u8]) {
+        if self.format != Format::Yaml {
+            return;
+        }
+        let mut lines = text.split(|&b| b == b'\n');
+        if !self.started {
+            // The document must be a block sequence: its first content line an item.
+            let first = lines.by_ref().find(|l| {
+                let l = strip_bom(l);
+                !(l.is_empty()
+                    || l.iter().all(u8::is_ascii_whitespace)
+                    || l.starts_with(b"#")
+                    || l.starts_with(b"%")
+                    || is_marker(l, b"---"))
+            });
+            if !first.is_some_and(is_item_start) {
+                self.splitting = false;
+                return;
+            }
+        }
+        for line in lines {
+            if is_marker(line, b"---") || is_marker(line, b"...") || line.starts_with(b"%") {
+                self.splitting = false;
+                return;
+            }
+        }
+        if has_anchor(text) {
+            self.splitting = false;
+        }
+    }
+
+    fn make_source(&mut self, bytes: Vec<u8>) -> Result<Source, Diag> {
+        let first_line = self.line;
+        self.line += count_lines(&bytes);
+        match String::from_utf8(bytes) {
+            Ok(text) => Ok(SourceFile::chunk(self.name.clone(), text, first_line)),
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                let source = SourceFile::chunk(self.name.clone(), lossy, first_line);
+                Err(
+                    Diag::error("caveat::io::not_utf8", "data files must be UTF-8 text")
+                        .label(&source, Span::new(at, at + 1), "not UTF-8 here")
+                        .help("convert the file to UTF-8"),
+                )
+            }
+        }
+    }
+}
+
+impl Iterator for Chunks {
+    type Item = Result<Source, Diag>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.splitting {
+                if let Err(e) = self.fill(self.target * 2) {
+                    return Some(Err(e));
+                }
+            } else if let Err(e) = self.fill(usize::MAX) {
+                return Some(Err(e));
+            }
+            if self.buffer.is_empty() && self.file.is_none() {
+                if self.started {
+                    return None;
+                }
+                // An empty file is one empty chunk, so that its name is still known.
+                self.started = true;
+                return Some(self.make_source(Vec::new()));
+            }
+            let cut = if self.splitting { self.cut() } else { None };
+            let end = match cut {
+                Some(end) => end,
+                None if self.file.is_none() || !self.splitting => self.buffer.len(),
+                // No safe place yet: read more before deciding.
+                None => {
+                    self.target = self.target.saturating_mul(2);
+                    continue;
+                }
+            };
+            if self.splitting {
+                let head = self.buffer.get(..end)?.to_vec();
+                self.check_safe(&head);
+                if !self.splitting {
+                    continue; // read the rest of the file into this chunk
+                }
+            }
+            let rest = self.buffer.split_off(end);
+            let chunk = std::mem::replace(&mut self.buffer, rest);
+            self.started = true;
+            return Some(self.make_source(chunk));
+        }
+    }
+}
+
+fn strip_bom(line: &[u8]) -> &[u8] {
+    line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(line)
+}
+
+/// A line that starts a top-level block sequence item: `-` at column 0, then a space, a tab or
+/// the end of the line.
+fn is_item_start(line: &[u8]) -> bool {
+    let line = strip_bom(line);
+    line.first() == Some(&b'-') && matches!(line.get(1), None | Some(b' ' | b'\t' | b'\n' | b'\r'))
+}
+
+/// A document marker line: `---` or `...` at column 0, alone or followed by white space.
+fn is_marker(line: &[u8], marker: &[u8]) -> bool {
+    line.starts_with(marker) && matches!(line.get(3), None | Some(b' ' | b'\t' | b'\n' | b'\r'))
+}
+
+/// Whether the text may hold a YAML anchor: `&` right after white space or a flow indicator,
+/// followed by a character that can name an anchor. Quoted text can give a false alarm, which
+/// only costs speed.
+fn has_anchor(text: &[u8]) -> bool {
+    let anchor_name = |c: &u8| !c.is_ascii_whitespace();
+    text.first() == Some(&b'&')
+        || text.windows(3).any(
+            |w| matches!(w, [b' ' | b'\t' | b'[' | b'{' | b',' | b'\n', b'&', c] if anchor_name(c)),
+        )
+}
+
+/// Lines as `SourceFile` counts them: a newline, or a carriage return not followed by one.
+fn count_lines(bytes: &[u8]) -> usize {
+    let mut lines = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+            lines += 1;
+        }
+    }
+    lines
+}
