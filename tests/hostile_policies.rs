@@ -79,3 +79,35 @@ fn a_megabyte_line_and_odd_bytes_are_diagnosed() {
         Vec::<String>::new()
     );
 }
+
+/// LANGUAGE.md §2: the reserved words, verbatim.
+const RESERVED: &str = "deny warn note require rule when unless after before between and or not in \
+    where let alias import test given expect pass record waive for until because by message cite \
+    tags true false exists is missing matches contains starts ends with any all";
+
+#[test]
+fn every_reserved_word_is_refused_as_a_bare_name_and_allowed_after_a_dot() {
+    for word in RESERVED.split_whitespace() {
+        assert!(
+            !codes(&format!("let {word} = 1\n")).is_empty(),
+            "`{word}` is reserved"
+        );
+        assert_eq!(
+            codes(&format!("let {word}x = 1\n")),
+            Vec::<String>::new(),
+            "`{word}x` is a name"
+        );
+        assert_eq!(
+            codes(&format!("let x{word} = 1\n")),
+            Vec::<String>::new(),
+            "`x{word}` is a name"
+        );
+        assert_eq!(
+            codes(&format!(
+                "note when record.{word} == 1 and a.{word}.b exists\n"
+            )),
+            Vec::<String>::new(),
+            "`{word}` is a name after a dot"
+        );
+    }
+}

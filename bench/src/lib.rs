@@ -30,11 +30,37 @@ impl Rng {
 
 /// The vendors records are drawn from.
 pub const VENDORS: &[&str] = &[
-    "DJI", "Autel", "Yuneec", "Parrot", "Skydio", "AeroVironment", "Teal Drones", "Insitu",
-    "SZ DJI Technology Co., Ltd.", "Da-Jiang Innovations", "Red Cat", "BRINC", "Shield AI",
-    "PRI/DJI", "Vendor 15", "Vendor 16", "Vendor 17", "Vendor 18", "Vendor 19", "Vendor 20",
+    "DJI",
+    "Autel",
+    "Yuneec",
+    "Parrot",
+    "Skydio",
+    "AeroVironment",
+    "Teal Drones",
+    "Insitu",
+    "SZ DJI Technology Co., Ltd.",
+    "Da-Jiang Innovations",
+    "Red Cat",
+    "BRINC",
+    "Shield AI",
+    "PRI/DJI",
+    "Vendor 15",
+    "Vendor 16",
+    "Vendor 17",
+    "Vendor 18",
+    "Vendor 19",
+    "Vendor 20",
 ];
-const PRODUCTS: &[&str] = &["Mavic Pro", "Inspire 2", "Matrice 300", "Anafi", "X2D", "Puma", "EVO II", "Typhoon H"];
+const PRODUCTS: &[&str] = &[
+    "Mavic Pro",
+    "Inspire 2",
+    "Matrice 300",
+    "Anafi",
+    "X2D",
+    "Puma",
+    "EVO II",
+    "Typhoon H",
+];
 const BRANCHES: &[&str] = &["Army", "Navy", "Air Force", "Marines", "SOCOM"];
 const KINDS: &[&str] = &["urgent", "training", "research"];
 
@@ -50,7 +76,12 @@ pub fn write_records(out: &mut impl Write, count: u64, seed: u64) -> std::io::Re
         writeln!(out, "  product: {}", rng.pick(PRODUCTS))?;
         writeln!(out, "  date: {year}-{month:02}-{day:02}")?;
         writeln!(out, "  quantity: {}", 1 + rng.below(50))?;
-        writeln!(out, "  amount: {}.{:02}", 500 + rng.below(250_000), rng.below(100))?;
+        writeln!(
+            out,
+            "  amount: {}.{:02}",
+            500 + rng.below(250_000),
+            rng.below(100)
+        )?;
         writeln!(out, "  currency: USD")?;
         writeln!(out, "  buyer:")?;
         writeln!(out, "    branch: {}", rng.pick(BRANCHES))?;
@@ -59,7 +90,12 @@ pub fn write_records(out: &mut impl Write, count: u64, seed: u64) -> std::io::Re
             writeln!(out, "  exemption:")?;
             writeln!(out, "    kind: {}", rng.pick(KINDS))?;
             writeln!(out, "    approved_by: OSD A&S")?;
-            writeln!(out, "    expires: {}-{:02}-28", year + rng.below(2), 1 + rng.below(12))?;
+            writeln!(
+                out,
+                "    expires: {}-{:02}-28",
+                year + rng.below(2),
+                1 + rng.below(12)
+            )?;
         }
     }
     Ok(())
@@ -100,7 +136,10 @@ pub fn rules_policy(rules: &[GeneratedRule]) -> String {
         .enumerate()
         .map(|(i, r)| {
             let vendor = r.vendor.replace('\\', "\\\\").replace('"', "\\\"");
-            format!("rule generated-{i} {{\n  warn vendor \"{vendor}\" when amount > {}\n}}\n", r.threshold)
+            format!(
+                "rule generated-{i} {{\n  warn vendor \"{vendor}\" when amount > {}\n}}\n",
+                r.threshold
+            )
         })
         .collect()
 }

@@ -31,7 +31,7 @@ impl Lower<'_> {
         let mut last = pair.clone();
         // A string's inner pair is its content, without the closing quote: stop at the string.
         while !matches!(last.as_rule(), Rule::string | Rule::raw_string)
-            && let Some(child) = last.clone().into_inner().last()
+            && let Some(child) = last.clone().into_inner().next_back()
         {
             last = child;
         }
