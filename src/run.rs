@@ -94,6 +94,24 @@ impl Summary {
 pub trait Sink {
     /// One finding.
     fn finding(&mut self, finding: &Reported) -> std::io::Result<()>;
+
+    /// A renderer the worker threads may use to turn findings into this sink's bytes, if the sink
+    /// has one; then the sink gets those bytes through [`Sink::rendered`].
+    fn renderer(&self) -> Option<Box<dyn Render + Send + Sync>> {
+        None
+    }
+
+    /// Writes one finding rendered by [`Sink::renderer`].
+    fn rendered(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        let _ = bytes;
+        Ok(())
+    }
+}
+
+/// Turns a finding into the bytes of an output format.
+pub trait Render {
+    /// Appends the finding's bytes to `out`.
+    fn render(&self, finding: &Reported, out: &mut Vec<u8>);
 }
 
 /// Collects findings in memory: for tests and small runs.
@@ -242,6 +260,7 @@ pub fn evaluate(
     };
     // `--records` needs each document whole, so such files are not cut.
     let split = options.load.records_path.is_none();
+    let renderer = sink.renderer();
     for (path, format) in &inputs.data {
         let mut chunks = match Chunks::open(path, *format, split) {
             Ok(chunks) if options.chunk_bytes > 0 => chunks.with_target(options.chunk_bytes),
@@ -253,34 +272,100 @@ pub fn evaluate(
         };
         let name = path.display().to_string();
         let mut first_index = 0;
-        loop {
-            let window: Vec<Result<Source, Diag>> = chunks.by_ref().take(jobs * 2).collect();
-            if window.is_empty() {
-                break;
+        let mut merge = |outcomes: Vec<ChunkOutcome>, result: &mut RunResult| {
+            merge_outcomes(outcomes, &name, &mut first_index, result, &mut *sink)
+        };
+        let work = |chunk: Result<Source, Diag>| {
+            read_chunk(
+                program,
+                chunk,
+                *format,
+                options,
+                &id_field,
+                renderer.as_deref(),
+            )
+        };
+        let window_size = jobs * 2;
+        let Some(pool) = &pool else {
+            loop {
+                let window: Vec<_> = chunks.by_ref().take(window_size).collect();
+                if window.is_empty() {
+                    break;
+                }
+                merge(window.into_iter().map(work).collect(), &mut result)?;
             }
-            let work = |chunk: Result<Source, Diag>| {
-                read_chunk(program, chunk, *format, options, &id_field)
-            };
-            let outcomes: Vec<ChunkOutcome> = match &pool {
-                Some(pool) => pool.install(|| window.into_par_iter().map(work).collect()),
-                None => window.into_iter().map(work).collect(),
-            };
-            for outcome in outcomes {
-                result.summary.records += outcome.records;
-                result.data_errors.extend(outcome.errors);
-                for mut finding in outcome.findings {
-                    finding.index += first_index;
+            continue;
+        };
+        // A pipeline: the pool evaluates one window of chunks while this thread reads the next
+        // and merges the one before, in order.
+        let mut failure = None;
+        pool.in_place_scope(|scope| {
+            let mut in_flight = std::collections::VecDeque::new();
+            loop {
+                let window: Vec<_> = chunks.by_ref().take(window_size).collect();
+                let done = window.is_empty();
+                if !done {
+                    let (send, receive) = std::sync::mpsc::channel();
+                    scope.spawn(move |_| {
+                        let outcomes: Vec<ChunkOutcome> =
+                            window.into_par_iter().map(work).collect();
+                        let _ = send.send(outcomes);
+                    });
+                    in_flight.push_back(receive);
+                }
+                while in_flight.len() > usize::from(!done) {
+                    let Some(receive) = in_flight.pop_front() else {
+                        break;
+                    };
+                    let outcomes = receive.recv().unwrap_or_default();
+                    if let Err(e) = merge(outcomes, &mut result) {
+                        failure = Some(e);
+                        return;
+                    }
+                }
+                if done {
+                    return;
+                }
+            }
+        });
+        if let Some(e) = failure {
+            return Err(e);
+        }
+    }
+    Ok(result)
+}
+
+/// Hands a window's findings to the sink in order, naming records by their position in the file
+/// where they have no id.
+fn merge_outcomes(
+    outcomes: Vec<ChunkOutcome>,
+    name: &str,
+    first_index: &mut usize,
+    result: &mut RunResult,
+    sink: &mut dyn Sink,
+) -> std::io::Result<()> {
+    for outcome in outcomes {
+        result.summary.records += outcome.summary.records;
+        result.data_errors.extend(outcome.errors);
+        for item in outcome.findings {
+            match item {
+                Item::Rendered(outcome_of, range) => {
+                    result.summary.count(outcome_of);
+                    sink.rendered(outcome.rendered.get(range).unwrap_or(&[]))?;
+                }
+                Item::Pending(mut finding) => {
+                    finding.index += *first_index;
                     if finding.record.is_empty() {
                         finding.record = format!("{name}#{}", finding.index);
                     }
                     result.summary.count(finding.outcome);
                     sink.finding(&finding)?;
                 }
-                first_index += outcome.indexes;
             }
         }
+        *first_index += outcome.indexes;
     }
-    Ok(result)
+    Ok(())
 }
 
 /// The stack of worker threads: as for the main work thread, nested data needs room.
@@ -289,14 +374,25 @@ const WORKER_STACK: usize = 16 << 20;
 /// What reading and evaluating one chunk gave.
 #[derive(Default)]
 struct ChunkOutcome {
-    /// Records read, including those that could not be.
-    records: usize,
+    /// Records read, including those that could not be (the findings are counted at the merge).
+    summary: Summary,
     /// Record positions the chunk used up (a bad JSONL line uses none).
     indexes: usize,
-    /// Findings in order; records named by position have an empty name, filled in at the merge.
-    findings: Vec<Reported>,
+    /// Findings in order.
+    findings: Vec<Item>,
+    /// The bytes of the findings rendered in the worker.
+    rendered: Vec<u8>,
     /// Records that could not be read.
     errors: Vec<Diag>,
+}
+
+/// A finding of a chunk: rendered already, or left for the merge.
+enum Item {
+    /// Rendered by the sink's renderer: its outcome and its bytes in the chunk's buffer.
+    Rendered(Outcome, std::ops::Range<usize>),
+    /// Not rendered: the sink has no renderer, or the record is named by its position in the
+    /// file, which is only known at the merge (its name is empty until then).
+    Pending(Reported),
 }
 
 fn read_chunk(
@@ -305,6 +401,7 @@ fn read_chunk(
     format: Format,
     options: &RunOptions,
     id_field: &[Segment],
+    renderer: Option<&(dyn Render + Send + Sync)>,
 ) -> ChunkOutcome {
     let mut outcome = ChunkOutcome::default();
     let source = match chunk {
@@ -318,7 +415,7 @@ fn read_chunk(
     let mut findings = Vec::new();
     let mut next_index = 0;
     for record in data::read_records(&source, format, &options.load) {
-        outcome.records += 1;
+        outcome.summary.records += 1;
         let record = match record {
             Ok(record) => record,
             Err(error) => {
@@ -339,9 +436,16 @@ fn read_chunk(
         }
         let name = eval::record_id(&record, id_field).unwrap_or_default();
         for finding in findings.drain(..) {
-            outcome
-                .findings
-                .push(reported(program, &record, &name, finding));
+            let reported = reported(program, &record, &name, finding);
+            let item = match renderer {
+                Some(renderer) if !name.is_empty() => {
+                    let start = outcome.rendered.len();
+                    renderer.render(&reported, &mut outcome.rendered);
+                    Item::Rendered(reported.outcome, start..outcome.rendered.len())
+                }
+                _ => Item::Pending(reported),
+            };
+            outcome.findings.push(item);
         }
     }
     outcome.indexes = next_index;

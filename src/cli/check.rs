@@ -128,7 +128,10 @@ pub fn run(args: &Args) -> Exit {
     let (result, written) = match args.format {
         Format::Human => {
             let style = style_for(std::io::stdout().is_terminal());
-            let mut writer = human::HumanWriter { out: stdout, style };
+            let mut writer = human::HumanWriter {
+                out: stdout,
+                render: human::HumanRender { style },
+            };
             match run::evaluate(&program, &inputs, &options, &mut writer) {
                 Ok(result) => {
                     let line = format!("{}\n", human::summary_line(&result.summary));

@@ -88,14 +88,37 @@ pub struct HumanWriter<W: std::io::Write> {
     /// Where to write.
     pub out: W,
     /// How to draw.
+    pub render: HumanRender,
+}
+
+/// Renders a finding as a diagnostic.
+pub struct HumanRender {
+    /// How to draw.
     pub style: Style,
+}
+
+impl crate::run::Render for HumanRender {
+    fn render(&self, finding: &Reported, out: &mut Vec<u8>) {
+        out.extend_from_slice(render(&finding_diag(finding), self.style).as_bytes());
+        out.push(b'\n');
+    }
 }
 
 impl<W: std::io::Write> crate::run::Sink for HumanWriter<W> {
     fn finding(&mut self, finding: &Reported) -> std::io::Result<()> {
-        let text = render(&finding_diag(finding), self.style);
-        self.out.write_all(text.as_bytes())?;
-        self.out.write_all(b"\n")
+        let mut bytes = Vec::new();
+        crate::run::Render::render(&self.render, finding, &mut bytes);
+        self.out.write_all(&bytes)
+    }
+
+    fn renderer(&self) -> Option<Box<dyn crate::run::Render + Send + Sync>> {
+        Some(Box::new(HumanRender {
+            style: self.render.style,
+        }))
+    }
+
+    fn rendered(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.out.write_all(bytes)
     }
 }
 

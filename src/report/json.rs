@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::Summary;
 use crate::diagnostic::Diag;
-use crate::run::{Reported, Sink};
+use crate::run::{Render, Reported, Sink};
 
 /// Writes the JSON report as findings arrive: `{"findings": [` first, one finding a line, then
 /// the errors and the summary when the run is over. The whole is one JSON object.
@@ -44,14 +44,34 @@ impl<W: Write> JsonWriter<W> {
 
 impl<W: Write> Sink for JsonWriter<W> {
     fn finding(&mut self, f: &Reported) -> std::io::Result<()> {
+        let mut bytes = Vec::new();
+        JsonRender.render(f, &mut bytes);
+        self.rendered(&bytes)
+    }
+
+    fn renderer(&self) -> Option<Box<dyn Render + Send + Sync>> {
+        Some(Box::new(JsonRender))
+    }
+
+    fn rendered(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         self.out.write_all(if self.written == 0 {
             b"\n    "
         } else {
             b",\n    "
         })?;
-        serde_json::to_writer(&mut self.out, &finding(f))?;
+        self.out.write_all(bytes)?;
         self.written += 1;
         Ok(())
+    }
+}
+
+/// Renders a finding as one line of JSON.
+pub struct JsonRender;
+
+impl Render for JsonRender {
+    fn render(&self, f: &Reported, out: &mut Vec<u8>) {
+        // Serialising plain data into a vector cannot fail.
+        let _ = serde_json::to_writer(out, &finding(f));
     }
 }
 
