@@ -4,6 +4,7 @@
 #   scripts/bench.sh            everything (P5 generates a 1 GB file: about a minute more)
 #   BENCH_QUICK=1 scripts/bench.sh   skips P5 and the peer comparison (P4)
 #   BENCH_RUNS=5 scripts/bench.sh    runs per timing (the median is reported; default 3)
+#   BENCH_PEERS=0 scripts/bench.sh   skips the peer comparison only
 #
 # It builds --release, generates the workload with fixed seeds into bench-data/ (ignored by git),
 # and prints each target's figure. Absolute times drift on a shared machine; the ratios are
@@ -89,7 +90,7 @@ fi
 
 # P4: evaluation alone against regorus, CEL and Cedar (a workspace member of its own).
 p4="skipped (BENCH_QUICK)"
-if [ -z "$quick" ] && [ -d peers ]; then
+if [ -z "$quick" ] && [ "${BENCH_PEERS:-1}" = 1 ] && [ -d peers ]; then
   cargo run --release -q -p caveat-peers > bench-data/peers.txt 2>&1 || true
   p4="see the table below"
 fi
