@@ -37,16 +37,8 @@ pub fn check(inputs: &[PolicyInput]) -> Result<Program, Vec<Diag>> {
         loader.load(&input.path, &input.root, None);
     }
     loader.find_cycles();
-    let Loader {
-        files, mut errors, ..
-    } = loader;
-    let scopes = build_scopes(&files, &mut errors);
-    let program = compile_rules(&files, &scopes, &mut errors);
-    if errors.is_empty() {
-        Ok(program)
-    } else {
-        Err(errors)
-    }
+    let Loader { files, errors, .. } = loader;
+    check_files(&files, errors)
 }
 
 /// Checks policies held in memory (no imports are followed): for tests and tools.
@@ -64,8 +56,13 @@ pub fn check_sources(sources: &[Source]) -> Result<Program, Vec<Diag>> {
             }
         })
         .collect();
-    let scopes = build_scopes(&files, &mut errors);
-    let program = compile_rules(&files, &scopes, &mut errors);
+    check_files(&files, errors)
+}
+
+/// Scopes, then rules: a program, or every error (those of reading and parsing included).
+fn check_files(files: &[LoadedFile], mut errors: Vec<Diag>) -> Result<Program, Vec<Diag>> {
+    let scopes = build_scopes(files, &mut errors);
+    let program = compile_rules(files, &scopes, &mut errors);
     if errors.is_empty() {
         Ok(program)
     } else {

@@ -664,8 +664,8 @@ mod tests {
 
     use super::*;
     use crate::data::Limits;
+    use crate::data::test_support::*;
     use crate::source::SourceFile;
-    use crate::value::Node;
 
     fn read_with(
         text: &str,
@@ -683,48 +683,6 @@ mod tests {
 
     fn read_lines(text: &str) -> (Source, Vec<Result<Record, DataError>>) {
         read_with(text, true, LoadOptions::default())
-    }
-
-    fn records_path(path: &str) -> LoadOptions {
-        LoadOptions {
-            records_path: Some(path.split('.').map(str::to_string).collect()),
-            ..LoadOptions::default()
-        }
-    }
-
-    fn ok(result: &Result<Record, DataError>) -> &Record {
-        match result {
-            Ok(record) => record,
-            Err(e) => panic!("expected a record, got {e:?}"),
-        }
-    }
-
-    fn err(result: &Result<Record, DataError>) -> &DataError {
-        match result {
-            Ok(record) => panic!("expected an error, got {record:?}"),
-            Err(e) => e,
-        }
-    }
-
-    fn get<'a>(node: &'a Node, key: &str) -> &'a Node {
-        match &node.value {
-            Value::Map(map) => map.get(key).unwrap_or_else(|| panic!("no key {key}")),
-            other => panic!("not a mapping: {other:?}"),
-        }
-    }
-
-    fn string(node: &Node) -> &str {
-        match &node.value {
-            Value::String(s) => s,
-            other => panic!("not a string: {other:?}"),
-        }
-    }
-
-    fn number(node: &Node) -> Decimal {
-        match &node.value {
-            Value::Number(n) => *n,
-            other => panic!("not a number: {other:?}"),
-        }
     }
 
     #[test]
@@ -783,8 +741,11 @@ mod tests {
 
     #[test]
     fn the_fpds_feed_gives_ten_records_with_records_entry() {
-        let text =
-            std::fs::read_to_string("/work/shared/real-data/fpds-feed-2021-04.json").unwrap();
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/fpds/fpds-feed-2021-04.json"
+        ))
+        .unwrap();
         let (source, results) = read_with(&text, false, records_path("entry"));
         assert_eq!(results.len(), 10);
         for (i, result) in results.iter().enumerate() {

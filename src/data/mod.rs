@@ -121,3 +121,60 @@ pub fn read_records(
         )),
     }
 }
+
+/// Helpers shared by the readers' tests.
+#[cfg(test)]
+mod test_support {
+    use rust_decimal::Decimal;
+
+    use super::{DataError, LoadOptions, Record};
+    use crate::value::{Node, Value};
+
+    /// Options that take the records from the list at a dotted path.
+    pub fn records_path(path: &str) -> LoadOptions {
+        LoadOptions {
+            records_path: Some(path.split('.').map(str::to_string).collect()),
+            ..LoadOptions::default()
+        }
+    }
+
+    /// The record, or a test failure.
+    pub fn ok(result: &Result<Record, DataError>) -> &Record {
+        match result {
+            Ok(record) => record,
+            Err(e) => panic!("expected a record, got {e:?}"),
+        }
+    }
+
+    /// The error, or a test failure.
+    pub fn err(result: &Result<Record, DataError>) -> &DataError {
+        match result {
+            Ok(record) => panic!("expected an error, got {record:?}"),
+            Err(e) => e,
+        }
+    }
+
+    /// A mapping's value at `key`, or a test failure.
+    pub fn get<'a>(node: &'a Node, key: &str) -> &'a Node {
+        match &node.value {
+            Value::Map(map) => map.get(key).unwrap_or_else(|| panic!("no key {key}")),
+            other => panic!("not a mapping: {other:?}"),
+        }
+    }
+
+    /// A string node's text, or a test failure.
+    pub fn string(node: &Node) -> &str {
+        match &node.value {
+            Value::String(s) => s,
+            other => panic!("not a string: {other:?}"),
+        }
+    }
+
+    /// A number node's value, or a test failure.
+    pub fn number(node: &Node) -> Decimal {
+        match &node.value {
+            Value::Number(n) => *n,
+            other => panic!("not a number: {other:?}"),
+        }
+    }
+}

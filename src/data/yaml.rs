@@ -968,8 +968,8 @@ mod tests {
 
     use super::*;
     use crate::data::Limits;
+    use crate::data::test_support::*;
     use crate::source::SourceFile;
-    use crate::value::Node;
 
     fn read_with(text: &str, options: LoadOptions) -> (Source, Vec<Result<Record, DataError>>) {
         let source = SourceFile::new("test.yaml", text);
@@ -979,48 +979,6 @@ mod tests {
 
     fn read(text: &str) -> (Source, Vec<Result<Record, DataError>>) {
         read_with(text, LoadOptions::default())
-    }
-
-    fn records_path(path: &str) -> LoadOptions {
-        LoadOptions {
-            records_path: Some(path.split('.').map(str::to_string).collect()),
-            ..LoadOptions::default()
-        }
-    }
-
-    fn ok(result: &Result<Record, DataError>) -> &Record {
-        match result {
-            Ok(record) => record,
-            Err(e) => panic!("expected a record, got {e:?}"),
-        }
-    }
-
-    fn err(result: &Result<Record, DataError>) -> &DataError {
-        match result {
-            Ok(record) => panic!("expected an error, got {record:?}"),
-            Err(e) => e,
-        }
-    }
-
-    fn get<'a>(node: &'a Node, key: &str) -> &'a Node {
-        match &node.value {
-            Value::Map(map) => map.get(key).unwrap_or_else(|| panic!("no key {key}")),
-            other => panic!("not a mapping: {other:?}"),
-        }
-    }
-
-    fn string(node: &Node) -> &str {
-        match &node.value {
-            Value::String(s) => s,
-            other => panic!("not a string: {other:?}"),
-        }
-    }
-
-    fn number(node: &Node) -> Decimal {
-        match &node.value {
-            Value::Number(n) => *n,
-            other => panic!("not a number: {other:?}"),
-        }
     }
 
     const LANGUAGE_RECORDS: &str = "\
