@@ -138,6 +138,16 @@ impl<'a> Compiler<'a> {
         let expr = match &filter.kind {
             F::VendorIs(value) => {
                 let (right, aliases) = self.symbol_operand(value);
+                if let ExprKind::Const(Const::List(_)) = right.kind {
+                    let name = self.source.slice(value.span).to_string();
+                    self.error(
+                        "caveat::check::vendor_list",
+                        format!("`vendor {name}` compares the vendor with a list"),
+                        value.span,
+                        "a list",
+                        Some(format!("to test membership, write `vendor in {name}`")),
+                    );
+                }
                 ExprKind::Equals {
                     left: Box::new(vendor()),
                     right: Box::new(right),

@@ -229,8 +229,24 @@ fn syntax_help(text: &str, at: usize, found: &FoundToken, expected: &[&str]) -> 
         {
             return Some(format!("did you mean `{keyword}`?"));
         }
-        if KEYWORDS.contains(&token) && !expected.iter().any(|w| w.contains(&format!("`{token}`")))
-        {
+        let expects = |w: &str| expected.iter().any(|e| e.contains(&format!("`{w}`")));
+        match token {
+            "unless" if !expects("unless") => {
+                return Some(
+                    "`require` takes no `unless`, and a rule has at most one `unless`, after its \
+                     `when`: write `deny … when … unless …`"
+                        .to_string(),
+                );
+            }
+            "when" if !expects("when") => {
+                return Some(
+                    "a rule has at most one `when`, before its `unless`: join conditions with `and`"
+                        .to_string(),
+                );
+            }
+            _ => {}
+        }
+        if KEYWORDS.contains(&token) && !expects(token) {
             return Some(format!(
                 "`{token}` is a keyword; to use a field of that name write `record.{token}`"
             ));
