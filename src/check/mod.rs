@@ -646,7 +646,7 @@ fn compile_rule(compiler: &mut Compiler<'_>, rule: &ast::Rule, id: String) -> Co
             None
         }
     });
-    CompiledRule {
+    let mut compiled = CompiledRule {
         id,
         effect,
         source: compiler.source().clone(),
@@ -657,5 +657,8 @@ fn compile_rule(compiler: &mut Compiler<'_>, rule: &ast::Rule, id: String) -> Co
         message,
         cite: rule.cite.as_ref().map(|c| c.node.clone()),
         tags: rule.tags.iter().map(|t| t.node.clone()).collect(),
-    }
+        generated_message: String::new(),
+    };
+    compiled.generated_message = compiled.generate_message();
+    compiled
 }

@@ -48,10 +48,30 @@ pub struct CompiledRule {
     pub require: Option<Clause>,
     /// The message template of `message "…"`.
     pub message: Option<Template>,
+    /// The message of a rule without `message`, made from its clauses once, at compile time.
+    pub generated_message: String,
     /// `cite "…"`.
     pub cite: Option<String>,
     /// `tags [...]`.
     pub tags: Vec<String>,
+}
+
+impl CompiledRule {
+    /// The message of a rule without `message`: which clauses matched, and which did not excuse.
+    pub fn generate_message(&self) -> String {
+        let mut text = match &self.require {
+            Some(require) => format!("`require {}` does not hold", require.text),
+            None if self.conditions.is_empty() => format!("rule `{}` matched", self.id),
+            None => {
+                let matched: Vec<&str> = self.conditions.iter().map(|c| c.text.as_str()).collect();
+                format!("matched `{}`", matched.join(" "))
+            }
+        };
+        if let Some(unless) = &self.unless {
+            text.push_str(&format!(", not excused by `unless {}`", unless.text));
+        }
+        text
+    }
 }
 
 /// One clause of a rule: a boolean expression and the text it was written as.

@@ -723,24 +723,10 @@ fn in_set(needle: &Ev<'_>, set: &ConstSet) -> std::result::Result<Option<bool>, 
 
 /// The finding's message: the rule's template filled in, or one generated from its clauses.
 fn message(rule: &CompiledRule, root: &Node, record: &Record) -> String {
-    if let Some(template) = &rule.message {
-        return render_template(template, root, record);
+    match &rule.message {
+        Some(template) => render_template(template, root, record),
+        None => rule.generated_message.clone(),
     }
-    let mut text = match &rule.require {
-        Some(require) => format!("`require {}` does not hold", require.text),
-        None => {
-            let matched: Vec<&str> = rule.conditions.iter().map(|c| c.text.as_str()).collect();
-            if matched.is_empty() {
-                format!("rule `{}` matched", rule.id)
-            } else {
-                format!("matched `{}`", matched.join(" "))
-            }
-        }
-    };
-    if let Some(unless) = &rule.unless {
-        text.push_str(&format!(", not excused by `unless {}`", unless.text));
-    }
-    text
 }
 
 fn render_template(template: &Template, root: &Node, record: &Record) -> String {
