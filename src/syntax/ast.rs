@@ -188,7 +188,7 @@ pub enum ExprKind {
     Index(Box<Expr>, Box<Expr>),
     /// `NAME(ARGS)`
     Call(Spanned<String>, Vec<Expr>),
-    /// `not` applied `count` times (at least once).
+    /// `not X`.
     Not(Box<Expr>),
     /// `a and b and …`
     And(Vec<Expr>),
