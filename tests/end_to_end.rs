@@ -173,3 +173,24 @@ fn the_shipped_examples_give_the_expected_findings() {
     assert_eq!(code, 1);
     insta::assert_snapshot!(findings(&report).join("\n"));
 }
+
+#[test]
+fn the_real_fpds_feed_is_read_with_records_entry() {
+    let (code, report) = json(&["--records", "entry", "fixtures/fpds/"]);
+    assert_eq!(code, 0, "notes and warnings only");
+    let name = |i: usize| format!("fixtures/fpds/fpds-feed-2021-04.json#{i}");
+    assert_eq!(
+        findings(&report),
+        [
+            format!("{} note fpds-large-obligation", name(1)),
+            format!("{} warn fpds-889-option", name(1)),
+            format!("{} warn fpds-889-option", name(3)),
+            format!("{} note fpds-large-obligation", name(4)),
+            format!("{} note fpds-dod-action", name(8)),
+        ]
+    );
+    assert_eq!(report["summary"]["records"], 10);
+    // Without --records the feed is one record holding a list: no rule applies to it.
+    let (code, report) = json(&["fixtures/fpds/"]);
+    assert_eq!((code, report["summary"]["records"].as_u64()), (0, Some(1)));
+}
