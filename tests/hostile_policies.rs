@@ -49,6 +49,16 @@ fn nested_lists_and_quantifiers_are_refused() {
 }
 
 #[test]
+fn a_hundred_thousand_member_and_index_accessors_are_refused() {
+    let members = format!("deny when exemption{} == 1\n", ".kind".repeat(100_000));
+    assert_eq!(codes(&members), ["caveat::parse::too_deep"]);
+    let indexes = format!("deny when items{} == 1\n", "[0]".repeat(100_000));
+    assert_eq!(codes(&indexes), ["caveat::parse::too_deep"]);
+    let short = format!("deny when items{}.kind == 1\n", "[0]".repeat(10));
+    assert_eq!(codes(&short), Vec::<String>::new());
+}
+
+#[test]
 fn nesting_up_to_the_limit_is_fine() {
     let n = caveat::syntax::MAX_NESTING - 1;
     let text = format!("deny when {}amount > 1{}\n", "(".repeat(n), ")".repeat(n));

@@ -604,6 +604,10 @@ impl Lower<'_> {
     fn postfix(&self, pair: Pair<'_, Rule>, depth: usize) -> Lowered<Expr> {
         let mut inner = pair.clone().into_inner();
         let mut expr = self.primary(self.next(&mut inner, &pair)?, depth)?;
+        // Each `.name` or `[index]` nests the expression one level deeper.
+        if depth + inner.len() > MAX_NESTING {
+            return Err(self.too_deep(self.span(&pair)));
+        }
         for part in inner {
             let span = expr.span.join(self.span(&part));
             let mut parts = part.clone().into_inner();
