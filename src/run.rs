@@ -419,11 +419,8 @@ fn read_chunk(
         let record = match record {
             Ok(record) => record,
             Err(error) => {
-                // In YAML every item of the sequence has a position, readable or not; a bad JSONL
-                // line gives no record and uses none.
-                if format != Format::Jsonl {
-                    next_index += 1;
-                }
+                // A record that could not be read still takes its place in the count.
+                next_index += 1;
                 outcome.errors.push(data_error(error));
                 continue;
             }

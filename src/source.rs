@@ -72,7 +72,11 @@ impl SourceFile {
         let offset = offset.min(self.text.len());
         let starts = self.line_starts();
         let line = starts.partition_point(|&s| s <= offset).max(1);
-        let start = starts.get(line - 1).copied().unwrap_or(0);
+        let mut start = starts.get(line - 1).copied().unwrap_or(0);
+        // A byte order mark is not a column.
+        if line == 1 && self.first_line == 1 && self.text.starts_with('\u{feff}') {
+            start = (start + '\u{feff}'.len_utf8()).min(offset);
+        }
         let column = self
             .text
             .get(start..offset)
@@ -95,6 +99,42 @@ impl SourceFile {
     }
 }
 
+/// Lines longer than this many bytes are shown as a window around the label, not whole: a
+/// terminal cannot show them anyway, and miette cannot pad to columns past 65,535.
+const LONG_LINE: usize = 1024;
+
+/// How many bytes of a long line a snippet shows on each side of the label.
+const WINDOW: usize = 80;
+
+impl SourceFile {
+    /// The 0-based index (within this text) of the line holding byte `offset`.
+    fn line_index(&self, offset: usize) -> usize {
+        self.line_starts()
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1)
+    }
+
+    /// The byte range of line `index`: from its first byte to its line break (`content`), and to
+    /// just past the line break (`whole`).
+    fn line_bounds(&self, index: usize) -> (usize, usize, usize) {
+        let starts = self.line_starts();
+        let start = starts.get(index).copied().unwrap_or(self.text.len());
+        let whole = starts.get(index + 1).copied().unwrap_or(self.text.len());
+        let content = self.text[start..whole].trim_end_matches(['\n', '\r']).len() + start;
+        (start, content, whole)
+    }
+
+    /// The nearest character boundary at or before `offset`.
+    fn floor_boundary(&self, mut offset: usize) -> usize {
+        while offset > 0 && !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        offset
+    }
+}
+
+/// Snippets for miette, found through the line table (not by scanning the file from its start,
+/// as miette's own `str` implementation does), with long lines cut to a window around the label.
 impl SourceCode for SourceFile {
     fn read_span<'a>(
         &'a self,
@@ -102,19 +142,45 @@ impl SourceCode for SourceFile {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let clamped = self.clamp(Span::new(span.offset(), span.offset() + span.len()));
-        let inner = self.text.read_span(
-            &SourceSpan::from(clamped),
-            context_lines_before,
-            context_lines_after,
-        )?;
+        let span = self.clamp(Span::new(span.offset(), span.offset() + span.len()));
+        let first = self.line_index(span.start);
+        let last = self.line_index(span.end.saturating_sub(1).max(span.start));
+        let (first_start, first_end, _) = self.line_bounds(first);
+        let (_, last_end, _) = self.line_bounds(last);
+        let last_line = self.line_starts().len().saturating_sub(1);
+
+        let (mut from, column) = if context_lines_before == 0 {
+            (span.start, self.line_col(span.start).1 - 1)
+        } else {
+            (
+                self.line_bounds(first.saturating_sub(context_lines_before))
+                    .0,
+                0,
+            )
+        };
+        let mut to = if context_lines_after == 0 {
+            span.end
+        } else {
+            self.line_bounds((last + context_lines_after).min(last_line))
+                .2
+        };
+        if first_end - first_start > LONG_LINE {
+            from =
+                from.max(self.floor_boundary(span.start.saturating_sub(WINDOW).max(first_start)));
+        }
+        if last_end - self.line_bounds(last).0 > LONG_LINE {
+            let window_end = self.clamp(Span::new(span.end, span.end + WINDOW)).end;
+            to = to.min(window_end.min(last_end).max(span.end));
+        }
+        let data = self.text.get(from..to).ok_or(MietteError::OutOfBounds)?;
+        let line_count = self.line_index(to) - self.line_index(from);
         Ok(Box::new(MietteSpanContents::new_named(
             self.name.clone(),
-            inner.data(),
-            *inner.span(),
-            inner.line() + self.first_line - 1,
-            inner.column(),
-            inner.line_count(),
+            data.as_bytes(),
+            SourceSpan::new(from.into(), to - from),
+            self.line_index(from) + self.first_line - 1,
+            column,
+            line_count,
         )))
     }
 }

@@ -1,10 +1,11 @@
 //! Every bad data file in `tests/data_errors/` gives the diagnostics in its snapshot, in bounded
+//! time, without a panic.
+
 #![allow(
     clippy::unwrap_used,
     clippy::panic,
     reason = "a test fails by panicking"
 )]
-//! time, without a panic.
 
 mod common;
 

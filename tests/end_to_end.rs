@@ -194,3 +194,89 @@ fn the_real_fpds_feed_is_read_with_records_entry() {
     let (code, report) = json(&["fixtures/fpds/"]);
     assert_eq!((code, report["summary"]["records"].as_u64()), (0, Some(1)));
 }
+
+/// A fresh folder holding `files` (name, contents), for inputs too big or odd to commit.
+fn scratch(name: &str, files: &[(&str, &str)]) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (file, text) in files {
+        std::fs::write(dir.join(file), text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn a_finding_far_along_a_long_line_is_shown_as_a_window() {
+    let record = format!(
+        "{{\"note\": \"{}\", \"vendor\": \"DJI\"}}\n",
+        "x".repeat(70_000)
+    );
+    let dir = scratch(
+        "long_line",
+        &[("long.jsonl", &record), ("ban.policy", "deny vendor DJI\n")],
+    );
+    let out = caveat(&["check", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("long.jsonl:1:70024]"), "{stdout}");
+    assert!(stdout.contains("╰── `vendor` is \"DJI\""), "{stdout}");
+    let widest = stdout.lines().map(|l| l.chars().count()).max().unwrap();
+    assert!(widest < 300, "a line of {widest} characters");
+}
+
+#[test]
+fn a_byte_order_mark_is_not_a_column() {
+    let dir = scratch(
+        "bom",
+        &[
+            ("bom.yaml", "\u{feff}vendor: DJI\n"),
+            ("ban.policy", "\u{feff}deny vendor DJI\n"),
+        ],
+    );
+    let (code, report) = json(&[dir.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let finding = &report["findings"][0];
+    assert_eq!(
+        (&finding["line"], &finding["column"]),
+        (&1.into(), &9.into())
+    );
+    assert_eq!(finding["policy"]["column"], 1);
+    let broken = scratch(
+        "bom_policy",
+        &[("bad.policy", "\u{feff}deny when amount >\n")],
+    );
+    let out = caveat(&["check", broken.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bad.policy:1:18]"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_bad_json_line_still_counts_as_a_record() {
+    let dir = scratch(
+        "jsonl_index",
+        &[
+            (
+                "buys.jsonl",
+                "{\"vendor\": \"Autel\"}\n{\"vendor\": DJI}\n{\"vendor\": \"DJI\"}\n",
+            ),
+            ("ban.policy", "deny vendor DJI\n"),
+        ],
+    );
+    let (code, report) = json(&[dir.to_str().unwrap()]);
+    assert_eq!(code, 2, "a record that could not be read fails the run");
+    let names: Vec<String> = findings(&report)
+        .into_iter()
+        .map(|f| {
+            f.rsplit_once("buys.jsonl")
+                .map(|(_, rest)| rest.to_string())
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(names, ["#2 deny ban:1"]);
+    assert_eq!(report["summary"]["records"], 3);
+}

@@ -339,10 +339,10 @@ impl Builder {
     }
 
     /// Drops a document cut short by an error (a bad JSON line), with the results read from it
-    /// that were not handed out yet; their indexes are given again.
+    /// that were not handed out yet. The document counts as one record, that could not be read.
     pub(super) fn abort_document(&mut self) {
         self.out.clear();
-        self.next_index = self.doc_index;
+        self.next_index = self.doc_index + 1;
         self.reset();
     }
 

@@ -967,16 +967,19 @@ mod tests {
         );
         assert_eq!(source.line_col(error.span.start), (3, 11));
         let third = ok(&results[2]);
-        assert_eq!(third.index, 1);
+        assert_eq!(third.index, 2);
         assert_eq!(number(get(&third.root, "id")), Decimal::from(3));
         assert_eq!(source.line_col(third.root.span.start), (5, 1));
         assert_eq!(source.slice(third.root.span), "{\"id\": 3}");
         assert_eq!(number(get(&ok(&results[3]).root, "id")), Decimal::from(4));
-        assert_eq!(ok(&results[4]).index, 3);
+        assert_eq!(ok(&results[4]).index, 4);
         assert_eq!(err(&results[5]).code, "caveat::data::not_a_record");
         assert_eq!(err(&results[6]).code, "caveat::data::duplicate_key");
         let last = ok(&results[7]);
-        assert_eq!(last.index, 6, "a line with a syntax error is not a record");
+        assert_eq!(
+            last.index, 7,
+            "a line with a syntax error counts as a record"
+        );
         assert_eq!(source.line_col(last.root.span.start), (9, 1));
 
         let (_, results) = read_lines("{\"a\": \"unterminated\n{\"id\": 2}\n");
@@ -991,12 +994,12 @@ mod tests {
             err(&results[0]).message,
             "expected the end of the line, found `{`"
         );
-        assert_eq!(ok(&results[1]).index, 0);
+        assert_eq!(ok(&results[1]).index, 1);
         // A bad line gives one error, not the records read before the error.
         let (_, results) = read_lines("[{\"id\": 1}, {\"id\": 2}, oops]\n{\"id\": 3}\n");
         assert_eq!(results.len(), 2);
         assert_eq!(err(&results[0]).code, "caveat::data::json_syntax");
-        assert_eq!(ok(&results[1]).index, 0);
+        assert_eq!(ok(&results[1]).index, 1);
         let (_, results) = read_lines("");
         assert!(results.is_empty());
         let (_, results) = read_lines("\n\n  \n");
