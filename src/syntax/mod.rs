@@ -79,7 +79,12 @@ pub fn parse(source: &Source) -> (PolicyFile, Vec<Diag>) {
                 let diag = syntax_error(source, pos, previous_start, error);
                 let at = diag.location().map_or(pos, |l| l.span.start);
                 errors.push(diag);
-                pos = next_statement_start(text, at.max(pos) + 1);
+                // An unfinished statement often fails at the keyword of the next one: go on there.
+                pos = if at > pos && starts_statement(text, at) {
+                    at
+                } else {
+                    next_statement_start(text, at.max(pos) + 1)
+                };
                 previous_start = None;
             }
         }
@@ -179,9 +184,16 @@ fn describe_expected(source: &Source, at: usize, expected: &[Rule], found: Found
         [one] => (*one).to_string(),
         [init @ .., last] => format!("{} or {}", init.join(", "), last),
     };
-    let span = if found.kind == FoundKind::End {
-        let text = source.text();
-        let end = text.trim_end().len();
+    let text = source.text();
+    // A statement cut short shows up as an error at the keyword of the next one.
+    let unfinished = found.kind == FoundKind::Word && starts_statement(text, at);
+    let span = if found.kind == FoundKind::End || unfinished {
+        let before = if unfinished {
+            text.get(..at)
+        } else {
+            Some(text)
+        };
+        let end = before.map_or(0, |t| t.trim_end().len());
         let last = text
             .get(..end)
             .and_then(|t| t.chars().last())
@@ -191,6 +203,10 @@ fn describe_expected(source: &Source, at: usize, expected: &[Rule], found: Found
         Span::new(at, at + found.len.max(1))
     };
     let (message, label) = match found.kind {
+        _ if unfinished => (
+            format!("unfinished statement: expected {expected_text} before the next statement"),
+            format!("expected {expected_text} after this"),
+        ),
         FoundKind::End => (
             format!("unexpected end of file: expected {expected_text}"),
             "the file ends after this".to_string(),
@@ -207,6 +223,8 @@ fn describe_expected(source: &Source, at: usize, expected: &[Rule], found: Found
     let mut diag = Diag::error("caveat::parse::syntax", message).label(source, span, label);
     if found.kind == FoundKind::UnterminatedString {
         diag = diag.help("add the closing quote; a `\"` inside a string is written `\\\"`");
+    } else if unfinished {
+        diag = diag.help("finish the statement; a new line does not end one, so the next statement was read as its continuation");
     } else if let Some(help) = syntax_help(source.text(), at, &found, &words) {
         diag = diag.help(help);
     }
@@ -453,6 +471,17 @@ fn skip_trivia(text: &str, mut pos: usize) -> usize {
         }
     }
     pos
+}
+
+/// Whether a statement keyword stands at `at`, first on its line.
+fn starts_statement(text: &str, at: usize) -> bool {
+    let line_start = text
+        .get(..at)
+        .and_then(|before| before.rfind(['\n', '\r']))
+        .map_or(0, |i| i + 1);
+    text.get(line_start..at)
+        .is_some_and(|indent| indent.trim_start_matches([' ', '\t']).is_empty())
+        && STATEMENT_KEYWORDS.contains(&leading_word(text.get(at..).unwrap_or("")))
 }
 
 /// The start of the next line, at or after `from`, whose first word is a statement keyword.
