@@ -617,7 +617,10 @@ fn compile_rule(compiler: &mut Compiler<'_>, rule: &ast::Rule, id: String) -> Co
         } => {
             let mut conditions: Vec<Clause> = filters.iter().map(|f| compiler.filter(f)).collect();
             if let Some(when) = when {
-                conditions.push(compiler.clause(when, Position::When));
+                let mut clause = compiler.clause(when, Position::When);
+                // The generated message quotes the rule as written, keyword included.
+                clause.text = format!("when {}", clause.text);
+                conditions.push(clause);
             }
             let unless = unless
                 .as_ref()
