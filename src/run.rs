@@ -159,6 +159,11 @@ pub fn discover(paths: &[PathBuf]) -> Result<Inputs, Vec<Diag>> {
             ));
         }
     }
+    // A file named twice (or inside a folder also named) is read once.
+    let mut seen = std::collections::HashSet::new();
+    inputs.data.retain(|(path, _)| {
+        seen.insert(std::fs::canonicalize(path).unwrap_or_else(|_| path.clone()))
+    });
     if errors.is_empty() {
         Ok(inputs)
     } else {

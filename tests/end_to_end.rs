@@ -280,3 +280,16 @@ fn a_bad_json_line_still_counts_as_a_record() {
     assert_eq!(names, ["#2 deny ban:1"]);
     assert_eq!(report["summary"]["records"], 3);
 }
+
+#[test]
+fn a_file_named_twice_is_checked_once() {
+    let (_, once) = json(&["tests/e2e/headline"]);
+    let (_, twice) = json(&[
+        "tests/e2e/headline",
+        "tests/e2e/headline/purchases.yaml",
+        "./tests/e2e/headline/purchases.yaml",
+        "tests/e2e/headline/headline.policy",
+    ]);
+    assert_eq!(findings(&twice), findings(&once));
+    assert_eq!(twice["summary"], once["summary"]);
+}
