@@ -699,11 +699,22 @@ impl Lower<'_> {
             .filter(|c| *c != '_' && *c != '$')
             .collect();
         Decimal::from_str_exact(&text).map_err(|_| {
+            let whole_digits = text
+                .split('.')
+                .next()
+                .unwrap_or("")
+                .trim_start_matches(['-', '0'])
+                .len();
+            let what = if whole_digits > 28 {
+                "is too large"
+            } else {
+                "has too many digits to hold exactly"
+            };
             self.error(
                 "caveat::parse::number",
-                format!("the number `{}` is too large", pair.as_str()),
+                format!("the number `{}` {what}", pair.as_str()),
                 self.span(pair),
-                "caveat numbers have at most 28 significant digits",
+                "caveat numbers have at most 28 significant digits and 28 decimal places",
             )
         })
     }
