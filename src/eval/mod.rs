@@ -18,7 +18,7 @@ use crate::data::Record;
 use crate::source::Span;
 use crate::syntax::ast::{ArithOp, Effect, Quantifier};
 use crate::value::Node;
-use value::{Ev, Mismatch, V, as_number, as_str, compare, equals, show};
+use value::{Ev, Mismatch, V, as_number, as_str, compare, equals, what_it_is};
 
 /// What a finding says about a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -220,12 +220,11 @@ impl<'r> Context<'r, '_> {
             V::Missing => Ok((false, ev.span)),
             other => Err(Failure {
                 message: format!(
-                    "expected true or false, but {} is {}",
-                    show(&Ev {
+                    "expected true or false, but {}",
+                    what_it_is(&Ev {
                         v: other.clone(),
                         span: ev.span
-                    }),
-                    other.type_name()
+                    })
                 ),
                 record_span: ev.span,
                 policy_span: expr.span,
@@ -350,11 +349,7 @@ impl<'r> Context<'r, '_> {
                     return Err(Self::fail(
                         expr,
                         Mismatch {
-                            message: format!(
-                                "`in` needs a list, but {} is {}",
-                                show(&l),
-                                l.v.type_name()
-                            ),
+                            message: format!("`in` needs a list, but {}", what_it_is(&l)),
                             span: l.span,
                         },
                     ));
@@ -396,12 +391,11 @@ impl<'r> Context<'r, '_> {
                         }
                         found
                     }
-                    other => {
+                    _ => {
                         return Err(Failure {
                             message: format!(
-                                "`contains` needs a string or a list, but {} is {}",
-                                show(&h),
-                                other.type_name()
+                                "`contains` needs a string or a list, but {}",
+                                what_it_is(&h)
                             ),
                             record_span: h.span,
                             policy_span: expr.span,
@@ -481,10 +475,9 @@ impl<'r> Context<'r, '_> {
                 let Some(items) = l.elements() else {
                     return Err(Failure {
                         message: format!(
-                            "`{}` needs a list, but {} is {}",
+                            "`{}` needs a list, but {}",
                             if *q == Quantifier::Any { "any" } else { "all" },
-                            show(&l),
-                            l.v.type_name()
+                            what_it_is(&l)
                         ),
                         record_span: l.span,
                         policy_span: list.span,
@@ -525,11 +518,7 @@ impl<'r> Context<'r, '_> {
             }
             first.elements().map(Some).ok_or_else(|| {
                 fail(Mismatch {
-                    message: format!(
-                        "`{what}` needs a list, but {} is {}",
-                        show(first),
-                        first.v.type_name()
-                    ),
+                    message: format!("`{what}` needs a list, but {}", what_it_is(first)),
                     span: first.span,
                 })
             })

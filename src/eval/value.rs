@@ -140,16 +140,31 @@ pub fn show(ev: &Ev<'_>) -> String {
     }
 }
 
+/// A value and its type, for error messages: `"DJI" is a string`, or `it is a list` for a value
+/// too big to show.
+pub fn what_it_is(ev: &Ev<'_>) -> String {
+    match &ev.v {
+        V::Nodes(_) | V::List(_) | V::Map(_) => format!("it is {}", ev.v.type_name()),
+        other => format!("{} is {}", show(ev), other.type_name()),
+    }
+}
+
+/// A value with its type in brackets, `3 (a number)`, or just the type of a list or mapping.
+fn shown_with_type(ev: &Ev<'_>) -> String {
+    match &ev.v {
+        V::Nodes(_) | V::List(_) | V::Map(_) => ev.v.type_name().to_string(),
+        other => format!("{} ({})", show(ev), other.type_name()),
+    }
+}
+
 fn mismatch(a: &Ev<'_>, b: &Ev<'_>, what: &str) -> Mismatch {
     // Point at whichever side came from the record: that is the bad data.
     let (bad, other) = if a.span.is_some() { (a, b) } else { (b, a) };
     Mismatch {
         message: format!(
-            "cannot {what} {} ({}) with {} ({})",
-            show(bad),
-            bad.v.type_name(),
-            show(other),
-            other.v.type_name()
+            "cannot {what} {} with {}",
+            shown_with_type(bad),
+            shown_with_type(other)
         ),
         span: bad.span.or(other.span),
     }
@@ -240,12 +255,8 @@ pub fn as_str<'a>(ev: &'a Ev<'_>, what: &str) -> Result<Option<&'a str>, Mismatc
     match &ev.v {
         V::Missing => Ok(None),
         V::Str(s) => Ok(Some(s)),
-        other => Err(Mismatch {
-            message: format!(
-                "{what} needs a string, but {} is {}",
-                show(ev),
-                other.type_name()
-            ),
+        _ => Err(Mismatch {
+            message: format!("{what} needs a string, but {}", what_it_is(ev)),
             span: ev.span,
         }),
     }
@@ -260,12 +271,8 @@ pub fn as_number(ev: &Ev<'_>, what: &str) -> Result<Option<Decimal>, Mismatch> {
             message: format!("{what} needs a number, but {} is not one", show(ev)),
             span: ev.span,
         }),
-        other => Err(Mismatch {
-            message: format!(
-                "{what} needs a number, but {} is {}",
-                show(ev),
-                other.type_name()
-            ),
+        _ => Err(Mismatch {
+            message: format!("{what} needs a number, but {}", what_it_is(ev)),
             span: ev.span,
         }),
     }
