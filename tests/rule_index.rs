@@ -60,7 +60,8 @@ fn rule(rng: &mut Rng, i: usize) -> String {
     let w = rng.pick(SYMBOLS);
     let b = rng.pick(BRANCHES);
     let x = rng.next() % 2000;
-    let body = match rng.next() % 10 {
+    let m = 1 + rng.next() % 9;
+    let body = match rng.next() % 20 {
         0 => format!("deny vendor {v}"),
         1 => format!("warn vendor in [{v}, {w}]"),
         2 => format!("note vendor {v} when amount > {x}"),
@@ -70,6 +71,15 @@ fn rule(rng: &mut Rng, i: usize) -> String {
         6 => format!("warn when amount > {x}"),
         7 => format!("note vendor {v} after 2018-06-01"),
         8 => format!("deny when vendor == {v} or amount < {x}"),
+        9 => format!("warn when amount >= {x}"),
+        10 => format!("note when {x} < amount and vendor == {v}"),
+        11 => format!("deny when amount <= {x}.5"),
+        12 => format!("note after 2018-0{m}-01"),
+        13 => format!("warn before 2018-0{m}-15"),
+        14 => format!("note between 2018-03-01 and 2018-0{m}-28 when amount > {x}"),
+        15 => "deny when exemption exists".to_string(),
+        16 => format!("warn when date >= 2018-0{m}-15"),
+        17 => format!("note when 2018-0{m}-15 > date"),
         _ => format!("require vendor != {v} when buyer.branch in [Army, {b}]"),
     };
     format!("rule r{i} {{ {body} }}\n")
@@ -80,15 +90,34 @@ fn record(rng: &mut Rng, i: usize) -> String {
     if !rng.next().is_multiple_of(6) {
         fields.push(format!("vendor: {}", rng.pick(VALUES)));
     }
-    match rng.next() % 4 {
+    match rng.next() % 9 {
         0 => {}
         1 => fields.push("amount: lots".into()),
+        2 => fields.push(format!("amount: \"{}\"", rng.next() % 2500)),
+        3 => fields.push("amount: 2018-01-01".into()),
+        4 => fields.push("amount: [5, 1500]".into()),
+        5 => fields.push(format!("amount: {}.5", rng.next() % 2500)),
         _ => fields.push(format!("amount: {}", rng.next() % 2500)),
+    }
+    match rng.next() % 5 {
+        0 => fields.push("exemption: {kind: urgent}".into()),
+        1 => fields.push("exemption: null".into()),
+        _ => {}
     }
     if !rng.next().is_multiple_of(3) {
         fields.push(format!("buyer: {{branch: {}}}", rng.pick(BRANCHES)));
     }
-    fields.push(format!("date: 2018-0{}-15", 1 + rng.next() % 9));
+    match rng.next() % 8 {
+        0 => {}
+        1 => fields.push("date: soon".into()),
+        2 => fields.push("date: 20180601".into()),
+        3 => fields.push("date: \"2018-06-01 10:00:00\"".into()),
+        _ => fields.push(format!(
+            "date: 2018-0{}-{}",
+            1 + rng.next() % 9,
+            10 + rng.next() % 20
+        )),
+    }
     format!("- {{{}}}\n", fields.join(", "))
 }
 

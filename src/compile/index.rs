@@ -1,15 +1,27 @@
 //! The rule index: a record meets only the rules that can match it.
 //!
-//! A rule whose first clause is `PATH == "text"` or `PATH in LIST` (of strings and aliased
-//! symbols) cannot fire, nor fail, on a record whose value at PATH is missing or a string outside
-//! its keys. Such rules are bucketed by key, per path; every other rule is always a candidate.
-//! Wherever the plain scan could behave differently (the value is not a plain string, or looks like
-//! a date, which `==` compares as a date), the index gives back every rule of that path.
+//! A rule is indexed on its first clause (or the first operand of an `and` there), when that is
+//! one of:
+//!
+//! - `PATH == "text"` or `PATH in LIST` (of strings and aliased symbols): bucketed by key;
+//! - `PATH > N`, `>=`, `<`, `<=` against a number or date constant, which includes the date
+//!   filters `after`, `before` and `between`: kept sorted by bound;
+//! - `PATH exists`.
+//!
+//! Such a clause is false, without an error, on a record whose value at PATH is missing or a
+//! plain string or number outside the key or range, and then the rule can neither fire nor fail.
+//! Wherever the plain scan could behave differently (a value of another type, which is an error,
+//! or a string that looks like a date, which `==` compares as a date), the index gives back every
+//! rule of that kind on the path. Every other rule is a candidate for every record.
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use super::program::{Const, Expr, ExprKind, Segment};
-use crate::value::parse_data_date;
+use jiff::civil::Date;
+use rust_decimal::Decimal;
+
+use super::program::{Const, Expr, ExprKind, Order, Segment};
+use crate::value::{parse_data_date, parse_data_number};
 
 /// Rules bucketed by the value their first clause compares a field with.
 #[derive(Debug, Clone, Default)]
@@ -25,19 +37,104 @@ pub struct RuleIndex {
 pub struct PathIndex {
     /// The field path.
     pub path: Vec<Segment>,
+    /// The slot of the path's first key among the program's top-level fields.
+    pub slot: Option<usize>,
     /// Exact string → rules.
     pub exact: HashMap<Box<str>, Vec<usize>>,
     /// Alias-normalised string → rules.
     pub normalized: HashMap<String, Vec<usize>>,
-    /// Every rule of this path, in rule order: the fallback.
-    pub rules: Vec<usize>,
+    /// Every rule keyed by equality or membership: the fallback for values that are not plain
+    /// strings.
+    pub equality: Vec<usize>,
+    /// Rules comparing the path with a number.
+    pub numbers: Bounds<Decimal>,
+    /// Rules comparing the path with a date.
+    pub dates: Bounds<Date>,
+    /// Rules that only need the path to have a value.
+    pub present: Vec<usize>,
+}
+
+/// Rules of the form `PATH > bound` (and `>=`, `<`, `<=`), sorted so that the rules a value
+/// satisfies are a prefix.
+#[derive(Debug, Clone, Default)]
+pub struct Bounds<T> {
+    /// `>` and `>=`, by bound ascending; among equal bounds `>=` first.
+    above: Vec<(T, bool, usize)>,
+    /// `<` and `<=`, by bound descending; among equal bounds `<=` first.
+    below: Vec<(T, bool, usize)>,
+}
+
+impl<T: Ord + Copy> Bounds<T> {
+    fn add(&mut self, order: Order, bound: T, rule: usize) {
+        match order {
+            Order::Gt => self.above.push((bound, false, rule)),
+            Order::Ge => self.above.push((bound, true, rule)),
+            Order::Lt => self.below.push((bound, false, rule)),
+            Order::Le => self.below.push((bound, true, rule)),
+        }
+    }
+
+    fn sort(&mut self) {
+        self.above
+            .sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+        self.below
+            .sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+    }
+
+    /// The rules whose range holds `value`.
+    fn holding(&self, value: T, out: &mut Vec<usize>) {
+        let satisfied = |ordering: Ordering, inclusive: bool| {
+            ordering == Ordering::Less || (ordering == Ordering::Equal && inclusive)
+        };
+        let above = self
+            .above
+            .partition_point(|(bound, inclusive, _)| satisfied(bound.cmp(&value), *inclusive));
+        let below = self
+            .below
+            .partition_point(|(bound, inclusive, _)| satisfied(value.cmp(bound), *inclusive));
+        let above = self.above.get(..above).unwrap_or(&[]);
+        let below = self.below.get(..below).unwrap_or(&[]);
+        out.extend(above.iter().chain(below).map(|e| e.2));
+    }
+
+    /// Every rule, for a value of another type (which the plain scan reports as an error).
+    fn all(&self, out: &mut Vec<usize>) {
+        out.extend(self.above.iter().chain(&self.below).map(|e| e.2));
+    }
+
+    fn is_empty(&self) -> bool {
+        self.above.is_empty() && self.below.is_empty()
+    }
 }
 
 /// What a rule can be indexed on.
-struct Key<'a> {
-    path: &'a [Segment],
-    exact: Vec<&'a str>,
-    normalized: Vec<&'a str>,
+enum Key<'a> {
+    /// Equality with, or membership in, these strings.
+    Strings {
+        exact: Vec<&'a str>,
+        normalized: Vec<&'a str>,
+    },
+    /// An ordered comparison with a number.
+    Number(Order, Decimal),
+    /// An ordered comparison with a date.
+    Date(Order, Date),
+    /// `exists`.
+    Present,
+}
+
+/// A record's value at an indexed path, as the index sees it.
+#[derive(Debug, Clone, Copy)]
+pub enum Probe<'a> {
+    /// No value (missing or null).
+    Missing,
+    /// A string.
+    Text(&'a str),
+    /// A number.
+    Number(Decimal),
+    /// A date.
+    Date(Date),
+    /// Anything else: a boolean, list or mapping.
+    Other,
 }
 
 impl RuleIndex {
@@ -45,15 +142,15 @@ impl RuleIndex {
     pub fn build<'a>(first_clauses: impl Iterator<Item = Option<&'a Expr>>) -> RuleIndex {
         let mut index = RuleIndex::default();
         for (rule, clause) in first_clauses.enumerate() {
-            let Some(key) = clause.and_then(key_of) else {
+            let Some((path, key)) = clause.and_then(key_of) else {
                 index.always.push(rule);
                 continue;
             };
-            let position = match index.paths.iter().position(|p| p.path == key.path) {
+            let position = match index.paths.iter().position(|p| p.path == path) {
                 Some(position) => position,
                 None => {
                     index.paths.push(PathIndex {
-                        path: key.path.to_vec(),
+                        path: path.to_vec(),
                         ..PathIndex::default()
                     });
                     index.paths.len() - 1
@@ -62,26 +159,98 @@ impl RuleIndex {
             let Some(path_index) = index.paths.get_mut(position) else {
                 continue;
             };
-            path_index.rules.push(rule);
-            for text in key.exact {
-                let bucket = path_index.exact.entry(text.into()).or_default();
-                if bucket.last() != Some(&rule) {
-                    bucket.push(rule);
-                }
-            }
-            for text in key.normalized {
-                let bucket = path_index.normalized.entry(text.to_string()).or_default();
-                if bucket.last() != Some(&rule) {
-                    bucket.push(rule);
-                }
-            }
+            path_index.add(key, rule);
+        }
+        for path_index in &mut index.paths {
+            path_index.numbers.sort();
+            path_index.dates.sort();
         }
         index
     }
 }
 
-/// The index key of a first clause, if it has one.
-fn key_of(expr: &Expr) -> Option<Key<'_>> {
+impl PathIndex {
+    fn add(&mut self, key: Key<'_>, rule: usize) {
+        match key {
+            Key::Strings { exact, normalized } => {
+                self.equality.push(rule);
+                for text in exact {
+                    let bucket = self.exact.entry(text.into()).or_default();
+                    if bucket.last() != Some(&rule) {
+                        bucket.push(rule);
+                    }
+                }
+                for text in normalized {
+                    let bucket = self.normalized.entry(text.to_string()).or_default();
+                    if bucket.last() != Some(&rule) {
+                        bucket.push(rule);
+                    }
+                }
+            }
+            Key::Number(order, bound) => self.numbers.add(order, bound, rule),
+            Key::Date(order, bound) => self.dates.add(order, bound, rule),
+            Key::Present => self.present.push(rule),
+        }
+    }
+
+    /// Appends to `out` the rules of this path that a record whose value at the path is `probe`
+    /// may meet (unsorted; a rule may appear twice). `scratch` is reused for normalising.
+    pub fn candidates(&self, probe: Probe<'_>, out: &mut Vec<usize>, scratch: &mut String) {
+        if let Probe::Missing = probe {
+            return;
+        }
+        out.extend_from_slice(&self.present);
+        self.equal_candidates(probe, out, scratch);
+        if !self.numbers.is_empty() {
+            let number = match probe {
+                Probe::Number(n) => Some(n),
+                Probe::Text(text) => parse_data_number(text),
+                _ => None,
+            };
+            match number {
+                Some(n) => self.numbers.holding(n, out),
+                None => self.numbers.all(out),
+            }
+        }
+        if !self.dates.is_empty() {
+            let date = match probe {
+                Probe::Date(d) => Some(d),
+                Probe::Text(text) => parse_data_date(text),
+                _ => None,
+            };
+            match date {
+                Some(d) => self.dates.holding(d, out),
+                None => self.dates.all(out),
+            }
+        }
+    }
+
+    fn equal_candidates(&self, probe: Probe<'_>, out: &mut Vec<usize>, scratch: &mut String) {
+        if self.equality.is_empty() {
+            return;
+        }
+        let text = match probe {
+            Probe::Text(text) if parse_data_date(text).is_none() => text,
+            _ => {
+                out.extend_from_slice(&self.equality);
+                return;
+            }
+        };
+        if let Some(rules) = self.exact.get(text) {
+            out.extend_from_slice(rules);
+        }
+        if !self.normalized.is_empty() {
+            scratch.clear();
+            scratch.extend(super::program::normalized_chars(text));
+            if let Some(rules) = self.normalized.get(scratch.as_str()) {
+                out.extend_from_slice(rules);
+            }
+        }
+    }
+}
+
+/// The path and index key of a first clause, if it has one.
+fn key_of(expr: &Expr) -> Option<(&[Segment], Key<'_>)> {
     match &expr.kind {
         // `and` evaluates its first operand first: if that is false, nothing else runs.
         ExprKind::And(items) => key_of(items.first()?),
@@ -101,67 +270,56 @@ fn key_of(expr: &Expr) -> Option<Key<'_>> {
             if parse_data_date(text).is_some() {
                 return None;
             }
-            Some(Key {
+            let normalized = aliases
+                .as_ref()
+                .map(|a| a.normalized.iter().map(String::as_str).collect())
+                .unwrap_or_default();
+            Some((
                 path,
-                exact: vec![text],
-                normalized: aliases
-                    .as_ref()
-                    .map(|a| a.normalized.iter().map(String::as_str).collect())
-                    .unwrap_or_default(),
-            })
+                Key::Strings {
+                    exact: vec![text],
+                    normalized,
+                },
+            ))
         }
         ExprKind::InSet(needle, set, false) if set.others.is_empty() => {
             let ExprKind::Field(path) = &needle.kind else {
                 return None;
             };
-            Some(Key {
+            Some((
                 path,
-                exact: set.strings.iter().map(|s| &**s).collect(),
-                normalized: set.aliases.normalized.iter().map(String::as_str).collect(),
-            })
+                Key::Strings {
+                    exact: set.strings.iter().map(|s| &**s).collect(),
+                    normalized: set.aliases.normalized.iter().map(String::as_str).collect(),
+                },
+            ))
         }
+        ExprKind::Order(order, left, right) => {
+            let (path, order, bound) = match (&left.kind, &right.kind) {
+                (ExprKind::Field(path), ExprKind::Const(c)) => (path, *order, c),
+                (ExprKind::Const(c), ExprKind::Field(path)) => (path, flipped(*order), c),
+                _ => return None,
+            };
+            match bound {
+                Const::Number(n) => Some((path, Key::Number(order, *n))),
+                Const::Date(d) => Some((path, Key::Date(order, *d))),
+                _ => None,
+            }
+        }
+        ExprKind::Exists(inner) => match &inner.kind {
+            ExprKind::Field(path) if !path.is_empty() => Some((path, Key::Present)),
+            _ => None,
+        },
         _ => None,
     }
 }
 
-/// What the index says about one path for one record.
-pub enum Candidates<'i> {
-    /// The value is missing: none of the path's rules can fire or fail.
-    None,
-    /// A plain string: these rules (exact matches, then alias matches).
-    Some(&'i [usize], &'i [usize]),
-    /// Anything else: every rule of the path.
-    All(&'i [usize]),
-}
-
-impl PathIndex {
-    /// The rules of this path that a record whose value at the path is `value` may meet.
-    /// `scratch` is reused for normalising the value.
-    pub fn candidates<'i>(
-        &'i self,
-        value: Option<&str>,
-        missing: bool,
-        scratch: &mut String,
-    ) -> Candidates<'i> {
-        if missing {
-            return Candidates::None;
-        }
-        let Some(text) = value else {
-            return Candidates::All(&self.rules);
-        };
-        if parse_data_date(text).is_some() {
-            return Candidates::All(&self.rules);
-        }
-        let exact = self.exact.get(text).map_or(&[][..], Vec::as_slice);
-        let normalized = if self.normalized.is_empty() {
-            &[][..]
-        } else {
-            scratch.clear();
-            scratch.extend(super::program::normalized_chars(text));
-            self.normalized
-                .get(scratch.as_str())
-                .map_or(&[][..], Vec::as_slice)
-        };
-        Candidates::Some(exact, normalized)
+/// `a < b` is `b > a`.
+fn flipped(order: Order) -> Order {
+    match order {
+        Order::Lt => Order::Gt,
+        Order::Le => Order::Ge,
+        Order::Gt => Order::Lt,
+        Order::Ge => Order::Le,
     }
 }

@@ -483,7 +483,7 @@ impl<'a> Compiler<'a> {
                     span: base.span,
                 });
                 match segment {
-                    Segment::Key(key) => ExprKind::Member(base, key),
+                    Segment::Key(key) => ExprKind::Member(base, Segment::Key(key)),
                     Segment::Index(i) => ExprKind::Index(
                         base,
                         Box::new(Expr {

@@ -17,15 +17,91 @@ pub struct Program {
     pub rules: Vec<CompiledRule>,
     /// Which rules a record can meet, by the values their first clauses test.
     pub index: super::index::RuleIndex,
+    /// The record's top-level fields that rules and the index read: name → slot (see
+    /// [`ExprKind::RootField`]).
+    pub root_fields: foldhash::HashMap<Box<str>, usize>,
 }
 
 impl Program {
-    /// A program of these rules, with their index.
-    pub fn new(rules: Vec<CompiledRule>) -> Program {
-        let index = super::index::RuleIndex::build(
+    /// A program of these rules, with their index; field paths from the record's root are
+    /// given slots, so that each top-level field is looked up once per record.
+    pub fn new(mut rules: Vec<CompiledRule>) -> Program {
+        let mut index = super::index::RuleIndex::build(
             rules.iter().map(|r| r.conditions.first().map(|c| &c.expr)),
         );
-        Program { rules, index }
+        let mut root_fields = foldhash::HashMap::default();
+        for path_index in &mut index.paths {
+            if let Some(Segment::Key(key)) = path_index.path.first() {
+                path_index.slot = Some(slot_of(key, &mut root_fields));
+            }
+        }
+        for rule in &mut rules {
+            let clauses = rule
+                .conditions
+                .iter_mut()
+                .chain(rule.unless.as_mut())
+                .chain(rule.require.as_mut());
+            for clause in clauses {
+                slot_root_fields(&mut clause.expr, &mut root_fields);
+            }
+        }
+        Program {
+            rules,
+            index,
+            root_fields,
+        }
+    }
+}
+
+/// The slot of a top-level field name, given a new one if it has none yet.
+fn slot_of(key: &str, names: &mut foldhash::HashMap<Box<str>, usize>) -> usize {
+    let next = names.len();
+    *names.entry(key.into()).or_insert(next)
+}
+
+/// Rewrites `Field` paths that start with a key into `RootField`s, giving their first keys slots
+/// in `names`.
+fn slot_root_fields(expr: &mut Expr, names: &mut foldhash::HashMap<Box<str>, usize>) {
+    match &mut expr.kind {
+        ExprKind::Field(path) => {
+            if let Some(Segment::Key(key)) = path.first() {
+                let slot = slot_of(key, names);
+                let rest = path.split_off(1);
+                expr.kind = ExprKind::RootField(slot, rest);
+            }
+        }
+        ExprKind::Const(_) | ExprKind::RootField(..) | ExprKind::Var(..) => {}
+        ExprKind::Member(inner, _)
+        | ExprKind::Not(inner)
+        | ExprKind::Matches(inner, _)
+        | ExprKind::Exists(inner)
+        | ExprKind::Missing(inner)
+        | ExprKind::Neg(inner)
+        | ExprKind::InSet(inner, ..) => slot_root_fields(inner, names),
+        ExprKind::Index(a, b)
+        | ExprKind::Equals {
+            left: a, right: b, ..
+        }
+        | ExprKind::Order(_, a, b)
+        | ExprKind::InList(a, b, _)
+        | ExprKind::Contains(a, b, _)
+        | ExprKind::StartsWith(a, b)
+        | ExprKind::EndsWith(a, b)
+        | ExprKind::Quantifier(_, _, a, b) => {
+            slot_root_fields(a, names);
+            slot_root_fields(b, names);
+        }
+        ExprKind::And(items) | ExprKind::Or(items) | ExprKind::Call(_, items) => {
+            for item in items {
+                slot_root_fields(item, names);
+            }
+        }
+        ExprKind::Arith(first, rest) => {
+            slot_root_fields(first, names);
+            for (_, _, operand) in rest {
+                slot_root_fields(operand, names);
+            }
+        }
     }
 }
 
@@ -126,10 +202,13 @@ pub enum ExprKind {
     Const(Const),
     /// A path from the record's root (empty: the record itself).
     Field(Vec<Segment>),
+    /// A path from the record's top-level field in this slot of [`Program::root_fields`]: what
+    /// [`Program::new`] makes of a `Field` path, so that no rule searches the record for it.
+    RootField(usize, Vec<Segment>),
     /// A path from a quantifier's variable: its slot in the variable stack, then the steps.
     Var(usize, Vec<Segment>),
-    /// A field of a computed value.
-    Member(Box<Expr>, Box<str>),
+    /// A field of a computed value (the segment is always a key).
+    Member(Box<Expr>, Segment),
     /// An index into a computed value.
     Index(Box<Expr>, Box<Expr>),
     /// `not`

@@ -9,7 +9,7 @@ use std::cmp::Ordering;
 
 use rust_decimal::Decimal;
 
-use crate::compile::index::Candidates;
+use crate::compile::index::Probe;
 use crate::compile::{
     Clause, CompiledRule, Const, ConstSet, Expr, ExprKind, Function, Order, Program, Segment,
     Template, TemplatePart,
@@ -85,6 +85,7 @@ pub struct Evaluator<'p> {
     program: &'p Program,
     candidates: Vec<usize>,
     scratch: String,
+    slots: RootSlots,
 }
 
 impl<'p> Evaluator<'p> {
@@ -94,40 +95,84 @@ impl<'p> Evaluator<'p> {
             program,
             candidates: Vec::new(),
             scratch: String::new(),
+            slots: RootSlots::default(),
         }
     }
 
     /// Evaluates the rules `record` can meet (by the rule index), appending findings in rule
     /// order. The findings are exactly those of [`evaluate_all`].
     pub fn evaluate(&mut self, record: &Record, findings: &mut Vec<Finding>) {
-        let index = &self.program.index;
+        let program = self.program;
+        self.slots.fill(program, &record.root);
+        let index = &program.index;
         self.candidates.clear();
         self.candidates.extend_from_slice(&index.always);
         for path_index in &index.paths {
-            let value = walk(Ev::node(&record.root), &path_index.path);
-            let text = match &value.v {
-                V::Str(s) => Some(s.as_ref()),
-                _ => None,
+            let value = match path_index.slot {
+                Some(slot) => match self.slots.get(&record.root, slot) {
+                    Some(node) => walk(Ev::node(node), path_index.path.get(1..).unwrap_or(&[])),
+                    None => Ev::MISSING,
+                },
+                None => walk(Ev::node(&record.root), &path_index.path),
             };
-            match path_index.candidates(text, value.is_missing(), &mut self.scratch) {
-                Candidates::None => {}
-                Candidates::Some(exact, aliased) => {
-                    self.candidates.extend_from_slice(exact);
-                    self.candidates.extend_from_slice(aliased);
-                }
-                Candidates::All(rules) => self.candidates.extend_from_slice(rules),
-            }
+            let probe = match &value.v {
+                V::Missing => Probe::Missing,
+                V::Str(s) => Probe::Text(s),
+                V::Num(n) => Probe::Number(*n),
+                V::Date(d) => Probe::Date(*d),
+                _ => Probe::Other,
+            };
+            path_index.candidates(probe, &mut self.candidates, &mut self.scratch);
         }
         if !index.paths.is_empty() {
             self.candidates.sort_unstable();
             self.candidates.dedup();
         }
         evaluate_rules(
-            self.program,
+            program,
             record,
+            &self.slots,
             self.candidates.iter().copied(),
             findings,
         );
+    }
+}
+
+/// Where each of the program's top-level fields (by slot) sits among a record's entries, found
+/// in one pass over the record so that rules never search it.
+#[derive(Debug, Default)]
+struct RootSlots {
+    /// Entry position by slot; `MISSING` when the record has no such field.
+    positions: Vec<u32>,
+}
+
+impl RootSlots {
+    const MISSING: u32 = u32::MAX;
+
+    fn fill(&mut self, program: &Program, root: &Node) {
+        self.positions.clear();
+        self.positions
+            .resize(program.root_fields.len(), Self::MISSING);
+        if let crate::value::Value::Map(map) = &root.value {
+            for (position, entry) in map.entries.iter().enumerate() {
+                if let (Some(&slot), Ok(position)) = (
+                    program.root_fields.get(&*entry.key),
+                    u32::try_from(position),
+                ) && let Some(at) = self.positions.get_mut(slot)
+                {
+                    *at = position;
+                }
+            }
+        }
+    }
+
+    /// The record's field in `slot`, if it has one.
+    fn get<'r>(&self, root: &'r Node, slot: usize) -> Option<&'r Node> {
+        let position = *self.positions.get(slot)?;
+        match &root.value {
+            crate::value::Value::Map(map) => map.entries.get(position as usize).map(|e| &e.value),
+            _ => None,
+        }
     }
 }
 
@@ -138,12 +183,15 @@ pub fn evaluate(program: &Program, record: &Record, findings: &mut Vec<Finding>)
 
 /// Evaluates every rule on `record`, without the index: the plain scan the index must agree with.
 pub fn evaluate_all(program: &Program, record: &Record, findings: &mut Vec<Finding>) {
-    evaluate_rules(program, record, 0..program.rules.len(), findings);
+    let mut slots = RootSlots::default();
+    slots.fill(program, &record.root);
+    evaluate_rules(program, record, &slots, 0..program.rules.len(), findings);
 }
 
 fn evaluate_rules(
     program: &Program,
     record: &Record,
+    slots: &RootSlots,
     rules: impl Iterator<Item = usize>,
     findings: &mut Vec<Finding>,
 ) {
@@ -156,6 +204,7 @@ fn evaluate_rules(
         let mut context = Context {
             root: &record.root,
             vars: &mut vars,
+            slots,
         };
         match context.rule(rule) {
             Ok(None) => {}
@@ -180,6 +229,8 @@ fn evaluate_rules(
 struct Context<'r, 'v> {
     root: &'r Node,
     vars: &'v mut Vec<Ev<'r>>,
+    /// Where the record's top-level fields are.
+    slots: &'v RootSlots,
 }
 
 impl<'r> Context<'r, '_> {
@@ -251,13 +302,17 @@ impl<'r> Context<'r, '_> {
         Ok(match &expr.kind {
             ExprKind::Const(c) => Ev::constant(c),
             ExprKind::Field(path) => walk(Ev::node(self.root), path),
+            ExprKind::RootField(slot, rest) => match self.slots.get(self.root, *slot) {
+                Some(node) => walk(Ev::node(node), rest),
+                None => Ev::MISSING,
+            },
             ExprKind::Var(slot, path) => {
                 let base = self.vars.get(*slot).cloned().unwrap_or(Ev::MISSING);
                 walk(base, path)
             }
             ExprKind::Member(base, key) => {
                 let base = self.eval(base)?;
-                walk(base, std::slice::from_ref(&Segment::Key(key.clone())))
+                walk(base, std::slice::from_ref(key))
             }
             ExprKind::Index(base, index) => {
                 let base = self.eval(base)?;
