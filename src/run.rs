@@ -52,8 +52,6 @@ pub struct Reported {
     pub at: Location,
     /// The field path of that value, when it is a field (`vendor`, `buyer.branch`).
     pub field: Option<String>,
-    /// What the value is, as written.
-    pub value_text: String,
     /// The message.
     pub message: String,
     /// The rule, or for an error the expression that failed, in the policy file.
@@ -492,7 +490,6 @@ fn reported(program: &Program, record: &Record, name: &str, finding: Finding) ->
     let rule = program.rules.get(finding.rule);
     let span = finding.span.unwrap_or(record.root.span);
     let field = field_path_of(&record.root, span);
-    let value_text = record.source.slice(span).to_string();
     Reported {
         rule_id: rule.map_or_else(String::new, |r| r.id.clone()),
         outcome: finding.outcome,
@@ -503,7 +500,6 @@ fn reported(program: &Program, record: &Record, name: &str, finding: Finding) ->
             span,
         },
         field,
-        value_text,
         message: finding.message,
         policy: Location {
             source: rule.map_or_else(|| record.source.clone(), |r| r.source.clone()),
@@ -519,30 +515,31 @@ fn reported(program: &Program, record: &Record, name: &str, finding: Finding) ->
 /// The dotted path of the value at `span` inside `root`, if a value starts there.
 fn field_path_of(root: &crate::value::Node, span: Span) -> Option<String> {
     use crate::value::Value;
-    let mut path = Vec::new();
+    use std::fmt::Write as _;
+    let mut path = String::new();
     let mut node = root;
+    let contains = |outer: Span| outer.start <= span.start && span.end <= outer.end;
     'descend: loop {
         if node.span == span {
-            return (!path.is_empty()).then(|| path.join("."));
+            return (!path.is_empty()).then_some(path);
+        }
+        if !path.is_empty() {
+            path.push('.');
         }
         match &node.value {
             Value::Map(map) => {
-                for entry in &map.entries {
-                    if entry.value.span.start <= span.start && span.end <= entry.value.span.end {
-                        path.push(entry.key.to_string());
-                        node = &entry.value;
-                        continue 'descend;
-                    }
+                if let Some(entry) = map.entries.iter().find(|e| contains(e.value.span)) {
+                    path.push_str(&entry.key);
+                    node = &entry.value;
+                    continue 'descend;
                 }
                 return None;
             }
             Value::List(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    if item.span.start <= span.start && span.end <= item.span.end {
-                        path.push(i.to_string());
-                        node = item;
-                        continue 'descend;
-                    }
+                if let Some((i, item)) = items.iter().enumerate().find(|(_, i)| contains(i.span)) {
+                    let _ = write!(path, "{i}");
+                    node = item;
+                    continue 'descend;
                 }
                 return None;
             }

@@ -55,12 +55,10 @@ impl SourceFile {
         self.line_starts.get_or_init(|| {
             let mut starts = vec![0];
             let bytes = self.text.as_bytes();
-            for (i, b) in bytes.iter().enumerate() {
-                match b {
-                    b'\n' => starts.push(i + 1),
-                    // A lone CR ends a line too.
-                    b'\r' if bytes.get(i + 1) != Some(&b'\n') => starts.push(i + 1),
-                    _ => {}
+            for i in memchr::memchr2_iter(b'\n', b'\r', bytes) {
+                // A lone CR ends a line too; in CRLF the line ends after the LF.
+                if bytes.get(i) == Some(&b'\n') || bytes.get(i + 1) != Some(&b'\n') {
+                    starts.push(i + 1);
                 }
             }
             starts

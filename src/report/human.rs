@@ -44,7 +44,9 @@ pub fn finding_diag(finding: &Reported) -> Diag {
         Outcome::Note => Severity::Advice,
     };
     let value = finding
-        .value_text
+        .at
+        .source
+        .slice(finding.at.span)
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");

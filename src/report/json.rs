@@ -75,32 +75,32 @@ impl Render for JsonRender {
     }
 }
 
-/// One finding.
+/// One finding, borrowed from the [`Reported`] it shows.
 #[derive(Debug, Serialize)]
-pub struct JsonFinding {
+pub struct JsonFinding<'a> {
     /// The rule id.
-    pub rule: String,
+    pub rule: &'a str,
     /// `deny`, `warn`, `note` or `error`.
     pub effect: &'static str,
     /// The record's name.
-    pub record: String,
+    pub record: &'a str,
     /// The data file, as given.
-    pub file: String,
+    pub file: &'a str,
     /// 1-based line of the deciding value.
     pub line: usize,
     /// 1-based column of the deciding value.
     pub column: usize,
     /// The message.
-    pub message: String,
+    pub message: &'a str,
     /// Where the rule is.
-    pub policy: JsonPlace,
+    pub policy: JsonPlace<'a>,
 }
 
 /// A place in a file.
 #[derive(Debug, Serialize)]
-pub struct JsonPlace {
+pub struct JsonPlace<'a> {
     /// The file, as given.
-    pub file: String,
+    pub file: &'a str,
     /// 1-based line.
     pub line: usize,
     /// 1-based column.
@@ -125,19 +125,19 @@ pub struct JsonError {
     pub column: Option<usize>,
 }
 
-fn finding(f: &Reported) -> JsonFinding {
+fn finding(f: &Reported) -> JsonFinding<'_> {
     let (line, column) = f.at.line_col();
     let (policy_line, policy_column) = f.policy.line_col();
     JsonFinding {
-        rule: f.rule_id.clone(),
+        rule: &f.rule_id,
         effect: f.outcome.name(),
-        record: f.record.clone(),
-        file: f.at.source.name().to_string(),
+        record: &f.record,
+        file: f.at.source.name(),
         line,
         column,
-        message: f.message.clone(),
+        message: &f.message,
         policy: JsonPlace {
-            file: f.policy.source.name().to_string(),
+            file: f.policy.source.name(),
             line: policy_line,
             column: policy_column,
         },
