@@ -11,7 +11,7 @@ use pest::Parser as _;
 
 use crate::diagnostic::Diag;
 use crate::source::{Source, Span};
-use ast::PolicyFile;
+use ast::{PolicyFile, Statement};
 use grammar::{PolicyParser, Rule};
 
 /// The deepest nesting of brackets and operators a policy may use.
@@ -31,34 +31,92 @@ const KEYWORDS: &[&str] = &[
     "vendor",
 ];
 
+/// Files at least this big are parsed in pieces on all cores.
+const PARALLEL_PARSE_BYTES: usize = 64 * 1024;
+
 /// Parses a policy file. Returns the statements that parsed and every syntax error found.
 pub fn parse(source: &Source) -> (PolicyFile, Vec<Diag>) {
     let text = source.text();
-    let mut errors = Vec::new();
-    let mut statements = Vec::new();
-    if let Some(diag) = check_nesting(source) {
-        errors.push(diag);
-        return (
-            PolicyFile {
-                source: source.clone(),
-                statements,
-            },
-            errors,
-        );
+    let file = |statements| PolicyFile {
+        source: source.clone(),
+        statements,
+    };
+    let statement_starts = match scan_layout(source) {
+        Ok(starts) => starts,
+        Err(diag) => return (file(Vec::new()), vec![diag]),
+    };
+    let start = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    if let Some(statements) = parse_in_pieces(source, start, &statement_starts) {
+        return (file(statements), Vec::new());
     }
-    let mut pos = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let piece = parse_range(source, start, text.len());
+    (file(piece.statements), piece.errors)
+}
+
+/// Parses a big file in pieces, cut at statements that start a line outside any bracket, on all
+/// cores. `None` unless every piece parsed cleanly and ended where the next began; the caller
+/// then parses the file in one go, so that errors are reported exactly as always.
+fn parse_in_pieces(source: &Source, start: usize, starts: &[usize]) -> Option<Vec<Statement>> {
+    use rayon::prelude::*;
+    let len = source.text().len();
+    if len < PARALLEL_PARSE_BYTES || starts.is_empty() {
+        return None;
+    }
+    let pieces = rayon::current_num_threads() * 4;
+    let mut bounds = vec![start];
+    for k in 1..pieces {
+        let target = len / pieces * k;
+        let at = starts.partition_point(|&s| s < target);
+        if let Some(&cut) = starts.get(at)
+            && bounds.last().is_some_and(|&last| cut > last)
+        {
+            bounds.push(cut);
+        }
+    }
+    bounds.push(len);
+    let parsed: Vec<Piece> = bounds
+        .par_windows(2)
+        .map(|w| match w {
+            [from, to] => parse_range(source, *from, *to),
+            _ => Piece::default(),
+        })
+        .collect();
+    let mut statements = Vec::new();
+    for piece in parsed {
+        if !piece.errors.is_empty() || piece.overran {
+            return None;
+        }
+        statements.extend(piece.statements);
+    }
+    Some(statements)
+}
+
+/// What parsing a range of a file gave.
+#[derive(Default)]
+struct Piece {
+    statements: Vec<Statement>,
+    errors: Vec<Diag>,
+    /// The last statement ran past the end of the range.
+    overran: bool,
+}
+
+/// Parses the statements that start in `start..end`, recovering after errors.
+fn parse_range(source: &Source, start: usize, end: usize) -> Piece {
+    let text = source.text();
+    let mut piece = Piece::default();
+    let mut pos = start;
     let mut previous_start: Option<usize> = None;
     loop {
         pos = skip_trivia(text, pos);
-        let Some(rest) = text.get(pos..) else { break };
-        if rest.is_empty() {
+        if pos >= end {
             break;
         }
+        let Some(rest) = text.get(pos..) else { break };
         let word = leading_word(rest);
         if matches!(word, "test" | "waive")
             || (word == "record" && !rest.get(6..).is_some_and(|r| r.starts_with('.')))
         {
-            errors.push(unsupported_statement(source, pos, word));
+            piece.errors.push(unsupported_statement(source, pos, word));
             pos = next_statement_start(text, pos + word.len());
             previous_start = None;
             continue;
@@ -66,19 +124,20 @@ pub fn parse(source: &Source) -> (PolicyFile, Vec<Diag>) {
         match PolicyParser::parse(Rule::statement_at, rest) {
             Ok(mut pairs) => {
                 let Some(pair) = pairs.next() else { break };
-                let end = pos + pair.as_span().end();
+                let statement_end = pos + pair.as_span().end();
                 match lower::statement(source, pos, pair) {
-                    Ok(statement) => statements.push(statement),
-                    Err(mut diags) => errors.append(&mut diags),
+                    Ok(statement) => piece.statements.push(statement),
+                    Err(mut diags) => piece.errors.append(&mut diags),
                 }
                 previous_start = Some(pos);
                 // A statement that consumed nothing would loop forever; the grammar has none.
-                pos = end.max(pos + 1);
+                pos = statement_end.max(pos + 1);
+                piece.overran = pos > end;
             }
             Err(error) => {
                 let diag = syntax_error(source, pos, previous_start, error);
                 let at = diag.location().map_or(pos, |l| l.span.start);
-                errors.push(diag);
+                piece.errors.push(diag);
                 // An unfinished statement often fails at the keyword of the next one: go on there.
                 pos = if at > pos && starts_statement(text, at) {
                     at
@@ -89,13 +148,7 @@ pub fn parse(source: &Source) -> (PolicyFile, Vec<Diag>) {
             }
         }
     }
-    (
-        PolicyFile {
-            source: source.clone(),
-            statements,
-        },
-        errors,
-    )
+    piece
 }
 
 /// Describes a syntax error in the words of the language.
@@ -521,10 +574,14 @@ fn unsupported_statement(source: &Source, pos: usize, word: &str) -> Diag {
     .help("remove the statement, or keep it in a file this run does not read")
 }
 
-/// Refuses brackets nested deeper than [`MAX_NESTING`] before pest would recurse into them.
-fn check_nesting(source: &Source) -> Option<Diag> {
+/// Refuses brackets nested deeper than [`MAX_NESTING`] before pest would recurse into them, and
+/// otherwise gives the offsets of the statement keywords that start a line outside any bracket,
+/// string or comment (where a big file can be cut into pieces), for files big enough to cut.
+fn scan_layout(source: &Source) -> Result<Vec<usize>, Diag> {
     let text = source.text();
     let bytes = text.as_bytes();
+    let want_starts = text.len() >= PARALLEL_PARSE_BYTES;
+    let mut starts = Vec::new();
     let mut depth = 0usize;
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
@@ -533,6 +590,7 @@ fn check_nesting(source: &Source) -> Option<Diag> {
                 while bytes.get(i).is_some_and(|&c| c != b'\n' && c != b'\r') {
                     i += 1;
                 }
+                continue;
             }
             b'"' | b'\'' => {
                 i += 1;
@@ -548,20 +606,75 @@ fn check_nesting(source: &Source) -> Option<Diag> {
             b'(' | b'[' | b'{' => {
                 depth += 1;
                 if depth > MAX_NESTING {
-                    return Some(
-                        Diag::error(
-                            "caveat::parse::too_deep",
-                            format!("brackets nested more than {MAX_NESTING} levels deep"),
-                        )
-                        .label(source, Span::new(i, i + 1), "too deep here")
-                        .help("split the expression, for example with `let`"),
-                    );
+                    return Err(Diag::error(
+                        "caveat::parse::too_deep",
+                        format!("brackets nested more than {MAX_NESTING} levels deep"),
+                    )
+                    .label(source, Span::new(i, i + 1), "too deep here")
+                    .help("split the expression, for example with `let`"));
                 }
             }
             b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b'\n' | b'\r' if depth == 0 && want_starts => {
+                let line = text.get(i + 1..).unwrap_or("");
+                let word_at = i + 1 + (line.len() - line.trim_start_matches([' ', '\t']).len());
+                if starts_statement(text, word_at)
+                    && !text
+                        .get(word_at..)
+                        .is_some_and(|r| r.starts_with("record."))
+                {
+                    starts.push(word_at);
+                }
+            }
             _ => {}
         }
         i += 1;
     }
-    None
+    Ok(starts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceFile;
+
+    /// A big policy with every layout the cutter must respect: blocks, multi-line rules,
+    /// keywords in comments and strings, lists over several lines.
+    fn big_policy() -> String {
+        let mut text = String::from("\u{feff}alias DJI = [\"SZ DJI\",\n  \"Da-Jiang\"]\n");
+        for i in 0..3000 {
+            text.push_str(&match i % 5 {
+                0 => format!("rule r{i} {{\n  deny vendor DJI\n  when amount > {i}\n}}\n"),
+                1 => format!("# deny this is a comment\nwarn when amount > {i}\n  and quantity > 2\n"),
+                2 => format!("note when vendor == \"x\ndeny {i}\"\n"),
+                3 => format!("let limit{i} = [\n{i},\n{}\n]\n", i + 1),
+                _ => format!("deny when product matches '^deny{i}$'\n"),
+            });
+        }
+        text
+    }
+
+    #[test]
+    fn a_big_file_parses_in_pieces_exactly_as_in_one_go() {
+        let source = SourceFile::new("big.policy", big_policy());
+        assert!(source.text().len() >= PARALLEL_PARSE_BYTES);
+        let starts = scan_layout(&source).unwrap_or_default();
+        let pieces = parse_in_pieces(&source, 3, &starts).expect("the pieces parse");
+        let whole = parse_range(&source, 3, source.text().len());
+        assert!(whole.errors.is_empty(), "{:?}", whole.errors);
+        assert_eq!(pieces.len(), 3001);
+        assert_eq!(format!("{pieces:?}"), format!("{:?}", whole.statements));
+    }
+
+    #[test]
+    fn a_big_file_with_an_error_is_reported_as_in_one_go() {
+        let mut text = big_policy();
+        text.push_str("deny when amount >\nwarn vendor\n");
+        let source = SourceFile::new("big.policy", text);
+        let (file, errors) = parse(&source);
+        let whole = parse_range(&source, 3, source.text().len());
+        assert_eq!(errors.len(), 2);
+        assert_eq!(format!("{errors:?}"), format!("{:?}", whole.errors));
+        assert_eq!(file.statements.len(), whole.statements.len());
+    }
 }
