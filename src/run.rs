@@ -2,6 +2,7 @@
 //! evaluate it. The result is what the reports render.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::check::{self, PolicyInput};
 use crate::compile::{Program, Segment};
@@ -41,11 +42,11 @@ pub struct Inputs {
 #[derive(Debug, Clone)]
 pub struct Reported {
     /// The rule's id.
-    pub rule_id: String,
+    pub rule_id: Arc<str>,
     /// What it says.
     pub outcome: Outcome,
     /// The record's name.
-    pub record: String,
+    pub record: Arc<str>,
     /// The record's position among its file's records, from 0.
     pub index: usize,
     /// The value in the record that decided it.
@@ -53,11 +54,11 @@ pub struct Reported {
     /// The field path of that value, when it is a field (`vendor`, `buyer.branch`).
     pub field: Option<String>,
     /// The message.
-    pub message: String,
+    pub message: Arc<str>,
     /// The rule, or for an error the expression that failed, in the policy file.
     pub policy: Location,
     /// The rule's `cite`, if any.
-    pub cite: Option<String>,
+    pub cite: Option<Arc<str>>,
 }
 
 /// Counts of a run: records read and findings by outcome.
@@ -359,7 +360,7 @@ fn merge_outcomes(
                 Item::Pending(mut finding) => {
                     finding.index += *first_index;
                     if finding.record.is_empty() {
-                        finding.record = format!("{name}#{}", finding.index);
+                        finding.record = format!("{name}#{}", finding.index).into();
                     }
                     result.summary.count(finding.outcome);
                     sink.finding(&finding)?;
@@ -434,7 +435,9 @@ fn read_chunk(
         if findings.is_empty() {
             continue;
         }
-        let name = eval::record_id(&record, id_field).unwrap_or_default();
+        let name: Arc<str> = eval::record_id(&record, id_field)
+            .unwrap_or_default()
+            .into();
         for finding in findings.drain(..) {
             let reported = reported(program, &record, &name, finding);
             let item = match renderer {
@@ -486,14 +489,14 @@ pub fn data_error(error: data::DataError) -> Diag {
     diag.maybe_help(error.help)
 }
 
-fn reported(program: &Program, record: &Record, name: &str, finding: Finding) -> Reported {
+fn reported(program: &Program, record: &Record, name: &Arc<str>, finding: Finding) -> Reported {
     let rule = program.rules.get(finding.rule);
     let span = finding.span.unwrap_or(record.root.span);
     let field = field_path_of(&record.root, span);
     Reported {
-        rule_id: rule.map_or_else(String::new, |r| r.id.clone()),
+        rule_id: rule.map_or_else(|| "".into(), |r| r.id.clone()),
         outcome: finding.outcome,
-        record: name.to_string(),
+        record: name.clone(),
         index: record.index,
         at: Location {
             source: record.source.clone(),

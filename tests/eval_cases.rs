@@ -125,7 +125,7 @@ fn run_case(path: &Path) {
             path.display()
         );
         if let Some(m) = want_message {
-            assert_eq!(message, m, "{}: message of {head}", path.display());
+            assert_eq!(&**message, m, "{}: message of {head}", path.display());
         }
         if let Some(at) = at {
             assert_eq!(

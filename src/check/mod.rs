@@ -650,7 +650,7 @@ fn compile_rule(compiler: &mut Compiler<'_>, rule: &ast::Rule, id: String) -> Co
         }
     });
     let mut compiled = CompiledRule {
-        id,
+        id: id.into(),
         effect,
         source: compiler.source().clone(),
         span: rule.body_span,
@@ -658,10 +658,10 @@ fn compile_rule(compiler: &mut Compiler<'_>, rule: &ast::Rule, id: String) -> Co
         unless,
         require,
         message,
-        cite: rule.cite.as_ref().map(|c| c.node.clone()),
+        cite: rule.cite.as_ref().map(|c| c.node.as_str().into()),
         tags: rule.tags.iter().map(|t| t.node.clone()).collect(),
-        generated_message: String::new(),
+        generated_message: "".into(),
     };
-    compiled.generated_message = compiled.generate_message();
+    compiled.generated_message = compiled.generate_message().into();
     compiled
 }

@@ -109,7 +109,7 @@ fn slot_root_fields(expr: &mut Expr, names: &mut foldhash::HashMap<Box<str>, usi
 #[derive(Debug, Clone)]
 pub struct CompiledRule {
     /// The rule's id: its block name, or `FILE-STEM:LINE`.
-    pub id: String,
+    pub id: Arc<str>,
     /// The effect of a finding.
     pub effect: Effect,
     /// The policy file.
@@ -125,9 +125,9 @@ pub struct CompiledRule {
     /// The message template of `message "…"`.
     pub message: Option<Template>,
     /// The message of a rule without `message`, made from its clauses once, at compile time.
-    pub generated_message: String,
+    pub generated_message: Arc<str>,
     /// `cite "…"`.
-    pub cite: Option<String>,
+    pub cite: Option<Arc<str>>,
     /// `tags [...]`.
     pub tags: Vec<String>,
 }

@@ -6,6 +6,7 @@ pub mod value;
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
@@ -65,7 +66,7 @@ pub struct Finding {
     /// The record value that decided it (for an error: the bad value), if one did.
     pub span: Option<Span>,
     /// The message: the rule's own, a generated one, or the error.
-    pub message: String,
+    pub message: Arc<str>,
     /// For an error: the policy span of the expression that failed.
     pub policy_span: Option<Span>,
 }
@@ -219,7 +220,7 @@ fn evaluate_rules(
                 rule: index,
                 outcome: Outcome::Error,
                 span: failure.record_span.or(Some(record.root.span)),
-                message: failure.message,
+                message: failure.message.into(),
                 policy_span: Some(failure.policy_span),
             }),
         }
@@ -766,9 +767,9 @@ fn in_set(needle: &Ev<'_>, set: &ConstSet) -> std::result::Result<Option<bool>, 
 }
 
 /// The finding's message: the rule's template filled in, or one generated from its clauses.
-fn message(rule: &CompiledRule, root: &Node, record: &Record) -> String {
+fn message(rule: &CompiledRule, root: &Node, record: &Record) -> Arc<str> {
     match &rule.message {
-        Some(template) => render_template(template, root, record),
+        Some(template) => render_template(template, root, record).into(),
         None => rule.generated_message.clone(),
     }
 }

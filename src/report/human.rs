@@ -78,7 +78,7 @@ pub fn finding_diag(finding: &Reported) -> Diag {
         }
         _ => finding.cite.as_ref().map(|c| format!("see {c}")),
     };
-    Diag::error(finding.rule_id.clone(), message)
+    Diag::error(finding.rule_id.to_string(), message)
         .with_severity(severity)
         .label(&finding.at.source, finding.at.span, record_label)
         .label(&finding.policy.source, finding.policy.span, policy_label)

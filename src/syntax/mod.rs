@@ -645,7 +645,9 @@ mod tests {
         for i in 0..3000 {
             text.push_str(&match i % 5 {
                 0 => format!("rule r{i} {{\n  deny vendor DJI\n  when amount > {i}\n}}\n"),
-                1 => format!("# deny this is a comment\nwarn when amount > {i}\n  and quantity > 2\n"),
+                1 => format!(
+                    "# deny this is a comment\nwarn when amount > {i}\n  and quantity > 2\n"
+                ),
                 2 => format!("note when vendor == \"x\ndeny {i}\"\n"),
                 3 => format!("let limit{i} = [\n{i},\n{}\n]\n", i + 1),
                 _ => format!("deny when product matches '^deny{i}$'\n"),
