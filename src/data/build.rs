@@ -252,7 +252,7 @@ pub(super) struct Builder {
     found: bool,
     /// What stood on the `--records` path where a list (or mapping) should be, and how many of
     /// the path's names led to it.
-    misfit: Option<(&'static str, usize)>,
+    misfit: Option<(&'static str, usize, Span)>,
     /// The span of the document's root, unless it was null.
     root: Option<Span>,
     /// Results ready to hand out.
@@ -306,8 +306,12 @@ impl Builder {
     pub(super) fn end_document(&mut self) {
         if let (Some(path), false, Some(root)) = (&self.path, self.found, self.root) {
             let dotted = path.join(".");
+            let mut span = Span::new(root.start, root.start.max(root.end.min(root.start + 1)));
+            let mut label = format!("no list at `{dotted}` in this document");
             let message = match self.misfit {
-                Some((found, names)) => {
+                Some((found, names, key_span)) => {
+                    span = key_span;
+                    label = format!("this holds {found}");
                     let at = path
                         .get(..names)
                         .map_or_else(|| dotted.clone(), |p| p.join("."));
@@ -324,13 +328,12 @@ impl Builder {
                 "`--records {dotted}` reads the records from the list at that path in each \
                  document; check the path, or leave out `--records` to read the document itself"
             );
-            let span = Span::new(root.start, root.start.max(root.end.min(root.start + 1)));
             let error = data_error(
                 &self.source,
                 "caveat::data::no_records_list",
                 message,
                 span,
-                format!("no list at `{dotted}` in this document"),
+                label,
                 Some(help),
             );
             self.out.push_back(Err(error));
@@ -407,13 +410,20 @@ impl Builder {
                 _ => Role::NotRecord,
             },
             Role::Path(matched) => {
-                let on_path = matches!(
-                    &top.body,
+                let on_path_key = match &top.body {
                     Body::Map(MapBody {
-                        pending: Some(PendingKey { on_path: true, .. }),
+                        pending:
+                            Some(PendingKey {
+                                on_path: true,
+                                span,
+                                ..
+                            }),
                         ..
-                    })
-                );
+                    }) => Some(*span),
+                    _ => None,
+                };
+                let on_path = on_path_key.is_some();
+                let key_span = on_path_key.unwrap_or_default();
                 if !on_path {
                     return Role::Plain;
                 }
@@ -429,11 +439,11 @@ impl Builder {
                         Role::List
                     }
                     Kind::Seq => {
-                        self.misfit = Some(("a list", matched + 1));
+                        self.misfit = Some(("a list", matched + 1, key_span));
                         Role::Plain
                     }
                     Kind::Scalar(name) => {
-                        self.misfit = Some((name, matched + 1));
+                        self.misfit = Some((name, matched + 1, key_span));
                         Role::Plain
                     }
                 }
