@@ -105,6 +105,34 @@ pub trait Sink {
         let _ = bytes;
         Ok(())
     }
+
+    /// Whether the sink wants to hear of every record read ([`Sink::record`]), not only of
+    /// findings.
+    fn wants_records(&self) -> bool {
+        false
+    }
+
+    /// A record that was read and evaluated; its findings, if any, follow. Only called when
+    /// [`Sink::wants_records`].
+    fn record(&mut self, record: &CheckedRecord) -> std::io::Result<()> {
+        let _ = record;
+        Ok(())
+    }
+}
+
+/// A record that was read and evaluated, for sinks that report every record.
+#[derive(Debug, Clone)]
+pub struct CheckedRecord {
+    /// The data file, as given.
+    pub file: Arc<str>,
+    /// The record's name.
+    pub name: Arc<str>,
+    /// Its position among its file's records, from 0.
+    pub index: usize,
+    /// Where the record is.
+    pub at: Location,
+    /// Its `vendor` field, when that is a string.
+    pub vendor: Option<Arc<str>>,
 }
 
 /// Turns a finding into the bytes of an output format.
@@ -265,6 +293,7 @@ pub fn evaluate(
     // `--records` needs each document whole, so such files are not cut.
     let split = options.load.records_path.is_none();
     let renderer = sink.renderer();
+    let every_record = sink.wants_records();
     for (path, format) in &inputs.data {
         let mut chunks = match Chunks::open(path, *format, split) {
             Ok(chunks) if options.chunk_bytes > 0 => chunks.with_target(options.chunk_bytes),
@@ -287,6 +316,7 @@ pub fn evaluate(
                 options,
                 &id_field,
                 renderer.as_deref(),
+                every_record,
             )
         };
         let window_size = jobs * 2;
@@ -365,6 +395,13 @@ fn merge_outcomes(
                     result.summary.count(finding.outcome);
                     sink.finding(&finding)?;
                 }
+                Item::Record(mut record) => {
+                    record.index += *first_index;
+                    if record.name.is_empty() {
+                        record.name = format!("{name}#{}", record.index).into();
+                    }
+                    sink.record(&record)?;
+                }
             }
         }
         *first_index += outcome.indexes;
@@ -397,6 +434,9 @@ enum Item {
     /// Not rendered: the sink has no renderer, or the record is named by its position in the
     /// file, which is only known at the merge (its name is empty until then).
     Pending(Reported),
+    /// A record read, for sinks that want every record (its name is empty, as above, when it
+    /// has no id).
+    Record(CheckedRecord),
 }
 
 fn read_chunk(
@@ -406,6 +446,7 @@ fn read_chunk(
     options: &RunOptions,
     id_field: &[Segment],
     renderer: Option<&(dyn Render + Send + Sync)>,
+    every_record: bool,
 ) -> ChunkOutcome {
     let mut outcome = ChunkOutcome::default();
     let source = match chunk {
@@ -432,12 +473,30 @@ fn read_chunk(
         next_index = next_index.max(record.index + 1);
         findings.clear();
         evaluator.evaluate(&record, &mut findings);
-        if findings.is_empty() {
+        if findings.is_empty() && !every_record {
             continue;
         }
         let name: Arc<str> = eval::record_id(&record, id_field)
             .unwrap_or_default()
             .into();
+        if every_record {
+            outcome.findings.push(Item::Record(CheckedRecord {
+                file: source.name().into(),
+                name: name.clone(),
+                index: record.index,
+                at: Location {
+                    source: record.source.clone(),
+                    span: record.root.span,
+                },
+                vendor: match &record.root.value {
+                    crate::value::Value::Map(map) => match map.get("vendor").map(|n| &n.value) {
+                        Some(crate::value::Value::String(v)) => Some(v.as_ref().into()),
+                        _ => None,
+                    },
+                    _ => None,
+                },
+            }));
+        }
         for finding in findings.drain(..) {
             let reported = reported(program, &record, &name, finding);
             let item = match renderer {

@@ -1,13 +1,14 @@
 //! `caveat check`: evaluate records against policies and report the findings.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::ValueEnum;
 
 use super::{Exit, print_errors, style_for};
 use crate::data::{Limits, LoadOptions};
-use crate::report::{human, json};
+use crate::diagnostic::Diag;
+use crate::report::{self, Format, Report, Reports};
 use crate::run::{self, RunOptions};
 
 /// Examples shown by `caveat check --help`.
@@ -24,9 +25,13 @@ pub struct Args {
     /// Policy files (`.policy`), data files (`.yaml`, `.yml`, `.json`, `.jsonl`) and folders,
     /// walked recursively. Default: `policies/` and `examples/` of the current folder.
     pub paths: Vec<PathBuf>,
-    /// The output format.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    /// An output format; give several, each with its `--output`, to write several reports in
+    /// one run.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Vec<Format>,
+    /// Where the report of the `--format` given in the same position goes (default: stdout).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Vec<PathBuf>,
     /// The lowest effect that fails the check (error findings always fail).
     #[arg(long, value_enum, default_value_t = FailOn::Deny)]
     pub fail_on: FailOn,
@@ -45,15 +50,6 @@ pub struct Args {
     /// The deepest nesting of collections allowed in a data file.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_depth)]
     pub max_depth: usize,
-}
-
-/// Output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// Diagnostics for people, with a summary line.
-    Human,
-    /// One JSON object on stdout.
-    Json,
 }
 
 /// The failing level.
@@ -84,7 +80,7 @@ pub fn run(args: &Args) -> Exit {
             .filter(|p| p.is_dir())
             .collect();
         if defaults.is_empty() {
-            print_errors(&[crate::diagnostic::Diag::error(
+            print_errors(&[Diag::error(
                 "caveat::io::no_paths",
                 "nothing to check: no paths given, and no `policies/` or `examples/` folder here",
             )
@@ -124,38 +120,19 @@ pub fn run(args: &Args) -> Exit {
             return Exit::Trouble;
         }
     };
-    let stdout = std::io::BufWriter::new(std::io::stdout().lock());
-    let (result, written) = match args.format {
-        Format::Human => {
-            let style = style_for(std::io::stdout().is_terminal());
-            let mut writer = human::HumanWriter {
-                out: stdout,
-                render: human::HumanRender { style },
-            };
-            match run::evaluate(&program, &inputs, &options, &mut writer) {
-                Ok(result) => {
-                    let line = format!("{}\n", human::summary_line(&result.summary));
-                    let done = writer
-                        .out
-                        .write_all(line.as_bytes())
-                        .and_then(|()| writer.out.flush());
-                    (Some(result), done)
-                }
-                Err(e) => (None, Err(e)),
-            }
+    let mut reports = match open_reports(args, &program) {
+        Ok(reports) => reports,
+        Err(diag) => {
+            print_errors(&[diag]);
+            return Exit::Trouble;
         }
-        Format::Json => match json::JsonWriter::new(stdout) {
-            Ok(mut writer) => match run::evaluate(&program, &inputs, &options, &mut writer) {
-                Ok(result) => {
-                    let done = writer
-                        .finish(&result.data_errors, &result.summary)
-                        .map(|_| ());
-                    (Some(result), done)
-                }
-                Err(e) => (None, Err(e)),
-            },
-            Err(e) => (None, Err(e)),
-        },
+    };
+    let (result, written) = match run::evaluate(&program, &inputs, &options, &mut reports) {
+        Ok(result) => {
+            let done = reports.finish(&result);
+            (Some(result), done)
+        }
+        Err(e) => (None, Err(e)),
     };
     if let Some(result) = &result {
         print_errors(&result.data_errors);
@@ -177,4 +154,59 @@ pub fn run(args: &Args) -> Exit {
         || (summary.deny > 0 && args.fail_on != FailOn::Never)
         || (summary.warn > 0 && args.fail_on == FailOn::Warn);
     if fails { Exit::Findings } else { Exit::Clean }
+}
+
+/// The reports the arguments ask for: each `--format` with the `--output` in the same position,
+/// or stdout. At most one report may go to stdout.
+fn open_reports(args: &Args, program: &crate::compile::Program) -> Result<Reports, Diag> {
+    let formats = if args.format.is_empty() {
+        vec![Format::Human]
+    } else {
+        args.format.clone()
+    };
+    if args.output.len() > formats.len() {
+        return Err(Diag::error(
+            "caveat::cli::output_without_format",
+            format!(
+                "{} `--output` files but {} `--format`s",
+                args.output.len(),
+                formats.len()
+            ),
+        )
+        .help("give each `--output FILE` after its `--format FORMAT`"));
+    }
+    if formats.len() > args.output.len() + 1 {
+        return Err(Diag::error(
+            "caveat::cli::several_to_stdout",
+            "only one report can go to stdout",
+        )
+        .help("give every `--format` but one an `--output FILE`"));
+    }
+    let mut reports = Vec::new();
+    for (i, format) in formats.iter().enumerate() {
+        let (out, terminal): (report::Output, bool) = match args.output.get(i) {
+            Some(path) => match std::fs::File::create(path) {
+                Ok(file) => (Box::new(std::io::BufWriter::new(file)), false),
+                Err(e) => {
+                    return Err(Diag::error(
+                        "caveat::io::write",
+                        format!(
+                            "cannot write `{}`: {}",
+                            path.display(),
+                            e.to_string().to_lowercase()
+                        ),
+                    ));
+                }
+            },
+            None => (
+                Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+                std::io::stdout().is_terminal(),
+            ),
+        };
+        let opened = report::open(*format, out, program, style_for(terminal)).map_err(|e| {
+            Diag::error("caveat::io::write", format!("cannot write the report: {e}"))
+        })?;
+        reports.push(opened);
+    }
+    Ok(Reports(reports))
 }

@@ -139,3 +139,12 @@ pub fn summary_line(summary: &Summary) -> String {
     );
     line
 }
+
+impl<W: std::io::Write> super::Report for HumanWriter<W> {
+    /// The summary line; data errors go to stderr, where the command line prints them.
+    fn finish(&mut self, result: &crate::run::RunResult) -> std::io::Result<()> {
+        let line = format!("{}\n", summary_line(&result.summary));
+        self.out.write_all(line.as_bytes())?;
+        self.out.flush()
+    }
+}

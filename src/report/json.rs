@@ -5,9 +5,8 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::Summary;
 use crate::diagnostic::Diag;
-use crate::run::{Render, Reported, Sink};
+use crate::run::{Render, Reported, RunResult, Sink};
 
 /// Writes the JSON report as findings arrive: `{"findings": [` first, one finding a line, then
 /// the errors and the summary when the run is over. The whole is one JSON object.
@@ -22,23 +21,24 @@ impl<W: Write> JsonWriter<W> {
         out.write_all(b"{\n  \"findings\": [")?;
         Ok(JsonWriter { out, written: 0 })
     }
+}
 
+impl<W: Write> super::Report for JsonWriter<W> {
     /// Ends the report with the data errors and the summary.
-    pub fn finish(mut self, errors: &[Diag], summary: &Summary) -> std::io::Result<W> {
+    fn finish(&mut self, result: &RunResult) -> std::io::Result<()> {
         let close = if self.written == 0 {
             "],\n"
         } else {
             "\n  ],\n"
         };
         self.out.write_all(close.as_bytes())?;
-        let errors: Vec<JsonError> = errors.iter().map(error).collect();
+        let errors: Vec<JsonError> = result.data_errors.iter().map(error).collect();
         self.out.write_all(b"  \"errors\": ")?;
         serde_json::to_writer(&mut self.out, &errors)?;
         self.out.write_all(b",\n  \"summary\": ")?;
-        serde_json::to_writer(&mut self.out, summary)?;
+        serde_json::to_writer(&mut self.out, &result.summary)?;
         self.out.write_all(b"\n}\n")?;
-        self.out.flush()?;
-        Ok(self.out)
+        self.out.flush()
     }
 }
 
@@ -62,6 +62,58 @@ impl<W: Write> Sink for JsonWriter<W> {
         self.out.write_all(bytes)?;
         self.written += 1;
         Ok(())
+    }
+}
+
+/// Writes JSON Lines: each finding on its own line as it arrives, then each data error
+/// (`{"error": …}`) and the summary (`{"summary": …}`).
+pub struct JsonlWriter<W: Write> {
+    /// Where to write.
+    pub out: W,
+}
+
+impl<W: Write> Sink for JsonlWriter<W> {
+    fn finding(&mut self, f: &Reported) -> std::io::Result<()> {
+        let mut bytes = Vec::new();
+        JsonlRender.render(f, &mut bytes);
+        self.out.write_all(&bytes)
+    }
+
+    fn renderer(&self) -> Option<Box<dyn Render + Send + Sync>> {
+        Some(Box::new(JsonlRender))
+    }
+
+    fn rendered(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.out.write_all(bytes)
+    }
+}
+
+impl<W: Write> super::Report for JsonlWriter<W> {
+    fn finish(&mut self, result: &RunResult) -> std::io::Result<()> {
+        /// A line of its own for a data error, or for the summary.
+        #[derive(Serialize)]
+        #[serde(rename_all = "lowercase")]
+        enum Line<'a> {
+            Error(JsonError),
+            Summary(&'a crate::run::Summary),
+        }
+        for diag in &result.data_errors {
+            serde_json::to_writer(&mut self.out, &Line::Error(error(diag)))?;
+            self.out.write_all(b"\n")?;
+        }
+        serde_json::to_writer(&mut self.out, &Line::Summary(&result.summary))?;
+        self.out.write_all(b"\n")?;
+        self.out.flush()
+    }
+}
+
+/// Renders a finding as one line of JSON Lines.
+struct JsonlRender;
+
+impl Render for JsonlRender {
+    fn render(&self, f: &Reported, out: &mut Vec<u8>) {
+        JsonRender.render(f, out);
+        out.push(b'\n');
     }
 }
 

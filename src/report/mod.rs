@@ -1,6 +1,141 @@
 //! Renderers: one per output format. The library returns diagnostics; these turn them into text.
+//!
+//! Every format is a [`Report`]: a [`Sink`] that receives findings (and, if it asks, every record)
+//! in output order while the run goes on, and is finished with the run's data errors and counts.
 
+pub mod github;
 pub mod human;
 pub mod json;
+pub mod junit;
+pub mod sarif;
+pub mod summary;
+pub mod table;
+pub mod tap;
 
+use std::io::Write;
+
+use crate::compile::Program;
 pub use crate::run::Summary;
+use crate::run::{CheckedRecord, Render, Reported, RunResult, Sink};
+
+/// The output formats of `caveat check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Diagnostics for people, with a summary line.
+    Human,
+    /// One JSON object: findings, errors, summary.
+    Json,
+    /// One JSON object a line, streamed: each finding, each error, then the summary.
+    Jsonl,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+    /// JUnit XML: a test case per record, a failure per finding.
+    Junit,
+    /// GitHub Actions workflow commands (`::error file=…,line=…::…`).
+    Github,
+    /// TAP version 14: a test point per record.
+    Tap,
+    /// CSV: one finding a row, for spreadsheets.
+    Csv,
+    /// Tables of findings by rule and by vendor.
+    Summary,
+}
+
+/// A report being written: it takes findings as a [`Sink`], then the end of the run.
+pub trait Report: Sink {
+    /// Ends the report with the run's data errors and counts, and flushes it.
+    fn finish(&mut self, result: &RunResult) -> std::io::Result<()>;
+}
+
+/// Where a report goes.
+pub type Output = Box<dyn Write>;
+
+/// Opens a report of `format` on `out`. `program` gives the rules, for formats that list them.
+pub fn open(
+    format: Format,
+    out: Output,
+    program: &Program,
+    style: human::Style,
+) -> std::io::Result<Box<dyn Report>> {
+    Ok(match format {
+        Format::Human => Box::new(human::HumanWriter {
+            out,
+            render: human::HumanRender { style },
+        }),
+        Format::Json => Box::new(json::JsonWriter::new(out)?),
+        Format::Jsonl => Box::new(json::JsonlWriter { out }),
+        Format::Sarif => Box::new(sarif::SarifWriter::new(out, program)),
+        Format::Junit => Box::new(junit::JunitWriter::new(out)),
+        Format::Github => Box::new(github::GithubWriter { out }),
+        Format::Tap => Box::new(tap::TapWriter::new(out)?),
+        Format::Csv => Box::new(table::CsvWriter::new(out)),
+        Format::Summary => Box::new(summary::SummaryWriter::new(out)),
+    })
+}
+
+/// Several reports fed by one run, each getting every finding in order.
+pub struct Reports(pub Vec<Box<dyn Report>>);
+
+impl Sink for Reports {
+    fn finding(&mut self, finding: &Reported) -> std::io::Result<()> {
+        self.0.iter_mut().try_for_each(|r| r.finding(finding))
+    }
+
+    /// Only a single report can take bytes rendered in the workers.
+    fn renderer(&self) -> Option<Box<dyn Render + Send + Sync>> {
+        match self.0.as_slice() {
+            [only] => only.renderer(),
+            _ => None,
+        }
+    }
+
+    fn rendered(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.0.iter_mut().try_for_each(|r| r.rendered(bytes))
+    }
+
+    fn wants_records(&self) -> bool {
+        self.0.iter().any(|r| r.wants_records())
+    }
+
+    fn record(&mut self, record: &CheckedRecord) -> std::io::Result<()> {
+        self.0.iter_mut().try_for_each(|r| r.record(record))
+    }
+}
+
+impl Report for Reports {
+    fn finish(&mut self, result: &RunResult) -> std::io::Result<()> {
+        self.0.iter_mut().try_for_each(|r| r.finish(result))
+    }
+}
+
+/// The place of a finding in the data and in the policy, 1-based, as every format shows them.
+pub struct Place<'a> {
+    /// The data file.
+    pub file: &'a str,
+    /// Line of the deciding value.
+    pub line: usize,
+    /// Column of the deciding value.
+    pub column: usize,
+    /// The policy file.
+    pub policy_file: &'a str,
+    /// Line of the rule (or of the failed expression).
+    pub policy_line: usize,
+    /// Its column.
+    pub policy_column: usize,
+}
+
+impl<'a> Place<'a> {
+    /// Where `finding` is.
+    pub fn of(finding: &'a Reported) -> Place<'a> {
+        let (line, column) = finding.at.line_col();
+        let (policy_line, policy_column) = finding.policy.line_col();
+        Place {
+            file: finding.at.source.name(),
+            line,
+            column,
+            policy_file: finding.policy.source.name(),
+            policy_line,
+            policy_column,
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! GitHub Actions workflow commands: each finding becomes an annotation on the line of the record
+//! that decided it, in the pull request's "Files changed" tab.
+
+use std::io::Write;
+
+use super::{Place, Report};
+use crate::eval::Outcome;
+use crate::run::{Reported, RunResult, Sink};
+
+/// Writes `::error file=…,line=…,col=…,title=…::message` lines.
+pub struct GithubWriter<W: Write> {
+    /// Where to write.
+    pub out: W,
+}
+
+/// Escapes the message of a workflow command.
+fn data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a property of a workflow command.
+fn property(text: &str) -> String {
+    data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+impl<W: Write> Sink for GithubWriter<W> {
+    fn finding(&mut self, f: &Reported) -> std::io::Result<()> {
+        let place = Place::of(f);
+        let command = match f.outcome {
+            Outcome::Deny | Outcome::Error => "error",
+            Outcome::Warn => "warning",
+            Outcome::Note => "notice",
+        };
+        writeln!(
+            self.out,
+            "::{command} file={},line={},col={},title={}::{}",
+            property(place.file),
+            place.line,
+            place.column,
+            property(&format!("caveat {} {}", f.outcome.name(), f.rule_id)),
+            data(&format!("{}: {}", f.record, f.message)),
+        )
+    }
+}
+
+impl<W: Write> Report for GithubWriter<W> {
+    fn finish(&mut self, result: &RunResult) -> std::io::Result<()> {
+        for diag in &result.data_errors {
+            let (file, line, column) = match diag.location() {
+                Some(at) => {
+                    let (line, column) = at.line_col();
+                    (at.source.name().to_string(), line, column)
+                }
+                None => (String::new(), 1, 1),
+            };
+            writeln!(
+                self.out,
+                "::error file={},line={line},col={column},title={}::{}",
+                property(&file),
+                property(&diag.code),
+                data(&diag.message),
+            )?;
+        }
+        self.out.flush()
+    }
+}

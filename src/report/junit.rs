@@ -1,0 +1,148 @@
+//! JUnit XML (through `quick-junit`): a test suite per data file, a test case per record, failed
+//! when it has a `deny` or `error` finding; every finding is listed in the case's failure text (or,
+//! for a passing record with `warn` or `note` findings, in its system-out). Data errors are failed
+//! cases of their file. The XML is written when the run is over.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use quick_junit::{NonSuccessKind, Report as JunitReport, TestCase, TestCaseStatus, TestSuite};
+
+use super::{Place, Report};
+use crate::eval::Outcome;
+use crate::run::{CheckedRecord, Reported, RunResult, Sink};
+
+/// A record being reported: its file, name and findings (one line each).
+struct Case {
+    file: Arc<str>,
+    name: Arc<str>,
+    findings: Vec<String>,
+    first_failure: Option<String>,
+}
+
+/// Collects test cases, and writes the XML at the end.
+pub struct JunitWriter<W: Write> {
+    out: W,
+    suites: Vec<TestSuite>,
+    current: Option<Case>,
+}
+
+impl<W: Write> JunitWriter<W> {
+    /// A writer on `out`.
+    pub fn new(out: W) -> Self {
+        JunitWriter {
+            out,
+            suites: Vec::new(),
+            current: None,
+        }
+    }
+
+    /// Adds a case to the suite of `file`: the last suite if it is that file's, else a new one.
+    fn add(&mut self, file: &str, case: TestCase) {
+        match self.suites.last_mut() {
+            Some(suite) if suite.name.as_str() == file => {
+                suite.add_test_case(case);
+            }
+            _ => {
+                let mut suite = TestSuite::new(file);
+                suite.add_test_case(case);
+                self.suites.push(suite);
+            }
+        }
+    }
+
+    fn close_record(&mut self) {
+        let Some(case) = self.current.take() else {
+            return;
+        };
+        let status = match &case.first_failure {
+            Some(message) => {
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                status
+                    .set_message(message.as_str())
+                    .set_type("caveat finding")
+                    .set_description(case.findings.join("\n"));
+                status
+            }
+            None => TestCaseStatus::success(),
+        };
+        let mut test_case = TestCase::new(case.name.as_ref(), status);
+        test_case.set_classname(case.file.as_ref());
+        if case.first_failure.is_none() && !case.findings.is_empty() {
+            test_case.set_system_out(case.findings.join("\n"));
+        }
+        self.add(&case.file, test_case);
+    }
+}
+
+impl<W: Write> Sink for JunitWriter<W> {
+    fn finding(&mut self, f: &Reported) -> std::io::Result<()> {
+        let place = Place::of(f);
+        let line = format!(
+            "{} {}: {} ({}:{}:{}; rule at {}:{}:{})",
+            f.outcome.name(),
+            f.rule_id,
+            f.message,
+            place.file,
+            place.line,
+            place.column,
+            place.policy_file,
+            place.policy_line,
+            place.policy_column
+        );
+        let case = self.current.get_or_insert_with(|| Case {
+            file: place.file.into(),
+            name: f.record.clone(),
+            findings: Vec::new(),
+            first_failure: None,
+        });
+        if matches!(f.outcome, Outcome::Deny | Outcome::Error) && case.first_failure.is_none() {
+            case.first_failure = Some(format!("{} {}: {}", f.outcome.name(), f.rule_id, f.message));
+        }
+        case.findings.push(line);
+        Ok(())
+    }
+
+    fn wants_records(&self) -> bool {
+        true
+    }
+
+    fn record(&mut self, record: &CheckedRecord) -> std::io::Result<()> {
+        self.close_record();
+        self.current = Some(Case {
+            file: record.file.clone(),
+            name: record.name.clone(),
+            findings: Vec::new(),
+            first_failure: None,
+        });
+        Ok(())
+    }
+}
+
+impl<W: Write> Report for JunitWriter<W> {
+    fn finish(&mut self, result: &RunResult) -> std::io::Result<()> {
+        self.close_record();
+        for diag in &result.data_errors {
+            let (file, at) = diag.location().map_or_else(
+                || (String::from("caveat"), String::new()),
+                |l| {
+                    let (line, column) = l.line_col();
+                    (l.source.name().to_string(), format!(" at {line}:{column}"))
+                },
+            );
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+            status
+                .set_message(diag.message.as_str())
+                .set_type(diag.code.as_str());
+            let mut case = TestCase::new(format!("could not read{at}"), status);
+            case.set_classname(file.as_str());
+            self.add(&file, case);
+        }
+        let mut report = JunitReport::new("caveat");
+        report.add_test_suites(std::mem::take(&mut self.suites));
+        report
+            .serialize(&mut self.out)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        self.out.flush()
+    }
+}

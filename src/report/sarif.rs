@@ -1,0 +1,194 @@
+//! SARIF 2.1.0 (through `serde-sarif`'s types): one run, the policy's rules with their messages and
+//! citations, a result per finding located in the data file, with the rule as a related location.
+//! Data errors are the invocation's notifications. The log is written when the run is over.
+
+use std::io::Write;
+
+use serde_sarif::sarif;
+
+use super::{Place, Report};
+use crate::compile::Program;
+use crate::eval::Outcome;
+use crate::run::{Reported, RunResult, Sink};
+use crate::syntax::ast::Effect;
+
+/// Collects results, and writes the log at the end.
+pub struct SarifWriter<W: Write> {
+    out: W,
+    rules: Vec<sarif::ReportingDescriptor>,
+    /// Rule id → its index in `rules`.
+    rule_index: std::collections::HashMap<String, usize>,
+    results: Vec<sarif::Result>,
+}
+
+/// A SARIF level for an effect or outcome.
+fn level(outcome: Outcome) -> sarif::ResultLevel {
+    match outcome {
+        Outcome::Deny | Outcome::Error => sarif::ResultLevel::Error,
+        Outcome::Warn => sarif::ResultLevel::Warning,
+        Outcome::Note => sarif::ResultLevel::Note,
+    }
+}
+
+/// A file name as a SARIF URI reference: forward slashes, relative as given.
+fn uri(file: &str) -> String {
+    file.replace('\\', "/")
+}
+
+/// A location in a file, 1-based.
+fn location(file: &str, line: usize, column: usize, message: Option<String>) -> sarif::Location {
+    let region = sarif::Region::builder()
+        .start_line(i64::try_from(line).unwrap_or(i64::MAX))
+        .start_column(i64::try_from(column).unwrap_or(i64::MAX))
+        .build();
+    let physical = sarif::PhysicalLocation::builder()
+        .artifact_location(sarif::ArtifactLocation::builder().uri(uri(file)).build())
+        .region(region)
+        .build();
+    match message {
+        Some(text) => sarif::Location::builder()
+            .physical_location(physical)
+            .message(sarif::Message::builder().text(text).build())
+            .build(),
+        None => sarif::Location::builder()
+            .physical_location(physical)
+            .build(),
+    }
+}
+
+impl<W: Write> SarifWriter<W> {
+    /// A writer on `out` for the rules of `program`.
+    pub fn new(out: W, program: &Program) -> Self {
+        let mut rules = Vec::new();
+        let mut rule_index = std::collections::HashMap::new();
+        for rule in &program.rules {
+            let outcome = match rule.effect {
+                Effect::Deny => Outcome::Deny,
+                Effect::Warn => Outcome::Warn,
+                Effect::Note => Outcome::Note,
+            };
+            let configuration = sarif::ReportingConfiguration::builder()
+                .level(serde_json::json!(level(outcome).to_string()))
+                .build();
+            let (line, column) = rule.source.line_col(rule.span.start);
+            let description = format!(
+                "{} rule at {}:{line}:{column}",
+                outcome.name(),
+                rule.source.name()
+            );
+            let descriptor = sarif::ReportingDescriptor::builder()
+                .id(rule.id.to_string())
+                .short_description(
+                    sarif::MultiformatMessageString::builder()
+                        .text(rule.generated_message.to_string())
+                        .build(),
+                )
+                .full_description(
+                    sarif::MultiformatMessageString::builder()
+                        .text(description)
+                        .build(),
+                )
+                .default_configuration(configuration);
+            let descriptor = match &rule.cite {
+                Some(cite) => descriptor
+                    .help(
+                        sarif::MultiformatMessageString::builder()
+                            .text(format!("see {cite}"))
+                            .build(),
+                    )
+                    .build(),
+                None => descriptor.build(),
+            };
+            rule_index.insert(rule.id.to_string(), rules.len());
+            rules.push(descriptor);
+        }
+        SarifWriter {
+            out,
+            rules,
+            rule_index,
+            results: Vec::new(),
+        }
+    }
+}
+
+impl<W: Write> Sink for SarifWriter<W> {
+    fn finding(&mut self, f: &Reported) -> std::io::Result<()> {
+        let place = Place::of(f);
+        let at = location(place.file, place.line, place.column, None);
+        let rule = location(
+            place.policy_file,
+            place.policy_line,
+            place.policy_column,
+            Some(format!("rule `{}`", f.rule_id)),
+        );
+        let message = sarif::Message::builder()
+            .text(format!("{}: {}", f.record, f.message))
+            .build();
+        let index = self
+            .rule_index
+            .get(&*f.rule_id)
+            .and_then(|&i| i64::try_from(i).ok());
+        let result = sarif::Result::builder()
+            .rule_id(f.rule_id.to_string())
+            .level(level(f.outcome))
+            .message(message)
+            .locations(vec![at])
+            .related_locations(vec![rule]);
+        self.results.push(match index {
+            Some(index) => result.rule_index(index).build(),
+            None => result.build(),
+        });
+        Ok(())
+    }
+}
+
+impl<W: Write> Report for SarifWriter<W> {
+    fn finish(&mut self, result: &RunResult) -> std::io::Result<()> {
+        let notifications: Vec<sarif::Notification> = result
+            .data_errors
+            .iter()
+            .map(|diag| {
+                let message = sarif::Message::builder().text(diag.message.clone()).build();
+                let notification = sarif::Notification::builder()
+                    .message(message)
+                    .level(serde_json::json!("error"))
+                    .descriptor(
+                        sarif::ReportingDescriptorReference::builder()
+                            .id(diag.code.clone())
+                            .build(),
+                    );
+                match diag.location() {
+                    Some(at) => {
+                        let (line, column) = at.line_col();
+                        notification
+                            .locations(vec![location(at.source.name(), line, column, None)])
+                            .build()
+                    }
+                    None => notification.build(),
+                }
+            })
+            .collect();
+        let invocation = sarif::Invocation::builder()
+            .execution_successful(result.data_errors.is_empty())
+            .tool_execution_notifications(notifications)
+            .build();
+        let driver = sarif::ToolComponent::builder()
+            .name("caveat")
+            .version(env!("CARGO_PKG_VERSION"))
+            .rules(std::mem::take(&mut self.rules))
+            .build();
+        let run = sarif::Run::builder()
+            .tool(sarif::Tool::builder().driver(driver).build())
+            .invocations(vec![invocation])
+            .results(std::mem::take(&mut self.results))
+            .build();
+        let log = sarif::Sarif::builder()
+            .schema(sarif::SCHEMA_URL)
+            .version(serde_json::json!("2.1.0"))
+            .runs(vec![run])
+            .build();
+        serde_json::to_writer_pretty(&mut self.out, &log)?;
+        self.out.write_all(b"\n")?;
+        self.out.flush()
+    }
+}

@@ -1,0 +1,99 @@
+//! CSV: one finding a row, with a header, for spreadsheets. Data errors are rows too, with the
+//! effect `error` and their code in the `rule` column.
+
+use std::io::Write;
+
+use super::{Place, Report};
+use crate::run::{Reported, RunResult, Sink};
+
+/// The columns, in order.
+const HEADER: [&str; 10] = [
+    "file",
+    "line",
+    "column",
+    "record",
+    "rule",
+    "effect",
+    "message",
+    "policy",
+    "policy_line",
+    "policy_column",
+];
+
+/// Writes CSV rows as findings arrive.
+pub struct CsvWriter<W: Write> {
+    out: csv::Writer<W>,
+    header_written: bool,
+}
+
+impl<W: Write> CsvWriter<W> {
+    /// A writer on `out`.
+    pub fn new(out: W) -> Self {
+        CsvWriter {
+            out: csv::Writer::from_writer(out),
+            header_written: false,
+        }
+    }
+
+    fn row(&mut self, row: [&str; 10]) -> std::io::Result<()> {
+        if !self.header_written {
+            self.header_written = true;
+            self.out.write_record(HEADER)?;
+        }
+        self.out.write_record(row)?;
+        Ok(())
+    }
+}
+
+impl<W: Write> Sink for CsvWriter<W> {
+    fn finding(&mut self, f: &Reported) -> std::io::Result<()> {
+        let place = Place::of(f);
+        self.row([
+            place.file,
+            &place.line.to_string(),
+            &place.column.to_string(),
+            &f.record,
+            &f.rule_id,
+            f.outcome.name(),
+            &f.message,
+            place.policy_file,
+            &place.policy_line.to_string(),
+            &place.policy_column.to_string(),
+        ])
+    }
+}
+
+impl<W: Write> Report for CsvWriter<W> {
+    fn finish(&mut self, result: &RunResult) -> std::io::Result<()> {
+        for diag in &result.data_errors {
+            let (file, line, column) = diag.location().map_or_else(
+                || (String::new(), String::new(), String::new()),
+                |at| {
+                    let (line, column) = at.line_col();
+                    (
+                        at.source.name().to_string(),
+                        line.to_string(),
+                        column.to_string(),
+                    )
+                },
+            );
+            self.row([
+                &file,
+                &line,
+                &column,
+                "",
+                &diag.code,
+                "error",
+                &diag.message,
+                "",
+                "",
+                "",
+            ])?;
+        }
+        if !self.header_written {
+            self.header_written = true;
+            self.out.write_record(HEADER)?;
+        }
+        self.out.flush()
+    }
+}

@@ -1,0 +1,111 @@
+//! TAP version 14: a test point per record, `not ok` when it has a `deny` or `error` finding, its
+//! findings in the point's YAML block.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use super::{Place, Report};
+use crate::eval::Outcome;
+use crate::run::{CheckedRecord, Reported, RunResult, Sink};
+
+/// Writes the TAP stream; the plan comes last, as TAP allows.
+pub struct TapWriter<W: Write> {
+    out: W,
+    points: usize,
+    /// The record being reported and its findings so far.
+    current: Option<(Arc<str>, Vec<String>, bool)>,
+}
+
+impl<W: Write> TapWriter<W> {
+    /// Starts the stream.
+    pub fn new(mut out: W) -> std::io::Result<Self> {
+        out.write_all(b"TAP version 14\n")?;
+        Ok(TapWriter {
+            out,
+            points: 0,
+            current: None,
+        })
+    }
+
+    /// Writes the test point of the record read last.
+    fn close_record(&mut self) -> std::io::Result<()> {
+        let Some((name, findings, failed)) = self.current.take() else {
+            return Ok(());
+        };
+        self.points += 1;
+        let status = if failed { "not ok" } else { "ok" };
+        writeln!(self.out, "{status} {} - {}", self.points, one_line(&name))?;
+        if !findings.is_empty() {
+            writeln!(self.out, "  ---\n  findings:")?;
+            for finding in findings {
+                self.out.write_all(finding.as_bytes())?;
+            }
+            writeln!(self.out, "  ...")?;
+        }
+        Ok(())
+    }
+}
+
+/// A test point's description is one line.
+fn one_line(text: &str) -> String {
+    text.replace(['\n', '\r'], " ").replace('#', "\\#")
+}
+
+/// A string as a YAML double-quoted scalar (JSON's quoting is valid YAML).
+fn quoted(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_default()
+}
+
+impl<W: Write> Sink for TapWriter<W> {
+    fn finding(&mut self, f: &Reported) -> std::io::Result<()> {
+        let place = Place::of(f);
+        let entry = format!(
+            "    - rule: {}\n      effect: {}\n      message: {}\n      at: {}\n",
+            quoted(&f.rule_id),
+            f.outcome.name(),
+            quoted(&f.message),
+            quoted(&format!("{}:{}:{}", place.file, place.line, place.column)),
+        );
+        let fails = matches!(f.outcome, Outcome::Deny | Outcome::Error);
+        match &mut self.current {
+            Some((_, findings, failed)) => {
+                findings.push(entry);
+                *failed |= fails;
+            }
+            None => self.current = Some((f.record.clone(), vec![entry], fails)),
+        }
+        Ok(())
+    }
+
+    fn wants_records(&self) -> bool {
+        true
+    }
+
+    fn record(&mut self, record: &CheckedRecord) -> std::io::Result<()> {
+        self.close_record()?;
+        self.current = Some((record.name.clone(), Vec::new(), false));
+        Ok(())
+    }
+}
+
+impl<W: Write> Report for TapWriter<W> {
+    fn finish(&mut self, result: &RunResult) -> std::io::Result<()> {
+        self.close_record()?;
+        for diag in &result.data_errors {
+            self.points += 1;
+            let at = diag.location().map_or_else(String::new, |l| {
+                let (line, column) = l.line_col();
+                format!("{}:{line}:{column}: ", l.source.name())
+            });
+            writeln!(
+                self.out,
+                "not ok {} - {at}{}",
+                self.points,
+                one_line(&diag.message)
+            )?;
+            writeln!(self.out, "  ---\n  code: {}\n  ...", quoted(&diag.code))?;
+        }
+        writeln!(self.out, "1..{}", self.points)?;
+        self.out.flush()
+    }
+}

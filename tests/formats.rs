@@ -1,0 +1,164 @@
+//! Every output format of `caveat check` on the same data: deny, warn, note and error findings,
+//! a record name with a comma and quotes, and a record that cannot be read.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "a test fails by panicking"
+)]
+
+use std::process::{Command, Output};
+
+const FIXTURE: &str = "tests/e2e/formats";
+
+fn caveat(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_caveat"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .output()
+        .expect("the binary runs")
+}
+
+/// The report of one format on stdout; the run exits 2, since one record cannot be read.
+fn report(format: &str) -> String {
+    let out = caveat(&["check", "--format", format, FIXTURE]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn every_format_on_the_same_data() {
+    for format in [
+        "human", "json", "jsonl", "sarif", "junit", "github", "tap", "csv", "summary",
+    ] {
+        insta::assert_snapshot!(format!("format_{format}"), report(format));
+    }
+}
+
+#[test]
+fn sarif_is_valid_against_the_sarif_2_1_0_schema() {
+    // The published schema's pattern for `language` has a stray `]`, which is not a valid
+    // ECMA 262 regex: the validator refuses the schema unless it is written as intended.
+    let published = include_str!("sarif-schema-2.1.0.json");
+    let stray = r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$""#;
+    assert_eq!(published.matches(stray).count(), 2);
+    let text = published.replace(stray, r#""^[a-zA-Z]{2}(-[a-zA-Z]{2})?$""#);
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let log: serde_json::Value = serde_json::from_str(&report("sarif")).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&log).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4);
+    let deny = &results[0];
+    assert_eq!(deny["ruleId"], "dod-2018-memo");
+    assert_eq!(deny["level"], "error");
+    let region = &deny["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(
+        (&region["startLine"], &region["startColumn"]),
+        (&2.into(), &11.into())
+    );
+    let rule = &deny["relatedLocations"][0]["physicalLocation"];
+    assert_eq!(
+        rule["artifactLocation"]["uri"],
+        "tests/e2e/formats/rules.policy"
+    );
+    assert_eq!(rule["region"]["startLine"], 5);
+    let rules = log["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
+    assert_eq!(rules.len(), 4);
+    assert_eq!(rules[0]["help"]["text"], "see DoD memo, 23 May 2018");
+    let notifications = &log["runs"][0]["invocations"][0]["toolExecutionNotifications"];
+    assert_eq!(
+        notifications[0]["descriptor"]["id"],
+        "caveat::data::duplicate_key"
+    );
+}
+
+#[test]
+fn junit_parses_back_with_a_case_per_record() {
+    let xml = report("junit");
+    let parsed = quick_junit::Report::deserialize_from_str(&xml).unwrap();
+    assert_eq!(parsed.test_suites.len(), 1);
+    let suite = &parsed.test_suites[0];
+    let names: Vec<&str> = suite.test_cases.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "AF-2018-1114",
+            "N-2018-0812",
+            "P, 3 \"quoted\"",
+            "could not read at 19:3"
+        ]
+    );
+    let failed: Vec<bool> = suite
+        .test_cases
+        .iter()
+        .map(|c| !matches!(c.status, quick_junit::TestCaseStatus::Success { .. }))
+        .collect();
+    assert_eq!(failed, [true, false, true, true]);
+}
+
+#[test]
+fn github_annotations_carry_the_line_of_the_deciding_value() {
+    let text = std::fs::read_to_string(format!("{FIXTURE}/purchases.yaml")).unwrap();
+    let dji_line = text
+        .lines()
+        .position(|l| l.trim() == "vendor: DJI")
+        .unwrap()
+        + 1;
+    let out = report("github");
+    let first = out.lines().next().unwrap();
+    assert!(
+        first.starts_with(&format!(
+            "::error file=tests/e2e/formats/purchases.yaml,line={dji_line},col=11,"
+        )),
+        "{first}"
+    );
+}
+
+#[test]
+fn several_reports_in_one_run() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("several_reports");
+    std::fs::create_dir_all(&dir).unwrap();
+    let sarif = dir.join("out.sarif");
+    let junit = dir.join("out.xml");
+    let out = caveat(&[
+        "check",
+        "--format",
+        "sarif",
+        "--output",
+        sarif.to_str().unwrap(),
+        "--format",
+        "junit",
+        "-o",
+        junit.to_str().unwrap(),
+        "--format",
+        "jsonl",
+        FIXTURE,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), report("jsonl"));
+    assert_eq!(std::fs::read_to_string(&sarif).unwrap(), report("sarif"));
+    assert_eq!(std::fs::read_to_string(&junit).unwrap(), report("junit"));
+}
+
+#[test]
+fn outputs_must_match_formats() {
+    let out = caveat(&["check", "--format", "json", "--format", "csv", FIXTURE]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only one report can go to stdout"));
+    let out = caveat(&["check", "-o", "a.json", "-o", "b.json", FIXTURE]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2 `--output` files but 1 `--format`s"));
+}
