@@ -35,6 +35,7 @@
 pub mod check;
 pub mod cli;
 pub mod compile;
+pub mod config;
 pub mod data;
 pub mod diagnostic;
 pub mod eval;

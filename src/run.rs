@@ -158,14 +158,16 @@ pub struct RunResult {
     pub data_errors: Vec<Diag>,
 }
 
-/// Sorts the given paths into policy and data files, walking folders in sorted order.
-pub fn discover(paths: &[PathBuf]) -> Result<Inputs, Vec<Diag>> {
+/// Sorts the given paths into policy and data files, walking folders in sorted order. Walks
+/// skip hidden entries, what `.gitignore` files ignore, and paths matching an `exclude` glob
+/// (gitignore syntax, relative to the folder walked); a file named directly is always read.
+pub fn discover(paths: &[PathBuf], exclude: &[String]) -> Result<Inputs, Vec<Diag>> {
     let mut inputs = Inputs::default();
     let mut errors = Vec::new();
     for path in paths {
         if path.is_dir() {
             let mut files = Vec::new();
-            walk(path, &mut files, &mut errors);
+            walk(path, exclude, &mut files, &mut errors);
             for file in files {
                 classify(&file, path, &mut inputs, false, &mut errors);
             }
@@ -198,34 +200,55 @@ pub fn discover(paths: &[PathBuf]) -> Result<Inputs, Vec<Diag>> {
     }
 }
 
-fn walk(folder: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<Diag>) {
-    let entries = match std::fs::read_dir(folder) {
-        Ok(entries) => entries,
+fn walk(folder: &Path, exclude: &[String], files: &mut Vec<PathBuf>, errors: &mut Vec<Diag>) {
+    let mut overrides = ignore::overrides::OverrideBuilder::new(folder);
+    for glob in exclude {
+        if let Err(e) = overrides.add(&format!("!{glob}")) {
+            errors.push(
+                Diag::error(
+                    "caveat::io::bad_glob",
+                    format!("`{glob}` is not a valid exclude glob: {e}"),
+                )
+                .help("globs use gitignore syntax: `archive/`, `*.bak.yaml`, `old/**`"),
+            );
+            return;
+        }
+    }
+    let overrides = match overrides.build() {
+        Ok(overrides) => overrides,
         Err(e) => {
             errors.push(Diag::error(
-                "caveat::io::read",
-                format!(
-                    "cannot read the folder `{}`: {}",
-                    folder.display(),
-                    e.to_string().to_lowercase()
-                ),
+                "caveat::io::bad_glob",
+                format!("the exclude globs are not valid: {e}"),
             ));
             return;
         }
     };
-    let mut paths: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
-    paths.sort();
-    for path in paths {
-        let hidden = path
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
-        if hidden {
-            continue;
-        }
-        if path.is_dir() {
-            walk(&path, files, errors);
-        } else {
-            files.push(path);
+    let walker = ignore::WalkBuilder::new(folder)
+        .hidden(true)
+        .git_ignore(true)
+        .git_global(false)
+        .git_exclude(false)
+        .require_git(false)
+        .ignore(false)
+        .parents(true)
+        .overrides(overrides)
+        .sort_by_file_name(|a, b| a.cmp(b))
+        .build();
+    for entry in walker {
+        match entry {
+            Ok(entry) if entry.file_type().is_some_and(|t| !t.is_dir()) => {
+                files.push(entry.into_path());
+            }
+            Ok(_) => {}
+            Err(e) => errors.push(Diag::error(
+                "caveat::io::read",
+                format!(
+                    "cannot read in the folder `{}`: {}",
+                    folder.display(),
+                    e.to_string().to_lowercase()
+                ),
+            )),
         }
     }
 }

@@ -3,12 +3,11 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use clap::ValueEnum;
-
 use super::{Exit, print_errors, style_for};
+use crate::config::Config;
 use crate::data::{Limits, LoadOptions};
 use crate::diagnostic::Diag;
-use crate::report::{self, Format, Report, Reports};
+use crate::report::{self, FailOn, Format, Report, Reports};
 use crate::run::{self, RunOptions};
 
 /// Examples shown by `caveat check --help`.
@@ -32,15 +31,21 @@ pub struct Args {
     /// Where the report of the `--format` given in the same position goes (default: stdout).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Vec<PathBuf>,
-    /// The lowest effect that fails the check (error findings always fail).
-    #[arg(long, value_enum, default_value_t = FailOn::Deny)]
-    pub fail_on: FailOn,
+    /// The lowest effect that fails the check (error findings always fail) [default: deny].
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
     /// Take the records from the list at this dotted path inside each document (`entry`).
     #[arg(long, value_name = "PATH")]
     pub records: Option<String>,
-    /// The dotted path of the field that names a record in reports.
-    #[arg(long, value_name = "PATH", default_value = "id")]
-    pub id_field: String,
+    /// The dotted path of the field that names a record in reports [default: id].
+    #[arg(long, value_name = "PATH")]
+    pub id_field: Option<String>,
+    /// Leave out files and folders matching this glob (gitignore syntax) when walking folders.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// The config file (default: the nearest `caveat.toml` here or in a folder above).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// The date to treat as today (YYYY-MM-DD), for reproducible runs.
     #[arg(long, value_name = "DATE", value_parser = parse_today)]
     pub today: Option<jiff::civil::Date>,
@@ -52,17 +57,6 @@ pub struct Args {
     pub max_depth: usize,
 }
 
-/// The failing level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FailOn {
-    /// `deny` findings fail.
-    Deny,
-    /// `deny` and `warn` findings fail.
-    Warn,
-    /// Only error findings fail.
-    Never,
-}
-
 fn parse_today(text: &str) -> Result<jiff::civil::Date, String> {
     crate::value::parse_date_literal(text).map_err(|why| format!("`{text}` is not a date: {why}"))
 }
@@ -71,26 +65,155 @@ fn dotted(path: &str) -> Vec<String> {
     path.split('.').map(str::to_string).collect()
 }
 
-/// Runs `caveat check`.
-pub fn run(args: &Args) -> Exit {
-    let paths = if args.paths.is_empty() {
+/// What a run does: the arguments, over the config file, over the defaults.
+struct Settings {
+    paths: Vec<PathBuf>,
+    fail_on: FailOn,
+    id_field: String,
+    exclude: Vec<String>,
+    /// Each report: its format and file (`None`: stdout).
+    reports: Vec<(Format, Option<PathBuf>)>,
+}
+
+/// The config file the arguments name, or the nearest one.
+fn config(args: &Args) -> Result<Option<Config>, Diag> {
+    let path = match &args.config {
+        Some(path) => Some(path.clone()),
+        None => std::env::current_dir()
+            .ok()
+            .and_then(|here| crate::config::find(&here)),
+    };
+    path.map(|p| crate::config::load(&p)).transpose()
+}
+
+/// The files and folders a config's `policies` and `data` name, with `data` globs expanded.
+fn config_paths(config: &Config) -> Result<Vec<PathBuf>, Diag> {
+    let mut paths = config.policies.clone();
+    for entry in &config.data {
+        if !entry.contains(['*', '?', '[']) {
+            paths.push(PathBuf::from(entry));
+            continue;
+        }
+        let bad_glob = |why: String| {
+            Diag::error(
+                "caveat::config::bad_glob",
+                format!(
+                    "`data` glob `{entry}` in `{}`: {why}",
+                    config.path.display()
+                ),
+            )
+        };
+        let mut matched: Vec<PathBuf> = glob::glob(entry)
+            .map_err(|e| bad_glob(e.to_string()))?
+            .filter_map(Result::ok)
+            .collect();
+        if matched.is_empty() {
+            return Err(bad_glob("it matches no file".into())
+                .help("check the pattern; it is relative to the folder of the config file"));
+        }
+        matched.sort();
+        paths.extend(matched);
+    }
+    Ok(paths)
+}
+
+fn settings(args: &Args) -> Result<Settings, Diag> {
+    let config = config(args)?.unwrap_or_default();
+    let paths = if !args.paths.is_empty() {
+        args.paths.clone()
+    } else if !config.policies.is_empty() || !config.data.is_empty() {
+        config_paths(&config)?
+    } else {
         let defaults: Vec<PathBuf> = ["policies", "examples"]
             .iter()
             .map(PathBuf::from)
             .filter(|p| p.is_dir())
             .collect();
         if defaults.is_empty() {
-            print_errors(&[Diag::error(
+            return Err(Diag::error(
                 "caveat::io::no_paths",
-                "nothing to check: no paths given, and no `policies/` or `examples/` folder here",
+                "nothing to check: no paths given, no `caveat.toml`, and no `policies/` or `examples/` folder here",
             )
-            .help("give policy and data files or folders: `caveat check policies/ data/`")]);
-            return Exit::Trouble;
+            .help("give policy and data files or folders (`caveat check policies/ data/`), or run `caveat init`"));
         }
         defaults
-    } else {
-        args.paths.clone()
     };
+    let reports = if !args.format.is_empty() || !args.output.is_empty() {
+        pair_reports(&args.format, &args.output)?
+    } else {
+        let mut reports: Vec<(Format, Option<PathBuf>)> = config
+            .output
+            .iter()
+            .map(|(format, file)| (*format, Some(file.clone())))
+            .collect();
+        if config.format.is_some() || reports.is_empty() {
+            reports.insert(0, (config.format.unwrap_or(Format::Human), None));
+        }
+        reports
+    };
+    Ok(Settings {
+        paths,
+        fail_on: args.fail_on.or(config.fail_on).unwrap_or(FailOn::Deny),
+        id_field: args
+            .id_field
+            .clone()
+            .or(config.id_field)
+            .unwrap_or_else(|| "id".to_string()),
+        exclude: if args.exclude.is_empty() {
+            config.exclude
+        } else {
+            args.exclude.clone()
+        },
+        reports,
+    })
+}
+
+/// Each `--format` with the `--output` in the same position, or stdout. At most one report may
+/// go to stdout.
+fn pair_reports(
+    formats: &[Format],
+    outputs: &[PathBuf],
+) -> Result<Vec<(Format, Option<PathBuf>)>, Diag> {
+    let formats = if formats.is_empty() {
+        &[Format::Human][..]
+    } else {
+        formats
+    };
+    if outputs.len() > formats.len() {
+        return Err(Diag::error(
+            "caveat::cli::output_without_format",
+            format!(
+                "{} `--output` files but {} `--format`s",
+                outputs.len(),
+                formats.len()
+            ),
+        )
+        .help("give each `--output FILE` after its `--format FORMAT`"));
+    }
+    if formats.len() > outputs.len() + 1 {
+        return Err(Diag::error(
+            "caveat::cli::several_to_stdout",
+            "only one report can go to stdout",
+        )
+        .help("give every `--format` but one an `--output FILE`"));
+    }
+    Ok(formats
+        .iter()
+        .enumerate()
+        .map(|(i, format)| (*format, outputs.get(i).cloned()))
+        .collect())
+}
+
+/// Runs `caveat check`.
+pub fn run(args: &Args) -> Exit {
+    let settings = match settings(args) {
+        Ok(settings) => settings,
+        Err(diag) => {
+            print_errors(&[diag]);
+            return Exit::Trouble;
+        }
+    };
+    let paths = settings.paths.clone();
     let options = RunOptions {
         paths: paths.clone(),
         load: LoadOptions {
@@ -100,13 +223,13 @@ pub fn run(args: &Args) -> Exit {
                 ..Limits::default()
             },
         },
-        id_field: dotted(&args.id_field),
+        id_field: dotted(&settings.id_field),
         jobs: args.jobs.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
         }),
         chunk_bytes: 0,
     };
-    let inputs = match run::discover(&paths) {
+    let inputs = match run::discover(&paths, &settings.exclude) {
         Ok(inputs) => inputs,
         Err(errors) => {
             print_errors(&errors);
@@ -120,7 +243,7 @@ pub fn run(args: &Args) -> Exit {
             return Exit::Trouble;
         }
     };
-    let mut reports = match open_reports(args, &program) {
+    let mut reports = match open_reports(&settings.reports, &program) {
         Ok(reports) => reports,
         Err(diag) => {
             print_errors(&[diag]);
@@ -151,40 +274,19 @@ pub fn run(args: &Args) -> Exit {
     }
     let summary = &result.summary;
     let fails = summary.error > 0
-        || (summary.deny > 0 && args.fail_on != FailOn::Never)
-        || (summary.warn > 0 && args.fail_on == FailOn::Warn);
+        || (summary.deny > 0 && settings.fail_on != FailOn::Never)
+        || (summary.warn > 0 && settings.fail_on == FailOn::Warn);
     if fails { Exit::Findings } else { Exit::Clean }
 }
 
-/// The reports the arguments ask for: each `--format` with the `--output` in the same position,
-/// or stdout. At most one report may go to stdout.
-fn open_reports(args: &Args, program: &crate::compile::Program) -> Result<Reports, Diag> {
-    let formats = if args.format.is_empty() {
-        vec![Format::Human]
-    } else {
-        args.format.clone()
-    };
-    if args.output.len() > formats.len() {
-        return Err(Diag::error(
-            "caveat::cli::output_without_format",
-            format!(
-                "{} `--output` files but {} `--format`s",
-                args.output.len(),
-                formats.len()
-            ),
-        )
-        .help("give each `--output FILE` after its `--format FORMAT`"));
-    }
-    if formats.len() > args.output.len() + 1 {
-        return Err(Diag::error(
-            "caveat::cli::several_to_stdout",
-            "only one report can go to stdout",
-        )
-        .help("give every `--format` but one an `--output FILE`"));
-    }
+/// Opens the reports: each to its file, or to stdout.
+fn open_reports(
+    wanted: &[(Format, Option<PathBuf>)],
+    program: &crate::compile::Program,
+) -> Result<Reports, Diag> {
     let mut reports = Vec::new();
-    for (i, format) in formats.iter().enumerate() {
-        let (out, terminal): (report::Output, bool) = match args.output.get(i) {
+    for (format, file) in wanted {
+        let (out, terminal): (report::Output, bool) = match file {
             Some(path) => match std::fs::File::create(path) {
                 Ok(file) => (Box::new(std::io::BufWriter::new(file)), false),
                 Err(e) => {

@@ -41,6 +41,18 @@ pub enum Format {
     Summary,
 }
 
+/// The lowest effect that fails a check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailOn {
+    /// `deny` findings fail.
+    Deny,
+    /// `deny` and `warn` findings fail.
+    Warn,
+    /// Only error findings fail.
+    Never,
+}
+
 /// A report being written: it takes findings as a [`Sink`], then the end of the run.
 pub trait Report: Sink {
     /// Ends the report with the run's data errors and counts, and flushes it.
