@@ -1,6 +1,7 @@
 //! The command line: one file per command, each an `Args` struct and a `run` function.
 
 pub mod check;
+pub mod init;
 
 use std::io::IsTerminal;
 
@@ -16,6 +17,9 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// When to use colour.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
 }
 
 /// The commands.
@@ -24,7 +28,31 @@ pub enum Command {
     /// Check records against policies and report every finding.
     #[command(after_help = check::EXAMPLES)]
     Check(check::Args),
+    /// Write a commented `caveat.toml`, a sample policy and sample records.
+    Init(init::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish or powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `caveat man > caveat.1`.
+    Man,
 }
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set.
+    #[default]
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// The colour choice of this run, set once from the command line.
+static COLOR: std::sync::OnceLock<ColorChoice> = std::sync::OnceLock::new();
 
 /// How a run ended; `main` maps it to the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,14 +78,38 @@ impl Exit {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Exit {
+    let _ = COLOR.set(cli.color);
     match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Init(args) => init::run(&args),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "caveat", &mut std::io::stdout());
+            Exit::Clean
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            match clap_mangen::Man::new(command).render(&mut std::io::stdout()) {
+                Ok(()) => Exit::Clean,
+                Err(e) => {
+                    eprintln!("caveat: cannot write the manual page: {e}");
+                    Exit::Trouble
+                }
+            }
+        }
     }
 }
 
-/// The style for a stream: colour only on a terminal, and never with `NO_COLOR`.
+/// The style for a stream: by `--color`; with `auto`, colour only on a terminal and never with
+/// `NO_COLOR`.
 pub fn style_for(is_terminal: bool) -> Style {
-    let color = is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let color = match COLOR.get().copied().unwrap_or_default() {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
     let width = std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.parse().ok())

@@ -1,0 +1,110 @@
+//! The conventions of the command line: `init`, completions, the manual page, `--color`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "a test fails by panicking"
+)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn caveat(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_caveat"));
+    command.args(args).current_dir(dir).env_remove("NO_COLOR");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("the binary runs")
+}
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("cli")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn init_writes_a_project_that_checks_and_never_overwrites() {
+    let dir = scratch("init");
+    let out = caveat(&dir, &["init"], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for file in [
+        "caveat.toml",
+        "policies/example.policy",
+        "data/purchases.yaml",
+    ] {
+        assert!(dir.join(file).is_file(), "{file}");
+    }
+    // The starter project runs as is, through its config: one deny, one warn, one note.
+    let out = caveat(&dir, &["check", "--format", "jsonl"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.ends_with(
+            "{\"summary\":{\"records\":3,\"deny\":1,\"warn\":1,\"note\":1,\"error\":0}}\n"
+        ),
+        "{text}"
+    );
+    // A second init writes nothing.
+    std::fs::write(dir.join("policies/example.policy"), "# mine\n").unwrap();
+    let out = caveat(&dir, &["init"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not overwriting"));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("policies/example.policy")).unwrap(),
+        "# mine\n"
+    );
+}
+
+#[test]
+fn completions_and_the_manual_page_come_from_the_command_definitions() {
+    let dir = scratch("completions");
+    for shell in ["bash", "zsh", "fish"] {
+        let out = caveat(&dir, &["completions", shell], &[]);
+        assert_eq!(out.status.code(), Some(0));
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("fail-on"), "{shell}: {text}");
+    }
+    let out = caveat(&dir, &["man"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains(".TH caveat 1"), "{text}");
+    assert!(text.contains("check"), "{text}");
+}
+
+#[test]
+fn colour_follows_color_and_no_color() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let has_colour = |out: &Output| String::from_utf8_lossy(&out.stdout).contains('\u{1b}');
+    let args = ["check", "tests/e2e/headline"];
+    // Not a terminal: no colour unless asked.
+    assert!(!has_colour(&caveat(repo, &args, &[])));
+    let always = ["--color", "always", "check", "tests/e2e/headline"];
+    assert!(has_colour(&caveat(repo, &always, &[])));
+    assert!(has_colour(&caveat(repo, &always, &[("NO_COLOR", "1")])));
+    let never = ["check", "--color", "never", "tests/e2e/headline"];
+    assert!(!has_colour(&caveat(repo, &never, &[])));
+}
+
+#[test]
+fn help_shows_examples() {
+    let out = caveat(
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        &["check", "--help"],
+        &[],
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Examples:"), "{text}");
+    assert!(text.contains("--format"), "{text}");
+}
