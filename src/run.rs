@@ -161,11 +161,18 @@ pub struct RunResult {
 /// Sorts the given paths into policy and data files, walking folders in sorted order. Walks
 /// skip hidden entries, what `.gitignore` files ignore, and paths matching an `exclude` glob
 /// (gitignore syntax, relative to the folder walked); a file named directly is always read.
-pub fn discover(paths: &[PathBuf], exclude: &[String]) -> Result<Inputs, Vec<Diag>> {
+/// `-` stands for standard input, read as `stdin_format`.
+pub fn discover(
+    paths: &[PathBuf],
+    exclude: &[String],
+    stdin_format: Format,
+) -> Result<Inputs, Vec<Diag>> {
     let mut inputs = Inputs::default();
     let mut errors = Vec::new();
     for path in paths {
-        if path.is_dir() {
+        if path == Path::new(crate::data::chunk::STDIN) {
+            inputs.data.push((path.clone(), stdin_format));
+        } else if path.is_dir() {
             let mut files = Vec::new();
             walk(path, exclude, &mut files, &mut errors);
             for file in files {
@@ -267,7 +274,7 @@ fn classify(path: &Path, root: &Path, inputs: &mut Inputs, explicit: bool, error
                 "caveat::io::unknown_kind",
                 format!("`{}` is neither a policy nor a data file", path.display()),
             )
-            .help("policies end in `.policy`; data files in `.yaml`, `.yml`, `.json` or `.jsonl`"),
+            .help("policies end in `.policy`; data files in `.yaml`, `.yml`, `.json`, `.jsonl` or `.csv`"),
         );
     }
 }

@@ -293,3 +293,97 @@ fn a_file_named_twice_is_checked_once() {
     assert_eq!(findings(&twice), findings(&once));
     assert_eq!(twice["summary"], once["summary"]);
 }
+
+/// Runs the binary with `input` on standard input.
+fn caveat_with_stdin(args: &[&str], input: &str) -> Output {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_caveat"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn records_on_standard_input_in_each_format() {
+    let policy = "tests/e2e/headline/headline.policy";
+    let cases = [
+        ("yaml", "- {id: a, vendor: DJI, date: 2019-01-01}\n", 1, 19),
+        (
+            "json",
+            "[{\"id\": \"a\", \"vendor\": \"DJI\", \"date\": \"2019-01-01\"}]",
+            1,
+            24,
+        ),
+        (
+            "jsonl",
+            "{\"id\": \"a\"}\n{\"id\": \"b\", \"vendor\": \"DJI\", \"date\": \"2019-01-01\"}\n",
+            2,
+            23,
+        ),
+        ("csv", "id,vendor,date\na,DJI,2019-01-01\n", 2, 3),
+    ];
+    for (format, input, line, column) in cases {
+        let out = caveat_with_stdin(
+            &[
+                "check",
+                "--format",
+                "jsonl",
+                "--stdin-format",
+                format,
+                policy,
+                "-",
+            ],
+            input,
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let first: serde_json::Value =
+            serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap())
+                .unwrap();
+        assert_eq!(first["file"], "<stdin>", "{format}");
+        assert_eq!(
+            (first["line"].as_u64(), first["column"].as_u64()),
+            (Some(line), Some(column)),
+            "{format}"
+        );
+    }
+}
+
+#[test]
+fn csv_files_are_records_with_positions() {
+    let dir = scratch(
+        "csv",
+        &[
+            ("ban.policy", "deny vendor DJI when buyer.branch == Army\n"),
+            (
+                "buys.csv",
+                "id,vendor,buyer.branch\nA-1,Parrot,Army\nA-2,\"DJI\",Army\nA-3,DJI,Navy\n",
+            ),
+        ],
+    );
+    let (code, report) = json(&[dir.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let finding = &report["findings"][0];
+    assert_eq!(finding["record"], "A-2");
+    assert_eq!(
+        (&finding["line"], &finding["column"]),
+        (&3.into(), &5.into())
+    );
+    assert_eq!(report["summary"]["records"], 3);
+}

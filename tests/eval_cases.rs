@@ -65,12 +65,14 @@ fn run_case(path: &Path) {
     let format = match text(&case, "format") {
         Some("json") => Format::Json,
         Some("jsonl") => Format::Jsonl,
+        Some("csv") => Format::Csv,
         _ => Format::Yaml,
     };
     let name = match format {
         Format::Yaml => "records.yaml",
         Format::Json => "records.json",
         Format::Jsonl => "records.jsonl",
+        Format::Csv => "records.csv",
     };
     let records = SourceFile::new(name, text(&case, "records").unwrap());
     let options = LoadOptions {

@@ -11,7 +11,7 @@ use caveat::run::{Reported, RunOptions, compile, discover, evaluate};
 
 /// Every finding as text: record, index, effect, rule, position and message.
 fn run(paths: &[PathBuf], jobs: usize, chunk_bytes: usize) -> (Vec<String>, String) {
-    let inputs = discover(paths, &[]).unwrap();
+    let inputs = discover(paths, &[], caveat::data::Format::Yaml).unwrap();
     let program = compile(&inputs).unwrap();
     let options = RunOptions {
         paths: paths.to_vec(),

@@ -21,8 +21,9 @@ pub const EXAMPLES: &str = "Examples:
 /// The arguments of `caveat check`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Policy files (`.policy`), data files (`.yaml`, `.yml`, `.json`, `.jsonl`) and folders,
-    /// walked recursively. Default: `policies/` and `examples/` of the current folder.
+    /// Policy files (`.policy`), data files (`.yaml`, `.yml`, `.json`, `.jsonl`, `.csv`), `-` for
+    /// standard input, and folders, walked recursively. Default: the config's `policies` and
+    /// `data`, or `policies/` and `examples/` of the current folder.
     pub paths: Vec<PathBuf>,
     /// An output format; give several, each with its `--output`, to write several reports in
     /// one run.
@@ -43,6 +44,9 @@ pub struct Args {
     /// Leave out files and folders matching this glob (gitignore syntax) when walking folders.
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    /// The format of standard input, given as the path `-`.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "yaml")]
+    pub stdin_format: crate::data::Format,
     /// The config file (default: the nearest `caveat.toml` here or in a folder above).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -229,7 +233,7 @@ pub fn run(args: &Args) -> Exit {
         }),
         chunk_bytes: 0,
     };
-    let inputs = match run::discover(&paths, &settings.exclude) {
+    let inputs = match run::discover(&paths, &settings.exclude, args.stdin_format) {
         Ok(inputs) => inputs,
         Err(errors) => {
             print_errors(&errors);

@@ -14,13 +14,19 @@ use super::Format;
 use crate::diagnostic::Diag;
 use crate::source::{Source, SourceFile, Span};
 
+/// The path that means standard input.
+pub const STDIN: &str = "-";
+
+/// The name standard input has in reports.
+pub const STDIN_NAME: &str = "<stdin>";
+
 /// The size a chunk grows to before it is cut at the next safe place.
 pub const CHUNK_BYTES: usize = 1 << 20;
 
 /// Reads a data file as a series of chunks, each a [`SourceFile`] that knows its first line.
 pub struct Chunks {
     name: String,
-    file: Option<std::fs::File>,
+    file: Option<Box<dyn Read>>,
     format: Format,
     /// Bytes read but not yet handed out.
     buffer: Vec<u8>,
@@ -34,22 +40,28 @@ pub struct Chunks {
 }
 
 impl Chunks {
-    /// Chunks of the file at `path`; `split` false reads it as one chunk.
+    /// Chunks of the file at `path` (or of standard input, for `-`); `split` false reads it as
+    /// one chunk.
     pub fn open(path: &Path, format: Format, split: bool) -> Result<Chunks, Diag> {
-        let name = path.display().to_string();
-        let file = std::fs::File::open(path).map_err(|e| {
-            Diag::error(
-                "caveat::io::read",
-                format!("cannot read `{name}`: {}", e.to_string().to_lowercase()),
-            )
-        })?;
+        let (name, file): (String, Box<dyn Read>) = if path == Path::new(STDIN) {
+            (STDIN_NAME.to_string(), Box::new(std::io::stdin()))
+        } else {
+            let name = path.display().to_string();
+            let file = std::fs::File::open(path).map_err(|e| {
+                Diag::error(
+                    "caveat::io::read",
+                    format!("cannot read `{name}`: {}", e.to_string().to_lowercase()),
+                )
+            })?;
+            (name, Box::new(file))
+        };
         Ok(Chunks {
             name,
             file: Some(file),
             format,
             buffer: Vec::new(),
             line: 1,
-            splitting: split && format != Format::Json,
+            splitting: split && !matches!(format, Format::Json | Format::Csv),
             started: false,
             target: CHUNK_BYTES,
         })
@@ -106,7 +118,7 @@ impl Chunks {
             let record_start = match self.format {
                 Format::Jsonl => true,
                 Format::Yaml => is_item_start(line),
-                Format::Json => false,
+                Format::Json | Format::Csv => false,
             };
             if record_start && start > 0 {
                 return Some(start);

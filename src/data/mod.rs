@@ -4,6 +4,7 @@
 
 mod build;
 pub mod chunk;
+mod csv;
 mod json;
 mod yaml;
 
@@ -22,7 +23,7 @@ pub struct Record {
 }
 
 /// The format of a data file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// YAML 1.2, possibly a stream of several documents.
     Yaml,
@@ -30,6 +31,8 @@ pub enum Format {
     Json,
     /// One JSON record a line.
     Jsonl,
+    /// CSV with a header row.
+    Csv,
 }
 
 impl Format {
@@ -39,6 +42,7 @@ impl Format {
             "yaml" | "yml" => Some(Format::Yaml),
             "json" => Some(Format::Json),
             "jsonl" => Some(Format::Jsonl),
+            "csv" => Some(Format::Csv),
             _ => None,
         }
     }
@@ -119,6 +123,7 @@ pub fn read_records(
             options.clone(),
             true,
         )),
+        Format::Csv => Box::new(csv::CsvRecords::new(source.clone())),
     }
 }
 

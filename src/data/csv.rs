@@ -1,0 +1,387 @@
+//! CSV records (RFC 4180): the first row names the fields, every other row is a record. A header
+//! with dots (`buyer.branch`) makes nested mappings; an empty cell is a missing field; every value
+//! is a string (one that looks like a number or a date compares as one). Each value keeps its
+//! line and column.
+//!
+//! Written here rather than with the `csv` crate, which does not give the place of each field in
+//! the file, and a finding must point at its cell.
+
+use std::collections::VecDeque;
+
+use super::build::data_error;
+use super::{DataError, Record};
+use crate::source::{Source, Span};
+use crate::value::{Entry, Map, Node, Value};
+
+/// A cell: its text (quotes removed, `""` unescaped) and where it was written.
+struct Cell {
+    text: String,
+    span: Span,
+}
+
+/// The records of a CSV file, one at a time.
+pub struct CsvRecords {
+    source: Source,
+    pos: usize,
+    /// The header: each column's path of names.
+    header: Option<Vec<(Vec<Box<str>>, Span)>>,
+    index: usize,
+    pending: VecDeque<Result<Record, DataError>>,
+    done: bool,
+}
+
+impl CsvRecords {
+    /// Reads the records of `source`.
+    pub fn new(source: Source) -> CsvRecords {
+        let pos = if source.text().starts_with('\u{feff}') {
+            3
+        } else {
+            0
+        };
+        CsvRecords {
+            source,
+            pos,
+            header: None,
+            index: 0,
+            pending: VecDeque::new(),
+            done: false,
+        }
+    }
+
+    /// The cells of the row at `self.pos`, moving past it; `None` at the end of the file.
+    fn row(&mut self) -> Option<Result<(Vec<Cell>, Span), DataError>> {
+        let text = self.source.text();
+        let bytes = text.as_bytes();
+        if self.pos >= bytes.len() {
+            return None;
+        }
+        let start = self.pos;
+        let mut cells = Vec::new();
+        let mut i = self.pos;
+        loop {
+            let cell_start = i;
+            let mut value = String::new();
+            if bytes.get(i) == Some(&b'"') {
+                i += 1;
+                loop {
+                    match bytes.get(i) {
+                        None => {
+                            self.pos = bytes.len();
+                            return Some(Err(data_error(
+                                &self.source,
+                                "caveat::data::csv_syntax",
+                                "unterminated quoted field",
+                                Span::new(cell_start, cell_start + 1),
+                                "this quote is never closed",
+                                Some("close the field with `\"`; a quote inside a field is written `\"\"`".into()),
+                            )));
+                        }
+                        Some(b'"') if bytes.get(i + 1) == Some(&b'"') => {
+                            value.push('"');
+                            i += 2;
+                        }
+                        Some(b'"') => {
+                            i += 1;
+                            break;
+                        }
+                        Some(_) => {
+                            let rest = text.get(i..).unwrap_or("");
+                            let next = rest.find('"').unwrap_or(rest.len());
+                            value.push_str(rest.get(..next).unwrap_or(""));
+                            i += next;
+                        }
+                    }
+                }
+                if !matches!(bytes.get(i), None | Some(b',' | b'\n' | b'\r')) {
+                    let end = text
+                        .get(i..)
+                        .and_then(|r| r.find(['\n', '\r']))
+                        .map_or(bytes.len(), |n| i + n);
+                    self.pos = end;
+                    return Some(Err(data_error(
+                        &self.source,
+                        "caveat::data::csv_syntax",
+                        "text after a quoted field",
+                        Span::new(i, i + 1),
+                        "expected `,` or the end of the line here",
+                        Some("quote the whole field: `\"a \"\"b\"\" c\"`".into()),
+                    )));
+                }
+                cells.push(Cell {
+                    text: value,
+                    span: Span::new(cell_start, i),
+                });
+            } else {
+                let rest = text.get(i..).unwrap_or("");
+                let end = rest.find([',', '\n', '\r']).unwrap_or(rest.len());
+                cells.push(Cell {
+                    text: rest.get(..end).unwrap_or("").to_string(),
+                    span: Span::new(i, i + end),
+                });
+                i += end;
+            }
+            match bytes.get(i) {
+                Some(b',') => i += 1,
+                Some(b'\r') if bytes.get(i + 1) == Some(&b'\n') => {
+                    i += 2;
+                    break;
+                }
+                Some(b'\n' | b'\r') => {
+                    i += 1;
+                    break;
+                }
+                _ => break,
+            }
+        }
+        self.pos = i;
+        let end = text
+            .get(..i)
+            .map_or(i, |t| t.trim_end_matches(['\n', '\r']).len());
+        Some(Ok((cells, Span::new(start, end.max(start)))))
+    }
+
+    /// Reads the header row.
+    fn header(&mut self, cells: Vec<Cell>) -> Result<(), DataError> {
+        let mut columns: Vec<(Vec<Box<str>>, Span)> = Vec::new();
+        for cell in cells {
+            let path: Vec<Box<str>> = cell.text.trim().split('.').map(Box::from).collect();
+            if path.iter().any(|p| p.is_empty()) {
+                return Err(data_error(
+                    &self.source,
+                    "caveat::data::csv_header",
+                    format!("`{}` is not a field name", cell.text),
+                    cell.span,
+                    "a header cell names a field",
+                    Some("name every column; use dots for nested fields: `buyer.branch`".into()),
+                ));
+            }
+            if let Some((_, first)) = columns
+                .iter()
+                .find(|(p, _)| p.starts_with(&path) || path.starts_with(p))
+            {
+                let error = data_error(
+                    &self.source,
+                    "caveat::data::duplicate_key",
+                    format!("the column `{}` is named twice", cell.text),
+                    cell.span,
+                    "named again here",
+                    Some("each field may have one column".into()),
+                );
+                return Err(DataError {
+                    related: Some(*first),
+                    related_label: "first named here".into(),
+                    ..error
+                });
+            }
+            columns.push((path, cell.span));
+        }
+        self.header = Some(columns);
+        Ok(())
+    }
+
+    /// Builds the record of a row.
+    fn record(&self, cells: Vec<Cell>, span: Span) -> Result<Record, DataError> {
+        let columns = self.header.as_deref().unwrap_or(&[]);
+        if cells.len() != columns.len() {
+            return Err(data_error(
+                &self.source,
+                "caveat::data::csv_row",
+                format!(
+                    "this row has {} field{}, the header {}",
+                    cells.len(),
+                    if cells.len() == 1 { "" } else { "s" },
+                    columns.len()
+                ),
+                span,
+                "this row",
+                Some(
+                    "every row needs one cell per column (an empty cell is a missing field)".into(),
+                ),
+            ));
+        }
+        let mut root = Map {
+            entries: Vec::new(),
+        };
+        for ((path, key_span), cell) in columns.iter().zip(cells) {
+            if cell.text.is_empty() {
+                continue;
+            }
+            insert(
+                &mut root,
+                path,
+                *key_span,
+                Node {
+                    value: Value::String(cell.text.into_boxed_str()),
+                    span: cell.span,
+                },
+                span,
+            );
+        }
+        Ok(Record {
+            source: self.source.clone(),
+            index: self.index,
+            root: Node {
+                value: Value::Map(root),
+                span,
+            },
+        })
+    }
+}
+
+/// Puts `node` at `path` in `map`, making the mappings on the way (spanning the row).
+fn insert(map: &mut Map, path: &[Box<str>], key_span: Span, node: Node, row: Span) {
+    let [first, rest @ ..] = path else {
+        return;
+    };
+    if rest.is_empty() {
+        map.entries.push(Entry {
+            key: first.clone(),
+            key_span,
+            value: node,
+        });
+        return;
+    }
+    let position = match map.entries.iter().position(|e| e.key == *first) {
+        Some(position) => position,
+        None => {
+            map.entries.push(Entry {
+                key: first.clone(),
+                key_span,
+                value: Node {
+                    value: Value::Map(Map {
+                        entries: Vec::new(),
+                    }),
+                    span: row,
+                },
+            });
+            map.entries.len() - 1
+        }
+    };
+    if let Some(Entry {
+        value: Node {
+            value: Value::Map(inner),
+            ..
+        },
+        ..
+    }) = map.entries.get_mut(position)
+    {
+        insert(inner, rest, key_span, node, row);
+    }
+}
+
+impl Iterator for CsvRecords {
+    type Item = Result<Record, DataError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(result) = self.pending.pop_front() {
+                return Some(result);
+            }
+            if self.done {
+                return None;
+            }
+            let Some(row) = self.row() else {
+                self.done = true;
+                continue;
+            };
+            let (cells, span) = match row {
+                Ok(row) => row,
+                Err(error) => {
+                    if self.header.is_some() {
+                        self.index += 1;
+                    } else {
+                        self.done = true;
+                    }
+                    return Some(Err(error));
+                }
+            };
+            // Blank lines hold no record.
+            if cells.len() == 1 && cells.first().is_some_and(|c| c.text.trim().is_empty()) {
+                continue;
+            }
+            if self.header.is_none() {
+                if let Err(error) = self.header(cells) {
+                    self.done = true;
+                    return Some(Err(error));
+                }
+                continue;
+            }
+            let record = self.record(cells, span);
+            self.index += 1;
+            return Some(record);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::test_support::*;
+    use crate::source::SourceFile;
+
+    fn read(text: &str) -> (Source, Vec<Result<Record, DataError>>) {
+        let source = SourceFile::new("test.csv", text);
+        (source.clone(), CsvRecords::new(source).collect())
+    }
+
+    fn field<'a>(record: &'a Record, path: &[&str]) -> &'a Node {
+        let mut node = &record.root;
+        for key in path {
+            node = get(node, key);
+        }
+        node
+    }
+
+    #[test]
+    fn rows_become_records_with_positions() {
+        let (source, results) = read(
+            "id,vendor,buyer.branch,amount\r\nA-1,DJI,Army,\"1,200.50\"\r\n\r\nA-2,\"Da \"\"Jiang\"\"\",,300\n",
+        );
+        assert_eq!(results.len(), 2);
+        let first = ok(&results[0]);
+        assert_eq!(first.index, 0);
+        let vendor = field(first, &["vendor"]);
+        assert_eq!(source.slice(vendor.span), "DJI");
+        assert_eq!(source.line_col(vendor.span.start), (2, 5));
+        assert_eq!(
+            field(first, &["buyer", "branch"]).value,
+            Value::String("Army".into())
+        );
+        assert_eq!(
+            field(first, &["amount"]).value,
+            Value::String("1,200.50".into())
+        );
+        let second = ok(&results[1]);
+        assert_eq!(second.index, 1);
+        assert_eq!(
+            field(second, &["vendor"]).value,
+            Value::String("Da \"Jiang\"".into())
+        );
+        let Value::Map(map) = &second.root.value else {
+            panic!("a record is a mapping");
+        };
+        assert!(map.get("buyer").is_none(), "an empty cell is missing");
+        assert_eq!(source.line_col(second.root.span.start), (4, 1));
+    }
+
+    #[test]
+    fn bad_rows_are_errors_and_count_as_records() {
+        let (source, results) = read("id,vendor\nA-1\nA-2,\"DJI\" x\nA-3,\"open\n");
+        assert_eq!(results.len(), 3);
+        let short = err(&results[0]);
+        assert_eq!(short.code, "caveat::data::csv_row");
+        assert_eq!(short.message, "this row has 1 field, the header 2");
+        assert_eq!(err(&results[1]).code, "caveat::data::csv_syntax");
+        assert_eq!(source.line_col(err(&results[1]).span.start), (3, 10));
+        assert_eq!(err(&results[2]).message, "unterminated quoted field");
+    }
+
+    #[test]
+    fn a_column_named_twice_is_refused() {
+        let (_, results) = read("id,buyer,buyer.branch\n1,2,3\n");
+        assert_eq!(results.len(), 1);
+        assert_eq!(err(&results[0]).code, "caveat::data::duplicate_key");
+        let (_, results) = read("id,,x\n");
+        assert_eq!(err(&results[0]).code, "caveat::data::csv_header");
+    }
+}
