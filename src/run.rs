@@ -118,6 +118,11 @@ pub trait Sink {
         let _ = record;
         Ok(())
     }
+
+    /// `bytes` more of the data have been read, evaluated and reported (for a progress bar).
+    fn progress(&mut self, bytes: usize) {
+        let _ = bytes;
+    }
 }
 
 /// A record that was read and evaluated, for sinks that report every record.
@@ -435,6 +440,7 @@ fn merge_outcomes(
             }
         }
         *first_index += outcome.indexes;
+        sink.progress(outcome.bytes);
     }
     Ok(())
 }
@@ -447,8 +453,10 @@ const WORKER_STACK: usize = 16 << 20;
 struct ChunkOutcome {
     /// Records read, including those that could not be (the findings are counted at the merge).
     summary: Summary,
-    /// Record positions the chunk used up (a bad JSONL line uses none).
+    /// Record positions the chunk used up.
     indexes: usize,
+    /// The size of the chunk's text.
+    bytes: usize,
     /// Findings in order.
     findings: Vec<Item>,
     /// The bytes of the findings rendered in the worker.
@@ -541,6 +549,7 @@ fn read_chunk(
         }
     }
     outcome.indexes = next_index;
+    outcome.bytes = source.text().len();
     outcome
 }
 

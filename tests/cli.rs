@@ -108,3 +108,42 @@ fn help_shows_examples() {
     assert!(text.contains("Examples:"), "{text}");
     assert!(text.contains("--format"), "{text}");
 }
+
+#[test]
+fn quiet_and_verbose() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let normal = caveat(
+        repo,
+        &["check", "--color", "never", "tests/e2e/headline"],
+        &[],
+    );
+    assert!(String::from_utf8_lossy(&normal.stdout).contains("4 records checked"));
+    let quiet = caveat(
+        repo,
+        &["check", "-q", "--color", "never", "tests/e2e/headline"],
+        &[],
+    );
+    assert_eq!(quiet.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&quiet.stdout);
+    assert!(
+        text.contains("AF-2018-1114") && !text.contains("records checked"),
+        "{text}"
+    );
+    let verbose = caveat(
+        repo,
+        &["check", "-v", "--format", "json", "tests/e2e/headline"],
+        &[],
+    );
+    let text = String::from_utf8_lossy(&verbose.stderr);
+    assert!(text.contains("1 rules from 1 policy files"), "{text}");
+    assert!(
+        text.contains("data tests/e2e/headline/purchases.yaml (Yaml)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("4 records read, evaluated and reported in"),
+        "{text}"
+    );
+    // Not a terminal: no progress bar, whatever the size.
+    assert!(!text.contains("checking"), "{text}");
+}

@@ -3,6 +3,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
+use super::progress::WithProgress;
 use super::{Exit, print_errors, style_for};
 use crate::config::Config;
 use crate::data::{Limits, LoadOptions};
@@ -47,6 +48,12 @@ pub struct Args {
     /// The format of standard input, given as the path `-`.
     #[arg(long, value_enum, value_name = "FORMAT", default_value = "yaml")]
     pub stdin_format: crate::data::Format,
+    /// Print less: no summary line, no progress bar.
+    #[arg(long, short = 'q', conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more on stderr: the files read, the rules compiled, and the time each step took.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
     /// The config file (default: the nearest `caveat.toml` here or in a folder above).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -217,6 +224,7 @@ pub fn run(args: &Args) -> Exit {
             return Exit::Trouble;
         }
     };
+    let started = std::time::Instant::now();
     let paths = settings.paths.clone();
     let options = RunOptions {
         paths: paths.clone(),
@@ -247,20 +255,52 @@ pub fn run(args: &Args) -> Exit {
             return Exit::Trouble;
         }
     };
-    let mut reports = match open_reports(&settings.reports, &program) {
+    if args.verbose {
+        eprintln!(
+            "caveat: {} rules from {} policy files, compiled in {:.1?}",
+            program.rules.len(),
+            inputs.policies.len(),
+            started.elapsed()
+        );
+        for (path, format) in &inputs.data {
+            eprintln!("caveat: data {} ({format:?})", path.display());
+        }
+    }
+    let reports = match open_reports(&settings.reports, &program, args.quiet) {
         Ok(reports) => reports,
         Err(diag) => {
             print_errors(&[diag]);
             return Exit::Trouble;
         }
     };
-    let (result, written) = match run::evaluate(&program, &inputs, &options, &mut reports) {
+    let stdout_used = settings.reports.iter().any(|(_, file)| file.is_none());
+    let mut reports = if WithProgress::wanted(args.quiet, stdout_used) {
+        let total = inputs
+            .data
+            .iter()
+            .map(|(path, _)| std::fs::metadata(path).map(|m| m.len()).ok())
+            .sum::<Option<u64>>();
+        Box::new(WithProgress::new(reports, total)) as Box<dyn Report>
+    } else {
+        Box::new(reports)
+    };
+    let evaluating = std::time::Instant::now();
+    let (result, written) = match run::evaluate(&program, &inputs, &options, &mut *reports) {
         Ok(result) => {
             let done = reports.finish(&result);
             (Some(result), done)
         }
         Err(e) => (None, Err(e)),
     };
+    if args.verbose
+        && let Some(result) = &result
+    {
+        eprintln!(
+            "caveat: {} records read, evaluated and reported in {:.1?}",
+            result.summary.records,
+            evaluating.elapsed()
+        );
+    }
     if let Some(result) = &result {
         print_errors(&result.data_errors);
     }
@@ -287,6 +327,7 @@ pub fn run(args: &Args) -> Exit {
 fn open_reports(
     wanted: &[(Format, Option<PathBuf>)],
     program: &crate::compile::Program,
+    quiet: bool,
 ) -> Result<Reports, Diag> {
     let mut reports = Vec::new();
     for (format, file) in wanted {
@@ -309,9 +350,10 @@ fn open_reports(
                 std::io::stdout().is_terminal(),
             ),
         };
-        let opened = report::open(*format, out, program, style_for(terminal)).map_err(|e| {
-            Diag::error("caveat::io::write", format!("cannot write the report: {e}"))
-        })?;
+        let opened =
+            report::open(*format, out, program, style_for(terminal), quiet).map_err(|e| {
+                Diag::error("caveat::io::write", format!("cannot write the report: {e}"))
+            })?;
         reports.push(opened);
     }
     Ok(Reports(reports))

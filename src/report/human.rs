@@ -91,6 +91,8 @@ pub struct HumanWriter<W: std::io::Write> {
     pub out: W,
     /// How to draw.
     pub render: HumanRender,
+    /// Whether to end with the summary line (not with `--quiet`).
+    pub summary: bool,
 }
 
 /// Renders a finding as a diagnostic.
@@ -143,8 +145,10 @@ pub fn summary_line(summary: &Summary) -> String {
 impl<W: std::io::Write> super::Report for HumanWriter<W> {
     /// The summary line; data errors go to stderr, where the command line prints them.
     fn finish(&mut self, result: &crate::run::RunResult) -> std::io::Result<()> {
-        let line = format!("{}\n", summary_line(&result.summary));
-        self.out.write_all(line.as_bytes())?;
+        if self.summary {
+            let line = format!("{}\n", summary_line(&result.summary));
+            self.out.write_all(line.as_bytes())?;
+        }
         self.out.flush()
     }
 }

@@ -62,17 +62,20 @@ pub trait Report: Sink {
 /// Where a report goes.
 pub type Output = Box<dyn Write>;
 
-/// Opens a report of `format` on `out`. `program` gives the rules, for formats that list them.
+/// Opens a report of `format` on `out`. `program` gives the rules, for formats that list them;
+/// `quiet` leaves out the human report's summary line.
 pub fn open(
     format: Format,
     out: Output,
     program: &Program,
     style: human::Style,
+    quiet: bool,
 ) -> std::io::Result<Box<dyn Report>> {
     Ok(match format {
         Format::Human => Box::new(human::HumanWriter {
             out,
             render: human::HumanRender { style },
+            summary: !quiet,
         }),
         Format::Json => Box::new(json::JsonWriter::new(out)?),
         Format::Jsonl => Box::new(json::JsonlWriter { out }),
@@ -111,6 +114,10 @@ impl Sink for Reports {
 
     fn record(&mut self, record: &CheckedRecord) -> std::io::Result<()> {
         self.0.iter_mut().try_for_each(|r| r.record(record))
+    }
+
+    fn progress(&mut self, bytes: usize) {
+        self.0.iter_mut().for_each(|r| r.progress(bytes));
     }
 }
 
