@@ -162,3 +162,17 @@ fn outputs_must_match_formats() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("2 `--output` files but 1 `--format`s"));
 }
+
+#[test]
+fn every_format_on_the_example_data() {
+    for format in [
+        "human", "json", "jsonl", "sarif", "junit", "github", "tap", "csv", "summary",
+    ] {
+        let out = caveat(&["check", "--format", format, "policies", "examples"]);
+        assert_eq!(out.status.code(), Some(1), "{format}");
+        insta::assert_snapshot!(
+            format!("examples_{format}"),
+            String::from_utf8(out.stdout).unwrap()
+        );
+    }
+}
