@@ -501,9 +501,11 @@ impl<'r> Context<'r, '_> {
                     else {
                         return Ok(Ev::MISSING);
                     };
+                    // A division by zero is the divisor's fault.
+                    let blame = if n.is_zero() { ev.span.or(span) } else { span };
                     acc = crate::value::arith(*op, acc, n).map_err(|why| Failure {
                         message: format!("arithmetic failed: {why}"),
-                        record_span: span,
+                        record_span: blame,
                         policy_span: *op_span,
                     })?;
                 }
