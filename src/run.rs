@@ -587,6 +587,16 @@ pub fn data_error(error: data::DataError) -> Diag {
     diag.maybe_help(error.help)
 }
 
+/// A finding of `record` ready to report, the record named by its `id` or its position (for
+/// callers outside a run: tests, fuzzing, tools).
+pub fn reported_finding(program: &Program, record: &Record, finding: Finding) -> Reported {
+    let id = [Segment::Key("id".into())];
+    let name: Arc<str> = eval::record_id(record, &id)
+        .unwrap_or_else(|| format!("{}#{}", record.source.name(), record.index))
+        .into();
+    reported(program, record, &name, finding)
+}
+
 fn reported(program: &Program, record: &Record, name: &Arc<str>, finding: Finding) -> Reported {
     let rule = program.rules.get(finding.rule);
     let span = finding.span.unwrap_or(record.root.span);

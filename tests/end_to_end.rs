@@ -201,7 +201,9 @@ fn scratch(name: &str, files: &[(&str, &str)]) -> std::path::PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     for (file, text) in files {
-        std::fs::write(dir.join(file), text).unwrap();
+        let path = dir.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
     }
     dir
 }
@@ -386,4 +388,28 @@ fn csv_files_are_records_with_positions() {
         (&3.into(), &5.into())
     );
     assert_eq!(report["summary"]["records"], 3);
+}
+
+#[cfg(unix)]
+#[test]
+fn an_import_through_a_symlink_cannot_leave_the_policy_root() {
+    let dir = scratch(
+        "symlink_import",
+        &[("outside/secret.policy", "let x = 1\n")],
+    );
+    let root = dir.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    std::os::unix::fs::symlink(dir.join("outside"), root.join("link")).unwrap();
+    std::fs::write(
+        root.join("main.policy"),
+        "import \"link/secret.policy\"\ndeny when amount > x\n",
+    )
+    .unwrap();
+    let out = caveat(&["check", root.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("caveat::check::import_outside_root"),
+        "{stderr}"
+    );
 }

@@ -5,6 +5,8 @@
 //!
 //! `cargo run --release -p caveat-peers -- [RECORDS]` (default 20,000 records).
 
+mod differential;
+
 use std::collections::{BTreeSet, HashMap};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -454,8 +456,31 @@ fn run() -> Result<(), String> {
     Ok(())
 }
 
+/// `differential [CASES]`: the differential test against Rego.
+fn differential(cases: u64) -> Result<(), String> {
+    let (compared, disagreements) = differential::run(cases)?;
+    println!(
+        "{cases} cases (20 rules x 50 records each): {compared} findings compared, {} disagreements",
+        disagreements.len()
+    );
+    for d in &disagreements {
+        println!("{d}");
+    }
+    if disagreements.is_empty() {
+        Ok(())
+    } else {
+        Err("caveat and Rego disagree".into())
+    }
+}
+
 fn main() -> std::process::ExitCode {
-    match run() {
+    let mut args = std::env::args().skip(1);
+    let result = if args.next().as_deref() == Some("differential") {
+        differential(args.next().and_then(|a| a.parse().ok()).unwrap_or(200))
+    } else {
+        run()
+    };
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("caveat-peers: {e}");
