@@ -121,3 +121,15 @@ fn every_reserved_word_is_refused_as_a_bare_name_and_allowed_after_a_dot() {
         );
     }
 }
+
+#[test]
+fn bidi_controls_are_refused_but_their_escapes_are_fine() {
+    assert_eq!(
+        codes("# note \u{2066}hidden\u{2069}\ndeny vendor DJI\n"),
+        ["caveat::parse::bidi_control", "caveat::parse::bidi_control"]
+    );
+    assert_eq!(
+        codes("deny when vendor == \"a\\u{202E}b\"\n"),
+        Vec::<String>::new()
+    );
+}

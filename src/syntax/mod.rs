@@ -31,6 +31,53 @@ const KEYWORDS: &[&str] = &[
     "vendor",
 ];
 
+/// The bidirectional control characters, with their names: they can make a policy display
+/// differently from how it parses ("Trojan Source").
+const BIDI_CONTROLS: &[(char, &str)] = &[
+    ('\u{061C}', "ARABIC LETTER MARK"),
+    ('\u{200E}', "LEFT-TO-RIGHT MARK"),
+    ('\u{200F}', "RIGHT-TO-LEFT MARK"),
+    ('\u{202A}', "LEFT-TO-RIGHT EMBEDDING"),
+    ('\u{202B}', "RIGHT-TO-LEFT EMBEDDING"),
+    ('\u{202C}', "POP DIRECTIONAL FORMATTING"),
+    ('\u{202D}', "LEFT-TO-RIGHT OVERRIDE"),
+    ('\u{202E}', "RIGHT-TO-LEFT OVERRIDE"),
+    ('\u{2066}', "LEFT-TO-RIGHT ISOLATE"),
+    ('\u{2067}', "RIGHT-TO-LEFT ISOLATE"),
+    ('\u{2068}', "FIRST STRONG ISOLATE"),
+    ('\u{2069}', "POP DIRECTIONAL ISOLATE"),
+];
+
+/// An error for each bidirectional control character in a policy, anywhere (strings and comments
+/// included), as rustc refuses them.
+fn bidi_controls(source: &Source) -> Vec<Diag> {
+    source
+        .text()
+        .char_indices()
+        .filter_map(|(i, c)| {
+            let (_, name) = BIDI_CONTROLS.iter().find(|(b, _)| *b == c)?;
+            Some(
+                Diag::error(
+                    "caveat::parse::bidi_control",
+                    format!(
+                        "a bidirectional control character (U+{:04X} {name}) in the policy",
+                        u32::from(c)
+                    ),
+                )
+                .label(
+                    source,
+                    Span::new(i, i + c.len_utf8()),
+                    "it can make this line display differently from how it is read",
+                )
+                .help(format!(
+                    "remove it; in a string that needs it, write the escape `\\u{{{:X}}}`",
+                    u32::from(c)
+                )),
+            )
+        })
+        .collect()
+}
+
 /// Files at least this big are parsed in pieces on all cores.
 const PARALLEL_PARSE_BYTES: usize = 64 * 1024;
 
@@ -41,6 +88,10 @@ pub fn parse(source: &Source) -> (PolicyFile, Vec<Diag>) {
         source: source.clone(),
         statements,
     };
+    let bidi = bidi_controls(source);
+    if !bidi.is_empty() {
+        return (file(Vec::new()), bidi);
+    }
     let statement_starts = match scan_layout(source) {
         Ok(starts) => starts,
         Err(diag) => return (file(Vec::new()), vec![diag]),
