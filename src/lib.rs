@@ -39,6 +39,7 @@ pub mod config;
 pub mod data;
 pub mod diagnostic;
 pub mod eval;
+pub mod format;
 pub mod report;
 pub mod run;
 pub mod source;

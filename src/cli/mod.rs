@@ -1,6 +1,7 @@
 //! The command line: one file per command, each an `Args` struct and a `run` function.
 
 pub mod check;
+pub mod fmt;
 pub mod init;
 pub mod progress;
 
@@ -29,6 +30,8 @@ pub enum Command {
     /// Check records against policies and report every finding.
     #[command(after_help = check::EXAMPLES)]
     Check(check::Args),
+    /// Rewrite policy files in the one layout, keeping every comment (`--check`: only show).
+    Fmt(fmt::Args),
     /// Write a commented `caveat.toml`, a sample policy and sample records.
     Init(init::Args),
     /// Print a shell completion script (bash, zsh, fish, elvish or powershell).
@@ -82,6 +85,7 @@ pub fn run(cli: Cli) -> Exit {
     let _ = COLOR.set(cli.color);
     match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Fmt(args) => fmt::run(&args),
         Command::Init(args) => init::run(&args),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();

@@ -1,0 +1,162 @@
+//! `caveat fmt`: rewrites policy files in the one layout, or with `--check` shows what would
+//! change.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::{Exit, print_errors};
+use crate::diagnostic::Diag;
+use crate::format::{NotFormatted, format_file};
+use crate::source::SourceFile;
+
+/// The arguments of `caveat fmt`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Policy files and folders (walked for `.policy` files). Default: the config's `policies`,
+    /// or `policies/`.
+    pub paths: Vec<PathBuf>,
+    /// Change nothing: print a diff of each file that is not formatted, and exit 1 if any.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// Runs `caveat fmt`.
+pub fn run(args: &Args) -> Exit {
+    let paths = if args.paths.is_empty() {
+        default_paths()
+    } else {
+        args.paths.clone()
+    };
+    let files = match crate::run::discover(&paths, &[], crate::data::Format::Yaml) {
+        Ok(inputs) => inputs.policies,
+        Err(errors) => {
+            print_errors(&errors);
+            return Exit::Trouble;
+        }
+    };
+    if files.is_empty() {
+        print_errors(&[
+            Diag::error("caveat::fmt::no_policies", "no policy files to format")
+                .help("give `.policy` files or folders that hold some"),
+        ]);
+        return Exit::Trouble;
+    }
+    let mut trouble = false;
+    let mut unformatted = 0;
+    for file in &files {
+        match format_one(&file.path, args.check) {
+            Ok(true) => unformatted += 1,
+            Ok(false) => {}
+            Err(errors) => {
+                print_errors(&errors);
+                trouble = true;
+            }
+        }
+    }
+    if trouble {
+        Exit::Trouble
+    } else if args.check && unformatted > 0 {
+        eprintln!(
+            "caveat: {unformatted} of {} policy file{} not formatted; run `caveat fmt`",
+            files.len(),
+            if files.len() == 1 { "" } else { "s" }
+        );
+        Exit::Findings
+    } else {
+        Exit::Clean
+    }
+}
+
+/// The config's policies, or `policies/`.
+fn default_paths() -> Vec<PathBuf> {
+    std::env::current_dir()
+        .ok()
+        .and_then(|here| crate::config::find(&here))
+        .and_then(|path| crate::config::load(&path).ok())
+        .map(|config| config.policies)
+        .filter(|policies| !policies.is_empty())
+        .unwrap_or_else(|| vec![PathBuf::from("policies")])
+}
+
+/// Formats one file; `Ok(true)` when it was not formatted (and, unless `check`, now is).
+fn format_one(path: &Path, check: bool) -> Result<bool, Vec<Diag>> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        vec![Diag::error(
+            "caveat::io::read",
+            format!("cannot read `{name}`: {}", e.to_string().to_lowercase()),
+        )]
+    })?;
+    let formatted = match format_file(&name, &text) {
+        Ok(formatted) => formatted,
+        Err(NotFormatted::Invalid(errors)) => return Err(errors),
+        Err(NotFormatted::Changed(span)) => {
+            let source = SourceFile::new(name.clone(), text);
+            return Err(vec![
+                Diag::error(
+                    "caveat::fmt::internal",
+                    format!("formatting `{name}` would change its meaning; it was left as it is"),
+                )
+                .label(&source, span, "the formatted text first differs here")
+                .help("this is a bug in caveat fmt; please report it with this file"),
+            ]);
+        }
+    };
+    if formatted == text {
+        return Ok(false);
+    }
+    if check {
+        print_diff(&name, &text, &formatted);
+    } else {
+        write_atomically(path, &formatted).map_err(|e| {
+            vec![Diag::error(
+                "caveat::io::write",
+                format!("cannot write `{name}`: {}", e.to_string().to_lowercase()),
+            )]
+        })?;
+        println!("formatted {name}");
+    }
+    Ok(true)
+}
+
+/// A unified diff of the change, on stdout.
+fn print_diff(name: &str, old: &str, new: &str) {
+    let diff = similar::TextDiff::from_lines(old, new);
+    let text = diff
+        .unified_diff()
+        .context_radius(2)
+        .header(name, &format!("{name} (formatted)"))
+        .to_string();
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+}
+
+/// Replaces `path` with `text` so that an interrupted run leaves the old file or the new one,
+/// never half of one: a temporary file in the same folder, synced, with the old file's
+/// permissions, renamed over it.
+pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let file_name = path
+        .file_name()
+        .map_or_else(|| "policy".into(), |n| n.to_string_lossy().into_owned());
+    let temp = folder.join(format!(".{file_name}.{}.caveat-fmt", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        if let Ok(metadata) = std::fs::metadata(path) {
+            std::fs::set_permissions(&temp, metadata.permissions())?;
+        }
+        std::fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}

@@ -1,0 +1,372 @@
+//! `caveat fmt`: the one layout of a policy file. It keeps the author's line breaks (as gofmt
+//! does) and every comment, and makes the rest canonical: one space between tokens (none inside
+//! brackets, before `,` or around `.`), two spaces of indentation per open bracket and for the
+//! continuation lines of a statement, a comment one space after the code it follows, at most one
+//! blank line in a row, LF line ends and a final newline.
+//!
+//! A space next to `-` is kept or left out as written, and so is the space before a `(` or `[`
+//! that follows a word: rule ids, tags and dates hold `-`, and `f(x)` and `f (x)` may differ.
+//! Before a file is rewritten, the result is parsed again and must give the same statements.
+
+use crate::source::{SourceFile, Span};
+
+/// The kinds of token the formatter tells apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A name, keyword, number or date part.
+    Word,
+    /// A quoted string (`"…"` or `'…'`), verbatim.
+    Text,
+    /// An operator or bracket.
+    Punct,
+    /// `# …` to the end of the line.
+    Comment,
+}
+
+/// A token and how it sat in the source.
+#[derive(Debug, Clone)]
+struct Token<'a> {
+    kind: Kind,
+    text: &'a str,
+    /// Whitespace came before it on its line.
+    spaced: bool,
+    /// It is the first token of its line.
+    line_start: bool,
+    /// Blank lines just before it.
+    blank_before: usize,
+}
+
+/// Splits a policy into tokens; whitespace only decides `spaced`, `line_start` and blank lines.
+fn tokens(text: &str) -> Vec<Token<'_>> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut spaced = false;
+    let mut line_start = true;
+    let mut newlines = 0usize;
+    while let Some(&b) = bytes.get(i) {
+        let start = i;
+        let kind = match b {
+            b' ' | b'\t' => {
+                spaced = true;
+                i += 1;
+                continue;
+            }
+            b'\n' | b'\r' => {
+                if b == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+                i += 1;
+                newlines += 1;
+                line_start = true;
+                spaced = false;
+                continue;
+            }
+            b'#' => {
+                while bytes.get(i).is_some_and(|&c| c != b'\n' && c != b'\r') {
+                    i += 1;
+                }
+                Kind::Comment
+            }
+            b'"' => {
+                i += 1;
+                while let Some(&c) = bytes.get(i) {
+                    i += 1;
+                    if c == b'\\' {
+                        i += 1;
+                    } else if c == b'"' {
+                        break;
+                    }
+                }
+                Kind::Text
+            }
+            b'\'' => {
+                i += 1;
+                while let Some(&c) = bytes.get(i) {
+                    i += 1;
+                    if c == b'\'' {
+                        break;
+                    }
+                }
+                Kind::Text
+            }
+            b'$' | b'0'..=b'9' | b'A'..=b'Z' | b'a'..=b'z' | b'_' => {
+                i += 1;
+                while bytes
+                    .get(i)
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                {
+                    i += 1;
+                }
+                // A decimal point inside a number is part of it.
+                if (b.is_ascii_digit() || b == b'$')
+                    && bytes.get(i) == Some(&b'.')
+                    && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
+                {
+                    i += 1;
+                    while bytes
+                        .get(i)
+                        .is_some_and(|c| c.is_ascii_digit() || *c == b'_')
+                    {
+                        i += 1;
+                    }
+                }
+                Kind::Word
+            }
+            b'=' | b'!' | b'<' | b'>' => {
+                i += if bytes.get(i + 1) == Some(&b'=') {
+                    2
+                } else {
+                    1
+                };
+                Kind::Punct
+            }
+            _ => {
+                // One character, whatever it is (non-ASCII characters never parse outside strings).
+                i += text
+                    .get(i..)
+                    .and_then(|r| r.chars().next())
+                    .map_or(1, char::len_utf8);
+                Kind::Punct
+            }
+        };
+        i = i.min(bytes.len());
+        out.push(Token {
+            kind,
+            text: text.get(start..i).unwrap_or(""),
+            spaced,
+            line_start,
+            blank_before: newlines.saturating_sub(1),
+        });
+        spaced = false;
+        line_start = false;
+        newlines = 0;
+    }
+    out
+}
+
+/// Words that start a statement at the top level.
+const STATEMENT_WORDS: &[&str] = &[
+    "deny", "warn", "note", "require", "rule", "let", "alias", "import", "test", "waive", "record",
+];
+
+/// Whether one space goes between `a` and `b` on the same line.
+fn space_between(a: &Token<'_>, b: &Token<'_>) -> bool {
+    if b.kind == Kind::Comment {
+        return true;
+    }
+    if a.text == "-" || b.text == "-" {
+        return b.spaced;
+    }
+    if matches!(b.text, "(" | "[") && a.kind == Kind::Word {
+        return b.spaced;
+    }
+    if matches!(a.text, "(" | "[" | ".") || matches!(b.text, ")" | "]" | "," | ".") {
+        return false;
+    }
+    true
+}
+
+/// Formats a policy's text. The text should parse; the result is checked by [`format_file`].
+pub fn format(text: &str) -> String {
+    let tokens = tokens(text);
+    let mut out = String::with_capacity(text.len());
+    let mut depth = 0usize;
+    // Inside a top-level statement that has not ended at a line break.
+    let mut in_statement = false;
+    let mut previous: Option<&Token<'_>> = None;
+    for token in &tokens {
+        if token.line_start {
+            if previous.is_some() {
+                out.push('\n');
+                if token.blank_before > 0 {
+                    out.push('\n');
+                }
+            }
+            let closes = usize::from(matches!(token.text, ")" | "]" | "}"));
+            let starts_statement =
+                depth == 0 && token.kind == Kind::Word && STATEMENT_WORDS.contains(&token.text);
+            if starts_statement {
+                in_statement = true;
+            }
+            let continuation =
+                depth == 0 && in_statement && !starts_statement && token.kind != Kind::Comment;
+            let indent = depth.saturating_sub(closes) + usize::from(continuation);
+            out.extend(std::iter::repeat_n("  ", indent));
+        } else if let Some(prev) = previous
+            && space_between(prev, token)
+        {
+            out.push(' ');
+        }
+        match token.kind {
+            Kind::Comment => out.push_str(token.text.trim_end()),
+            _ => out.push_str(token.text),
+        }
+        match token.text {
+            "(" | "[" | "{" => depth += 1,
+            ")" | "]" | "}" => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        previous = Some(token);
+    }
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out
+}
+
+/// The statements of a policy text as the parser sees them, spans left out: what formatting must
+/// not change.
+fn meaning(name: &str, text: &str) -> Result<String, Vec<crate::diagnostic::Diag>> {
+    let source = SourceFile::new(name, text.to_string());
+    let (file, errors) = crate::syntax::parse(&source);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let debug = format!("{:?}", file.statements);
+    Ok(match span_pattern() {
+        Some(pattern) => pattern.replace_all(&debug, "Span").into_owned(),
+        None => debug,
+    })
+}
+
+/// Spans in the statements' debug text.
+fn span_pattern() -> Option<&'static regex::Regex> {
+    static PATTERN: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    PATTERN
+        .get_or_init(|| regex::Regex::new(r"Span \{ start: \d+, end: \d+ \}").ok())
+        .as_ref()
+}
+
+/// Why a file was not formatted.
+#[derive(Debug)]
+pub enum NotFormatted {
+    /// It does not parse: the diagnostics.
+    Invalid(Vec<crate::diagnostic::Diag>),
+    /// Formatting would change what it means (a bug in the formatter): the place where the
+    /// output first differs.
+    Changed(Span),
+}
+
+/// Formats the text of the policy `name`: the formatted text, after checking that it parses to
+/// the same statements.
+pub fn format_file(name: &str, text: &str) -> Result<String, NotFormatted> {
+    let before = meaning(name, text).map_err(NotFormatted::Invalid)?;
+    let formatted = format(text);
+    match meaning(name, &formatted) {
+        Ok(after) if after == before => Ok(formatted),
+        _ => {
+            let at = text
+                .bytes()
+                .zip(formatted.bytes())
+                .position(|(a, b)| a != b)
+                .unwrap_or(0);
+            Err(NotFormatted::Changed(Span::new(at, at + 1)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(input: &str, expected: &str) {
+        let once = format_file("t.policy", input).unwrap();
+        assert_eq!(once, expected);
+        assert_eq!(format(&once), once, "formatting is idempotent");
+    }
+
+    #[test]
+    fn spacing_is_canonical() {
+        check(
+            "deny   vendor DJI when amount>5 and  count( items )==2\n",
+            "deny vendor DJI when amount > 5 and count(items) == 2\n",
+        );
+        check(
+            "let xs = [ a ,b,  c ]\nwarn when xs[0].name==\"x\"\n",
+            "let xs = [a, b, c]\nwarn when xs[0].name == \"x\"\n",
+        );
+    }
+
+    #[test]
+    fn blocks_and_continuations_are_indented() {
+        check(
+            "rule dod-2018-memo {\ndeny vendor DJI after 2018-05-23\n      unless exemption.kind == urgent\n   message \"m\"\n tags [uas, dod-2018]\n}\ndeny vendor DJI\nwhen amount > 1\n",
+            "rule dod-2018-memo {\n  deny vendor DJI after 2018-05-23\n  unless exemption.kind == urgent\n  message \"m\"\n  tags [uas, dod-2018]\n}\ndeny vendor DJI\n  when amount > 1\n",
+        );
+    }
+
+    #[test]
+    fn comments_and_blank_lines_are_kept() {
+        check(
+            "\n\n# head   \n\n\n\nlet a = 1   # one\n# two\nlet b = [\n  1, # first\n  2\n]\n\n\n",
+            "# head\n\nlet a = 1 # one\n# two\nlet b = [\n  1, # first\n  2\n]\n",
+        );
+    }
+
+    #[test]
+    fn minus_and_call_spacing_is_kept_as_written() {
+        check(
+            "let a = 5-3\nlet b = 5 - -3\nwarn when amount - 1 > 2\n",
+            "let a = 5-3\nlet b = 5 - -3\nwarn when amount - 1 > 2\n",
+        );
+    }
+
+    #[test]
+    fn a_policy_that_does_not_parse_is_not_formatted() {
+        assert!(matches!(
+            format_file("t.policy", "deny when amount >\n"),
+            Err(NotFormatted::Invalid(_))
+        ));
+    }
+
+    /// Cedar's test: a unique comment in every gap between tokens, and all of them survive, in
+    /// order, through a formatting that keeps the meaning.
+    #[test]
+    fn a_comment_in_every_gap_survives() {
+        for name in ["dod-uas", "telecom-889", "vendors"] {
+            let path = format!("{}/policies/{name}.policy", env!("CARGO_MANIFEST_DIR"));
+            let text = std::fs::read_to_string(&path).unwrap();
+            let mut gappy = String::new();
+            let mut gaps = 0;
+            for token in tokens(&text) {
+                if (token.spaced || token.line_start) && !gappy.is_empty() {
+                    gappy.push_str(&format!(" # gap {gaps}\n"));
+                    gaps += 1;
+                }
+                gappy.push_str(token.text);
+                if token.kind == Kind::Comment {
+                    gappy.push('\n');
+                }
+            }
+            let formatted = format_file(&path, &gappy).unwrap();
+            assert_eq!(format(&formatted), formatted, "{name}: idempotent");
+            let mut from = 0;
+            for gap in 0..gaps {
+                let marker = format!("# gap {gap}\n");
+                let at = formatted
+                    .get(from..)
+                    .and_then(|rest| rest.find(&marker))
+                    .unwrap_or_else(|| panic!("{name}: comment {gap} lost or out of order"));
+                from += at + marker.len();
+            }
+            assert!(gaps > 20, "{name}: {gaps} gaps");
+        }
+    }
+
+    #[test]
+    fn the_shipped_policies_format_to_the_same_meaning() {
+        for name in ["dod-uas", "telecom-889", "vendors"] {
+            let path = format!("{}/policies/{name}.policy", env!("CARGO_MANIFEST_DIR"));
+            let text = std::fs::read_to_string(&path).unwrap();
+            let once = format_file(&path, &text).unwrap();
+            assert_eq!(format(&once), once, "{name}");
+            let comments = |t: &str| t.matches('#').count();
+            assert_eq!(
+                comments(&once),
+                comments(&text),
+                "{name}: every comment kept"
+            );
+        }
+    }
+}

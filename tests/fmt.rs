@@ -1,0 +1,104 @@
+//! `caveat fmt` on files: rewriting, `--check` with a diff, refusing what does not parse.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "a test fails by panicking"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn caveat(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_caveat"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the binary runs")
+}
+
+fn scratch(name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("fmt")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (file, text) in files {
+        std::fs::write(dir.join(file), text).unwrap();
+    }
+    dir
+}
+
+const MESSY: &str =
+    "# rules\nrule  big {\nwarn when amount>5   # large\n}\n\n\n\nlet  limits = [ 1,2 ]\n";
+const TIDY: &str =
+    "# rules\nrule big {\n  warn when amount > 5 # large\n}\n\nlet limits = [1, 2]\n";
+
+#[test]
+fn check_prints_a_diff_and_changes_nothing() {
+    let dir = scratch("check", &[("a.policy", MESSY), ("b.policy", TIDY)]);
+    let out = caveat(&dir, &["fmt", "--check", "."]);
+    assert_eq!(out.status.code(), Some(1));
+    let diff = String::from_utf8(out.stdout).unwrap();
+    assert!(diff.contains("-warn when amount>5   # large"), "{diff}");
+    assert!(diff.contains("+  warn when amount > 5 # large"), "{diff}");
+    assert!(!diff.contains("b.policy"), "{diff}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 of 2 policy files not formatted"));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("a.policy")).unwrap(),
+        MESSY
+    );
+}
+
+#[test]
+fn fmt_rewrites_in_place_keeping_permissions_and_is_idempotent() {
+    let dir = scratch("rewrite", &[("a.policy", MESSY)]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(dir.join("a.policy"), std::fs::Permissions::from_mode(0o640))
+            .unwrap();
+    }
+    let out = caveat(&dir, &["fmt", "a.policy"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(dir.join("a.policy")).unwrap(), TIDY);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir.join("a.policy"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o640);
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains("caveat-fmt"))
+        .collect();
+    assert!(leftovers.is_empty(), "no temporary file left behind");
+    let again = caveat(&dir, &["fmt", "--check", "a.policy"]);
+    assert_eq!(again.status.code(), Some(0));
+    assert!(again.stdout.is_empty());
+}
+
+#[test]
+fn a_policy_that_does_not_parse_is_reported_and_left_alone() {
+    let broken = "deny when amount >\n";
+    let dir = scratch("broken", &[("bad.policy", broken)]);
+    let out = caveat(&dir, &["fmt", "bad.policy"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("caveat::parse::syntax"));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("bad.policy")).unwrap(),
+        broken
+    );
+}

@@ -1,0 +1,240 @@
+//! Property tests (proptest, bounded so that `cargo test` stays quick; raise PROPTEST_CASES for a
+//! longer run): parsing never panics, evaluation never panics, formatting keeps the meaning and
+//! is idempotent.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "a test fails by panicking"
+)]
+
+use caveat::check::check_sources;
+use caveat::data::{Format, LoadOptions, read_records};
+use caveat::eval::{Evaluator, evaluate_all};
+use caveat::format::{format, format_file};
+use caveat::source::SourceFile;
+use proptest::prelude::*;
+
+/// Pieces of the language, so that random text is often close to a policy.
+const PIECES: &[&str] = &[
+    "deny",
+    "warn",
+    "note",
+    "require",
+    "rule",
+    "let",
+    "alias",
+    "import",
+    "when",
+    "unless",
+    "vendor",
+    "after",
+    "before",
+    "between",
+    "and",
+    "or",
+    "not",
+    "in",
+    "exists",
+    "is missing",
+    "matches",
+    "contains",
+    "any",
+    "all",
+    "where",
+    "amount",
+    "date",
+    "buyer.branch",
+    "x",
+    "DJI",
+    "\"DJI\"",
+    "'^A.*$'",
+    "2018-05-23",
+    "100",
+    "$1_000.50",
+    "-",
+    "+",
+    "*",
+    "/",
+    "==",
+    "!=",
+    "<",
+    ">=",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    ".",
+    "=",
+    "#c\n",
+    "\n",
+    " ",
+    "count(",
+    "message",
+    "\"{vendor}\"",
+    "cite",
+    "tags",
+];
+
+fn policy_text() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(PIECES), 0..40).prop_map(|pieces| pieces.join(" "))
+}
+
+/// A YAML value of the shapes records have, nested a little.
+fn yaml_value() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        Just("DJI".to_string()),
+        Just("\"\"".to_string()),
+        Just("null".to_string()),
+        Just("true".to_string()),
+        Just("2019-02-30".to_string()),
+        Just("2018-11-14".to_string()),
+        Just(".nan".to_string()),
+        Just("1e309".to_string()),
+        any::<i64>().prop_map(|n| n.to_string()),
+        "[a-z ]{0,8}".prop_map(|s| format!("\"{s}\"")),
+    ];
+    leaf.prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(|v| format!("[{}]", v.join(", "))),
+            prop::collection::vec(
+                (
+                    prop::sample::select(&["vendor", "amount", "date", "kind", "items"][..]),
+                    inner
+                ),
+                0..4
+            )
+            .prop_map(|kv| {
+                let mut seen = std::collections::HashSet::new();
+                let entries: Vec<String> = kv
+                    .into_iter()
+                    .filter(|(k, _)| seen.insert(*k))
+                    .map(|(k, v)| format!("{k}: {v}"))
+                    .collect();
+                format!("{{{}}}", entries.join(", "))
+            }),
+        ]
+    })
+}
+
+fn record() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        (
+            prop::sample::select(
+                &[
+                    "vendor",
+                    "amount",
+                    "date",
+                    "quantity",
+                    "buyer",
+                    "exemption",
+                    "items",
+                ][..],
+            ),
+            yaml_value(),
+        ),
+        0..6,
+    )
+    .prop_map(|kv| {
+        let mut seen = std::collections::HashSet::new();
+        let entries: Vec<String> = kv
+            .into_iter()
+            .filter(|(k, _)| seen.insert(*k))
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        format!("- {{{}}}\n", entries.join(", "))
+    })
+}
+
+const POLICY: &str = include_str!("../bench/rules/realistic-20.policy");
+
+/// Valid statements, their tokens separated by single spaces where a gap may go.
+const STATEMENTS: &[&str] = &[
+    "alias DJI = [ \"SZ DJI\" , \"Da-Jiang\" ]",
+    "let limit = 100 * 2",
+    "let blue = [ Skydio , Parrot ]",
+    "deny vendor DJI after 2018-05-23 unless exemption.kind == urgent",
+    "rule big-buy { warn when amount > $225_000 and not ( quantity < 2 ) message \"big {amount}\" tags [ a , b-c ] }",
+    "note when any i in items where i.price >= 5 - 1",
+    "require buyer.unit exists when buyer exists",
+    "warn vendor not in blue when product matches '^[A-Z]\\d+$'",
+    "deny between 2019-09-15 and 2019-09-30 when count( items ) > 3 or amount / quantity > -2",
+];
+
+/// One to five statements with random whitespace and comments in their gaps.
+fn valid_policy() -> impl Strategy<Value = String> {
+    let gap = prop::sample::select(&[" ", "  ", "\n", " # note\n", "\t", "\n\n\n "][..]);
+    prop::collection::vec(
+        (
+            prop::sample::select(STATEMENTS),
+            prop::collection::vec(gap, 40),
+        ),
+        1..5,
+    )
+    .prop_map(|statements| {
+        let mut text = String::new();
+        for (statement, gaps) in statements {
+            for (i, token) in statement.split(' ').enumerate() {
+                if i > 0 {
+                    text.push_str(gaps.get(i).copied().unwrap_or(" "));
+                }
+                text.push_str(token);
+            }
+            text.push('\n');
+        }
+        text
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn parsing_never_panics(text in policy_text()) {
+        let _ = check_sources(&[SourceFile::new("p.policy", text)]);
+    }
+
+    #[test]
+    fn parsing_arbitrary_strings_never_panics(text in "\\PC{0,200}") {
+        let _ = check_sources(&[SourceFile::new("p.policy", text)]);
+    }
+
+    #[test]
+    fn evaluation_never_panics_and_the_index_agrees(records in prop::collection::vec(record(), 1..8)) {
+        let program = check_sources(&[SourceFile::new("p.policy", POLICY)]).unwrap();
+        let source = SourceFile::new("r.yaml", records.concat());
+        let mut evaluator = Evaluator::new(&program);
+        for record in read_records(&source, Format::Yaml, &LoadOptions::default()).flatten() {
+            let (mut indexed, mut scanned) = (Vec::new(), Vec::new());
+            evaluator.evaluate(&record, &mut indexed);
+            evaluate_all(&program, &record, &mut scanned);
+            prop_assert_eq!(indexed, scanned);
+        }
+    }
+
+    #[test]
+    fn valid_policies_format_keeping_every_comment(text in valid_policy()) {
+        let formatted = format_file("p.policy", &text);
+        prop_assert!(formatted.is_ok(), "{:?}\n{}", formatted, text);
+        let formatted = formatted.unwrap();
+        prop_assert_eq!(format(&formatted), formatted.clone());
+        prop_assert_eq!(text.matches("# note").count(), formatted.matches("# note").count());
+    }
+
+    #[test]
+    fn formatting_keeps_the_meaning_and_is_idempotent(text in policy_text()) {
+        // Only text that parses can be formatted; format_file checks the meaning itself.
+        if let Ok(formatted) = format_file("p.policy", &text) {
+            prop_assert_eq!(format(&formatted), formatted.clone());
+            prop_assert_eq!(
+                text.matches('#').count(),
+                formatted.matches('#').count(),
+                "every comment kept"
+            );
+        }
+    }
+}
