@@ -330,7 +330,9 @@ pub fn evaluate(
     let renderer = sink.renderer();
     let every_record = sink.wants_records();
     for (path, format) in &inputs.data {
-        let mut chunks = match Chunks::open(path, *format, split) {
+        let opened = Chunks::open(path, *format, split)
+            .map(|c| c.with_limit(options.load.limits.max_file_bytes));
+        let mut chunks = match opened {
             Ok(chunks) if options.chunk_bytes > 0 => chunks.with_target(options.chunk_bytes),
             Ok(chunks) => chunks,
             Err(diag) => {

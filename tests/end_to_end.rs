@@ -413,3 +413,52 @@ fn an_import_through_a_symlink_cannot_leave_the_policy_root() {
         "{stderr}"
     );
 }
+
+#[test]
+fn data_limits_have_flags_and_clear_errors() {
+    let many: String = (0..5_000)
+        .map(|i| format!("---\n{{id: d{i}, vendor: DJI}}\n"))
+        .collect();
+    let big = format!(
+        "- {{id: a, vendor: DJI, note: \"{}\"}}\n",
+        "x".repeat(3_000)
+    );
+    let dir = scratch(
+        "limits",
+        &[
+            ("ban.policy", "deny vendor DJI\n"),
+            ("many.yaml", &many),
+            ("big.yaml", &big),
+        ],
+    );
+    let path = |f: &str| dir.join(f).to_str().unwrap().to_string();
+    // Thousands of documents read fine within the default limit.
+    let (code, report) = json(&[&path("ban.policy"), &path("many.yaml")]);
+    assert_eq!(code, 1);
+    assert_eq!(report["summary"]["deny"], 5_000);
+    let cases = [
+        (
+            "--max-documents",
+            "100",
+            "many.yaml",
+            "caveat::data::too_many_documents",
+        ),
+        (
+            "--max-scalar-size",
+            "1K",
+            "big.yaml",
+            "caveat::data::scalar_too_large",
+        ),
+        (
+            "--max-file-size",
+            "1K",
+            "big.yaml",
+            "caveat::data::file_too_large",
+        ),
+    ];
+    for (flag, value, file, code) in cases {
+        let (exit, report) = json(&[flag, value, &path("ban.policy"), &path(file)]);
+        assert_eq!(exit, 2, "{flag}");
+        assert_eq!(report["errors"][0]["code"], code, "{flag}");
+    }
+}

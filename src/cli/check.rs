@@ -66,6 +66,46 @@ pub struct Args {
     /// The deepest nesting of collections allowed in a data file.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_depth)]
     pub max_depth: usize,
+    /// The largest data file read, in bytes (suffixes K, M, G: KiB, MiB, GiB) [default: 64G].
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub max_file_size: Option<u64>,
+    /// The longest key or value in a data file, in bytes (suffixes K, M, G) [default: 16M].
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub max_scalar_size: Option<u64>,
+    /// The most documents in one YAML file.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_documents)]
+    pub max_documents: usize,
+}
+
+/// A size in bytes: a number, optionally followed by K, M or G (powers of 1024, `KiB` and `KB`
+/// read the same).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let digits_end = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (digits, unit) = trimmed.split_at(digits_end);
+    let shift = match unit
+        .to_ascii_uppercase()
+        .trim_end_matches("IB")
+        .trim_end_matches('B')
+    {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        _ => {
+            return Err(format!(
+                "`{text}` is not a size: write bytes, or a number with K, M or G"
+            ));
+        }
+    };
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size: write bytes, or a number with K, M or G"))?;
+    number
+        .checked_mul(1 << shift)
+        .ok_or_else(|| format!("`{text}` is too large"))
 }
 
 fn parse_today(text: &str) -> Result<jiff::civil::Date, String> {
@@ -232,6 +272,15 @@ pub fn run(args: &Args) -> Exit {
             records_path: args.records.as_deref().map(dotted),
             limits: Limits {
                 max_depth: args.max_depth,
+                max_documents: args.max_documents,
+                max_file_bytes: args
+                    .max_file_size
+                    .unwrap_or(Limits::default().max_file_bytes),
+                max_scalar_bytes: args
+                    .max_scalar_size
+                    .map_or(Limits::default().max_scalar_bytes, |n| {
+                        usize::try_from(n).unwrap_or(usize::MAX)
+                    }),
                 ..Limits::default()
             },
         },

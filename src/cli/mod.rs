@@ -29,7 +29,7 @@ pub struct Cli {
 pub enum Command {
     /// Check records against policies and report every finding.
     #[command(after_help = check::EXAMPLES)]
-    Check(check::Args),
+    Check(Box<check::Args>),
     /// Rewrite policy files in the one layout, keeping every comment (`--check`: only show).
     Fmt(fmt::Args),
     /// Write a commented `caveat.toml`, a sample policy and sample records.

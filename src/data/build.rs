@@ -454,6 +454,10 @@ impl Builder {
 
     /// A mapping key.
     pub(super) fn key(&mut self, key: Box<str>, span: Span, anchor: usize) {
+        if span.end.saturating_sub(span.start) > self.limits.max_scalar_bytes {
+            let error = self.scalar_too_large(span, "key");
+            self.error(error);
+        }
         self.anchor_key(&key, span, anchor);
         let Some(Frame {
             body: Body::Map(body),
@@ -533,6 +537,9 @@ impl Builder {
         anchor: usize,
     ) {
         let (value, error) = match value {
+            Ok(_) if span.end.saturating_sub(span.start) > self.limits.max_scalar_bytes => {
+                (Value::Null, Some(self.scalar_too_large(span, "value")))
+            }
             Ok(value) => (value, None),
             Err(error) => (Value::Null, Some(*error)),
         };
@@ -684,6 +691,22 @@ impl Builder {
         let role = self.child_role(Kind::of(&node.value));
         self.complete(node, role, nodes, height, error, 0, true);
         Ok(())
+    }
+
+    /// The error for a key or value longer than the limit.
+    fn scalar_too_large(&self, span: Span, what: &str) -> DataError {
+        let max = self.limits.max_scalar_bytes;
+        data_error(
+            &self.source,
+            "caveat::data::scalar_too_large",
+            format!(
+                "a {what} of {} bytes, more than the limit of {max}",
+                span.end.saturating_sub(span.start)
+            ),
+            Span::new(span.start, span.start.saturating_add(1)),
+            format!("this {what} is too long"),
+            Some("raise the limit with `--max-scalar-size BYTES` if the data is right".into()),
+        )
     }
 
     fn too_deep(&self, span: Span, what: &str) -> DataError {

@@ -37,6 +37,9 @@ pub struct Chunks {
     /// Whether the first chunk has been handed out.
     started: bool,
     target: usize,
+    /// Bytes read from the file so far, and the most allowed.
+    read: u64,
+    max_bytes: u64,
 }
 
 impl Chunks {
@@ -64,7 +67,15 @@ impl Chunks {
             splitting: split && !matches!(format, Format::Json | Format::Csv),
             started: false,
             target: CHUNK_BYTES,
+            read: 0,
+            max_bytes: u64::MAX,
         })
+    }
+
+    /// Refuses the file once more than `bytes` have been read from it.
+    pub fn with_limit(mut self, bytes: u64) -> Chunks {
+        self.max_bytes = bytes;
+        self
     }
 
     /// Sets the size chunks grow to (for tests).
@@ -85,7 +96,24 @@ impl Chunks {
                     self.file = None;
                     break;
                 }
-                Ok(n) => self.buffer.extend_from_slice(block.get(..n).unwrap_or(&[])),
+                Ok(n) => {
+                    self.read = self.read.saturating_add(n as u64);
+                    if self.read > self.max_bytes {
+                        self.file = None;
+                        self.buffer.clear();
+                        return Err(Diag::error(
+                            "caveat::data::file_too_large",
+                            format!(
+                                "`{}` is larger than the limit of {} bytes",
+                                self.name, self.max_bytes
+                            ),
+                        )
+                        .help(
+                            "raise the limit with `--max-file-size BYTES` if the file is right",
+                        ));
+                    }
+                    self.buffer.extend_from_slice(block.get(..n).unwrap_or(&[]));
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     self.file = None;

@@ -55,6 +55,12 @@ pub struct Limits {
     pub max_depth: usize,
     /// How many nodes alias expansion may add to a document, beyond ten per event read.
     pub max_alias_nodes: usize,
+    /// The longest scalar (a key or a value), in bytes as written.
+    pub max_scalar_bytes: usize,
+    /// The most documents in one YAML stream.
+    pub max_documents: usize,
+    /// The largest data file, in bytes.
+    pub max_file_bytes: u64,
 }
 
 impl Default for Limits {
@@ -62,6 +68,9 @@ impl Default for Limits {
         Limits {
             max_depth: 128,
             max_alias_nodes: 100_000,
+            max_scalar_bytes: 16 << 20,
+            max_documents: 1_000_000,
+            max_file_bytes: 64 << 30,
         }
     }
 }

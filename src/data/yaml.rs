@@ -17,6 +17,9 @@ pub struct YamlRecords {
     parser: Parser<'static, SourceInput>,
     offsets: Offsets,
     max_depth: usize,
+    /// Documents begun so far, and the most allowed.
+    documents: usize,
+    max_documents: usize,
     done: bool,
 }
 
@@ -34,6 +37,8 @@ impl YamlRecords {
             parser,
             offsets,
             max_depth: options.limits.max_depth,
+            documents: 0,
+            max_documents: options.limits.max_documents,
             done: false,
         }
     }
@@ -62,7 +67,23 @@ impl YamlRecords {
         self.builder.count_event();
         match event {
             Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
-            Event::DocumentStart(_) => self.builder.begin_document(),
+            Event::DocumentStart(_) => {
+                self.documents += 1;
+                if self.documents > self.max_documents {
+                    let at = self.byte(span.start);
+                    return Err(Box::new(super::build::data_error(
+                        self.builder.source(),
+                        "caveat::data::too_many_documents",
+                        format!("more than {} documents in one file", self.max_documents),
+                        Span::new(at, at.saturating_add(1)),
+                        "this document is one too many",
+                        Some(
+                            "raise the limit with `--max-documents N` if the data is right".into(),
+                        ),
+                    )));
+                }
+                self.builder.begin_document();
+            }
             Event::DocumentEnd => self.builder.end_document(),
             Event::Scalar(text, style, anchor, tag) => {
                 let mut span = self.span(span);
