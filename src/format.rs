@@ -215,6 +215,41 @@ pub fn format(text: &str) -> String {
     out
 }
 
+/// The text with a unique comment (`# gap N`) in every gap between two tokens that whitespace
+/// separates, and how many it holds: Cedar's test of a formatter, for tests and fuzzing. The
+/// result means the same as the text; formatting it must keep every one of those comments, in
+/// order.
+pub fn comment_every_gap(text: &str) -> (String, usize) {
+    let mut out = String::with_capacity(text.len() * 2);
+    let mut gaps = 0;
+    for token in tokens(text) {
+        if (token.spaced || token.line_start) && !out.is_empty() {
+            out.push_str(&format!(" # gap {gaps}\n"));
+            gaps += 1;
+        }
+        out.push_str(token.text);
+        if token.kind == Kind::Comment {
+            out.push('\n');
+        }
+    }
+    (out, gaps)
+}
+
+/// Whether `formatted` holds the comments `# gap 0` to `# gap {gaps - 1}`, in order.
+pub fn keeps_every_gap_comment(formatted: &str, gaps: usize) -> bool {
+    let mut from = 0;
+    (0..gaps).all(|gap| {
+        let marker = format!("# gap {gap}\n");
+        match formatted.get(from..).and_then(|rest| rest.find(&marker)) {
+            Some(at) => {
+                from += at + marker.len();
+                true
+            }
+            None => false,
+        }
+    })
+}
+
 /// The statements of a policy text as the parser sees them, spans left out: what formatting must
 /// not change.
 fn meaning(name: &str, text: &str) -> Result<String, Vec<crate::diagnostic::Diag>> {
@@ -327,29 +362,14 @@ mod tests {
         for name in ["dod-uas", "telecom-889", "vendors"] {
             let path = format!("{}/policies/{name}.policy", env!("CARGO_MANIFEST_DIR"));
             let text = std::fs::read_to_string(&path).unwrap();
-            let mut gappy = String::new();
-            let mut gaps = 0;
-            for token in tokens(&text) {
-                if (token.spaced || token.line_start) && !gappy.is_empty() {
-                    gappy.push_str(&format!(" # gap {gaps}\n"));
-                    gaps += 1;
-                }
-                gappy.push_str(token.text);
-                if token.kind == Kind::Comment {
-                    gappy.push('\n');
-                }
-            }
+            let (gappy, gaps) = comment_every_gap(&text);
             let formatted = format_file(&path, &gappy).unwrap();
             assert_eq!(format(&formatted), formatted, "{name}: idempotent");
-            let mut from = 0;
-            for gap in 0..gaps {
-                let marker = format!("# gap {gap}\n");
-                let at = formatted
-                    .get(from..)
-                    .and_then(|rest| rest.find(&marker))
-                    .unwrap_or_else(|| panic!("{name}: comment {gap} lost or out of order"));
-                from += at + marker.len();
-            }
+            assert!(keeps_every_gap_comment(&formatted, gaps), "{name}");
+            assert!(
+                !keeps_every_gap_comment(&formatted, gaps + 1),
+                "{name}: the check can fail"
+            );
             assert!(gaps > 20, "{name}: {gaps} gaps");
         }
     }

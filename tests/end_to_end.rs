@@ -462,3 +462,33 @@ fn data_limits_have_flags_and_clear_errors() {
         assert_eq!(report["errors"][0]["code"], code, "{flag}");
     }
 }
+
+#[test]
+fn crlf_and_lone_cr_keep_positions_right() {
+    let dir = scratch(
+        "line_ends",
+        &[
+            ("ban.policy", "# CRLF\r\ndeny vendor DJI\r\n"),
+            (
+                "crlf.yaml",
+                "- id: a\r\n  vendor: Parrot\r\n- id: b\r\n  vendor: DJI\r\n",
+            ),
+        ],
+    );
+    let (code, report) = json(&[dir.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let finding = &report["findings"][0];
+    assert_eq!(
+        (&finding["line"], &finding["column"]),
+        (&4.into(), &11.into())
+    );
+    assert_eq!(finding["policy"]["line"], 2);
+    let bad = scratch(
+        "lone_cr",
+        &[("bad.policy", "deny vendor DJI\rwarn when amount >\r")],
+    );
+    let out = caveat(&["check", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad.policy:2:18]"), "{stderr}");
+}

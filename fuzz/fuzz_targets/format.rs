@@ -1,9 +1,12 @@
 //! Any policy that parses formats to the same statements (checked inside `format_file`), keeps
-//! every comment, and formats to itself.
+//! every comment, and formats to itself; with a unique comment put in every gap between its
+//! tokens (Cedar's trick), all of them survive, in order.
 
 #![no_main]
 
-use caveat::format::{format, format_file};
+use caveat::format::{
+    NotFormatted, comment_every_gap, format, format_file, keeps_every_gap_comment,
+};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -16,8 +19,13 @@ fuzz_target!(|data: &[u8]| {
                 formatted.matches('#').count(),
                 "every comment kept"
             );
+            let (gappy, gaps) = comment_every_gap(&text);
+            match format_file("fuzz.policy", &gappy) {
+                Ok(formatted) => assert!(keeps_every_gap_comment(&formatted, gaps)),
+                Err(e) => panic!("a comment in every gap broke the policy: {e:?}"),
+            }
         }
-        Err(caveat::format::NotFormatted::Invalid(_)) => {}
-        Err(caveat::format::NotFormatted::Changed(_)) => panic!("formatting changed the meaning"),
+        Err(NotFormatted::Invalid(_)) => {}
+        Err(NotFormatted::Changed(_)) => panic!("formatting changed the meaning"),
     }
 });
