@@ -492,3 +492,27 @@ fn crlf_and_lone_cr_keep_positions_right() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("bad.policy:2:18]"), "{stderr}");
 }
+
+#[test]
+fn invalid_utf8_and_nul_bytes_are_diagnosed_where_they_are() {
+    let dir = scratch("bytes", &[("ban.policy", "deny vendor DJI\n")]);
+    std::fs::write(
+        dir.join("bad.yaml"),
+        b"- {id: a, vendor: DJI}\n- {id: b, vendor: \xff\xfe}\n",
+    )
+    .unwrap();
+    let (code, report) = json(&[dir.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    let error = &report["errors"][0];
+    assert_eq!(error["code"], "caveat::io::not_utf8");
+    assert_eq!((&error["line"], &error["column"]), (&2.into(), &19.into()));
+    std::fs::write(dir.join("bad.yaml"), b"- {id: a, vendor: \"D\0J\"}\n").unwrap();
+    std::fs::write(dir.join("nul.policy"), b"deny when vendor == \"x\0\"\n").unwrap();
+    let out = caveat(&["check", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::write(dir.join("bad.policy"), b"deny vendor \xff\n").unwrap();
+    std::fs::remove_file(dir.join("nul.policy")).unwrap();
+    let out = caveat(&["check", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("caveat::io::not_utf8"));
+}
