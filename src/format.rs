@@ -278,8 +278,8 @@ fn span_pattern() -> Option<&'static regex::Regex> {
 pub enum NotFormatted {
     /// It does not parse: the diagnostics.
     Invalid(Vec<crate::diagnostic::Diag>),
-    /// Formatting would change what it means (a bug in the formatter): the place where the
-    /// output first differs.
+    /// Formatting would change what it means or lose a comment (a bug in the formatter): the
+    /// place where the output first differs.
     Changed(Span),
 }
 
@@ -288,8 +288,15 @@ pub enum NotFormatted {
 pub fn format_file(name: &str, text: &str) -> Result<String, NotFormatted> {
     let before = meaning(name, text).map_err(NotFormatted::Invalid)?;
     let formatted = format(text);
+    let comments = |t: &str| -> Vec<String> {
+        tokens(t)
+            .into_iter()
+            .filter(|token| token.kind == Kind::Comment)
+            .map(|token| token.text.trim_end().to_string())
+            .collect()
+    };
     match meaning(name, &formatted) {
-        Ok(after) if after == before => Ok(formatted),
+        Ok(after) if after == before && comments(text) == comments(&formatted) => Ok(formatted),
         _ => {
             let at = text
                 .bytes()
