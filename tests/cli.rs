@@ -8,6 +8,8 @@
     reason = "a test fails by panicking"
 )]
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -21,12 +23,7 @@ fn caveat(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
 }
 
 fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("cli")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::scratch(&format!("cli/{name}"), &[])
 }
 
 #[test]

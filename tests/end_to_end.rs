@@ -10,17 +10,9 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use common::{caveat, scratch};
 
-fn caveat(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_caveat"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .env("COLUMNS", "100")
-        .output()
-        .expect("the binary runs")
-}
+use std::process::{Command, Output};
 
 fn json(args: &[&str]) -> (i32, serde_json::Value) {
     let mut all = vec!["check", "--format", "json"];
@@ -193,19 +185,6 @@ fn the_real_fpds_feed_is_read_with_records_entry() {
     // Without --records the feed is one record holding a list: no rule applies to it.
     let (code, report) = json(&["fixtures/fpds/"]);
     assert_eq!((code, report["summary"]["records"].as_u64()), (0, Some(1)));
-}
-
-/// A fresh folder holding `files` (name, contents), for inputs too big or odd to commit.
-fn scratch(name: &str, files: &[(&str, &str)]) -> std::path::PathBuf {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    for (file, text) in files {
-        let path = dir.join(file);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-    dir
 }
 
 #[test]

@@ -8,29 +8,9 @@
     reason = "a test fails by panicking"
 )]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn caveat(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_caveat"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs")
-}
-
-fn scratch(name: &str, files: &[(&str, &str)]) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("fmt")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    for (file, text) in files {
-        std::fs::write(dir.join(file), text).unwrap();
-    }
-    dir
-}
+use common::{caveat_in as caveat, scratch};
 
 const MESSY: &str =
     "# rules\nrule  big {\nwarn when amount>5   # large\n}\n\n\n\nlet  limits = [ 1,2 ]\n";
@@ -39,7 +19,7 @@ const TIDY: &str =
 
 #[test]
 fn check_prints_a_diff_and_changes_nothing() {
-    let dir = scratch("check", &[("a.policy", MESSY), ("b.policy", TIDY)]);
+    let dir = scratch("fmt/check", &[("a.policy", MESSY), ("b.policy", TIDY)]);
     let out = caveat(&dir, &["fmt", "--check", "."]);
     assert_eq!(out.status.code(), Some(1));
     let diff = String::from_utf8(out.stdout).unwrap();
@@ -55,7 +35,7 @@ fn check_prints_a_diff_and_changes_nothing() {
 
 #[test]
 fn fmt_rewrites_in_place_keeping_permissions_and_is_idempotent() {
-    let dir = scratch("rewrite", &[("a.policy", MESSY)]);
+    let dir = scratch("fmt/rewrite", &[("a.policy", MESSY)]);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
@@ -93,7 +73,7 @@ fn fmt_rewrites_in_place_keeping_permissions_and_is_idempotent() {
 #[test]
 fn a_policy_that_does_not_parse_is_reported_and_left_alone() {
     let broken = "deny when amount >\n";
-    let dir = scratch("broken", &[("bad.policy", broken)]);
+    let dir = scratch("fmt/broken", &[("bad.policy", broken)]);
     let out = caveat(&dir, &["fmt", "bad.policy"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("caveat::parse::syntax"));

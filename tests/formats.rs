@@ -9,19 +9,11 @@
     reason = "a test fails by panicking"
 )]
 
-use std::process::{Command, Output};
+mod common;
+
+use common::caveat;
 
 const FIXTURE: &str = "tests/e2e/formats";
-
-fn caveat(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_caveat"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .env("COLUMNS", "100")
-        .output()
-        .expect("the binary runs")
-}
 
 /// The report of one format on stdout; the run exits 2, since one record cannot be read.
 fn report(format: &str) -> String {

@@ -84,6 +84,17 @@ fn policy_text() -> impl Strategy<Value = String> {
     prop::collection::vec(prop::sample::select(PIECES), 0..40).prop_map(|pieces| pieces.join(" "))
 }
 
+/// `key: value` pairs for a flow mapping, each key once (a duplicate is a data error).
+fn entries(pairs: Vec<(&str, String)>) -> String {
+    let mut seen = std::collections::HashSet::new();
+    pairs
+        .into_iter()
+        .filter(|(k, _)| seen.insert(*k))
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A YAML value of the shapes records have, nested a little.
 fn yaml_value() -> impl Strategy<Value = String> {
     let leaf = prop_oneof![
@@ -108,15 +119,7 @@ fn yaml_value() -> impl Strategy<Value = String> {
                 ),
                 0..4
             )
-            .prop_map(|kv| {
-                let mut seen = std::collections::HashSet::new();
-                let entries: Vec<String> = kv
-                    .into_iter()
-                    .filter(|(k, _)| seen.insert(*k))
-                    .map(|(k, v)| format!("{k}: {v}"))
-                    .collect();
-                format!("{{{}}}", entries.join(", "))
-            }),
+            .prop_map(|kv| format!("{{{}}}", entries(kv))),
         ]
     })
 }
@@ -139,15 +142,7 @@ fn record() -> impl Strategy<Value = String> {
         ),
         0..6,
     )
-    .prop_map(|kv| {
-        let mut seen = std::collections::HashSet::new();
-        let entries: Vec<String> = kv
-            .into_iter()
-            .filter(|(k, _)| seen.insert(*k))
-            .map(|(k, v)| format!("{k}: {v}"))
-            .collect();
-        format!("- {{{}}}\n", entries.join(", "))
-    })
+    .prop_map(|kv| format!("- {{{}}}\n", entries(kv)))
 }
 
 const POLICY: &str = include_str!("../bench/rules/realistic-20.policy");
