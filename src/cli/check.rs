@@ -22,10 +22,9 @@ pub const EXAMPLES: &str = "Examples:
 /// The arguments of `caveat check`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Policy files (`.policy`), data files (`.yaml`, `.yml`, `.json`, `.jsonl`, `.csv`), `-` for
-    /// standard input, and folders, walked recursively. Default: the config's `policies` and
-    /// `data`, or `policies/` and `examples/` of the current folder.
-    pub paths: Vec<PathBuf>,
+    /// What to read: shared with `caveat snapshot`.
+    #[command(flatten)]
+    pub input: InputArgs,
     /// An output format; give several, each with its `--output`, to write several reports in
     /// one run.
     #[arg(long, value_enum, value_name = "FORMAT")]
@@ -36,6 +35,21 @@ pub struct Args {
     /// The lowest effect that fails the check (error findings always fail) [default: deny].
     #[arg(long, value_enum)]
     pub fail_on: Option<FailOn>,
+    /// Print less: no summary line, no progress bar.
+    #[arg(long, short = 'q', conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more on stderr: the files read, the rules compiled, and the time each step took.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+}
+
+/// What a run reads, and how: the arguments `check` and `snapshot` share.
+#[derive(Debug, clap::Args)]
+pub struct InputArgs {
+    /// Policy files (`.policy`), data files (`.yaml`, `.yml`, `.json`, `.jsonl`, `.csv`), `-` for
+    /// standard input, and folders, walked recursively. Default: the config's `policies` and
+    /// `data`, or `policies/` and `examples/` of the current folder.
+    pub paths: Vec<PathBuf>,
     /// Take the records from the list at this dotted path inside each document (`entry`).
     #[arg(long, value_name = "PATH")]
     pub records: Option<String>,
@@ -48,12 +62,6 @@ pub struct Args {
     /// The format of standard input, given as the path `-`.
     #[arg(long, value_enum, value_name = "FORMAT", default_value = "yaml")]
     pub stdin_format: crate::data::Format,
-    /// Print less: no summary line, no progress bar.
-    #[arg(long, short = 'q', conflicts_with = "verbose")]
-    pub quiet: bool,
-    /// Print more on stderr: the files read, the rules compiled, and the time each step took.
-    #[arg(long, short = 'v')]
-    pub verbose: bool,
     /// The config file (default: the nearest `caveat.toml` here or in a folder above).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -116,19 +124,22 @@ fn dotted(path: &str) -> Vec<String> {
     path.split('.').map(str::to_string).collect()
 }
 
-/// What a run does: the arguments, over the config file, over the defaults.
-struct Settings {
-    paths: Vec<PathBuf>,
-    fail_on: FailOn,
-    id_field: String,
-    exclude: Vec<String>,
-    /// Each report: its format and file (`None`: stdout).
-    reports: Vec<(Format, Option<PathBuf>)>,
+/// What a run reads and evaluates, ready: the arguments, over the config file, over the
+/// defaults; the inputs found and the policies compiled.
+pub struct Prepared {
+    /// The config file, or an empty one.
+    pub config: Config,
+    /// How to run.
+    pub options: RunOptions,
+    /// The policy and data files.
+    pub inputs: run::Inputs,
+    /// The compiled policies.
+    pub program: crate::compile::Program,
 }
 
 /// The config file the arguments name, or the nearest one.
-fn config(args: &Args) -> Result<Option<Config>, Diag> {
-    let path = match &args.config {
+fn config(input: &InputArgs) -> Result<Option<Config>, Diag> {
+    let path = match &input.config {
         Some(path) => Some(path.clone()),
         None => std::env::current_dir()
             .ok()
@@ -168,55 +179,90 @@ fn config_paths(config: &Config) -> Result<Vec<PathBuf>, Diag> {
     Ok(paths)
 }
 
-fn settings(args: &Args) -> Result<Settings, Diag> {
-    let config = config(args)?.unwrap_or_default();
-    let paths = if !args.paths.is_empty() {
-        args.paths.clone()
-    } else if !config.policies.is_empty() || !config.data.is_empty() {
-        config_paths(&config)?
+/// The files to read: the arguments', else the config's, else `policies/` and `examples/`.
+fn paths(input: &InputArgs, config: &Config) -> Result<Vec<PathBuf>, Diag> {
+    if !input.paths.is_empty() {
+        return Ok(input.paths.clone());
+    }
+    if !config.policies.is_empty() || !config.data.is_empty() {
+        return config_paths(config);
+    }
+    let defaults: Vec<PathBuf> = ["policies", "examples"]
+        .iter()
+        .map(PathBuf::from)
+        .filter(|p| p.is_dir())
+        .collect();
+    if defaults.is_empty() {
+        return Err(Diag::error(
+            "caveat::io::no_paths",
+            "nothing to check: no paths given, no `caveat.toml`, and no `policies/` or `examples/` folder here",
+        )
+        .help("give policy and data files or folders (`caveat check policies/ data/`), or run `caveat init`"));
+    }
+    Ok(defaults)
+}
+
+/// Finds the inputs and compiles the policies; the diagnostics if that fails.
+pub fn prepare(input: &InputArgs) -> Result<Prepared, Vec<Diag>> {
+    let config = config(input).map_err(|d| vec![d])?.unwrap_or_default();
+    let paths = paths(input, &config).map_err(|d| vec![d])?;
+    let id_field = input
+        .id_field
+        .clone()
+        .or_else(|| config.id_field.clone())
+        .unwrap_or_else(|| "id".to_string());
+    let exclude = if input.exclude.is_empty() {
+        config.exclude.clone()
     } else {
-        let defaults: Vec<PathBuf> = ["policies", "examples"]
-            .iter()
-            .map(PathBuf::from)
-            .filter(|p| p.is_dir())
-            .collect();
-        if defaults.is_empty() {
-            return Err(Diag::error(
-                "caveat::io::no_paths",
-                "nothing to check: no paths given, no `caveat.toml`, and no `policies/` or `examples/` folder here",
-            )
-            .help("give policy and data files or folders (`caveat check policies/ data/`), or run `caveat init`"));
-        }
-        defaults
+        input.exclude.clone()
     };
-    let reports = if !args.format.is_empty() || !args.output.is_empty() {
-        pair_reports(&args.format, &args.output)?
-    } else {
-        let mut reports: Vec<(Format, Option<PathBuf>)> = config
-            .output
-            .iter()
-            .map(|(format, file)| (*format, Some(file.clone())))
-            .collect();
-        if config.format.is_some() || reports.is_empty() {
-            reports.insert(0, (config.format.unwrap_or(Format::Human), None));
-        }
-        reports
-    };
-    Ok(Settings {
-        paths,
-        fail_on: args.fail_on.or(config.fail_on).unwrap_or(FailOn::Deny),
-        id_field: args
-            .id_field
-            .clone()
-            .or(config.id_field)
-            .unwrap_or_else(|| "id".to_string()),
-        exclude: if args.exclude.is_empty() {
-            config.exclude
-        } else {
-            args.exclude.clone()
+    let defaults = Limits::default();
+    let options = RunOptions {
+        paths: paths.clone(),
+        load: LoadOptions {
+            records_path: input.records.as_deref().map(dotted),
+            limits: Limits {
+                max_depth: input.max_depth,
+                max_documents: input.max_documents,
+                max_file_bytes: input.max_file_size.unwrap_or(defaults.max_file_bytes),
+                max_scalar_bytes: input
+                    .max_scalar_size
+                    .map_or(defaults.max_scalar_bytes, |n| {
+                        usize::try_from(n).unwrap_or(usize::MAX)
+                    }),
+                ..defaults
+            },
         },
-        reports,
+        id_field: dotted(&id_field),
+        jobs: input.jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        }),
+        chunk_bytes: 0,
+    };
+    let inputs = run::discover(&paths, &exclude, input.stdin_format)?;
+    let program = run::compile(&inputs)?;
+    Ok(Prepared {
+        config,
+        options,
+        inputs,
+        program,
     })
+}
+
+/// The reports `check` writes: the arguments', else the config's, else human on stdout.
+fn reports_wanted(args: &Args, config: &Config) -> Result<Vec<(Format, Option<PathBuf>)>, Diag> {
+    if !args.format.is_empty() || !args.output.is_empty() {
+        return pair_reports(&args.format, &args.output);
+    }
+    let mut reports: Vec<(Format, Option<PathBuf>)> = config
+        .output
+        .iter()
+        .map(|(format, file)| (*format, Some(file.clone())))
+        .collect();
+    if config.format.is_some() || reports.is_empty() {
+        reports.insert(0, (config.format.unwrap_or(Format::Human), None));
+    }
+    Ok(reports)
 }
 
 /// Each `--format` with the `--output` in the same position, or stdout. At most one report may
@@ -257,53 +303,27 @@ fn pair_reports(
 
 /// Runs `caveat check`.
 pub fn run(args: &Args) -> Exit {
-    let settings = match settings(args) {
-        Ok(settings) => settings,
+    let started = std::time::Instant::now();
+    let Prepared {
+        config,
+        options,
+        inputs,
+        program,
+    } = match prepare(&args.input) {
+        Ok(prepared) => prepared,
+        Err(errors) => {
+            print_errors(&errors);
+            return Exit::Trouble;
+        }
+    };
+    let wanted = match reports_wanted(args, &config) {
+        Ok(wanted) => wanted,
         Err(diag) => {
             print_errors(&[diag]);
             return Exit::Trouble;
         }
     };
-    let started = std::time::Instant::now();
-    let paths = settings.paths.clone();
-    let options = RunOptions {
-        paths: paths.clone(),
-        load: LoadOptions {
-            records_path: args.records.as_deref().map(dotted),
-            limits: Limits {
-                max_depth: args.max_depth,
-                max_documents: args.max_documents,
-                max_file_bytes: args
-                    .max_file_size
-                    .unwrap_or(Limits::default().max_file_bytes),
-                max_scalar_bytes: args
-                    .max_scalar_size
-                    .map_or(Limits::default().max_scalar_bytes, |n| {
-                        usize::try_from(n).unwrap_or(usize::MAX)
-                    }),
-                ..Limits::default()
-            },
-        },
-        id_field: dotted(&settings.id_field),
-        jobs: args.jobs.unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-        }),
-        chunk_bytes: 0,
-    };
-    let inputs = match run::discover(&paths, &settings.exclude, args.stdin_format) {
-        Ok(inputs) => inputs,
-        Err(errors) => {
-            print_errors(&errors);
-            return Exit::Trouble;
-        }
-    };
-    let program = match run::compile(&inputs) {
-        Ok(program) => program,
-        Err(errors) => {
-            print_errors(&errors);
-            return Exit::Trouble;
-        }
-    };
+    let fail_on = args.fail_on.or(config.fail_on).unwrap_or(FailOn::Deny);
     if args.verbose {
         eprintln!(
             "caveat: {} rules from {} policy files, compiled in {:.1?}",
@@ -315,14 +335,14 @@ pub fn run(args: &Args) -> Exit {
             eprintln!("caveat: data {} ({format:?})", path.display());
         }
     }
-    let reports = match open_reports(&settings.reports, &program, args.quiet) {
+    let reports = match open_reports(&wanted, &program, args.quiet) {
         Ok(reports) => reports,
         Err(diag) => {
             print_errors(&[diag]);
             return Exit::Trouble;
         }
     };
-    let stdout_used = settings.reports.iter().any(|(_, file)| file.is_none());
+    let stdout_used = wanted.iter().any(|(_, file)| file.is_none());
     let mut reports = if WithProgress::wanted(args.quiet, stdout_used) {
         let total = inputs
             .data
@@ -367,8 +387,8 @@ pub fn run(args: &Args) -> Exit {
     }
     let summary = &result.summary;
     let fails = summary.error > 0
-        || (summary.deny > 0 && settings.fail_on != FailOn::Never)
-        || (summary.warn > 0 && settings.fail_on == FailOn::Warn);
+        || (summary.deny > 0 && fail_on != FailOn::Never)
+        || (summary.warn > 0 && fail_on == FailOn::Warn);
     if fails { Exit::Findings } else { Exit::Clean }
 }
 
