@@ -4,6 +4,7 @@ pub mod check;
 pub mod fmt;
 pub mod init;
 pub mod progress;
+pub mod snapshot;
 
 use std::io::IsTerminal;
 
@@ -34,6 +35,8 @@ pub enum Command {
     Fmt(fmt::Args),
     /// Write a commented `caveat.toml`, a sample policy and sample records.
     Init(init::Args),
+    /// Write every record's outcome, sorted, to commit (`--check FILE`: diff against it).
+    Snapshot(Box<snapshot::Args>),
     /// Print a shell completion script (bash, zsh, fish, elvish or powershell).
     Completions {
         /// The shell.
@@ -87,6 +90,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Check(args) => check::run(&args),
         Command::Fmt(args) => fmt::run(&args),
         Command::Init(args) => init::run(&args),
+        Command::Snapshot(args) => snapshot::run(&args),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "caveat", &mut std::io::stdout());

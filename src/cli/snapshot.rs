@@ -1,0 +1,178 @@
+//! `caveat snapshot`: every record's outcome, one line each, sorted: a text file to commit, so
+//! that a policy change shows its effect on real records in its own diff.
+//!
+//! A line is `RECORD<TAB>EFFECT<TAB>RULE` for each finding, and `RECORD<TAB>pass` for a record
+//! without one; data errors are `FILE:LINE:COLUMN<TAB>unreadable<TAB>CODE`. The lines do not
+//! depend on `--jobs` or on the order of the files.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use super::check::{InputArgs, Prepared, prepare};
+use super::fmt::write_atomically;
+use super::{Exit, print_errors};
+use crate::diagnostic::Diag;
+use crate::run::{self, CheckedRecord, Reported, Sink};
+
+/// The arguments of `caveat snapshot`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// What to read, as for `caveat check`.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Write the snapshot to FILE (atomically) instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE", conflicts_with = "check")]
+    pub output: Option<PathBuf>,
+    /// Compare with the snapshot in FILE: print a diff and exit 1 if the outcomes changed.
+    #[arg(long, value_name = "FILE")]
+    pub check: Option<PathBuf>,
+}
+
+/// Collects the outcome lines.
+#[derive(Default)]
+struct Outcomes {
+    lines: Vec<String>,
+    /// The record read last, until a finding or the next record says it did not pass.
+    pending: Option<String>,
+}
+
+/// A name on one line: tabs and line breaks would break the format.
+fn clean(text: &str) -> String {
+    text.replace(['\t', '\n', '\r'], " ")
+}
+
+impl Outcomes {
+    fn close_record(&mut self) {
+        if let Some(name) = self.pending.take() {
+            self.lines.push(format!("{name}\tpass"));
+        }
+    }
+}
+
+impl Sink for Outcomes {
+    fn finding(&mut self, f: &Reported) -> std::io::Result<()> {
+        self.pending = None;
+        self.lines.push(format!(
+            "{}\t{}\t{}",
+            clean(&f.record),
+            f.outcome.name(),
+            clean(&f.rule_id)
+        ));
+        Ok(())
+    }
+
+    fn wants_records(&self) -> bool {
+        true
+    }
+
+    fn record(&mut self, record: &CheckedRecord) -> std::io::Result<()> {
+        self.close_record();
+        self.pending = Some(clean(&record.name));
+        Ok(())
+    }
+}
+
+/// Runs `caveat snapshot`.
+pub fn run(args: &Args) -> Exit {
+    let Prepared {
+        options,
+        inputs,
+        program,
+        ..
+    } = match prepare(&args.input) {
+        Ok(prepared) => prepared,
+        Err(errors) => {
+            print_errors(&errors);
+            return Exit::Trouble;
+        }
+    };
+    let mut outcomes = Outcomes::default();
+    let result = match run::evaluate(&program, &inputs, &options, &mut outcomes) {
+        Ok(result) => result,
+        Err(e) => {
+            eprintln!("caveat: {e}");
+            return Exit::Trouble;
+        }
+    };
+    outcomes.close_record();
+    for diag in &result.data_errors {
+        let at = diag.location().map_or_else(String::new, |l| {
+            let (line, column) = l.line_col();
+            format!("{}:{line}:{column}", l.source.name())
+        });
+        outcomes
+            .lines
+            .push(format!("{}\tunreadable\t{}", clean(&at), diag.code));
+    }
+    outcomes.lines.sort();
+    let mut text = outcomes.lines.join("\n");
+    text.push('\n');
+    match (&args.check, &args.output) {
+        (Some(path), _) => compare(path, &text),
+        (None, Some(path)) => match write_atomically(path, &text) {
+            Ok(()) => Exit::Clean,
+            Err(e) => {
+                print_errors(&[Diag::error(
+                    "caveat::io::write",
+                    format!(
+                        "cannot write `{}`: {}",
+                        path.display(),
+                        e.to_string().to_lowercase()
+                    ),
+                )]);
+                Exit::Trouble
+            }
+        },
+        (None, None) => {
+            let mut stdout = std::io::stdout().lock();
+            match stdout.write_all(text.as_bytes()) {
+                Ok(()) => Exit::Clean,
+                Err(_) => Exit::Trouble,
+            }
+        }
+    }
+}
+
+/// Compares the outcomes with a committed snapshot.
+fn compare(path: &std::path::Path, text: &str) -> Exit {
+    let old = match std::fs::read_to_string(path) {
+        Ok(old) => old,
+        Err(e) => {
+            print_errors(&[Diag::error(
+                "caveat::io::read",
+                format!(
+                    "cannot read the snapshot `{}`: {}",
+                    path.display(),
+                    e.to_string().to_lowercase()
+                ),
+            )
+            .help("write one first: `caveat snapshot -o FILE`")]);
+            return Exit::Trouble;
+        }
+    };
+    if old == text {
+        return Exit::Clean;
+    }
+    let name = path.display().to_string();
+    let diff = similar::TextDiff::from_lines(old.as_str(), text);
+    let shown = diff
+        .unified_diff()
+        .context_radius(1)
+        .header(&name, "now")
+        .to_string();
+    let (removed, added) = diff.ops().iter().fold((0, 0), |(r, a), op| {
+        let (_, old_range, new_range) = op.as_tag_tuple();
+        match op.tag() {
+            similar::DiffTag::Equal => (r, a),
+            _ => (r + old_range.len(), a + new_range.len()),
+        }
+    });
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(shown.as_bytes());
+    eprintln!(
+        "caveat: the outcomes changed: {removed} line{} gone, {added} new; if that is intended, \
+         write the snapshot again with `caveat snapshot -o {name}`",
+        if removed == 1 { "" } else { "s" }
+    );
+    Exit::Findings
+}

@@ -1,0 +1,101 @@
+//! `caveat snapshot`: every record's outcome, sorted and stable; `--check` shows what a policy
+//! change does to them.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "a test fails by panicking"
+)]
+
+mod common;
+
+use common::{caveat, caveat_in, scratch};
+
+#[test]
+fn the_example_outcomes() {
+    let out = caveat(&["snapshot", "policies", "examples"]);
+    assert_eq!(out.status.code(), Some(0));
+    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+}
+
+#[test]
+fn the_same_for_any_number_of_jobs() {
+    // Over 1 MiB, so that the file is read in several chunks.
+    let records: String = (0..30_000)
+        .map(|i| {
+            let vendor = ["DJI", "Parrot", "Autel"][i % 3];
+            format!(
+                "- {{id: r{i:05}, vendor: {vendor}, amount: {}}}\n",
+                i * 7 % 1000
+            )
+        })
+        .collect();
+    let dir = scratch(
+        "snapshot/jobs",
+        &[
+            ("rules.policy", "deny vendor DJI\nwarn when amount > 900\n"),
+            ("buys.yaml", &records),
+        ],
+    );
+    let one = caveat_in(&dir, &["snapshot", "--jobs", "1", "."]);
+    let four = caveat_in(&dir, &["snapshot", "--jobs", "4", "."]);
+    assert_eq!(one.stdout, four.stdout);
+    let text = String::from_utf8(one.stdout).unwrap();
+    // A line per finding, and one for each record without a finding.
+    let expected: usize = (0..30_000)
+        .map(|i| match (i % 3 == 0, i * 7 % 1000 > 900) {
+            (true, true) => 2,
+            _ => 1,
+        })
+        .sum();
+    assert_eq!(text.lines().count(), expected);
+    assert_eq!(text.matches("\tdeny\t").count(), 10_000);
+    let mut sorted: Vec<&str> = text.lines().collect();
+    sorted.sort_unstable();
+    assert_eq!(sorted, text.lines().collect::<Vec<_>>());
+}
+
+#[test]
+fn check_shows_the_records_a_policy_change_flips() {
+    let dir = scratch(
+        "snapshot/change",
+        &[
+            (
+                "p/rules.policy",
+                "deny vendor DJI after 2018-05-23 unless exemption.kind == urgent\n",
+            ),
+            (
+                "buys.yaml",
+                "- {id: a, vendor: DJI, date: 2018-06-01}\n- {id: b, vendor: DJI, date: 2018-03-01}\n- {id: c, vendor: DJI, date: 2018-07-01, exemption: {kind: research}}\n",
+            ),
+        ],
+    );
+    let out = caveat_in(&dir, &["snapshot", "-o", "outcomes.txt", "p", "buys.yaml"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("outcomes.txt")).unwrap(),
+        "a\tdeny\trules:1\nb\tpass\nc\tdeny\trules:1\n"
+    );
+    let same = caveat_in(
+        &dir,
+        &["snapshot", "--check", "outcomes.txt", "p", "buys.yaml"],
+    );
+    assert_eq!(same.status.code(), Some(0));
+    // Tighten the date and excuse research too: a and c now pass, b is still fine.
+    std::fs::write(
+        dir.join("p/rules.policy"),
+        "deny vendor DJI after 2018-06-15 unless exemption.kind in [urgent, research]\n",
+    )
+    .unwrap();
+    let changed = caveat_in(
+        &dir,
+        &["snapshot", "--check", "outcomes.txt", "p", "buys.yaml"],
+    );
+    assert_eq!(changed.status.code(), Some(1));
+    let diff = String::from_utf8(changed.stdout).unwrap();
+    assert!(diff.contains("-a\tdeny\trules:1\n+a\tpass\n"), "{diff}");
+    assert!(diff.contains("-c\tdeny\trules:1\n+c\tpass\n"), "{diff}");
+    assert!(String::from_utf8_lossy(&changed.stderr).contains("2 lines gone, 2 new"));
+}
