@@ -9,7 +9,7 @@ use miette::{MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanConten
 #[derive(Debug)]
 pub struct SourceFile {
     name: String,
-    text: Arc<str>,
+    text: String,
     /// The line of the file on which `text` starts: 1, unless this is a later chunk of a file
     /// that was read in pieces.
     first_line: usize,
@@ -21,13 +21,13 @@ pub type Source = Arc<SourceFile>;
 
 impl SourceFile {
     /// Wraps `text` read from the file called `name`.
-    pub fn new(name: impl Into<String>, text: impl Into<Arc<str>>) -> Source {
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Source {
         SourceFile::chunk(name, text, 1)
     }
 
     /// A piece of the file `name` that starts on line `first_line` of it: line numbers in
     /// diagnostics and reports are the file's.
-    pub fn chunk(name: impl Into<String>, text: impl Into<Arc<str>>, first_line: usize) -> Source {
+    pub fn chunk(name: impl Into<String>, text: impl Into<String>, first_line: usize) -> Source {
         Arc::new(SourceFile {
             name: name.into(),
             text: text.into(),

@@ -237,8 +237,10 @@ impl Iterator for Chunks {
                 }
             };
             if self.splitting {
-                let head = self.buffer.get(..end)?.to_vec();
-                self.check_safe(&head);
+                // Checked in place: the buffer is lent out, not copied.
+                let buffer = std::mem::take(&mut self.buffer);
+                self.check_safe(buffer.get(..end).unwrap_or(&[]));
+                self.buffer = buffer;
                 if !self.splitting {
                     continue; // read the rest of the file into this chunk
                 }
@@ -280,11 +282,7 @@ fn has_anchor(text: &[u8]) -> bool {
 
 /// Lines as `SourceFile` counts them: a newline, or a carriage return not followed by one.
 fn count_lines(bytes: &[u8]) -> usize {
-    let mut lines = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
-            lines += 1;
-        }
-    }
-    lines
+    memchr::memchr2_iter(b'\n', b'\r', bytes)
+        .filter(|&i| bytes.get(i) == Some(&b'\n') || bytes.get(i + 1) != Some(&b'\n'))
+        .count()
 }
