@@ -169,6 +169,8 @@ fn space_between(a: &Token<'_>, b: &Token<'_>) -> bool {
 
 /// Formats a policy's text. The text should parse; the result is checked by [`format_file`].
 pub fn format(text: &str) -> String {
+    // The one layout has no byte order mark.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let tokens = tokens(text);
     let mut out = String::with_capacity(text.len());
     let mut depth = 0usize;
@@ -352,6 +354,11 @@ mod tests {
             "let a = 5-3\nlet b = 5 - -3\nwarn when amount - 1 > 2\n",
             "let a = 5-3\nlet b = 5 - -3\nwarn when amount - 1 > 2\n",
         );
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_crlf_are_dropped() {
+        check("\u{feff}deny vendor DJI\r\n", "deny vendor DJI\n");
     }
 
     #[test]
