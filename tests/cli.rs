@@ -134,7 +134,7 @@ fn quiet_and_verbose() {
     let text = String::from_utf8_lossy(&verbose.stderr);
     assert!(text.contains("1 rules from 1 policy files"), "{text}");
     assert!(
-        text.contains("data tests/e2e/headline/purchases.yaml (Yaml)"),
+        text.contains("data tests/e2e/headline/purchases.yaml (yaml)"),
         "{text}"
     );
     assert!(

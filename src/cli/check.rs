@@ -332,7 +332,8 @@ pub fn run(args: &Args) -> Exit {
             started.elapsed()
         );
         for (path, format) in &inputs.data {
-            eprintln!("caveat: data {} ({format:?})", path.display());
+            let format = format!("{format:?}").to_lowercase();
+            eprintln!("caveat: data {} ({format})", path.display());
         }
     }
     let reports = match open_reports(&wanted, &program, args.quiet) {
