@@ -67,16 +67,8 @@ pub fn find(start: &Path) -> Option<PathBuf> {
 
 /// Reads and checks the config at `path`.
 pub fn load(path: &Path) -> Result<Config, Diag> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Diag::error(
-            "caveat::config::read",
-            format!(
-                "cannot read `{}`: {}",
-                path.display(),
-                e.to_string().to_lowercase()
-            ),
-        )
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Diag::io("caveat::config::read", "cannot read", path.display(), &e))?;
     let source = SourceFile::new(path.display().to_string(), text);
     parse(&source, path)
 }

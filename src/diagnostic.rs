@@ -56,6 +56,17 @@ impl Diag {
         }
     }
 
+    /// An error about reading or writing a file: "{what} `{path}`: {the system's reason}".
+    pub fn io(
+        code: impl Into<String>,
+        what: &str,
+        path: impl fmt::Display,
+        error: &impl fmt::Display,
+    ) -> Diag {
+        let reason = error.to_string().to_lowercase();
+        Diag::error(code, format!("{what} `{path}`: {reason}"))
+    }
+
     /// The same diagnostic with another severity.
     pub fn with_severity(mut self, severity: Severity) -> Diag {
         self.severity = severity;

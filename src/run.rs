@@ -253,13 +253,11 @@ fn walk(folder: &Path, exclude: &[String], files: &mut Vec<PathBuf>, errors: &mu
                 files.push(entry.into_path());
             }
             Ok(_) => {}
-            Err(e) => errors.push(Diag::error(
+            Err(e) => errors.push(Diag::io(
                 "caveat::io::read",
-                format!(
-                    "cannot read in the folder `{}`: {}",
-                    folder.display(),
-                    e.to_string().to_lowercase()
-                ),
+                "cannot read in the folder",
+                folder.display(),
+                &e,
             )),
         }
     }
@@ -572,10 +570,7 @@ pub fn read_text(path: &Path) -> Result<Source, Diag> {
                 )
             }
         },
-        Err(e) => Err(Diag::error(
-            "caveat::io::read",
-            format!("cannot read `{name}`: {}", e.to_string().to_lowercase()),
-        )),
+        Err(e) => Err(Diag::io("caveat::io::read", "cannot read", &name, &e)),
     }
 }
 

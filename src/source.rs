@@ -263,4 +263,10 @@ impl Location {
     pub fn line_col(&self) -> (usize, usize) {
         self.source.line_col(self.span.start)
     }
+
+    /// The file's name and the 1-based line and column where the span starts.
+    pub fn place(&self) -> (&str, usize, usize) {
+        let (line, column) = self.line_col();
+        (self.source.name(), line, column)
+    }
 }

@@ -249,6 +249,11 @@ pub fn prepare(input: &InputArgs) -> Result<Prepared, Vec<Diag>> {
     })
 }
 
+/// [`prepare`], with its diagnostics printed if it fails.
+pub fn prepare_or_report(input: &InputArgs) -> Option<Prepared> {
+    prepare(input).map_err(|errors| print_errors(&errors)).ok()
+}
+
 /// The reports `check` writes: the arguments', else the config's, else human on stdout.
 fn reports_wanted(args: &Args, config: &Config) -> Result<Vec<(Format, Option<PathBuf>)>, Diag> {
     if !args.format.is_empty() || !args.output.is_empty() {
@@ -309,12 +314,9 @@ pub fn run(args: &Args) -> Exit {
         options,
         inputs,
         program,
-    } = match prepare(&args.input) {
-        Ok(prepared) => prepared,
-        Err(errors) => {
-            print_errors(&errors);
-            return Exit::Trouble;
-        }
+    } = match prepare_or_report(&args.input) {
+        Some(prepared) => prepared,
+        None => return Exit::Trouble,
     };
     let wanted = match reports_wanted(args, &config) {
         Ok(wanted) => wanted,
@@ -405,13 +407,11 @@ fn open_reports(
             Some(path) => match std::fs::File::create(path) {
                 Ok(file) => (Box::new(std::io::BufWriter::new(file)), false),
                 Err(e) => {
-                    return Err(Diag::error(
+                    return Err(Diag::io(
                         "caveat::io::write",
-                        format!(
-                            "cannot write `{}`: {}",
-                            path.display(),
-                            e.to_string().to_lowercase()
-                        ),
+                        "cannot write",
+                        path.display(),
+                        &e,
                     ));
                 }
             },

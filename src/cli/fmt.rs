@@ -81,12 +81,8 @@ fn default_paths() -> Vec<PathBuf> {
 /// Formats one file; `Ok(true)` when it was not formatted (and, unless `check`, now is).
 fn format_one(path: &Path, check: bool) -> Result<bool, Vec<Diag>> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        vec![Diag::error(
-            "caveat::io::read",
-            format!("cannot read `{name}`: {}", e.to_string().to_lowercase()),
-        )]
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| vec![Diag::io("caveat::io::read", "cannot read", &name, &e)])?;
     let formatted = match format_file(&name, &text) {
         Ok(formatted) => formatted,
         Err(NotFormatted::Invalid(errors)) => return Err(errors),
@@ -108,12 +104,8 @@ fn format_one(path: &Path, check: bool) -> Result<bool, Vec<Diag>> {
     if check {
         print_diff(&name, &text, &formatted);
     } else {
-        write_atomically(path, &formatted).map_err(|e| {
-            vec![Diag::error(
-                "caveat::io::write",
-                format!("cannot write `{name}`: {}", e.to_string().to_lowercase()),
-            )]
-        })?;
+        write_atomically(path, &formatted)
+            .map_err(|e| vec![Diag::io("caveat::io::write", "cannot write", &name, &e)])?;
         println!("formatted {name}");
     }
     Ok(true)

@@ -46,13 +46,11 @@ pub fn run(args: &Args) -> Exit {
             .map_or(Ok(()), std::fs::create_dir_all)
             .and_then(|()| std::fs::write(&path, text));
         if let Err(e) = written {
-            print_errors(&[Diag::error(
+            print_errors(&[Diag::io(
                 "caveat::io::write",
-                format!(
-                    "cannot write `{}`: {}",
-                    path.display(),
-                    e.to_string().to_lowercase()
-                ),
+                "cannot write",
+                path.display(),
+                &e,
             )]);
             return Exit::Trouble;
         }

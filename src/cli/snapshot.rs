@@ -8,11 +8,12 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::check::{InputArgs, Prepared, prepare};
+use super::check::{InputArgs, Prepared, prepare_or_report};
 use super::fmt::write_atomically;
 use super::{Exit, print_errors};
 use crate::diagnostic::Diag;
 use crate::run::{self, CheckedRecord, Reported, Sink};
+use crate::source::Location;
 
 /// The arguments of `caveat snapshot`.
 #[derive(Debug, clap::Args)]
@@ -79,12 +80,9 @@ pub fn run(args: &Args) -> Exit {
         inputs,
         program,
         ..
-    } = match prepare(&args.input) {
-        Ok(prepared) => prepared,
-        Err(errors) => {
-            print_errors(&errors);
-            return Exit::Trouble;
-        }
+    } = match prepare_or_report(&args.input) {
+        Some(prepared) => prepared,
+        None => return Exit::Trouble,
     };
     let mut outcomes = Outcomes::default();
     let result = match run::evaluate(&program, &inputs, &options, &mut outcomes) {
@@ -96,10 +94,12 @@ pub fn run(args: &Args) -> Exit {
     };
     outcomes.close_record();
     for diag in &result.data_errors {
-        let at = diag.location().map_or_else(String::new, |l| {
-            let (line, column) = l.line_col();
-            format!("{}:{line}:{column}", l.source.name())
-        });
+        let at = diag
+            .location()
+            .map(Location::place)
+            .map_or_else(String::new, |(file, line, column)| {
+                format!("{file}:{line}:{column}")
+            });
         outcomes
             .lines
             .push(format!("{}\tunreadable\t{}", clean(&at), diag.code));
@@ -112,13 +112,11 @@ pub fn run(args: &Args) -> Exit {
         (None, Some(path)) => match write_atomically(path, &text) {
             Ok(()) => Exit::Clean,
             Err(e) => {
-                print_errors(&[Diag::error(
+                print_errors(&[Diag::io(
                     "caveat::io::write",
-                    format!(
-                        "cannot write `{}`: {}",
-                        path.display(),
-                        e.to_string().to_lowercase()
-                    ),
+                    "cannot write",
+                    path.display(),
+                    &e,
                 )]);
                 Exit::Trouble
             }
@@ -138,13 +136,11 @@ fn compare(path: &std::path::Path, text: &str) -> Exit {
     let old = match std::fs::read_to_string(path) {
         Ok(old) => old,
         Err(e) => {
-            print_errors(&[Diag::error(
+            print_errors(&[Diag::io(
                 "caveat::io::read",
-                format!(
-                    "cannot read the snapshot `{}`: {}",
-                    path.display(),
-                    e.to_string().to_lowercase()
-                ),
+                "cannot read the snapshot",
+                path.display(),
+                &e,
             )
             .help("write one first: `caveat snapshot -o FILE`")]);
             return Exit::Trouble;

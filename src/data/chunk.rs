@@ -50,12 +50,8 @@ impl Chunks {
             (STDIN_NAME.to_string(), Box::new(std::io::stdin()))
         } else {
             let name = path.display().to_string();
-            let file = std::fs::File::open(path).map_err(|e| {
-                Diag::error(
-                    "caveat::io::read",
-                    format!("cannot read `{name}`: {}", e.to_string().to_lowercase()),
-                )
-            })?;
+            let file = std::fs::File::open(path)
+                .map_err(|e| Diag::io("caveat::io::read", "cannot read", &name, &e))?;
             (name, Box::new(file))
         };
         Ok(Chunks {
@@ -117,14 +113,7 @@ impl Chunks {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     self.file = None;
-                    return Err(Diag::error(
-                        "caveat::io::read",
-                        format!(
-                            "cannot read `{}`: {}",
-                            self.name,
-                            e.to_string().to_lowercase()
-                        ),
-                    ));
+                    return Err(Diag::io("caveat::io::read", "cannot read", &self.name, &e));
                 }
             }
         }

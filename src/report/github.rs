@@ -6,6 +6,7 @@ use std::io::Write;
 use super::{Place, Report};
 use crate::eval::Outcome;
 use crate::run::{Reported, RunResult, Sink};
+use crate::source::Location;
 
 /// Writes `::error file=…,line=…,col=…,title=…::message` lines.
 pub struct GithubWriter<W: Write> {
@@ -48,17 +49,11 @@ impl<W: Write> Sink for GithubWriter<W> {
 impl<W: Write> Report for GithubWriter<W> {
     fn finish(&mut self, result: &RunResult) -> std::io::Result<()> {
         for diag in &result.data_errors {
-            let (file, line, column) = match diag.location() {
-                Some(at) => {
-                    let (line, column) = at.line_col();
-                    (at.source.name().to_string(), line, column)
-                }
-                None => (String::new(), 1, 1),
-            };
+            let (file, line, column) = diag.location().map_or(("", 1, 1), Location::place);
             writeln!(
                 self.out,
                 "::error file={},line={line},col={column},title={}::{}",
-                property(&file),
+                property(file),
                 property(&diag.code),
                 data(&diag.message),
             )?;

@@ -178,33 +178,31 @@ pub struct JsonError {
 }
 
 fn finding(f: &Reported) -> JsonFinding<'_> {
-    let (line, column) = f.at.line_col();
-    let (policy_line, policy_column) = f.policy.line_col();
+    let place = super::Place::of(f);
     JsonFinding {
         rule: &f.rule_id,
         effect: f.outcome.name(),
         record: &f.record,
-        file: f.at.source.name(),
-        line,
-        column,
+        file: place.file,
+        line: place.line,
+        column: place.column,
         message: &f.message,
         policy: JsonPlace {
-            file: f.policy.source.name(),
-            line: policy_line,
-            column: policy_column,
+            file: place.policy_file,
+            line: place.policy_line,
+            column: place.policy_column,
         },
     }
 }
 
 /// A diagnostic as a JSON error entry.
 pub fn error(d: &Diag) -> JsonError {
-    let location = d.location();
-    let (line, column) = location.map(|l| l.line_col()).unzip();
+    let place = d.location().map(crate::source::Location::place);
     JsonError {
         code: d.code.clone(),
         message: d.message.clone(),
-        file: location.map(|l| l.source.name().to_string()),
-        line,
-        column,
+        file: place.map(|(file, _, _)| file.to_string()),
+        line: place.map(|(_, line, _)| line),
+        column: place.map(|(_, _, column)| column),
     }
 }

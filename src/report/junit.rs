@@ -11,6 +11,7 @@ use quick_junit::{NonSuccessKind, Report as JunitReport, TestCase, TestCaseStatu
 use super::{Place, Report};
 use crate::eval::Outcome;
 use crate::run::{CheckedRecord, Reported, RunResult, Sink};
+use crate::source::Location;
 
 /// A record being reported: its file, name and findings (one line each).
 struct Case {
@@ -123,20 +124,17 @@ impl<W: Write> Report for JunitWriter<W> {
     fn finish(&mut self, result: &RunResult) -> std::io::Result<()> {
         self.close_record();
         for diag in &result.data_errors {
-            let (file, at) = diag.location().map_or_else(
-                || (String::from("caveat"), String::new()),
-                |l| {
-                    let (line, column) = l.line_col();
-                    (l.source.name().to_string(), format!(" at {line}:{column}"))
-                },
-            );
+            let (file, at) = match diag.location().map(Location::place) {
+                Some((file, line, column)) => (file, format!(" at {line}:{column}")),
+                None => ("caveat", String::new()),
+            };
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
             status
                 .set_message(diag.message.as_str())
                 .set_type(diag.code.as_str());
             let mut case = TestCase::new(format!("could not read{at}"), status);
-            case.set_classname(file.as_str());
-            self.add(&file, case);
+            case.set_classname(file);
+            self.add(file, case);
         }
         let mut report = JunitReport::new("caveat");
         report.add_test_suites(std::mem::take(&mut self.suites));

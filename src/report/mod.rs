@@ -146,13 +146,13 @@ pub struct Place<'a> {
 impl<'a> Place<'a> {
     /// Where `finding` is.
     pub fn of(finding: &'a Reported) -> Place<'a> {
-        let (line, column) = finding.at.line_col();
-        let (policy_line, policy_column) = finding.policy.line_col();
+        let (file, line, column) = finding.at.place();
+        let (policy_file, policy_line, policy_column) = finding.policy.place();
         Place {
-            file: finding.at.source.name(),
+            file,
             line,
             column,
-            policy_file: finding.policy.source.name(),
+            policy_file,
             policy_line,
             policy_column,
         }

@@ -10,6 +10,7 @@ use super::{Place, Report};
 use crate::compile::Program;
 use crate::eval::Outcome;
 use crate::run::{Reported, RunResult, Sink};
+use crate::source::Location;
 use crate::syntax::ast::Effect;
 
 /// Collects results, and writes the log at the end.
@@ -157,13 +158,10 @@ impl<W: Write> Report for SarifWriter<W> {
                             .id(diag.code.clone())
                             .build(),
                     );
-                match diag.location() {
-                    Some(at) => {
-                        let (line, column) = at.line_col();
-                        notification
-                            .locations(vec![location(at.source.name(), line, column, None)])
-                            .build()
-                    }
+                match diag.location().map(Location::place) {
+                    Some((file, line, column)) => notification
+                        .locations(vec![location(file, line, column, None)])
+                        .build(),
                     None => notification.build(),
                 }
             })

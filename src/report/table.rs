@@ -5,6 +5,7 @@ use std::io::Write;
 
 use super::{Place, Report};
 use crate::run::{Reported, RunResult, Sink};
+use crate::source::Location;
 
 /// The columns, in order.
 const HEADER: [&str; 10] = [
@@ -35,11 +36,17 @@ impl<W: Write> CsvWriter<W> {
         }
     }
 
-    fn row(&mut self, row: [&str; 10]) -> std::io::Result<()> {
+    /// Writes the header, once.
+    fn header(&mut self) -> std::io::Result<()> {
         if !self.header_written {
             self.header_written = true;
             self.out.write_record(HEADER)?;
         }
+        Ok(())
+    }
+
+    fn row(&mut self, row: [&str; 10]) -> std::io::Result<()> {
+        self.header()?;
         self.out.write_record(row)?;
         Ok(())
     }
@@ -66,19 +73,12 @@ impl<W: Write> Sink for CsvWriter<W> {
 impl<W: Write> Report for CsvWriter<W> {
     fn finish(&mut self, result: &RunResult) -> std::io::Result<()> {
         for diag in &result.data_errors {
-            let (file, line, column) = diag.location().map_or_else(
-                || (String::new(), String::new(), String::new()),
-                |at| {
-                    let (line, column) = at.line_col();
-                    (
-                        at.source.name().to_string(),
-                        line.to_string(),
-                        column.to_string(),
-                    )
-                },
-            );
+            let (file, line, column) = match diag.location().map(Location::place) {
+                Some((file, line, column)) => (file, line.to_string(), column.to_string()),
+                None => ("", String::new(), String::new()),
+            };
             self.row([
-                &file,
+                file,
                 &line,
                 &column,
                 "",
@@ -90,10 +90,7 @@ impl<W: Write> Report for CsvWriter<W> {
                 "",
             ])?;
         }
-        if !self.header_written {
-            self.header_written = true;
-            self.out.write_record(HEADER)?;
-        }
+        self.header()?;
         self.out.flush()
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::{Place, Report};
 use crate::eval::Outcome;
 use crate::run::{CheckedRecord, Reported, RunResult, Sink};
+use crate::source::Location;
 
 /// Writes the TAP stream; the plan comes last, as TAP allows.
 pub struct TapWriter<W: Write> {
@@ -93,10 +94,12 @@ impl<W: Write> Report for TapWriter<W> {
         self.close_record()?;
         for diag in &result.data_errors {
             self.points += 1;
-            let at = diag.location().map_or_else(String::new, |l| {
-                let (line, column) = l.line_col();
-                format!("{}:{line}:{column}: ", l.source.name())
-            });
+            let at = diag
+                .location()
+                .map(Location::place)
+                .map_or_else(String::new, |(file, line, column)| {
+                    format!("{file}:{line}:{column}: ")
+                });
             writeln!(
                 self.out,
                 "not ok {} - {at}{}",
