@@ -4,18 +4,14 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
 
-use super::Report;
-use crate::eval::Outcome;
+use super::{Report, Summary};
 use crate::run::{CheckedRecord, Reported, RunResult, Sink};
-
-/// Counts by effect: deny, warn, note, error.
-type Counts = [usize; 4];
 
 /// Counts findings, and writes the tables at the end.
 pub struct SummaryWriter<W: Write> {
     out: W,
-    by_rule: BTreeMap<Arc<str>, Counts>,
-    by_vendor: BTreeMap<Arc<str>, Counts>,
+    by_rule: BTreeMap<Arc<str>, Summary>,
+    by_vendor: BTreeMap<Arc<str>, Summary>,
     /// The vendor of the record whose findings arrive now.
     vendor: Option<Arc<str>>,
 }
@@ -32,27 +28,20 @@ impl<W: Write> SummaryWriter<W> {
     }
 }
 
-fn slot(outcome: Outcome) -> usize {
-    match outcome {
-        Outcome::Deny => 0,
-        Outcome::Warn => 1,
-        Outcome::Note => 2,
-        Outcome::Error => 3,
-    }
-}
-
 /// One Markdown table, the rows with the most findings first.
 fn table(
     out: &mut impl Write,
     what: &str,
-    rows: &BTreeMap<Arc<str>, Counts>,
+    rows: &BTreeMap<Arc<str>, Summary>,
 ) -> std::io::Result<()> {
     writeln!(out, "| {what} | deny | warn | note | error | total |")?;
     writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: |")?;
+    let total = |c: &Summary| c.deny + c.warn + c.note + c.error;
     let mut sorted: Vec<_> = rows.iter().collect();
-    sorted.sort_by_key(|(name, counts)| (std::cmp::Reverse(counts.iter().sum::<usize>()), *name));
-    for (name, [deny, warn, note, error]) in sorted {
-        let total = deny + warn + note + error;
+    sorted.sort_by_key(|(name, counts)| (std::cmp::Reverse(total(counts)), *name));
+    for (name, counts) in sorted {
+        let (deny, warn, note, error) = (counts.deny, counts.warn, counts.note, counts.error);
+        let total = total(counts);
         let name = name.replace('|', "\\|");
         writeln!(
             out,
@@ -64,16 +53,12 @@ fn table(
 
 impl<W: Write> Sink for SummaryWriter<W> {
     fn finding(&mut self, f: &Reported) -> std::io::Result<()> {
-        let i = slot(f.outcome);
         let vendor = self.vendor.clone().unwrap_or_else(|| "(no vendor)".into());
-        for counts in [
-            self.by_rule.entry(f.rule_id.clone()).or_default(),
-            self.by_vendor.entry(vendor).or_default(),
-        ] {
-            if let Some(count) = counts.get_mut(i) {
-                *count += 1;
-            }
-        }
+        self.by_rule
+            .entry(f.rule_id.clone())
+            .or_default()
+            .count(f.outcome);
+        self.by_vendor.entry(vendor).or_default().count(f.outcome);
         Ok(())
     }
 
