@@ -59,6 +59,23 @@ pub struct Reported {
     pub policy: Location,
     /// The rule's `cite`, if any.
     pub cite: Option<Arc<str>>,
+    /// For a waived finding: the waiver that covers it.
+    pub waiver: Option<WaiverNote>,
+}
+
+/// What a report says of the waiver that covers a finding.
+#[derive(Debug, Clone)]
+pub struct WaiverNote {
+    /// The outcome the finding would have had.
+    pub waived: Outcome,
+    /// `because "…"`.
+    pub reason: Arc<str>,
+    /// `by "…"`.
+    pub owner: Option<Arc<str>>,
+    /// The last day the waiver applies.
+    pub until: jiff::civil::Date,
+    /// The waiver statement.
+    pub at: Location,
 }
 
 /// Counts of a run: records read and findings by outcome.
@@ -74,6 +91,13 @@ pub struct Summary {
     pub note: usize,
     /// `error` findings.
     pub error: usize,
+    /// Findings covered by a waiver (left out of JSON when there are none).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub waived: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Summary {
@@ -84,6 +108,7 @@ impl Summary {
             Outcome::Warn => self.warn += 1,
             Outcome::Note => self.note += 1,
             Outcome::Error => self.error += 1,
+            Outcome::Waived => self.waived += 1,
         }
     }
 }
@@ -161,6 +186,10 @@ pub struct RunResult {
     pub summary: Summary,
     /// Data files or records that could not be read.
     pub data_errors: Vec<Diag>,
+    /// Warnings and notes about the policies: waivers expired, expiring or stale.
+    pub policy_warnings: Vec<Diag>,
+    /// Which of the program's waivers waived a finding.
+    pub used_waivers: Vec<bool>,
 }
 
 /// Sorts the given paths into policy and data files, walking folders in sorted order. Walks
@@ -307,7 +336,10 @@ pub fn evaluate(
     options: &RunOptions,
     sink: &mut dyn Sink,
 ) -> std::io::Result<RunResult> {
-    let mut result = RunResult::default();
+    let mut result = RunResult {
+        used_waivers: vec![false; program.waivers.len()],
+        ..RunResult::default()
+    };
     let id_field: Vec<Segment> = options
         .id_field
         .iter()
@@ -401,6 +433,9 @@ pub fn evaluate(
             return Err(e);
         }
     }
+    result
+        .policy_warnings
+        .extend(program.stale_waivers(&result.used_waivers));
     Ok(result)
 }
 
@@ -416,6 +451,9 @@ fn merge_outcomes(
     for outcome in outcomes {
         result.summary.records += outcome.summary.records;
         result.data_errors.extend(outcome.errors);
+        for (flag, used) in result.used_waivers.iter_mut().zip(&outcome.used_waivers) {
+            *flag |= used;
+        }
         for item in outcome.findings {
             match item {
                 Item::Rendered(outcome_of, range) => {
@@ -463,6 +501,8 @@ struct ChunkOutcome {
     rendered: Vec<u8>,
     /// Records that could not be read.
     errors: Vec<Diag>,
+    /// Which waivers waived a finding in the chunk.
+    used_waivers: Vec<bool>,
 }
 
 /// A finding of a chunk: rendered already, or left for the merge.
@@ -550,6 +590,7 @@ fn read_chunk(
     }
     outcome.indexes = next_index;
     outcome.bytes = source.text().len();
+    outcome.used_waivers = evaluator.used_waivers;
     outcome
 }
 
@@ -617,6 +658,19 @@ fn reported(program: &Program, record: &Record, name: &Arc<str>, finding: Findin
                 .unwrap_or_default(),
         },
         cite: rule.and_then(|r| r.cite.clone()),
+        waiver: finding.waived.and_then(|(index, waived)| {
+            let waiver = program.waivers.get(index)?;
+            Some(WaiverNote {
+                waived,
+                reason: waiver.reason.clone(),
+                owner: waiver.owner.clone(),
+                until: waiver.until,
+                at: Location {
+                    source: waiver.source.clone(),
+                    span: waiver.span,
+                },
+            })
+        }),
     }
 }
 

@@ -58,10 +58,13 @@ fn run_case(path: &Path) {
         .unwrap()
         .root;
     let policy = SourceFile::new("case.policy", text(&case, "policy").unwrap());
-    let program = match check_sources(&[policy]) {
+    let mut program = match check_sources(&[policy]) {
         Ok(p) => p,
         Err(errors) => panic!("{}: policy does not check: {errors:#?}", path.display()),
     };
+    if let Some(today) = text(&case, "today") {
+        program.apply_today(today.parse().unwrap());
+    }
     let format = match text(&case, "format") {
         Some("json") => Format::Json,
         Some("jsonl") => Format::Jsonl,

@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::compile::{
-    self, AliasSet, Binding, Clause, CompiledRule, Compiler, Const, ConstSet, Position, Program,
-    Scope,
+    self, AliasSet, Binding, Clause, CompiledRule, CompiledTest, CompiledWaiver, Compiler, Const,
+    ConstSet, Position, Program, Scope,
 };
 use crate::diagnostic::Diag;
+use crate::eval::Outcome;
 use crate::source::{Source, SourceFile, Span};
 use crate::syntax::ast::{self, Effect, PolicyFile, RuleBody, Statement};
 
@@ -604,7 +605,108 @@ fn compile_rules(files: &[LoadedFile], scopes: &[Scope], errors: &mut Vec<Diag>)
         }
         errors.append(&mut compiler.errors);
     }
-    Program::new(rules)
+    let by_id: HashMap<&str, usize> = rules.iter().enumerate().map(|(i, r)| (&*r.id, i)).collect();
+    let mut waivers = Vec::new();
+    let mut tests = Vec::new();
+    for (index, file) in files.iter().enumerate() {
+        let scope = scopes.get(index).unwrap_or(&empty);
+        let mut compiler = Compiler::new(&file.ast.source, scope);
+        for statement in &file.ast.statements {
+            match statement {
+                Statement::Waive(waiver) => {
+                    if let Some(w) = compile_waiver(&mut compiler, waiver, &by_id) {
+                        waivers.push(w);
+                    }
+                }
+                Statement::Test(test) => {
+                    if let Some(t) = compile_test(&mut compiler, test, &by_id) {
+                        tests.push(t);
+                    }
+                }
+                _ => {}
+            }
+        }
+        errors.append(&mut compiler.errors);
+    }
+    let mut program = Program::new(rules).with_waivers(waivers);
+    program.tests = tests;
+    program
+}
+
+/// The index of the rule `reference` names, or an error with the closest id.
+fn rule_named(
+    compiler: &mut Compiler<'_>,
+    reference: &crate::source::Spanned<String>,
+    by_id: &HashMap<&str, usize>,
+) -> Option<usize> {
+    if let Some(&index) = by_id.get(reference.node.as_str()) {
+        return Some(index);
+    }
+    let suggestion = crate::suggest::closest(&reference.node, by_id.keys().copied());
+    compiler.errors.push(
+        Diag::error(
+            "caveat::check::unknown_rule",
+            format!("no rule has the id `{}`", reference.node),
+        )
+        .label(compiler.source(), reference.span, "unknown rule")
+        .help(match suggestion {
+            Some(id) => format!("did you mean `{id}`?"),
+            None => "name a rule block (`rule ID { … }`) or an unnamed rule as `FILE-STEM:LINE`"
+                .to_string(),
+        }),
+    );
+    None
+}
+
+fn compile_waiver(
+    compiler: &mut Compiler<'_>,
+    waiver: &ast::Waiver,
+    by_id: &HashMap<&str, usize>,
+) -> Option<CompiledWaiver> {
+    let rule = rule_named(compiler, &waiver.rule, by_id);
+    let condition = compiler.clause(&waiver.condition, Position::For);
+    let until = compiler.date_constant(&waiver.until, "`until` takes a date");
+    Some(CompiledWaiver {
+        rule: rule?,
+        condition,
+        until: until?,
+        until_span: waiver.until.span,
+        reason: waiver.reason.node.as_str().into(),
+        owner: waiver.owner.as_ref().map(|o| o.node.as_str().into()),
+        source: compiler.source().clone(),
+        span: waiver.span,
+    })
+}
+
+fn compile_test(
+    compiler: &mut Compiler<'_>,
+    test: &ast::TestBlock,
+    by_id: &HashMap<&str, usize>,
+) -> Option<CompiledTest> {
+    let mut expect = Vec::new();
+    let mut complete = true;
+    for expectation in &test.expect {
+        let outcome = match expectation.effect.node.as_str() {
+            "deny" => Outcome::Deny,
+            "warn" => Outcome::Warn,
+            "note" => Outcome::Note,
+            "error" => Outcome::Error,
+            _ => Outcome::Waived,
+        };
+        match rule_named(compiler, &expectation.rule, by_id) {
+            Some(rule) => expect.push((outcome, rule)),
+            None => complete = false,
+        }
+    }
+    complete.then(|| CompiledTest {
+        name: test.name.node.clone(),
+        name_span: test.name.span,
+        source: compiler.source().clone(),
+        given: test.given.clone(),
+        expect,
+        expect_span: test.expect_span,
+        span: test.span,
+    })
 }
 
 fn compile_rule(compiler: &mut Compiler<'_>, rule: &ast::Rule, id: String) -> CompiledRule {
@@ -661,6 +763,7 @@ fn compile_rule(compiler: &mut Compiler<'_>, rule: &ast::Rule, id: String) -> Co
         cite: rule.cite.as_ref().map(|c| c.node.as_str().into()),
         tags: rule.tags.iter().map(|t| t.node.clone()).collect(),
         generated_message: "".into(),
+        waivers: Vec::new(),
     };
     compiled.generated_message = compiled.generate_message().into();
     compiled

@@ -133,8 +133,11 @@ pub struct Prepared {
     pub options: RunOptions,
     /// The policy and data files.
     pub inputs: run::Inputs,
-    /// The compiled policies.
+    /// The compiled policies, waivers applied as of `--today`.
     pub program: crate::compile::Program,
+    /// Warnings and notes about the policies that do not stop a run: waivers expired or
+    /// expiring.
+    pub warnings: Vec<Diag>,
 }
 
 /// The config file the arguments name, or the nearest one.
@@ -240,12 +243,25 @@ pub fn prepare(input: &InputArgs) -> Result<Prepared, Vec<Diag>> {
         chunk_bytes: 0,
     };
     let inputs = run::discover(&paths, &exclude, input.stdin_format)?;
-    let program = run::compile(&inputs)?;
+    let mut program = run::compile(&inputs)?;
+    let warnings = program.apply_today(today(input));
     Ok(Prepared {
         config,
         options,
         inputs,
         program,
+        warnings,
+    })
+}
+
+/// The date `--today` gives, else the current date (UTC).
+pub fn today(input: &InputArgs) -> jiff::civil::Date {
+    input.today.unwrap_or_else(|| {
+        let days = jiff::Timestamp::now().as_second().div_euclid(86_400);
+        let epoch = jiff::civil::date(1970, 1, 1);
+        epoch
+            .checked_add(jiff::Span::new().days(days))
+            .unwrap_or(epoch)
     })
 }
 
@@ -314,6 +330,7 @@ pub fn run(args: &Args) -> Exit {
         options,
         inputs,
         program,
+        warnings,
     } = match prepare_or_report(&args.input) {
         Some(prepared) => prepared,
         None => return Exit::Trouble,
@@ -358,7 +375,8 @@ pub fn run(args: &Args) -> Exit {
     };
     let evaluating = std::time::Instant::now();
     let (result, written) = match run::evaluate(&program, &inputs, &options, &mut *reports) {
-        Ok(result) => {
+        Ok(mut result) => {
+            result.policy_warnings.splice(0..0, warnings);
             let done = reports.finish(&result);
             (Some(result), done)
         }
@@ -374,6 +392,7 @@ pub fn run(args: &Args) -> Exit {
         );
     }
     if let Some(result) = &result {
+        print_errors(&result.policy_warnings);
         print_errors(&result.data_errors);
     }
     let result = match (result, written) {
@@ -389,9 +408,13 @@ pub fn run(args: &Args) -> Exit {
         return Exit::Trouble;
     }
     let summary = &result.summary;
+    let warned = result
+        .policy_warnings
+        .iter()
+        .any(|d| d.severity == crate::diagnostic::Severity::Warning);
     let fails = summary.error > 0
         || (summary.deny > 0 && fail_on != FailOn::Never)
-        || (summary.warn > 0 && fail_on == FailOn::Warn);
+        || ((summary.warn > 0 || warned) && fail_on == FailOn::Warn);
     if fails { Exit::Findings } else { Exit::Clean }
 }
 

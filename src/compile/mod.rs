@@ -55,6 +55,8 @@ pub enum Position {
     Require,
     /// An operand of `and`, `or` or `not`, or a quantifier's `where`.
     Operand,
+    /// A waiver's `for EXPR`.
+    For,
 }
 
 impl<'a> Compiler<'a> {
@@ -115,6 +117,7 @@ impl<'a> Compiler<'a> {
                 Position::Unless => "`unless` takes",
                 Position::Require => "`require` takes",
                 Position::Operand => "`and`, `or`, `not` and `where` take",
+                Position::For => "a waiver's `for` takes",
             };
             self.error(
                 "caveat::check::not_boolean",
@@ -186,21 +189,33 @@ impl<'a> Compiler<'a> {
                 span,
             },
         };
-        let bound = self.expr(date);
-        if !matches!(bound.kind, ExprKind::Const(Const::Date(_))) {
-            let found = match &bound.kind {
-                ExprKind::Const(c) => c.type_name(),
-                _ => "not a constant",
-            };
-            self.error(
-                "caveat::check::not_a_date",
-                format!("a date filter needs a date, but this is {found}"),
-                date.span,
-                "expected a date like 2018-05-23",
-                Some("write a date literal, or the name of a `let` bound to one".into()),
-            );
-        }
+        let bound = Expr {
+            kind: match self.date_constant(date, "a date filter needs a date") {
+                Some(d) => ExprKind::Const(Const::Date(d)),
+                None => ExprKind::Const(Const::Bool(false)),
+            },
+            span: date.span,
+        };
         ExprKind::Order(order, Box::new(field), Box::new(bound))
+    }
+
+    /// The date `expr` stands for (a date literal or a `let` bound to one), or an error saying
+    /// `what` ("a date filter needs a date").
+    pub fn date_constant(&mut self, expr: &ast::Expr, what: &str) -> Option<jiff::civil::Date> {
+        let compiled = self.expr(expr);
+        let found = match &compiled.kind {
+            ExprKind::Const(Const::Date(d)) => return Some(*d),
+            ExprKind::Const(c) => c.type_name(),
+            _ => "not a constant",
+        };
+        self.error(
+            "caveat::check::not_a_date",
+            format!("{what}, but this is {found}"),
+            expr.span,
+            "expected a date like 2018-05-23",
+            Some("write a date literal, or the name of a `let` bound to one".into()),
+        );
+        None
     }
 
     /// A symbol position: the compiled operand and, for an aliased symbol, its spellings.

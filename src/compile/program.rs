@@ -20,6 +20,10 @@ pub struct Program {
     /// The record's top-level fields that rules and the index read: name → slot (see
     /// [`ExprKind::RootField`]).
     pub root_fields: foldhash::HashMap<Box<str>, usize>,
+    /// Every waiver of the policy set, in policy order; a rule lists those in force.
+    pub waivers: Vec<CompiledWaiver>,
+    /// Every `test` block of the policy set, in policy order.
+    pub tests: Vec<CompiledTest>,
 }
 
 impl Program {
@@ -49,8 +53,144 @@ impl Program {
             rules,
             index,
             root_fields,
+            waivers: Vec::new(),
+            tests: Vec::new(),
         }
     }
+
+    /// Attaches waivers to the rules they waive, each waiver's condition given root-field slots
+    /// like the rules' clauses. Every waiver is in force until [`Program::apply_today`].
+    pub fn with_waivers(mut self, mut waivers: Vec<CompiledWaiver>) -> Program {
+        for (index, waiver) in waivers.iter_mut().enumerate() {
+            slot_root_fields(&mut waiver.condition.expr, &mut self.root_fields);
+            if let Some(rule) = self.rules.get_mut(waiver.rule) {
+                rule.waivers.push(index);
+            }
+        }
+        self.waivers = waivers;
+        self
+    }
+
+    /// Takes waivers whose `until` is before `today` out of force. Returns a warning for each
+    /// expired waiver and a note for each that expires within [`EXPIRY_NOTICE_DAYS`].
+    pub fn apply_today(&mut self, today: Date) -> Vec<crate::diagnostic::Diag> {
+        use crate::diagnostic::{Diag, Severity};
+        let mut diags = Vec::new();
+        for (index, waiver) in self.waivers.iter().enumerate() {
+            let rule_id = self
+                .rules
+                .get(waiver.rule)
+                .map_or_else(|| "".into(), |r| r.id.clone());
+            let days_left = (waiver.until - today).get_days();
+            if today > waiver.until {
+                if let Some(rule) = self.rules.get_mut(waiver.rule) {
+                    rule.waivers.retain(|&w| w != index);
+                }
+                diags.push(
+                    Diag::error(
+                        "caveat::waiver::expired",
+                        format!(
+                            "the waiver of `{rule_id}` expired on {} and no longer applies",
+                            waiver.until
+                        ),
+                    )
+                    .with_severity(Severity::Warning)
+                    .label(&waiver.source, waiver.until_span, "expired")
+                    .help("renew it with a later `until`, or delete it and fix the records it covered"),
+                );
+            } else if days_left <= EXPIRY_NOTICE_DAYS {
+                let when = match days_left {
+                    0 => "today".to_string(),
+                    1 => "tomorrow".to_string(),
+                    n => format!("in {n} days"),
+                };
+                diags.push(
+                    Diag::error(
+                        "caveat::waiver::expiring",
+                        format!(
+                            "the waiver of `{rule_id}` expires {when}: it applies until {}",
+                            waiver.until
+                        ),
+                    )
+                    .with_severity(Severity::Advice)
+                    .label(&waiver.source, waiver.until_span, "the last day it applies")
+                    .help("renew it in time, or fix the records it covers"),
+                );
+            }
+        }
+        diags
+    }
+
+    /// A warning for each waiver in force that waived nothing in a run (`used[i]` is whether
+    /// waiver `i` waived a finding).
+    pub fn stale_waivers(&self, used: &[bool]) -> Vec<crate::diagnostic::Diag> {
+        use crate::diagnostic::{Diag, Severity};
+        let in_force = |index: usize, waiver: &CompiledWaiver| {
+            self.rules
+                .get(waiver.rule)
+                .is_some_and(|r| r.waivers.contains(&index))
+        };
+        self.waivers
+            .iter()
+            .enumerate()
+            .filter(|&(index, waiver)| {
+                in_force(index, waiver) && !used.get(index).copied().unwrap_or(false)
+            })
+            .map(|(_, waiver)| {
+                let rule_id = self.rules.get(waiver.rule).map_or("", |r| &*r.id);
+                Diag::error(
+                    "caveat::waiver::stale",
+                    format!("the waiver of `{rule_id}` matched no finding (a stale waiver)"),
+                )
+                .with_severity(Severity::Warning)
+                .label(&waiver.source, waiver.condition.span, "no finding of the rule matched this")
+                .help("delete the waiver if the records it covered are gone or fixed; else check its condition")
+            })
+            .collect()
+    }
+}
+
+/// A waiver within this many days of its `until` date gets a note.
+pub const EXPIRY_NOTICE_DAYS: i32 = 30;
+
+/// `waive RULE for EXPR until DATE because "TEXT" [by "OWNER"]`, ready to apply.
+#[derive(Debug, Clone)]
+pub struct CompiledWaiver {
+    /// The rule waived, by its index in [`Program::rules`].
+    pub rule: usize,
+    /// The records it covers: those where this holds.
+    pub condition: Clause,
+    /// The last day it applies.
+    pub until: Date,
+    /// Where `until`'s date is written.
+    pub until_span: Span,
+    /// Why.
+    pub reason: Arc<str>,
+    /// Who granted it.
+    pub owner: Option<Arc<str>>,
+    /// The policy file.
+    pub source: Source,
+    /// The whole statement.
+    pub span: Span,
+}
+
+/// A `test` block, its rule references resolved.
+#[derive(Debug, Clone)]
+pub struct CompiledTest {
+    /// The test's name.
+    pub name: String,
+    /// Where the name is written.
+    pub name_span: Span,
+    /// The policy file.
+    pub source: Source,
+    /// The record.
+    pub given: crate::syntax::ast::Given,
+    /// The findings it must give: outcome and rule index; empty for `expect pass`.
+    pub expect: Vec<(crate::eval::Outcome, usize)>,
+    /// The `expect` clause.
+    pub expect_span: Span,
+    /// The whole block.
+    pub span: Span,
 }
 
 /// The slot of a top-level field name, given a new one if it has none yet.
@@ -130,6 +270,8 @@ pub struct CompiledRule {
     pub cite: Option<Arc<str>>,
     /// `tags [...]`.
     pub tags: Vec<String>,
+    /// The waivers in force for this rule, by index in [`Program::waivers`].
+    pub waivers: Vec<usize>,
 }
 
 impl CompiledRule {

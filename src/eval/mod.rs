@@ -32,6 +32,8 @@ pub enum Outcome {
     Note,
     /// The rule could not be evaluated on this record's data.
     Error,
+    /// A `deny`, `warn` or `note` finding that a waiver in force covers: it fails nothing.
+    Waived,
 }
 
 impl Outcome {
@@ -42,6 +44,7 @@ impl Outcome {
             Outcome::Warn => "warn",
             Outcome::Note => "note",
             Outcome::Error => "error",
+            Outcome::Waived => "waived",
         }
     }
 }
@@ -69,6 +72,9 @@ pub struct Finding {
     pub message: Arc<str>,
     /// For an error: the policy span of the expression that failed.
     pub policy_span: Option<Span>,
+    /// For a waived finding: the waiver (its index in [`Program::waivers`]) and the outcome it
+    /// waived.
+    pub waived: Option<(usize, Outcome)>,
 }
 
 /// A run-time failure: bad data met by an expression.
@@ -87,6 +93,8 @@ pub struct Evaluator<'p> {
     candidates: Vec<usize>,
     scratch: String,
     slots: RootSlots,
+    /// Which of the program's waivers have waived a finding so far.
+    pub used_waivers: Vec<bool>,
 }
 
 impl<'p> Evaluator<'p> {
@@ -97,6 +105,7 @@ impl<'p> Evaluator<'p> {
             candidates: Vec::new(),
             scratch: String::new(),
             slots: RootSlots::default(),
+            used_waivers: vec![false; program.waivers.len()],
         }
     }
 
@@ -129,6 +138,7 @@ impl<'p> Evaluator<'p> {
             self.candidates.sort_unstable();
             self.candidates.dedup();
         }
+        let first = findings.len();
         evaluate_rules(
             program,
             record,
@@ -136,6 +146,49 @@ impl<'p> Evaluator<'p> {
             self.candidates.iter().copied(),
             findings,
         );
+        if let Some(new) = findings.get_mut(first..) {
+            apply_waivers(program, record, &self.slots, new, &mut self.used_waivers);
+        }
+    }
+}
+
+/// Marks as waived each `deny`, `warn` or `note` finding that a waiver in force for its rule
+/// covers (the waiver's condition holds on the record); error findings are never waived. A
+/// waiver whose condition cannot be evaluated on the record does not apply.
+fn apply_waivers(
+    program: &Program,
+    record: &Record,
+    slots: &RootSlots,
+    findings: &mut [Finding],
+    used: &mut [bool],
+) {
+    let mut vars = Vec::new();
+    for finding in findings {
+        if finding.outcome == Outcome::Error {
+            continue;
+        }
+        let Some(rule) = program.rules.get(finding.rule) else {
+            continue;
+        };
+        for &index in &rule.waivers {
+            let Some(waiver) = program.waivers.get(index) else {
+                continue;
+            };
+            vars.clear();
+            let mut context = Context {
+                root: &record.root,
+                vars: &mut vars,
+                slots,
+            };
+            if let Ok((true, _)) = context.clause(&waiver.condition) {
+                finding.waived = Some((index, finding.outcome));
+                finding.outcome = Outcome::Waived;
+                if let Some(flag) = used.get_mut(index) {
+                    *flag = true;
+                }
+                break;
+            }
+        }
     }
 }
 
@@ -186,7 +239,12 @@ pub fn evaluate(program: &Program, record: &Record, findings: &mut Vec<Finding>)
 pub fn evaluate_all(program: &Program, record: &Record, findings: &mut Vec<Finding>) {
     let mut slots = RootSlots::default();
     slots.fill(program, &record.root);
+    let first = findings.len();
     evaluate_rules(program, record, &slots, 0..program.rules.len(), findings);
+    let mut used = vec![false; program.waivers.len()];
+    if let Some(new) = findings.get_mut(first..) {
+        apply_waivers(program, record, &slots, new, &mut used);
+    }
 }
 
 fn evaluate_rules(
@@ -215,6 +273,7 @@ fn evaluate_rules(
                 span: span.or(Some(record.root.span)),
                 message: message(rule, &record.root, record),
                 policy_span: None,
+                waived: None,
             }),
             Err(failure) => findings.push(Finding {
                 rule: index,
@@ -222,6 +281,7 @@ fn evaluate_rules(
                 span: failure.record_span.or(Some(record.root.span)),
                 message: failure.message.into(),
                 policy_span: Some(failure.policy_span),
+                waived: None,
             }),
         }
     }

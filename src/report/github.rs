@@ -32,7 +32,7 @@ impl<W: Write> Sink for GithubWriter<W> {
         let command = match f.outcome {
             Outcome::Deny | Outcome::Error => "error",
             Outcome::Warn => "warning",
-            Outcome::Note => "notice",
+            Outcome::Note | Outcome::Waived => "notice",
         };
         writeln!(
             self.out,

@@ -41,7 +41,7 @@ pub fn finding_diag(finding: &Reported) -> Diag {
     let severity = match finding.outcome {
         Outcome::Deny | Outcome::Error => Severity::Error,
         Outcome::Warn => Severity::Warning,
-        Outcome::Note => Severity::Advice,
+        Outcome::Note | Outcome::Waived => Severity::Advice,
     };
     let value = finding
         .at
@@ -103,8 +103,42 @@ pub struct HumanRender {
 
 impl crate::run::Render for HumanRender {
     fn render(&self, finding: &Reported, out: &mut Vec<u8>) {
-        out.extend_from_slice(render(&finding_diag(finding), self.style).as_bytes());
-        out.push(b'\n');
+        match &finding.waiver {
+            Some(waiver) => {
+                out.extend_from_slice(waived_text(finding, waiver, self.style).as_bytes())
+            }
+            None => {
+                out.extend_from_slice(render(&finding_diag(finding), self.style).as_bytes());
+                out.push(b'\n');
+            }
+        }
+    }
+}
+
+/// A waived finding: two short lines, dimmed in colour, with the waiver's reason and owner.
+pub fn waived_text(finding: &Reported, waiver: &crate::run::WaiverNote, style: Style) -> String {
+    let (file, line, column) = finding.at.place();
+    let (policy, policy_line, policy_column) = waiver.at.place();
+    let mut text = format!(
+        "  waived {} {}: {}: {} ({file}:{line}:{column})\n    because \"{}\"",
+        waiver.waived.name(),
+        finding.rule_id,
+        finding.record,
+        finding.message,
+        waiver.reason
+    );
+    if let Some(owner) = &waiver.owner {
+        let _ = write!(text, " by {owner}");
+    }
+    let _ = write!(
+        text,
+        ", until {} ({policy}:{policy_line}:{policy_column})",
+        waiver.until
+    );
+    if style.color {
+        format!("\u{1b}[2m{text}\u{1b}[0m\n\n")
+    } else {
+        format!("{text}\n\n")
     }
 }
 
@@ -139,6 +173,9 @@ pub fn summary_line(summary: &Summary) -> String {
         summary.note,
         summary.error
     );
+    if summary.waived > 0 {
+        let _ = write!(line, ", {} waived", summary.waived);
+    }
     line
 }
 

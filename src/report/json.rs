@@ -35,6 +35,12 @@ impl<W: Write> super::Report for JsonWriter<W> {
         let errors: Vec<JsonError> = result.data_errors.iter().map(error).collect();
         self.out.write_all(b"  \"errors\": ")?;
         serde_json::to_writer(&mut self.out, &errors)?;
+        // Warnings about the policies (waivers expired, expiring or stale), when there are any.
+        if !result.policy_warnings.is_empty() {
+            let warnings: Vec<JsonError> = result.policy_warnings.iter().map(error).collect();
+            self.out.write_all(b",\n  \"warnings\": ")?;
+            serde_json::to_writer(&mut self.out, &warnings)?;
+        }
         self.out.write_all(b",\n  \"summary\": ")?;
         serde_json::to_writer(&mut self.out, &result.summary)?;
         self.out.write_all(b"\n}\n")?;
@@ -95,10 +101,15 @@ impl<W: Write> super::Report for JsonlWriter<W> {
         #[serde(rename_all = "lowercase")]
         enum Line<'a> {
             Error(JsonError),
+            Warning(JsonError),
             Summary(&'a crate::run::Summary),
         }
         for diag in &result.data_errors {
             serde_json::to_writer(&mut self.out, &Line::Error(error(diag)))?;
+            self.out.write_all(b"\n")?;
+        }
+        for diag in &result.policy_warnings {
+            serde_json::to_writer(&mut self.out, &Line::Warning(error(diag)))?;
             self.out.write_all(b"\n")?;
         }
         serde_json::to_writer(&mut self.out, &Line::Summary(&result.summary))?;
@@ -132,7 +143,7 @@ impl Render for JsonRender {
 pub struct JsonFinding<'a> {
     /// The rule id.
     pub rule: &'a str,
-    /// `deny`, `warn`, `note` or `error`.
+    /// `deny`, `warn`, `note`, `error` or `waived`.
     pub effect: &'static str,
     /// The record's name.
     pub record: &'a str,
@@ -145,6 +156,25 @@ pub struct JsonFinding<'a> {
     /// The message.
     pub message: &'a str,
     /// Where the rule is.
+    pub policy: JsonPlace<'a>,
+    /// For a waived finding: the waiver.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<JsonWaiver<'a>>,
+}
+
+/// The waiver that covers a finding.
+#[derive(Debug, Serialize)]
+pub struct JsonWaiver<'a> {
+    /// The effect the finding would have had.
+    pub effect: &'static str,
+    /// `because "…"`.
+    pub reason: &'a str,
+    /// `by "…"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<&'a str>,
+    /// The last day it applies.
+    pub until: String,
+    /// Where the waiver is.
     pub policy: JsonPlace<'a>,
 }
 
@@ -159,7 +189,7 @@ pub struct JsonPlace<'a> {
     pub column: usize,
 }
 
-/// A data error.
+/// A data error, or a warning about the policies.
 #[derive(Debug, Serialize)]
 pub struct JsonError {
     /// A stable code.
@@ -192,6 +222,16 @@ fn finding(f: &Reported) -> JsonFinding<'_> {
             line: place.policy_line,
             column: place.policy_column,
         },
+        waiver: f.waiver.as_ref().map(|w| {
+            let (file, line, column) = w.at.place();
+            JsonWaiver {
+                effect: w.waived.name(),
+                reason: &w.reason,
+                by: w.owner.as_deref(),
+                until: w.until.to_string(),
+                policy: JsonPlace { file, line, column },
+            }
+        }),
     }
 }
 

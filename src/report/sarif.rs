@@ -28,6 +28,7 @@ fn level(outcome: Outcome) -> sarif::ResultLevel {
         Outcome::Deny | Outcome::Error => sarif::ResultLevel::Error,
         Outcome::Warn => sarif::ResultLevel::Warning,
         Outcome::Note => sarif::ResultLevel::Note,
+        Outcome::Waived => sarif::ResultLevel::None,
     }
 }
 
@@ -129,17 +130,60 @@ impl<W: Write> Sink for SarifWriter<W> {
             .rule_index
             .get(&*f.rule_id)
             .and_then(|&i| i64::try_from(i).ok());
+        // A waived finding keeps the level of what it waived and carries the waiver as an
+        // in-source suppression, which code scanning shows as dismissed.
+        let outcome = f.waiver.as_ref().map_or(f.outcome, |w| w.waived);
         let result = sarif::Result::builder()
             .rule_id(f.rule_id.to_string())
-            .level(level(f.outcome))
+            .level(level(outcome))
             .message(message)
             .locations(vec![at])
             .related_locations(vec![rule]);
-        self.results.push(match index {
+        let mut result = match index {
             Some(index) => result.rule_index(index).build(),
             None => result.build(),
-        });
+        };
+        if let Some(waiver) = &f.waiver {
+            let (file, line, column) = waiver.at.place();
+            let justification = match &waiver.owner {
+                Some(owner) => format!("{} (by {owner}, until {})", waiver.reason, waiver.until),
+                None => format!("{} (until {})", waiver.reason, waiver.until),
+            };
+            result.suppressions = Some(vec![
+                sarif::Suppression::builder()
+                    .kind(serde_json::json!("inSource"))
+                    .status(serde_json::json!("accepted"))
+                    .justification(justification)
+                    .location(location(file, line, column, None))
+                    .build(),
+            ]);
+        }
+        self.results.push(result);
         Ok(())
+    }
+}
+
+/// A diagnostic as a tool execution notification, at its severity.
+fn notification(diag: &crate::diagnostic::Diag) -> sarif::Notification {
+    let level = match diag.severity {
+        crate::diagnostic::Severity::Error => "error",
+        crate::diagnostic::Severity::Warning => "warning",
+        crate::diagnostic::Severity::Advice => "note",
+    };
+    let message = sarif::Message::builder().text(diag.message.clone()).build();
+    let notification = sarif::Notification::builder()
+        .message(message)
+        .level(serde_json::json!(level))
+        .descriptor(
+            sarif::ReportingDescriptorReference::builder()
+                .id(diag.code.clone())
+                .build(),
+        );
+    match diag.location().map(Location::place) {
+        Some((file, line, column)) => notification
+            .locations(vec![location(file, line, column, None)])
+            .build(),
+        None => notification.build(),
     }
 }
 
@@ -148,23 +192,8 @@ impl<W: Write> Report for SarifWriter<W> {
         let notifications: Vec<sarif::Notification> = result
             .data_errors
             .iter()
-            .map(|diag| {
-                let message = sarif::Message::builder().text(diag.message.clone()).build();
-                let notification = sarif::Notification::builder()
-                    .message(message)
-                    .level(serde_json::json!("error"))
-                    .descriptor(
-                        sarif::ReportingDescriptorReference::builder()
-                            .id(diag.code.clone())
-                            .build(),
-                    );
-                match diag.location().map(Location::place) {
-                    Some((file, line, column)) => notification
-                        .locations(vec![location(file, line, column, None)])
-                        .build(),
-                    None => notification.build(),
-                }
-            })
+            .chain(&result.policy_warnings)
+            .map(notification)
             .collect();
         let invocation = sarif::Invocation::builder()
             .execution_successful(result.data_errors.is_empty())

@@ -25,6 +25,60 @@ pub enum Statement {
     Import(ImportDecl),
     /// A rule, with or without a block.
     Rule(Box<Rule>),
+    /// `waive RULE for EXPR until DATE because "TEXT" [by "OWNER"]`
+    Waive(Box<Waiver>),
+    /// `test "NAME" { given … expect … }`
+    Test(Box<TestBlock>),
+}
+
+/// `waive RULE for EXPR until DATE because "TEXT" [by "OWNER"]` (LANGUAGE.md §8).
+#[derive(Debug, Clone)]
+pub struct Waiver {
+    /// The rule waived, by id.
+    pub rule: Spanned<String>,
+    /// Which records: the waiver applies where this holds.
+    pub condition: Expr,
+    /// The last day the waiver applies: a date literal or a `let` bound to one.
+    pub until: Expr,
+    /// Why.
+    pub reason: Spanned<String>,
+    /// Who granted it.
+    pub owner: Option<Spanned<String>>,
+    /// The whole statement.
+    pub span: Span,
+}
+
+/// `test "NAME" { given … expect … }` (LANGUAGE.md §9).
+#[derive(Debug, Clone)]
+pub struct TestBlock {
+    /// The test's name.
+    pub name: Spanned<String>,
+    /// The record it evaluates.
+    pub given: Given,
+    /// What the record's findings must be: empty for `expect pass`.
+    pub expect: Vec<Expectation>,
+    /// The `expect` clause.
+    pub expect_span: Span,
+    /// The whole block.
+    pub span: Span,
+}
+
+/// The record of a test.
+#[derive(Debug, Clone)]
+pub enum Given {
+    /// `given { … }`: the span of the YAML flow mapping in the policy file.
+    Inline(Span),
+    /// `given file "PATH"`: relative to the policy file.
+    File(Spanned<String>),
+}
+
+/// One `EFFECT RULE` of an `expect` clause.
+#[derive(Debug, Clone)]
+pub struct Expectation {
+    /// `deny`, `warn`, `note`, `error` or `waived`.
+    pub effect: Spanned<String>,
+    /// The rule, by id.
+    pub rule: Spanned<String>,
 }
 
 /// `let NAME = VALUE`

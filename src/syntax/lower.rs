@@ -75,6 +75,8 @@ impl Lower<'_> {
             Rule::alias_decl => self.alias_decl(pair).map(Statement::Alias),
             Rule::import_decl => self.import_decl(pair).map(Statement::Import),
             Rule::rule_block => self.rule_block(pair).map(|r| Statement::Rule(Box::new(r))),
+            Rule::waive_decl => self.waive_decl(pair).map(|w| Statement::Waive(Box::new(w))),
+            Rule::test_block => self.test_block(pair).map(|t| Statement::Test(Box::new(t))),
             Rule::effect_rule | Rule::require_rule => {
                 let span = self.span(&pair);
                 let body = self.rule_body(pair)?;
@@ -121,6 +123,75 @@ impl Lower<'_> {
         let _kw = self.next(&mut inner, &pair)?;
         let path = self.string(self.next(&mut inner, &pair)?)?;
         Ok(ImportDecl { path, span })
+    }
+
+    fn waive_decl(&self, pair: Pair<'_, Rule>) -> Lowered<Waiver> {
+        let span = self.span(&pair);
+        let mut inner = pair.clone().into_inner();
+        let _kw = self.next(&mut inner, &pair)?;
+        let rule = self.spanned_str(&self.next(&mut inner, &pair)?);
+        let _for = self.next(&mut inner, &pair)?;
+        let condition = self.expr(self.next(&mut inner, &pair)?, 0)?;
+        let _until = self.next(&mut inner, &pair)?;
+        let until = self.date_operand(self.next(&mut inner, &pair)?)?;
+        let _because = self.next(&mut inner, &pair)?;
+        let reason = self.string(self.next(&mut inner, &pair)?)?;
+        let owner = match inner.next() {
+            Some(owner) => {
+                let mut parts = owner.clone().into_inner();
+                let _by = self.next(&mut parts, &owner)?;
+                Some(self.string(self.next(&mut parts, &owner)?)?)
+            }
+            None => None,
+        };
+        Ok(Waiver {
+            rule,
+            condition,
+            until,
+            reason,
+            owner,
+            span,
+        })
+    }
+
+    fn test_block(&self, pair: Pair<'_, Rule>) -> Lowered<TestBlock> {
+        let span = self.span(&pair);
+        let mut inner = pair.clone().into_inner();
+        let _kw = self.next(&mut inner, &pair)?;
+        let name = self.string(self.next(&mut inner, &pair)?)?;
+        let _open = self.next(&mut inner, &pair)?;
+        let given_pair = self.next(&mut inner, &pair)?;
+        let mut given_parts = given_pair.clone().into_inner();
+        let _given = self.next(&mut given_parts, &given_pair)?;
+        let what = self.next(&mut given_parts, &given_pair)?;
+        let given = match what.as_rule() {
+            Rule::flow_mapping => Given::Inline(self.span(&what)),
+            Rule::given_file => {
+                let mut parts = what.clone().into_inner();
+                let _file = self.next(&mut parts, &what)?;
+                Given::File(self.string(self.next(&mut parts, &what)?)?)
+            }
+            _ => return Err(self.internal(&what)),
+        };
+        let expect_pair = self.next(&mut inner, &pair)?;
+        let expect_span = self.span(&expect_pair);
+        let mut expect = Vec::new();
+        for part in expect_pair.clone().into_inner() {
+            if part.as_rule() != Rule::expectation {
+                continue;
+            }
+            let mut parts = part.clone().into_inner();
+            let effect = self.spanned_str(&self.next(&mut parts, &part)?);
+            let rule = self.spanned_str(&self.next(&mut parts, &part)?);
+            expect.push(Expectation { effect, rule });
+        }
+        Ok(TestBlock {
+            name,
+            given,
+            expect,
+            expect_span,
+            span,
+        })
     }
 
     fn rule_block(&self, pair: Pair<'_, Rule>) -> Lowered<Rule_> {

@@ -164,9 +164,7 @@ fn parse_range(source: &Source, start: usize, end: usize) -> Piece {
         }
         let Some(rest) = text.get(pos..) else { break };
         let word = leading_word(rest);
-        if matches!(word, "test" | "waive")
-            || (word == "record" && !rest.get(6..).is_some_and(|r| r.starts_with('.')))
-        {
+        if word == "record" && !rest.get(6..).is_some_and(|r| r.starts_with('.')) {
             piece.errors.push(unsupported_statement(source, pos, word));
             pos = next_statement_start(text, pos + word.len());
             previous_start = None;
@@ -278,7 +276,7 @@ fn describe_expected(source: &Source, at: usize, expected: &[Rule], found: Found
     }
     if statement_start {
         words.push(if words.is_empty() {
-            "a rule or declaration (`deny`, `warn`, `note`, `require`, `rule`, `let`, `alias`, `import`)"
+            "a rule or declaration (`deny`, `warn`, `note`, `require`, `rule`, `let`, `alias`, `import`, `waive`, `test`)"
         } else {
             "the next rule"
         });
@@ -368,6 +366,12 @@ fn syntax_help(text: &str, at: usize, found: &FoundToken, expected: &[&str]) -> 
             }
             _ => {}
         }
+        if expects("because") {
+            return Some(
+                "a waiver gives its reason: `waive RULE for CONDITION until DATE because \"WHY\" [by \"WHO\"]`"
+                    .to_string(),
+            );
+        }
         if KEYWORDS.contains(&token) && !expects(token) {
             return Some(format!(
                 "`{token}` is a keyword; to use a field of that name write `record.{token}`"
@@ -380,6 +384,13 @@ fn syntax_help(text: &str, at: usize, found: &FoundToken, expected: &[&str]) -> 
     }
     if token == "=" {
         return Some("equality is written `==`".to_string());
+    }
+    if expected.contains(&"`expect`") {
+        return Some(
+            "a `given { … }` mapping ends at the `}` that matches its `{`, quoted text aside: \
+             check its brackets and quotes"
+                .to_string(),
+        );
     }
     None
 }
@@ -409,7 +420,23 @@ fn expected_word(rule: Rule) -> Expected {
         | Rule::effect_rule
         | Rule::require_rule
         | Rule::effect
+        | Rule::kw_waive
+        | Rule::kw_test
+        | Rule::waive_decl
+        | Rule::test_block
         | Rule::EOI => StatementStart,
+        Rule::kw_for => Word("`for`"),
+        Rule::kw_until => Word("`until`"),
+        Rule::kw_because => Word("`because`"),
+        Rule::kw_by | Rule::waive_owner => Word("`by`"),
+        Rule::kw_given | Rule::given_clause => Word("`given`"),
+        Rule::kw_expect | Rule::expect_clause => Word("`expect`"),
+        Rule::kw_pass => Word("`pass`"),
+        Rule::kw_file | Rule::given_file => Word("`file`"),
+        Rule::flow_mapping => Word("a YAML flow mapping `{ … }`"),
+        Rule::expectation | Rule::expected_effect => {
+            Word("an effect (`deny`, `warn`, `note`, `error`, `waived`)")
+        }
         Rule::kw_when | Rule::when_clause => Word("`when`"),
         Rule::kw_unless | Rule::unless_clause => Word("`unless`"),
         Rule::kw_after | Rule::after_filter => Word("`after`"),
@@ -432,7 +459,7 @@ fn expected_word(rule: Rule) -> Expected {
         }
         Rule::ident | Rule::path_head | Rule::filter_value | Rule::list_operand => Word("a name"),
         Rule::name | Rule::member => Word("a field name"),
-        Rule::rule_id => Word("a rule id like `dod-2018-memo`"),
+        Rule::rule_id | Rule::rule_ref => Word("a rule id like `dod-2018-memo`"),
         Rule::string | Rule::string_inner | Rule::raw_string => Word("a string"),
         Rule::date | Rule::date_operand => Word("a date like 2018-05-23"),
         Rule::number => Word("a number"),
@@ -608,14 +635,9 @@ fn next_statement_start(text: &str, from: usize) -> usize {
 }
 
 fn unsupported_statement(source: &Source, pos: usize, word: &str) -> Diag {
-    let what = match word {
-        "test" => "policy tests (`test` blocks)",
-        "waive" => "waivers (`waive`)",
-        _ => "record schemas (`record { … }`)",
-    };
     Diag::error(
         "caveat::parse::unsupported",
-        format!("{what} are not supported by this version of caveat"),
+        "record schemas (`record { … }`) are not supported by this version of caveat",
     )
     .label(
         source,

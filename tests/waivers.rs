@@ -1,0 +1,113 @@
+//! Waivers (LANGUAGE.md §8): a waived finding is listed as waived and fails nothing; a waiver
+//! past its `until` (as of `--today`) no longer applies and is a warning; within 30 days of its
+//! end it is a note; a waiver that waives nothing is a stale-waiver warning.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "a test fails by panicking"
+)]
+
+mod common;
+
+use common::caveat;
+
+const POLICIES: &str = "tests/review/policies";
+const RECORDS: &str = "tests/review/records.yaml";
+
+fn check(today: &str, extra: &[&str]) -> (Option<i32>, String, String) {
+    let mut args = vec!["check", "--today", today, POLICIES, RECORDS];
+    args.extend_from_slice(extra);
+    let out = caveat(&args);
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn a_waived_finding_is_listed_with_its_reason_and_fails_nothing() {
+    let (code, stdout, stderr) = check("2019-01-15", &[]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    insta::assert_snapshot!("waived_human", stdout);
+    // The waiver for a record without a finding is stale; none expires within 30 days.
+    insta::assert_snapshot!("waived_stderr", stderr);
+}
+
+#[test]
+fn waived_findings_in_json_carry_the_waiver() {
+    let (code, stdout, _) = check("2019-01-15", &["--format", "json"]);
+    assert_eq!(code, Some(0));
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let waived: Vec<&serde_json::Value> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["effect"] == "waived")
+        .collect();
+    assert_eq!(waived.len(), 2);
+    assert_eq!(waived[0]["record"], "N-2018-0812");
+    assert_eq!(waived[0]["waiver"]["effect"], "warn");
+    assert_eq!(waived[1]["record"], "AF-2018-1114");
+    assert_eq!(waived[1]["waiver"]["reason"], "SOCOM training need");
+    assert_eq!(waived[1]["waiver"]["by"], "OSD A&S");
+    assert_eq!(waived[1]["waiver"]["until"], "2019-06-28");
+    assert_eq!(json["summary"]["waived"], 2);
+    assert_eq!(json["warnings"][0]["code"], "caveat::waiver::stale");
+}
+
+#[test]
+fn on_its_last_day_a_waiver_applies_and_is_a_note() {
+    let (code, stdout, stderr) = check("2019-06-28", &["--format", "jsonl"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains(r#"{"rule":"dod-2018-memo","effect":"waived","record":"AF-2018-1114""#),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains(r#"{"rule":"dod-2018-memo","effect":"deny""#),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("the waiver of `dod-2018-memo` expires today"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn after_its_until_date_a_waiver_no_longer_applies_and_is_a_warning() {
+    let (code, stdout, stderr) = check("2019-06-29", &["--format", "jsonl"]);
+    assert_eq!(code, Some(1), "the finding is a deny again");
+    assert!(
+        stdout.contains(r#"{"rule":"dod-2018-memo","effect":"deny","record":"AF-2018-1114""#),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(r#"{"warning":{"code":"caveat::waiver::expired""#),
+        "{stdout}"
+    );
+    insta::assert_snapshot!("expired_stderr", stderr);
+}
+
+#[test]
+fn waiver_warnings_fail_the_check_with_fail_on_warn() {
+    let (code, _, _) = check("2019-01-15", &["--fail-on", "warn", "--format", "json"]);
+    assert_eq!(code, Some(1));
+}
+
+#[test]
+fn a_waiver_of_an_unknown_rule_is_a_policy_error() {
+    let dir = common::scratch(
+        "waivers/unknown",
+        &[(
+            "p.policy",
+            "rule dod-2018-memo { deny vendor DJI }\nwaive dod-2018-mem for id == \"x\" until 2019-01-01 because \"x\"\n",
+        )],
+    );
+    let out = common::caveat_in(&dir, &["check", "p.policy"]);
+    assert_eq!(out.status.code(), Some(2));
+    insta::assert_snapshot!(String::from_utf8(out.stderr).unwrap());
+}
