@@ -68,6 +68,18 @@ fn tokens(text: &str) -> Vec<Token<'_>> {
                 }
                 Kind::Comment
             }
+            // A test's record, verbatim: it is YAML, not policy text.
+            b'{' if out.last().is_some_and(|t: &Token<'_>| t.text == "given") => {
+                i += text
+                    .get(i..)
+                    .and_then(crate::syntax::flow_mapping_len)
+                    .unwrap_or(1);
+                if i - start > 1 {
+                    Kind::Text
+                } else {
+                    Kind::Punct
+                }
+            }
             b'"' => {
                 i += 1;
                 while let Some(&c) = bytes.get(i) {
@@ -329,6 +341,18 @@ mod tests {
         check(
             "let xs = [ a ,b,  c ]\nwarn when xs[0].name==\"x\"\n",
             "let xs = [a, b, c]\nwarn when xs[0].name == \"x\"\n",
+        );
+    }
+
+    #[test]
+    fn waivers_and_tests_are_formatted_but_a_given_record_is_kept_verbatim() {
+        check(
+            "waive  r for id==\"x\" until 2030-01-01 because \"why\"  by \"me\"\ntest \"t\"   {\ngiven {a:  1,   b: \"x } # y\" }   # c\n  expect   deny r ,warn r\n}\nrule r { deny vendor DJI }\n",
+            "waive r for id == \"x\" until 2030-01-01 because \"why\" by \"me\"\ntest \"t\" {\n  given {a:  1,   b: \"x } # y\" } # c\n  expect deny r, warn r\n}\nrule r { deny vendor DJI }\n",
+        );
+        check(
+            "test \"t\" {\n  given {\n     a: 1,   # one\n   b: [x, y]\n  }\n  expect pass\n}\n",
+            "test \"t\" {\n  given {\n     a: 1,   # one\n   b: [x, y]\n  }\n  expect pass\n}\n",
         );
     }
 

@@ -45,4 +45,5 @@ pub mod run;
 pub mod source;
 pub mod suggest;
 pub mod syntax;
+pub mod testing;
 pub mod value;

@@ -27,6 +27,8 @@ pub struct RunOptions {
     pub jobs: usize,
     /// The size chunks grow to before they are cut (0: the default, 1 MiB).
     pub chunk_bytes: usize,
+    /// Explain each finding: the clauses that decided it, with the values they read.
+    pub explain: bool,
 }
 
 /// The files a run reads, sorted into policies and data.
@@ -61,6 +63,8 @@ pub struct Reported {
     pub cite: Option<Arc<str>>,
     /// For a waived finding: the waiver that covers it.
     pub waiver: Option<WaiverNote>,
+    /// With `--explain`: the clauses that decided the finding.
+    pub explanation: Option<Arc<[crate::eval::explain::Step]>>,
 }
 
 /// What a report says of the waiver that covers a finding.
@@ -575,8 +579,21 @@ fn read_chunk(
                 },
             }));
         }
-        for finding in findings.drain(..) {
-            let reported = reported(program, &record, &name, finding);
+        let explanations: Vec<Option<Arc<[crate::eval::explain::Step]>>> = findings
+            .iter()
+            .map(|f| {
+                options
+                    .explain
+                    .then(|| {
+                        crate::eval::explain::explain_with(program, &record, f.rule, &findings)
+                    })
+                    .flatten()
+                    .map(|e| e.steps.into())
+            })
+            .collect();
+        for (finding, explanation) in findings.drain(..).zip(explanations) {
+            let mut reported = reported(program, &record, &name, finding);
+            reported.explanation = explanation;
             let item = match renderer {
                 Some(renderer) if !name.is_empty() => {
                     let start = outcome.rendered.len();
@@ -671,6 +688,7 @@ fn reported(program: &Program, record: &Record, name: &Arc<str>, finding: Findin
                 },
             })
         }),
+        explanation: None,
     }
 }
 

@@ -35,6 +35,10 @@ pub struct Args {
     /// The lowest effect that fails the check (error findings always fail) [default: deny].
     #[arg(long, value_enum)]
     pub fail_on: Option<FailOn>,
+    /// Show, under each finding, the clauses that decided it and the values they read (human
+    /// and JSON output).
+    #[arg(long)]
+    pub explain: bool,
     /// Print less: no summary line, no progress bar.
     #[arg(long, short = 'q', conflicts_with = "verbose")]
     pub quiet: bool,
@@ -116,7 +120,8 @@ fn parse_size(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{text}` is too large"))
 }
 
-fn parse_today(text: &str) -> Result<jiff::civil::Date, String> {
+/// Parses `--today`.
+pub fn parse_today(text: &str) -> Result<jiff::civil::Date, String> {
     crate::value::parse_date_literal(text).map_err(|why| format!("`{text}` is not a date: {why}"))
 }
 
@@ -241,6 +246,7 @@ pub fn prepare(input: &InputArgs) -> Result<Prepared, Vec<Diag>> {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
         }),
         chunk_bytes: 0,
+        explain: false,
     };
     let inputs = run::discover(&paths, &exclude, input.stdin_format)?;
     let mut program = run::compile(&inputs)?;
@@ -254,15 +260,18 @@ pub fn prepare(input: &InputArgs) -> Result<Prepared, Vec<Diag>> {
     })
 }
 
-/// The date `--today` gives, else the current date (UTC).
+/// The date `--today` gives, else the current date.
 pub fn today(input: &InputArgs) -> jiff::civil::Date {
-    input.today.unwrap_or_else(|| {
-        let days = jiff::Timestamp::now().as_second().div_euclid(86_400);
-        let epoch = jiff::civil::date(1970, 1, 1);
-        epoch
-            .checked_add(jiff::Span::new().days(days))
-            .unwrap_or(epoch)
-    })
+    input.today.unwrap_or_else(current_date)
+}
+
+/// The current date, UTC.
+pub fn current_date() -> jiff::civil::Date {
+    let days = jiff::Timestamp::now().as_second().div_euclid(86_400);
+    let epoch = jiff::civil::date(1970, 1, 1);
+    epoch
+        .checked_add(jiff::Span::new().days(days))
+        .unwrap_or(epoch)
 }
 
 /// [`prepare`], with its diagnostics printed if it fails.
@@ -334,6 +343,10 @@ pub fn run(args: &Args) -> Exit {
     } = match prepare_or_report(&args.input) {
         Some(prepared) => prepared,
         None => return Exit::Trouble,
+    };
+    let options = RunOptions {
+        explain: args.explain,
+        ..options
     };
     let wanted = match reports_wanted(args, &config) {
         Ok(wanted) => wanted,

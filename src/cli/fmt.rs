@@ -22,11 +22,7 @@ pub struct Args {
 
 /// Runs `caveat fmt`.
 pub fn run(args: &Args) -> Exit {
-    let paths = if args.paths.is_empty() {
-        default_paths()
-    } else {
-        args.paths.clone()
-    };
+    let paths = super::policy_paths(&args.paths);
     let files = match crate::run::discover(&paths, &[], crate::data::Format::Yaml) {
         Ok(inputs) => inputs.policies,
         Err(errors) => {
@@ -68,16 +64,6 @@ pub fn run(args: &Args) -> Exit {
 }
 
 /// The config's policies, or `policies/`.
-fn default_paths() -> Vec<PathBuf> {
-    std::env::current_dir()
-        .ok()
-        .and_then(|here| crate::config::find(&here))
-        .and_then(|path| crate::config::load(&path).ok())
-        .map(|config| config.policies)
-        .filter(|policies| !policies.is_empty())
-        .unwrap_or_else(|| vec![PathBuf::from("policies")])
-}
-
 /// Formats one file; `Ok(true)` when it was not formatted (and, unless `check`, now is).
 fn format_one(path: &Path, check: bool) -> Result<bool, Vec<Diag>> {
     let name = path.display().to_string();

@@ -1,10 +1,12 @@
 //! The command line: one file per command, each an `Args` struct and a `run` function.
 
 pub mod check;
+pub mod explain;
 pub mod fmt;
 pub mod init;
 pub mod progress;
 pub mod snapshot;
+pub mod test;
 
 use std::io::IsTerminal;
 
@@ -37,6 +39,10 @@ pub enum Command {
     Init(init::Args),
     /// Write every record's outcome, sorted, to commit (`--check FILE`: diff against it).
     Snapshot(Box<snapshot::Args>),
+    /// Show why a rule did or did not fire on a record: the clauses that decided it.
+    Explain(Box<explain::Args>),
+    /// Run the policies' `test` blocks (`--coverage`: and show what they cover).
+    Test(test::Args),
     /// Print a shell completion script (bash, zsh, fish, elvish or powershell).
     Completions {
         /// The shell.
@@ -91,6 +97,8 @@ pub fn run(cli: Cli) -> Exit {
         Command::Fmt(args) => fmt::run(&args),
         Command::Init(args) => init::run(&args),
         Command::Snapshot(args) => snapshot::run(&args),
+        Command::Test(args) => test::run(&args),
+        Command::Explain(args) => explain::run(&args),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "caveat", &mut std::io::stdout());
@@ -124,6 +132,21 @@ pub fn style_for(is_terminal: bool) -> Style {
         .and_then(|c| c.parse().ok())
         .unwrap_or(100);
     Style { color, width }
+}
+
+/// The policy files and folders a command that reads only policies works on: those given, else
+/// the config's `policies`, else `policies/`.
+pub fn policy_paths(given: &[std::path::PathBuf]) -> Vec<std::path::PathBuf> {
+    if !given.is_empty() {
+        return given.to_vec();
+    }
+    std::env::current_dir()
+        .ok()
+        .and_then(|here| crate::config::find(&here))
+        .and_then(|path| crate::config::load(&path).ok())
+        .map(|config| config.policies)
+        .filter(|policies| !policies.is_empty())
+        .unwrap_or_else(|| vec![std::path::PathBuf::from("policies")])
 }
 
 /// Prints diagnostics on stderr.

@@ -2,6 +2,7 @@
 //! semantics of LANGUAGE.md §4–§5: a comparison with a missing field is false, a type mismatch is
 //! an error finding that points at the bad value.
 
+pub mod explain;
 pub mod value;
 
 use std::borrow::Cow;

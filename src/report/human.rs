@@ -112,6 +112,14 @@ impl crate::run::Render for HumanRender {
                 out.push(b'\n');
             }
         }
+        if let Some(steps) = &finding.explanation {
+            out.extend_from_slice(b"  decided by:\n");
+            let steps = crate::eval::explain::render_steps(steps);
+            for line in steps.lines() {
+                out.extend_from_slice(format!("  {line}\n").as_bytes());
+            }
+            out.push(b'\n');
+        }
     }
 }
 

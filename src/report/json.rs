@@ -160,6 +160,29 @@ pub struct JsonFinding<'a> {
     /// For a waived finding: the waiver.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waiver: Option<JsonWaiver<'a>>,
+    /// With `--explain`: the clauses that decided the finding, in the rule's order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Vec<JsonStep<'a>>>,
+}
+
+/// A clause that decided a finding.
+#[derive(Debug, Serialize)]
+pub struct JsonStep<'a> {
+    /// The clause as written; `unless …` and `require …` keep their keyword.
+    pub clause: String,
+    /// Whether it held (`null` when it could not be evaluated).
+    pub holds: Option<bool>,
+    /// The record fields it read, in order.
+    pub values: Vec<JsonValue<'a>>,
+}
+
+/// A record field a clause read.
+#[derive(Debug, Serialize)]
+pub struct JsonValue<'a> {
+    /// Its path (`exemption.kind`).
+    pub field: &'a str,
+    /// Its value as shown to people: strings quoted, `(missing)` when absent.
+    pub value: &'a str,
 }
 
 /// The waiver that covers a finding.
@@ -222,6 +245,20 @@ fn finding(f: &Reported) -> JsonFinding<'_> {
             line: place.policy_line,
             column: place.policy_column,
         },
+        explanation: f.explanation.as_ref().map(|steps| {
+            steps
+                .iter()
+                .map(|step| JsonStep {
+                    clause: step.written(),
+                    holds: step.holds.as_ref().ok().copied(),
+                    values: step
+                        .values
+                        .iter()
+                        .map(|(field, value)| JsonValue { field, value })
+                        .collect(),
+                })
+                .collect()
+        }),
         waiver: f.waiver.as_ref().map(|w| {
             let (file, line, column) = w.at.place();
             JsonWaiver {

@@ -78,6 +78,13 @@ fn bidi_controls(source: &Source) -> Vec<Diag> {
         .collect()
 }
 
+/// The length of the YAML flow mapping (`given { … }`) at the start of `text`, by the grammar's
+/// own rule, if one starts there and is closed.
+pub fn flow_mapping_len(text: &str) -> Option<usize> {
+    let mut pairs = PolicyParser::parse(Rule::flow_mapping, text).ok()?;
+    Some(pairs.next()?.as_span().end())
+}
+
 /// Files at least this big are parsed in pieces on all cores.
 const PARALLEL_PARSE_BYTES: usize = 64 * 1024;
 

@@ -1,0 +1,101 @@
+//! `caveat explain RULE RECORD-ID [PATH]...`: why a rule did or did not fire on a record, shown as
+//! the clauses that decided it with the values they read.
+
+use super::check::{InputArgs, prepare_or_report};
+use super::{Exit, print_errors};
+use crate::compile::Segment;
+use crate::diagnostic::Diag;
+use crate::eval::explain::{explain, render};
+
+/// The arguments of `caveat explain`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The rule's id (`dod-2018-memo`, or `FILE-STEM:LINE` for a rule outside a block).
+    pub rule: String,
+    /// The record's name as reports show it: its id field, or `FILE#INDEX`.
+    pub record: String,
+    /// What to read, as for `caveat check`.
+    #[command(flatten)]
+    pub input: InputArgs,
+}
+
+/// Runs `caveat explain`.
+pub fn run(args: &Args) -> Exit {
+    let Some(prepared) = prepare_or_report(&args.input) else {
+        return Exit::Trouble;
+    };
+    let program = &prepared.program;
+    let Some(rule) = program.rules.iter().position(|r| *r.id == *args.rule) else {
+        let ids = program.rules.iter().map(|r| &*r.id);
+        let help = match crate::suggest::closest(&args.rule, ids) {
+            Some(id) => format!("did you mean `{id}`?"),
+            None => "give a rule block's id, or `FILE-STEM:LINE` for a rule outside a block".into(),
+        };
+        print_errors(&[Diag::error(
+            "caveat::explain::unknown_rule",
+            format!("no rule has the id `{}`", args.rule),
+        )
+        .help(help)]);
+        return Exit::Trouble;
+    };
+    let id_field: Vec<Segment> = prepared
+        .options
+        .id_field
+        .iter()
+        .map(|s| Segment::Key(s.as_str().into()))
+        .collect();
+    let mut names = Vec::new();
+    let mut found = 0;
+    let mut trouble = Vec::new();
+    for (path, format) in &prepared.inputs.data {
+        let source = match crate::run::read_text(path) {
+            Ok(source) => source,
+            Err(diag) => {
+                trouble.push(diag);
+                continue;
+            }
+        };
+        for record in crate::data::read_records(&source, *format, &prepared.options.load) {
+            let record = match record {
+                Ok(record) => record,
+                Err(error) => {
+                    trouble.push(crate::run::data_error(error));
+                    continue;
+                }
+            };
+            let name = crate::eval::record_name(&record, &id_field);
+            if name != args.record {
+                if names.len() < 100_000 {
+                    names.push(name);
+                }
+                continue;
+            }
+            found += 1;
+            if let Some(explanation) = explain(program, &record, rule) {
+                let (line, column) = record.source.line_col(record.root.span.start);
+                let shown = format!("{name} ({}:{line}:{column})", record.source.name());
+                print!("{}", render(program, &explanation, &shown));
+            }
+        }
+    }
+    print_errors(&trouble);
+    if found == 0 {
+        let help = match crate::suggest::closest(&args.record, names.iter().map(String::as_str)) {
+            Some(name) => format!("did you mean `{name}`?"),
+            None => {
+                "name a record by its id field (`--id-field` chooses it) or as `FILE#INDEX`".into()
+            }
+        };
+        print_errors(&[Diag::error(
+            "caveat::explain::unknown_record",
+            format!("no record is named `{}`", args.record),
+        )
+        .help(help)]);
+        return Exit::Trouble;
+    }
+    if trouble.is_empty() {
+        Exit::Clean
+    } else {
+        Exit::Trouble
+    }
+}

@@ -1,0 +1,328 @@
+//! Explanations: for one rule and one record, the clauses that decided the outcome, each with
+//! whether it held and the record values it read. Only the deciding clauses are shown, in the
+//! rule's own order: for a rule that fired, every clause (each was needed); for one that did not,
+//! the clauses up to the first that stopped it.
+
+use std::fmt::Write as _;
+
+use super::{Context, Finding, Outcome, RootSlots, render_value};
+use crate::compile::{Clause, Expr, ExprKind, Program, Segment};
+use crate::data::Record;
+use crate::eval::value::{Ev, V};
+
+/// What a clause is to its rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClauseRole {
+    /// A filter or the `when`: must hold for a finding.
+    Condition,
+    /// The `unless`: must not hold for a finding.
+    Unless,
+    /// The `require`: a finding when it does not hold.
+    Require,
+}
+
+/// One deciding clause and what it came to on the record.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// Its place among the rule's clauses (conditions, then `unless` or `require`), from 0.
+    pub clause: usize,
+    /// What it is to the rule.
+    pub role: ClauseRole,
+    /// The clause as written (`vendor in chinese_uas`, `after 2018-05-23`).
+    pub text: String,
+    /// Whether it held, or why it could not be evaluated.
+    pub holds: Result<bool, String>,
+    /// The record fields it read, each with its value as the data wrote it.
+    pub values: Vec<(String, String)>,
+}
+
+impl Step {
+    /// The clause as written in the rule, with its `unless` or `require` keyword.
+    pub fn written(&self) -> String {
+        match self.role {
+            ClauseRole::Condition => self.text.clone(),
+            ClauseRole::Unless => format!("unless {}", self.text),
+            ClauseRole::Require => format!("require {}", self.text),
+        }
+    }
+
+    /// Whether the clause went the way a finding needs.
+    pub fn for_finding(&self) -> bool {
+        match (self.role, &self.holds) {
+            (ClauseRole::Condition, Ok(holds)) => *holds,
+            (ClauseRole::Unless | ClauseRole::Require, Ok(holds)) => !*holds,
+            (_, Err(_)) => false,
+        }
+    }
+}
+
+/// Why a rule did or did not fire on a record.
+#[derive(Debug, Clone)]
+pub struct Explanation {
+    /// The rule's index in [`Program::rules`].
+    pub rule: usize,
+    /// The finding's outcome, or `None` when the rule did not fire.
+    pub outcome: Option<Outcome>,
+    /// The clauses that decided it, in the rule's order.
+    pub steps: Vec<Step>,
+    /// For a waived finding: the waiver, by index in [`Program::waivers`].
+    pub waiver: Option<usize>,
+}
+
+/// Explains rule `rule` of `program` on `record`, waivers included.
+pub fn explain(program: &Program, record: &Record, rule: usize) -> Option<Explanation> {
+    let mut findings = Vec::new();
+    super::Evaluator::new(program).evaluate(record, &mut findings);
+    explain_with(program, record, rule, &findings)
+}
+
+/// [`explain`], given the record's findings (so that many rules can be explained on one record
+/// without evaluating it again).
+pub fn explain_with(
+    program: &Program,
+    record: &Record,
+    rule: usize,
+    findings: &[Finding],
+) -> Option<Explanation> {
+    let compiled = program.rules.get(rule)?;
+    let mut slots = RootSlots::default();
+    slots.fill(program, &record.root);
+    let mut vars = Vec::new();
+    let mut context = Context {
+        root: &record.root,
+        vars: &mut vars,
+        slots: &slots,
+    };
+    let names = slot_names(program);
+    let mut steps = Vec::new();
+    let clauses = compiled
+        .conditions
+        .iter()
+        .map(|c| (c, ClauseRole::Condition))
+        .chain(compiled.unless.iter().map(|c| (c, ClauseRole::Unless)))
+        .chain(compiled.require.iter().map(|c| (c, ClauseRole::Require)));
+    for (index, (clause, role)) in clauses.enumerate() {
+        let step = context.step(clause, role, index, record, &names);
+        let decided = !step.for_finding();
+        steps.push(step);
+        if decided {
+            break;
+        }
+    }
+    let errored = steps.iter().any(|s| s.holds.is_err());
+    let fired = steps.iter().all(Step::for_finding);
+    let finding = findings.iter().find(|f| f.rule == rule);
+    let outcome = if errored {
+        Some(Outcome::Error)
+    } else if fired {
+        Some(finding.map_or(compiled.effect.into(), |f| f.outcome))
+    } else {
+        None
+    };
+    Some(Explanation {
+        rule,
+        outcome,
+        steps,
+        waiver: finding.and_then(|f| f.waived).map(|(index, _)| index),
+    })
+}
+
+/// The top-level field name of each root-field slot.
+fn slot_names(program: &Program) -> Vec<&str> {
+    let mut names = vec![""; program.root_fields.len()];
+    for (name, &slot) in &program.root_fields {
+        if let Some(at) = names.get_mut(slot) {
+            *at = name;
+        }
+    }
+    names
+}
+
+impl<'r> Context<'r, '_> {
+    fn step(
+        &mut self,
+        clause: &'r Clause,
+        role: ClauseRole,
+        index: usize,
+        record: &'r Record,
+        names: &[&str],
+    ) -> Step {
+        let holds = self
+            .clause(clause)
+            .map(|(holds, _)| holds)
+            .map_err(|failure| failure.message);
+        let mut fields = Vec::new();
+        fields_read(&clause.expr, &mut fields);
+        let mut values: Vec<(String, String)> = Vec::new();
+        for field in fields {
+            let name = path_text(field, names);
+            if name.is_empty() || values.iter().any(|(n, _)| *n == name) {
+                continue;
+            }
+            let value = match self.eval(field) {
+                Ok(value) => shown(&value, record),
+                Err(failure) => failure.message,
+            };
+            values.push((name, value));
+        }
+        Step {
+            clause: index,
+            role,
+            text: clause.text.clone(),
+            holds,
+            values,
+        }
+    }
+}
+
+/// A value as an explanation shows it: as the data wrote it, with strings quoted unless they
+/// read as a number or a date (which they compare as).
+fn shown(value: &Ev<'_>, record: &Record) -> String {
+    let mut out = String::new();
+    match &value.v {
+        V::Str(s)
+            if crate::value::parse_data_number(s).is_none()
+                && crate::value::parse_data_date(s).is_none() =>
+        {
+            let _ = write!(out, "{s:?}");
+        }
+        _ => render_value(value, record, &mut out),
+    }
+    out
+}
+
+/// The record fields an expression reads, outermost first; quantifier variables aside.
+fn fields_read<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
+    match &expr.kind {
+        ExprKind::Field(_) | ExprKind::RootField(..) => out.push(expr),
+        ExprKind::Const(_) | ExprKind::Var(..) => {}
+        ExprKind::Member(inner, _)
+        | ExprKind::Not(inner)
+        | ExprKind::Matches(inner, _)
+        | ExprKind::Exists(inner)
+        | ExprKind::Missing(inner)
+        | ExprKind::Neg(inner)
+        | ExprKind::InSet(inner, ..) => fields_read(inner, out),
+        ExprKind::Index(a, b)
+        | ExprKind::Equals {
+            left: a, right: b, ..
+        }
+        | ExprKind::Order(_, a, b)
+        | ExprKind::InList(a, b, _)
+        | ExprKind::Contains(a, b, _)
+        | ExprKind::StartsWith(a, b)
+        | ExprKind::EndsWith(a, b)
+        | ExprKind::Quantifier(_, _, a, b) => {
+            fields_read(a, out);
+            fields_read(b, out);
+        }
+        ExprKind::And(items) | ExprKind::Or(items) | ExprKind::Call(_, items) => {
+            for item in items {
+                fields_read(item, out);
+            }
+        }
+        ExprKind::Arith(first, rest) => {
+            fields_read(first, out);
+            for (_, _, operand) in rest {
+                fields_read(operand, out);
+            }
+        }
+    }
+}
+
+/// A field path as a policy writes it: `exemption.kind`, `line_items[0].vendor`.
+fn path_text(field: &Expr, names: &[&str]) -> String {
+    let (first, rest): (Option<&str>, &[Segment]) = match &field.kind {
+        ExprKind::RootField(slot, rest) => (names.get(*slot).copied(), rest),
+        ExprKind::Field(path) => match path.split_first() {
+            Some((Segment::Key(key), rest)) => (Some(key), rest),
+            _ => (None, path),
+        },
+        _ => (None, &[]),
+    };
+    let mut text = first.unwrap_or("record").to_string();
+    for segment in rest {
+        match segment {
+            Segment::Key(key) => {
+                let _ = write!(text, ".{key}");
+            }
+            Segment::Index(i) => {
+                let _ = write!(text, "[{i}]");
+            }
+        }
+    }
+    text
+}
+
+/// The explanation as text: a head line, then one line per deciding clause, marked `✓` when it
+/// held, `✗` when it did not and `!` when it could not be evaluated.
+pub fn render(program: &Program, explanation: &Explanation, record_name: &str) -> String {
+    let verdict = match explanation.outcome {
+        Some(outcome) => format!("{} {record_name}", verb(outcome)),
+        None => format!("does not fire on {record_name}"),
+    };
+    let id = program.rules.get(explanation.rule).map_or("", |r| &*r.id);
+    let mut out = format!("rule `{id}` {verdict}:\n");
+    out.push_str(&render_steps(&explanation.steps));
+    if let Some(waiver) = explanation.waiver.and_then(|w| program.waivers.get(w)) {
+        let (line, _) = waiver.source.line_col(waiver.span.start);
+        let _ = write!(
+            out,
+            "  waived until {} because {:?}",
+            waiver.until, &*waiver.reason
+        );
+        if let Some(owner) = &waiver.owner {
+            let _ = write!(out, " by {owner:?}");
+        }
+        let _ = writeln!(out, " ({}:{line})", waiver.source.name());
+    }
+    out
+}
+
+/// One line per step: `  ✓ after 2018-05-23    date = 2018-11-14`.
+pub fn render_steps(steps: &[Step]) -> String {
+    let lines: Vec<(String, String)> = steps
+        .iter()
+        .map(|step| {
+            let mark = match &step.holds {
+                Err(_) => "!",
+                Ok(true) => "✓",
+                Ok(false) => "✗",
+            };
+            let mut values: Vec<String> = step
+                .values
+                .iter()
+                .map(|(name, value)| format!("{name} = {value}"))
+                .collect();
+            if let Err(why) = &step.holds {
+                values.push(format!("cannot evaluate: {why}"));
+            }
+            (format!("{mark} {}", step.written()), values.join(", "))
+        })
+        .collect();
+    let width = lines
+        .iter()
+        .map(|(clause, _)| clause.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for (clause, values) in lines {
+        if values.is_empty() {
+            let _ = writeln!(out, "  {clause}");
+        } else {
+            let pad = width - clause.chars().count();
+            let _ = writeln!(out, "  {clause}{}   {values}", " ".repeat(pad));
+        }
+    }
+    out
+}
+
+fn verb(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Deny => "denies",
+        Outcome::Warn => "warns about",
+        Outcome::Note => "notes",
+        Outcome::Error => "cannot evaluate",
+        Outcome::Waived => "is waived for",
+    }
+}

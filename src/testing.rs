@@ -1,0 +1,272 @@
+//! Policy tests (LANGUAGE.md §9): each `test` block's record is evaluated against the whole
+//! policy set, and its findings, notes aside unless listed, must be exactly those it expects.
+//! Running them also measures coverage: which rules the tests saw fire and not fire, and which
+//! clauses ever decided an outcome.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use crate::compile::{CompiledTest, Program};
+use crate::data::{Format, LoadOptions, Record};
+use crate::diagnostic::Diag;
+use crate::eval::explain::{Explanation, explain_with, render};
+use crate::eval::{Evaluator, Finding, Outcome};
+use crate::source::{Source, SourceFile, Span};
+use crate::syntax::ast::Given;
+
+/// How one test went.
+#[derive(Debug)]
+pub struct TestOutcome {
+    /// The test's index in [`Program::tests`].
+    pub test: usize,
+    /// `None` when it passed; else why it failed, as a diagnostic.
+    pub failure: Option<Diag>,
+}
+
+/// What the tests saw of one rule.
+#[derive(Debug, Clone, Default)]
+pub struct RuleCoverage {
+    /// Some test's record made it fire.
+    pub fired: bool,
+    /// Some test's record did not make it fire.
+    pub not_fired: bool,
+    /// For each clause (conditions, then `unless` or `require`): whether it ever decided an
+    /// outcome.
+    pub decisive: Vec<bool>,
+}
+
+impl RuleCoverage {
+    /// Items covered and items in all: fired, not fired, and each clause decisive.
+    pub fn counts(&self) -> (usize, usize) {
+        let covered = usize::from(self.fired)
+            + usize::from(self.not_fired)
+            + self.decisive.iter().filter(|d| **d).count();
+        (covered, 2 + self.decisive.len())
+    }
+}
+
+/// Coverage of a policy set by its tests.
+#[derive(Debug, Clone, Default)]
+pub struct Coverage {
+    /// One entry per rule, in [`Program::rules`] order.
+    pub rules: Vec<RuleCoverage>,
+}
+
+impl Coverage {
+    /// The share of items covered, in percent (100 when there is nothing to cover).
+    pub fn percent(&self) -> f64 {
+        let (covered, total) = self
+            .rules
+            .iter()
+            .map(RuleCoverage::counts)
+            .fold((0, 0), |(c, t), (c2, t2)| (c + c2, t + t2));
+        if total == 0 {
+            100.0
+        } else {
+            // Counts far below 2^52 convert exactly.
+            #[allow(clippy::cast_precision_loss, reason = "counts are small")]
+            let share = covered as f64 * 100.0 / total as f64;
+            share
+        }
+    }
+}
+
+/// Runs every test of `program` (its waivers applied as of the day it was given).
+pub fn run_tests(program: &Program) -> (Vec<TestOutcome>, Coverage) {
+    let mut coverage = Coverage {
+        rules: program
+            .rules
+            .iter()
+            .map(|rule| RuleCoverage {
+                decisive: vec![
+                    false;
+                    rule.conditions.len()
+                        + usize::from(rule.unless.is_some())
+                        + usize::from(rule.require.is_some())
+                ],
+                ..RuleCoverage::default()
+            })
+            .collect(),
+    };
+    let mut evaluator = Evaluator::new(program);
+    let outcomes = program
+        .tests
+        .iter()
+        .enumerate()
+        .map(|(index, test)| {
+            let record = match given_record(test) {
+                Ok(record) => record,
+                Err(diag) => {
+                    return TestOutcome {
+                        test: index,
+                        failure: Some(diag),
+                    };
+                }
+            };
+            let mut findings = Vec::new();
+            evaluator.evaluate(&record, &mut findings);
+            let explanations: Vec<Explanation> = (0..program.rules.len())
+                .filter_map(|rule| explain_with(program, &record, rule, &findings))
+                .collect();
+            for explanation in &explanations {
+                cover(&mut coverage, explanation);
+            }
+            TestOutcome {
+                test: index,
+                failure: check_expectations(program, test, &findings, &explanations),
+            }
+        })
+        .collect();
+    (outcomes, coverage)
+}
+
+/// Marks what one explanation shows: the rule fired or not, and which clauses decided it.
+fn cover(coverage: &mut Coverage, explanation: &Explanation) {
+    let Some(rule) = coverage.rules.get_mut(explanation.rule) else {
+        return;
+    };
+    let decisive: Vec<usize> = match explanation.outcome {
+        Some(Outcome::Error) => return,
+        Some(_) => {
+            rule.fired = true;
+            explanation.steps.iter().map(|s| s.clause).collect()
+        }
+        None => {
+            rule.not_fired = true;
+            explanation
+                .steps
+                .last()
+                .map(|s| s.clause)
+                .into_iter()
+                .collect()
+        }
+    };
+    for clause in decisive {
+        if let Some(flag) = rule.decisive.get_mut(clause) {
+            *flag = true;
+        }
+    }
+}
+
+/// `None` when the findings are exactly those expected (notes aside unless listed); else a
+/// diagnostic that shows expected against actual, with the clauses that decided each rule that
+/// differs.
+fn check_expectations(
+    program: &Program,
+    test: &CompiledTest,
+    findings: &[Finding],
+    explanations: &[Explanation],
+) -> Option<Diag> {
+    let expected: BTreeSet<(Outcome, usize)> = test.expect.iter().copied().collect();
+    let actual: BTreeSet<(Outcome, usize)> = findings
+        .iter()
+        .map(|f| (f.outcome, f.rule))
+        .filter(|key| key.0 != Outcome::Note || expected.contains(key))
+        .collect();
+    if expected == actual {
+        return None;
+    }
+    let list = |set: &BTreeSet<(Outcome, usize)>| {
+        if set.is_empty() {
+            return "pass".to_string();
+        }
+        set.iter()
+            .map(|(outcome, rule)| {
+                let id = program.rules.get(*rule).map_or("", |r| &*r.id);
+                format!("{} {id}", outcome.name())
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let differing: BTreeSet<usize> = expected
+        .symmetric_difference(&actual)
+        .map(|(_, rule)| *rule)
+        .collect();
+    let record_name = format!("the record of `{}`", test.name);
+    let why: Vec<String> = explanations
+        .iter()
+        .filter(|e| differing.contains(&e.rule))
+        .map(|e| render(program, e, &record_name))
+        .collect();
+    let diag = Diag::error(
+        "caveat::test::failed",
+        format!(
+            "test `{}` failed: expected {}, found {}",
+            test.name,
+            list(&expected),
+            list(&actual)
+        ),
+    )
+    .label(&test.source, test.expect_span, "expected this");
+    let diag = match &test.given {
+        Given::Inline(span) => diag.label(&test.source, *span, "for this record"),
+        Given::File(path) => diag.label(&test.source, path.span, "for this record"),
+    };
+    Some(diag.help(why.join("").trim_end().to_string()))
+}
+
+/// The record a test evaluates: its inline mapping, read in place so that positions are those
+/// of the policy file, or the one record of its file.
+pub fn given_record(test: &CompiledTest) -> Result<Record, Diag> {
+    let (source, format) = match &test.given {
+        Given::Inline(span) => (inline_source(&test.source, *span), Format::Yaml),
+        Given::File(path) => {
+            let folder = Path::new(test.source.name())
+                .parent()
+                .unwrap_or(Path::new(""));
+            let file = folder.join(&path.node);
+            let Some(format) = Format::from_path(&file) else {
+                return Err(Diag::error(
+                    "caveat::test::given_file",
+                    format!("`{}` is not a data file", path.node),
+                )
+                .label(&test.source, path.span, "named here")
+                .help(
+                    "a test's record file ends in `.yaml`, `.yml`, `.json`, `.jsonl` or `.csv`",
+                ));
+            };
+            let source = crate::run::read_text(&file)
+                .map_err(|diag| diag.label(&test.source, path.span, "named here"))?;
+            (source, format)
+        }
+    };
+    let mut records = crate::data::read_records(&source, format, &LoadOptions::default());
+    let first = records.next().transpose().map_err(crate::run::data_error)?;
+    let Some(record) = first else {
+        return Err(one_record_error(test, "holds no record"));
+    };
+    if records.next().is_some() {
+        return Err(one_record_error(test, "holds more than one record"));
+    }
+    Ok(record)
+}
+
+fn one_record_error(test: &CompiledTest, what: &str) -> Diag {
+    let span = match &test.given {
+        Given::Inline(span) => *span,
+        Given::File(path) => path.span,
+    };
+    Diag::error(
+        "caveat::test::given",
+        format!("the record of test `{}` {what}", test.name),
+    )
+    .label(&test.source, span, "given here")
+    .help("a test's `given` is one record: a mapping of its fields")
+}
+
+/// The policy file with everything but `span` blanked (line breaks kept), so that the YAML
+/// reader sees only the mapping, at its own line and column.
+fn inline_source(policy: &Source, span: Span) -> Source {
+    let text: String = policy
+        .text()
+        .char_indices()
+        .map(|(i, c)| {
+            if (span.start..span.end).contains(&i) || c == '\n' || c == '\r' {
+                c.to_string()
+            } else {
+                " ".repeat(c.len_utf8())
+            }
+        })
+        .collect();
+    SourceFile::new(policy.name().to_string(), text)
+}

@@ -1,0 +1,186 @@
+//! `caveat test` (LANGUAGE.md §9), its coverage report, and explanations (`caveat explain`,
+//! `check --explain`).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "a test fails by panicking"
+)]
+
+mod common;
+
+use common::{caveat, caveat_in, scratch};
+
+fn run(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = caveat(args);
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// The normative examples of LANGUAGE.md §9, verbatim, against the headline rule.
+#[test]
+fn the_language_examples_pass() {
+    let dir = scratch(
+        "policy_tests/language",
+        &[(
+            "dod.policy",
+            r#"rule dod-2018-memo {
+  deny vendor DJI after 2018-05-23 unless exemption.kind == urgent
+}
+
+test "urgent exemption passes" {
+  given { vendor: DJI, date: 2018-08-12, exemption: { kind: urgent } }
+  expect pass
+}
+test "training exemption is not enough" {
+  given { vendor: DJI, date: 2018-11-14, exemption: { kind: training } }
+  expect deny dod-2018-memo
+}
+"#,
+        )],
+    );
+    let out = caveat_in(&dir, &["test", "."]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "ok    urgent exemption passes (./dod.policy:5)\n\
+         ok    training exemption is not enough (./dod.policy:9)\n\
+         2 tests: 2 passed, 0 failed\n"
+    );
+}
+
+#[test]
+fn passing_tests_with_coverage() {
+    let (code, stdout, stderr) = run(&["test", "--coverage", "tests/review/policies"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    insta::assert_snapshot!(stdout);
+}
+
+#[test]
+fn each_way_a_test_fails_is_a_diagnostic_with_the_deciding_clauses() {
+    let (code, stdout, _) = run(&["test", "tests/review/failing"]);
+    assert_eq!(code, Some(1));
+    insta::assert_snapshot!(stdout);
+}
+
+#[test]
+fn min_coverage_fails_below_the_threshold() {
+    // 7 of 8 items: large-buy never fired.
+    let (code, _, stderr) = run(&["test", "--min-coverage", "90", "tests/review/policies"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("coverage 87.5% is below the minimum of 90%"),
+        "{stderr}"
+    );
+    let (code, _, _) = run(&["test", "--min-coverage", "85", "tests/review/policies"]);
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn a_given_file_that_cannot_be_read_fails_its_test() {
+    let dir = scratch(
+        "policy_tests/missing_file",
+        &[(
+            "p.policy",
+            "rule r { deny vendor DJI }\ntest \"from a file\" {\n  given file \"nowhere.yaml\"\n  expect deny r\n}\n",
+        )],
+    );
+    let out = caveat_in(&dir, &["test", "p.policy"]);
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+}
+
+#[test]
+fn a_given_that_is_not_valid_yaml_fails_its_test_at_its_position() {
+    let dir = scratch(
+        "policy_tests/bad_yaml",
+        &[(
+            "p.policy",
+            "rule r { deny vendor DJI }\ntest \"bad\" {\n  given { vendor: DJI, vendor: Autel }\n  expect deny r\n}\n",
+        )],
+    );
+    let out = caveat_in(&dir, &["test", "p.policy"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("caveat::data::duplicate_key"), "{stdout}");
+    assert!(stdout.contains("[p.policy:3:24]"), "{stdout}");
+}
+
+#[test]
+fn explain_a_finding_and_a_non_finding() {
+    let common = [
+        "tests/review/policies",
+        "tests/review/records.yaml",
+        "--today",
+        "2019-01-01",
+    ];
+    let mut text = String::new();
+    for (rule, record) in [
+        ("dod-2018-memo", "AF-2017-0301"),
+        ("dod-2018-memo", "N-2018-0812"),
+        ("dod-2018-memo", "AF-2018-1114"),
+        ("large-buy", "AF-2018-1114"),
+    ] {
+        let mut args = vec!["explain", rule, record];
+        args.extend(common);
+        let (code, stdout, stderr) = run(&args);
+        assert_eq!(code, Some(0), "{stderr}");
+        text.push_str(&stdout);
+    }
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn explain_an_unknown_record_suggests_one() {
+    let (code, _, stderr) = run(&[
+        "explain",
+        "dod-2018-memo",
+        "AF-2018-114",
+        "tests/review/policies",
+        "tests/review/records.yaml",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("did you mean `AF-2018-1114`?"), "{stderr}");
+}
+
+#[test]
+fn check_explain_shows_the_deciding_clauses_under_each_finding() {
+    let (code, stdout, _) = run(&[
+        "check",
+        "--explain",
+        "--today",
+        "2019-01-01",
+        "--format",
+        "json",
+        "tests/review/policies",
+        "tests/review/records.yaml",
+    ]);
+    assert_eq!(code, Some(0));
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let steps = &json["findings"][1]["explanation"];
+    assert_eq!(steps[0]["clause"], "vendor in chinese_uas");
+    assert_eq!(steps[0]["values"][0]["field"], "vendor");
+    assert_eq!(steps[0]["values"][0]["value"], "\"DJI\"");
+    assert_eq!(steps[2]["clause"], "unless exemption.kind == urgent");
+    assert_eq!(steps[2]["holds"], false);
+    assert_eq!(steps[2]["values"][0]["value"], "(missing)");
+    let (_, human, _) = run(&[
+        "check",
+        "--explain",
+        "--today",
+        "2019-06-29",
+        "tests/review/policies",
+        "tests/review/records.yaml",
+    ]);
+    assert!(
+        human.contains(
+            "  decided by:\n    ✓ vendor in chinese_uas             vendor = \"DJI\"\n    ✓ after 2018-05-23                  date = 2018-11-14\n    ✗ unless exemption.kind == urgent   exemption.kind = (missing)\n"
+        ),
+        "{human}"
+    );
+}
