@@ -43,6 +43,8 @@ pub struct Inputs {
 /// A finding ready to report: the finding and everything needed to show it.
 #[derive(Debug, Clone)]
 pub struct Reported {
+    /// The rule's index in [`Program::rules`].
+    pub rule: usize,
     /// The rule's id.
     pub rule_id: Arc<str>,
     /// What it says.
@@ -657,6 +659,7 @@ fn reported(program: &Program, record: &Record, name: &Arc<str>, finding: Findin
     let span = finding.span.unwrap_or(record.root.span);
     let field = field_path_of(&record.root, span);
     Reported {
+        rule: finding.rule,
         rule_id: rule.map_or_else(|| "".into(), |r| r.id.clone()),
         outcome: finding.outcome,
         record: name.clone(),

@@ -33,13 +33,47 @@ struct LoadedFile {
 
 /// Reads, parses and checks the policy files and everything they import, and compiles them.
 pub fn check(inputs: &[PolicyInput]) -> Result<Program, Vec<Diag>> {
+    let (files, errors) = load(inputs);
+    check_files(&files, errors)
+}
+
+/// Checks two policy sets, a base and a head, each on its own (rule ids may repeat across them),
+/// and compiles them into one program so that records are read once for both: the base's rules
+/// come first, the head's from the returned index on.
+pub fn check_pair(
+    base: &[PolicyInput],
+    head: &[PolicyInput],
+) -> Result<(Program, usize), Vec<Diag>> {
+    let (base_files, mut errors) = load(base);
+    let (head_files, mut head_errors) = load(head);
+    errors.append(&mut head_errors);
+    let base_scopes = build_scopes(&base_files, &mut errors);
+    let head_scopes = build_scopes(&head_files, &mut errors);
+    let mut compiled = compile_rules(&base_files, &base_scopes, &mut errors);
+    let split = compiled.rules.len();
+    let head = compile_rules(&head_files, &head_scopes, &mut errors);
+    compiled.rules.extend(head.rules);
+    compiled
+        .waivers
+        .extend(head.waivers.into_iter().map(|mut waiver| {
+            waiver.rule += split;
+            waiver
+        }));
+    if errors.is_empty() {
+        Ok((compiled.into_program(), split))
+    } else {
+        Err(errors)
+    }
+}
+
+/// Reads and parses the policy files and everything they import.
+fn load(inputs: &[PolicyInput]) -> (Vec<LoadedFile>, Vec<Diag>) {
     let mut loader = Loader::default();
     for input in inputs {
         loader.load(&input.path, &input.root, None);
     }
     loader.find_cycles();
-    let Loader { files, errors, .. } = loader;
-    check_files(&files, errors)
+    (loader.files, loader.errors)
 }
 
 /// Checks policies held in memory (no imports are followed): for tests and tools.
@@ -63,7 +97,7 @@ pub fn check_sources(sources: &[Source]) -> Result<Program, Vec<Diag>> {
 /// Scopes, then rules: a program, or every error (those of reading and parsing included).
 fn check_files(files: &[LoadedFile], mut errors: Vec<Diag>) -> Result<Program, Vec<Diag>> {
     let scopes = build_scopes(files, &mut errors);
-    let program = compile_rules(files, &scopes, &mut errors);
+    let program = compile_rules(files, &scopes, &mut errors).into_program();
     if errors.is_empty() {
         Ok(program)
     } else {
@@ -562,8 +596,24 @@ fn alias_binding(compiler: &mut Compiler<'_>, decl: &ast::AliasDecl) -> Option<B
     Some(Binding::Alias(Arc::new(set)))
 }
 
-/// Compiles the rules of every file, in order, and reports duplicate rule ids.
-fn compile_rules(files: &[LoadedFile], scopes: &[Scope], errors: &mut Vec<Diag>) -> Program {
+/// The compiled statements of a policy set, before they make a [`Program`].
+struct Compiled {
+    rules: Vec<CompiledRule>,
+    waivers: Vec<CompiledWaiver>,
+    tests: Vec<CompiledTest>,
+}
+
+impl Compiled {
+    fn into_program(self) -> Program {
+        let mut program = Program::new(self.rules).with_waivers(self.waivers);
+        program.tests = self.tests;
+        program
+    }
+}
+
+/// Compiles the rules of every file, in order, and reports duplicate rule ids; then the waivers
+/// and tests, whose rule references are resolved against all the rules.
+fn compile_rules(files: &[LoadedFile], scopes: &[Scope], errors: &mut Vec<Diag>) -> Compiled {
     let mut rules = Vec::new();
     let mut ids: HashMap<String, (Source, Span)> = HashMap::new();
     let empty = Scope::default();
@@ -628,9 +678,11 @@ fn compile_rules(files: &[LoadedFile], scopes: &[Scope], errors: &mut Vec<Diag>)
         }
         errors.append(&mut compiler.errors);
     }
-    let mut program = Program::new(rules).with_waivers(waivers);
-    program.tests = tests;
-    program
+    Compiled {
+        rules,
+        waivers,
+        tests,
+    }
 }
 
 /// The index of the rule `reference` names, or an error with the closest id.

@@ -212,6 +212,21 @@ fn paths(input: &InputArgs, config: &Config) -> Result<Vec<PathBuf>, Diag> {
 
 /// Finds the inputs and compiles the policies; the diagnostics if that fails.
 pub fn prepare(input: &InputArgs) -> Result<Prepared, Vec<Diag>> {
+    let (config, options, inputs) = prepare_inputs(input)?;
+    let mut program = run::compile(&inputs)?;
+    let warnings = program.apply_today(today(input));
+    Ok(Prepared {
+        config,
+        options,
+        inputs,
+        program,
+        warnings,
+    })
+}
+
+/// The config, the run options and the files to read, from the arguments over the config file
+/// over the defaults.
+pub fn prepare_inputs(input: &InputArgs) -> Result<(Config, RunOptions, run::Inputs), Vec<Diag>> {
     let config = config(input).map_err(|d| vec![d])?.unwrap_or_default();
     let paths = paths(input, &config).map_err(|d| vec![d])?;
     let id_field = input
@@ -249,15 +264,7 @@ pub fn prepare(input: &InputArgs) -> Result<Prepared, Vec<Diag>> {
         explain: false,
     };
     let inputs = run::discover(&paths, &exclude, input.stdin_format)?;
-    let mut program = run::compile(&inputs)?;
-    let warnings = program.apply_today(today(input));
-    Ok(Prepared {
-        config,
-        options,
-        inputs,
-        program,
-        warnings,
-    })
+    Ok((config, options, inputs))
 }
 
 /// The date `--today` gives, else the current date.

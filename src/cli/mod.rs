@@ -1,6 +1,7 @@
 //! The command line: one file per command, each an `Args` struct and a `run` function.
 
 pub mod check;
+pub mod diff;
 pub mod explain;
 pub mod fmt;
 pub mod init;
@@ -39,6 +40,8 @@ pub enum Command {
     Init(init::Args),
     /// Write every record's outcome, sorted, to commit (`--check FILE`: diff against it).
     Snapshot(Box<snapshot::Args>),
+    /// Show the records whose outcomes a policy change changes (`--base OLD --head NEW`).
+    Diff(Box<diff::Args>),
     /// Show why a rule did or did not fire on a record: the clauses that decided it.
     Explain(Box<explain::Args>),
     /// Run the policies' `test` blocks (`--coverage`: and show what they cover).
@@ -99,6 +102,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Snapshot(args) => snapshot::run(&args),
         Command::Test(args) => test::run(&args),
         Command::Explain(args) => explain::run(&args),
+        Command::Diff(args) => diff::run(&args),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "caveat", &mut std::io::stdout());

@@ -1,0 +1,497 @@
+//! `caveat diff --base OLD --head NEW DATA...`: the records whose outcomes a policy change
+//! changes. Both policy sets are compiled into one program, so every record is read and
+//! evaluated once for both; findings of the base's rules and of the head's are then compared
+//! record by record, by rule id.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::check::{InputArgs, prepare_inputs, today};
+use super::{Exit, print_errors};
+use crate::check::PolicyInput;
+use crate::diagnostic::Diag;
+use crate::run::{CheckedRecord, Reported, Sink};
+
+/// The arguments of `caveat diff`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The policies before the change: a file or folder, or a git revision (`main`, `HEAD~1`) of
+    /// the `--head` policies, read through `git` without touching the work tree.
+    #[arg(long, value_name = "OLD")]
+    pub base: String,
+    /// The policies after the change (default: the config's `policies`, or `policies/`).
+    #[arg(long, value_name = "NEW")]
+    pub head: Option<PathBuf>,
+    /// How to print the changes.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
+    pub format: DiffFormat,
+    /// Exit 1 when some outcome changes (as `git diff --exit-code`).
+    #[arg(long)]
+    pub exit_code: bool,
+    /// The data, and how to read it, as for `caveat check`.
+    #[command(flatten)]
+    pub input: InputArgs,
+}
+
+/// The output formats of `caveat diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiffFormat {
+    /// Changes grouped by rule, with counts.
+    Human,
+    /// One JSON object: the changes and their counts.
+    Json,
+}
+
+/// How one rule's outcome on one record changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    /// A finding the base did not give.
+    New,
+    /// A finding the head no longer gives.
+    Resolved,
+    /// A finding of both, with another effect or message.
+    Changed,
+}
+
+/// What one side says of a record under one rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Side {
+    /// `deny`, `warn`, `note`, `error` or `waived`.
+    pub effect: &'static str,
+    /// The message.
+    pub message: Arc<str>,
+}
+
+/// One changed outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    /// The rule id.
+    pub rule: Arc<str>,
+    /// The record's name.
+    pub record: Arc<str>,
+    /// What changed.
+    pub change: ChangeKind,
+    /// The data file.
+    pub file: String,
+    /// 1-based line of the deciding value (of the head's finding, else the base's).
+    pub line: usize,
+    /// Its column.
+    pub column: usize,
+    /// The base's finding, if any.
+    pub base: Option<Side>,
+    /// The head's finding, if any.
+    pub head: Option<Side>,
+    /// Both give a finding and its message changed (a generated message changing with the rule's
+    /// text aside).
+    #[serde(skip)]
+    pub message_changed: bool,
+}
+
+/// Counts of a diff.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct DiffSummary {
+    /// Records read.
+    pub records: usize,
+    /// Records with at least one change.
+    pub records_changed: usize,
+    /// New findings.
+    pub new: usize,
+    /// Resolved findings.
+    pub resolved: usize,
+    /// Findings whose effect or message changed.
+    pub changed: usize,
+}
+
+/// Collects the changes record by record as the run reports them.
+struct DiffSink {
+    /// The index of the head's first rule in the combined program.
+    split: usize,
+    /// Whether each rule's messages are generated from its clauses (no `message`): those change
+    /// with the rule's text, which is not a change of outcome.
+    generated: Vec<bool>,
+    /// The findings of the record being read.
+    current: Vec<Reported>,
+    changes: Vec<Change>,
+    summary: DiffSummary,
+}
+
+impl DiffSink {
+    /// Whether either finding's message is generated rather than the rule's own.
+    fn generated_message(&self, base: &Reported, head: &Reported) -> bool {
+        let generated = |f: &Reported| self.generated.get(f.rule).copied().unwrap_or(false);
+        generated(base) || generated(head)
+    }
+
+    /// Compares the base's and the head's findings of the record just read.
+    fn close_record(&mut self) {
+        if self.current.is_empty() {
+            return;
+        }
+        let mut by_rule: BTreeMap<Arc<str>, (Option<&Reported>, Option<&Reported>)> =
+            BTreeMap::new();
+        for finding in &self.current {
+            let entry = by_rule.entry(finding.rule_id.clone()).or_default();
+            if finding.rule < self.split {
+                entry.0 = Some(finding);
+            } else {
+                entry.1 = Some(finding);
+            }
+        }
+        let side = |f: &Reported| Side {
+            effect: f.outcome.name(),
+            message: f.message.clone(),
+        };
+        let before = self.changes.len();
+        for (rule, (base, head)) in by_rule {
+            let message_changed = match (base, head) {
+                (Some(b), Some(h)) => b.message != h.message && !self.generated_message(b, h),
+                _ => false,
+            };
+            let change = match (base, head) {
+                (None, Some(_)) => ChangeKind::New,
+                (Some(_), None) => ChangeKind::Resolved,
+                (Some(b), Some(h)) if b.outcome != h.outcome || message_changed => {
+                    ChangeKind::Changed
+                }
+                _ => continue,
+            };
+            let Some(at) = head.or(base) else { continue };
+            let (file, line, column) = at.at.place();
+            match change {
+                ChangeKind::New => self.summary.new += 1,
+                ChangeKind::Resolved => self.summary.resolved += 1,
+                ChangeKind::Changed => self.summary.changed += 1,
+            }
+            self.changes.push(Change {
+                rule,
+                record: at.record.clone(),
+                change,
+                file: file.to_string(),
+                line,
+                column,
+                base: base.map(side),
+                head: head.map(side),
+                message_changed,
+            });
+        }
+        if self.changes.len() > before {
+            self.summary.records_changed += 1;
+        }
+        self.current.clear();
+    }
+}
+
+impl Sink for DiffSink {
+    fn finding(&mut self, finding: &Reported) -> std::io::Result<()> {
+        self.current.push(finding.clone());
+        Ok(())
+    }
+
+    fn wants_records(&self) -> bool {
+        true
+    }
+
+    fn record(&mut self, _record: &CheckedRecord) -> std::io::Result<()> {
+        self.close_record();
+        self.summary.records += 1;
+        Ok(())
+    }
+}
+
+/// Runs `caveat diff`.
+pub fn run(args: &Args) -> Exit {
+    let (_, options, inputs) = match prepare_inputs(&args.input) {
+        Ok(prepared) => prepared,
+        Err(errors) => {
+            print_errors(&errors);
+            return Exit::Trouble;
+        }
+    };
+    let head_paths = super::policy_paths(args.head.as_slice());
+    let base = match base_policies(&args.base, &head_paths) {
+        Ok(base) => base,
+        Err(diag) => {
+            print_errors(&[diag]);
+            return Exit::Trouble;
+        }
+    };
+    let exit = diff(args, &options, &inputs, &base.paths, &head_paths);
+    if let Some(folder) = base.temporary {
+        let _ = std::fs::remove_dir_all(folder);
+    }
+    exit
+}
+
+fn diff(
+    args: &Args,
+    options: &crate::run::RunOptions,
+    inputs: &crate::run::Inputs,
+    base: &[PathBuf],
+    head: &[PathBuf],
+) -> Exit {
+    let policies = |paths: &[PathBuf]| -> Result<Vec<PolicyInput>, Vec<Diag>> {
+        let found = crate::run::discover(paths, &[], crate::data::Format::Yaml)?;
+        if found.policies.is_empty() {
+            return Err(vec![
+                Diag::error(
+                    "caveat::io::no_policies",
+                    format!(
+                        "no policy files in `{}`",
+                        paths
+                            .iter()
+                            .map(|p| p.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join("`, `")
+                    ),
+                )
+                .help("give `--base` and `--head` policy files or folders"),
+            ]);
+        }
+        Ok(found.policies)
+    };
+    let compiled = policies(base).and_then(|base| {
+        let head = policies(head)?;
+        crate::check::check_pair(&base, &head)
+    });
+    let (mut program, split) = match compiled {
+        Ok(compiled) => compiled,
+        Err(errors) => {
+            print_errors(&errors);
+            return Exit::Trouble;
+        }
+    };
+    let _ = program.apply_today(today(&args.input));
+    let mut sink = DiffSink {
+        split,
+        generated: program.rules.iter().map(|r| r.message.is_none()).collect(),
+        current: Vec::new(),
+        changes: Vec::new(),
+        summary: DiffSummary::default(),
+    };
+    let result = match crate::run::evaluate(&program, inputs, options, &mut sink) {
+        Ok(result) => result,
+        Err(e) => {
+            eprintln!("caveat: {e}");
+            return Exit::Trouble;
+        }
+    };
+    sink.close_record();
+    let mut changes = sink.changes;
+    changes.sort_by(|a, b| (&a.rule, a.change).cmp(&(&b.rule, b.change)));
+    let text = match args.format {
+        DiffFormat::Human => human(&changes, &sink.summary),
+        DiffFormat::Json => json(&changes, &sink.summary),
+    };
+    let mut out = std::io::stdout().lock();
+    if out
+        .write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .is_err()
+    {
+        return Exit::Trouble;
+    }
+    print_errors(&result.data_errors);
+    if !result.data_errors.is_empty() {
+        Exit::Trouble
+    } else if args.exit_code && !changes.is_empty() {
+        Exit::Findings
+    } else {
+        Exit::Clean
+    }
+}
+
+/// The changes grouped by rule, each group with its counts, then the totals.
+fn human(changes: &[Change], summary: &DiffSummary) -> String {
+    let mut text = String::new();
+    let mut start = 0;
+    while let Some(first) = changes.get(start) {
+        let end = changes
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .position(|c| c.rule != first.rule)
+            .map_or(changes.len(), |n| start + n);
+        let group = changes.get(start..end).unwrap_or_default();
+        let count = |kind| group.iter().filter(|c| c.change == kind).count();
+        let counts: Vec<String> = [
+            (ChangeKind::New, "new"),
+            (ChangeKind::Resolved, "resolved"),
+            (ChangeKind::Changed, "changed"),
+        ]
+        .iter()
+        .filter(|(kind, _)| count(*kind) > 0)
+        .map(|(kind, word)| format!("{} {word}", count(*kind)))
+        .collect();
+        text.push_str(&format!("{}: {}\n", first.rule, counts.join(", ")));
+        for change in group {
+            let place = format!("({}:{}:{})", change.file, change.line, change.column);
+            let line = match (&change.base, &change.head) {
+                (None, Some(h)) => {
+                    format!(
+                        "  + {:<6} {}: {} {place}",
+                        h.effect, change.record, h.message
+                    )
+                }
+                (Some(b), None) => {
+                    format!(
+                        "  - {:<6} {}: {} {place}",
+                        b.effect, change.record, b.message
+                    )
+                }
+                (Some(b), Some(h)) => {
+                    let effect = if b.effect == h.effect {
+                        format!("{:<6}", h.effect)
+                    } else {
+                        format!("{} → {}", b.effect, h.effect)
+                    };
+                    let message = if change.message_changed {
+                        format!("{} → {}", b.message, h.message)
+                    } else {
+                        h.message.to_string()
+                    };
+                    format!("  ~ {effect} {}: {message} {place}", change.record)
+                }
+                (None, None) => continue,
+            };
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text.push('\n');
+        start = end;
+    }
+    text.push_str(&format!(
+        "{} of {} record{} change: {} new, {} resolved, {} changed\n",
+        summary.records_changed,
+        summary.records,
+        if summary.records == 1 { "" } else { "s" },
+        summary.new,
+        summary.resolved,
+        summary.changed
+    ));
+    text
+}
+
+fn json(changes: &[Change], summary: &DiffSummary) -> String {
+    #[derive(Serialize)]
+    struct Report<'a> {
+        changes: &'a [Change],
+        summary: &'a DiffSummary,
+    }
+    let mut text = serde_json::to_string_pretty(&Report { changes, summary }).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// The base's policy paths, and a temporary folder to remove afterwards when they were read
+/// from git.
+struct BasePolicies {
+    paths: Vec<PathBuf>,
+    temporary: Option<PathBuf>,
+}
+
+/// `--base` as paths: an existing file or folder as is; anything else is a git revision, whose
+/// version of the head's policy files is written to a temporary folder.
+fn base_policies(base: &str, head: &[PathBuf]) -> Result<BasePolicies, Diag> {
+    if Path::new(base).exists() {
+        return Ok(BasePolicies {
+            paths: vec![PathBuf::from(base)],
+            temporary: None,
+        });
+    }
+    let folder = std::env::temp_dir().join(format!("caveat-diff-{}", std::process::id()));
+    let mut paths = Vec::new();
+    for path in head {
+        match export_revision(base, path, &folder) {
+            Ok(exported) => paths.push(exported),
+            Err(diag) => {
+                let _ = std::fs::remove_dir_all(&folder);
+                return Err(diag);
+            }
+        }
+    }
+    Ok(BasePolicies {
+        paths,
+        temporary: Some(folder),
+    })
+}
+
+/// Writes the files under `path` as they are at `revision` into `into`, and returns where
+/// `path` now is there.
+fn export_revision(revision: &str, path: &Path, into: &Path) -> Result<PathBuf, Diag> {
+    let git_error = |why: String| {
+        Diag::error(
+            "caveat::diff::git",
+            format!("cannot read `{}` at `{revision}`: {why}", path.display()),
+        )
+        .help("`--base` takes a policy file or folder, or a git revision of the `--head` policies")
+    };
+    let absolute = std::fs::canonicalize(path).map_err(|e| git_error(e.to_string()))?;
+    let folder = if absolute.is_dir() {
+        absolute.clone()
+    } else {
+        absolute.parent().map(Path::to_path_buf).unwrap_or_default()
+    };
+    let git = |args: &[&str]| -> Result<Vec<u8>, Diag> {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(&folder)
+            .args(args)
+            .output()
+            .map_err(|e| git_error(format!("cannot run git: {e}")))?;
+        if out.status.success() {
+            Ok(out.stdout)
+        } else {
+            Err(git_error(
+                String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            ))
+        }
+    };
+    let top = String::from_utf8_lossy(&git(&["rev-parse", "--show-toplevel"])?)
+        .trim()
+        .to_string();
+    let top = std::fs::canonicalize(&top).map_err(|e| git_error(e.to_string()))?;
+    let relative = absolute
+        .strip_prefix(&top)
+        .map_err(|_| git_error("it is outside the repository".into()))?
+        .to_path_buf();
+    let spec = format!("{revision}^{{commit}}");
+    git(&["rev-parse", "--verify", "--quiet", &spec])
+        .map_err(|_| git_error(format!("`{revision}` is neither a path nor a git revision")))?;
+    let pathspec = if relative.as_os_str().is_empty() {
+        ".".to_string()
+    } else {
+        relative.display().to_string()
+    };
+    let listing = git(&[
+        "-C",
+        &top.display().to_string(),
+        "ls-tree",
+        "-r",
+        "-z",
+        "--name-only",
+        revision,
+        "--",
+        &pathspec,
+    ])?;
+    for name in listing.split(|b| *b == 0).filter(|n| !n.is_empty()) {
+        let name = String::from_utf8_lossy(name).into_owned();
+        let blob = git(&[
+            "-C",
+            &top.display().to_string(),
+            "show",
+            &format!("{revision}:{name}"),
+        ])?;
+        let target = into.join(&name);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| git_error(e.to_string()))?;
+        }
+        std::fs::write(&target, blob).map_err(|e| git_error(e.to_string()))?;
+    }
+    Ok(into.join(relative))
+}
