@@ -29,6 +29,9 @@ pub struct RunOptions {
     pub chunk_bytes: usize,
     /// Explain each finding: the clauses that decided it, with the values they read.
     pub explain: bool,
+    /// For a program that pairs two policy sets (`caveat diff`): the index of the second set's
+    /// first rule. Only findings that differ between the sets are then reported.
+    pub paired: Option<usize>,
 }
 
 /// The files a run reads, sorted into policies and data.
@@ -557,6 +560,9 @@ fn read_chunk(
         next_index = next_index.max(record.index + 1);
         findings.clear();
         evaluator.evaluate(&record, &mut findings);
+        if let Some(split) = options.paired {
+            drop_twins(program, split, &mut findings);
+        }
         if findings.is_empty() && !every_record {
             continue;
         }
@@ -611,6 +617,38 @@ fn read_chunk(
     outcome.bytes = source.text().len();
     outcome.used_waivers = evaluator.used_waivers;
     outcome
+}
+
+/// Drops the findings of a paired program that both sets give alike: the same rule id, outcome
+/// and message (a message generated from the rule's text counts as alike). Findings come in rule
+/// order, so the first set's precede the second's.
+fn drop_twins(program: &Program, split: usize, findings: &mut Vec<Finding>) {
+    let first = findings.partition_point(|f| f.rule < split);
+    let (base, head) = findings.split_at(first);
+    let alike = |b: &Finding, h: &Finding| {
+        let (Some(br), Some(hr)) = (program.rules.get(b.rule), program.rules.get(h.rule)) else {
+            return false;
+        };
+        br.id == hr.id
+            && b.outcome == h.outcome
+            && (b.message == h.message || br.message.is_none() || hr.message.is_none())
+    };
+    let mut twins = vec![false; findings.len()];
+    for (i, b) in base.iter().enumerate() {
+        if let Some(j) = head.iter().position(|h| alike(b, h)) {
+            for at in [i, first + j] {
+                if let Some(twin) = twins.get_mut(at) {
+                    *twin = true;
+                }
+            }
+        }
+    }
+    let mut index = 0;
+    findings.retain(|_| {
+        let keep = !twins.get(index).copied().unwrap_or(false);
+        index += 1;
+        keep
+    });
 }
 
 /// Reads a data file as UTF-8 text (a BOM is dropped by the readers).

@@ -262,6 +262,7 @@ pub fn prepare_inputs(input: &InputArgs) -> Result<(Config, RunOptions, run::Inp
         }),
         chunk_bytes: 0,
         explain: false,
+        paired: None,
     };
     let inputs = run::discover(&paths, &exclude, input.stdin_format)?;
     Ok((config, options, inputs))

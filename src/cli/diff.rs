@@ -15,7 +15,7 @@ use super::check::{InputArgs, prepare_inputs, today};
 use super::{Exit, print_errors};
 use crate::check::PolicyInput;
 use crate::diagnostic::Diag;
-use crate::run::{CheckedRecord, Reported, Sink};
+use crate::run::{Reported, Sink};
 
 /// The arguments of `caveat diff`.
 #[derive(Debug, clap::Args)]
@@ -108,7 +108,8 @@ pub struct DiffSummary {
     pub changed: usize,
 }
 
-/// Collects the changes record by record as the run reports them.
+/// Collects the changes record by record as the run reports them. The run reports only the
+/// findings that differ between the two sets, in record order.
 struct DiffSink {
     /// The index of the head's first rule in the combined program.
     split: usize,
@@ -189,17 +190,13 @@ impl DiffSink {
 
 impl Sink for DiffSink {
     fn finding(&mut self, finding: &Reported) -> std::io::Result<()> {
+        let same_record = self.current.first().is_some_and(|f| {
+            f.index == finding.index && f.at.source.name() == finding.at.source.name()
+        });
+        if !same_record {
+            self.close_record();
+        }
         self.current.push(finding.clone());
-        Ok(())
-    }
-
-    fn wants_records(&self) -> bool {
-        true
-    }
-
-    fn record(&mut self, _record: &CheckedRecord) -> std::io::Result<()> {
-        self.close_record();
-        self.summary.records += 1;
         Ok(())
     }
 }
@@ -274,7 +271,11 @@ fn diff(
         changes: Vec::new(),
         summary: DiffSummary::default(),
     };
-    let result = match crate::run::evaluate(&program, inputs, options, &mut sink) {
+    let options = crate::run::RunOptions {
+        paired: Some(split),
+        ..options.clone()
+    };
+    let result = match crate::run::evaluate(&program, inputs, &options, &mut sink) {
         Ok(result) => result,
         Err(e) => {
             eprintln!("caveat: {e}");
@@ -282,6 +283,7 @@ fn diff(
         }
     };
     sink.close_record();
+    sink.summary.records = result.summary.records;
     let mut changes = sink.changes;
     changes.sort_by(|a, b| (&a.rule, a.change).cmp(&(&b.rule, b.change)));
     let text = match args.format {
