@@ -184,3 +184,13 @@ fn check_explain_shows_the_deciding_clauses_under_each_finding() {
         "{human}"
     );
 }
+
+#[test]
+fn the_shipped_policies_pass_their_tests_with_full_coverage() {
+    let (code, stdout, stderr) = run(&["test", "--min-coverage", "100", "-q", "policies"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with("10 tests: 10 passed, 0 failed\n"),
+        "{stdout}"
+    );
+}
