@@ -36,8 +36,8 @@ fn every_format_on_the_same_data() {
     }
 }
 
-#[test]
-fn sarif_is_valid_against_the_sarif_2_1_0_schema() {
+/// Where a SARIF log breaks the SARIF 2.1.0 schema.
+fn sarif_schema_errors(log: &serde_json::Value) -> Vec<String> {
     // The published schema's pattern for `language` has a stray `]`, which is not a valid
     // ECMA 262 regex: the validator refuses the schema unless it is written as intended.
     let published = include_str!("sarif-schema-2.1.0.json");
@@ -46,8 +46,13 @@ fn sarif_is_valid_against_the_sarif_2_1_0_schema() {
     let text = published.replace(stray, r#""^[a-zA-Z]{2}(-[a-zA-Z]{2})?$""#);
     let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
+    validator.iter_errors(log).map(|e| e.to_string()).collect()
+}
+
+#[test]
+fn sarif_is_valid_against_the_sarif_2_1_0_schema() {
     let log: serde_json::Value = serde_json::from_str(&report("sarif")).unwrap();
-    let errors: Vec<String> = validator.iter_errors(&log).map(|e| e.to_string()).collect();
+    let errors = sarif_schema_errors(&log);
     assert!(errors.is_empty(), "{errors:#?}");
     let results = log["runs"][0]["results"].as_array().unwrap();
     assert_eq!(results.len(), 4);
@@ -166,5 +171,35 @@ fn every_format_on_the_example_data() {
             format!("examples_{format}"),
             String::from_utf8(out.stdout).unwrap()
         );
+    }
+}
+
+/// Waived findings and waiver warnings (LANGUAGE.md §8) in every format: SARIF carries a waiver
+/// as an accepted in-source suppression, and its warnings as notifications.
+#[test]
+fn waived_findings_in_every_format() {
+    for format in [
+        "human", "json", "jsonl", "sarif", "junit", "github", "tap", "csv", "summary",
+    ] {
+        let out = caveat(&[
+            "check",
+            "--today",
+            "2019-01-15",
+            "--format",
+            format,
+            "tests/review/policies",
+            "tests/review/records.yaml",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{format}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        if format == "sarif" {
+            let log: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let errors = sarif_schema_errors(&log);
+            assert!(errors.is_empty(), "{errors:#?}");
+            let suppression = &log["runs"][0]["results"][1]["suppressions"][0];
+            assert_eq!(suppression["kind"], "inSource");
+            assert_eq!(suppression["status"], "accepted");
+        }
+        insta::assert_snapshot!(format!("waived_{format}"), text);
     }
 }

@@ -34,18 +34,30 @@ fn table(
     what: &str,
     rows: &BTreeMap<Arc<str>, Summary>,
 ) -> std::io::Result<()> {
-    writeln!(out, "| {what} | deny | warn | note | error | total |")?;
-    writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: |")?;
-    let total = |c: &Summary| c.deny + c.warn + c.note + c.error;
+    // A `waived` column only when a waiver applied, so that runs without waivers look as before.
+    let waivers = rows.values().any(|c| c.waived > 0);
+    let (head, rule) = if waivers {
+        (" waived |", " ---: |")
+    } else {
+        ("", "")
+    };
+    writeln!(out, "| {what} | deny | warn | note | error |{head} total |")?;
+    writeln!(out, "| --- | ---: | ---: | ---: | ---: |{rule} ---: |")?;
+    let total = |c: &Summary| c.deny + c.warn + c.note + c.error + c.waived;
     let mut sorted: Vec<_> = rows.iter().collect();
     sorted.sort_by_key(|(name, counts)| (std::cmp::Reverse(total(counts)), *name));
     for (name, counts) in sorted {
         let (deny, warn, note, error) = (counts.deny, counts.warn, counts.note, counts.error);
+        let waived = if waivers {
+            format!(" {} |", counts.waived)
+        } else {
+            String::new()
+        };
         let total = total(counts);
         let name = name.replace('|', "\\|");
         writeln!(
             out,
-            "| {name} | {deny} | {warn} | {note} | {error} | {total} |"
+            "| {name} | {deny} | {warn} | {note} | {error} |{waived} {total} |"
         )?;
     }
     Ok(())
