@@ -61,6 +61,13 @@ pub struct Reported {
     pub cite: Option<Arc<str>>,
 }
 
+impl Reported {
+    /// Whether this is a record's conformance error (its rule id is a `caveat::schema::` code).
+    pub fn is_conformance(&self) -> bool {
+        self.rule_id.starts_with(crate::schema::CODE_PREFIX)
+    }
+}
+
 /// Counts of a run: records read and findings by outcome.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Summary {
@@ -282,8 +289,16 @@ fn classify(path: &Path, root: &Path, inputs: &mut Inputs, explicit: bool, error
     }
 }
 
-/// Checks and compiles the policies of a run.
+/// Checks and compiles the policies of a run. Lint errors are errors; lint warnings are
+/// dropped (see [`compile_linted`]).
 pub fn compile(inputs: &Inputs) -> Result<Program, Vec<Diag>> {
+    compile_linted(inputs)?
+        .into_program()
+        .map(|(program, _)| program)
+}
+
+/// Checks, compiles and lints the policies of a run.
+pub fn compile_linted(inputs: &Inputs) -> Result<check::Checked, Vec<Diag>> {
     if inputs.policies.is_empty() {
         return Err(vec![
             Diag::error(
@@ -293,7 +308,7 @@ pub fn compile(inputs: &Inputs) -> Result<Program, Vec<Diag>> {
             .help("give a `.policy` file or a folder that holds some"),
         ]);
     }
-    check::check(&inputs.policies)
+    check::check_linted(&inputs.policies)
 }
 
 /// Reads every data file and evaluates every record against the program, passing each finding to
@@ -499,7 +514,7 @@ fn read_chunk(
     let mut next_index = 0;
     for record in data::read_records(&source, format, &options.load) {
         outcome.summary.records += 1;
-        let record = match record {
+        let mut record = match record {
             Ok(record) => record,
             Err(error) => {
                 // A record that could not be read still takes its place in the count.
@@ -509,9 +524,18 @@ fn read_chunk(
             }
         };
         next_index = next_index.max(record.index + 1);
+        let violations = match &program.schema {
+            Some(schema) => crate::schema::conform(schema, &mut record),
+            None => Vec::new(),
+        };
         findings.clear();
         evaluator.evaluate(&record, &mut findings);
-        if findings.is_empty() && !every_record {
+        if !violations.is_empty() {
+            // The record's conformance errors fail it already; errors of rules that met its bad
+            // values would only repeat them.
+            findings.retain(|f| f.outcome != Outcome::Error);
+        }
+        if findings.is_empty() && violations.is_empty() && !every_record {
             continue;
         }
         let name: Arc<str> = eval::record_id(&record, id_field)
@@ -535,8 +559,13 @@ fn read_chunk(
                 },
             }));
         }
-        for finding in findings.drain(..) {
-            let reported = reported(program, &record, &name, finding);
+        let conformance = violations
+            .into_iter()
+            .map(|v| nonconforming(&record, &name, v));
+        let evaluated = findings
+            .drain(..)
+            .map(|finding| reported(program, &record, &name, finding));
+        for reported in conformance.chain(evaluated) {
             let item = match renderer {
                 Some(renderer) if !name.is_empty() => {
                     let start = outcome.rendered.len();
@@ -617,6 +646,36 @@ fn reported(program: &Program, record: &Record, name: &Arc<str>, finding: Findin
                 .unwrap_or_default(),
         },
         cite: rule.and_then(|r| r.cite.clone()),
+    }
+}
+
+/// A conformance error of `record` as an `error` finding: its rule id is the violation's code,
+/// its policy location the schema declaration the record breaks.
+fn nonconforming(
+    record: &Record,
+    name: &Arc<str>,
+    violation: crate::schema::Violation,
+) -> Reported {
+    let mut message = violation.message;
+    if let Some(help) = violation.help {
+        message = format!("{message} ({help})");
+    }
+    Reported {
+        rule_id: violation.code.into(),
+        outcome: Outcome::Error,
+        record: name.clone(),
+        index: record.index,
+        at: Location {
+            source: record.source.clone(),
+            span: violation.span,
+        },
+        field: field_path_of(&record.root, violation.span),
+        message: message.into(),
+        policy: Location {
+            source: violation.schema_source,
+            span: violation.schema_span,
+        },
+        cite: None,
     }
 }
 

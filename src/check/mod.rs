@@ -31,7 +31,45 @@ struct LoadedFile {
 }
 
 /// Reads, parses and checks the policy files and everything they import, and compiles them.
+/// Lint errors are errors; lint warnings are dropped (see [`check_linted`]).
 pub fn check(inputs: &[PolicyInput]) -> Result<Program, Vec<Diag>> {
+    check_linted(inputs)?
+        .into_program()
+        .map(|(program, _)| program)
+}
+
+/// A policy set without syntax or name errors: its program and what the lints found.
+#[derive(Debug)]
+pub struct Checked {
+    /// The compiled program.
+    pub program: Program,
+    /// Every lint diagnostic (see `docs/lints.md`), errors and warnings, in file order.
+    pub lints: Vec<Diag>,
+}
+
+impl Checked {
+    /// The program and the warnings `caveat check` shows (style lints left out), or, when a lint
+    /// gave an error, those errors and warnings.
+    pub fn into_program(self) -> Result<(Program, Vec<Diag>), Vec<Diag>> {
+        let shown: Vec<Diag> = self
+            .lints
+            .into_iter()
+            .filter(|d| !crate::lint::STYLE.contains(&d.code.as_str()))
+            .collect();
+        if shown
+            .iter()
+            .any(|d| d.severity == crate::diagnostic::Severity::Error)
+        {
+            Err(shown)
+        } else {
+            Ok((self.program, shown))
+        }
+    }
+}
+
+/// Reads, parses and checks the policy files as [`check`] does, and lints them; an error only
+/// for what stops a policy set from compiling, lint errors being in [`Checked::lints`].
+pub fn check_linted(inputs: &[PolicyInput]) -> Result<Checked, Vec<Diag>> {
     let mut loader = Loader::default();
     for input in inputs {
         loader.load(&input.path, &input.root, None);
@@ -43,6 +81,13 @@ pub fn check(inputs: &[PolicyInput]) -> Result<Program, Vec<Diag>> {
 
 /// Checks policies held in memory (no imports are followed): for tests and tools.
 pub fn check_sources(sources: &[Source]) -> Result<Program, Vec<Diag>> {
+    check_sources_linted(sources)?
+        .into_program()
+        .map(|(program, _)| program)
+}
+
+/// [`check_linted`] for policies held in memory.
+pub fn check_sources_linted(sources: &[Source]) -> Result<Checked, Vec<Diag>> {
     let mut errors = Vec::new();
     let files: Vec<LoadedFile> = sources
         .iter()
@@ -59,15 +104,26 @@ pub fn check_sources(sources: &[Source]) -> Result<Program, Vec<Diag>> {
     check_files(&files, errors)
 }
 
-/// Scopes, then rules: a program, or every error (those of reading and parsing included).
-fn check_files(files: &[LoadedFile], mut errors: Vec<Diag>) -> Result<Program, Vec<Diag>> {
+/// Scopes, the schema, then rules, then lints: a program, or every error (those of reading and
+/// parsing included). Lints run only on a policy set without other errors, so that one mistake
+/// gives one diagnostic.
+fn check_files(files: &[LoadedFile], mut errors: Vec<Diag>) -> Result<Checked, Vec<Diag>> {
     let scopes = build_scopes(files, &mut errors);
-    let program = compile_rules(files, &scopes, &mut errors);
-    if errors.is_empty() {
-        Ok(program)
-    } else {
-        Err(errors)
+    let declarations = files.iter().flat_map(|f| {
+        f.ast.statements.iter().filter_map(|s| match s {
+            Statement::Record(decl) => Some((&f.ast.source, decl)),
+            _ => None,
+        })
+    });
+    let schema = crate::schema::build(declarations, &mut errors).map(Arc::new);
+    let mut program = compile_rules(files, &scopes, &mut errors);
+    program.schema = schema;
+    if !errors.is_empty() {
+        return Err(errors);
     }
+    let asts: Vec<&PolicyFile> = files.iter().map(|f| &f.ast).collect();
+    let lints = crate::lint::lint(&asts, &program);
+    Ok(Checked { program, lints })
 }
 
 #[derive(Default)]

@@ -240,7 +240,9 @@ pub fn prepare(input: &InputArgs) -> Result<Prepared, Vec<Diag>> {
         chunk_bytes: 0,
     };
     let inputs = run::discover(&paths, &exclude, input.stdin_format)?;
-    let program = run::compile(&inputs)?;
+    let (program, warnings) = run::compile_linted(&inputs)?.into_program()?;
+    // Lint warnings go to stderr, where they cannot spoil a report on stdout.
+    super::print_errors(&warnings);
     Ok(Prepared {
         config,
         options,

@@ -68,7 +68,7 @@ pub fn run(args: &Args) -> Exit {
 }
 
 /// The config's policies, or `policies/`.
-fn default_paths() -> Vec<PathBuf> {
+pub fn default_paths() -> Vec<PathBuf> {
     std::env::current_dir()
         .ok()
         .and_then(|here| crate::config::find(&here))

@@ -20,6 +20,8 @@ pub struct Program {
     /// The record's top-level fields that rules and the index read: name → slot (see
     /// [`ExprKind::RootField`]).
     pub root_fields: foldhash::HashMap<Box<str>, usize>,
+    /// The schema the records must conform to, when the policies declare one.
+    pub schema: Option<Arc<crate::schema::Schema>>,
 }
 
 impl Program {
@@ -49,6 +51,7 @@ impl Program {
             rules,
             index,
             root_fields,
+            schema: None,
         }
     }
 }

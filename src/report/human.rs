@@ -61,11 +61,17 @@ pub fn finding_diag(finding: &Reported) -> Diag {
         (None, Outcome::Error) => "bad data in this record".to_string(),
         (None, _) => format!("record `{}`", finding.record),
     };
+    let conformance = finding.is_conformance();
     let policy_label = match finding.outcome {
+        _ if conformance => "declared here".to_string(),
         Outcome::Error => format!("rule `{}` failed here", finding.rule_id),
         _ => format!("rule `{}`", finding.rule_id),
     };
     let message = match finding.outcome {
+        _ if conformance => format!(
+            "{}: does not conform to the schema: {}",
+            finding.record, finding.message
+        ),
         Outcome::Error => format!(
             "{}: cannot evaluate rule `{}`: {}",
             finding.record, finding.rule_id, finding.message
@@ -73,6 +79,7 @@ pub fn finding_diag(finding: &Reported) -> Diag {
         _ => format!("{}: {}", finding.record, finding.message),
     };
     let help = match finding.outcome {
+        _ if conformance => None,
         Outcome::Error => {
             Some("fix the value in the record, or make the rule expect it".to_string())
         }

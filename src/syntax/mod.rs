@@ -164,9 +164,7 @@ fn parse_range(source: &Source, start: usize, end: usize) -> Piece {
         }
         let Some(rest) = text.get(pos..) else { break };
         let word = leading_word(rest);
-        if matches!(word, "test" | "waive")
-            || (word == "record" && !rest.get(6..).is_some_and(|r| r.starts_with('.')))
-        {
+        if matches!(word, "test" | "waive") {
             piece.errors.push(unsupported_statement(source, pos, word));
             pos = next_statement_start(text, pos + word.len());
             previous_start = None;
@@ -405,6 +403,7 @@ fn expected_word(rule: Rule) -> Expected {
         | Rule::let_decl
         | Rule::alias_decl
         | Rule::import_decl
+        | Rule::record_decl
         | Rule::rule_block
         | Rule::effect_rule
         | Rule::require_rule
@@ -439,6 +438,12 @@ fn expected_word(rule: Rule) -> Expected {
         Rule::list_lit => Word("a list"),
         Rule::tag | Rule::tag_word => Word("a tag"),
         Rule::open_brace => Word("`{`"),
+        Rule::record_body => Word("`{`"),
+        Rule::schema_field | Rule::field_name => Word("a field declaration like `vendor: string`"),
+        Rule::optional_mark => Word("`?`"),
+        Rule::list_type | Rule::type_name | Rule::enum_type | Rule::enum_member => {
+            Word("a type (`string`, `integer`, `number`, `date`, `bool`, `[T]`, `{…}` or `a | b`)")
+        }
         Rule::close_brace => Word("`}`"),
         Rule::close_paren => Word("`)`"),
         Rule::close_bracket => Word("`]`"),
@@ -610,8 +615,7 @@ fn next_statement_start(text: &str, from: usize) -> usize {
 fn unsupported_statement(source: &Source, pos: usize, word: &str) -> Diag {
     let what = match word {
         "test" => "policy tests (`test` blocks)",
-        "waive" => "waivers (`waive`)",
-        _ => "record schemas (`record { … }`)",
+        _ => "waivers (`waive`)",
     };
     Diag::error(
         "caveat::parse::unsupported",
