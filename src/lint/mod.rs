@@ -32,6 +32,16 @@ pub fn lint(files: &[&PolicyFile], program: &Program) -> Vec<Diag> {
         })
     };
     diags.sort_by_key(order);
+    // One misspelt field or value gives one diagnostic, however often it is used.
+    let mut seen = HashSet::new();
+    diags.retain(|d| {
+        let once = matches!(
+            d.code.as_str(),
+            "caveat::lint::unknown_field" | "caveat::lint::not_in_enum"
+        );
+        let file = d.location().map(|l| l.source.name().to_string());
+        !once || seen.insert((d.code.clone(), d.message.clone(), file))
+    });
     diags
 }
 

@@ -37,6 +37,21 @@ impl Ty<'_> {
         }
     }
 
+    /// The type for messages, with a list's elements: "a list of strings".
+    fn describe(&self) -> String {
+        match self {
+            Ty::List(element) if element.known() => {
+                let inner = element.describe();
+                let plural = match inner.strip_prefix("a ") {
+                    Some(rest) => format!("{rest}s"),
+                    None => inner,
+                };
+                format!("a list of {plural}")
+            }
+            other => other.name().to_string(),
+        }
+    }
+
     fn known(&self) -> bool {
         !matches!(self, Ty::Unknown)
     }
@@ -179,9 +194,9 @@ impl<'s> Checker<'_, 's> {
     fn wrong_operand(&mut self, what: &str, wanted: &str, operand: &Expr, ty: &Ty<'_>) -> Ty<'s> {
         let text = self.text(operand.span);
         self.mismatch(
-            format!("{what} needs {wanted}, but `{text}` is {}", ty.name()),
+            format!("{what} needs {wanted}, but `{text}` is {}", ty.describe()),
             operand.span,
-            &format!("{}, not {wanted}", ty.name()),
+            &format!("{}, not {wanted}", ty.describe()),
             None,
         );
         Ty::Unknown
@@ -192,8 +207,8 @@ impl<'s> Checker<'_, 's> {
         self.mismatch(
             format!(
                 "cannot compare `{l}` ({}) with `{r}` ({})",
-                left.1.name(),
-                right.1.name()
+                left.1.describe(),
+                right.1.describe()
             ),
             expr.span,
             "these types never compare",
@@ -258,7 +273,7 @@ impl<'s> Checker<'_, 's> {
                 }
                 if !equatable(&l, &r) {
                     self.incomparable(expr, (left, &l), (right, &r));
-                } else if aliases.is_none() {
+                } else if aliases.is_none() && !matches!(l, Ty::Enum(_)) {
                     self.symbol_is_field(right);
                 }
                 Ty::Bool

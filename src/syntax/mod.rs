@@ -350,6 +350,12 @@ fn syntax_help(text: &str, at: usize, found: &FoundToken, expected: &[&str]) -> 
             return Some(format!("did you mean `{keyword}`?"));
         }
         let expects = |w: &str| expected.iter().any(|e| e.contains(&format!("`{w}`")));
+        let type_names = ["string", "integer", "number", "date", "bool"];
+        if type_names.contains(&token) && expected.iter().any(|e| e.starts_with("a type")) {
+            return Some(format!(
+                "a type name used as an enum member must be quoted: `\"{token}\"`"
+            ));
+        }
         match token {
             "unless" if !expects("unless") => {
                 return Some(
