@@ -163,7 +163,10 @@ impl Checker<'_> {
             Type::Number => "a number".to_string(),
             Type::Date => "a date like 2018-05-23".to_string(),
             Type::Bool => "`true` or `false`".to_string(),
-            Type::List(element) => format!("a list of {}", element.describe()),
+            Type::List(element) => match **element {
+                Type::Record(_) => "a list of records".to_string(),
+                _ => format!("a list of {}", element.describe()),
+            },
             Type::Record(_) => "a mapping of fields".to_string(),
             Type::Enum(_) => format!("one of {}", ty.describe()),
         };
