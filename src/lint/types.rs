@@ -17,6 +17,11 @@ enum Ty<'s> {
     Bool,
     Num,
     Str,
+    /// A string constant that reads as a number or a date, and compares as one with one.
+    Loose {
+        number: bool,
+        date: bool,
+    },
     Date,
     List(Box<Ty<'s>>),
     Record(&'s RecordType),
@@ -30,7 +35,7 @@ impl Ty<'_> {
             Ty::Unknown => "a value",
             Ty::Bool => "a boolean",
             Ty::Num => "a number",
-            Ty::Str | Ty::Enum(_) => "a string",
+            Ty::Str | Ty::Enum(_) | Ty::Loose { .. } => "a string",
             Ty::Date => "a date",
             Ty::List(_) => "a list",
             Ty::Record(_) => "a record",
@@ -57,7 +62,12 @@ impl Ty<'_> {
     }
 
     fn is_string(&self) -> bool {
-        matches!(self, Ty::Str | Ty::Enum(_))
+        matches!(self, Ty::Str | Ty::Enum(_) | Ty::Loose { .. })
+    }
+
+    /// Whether arithmetic takes it: a number, or a string constant that reads as one.
+    fn is_number(&self) -> bool {
+        matches!(self, Ty::Num | Ty::Loose { number: true, .. })
     }
 
     fn of(ty: &Type) -> Ty<'_> {
@@ -76,29 +86,42 @@ impl Ty<'_> {
     /// is not known.
     fn of_const(c: &Const) -> Ty<'static> {
         match c {
-            Const::String(s) if parse_data_number(s).is_some() || parse_data_date(s).is_some() => {
-                Ty::Unknown
+            Const::String(s) => {
+                let (number, date) = (parse_data_number(s).is_some(), parse_data_date(s).is_some());
+                if number || date {
+                    Ty::Loose { number, date }
+                } else {
+                    Ty::Str
+                }
             }
-            Const::String(_) => Ty::Str,
             Const::Number(_) => Ty::Num,
             Const::Date(_) => Ty::Date,
             Const::Bool(_) => Ty::Bool,
-            Const::List(items) => Ty::List(Box::new(common(items.iter().map(Ty::of_const)))),
+            Const::List(items) => {
+                let element = common(items.iter().map(Ty::of_const)).unwrap_or(Ty::Unknown);
+                Ty::List(Box::new(element))
+            }
         }
     }
 }
 
-/// The type of every element, if they agree; else unknown.
-fn common<'s>(types: impl Iterator<Item = Ty<'s>>) -> Ty<'s> {
+/// The type of every element, if they agree (strings of any kind agree as strings); `None` for
+/// a list of mixed types.
+fn common<'s>(types: impl Iterator<Item = Ty<'s>>) -> Option<Ty<'s>> {
     let mut out: Option<Ty<'s>> = None;
     for ty in types {
-        out = match out {
-            None => Some(ty),
-            Some(t) if std::mem::discriminant(&t) == std::mem::discriminant(&ty) => Some(t),
-            Some(_) => return Ty::Unknown,
-        };
+        out = Some(match (out, ty) {
+            (None, ty) => ty,
+            (Some(Ty::Loose { number, date }), Ty::Loose { number: n, date: d }) => Ty::Loose {
+                number: number && n,
+                date: date && d,
+            },
+            (Some(t), ty) if t.is_string() && ty.is_string() => Ty::Str,
+            (Some(t), ty) if std::mem::discriminant(&t) == std::mem::discriminant(&ty) => t,
+            _ => return None,
+        });
     }
-    out.unwrap_or(Ty::Unknown)
+    Some(out.unwrap_or(Ty::Unknown))
 }
 
 /// Whether `<`, `>` and the like can order values of these types without a run-time error.
@@ -106,6 +129,8 @@ fn orderable(a: &Ty<'_>, b: &Ty<'_>) -> bool {
     match (a, b) {
         (Ty::Unknown, _) | (_, Ty::Unknown) => true,
         (Ty::Num, Ty::Num) | (Ty::Date, Ty::Date) => true,
+        (Ty::Loose { number, .. }, Ty::Num) | (Ty::Num, Ty::Loose { number, .. }) => *number,
+        (Ty::Loose { date, .. }, Ty::Date) | (Ty::Date, Ty::Loose { date, .. }) => *date,
         _ => a.is_string() && b.is_string(),
     }
 }
@@ -384,7 +409,7 @@ impl<'s> Checker<'_, 's> {
                 let operands = std::iter::once(&**first).chain(rest.iter().map(|(_, _, e)| e));
                 for operand in operands {
                     let t = self.ty(operand);
-                    if t.known() && !matches!(t, Ty::Num) {
+                    if t.known() && !t.is_number() {
                         self.wrong_operand("arithmetic", "a number", operand, &t);
                         return Ty::Unknown;
                     }
@@ -393,13 +418,24 @@ impl<'s> Checker<'_, 's> {
             }
             ExprKind::Neg(inner) => {
                 let t = self.ty(inner);
-                if t.known() && !matches!(t, Ty::Num) {
+                if t.known() && !t.is_number() {
                     return self.wrong_operand("`-`", "a number", inner, &t);
                 }
                 Ty::Num
             }
             ExprKind::Call(function, args) => self.call(*function, args),
             ExprKind::Quantifier(q, slot, list, body) => {
+                if let ExprKind::Const(Const::List(items)) = &list.kind
+                    && common(items.iter().map(Ty::of_const)).is_none()
+                {
+                    let text = self.text(list.span);
+                    self.mismatch(
+                        format!("`{text}` mixes values of different types"),
+                        list.span,
+                        "the elements cannot all be compared alike",
+                        Some("give a quantifier a list of one type".into()),
+                    );
+                }
                 let l = self.ty(list);
                 let element = match l {
                     Ty::List(element) => *element,
@@ -437,42 +473,58 @@ impl<'s> Checker<'_, 's> {
                 other => self.wrong_operand(&what, "a list", first, other),
             },
             Function::Len => match first_ty {
-                Ty::List(_) | Ty::Unknown | Ty::Str | Ty::Enum(_) => Ty::Num,
+                Ty::List(_) | Ty::Unknown => Ty::Num,
+                t if t.is_string() => Ty::Num,
                 other => self.wrong_operand(&what, "a string or a list", first, other),
             },
             Function::Sum => match first_ty {
-                Ty::List(element) if matches!(**element, Ty::Num | Ty::Unknown) => Ty::Num,
+                Ty::List(element) if element.is_number() || !element.known() => Ty::Num,
                 Ty::Unknown => Ty::Num,
                 other => self.wrong_operand(&what, "a list of numbers", first, other),
             },
             Function::Lower | Function::Upper => match first_ty {
-                Ty::Unknown | Ty::Str | Ty::Enum(_) => Ty::Str,
+                t if t.is_string() || !t.known() => Ty::Str,
                 other => self.wrong_operand(&what, "a string", first, other),
             },
             Function::Min | Function::Max => {
-                let candidates: Vec<&Ty<'s>> = if args.len() == 1 {
+                let (candidates, operands): (Vec<&Ty<'s>>, Vec<&Expr>) = if args.len() == 1 {
                     match first_ty {
-                        Ty::List(element) => vec![&**element],
+                        Ty::List(element) => (vec![&**element], vec![first]),
                         Ty::Unknown => return Ty::Unknown,
                         other => return self.wrong_operand(&what, "a list", first, other),
                     }
                 } else {
-                    types.iter().collect()
+                    (types.iter().collect(), args.iter().collect())
                 };
-                let mut result: Ty<'s> = Ty::Unknown;
-                for (i, t) in candidates.into_iter().enumerate() {
-                    if !orderable(&result, t) {
-                        let arg = args.get(i).unwrap_or(first);
-                        let wanted = format!("values of one type ({})", result.name());
-                        return self.wrong_operand(&what, &wanted, arg, t);
+                // The result is one of the values: they must all have one orderable type.
+                let mut result: Option<Ty<'s>> = None;
+                let mut unknown = false;
+                for (t, operand) in candidates.into_iter().zip(operands.iter().cycle()) {
+                    if !t.known() {
+                        unknown = true;
+                        continue;
                     }
-                    if !result.known() {
-                        result = t.clone();
+                    let orderable_alone = t.is_string() || matches!(t, Ty::Num | Ty::Date);
+                    let joined = match &result {
+                        None => Some(t.clone()),
+                        Some(r) => common([r.clone(), t.clone()].into_iter()),
+                    };
+                    match joined {
+                        Some(j) if orderable_alone => result = Some(j),
+                        _ => {
+                            let wanted = match &result {
+                                Some(r) => format!("values of one type ({})", r.name()),
+                                None => "numbers, dates or strings".to_string(),
+                            };
+                            return self.wrong_operand(&what, &wanted, operand, t);
+                        }
                     }
                 }
                 match result {
-                    Ty::Enum(_) => Ty::Str,
-                    other => other,
+                    _ if unknown => Ty::Unknown,
+                    Some(Ty::Enum(_)) => Ty::Str,
+                    Some(t) => t,
+                    None => Ty::Unknown,
                 }
             }
         }
