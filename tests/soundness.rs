@@ -13,7 +13,7 @@
 use caveat::check::check_sources_linted;
 use caveat::data::{Format, LoadOptions, read_records};
 use caveat::diagnostic::Severity;
-use caveat::eval::{Outcome, evaluate_all};
+use caveat::eval::{Evaluator, Outcome, evaluate_all};
 use caveat::schema::conform;
 use caveat::source::SourceFile;
 use proptest::prelude::*;
@@ -432,8 +432,14 @@ fn case(seed: u64) -> bool {
             violations.is_empty(),
             "generated records conform\n{text}\n{data}\n{violations:#?}"
         );
-        let mut findings = Vec::new();
+        let (mut findings, mut indexed) = (Vec::new(), Vec::new());
         evaluate_all(&program, &record, &mut findings);
+        // Typed values (numbers, dates, booleans made from strings) meet the rule index too.
+        Evaluator::new(&program).evaluate(&record, &mut indexed);
+        assert_eq!(
+            findings, indexed,
+            "the index agrees with the plain scan\n{text}\n{data}"
+        );
         for finding in findings {
             // Overflow and division by zero are bad data, not type errors.
             let arithmetic = finding.message.contains("arithmetic failed")
