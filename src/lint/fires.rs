@@ -31,8 +31,16 @@ pub fn check(program: &Program, diags: &mut Vec<Diag>) {
         }
     }
     let atoms: Vec<Option<BTreeSet<String>>> = program.rules.iter().map(atom_texts).collect();
+    let allowed: Vec<HashMap<String, Allowed>> = program
+        .rules
+        .iter()
+        .map(|r| constraints(r, &slots))
+        .collect();
     for (j, later) in program.rules.iter().enumerate() {
         let Some(Some(later_atoms)) = atoms.get(j) else {
+            continue;
+        };
+        let Some(later_allowed) = allowed.get(j) else {
             continue;
         };
         if never.get(j).copied().unwrap_or(false) {
@@ -50,7 +58,8 @@ pub fn check(program: &Program, diags: &mut Vec<Diag>) {
                 earlier.effect == later.effect
                     && Arc::ptr_eq(&earlier.source, &later.source)
                     && !never.get(*i).copied().unwrap_or(false)
-                    && earlier_atoms.is_subset(later_atoms)
+                    && earlier.require.is_none()
+                    && implies(earlier, earlier_atoms, later_atoms, later_allowed, &slots)
                     && match (&earlier.unless, &later.unless) {
                         (None, _) => true,
                         (Some(a), Some(b)) => a.text == b.text,
@@ -96,6 +105,66 @@ fn atom_texts(rule: &CompiledRule) -> Option<BTreeSet<String>> {
         }
     }
     Some(out)
+}
+
+/// Whether every condition of `earlier` holds whenever the conditions of the later rule do: the
+/// same text, or a comparison with constants that the later rule's own comparisons of that field
+/// imply (`vendor DJI` implies `vendor in [DJI, Autel]`; `amount > 5000` implies `amount > 1000`).
+fn implies(
+    earlier: &CompiledRule,
+    earlier_atoms: &BTreeSet<String>,
+    later_atoms: &BTreeSet<String>,
+    later_allowed: &HashMap<String, Allowed>,
+    slots: &HashMap<usize, &str>,
+) -> bool {
+    if earlier_atoms.is_subset(later_atoms) {
+        return true;
+    }
+    earlier
+        .conditions
+        .iter()
+        .flat_map(|c| conjuncts(&c.expr))
+        .all(|e| {
+            let text = crate::compile::collapse_whitespace(earlier.source.slice(e.span));
+            if later_atoms.contains(&text) {
+                return true;
+            }
+            let Some((path, atom)) = atom(e, slots) else {
+                return false;
+            };
+            let Some(later) = later_allowed.get(&path) else {
+                return false;
+            };
+            match atom {
+                Atom::Text(set) => later.text.as_ref().is_some_and(|t| t.is_subset(&set)),
+                Atom::Number(b) => later.number.as_ref().is_some_and(|r| within(r, &b)),
+                Atom::Date(b) => later.date.as_ref().is_some_and(|r| within(r, &b)),
+            }
+        })
+}
+
+/// Whether the range `inner` lies inside `outer`.
+fn within<T: Ord>(inner: &Bound<T>, outer: &Bound<T>) -> bool {
+    let inside =
+        |o: &Option<(T, bool)>, i: &Option<(T, bool)>, tighter: fn(&T, &T) -> bool| match (o, i) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some((o, o_strict)), Some((i, i_strict))) => {
+                tighter(i, o) || (i == o && (*i_strict || !o_strict))
+            }
+        };
+    inside(&outer.low, &inner.low, |i, o| i > o) && inside(&outer.high, &inner.high, |i, o| i < o)
+}
+
+/// What a rule's comparisons with constants allow each field path to be.
+fn constraints(rule: &CompiledRule, slots: &HashMap<usize, &str>) -> HashMap<String, Allowed> {
+    let mut fields: HashMap<String, Allowed> = HashMap::new();
+    for e in rule.conditions.iter().flat_map(|c| conjuncts(&c.expr)) {
+        if let Some((path, atom)) = atom(e, slots) {
+            fields.entry(path).or_default().add(atom);
+        }
+    }
+    fields
 }
 
 /// The operands of nested `and`s.
@@ -299,6 +368,39 @@ struct Allowed {
     spans: Vec<Span>,
 }
 
+impl Allowed {
+    /// Narrows what the field may be by one comparison; true when nothing is left.
+    fn add(&mut self, atom: Atom) -> bool {
+        match atom {
+            Atom::Text(set) => {
+                let narrowed: BTreeSet<String> = match self.text.take() {
+                    Some(before) => before.intersection(&set).cloned().collect(),
+                    None => set,
+                };
+                let none = narrowed.is_empty();
+                self.text = Some(narrowed);
+                none
+            }
+            Atom::Number(b) => {
+                let range = self.number.get_or_insert(Bound {
+                    low: None,
+                    high: None,
+                });
+                narrow(range, &b);
+                empty(&range.low, &range.high)
+            }
+            Atom::Date(b) => {
+                let range = self.date.get_or_insert(Bound {
+                    low: None,
+                    high: None,
+                });
+                narrow(range, &b);
+                empty(&range.low, &range.high)
+            }
+        }
+    }
+}
+
 fn never_fires(rule: &CompiledRule, slots: &HashMap<usize, &str>) -> Option<Diag> {
     let diag = |span: Span, label: &str| {
         Diag::error(
@@ -338,33 +440,7 @@ fn never_fires(rule: &CompiledRule, slots: &HashMap<usize, &str>) -> Option<Diag
         .filter_map(|e| atom(e, slots).map(|a| (e.span, a)));
     for (span, (path, atom)) in atoms {
         let allowed = fields.entry(path.clone()).or_default();
-        let contradiction = match atom {
-            Atom::Text(set) => {
-                let narrowed: BTreeSet<String> = match allowed.text.take() {
-                    Some(before) => before.intersection(&set).cloned().collect(),
-                    None => set,
-                };
-                let none = narrowed.is_empty();
-                allowed.text = Some(narrowed);
-                none
-            }
-            Atom::Number(b) => {
-                let range = allowed.number.get_or_insert(Bound {
-                    low: None,
-                    high: None,
-                });
-                narrow(range, &b);
-                empty(&range.low, &range.high)
-            }
-            Atom::Date(b) => {
-                let range = allowed.date.get_or_insert(Bound {
-                    low: None,
-                    high: None,
-                });
-                narrow(range, &b);
-                empty(&range.low, &range.high)
-            }
-        };
+        let contradiction = allowed.add(atom);
         if contradiction {
             let mut d = diag(span, &format!("`{path}` cannot also be this"));
             for earlier in allowed.spans.iter().rev() {
