@@ -59,3 +59,31 @@ fn the_schema_alone_lints_cleanly() {
         common::rendered(&checked.lints)
     );
 }
+
+#[test]
+fn the_schema_of_the_language_reference_checks_and_lints_cleanly() {
+    // LANGUAGE.md §7, verbatim, with the headline rule.
+    let text = "record {
+  id: string
+  vendor: string
+  date: date
+  amount: number
+  quantity?: integer
+  line_items?: [{ vendor: string, amount: number }]
+  buyer: { branch: Army | Navy | \"Air Force\" | Marines | SOCOM, unit?: string }
+  exemption?: { kind: urgent | training | research, approved_by: string, expires?: date }
+}
+rule headline { deny vendor DJI after 2018-05-23 unless exemption.kind == urgent }
+";
+    let source = caveat::source::SourceFile::new("s7.policy", text);
+    let checked = caveat::check::check_sources_linted(&[source])
+        .unwrap_or_else(|e| panic!("{}", common::rendered(&e)));
+    assert!(
+        checked.lints.is_empty(),
+        "{}",
+        common::rendered(&checked.lints)
+    );
+    let schema = checked.program.schema.unwrap();
+    assert_eq!(schema.root.fields.len(), 8);
+    assert!(schema.closed.is_none());
+}

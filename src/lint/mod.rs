@@ -19,6 +19,7 @@ pub const STYLE: &[&str] = &["caveat::lint::unnamed_rule"];
 pub fn lint(files: &[&PolicyFile], program: &Program) -> Vec<Diag> {
     let mut diags = Vec::new();
     types::check(program, &mut diags);
+    types::check_messages(files, program, &mut diags);
     fires::check(program, &mut diags);
     unused(files, &mut diags);
     unnamed(files, &mut diags);

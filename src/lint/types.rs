@@ -3,10 +3,13 @@
 //! operators give the rest. A type that cannot be known is [`Ty::Unknown`], which fits anywhere:
 //! once a subexpression is wrong, its parents are unknown and nothing cascades.
 
-use crate::compile::{CompiledRule, Const, Expr, ExprKind, Function, Program, Segment};
+use crate::compile::{
+    CompiledRule, Const, Expr, ExprKind, Function, Program, Segment, TemplatePart,
+};
 use crate::diagnostic::{Diag, Severity};
 use crate::schema::{RecordType, Schema, Type, symbol_text};
 use crate::source::{Source, Span};
+use crate::syntax::ast::{PolicyFile, Statement};
 use crate::value::{parse_data_date, parse_data_number};
 
 /// A static type.
@@ -161,6 +164,47 @@ pub fn check(program: &Program, diags: &mut Vec<Diag>) {
             diags,
         };
         checker.rule(rule);
+    }
+}
+
+/// Checks the field paths of message placeholders (`{vendr}`) against the schema.
+pub fn check_messages(files: &[&PolicyFile], program: &Program, diags: &mut Vec<Diag>) {
+    let Some(schema) = program.schema.as_deref() else {
+        return;
+    };
+    for file in files {
+        for statement in &file.statements {
+            let Statement::Rule(rule) = statement else {
+                continue;
+            };
+            let Some(message) = &rule.message else {
+                continue;
+            };
+            let Ok(template) = crate::compile::template(&message.node) else {
+                continue;
+            };
+            let mut checker = Checker {
+                source: &file.source,
+                schema: Some(schema),
+                slots: &[],
+                vars: Vec::new(),
+                diags,
+            };
+            for part in &template.parts {
+                let TemplatePart::Field(path) = part else {
+                    continue;
+                };
+                let written: Vec<&str> = path
+                    .iter()
+                    .filter_map(|s| match s {
+                        Segment::Key(k) => Some(&**k),
+                        Segment::Index(_) => None,
+                    })
+                    .collect();
+                let span = find_in(&file.source, message.span, &written.join("."));
+                checker.walk(Ty::Record(&schema.root), path, String::new(), span);
+            }
+        }
     }
 }
 
