@@ -289,16 +289,21 @@ fn classify(path: &Path, root: &Path, inputs: &mut Inputs, explicit: bool, error
     }
 }
 
-/// Checks and compiles the policies of a run. Lint errors are errors; lint warnings are
-/// dropped (see [`compile_linted`]).
+/// Checks and compiles the policies of a run. Lint errors are errors; lint warnings are not
+/// computed (see [`compile_linted`]).
 pub fn compile(inputs: &Inputs) -> Result<Program, Vec<Diag>> {
-    compile_linted(inputs)?
-        .into_program()
-        .map(|(program, _)| program)
+    some_policies(inputs)?;
+    check::check(&inputs.policies)
 }
 
 /// Checks, compiles and lints the policies of a run.
 pub fn compile_linted(inputs: &Inputs) -> Result<check::Checked, Vec<Diag>> {
+    some_policies(inputs)?;
+    check::check_linted(&inputs.policies)
+}
+
+/// An error when a run has no policy files.
+fn some_policies(inputs: &Inputs) -> Result<(), Vec<Diag>> {
     if inputs.policies.is_empty() {
         return Err(vec![
             Diag::error(
@@ -308,7 +313,7 @@ pub fn compile_linted(inputs: &Inputs) -> Result<check::Checked, Vec<Diag>> {
             .help("give a `.policy` file or a folder that holds some"),
         ]);
     }
-    check::check_linted(&inputs.policies)
+    Ok(())
 }
 
 /// Reads every data file and evaluates every record against the program, passing each finding to

@@ -31,9 +31,10 @@ struct LoadedFile {
 }
 
 /// Reads, parses and checks the policy files and everything they import, and compiles them.
-/// Lint errors are errors; lint warnings are dropped (see [`check_linted`]).
+/// Lint errors are errors; lint warnings are not computed (see [`check_linted`]).
 pub fn check(inputs: &[PolicyInput]) -> Result<Program, Vec<Diag>> {
-    check_linted(inputs)?
+    let (files, errors) = load(inputs);
+    check_files(&files, errors, Lints::ErrorsOnly)?
         .into_program()
         .map(|(program, _)| program)
 }
@@ -70,24 +71,36 @@ impl Checked {
 /// Reads, parses and checks the policy files as [`check`] does, and lints them; an error only
 /// for what stops a policy set from compiling, lint errors being in [`Checked::lints`].
 pub fn check_linted(inputs: &[PolicyInput]) -> Result<Checked, Vec<Diag>> {
+    let (files, errors) = load(inputs);
+    check_files(&files, errors, Lints::All)
+}
+
+/// Reads and parses the policy files and everything they import.
+fn load(inputs: &[PolicyInput]) -> (Vec<LoadedFile>, Vec<Diag>) {
     let mut loader = Loader::default();
     for input in inputs {
         loader.load(&input.path, &input.root, None);
     }
     loader.find_cycles();
-    let Loader { files, errors, .. } = loader;
-    check_files(&files, errors)
+    (loader.files, loader.errors)
 }
 
 /// Checks policies held in memory (no imports are followed): for tests and tools.
 pub fn check_sources(sources: &[Source]) -> Result<Program, Vec<Diag>> {
-    check_sources_linted(sources)?
+    let (files, errors) = parse_sources(sources);
+    check_files(&files, errors, Lints::ErrorsOnly)?
         .into_program()
         .map(|(program, _)| program)
 }
 
 /// [`check_linted`] for policies held in memory.
 pub fn check_sources_linted(sources: &[Source]) -> Result<Checked, Vec<Diag>> {
+    let (files, errors) = parse_sources(sources);
+    check_files(&files, errors, Lints::All)
+}
+
+/// Parses policies held in memory.
+fn parse_sources(sources: &[Source]) -> (Vec<LoadedFile>, Vec<Diag>) {
     let mut errors = Vec::new();
     let files: Vec<LoadedFile> = sources
         .iter()
@@ -101,13 +114,26 @@ pub fn check_sources_linted(sources: &[Source]) -> Result<Checked, Vec<Diag>> {
             }
         })
         .collect();
-    check_files(&files, errors)
+    (files, errors)
+}
+
+/// Which lints a check runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lints {
+    /// Errors and warnings.
+    All,
+    /// Errors only, for callers that drop the warnings.
+    ErrorsOnly,
 }
 
 /// Scopes, the schema, then rules, then lints: a program, or every error (those of reading and
 /// parsing included). Lints run only on a policy set without other errors, so that one mistake
 /// gives one diagnostic.
-fn check_files(files: &[LoadedFile], mut errors: Vec<Diag>) -> Result<Checked, Vec<Diag>> {
+fn check_files(
+    files: &[LoadedFile],
+    mut errors: Vec<Diag>,
+    lints: Lints,
+) -> Result<Checked, Vec<Diag>> {
     let scopes = build_scopes(files, &mut errors);
     let declarations = files.iter().flat_map(|f| {
         f.ast.statements.iter().filter_map(|s| match s {
@@ -122,7 +148,10 @@ fn check_files(files: &[LoadedFile], mut errors: Vec<Diag>) -> Result<Checked, V
         return Err(errors);
     }
     let asts: Vec<&PolicyFile> = files.iter().map(|f| &f.ast).collect();
-    let lints = crate::lint::lint(&asts, &program);
+    let lints = match lints {
+        Lints::All => crate::lint::lint(&asts, &program),
+        Lints::ErrorsOnly => crate::lint::lint_errors(&asts, &program),
+    };
     Ok(Checked { program, lints })
 }
 

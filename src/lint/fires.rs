@@ -1,11 +1,14 @@
 //! Rules that can never fire, rules that fire on every record, and rules whose findings an
 //! earlier rule already gives. Only the decidable cases: a rule's conditions are read as a
 //! conjunction of comparisons of a field with constants; anything else is left alone, so these
-//! lints have no false positives.
+//! lints have no false positives. The analysis borrows from the program and allocates little:
+//! it runs on every `check`, on policy sets of thousands of rules.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
+use rayon::prelude::*;
 use rust_decimal::Decimal;
 
 use crate::compile::{CompiledRule, Const, Expr, ExprKind, Order, Program, Segment};
@@ -13,134 +16,236 @@ use crate::diagnostic::{Diag, Severity};
 use crate::source::Span;
 use crate::value::{parse_data_date, parse_data_number};
 
-/// Reports rules that never fire, always fire, or are covered by an earlier rule.
-pub fn check(program: &Program, diags: &mut Vec<Diag>) {
-    let mut slots: HashMap<usize, &str> = HashMap::new();
+/// A field path from the record's root: the slot of its top-level field, then the steps.
+type Path<'r> = (usize, &'r [Segment]);
+
+/// Reports rules that never fire and, with `warnings`, rules that always fire or are covered by
+/// an earlier rule.
+pub fn check(program: &Program, warnings: bool, diags: &mut Vec<Diag>) {
+    let mut slots: Vec<&str> = vec![""; program.root_fields.len()];
     for (name, slot) in &program.root_fields {
-        slots.insert(*slot, name);
-    }
-    let mut never = vec![false; program.rules.len()];
-    for (i, rule) in program.rules.iter().enumerate() {
-        if let Some(diag) = never_fires(rule, &slots) {
-            diags.push(diag);
-            if let Some(n) = never.get_mut(i) {
-                *n = true;
-            }
-        } else if let Some(diag) = always_fires(rule) {
-            diags.push(diag);
+        if let Some(s) = slots.get_mut(*slot) {
+            *s = name;
         }
     }
-    let atoms: Vec<Option<BTreeSet<String>>> = program.rules.iter().map(atom_texts).collect();
-    let allowed: Vec<HashMap<String, Allowed>> = program
+    // Rules are independent until they are compared: work them out on all cores.
+    let verdicts: Vec<(Option<Diag>, bool)> = program
         .rules
-        .iter()
-        .map(|r| constraints(r, &slots))
+        .par_iter()
+        .map(|rule| match never_fires(rule, &slots) {
+            Some(diag) => (Some(diag), true),
+            None if warnings => (always_fires(rule), false),
+            None => (None, false),
+        })
         .collect();
-    for (j, later) in program.rules.iter().enumerate() {
-        let Some(Some(later_atoms)) = atoms.get(j) else {
-            continue;
-        };
-        let Some(later_allowed) = allowed.get(j) else {
-            continue;
-        };
-        if never.get(j).copied().unwrap_or(false) {
-            continue;
-        }
-        let covering = program
-            .rules
-            .iter()
-            .enumerate()
-            .take(j)
-            .find(|(i, earlier)| {
-                let Some(Some(earlier_atoms)) = atoms.get(*i) else {
-                    return false;
-                };
-                earlier.effect == later.effect
-                    && Arc::ptr_eq(&earlier.source, &later.source)
-                    && !never.get(*i).copied().unwrap_or(false)
-                    && earlier.require.is_none()
-                    && implies(earlier, earlier_atoms, later_atoms, later_allowed, &slots)
-                    && match (&earlier.unless, &later.unless) {
-                        (None, _) => true,
-                        (Some(a), Some(b)) => a.text == b.text,
-                        (Some(_), None) => false,
-                    }
-            });
-        if let Some((_, earlier)) = covering {
-            diags.push(
-                Diag::error(
-                    "caveat::lint::shadowed_rule",
-                    format!(
-                        "every finding of rule `{}` is already a finding of the earlier rule `{}`",
-                        later.id, earlier.id
-                    ),
-                )
-                .with_severity(Severity::Warning)
-                .label(&later.source, later.span, "this rule adds nothing")
-                .label(
-                    &earlier.source,
-                    earlier.span,
-                    "this rule fires whenever it does",
-                )
-                .help(
-                    "remove it, or give it a condition that makes it differ from the earlier rule",
-                ),
-            );
+    let never: Vec<bool> = verdicts.iter().map(|(_, never)| *never).collect();
+    diags.extend(verdicts.into_iter().filter_map(|(diag, _)| diag));
+    if !warnings {
+        return;
+    }
+    // What each rule that may cover or be covered says, worked out once.
+    let facts: Vec<Option<Facts<'_>>> = program
+        .rules
+        .par_iter()
+        .zip(&never)
+        .map(|(rule, never)| (rule.require.is_none() && !never).then(|| Facts::of(rule)))
+        .collect();
+    // Each rule that could cover later ones, filed under keys one of which every rule it covers
+    // has.
+    let mut by_key: HashMap<u64, Vec<usize>> = HashMap::new();
+    for (i, found) in facts.iter().enumerate() {
+        for key in found.iter().flat_map(Facts::filing) {
+            by_key.entry(key).or_default().push(i);
         }
     }
+    let shadowed: Vec<Option<Diag>> = (0..program.rules.len())
+        .into_par_iter()
+        .map(|j| shadowed(program, &facts, &by_key, j))
+        .collect();
+    diags.extend(shadowed.into_iter().flatten());
 }
 
-/// The texts of a rule's conditions, split at `and`, for comparing rules; `None` for a
-/// `require` rule.
-fn atom_texts(rule: &CompiledRule) -> Option<BTreeSet<String>> {
-    if rule.require.is_some() {
-        return None;
-    }
-    let mut out = BTreeSet::new();
-    for clause in &rule.conditions {
-        for atom in conjuncts(&clause.expr) {
-            out.insert(crate::compile::collapse_whitespace(
-                rule.source.slice(atom.span),
-            ));
-        }
-    }
-    Some(out)
-}
-
-/// Whether every condition of `earlier` holds whenever the conditions of the later rule do: the
-/// same text, or a comparison with constants that the later rule's own comparisons of that field
-/// imply (`vendor DJI` implies `vendor in [DJI, Autel]`; `amount > 5000` implies `amount > 1000`).
-fn implies(
-    earlier: &CompiledRule,
-    earlier_atoms: &BTreeSet<String>,
-    later_atoms: &BTreeSet<String>,
-    later_allowed: &HashMap<String, Allowed>,
-    slots: &HashMap<usize, &str>,
-) -> bool {
-    if earlier_atoms.is_subset(later_atoms) {
-        return true;
-    }
-    earlier
-        .conditions
+/// The `shadowed_rule` warning of rule `j`, if an earlier rule covers it.
+fn shadowed(
+    program: &Program,
+    facts: &[Option<Facts<'_>>],
+    by_key: &HashMap<u64, Vec<usize>>,
+    j: usize,
+) -> Option<Diag> {
+    let later = program.rules.get(j)?;
+    let later_facts = facts.get(j)?.as_ref()?;
+    let mut candidates: Vec<usize> = later_facts
+        .lookups()
         .iter()
-        .flat_map(|c| conjuncts(&c.expr))
-        .all(|e| {
-            let text = crate::compile::collapse_whitespace(earlier.source.slice(e.span));
-            if later_atoms.contains(&text) {
+        .filter_map(|key| by_key.get(key))
+        .flatten()
+        .copied()
+        .filter(|&i| i < j)
+        .collect();
+    candidates.sort_unstable();
+    candidates.dedup();
+    let earlier = candidates.into_iter().find_map(|i| {
+        let earlier = program.rules.get(i)?;
+        let earlier_facts = facts.get(i)?.as_ref()?;
+        let covers = earlier.effect == later.effect
+            && Arc::ptr_eq(&earlier.source, &later.source)
+            && earlier_facts.implied_by(later_facts)
+            && match (&earlier.unless, &later.unless) {
+                (None, _) => true,
+                (Some(a), Some(b)) => a.text == b.text,
+                (Some(_), None) => false,
+            };
+        covers.then_some(earlier)
+    })?;
+    Some(
+        Diag::error(
+            "caveat::lint::shadowed_rule",
+            format!(
+                "every finding of rule `{}` is already a finding of the earlier rule `{}`",
+                later.id, earlier.id
+            ),
+        )
+        .with_severity(Severity::Warning)
+        .label(&later.source, later.span, "this rule adds nothing")
+        .label(
+            &earlier.source,
+            earlier.span,
+            "this rule fires whenever it does",
+        )
+        .help("remove it, or give it a condition that makes it differ from the earlier rule"),
+    )
+}
+
+/// A rule's conditions, split at `and`: each one's text and, for a comparison of a field with
+/// constants, what it allows; and what they allow each field together.
+struct Facts<'r> {
+    conjuncts: Vec<(&'r str, Option<(Path<'r>, Atom<'r>)>)>,
+    /// The texts, sorted.
+    texts: Vec<&'r str>,
+    allowed: Vec<(Path<'r>, Allowed<'r>)>,
+}
+
+impl<'r> Facts<'r> {
+    fn of(rule: &'r CompiledRule) -> Facts<'r> {
+        let mut facts = Facts {
+            conjuncts: Vec::new(),
+            texts: Vec::new(),
+            allowed: Vec::new(),
+        };
+        for e in rule.conditions.iter().flat_map(|c| conjuncts(&c.expr)) {
+            let text = rule.source.slice(e.span);
+            let found = atom(e);
+            if let Some((path, a)) = &found
+                && let Some(allowed) = allowed_mut(&mut facts.allowed, *path)
+            {
+                allowed.add(a.clone());
+            }
+            facts.texts.push(text);
+            facts.conjuncts.push((text, found));
+        }
+        facts.texts.sort_unstable();
+        facts.texts.dedup();
+        facts
+    }
+
+    fn has_text(&self, text: &str) -> bool {
+        self.texts.binary_search(&text).is_ok()
+    }
+
+    fn allowed(&self, path: Path<'_>) -> Option<&Allowed<'r>> {
+        self.allowed
+            .iter()
+            .find(|(p, _)| *p == path)
+            .map(|(_, a)| a)
+    }
+
+    /// Whether every condition of this (earlier) rule holds whenever those of `later` do: the
+    /// same text, or a comparison with constants that the later rule's own comparisons of that
+    /// field imply (`vendor DJI` implies `vendor in [DJI, Autel]`; `amount > 5000` implies
+    /// `amount > 1000`).
+    fn implied_by(&self, later: &Facts<'_>) -> bool {
+        self.conjuncts.iter().all(|(text, found)| {
+            if later.has_text(text) {
                 return true;
             }
-            let Some((path, atom)) = atom(e, slots) else {
+            let Some((path, atom)) = found else {
                 return false;
             };
-            let Some(later) = later_allowed.get(&path) else {
+            let Some(allowed) = later.allowed(*path) else {
                 return false;
             };
             match atom {
-                Atom::Text(set) => later.text.as_ref().is_some_and(|t| t.is_subset(&set)),
-                Atom::Number(b) => later.number.as_ref().is_some_and(|r| within(r, &b)),
-                Atom::Date(b) => later.date.as_ref().is_some_and(|r| within(r, &b)),
+                Atom::Text(set) => allowed
+                    .text
+                    .as_ref()
+                    .is_some_and(|t| t.iter().all(|v| set.binary_search(v).is_ok())),
+                Atom::Number(b) => allowed.number.as_ref().is_some_and(|r| within(r, b)),
+                Atom::Date(b) => allowed.date.as_ref().is_some_and(|r| within(r, b)),
             }
         })
+    }
+
+    /// The keys this rule is filed under as a possible cover of later rules: a rule it covers
+    /// has one of them among its [`Facts::lookups`]. A comparison with strings gives one key per
+    /// string (a rule it covers allows only some of them); else the text of a condition that is
+    /// not such a comparison; else the path of a range; a rule without conditions covers all.
+    fn filing(&self) -> Vec<u64> {
+        let text_atom = self.conjuncts.iter().find_map(|(_, found)| match found {
+            Some((path, Atom::Text(set))) => Some((path, set)),
+            _ => None,
+        });
+        if let Some((path, set)) = text_atom {
+            return set.iter().map(|value| key(2, Some(*path), value)).collect();
+        }
+        if let Some((text, _)) = self.conjuncts.iter().find(|(_, found)| found.is_none()) {
+            return vec![key(1, None, text)];
+        }
+        match self.allowed.first() {
+            Some((path, _)) => vec![key(3, Some(*path), "")],
+            None => vec![key(0, None, "")],
+        }
+    }
+
+    /// The keys under which the rules that may cover this one are filed.
+    fn lookups(&self) -> Vec<u64> {
+        let mut keys = vec![key(0, None, "")];
+        keys.extend(self.texts.iter().map(|t| key(1, None, t)));
+        for (path, found) in &self.allowed {
+            keys.push(key(3, Some(*path), ""));
+            if let Some(value) = found.text.as_ref().and_then(|t| t.first()) {
+                keys.push(key(2, Some(*path), value));
+            }
+        }
+        keys
+    }
+}
+
+/// A filing key: its kind, a path and a text, hashed (a collision only adds a candidate).
+fn key(kind: u8, path: Option<Path<'_>>, text: &str) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    kind.hash(&mut hasher);
+    if let Some((slot, rest)) = path {
+        slot.hash(&mut hasher);
+        for segment in rest {
+            match segment {
+                Segment::Key(k) => k.hash(&mut hasher),
+                Segment::Index(i) => i.hash(&mut hasher),
+            }
+        }
+    }
+    text.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// What a field may be, from a list of them, added if new.
+fn allowed_mut<'a, 'r>(
+    list: &'a mut Vec<(Path<'r>, Allowed<'r>)>,
+    path: Path<'r>,
+) -> Option<&'a mut Allowed<'r>> {
+    if !list.iter().any(|(p, _)| *p == path) {
+        list.push((path, Allowed::default()));
+    }
+    list.iter_mut().find(|(p, _)| *p == path).map(|(_, a)| a)
 }
 
 /// Whether the range `inner` lies inside `outer`.
@@ -154,17 +259,6 @@ fn within<T: Ord>(inner: &Bound<T>, outer: &Bound<T>) -> bool {
             }
         };
     inside(&outer.low, &inner.low, |i, o| i > o) && inside(&outer.high, &inner.high, |i, o| i < o)
-}
-
-/// What a rule's comparisons with constants allow each field path to be.
-fn constraints(rule: &CompiledRule, slots: &HashMap<usize, &str>) -> HashMap<String, Allowed> {
-    let mut fields: HashMap<String, Allowed> = HashMap::new();
-    for e in rule.conditions.iter().flat_map(|c| conjuncts(&c.expr)) {
-        if let Some((path, atom)) = atom(e, slots) {
-            fields.entry(path).or_default().add(atom);
-        }
-    }
-    fields
 }
 
 /// The operands of nested `and`s.
@@ -212,14 +306,16 @@ fn always_fires(rule: &CompiledRule) -> Option<Diag> {
 }
 
 /// What one comparison of a field with a constant allows.
-enum Atom {
-    /// Equal to a string that is neither a number nor a date.
-    Text(BTreeSet<String>),
+#[derive(Clone)]
+enum Atom<'r> {
+    /// Equal to one of these strings (sorted), none of them a number or a date.
+    Text(Vec<&'r str>),
     Number(Bound<Decimal>),
     Date(Bound<jiff::civil::Date>),
 }
 
 /// `value OP field`, as a range: equality is both bounds.
+#[derive(Clone)]
 struct Bound<T> {
     low: Option<(T, bool)>,
     high: Option<(T, bool)>,
@@ -261,24 +357,30 @@ fn plain_text(s: &str) -> bool {
     parse_data_number(s).is_none() && parse_data_date(s).is_none()
 }
 
-/// The field path of an expression, when it is a plain path of keys.
-fn field_path(expr: &Expr, slots: &HashMap<usize, &str>) -> Option<String> {
-    let (mut path, rest) = match &expr.kind {
-        ExprKind::Field(path) => (Vec::new(), path),
-        ExprKind::RootField(slot, rest) => (vec![slots.get(slot)?.to_string()], rest),
-        _ => return None,
-    };
-    for segment in rest {
-        match segment {
-            Segment::Key(k) => path.push(k.to_string()),
-            Segment::Index(_) => return None,
+/// The field path of an expression, when it is a plain path of keys from the record's root.
+fn field_path(expr: &Expr) -> Option<Path<'_>> {
+    match &expr.kind {
+        ExprKind::RootField(slot, rest) if rest.iter().all(|s| matches!(s, Segment::Key(_))) => {
+            Some((*slot, rest))
+        }
+        _ => None,
+    }
+}
+
+/// A path as written, for messages.
+fn show_path(path: Path<'_>, slots: &[&str]) -> String {
+    let mut out = slots.get(path.0).copied().unwrap_or("").to_string();
+    for segment in path.1 {
+        if let Segment::Key(k) = segment {
+            out.push('.');
+            out.push_str(k);
         }
     }
-    Some(path.join("."))
+    out
 }
 
 /// A comparison of a field with a constant, as the field and what it allows.
-fn atom(expr: &Expr, slots: &HashMap<usize, &str>) -> Option<(String, Atom)> {
+fn atom(expr: &Expr) -> Option<(Path<'_>, Atom<'_>)> {
     match &expr.kind {
         ExprKind::Equals {
             left,
@@ -286,12 +388,12 @@ fn atom(expr: &Expr, slots: &HashMap<usize, &str>) -> Option<(String, Atom)> {
             aliases: None,
             negated: false,
         } => {
-            let path = field_path(left, slots)?;
+            let path = field_path(left)?;
             let ExprKind::Const(c) = &right.kind else {
                 return None;
             };
             let allowed = match c {
-                Const::String(s) if plain_text(s) => Atom::Text([s.to_string()].into()),
+                Const::String(s) if plain_text(s) => Atom::Text(vec![&**s]),
                 Const::Number(n) => Atom::Number(Bound {
                     low: Some((*n, false)),
                     high: Some((*n, false)),
@@ -306,8 +408,8 @@ fn atom(expr: &Expr, slots: &HashMap<usize, &str>) -> Option<(String, Atom)> {
         }
         ExprKind::Order(order, left, right) => {
             let (path, c, order) = match (&left.kind, &right.kind) {
-                (_, ExprKind::Const(c)) => (field_path(left, slots)?, c, *order),
-                (ExprKind::Const(c), _) => (field_path(right, slots)?, c, flip(*order)),
+                (_, ExprKind::Const(c)) => (field_path(left)?, c, *order),
+                (ExprKind::Const(c), _) => (field_path(right)?, c, flip(*order)),
                 _ => return None,
             };
             let allowed = match c {
@@ -318,12 +420,13 @@ fn atom(expr: &Expr, slots: &HashMap<usize, &str>) -> Option<(String, Atom)> {
             Some((path, allowed))
         }
         ExprKind::InSet(needle, set, false) => {
-            let path = field_path(needle, slots)?;
+            let path = field_path(needle)?;
             let plain = set.aliases.normalized.is_empty()
                 && set.others.is_empty()
                 && set.strings.iter().all(|s| plain_text(s));
             plain.then(|| {
-                let strings = set.strings.iter().map(|s| s.to_string()).collect();
+                let mut strings: Vec<&str> = set.strings.iter().map(|s| &**s).collect();
+                strings.sort_unstable();
                 (path, Atom::Text(strings))
             })
         }
@@ -361,20 +464,24 @@ fn narrow<T: Ord + Copy>(into: &mut Bound<T>, by: &Bound<T>) {
 
 /// What one field is allowed to be so far, and the spans that said so.
 #[derive(Default)]
-struct Allowed {
-    text: Option<BTreeSet<String>>,
+struct Allowed<'r> {
+    /// One of these strings (sorted).
+    text: Option<Vec<&'r str>>,
     number: Option<Bound<Decimal>>,
     date: Option<Bound<jiff::civil::Date>>,
     spans: Vec<Span>,
 }
 
-impl Allowed {
+impl<'r> Allowed<'r> {
     /// Narrows what the field may be by one comparison; true when nothing is left.
-    fn add(&mut self, atom: Atom) -> bool {
+    fn add(&mut self, atom: Atom<'r>) -> bool {
         match atom {
             Atom::Text(set) => {
-                let narrowed: BTreeSet<String> = match self.text.take() {
-                    Some(before) => before.intersection(&set).cloned().collect(),
+                let narrowed = match self.text.take() {
+                    Some(mut before) => {
+                        before.retain(|v| set.binary_search(v).is_ok());
+                        before
+                    }
                     None => set,
                 };
                 let none = narrowed.is_empty();
@@ -401,7 +508,7 @@ impl Allowed {
     }
 }
 
-fn never_fires(rule: &CompiledRule, slots: &HashMap<usize, &str>) -> Option<Diag> {
+fn never_fires(rule: &CompiledRule, slots: &[&str]) -> Option<Diag> {
     let diag = |span: Span, label: &str| {
         Diag::error(
             "caveat::lint::never_fires",
@@ -432,17 +539,19 @@ fn never_fires(rule: &CompiledRule, slots: &HashMap<usize, &str>) -> Option<Diag
     {
         return Some(diag(require.span, "this always holds").help(help));
     }
-    let mut fields: HashMap<String, Allowed> = HashMap::new();
+    let mut fields: Vec<(Path<'_>, Allowed<'_>)> = Vec::new();
     let atoms = rule
         .conditions
         .iter()
         .flat_map(|c| conjuncts(&c.expr))
-        .filter_map(|e| atom(e, slots).map(|a| (e.span, a)));
+        .filter_map(|e| atom(e).map(|a| (e.span, a)));
     for (span, (path, atom)) in atoms {
-        let allowed = fields.entry(path.clone()).or_default();
-        let contradiction = allowed.add(atom);
-        if contradiction {
-            let mut d = diag(span, &format!("`{path}` cannot also be this"));
+        let Some(allowed) = allowed_mut(&mut fields, path) else {
+            continue;
+        };
+        if allowed.add(atom) {
+            let shown = show_path(path, slots);
+            let mut d = diag(span, &format!("`{shown}` cannot also be this"));
             for earlier in allowed.spans.iter().rev() {
                 if *earlier != span {
                     d = d.label(&rule.source, *earlier, "given this");

@@ -17,12 +17,26 @@ pub const STYLE: &[&str] = &["caveat::lint::unnamed_rule"];
 
 /// Every lint of a checked policy set, errors and warnings, in file order.
 pub fn lint(files: &[&PolicyFile], program: &Program) -> Vec<Diag> {
+    run(files, program, true)
+}
+
+/// The lints at error level only, in file order: what decides whether a policy set may run,
+/// without the cost of the warnings (comparing rules with each other).
+pub fn lint_errors(files: &[&PolicyFile], program: &Program) -> Vec<Diag> {
+    let mut diags = run(files, program, false);
+    diags.retain(|d| d.severity == Severity::Error);
+    diags
+}
+
+fn run(files: &[&PolicyFile], program: &Program, warnings: bool) -> Vec<Diag> {
     let mut diags = Vec::new();
     types::check(program, &mut diags);
     types::check_messages(files, program, &mut diags);
-    fires::check(program, &mut diags);
-    unused(files, &mut diags);
-    unnamed(files, &mut diags);
+    fires::check(program, warnings, &mut diags);
+    if warnings {
+        unused(files, &mut diags);
+        unnamed(files, &mut diags);
+    }
     let order = |d: &Diag| {
         d.location().map_or((usize::MAX, 0), |l| {
             let file = files
