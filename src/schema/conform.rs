@@ -271,9 +271,3 @@ impl Checker<'_> {
         }
     }
 }
-
-impl PartialEq for Type {
-    fn eq(&self, other: &Type) -> bool {
-        self.same_as(other)
-    }
-}

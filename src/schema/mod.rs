@@ -112,6 +112,12 @@ impl Type {
     }
 }
 
+impl PartialEq for Type {
+    fn eq(&self, other: &Type) -> bool {
+        self.same_as(other)
+    }
+}
+
 /// An enum member as a policy writes it: bare when it is an identifier, else quoted.
 pub fn symbol_text(member: &str) -> String {
     let mut chars = member.chars();
@@ -184,6 +190,30 @@ fn type_of(source: &Source, ty: &TypeExpr, errors: &mut Vec<Diag>) -> Type {
         TypeExprKind::List(element) => Type::List(Box::new(type_of(source, element, errors))),
         TypeExprKind::Record(fields) => Type::Record(Arc::new(record_type(source, fields, errors))),
         TypeExprKind::Enum(members) => {
+            if let [only] = members.as_slice()
+                && !source.slice(only.span).starts_with(['"', '\''])
+            {
+                // `amount: numbr` is a misspelt type far more often than an enum of one value.
+                let types = ["string", "integer", "number", "date", "bool"];
+                let help = match crate::suggest::closest(&only.node, types) {
+                    Some(name) => format!(
+                        "did you mean `{name}`? An enum of a single value is written quoted: `\"{}\"`",
+                        only.node
+                    ),
+                    None => format!(
+                        "the types are `string`, `integer`, `number`, `date`, `bool`, `[T]`, `{{ … }}` and enums `a | b`; an enum of a single value is written quoted: `\"{}\"`",
+                        only.node
+                    ),
+                };
+                errors.push(
+                    Diag::error(
+                        "caveat::schema::unknown_type",
+                        format!("`{}` is not a type", only.node),
+                    )
+                    .label(source, only.span, "not a type")
+                    .help(help),
+                );
+            }
             let mut names: Vec<String> = Vec::new();
             for member in members {
                 if names.contains(&member.node) {
