@@ -283,6 +283,15 @@ impl<'s> Checker<'_, 's> {
 
     fn incomparable(&mut self, expr: &Expr, left: (&Expr, &Ty<'_>), right: (&Expr, &Ty<'_>)) {
         let (l, r) = (self.text(left.0.span), self.text(right.0.span));
+        let help = match self.field_named_like(right.0) {
+            Some(name) => format!(
+                "`{name}` here is the symbol \"{name}\", not the field: did you mean the field \
+                 `record.{name}`?"
+            ),
+            None => {
+                "compare values of the same type: a date with a date, a number with a number".into()
+            }
+        };
         self.mismatch(
             format!(
                 "cannot compare `{l}` ({}) with `{r}` ({})",
@@ -291,11 +300,16 @@ impl<'s> Checker<'_, 's> {
             ),
             expr.span,
             "these types never compare",
-            Some(
-                "compare values of the same type: a date with a date, a number with a number"
-                    .into(),
-            ),
+            Some(help),
         );
+    }
+
+    /// The name of a bare symbol that is also a declared top-level field, if `operand` is one.
+    fn field_named_like<'e>(&self, operand: &'e Expr) -> Option<&'e str> {
+        let (Some(schema), ExprKind::Const(Const::String(s))) = (self.schema, &operand.kind) else {
+            return None;
+        };
+        (self.source.slice(operand.span) == &**s && schema.root.get(s).is_some()).then_some(&**s)
     }
 
     fn ty(&mut self, expr: &Expr) -> Ty<'s> {
@@ -736,12 +750,9 @@ impl<'s> Checker<'_, 's> {
 
     /// A bare symbol on the right of a comparison that is also a declared top-level field.
     fn symbol_is_field(&mut self, operand: &Expr) {
-        let (Some(schema), ExprKind::Const(Const::String(s))) = (self.schema, &operand.kind) else {
+        let Some(s) = self.field_named_like(operand) else {
             return;
         };
-        if self.source.slice(operand.span) != &**s || schema.root.get(s).is_none() {
-            return;
-        }
         self.diags.push(
             Diag::error(
                 "caveat::lint::symbol_is_field",
