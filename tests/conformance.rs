@@ -75,7 +75,7 @@ fn the_schema_types_strings_as_numbers_dates_and_booleans() {
                 "schema.policy",
                 "record { id: string, amount: number, date: date, classified: bool, code: string }\n\
                  rule big { deny when amount > 1000 and date > 2021-04-10 and classified == false \
-                 and code == \"007\" }\n",
+                 and code == \"007\" message \"{amount} on {date}\" }\n",
             ),
             (
                 "fpds.yaml",
@@ -86,6 +86,8 @@ fn the_schema_types_strings_as_numbers_dates_and_booleans() {
     let found = findings(&[dir.join("schema.policy")], &dir.join("fpds.yaml"));
     let outcomes: Vec<(Outcome, &str)> = found.iter().map(|f| (f.outcome, &*f.rule_id)).collect();
     assert_eq!(outcomes, [(Outcome::Deny, "big")], "{found:#?}");
+    // Typed values are shown as written, without the quotes of the string they were read from.
+    assert_eq!(&*found[0].message, "389838.00 on 2021-04-23");
 }
 
 #[test]
