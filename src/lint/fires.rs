@@ -21,7 +21,9 @@ type Path<'r> = (usize, &'r [Segment]);
 
 /// Reports rules that never fire and, with `warnings`, rules that always fire or are covered by
 /// an earlier rule.
-pub fn check(program: &Program, warnings: bool, diags: &mut Vec<Diag>) {
+///
+/// Rules marked in `skip` (those with a type error) are left alone.
+pub fn check(program: &Program, skip: &[bool], warnings: bool, diags: &mut Vec<Diag>) {
     let mut slots: Vec<&str> = vec![""; program.root_fields.len()];
     for (name, slot) in &program.root_fields {
         if let Some(s) = slots.get_mut(*slot) {
@@ -32,12 +34,20 @@ pub fn check(program: &Program, warnings: bool, diags: &mut Vec<Diag>) {
     let verdicts: Vec<(Option<Diag>, bool)> = program
         .rules
         .par_iter()
-        .map(|rule| match never_fires(rule, &slots) {
-            Some(diag) => (Some(diag), true),
-            None if warnings => (always_fires(rule), false),
-            None => (None, false),
+        .enumerate()
+        .map(|(i, rule)| {
+            if skip.get(i).copied().unwrap_or(false) {
+                // Neither reported nor compared: `true` keeps it out of the comparisons.
+                return (None, true);
+            }
+            match never_fires(rule, &slots) {
+                Some(diag) => (Some(diag), true),
+                None if warnings => (always_fires(rule), false),
+                None => (None, false),
+            }
         })
         .collect();
+    // Rules that never fire (or have a type error) neither cover nor are covered.
     let never: Vec<bool> = verdicts.iter().map(|(_, never)| *never).collect();
     diags.extend(verdicts.into_iter().filter_map(|(diag, _)| diag));
     if !warnings {

@@ -30,9 +30,9 @@ pub fn lint_errors(files: &[&PolicyFile], program: &Program) -> Vec<Diag> {
 
 fn run(files: &[&PolicyFile], program: &Program, warnings: bool) -> Vec<Diag> {
     let mut diags = Vec::new();
-    types::check(program, &mut diags);
+    let mistyped = types::check(program, &mut diags);
     types::check_messages(files, program, &mut diags);
-    fires::check(program, warnings, &mut diags);
+    fires::check(program, &mistyped, warnings, &mut diags);
     if warnings {
         unused(files, &mut diags);
         unnamed(files, &mut diags);

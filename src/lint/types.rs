@@ -150,7 +150,10 @@ fn equatable(a: &Ty<'_>, b: &Ty<'_>) -> bool {
 }
 
 /// Type-checks every rule of `program`.
-pub fn check(program: &Program, diags: &mut Vec<Diag>) {
+///
+/// Returns, for each rule, whether it has a type error (the other lints leave such rules alone,
+/// so that one mistake gives one diagnostic).
+pub fn check(program: &Program, diags: &mut Vec<Diag>) -> Vec<bool> {
     let mut slots: Vec<&str> = vec![""; program.root_fields.len()];
     for (name, slot) in &program.root_fields {
         if let Some(s) = slots.get_mut(*slot) {
@@ -174,7 +177,12 @@ pub fn check(program: &Program, diags: &mut Vec<Diag>) {
             found
         })
         .collect();
+    let wrong = found
+        .iter()
+        .map(|f| f.iter().any(|d| d.severity == Severity::Error))
+        .collect();
     diags.extend(found.into_iter().flatten());
+    wrong
 }
 
 /// Checks the field paths of message placeholders (`{vendr}`) against the schema.
