@@ -162,6 +162,9 @@ impl Lower<'_> {
         if optional {
             next = self.next(&mut inner, &pair)?;
         }
+        if next.as_rule() == Rule::colon {
+            next = self.next(&mut inner, &pair)?;
+        }
         let ty = self.schema_type(next)?;
         Ok(FieldDecl {
             name,

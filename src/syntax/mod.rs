@@ -447,6 +447,7 @@ fn expected_word(rule: Rule) -> Expected {
         Rule::record_body => Word("`{`"),
         Rule::schema_field | Rule::field_name => Word("a field declaration like `vendor: string`"),
         Rule::optional_mark => Word("`?`"),
+        Rule::colon => Word("`:`"),
         Rule::list_type | Rule::type_name | Rule::enum_type | Rule::enum_member => {
             Word("a type (`string`, `integer`, `number`, `date`, `bool`, `[T]`, `{…}` or `a | b`)")
         }
