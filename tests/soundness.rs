@@ -375,6 +375,24 @@ fn condition(rng: &mut Rng, fields: &[Field], depth: usize) -> String {
                 "[2018-05-23]"
             ])
         ),
+        6 if rng.chance(50) => format!(
+            "{} {} {}",
+            path(rng, fields),
+            rng.pick(&["in", "not in", "contains"]),
+            path(rng, fields)
+        ),
+        6 if rng.chance(50) => format!(
+            "{} x in {} where x {} {}",
+            rng.pick(&["any", "all"]),
+            rng.pick(&[
+                "[1, \"a\"]",
+                "[1, 2]",
+                "[2018-05-23, \"2019-01-01\"]",
+                "[DJI, \"5\"]"
+            ]),
+            rng.pick(&[">", "=="]),
+            operand(rng, fields, depth + 1)
+        ),
         6 => format!("{} matches '^[A-Z].*'", operand(rng, fields, depth)),
         7 => format!(
             "({} {} {})",
