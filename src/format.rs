@@ -173,7 +173,8 @@ fn space_between(a: &Token<'_>, b: &Token<'_>) -> bool {
     if matches!(b.text, "(" | "[") && a.kind == Kind::Word {
         return b.spaced;
     }
-    if matches!(a.text, "(" | "[" | ".") || matches!(b.text, ")" | "]" | "," | ".") {
+    // A schema field: `name: TYPE`, `name?: TYPE`.
+    if matches!(a.text, "(" | "[" | ".") || matches!(b.text, ")" | "]" | "," | "." | ":" | "?") {
         return false;
     }
     true
@@ -369,6 +370,18 @@ mod tests {
         check(
             "\n\n# head   \n\n\n\nlet a = 1   # one\n# two\nlet b = [\n  1, # first\n  2\n]\n\n\n",
             "# head\n\nlet a = 1 # one\n# two\nlet b = [\n  1, # first\n  2\n]\n",
+        );
+    }
+
+    #[test]
+    fn schema_fields_are_spaced_as_in_the_language_reference() {
+        check(
+            "record closed {id : string, vendor ?: string,\n   items: [ {a: number} ]\n  kind: a|b | \"c d\"}\n",
+            "record closed { id: string, vendor?: string,\n  items: [{ a: number }]\n  kind: a | b | \"c d\" }\n",
+        );
+        check(
+            "record {\n  line_items?: [{ vendor: string, amount: number }]\n}\n",
+            "record {\n  line_items?: [{ vendor: string, amount: number }]\n}\n",
         );
     }
 

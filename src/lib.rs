@@ -3,7 +3,8 @@
 //! The pipeline runs one way: policy text is parsed ([`syntax`]) into an AST, checked and
 //! compiled ([`check`], [`compile`]) into a [`compile::Program`]; record files are loaded
 //! ([`data`]) into values that keep their spans; evaluation ([`eval`]) gives findings, which the
-//! reports ([`report`]) render.
+//! reports ([`report`]) render. A policy's `record { … }` schema ([`schema`]) types the records
+//! and the expressions; [`lint`] finds the mistakes that would only show when the rules run.
 //!
 //! ```
 //! use caveat::check::check_sources;
@@ -40,8 +41,10 @@ pub mod data;
 pub mod diagnostic;
 pub mod eval;
 pub mod format;
+pub mod lint;
 pub mod report;
 pub mod run;
+pub mod schema;
 pub mod source;
 pub mod suggest;
 pub mod syntax;

@@ -46,8 +46,9 @@ pub struct Inputs {
 /// A finding ready to report: the finding and everything needed to show it.
 #[derive(Debug, Clone)]
 pub struct Reported {
-    /// The rule's index in [`Program::rules`].
-    pub rule: usize,
+    /// The rule's index in [`Program::rules`]; `None` for a record that does not conform to the
+    /// schema.
+    pub rule: Option<usize>,
     /// The rule's id.
     pub rule_id: Arc<str>,
     /// What it says.
@@ -85,6 +86,13 @@ pub struct WaiverNote {
     pub until: jiff::civil::Date,
     /// The waiver statement.
     pub at: Location,
+}
+
+impl Reported {
+    /// Whether this is a record's conformance error (its rule id is a `caveat::schema::` code).
+    pub fn is_conformance(&self) -> bool {
+        self.rule_id.starts_with(crate::schema::CODE_PREFIX)
+    }
 }
 
 /// Counts of a run: records read and findings by outcome.
@@ -320,8 +328,21 @@ fn classify(path: &Path, root: &Path, inputs: &mut Inputs, explicit: bool, error
     }
 }
 
-/// Checks and compiles the policies of a run.
+/// Checks and compiles the policies of a run. Lint errors are errors; lint warnings are not
+/// computed (see [`compile_linted`]).
 pub fn compile(inputs: &Inputs) -> Result<Program, Vec<Diag>> {
+    some_policies(inputs)?;
+    check::check(&inputs.policies)
+}
+
+/// Checks, compiles and lints the policies of a run.
+pub fn compile_linted(inputs: &Inputs) -> Result<check::Checked, Vec<Diag>> {
+    some_policies(inputs)?;
+    check::check_linted(&inputs.policies)
+}
+
+/// An error when a run has no policy files.
+fn some_policies(inputs: &Inputs) -> Result<(), Vec<Diag>> {
     if inputs.policies.is_empty() {
         return Err(vec![
             Diag::error(
@@ -331,7 +352,7 @@ pub fn compile(inputs: &Inputs) -> Result<Program, Vec<Diag>> {
             .help("give a `.policy` file or a folder that holds some"),
         ]);
     }
-    check::check(&inputs.policies)
+    Ok(())
 }
 
 /// Reads every data file and evaluates every record against the program, passing each finding to
@@ -548,7 +569,7 @@ fn read_chunk(
     let mut next_index = 0;
     for record in data::read_records(&source, format, &options.load) {
         outcome.summary.records += 1;
-        let record = match record {
+        let mut record = match record {
             Ok(record) => record,
             Err(error) => {
                 // A record that could not be read still takes its place in the count.
@@ -558,12 +579,23 @@ fn read_chunk(
             }
         };
         next_index = next_index.max(record.index + 1);
+        let mut violations = match &program.schema {
+            Some(schema) => crate::schema::conform(schema, &mut record),
+            None => Vec::new(),
+        };
         findings.clear();
         evaluator.evaluate(&record, &mut findings);
-        if let Some(split) = options.paired {
-            drop_twins(program, split, &mut findings);
+        if !violations.is_empty() {
+            // The record's conformance errors fail it already; errors of rules that met its bad
+            // values would only repeat them.
+            findings.retain(|f| f.outcome != Outcome::Error);
         }
-        if findings.is_empty() && !every_record {
+        if let Some(split) = options.paired {
+            // Both policy sets see the same record: its conformance errors are no difference.
+            drop_twins(program, split, &mut findings);
+            violations.clear();
+        }
+        if findings.is_empty() && violations.is_empty() && !every_record {
             continue;
         }
         let name: Arc<str> = eval::record_id(&record, id_field)
@@ -599,9 +631,17 @@ fn read_chunk(
                     .map(|e| e.steps.into())
             })
             .collect();
-        for (finding, explanation) in findings.drain(..).zip(explanations) {
-            let mut reported = reported(program, &record, &name, finding);
-            reported.explanation = explanation;
+        let conformance = violations
+            .into_iter()
+            .map(|v| nonconforming(&record, &name, v));
+        let evaluated = findings
+            .drain(..)
+            .zip(explanations)
+            .map(|(finding, explanation)| Reported {
+                explanation,
+                ..reported(program, &record, &name, finding)
+            });
+        for reported in conformance.chain(evaluated) {
             let item = match renderer {
                 Some(renderer) if !name.is_empty() => {
                     let start = outcome.rendered.len();
@@ -697,7 +737,7 @@ fn reported(program: &Program, record: &Record, name: &Arc<str>, finding: Findin
     let span = finding.span.unwrap_or(record.root.span);
     let field = field_path_of(&record.root, span);
     Reported {
-        rule: finding.rule,
+        rule: Some(finding.rule),
         rule_id: rule.map_or_else(|| "".into(), |r| r.id.clone()),
         outcome: finding.outcome,
         record: name.clone(),
@@ -729,6 +769,39 @@ fn reported(program: &Program, record: &Record, name: &Arc<str>, finding: Findin
                 },
             })
         }),
+        explanation: None,
+    }
+}
+
+/// A conformance error of `record` as an `error` finding: its rule id is the violation's code,
+/// its policy location the schema declaration the record breaks.
+fn nonconforming(
+    record: &Record,
+    name: &Arc<str>,
+    violation: crate::schema::Violation,
+) -> Reported {
+    let mut message = violation.message;
+    if let Some(help) = violation.help {
+        message = format!("{message} ({help})");
+    }
+    Reported {
+        rule: None,
+        rule_id: violation.code.into(),
+        outcome: Outcome::Error,
+        record: name.clone(),
+        index: record.index,
+        at: Location {
+            source: record.source.clone(),
+            span: violation.span,
+        },
+        field: field_path_of(&record.root, violation.span),
+        message: message.into(),
+        policy: Location {
+            source: violation.schema_source,
+            span: violation.schema_span,
+        },
+        cite: None,
+        waiver: None,
         explanation: None,
     }
 }

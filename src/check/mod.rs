@@ -32,9 +32,48 @@ struct LoadedFile {
 }
 
 /// Reads, parses and checks the policy files and everything they import, and compiles them.
+/// Lint errors are errors; lint warnings are not computed (see [`check_linted`]).
 pub fn check(inputs: &[PolicyInput]) -> Result<Program, Vec<Diag>> {
     let (files, errors) = load(inputs);
-    check_files(&files, errors)
+    check_files(&files, errors, Lints::ErrorsOnly)?
+        .into_program()
+        .map(|(program, _)| program)
+}
+
+/// A policy set without syntax or name errors: its program and what the lints found.
+#[derive(Debug)]
+pub struct Checked {
+    /// The compiled program.
+    pub program: Program,
+    /// Every lint diagnostic (see `docs/lints.md`), errors and warnings, in file order.
+    pub lints: Vec<Diag>,
+}
+
+impl Checked {
+    /// The program and the warnings `caveat check` shows (style lints left out), or, when a lint
+    /// gave an error, those errors and warnings.
+    pub fn into_program(self) -> Result<(Program, Vec<Diag>), Vec<Diag>> {
+        let shown: Vec<Diag> = self
+            .lints
+            .into_iter()
+            .filter(|d| !crate::lint::STYLE.contains(&d.code.as_str()))
+            .collect();
+        if shown
+            .iter()
+            .any(|d| d.severity == crate::diagnostic::Severity::Error)
+        {
+            Err(shown)
+        } else {
+            Ok((self.program, shown))
+        }
+    }
+}
+
+/// Reads, parses and checks the policy files as [`check`] does, and lints them; an error only
+/// for what stops a policy set from compiling, lint errors being in [`Checked::lints`].
+pub fn check_linted(inputs: &[PolicyInput]) -> Result<Checked, Vec<Diag>> {
+    let (files, errors) = load(inputs);
+    check_files(&files, errors, Lints::All)
 }
 
 /// Checks two policy sets, a base and a head, each on its own (rule ids may repeat across them),
@@ -49,6 +88,8 @@ pub fn check_pair(
     errors.append(&mut head_errors);
     let base_scopes = build_scopes(&base_files, &mut errors);
     let head_scopes = build_scopes(&head_files, &mut errors);
+    // The head's schema, if any, types and checks the records for both sides.
+    let schema = build_schema(&head_files, &mut errors);
     let mut compiled = compile_rules(&base_files, &base_scopes, &mut errors);
     let split = compiled.rules.len();
     let head = compile_rules(&head_files, &head_scopes, &mut errors);
@@ -59,11 +100,12 @@ pub fn check_pair(
             waiver.rule += split;
             waiver
         }));
-    if errors.is_empty() {
-        Ok((compiled.into_program(), split))
-    } else {
-        Err(errors)
+    if !errors.is_empty() {
+        return Err(errors);
     }
+    let mut program = compiled.program();
+    program.schema = schema;
+    Ok((program, split))
 }
 
 /// Reads and parses the policy files and everything they import.
@@ -78,6 +120,20 @@ fn load(inputs: &[PolicyInput]) -> (Vec<LoadedFile>, Vec<Diag>) {
 
 /// Checks policies held in memory (no imports are followed): for tests and tools.
 pub fn check_sources(sources: &[Source]) -> Result<Program, Vec<Diag>> {
+    let (files, errors) = parse_sources(sources);
+    check_files(&files, errors, Lints::ErrorsOnly)?
+        .into_program()
+        .map(|(program, _)| program)
+}
+
+/// [`check_linted`] for policies held in memory.
+pub fn check_sources_linted(sources: &[Source]) -> Result<Checked, Vec<Diag>> {
+    let (files, errors) = parse_sources(sources);
+    check_files(&files, errors, Lints::All)
+}
+
+/// Parses policies held in memory.
+fn parse_sources(sources: &[Source]) -> (Vec<LoadedFile>, Vec<Diag>) {
     let mut errors = Vec::new();
     let files: Vec<LoadedFile> = sources
         .iter()
@@ -91,18 +147,53 @@ pub fn check_sources(sources: &[Source]) -> Result<Program, Vec<Diag>> {
             }
         })
         .collect();
-    check_files(&files, errors)
+    (files, errors)
 }
 
-/// Scopes, then rules: a program, or every error (those of reading and parsing included).
-fn check_files(files: &[LoadedFile], mut errors: Vec<Diag>) -> Result<Program, Vec<Diag>> {
+/// Which lints a check runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lints {
+    /// Errors and warnings.
+    All,
+    /// Errors only, for callers that drop the warnings.
+    ErrorsOnly,
+}
+
+/// The one schema of a policy set: the `record` blocks of all its files, merged.
+fn build_schema(
+    files: &[LoadedFile],
+    errors: &mut Vec<Diag>,
+) -> Option<Arc<crate::schema::Schema>> {
+    let declarations = files.iter().flat_map(|f| {
+        f.ast.statements.iter().filter_map(|s| match s {
+            Statement::Record(decl) => Some((&f.ast.source, decl)),
+            _ => None,
+        })
+    });
+    crate::schema::build(declarations, errors).map(Arc::new)
+}
+
+/// Scopes, the schema, then rules, then lints: a program, or every error (those of reading and
+/// parsing included). Lints run only on a policy set without other errors, so that one mistake
+/// gives one diagnostic.
+fn check_files(
+    files: &[LoadedFile],
+    mut errors: Vec<Diag>,
+    lints: Lints,
+) -> Result<Checked, Vec<Diag>> {
     let scopes = build_scopes(files, &mut errors);
-    let program = compile_rules(files, &scopes, &mut errors).into_program();
-    if errors.is_empty() {
-        Ok(program)
-    } else {
-        Err(errors)
+    let schema = build_schema(files, &mut errors);
+    let mut program = compile_rules(files, &scopes, &mut errors).program();
+    program.schema = schema;
+    if !errors.is_empty() {
+        return Err(errors);
     }
+    let asts: Vec<&PolicyFile> = files.iter().map(|f| &f.ast).collect();
+    let lints = match lints {
+        Lints::All => crate::lint::lint(&asts, &program),
+        Lints::ErrorsOnly => crate::lint::lint_errors(&asts, &program),
+    };
+    Ok(Checked { program, lints })
 }
 
 #[derive(Default)]
@@ -604,7 +695,7 @@ struct Compiled {
 }
 
 impl Compiled {
-    fn into_program(self) -> Program {
+    fn program(self) -> Program {
         let mut program = Program::new(self.rules).with_waivers(self.waivers);
         program.tests = self.tests;
         program

@@ -213,7 +213,9 @@ fn paths(input: &InputArgs, config: &Config) -> Result<Vec<PathBuf>, Diag> {
 /// Finds the inputs and compiles the policies; the diagnostics if that fails.
 pub fn prepare(input: &InputArgs) -> Result<Prepared, Vec<Diag>> {
     let (config, options, inputs) = prepare_inputs(input)?;
-    let mut program = run::compile(&inputs)?;
+    let (mut program, lint_warnings) = run::compile_linted(&inputs)?.into_program()?;
+    // Lint warnings go to stderr, where they cannot spoil a report on stdout.
+    super::print_errors(&lint_warnings);
     let warnings = program.apply_today(today(input));
     Ok(Prepared {
         config,

@@ -125,7 +125,11 @@ struct DiffSink {
 impl DiffSink {
     /// Whether either finding's message is generated rather than the rule's own.
     fn generated_message(&self, base: &Reported, head: &Reported) -> bool {
-        let generated = |f: &Reported| self.generated.get(f.rule).copied().unwrap_or(false);
+        let generated = |f: &Reported| {
+            f.rule
+                .and_then(|rule| self.generated.get(rule).copied())
+                .unwrap_or(false)
+        };
         generated(base) || generated(head)
     }
 
@@ -138,7 +142,7 @@ impl DiffSink {
             BTreeMap::new();
         for finding in &self.current {
             let entry = by_rule.entry(finding.rule_id.clone()).or_default();
-            if finding.rule < self.split {
+            if finding.rule.is_some_and(|rule| rule < self.split) {
                 entry.0 = Some(finding);
             } else {
                 entry.1 = Some(finding);

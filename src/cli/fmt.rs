@@ -63,7 +63,6 @@ pub fn run(args: &Args) -> Exit {
     }
 }
 
-/// The config's policies, or `policies/`.
 /// Formats one file; `Ok(true)` when it was not formatted (and, unless `check`, now is).
 fn format_one(path: &Path, check: bool) -> Result<bool, Vec<Diag>> {
     let name = path.display().to_string();

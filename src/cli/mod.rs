@@ -5,6 +5,7 @@ pub mod diff;
 pub mod explain;
 pub mod fmt;
 pub mod init;
+pub mod lint;
 pub mod progress;
 pub mod snapshot;
 pub mod test;
@@ -36,6 +37,9 @@ pub enum Command {
     Check(Box<check::Args>),
     /// Rewrite policy files in the one layout, keeping every comment (`--check`: only show).
     Fmt(fmt::Args),
+    /// Find mistakes in policies before they run: types, undeclared fields, rules that never
+    /// fire, unused names (`--deny warnings`: warnings fail too).
+    Lint(lint::Args),
     /// Write a commented `caveat.toml`, a sample policy and sample records.
     Init(init::Args),
     /// Write every record's outcome, sorted, to commit (`--check FILE`: diff against it).
@@ -99,6 +103,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Check(args) => check::run(&args),
         Command::Fmt(args) => fmt::run(&args),
         Command::Init(args) => init::run(&args),
+        Command::Lint(args) => lint::run(&args),
         Command::Snapshot(args) => snapshot::run(&args),
         Command::Test(args) => test::run(&args),
         Command::Explain(args) => explain::run(&args),

@@ -24,6 +24,8 @@ pub struct Program {
     pub waivers: Vec<CompiledWaiver>,
     /// Every `test` block of the policy set, in policy order.
     pub tests: Vec<CompiledTest>,
+    /// The schema the records must conform to, when the policies declare one.
+    pub schema: Option<Arc<crate::schema::Schema>>,
 }
 
 impl Program {
@@ -55,6 +57,7 @@ impl Program {
             root_fields,
             waivers: Vec::new(),
             tests: Vec::new(),
+            schema: None,
         }
     }
 

@@ -859,7 +859,12 @@ pub fn render_value(value: &Ev<'_>, record: &Record, out: &mut String) {
         V::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         V::Num(n) => match value.span {
             Some(span) => {
+                // A number a schema read from a quoted string is shown without its quotes.
                 let written = record.source.slice(span).trim();
+                let written = ['"', '\'']
+                    .iter()
+                    .find_map(|q| written.strip_prefix(*q)?.strip_suffix(*q))
+                    .unwrap_or(written);
                 if written.is_empty() {
                     out.push_str(&n.to_string());
                 } else {

@@ -55,17 +55,29 @@ pub fn finding_diag(finding: &Reported) -> Diag {
     } else {
         value
     };
+    let conformance = finding.is_conformance();
     let record_label = match (&finding.field, finding.outcome) {
+        (None, _) if conformance && finding.rule_id.ends_with("missing_field") => {
+            "a required field is missing from this record".to_string()
+        }
+        (None, _) if conformance && finding.rule_id.ends_with("undeclared_field") => {
+            "not declared in the schema".to_string()
+        }
         (Some(field), Outcome::Error) => format!("bad data: `{field}` is {value}"),
         (Some(field), _) => format!("`{field}` is {value}"),
         (None, Outcome::Error) => "bad data in this record".to_string(),
         (None, _) => format!("record `{}`", finding.record),
     };
     let policy_label = match finding.outcome {
+        _ if conformance => "declared here".to_string(),
         Outcome::Error => format!("rule `{}` failed here", finding.rule_id),
         _ => format!("rule `{}`", finding.rule_id),
     };
     let message = match finding.outcome {
+        _ if conformance => format!(
+            "{}: does not conform to the schema: {}",
+            finding.record, finding.message
+        ),
         Outcome::Error => format!(
             "{}: cannot evaluate rule `{}`: {}",
             finding.record, finding.rule_id, finding.message
@@ -73,6 +85,7 @@ pub fn finding_diag(finding: &Reported) -> Diag {
         _ => format!("{}: {}", finding.record, finding.message),
     };
     let help = match finding.outcome {
+        _ if conformance => None,
         Outcome::Error => {
             Some("fix the value in the record, or make the rule expect it".to_string())
         }

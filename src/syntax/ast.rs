@@ -25,6 +25,8 @@ pub enum Statement {
     Import(ImportDecl),
     /// A rule, with or without a block.
     Rule(Box<Rule>),
+    /// `record { … }`: the schema of the records.
+    Record(RecordDecl),
     /// `waive RULE for EXPR until DATE because "TEXT" [by "OWNER"]`
     Waive(Box<Waiver>),
     /// `test "NAME" { given … expect … }`
@@ -79,6 +81,52 @@ pub struct Expectation {
     pub effect: Spanned<String>,
     /// The rule, by id.
     pub rule: Spanned<String>,
+}
+
+/// `record { FIELD* }`: (part of) the schema of the records.
+#[derive(Debug, Clone)]
+pub struct RecordDecl {
+    /// The declared fields, in order.
+    pub fields: Vec<FieldDecl>,
+    /// `record closed { … }`: undeclared fields in the data are errors.
+    pub closed: bool,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// `name: TYPE` or `name?: TYPE` in a schema.
+#[derive(Debug, Clone)]
+pub struct FieldDecl {
+    /// The field's name.
+    pub name: Spanned<String>,
+    /// Whether the field may be missing (`name?:`).
+    pub optional: bool,
+    /// Its type.
+    pub ty: TypeExpr,
+    /// The whole field declaration.
+    pub span: Span,
+}
+
+/// A type written in a schema.
+#[derive(Debug, Clone)]
+pub struct TypeExpr {
+    /// What type.
+    pub kind: TypeExprKind,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// The kinds of type a schema can write.
+#[derive(Debug, Clone)]
+pub enum TypeExprKind {
+    /// `string`, `integer`, `number`, `date` or `bool`.
+    Name(String),
+    /// `[T]`
+    List(Box<TypeExpr>),
+    /// `{ FIELD* }`
+    Record(Vec<FieldDecl>),
+    /// `a | b | "c d"`
+    Enum(Vec<Spanned<String>>),
 }
 
 /// `let NAME = VALUE`

@@ -77,6 +77,7 @@ impl Lower<'_> {
             Rule::rule_block => self.rule_block(pair).map(|r| Statement::Rule(Box::new(r))),
             Rule::waive_decl => self.waive_decl(pair).map(|w| Statement::Waive(Box::new(w))),
             Rule::test_block => self.test_block(pair).map(|t| Statement::Test(Box::new(t))),
+            Rule::record_decl => self.record_decl(pair).map(Statement::Record),
             Rule::effect_rule | Rule::require_rule => {
                 let span = self.span(&pair);
                 let body = self.rule_body(pair)?;
@@ -192,6 +193,82 @@ impl Lower<'_> {
             expect_span,
             span,
         })
+    }
+
+    fn record_decl(&self, pair: Pair<'_, Rule>) -> Lowered<RecordDecl> {
+        let span = self.span(&pair);
+        let mut inner = pair.clone().into_inner();
+        let _kw = self.next(&mut inner, &pair)?;
+        let mut body = self.next(&mut inner, &pair)?;
+        let closed = body.as_rule() == Rule::closed_mark;
+        if closed {
+            body = self.next(&mut inner, &pair)?;
+        }
+        let fields = self.record_body(body)?;
+        Ok(RecordDecl {
+            fields,
+            closed,
+            span,
+        })
+    }
+
+    fn record_body(&self, pair: Pair<'_, Rule>) -> Lowered<Vec<FieldDecl>> {
+        pair.into_inner()
+            .filter(|p| p.as_rule() == Rule::schema_field)
+            .map(|p| self.schema_field(p))
+            .collect()
+    }
+
+    fn schema_field(&self, pair: Pair<'_, Rule>) -> Lowered<FieldDecl> {
+        let span = self.span(&pair);
+        let mut inner = pair.clone().into_inner();
+        let name_pair = self.next(&mut inner, &pair)?;
+        let name = match name_pair.clone().into_inner().next() {
+            Some(p) if p.as_rule() == Rule::string => self.string(p)?,
+            Some(p) => self.spanned_str(&p),
+            None => return Err(self.internal(&name_pair)),
+        };
+        let mut next = self.next(&mut inner, &pair)?;
+        let optional = next.as_rule() == Rule::optional_mark;
+        if optional {
+            next = self.next(&mut inner, &pair)?;
+        }
+        if next.as_rule() == Rule::colon {
+            next = self.next(&mut inner, &pair)?;
+        }
+        let ty = self.schema_type(next)?;
+        Ok(FieldDecl {
+            name,
+            optional,
+            ty,
+            span,
+        })
+    }
+
+    fn schema_type(&self, pair: Pair<'_, Rule>) -> Lowered<TypeExpr> {
+        let span = self.span(&pair);
+        let kind = match pair.as_rule() {
+            Rule::type_name => TypeExprKind::Name(pair.as_str().to_string()),
+            Rule::list_type => {
+                let mut inner = pair.clone().into_inner();
+                let element = self.schema_type(self.next(&mut inner, &pair)?)?;
+                TypeExprKind::List(Box::new(element))
+            }
+            Rule::record_body => TypeExprKind::Record(self.record_body(pair)?),
+            Rule::enum_type => {
+                let mut members = Vec::new();
+                for member in pair.clone().into_inner() {
+                    match member.clone().into_inner().next() {
+                        Some(p) if p.as_rule() == Rule::string => members.push(self.string(p)?),
+                        Some(p) => members.push(self.spanned_str(&p)),
+                        None => return Err(self.internal(&member)),
+                    }
+                }
+                TypeExprKind::Enum(members)
+            }
+            _ => return Err(self.internal(&pair)),
+        };
+        Ok(TypeExpr { kind, span })
     }
 
     fn rule_block(&self, pair: Pair<'_, Rule>) -> Lowered<Rule_> {

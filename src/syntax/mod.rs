@@ -170,13 +170,6 @@ fn parse_range(source: &Source, start: usize, end: usize) -> Piece {
             break;
         }
         let Some(rest) = text.get(pos..) else { break };
-        let word = leading_word(rest);
-        if word == "record" && !rest.get(6..).is_some_and(|r| r.starts_with('.')) {
-            piece.errors.push(unsupported_statement(source, pos, word));
-            pos = next_statement_start(text, pos + word.len());
-            previous_start = None;
-            continue;
-        }
         match PolicyParser::parse(Rule::statement_at, rest) {
             Ok(mut pairs) => {
                 let Some(pair) = pairs.next() else { break };
@@ -357,6 +350,12 @@ fn syntax_help(text: &str, at: usize, found: &FoundToken, expected: &[&str]) -> 
             return Some(format!("did you mean `{keyword}`?"));
         }
         let expects = |w: &str| expected.iter().any(|e| e.contains(&format!("`{w}`")));
+        let type_names = ["string", "integer", "number", "date", "bool"];
+        if type_names.contains(&token) && expected.iter().any(|e| e.starts_with("a type")) {
+            return Some(format!(
+                "a type name used as an enum member must be quoted: `\"{token}\"`"
+            ));
+        }
         match token {
             "unless" if !expects("unless") => {
                 return Some(
@@ -423,6 +422,7 @@ fn expected_word(rule: Rule) -> Expected {
         | Rule::let_decl
         | Rule::alias_decl
         | Rule::import_decl
+        | Rule::record_decl
         | Rule::rule_block
         | Rule::effect_rule
         | Rule::require_rule
@@ -473,6 +473,13 @@ fn expected_word(rule: Rule) -> Expected {
         Rule::list_lit => Word("a list"),
         Rule::tag | Rule::tag_word => Word("a tag"),
         Rule::open_brace => Word("`{`"),
+        Rule::record_body => Word("`{`"),
+        Rule::schema_field | Rule::field_name => Word("a field declaration like `vendor: string`"),
+        Rule::optional_mark => Word("`?`"),
+        Rule::colon => Word("`:`"),
+        Rule::list_type | Rule::type_name | Rule::enum_type | Rule::enum_member => {
+            Word("a type (`string`, `integer`, `number`, `date`, `bool`, `[T]`, `{…}` or `a | b`)")
+        }
         Rule::close_brace => Word("`}`"),
         Rule::close_paren => Word("`)`"),
         Rule::close_bracket => Word("`]`"),
@@ -639,19 +646,6 @@ fn next_statement_start(text: &str, from: usize) -> usize {
         }
     }
     text.len()
-}
-
-fn unsupported_statement(source: &Source, pos: usize, word: &str) -> Diag {
-    Diag::error(
-        "caveat::parse::unsupported",
-        "record schemas (`record { … }`) are not supported by this version of caveat",
-    )
-    .label(
-        source,
-        Span::new(pos, pos + word.len()),
-        "not supported yet",
-    )
-    .help("remove the statement, or keep it in a file this run does not read")
 }
 
 /// Refuses brackets nested deeper than [`MAX_NESTING`] before pest would recurse into them, and

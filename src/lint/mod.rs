@@ -1,0 +1,193 @@
+//! Lints: the mistakes a policy can hold that are not syntax or name errors. The type checker
+//! ([`types`]), rules that never or always fire or add nothing ([`fires`]), unused `let`s and
+//! `alias`es and unnamed rules. Each lint has a stable code `caveat::lint::…` and a level; see
+//! `docs/lints.md`.
+
+mod fires;
+mod types;
+
+use std::collections::HashSet;
+
+use crate::compile::Program;
+use crate::diagnostic::{Diag, Severity};
+use crate::syntax::ast::{Expr, ExprKind, FilterKind, PolicyFile, RuleBody, Statement};
+
+/// Style lints: reported by `caveat lint`, left out of `caveat check`.
+pub const STYLE: &[&str] = &["caveat::lint::unnamed_rule"];
+
+/// Every lint of a checked policy set, errors and warnings, in file order.
+pub fn lint(files: &[&PolicyFile], program: &Program) -> Vec<Diag> {
+    run(files, program, true)
+}
+
+/// The lints at error level only, in file order: what decides whether a policy set may run,
+/// without the cost of the warnings (comparing rules with each other).
+pub fn lint_errors(files: &[&PolicyFile], program: &Program) -> Vec<Diag> {
+    let mut diags = run(files, program, false);
+    diags.retain(|d| d.severity == Severity::Error);
+    diags
+}
+
+fn run(files: &[&PolicyFile], program: &Program, warnings: bool) -> Vec<Diag> {
+    let mut diags = Vec::new();
+    let mistyped = types::check(program, &mut diags);
+    types::check_messages(files, program, &mut diags);
+    fires::check(program, &mistyped, warnings, &mut diags);
+    if warnings {
+        unused(files, &mut diags);
+        unnamed(files, &mut diags);
+    }
+    let order = |d: &Diag| {
+        d.location().map_or((usize::MAX, 0), |l| {
+            let file = files
+                .iter()
+                .position(|f| std::sync::Arc::ptr_eq(&f.source, &l.source))
+                .unwrap_or(usize::MAX);
+            (file, l.span.start)
+        })
+    };
+    diags.sort_by_key(order);
+    // One misspelt field or value gives one diagnostic, however often it is used.
+    let mut seen = HashSet::new();
+    diags.retain(|d| {
+        let once = matches!(
+            d.code.as_str(),
+            "caveat::lint::unknown_field" | "caveat::lint::not_in_enum"
+        );
+        let file = d.location().map(|l| l.source.name().to_string());
+        !once || seen.insert((d.code.clone(), d.message.clone(), file))
+    });
+    diags
+}
+
+/// `let`s and `alias`es no file of the run uses.
+fn unused(files: &[&PolicyFile], diags: &mut Vec<Diag>) {
+    let mut used: HashSet<&str> = HashSet::new();
+    for file in files {
+        for statement in &file.statements {
+            for expr in statement_exprs(statement) {
+                names_in(expr, &mut used);
+            }
+        }
+    }
+    for file in files {
+        for statement in &file.statements {
+            let (name, code, what) = match statement {
+                Statement::Let(l) => (&l.name, "caveat::lint::unused_let", "let"),
+                Statement::Alias(a) => (&a.name, "caveat::lint::unused_alias", "alias"),
+                _ => continue,
+            };
+            if used.contains(name.node.as_str()) {
+                continue;
+            }
+            diags.push(
+                Diag::error(code, format!("`{what} {}` is never used", name.node))
+                    .with_severity(Severity::Warning)
+                    .label(&file.source, name.span, "declared here")
+                    .help(format!(
+                        "no policy file of this run uses `{}`: remove it, or check the spelling where it is meant to be used",
+                        name.node
+                    )),
+            );
+        }
+    }
+}
+
+/// The expressions a statement holds.
+fn statement_exprs(statement: &Statement) -> Vec<&Expr> {
+    match statement {
+        Statement::Let(l) => vec![&l.value],
+        Statement::Alias(a) => a.spellings.iter().collect(),
+        Statement::Rule(rule) => match &rule.body {
+            RuleBody::Effect {
+                filters,
+                when,
+                unless,
+                ..
+            } => {
+                let mut out: Vec<&Expr> = Vec::new();
+                for filter in filters {
+                    match &filter.kind {
+                        FilterKind::VendorIs(e)
+                        | FilterKind::VendorIn(e)
+                        | FilterKind::VendorNotIn(e) => out.push(e),
+                        FilterKind::After(path, d) | FilterKind::Before(path, d) => {
+                            out.extend(path.iter());
+                            out.push(d);
+                        }
+                        FilterKind::Between(path, a, b) => {
+                            out.extend(path.iter());
+                            out.extend([a, b]);
+                        }
+                    }
+                }
+                out.extend(when.iter().chain(unless.iter()));
+                out
+            }
+            RuleBody::Require {
+                condition, when, ..
+            } => std::iter::once(condition).chain(when.iter()).collect(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+/// Adds every bare name in `expr` to `names`.
+fn names_in<'a>(expr: &'a Expr, names: &mut HashSet<&'a str>) {
+    let mut stack = vec![expr];
+    while let Some(e) = stack.pop() {
+        match &e.kind {
+            ExprKind::Name(n, _) => {
+                names.insert(n.as_str());
+            }
+            ExprKind::Literal(_) | ExprKind::RecordRoot => {}
+            ExprKind::List(items) | ExprKind::And(items) | ExprKind::Or(items) => {
+                stack.extend(items);
+            }
+            ExprKind::Call(_, args) => stack.extend(args),
+            ExprKind::Member(inner, _)
+            | ExprKind::Not(inner)
+            | ExprKind::Exists(inner)
+            | ExprKind::Missing(inner)
+            | ExprKind::Neg(inner)
+            | ExprKind::Paren(inner) => stack.push(inner),
+            ExprKind::Index(a, b)
+            | ExprKind::Compare(_, _, a, b)
+            | ExprKind::Quantifier(_, _, a, b) => {
+                stack.push(a);
+                stack.push(b);
+            }
+            ExprKind::Arith(first, rest) => {
+                stack.push(first);
+                stack.extend(rest.iter().map(|(_, e)| e));
+            }
+        }
+    }
+}
+
+/// Rules written outside a `rule ID { … }` block.
+fn unnamed(files: &[&PolicyFile], diags: &mut Vec<Diag>) {
+    for file in files {
+        for statement in &file.statements {
+            let Statement::Rule(rule) = statement else {
+                continue;
+            };
+            if rule.id.is_some() {
+                continue;
+            }
+            let keyword = match &rule.body {
+                RuleBody::Effect { effect, .. } => effect.span,
+                RuleBody::Require { keyword, .. } => *keyword,
+            };
+            diags.push(
+                Diag::error("caveat::lint::unnamed_rule", "this rule has no name")
+                    .with_severity(Severity::Warning)
+                    .label(&file.source, keyword, "an unnamed rule")
+                    .help(
+                        "name it, so that findings, tests and waivers can refer to it: \
+                         `rule my-rule-id { … }`",
+                    ),
+            );
+        }
+    }
+}

@@ -1,0 +1,794 @@
+//! The type checker: one pass over each compiled rule, giving every expression a static type.
+//! Field types come from the schema (without one they are unknown); constants, functions and
+//! operators give the rest. A type that cannot be known is [`Ty::Unknown`], which fits anywhere:
+//! once a subexpression is wrong, its parents are unknown and nothing cascades.
+
+use rayon::prelude::*;
+
+use crate::compile::{
+    CompiledRule, Const, Expr, ExprKind, Function, Program, Segment, TemplatePart,
+};
+use crate::diagnostic::{Diag, Severity};
+use crate::schema::{RecordType, Schema, Type, symbol_text};
+use crate::source::{Source, Span};
+use crate::syntax::ast::{PolicyFile, Statement};
+use crate::value::{parse_data_date, parse_data_number};
+
+/// A static type.
+#[derive(Debug, Clone)]
+enum Ty<'s> {
+    /// Nothing is known: fits anywhere.
+    Unknown,
+    Bool,
+    Num,
+    Str,
+    /// A string constant that reads as a number or a date, and compares as one with one.
+    Loose {
+        number: bool,
+        date: bool,
+    },
+    Date,
+    List(Box<Ty<'s>>),
+    Record(&'s RecordType),
+    /// A string that must be one of these.
+    Enum(&'s [String]),
+}
+
+impl Ty<'_> {
+    fn name(&self) -> &'static str {
+        match self {
+            Ty::Unknown => "a value",
+            Ty::Bool => "a boolean",
+            Ty::Num => "a number",
+            Ty::Str | Ty::Enum(_) | Ty::Loose { .. } => "a string",
+            Ty::Date => "a date",
+            Ty::List(_) => "a list",
+            Ty::Record(_) => "a record",
+        }
+    }
+
+    /// The type for messages, with a list's elements: "a list of strings".
+    fn describe(&self) -> String {
+        match self {
+            Ty::List(element) if element.known() => {
+                let inner = element.describe();
+                let plural = match inner.strip_prefix("a ") {
+                    Some(rest) => format!("{rest}s"),
+                    None => inner,
+                };
+                format!("a list of {plural}")
+            }
+            other => other.name().to_string(),
+        }
+    }
+
+    fn known(&self) -> bool {
+        !matches!(self, Ty::Unknown)
+    }
+
+    fn is_string(&self) -> bool {
+        matches!(self, Ty::Str | Ty::Enum(_) | Ty::Loose { .. })
+    }
+
+    /// Whether arithmetic takes it: a number, or a string constant that reads as one.
+    fn is_number(&self) -> bool {
+        matches!(self, Ty::Num | Ty::Loose { number: true, .. })
+    }
+
+    fn of(ty: &Type) -> Ty<'_> {
+        match ty {
+            Type::String => Ty::Str,
+            Type::Integer | Type::Number => Ty::Num,
+            Type::Date => Ty::Date,
+            Type::Bool => Ty::Bool,
+            Type::List(element) => Ty::List(Box::new(Ty::of(element))),
+            Type::Record(record) => Ty::Record(record),
+            Type::Enum(members) => Ty::Enum(members),
+        }
+    }
+
+    /// A constant's type; a string that reads as a number or a date compares as one, so its type
+    /// is not known.
+    fn of_const(c: &Const) -> Ty<'static> {
+        match c {
+            Const::String(s) => {
+                let (number, date) = (parse_data_number(s).is_some(), parse_data_date(s).is_some());
+                if number || date {
+                    Ty::Loose { number, date }
+                } else {
+                    Ty::Str
+                }
+            }
+            Const::Number(_) => Ty::Num,
+            Const::Date(_) => Ty::Date,
+            Const::Bool(_) => Ty::Bool,
+            Const::List(items) => {
+                let element = common(items.iter().map(Ty::of_const)).unwrap_or(Ty::Unknown);
+                Ty::List(Box::new(element))
+            }
+        }
+    }
+}
+
+/// The type of every element, if they agree (strings of any kind agree as strings); `None` for
+/// a list of mixed types.
+fn common<'s>(types: impl Iterator<Item = Ty<'s>>) -> Option<Ty<'s>> {
+    let mut out: Option<Ty<'s>> = None;
+    for ty in types {
+        out = Some(match (out, ty) {
+            (None, ty) => ty,
+            (Some(Ty::Loose { number, date }), Ty::Loose { number: n, date: d }) => Ty::Loose {
+                number: number && n,
+                date: date && d,
+            },
+            (Some(t), ty) if t.is_string() && ty.is_string() => Ty::Str,
+            (Some(t), ty) if std::mem::discriminant(&t) == std::mem::discriminant(&ty) => t,
+            _ => return None,
+        });
+    }
+    Some(out.unwrap_or(Ty::Unknown))
+}
+
+/// Whether `<`, `>` and the like can order values of these types without a run-time error.
+fn orderable(a: &Ty<'_>, b: &Ty<'_>) -> bool {
+    match (a, b) {
+        (Ty::Unknown, _) | (_, Ty::Unknown) => true,
+        (Ty::Num, Ty::Num) | (Ty::Date, Ty::Date) => true,
+        (Ty::Loose { number, .. }, Ty::Num) | (Ty::Num, Ty::Loose { number, .. }) => *number,
+        (Ty::Loose { date, .. }, Ty::Date) | (Ty::Date, Ty::Loose { date, .. }) => *date,
+        _ => a.is_string() && b.is_string(),
+    }
+}
+
+/// Whether `==` can compare values of these types without a run-time error.
+fn equatable(a: &Ty<'_>, b: &Ty<'_>) -> bool {
+    match (a, b) {
+        (Ty::Unknown, _) | (_, Ty::Unknown) | (Ty::Bool, Ty::Bool) => true,
+        (Ty::List(x), Ty::List(y)) => equatable(x, y),
+        _ => orderable(a, b),
+    }
+}
+
+/// Type-checks every rule of `program`.
+///
+/// Returns, for each rule, whether it has a type error (the other lints leave such rules alone,
+/// so that one mistake gives one diagnostic).
+pub fn check(program: &Program, diags: &mut Vec<Diag>) -> Vec<bool> {
+    let mut slots: Vec<&str> = vec![""; program.root_fields.len()];
+    for (name, slot) in &program.root_fields {
+        if let Some(s) = slots.get_mut(*slot) {
+            *s = name;
+        }
+    }
+    // Each rule on its own, on all cores; the diagnostics in rule order.
+    let found: Vec<Vec<Diag>> = program
+        .rules
+        .par_iter()
+        .map(|rule| {
+            let mut found = Vec::new();
+            let mut checker = Checker {
+                source: &rule.source,
+                schema: program.schema.as_deref(),
+                slots: &slots,
+                vars: Vec::new(),
+                diags: &mut found,
+            };
+            checker.rule(rule);
+            found
+        })
+        .collect();
+    let wrong = found
+        .iter()
+        .map(|f| f.iter().any(|d| d.severity == Severity::Error))
+        .collect();
+    diags.extend(found.into_iter().flatten());
+    wrong
+}
+
+/// Checks the field paths of message placeholders (`{vendr}`) against the schema.
+pub fn check_messages(files: &[&PolicyFile], program: &Program, diags: &mut Vec<Diag>) {
+    let Some(schema) = program.schema.as_deref() else {
+        return;
+    };
+    for file in files {
+        for statement in &file.statements {
+            let Statement::Rule(rule) = statement else {
+                continue;
+            };
+            let Some(message) = &rule.message else {
+                continue;
+            };
+            let Ok(template) = crate::compile::template(&message.node) else {
+                continue;
+            };
+            let mut checker = Checker {
+                source: &file.source,
+                schema: Some(schema),
+                slots: &[],
+                vars: Vec::new(),
+                diags,
+            };
+            for part in &template.parts {
+                let TemplatePart::Field(path) = part else {
+                    continue;
+                };
+                let written: Vec<&str> = path
+                    .iter()
+                    .filter_map(|s| match s {
+                        Segment::Key(k) => Some(&**k),
+                        Segment::Index(_) => None,
+                    })
+                    .collect();
+                let span = find_in(&file.source, message.span, &written.join("."));
+                checker.walk(Ty::Record(&schema.root), path, String::new(), span);
+            }
+        }
+    }
+}
+
+struct Checker<'a, 's> {
+    source: &'a Source,
+    schema: Option<&'s Schema>,
+    slots: &'a [&'a str],
+    vars: Vec<Ty<'s>>,
+    diags: &'a mut Vec<Diag>,
+}
+
+impl<'s> Checker<'_, 's> {
+    fn rule(&mut self, rule: &CompiledRule) {
+        let clauses = rule
+            .conditions
+            .iter()
+            .chain(rule.unless.as_ref())
+            .chain(rule.require.as_ref());
+        for clause in clauses {
+            self.condition(&clause.expr);
+        }
+    }
+
+    fn text(&self, span: Span) -> String {
+        let text = crate::compile::collapse_whitespace(self.source.slice(span));
+        if text.chars().count() > 40 {
+            format!("{}…", text.chars().take(40).collect::<String>())
+        } else {
+            text
+        }
+    }
+
+    fn mismatch(&mut self, message: String, span: Span, label: &str, help: Option<String>) {
+        self.diags.push(
+            Diag::error("caveat::lint::type_mismatch", message)
+                .label(self.source, span, label)
+                .maybe_help(help),
+        );
+    }
+
+    /// An expression that must be true or false.
+    fn condition(&mut self, expr: &Expr) {
+        let ty = self.ty(expr);
+        if ty.known() && !matches!(ty, Ty::Bool) {
+            let text = self.text(expr.span);
+            self.mismatch(
+                format!("expected a condition, but `{text}` is {}", ty.name()),
+                expr.span,
+                "not true or false",
+                Some("write a comparison, such as `amount > 1000` or `exemption exists`".into()),
+            );
+        }
+    }
+
+    /// Reports `what` applied to an operand of the wrong type; the result is unknown.
+    fn wrong_operand(&mut self, what: &str, wanted: &str, operand: &Expr, ty: &Ty<'_>) -> Ty<'s> {
+        let text = self.text(operand.span);
+        self.mismatch(
+            format!("{what} needs {wanted}, but `{text}` is {}", ty.describe()),
+            operand.span,
+            &format!("{}, not {wanted}", ty.describe()),
+            None,
+        );
+        Ty::Unknown
+    }
+
+    fn incomparable(&mut self, expr: &Expr, left: (&Expr, &Ty<'_>), right: (&Expr, &Ty<'_>)) {
+        let (l, r) = (self.text(left.0.span), self.text(right.0.span));
+        let help = match self.field_named_like(right.0) {
+            Some(name) => format!(
+                "`{name}` here is the symbol \"{name}\", not the field: did you mean the field \
+                 `record.{name}`?"
+            ),
+            None => {
+                "compare values of the same type: a date with a date, a number with a number".into()
+            }
+        };
+        self.mismatch(
+            format!(
+                "cannot compare `{l}` ({}) with `{r}` ({})",
+                left.1.describe(),
+                right.1.describe()
+            ),
+            expr.span,
+            "these types never compare",
+            Some(help),
+        );
+    }
+
+    /// The name of a bare symbol that is also a declared top-level field, if `operand` is one.
+    fn field_named_like<'e>(&self, operand: &'e Expr) -> Option<&'e str> {
+        let (Some(schema), ExprKind::Const(Const::String(s))) = (self.schema, &operand.kind) else {
+            return None;
+        };
+        (self.source.slice(operand.span) == &**s && schema.root.get(s).is_some()).then_some(&**s)
+    }
+
+    fn ty(&mut self, expr: &Expr) -> Ty<'s> {
+        match &expr.kind {
+            ExprKind::Const(c) => Ty::of_const(c),
+            ExprKind::Field(path) => self.field(None, path, expr.span),
+            ExprKind::RootField(slot, rest) => {
+                let first = self.slots.get(*slot).copied().unwrap_or("");
+                self.field(Some(first), rest, expr.span)
+            }
+            ExprKind::Var(slot, path) => {
+                let base = self.vars.get(*slot).cloned().unwrap_or(Ty::Unknown);
+                self.walk(base, path, String::new(), expr.span)
+            }
+            ExprKind::Member(base, segment) => {
+                let base = self.ty(base);
+                self.walk(
+                    base,
+                    std::slice::from_ref(segment),
+                    String::new(),
+                    expr.span,
+                )
+            }
+            ExprKind::Index(base, index) => {
+                self.ty(base);
+                let index_ty = self.ty(index);
+                if !matches!(index_ty, Ty::Unknown | Ty::Num) && !index_ty.is_string() {
+                    self.wrong_operand("an index", "a number or a string", index, &index_ty);
+                }
+                Ty::Unknown
+            }
+            ExprKind::Not(inner) => {
+                self.condition(inner);
+                Ty::Bool
+            }
+            ExprKind::And(items) | ExprKind::Or(items) => {
+                for item in items {
+                    self.condition(item);
+                }
+                Ty::Bool
+            }
+            ExprKind::Equals {
+                left,
+                right,
+                aliases,
+                ..
+            } => {
+                let l = self.ty(left);
+                let r = self.ty(right);
+                if aliases.is_none()
+                    && (!self.enum_member(&l, right) || !self.enum_member(&r, left))
+                {
+                    return Ty::Bool;
+                }
+                if !equatable(&l, &r) {
+                    self.incomparable(expr, (left, &l), (right, &r));
+                } else if aliases.is_none() && !matches!(l, Ty::Enum(_)) {
+                    self.symbol_is_field(right);
+                }
+                Ty::Bool
+            }
+            ExprKind::Order(_, left, right) => {
+                let l = self.ty(left);
+                let r = self.ty(right);
+                if !orderable(&l, &r) {
+                    self.incomparable(expr, (left, &l), (right, &r));
+                }
+                Ty::Bool
+            }
+            ExprKind::InSet(needle, set, _) => {
+                let n = self.ty(needle);
+                if let Ty::Enum(members) = n {
+                    for s in &set.strings {
+                        if !members.contains(&s.to_string()) {
+                            let span = find_in(self.source, expr.span, s);
+                            self.not_in_enum(s, members, needle, span);
+                            return Ty::Bool;
+                        }
+                    }
+                }
+                let elements = set
+                    .strings
+                    .iter()
+                    .map(|s| Const::String(s.clone()))
+                    .chain(set.others.iter().cloned());
+                for element in elements {
+                    let e = Ty::of_const(&element);
+                    if !equatable(&n, &e) {
+                        let text = self.text(needle.span);
+                        self.mismatch(
+                            format!("`{text}` is {}, but the list holds {}", n.name(), e.name()),
+                            expr.span,
+                            "these types never compare",
+                            Some("list values of the same type as the field".into()),
+                        );
+                        break;
+                    }
+                }
+                Ty::Bool
+            }
+            ExprKind::InList(needle, list, _) => {
+                let n = self.ty(needle);
+                match self.ty(list) {
+                    Ty::List(element) if !equatable(&n, &element) => {
+                        self.incomparable(expr, (needle, &n), (list, &Ty::List(element)));
+                    }
+                    Ty::List(_) | Ty::Unknown => {}
+                    other => {
+                        self.wrong_operand("`in`", "a list", list, &other);
+                    }
+                }
+                Ty::Bool
+            }
+            ExprKind::Matches(subject, _) => {
+                let s = self.ty(subject);
+                if s.known() && !s.is_string() {
+                    self.wrong_operand("`matches`", "a string", subject, &s);
+                }
+                Ty::Bool
+            }
+            ExprKind::Contains(haystack, needle, aliases) => {
+                let h = self.ty(haystack);
+                let n = self.ty(needle);
+                match &h {
+                    Ty::Unknown => {}
+                    Ty::Str | Ty::Enum(_) => {
+                        if n.known() && !n.is_string() {
+                            self.wrong_operand("`contains` on a string", "a string", needle, &n);
+                        }
+                    }
+                    Ty::List(element) => {
+                        if aliases.is_none() && !self.enum_member(element, needle) {
+                            return Ty::Bool;
+                        }
+                        if !equatable(element, &n) {
+                            self.incomparable(expr, (haystack, &h), (needle, &n));
+                        }
+                    }
+                    other => {
+                        self.wrong_operand("`contains`", "a string or a list", haystack, other);
+                    }
+                }
+                Ty::Bool
+            }
+            ExprKind::StartsWith(left, right) | ExprKind::EndsWith(left, right) => {
+                let what = if matches!(expr.kind, ExprKind::StartsWith(..)) {
+                    "`starts with`"
+                } else {
+                    "`ends with`"
+                };
+                for operand in [left, right] {
+                    let t = self.ty(operand);
+                    if t.known() && !t.is_string() {
+                        self.wrong_operand(what, "a string", operand, &t);
+                        break;
+                    }
+                }
+                Ty::Bool
+            }
+            ExprKind::Exists(inner) | ExprKind::Missing(inner) => {
+                self.ty(inner);
+                Ty::Bool
+            }
+            ExprKind::Arith(first, rest) => {
+                let operands = std::iter::once(&**first).chain(rest.iter().map(|(_, _, e)| e));
+                for operand in operands {
+                    let t = self.ty(operand);
+                    if t.known() && !t.is_number() {
+                        self.wrong_operand("arithmetic", "a number", operand, &t);
+                        return Ty::Unknown;
+                    }
+                }
+                Ty::Num
+            }
+            ExprKind::Neg(inner) => {
+                let t = self.ty(inner);
+                if t.known() && !t.is_number() {
+                    return self.wrong_operand("`-`", "a number", inner, &t);
+                }
+                Ty::Num
+            }
+            ExprKind::Call(function, args) => self.call(*function, args),
+            ExprKind::Quantifier(q, slot, list, body) => {
+                if let ExprKind::Const(Const::List(items)) = &list.kind
+                    && common(items.iter().map(Ty::of_const)).is_none()
+                {
+                    let text = self.text(list.span);
+                    self.mismatch(
+                        format!("`{text}` mixes values of different types"),
+                        list.span,
+                        "the elements cannot all be compared alike",
+                        Some("give a quantifier a list of one type".into()),
+                    );
+                }
+                let l = self.ty(list);
+                let element = match l {
+                    Ty::List(element) => *element,
+                    Ty::Unknown => Ty::Unknown,
+                    other => {
+                        let what = match q {
+                            crate::syntax::ast::Quantifier::Any => "`any`",
+                            crate::syntax::ast::Quantifier::All => "`all`",
+                        };
+                        self.wrong_operand(what, "a list", list, &other)
+                    }
+                };
+                self.vars.truncate(*slot);
+                self.vars.push(element);
+                self.condition(body);
+                self.vars.truncate(*slot);
+                Ty::Bool
+            }
+        }
+    }
+
+    fn call(&mut self, function: Function, args: &[Expr]) -> Ty<'s> {
+        let types: Vec<Ty<'s>> = args.iter().map(|a| self.ty(a)).collect();
+        let (Some(first), Some(first_ty)) = (args.first(), types.first()) else {
+            return Ty::Unknown;
+        };
+        let name = Function::ALL
+            .iter()
+            .find(|(_, f)| *f == function)
+            .map_or("", |(n, _)| *n);
+        let what = format!("`{name}`");
+        match function {
+            Function::Count => match first_ty {
+                Ty::List(_) | Ty::Unknown => Ty::Num,
+                other => self.wrong_operand(&what, "a list", first, other),
+            },
+            Function::Len => match first_ty {
+                Ty::List(_) | Ty::Unknown => Ty::Num,
+                t if t.is_string() => Ty::Num,
+                other => self.wrong_operand(&what, "a string or a list", first, other),
+            },
+            Function::Sum => match first_ty {
+                Ty::List(element) if element.is_number() || !element.known() => Ty::Num,
+                Ty::Unknown => Ty::Num,
+                other => self.wrong_operand(&what, "a list of numbers", first, other),
+            },
+            Function::Lower | Function::Upper => match first_ty {
+                t if t.is_string() || !t.known() => Ty::Str,
+                other => self.wrong_operand(&what, "a string", first, other),
+            },
+            Function::Min | Function::Max => {
+                let (candidates, operands): (Vec<&Ty<'s>>, Vec<&Expr>) = if args.len() == 1 {
+                    match first_ty {
+                        Ty::List(element) => (vec![&**element], vec![first]),
+                        Ty::Unknown => return Ty::Unknown,
+                        other => return self.wrong_operand(&what, "a list", first, other),
+                    }
+                } else {
+                    (types.iter().collect(), args.iter().collect())
+                };
+                // The result is one of the values: they must all have one orderable type.
+                let mut result: Option<Ty<'s>> = None;
+                let mut unknown = false;
+                for (t, operand) in candidates.into_iter().zip(operands.iter().cycle()) {
+                    if !t.known() {
+                        unknown = true;
+                        continue;
+                    }
+                    let orderable_alone = t.is_string() || matches!(t, Ty::Num | Ty::Date);
+                    let joined = match &result {
+                        None => Some(t.clone()),
+                        Some(r) => common([r.clone(), t.clone()].into_iter()),
+                    };
+                    match joined {
+                        Some(j) if orderable_alone => result = Some(j),
+                        _ => {
+                            let wanted = match &result {
+                                Some(r) => format!("values of one type ({})", r.name()),
+                                None => "numbers, dates or strings".to_string(),
+                            };
+                            return self.wrong_operand(&what, &wanted, operand, t);
+                        }
+                    }
+                }
+                match result {
+                    _ if unknown => Ty::Unknown,
+                    Some(Ty::Enum(_)) => Ty::Str,
+                    Some(t) => t,
+                    None => Ty::Unknown,
+                }
+            }
+        }
+    }
+
+    /// The type of a field path from the record's root (`first` a top-level field, when the path
+    /// was given a slot).
+    fn field(&mut self, first: Option<&str>, rest: &[Segment], span: Span) -> Ty<'s> {
+        let Some(schema) = self.schema else {
+            return Ty::Unknown;
+        };
+        let root = Ty::Record(&schema.root);
+        match first {
+            Some(name) => {
+                let head = [Segment::Key(name.into())];
+                let ty = self.walk(root, &head, String::new(), span);
+                self.walk(ty, rest, name.to_string(), span)
+            }
+            None => self.walk(root, rest, String::new(), span),
+        }
+    }
+
+    /// Follows a path from a value of type `ty`; `shown` is the path so far, for messages.
+    fn walk(&mut self, mut ty: Ty<'s>, path: &[Segment], mut shown: String, span: Span) -> Ty<'s> {
+        for (i, segment) in path.iter().enumerate() {
+            ty = match (ty, segment) {
+                (Ty::Unknown, _) => return Ty::Unknown,
+                (Ty::Record(record), Segment::Key(key)) => match record.get(key) {
+                    Some(field) => Ty::of(&field.ty),
+                    None => {
+                        self.unknown_field(record, &shown, key, span);
+                        return Ty::Unknown;
+                    }
+                },
+                (Ty::List(element), Segment::Key(_)) => {
+                    // A key on a list projects the rest of the path over the elements.
+                    let rest = path.get(i..).unwrap_or(&[]);
+                    let inner = self.walk(*element, rest, shown, span);
+                    return match inner {
+                        Ty::Unknown => Ty::Unknown,
+                        Ty::List(nested) => Ty::List(nested),
+                        other => Ty::List(Box::new(other)),
+                    };
+                }
+                (Ty::List(element), Segment::Index(_)) => *element,
+                (Ty::Record(_), Segment::Index(_)) => return Ty::Unknown,
+                (other, Segment::Key(key)) => {
+                    let text = if shown.is_empty() {
+                        self.text(span)
+                    } else {
+                        shown.clone()
+                    };
+                    self.mismatch(
+                        format!("`{text}` is {}, which has no field `{key}`", other.name()),
+                        span,
+                        "no fields here",
+                        None,
+                    );
+                    return Ty::Unknown;
+                }
+                (other, Segment::Index(_)) => {
+                    let text = if shown.is_empty() {
+                        self.text(span)
+                    } else {
+                        shown.clone()
+                    };
+                    self.mismatch(
+                        format!("`{text}` is {}, which has no positions", other.name()),
+                        span,
+                        "not a list",
+                        None,
+                    );
+                    return Ty::Unknown;
+                }
+            };
+            if let Segment::Key(key) = segment {
+                if !shown.is_empty() {
+                    shown.push('.');
+                }
+                shown.push_str(key);
+            }
+        }
+        ty
+    }
+
+    fn unknown_field(&mut self, record: &RecordType, parent: &str, key: &str, span: Span) {
+        let full = if parent.is_empty() {
+            key.to_string()
+        } else {
+            format!("{parent}.{key}")
+        };
+        let names = record.fields.iter().map(|f| f.name.as_str());
+        let help = match crate::suggest::closest(key, names) {
+            Some(name) if parent.is_empty() => format!("did you mean `{name}`?"),
+            Some(name) => format!("did you mean `{parent}.{name}`?"),
+            None => {
+                let declared: Vec<String> = record
+                    .fields
+                    .iter()
+                    .map(|f| format!("`{}`", f.name))
+                    .collect();
+                format!(
+                    "declare it in the schema's `record {{ … }}`; the declared fields are {}",
+                    declared.join(", ")
+                )
+            }
+        };
+        let label = if parent.is_empty() {
+            "not declared in the schema".to_string()
+        } else {
+            format!("`{parent}` has no field `{key}`")
+        };
+        self.diags.push(
+            Diag::error(
+                "caveat::lint::unknown_field",
+                format!("the field `{full}` is not declared in the schema"),
+            )
+            .label(self.source, span, label)
+            .help(help),
+        );
+    }
+
+    /// When `ty` is an enum and `operand` a string constant outside it, reports it. Returns
+    /// whether the comparison is still worth checking (false once reported).
+    fn enum_member(&mut self, ty: &Ty<'_>, operand: &Expr) -> bool {
+        let (Ty::Enum(members), ExprKind::Const(Const::String(s))) = (ty, &operand.kind) else {
+            return true;
+        };
+        if members.iter().any(|m| **m == **s) {
+            return true;
+        }
+        self.not_in_enum(s, members, operand, operand.span);
+        false
+    }
+
+    fn not_in_enum(&mut self, value: &str, members: &[String], _field: &Expr, span: Span) {
+        let shown: Vec<String> = members.iter().map(|m| symbol_text(m)).collect();
+        let help = match crate::suggest::closest(value, members.iter().map(String::as_str)) {
+            Some(m) => format!("did you mean `{}`?", symbol_text(m)),
+            None => format!("the schema allows {}", shown.join(", ")),
+        };
+        self.diags.push(
+            Diag::error(
+                "caveat::lint::not_in_enum",
+                format!(
+                    "`{}` is not one of the values the schema allows ({})",
+                    symbol_text(value),
+                    shown.join(" | ")
+                ),
+            )
+            .label(self.source, span, "no record can have this value")
+            .help(help),
+        );
+    }
+
+    /// A bare symbol on the right of a comparison that is also a declared top-level field.
+    fn symbol_is_field(&mut self, operand: &Expr) {
+        let Some(s) = self.field_named_like(operand) else {
+            return;
+        };
+        self.diags.push(
+            Diag::error(
+                "caveat::lint::symbol_is_field",
+                format!("`{s}` here is the symbol \"{s}\", not the field `{s}`"),
+            )
+            .with_severity(Severity::Warning)
+            .label(self.source, operand.span, "compared as a string")
+            .help(format!(
+                "did you mean the field `record.{s}`? To compare with the text, write \"{s}\""
+            )),
+        );
+    }
+}
+
+/// The span of the first whole-word `word` inside `span`, else `span`.
+fn find_in(source: &Source, span: Span, word: &str) -> Span {
+    let text = source.slice(span);
+    let mut from = 0;
+    while let Some(at) = text.get(from..).and_then(|t| t.find(word)) {
+        let start = from + at;
+        let end = start + word.len();
+        let boundary = |c: Option<char>| c.is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_'));
+        let before = text.get(..start).and_then(|t| t.chars().next_back());
+        let after = text.get(end..).and_then(|t| t.chars().next());
+        if boundary(before) && boundary(after) {
+            return Span::new(span.start + start, span.start + end);
+        }
+        from = end;
+    }
+    span
+}

@@ -1,0 +1,89 @@
+//! Every broken policy in `tests/lint/` gives the diagnostics in its snapshot: lints, and the
+//! errors of schema declarations. Each file holds one mistake, described in its first comment.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "a test fails by panicking"
+)]
+
+mod common;
+
+use std::path::Path;
+
+use caveat::check::{PolicyInput, check_linted};
+
+fn diagnostics_of(path: &Path) -> String {
+    let relative = path
+        .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+        .unwrap_or(path);
+    let root = relative.parent().unwrap().to_path_buf();
+    let input = PolicyInput {
+        path: relative.to_path_buf(),
+        root,
+    };
+    let diags = match check_linted(&[input]) {
+        Ok(checked) => checked.lints,
+        Err(errors) => errors,
+    };
+    assert!(
+        !diags.is_empty(),
+        "{} should not lint cleanly",
+        relative.display()
+    );
+    common::rendered(&diags)
+}
+
+#[test]
+fn broken_policies() {
+    // Paths in diagnostics are relative to the crate root, so that snapshots are stable.
+    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
+    insta::glob!("lint/err_*.policy", |path| {
+        insta::assert_snapshot!(diagnostics_of(path));
+    });
+}
+
+#[test]
+fn the_schema_alone_lints_cleanly() {
+    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
+    let input = PolicyInput {
+        path: "tests/lint/schema.policy".into(),
+        root: "tests/lint".into(),
+    };
+    let checked = check_linted(&[input]).unwrap_or_else(|e| panic!("{}", common::rendered(&e)));
+    assert!(
+        checked.lints.is_empty(),
+        "{}",
+        common::rendered(&checked.lints)
+    );
+}
+
+#[test]
+fn the_schema_of_the_language_reference_checks_and_lints_cleanly() {
+    // LANGUAGE.md §7, verbatim, with the headline rule.
+    let text = "record {
+  id: string
+  vendor: string
+  date: date
+  amount: number
+  quantity?: integer
+  line_items?: [{ vendor: string, amount: number }]
+  buyer: { branch: Army | Navy | \"Air Force\" | Marines | SOCOM, unit?: string }
+  exemption?: { kind: urgent | training | research, approved_by: string, expires?: date }
+}
+rule headline { deny vendor DJI after 2018-05-23 unless exemption.kind == urgent }
+";
+    let source = caveat::source::SourceFile::new("s7.policy", text);
+    let checked = caveat::check::check_sources_linted(&[source])
+        .unwrap_or_else(|e| panic!("{}", common::rendered(&e)));
+    assert!(
+        checked.lints.is_empty(),
+        "{}",
+        common::rendered(&checked.lints)
+    );
+    let schema = checked.program.schema.unwrap();
+    assert_eq!(schema.root.fields.len(), 8);
+    assert!(schema.closed.is_none());
+}

@@ -1,0 +1,120 @@
+//! `caveat lint` and the lints at the start of `caveat check`, end to end: exit codes,
+//! `--deny warnings`, and reports on stdout kept clean of warnings.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "a test fails by panicking"
+)]
+
+mod common;
+
+use common::{caveat, caveat_in, scratch};
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn a_lint_error_exits_1_and_names_its_code() {
+    let out = caveat(&["lint", "tests/lint/err_unknown_field.policy"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("caveat::lint::unknown_field"), "{err}");
+    assert!(err.contains("err_unknown_field.policy:3:57"), "{err}");
+    assert!(err.contains("1 error and 0 warnings"), "{err}");
+}
+
+#[test]
+fn warnings_fail_only_with_deny_warnings() {
+    let file = "tests/lint/err_unused_let.policy";
+    let out = caveat(&["lint", file]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("caveat::lint::unused_let"));
+    let out = caveat(&["lint", "--deny", "warnings", file]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}
+
+#[test]
+fn the_shipped_policies_lint_cleanly() {
+    let out = caveat(&["lint", "policies", "--deny", "warnings"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+}
+
+#[test]
+fn a_policy_that_does_not_parse_exits_2() {
+    let dir = scratch("lint-cli-parse", &[("bad.policy", "deny when\n")]);
+    let out = caveat_in(&dir, &["lint", "bad.policy"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn check_stops_on_a_lint_error_before_reading_data() {
+    let dir = scratch(
+        "lint-cli-check-error",
+        &[
+            (
+                "p.policy",
+                "record { vendor: string, amount: number }\nrule big { deny when amount > 2018-01-01 }\n",
+            ),
+            ("r.yaml", "- {vendor: DJI, amount: 5}\n"),
+        ],
+    );
+    let out = caveat_in(&dir, &["check", "p.policy", "r.yaml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    assert!(stderr(&out).contains("caveat::lint::type_mismatch"));
+}
+
+#[test]
+fn check_prints_warnings_on_stderr_and_keeps_json_clean() {
+    let dir = scratch(
+        "lint-cli-check-warning",
+        &[
+            (
+                "p.policy",
+                "let unused = [DJI]\nrule dji { deny vendor DJI }\ndeny vendor Autel\n",
+            ),
+            ("r.yaml", "- {id: A-1, vendor: DJI}\n"),
+        ],
+    );
+    let out = caveat_in(&dir, &["check", "--format", "json", "p.policy", "r.yaml"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["summary"]["deny"], 1);
+    let err = stderr(&out);
+    assert!(err.contains("caveat::lint::unused_let"), "{err}");
+    // Style lints are for `caveat lint` only.
+    assert!(!err.contains("caveat::lint::unnamed_rule"), "{err}");
+}
+
+#[test]
+fn check_reports_nonconforming_records_in_every_format() {
+    let dir = scratch(
+        "lint-cli-conformance",
+        &[
+            ("schema.policy", "record { id: string, amount: number }\n"),
+            (
+                "p.policy",
+                "import \"schema.policy\"\nrule big { deny when amount > 1000 }\n",
+            ),
+            (
+                "r.yaml",
+                "- id: A-1\n  amount: lots\n- id: A-2\n  amount: \"2000.00\"\n",
+            ),
+        ],
+    );
+    for format in ["human", "json", "sarif", "junit", "tap", "github", "csv"] {
+        let out = caveat_in(&dir, &["check", "--format", format, "p.policy", "r.yaml"]);
+        assert_eq!(out.status.code(), Some(1), "{format}: {}", stderr(&out));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains("schema") && stdout.contains("wrong_type"),
+            "{format}: {stdout}"
+        );
+        assert!(stdout.contains("A-2"), "{format}: {stdout}");
+    }
+}
