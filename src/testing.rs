@@ -94,7 +94,7 @@ pub fn run_tests(program: &Program) -> (Vec<TestOutcome>, Coverage) {
         .iter()
         .enumerate()
         .map(|(index, test)| {
-            let record = match given_record(test) {
+            let record = match given_record(test).and_then(|r| conforming(program, test, r)) {
                 Ok(record) => record,
                 Err(diag) => {
                     return TestOutcome {
@@ -230,15 +230,47 @@ pub fn given_record(test: &CompiledTest) -> Result<Record, Diag> {
             (source, format)
         }
     };
+    // An inline record is read from a copy of the policy file with everything else blanked: its
+    // positions are the policy file's, so diagnostics show the policy file itself.
+    let shown = match &test.given {
+        Given::Inline(_) => test.source.clone(),
+        Given::File(_) => source.clone(),
+    };
     let mut records = crate::data::read_records(&source, format, &LoadOptions::default());
-    let first = records.next().transpose().map_err(crate::run::data_error)?;
-    let Some(record) = first else {
+    let first = records.next().transpose().map_err(|mut error| {
+        error.file = shown.clone();
+        crate::run::data_error(error)
+    })?;
+    let Some(mut record) = first else {
         return Err(one_record_error(test, "holds no record"));
     };
     if records.next().is_some() {
         return Err(one_record_error(test, "holds more than one record"));
     }
+    record.source = shown;
     Ok(record)
+}
+
+/// The record typed by the schema, when the policies declare one; a record that does not
+/// conform fails its test, at the first value at fault.
+fn conforming(program: &Program, test: &CompiledTest, mut record: Record) -> Result<Record, Diag> {
+    let Some(schema) = &program.schema else {
+        return Ok(record);
+    };
+    let violations = crate::schema::conform(schema, &mut record);
+    let Some(first) = violations.into_iter().next() else {
+        return Ok(record);
+    };
+    Err(Diag::error(
+        first.code,
+        format!(
+            "the record of test `{}` does not conform to the schema: {}",
+            test.name, first.message
+        ),
+    )
+    .label(&record.source, first.span, "here")
+    .label(&first.schema_source, first.schema_span, "declared here")
+    .maybe_help(first.help))
 }
 
 fn one_record_error(test: &CompiledTest, what: &str) -> Diag {

@@ -194,3 +194,29 @@ fn the_shipped_policies_pass_their_tests_with_full_coverage() {
         "{stdout}"
     );
 }
+
+/// With a schema, a test's record is typed as `check` types records, and one that does not
+/// conform fails its test at the value at fault.
+#[test]
+fn a_schema_types_and_checks_a_test_record() {
+    let dir = scratch(
+        "policy_tests/schema",
+        &[(
+            "p.policy",
+            r#"record { vendor: string, amount: number }
+rule big { warn when amount > 1000 }
+test "a quoted amount is a number" {
+  given { vendor: X, amount: "5000.00" }
+  expect warn big
+}
+test "an amount that is no number" {
+  given { vendor: X, amount: lots }
+  expect warn big
+}
+"#,
+        )],
+    );
+    let out = caveat_in(&dir, &["test", "p.policy"]);
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+}

@@ -56,7 +56,7 @@ pub fn run(args: &Args) -> Exit {
             }
         };
         for record in crate::data::read_records(&source, *format, &prepared.options.load) {
-            let record = match record {
+            let mut record = match record {
                 Ok(record) => record,
                 Err(error) => {
                     trouble.push(crate::run::data_error(error));
@@ -71,6 +71,10 @@ pub fn run(args: &Args) -> Exit {
                 continue;
             }
             found += 1;
+            // Typed by the schema as `check` types it; conformance is `check`'s to report.
+            if let Some(schema) = &program.schema {
+                let _ = crate::schema::conform(schema, &mut record);
+            }
             if let Some(explanation) = explain(program, &record, rule) {
                 let (line, column) = record.source.line_col(record.root.span.start);
                 let shown = format!("{name} ({}:{line}:{column})", record.source.name());
