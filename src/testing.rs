@@ -158,10 +158,14 @@ fn check_expectations(
     explanations: &[Explanation],
 ) -> Option<Diag> {
     let expected: BTreeSet<(Outcome, usize)> = test.expect.iter().copied().collect();
+    // Notes are aside unless listed, waived ones too.
+    let is_note = |f: &Finding| {
+        f.outcome == Outcome::Note || f.waived.is_some_and(|(_, was)| was == Outcome::Note)
+    };
     let actual: BTreeSet<(Outcome, usize)> = findings
         .iter()
+        .filter(|f| !is_note(f) || expected.contains(&(f.outcome, f.rule)))
         .map(|f| (f.outcome, f.rule))
-        .filter(|key| key.0 != Outcome::Note || expected.contains(key))
         .collect();
     if expected == actual {
         return None;

@@ -166,4 +166,47 @@ fn a_git_revision_as_base_is_read_without_touching_the_work_tree() {
         String::from_utf8_lossy(&out.stderr)
             .contains("`no-such-rev` is neither a path nor a git revision")
     );
+    // A policy file added since the revision: the base has no such rules.
+    std::fs::write(dir.join("policies/extra.policy"), "deny vendor Parrot\n").unwrap();
+    let out = caveat_in(
+        &dir,
+        &[
+            "diff",
+            "--base",
+            "HEAD",
+            "--head",
+            "policies/extra.policy",
+            "data/records.yaml",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "extra:1: 1 new\n  + deny   P-2018-0101: matched `vendor Parrot` (data/records.yaml:17:11)\n\n\
+         1 of 5 records change: 1 new, 0 resolved, 0 changed\n"
+    );
+    // Diagnostics about the revision's files name them `REV:PATH`.
+    std::fs::write(dir.join("policies/dod.policy"), "deny vendor\n").unwrap();
+    git(&["commit", "-q", "-a", "-m", "broken"]);
+    std::fs::write(dir.join("policies/dod.policy"), &head).unwrap();
+    let out = caveat_in(
+        &dir,
+        &[
+            "diff",
+            "--base",
+            "HEAD",
+            "--head",
+            "policies",
+            "data/records.yaml",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("[HEAD:policies/dod.policy:1:"), "{stderr}");
+    assert!(!stderr.contains("caveat-diff-"), "{stderr}");
 }

@@ -220,3 +220,33 @@ test "an amount that is no number" {
     assert_eq!(out.status.code(), Some(1));
     insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
 }
+
+/// A function's result is shown rather than its argument, and a long value is cut.
+#[test]
+fn explain_shows_a_function_result_and_cuts_long_values() {
+    let dir = scratch(
+        "policy_tests/explain_functions",
+        &[
+            (
+                "q.policy",
+                "rule m { require count(line_items) > 1 }\nrule n { warn when any item in line_items where item.amount > 10 }\n",
+            ),
+            (
+                "q.yaml",
+                "- id: a\n  line_items: [{amount: 5, vendor: \"a very long vendor name that goes on and on and on and on\"}]\n",
+            ),
+        ],
+    );
+    let mut text = String::new();
+    for rule in ["m", "n"] {
+        let out = caveat_in(&dir, &["explain", rule, "a", "q.policy", "q.yaml"]);
+        assert_eq!(out.status.code(), Some(0));
+        text.push_str(&String::from_utf8(out.stdout).unwrap());
+    }
+    assert_eq!(
+        text,
+        "rule `m` denies a (q.yaml:1:3):\n  ✗ require count(line_items) > 1   count(line_items) = 1\n\
+         rule `n` does not fire on a (q.yaml:1:3):\n  ✗ when any item in line_items where item.amount > 10   \
+         line_items = [{amount: 5, vendor: a very long vendor name that goes on an…\n"
+    );
+}

@@ -111,3 +111,33 @@ fn a_waiver_of_an_unknown_rule_is_a_policy_error() {
     assert_eq!(out.status.code(), Some(2));
     insta::assert_snapshot!(String::from_utf8(out.stderr).unwrap());
 }
+
+/// Files of the same name in two folders would give their unnamed rules the same id, and a
+/// waiver of that id would cover only one of them: the ids clash, as LANGUAGE.md §2 says.
+#[test]
+fn unnamed_rules_that_get_the_same_id_are_a_policy_error() {
+    let dir = common::scratch(
+        "waivers/same_stem",
+        &[
+            ("a/x.policy", "deny vendor DJI\n"),
+            ("b/x.policy", "warn vendor Parrot\n"),
+            (
+                "w.policy",
+                "waive x:1 for vendor exists until 2030-01-01 because \"?\"\n",
+            ),
+            (
+                "d.yaml",
+                "- {id: p, vendor: Parrot}\n- {id: d, vendor: DJI}\n",
+            ),
+        ],
+    );
+    let out = common::caveat_in(&dir, &["check", "a", "b", "w.policy", "d.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains(
+            "two rules outside a block get the id `x:1`, from `a/x.policy` and `b/x.policy`"
+        ),
+        "{stderr}"
+    );
+}

@@ -79,11 +79,14 @@ pub fn check_linted(inputs: &[PolicyInput]) -> Result<Checked, Vec<Diag>> {
 /// Checks two policy sets, a base and a head, each on its own (rule ids may repeat across them),
 /// and compiles them into one program so that records are read once for both: the base's rules
 /// come first, the head's from the returned index on.
+/// `base_shown_as` names the base's files in diagnostics when they live under a temporary folder:
+/// (the folder, the name to show for it).
 pub fn check_pair(
     base: &[PolicyInput],
     head: &[PolicyInput],
+    base_shown_as: Option<(PathBuf, String)>,
 ) -> Result<(Program, usize), Vec<Diag>> {
-    let (base_files, mut errors) = load(base);
+    let (base_files, mut errors) = load_shown(base, base_shown_as);
     let (head_files, mut head_errors) = load(head);
     errors.append(&mut head_errors);
     let base_scopes = build_scopes(&base_files, &mut errors);
@@ -110,7 +113,18 @@ pub fn check_pair(
 
 /// Reads and parses the policy files and everything they import.
 fn load(inputs: &[PolicyInput]) -> (Vec<LoadedFile>, Vec<Diag>) {
-    let mut loader = Loader::default();
+    load_shown(inputs, None)
+}
+
+/// [`load`], showing the files under a folder under another name.
+fn load_shown(
+    inputs: &[PolicyInput],
+    shown_as: Option<(PathBuf, String)>,
+) -> (Vec<LoadedFile>, Vec<Diag>) {
+    let mut loader = Loader {
+        shown_as,
+        ..Loader::default()
+    };
     for input in inputs {
         loader.load(&input.path, &input.root, None);
     }
@@ -201,9 +215,22 @@ struct Loader {
     files: Vec<LoadedFile>,
     by_path: HashMap<PathBuf, usize>,
     errors: Vec<Diag>,
+    /// Files under this folder are shown under this name instead (a git revision's files,
+    /// written to a temporary folder, are shown as `REV:PATH`).
+    shown_as: Option<(PathBuf, String)>,
 }
 
 impl Loader {
+    /// The name a file is shown under in diagnostics and reports.
+    fn name_of(&self, path: &Path) -> String {
+        if let Some((folder, shown)) = &self.shown_as
+            && let Ok(rest) = path.strip_prefix(folder)
+        {
+            return format!("{shown}{}", rest.display());
+        }
+        path.display().to_string()
+    }
+
     /// Loads a file once, then the files it imports. Returns its index.
     fn load(&mut self, path: &Path, root: &Path, from: Option<(&Source, Span)>) -> Option<usize> {
         let canonical = match path.canonicalize() {
@@ -222,7 +249,7 @@ impl Loader {
                 Err(e) => {
                     let at = e.utf8_error().valid_up_to();
                     let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
-                    let source = SourceFile::new(path.display().to_string(), lossy);
+                    let source = SourceFile::new(self.name_of(path), lossy);
                     self.errors.push(
                         Diag::error("caveat::io::not_utf8", "policy files must be UTF-8 text")
                             .label(&source, Span::new(at, at + 1), "not UTF-8 here")
@@ -236,7 +263,7 @@ impl Loader {
                 return None;
             }
         };
-        let source = SourceFile::new(path.display().to_string(), text);
+        let source = SourceFile::new(self.name_of(path), text);
         let (ast, mut parse_errors) = crate::syntax::parse(&source);
         self.errors.append(&mut parse_errors);
         let index = self.files.len();
@@ -739,7 +766,26 @@ fn compile_rules(files: &[LoadedFile], scopes: &[Scope], errors: &mut Vec<Diag>)
                         .file_stem()
                         .map_or_else(|| "policy".into(), |s| s.to_string_lossy().into_owned());
                     let (line, _) = source.line_col(rule.span.start);
-                    format!("{stem}:{line}")
+                    let id = format!("{stem}:{line}");
+                    // Files of the same name in different folders give the same ids.
+                    if let Some((first_source, first_span)) = ids.get(&id) {
+                        errors.push(
+                            Diag::error(
+                                "caveat::check::duplicate_rule_id",
+                                format!(
+                                    "two rules outside a block get the id `{id}`, from `{}` and `{}`",
+                                    first_source.name(),
+                                    source.name()
+                                ),
+                            )
+                            .label(source, rule.body_span, format!("this rule is named `{id}`"))
+                            .label(first_source, *first_span, "and so is this one")
+                            .help("give one of them a name (`rule ID { … }`), or rename one of the files"),
+                        );
+                    } else {
+                        ids.insert(id.clone(), (source.clone(), rule.body_span));
+                    }
+                    id
                 }
             };
             rules.push(compile_rule(&mut compiler, rule, id));

@@ -222,8 +222,8 @@ pub fn run(args: &Args) -> Exit {
             return Exit::Trouble;
         }
     };
-    let exit = diff(args, &options, &inputs, &base.paths, &head_paths);
-    if let Some(folder) = base.temporary {
+    let exit = diff(args, &options, &inputs, &base, &head_paths);
+    if let Some((folder, _)) = base.temporary {
         let _ = std::fs::remove_dir_all(folder);
     }
     exit
@@ -233,7 +233,7 @@ fn diff(
     args: &Args,
     options: &crate::run::RunOptions,
     inputs: &crate::run::Inputs,
-    base: &[PathBuf],
+    base: &BasePolicies,
     head: &[PathBuf],
 ) -> Exit {
     let policies = |paths: &[PathBuf]| -> Result<Vec<PolicyInput>, Vec<Diag>> {
@@ -256,9 +256,15 @@ fn diff(
         }
         Ok(found.policies)
     };
-    let compiled = policies(base).and_then(|base| {
+    // A git revision may predate the policies: then the base has none, and every finding is new.
+    let base_inputs = if base.paths.is_empty() && base.temporary.is_some() {
+        Ok(Vec::new())
+    } else {
+        policies(&base.paths)
+    };
+    let compiled = base_inputs.and_then(|base_inputs| {
         let head = policies(head)?;
-        crate::check::check_pair(&base, &head)
+        crate::check::check_pair(&base_inputs, &head, base.temporary.clone())
     });
     let (mut program, split) = match compiled {
         Ok(compiled) => compiled,
@@ -292,7 +298,7 @@ fn diff(
     changes.sort_by(|a, b| (&a.rule, a.change).cmp(&(&b.rule, b.change)));
     let text = match args.format {
         DiffFormat::Human => human(&changes, &sink.summary),
-        DiffFormat::Json => json(&changes, &sink.summary),
+        DiffFormat::Json => json(&changes, &sink.summary, &result.data_errors),
     };
     let mut out = std::io::stdout().lock();
     if out
@@ -383,22 +389,31 @@ fn human(changes: &[Change], summary: &DiffSummary) -> String {
     text
 }
 
-fn json(changes: &[Change], summary: &DiffSummary) -> String {
+/// The changes, the data files or records that could not be read (as in `check`'s JSON), and the
+/// counts.
+fn json(changes: &[Change], summary: &DiffSummary, errors: &[Diag]) -> String {
     #[derive(Serialize)]
     struct Report<'a> {
         changes: &'a [Change],
+        errors: Vec<crate::report::json::JsonError>,
         summary: &'a DiffSummary,
     }
-    let mut text = serde_json::to_string_pretty(&Report { changes, summary }).unwrap_or_default();
+    let errors = errors.iter().map(crate::report::json::error).collect();
+    let report = Report {
+        changes,
+        errors,
+        summary,
+    };
+    let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
     text.push('\n');
     text
 }
 
-/// The base's policy paths, and a temporary folder to remove afterwards when they were read
-/// from git.
+/// The base's policy paths and, when they were read from git, the temporary folder that holds
+/// them (removed afterwards) with the `REV:` its files are shown under.
 struct BasePolicies {
     paths: Vec<PathBuf>,
-    temporary: Option<PathBuf>,
+    temporary: Option<(PathBuf, String)>,
 }
 
 /// `--base` as paths: an existing file or folder as is; anything else is a git revision, whose
@@ -414,7 +429,9 @@ fn base_policies(base: &str, head: &[PathBuf]) -> Result<BasePolicies, Diag> {
     let mut paths = Vec::new();
     for path in head {
         match export_revision(base, path, &folder) {
-            Ok(exported) => paths.push(exported),
+            Ok(Some(exported)) => paths.push(exported),
+            // Not in the revision: the base has no such policies.
+            Ok(None) => {}
             Err(diag) => {
                 let _ = std::fs::remove_dir_all(&folder);
                 return Err(diag);
@@ -423,13 +440,13 @@ fn base_policies(base: &str, head: &[PathBuf]) -> Result<BasePolicies, Diag> {
     }
     Ok(BasePolicies {
         paths,
-        temporary: Some(folder),
+        temporary: Some((folder, format!("{base}:"))),
     })
 }
 
 /// Writes the files under `path` as they are at `revision` into `into`, and returns where
-/// `path` now is there.
-fn export_revision(revision: &str, path: &Path, into: &Path) -> Result<PathBuf, Diag> {
+/// `path` now is there; `None` when the revision has no such file or folder.
+fn export_revision(revision: &str, path: &Path, into: &Path) -> Result<Option<PathBuf>, Diag> {
     let git_error = |why: String| {
         Diag::error(
             "caveat::diff::git",
@@ -499,5 +516,8 @@ fn export_revision(revision: &str, path: &Path, into: &Path) -> Result<PathBuf, 
         }
         std::fs::write(&target, blob).map_err(|e| git_error(e.to_string()))?;
     }
-    Ok(into.join(relative))
+    if listing.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(into.join(relative)))
 }

@@ -79,6 +79,7 @@ pub fn run(args: &Args) -> Exit {
         options,
         inputs,
         program,
+        warnings,
         ..
     } = match prepare_or_report(&args.input) {
         Some(prepared) => prepared,
@@ -93,6 +94,8 @@ pub fn run(args: &Args) -> Exit {
         }
     };
     outcomes.close_record();
+    print_errors(&warnings);
+    print_errors(&result.policy_warnings);
     for diag in &result.data_errors {
         let at = diag
             .location()
@@ -106,7 +109,9 @@ pub fn run(args: &Args) -> Exit {
     }
     outcomes.lines.sort();
     let mut text = outcomes.lines.join("\n");
-    text.push('\n');
+    if !text.is_empty() {
+        text.push('\n');
+    }
     match (&args.check, &args.output) {
         (Some(path), _) => compare(path, &text),
         (None, Some(path)) => match write_atomically(path, &text) {

@@ -20,12 +20,20 @@ pub struct Args {
     /// decided an outcome.
     #[arg(long)]
     pub coverage: bool,
-    /// Fail when coverage is below this percentage (implies `--coverage`).
-    #[arg(long, value_name = "PERCENT")]
+    /// Fail when coverage is below this percentage, 0 to 100 (implies `--coverage`).
+    #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
     pub min_coverage: Option<f64>,
     /// Print only failures and the summary line.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+}
+
+/// A percentage from 0 to 100.
+fn parse_percent(text: &str) -> Result<f64, String> {
+    match text.trim_end_matches('%').parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
+        _ => Err(format!("`{text}` is not a percentage from 0 to 100")),
+    }
 }
 
 /// Runs `caveat test`.

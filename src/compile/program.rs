@@ -147,7 +147,7 @@ impl Program {
                 )
                 .with_severity(Severity::Warning)
                 .label(&waiver.source, waiver.condition.span, "no finding of the rule matched this")
-                .help("delete the waiver if the records it covered are gone or fixed; else check its condition")
+                .help("delete the waiver if the records it covered are gone or fixed; else check its condition: a waiver never covers an `error` finding (bad data), and does not apply to a record its condition cannot be evaluated on")
             })
             .collect()
     }

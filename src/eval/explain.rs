@@ -102,7 +102,7 @@ pub fn explain_with(
         .chain(compiled.unless.iter().map(|c| (c, ClauseRole::Unless)))
         .chain(compiled.require.iter().map(|c| (c, ClauseRole::Require)));
     for (index, (clause, role)) in clauses.enumerate() {
-        let step = context.step(clause, role, index, record, &names);
+        let step = context.step(clause, role, index, record, (&compiled.source, &names));
         let decided = !step.for_finding();
         steps.push(step);
         if decided {
@@ -145,7 +145,7 @@ impl<'r> Context<'r, '_> {
         role: ClauseRole,
         index: usize,
         record: &'r Record,
-        names: &[&str],
+        (policy, names): (&crate::source::Source, &[&str]),
     ) -> Step {
         let holds = self
             .clause(clause)
@@ -155,7 +155,10 @@ impl<'r> Context<'r, '_> {
         fields_read(&clause.expr, &mut fields);
         let mut values: Vec<(String, String)> = Vec::new();
         for field in fields {
-            let name = path_text(field, names);
+            let name = match &field.kind {
+                ExprKind::Call(..) => crate::compile::collapse_whitespace(policy.slice(field.span)),
+                _ => path_text(field, names),
+            };
             if name.is_empty() || values.iter().any(|(n, _)| *n == name) {
                 continue;
             }
@@ -175,8 +178,11 @@ impl<'r> Context<'r, '_> {
     }
 }
 
+/// The longest value an explanation shows, in characters; longer ones are cut with `…`.
+const SHOWN_CHARS: usize = 60;
+
 /// A value as an explanation shows it: as the data wrote it, with strings quoted unless they
-/// read as a number or a date (which they compare as).
+/// read as a number or a date (which they compare as), cut after [`SHOWN_CHARS`].
 fn shown(value: &Ev<'_>, record: &Record) -> String {
     let mut out = String::new();
     match &value.v {
@@ -186,15 +192,30 @@ fn shown(value: &Ev<'_>, record: &Record) -> String {
         {
             let _ = write!(out, "{s:?}");
         }
+        // A number computed from a list (`count`, `sum`) carries the list's span: show the number.
+        V::Num(n)
+            if value.span.is_some_and(|span| {
+                crate::value::parse_data_number(record.source.slice(span).trim()) != Some(*n)
+            }) =>
+        {
+            let _ = write!(out, "{n}");
+        }
         _ => render_value(value, record, &mut out),
+    }
+    if let Some((cut, _)) = out.char_indices().nth(SHOWN_CHARS) {
+        out.truncate(cut);
+        out.push('…');
     }
     out
 }
 
-/// The record fields an expression reads, outermost first; quantifier variables aside.
+/// The record values an expression reads, outermost first: its fields, and the results of the
+/// functions it calls (`count(line_items)`) rather than their arguments; quantifier variables
+/// aside.
 fn fields_read<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
     match &expr.kind {
         ExprKind::Field(_) | ExprKind::RootField(..) => out.push(expr),
+        ExprKind::Call(_, args) if args.iter().any(reads_record) => out.push(expr),
         ExprKind::Const(_) | ExprKind::Var(..) => {}
         ExprKind::Member(inner, _)
         | ExprKind::Not(inner)
@@ -228,6 +249,13 @@ fn fields_read<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
             }
         }
     }
+}
+
+/// Whether an expression reads the record at all.
+fn reads_record(expr: &Expr) -> bool {
+    let mut fields = Vec::new();
+    fields_read(expr, &mut fields);
+    !fields.is_empty()
 }
 
 /// A field path as a policy writes it: `exemption.kind`, `line_items[0].vendor`.

@@ -48,11 +48,16 @@ impl<W: Write> Sink for GithubWriter<W> {
 
 impl<W: Write> Report for GithubWriter<W> {
     fn finish(&mut self, result: &RunResult) -> std::io::Result<()> {
-        for diag in &result.data_errors {
+        for diag in result.data_errors.iter().chain(&result.policy_warnings) {
+            let command = match diag.severity {
+                crate::diagnostic::Severity::Error => "error",
+                crate::diagnostic::Severity::Warning => "warning",
+                crate::diagnostic::Severity::Advice => "notice",
+            };
             let (file, line, column) = diag.location().map_or(("", 1, 1), Location::place);
             writeln!(
                 self.out,
-                "::error file={},line={line},col={column},title={}::{}",
+                "::{command} file={},line={line},col={column},title={}::{}",
                 property(file),
                 property(&diag.code),
                 data(&diag.message),

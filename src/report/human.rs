@@ -136,16 +136,17 @@ impl crate::run::Render for HumanRender {
     }
 }
 
-/// A waived finding: two short lines, dimmed in colour, with the waiver's reason and owner.
+/// A waived finding, dimmed in colour: its rule as a heading, like every finding's, then the
+/// record and message, then the waiver's reason, owner and end.
 pub fn waived_text(finding: &Reported, waiver: &crate::run::WaiverNote, style: Style) -> String {
     let (file, line, column) = finding.at.place();
     let (policy, policy_line, policy_column) = waiver.at.place();
     let mut text = format!(
-        "  waived {} {}: {}: {} ({file}:{line}:{column})\n    because \"{}\"",
-        waiver.waived.name(),
+        "{} (waived)\n\n  ☞ {}: {} ({file}:{line}:{column})\n    waived {}: because \"{}\"",
         finding.rule_id,
         finding.record,
         finding.message,
+        waiver.waived.name(),
         waiver.reason
     );
     if let Some(owner) = &waiver.owner {

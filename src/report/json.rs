@@ -217,6 +217,9 @@ pub struct JsonPlace<'a> {
 pub struct JsonError {
     /// A stable code.
     pub code: String,
+    /// For a warning about the policies: `warning` or `note`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<&'static str>,
     /// The message.
     pub message: String,
     /// Where, when known.
@@ -277,6 +280,11 @@ pub fn error(d: &Diag) -> JsonError {
     let place = d.location().map(crate::source::Location::place);
     JsonError {
         code: d.code.clone(),
+        level: match d.severity {
+            crate::diagnostic::Severity::Error => None,
+            crate::diagnostic::Severity::Warning => Some("warning"),
+            crate::diagnostic::Severity::Advice => Some("note"),
+        },
         message: d.message.clone(),
         file: place.map(|(file, _, _)| file.to_string()),
         line: place.map(|(_, line, _)| line),

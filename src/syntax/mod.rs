@@ -391,6 +391,12 @@ fn syntax_help(text: &str, at: usize, found: &FoundToken, expected: &[&str]) -> 
     if token == "=" {
         return Some("equality is written `==`".to_string());
     }
+    if token == "{" && expected.contains(&"a YAML flow mapping `{ … }`") {
+        return Some(
+            "this mapping is not closed: check that its brackets match and every quote is closed"
+                .to_string(),
+        );
+    }
     if expected.contains(&"`expect`") {
         return Some(
             "a `given { … }` mapping ends at the `}` that matches its `{`, quoted text aside: \
