@@ -250,3 +250,28 @@ fn explain_shows_a_function_result_and_cuts_long_values() {
          line_items = [{amount: 5, vendor: a very long vendor name that goes on an…\n"
     );
 }
+
+/// In `and` and `or`, only the operands evaluated before the result was known decide it.
+#[test]
+fn explain_shows_only_the_operands_that_decided() {
+    let dir = scratch(
+        "policy_tests/explain_short_circuit",
+        &[
+            (
+                "c.policy",
+                "rule c { warn when amount > 1000 and vendor == DJI }\nrule o { warn when vendor == DJI or amount > 5 }\n",
+            ),
+            ("c.yaml", "- {id: a, amount: 5, vendor: DJI}\n"),
+        ],
+    );
+    let mut text = String::new();
+    for rule in ["c", "o"] {
+        let out = caveat_in(&dir, &["explain", rule, "a", "c.policy", "c.yaml"]);
+        text.push_str(&String::from_utf8(out.stdout).unwrap());
+    }
+    assert_eq!(
+        text,
+        "rule `c` does not fire on a (c.yaml:1:3):\n  ✗ when amount > 1000 and vendor == DJI   amount = 5\n\
+         rule `o` warns about a (c.yaml:1:3):\n  ✓ when vendor == DJI or amount > 5   vendor = \"DJI\"\n"
+    );
+}

@@ -152,7 +152,7 @@ impl<'r> Context<'r, '_> {
             .map(|(holds, _)| holds)
             .map_err(|failure| failure.message);
         let mut fields = Vec::new();
-        fields_read(&clause.expr, &mut fields);
+        self.deciding_fields(&clause.expr, &mut fields);
         let mut values: Vec<(String, String)> = Vec::new();
         for field in fields {
             let name = match &field.kind {
@@ -180,6 +180,25 @@ impl<'r> Context<'r, '_> {
 
 /// The longest value an explanation shows, in characters; longer ones are cut with `…`.
 const SHOWN_CHARS: usize = 60;
+
+impl<'r> Context<'r, '_> {
+    /// The record values that decided `expr`: in `and` and `or`, only those of the operands
+    /// evaluated before the result was known.
+    fn deciding_fields(&mut self, expr: &'r Expr, out: &mut Vec<&'r Expr>) {
+        let (items, stop_at) = match &expr.kind {
+            ExprKind::And(items) => (items, false),
+            ExprKind::Or(items) => (items, true),
+            _ => return fields_read(expr, out),
+        };
+        for item in items {
+            self.deciding_fields(item, out);
+            match self.condition(item) {
+                Ok((holds, _)) if holds != stop_at => {}
+                _ => break,
+            }
+        }
+    }
+}
 
 /// A value as an explanation shows it: as the data wrote it, with strings quoted unless they
 /// read as a number or a date (which they compare as), cut after [`SHOWN_CHARS`].
