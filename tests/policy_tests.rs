@@ -203,9 +203,9 @@ fn a_schema_types_and_checks_a_test_record() {
         "policy_tests/schema",
         &[(
             "p.policy",
-            r#"record { vendor: string, amount: number }
+            r#"record { id: string, vendor: string, amount: number }
 rule big { warn when amount > 1000 }
-test "a quoted amount is a number" {
+test "a quoted amount is a number; the required id may be left out" {
   given { vendor: X, amount: "5000.00" }
   expect warn big
 }

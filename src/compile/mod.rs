@@ -343,7 +343,12 @@ impl<'a> Compiler<'a> {
             A::Name(name, place) => return self.name(name, *place, span),
             A::RecordRoot => ExprKind::Field(Vec::new()),
             A::Member(base, field) => {
+                let errors = self.errors.len();
                 let base = self.expr(base);
+                if self.errors.len() > errors {
+                    // One mistake, one diagnostic: the base's error says it already.
+                    return Self::failed(span);
+                }
                 return self.member(base, Segment::Key(field.node.as_str().into()), span);
             }
             A::Index(base, index) => {

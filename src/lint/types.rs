@@ -182,6 +182,17 @@ pub fn check(program: &Program, diags: &mut Vec<Diag>) -> Vec<bool> {
         .map(|f| f.iter().any(|d| d.severity == Severity::Error))
         .collect();
     diags.extend(found.into_iter().flatten());
+    // A waiver's condition is an expression like any other.
+    for waiver in &program.waivers {
+        let mut checker = Checker {
+            source: &waiver.source,
+            schema: program.schema.as_deref(),
+            slots: &slots,
+            vars: Vec::new(),
+            diags: &mut *diags,
+        };
+        checker.condition(&waiver.condition.expr);
+    }
     wrong
 }
 
@@ -501,17 +512,7 @@ impl<'s> Checker<'_, 's> {
             }
             ExprKind::Call(function, args) => self.call(*function, args),
             ExprKind::Quantifier(q, slot, list, body) => {
-                if let ExprKind::Const(Const::List(items)) = &list.kind
-                    && common(items.iter().map(Ty::of_const)).is_none()
-                {
-                    let text = self.text(list.span);
-                    self.mismatch(
-                        format!("`{text}` mixes values of different types"),
-                        list.span,
-                        "the elements cannot all be compared alike",
-                        Some("give a quantifier a list of one type".into()),
-                    );
-                }
+                self.mixed_constant_list(list, "give a quantifier a list of one type");
                 let l = self.ty(list);
                 let element = match l {
                     Ty::List(element) => *element,
@@ -533,7 +534,33 @@ impl<'s> Checker<'_, 's> {
         }
     }
 
+    /// A mismatch when `list` is a constant list whose elements are not all of one type.
+    /// Returns whether it was.
+    fn mixed_constant_list(&mut self, list: &Expr, help: &str) -> bool {
+        let ExprKind::Const(Const::List(items)) = &list.kind else {
+            return false;
+        };
+        if common(items.iter().map(Ty::of_const)).is_some() {
+            return false;
+        }
+        let text = self.text(list.span);
+        self.mismatch(
+            format!("`{text}` mixes values of different types"),
+            list.span,
+            "the elements cannot all be compared alike",
+            Some(help.into()),
+        );
+        true
+    }
+
     fn call(&mut self, function: Function, args: &[Expr]) -> Ty<'s> {
+        // `min`, `max` and `sum` of one list compare or add its elements.
+        if matches!(function, Function::Min | Function::Max | Function::Sum)
+            && let [list] = args
+            && self.mixed_constant_list(list, "give `min`, `max` and `sum` a list of one type")
+        {
+            return Ty::Unknown;
+        }
         let types: Vec<Ty<'s>> = args.iter().map(|a| self.ty(a)).collect();
         let (Some(first), Some(first_ty)) = (args.first(), types.first()) else {
             return Ty::Unknown;
