@@ -178,13 +178,35 @@ fn build_schema(
     files: &[LoadedFile],
     errors: &mut Vec<Diag>,
 ) -> Option<Arc<crate::schema::Schema>> {
-    let declarations = files.iter().flat_map(|f| {
+    // Imported files first: a declaration that conflicts with an imported schema is reported
+    // where it is written, in the importing file.
+    let mut order = Vec::with_capacity(files.len());
+    let mut seen = vec![false; files.len()];
+    for start in 0..files.len() {
+        imports_first(files, start, &mut seen, &mut order);
+    }
+    let declarations = order.into_iter().filter_map(|i| files.get(i)).flat_map(|f| {
         f.ast.statements.iter().filter_map(|s| match s {
             Statement::Record(decl) => Some((&f.ast.source, decl)),
             _ => None,
         })
     });
     crate::schema::build(declarations, errors).map(Arc::new)
+}
+
+/// Appends `file` to `order` after the files it imports (each file once; cycles are reported
+/// elsewhere).
+fn imports_first(files: &[LoadedFile], file: usize, seen: &mut [bool], order: &mut Vec<usize>) {
+    match seen.get_mut(file) {
+        Some(visited) if !*visited => *visited = true,
+        _ => return,
+    }
+    if let Some(loaded) = files.get(file) {
+        for (imported, _) in &loaded.imports {
+            imports_first(files, *imported, seen, order);
+        }
+    }
+    order.push(file);
 }
 
 /// Scopes, the schema, then rules, then lints: a program, or every error (those of reading and
