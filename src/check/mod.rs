@@ -185,12 +185,15 @@ fn build_schema(
     for start in 0..files.len() {
         imports_first(files, start, &mut seen, &mut order);
     }
-    let declarations = order.into_iter().filter_map(|i| files.get(i)).flat_map(|f| {
-        f.ast.statements.iter().filter_map(|s| match s {
-            Statement::Record(decl) => Some((&f.ast.source, decl)),
-            _ => None,
-        })
-    });
+    let declarations = order
+        .into_iter()
+        .filter_map(|i| files.get(i))
+        .flat_map(|f| {
+            f.ast.statements.iter().filter_map(|s| match s {
+                Statement::Record(decl) => Some((&f.ast.source, decl)),
+                _ => None,
+            })
+        });
     crate::schema::build(declarations, errors).map(Arc::new)
 }
 

@@ -714,15 +714,28 @@ impl<'s> Checker<'_, 's> {
     }
 
     fn unknown_field(&mut self, record: &RecordType, parent: &str, key: &str, span: Span) {
-        let full = if parent.is_empty() {
-            key.to_string()
-        } else {
-            format!("{parent}.{key}")
+        // A path as a policy writes it: `.name` for an identifier, `["…"]` for any other key.
+        let path = |name: &str| {
+            let identifier = name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            match (parent.is_empty(), identifier) {
+                (true, true) => name.to_string(),
+                (true, false) => format!("record[{name:?}]"),
+                (false, true) => format!("{parent}.{name}"),
+                (false, false) => format!("{parent}[{name:?}]"),
+            }
         };
+        let full = path(key);
         let names = record.fields.iter().map(|f| f.name.as_str());
         let help = match crate::suggest::closest(key, names) {
-            Some(name) if parent.is_empty() => format!("did you mean `{name}`?"),
-            Some(name) => format!("did you mean `{parent}.{name}`?"),
+            Some(name) => format!("did you mean `{}`?", path(name)),
+            None if record.fields.is_empty() => {
+                "declare it in the schema's `record { … }`, which declares no fields yet"
+                    .to_string()
+            }
             None => {
                 let declared: Vec<String> = record
                     .fields
