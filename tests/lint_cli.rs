@@ -118,3 +118,28 @@ fn check_reports_nonconforming_records_in_every_format() {
         assert!(stdout.contains("A-2"), "{format}: {stdout}");
     }
 }
+
+/// One thing at a time: an unnamed rule with a mistake gets the mistake's diagnostic only; a
+/// clean unnamed rule gets the style warning.
+#[test]
+fn an_unnamed_rule_with_a_mistake_is_not_also_told_to_get_a_name() {
+    let dir = scratch(
+        "lint_cli/unnamed",
+        &[
+            (
+                "bad.policy",
+                "record { id: string, date: date }\ndeny when date > 100\n",
+            ),
+            ("clean.policy", "deny vendor DJI\n"),
+        ],
+    );
+    let out = caveat_in(&dir, &["lint", "bad.policy"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("caveat::lint::type_mismatch"), "{err}");
+    assert!(!err.contains("unnamed_rule"), "{err}");
+    let out = caveat_in(&dir, &["lint", "clean.policy"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("caveat::lint::unnamed_rule"), "{err}");
+}

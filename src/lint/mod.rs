@@ -165,7 +165,7 @@ fn names_in<'a>(expr: &'a Expr, names: &mut HashSet<&'a str>) {
     }
 }
 
-/// Rules written outside a `rule ID { … }` block.
+/// Rules written outside a `rule ID { … }` block, unless another lint already points into them.
 fn unnamed(files: &[&PolicyFile], diags: &mut Vec<Diag>) {
     for file in files {
         for statement in &file.statements {
@@ -173,6 +173,17 @@ fn unnamed(files: &[&PolicyFile], diags: &mut Vec<Diag>) {
                 continue;
             };
             if rule.id.is_some() {
+                continue;
+            }
+            // One thing at a time: a rule with a real mistake is not also told to get a name.
+            let flagged = diags.iter().any(|d| {
+                d.location().is_some_and(|l| {
+                    std::sync::Arc::ptr_eq(&l.source, &file.source)
+                        && rule.span.start <= l.span.start
+                        && l.span.start < rule.span.end
+                })
+            });
+            if flagged {
                 continue;
             }
             let keyword = match &rule.body {
