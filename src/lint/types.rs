@@ -432,6 +432,8 @@ impl<'s> Checker<'_, 's> {
             ExprKind::InList(needle, list, _) => {
                 let n = self.ty(needle);
                 match self.ty(list) {
+                    // `"c" in record.kinds`: the list holds only its enum's values.
+                    Ty::List(element) if !self.enum_member(&element, needle) => {}
                     Ty::List(element) if !equatable(&n, &element) => {
                         self.incomparable(expr, (needle, &n), (list, &Ty::List(element)));
                     }
