@@ -231,7 +231,7 @@ fn shown(value: &Ev<'_>, record: &Record) -> String {
 /// The record values an expression reads, outermost first: its fields, and the results of the
 /// functions it calls (`count(line_items)`) rather than their arguments; quantifier variables
 /// aside.
-fn fields_read<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
+pub(super) fn fields_read<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
     match &expr.kind {
         ExprKind::Field(_) | ExprKind::RootField(..) => out.push(expr),
         ExprKind::Call(_, args) if args.iter().any(reads_record) => out.push(expr),

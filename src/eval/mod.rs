@@ -231,6 +231,28 @@ impl RootSlots {
     }
 }
 
+/// The value of a condition that reads nothing of the record (`1 == 1`, `not true`), if it is
+/// one: for lints that find rules that always or never fire.
+pub fn constant_condition(expr: &Expr) -> Option<bool> {
+    let mut fields = Vec::new();
+    explain::fields_read(expr, &mut fields);
+    if !fields.is_empty() {
+        return None;
+    }
+    let root = Node {
+        value: crate::value::Value::Map(crate::value::Map::default()),
+        span: Span::default(),
+    };
+    let slots = RootSlots::default();
+    let mut vars = Vec::new();
+    let mut context = Context {
+        root: &root,
+        vars: &mut vars,
+        slots: &slots,
+    };
+    context.condition(expr).ok().map(|(holds, _)| holds)
+}
+
 /// Evaluates every rule of `program` on `record`, appending findings in rule order.
 pub fn evaluate(program: &Program, record: &Record, findings: &mut Vec<Finding>) {
     Evaluator::new(program).evaluate(record, findings);

@@ -279,8 +279,9 @@ fn conjuncts(expr: &Expr) -> Vec<&Expr> {
     }
 }
 
+/// Whether `expr` reads nothing of the record and is always `value` (`true`, `1 == 1`, `not true`).
 fn is_const_bool(expr: &Expr, value: bool) -> bool {
-    matches!(expr.kind, ExprKind::Const(Const::Bool(b)) if b == value)
+    crate::eval::constant_condition(expr) == Some(value)
 }
 
 fn always_fires(rule: &CompiledRule) -> Option<Diag> {
