@@ -195,7 +195,7 @@ fn check_expectations(
     let diag = Diag::error(
         "caveat::test::failed",
         format!(
-            "test `{}` failed: expected {}, found {}",
+            "test `{}` failed: expected {}, actual {}",
             test.name,
             list(&expected),
             list(&actual)
