@@ -205,44 +205,89 @@ fn slot_of(key: &str, names: &mut foldhash::HashMap<Box<str>, usize>) -> usize {
 /// Rewrites `Field` paths that start with a key into `RootField`s, giving their first keys slots
 /// in `names`.
 fn slot_root_fields(expr: &mut Expr, names: &mut foldhash::HashMap<Box<str>, usize>) {
-    match &mut expr.kind {
-        ExprKind::Field(path) => {
-            if let Some(Segment::Key(key)) = path.first() {
-                let slot = slot_of(key, names);
-                let rest = path.split_off(1);
-                expr.kind = ExprKind::RootField(slot, rest);
+    if let ExprKind::Field(path) = &mut expr.kind {
+        if let Some(Segment::Key(key)) = path.first() {
+            let slot = slot_of(key, names);
+            let rest = path.split_off(1);
+            expr.kind = ExprKind::RootField(slot, rest);
+        }
+        return;
+    }
+    expr.for_each_child_mut(&mut |child| slot_root_fields(child, names));
+}
+
+impl Expr {
+    /// Calls `f` on each operand of this expression, in the order written (none for a constant,
+    /// a field or a quantifier variable).
+    pub fn for_each_child<'e>(&'e self, f: &mut dyn FnMut(&'e Expr)) {
+        match &self.kind {
+            ExprKind::Const(_)
+            | ExprKind::Field(_)
+            | ExprKind::RootField(..)
+            | ExprKind::Var(..) => {}
+            ExprKind::Member(inner, _)
+            | ExprKind::Not(inner)
+            | ExprKind::Matches(inner, _)
+            | ExprKind::Exists(inner)
+            | ExprKind::Missing(inner)
+            | ExprKind::Neg(inner)
+            | ExprKind::InSet(inner, ..) => f(inner),
+            ExprKind::Index(a, b)
+            | ExprKind::Equals {
+                left: a, right: b, ..
+            }
+            | ExprKind::Order(_, a, b)
+            | ExprKind::InList(a, b, _)
+            | ExprKind::Contains(a, b, _)
+            | ExprKind::StartsWith(a, b)
+            | ExprKind::EndsWith(a, b)
+            | ExprKind::Quantifier(_, _, a, b) => {
+                f(a);
+                f(b);
+            }
+            ExprKind::And(items) | ExprKind::Or(items) | ExprKind::Call(_, items) => {
+                items.iter().for_each(f);
+            }
+            ExprKind::Arith(first, rest) => {
+                f(first);
+                rest.iter().for_each(|(_, _, operand)| f(operand));
             }
         }
-        ExprKind::Const(_) | ExprKind::RootField(..) | ExprKind::Var(..) => {}
-        ExprKind::Member(inner, _)
-        | ExprKind::Not(inner)
-        | ExprKind::Matches(inner, _)
-        | ExprKind::Exists(inner)
-        | ExprKind::Missing(inner)
-        | ExprKind::Neg(inner)
-        | ExprKind::InSet(inner, ..) => slot_root_fields(inner, names),
-        ExprKind::Index(a, b)
-        | ExprKind::Equals {
-            left: a, right: b, ..
-        }
-        | ExprKind::Order(_, a, b)
-        | ExprKind::InList(a, b, _)
-        | ExprKind::Contains(a, b, _)
-        | ExprKind::StartsWith(a, b)
-        | ExprKind::EndsWith(a, b)
-        | ExprKind::Quantifier(_, _, a, b) => {
-            slot_root_fields(a, names);
-            slot_root_fields(b, names);
-        }
-        ExprKind::And(items) | ExprKind::Or(items) | ExprKind::Call(_, items) => {
-            for item in items {
-                slot_root_fields(item, names);
+    }
+
+    /// [`Expr::for_each_child`], for rewriting the operands.
+    pub fn for_each_child_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
+        match &mut self.kind {
+            ExprKind::Const(_)
+            | ExprKind::Field(_)
+            | ExprKind::RootField(..)
+            | ExprKind::Var(..) => {}
+            ExprKind::Member(inner, _)
+            | ExprKind::Not(inner)
+            | ExprKind::Matches(inner, _)
+            | ExprKind::Exists(inner)
+            | ExprKind::Missing(inner)
+            | ExprKind::Neg(inner)
+            | ExprKind::InSet(inner, ..) => f(inner),
+            ExprKind::Index(a, b)
+            | ExprKind::Equals {
+                left: a, right: b, ..
             }
-        }
-        ExprKind::Arith(first, rest) => {
-            slot_root_fields(first, names);
-            for (_, _, operand) in rest {
-                slot_root_fields(operand, names);
+            | ExprKind::Order(_, a, b)
+            | ExprKind::InList(a, b, _)
+            | ExprKind::Contains(a, b, _)
+            | ExprKind::StartsWith(a, b)
+            | ExprKind::EndsWith(a, b)
+            | ExprKind::Quantifier(_, _, a, b) => {
+                f(a);
+                f(b);
+            }
+            ExprKind::And(items) | ExprKind::Or(items) | ExprKind::Call(_, items) => {
+                items.iter_mut().for_each(f);
+            }
+            ExprKind::Arith(first, rest) => {
+                f(first);
+                rest.iter_mut().for_each(|(_, _, operand)| f(operand));
             }
         }
     }

@@ -235,38 +235,7 @@ pub(super) fn fields_read<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
     match &expr.kind {
         ExprKind::Field(_) | ExprKind::RootField(..) => out.push(expr),
         ExprKind::Call(_, args) if args.iter().any(reads_record) => out.push(expr),
-        ExprKind::Const(_) | ExprKind::Var(..) => {}
-        ExprKind::Member(inner, _)
-        | ExprKind::Not(inner)
-        | ExprKind::Matches(inner, _)
-        | ExprKind::Exists(inner)
-        | ExprKind::Missing(inner)
-        | ExprKind::Neg(inner)
-        | ExprKind::InSet(inner, ..) => fields_read(inner, out),
-        ExprKind::Index(a, b)
-        | ExprKind::Equals {
-            left: a, right: b, ..
-        }
-        | ExprKind::Order(_, a, b)
-        | ExprKind::InList(a, b, _)
-        | ExprKind::Contains(a, b, _)
-        | ExprKind::StartsWith(a, b)
-        | ExprKind::EndsWith(a, b)
-        | ExprKind::Quantifier(_, _, a, b) => {
-            fields_read(a, out);
-            fields_read(b, out);
-        }
-        ExprKind::And(items) | ExprKind::Or(items) | ExprKind::Call(_, items) => {
-            for item in items {
-                fields_read(item, out);
-            }
-        }
-        ExprKind::Arith(first, rest) => {
-            fields_read(first, out);
-            for (_, _, operand) in rest {
-                fields_read(operand, out);
-            }
-        }
+        _ => expr.for_each_child(&mut |child| fields_read(child, out)),
     }
 }
 
