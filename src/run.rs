@@ -671,7 +671,7 @@ fn drop_twins(program: &Program, split: usize, findings: &mut Vec<Finding>) {
         };
         br.id == hr.id
             && b.outcome == h.outcome
-            && (b.message == h.message || br.message.is_none() || hr.message.is_none())
+            && !message_changed(program, (b.rule, &b.message), (h.rule, &h.message))
     };
     let mut twins = vec![false; findings.len()];
     for (i, b) in base.iter().enumerate() {
@@ -689,6 +689,14 @@ fn drop_twins(program: &Program, split: usize, findings: &mut Vec<Finding>) {
         index += 1;
         keep
     });
+}
+
+/// Whether a rule's message changed between two findings of a paired program, each given as
+/// (rule index, message). A message generated from a rule's text (no `message`) changes whenever
+/// the rule is edited, so it never counts as a change.
+pub fn message_changed(program: &Program, base: (usize, &str), head: (usize, &str)) -> bool {
+    let generated = |rule: usize| program.rules.get(rule).is_some_and(|r| r.message.is_none());
+    base.1 != head.1 && !generated(base.0) && !generated(head.0)
 }
 
 /// Reads a data file as UTF-8 text (a BOM is dropped by the readers).

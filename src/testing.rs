@@ -78,12 +78,7 @@ pub fn run_tests(program: &Program) -> (Vec<TestOutcome>, Coverage) {
             .rules
             .iter()
             .map(|rule| RuleCoverage {
-                decisive: vec![
-                    false;
-                    rule.conditions.len()
-                        + usize::from(rule.unless.is_some())
-                        + usize::from(rule.require.is_some())
-                ],
+                decisive: vec![false; rule.clauses().count()],
                 ..RuleCoverage::default()
             })
             .collect(),

@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::check::{InputArgs, prepare_inputs, today};
 use super::{Exit, print_errors};
 use crate::check::PolicyInput;
+use crate::compile::Program;
 use crate::diagnostic::Diag;
 use crate::run::{Reported, Sink};
 
@@ -110,29 +111,18 @@ pub struct DiffSummary {
 
 /// Collects the changes record by record as the run reports them. The run reports only the
 /// findings that differ between the two sets, in record order.
-struct DiffSink {
+struct DiffSink<'p> {
+    /// The program of both policy sets.
+    program: &'p Program,
     /// The index of the head's first rule in the combined program.
     split: usize,
-    /// Whether each rule's messages are generated from its clauses (no `message`): those change
-    /// with the rule's text, which is not a change of outcome.
-    generated: Vec<bool>,
     /// The findings of the record being read.
     current: Vec<Reported>,
     changes: Vec<Change>,
     summary: DiffSummary,
 }
 
-impl DiffSink {
-    /// Whether either finding's message is generated rather than the rule's own.
-    fn generated_message(&self, base: &Reported, head: &Reported) -> bool {
-        let generated = |f: &Reported| {
-            f.rule
-                .and_then(|rule| self.generated.get(rule).copied())
-                .unwrap_or(false)
-        };
-        generated(base) || generated(head)
-    }
-
+impl DiffSink<'_> {
     /// Compares the base's and the head's findings of the record just read.
     fn close_record(&mut self) {
         if self.current.is_empty() {
@@ -155,7 +145,14 @@ impl DiffSink {
         let before = self.changes.len();
         for (rule, (base, head)) in by_rule {
             let message_changed = match (base, head) {
-                (Some(b), Some(h)) => b.message != h.message && !self.generated_message(b, h),
+                (Some(b), Some(h)) => match (b.rule, h.rule) {
+                    (Some(br), Some(hr)) => crate::run::message_changed(
+                        self.program,
+                        (br, &b.message),
+                        (hr, &h.message),
+                    ),
+                    _ => false,
+                },
                 _ => false,
             };
             let change = match (base, head) {
@@ -192,7 +189,7 @@ impl DiffSink {
     }
 }
 
-impl Sink for DiffSink {
+impl Sink for DiffSink<'_> {
     fn finding(&mut self, finding: &Reported) -> std::io::Result<()> {
         let same_record = self.current.first().is_some_and(|f| {
             f.index == finding.index && f.at.source.name() == finding.at.source.name()
@@ -275,8 +272,8 @@ fn diff(
     };
     let _ = program.apply_today(today(&args.input));
     let mut sink = DiffSink {
+        program: &program,
         split,
-        generated: program.rules.iter().map(|r| r.message.is_none()).collect(),
         current: Vec::new(),
         changes: Vec::new(),
         summary: DiffSummary::default(),
@@ -321,15 +318,8 @@ fn diff(
 /// The changes grouped by rule, each group with its counts, then the totals.
 fn human(changes: &[Change], summary: &DiffSummary) -> String {
     let mut text = String::new();
-    let mut start = 0;
-    while let Some(first) = changes.get(start) {
-        let end = changes
-            .get(start..)
-            .unwrap_or_default()
-            .iter()
-            .position(|c| c.rule != first.rule)
-            .map_or(changes.len(), |n| start + n);
-        let group = changes.get(start..end).unwrap_or_default();
+    for group in changes.chunk_by(|a, b| a.rule == b.rule) {
+        let Some(first) = group.first() else { continue };
         let count = |kind| group.iter().filter(|c| c.change == kind).count();
         let counts: Vec<String> = [
             (ChangeKind::New, "new"),
@@ -375,7 +365,6 @@ fn human(changes: &[Change], summary: &DiffSummary) -> String {
             text.push('\n');
         }
         text.push('\n');
-        start = end;
     }
     text.push_str(&format!(
         "{} of {} record{} change: {} new, {} resolved, {} changed\n",

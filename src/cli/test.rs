@@ -131,14 +131,9 @@ pub fn coverage_report(program: &crate::compile::Program, coverage: &Coverage) -
             mark(seen.not_fired),
             seen.decisive.len(),
         ));
-        let clauses = rule
-            .conditions
-            .iter()
-            .map(|c| c.text.clone())
-            .chain(rule.unless.iter().map(|c| format!("unless {}", c.text)))
-            .chain(rule.require.iter().map(|c| format!("require {}", c.text)));
-        for (clause, was_decisive) in clauses.zip(&seen.decisive) {
+        for ((role, clause), was_decisive) in rule.clauses().zip(&seen.decisive) {
             if !was_decisive {
+                let clause = role.written(&clause.text);
                 text.push_str(&format!("      never decisive: {clause}\n"));
             }
         }

@@ -153,6 +153,41 @@ impl Program {
     }
 }
 
+impl Program {
+    /// The name of the top-level field in each root-field slot (see [`ExprKind::RootField`]).
+    pub fn root_field_names(&self) -> Vec<&str> {
+        let mut names = vec![""; self.root_fields.len()];
+        for (name, &slot) in &self.root_fields {
+            if let Some(at) = names.get_mut(slot) {
+                *at = name;
+            }
+        }
+        names
+    }
+}
+
+/// What a clause is to its rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClauseRole {
+    /// A filter or the `when`: must hold for a finding.
+    Condition,
+    /// The `unless`: must not hold for a finding.
+    Unless,
+    /// The `require`: a finding when it does not hold.
+    Require,
+}
+
+impl ClauseRole {
+    /// A clause's `text` as written in the rule: `unless` and `require` keep their keyword.
+    pub fn written(self, text: &str) -> String {
+        match self {
+            ClauseRole::Condition => text.to_string(),
+            ClauseRole::Unless => format!("unless {text}"),
+            ClauseRole::Require => format!("require {text}"),
+        }
+    }
+}
+
 /// A waiver within this many days of its `until` date gets a note.
 pub const EXPIRY_NOTICE_DAYS: i32 = 30;
 
@@ -216,80 +251,56 @@ fn slot_root_fields(expr: &mut Expr, names: &mut foldhash::HashMap<Box<str>, usi
     expr.for_each_child_mut(&mut |child| slot_root_fields(child, names));
 }
 
+/// The operands of an expression, in the order written, passed to `$f`; `$each` is `iter` or
+/// `iter_mut`. One definition for the shared and the mutable traversal.
+macro_rules! each_operand {
+    ($kind:expr, $f:ident, $each:ident) => {
+        match $kind {
+            ExprKind::Const(_)
+            | ExprKind::Field(_)
+            | ExprKind::RootField(..)
+            | ExprKind::Var(..) => {}
+            ExprKind::Member(inner, _)
+            | ExprKind::Not(inner)
+            | ExprKind::Matches(inner, _)
+            | ExprKind::Exists(inner)
+            | ExprKind::Missing(inner)
+            | ExprKind::Neg(inner)
+            | ExprKind::InSet(inner, ..) => $f(inner),
+            ExprKind::Index(a, b)
+            | ExprKind::Equals {
+                left: a, right: b, ..
+            }
+            | ExprKind::Order(_, a, b)
+            | ExprKind::InList(a, b, _)
+            | ExprKind::Contains(a, b, _)
+            | ExprKind::StartsWith(a, b)
+            | ExprKind::EndsWith(a, b)
+            | ExprKind::Quantifier(_, _, a, b) => {
+                $f(a);
+                $f(b);
+            }
+            ExprKind::And(items) | ExprKind::Or(items) | ExprKind::Call(_, items) => {
+                items.$each().for_each(|item| $f(item));
+            }
+            ExprKind::Arith(first, rest) => {
+                $f(first);
+                rest.$each().for_each(|(_, _, operand)| $f(operand));
+            }
+        }
+    };
+}
+
 impl Expr {
     /// Calls `f` on each operand of this expression, in the order written (none for a constant,
     /// a field or a quantifier variable).
     pub fn for_each_child<'e>(&'e self, f: &mut dyn FnMut(&'e Expr)) {
-        match &self.kind {
-            ExprKind::Const(_)
-            | ExprKind::Field(_)
-            | ExprKind::RootField(..)
-            | ExprKind::Var(..) => {}
-            ExprKind::Member(inner, _)
-            | ExprKind::Not(inner)
-            | ExprKind::Matches(inner, _)
-            | ExprKind::Exists(inner)
-            | ExprKind::Missing(inner)
-            | ExprKind::Neg(inner)
-            | ExprKind::InSet(inner, ..) => f(inner),
-            ExprKind::Index(a, b)
-            | ExprKind::Equals {
-                left: a, right: b, ..
-            }
-            | ExprKind::Order(_, a, b)
-            | ExprKind::InList(a, b, _)
-            | ExprKind::Contains(a, b, _)
-            | ExprKind::StartsWith(a, b)
-            | ExprKind::EndsWith(a, b)
-            | ExprKind::Quantifier(_, _, a, b) => {
-                f(a);
-                f(b);
-            }
-            ExprKind::And(items) | ExprKind::Or(items) | ExprKind::Call(_, items) => {
-                items.iter().for_each(f);
-            }
-            ExprKind::Arith(first, rest) => {
-                f(first);
-                rest.iter().for_each(|(_, _, operand)| f(operand));
-            }
-        }
+        each_operand!(&self.kind, f, iter)
     }
 
     /// [`Expr::for_each_child`], for rewriting the operands.
     pub fn for_each_child_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
-        match &mut self.kind {
-            ExprKind::Const(_)
-            | ExprKind::Field(_)
-            | ExprKind::RootField(..)
-            | ExprKind::Var(..) => {}
-            ExprKind::Member(inner, _)
-            | ExprKind::Not(inner)
-            | ExprKind::Matches(inner, _)
-            | ExprKind::Exists(inner)
-            | ExprKind::Missing(inner)
-            | ExprKind::Neg(inner)
-            | ExprKind::InSet(inner, ..) => f(inner),
-            ExprKind::Index(a, b)
-            | ExprKind::Equals {
-                left: a, right: b, ..
-            }
-            | ExprKind::Order(_, a, b)
-            | ExprKind::InList(a, b, _)
-            | ExprKind::Contains(a, b, _)
-            | ExprKind::StartsWith(a, b)
-            | ExprKind::EndsWith(a, b)
-            | ExprKind::Quantifier(_, _, a, b) => {
-                f(a);
-                f(b);
-            }
-            ExprKind::And(items) | ExprKind::Or(items) | ExprKind::Call(_, items) => {
-                items.iter_mut().for_each(f);
-            }
-            ExprKind::Arith(first, rest) => {
-                f(first);
-                rest.iter_mut().for_each(|(_, _, operand)| f(operand));
-            }
-        }
+        each_operand!(&mut self.kind, f, iter_mut)
     }
 }
 
@@ -323,6 +334,15 @@ pub struct CompiledRule {
 }
 
 impl CompiledRule {
+    /// Its clauses in order, each with its role: the filters and the `when`, then the `unless`
+    /// or the `require`.
+    pub fn clauses(&self) -> impl Iterator<Item = (ClauseRole, &Clause)> {
+        let conditions = self.conditions.iter().map(|c| (ClauseRole::Condition, c));
+        let unless = self.unless.iter().map(|c| (ClauseRole::Unless, c));
+        let require = self.require.iter().map(|c| (ClauseRole::Require, c));
+        conditions.chain(unless).chain(require)
+    }
+
     /// The message of a rule without `message`: which clauses matched, and which did not excuse.
     pub fn generate_message(&self) -> String {
         let mut text = match &self.require {

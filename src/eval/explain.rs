@@ -6,20 +6,10 @@
 use std::fmt::Write as _;
 
 use super::{Context, Finding, Outcome, RootSlots, render_value};
+pub use crate::compile::ClauseRole;
 use crate::compile::{Clause, Expr, ExprKind, Program, Segment};
 use crate::data::Record;
 use crate::eval::value::{Ev, V};
-
-/// What a clause is to its rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClauseRole {
-    /// A filter or the `when`: must hold for a finding.
-    Condition,
-    /// The `unless`: must not hold for a finding.
-    Unless,
-    /// The `require`: a finding when it does not hold.
-    Require,
-}
 
 /// One deciding clause and what it came to on the record.
 #[derive(Debug, Clone)]
@@ -39,11 +29,7 @@ pub struct Step {
 impl Step {
     /// The clause as written in the rule, with its `unless` or `require` keyword.
     pub fn written(&self) -> String {
-        match self.role {
-            ClauseRole::Condition => self.text.clone(),
-            ClauseRole::Unless => format!("unless {}", self.text),
-            ClauseRole::Require => format!("require {}", self.text),
-        }
+        self.role.written(&self.text)
     }
 
     /// Whether the clause went the way a finding needs.
@@ -93,15 +79,9 @@ pub fn explain_with(
         vars: &mut vars,
         slots: &slots,
     };
-    let names = slot_names(program);
+    let names = program.root_field_names();
     let mut steps = Vec::new();
-    let clauses = compiled
-        .conditions
-        .iter()
-        .map(|c| (c, ClauseRole::Condition))
-        .chain(compiled.unless.iter().map(|c| (c, ClauseRole::Unless)))
-        .chain(compiled.require.iter().map(|c| (c, ClauseRole::Require)));
-    for (index, (clause, role)) in clauses.enumerate() {
+    for (index, (role, clause)) in compiled.clauses().enumerate() {
         let step = context.step(clause, role, index, record, (&compiled.source, &names));
         let decided = !step.for_finding();
         steps.push(step);
@@ -109,33 +89,14 @@ pub fn explain_with(
             break;
         }
     }
-    let errored = steps.iter().any(|s| s.holds.is_err());
-    let fired = steps.iter().all(Step::for_finding);
+    // The evaluator decided the outcome; the steps only show why.
     let finding = findings.iter().find(|f| f.rule == rule);
-    let outcome = if errored {
-        Some(Outcome::Error)
-    } else if fired {
-        Some(finding.map_or(compiled.effect.into(), |f| f.outcome))
-    } else {
-        None
-    };
     Some(Explanation {
         rule,
-        outcome,
+        outcome: finding.map(|f| f.outcome),
         steps,
         waiver: finding.and_then(|f| f.waived).map(|(index, _)| index),
     })
-}
-
-/// The top-level field name of each root-field slot.
-fn slot_names(program: &Program) -> Vec<&str> {
-    let mut names = vec![""; program.root_fields.len()];
-    for (name, &slot) in &program.root_fields {
-        if let Some(at) = names.get_mut(slot) {
-            *at = name;
-        }
-    }
-    names
 }
 
 impl<'r> Context<'r, '_> {

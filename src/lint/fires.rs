@@ -24,12 +24,7 @@ type Path<'r> = (usize, &'r [Segment]);
 ///
 /// Rules marked in `skip` (those with a type error) are left alone.
 pub fn check(program: &Program, skip: &[bool], warnings: bool, diags: &mut Vec<Diag>) {
-    let mut slots: Vec<&str> = vec![""; program.root_fields.len()];
-    for (name, slot) in &program.root_fields {
-        if let Some(s) = slots.get_mut(*slot) {
-            *s = name;
-        }
-    }
+    let slots = program.root_field_names();
     // Rules are independent until they are compared: work them out on all cores.
     let verdicts: Vec<(Option<Diag>, bool)> = program
         .rules

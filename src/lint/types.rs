@@ -154,12 +154,7 @@ fn equatable(a: &Ty<'_>, b: &Ty<'_>) -> bool {
 /// Returns, for each rule, whether it has a type error (the other lints leave such rules alone,
 /// so that one mistake gives one diagnostic).
 pub fn check(program: &Program, diags: &mut Vec<Diag>) -> Vec<bool> {
-    let mut slots: Vec<&str> = vec![""; program.root_fields.len()];
-    for (name, slot) in &program.root_fields {
-        if let Some(s) = slots.get_mut(*slot) {
-            *s = name;
-        }
-    }
+    let slots = program.root_field_names();
     // Each rule on its own, on all cores; the diagnostics in rule order.
     let found: Vec<Vec<Diag>> = program
         .rules
@@ -247,12 +242,7 @@ struct Checker<'a, 's> {
 
 impl<'s> Checker<'_, 's> {
     fn rule(&mut self, rule: &CompiledRule) {
-        let clauses = rule
-            .conditions
-            .iter()
-            .chain(rule.unless.as_ref())
-            .chain(rule.require.as_ref());
-        for clause in clauses {
+        for (_, clause) in rule.clauses() {
             self.condition(&clause.expr);
         }
     }
