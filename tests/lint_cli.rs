@@ -143,3 +143,17 @@ fn an_unnamed_rule_with_a_mistake_is_not_also_told_to_get_a_name() {
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(err.contains("caveat::lint::unnamed_rule"), "{err}");
 }
+
+/// A `let` used only by a waiver (its `until` or its condition) is used.
+#[test]
+fn a_let_used_only_by_a_waiver_is_not_unused() {
+    let dir = scratch(
+        "lint_cli/let_in_waiver",
+        &[(
+            "w.policy",
+            "let end = 2030-01-01\nlet ids = [\"x\", \"y\"]\nrule r { deny vendor DJI }\nwaive r for id in ids until end because \"pilot\"\n",
+        )],
+    );
+    let out = caveat_in(&dir, &["lint", "--deny", "warnings", "w.policy"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}

@@ -649,26 +649,11 @@ fn scope_of(
 /// The bare names a declaration's value uses.
 fn declaration_names(statement: &Statement) -> Vec<String> {
     let mut names = Vec::new();
-    let mut stack: Vec<&ast::Expr> = match statement {
-        Statement::Let(l) => vec![&l.value],
-        Statement::Alias(a) => a.spellings.iter().collect(),
-        _ => Vec::new(),
-    };
-    while let Some(e) = stack.pop() {
-        match &e.kind {
-            ast::ExprKind::Name(n, _) => names.push(n.clone()),
-            ast::ExprKind::List(items) | ast::ExprKind::And(items) | ast::ExprKind::Or(items) => {
-                stack.extend(items);
-            }
-            ast::ExprKind::Arith(first, rest) => {
-                stack.push(first);
-                stack.extend(rest.iter().map(|(_, e)| e));
-            }
-            ast::ExprKind::Neg(inner) | ast::ExprKind::Paren(inner) | ast::ExprKind::Not(inner) => {
-                stack.push(inner);
-            }
-            _ => {}
-        }
+    let mut add = |name: &str| names.push(name.to_string());
+    match statement {
+        Statement::Let(l) => l.value.for_each_name(&mut add),
+        Statement::Alias(a) => a.spellings.iter().for_each(|s| s.for_each_name(&mut add)),
+        _ => {}
     }
     names
 }

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 
 use crate::compile::Program;
 use crate::diagnostic::{Diag, Severity};
-use crate::syntax::ast::{Expr, ExprKind, FilterKind, PolicyFile, RuleBody, Statement};
+use crate::syntax::ast::{Expr, FilterKind, PolicyFile, RuleBody, Statement};
 
 /// Style lints: reported by `caveat lint`, left out of `caveat check`.
 pub const STYLE: &[&str] = &["caveat::lint::unnamed_rule"];
@@ -66,7 +66,9 @@ fn unused(files: &[&PolicyFile], diags: &mut Vec<Diag>) {
     for file in files {
         for statement in &file.statements {
             for expr in statement_exprs(statement) {
-                names_in(expr, &mut used);
+                expr.for_each_name(&mut |name| {
+                    used.insert(name);
+                });
             }
         }
     }
@@ -128,40 +130,8 @@ fn statement_exprs(statement: &Statement) -> Vec<&Expr> {
                 condition, when, ..
             } => std::iter::once(condition).chain(when.iter()).collect(),
         },
+        Statement::Waive(waiver) => vec![&waiver.condition, &waiver.until],
         _ => Vec::new(),
-    }
-}
-
-/// Adds every bare name in `expr` to `names`.
-fn names_in<'a>(expr: &'a Expr, names: &mut HashSet<&'a str>) {
-    let mut stack = vec![expr];
-    while let Some(e) = stack.pop() {
-        match &e.kind {
-            ExprKind::Name(n, _) => {
-                names.insert(n.as_str());
-            }
-            ExprKind::Literal(_) | ExprKind::RecordRoot => {}
-            ExprKind::List(items) | ExprKind::And(items) | ExprKind::Or(items) => {
-                stack.extend(items);
-            }
-            ExprKind::Call(_, args) => stack.extend(args),
-            ExprKind::Member(inner, _)
-            | ExprKind::Not(inner)
-            | ExprKind::Exists(inner)
-            | ExprKind::Missing(inner)
-            | ExprKind::Neg(inner)
-            | ExprKind::Paren(inner) => stack.push(inner),
-            ExprKind::Index(a, b)
-            | ExprKind::Compare(_, _, a, b)
-            | ExprKind::Quantifier(_, _, a, b) => {
-                stack.push(a);
-                stack.push(b);
-            }
-            ExprKind::Arith(first, rest) => {
-                stack.push(first);
-                stack.extend(rest.iter().map(|(_, e)| e));
-            }
-        }
     }
 }
 

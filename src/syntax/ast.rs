@@ -312,6 +312,40 @@ pub enum ExprKind {
     Paren(Box<Expr>),
 }
 
+impl Expr {
+    /// Calls `f` with every bare name the expression holds (`let` and `alias` names, symbols,
+    /// fields and quantifier variables alike), in no particular order.
+    pub fn for_each_name<'e>(&'e self, f: &mut dyn FnMut(&'e str)) {
+        let mut stack = vec![self];
+        while let Some(e) = stack.pop() {
+            match &e.kind {
+                ExprKind::Name(n, _) => f(n),
+                ExprKind::Literal(_) | ExprKind::RecordRoot => {}
+                ExprKind::List(items) | ExprKind::And(items) | ExprKind::Or(items) => {
+                    stack.extend(items);
+                }
+                ExprKind::Call(_, args) => stack.extend(args),
+                ExprKind::Member(inner, _)
+                | ExprKind::Not(inner)
+                | ExprKind::Exists(inner)
+                | ExprKind::Missing(inner)
+                | ExprKind::Neg(inner)
+                | ExprKind::Paren(inner) => stack.push(inner),
+                ExprKind::Index(a, b)
+                | ExprKind::Compare(_, _, a, b)
+                | ExprKind::Quantifier(_, _, a, b) => {
+                    stack.push(a);
+                    stack.push(b);
+                }
+                ExprKind::Arith(first, rest) => {
+                    stack.push(first);
+                    stack.extend(rest.iter().map(|(_, e)| e));
+                }
+            }
+        }
+    }
+}
+
 /// A literal value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Literal {
