@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::ValueEnum as _;
 use serde::Deserialize;
 
-use crate::diagnostic::Diag;
+use crate::diagnostic::{Code, Diag};
 use crate::report::{FailOn, Format};
 use crate::source::{Source, SourceFile, Span};
 
@@ -68,7 +68,7 @@ pub fn find(start: &Path) -> Option<PathBuf> {
 /// Reads and checks the config at `path`.
 pub fn load(path: &Path) -> Result<Config, Diag> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| Diag::io("caveat::config::read", "cannot read", path.display(), &e))?;
+        .map_err(|e| Diag::io(Code::ConfigRead, "cannot read", path.display(), &e))?;
     let source = SourceFile::new(path.display().to_string(), text);
     parse(&source, path)
 }
@@ -127,7 +127,7 @@ fn toml_error(source: &Source, error: &toml::de::Error) -> Diag {
         Span::new(r.start, r.end.max(r.start + 1))
     });
     Diag::error(
-        "caveat::config::invalid",
+        Code::ConfigInvalid,
         format!("invalid config: {}", error.message().trim_end()),
     )
     .label(source, span, "here")
@@ -150,7 +150,7 @@ fn unknown_key(source: &Source, key: &str, known: &[&str], what: &str) -> Diag {
         .unwrap_or(0);
     let suggestion = crate::suggest::closest(key, known.iter().copied());
     Diag::error(
-        "caveat::config::unknown_key",
+        Code::ConfigUnknownKey,
         format!("`{key}` is not {what} caveat knows"),
     )
     .label(source, Span::new(at, at + key.len()), "unknown")
@@ -192,7 +192,7 @@ mod tests {
     #[test]
     fn unknown_keys_are_errors_with_a_suggestion() {
         let error = read("polices = [\"p\"]\n").unwrap_err();
-        assert_eq!(error.code, "caveat::config::unknown_key");
+        assert_eq!(error.code, Code::ConfigUnknownKey);
         assert_eq!(error.help.as_deref(), Some("did you mean `policies`?"));
         assert_eq!(error.location().unwrap().line_col(), (1, 1));
         let error = read("[output]\nsaif = \"x\"\n").unwrap_err();
@@ -203,10 +203,10 @@ mod tests {
     #[test]
     fn wrong_values_point_into_the_file() {
         let error = read("fail-on = \"sometimes\"\n").unwrap_err();
-        assert_eq!(error.code, "caveat::config::invalid");
+        assert_eq!(error.code, Code::ConfigInvalid);
         assert_eq!(error.location().unwrap().line_col(), (1, 11));
         let error = read("policies = \"p\"\n").unwrap_err();
-        assert_eq!(error.code, "caveat::config::invalid");
+        assert_eq!(error.code, Code::ConfigInvalid);
     }
 
     #[test]

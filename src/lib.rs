@@ -39,6 +39,7 @@ pub mod compile;
 pub mod config;
 pub mod data;
 pub mod diagnostic;
+pub mod effect;
 pub mod eval;
 pub mod format;
 pub mod lint;

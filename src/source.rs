@@ -97,6 +97,56 @@ impl SourceFile {
     }
 }
 
+/// What a file holds, for the diagnostic of a file that is not UTF-8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextKind {
+    /// A `.policy` file.
+    Policy,
+    /// A data file (YAML, JSON, JSONL, CSV).
+    Data,
+}
+
+/// The one UTF-8 read: `bytes` of the file `name`, starting on line `first_line` of it, as text;
+/// or a `caveat::io::not_utf8` diagnostic pointing at the first byte that is not UTF-8.
+pub fn text_from_bytes(
+    name: impl Into<String>,
+    bytes: Vec<u8>,
+    first_line: usize,
+    kind: TextKind,
+) -> Result<Source, crate::diagnostic::Diag> {
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(SourceFile::chunk(name, text, first_line)),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let source = SourceFile::chunk(name, lossy, first_line);
+            let (message, help) = match kind {
+                TextKind::Policy => ("policy files must be UTF-8 text", "save the file as UTF-8"),
+                TextKind::Data => ("data files must be UTF-8 text", "convert the file to UTF-8"),
+            };
+            Err(
+                crate::diagnostic::Diag::error(crate::diagnostic::Code::IoNotUtf8, message)
+                    .label(&source, Span::new(at, at + 1), "not UTF-8 here")
+                    .help(help),
+            )
+        }
+    }
+}
+
+/// Reads the data file at `path` as UTF-8 text (a BOM is dropped by the readers).
+pub fn read_text(path: &std::path::Path) -> Result<Source, crate::diagnostic::Diag> {
+    let name = path.display().to_string();
+    match std::fs::read(path) {
+        Ok(bytes) => text_from_bytes(name, bytes, 1, TextKind::Data),
+        Err(e) => Err(crate::diagnostic::Diag::io(
+            crate::diagnostic::Code::IoRead,
+            "cannot read",
+            &name,
+            &e,
+        )),
+    }
+}
+
 /// Lines longer than this many bytes are shown as a window around the label, not whole: a
 /// terminal cannot show them anyway, and miette cannot pad to columns past 65,535.
 const LONG_LINE: usize = 1024;

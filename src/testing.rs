@@ -8,7 +8,7 @@ use std::path::Path;
 
 use crate::compile::{CompiledTest, Program};
 use crate::data::{Format, LoadOptions, Record};
-use crate::diagnostic::Diag;
+use crate::diagnostic::{Code, Diag};
 use crate::eval::explain::{Explanation, explain_with, render};
 use crate::eval::{Evaluator, Finding, Outcome};
 use crate::source::{Source, SourceFile, Span};
@@ -188,7 +188,7 @@ fn check_expectations(
         .map(|e| render(program, e, &record_name))
         .collect();
     let diag = Diag::error(
-        "caveat::test::failed",
+        Code::TestFailed,
         format!(
             "test `{}` failed: expected {}, actual {}",
             test.name,
@@ -216,7 +216,7 @@ pub fn given_record(test: &CompiledTest) -> Result<Record, Diag> {
             let file = folder.join(&path.node);
             let Some(format) = Format::from_path(&file) else {
                 return Err(Diag::error(
-                    "caveat::test::given_file",
+                    Code::TestGivenFile,
                     format!("`{}` is not a data file", path.node),
                 )
                 .label(&test.source, path.span, "named here")
@@ -224,7 +224,7 @@ pub fn given_record(test: &CompiledTest) -> Result<Record, Diag> {
                     "a test's record file ends in `.yaml`, `.yml`, `.json`, `.jsonl` or `.csv`",
                 ));
             };
-            let source = crate::run::read_text(&file)
+            let source = crate::source::read_text(&file)
                 .map_err(|diag| diag.label(&test.source, path.span, "named here"))?;
             (source, format)
         }
@@ -260,7 +260,7 @@ fn conforming(program: &Program, test: &CompiledTest, mut record: Record) -> Res
     let violations = crate::schema::conform(schema, &mut record);
     let Some(first) = violations
         .into_iter()
-        .find(|v| v.code != "caveat::schema::missing_field")
+        .find(|v| v.code != Code::SchemaMissingField)
     else {
         return Ok(record);
     };
@@ -282,7 +282,7 @@ fn one_record_error(test: &CompiledTest, what: &str) -> Diag {
         Given::File(path) => path.span,
     };
     Diag::error(
-        "caveat::test::given",
+        Code::TestGiven,
         format!("the record of test `{}` {what}", test.name),
     )
     .label(&test.source, span, "given here")

@@ -17,7 +17,7 @@ use caveat::source::SourceFile;
 fn codes(text: &str) -> Vec<String> {
     match check_sources(&[SourceFile::new("hostile.policy", text)]) {
         Ok(_) => Vec::new(),
-        Err(errors) => errors.into_iter().map(|e| e.code).collect(),
+        Err(errors) => errors.into_iter().map(|e| e.code.to_string()).collect(),
     }
 }
 

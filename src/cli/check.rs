@@ -7,7 +7,7 @@ use super::progress::WithProgress;
 use super::{Exit, print_errors, style_for};
 use crate::config::Config;
 use crate::data::{Limits, LoadOptions};
-use crate::diagnostic::Diag;
+use crate::diagnostic::{Code, Diag};
 use crate::report::{self, FailOn, Format, Report, Reports};
 use crate::run::{self, RunOptions};
 
@@ -166,7 +166,7 @@ fn config_paths(config: &Config) -> Result<Vec<PathBuf>, Diag> {
         }
         let bad_glob = |why: String| {
             Diag::error(
-                "caveat::config::bad_glob",
+                Code::ConfigBadGlob,
                 format!(
                     "`data` glob `{entry}` in `{}`: {why}",
                     config.path.display()
@@ -202,7 +202,7 @@ fn paths(input: &InputArgs, config: &Config) -> Result<Vec<PathBuf>, Diag> {
         .collect();
     if defaults.is_empty() {
         return Err(Diag::error(
-            "caveat::io::no_paths",
+            Code::IoNoPaths,
             "nothing to check: no paths given, no `caveat.toml`, and no `policies/` or `examples/` folder here",
         )
         .help("give policy and data files or folders (`caveat check policies/ data/`), or run `caveat init`"));
@@ -318,7 +318,7 @@ fn pair_reports(
     };
     if outputs.len() > formats.len() {
         return Err(Diag::error(
-            "caveat::cli::output_without_format",
+            Code::CliOutputWithoutFormat,
             format!(
                 "{} `--output` files but {} `--format`s",
                 outputs.len(),
@@ -328,11 +328,10 @@ fn pair_reports(
         .help("give each `--output FILE` after its `--format FORMAT`"));
     }
     if formats.len() > outputs.len() + 1 {
-        return Err(Diag::error(
-            "caveat::cli::several_to_stdout",
-            "only one report can go to stdout",
-        )
-        .help("give every `--format` but one an `--output FILE`"));
+        return Err(
+            Diag::error(Code::CliSeveralToStdout, "only one report can go to stdout")
+                .help("give every `--format` but one an `--output FILE`"),
+        );
     }
     Ok(formats
         .iter()
@@ -453,12 +452,7 @@ fn open_reports(
             Some(path) => match std::fs::File::create(path) {
                 Ok(file) => (Box::new(std::io::BufWriter::new(file)), false),
                 Err(e) => {
-                    return Err(Diag::io(
-                        "caveat::io::write",
-                        "cannot write",
-                        path.display(),
-                        &e,
-                    ));
+                    return Err(Diag::io(Code::IoWrite, "cannot write", path.display(), &e));
                 }
             },
             None => (
@@ -466,10 +460,8 @@ fn open_reports(
                 std::io::stdout().is_terminal(),
             ),
         };
-        let opened =
-            report::open(*format, out, program, style_for(terminal), quiet).map_err(|e| {
-                Diag::error("caveat::io::write", format!("cannot write the report: {e}"))
-            })?;
+        let opened = report::open(*format, out, program, style_for(terminal), quiet)
+            .map_err(|e| Diag::error(Code::IoWrite, format!("cannot write the report: {e}")))?;
         reports.push(opened);
     }
     Ok(Reports(reports))

@@ -15,8 +15,8 @@ use super::check::{InputArgs, prepare_inputs, today};
 use super::{Exit, print_errors};
 use crate::check::PolicyInput;
 use crate::compile::Program;
-use crate::diagnostic::Diag;
-use crate::run::{Reported, Sink};
+use crate::diagnostic::{Code, Diag};
+use crate::report::{Reported, Sink};
 
 /// The arguments of `caveat diff`.
 #[derive(Debug, clap::Args)]
@@ -238,7 +238,7 @@ fn diff(
         if found.policies.is_empty() {
             return Err(vec![
                 Diag::error(
-                    "caveat::io::no_policies",
+                    Code::IoNoPolicies,
                     format!(
                         "no policy files in `{}`",
                         paths
@@ -438,7 +438,7 @@ fn base_policies(base: &str, head: &[PathBuf]) -> Result<BasePolicies, Diag> {
 fn export_revision(revision: &str, path: &Path, into: &Path) -> Result<Option<PathBuf>, Diag> {
     let git_error = |why: String| {
         Diag::error(
-            "caveat::diff::git",
+            Code::DiffGit,
             format!("cannot read `{}` at `{revision}`: {why}", path.display()),
         )
         .help("`--base` takes a policy file or folder, or a git revision of the `--head` policies")

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::report::{CheckedRecord, Render, Reported, RunResult, Sink};
 use crate::report::{Report, Reports};
-use crate::run::{CheckedRecord, Render, Reported, RunResult, Sink};
 
 /// How long a run goes before the bar appears.
 const DELAY: Duration = Duration::from_secs(1);

@@ -3,13 +3,14 @@
 
 pub mod index;
 pub mod program;
+pub mod statements;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
-use crate::diagnostic::Diag;
+use crate::diagnostic::{Code, Diag};
 use crate::source::{Source, Span};
 use crate::suggest::closest;
 use crate::syntax::ast::{self, CompareOp, ExprKind as A, Literal, NamePlace};
@@ -77,7 +78,7 @@ impl<'a> Compiler<'a> {
 
     fn error(
         &mut self,
-        code: &str,
+        code: Code,
         message: String,
         span: Span,
         label: &str,
@@ -120,7 +121,7 @@ impl<'a> Compiler<'a> {
                 Position::For => "a waiver's `for` takes",
             };
             self.error(
-                "caveat::check::not_boolean",
+                Code::CheckNotBoolean,
                 format!("{place} a condition, but this is {found}"),
                 expr.span,
                 "not true or false",
@@ -144,7 +145,7 @@ impl<'a> Compiler<'a> {
                 if let ExprKind::Const(Const::List(_)) = right.kind {
                     let name = self.source.slice(value.span).to_string();
                     self.error(
-                        "caveat::check::vendor_list",
+                        Code::CheckVendorList,
                         format!("`vendor {name}` compares the vendor with a list"),
                         value.span,
                         "a list",
@@ -209,7 +210,7 @@ impl<'a> Compiler<'a> {
             _ => "not a constant",
         };
         self.error(
-            "caveat::check::not_a_date",
+            Code::CheckNotADate,
             format!("{what}, but this is {found}"),
             expr.span,
             "expected a date like 2018-05-23",
@@ -248,7 +249,7 @@ impl<'a> Compiler<'a> {
                 Some(Binding::Let(value, None)) => {
                     let found = value.type_name();
                     self.error(
-                        "caveat::check::not_a_list",
+                        Code::CheckNotAList,
                         format!("`{name}` is {found}, not a list"),
                         list.span,
                         "expected a list",
@@ -259,7 +260,7 @@ impl<'a> Compiler<'a> {
                 None => {
                     let help = self.suggest_list(name);
                     self.error(
-                        "caveat::check::unknown_list",
+                        Code::CheckUnknownList,
                         format!("`{name}` is not a list declared with `let` or `alias`"),
                         list.span,
                         "no `let` or `alias` of this name is visible here",
@@ -308,7 +309,7 @@ impl<'a> Compiler<'a> {
                 }
                 ExprKind::Const(other) => set.others.push(other),
                 _ => self.error(
-                    "caveat::check::not_constant",
+                    Code::CheckNotConstant,
                     "list elements after `in` must be constants".into(),
                     item.span,
                     "this depends on the record",
@@ -330,7 +331,7 @@ impl<'a> Compiler<'a> {
                     Some(values) => ExprKind::Const(Const::List(values)),
                     None => {
                         self.error(
-                            "caveat::check::not_constant",
+                            Code::CheckNotConstant,
                             "list literals may hold only constants".into(),
                             span,
                             "this list depends on the record",
@@ -360,7 +361,7 @@ impl<'a> Compiler<'a> {
                         Ok(i) if n.fract().is_zero() => Some(Segment::Index(i)),
                         _ => {
                             self.error(
-                                "caveat::check::bad_index",
+                                Code::CheckBadIndex,
                                 format!("`{n}` is not a list position"),
                                 index.span,
                                 "expected a whole number",
@@ -455,7 +456,7 @@ impl<'a> Compiler<'a> {
             NamePlace::ListSlot => {
                 let help = self.suggest_list(name);
                 self.error(
-                    "caveat::check::unknown_list",
+                    Code::CheckUnknownList,
                     format!("`{name}` is not a list declared with `let` or `alias`"),
                     span,
                     "no `let` or `alias` of this name is visible here",
@@ -484,7 +485,7 @@ impl<'a> Compiler<'a> {
             ExprKind::Const(c) => {
                 let name = self.source.slice(base.span).to_string();
                 self.error(
-                    "caveat::check::constant_has_no_fields",
+                    Code::CheckConstantHasNoFields,
                     format!(
                         "`{name}` is a constant ({}), which has no fields",
                         c.type_name()
@@ -550,7 +551,7 @@ impl<'a> Compiler<'a> {
                         Ok(regex) => ExprKind::Matches(Box::new(subject), Arc::new(regex)),
                         Err(why) => {
                             self.error(
-                                "caveat::check::bad_regex",
+                                Code::CheckBadRegex,
                                 format!("this regex cannot be used: {why}"),
                                 right.span,
                                 "invalid regex",
@@ -561,7 +562,7 @@ impl<'a> Compiler<'a> {
                     },
                     _ => {
                         self.error(
-                            "caveat::check::regex_not_constant",
+                            Code::CheckRegexNotConstant,
                             "the pattern after `matches` must be a constant string".into(),
                             right.span,
                             "not a constant string",
@@ -607,7 +608,7 @@ impl<'a> Compiler<'a> {
                 }
             };
             self.error(
-                "caveat::check::unknown_function",
+                Code::CheckUnknownFunction,
                 format!("unknown function `{}`", name.node),
                 name.span,
                 "no function of this name",
@@ -625,7 +626,7 @@ impl<'a> Compiler<'a> {
                 _ => "exactly one argument",
             };
             self.error(
-                "caveat::check::arity",
+                Code::CheckArity,
                 format!(
                     "`{}` takes {wanted}, but is given {}",
                     name.node,
@@ -661,7 +662,7 @@ impl<'a> Compiler<'a> {
                     Ok(v) => acc = v,
                     Err(why) => {
                         self.error(
-                            "caveat::check::arithmetic",
+                            Code::CheckArithmetic,
                             format!("this constant arithmetic fails: {why}"),
                             *op_span,
                             "here",

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use jiff::civil::Date;
 use rust_decimal::Decimal;
 
+use crate::diagnostic::Code;
 use crate::source::{Source, Span};
 use crate::syntax::ast::{ArithOp, Effect, Quantifier};
 
@@ -77,7 +78,7 @@ impl Program {
     /// Takes waivers whose `until` is before `today` out of force. Returns a warning for each
     /// expired waiver and a note for each that expires within [`EXPIRY_NOTICE_DAYS`].
     pub fn apply_today(&mut self, today: Date) -> Vec<crate::diagnostic::Diag> {
-        use crate::diagnostic::{Diag, Severity};
+        use crate::diagnostic::{Code, Diag};
         let mut diags = Vec::new();
         for (index, waiver) in self.waivers.iter().enumerate() {
             let rule_id = self
@@ -90,14 +91,13 @@ impl Program {
                     rule.waivers.retain(|&w| w != index);
                 }
                 diags.push(
-                    Diag::error(
-                        "caveat::waiver::expired",
+                    Diag::warning(
+                        Code::WaiverExpired,
                         format!(
                             "the waiver of `{rule_id}` expired on {} and no longer applies",
                             waiver.until
                         ),
                     )
-                    .with_severity(Severity::Warning)
                     .label(&waiver.source, waiver.until_span, "expired")
                     .help("renew it with a later `until`, or delete it and fix the records it covered"),
                 );
@@ -108,14 +108,13 @@ impl Program {
                     n => format!("in {n} days"),
                 };
                 diags.push(
-                    Diag::error(
-                        "caveat::waiver::expiring",
+                    Diag::advice(
+                        Code::WaiverExpiring,
                         format!(
                             "the waiver of `{rule_id}` expires {when}: it applies until {}",
                             waiver.until
                         ),
                     )
-                    .with_severity(Severity::Advice)
                     .label(&waiver.source, waiver.until_span, "the last day it applies")
                     .help("renew it in time, or fix the records it covers"),
                 );
@@ -127,7 +126,7 @@ impl Program {
     /// A warning for each waiver in force that waived nothing in a run (`used[i]` is whether
     /// waiver `i` waived a finding).
     pub fn stale_waivers(&self, used: &[bool]) -> Vec<crate::diagnostic::Diag> {
-        use crate::diagnostic::{Diag, Severity};
+        use crate::diagnostic::Diag;
         let in_force = |index: usize, waiver: &CompiledWaiver| {
             self.rules
                 .get(waiver.rule)
@@ -141,11 +140,10 @@ impl Program {
             })
             .map(|(_, waiver)| {
                 let rule_id = self.rules.get(waiver.rule).map_or("", |r| &*r.id);
-                Diag::error(
-                    "caveat::waiver::stale",
+                Diag::warning(
+                    Code::WaiverStale,
                     format!("the waiver of `{rule_id}` matched no finding (a stale waiver)"),
                 )
-                .with_severity(Severity::Warning)
                 .label(&waiver.source, waiver.condition.span, "no finding of the rule matched this")
                 .help("delete the waiver if the records it covered are gone or fixed; else check its condition: a waiver never covers an `error` finding (bad data), and does not apply to a record its condition cannot be evaluated on")
             })
@@ -224,7 +222,7 @@ pub struct CompiledTest {
     /// The record.
     pub given: crate::syntax::ast::Given,
     /// The findings it must give: outcome and rule index; empty for `expect pass`.
-    pub expect: Vec<(crate::eval::Outcome, usize)>,
+    pub expect: Vec<(crate::effect::Outcome, usize)>,
     /// The `expect` clause.
     pub expect_span: Span,
     /// The whole block.

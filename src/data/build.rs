@@ -6,6 +6,7 @@
 //! the `--records` path, or plain data inside a record. A record is handed out as soon as its
 //! closing event arrives, so a top-level list of a million records is never held in memory.
 
+use crate::diagnostic::Code;
 use std::collections::{HashMap, VecDeque};
 
 use rust_decimal::Decimal;
@@ -17,7 +18,7 @@ use crate::value::{Entry, Map, Node, Value};
 /// A data error with no related span.
 pub(super) fn data_error(
     source: &Source,
-    code: &'static str,
+    code: Code,
     message: impl Into<String>,
     span: Span,
     label: impl Into<String>,
@@ -330,7 +331,7 @@ impl Builder {
             );
             let error = data_error(
                 &self.source,
-                "caveat::data::no_records_list",
+                Code::DataNoRecordsList,
                 message,
                 span,
                 label,
@@ -472,7 +473,7 @@ impl Builder {
         if let Some(first) = body.find(&self.entries, &key) {
             let error = data_error(
                 &self.source,
-                "caveat::data::duplicate_key",
+                Code::DataDuplicateKey,
                 format!("duplicate key `{}` in one mapping", shorten(&key)),
                 span,
                 "defined again here",
@@ -629,7 +630,7 @@ impl Builder {
         let Some(anchored) = self.anchors.get(&id) else {
             let error = data_error(
                 &self.source,
-                "caveat::data::unknown_alias",
+                Code::DataUnknownAlias,
                 format!("alias `{}` refers to no anchor in this document", shorten(name)),
                 span,
                 "unknown alias",
@@ -650,7 +651,7 @@ impl Builder {
         if self.alias_nodes.saturating_add(anchored.nodes) > budget {
             return Err(Box::new(data_error(
                 &self.source,
-                "caveat::data::alias_bomb",
+                Code::DataAliasBomb,
                 format!(
                     "alias `{}` would expand the document beyond {} nodes",
                     shorten(name),
@@ -698,7 +699,7 @@ impl Builder {
         let max = self.limits.max_scalar_bytes;
         data_error(
             &self.source,
-            "caveat::data::scalar_too_large",
+            Code::DataScalarTooLarge,
             format!(
                 "a {what} of {} bytes, more than the limit of {max}",
                 span.end.saturating_sub(span.start)
@@ -713,7 +714,7 @@ impl Builder {
         let max = self.limits.max_depth;
         data_error(
             &self.source,
-            "caveat::data::too_deep",
+            Code::DataTooDeep,
             format!("the data is nested more than {max} levels deep"),
             span,
             format!("{what} goes deeper than {max} levels"),
@@ -826,7 +827,7 @@ impl Builder {
                     });
                     let error = data_error(
                         &self.source,
-                        "caveat::data::complex_key",
+                        Code::DataComplexKey,
                         "a mapping key must be a plain value, not a list or a mapping",
                         span,
                         "complex key",
@@ -863,7 +864,7 @@ impl Builder {
                 let found = node.value.type_name();
                 data_error(
                     &self.source,
-                    "caveat::data::not_a_record",
+                    Code::DataNotARecord,
                     format!("a record must be a mapping, found {found}"),
                     node.span,
                     format!("this is {found}"),

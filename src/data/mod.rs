@@ -8,6 +8,7 @@ mod csv;
 mod json;
 mod yaml;
 
+use crate::diagnostic::Code;
 use crate::source::{Source, Span};
 use crate::value::Node;
 
@@ -92,7 +93,7 @@ pub struct DataError {
     pub message: String,
     /// A stable code such as `caveat::data::duplicate_key`.
     #[diagnostic(code)]
-    pub code: &'static str,
+    pub code: Code,
     /// The file (named `file`, since thiserror treats a field named `source` as the cause).
     #[source_code]
     pub file: Source,

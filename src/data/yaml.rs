@@ -1,6 +1,7 @@
 //! YAML 1.2 records, read as a stream of parser events (never a recursive load, so no nesting can
 //! overflow the stack), with every value's span in bytes.
 
+use crate::diagnostic::Code;
 use saphyr_parser::input::{
     SkipTabs, is_alpha, is_blank, is_blank_or_breakz, is_break, is_breakz, is_digit, is_flow, is_z,
 };
@@ -73,7 +74,7 @@ impl YamlRecords {
                     let at = self.byte(span.start);
                     return Err(Box::new(super::build::data_error(
                         self.builder.source(),
-                        "caveat::data::too_many_documents",
+                        Code::DataTooManyDocuments,
                         format!("more than {} documents in one file", self.max_documents),
                         Span::new(at, at.saturating_add(1)),
                         "this document is one too many",
@@ -174,7 +175,7 @@ impl YamlRecords {
             } else if style == ScalarStyle::Plain && text == "<<" {
                 let error = data_error(
                     self.builder.source(),
-                    "caveat::data::merge_key",
+                    Code::DataMergeKey,
                     "merge keys (`<<`) are not supported",
                     span,
                     "merge key",
@@ -231,7 +232,7 @@ impl YamlRecords {
             };
             Box::new(data_error(
                 self.builder.source(),
-                "caveat::data::bad_tagged_value",
+                Code::DataBadTaggedValue,
                 format!(
                     "`{}` is tagged `{tag_text}` but is not {wanted}",
                     shorten(&text)
@@ -252,7 +253,7 @@ impl YamlRecords {
             .unwrap_or_else(|| display_tag(tag));
         data_error(
             self.builder.source(),
-            "caveat::data::unsupported_tag",
+            Code::DataUnsupportedTag,
             format!("tag `{}` is not supported", shorten(&written)),
             at.unwrap_or_else(|| char_span_or(self.text(), props)),
             "unsupported tag",
@@ -278,7 +279,7 @@ impl YamlRecords {
         };
         data_error(
             self.builder.source(),
-            "caveat::data::bad_tagged_value",
+            Code::DataBadTaggedValue,
             format!("tag `{name}` cannot mark {what}"),
             find_tag(self.text(), props.start, props.end)
                 .unwrap_or_else(|| char_span_or(self.text(), props)),
@@ -297,7 +298,7 @@ impl YamlRecords {
             let max = self.max_depth.min(255);
             return data_error(
                 self.builder.source(),
-                "caveat::data::too_deep",
+                Code::DataTooDeep,
                 format!("the data is nested more than {max} levels deep"),
                 span,
                 "nested too deep here",
@@ -322,7 +323,7 @@ impl YamlRecords {
         };
         data_error(
             self.builder.source(),
-            "caveat::data::yaml_syntax",
+            Code::DataYamlSyntax,
             message,
             span,
             "the YAML parser stopped here",
@@ -1162,7 +1163,7 @@ mod tests {
         let (source, results) = read("- id: A\n  vendor: DJI\n  vendor: Autel\n- id: B\n");
         assert_eq!(results.len(), 2);
         let error = err(&results[0]);
-        assert_eq!(error.code, "caveat::data::duplicate_key");
+        assert_eq!(error.code, Code::DataDuplicateKey);
         assert_eq!(error.message, "duplicate key `vendor` in one mapping");
         assert_eq!(source.line_col(error.span.start), (3, 3));
         assert_eq!(source.slice(error.span), "vendor");
@@ -1180,7 +1181,7 @@ mod tests {
         text.push_str("k42: again\n");
         let (source, results) = read(&text);
         let error = err(&results[0]);
-        assert_eq!(error.code, "caveat::data::duplicate_key");
+        assert_eq!(error.code, Code::DataDuplicateKey);
         assert_eq!(source.line_col(error.span.start), (101, 1));
         assert_eq!(source.line_col(error.related.unwrap().start), (43, 1));
     }
@@ -1191,7 +1192,7 @@ mod tests {
         let (_, results) = read(&text);
         assert_eq!(results.len(), 1);
         let error = err(&results[0]);
-        assert_eq!(error.code, "caveat::data::too_deep");
+        assert_eq!(error.code, Code::DataTooDeep);
         assert_eq!(
             error.message,
             "the data is nested more than 128 levels deep"
@@ -1205,7 +1206,7 @@ mod tests {
         let (_, results) = read(&text);
         assert_eq!(results.len(), 1);
         let error = err(&results[0]);
-        assert_eq!(error.code, "caveat::data::too_deep");
+        assert_eq!(error.code, Code::DataTooDeep);
         assert_eq!(
             error.message,
             "the data is nested more than 128 levels deep"
@@ -1221,7 +1222,7 @@ mod tests {
         let (_, results) = read(&text);
         assert_eq!(results.len(), 1);
         let error = err(&results[0]);
-        assert_eq!(error.code, "caveat::data::too_deep");
+        assert_eq!(error.code, Code::DataTooDeep);
     }
 
     #[test]
@@ -1237,7 +1238,7 @@ mod tests {
         let (_, results) = read_with("a: {b: {c: [1]}}\n", options.clone());
         assert!(results[0].is_ok());
         let (_, results) = read_with("a: {b: {c: [[1]]}}\n", options);
-        assert_eq!(err(&results[0]).code, "caveat::data::too_deep");
+        assert_eq!(err(&results[0]).code, Code::DataTooDeep);
     }
 
     #[test]
@@ -1252,7 +1253,7 @@ mod tests {
         };
         let (source, results) = read_with("a: &x [[[1]]]\nb: [*x]\n", options);
         let error = err(&results[0]);
-        assert_eq!(error.code, "caveat::data::too_deep");
+        assert_eq!(error.code, Code::DataTooDeep);
         assert_eq!(source.slice(error.span), "*x");
     }
 
@@ -1275,7 +1276,7 @@ mod tests {
             started.elapsed()
         );
         let error = err(results.last().unwrap());
-        assert_eq!(error.code, "caveat::data::alias_bomb");
+        assert_eq!(error.code, Code::DataAliasBomb);
         assert!(source.slice(error.span).starts_with('*'));
         assert_eq!(results.len(), 1, "the file ends at the bomb");
     }
@@ -1304,7 +1305,7 @@ mod tests {
         let (source, results) = read("a: &x 1\n---\nb: *x\n");
         assert!(results[0].is_ok());
         let error = err(&results[1]);
-        assert_eq!(error.code, "caveat::data::unknown_alias");
+        assert_eq!(error.code, Code::DataUnknownAlias);
         assert_eq!(source.slice(error.span), "*x");
     }
 
@@ -1313,7 +1314,7 @@ mod tests {
         let (source, results) =
             read("- id: 1\n  run: !!python/object:os.system rm -rf /\n- id: 2\n");
         let error = err(&results[0]);
-        assert_eq!(error.code, "caveat::data::unsupported_tag");
+        assert_eq!(error.code, Code::DataUnsupportedTag);
         assert_eq!(
             error.message,
             "tag `!!python/object:os.system` is not supported"
@@ -1329,11 +1330,7 @@ mod tests {
             "a: !<tag:example.com:x> 1\n",
         ] {
             let (_, results) = read(text);
-            assert_eq!(
-                err(&results[0]).code,
-                "caveat::data::unsupported_tag",
-                "{text}"
-            );
+            assert_eq!(err(&results[0]).code, Code::DataUnsupportedTag, "{text}");
         }
         let (_, results) = read("- !!python/object:os.system {a: 1}\n");
         assert_eq!(
@@ -1384,7 +1381,7 @@ mod tests {
         ] {
             let (_, results) = read(text);
             let error = err(&results[0]);
-            assert_eq!(error.code, "caveat::data::bad_tagged_value", "{text}");
+            assert_eq!(error.code, Code::DataBadTaggedValue, "{text}");
             assert_eq!(error.message, message);
         }
     }
@@ -1399,7 +1396,7 @@ mod tests {
         assert_eq!(ok(&results[0]).index, 0);
         assert_eq!(ok(&results[1]).index, 1);
         let error = err(&results[2]);
-        assert_eq!(error.code, "caveat::data::not_a_record");
+        assert_eq!(error.code, Code::DataNotARecord);
         assert_eq!(error.message, "a record must be a mapping, found a string");
         assert_eq!(source.slice(error.span), "just text");
         assert_eq!(ok(&results[3]).index, 3);
@@ -1415,7 +1412,7 @@ mod tests {
         let (source, results) = read("just a string\n");
         assert_eq!(results.len(), 1);
         let error = err(&results[0]);
-        assert_eq!(error.code, "caveat::data::not_a_record");
+        assert_eq!(error.code, Code::DataNotARecord);
         assert_eq!(source.slice(error.span), "just a string");
         let (_, results) = read("- [1, 2]\n- 3\n- {a: 1}\n-\n");
         assert_eq!(
@@ -1446,7 +1443,7 @@ mod tests {
         assert!(results[0].is_ok());
         assert!(results[1].is_ok());
         let error = err(&results[2]);
-        assert_eq!(error.code, "caveat::data::yaml_syntax");
+        assert_eq!(error.code, Code::DataYamlSyntax);
         assert_eq!(results.len(), 3);
         assert!(
             error.message.starts_with("invalid YAML: "),
@@ -1474,7 +1471,7 @@ mod tests {
     fn syntax_errors_point_at_bytes() {
         let (source, results) = read("name: \"Größe\"\nvendor: DJI\n  bad: indent\n");
         let error = err(results.last().unwrap());
-        assert_eq!(error.code, "caveat::data::yaml_syntax");
+        assert_eq!(error.code, Code::DataYamlSyntax);
         let (line, _) = source.line_col(error.span.start);
         assert_eq!(line, 3);
         assert!(
@@ -1490,7 +1487,7 @@ mod tests {
 
         let (_, results) = read("a:\n\t- b\n");
         let error = err(results.last().unwrap());
-        assert_eq!(error.code, "caveat::data::yaml_syntax");
+        assert_eq!(error.code, Code::DataYamlSyntax);
     }
 
     #[test]
@@ -1521,7 +1518,7 @@ mod tests {
         );
         assert_eq!(results.len(), 2);
         let error = err(&results[0]);
-        assert_eq!(error.code, "caveat::data::no_records_list");
+        assert_eq!(error.code, Code::DataNoRecordsList);
         assert_eq!(
             error.message,
             "this document has no list of records at `entry`"
@@ -1546,17 +1543,17 @@ mod tests {
             "the value at `a` is a list, not a mapping"
         );
         let (_, results) = read_with("- entry: []\n", records_path("entry"));
-        assert_eq!(err(&results[0]).code, "caveat::data::no_records_list");
+        assert_eq!(err(&results[0]).code, Code::DataNoRecordsList);
         let (_, results) = read_with("entry: [{id: 1}, oops]\n", records_path("entry"));
         assert!(results[0].is_ok());
-        assert_eq!(err(&results[1]).code, "caveat::data::not_a_record");
+        assert_eq!(err(&results[1]).code, Code::DataNotARecord);
     }
 
     #[test]
     fn merge_and_complex_keys_are_refused() {
         let (source, results) = read("base: &b {x: 1}\nrec:\n  <<: *b\n  y: 2\n");
         let error = err(&results[0]);
-        assert_eq!(error.code, "caveat::data::merge_key");
+        assert_eq!(error.code, Code::DataMergeKey);
         assert_eq!(source.slice(error.span), "<<");
         assert!(
             error
@@ -1567,12 +1564,12 @@ mod tests {
 
         let (source, results) = read("- ? [a, b]\n  : 1\n  id: x\n- id: y\n");
         let error = err(&results[0]);
-        assert_eq!(error.code, "caveat::data::complex_key");
+        assert_eq!(error.code, Code::DataComplexKey);
         assert_eq!(source.slice(error.span), "[a, b]");
         assert!(results[1].is_ok());
 
         let (_, results) = read("{a: 1}: x\n");
-        assert_eq!(err(&results[0]).code, "caveat::data::complex_key");
+        assert_eq!(err(&results[0]).code, Code::DataComplexKey);
         // A quoted "<<" is an ordinary key.
         let (_, results) = read("\"<<\": 1\n");
         assert!(results[0].is_ok());

@@ -18,47 +18,11 @@ use crate::compile::{
 };
 use crate::data::Record;
 use crate::source::Span;
-use crate::syntax::ast::{ArithOp, Effect, Quantifier};
+use crate::syntax::ast::{ArithOp, Quantifier};
 use crate::value::Node;
 use value::{Ev, Mismatch, V, as_number, as_str, compare, equals, what_it_is};
 
-/// What a finding says about a record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Outcome {
-    /// A `deny` rule fired (or a `require` did not hold).
-    Deny,
-    /// A `warn` rule fired.
-    Warn,
-    /// A `note` rule fired.
-    Note,
-    /// The rule could not be evaluated on this record's data.
-    Error,
-    /// A `deny`, `warn` or `note` finding that a waiver in force covers: it fails nothing.
-    Waived,
-}
-
-impl Outcome {
-    /// The outcome's name in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Outcome::Deny => "deny",
-            Outcome::Warn => "warn",
-            Outcome::Note => "note",
-            Outcome::Error => "error",
-            Outcome::Waived => "waived",
-        }
-    }
-}
-
-impl From<Effect> for Outcome {
-    fn from(effect: Effect) -> Outcome {
-        match effect {
-            Effect::Deny => Outcome::Deny,
-            Effect::Warn => Outcome::Warn,
-            Effect::Note => Outcome::Note,
-        }
-    }
-}
+pub use crate::effect::Outcome;
 
 /// One rule's verdict on one record.
 #[derive(Debug, Clone, PartialEq)]

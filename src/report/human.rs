@@ -7,7 +7,7 @@ use miette::{GraphicalReportHandler, GraphicalTheme};
 use super::Summary;
 use crate::diagnostic::{Diag, Severity};
 use crate::eval::Outcome;
-use crate::run::Reported;
+use crate::report::Reported;
 
 /// How to draw diagnostics.
 #[derive(Debug, Clone, Copy)]
@@ -91,8 +91,7 @@ pub fn finding_diag(finding: &Reported) -> Diag {
         }
         _ => finding.cite.as_ref().map(|c| format!("see {c}")),
     };
-    Diag::error(finding.rule_id.to_string(), message)
-        .with_severity(severity)
+    Diag::finding(finding.rule_id.clone(), severity, message)
         .label(&finding.at.source, finding.at.span, record_label)
         .label(&finding.policy.source, finding.policy.span, policy_label)
         .maybe_help(help)
@@ -114,7 +113,7 @@ pub struct HumanRender {
     pub style: Style,
 }
 
-impl crate::run::Render for HumanRender {
+impl crate::report::Render for HumanRender {
     fn render(&self, finding: &Reported, out: &mut Vec<u8>) {
         match &finding.waiver {
             Some(waiver) => {
@@ -138,7 +137,7 @@ impl crate::run::Render for HumanRender {
 
 /// A waived finding, dimmed in colour: its rule as a heading, like every finding's, then the
 /// record and message, then the waiver's reason, owner and end.
-pub fn waived_text(finding: &Reported, waiver: &crate::run::WaiverNote, style: Style) -> String {
+pub fn waived_text(finding: &Reported, waiver: &crate::report::WaiverNote, style: Style) -> String {
     let (file, line, column) = finding.at.place();
     let (policy, policy_line, policy_column) = waiver.at.place();
     let mut text = format!(
@@ -164,14 +163,14 @@ pub fn waived_text(finding: &Reported, waiver: &crate::run::WaiverNote, style: S
     }
 }
 
-impl<W: std::io::Write> crate::run::Sink for HumanWriter<W> {
+impl<W: std::io::Write> crate::report::Sink for HumanWriter<W> {
     fn finding(&mut self, finding: &Reported) -> std::io::Result<()> {
         let mut bytes = Vec::new();
-        crate::run::Render::render(&self.render, finding, &mut bytes);
+        crate::report::Render::render(&self.render, finding, &mut bytes);
         self.out.write_all(&bytes)
     }
 
-    fn renderer(&self) -> Option<Box<dyn crate::run::Render + Send + Sync>> {
+    fn renderer(&self) -> Option<Box<dyn crate::report::Render + Send + Sync>> {
         Some(Box::new(HumanRender {
             style: self.render.style,
         }))
@@ -203,7 +202,7 @@ pub fn summary_line(summary: &Summary) -> String {
 
 impl<W: std::io::Write> super::Report for HumanWriter<W> {
     /// The summary line; data errors go to stderr, where the command line prints them.
-    fn finish(&mut self, result: &crate::run::RunResult) -> std::io::Result<()> {
+    fn finish(&mut self, result: &crate::report::RunResult) -> std::io::Result<()> {
         if self.summary {
             let line = format!("{}\n", summary_line(&result.summary));
             self.out.write_all(line.as_bytes())?;

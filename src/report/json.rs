@@ -6,7 +6,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use crate::diagnostic::Diag;
-use crate::run::{Render, Reported, RunResult, Sink};
+use crate::report::{Render, Reported, RunResult, Sink};
 
 /// Writes the JSON report as findings arrive: `{"findings": [` first, one finding a line, then
 /// the errors and the summary when the run is over. The whole is one JSON object.
@@ -102,7 +102,7 @@ impl<W: Write> super::Report for JsonlWriter<W> {
         enum Line<'a> {
             Error(JsonError),
             Warning(JsonError),
-            Summary(&'a crate::run::Summary),
+            Summary(&'a crate::report::Summary),
         }
         for diag in &result.data_errors {
             serde_json::to_writer(&mut self.out, &Line::Error(error(diag)))?;
@@ -279,7 +279,7 @@ fn finding(f: &Reported) -> JsonFinding<'_> {
 pub fn error(d: &Diag) -> JsonError {
     let place = d.location().map(crate::source::Location::place);
     JsonError {
-        code: d.code.clone(),
+        code: d.code.to_string(),
         level: match d.severity {
             crate::diagnostic::Severity::Error => None,
             crate::diagnostic::Severity::Warning => Some("warning"),

@@ -3,6 +3,7 @@
 //! Every format is a [`Report`]: a [`Sink`] that receives findings (and, if it asks, every record)
 //! in output order while the run goes on, and is finished with the run's data errors and counts.
 
+pub mod finding;
 pub mod github;
 pub mod human;
 pub mod json;
@@ -15,8 +16,9 @@ pub mod tap;
 use std::io::Write;
 
 use crate::compile::Program;
-pub use crate::run::Summary;
-use crate::run::{CheckedRecord, Render, Reported, RunResult, Sink};
+pub use finding::{
+    CheckedRecord, Render, Reported, RunResult, Sink, Summary, WaiverNote, reported_finding,
+};
 
 /// The output formats of `caveat check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -9,7 +9,7 @@ use serde_sarif::sarif;
 use super::{Place, Report};
 use crate::compile::Program;
 use crate::eval::Outcome;
-use crate::run::{Reported, RunResult, Sink};
+use crate::report::{Reported, RunResult, Sink};
 use crate::source::Location;
 use crate::syntax::ast::Effect;
 
@@ -176,7 +176,7 @@ fn notification(diag: &crate::diagnostic::Diag) -> sarif::Notification {
         .level(serde_json::json!(level))
         .descriptor(
             sarif::ReportingDescriptorReference::builder()
-                .id(diag.code.clone())
+                .id(diag.code.to_string())
                 .build(),
         );
     match diag.location().map(Location::place) {

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use super::{Report, Summary};
-use crate::run::{CheckedRecord, Reported, RunResult, Sink};
+use crate::report::{CheckedRecord, Reported, RunResult, Sink};
 
 /// Counts findings, and writes the tables at the end.
 pub struct SummaryWriter<W: Write> {

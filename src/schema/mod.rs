@@ -11,12 +11,9 @@ pub use conform::{Violation, conform};
 
 use std::sync::Arc;
 
-use crate::diagnostic::Diag;
+use crate::diagnostic::{Code, Diag};
 use crate::source::{Source, Span};
 use crate::syntax::ast::{FieldDecl, RecordDecl, TypeExpr, TypeExprKind};
-
-/// The prefix of the codes of conformance errors, which are reported as findings.
-pub const CODE_PREFIX: &str = "caveat::schema::";
 
 /// The merged schema of a run.
 #[derive(Debug, Clone, Default)]
@@ -158,7 +155,7 @@ fn record_type(source: &Source, fields: &[FieldDecl], errors: &mut Vec<Diag>) ->
         if let Some(first) = record.get(&decl.name.node) {
             errors.push(
                 Diag::error(
-                    "caveat::schema::duplicate_field",
+                    Code::SchemaDuplicateField,
                     format!("the field `{}` is declared twice", decl.name.node),
                 )
                 .label(source, decl.name.span, "declared again here")
@@ -207,7 +204,7 @@ fn type_of(source: &Source, ty: &TypeExpr, errors: &mut Vec<Diag>) -> Type {
                 };
                 errors.push(
                     Diag::error(
-                        "caveat::schema::unknown_type",
+                        Code::SchemaUnknownType,
                         format!("`{}` is not a type", only.node),
                     )
                     .label(source, only.span, "not a type")
@@ -219,7 +216,7 @@ fn type_of(source: &Source, ty: &TypeExpr, errors: &mut Vec<Diag>) -> Type {
                 if names.contains(&member.node) {
                     errors.push(
                         Diag::error(
-                            "caveat::schema::duplicate_member",
+                            Code::SchemaDuplicateMember,
                             format!("`{}` is listed twice in this enum", member.node),
                         )
                         .label(source, member.span, "listed again here")
@@ -252,7 +249,7 @@ fn merge(into: &mut RecordType, other: RecordType, errors: &mut Vec<Diag>) {
             let mark = |f: &Field| if f.optional { "?" } else { "" };
             errors.push(
                 Diag::error(
-                    "caveat::schema::conflicting_field",
+                    Code::SchemaConflictingField,
                     format!(
                         "the field `{}` is declared twice with different types",
                         field.name

@@ -78,7 +78,7 @@ pub enum Given {
 #[derive(Debug, Clone)]
 pub struct Expectation {
     /// `deny`, `warn`, `note`, `error` or `waived`.
-    pub effect: Spanned<String>,
+    pub effect: Spanned<Outcome>,
     /// The rule, by id.
     pub rule: Spanned<String>,
 }
@@ -160,27 +160,7 @@ pub struct ImportDecl {
     pub span: Span,
 }
 
-/// What a rule does when it fires.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Effect {
-    /// An error: fails the check.
-    Deny,
-    /// A warning: fails with `--fail-on warn`.
-    Warn,
-    /// Information.
-    Note,
-}
-
-impl Effect {
-    /// The keyword that writes this effect.
-    pub fn keyword(self) -> &'static str {
-        match self {
-            Effect::Deny => "deny",
-            Effect::Warn => "warn",
-            Effect::Note => "note",
-        }
-    }
-}
+pub use crate::effect::{Effect, Outcome};
 
 /// A rule: a body, and the metadata a block may give it.
 #[derive(Debug, Clone)]

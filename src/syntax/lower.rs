@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use super::MAX_NESTING;
 use super::ast::*;
 use super::grammar::Rule;
-use crate::diagnostic::Diag;
+use crate::diagnostic::{Code, Diag};
 use crate::source::{Source, Span, Spanned};
 
 type Lowered<T> = Result<T, Vec<Diag>>;
@@ -46,7 +46,7 @@ impl Lower<'_> {
     fn internal(&self, pair: &Pair<'_, Rule>) -> Vec<Diag> {
         vec![
             Diag::error(
-                "caveat::parse::internal",
+                Code::ParseInternal,
                 format!(
                     "internal error: unexpected `{:?}` in the syntax tree",
                     pair.as_rule()
@@ -57,7 +57,7 @@ impl Lower<'_> {
         ]
     }
 
-    fn error(&self, code: &str, message: String, span: Span, label: &str) -> Vec<Diag> {
+    fn error(&self, code: Code, message: String, span: Span, label: &str) -> Vec<Diag> {
         vec![Diag::error(code, message).label(self.source, span, label)]
     }
 
@@ -182,7 +182,11 @@ impl Lower<'_> {
                 continue;
             }
             let mut parts = part.clone().into_inner();
-            let effect = self.spanned_str(&self.next(&mut parts, &part)?);
+            let effect_pair = self.next(&mut parts, &part)?;
+            let Some(outcome) = Outcome::from_name(effect_pair.as_str()) else {
+                return Err(self.internal(&effect_pair));
+            };
+            let effect = Spanned::new(outcome, self.span(&effect_pair));
             let rule = self.spanned_str(&self.next(&mut parts, &part)?);
             expect.push(Expectation { effect, rule });
         }
@@ -280,7 +284,7 @@ impl Lower<'_> {
         let _open = self.next(&mut inner, &pair)?;
         if id.node.ends_with(['-', '.']) {
             return Err(self.error(
-                "caveat::parse::rule_id",
+                Code::ParseRuleId,
                 format!(
                     "rule id `{}` ends in `{}`",
                     id.node,
@@ -343,7 +347,7 @@ impl Lower<'_> {
     fn duplicate_metadata(&self, word: &str, span: Span) -> Vec<Diag> {
         vec![
             Diag::error(
-                "caveat::parse::duplicate_metadata",
+                Code::ParseDuplicateMetadata,
                 format!("a rule may have only one `{word}`"),
             )
             .label(self.source, span, "second one here")
@@ -573,7 +577,7 @@ impl Lower<'_> {
     fn too_deep(&self, span: Span) -> Vec<Diag> {
         vec![
             Diag::error(
-                "caveat::parse::too_deep",
+                Code::ParseTooDeep,
                 format!("expression nested more than {MAX_NESTING} levels deep"),
             )
             .label(self.source, span, "too deep here")
@@ -859,7 +863,7 @@ impl Lower<'_> {
                 "has too many digits to hold exactly"
             };
             self.error(
-                "caveat::parse::number",
+                Code::ParseNumber,
                 format!("the number `{}` {what}", pair.as_str()),
                 self.span(pair),
                 "caveat numbers have at most 28 significant digits and 28 decimal places",
@@ -872,7 +876,7 @@ impl Lower<'_> {
         crate::value::parse_date_literal(text).map_err(|why| {
             vec![
                 Diag::error(
-                    "caveat::parse::invalid_date",
+                    Code::ParseInvalidDate,
                     format!("invalid date `{text}`: {why}"),
                 )
                 .label(self.source, self.span(pair), "not a valid YYYY-MM-DD date")
@@ -908,7 +912,7 @@ impl Lower<'_> {
             let escape_err = |len: usize, why: &str| {
                 let at = Span::new(inner_start + i, inner_start + i + len);
                 vec![
-                    Diag::error("caveat::parse::escape", why.to_string())
+                    Diag::error(Code::ParseEscape, why.to_string())
                         .label(self.source, at, "here")
                         .help(
                             "the escapes are `\\\"`, `\\\\`, `\\n`, `\\t` and `\\u{HEX}`; for a \

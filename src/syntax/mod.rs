@@ -9,7 +9,7 @@ mod lower;
 
 use pest::Parser as _;
 
-use crate::diagnostic::Diag;
+use crate::diagnostic::{Code, Diag};
 use crate::source::{Source, Span};
 use ast::{PolicyFile, Statement};
 use grammar::{PolicyParser, Rule};
@@ -58,7 +58,7 @@ fn bidi_controls(source: &Source) -> Vec<Diag> {
             let (_, name) = BIDI_CONTROLS.iter().find(|(b, _)| *b == c)?;
             Some(
                 Diag::error(
-                    "caveat::parse::bidi_control",
+                    Code::ParseBidiControl,
                     format!(
                         "a bidirectional control character (U+{:04X} {name}) in the policy",
                         u32::from(c)
@@ -322,7 +322,7 @@ fn describe_expected(source: &Source, at: usize, expected: &[Rule], found: Found
             format!("expected {expected_text}"),
         ),
     };
-    let mut diag = Diag::error("caveat::parse::syntax", message).label(source, span, label);
+    let mut diag = Diag::error(Code::ParseSyntax, message).label(source, span, label);
     if found.kind == FoundKind::UnterminatedString {
         diag = diag.help("add the closing quote; a `\"` inside a string is written `\\\"`");
     } else if unfinished {
@@ -687,7 +687,7 @@ fn scan_layout(source: &Source) -> Result<Vec<usize>, Diag> {
                 depth += 1;
                 if depth > MAX_NESTING {
                     return Err(Diag::error(
-                        "caveat::parse::too_deep",
+                        Code::ParseTooDeep,
                         format!("brackets nested more than {MAX_NESTING} levels deep"),
                     )
                     .label(source, Span::new(i, i + 1), "too deep here")
