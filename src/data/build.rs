@@ -223,8 +223,10 @@ struct Frame {
     error: Option<DataError>,
 }
 
-/// A node that carries an anchor, kept for aliases until the end of the document.
-struct Anchored {
+/// A node as built: its value, how many nodes it holds, how deep it goes, and its first error.
+/// Nodes that carry an anchor are kept so, for aliases, until the end of the document.
+#[derive(Clone)]
+struct BuiltNode {
     node: Node,
     nodes: usize,
     height: usize,
@@ -241,7 +243,7 @@ pub(super) struct Builder {
     entries: Vec<Entry>,
     /// The items of the open lists, innermost last.
     items: Vec<Node>,
-    anchors: HashMap<usize, Anchored>,
+    anchors: HashMap<usize, BuiltNode>,
     /// Nodes added by alias expansion in this document.
     alias_nodes: usize,
     /// Events read in this document.
@@ -520,7 +522,7 @@ impl Builder {
             };
             self.anchors.insert(
                 anchor,
-                Anchored {
+                BuiltNode {
                     node,
                     nodes: 1,
                     height: 0,
@@ -549,7 +551,13 @@ impl Builder {
             (value, None) => Kind::of(value),
         };
         let role = self.child_role(kind);
-        self.complete(Node { value, span }, role, 1, 0, error, anchor, true);
+        let built = BuiltNode {
+            node: Node { value, span },
+            nodes: 1,
+            height: 0,
+            error,
+        };
+        self.complete(built, role, anchor, true);
     }
 
     /// Opens a collection at byte `start`. Fails when the nesting is too deep.
@@ -608,15 +616,13 @@ impl Builder {
             }
         };
         let node = Node { value, span };
-        self.complete(
+        let built = BuiltNode {
             node,
-            frame.role,
-            frame.nodes,
-            frame.height + 1,
-            frame.error,
-            frame.anchor,
-            false,
-        );
+            nodes: frame.nodes,
+            height: frame.height + 1,
+            error: frame.error,
+        };
+        self.complete(built, frame.role, frame.anchor, false);
     }
 
     /// An alias of the anchor `id`, written at `span` as `name`. Fails when the expansion would
@@ -690,7 +696,13 @@ impl Builder {
             }
         }
         let role = self.child_role(Kind::of(&node.value));
-        self.complete(node, role, nodes, height, error, 0, true);
+        let built = BuiltNode {
+            node,
+            nodes,
+            height,
+            error,
+        };
+        self.complete(built, role, 0, true);
         Ok(())
     }
 
@@ -727,26 +739,16 @@ impl Builder {
     /// A node is complete: hand it out as a record, or add it to its parent. `fresh` says the
     /// error (if any) has not been recorded yet (scalars and aliases; collections record theirs
     /// as they go).
-    #[allow(clippy::too_many_arguments)]
-    fn complete(
-        &mut self,
-        node: Node,
-        role: Role,
-        nodes: usize,
-        height: usize,
-        error: Option<DataError>,
-        anchor: usize,
-        fresh: bool,
-    ) {
+    fn complete(&mut self, built: BuiltNode, role: Role, anchor: usize, fresh: bool) {
         if anchor != 0 {
-            let anchored = Anchored {
-                node: node.clone(),
-                nodes,
-                height,
-                error: error.clone(),
-            };
-            self.anchors.insert(anchor, anchored);
+            self.anchors.insert(anchor, built.clone());
         }
+        let BuiltNode {
+            node,
+            nodes,
+            height,
+            error,
+        } = built;
         let span = node.span;
         let is_null = matches!(node.value, Value::Null) && error.is_none();
         if let (true, false, Some(error)) = (

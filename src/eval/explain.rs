@@ -9,7 +9,7 @@ use super::{Context, Finding, Outcome, RootSlots, render_value};
 pub use crate::compile::ClauseRole;
 use crate::compile::{Clause, Expr, ExprKind, Program, Segment};
 use crate::data::Record;
-use crate::eval::value::{Ev, V};
+use crate::eval::value::{EvalValue, Operand};
 
 /// One deciding clause and what it came to on the record.
 #[derive(Debug, Clone)]
@@ -74,11 +74,7 @@ pub fn explain_with(
     let mut slots = RootSlots::default();
     slots.fill(program, &record.root);
     let mut vars = Vec::new();
-    let mut context = Context {
-        root: &record.root,
-        vars: &mut vars,
-        slots: &slots,
-    };
+    let mut context = Context::new(&record.root, &mut vars, &slots);
     let names = program.root_field_names();
     let mut steps = Vec::new();
     for (index, (role, clause)) in compiled.clauses().enumerate() {
@@ -163,17 +159,17 @@ impl<'r> Context<'r, '_> {
 
 /// A value as an explanation shows it: as the data wrote it, with strings quoted unless they
 /// read as a number or a date (which they compare as), cut after [`SHOWN_CHARS`].
-fn shown(value: &Ev<'_>, record: &Record) -> String {
+fn shown(value: &Operand<'_>, record: &Record) -> String {
     let mut out = String::new();
-    match &value.v {
-        V::Str(s)
+    match &value.value {
+        EvalValue::Str(s)
             if crate::value::parse_data_number(s).is_none()
                 && crate::value::parse_data_date(s).is_none() =>
         {
             let _ = write!(out, "{s:?}");
         }
         // A number computed from a list (`count`, `sum`) carries the list's span: show the number.
-        V::Num(n)
+        EvalValue::Num(n)
             if value.span.is_some_and(|span| {
                 crate::value::parse_data_number(record.source.slice(span).trim()) != Some(*n)
             }) =>

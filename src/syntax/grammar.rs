@@ -1,6 +1,9 @@
 //! The pest parser generated from `grammar/caveat.pest`. Only this module and `lower` see pest.
 
-#![allow(missing_docs)]
+#![allow(
+    missing_docs,
+    reason = "pest_derive generates the undocumented `Rule` enum"
+)]
 
 use pest_derive::Parser;
 

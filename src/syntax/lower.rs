@@ -617,56 +617,47 @@ impl Lower<'_> {
                 }))
             }
             Rule::not_expr => {
-                let mut nots = 0;
-                let mut operand = None;
-                for p in pair.clone().into_inner() {
-                    if p.as_rule() == Rule::kw_not {
-                        nots += 1;
-                    } else {
-                        operand = Some(p);
-                    }
-                }
-                if nots > MAX_NESTING {
-                    return Err(self.too_deep(span));
-                }
-                let operand = operand.ok_or_else(|| self.internal(&pair))?;
-                let mut expr = self.expr(operand, depth + nots)?;
-                for _ in 0..nots {
-                    expr = Expr {
-                        kind: ExprKind::Not(Box::new(expr)),
-                        span,
-                    };
-                }
-                Ok(expr)
+                self.prefixed(pair, depth, Rule::kw_not, |e| ExprKind::Not(Box::new(e)))
             }
             Rule::compare => self.compare(pair, depth),
             Rule::sum | Rule::product => self.arith(pair, depth),
-            Rule::unary => {
-                let mut negs = 0;
-                let mut operand = None;
-                for p in pair.clone().into_inner() {
-                    if p.as_rule() == Rule::neg {
-                        negs += 1;
-                    } else {
-                        operand = Some(p);
-                    }
-                }
-                if negs > MAX_NESTING {
-                    return Err(self.too_deep(span));
-                }
-                let operand = operand.ok_or_else(|| self.internal(&pair))?;
-                let mut expr = self.expr(operand, depth + negs)?;
-                for _ in 0..negs {
-                    expr = Expr {
-                        kind: ExprKind::Neg(Box::new(expr)),
-                        span,
-                    };
-                }
-                Ok(expr)
-            }
+            Rule::unary => self.prefixed(pair, depth, Rule::neg, |e| ExprKind::Neg(Box::new(e))),
             Rule::postfix => self.postfix(pair, depth),
             _ => self.primary(pair, depth),
         }
+    }
+
+    /// An operand under a run of prefix operators (`not not x`, `- - x`): each `prefix` pair
+    /// wraps the operand once with `wrap`; more than [`MAX_NESTING`] in a row is refused.
+    fn prefixed(
+        &self,
+        pair: Pair<'_, Rule>,
+        depth: usize,
+        prefix: Rule,
+        wrap: fn(Expr) -> ExprKind,
+    ) -> Lowered<Expr> {
+        let span = self.span(&pair);
+        let mut count = 0;
+        let mut operand = None;
+        for p in pair.clone().into_inner() {
+            if p.as_rule() == prefix {
+                count += 1;
+            } else {
+                operand = Some(p);
+            }
+        }
+        if count > MAX_NESTING {
+            return Err(self.too_deep(span));
+        }
+        let operand = operand.ok_or_else(|| self.internal(&pair))?;
+        let mut expr = self.expr(operand, depth + count)?;
+        for _ in 0..count {
+            expr = Expr {
+                kind: wrap(expr),
+                span,
+            };
+        }
+        Ok(expr)
     }
 
     fn compare(&self, pair: Pair<'_, Rule>, depth: usize) -> Lowered<Expr> {
@@ -962,19 +953,7 @@ impl Lower<'_> {
 /// in a loop rather than by recursion: fewer stack frames per nesting level.
 fn pass_through(mut pair: Pair<'_, Rule>) -> Pair<'_, Rule> {
     loop {
-        let single_level = matches!(
-            pair.as_rule(),
-            Rule::expr
-                | Rule::or_expr
-                | Rule::and_expr
-                | Rule::not_expr
-                | Rule::compare
-                | Rule::sum
-                | Rule::product
-                | Rule::unary
-                | Rule::postfix
-        );
-        if !single_level {
+        if !super::PRECEDENCE_LEVELS.contains(&pair.as_rule()) {
             return pair;
         }
         let mut inner = pair.clone().into_inner();

@@ -17,6 +17,20 @@ use grammar::{PolicyParser, Rule};
 /// The deepest nesting of brackets and operators a policy may use.
 pub const MAX_NESTING: usize = 64;
 
+/// The grammar's precedence levels of an expression, lowest first: each wraps the next, and a
+/// level with a single operand is only a wrapper (see `grammar/caveat.pest`).
+const PRECEDENCE_LEVELS: &[Rule] = &[
+    Rule::expr,
+    Rule::or_expr,
+    Rule::and_expr,
+    Rule::not_expr,
+    Rule::compare,
+    Rule::sum,
+    Rule::product,
+    Rule::unary,
+    Rule::postfix,
+];
+
 /// Keywords that start a statement.
 const STATEMENT_KEYWORDS: &[&str] = &[
     "deny", "warn", "note", "require", "rule", "let", "alias", "import", "test", "waive", "record",
@@ -498,20 +512,10 @@ fn expected_word(rule: Rule) -> Expected {
         | Rule::exists_op
         | Rule::missing_op => Word("a comparison"),
         Rule::add_op | Rule::mul_op => Word("an operator"),
-        Rule::expr
-        | Rule::or_expr
-        | Rule::and_expr
-        | Rule::not_expr
-        | Rule::compare
-        | Rule::sum
-        | Rule::product
-        | Rule::unary
-        | Rule::postfix
-        | Rule::paren
-        | Rule::quantifier
-        | Rule::call
-        | Rule::boolean
-        | Rule::neg => Word("an expression"),
+        level if PRECEDENCE_LEVELS.contains(&level) => Word("an expression"),
+        Rule::paren | Rule::quantifier | Rule::call | Rule::boolean | Rule::neg => {
+            Word("an expression")
+        }
         Rule::kw_not | Rule::vendor_not_in => Word("`not`"),
         _ => Nothing,
     }
