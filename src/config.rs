@@ -12,7 +12,7 @@ use crate::report::{FailOn, Format};
 use crate::source::{Source, SourceFile, Span};
 
 /// The file name searched for.
-pub const FILE_NAME: &str = "caveat.toml";
+pub(crate) const FILE_NAME: &str = "caveat.toml";
 
 /// The keys a config may have, for "did you mean" on the others.
 const KEYS: &[&str] = &[
@@ -21,7 +21,7 @@ const KEYS: &[&str] = &[
 
 /// The settings of a `caveat.toml`, paths resolved against its folder.
 #[derive(Debug, Clone, Default)]
-pub struct Config {
+pub(crate) struct Config {
     /// The file it was read from.
     pub path: PathBuf,
     /// Policy files and folders.
@@ -58,7 +58,7 @@ struct Raw {
 }
 
 /// The nearest `caveat.toml` in `start` or a folder above it.
-pub fn find(start: &Path) -> Option<PathBuf> {
+pub(crate) fn find(start: &Path) -> Option<PathBuf> {
     start
         .ancestors()
         .map(|folder| folder.join(FILE_NAME))

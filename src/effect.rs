@@ -13,17 +13,6 @@ pub enum Effect {
     Note,
 }
 
-impl Effect {
-    /// The keyword that writes this effect.
-    pub fn keyword(self) -> &'static str {
-        match self {
-            Effect::Deny => "deny",
-            Effect::Warn => "warn",
-            Effect::Note => "note",
-        }
-    }
-}
-
 /// What a finding says about a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Outcome {

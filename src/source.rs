@@ -83,7 +83,7 @@ impl SourceFile {
     }
 
     /// Clamps a span so it lies inside the text and on character boundaries.
-    pub fn clamp(&self, span: Span) -> Span {
+    pub(crate) fn clamp(&self, span: Span) -> Span {
         let len = self.text.len();
         let mut start = span.start.min(len);
         while start > 0 && !self.text.is_char_boundary(start) {
@@ -99,7 +99,7 @@ impl SourceFile {
 
 /// What a file holds, for the diagnostic of a file that is not UTF-8.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TextKind {
+pub(crate) enum TextKind {
     /// A `.policy` file.
     Policy,
     /// A data file (YAML, JSON, JSONL, CSV).
@@ -108,7 +108,7 @@ pub enum TextKind {
 
 /// The one UTF-8 read: `bytes` of the file `name`, starting on line `first_line` of it, as text;
 /// or a `caveat::io::not_utf8` diagnostic pointing at the first byte that is not UTF-8.
-pub fn text_from_bytes(
+pub(crate) fn text_from_bytes(
     name: impl Into<String>,
     bytes: Vec<u8>,
     first_line: usize,
@@ -257,7 +257,7 @@ impl Span {
     }
 
     /// The same span moved `by` bytes to the right.
-    pub fn shift(self, by: usize) -> Span {
+    pub(crate) fn shift(self, by: usize) -> Span {
         Span {
             start: self.start + by,
             end: self.end + by,

@@ -37,7 +37,7 @@ pub struct RuleCoverage {
 
 impl RuleCoverage {
     /// Items covered and items in all: fired, not fired, and each clause decisive.
-    pub fn counts(&self) -> (usize, usize) {
+    pub(crate) fn counts(&self) -> (usize, usize) {
         let covered = usize::from(self.fired)
             + usize::from(self.not_fired)
             + self.decisive.iter().filter(|d| **d).count();
@@ -206,7 +206,7 @@ fn check_expectations(
 
 /// The record a test evaluates: its inline mapping, read in place so that positions are those
 /// of the policy file, or the one record of its file.
-pub fn given_record(test: &CompiledTest) -> Result<Record, Diag> {
+pub(crate) fn given_record(test: &CompiledTest) -> Result<Record, Diag> {
     let (source, format) = match &test.given {
         Given::Inline(span) => (inline_source(&test.source, *span), Format::Yaml),
         Given::File(path) => {

@@ -60,7 +60,7 @@ fn a_hundred_thousand_member_and_index_accessors_are_refused() {
 
 #[test]
 fn nesting_up_to_the_limit_is_fine() {
-    let n = caveat::syntax::MAX_NESTING - 1;
+    let n = caveat::MAX_NESTING - 1;
     let text = format!("deny when {}amount > 1{}\n", "(".repeat(n), ")".repeat(n));
     assert_eq!(codes(&text), Vec::<String>::new());
     let text = format!("deny when {}amount > 1\n", "not ".repeat(n));

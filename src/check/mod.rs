@@ -1,12 +1,12 @@
-//! Checking a policy set before it runs: loading files and their imports ([`load`]), scopes of
-//! `let` and `alias` names ([`scope`]), the schema, and, once [`compile`](crate::compile) has
-//! turned the checked statements into a [`Program`], the types of every expression ([`types`]).
+//! Checking a policy set before it runs: loading files and their imports (`load`), scopes of
+//! `let` and `alias` names (`scope`), the schema, and, once [`compile`](crate::compile) has
+//! turned the checked statements into a [`Program`], the types of every expression (`types`).
 //! Every error is collected; a policy set with any error is never evaluated. The advisory lints
-//! ([`crate::lint`]) run last.
+//! (`lint`) run last.
 
 mod load;
 mod scope;
-pub mod types;
+pub(crate) mod types;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -49,7 +49,7 @@ pub struct Checked {
 impl Checked {
     /// The program and the warnings `caveat check` shows (style lints left out), or, when a lint
     /// gave an error, those errors and warnings.
-    pub fn into_program(self) -> Result<(Program, Vec<Diag>), Vec<Diag>> {
+    pub(crate) fn into_program(self) -> Result<(Program, Vec<Diag>), Vec<Diag>> {
         let shown: Vec<Diag> = self
             .lints
             .into_iter()
@@ -78,7 +78,7 @@ pub fn check_linted(inputs: &[PolicyInput]) -> Result<Checked, Vec<Diag>> {
 /// come first, the head's from the returned index on.
 /// `base_shown_as` names the base's files in diagnostics when they live under a temporary folder:
 /// (the folder, the name to show for it).
-pub fn check_pair(
+pub(crate) fn check_pair(
     base: &[PolicyInput],
     head: &[PolicyInput],
     base_shown_as: Option<(PathBuf, String)>,

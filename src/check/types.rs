@@ -192,7 +192,7 @@ pub fn check(program: &Program, diags: &mut Vec<Diag>) -> Vec<bool> {
 }
 
 /// Checks the field paths of message placeholders (`{vendr}`) against the schema.
-pub fn check_messages(files: &[&PolicyFile], program: &Program, diags: &mut Vec<Diag>) {
+pub(crate) fn check_messages(files: &[&PolicyFile], program: &Program, diags: &mut Vec<Diag>) {
     let Some(schema) = program.schema.as_deref() else {
         return;
     };

@@ -12,7 +12,7 @@ use crate::report::{self, FailOn, Format, Report, Reports};
 use crate::run::{self, RunOptions};
 
 /// Examples shown by `caveat check --help`.
-pub const EXAMPLES: &str = "Examples:
+pub(crate) const EXAMPLES: &str = "Examples:
   caveat check                                   policies/ and examples/ of this folder
   caveat check policies/ data/purchases.yaml     these policies against these records
   caveat check --format json policies/ data/     a JSON report on stdout
@@ -121,7 +121,7 @@ fn parse_size(text: &str) -> Result<u64, String> {
 }
 
 /// Parses `--today`.
-pub fn parse_today(text: &str) -> Result<jiff::civil::Date, String> {
+pub(crate) fn parse_today(text: &str) -> Result<jiff::civil::Date, String> {
     crate::value::parse_date_literal(text).map_err(|why| format!("`{text}` is not a date: {why}"))
 }
 
@@ -131,7 +131,7 @@ fn dotted(path: &str) -> Vec<String> {
 
 /// What a run reads and evaluates, ready: the arguments, over the config file, over the
 /// defaults; the inputs found and the policies compiled.
-pub struct Prepared {
+pub(crate) struct Prepared {
     /// The config file, or an empty one.
     pub config: Config,
     /// How to run.
@@ -211,7 +211,7 @@ fn paths(input: &InputArgs, config: &Config) -> Result<Vec<PathBuf>, Diag> {
 }
 
 /// Finds the inputs and compiles the policies; the diagnostics if that fails.
-pub fn prepare(input: &InputArgs) -> Result<Prepared, Vec<Diag>> {
+pub(crate) fn prepare(input: &InputArgs) -> Result<Prepared, Vec<Diag>> {
     let (config, options, inputs) = prepare_inputs(input)?;
     let (mut program, lint_warnings) = run::compile_linted(&inputs)?.into_program()?;
     // Lint warnings go to stderr, where they cannot spoil a report on stdout.
@@ -228,7 +228,9 @@ pub fn prepare(input: &InputArgs) -> Result<Prepared, Vec<Diag>> {
 
 /// The config, the run options and the files to read, from the arguments over the config file
 /// over the defaults.
-pub fn prepare_inputs(input: &InputArgs) -> Result<(Config, RunOptions, run::Inputs), Vec<Diag>> {
+pub(crate) fn prepare_inputs(
+    input: &InputArgs,
+) -> Result<(Config, RunOptions, run::Inputs), Vec<Diag>> {
     let config = config(input).map_err(|d| vec![d])?.unwrap_or_default();
     let paths = paths(input, &config).map_err(|d| vec![d])?;
     let id_field = input
@@ -276,7 +278,7 @@ pub fn today(input: &InputArgs) -> jiff::civil::Date {
 }
 
 /// The current date, UTC.
-pub fn current_date() -> jiff::civil::Date {
+pub(crate) fn current_date() -> jiff::civil::Date {
     let days = jiff::Timestamp::now().as_second().div_euclid(86_400);
     let epoch = jiff::civil::date(1970, 1, 1);
     epoch
@@ -285,7 +287,7 @@ pub fn current_date() -> jiff::civil::Date {
 }
 
 /// [`prepare`], with its diagnostics printed if it fails.
-pub fn prepare_or_report(input: &InputArgs) -> Option<Prepared> {
+pub(crate) fn prepare_or_report(input: &InputArgs) -> Option<Prepared> {
     prepare(input).map_err(|errors| print_errors(&errors)).ok()
 }
 

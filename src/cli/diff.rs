@@ -51,7 +51,7 @@ pub enum DiffFormat {
 /// How one rule's outcome on one record changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum ChangeKind {
+pub(crate) enum ChangeKind {
     /// A finding the base did not give.
     New,
     /// A finding the head no longer gives.
@@ -62,7 +62,7 @@ pub enum ChangeKind {
 
 /// What one side says of a record under one rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Side {
+pub(crate) struct Side {
     /// `deny`, `warn`, `note`, `error` or `waived`.
     pub effect: &'static str,
     /// The message.
@@ -71,7 +71,7 @@ pub struct Side {
 
 /// One changed outcome.
 #[derive(Debug, Clone, Serialize)]
-pub struct Change {
+pub(crate) struct Change {
     /// The rule id.
     pub rule: Arc<str>,
     /// The record's name.
@@ -96,7 +96,7 @@ pub struct Change {
 
 /// Counts of a diff.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct DiffSummary {
+pub(crate) struct DiffSummary {
     /// Records read.
     pub records: usize,
     /// Records with at least one change.

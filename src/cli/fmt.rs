@@ -111,7 +111,7 @@ fn print_diff(name: &str, old: &str, new: &str) {
 /// Replaces `path` with `text` so that an interrupted run leaves the old file or the new one,
 /// never half of one: a temporary file in the same folder, synced, with the old file's
 /// permissions, renamed over it.
-pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     let folder = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

@@ -128,7 +128,7 @@ pub fn run(cli: Cli) -> Exit {
 
 /// The style for a stream: by `--color`; with `auto`, colour only on a terminal and never with
 /// `NO_COLOR`.
-pub fn style_for(is_terminal: bool) -> Style {
+pub(crate) fn style_for(is_terminal: bool) -> Style {
     let color = match COLOR.get().copied().unwrap_or_default() {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -145,7 +145,7 @@ pub fn style_for(is_terminal: bool) -> Style {
 
 /// The policy files and folders a command that reads only policies works on: those given, else
 /// the config's `policies`, else `policies/`.
-pub fn policy_paths(given: &[std::path::PathBuf]) -> Vec<std::path::PathBuf> {
+pub(crate) fn policy_paths(given: &[std::path::PathBuf]) -> Vec<std::path::PathBuf> {
     if !given.is_empty() {
         return given.to_vec();
     }
@@ -159,7 +159,7 @@ pub fn policy_paths(given: &[std::path::PathBuf]) -> Vec<std::path::PathBuf> {
 }
 
 /// Prints diagnostics on stderr.
-pub fn print_errors(diags: &[Diag]) {
+pub(crate) fn print_errors(diags: &[Diag]) {
     let style = style_for(std::io::stderr().is_terminal());
     for diag in diags {
         eprint!("{}", human::render(diag, style));

@@ -13,7 +13,7 @@ use crate::report::{Report, Reports};
 const DELAY: Duration = Duration::from_secs(1);
 
 /// The reports of a run, with a bar that counts the bytes of data done.
-pub struct WithProgress {
+pub(crate) struct WithProgress {
     inner: Reports,
     bar: ProgressBar,
     started: Instant,
@@ -41,7 +41,7 @@ impl WithProgress {
     }
 
     /// Whether a bar may be drawn at all in this run.
-    pub fn wanted(quiet: bool, stdout_used: bool) -> bool {
+    pub(crate) fn wanted(quiet: bool, stdout_used: bool) -> bool {
         use std::io::IsTerminal;
         !quiet
             && std::io::stderr().is_terminal()

@@ -17,11 +17,11 @@ use crate::syntax::ast::{self, CompareOp, ExprKind as A, Literal, NamePlace};
 pub use program::*;
 
 /// The largest compiled regex allowed, in bytes.
-pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+pub(crate) const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 /// What a `let` or `alias` name stands for in a file.
 #[derive(Debug, Clone)]
-pub enum Binding {
+pub(crate) enum Binding {
     /// `let NAME = VALUE`: the value, and the membership set when it is a list.
     Let(Const, Option<Arc<ConstSet>>),
     /// `alias NAME = [...]`: the symbol's spellings.
@@ -31,13 +31,13 @@ pub enum Binding {
 /// The names visible in one policy file: its own `let`s and `alias`es and those of the files it
 /// imports.
 #[derive(Debug, Clone, Default)]
-pub struct Scope {
+pub(crate) struct Scope {
     /// Name to binding.
     pub names: HashMap<String, Binding>,
 }
 
 /// Compiles the expressions of one policy file in its scope.
-pub struct Compiler<'a> {
+pub(crate) struct Compiler<'a> {
     source: &'a Source,
     scope: &'a Scope,
     vars: Vec<String>,
@@ -47,7 +47,7 @@ pub struct Compiler<'a> {
 
 /// What a boolean position is called in messages.
 #[derive(Debug, Clone, Copy)]
-pub enum Position {
+pub(crate) enum Position {
     /// `when EXPR`
     When,
     /// `unless EXPR`
@@ -202,7 +202,11 @@ impl<'a> Compiler<'a> {
 
     /// The date `expr` stands for (a date literal or a `let` bound to one), or an error saying
     /// `what` ("a date filter needs a date").
-    pub fn date_constant(&mut self, expr: &ast::Expr, what: &str) -> Option<jiff::civil::Date> {
+    pub(crate) fn date_constant(
+        &mut self,
+        expr: &ast::Expr,
+        what: &str,
+    ) -> Option<jiff::civil::Date> {
         let compiled = self.expr(expr);
         let found = match &compiled.kind {
             ExprKind::Const(Const::Date(d)) => return Some(*d),
@@ -292,7 +296,7 @@ impl<'a> Compiler<'a> {
     }
 
     /// Builds the membership set of a list literal's elements.
-    pub fn const_set(&mut self, items: &[ast::Expr]) -> ConstSet {
+    pub(crate) fn const_set(&mut self, items: &[ast::Expr]) -> ConstSet {
         let mut set = ConstSet::default();
         for item in items {
             if let A::Name(name, _) = &item.kind
@@ -321,7 +325,7 @@ impl<'a> Compiler<'a> {
     }
 
     /// Compiles any expression.
-    pub fn expr(&mut self, expr: &ast::Expr) -> Expr {
+    pub(crate) fn expr(&mut self, expr: &ast::Expr) -> Expr {
         let span = expr.span;
         let kind = match &expr.kind {
             A::Literal(lit) => ExprKind::Const(literal(lit)),
@@ -687,7 +691,7 @@ impl<'a> Compiler<'a> {
 }
 
 /// Builds a regex that must match the whole string, within the size limit.
-pub fn build_regex(pattern: &str) -> Result<regex::Regex, String> {
+pub(crate) fn build_regex(pattern: &str) -> Result<regex::Regex, String> {
     regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(REGEX_SIZE_LIMIT)
@@ -741,12 +745,12 @@ fn static_non_boolean(expr: &Expr) -> Option<&'static str> {
 }
 
 /// The text with every run of whitespace made one space.
-pub fn collapse_whitespace(text: &str) -> String {
+pub(crate) fn collapse_whitespace(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Parses a message's `{PATH}` placeholders; `{{` and `}}` are literal braces.
-pub fn template(text: &str) -> Result<Template, String> {
+pub(crate) fn template(text: &str) -> Result<Template, String> {
     let mut parts = Vec::new();
     let mut literal = String::new();
     let mut chars = text.chars().peekable();

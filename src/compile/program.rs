@@ -64,7 +64,7 @@ impl Program {
 
     /// Attaches waivers to the rules they waive, each waiver's condition given root-field slots
     /// like the rules' clauses. Every waiver is in force until [`Program::apply_today`].
-    pub fn with_waivers(mut self, mut waivers: Vec<CompiledWaiver>) -> Program {
+    pub(crate) fn with_waivers(mut self, mut waivers: Vec<CompiledWaiver>) -> Program {
         for (index, waiver) in waivers.iter_mut().enumerate() {
             slot_root_fields(&mut waiver.condition.expr, &mut self.root_fields);
             if let Some(rule) = self.rules.get_mut(waiver.rule) {
@@ -76,7 +76,7 @@ impl Program {
     }
 
     /// Takes waivers whose `until` is before `today` out of force. Returns a warning for each
-    /// expired waiver and a note for each that expires within [`EXPIRY_NOTICE_DAYS`].
+    /// expired waiver and a note for each that expires within `EXPIRY_NOTICE_DAYS` days.
     pub fn apply_today(&mut self, today: Date) -> Vec<crate::diagnostic::Diag> {
         use crate::diagnostic::{Code, Diag};
         let mut diags = Vec::new();
@@ -125,7 +125,7 @@ impl Program {
 
     /// A warning for each waiver in force that waived nothing in a run (`used[i]` is whether
     /// waiver `i` waived a finding).
-    pub fn stale_waivers(&self, used: &[bool]) -> Vec<crate::diagnostic::Diag> {
+    pub(crate) fn stale_waivers(&self, used: &[bool]) -> Vec<crate::diagnostic::Diag> {
         use crate::diagnostic::Diag;
         let in_force = |index: usize, waiver: &CompiledWaiver| {
             self.rules
@@ -153,7 +153,7 @@ impl Program {
 
 impl Program {
     /// The name of the top-level field in each root-field slot (see [`ExprKind::RootField`]).
-    pub fn root_field_names(&self) -> Vec<&str> {
+    pub(crate) fn root_field_names(&self) -> Vec<&str> {
         let mut names = vec![""; self.root_fields.len()];
         for (name, &slot) in &self.root_fields {
             if let Some(at) = names.get_mut(slot) {
@@ -187,7 +187,7 @@ impl ClauseRole {
 }
 
 /// A waiver within this many days of its `until` date gets a note.
-pub const EXPIRY_NOTICE_DAYS: i32 = 30;
+pub(crate) const EXPIRY_NOTICE_DAYS: i32 = 30;
 
 /// `waive RULE for EXPR until DATE because "TEXT" [by "OWNER"]`, ready to apply.
 #[derive(Debug, Clone)]
@@ -292,12 +292,12 @@ macro_rules! each_operand {
 impl Expr {
     /// Calls `f` on each operand of this expression, in the order written (none for a constant,
     /// a field or a quantifier variable).
-    pub fn for_each_child<'e>(&'e self, f: &mut dyn FnMut(&'e Expr)) {
+    pub(crate) fn for_each_child<'e>(&'e self, f: &mut dyn FnMut(&'e Expr)) {
         each_operand!(&self.kind, f, iter)
     }
 
     /// [`Expr::for_each_child`], for rewriting the operands.
-    pub fn for_each_child_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
+    pub(crate) fn for_each_child_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
         each_operand!(&mut self.kind, f, iter_mut)
     }
 }
@@ -334,7 +334,7 @@ pub struct CompiledRule {
 impl CompiledRule {
     /// Its clauses in order, each with its role: the filters and the `when`, then the `unless`
     /// or the `require`.
-    pub fn clauses(&self) -> impl Iterator<Item = (ClauseRole, &Clause)> {
+    pub(crate) fn clauses(&self) -> impl Iterator<Item = (ClauseRole, &Clause)> {
         let conditions = self.conditions.iter().map(|c| (ClauseRole::Condition, c));
         let unless = self.unless.iter().map(|c| (ClauseRole::Unless, c));
         let require = self.require.iter().map(|c| (ClauseRole::Require, c));
@@ -342,7 +342,7 @@ impl CompiledRule {
     }
 
     /// The message of a rule without `message`: which clauses matched, and which did not excuse.
-    pub fn generate_message(&self) -> String {
+    pub(crate) fn generate_message(&self) -> String {
         let mut text = match &self.require {
             Some(require) => format!("`require {}` does not hold", require.text),
             None if self.conditions.is_empty() => format!("rule `{}` matched", self.id),
@@ -526,7 +526,7 @@ pub enum Const {
 
 impl Const {
     /// A short name of the constant's type, for messages.
-    pub fn type_name(&self) -> &'static str {
+    pub(crate) fn type_name(&self) -> &'static str {
         match self {
             Const::String(_) => "a string",
             Const::Number(_) => "a number",
@@ -553,12 +553,12 @@ impl AliasSet {
 }
 
 /// `text` as alias matching compares it.
-pub fn normalize(text: &str) -> String {
+pub(crate) fn normalize(text: &str) -> String {
     normalized_chars(text).collect()
 }
 
 /// The characters of `text` as alias matching compares them.
-pub fn normalized_chars(text: &str) -> impl Iterator<Item = char> + '_ {
+pub(crate) fn normalized_chars(text: &str) -> impl Iterator<Item = char> + '_ {
     text.chars()
         .filter(|c| !c.is_whitespace() && !matches!(c, '.' | ',' | '-' | '\'' | '/'))
         .flat_map(char::to_lowercase)

@@ -12,7 +12,7 @@ use crate::syntax::ast::{self, Effect, PolicyFile, RuleBody, Statement};
 
 /// A checked policy file, as compilation needs it: its AST and the stem that names its unnamed
 /// rules (`FILE-STEM:LINE`).
-pub struct CheckedFile<'a> {
+pub(crate) struct CheckedFile<'a> {
     /// The file's statements.
     pub ast: &'a PolicyFile,
     /// The file's stem.
@@ -20,7 +20,7 @@ pub struct CheckedFile<'a> {
 }
 
 /// The compiled statements of a policy set, before they make a [`Program`].
-pub struct Compiled {
+pub(crate) struct Compiled {
     /// The rules, in file order.
     pub rules: Vec<CompiledRule>,
     /// The waivers.
@@ -40,7 +40,7 @@ impl Compiled {
 
 /// Compiles the rules of every file, in order, and reports duplicate rule ids; then the waivers
 /// and tests, whose rule references are resolved against all the rules.
-pub fn compile_statements(
+pub(crate) fn compile_statements(
     files: &[CheckedFile<'_>],
     scopes: &[Scope],
     errors: &mut Vec<Diag>,

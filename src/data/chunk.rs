@@ -15,16 +15,16 @@ use crate::diagnostic::{Code, Diag};
 use crate::source::{Source, TextKind};
 
 /// The path that means standard input.
-pub const STDIN: &str = "-";
+pub(crate) const STDIN: &str = "-";
 
 /// The name standard input has in reports.
-pub const STDIN_NAME: &str = "<stdin>";
+pub(crate) const STDIN_NAME: &str = "<stdin>";
 
 /// The size a chunk grows to before it is cut at the next safe place.
-pub const CHUNK_BYTES: usize = 1 << 20;
+pub(crate) const CHUNK_BYTES: usize = 1 << 20;
 
 /// Reads a data file as a series of chunks, each a [`SourceFile`] that knows its first line.
-pub struct Chunks {
+pub(crate) struct Chunks {
     name: String,
     file: Option<Box<dyn Read>>,
     format: Format,
@@ -69,13 +69,13 @@ impl Chunks {
     }
 
     /// Refuses the file once more than `bytes` have been read from it.
-    pub fn with_limit(mut self, bytes: u64) -> Chunks {
+    pub(crate) fn with_limit(mut self, bytes: u64) -> Chunks {
         self.max_bytes = bytes;
         self
     }
 
     /// Sets the size chunks grow to (for tests).
-    pub fn with_target(mut self, bytes: usize) -> Chunks {
+    pub(crate) fn with_target(mut self, bytes: usize) -> Chunks {
         self.target = bytes.max(1);
         self
     }

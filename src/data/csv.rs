@@ -21,7 +21,7 @@ struct Cell {
 }
 
 /// The records of a CSV file, one at a time.
-pub struct CsvRecords {
+pub(crate) struct CsvRecords {
     source: Source,
     pos: usize,
     /// The header: each column's path of names.

@@ -8,7 +8,7 @@ use crate::source::{Source, Span};
 use crate::value::Value;
 
 /// The records of a JSON or JSON Lines file, one at a time; see [`super::read_records`].
-pub struct JsonRecords {
+pub(crate) struct JsonRecords {
     source: Source,
     builder: Builder,
     /// JSON Lines: one value a line, each line on its own.

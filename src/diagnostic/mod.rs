@@ -61,7 +61,7 @@ impl Diag {
     }
 
     /// A note (information) with a code and a message, and no label yet.
-    pub fn advice(code: Code, message: impl Into<String>) -> Diag {
+    pub(crate) fn advice(code: Code, message: impl Into<String>) -> Diag {
         Diag::new(code, Severity::Advice, message)
     }
 
@@ -96,7 +96,7 @@ impl Diag {
     }
 
     /// Adds a label at `span` of `source`.
-    pub fn label(mut self, source: &Source, span: Span, text: impl Into<String>) -> Diag {
+    pub(crate) fn label(mut self, source: &Source, span: Span, text: impl Into<String>) -> Diag {
         let span = source.clamp(span);
         self.files.add(source);
         self.labels.push(Label {
@@ -116,7 +116,7 @@ impl Diag {
     }
 
     /// Adds a help text if there is one.
-    pub fn maybe_help(mut self, help: Option<String>) -> Diag {
+    pub(crate) fn maybe_help(mut self, help: Option<String>) -> Diag {
         if help.is_some() {
             self.help = help;
         }

@@ -33,7 +33,7 @@ impl Step {
     }
 
     /// Whether the clause went the way a finding needs.
-    pub fn for_finding(&self) -> bool {
+    pub(crate) fn for_finding(&self) -> bool {
         match (self.role, &self.holds) {
             (ClauseRole::Condition, Ok(holds)) => *holds,
             (ClauseRole::Unless | ClauseRole::Require, Ok(holds)) => !*holds,
@@ -64,7 +64,7 @@ pub fn explain(program: &Program, record: &Record, rule: usize) -> Option<Explan
 
 /// [`explain`], given the record's findings (so that many rules can be explained on one record
 /// without evaluating it again).
-pub fn explain_with(
+pub(crate) fn explain_with(
     program: &Program,
     record: &Record,
     rule: usize,
@@ -253,7 +253,7 @@ pub fn render(program: &Program, explanation: &Explanation, record_name: &str) -
 }
 
 /// One line per step: `  ✓ after 2018-05-23    date = 2018-11-14`.
-pub fn render_steps(steps: &[Step]) -> String {
+pub(crate) fn render_steps(steps: &[Step]) -> String {
     let lines: Vec<(String, String)> = steps
         .iter()
         .map(|step| {

@@ -194,7 +194,7 @@ impl RootSlots {
 
 /// The value of a condition that reads nothing of the record (`1 == 1`, `not true`), if it is
 /// one: for lints that find rules that always or never fire.
-pub fn constant_condition(expr: &Expr) -> Option<bool> {
+pub(crate) fn constant_condition(expr: &Expr) -> Option<bool> {
     let mut fields = Vec::new();
     explain::fields_read(expr, &mut fields);
     if !fields.is_empty() {
@@ -851,7 +851,7 @@ fn render_template(template: &Template, root: &Node, record: &Record) -> String 
 
 /// Renders a value as the data wrote it: numbers as written, dates as `YYYY-MM-DD`, lists as
 /// `[a, b]`, a missing value as `(missing)`.
-pub fn render_value(value: &Operand<'_>, record: &Record, out: &mut String) {
+pub(crate) fn render_value(value: &Operand<'_>, record: &Record, out: &mut String) {
     match &value.value {
         EvalValue::Missing => out.push_str("(missing)"),
         EvalValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -905,7 +905,7 @@ pub fn record_name(record: &Record, id_field: &[Segment]) -> String {
 }
 
 /// The record's id field rendered as text, when it has a non-empty one.
-pub fn record_id(record: &Record, id_field: &[Segment]) -> Option<String> {
+pub(crate) fn record_id(record: &Record, id_field: &[Segment]) -> Option<String> {
     let id = walk(Operand::node(&record.root), id_field);
     match &id.value {
         EvalValue::Str(s) if !s.is_empty() => Some(s.to_string()),

@@ -42,7 +42,7 @@ pub enum EvalValue<'r> {
 
 impl<'r> Operand<'r> {
     /// The missing value.
-    pub const MISSING: Operand<'static> = Operand {
+    pub(crate) const MISSING: Operand<'static> = Operand {
         value: EvalValue::Missing,
         span: None,
     };
@@ -65,7 +65,7 @@ impl<'r> Operand<'r> {
     }
 
     /// A constant as a value.
-    pub fn constant(c: &'r Const) -> Operand<'r> {
+    pub(crate) fn constant(c: &'r Const) -> Operand<'r> {
         let v = match c {
             Const::String(s) => EvalValue::Str(Cow::Borrowed(s)),
             Const::Number(n) => EvalValue::Num(*n),
@@ -79,18 +79,13 @@ impl<'r> Operand<'r> {
         }
     }
 
-    /// A computed value.
-    pub fn computed(value: EvalValue<'r>) -> Operand<'r> {
-        Operand { value, span: None }
-    }
-
     /// Whether the value is missing.
-    pub fn is_missing(&self) -> bool {
+    pub(crate) fn is_missing(&self) -> bool {
         matches!(self.value, EvalValue::Missing)
     }
 
     /// The elements of a list value, if it is one.
-    pub fn elements(&self) -> Option<Vec<Operand<'r>>> {
+    pub(crate) fn elements(&self) -> Option<Vec<Operand<'r>>> {
         match &self.value {
             EvalValue::Nodes(nodes) => Some(nodes.iter().map(Operand::node).collect()),
             EvalValue::List(items) => Some(items.clone()),
@@ -101,7 +96,7 @@ impl<'r> Operand<'r> {
 
 impl EvalValue<'_> {
     /// A short name of the value's type, for messages.
-    pub fn type_name(&self) -> &'static str {
+    pub(crate) fn type_name(&self) -> &'static str {
         match self {
             EvalValue::Missing => "missing",
             EvalValue::Bool(_) => "a boolean",
@@ -145,7 +140,7 @@ pub fn show(ev: &Operand<'_>) -> String {
 
 /// A value and its type, for error messages: `"DJI" is a string`, or `it is a list` for a value
 /// too big to show.
-pub fn what_it_is(ev: &Operand<'_>) -> String {
+pub(crate) fn what_it_is(ev: &Operand<'_>) -> String {
     match &ev.value {
         EvalValue::Nodes(_) | EvalValue::List(_) | EvalValue::Map(_) => {
             format!("it is {}", ev.value.type_name())
@@ -270,7 +265,7 @@ pub fn as_str<'a>(ev: &'a Operand<'_>, what: &str) -> Result<Option<&'a str>, Mi
 }
 
 /// The number of a value for arithmetic (a plain decimal string counts); missing stays `None`.
-pub fn as_number(ev: &Operand<'_>, what: &str) -> Result<Option<Decimal>, Mismatch> {
+pub(crate) fn as_number(ev: &Operand<'_>, what: &str) -> Result<Option<Decimal>, Mismatch> {
     match &ev.value {
         EvalValue::Missing => Ok(None),
         EvalValue::Num(n) => Ok(Some(*n)),

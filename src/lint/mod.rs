@@ -12,7 +12,7 @@ use crate::diagnostic::{Code, Diag, Severity};
 use crate::syntax::ast::{Expr, FilterKind, PolicyFile, RuleBody, Statement};
 
 /// Style lints: reported by `caveat lint`, left out of `caveat check`.
-pub const STYLE: &[Code] = &[Code::LintUnnamedRule];
+pub(crate) const STYLE: &[Code] = &[Code::LintUnnamedRule];
 
 /// Every lint of a checked policy set, errors and warnings, with the type checker's
 /// diagnostics `typed` (`mistyped` marks the rules with a type error), in file order.
@@ -27,7 +27,7 @@ pub fn lint(
 
 /// The lints at error level only, in file order: what decides whether a policy set may run,
 /// without the cost of the warnings (comparing rules with each other).
-pub fn lint_errors(
+pub(crate) fn lint_errors(
     files: &[&PolicyFile],
     program: &Program,
     mistyped: &[bool],

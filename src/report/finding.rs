@@ -56,7 +56,7 @@ pub struct WaiverNote {
 
 impl Reported {
     /// Whether this is a record's conformance error (its rule id is a `caveat::schema::` code).
-    pub fn is_conformance(&self) -> bool {
+    pub(crate) fn is_conformance(&self) -> bool {
         crate::diagnostic::Code::from_name(&self.rule_id).is_some_and(|c| c.stage() == "schema")
     }
 }

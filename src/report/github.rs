@@ -9,7 +9,7 @@ use crate::report::{Reported, RunResult, Sink};
 use crate::source::Location;
 
 /// Writes `::error file=…,line=…,col=…,title=…::message` lines.
-pub struct GithubWriter<W: Write> {
+pub(crate) struct GithubWriter<W: Write> {
     /// Where to write.
     pub out: W,
 }

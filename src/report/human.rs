@@ -98,7 +98,7 @@ pub fn finding_diag(finding: &Reported) -> Diag {
 }
 
 /// Writes each finding as a diagnostic as it arrives.
-pub struct HumanWriter<W: std::io::Write> {
+pub(crate) struct HumanWriter<W: std::io::Write> {
     /// Where to write.
     pub out: W,
     /// How to draw.
@@ -108,7 +108,7 @@ pub struct HumanWriter<W: std::io::Write> {
 }
 
 /// Renders a finding as a diagnostic.
-pub struct HumanRender {
+pub(crate) struct HumanRender {
     /// How to draw.
     pub style: Style,
 }
@@ -137,7 +137,11 @@ impl crate::report::Render for HumanRender {
 
 /// A waived finding, dimmed in colour: its rule as a heading, like every finding's, then the
 /// record and message, then the waiver's reason, owner and end.
-pub fn waived_text(finding: &Reported, waiver: &crate::report::WaiverNote, style: Style) -> String {
+pub(crate) fn waived_text(
+    finding: &Reported,
+    waiver: &crate::report::WaiverNote,
+    style: Style,
+) -> String {
     let (file, line, column) = finding.at.place();
     let (policy, policy_line, policy_column) = waiver.at.place();
     let mut text = format!(
@@ -182,7 +186,7 @@ impl<W: std::io::Write> crate::report::Sink for HumanWriter<W> {
 }
 
 /// The one summary line after the findings.
-pub fn summary_line(summary: &Summary) -> String {
+pub(crate) fn summary_line(summary: &Summary) -> String {
     let mut line = String::new();
     let _ = write!(
         line,

@@ -22,7 +22,7 @@ struct Case {
 }
 
 /// Collects test cases, and writes the XML at the end.
-pub struct JunitWriter<W: Write> {
+pub(crate) struct JunitWriter<W: Write> {
     out: W,
     suites: Vec<TestSuite>,
     current: Option<Case>,

@@ -10,7 +10,7 @@ pub mod json;
 pub mod junit;
 pub mod sarif;
 pub mod summary;
-pub mod table;
+pub(crate) mod table;
 pub mod tap;
 
 use std::io::Write;
@@ -91,7 +91,7 @@ pub fn open(
 }
 
 /// Several reports fed by one run, each getting every finding in order.
-pub struct Reports(pub Vec<Box<dyn Report>>);
+pub(crate) struct Reports(pub Vec<Box<dyn Report>>);
 
 impl Sink for Reports {
     fn finding(&mut self, finding: &Reported) -> std::io::Result<()> {
@@ -130,7 +130,7 @@ impl Report for Reports {
 }
 
 /// The place of a finding in the data and in the policy, 1-based, as every format shows them.
-pub struct Place<'a> {
+pub(crate) struct Place<'a> {
     /// The data file.
     pub file: &'a str,
     /// Line of the deciding value.

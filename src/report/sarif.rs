@@ -14,7 +14,7 @@ use crate::source::Location;
 use crate::syntax::ast::Effect;
 
 /// Collects results, and writes the log at the end.
-pub struct SarifWriter<W: Write> {
+pub(crate) struct SarifWriter<W: Write> {
     out: W,
     rules: Vec<sarif::ReportingDescriptor>,
     /// Rule id → its index in `rules`.

@@ -8,7 +8,7 @@ use super::{Report, Summary};
 use crate::report::{CheckedRecord, Reported, RunResult, Sink};
 
 /// Counts findings, and writes the tables at the end.
-pub struct SummaryWriter<W: Write> {
+pub(crate) struct SummaryWriter<W: Write> {
     out: W,
     by_rule: BTreeMap<Arc<str>, Summary>,
     by_vendor: BTreeMap<Arc<str>, Summary>,

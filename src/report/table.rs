@@ -22,7 +22,7 @@ const HEADER: [&str; 10] = [
 ];
 
 /// Writes CSV rows as findings arrive.
-pub struct CsvWriter<W: Write> {
+pub(crate) struct CsvWriter<W: Write> {
     out: csv::Writer<W>,
     header_written: bool,
 }

@@ -10,7 +10,7 @@ use crate::report::{CheckedRecord, Reported, RunResult, Sink};
 use crate::source::Location;
 
 /// Writes the TAP stream; the plan comes last, as TAP allows.
-pub struct TapWriter<W: Write> {
+pub(crate) struct TapWriter<W: Write> {
     out: W,
     points: usize,
     /// The record being reported and its findings so far.

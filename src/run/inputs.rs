@@ -137,14 +137,14 @@ fn classify(path: &Path, root: &Path, inputs: &mut Inputs, explicit: bool, error
 }
 
 /// Checks and compiles the policies of a run. Lint errors are errors; lint warnings are not
-/// computed (see [`compile_linted`]).
+/// computed (`compile_linted` computes them too).
 pub fn compile(inputs: &Inputs) -> Result<Program, Vec<Diag>> {
     some_policies(inputs)?;
     check::check(&inputs.policies)
 }
 
 /// Checks, compiles and lints the policies of a run.
-pub fn compile_linted(inputs: &Inputs) -> Result<check::Checked, Vec<Diag>> {
+pub(crate) fn compile_linted(inputs: &Inputs) -> Result<check::Checked, Vec<Diag>> {
     some_policies(inputs)?;
     check::check_linted(&inputs.policies)
 }

@@ -5,5 +5,7 @@
 pub mod inputs;
 pub mod pipeline;
 
-pub use inputs::{Inputs, compile, compile_linted, discover};
-pub use pipeline::{RunOptions, data_error, evaluate, message_changed};
+pub(crate) use inputs::compile_linted;
+pub use inputs::{Inputs, compile, discover};
+pub(crate) use pipeline::message_changed;
+pub use pipeline::{RunOptions, data_error, evaluate};

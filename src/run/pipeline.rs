@@ -375,7 +375,7 @@ fn drop_twins(program: &Program, split: usize, findings: &mut Vec<Finding>) {
 /// Whether a rule's message changed between two findings of a paired program, each given as
 /// (rule index, message). A message generated from a rule's text (no `message`) changes whenever
 /// the rule is edited, so it never counts as a change.
-pub fn message_changed(program: &Program, base: (usize, &str), head: (usize, &str)) -> bool {
+pub(crate) fn message_changed(program: &Program, base: (usize, &str), head: (usize, &str)) -> bool {
     let generated = |rule: usize| program.rules.get(rule).is_some_and(|r| r.message.is_none());
     base.1 != head.1 && !generated(base.0) && !generated(head.0)
 }

@@ -76,7 +76,7 @@ pub enum Type {
 
 impl Type {
     /// The type as a schema writes it, for messages.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Type::String => "string".into(),
             Type::Integer => "integer".into(),
@@ -93,7 +93,7 @@ impl Type {
     }
 
     /// Whether two types are the same, nested records field by field.
-    pub fn same_as(&self, other: &Type) -> bool {
+    pub(crate) fn same_as(&self, other: &Type) -> bool {
         match (self, other) {
             (Type::List(a), Type::List(b)) => a.same_as(b),
             (Type::Record(a), Type::Record(b)) => {
@@ -116,7 +116,7 @@ impl PartialEq for Type {
 }
 
 /// An enum member as a policy writes it: bare when it is an identifier, else quoted.
-pub fn symbol_text(member: &str) -> String {
+pub(crate) fn symbol_text(member: &str) -> String {
     let mut chars = member.chars();
     let ident = chars
         .next()
@@ -131,7 +131,7 @@ pub fn symbol_text(member: &str) -> String {
 
 /// Merges the `record` declarations of a run (each with its file) into one schema, reporting
 /// fields declared twice with different types. `None` when no file declares a schema.
-pub fn build<'a>(
+pub(crate) fn build<'a>(
     declarations: impl IntoIterator<Item = (&'a Source, &'a RecordDecl)>,
     errors: &mut Vec<Diag>,
 ) -> Option<Schema> {

@@ -10,4 +10,4 @@ use pest_derive::Parser;
 /// The generated parser; its `Rule` enum names the grammar's rules.
 #[derive(Parser)]
 #[grammar = "grammar/caveat.pest"]
-pub struct PolicyParser;
+pub(crate) struct PolicyParser;

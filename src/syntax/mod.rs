@@ -3,7 +3,7 @@
 //! Statements are parsed one at a time. After a syntax error, parsing resumes at the next line
 //! that starts with a statement keyword, so one mistake does not hide the next.
 
-pub mod ast;
+pub(crate) mod ast;
 mod grammar;
 mod lower;
 
@@ -94,7 +94,7 @@ fn bidi_controls(source: &Source) -> Vec<Diag> {
 
 /// The length of the YAML flow mapping (`given { … }`) at the start of `text`, by the grammar's
 /// own rule, if one starts there and is closed.
-pub fn flow_mapping_len(text: &str) -> Option<usize> {
+pub(crate) fn flow_mapping_len(text: &str) -> Option<usize> {
     let mut pairs = PolicyParser::parse(Rule::flow_mapping, text).ok()?;
     Some(pairs.next()?.as_span().end())
 }

@@ -17,7 +17,7 @@ mod scalar;
 mod tags;
 
 /// The records of a YAML file, one at a time; see [`super::read_records`].
-pub struct YamlRecords<'a> {
+pub(crate) struct YamlRecords<'a> {
     builder: Builder,
     parser: Parser<'a, StrInput<'a>>,
     offsets: Offsets,
