@@ -1,4 +1,4 @@
-//! Policy tests (LANGUAGE.md §9): each `test` block's record is evaluated against the whole
+//! Policy tests (docs/language.md §9): each `test` block's record is evaluated against the whole
 //! policy set, and its findings, notes aside unless listed, must be exactly those it expects.
 //! Running them also measures coverage: which rules the tests saw fire and not fire, and which
 //! clauses ever decided an outcome.

@@ -19,7 +19,13 @@ use crate::report::human::{self, Style};
 
 /// caveat checks purchase records against procurement policies.
 #[derive(Debug, Parser)]
-#[command(name = "caveat", version, about, long_about = None)]
+#[command(
+    name = "caveat",
+    version,
+    about,
+    long_about = None,
+    after_help = "The policy language: docs/language.md in caveat's repository (every construct, with examples)."
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]

@@ -1,4 +1,4 @@
-//! AST to [`Program`]: names resolved (LANGUAGE.md §4, Names), constants folded, regexes and
+//! AST to [`Program`]: names resolved (docs/language.md §4, Names), constants folded, regexes and
 //! alias sets built once. Every error is collected, not only the first.
 
 pub mod index;

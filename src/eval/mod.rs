@@ -1,5 +1,5 @@
 //! Evaluation: a [`Program`] against one [`Record`] gives that record's [`Finding`]s, with the
-//! semantics of LANGUAGE.md §4–§5: a comparison with a missing field is false, a type mismatch is
+//! semantics of docs/language.md §4–§5: a comparison with a missing field is false, a type mismatch is
 //! an error finding that points at the bad value.
 
 pub mod explain;

@@ -1,4 +1,4 @@
-//! Record schemas (LANGUAGE.md §7): the `record { … }` declarations of every policy file of a run,
+//! Record schemas (docs/language.md §7): the `record { … }` declarations of every policy file of a run,
 //! merged into one [`Schema`], and how records are typed and checked against it ([`conform`]).
 //!
 //! A schema is open by default: a record may hold fields the schema does not declare. Writing

@@ -33,7 +33,7 @@ pub(crate) enum Statement {
     Test(Box<TestBlock>),
 }
 
-/// `waive RULE for EXPR until DATE because "TEXT" [by "OWNER"]` (LANGUAGE.md §8).
+/// `waive RULE for EXPR until DATE because "TEXT" [by "OWNER"]` (docs/language.md §8).
 #[derive(Debug, Clone)]
 pub(crate) struct Waiver {
     /// The rule waived, by id.
@@ -50,7 +50,7 @@ pub(crate) struct Waiver {
     pub span: Span,
 }
 
-/// `test "NAME" { given … expect … }` (LANGUAGE.md §9).
+/// `test "NAME" { given … expect … }` (docs/language.md §9).
 #[derive(Debug, Clone)]
 pub(crate) struct TestBlock {
     /// The test's name.
@@ -257,7 +257,7 @@ pub struct Expr {
     pub span: Span,
 }
 
-/// Where a bare identifier stands, which decides what it may mean (LANGUAGE.md §4, Names).
+/// Where a bare identifier stands, which decides what it may mean (docs/language.md §4, Names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum NamePlace {
     /// Anywhere else: a field of the record (or a `let`, or a quantifier variable).

@@ -559,7 +559,7 @@ impl Lower<'_> {
             .collect()
     }
 
-    /// An expression where a lone bare identifier is a symbol (rule 3 of LANGUAGE.md §4, Names).
+    /// An expression where a lone bare identifier is a symbol (rule 3 of docs/language.md §4, Names).
     fn symbol_slot(&self, pair: Pair<'_, Rule>, depth: usize) -> Lowered<Expr> {
         let expr = self.expr(pair, depth)?;
         Ok(match expr.kind {
