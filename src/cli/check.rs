@@ -143,6 +143,8 @@ pub(crate) struct Prepared {
     /// Warnings and notes about the policies that do not stop a run: waivers expired or
     /// expiring.
     pub warnings: Vec<Diag>,
+    /// The lint warnings, printed on stderr (and shown by the HTML report).
+    pub lints: Vec<Diag>,
 }
 
 /// The config file the arguments name, or the nearest one.
@@ -223,6 +225,7 @@ pub(crate) fn prepare(input: &InputArgs) -> Result<Prepared, Vec<Diag>> {
         inputs,
         program,
         warnings,
+        lints: lint_warnings,
     })
 }
 
@@ -351,6 +354,7 @@ pub fn run(args: &Args) -> Exit {
         inputs,
         program,
         warnings,
+        lints,
     } = match prepare_or_report(&args.input) {
         Some(prepared) => prepared,
         None => return Exit::Trouble,
@@ -379,7 +383,21 @@ pub fn run(args: &Args) -> Exit {
             eprintln!("caveat: data {} ({format})", path.display());
         }
     }
-    let reports = match open_reports(&wanted, &program, args.quiet) {
+    let info = report::html::RunInfo {
+        today: Some(today(&args.input)),
+        policies: inputs
+            .policies
+            .iter()
+            .map(|p| p.path.display().to_string())
+            .collect(),
+        data: inputs
+            .data
+            .iter()
+            .map(|(path, _)| path.display().to_string())
+            .collect(),
+        lints,
+    };
+    let reports = match open_reports(&wanted, &program, args.quiet, &info) {
         Ok(reports) => reports,
         Err(diag) => {
             print_errors(&[diag]);
@@ -447,6 +465,7 @@ fn open_reports(
     wanted: &[(Format, Option<PathBuf>)],
     program: &crate::compile::Program,
     quiet: bool,
+    info: &report::html::RunInfo,
 ) -> Result<Reports, Diag> {
     let mut reports = Vec::new();
     for (format, file) in wanted {
@@ -462,8 +481,12 @@ fn open_reports(
                 std::io::stdout().is_terminal(),
             ),
         };
-        let opened = report::open(*format, out, program, style_for(terminal), quiet)
-            .map_err(|e| Diag::error(Code::IoWrite, format!("cannot write the report: {e}")))?;
+        let opened = match format {
+            Format::Html => report::html::HtmlWriter::new(out, program, info.clone())
+                .map(|writer| Box::new(writer) as Box<dyn Report>),
+            _ => report::open(*format, out, program, style_for(terminal), quiet),
+        }
+        .map_err(|e| Diag::error(Code::IoWrite, format!("cannot write the report: {e}")))?;
         reports.push(opened);
     }
     Ok(Reports(reports))

@@ -5,6 +5,7 @@
 
 pub mod finding;
 pub mod github;
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;
@@ -41,6 +42,8 @@ pub enum Format {
     Csv,
     /// Tables of findings by rule and by vendor.
     Summary,
+    /// One self-contained HTML page: counts, charts, a sortable and filterable table.
+    Html,
 }
 
 /// The lowest effect that fails a check.
@@ -87,6 +90,11 @@ pub fn open(
         Format::Tap => Box::new(tap::TapWriter::new(out)?),
         Format::Csv => Box::new(table::CsvWriter::new(out)),
         Format::Summary => Box::new(summary::SummaryWriter::new(out)),
+        Format::Html => Box::new(html::HtmlWriter::new(
+            out,
+            program,
+            html::RunInfo::default(),
+        )?),
     })
 }
 
