@@ -60,6 +60,7 @@ pub(crate) mod effect;
 pub mod eval;
 pub mod format;
 pub(crate) mod lint;
+pub(crate) mod lsp;
 pub mod report;
 pub mod run;
 pub mod schema;

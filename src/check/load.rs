@@ -83,6 +83,25 @@ pub(crate) struct Loader {
     /// Files under this folder are shown under this name instead (a git revision's files,
     /// written to a temporary folder, are shown as `REV:PATH`).
     shown_as: Option<(PathBuf, String)>,
+    /// Texts that replace files' contents on disk (an editor's unsaved buffers), by path.
+    overlay: HashMap<PathBuf, String>,
+}
+
+/// [`load`], reading the files in `overlay` from there instead of from disk (a file there need
+/// not exist on disk).
+pub(crate) fn load_overlay(
+    inputs: &[PolicyInput],
+    overlay: HashMap<PathBuf, String>,
+) -> (Vec<LoadedFile>, Vec<Diag>) {
+    let mut loader = Loader {
+        overlay,
+        ..Loader::default()
+    };
+    for input in inputs {
+        loader.load(&input.path, &input.root, None);
+    }
+    loader.find_cycles();
+    (loader.files, loader.errors)
 }
 
 impl Loader {
@@ -100,6 +119,7 @@ impl Loader {
     fn load(&mut self, path: &Path, root: &Path, from: Option<(&Source, Span)>) -> Option<usize> {
         let canonical = match path.canonicalize() {
             Ok(p) => p,
+            Err(_) if self.overlay.contains_key(path) => path.to_path_buf(),
             Err(e) => {
                 self.errors.push(read_error(path, &e, from));
                 return None;
@@ -108,7 +128,15 @@ impl Loader {
         if let Some(&index) = self.by_path.get(&canonical) {
             return Some(index);
         }
-        let source = match std::fs::read(path) {
+        let overlaid = self
+            .overlay
+            .get(&canonical)
+            .or_else(|| self.overlay.get(path));
+        let read = match overlaid {
+            Some(text) => Ok(text.clone().into_bytes()),
+            None => std::fs::read(path),
+        };
+        let source = match read {
             Ok(bytes) => match text_from_bytes(self.name_of(path), bytes, 1, TextKind::Policy) {
                 Ok(source) => source,
                 Err(diag) => {

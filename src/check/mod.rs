@@ -7,6 +7,7 @@
 mod load;
 mod scope;
 pub(crate) mod types;
+pub(crate) mod workspace;
 
 use std::path::PathBuf;
 use std::sync::Arc;

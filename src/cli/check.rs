@@ -159,7 +159,7 @@ fn config(input: &InputArgs) -> Result<Option<Config>, Diag> {
 }
 
 /// The files and folders a config's `policies` and `data` name, with `data` globs expanded.
-fn config_paths(config: &Config) -> Result<Vec<PathBuf>, Diag> {
+pub(crate) fn config_paths(config: &Config) -> Result<Vec<PathBuf>, Diag> {
     let mut paths = config.policies.clone();
     for entry in &config.data {
         if !entry.contains(['*', '?', '[']) {

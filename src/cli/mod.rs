@@ -6,6 +6,7 @@ pub mod explain;
 pub mod fmt;
 pub mod init;
 pub mod lint;
+pub mod lsp;
 pub mod progress;
 pub mod snapshot;
 pub mod test;
@@ -56,6 +57,9 @@ pub enum Command {
     Explain(Box<explain::Args>),
     /// Run the policies' `test` blocks (`--coverage`: and show what they cover).
     Test(test::Args),
+    /// Run the language server on stdin and stdout, for editors (diagnostics, hover, go to
+    /// definition, completion, formatting, rule counts).
+    Lsp(lsp::Args),
     /// Print a shell completion script (bash, zsh, fish, elvish or powershell).
     Completions {
         /// The shell.
@@ -114,6 +118,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Test(args) => test::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::Lsp(args) => lsp::run(&args),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "caveat", &mut std::io::stdout());

@@ -141,10 +141,6 @@ pub(crate) struct LetDecl {
     /// The constant expression.
     pub value: Expr,
     /// The whole declaration.
-    #[expect(
-        dead_code,
-        reason = "the span of the whole declaration, for tools that outline a policy"
-    )]
     pub span: Span,
 }
 
@@ -156,10 +152,6 @@ pub(crate) struct AliasDecl {
     /// The other spellings: strings or symbols.
     pub spellings: Vec<Expr>,
     /// The whole declaration.
-    #[expect(
-        dead_code,
-        reason = "the span of the whole declaration, for tools that outline a policy"
-    )]
     pub span: Span,
 }
 
@@ -169,10 +161,6 @@ pub(crate) struct ImportDecl {
     /// The path as written, relative to the importing file.
     pub path: Spanned<String>,
     /// The whole declaration.
-    #[expect(
-        dead_code,
-        reason = "the span of the whole declaration, for tools that outline a policy"
-    )]
     pub span: Span,
 }
 

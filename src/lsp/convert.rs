@@ -1,0 +1,159 @@
+//! Between caveat's byte spans and diagnostics and the protocol's positions (UTF-16 code units)
+//! and diagnostics.
+
+use std::path::{Path, PathBuf};
+
+use lsp_types::{
+    Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString,
+    Position, Range, Uri,
+};
+
+use crate::diagnostic::{Diag, Severity};
+use crate::source::Span;
+
+/// The protocol position of byte `offset` of `text`.
+pub(crate) fn position(text: &str, offset: usize) -> Position {
+    let offset = floor_boundary(text, offset.min(text.len()));
+    let before = text.get(..offset).unwrap_or("");
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = before.matches('\n').count();
+    let character: usize = text
+        .get(line_start..offset)
+        .unwrap_or("")
+        .chars()
+        .map(char::len_utf16)
+        .sum();
+    Position::new(
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(character).unwrap_or(u32::MAX),
+    )
+}
+
+/// The byte offset in `text` of a protocol position (clamped to its line and to the text).
+pub(crate) fn offset(text: &str, position: Position) -> usize {
+    let mut line_start = 0;
+    for _ in 0..position.line {
+        match text.get(line_start..).and_then(|rest| rest.find('\n')) {
+            Some(i) => line_start += i + 1,
+            None => return text.len(),
+        }
+    }
+    let line = text.get(line_start..).unwrap_or("");
+    let line = line.split('\n').next().unwrap_or("");
+    let mut units = 0;
+    for (i, c) in line.char_indices() {
+        if units >= position.character as usize {
+            return line_start + i;
+        }
+        units += c.len_utf16();
+    }
+    line_start + line.len()
+}
+
+/// The protocol range of a span of `text`.
+pub(crate) fn range(text: &str, span: Span) -> Range {
+    Range::new(position(text, span.start), position(text, span.end))
+}
+
+fn floor_boundary(text: &str, mut offset: usize) -> usize {
+    while offset > 0 && !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+/// The path of a `file:` URI.
+pub(crate) fn path_of(uri: &Uri) -> Option<PathBuf> {
+    url::Url::parse(uri.as_str()).ok()?.to_file_path().ok()
+}
+
+/// The `file:` URI of a path.
+pub(crate) fn uri_of(path: &Path) -> Option<Uri> {
+    let url = url::Url::from_file_path(path).ok()?;
+    url.as_str().parse().ok()
+}
+
+/// The replacement a diagnostic's help offers ("did you mean `x`?"), if any.
+pub(crate) fn suggestion(diag: &Diag) -> Option<String> {
+    let help = diag.help.as_deref()?;
+    let rest = help
+        .strip_prefix("did you mean the field `")
+        .or_else(|| help.strip_prefix("did you mean `"))?;
+    let end = rest.find('`')?;
+    let suggested = rest.get(..end)?.to_string();
+    // An import's label covers the quoted path: keep the quotes and the folders written.
+    let label = diag.labels.first()?;
+    let written = label.location.source.slice(label.location.span);
+    if let Some(inner) = written.strip_prefix('"').and_then(|w| w.strip_suffix('"')) {
+        let folder = inner
+            .rfind('/')
+            .map_or("", |i| inner.get(..=i).unwrap_or(""));
+        return Some(format!("\"{folder}{suggested}\""));
+    }
+    Some(suggested)
+}
+
+/// A caveat diagnostic as a protocol diagnostic in the file of its first label: the code, the
+/// help after the message, the other labels as related information, and the replacement of a
+/// did-you-mean in `data` for the quick fix. `None` for a diagnostic without a label.
+pub(crate) fn diagnostic(diag: &Diag) -> Option<(PathBuf, Diagnostic)> {
+    let primary = diag.labels.first()?;
+    let text = primary.location.source.text();
+    let mut message = diag.message.clone();
+    if !primary.text.is_empty() {
+        message = format!("{message}: {}", primary.text);
+    }
+    if let Some(help) = &diag.help {
+        message = format!("{message}\nhelp: {help}");
+    }
+    let related: Vec<DiagnosticRelatedInformation> = diag
+        .labels
+        .iter()
+        .skip(1)
+        .filter_map(|label| {
+            let source = &label.location.source;
+            Some(DiagnosticRelatedInformation {
+                location: Location::new(
+                    uri_of(Path::new(source.name()))?,
+                    range(source.text(), label.location.span),
+                ),
+                message: if label.text.is_empty() {
+                    "here".to_string()
+                } else {
+                    label.text.clone()
+                },
+            })
+        })
+        .collect();
+    let diagnostic = Diagnostic {
+        range: range(text, primary.location.span),
+        severity: Some(match diag.severity {
+            Severity::Error => DiagnosticSeverity::ERROR,
+            Severity::Warning => DiagnosticSeverity::WARNING,
+            Severity::Advice => DiagnosticSeverity::INFORMATION,
+        }),
+        code: Some(NumberOrString::String(diag.code.as_str().to_string())),
+        source: Some("caveat".to_string()),
+        message,
+        related_information: (!related.is_empty()).then_some(related),
+        data: suggestion(diag).map(|s| serde_json::json!({ "replace": s })),
+        ..Diagnostic::default()
+    };
+    Some((PathBuf::from(primary.location.source.name()), diagnostic))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{offset, position};
+    use lsp_types::Position;
+
+    #[test]
+    fn positions_count_utf16_code_units() {
+        let text = "a\né𝄞x\n";
+        let x = text.find('x').unwrap_or(0);
+        assert_eq!(position(text, x), Position::new(1, 3));
+        assert_eq!(offset(text, Position::new(1, 3)), x);
+        assert_eq!(offset(text, Position::new(9, 0)), text.len());
+        assert_eq!(offset(text, Position::new(0, 99)), 1);
+    }
+}

@@ -1,0 +1,916 @@
+//! `caveat lsp`: a language server over stdio. Everything it says comes from the library the
+//! command line uses: diagnostics from the checker and every lint ([`crate::check`]), formatting
+//! from [`crate::format`], rule counts from [`crate::run::evaluate`]; names are found in the
+//! syntax tree ([`navigate`]).
+//!
+//! The server is one thread that owns the state and answers in order; a change is checked at
+//! once (the whole workspace of `caveat.toml`, with the editor's unsaved texts), while counting
+//! what each rule fires on in the configured data runs on a background thread ([`background`])
+//! whose result is dropped when the text has changed since.
+
+mod background;
+pub(crate) mod convert;
+pub(crate) mod navigate;
+pub(crate) mod transport;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crossbeam_channel::{Receiver, Sender, select, unbounded};
+use lsp_server::{ErrorCode, Message, Notification, Request, RequestId, Response};
+use lsp_types::{Position, Range, Uri};
+use serde_json::{Value, json};
+
+use crate::check::PolicyInput;
+use crate::check::workspace::{Workspace, WorkspaceFile, check_workspace};
+use crate::compile::Program;
+use crate::data::Format;
+use crate::diagnostic::Diag;
+use crate::source::Span;
+use crate::syntax::ast::{RuleBody, Statement};
+use background::{DataSample, Done, RuleCounts};
+use navigate::{CompletionPlace, Occurrence, Target};
+
+/// Runs the server on stdin and stdout until the client says `exit` or closes the stream.
+/// `Err` when the client exits without asking to shut down first.
+pub(crate) fn serve() -> Result<(), String> {
+    let (incoming, outgoing) = transport::stdio();
+    let result = Server::start(incoming, outgoing.clone());
+    // Let the writer send what is queued before the process ends.
+    drop(outgoing);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    result
+}
+
+/// The files the workspace checks, from its `caveat.toml` (or `policies/` and `examples/`).
+#[derive(Debug, Default)]
+struct Project {
+    /// Policy files, with the roots their imports may not leave.
+    policies: Vec<PolicyInput>,
+    /// Data files, for the rule counts and the data sample.
+    data: Vec<(PathBuf, Format)>,
+    /// The field that names a record.
+    id_field: Vec<String>,
+}
+
+/// Finds the project of the workspace at `root` as `caveat check` would there: the nearest
+/// `caveat.toml` at or above it, else its `policies/` and `examples/` folders.
+fn project(root: &Path) -> Result<Project, Vec<Diag>> {
+    let (paths, exclude, id_field) = match crate::config::find(root) {
+        Some(path) => {
+            let config = crate::config::load(&path).map_err(|d| vec![d])?;
+            let paths = crate::cli::check::config_paths(&config).map_err(|d| vec![d])?;
+            (paths, config.exclude.clone(), config.id_field.clone())
+        }
+        None => (
+            ["policies", "examples"]
+                .iter()
+                .map(|folder| root.join(folder))
+                .filter(|p| p.is_dir())
+                .collect(),
+            Vec::new(),
+            None,
+        ),
+    };
+    if paths.is_empty() {
+        return Ok(Project::default());
+    }
+    let inputs = crate::run::discover(&paths, &exclude, Format::Yaml)?;
+    Ok(Project {
+        policies: inputs.policies,
+        data: inputs.data,
+        id_field: id_field
+            .unwrap_or_else(|| "id".into())
+            .split('.')
+            .map(str::to_string)
+            .collect(),
+    })
+}
+
+/// An open document.
+struct Document {
+    uri: Uri,
+    text: String,
+    version: i32,
+}
+
+/// One checked policy set: the project's, or an open file outside it with its imports.
+struct Analysis {
+    files: Vec<WorkspaceFile>,
+    diags: Vec<Diag>,
+    program: Option<Arc<Program>>,
+    names: HashSet<String>,
+    /// Whether this is the project's policy set (whose rules are counted on its data).
+    project: bool,
+}
+
+impl Analysis {
+    fn new(workspace: Workspace, project: bool) -> Analysis {
+        let names = navigate::declared_names(workspace.files.iter().map(|f| &f.ast));
+        let (diags, program) = match workspace.checked {
+            Ok(checked) => {
+                let mut program = checked.program;
+                let mut diags = checked.lints;
+                diags.extend(program.apply_today(crate::cli::check::current_date()));
+                (diags, Some(Arc::new(program)))
+            }
+            Err(errors) => (errors, None),
+        };
+        Analysis {
+            files: workspace.files,
+            diags,
+            program,
+            names,
+            project,
+        }
+    }
+
+    fn file(&self, path: &Path) -> Option<&WorkspaceFile> {
+        self.files.iter().find(|f| f.path == path)
+    }
+
+    /// Every occurrence in every file, with the file.
+    fn occurrences(&self) -> Vec<(&WorkspaceFile, Occurrence)> {
+        self.files
+            .iter()
+            .flat_map(|file| {
+                navigate::occurrences(&file.ast, &file.path, &self.names)
+                    .into_iter()
+                    .map(move |o| (file, o))
+            })
+            .collect()
+    }
+
+    /// The declarations of `target`.
+    fn declarations(&self, target: &Target) -> Vec<(&WorkspaceFile, Occurrence)> {
+        self.occurrences()
+            .into_iter()
+            .filter(|(_, o)| o.declaration.is_some() && &o.target == target)
+            .collect()
+    }
+}
+
+/// The canonical form of a path, or the path itself when it does not exist.
+fn canonical(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// A request's failure: a JSON-RPC error code and a message.
+type Failure = (i32, String);
+
+struct Server {
+    out: Sender<Message>,
+    project: Project,
+    docs: BTreeMap<PathBuf, Document>,
+    analyses: Vec<Analysis>,
+    published: HashSet<PathBuf>,
+    /// Bumped on every change of a text: a count of an older generation is dropped.
+    generation: Arc<AtomicU64>,
+    counts: Option<(u64, RuleCounts)>,
+    sample: Option<DataSample>,
+    done_tx: Sender<Done>,
+    done_rx: Receiver<Done>,
+    lens_refresh: bool,
+    next_id: i32,
+    shutting_down: bool,
+}
+
+impl Server {
+    /// The handshake, then the main loop.
+    fn start(incoming: Receiver<Message>, out: Sender<Message>) -> Result<(), String> {
+        let (done_tx, done_rx) = unbounded();
+        let mut server = Server {
+            out,
+            project: Project::default(),
+            docs: BTreeMap::new(),
+            analyses: Vec::new(),
+            published: HashSet::new(),
+            generation: Arc::new(AtomicU64::new(0)),
+            counts: None,
+            sample: None,
+            done_tx,
+            done_rx,
+            lens_refresh: false,
+            next_id: 0,
+            shutting_down: false,
+        };
+        // Until `initialize`, requests get an error and notifications are dropped.
+        loop {
+            match incoming.recv() {
+                Ok(Message::Request(request)) if request.method == "initialize" => {
+                    server.initialize(request);
+                    break;
+                }
+                Ok(Message::Request(request)) => server.fail(
+                    request.id,
+                    (
+                        ErrorCode::ServerNotInitialized as i32,
+                        "the server is not initialized".into(),
+                    ),
+                ),
+                Ok(Message::Notification(n)) if n.method == "exit" => {
+                    return Err("exit before initialize".into());
+                }
+                Ok(_) => {}
+                Err(_) => return Err("the client closed the connection".into()),
+            }
+        }
+        loop {
+            select! {
+                recv(incoming) -> message => match message {
+                    Ok(message) => {
+                        if let Some(end) = server.handle(message) {
+                            return end;
+                        }
+                    }
+                    Err(_) => return Err("the client closed the connection".into()),
+                },
+                recv(server.done_rx) -> done => {
+                    if let Ok(done) = done {
+                        server.background(done);
+                    }
+                }
+            }
+        }
+    }
+
+    fn send(&self, message: impl Into<Message>) {
+        let _ = self.out.send(message.into());
+    }
+
+    fn fail(&self, id: RequestId, (code, message): Failure) {
+        self.send(Response::new_err(id, code, message));
+    }
+
+    fn notify(&self, method: &str, params: Value) {
+        self.send(Notification::new(method.to_string(), params));
+    }
+
+    fn log(&self, text: String) {
+        self.notify("window/logMessage", json!({ "type": 3, "message": text }));
+    }
+
+    fn initialize(&mut self, request: Request) {
+        let params = &request.params;
+        let root = at(params, "/workspaceFolders/0/uri")
+            .as_str()
+            .or_else(|| at(params, "/rootUri").as_str())
+            .and_then(|uri| uri.parse::<Uri>().ok())
+            .and_then(|uri| convert::path_of(&uri))
+            .or_else(|| at(params, "/rootPath").as_str().map(PathBuf::from));
+        self.lens_refresh = at(params, "/capabilities/workspace/codeLens/refreshSupport")
+            .as_bool()
+            .unwrap_or(false);
+        let capabilities = json!({
+            "textDocumentSync": { "openClose": true, "change": 1, "save": true },
+            "hoverProvider": true,
+            "definitionProvider": true,
+            "referencesProvider": true,
+            "completionProvider": { "triggerCharacters": [".", " "] },
+            "documentFormattingProvider": true,
+            "documentSymbolProvider": true,
+            "codeLensProvider": { "resolveProvider": false },
+            "codeActionProvider": { "codeActionKinds": ["quickfix"] },
+        });
+        self.send(Response::new_ok(
+            request.id,
+            json!({
+                "capabilities": capabilities,
+                "serverInfo": { "name": "caveat", "version": env!("CARGO_PKG_VERSION") },
+            }),
+        ));
+        if let Some(root) = root {
+            match project(&root) {
+                Ok(project) => self.project = project,
+                Err(diags) => {
+                    for diag in diags {
+                        self.notify(
+                            "window/showMessage",
+                            json!({ "type": 1, "message": format!("caveat: {}", diag.message) }),
+                        );
+                    }
+                }
+            }
+        }
+        if !self.project.data.is_empty() {
+            background::sample(self.project.data.clone(), self.done_tx.clone());
+        }
+        if !self.project.policies.is_empty() {
+            self.changed();
+        }
+    }
+
+    /// Handles one message; `Some` when the server is to stop.
+    fn handle(&mut self, message: Message) -> Option<Result<(), String>> {
+        match message {
+            Message::Request(request) => {
+                if request.method == "shutdown" {
+                    self.shutting_down = true;
+                    self.send(Response::new_ok(request.id, Value::Null));
+                    return None;
+                }
+                if self.shutting_down {
+                    self.fail(
+                        request.id,
+                        (
+                            ErrorCode::InvalidRequest as i32,
+                            "the server is shutting down".into(),
+                        ),
+                    );
+                    return None;
+                }
+                let id = request.id.clone();
+                match self.request(&request.method, request.params) {
+                    Ok(result) => self.send(Response::new_ok(id, result)),
+                    Err(failure) => self.fail(id, failure),
+                }
+            }
+            Message::Notification(notification) => {
+                if notification.method == "exit" {
+                    return Some(if self.shutting_down {
+                        Ok(())
+                    } else {
+                        Err("exit without shutdown".into())
+                    });
+                }
+                self.notification(&notification.method, notification.params);
+            }
+            // Answers to the server's own requests (code lens refresh) need nothing.
+            Message::Response(_) => {}
+        }
+        None
+    }
+
+    fn request(&mut self, method: &str, params: Value) -> Result<Value, Failure> {
+        match method {
+            "textDocument/hover" => self.hover(params),
+            "textDocument/definition" => self.definition(params),
+            "textDocument/references" => self.references(params),
+            "textDocument/completion" => self.completion(params),
+            "textDocument/formatting" => self.formatting(params),
+            "textDocument/documentSymbol" => self.symbols(params),
+            "textDocument/codeLens" => self.lenses(params),
+            "textDocument/codeAction" => self.code_actions(params),
+            _ => Err((
+                ErrorCode::MethodNotFound as i32,
+                format!("unknown method `{method}`"),
+            )),
+        }
+    }
+
+    fn notification(&mut self, method: &str, params: Value) {
+        let uri = at(&params, "/textDocument/uri")
+            .as_str()
+            .and_then(|u| u.parse::<Uri>().ok());
+        let Some(uri) = uri else {
+            return;
+        };
+        let Some(path) = convert::path_of(&uri).map(|p| canonical(&p)) else {
+            return;
+        };
+        let version = at(&params, "/textDocument/version").as_i64().unwrap_or(0);
+        let version = i32::try_from(version).unwrap_or(0);
+        match method {
+            "textDocument/didOpen" => {
+                let text = at(&params, "/textDocument/text")
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
+                self.docs.insert(path, Document { uri, text, version });
+            }
+            "textDocument/didChange" => {
+                // Full sync: the last change holds the whole text.
+                let Some(text) = at(&params, "/contentChanges")
+                    .as_array()
+                    .and_then(|changes| changes.last())
+                    .and_then(|change| at(change, "/text").as_str())
+                else {
+                    return;
+                };
+                self.docs.insert(
+                    path,
+                    Document {
+                        uri,
+                        text: text.to_string(),
+                        version,
+                    },
+                );
+            }
+            "textDocument/didClose" => {
+                self.docs.remove(&path);
+            }
+            "textDocument/didSave" => {}
+            _ => return,
+        }
+        self.changed();
+    }
+
+    /// Checks everything again, publishes the diagnostics and starts a new count.
+    fn changed(&mut self) {
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let overlay: HashMap<PathBuf, String> = self
+            .docs
+            .iter()
+            .map(|(path, doc)| (path.clone(), doc.text.clone()))
+            .collect();
+        let mut analyses = Vec::new();
+        if !self.project.policies.is_empty() {
+            analyses.push(Analysis::new(
+                check_workspace(&self.project.policies, overlay.clone()),
+                true,
+            ));
+        }
+        for path in self.docs.keys() {
+            if analyses.iter().any(|a: &Analysis| a.file(path).is_some()) {
+                continue;
+            }
+            let input = PolicyInput {
+                path: path.clone(),
+                root: path.parent().unwrap_or(Path::new("/")).to_path_buf(),
+            };
+            analyses.push(Analysis::new(
+                check_workspace(&[input], overlay.clone()),
+                false,
+            ));
+        }
+        self.analyses = analyses;
+        self.publish();
+        if let Some(program) = self
+            .analyses
+            .iter()
+            .find(|a| a.project)
+            .and_then(|a| a.program.clone())
+            && !self.project.data.is_empty()
+        {
+            background::count(
+                program,
+                self.project.data.clone(),
+                self.project.id_field.clone(),
+                generation,
+                self.generation.clone(),
+                self.done_tx.clone(),
+            );
+        }
+    }
+
+    /// Publishes every file's diagnostics, and clears those of files that no longer have any.
+    fn publish(&mut self) {
+        let mut by_file: BTreeMap<PathBuf, Vec<lsp_types::Diagnostic>> = BTreeMap::new();
+        for analysis in &self.analyses {
+            for file in &analysis.files {
+                by_file.entry(file.path.clone()).or_default();
+            }
+            for diag in &analysis.diags {
+                match convert::diagnostic(diag) {
+                    Some((path, diagnostic)) => {
+                        let list = by_file.entry(canonical(&path)).or_default();
+                        if !list
+                            .iter()
+                            .any(|d| d.range == diagnostic.range && d.message == diagnostic.message)
+                        {
+                            list.push(diagnostic);
+                        }
+                    }
+                    // A diagnostic without a place (a file that cannot be read) is told.
+                    None => self.log(format!("caveat: {}", diag.message)),
+                }
+            }
+        }
+        for stale in self.published.drain() {
+            by_file.entry(stale).or_default();
+        }
+        for (path, diagnostics) in &by_file {
+            let doc = self.docs.get(path);
+            let Some(uri) = doc.map(|d| d.uri.clone()).or_else(|| convert::uri_of(path)) else {
+                continue;
+            };
+            self.notify(
+                "textDocument/publishDiagnostics",
+                json!({
+                    "uri": uri,
+                    "diagnostics": diagnostics,
+                    "version": doc.map(|d| d.version),
+                }),
+            );
+        }
+        self.published = by_file
+            .into_iter()
+            .filter(|(_, d)| !d.is_empty())
+            .map(|(path, _)| path)
+            .collect();
+    }
+
+    fn background(&mut self, done: Done) {
+        match done {
+            Done::Counts { generation, counts } => {
+                if generation != self.generation.load(Ordering::SeqCst) {
+                    return;
+                }
+                self.counts = Some((generation, counts));
+            }
+            Done::Sample(sample) => self.sample = Some(sample),
+        }
+        if self.lens_refresh {
+            self.next_id += 1;
+            self.send(Request::new(
+                RequestId::from(self.next_id),
+                "workspace/codeLens/refresh".to_string(),
+                Value::Null,
+            ));
+        }
+    }
+
+    /// The analysis and file of a request's document, and the byte offset of its position.
+    fn locate(
+        &self,
+        params: &Value,
+    ) -> Result<(&Analysis, &WorkspaceFile, Option<usize>), Failure> {
+        let uri = at(params, "/textDocument/uri")
+            .as_str()
+            .and_then(|u| u.parse::<Uri>().ok())
+            .ok_or_else(|| invalid("no `textDocument.uri`"))?;
+        let path = convert::path_of(&uri)
+            .map(|p| canonical(&p))
+            .ok_or_else(|| invalid("not a `file:` URI"))?;
+        let (analysis, file) = self
+            .analyses
+            .iter()
+            .find_map(|a| a.file(&path).map(|f| (a, f)))
+            .ok_or_else(|| invalid("the document is not open"))?;
+        let offset = serde_json::from_value::<Position>(at(params, "/position").clone())
+            .ok()
+            .map(|p| convert::offset(file.ast.source.text(), p));
+        Ok((analysis, file, offset))
+    }
+
+    fn location(&self, file: &WorkspaceFile, span: Span) -> Option<Value> {
+        let uri = self
+            .docs
+            .get(&file.path)
+            .map(|d| d.uri.clone())
+            .or_else(|| convert::uri_of(&file.path))?;
+        Some(json!({ "uri": uri, "range": convert::range(file.ast.source.text(), span) }))
+    }
+
+    fn hover(&self, params: Value) -> Result<Value, Failure> {
+        let (analysis, file, offset) = self.locate(&params)?;
+        let offset = offset.ok_or_else(|| invalid("no `position`"))?;
+        let occurrences = navigate::occurrences(&file.ast, &file.path, &analysis.names);
+        let Some(occurrence) = navigate::at(&occurrences, offset) else {
+            return Ok(Value::Null);
+        };
+        let declared = |target: &Target| -> Option<String> {
+            let (file, o) = analysis.declarations(target).into_iter().next()?;
+            let text = file.ast.source.slice(o.declaration?);
+            let lines: Vec<&str> = text.lines().take(24).collect();
+            Some(format!("```caveat\n{}\n```", lines.join("\n")))
+        };
+        let text = match &occurrence.target {
+            Target::Name(_) => declared(&occurrence.target),
+            Target::Rule(id) => {
+                let mut text = declared(&occurrence.target)
+                    .unwrap_or_else(|| format!("rule `{id}` (not declared in these files)"));
+                if let Some(count) = self.count_of(id) {
+                    text = format!("{text}\n\n{count}");
+                }
+                Some(text)
+            }
+            Target::Field(path) => {
+                let dotted = path.join(".");
+                let mut text = declared(&occurrence.target)
+                    .unwrap_or_else(|| format!("field `{dotted}`: no `record` schema declares it"));
+                if let Some(values) = self.sample.as_ref().and_then(|s| s.values.get(&dotted)) {
+                    let shown: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
+                    text = format!("{text}\n\nvalues seen in the data: {}", shown.join(", "));
+                }
+                Some(text)
+            }
+            Target::Function(name) => navigate::FUNCTIONS
+                .iter()
+                .find(|(n, _, _)| n == name)
+                .map(|(_, signature, doc)| format!("```caveat\n{signature}\n```\n{doc}")),
+            Target::Import(path) => Some(format!("imports `{}`", path.display())),
+        };
+        Ok(text.map_or(Value::Null, |text| {
+            json!({
+                "contents": { "kind": "markdown", "value": text },
+                "range": convert::range(file.ast.source.text(), occurrence.span),
+            })
+        }))
+    }
+
+    /// "fires on N of M records" for a rule id, from the latest count.
+    fn count_of(&self, id: &str) -> Option<String> {
+        let (generation, counts) = self.counts.as_ref()?;
+        if *generation != self.generation.load(Ordering::SeqCst) {
+            return None;
+        }
+        let index = counts.ids.iter().position(|i| i.as_ref() == id)?;
+        let (fired, waived) = counts.by_rule.get(index)?;
+        let mut text = format!(
+            "fires on {fired} of {} record{}",
+            counts.records,
+            if counts.records == 1 { "" } else { "s" }
+        );
+        if *waived > 0 {
+            text.push_str(&format!(" ({waived} more waived)"));
+        }
+        Some(text)
+    }
+
+    fn definition(&self, params: Value) -> Result<Value, Failure> {
+        let (analysis, file, offset) = self.locate(&params)?;
+        let offset = offset.ok_or_else(|| invalid("no `position`"))?;
+        let occurrences = navigate::occurrences(&file.ast, &file.path, &analysis.names);
+        let Some(occurrence) = navigate::at(&occurrences, offset) else {
+            return Ok(Value::Null);
+        };
+        if let Target::Import(path) = &occurrence.target {
+            return Ok(convert::uri_of(path).map_or(
+                Value::Null,
+                |uri| json!([{ "uri": uri, "range": Range::default() }]),
+            ));
+        }
+        let found: Vec<Value> = analysis
+            .declarations(&occurrence.target)
+            .into_iter()
+            .filter_map(|(file, o)| self.location(file, o.span))
+            .collect();
+        Ok(if found.is_empty() {
+            Value::Null
+        } else {
+            json!(found)
+        })
+    }
+
+    fn references(&self, params: Value) -> Result<Value, Failure> {
+        let (analysis, file, offset) = self.locate(&params)?;
+        let offset = offset.ok_or_else(|| invalid("no `position`"))?;
+        let with_declaration = at(&params, "/context/includeDeclaration")
+            .as_bool()
+            .unwrap_or(true);
+        let occurrences = navigate::occurrences(&file.ast, &file.path, &analysis.names);
+        let Some(target) = navigate::at(&occurrences, offset).map(|o| o.target.clone()) else {
+            return Ok(Value::Null);
+        };
+        let found: Vec<Value> = analysis
+            .occurrences()
+            .into_iter()
+            .filter(|(_, o)| o.target == target && (with_declaration || o.declaration.is_none()))
+            .filter_map(|(file, o)| self.location(file, o.span))
+            .collect();
+        Ok(json!(found))
+    }
+
+    fn completion(&self, params: Value) -> Result<Value, Failure> {
+        let (analysis, file, offset) = self.locate(&params)?;
+        let offset = offset.ok_or_else(|| invalid("no `position`"))?;
+        let text = file.ast.source.text();
+        let line_start = text
+            .get(..offset)
+            .and_then(|t| t.rfind('\n'))
+            .map_or(0, |i| i + 1);
+        let before = text.get(line_start..offset).unwrap_or("");
+        // Completion item kinds of the protocol.
+        const KEYWORD: u32 = 14;
+        const FIELD: u32 = 5;
+        const CONSTANT: u32 = 21;
+        const FUNCTION: u32 = 3;
+        const REFERENCE: u32 = 18;
+        let mut items: BTreeMap<String, (u32, String)> = BTreeMap::new();
+        let mut add = |label: &str, kind: u32, detail: &str| {
+            items
+                .entry(label.to_string())
+                .or_insert((kind, detail.to_string()));
+        };
+        let fields_under = |parent: &[String]| -> Vec<(String, &'static str)> {
+            let mut fields: Vec<(String, &'static str)> = analysis
+                .occurrences()
+                .into_iter()
+                .filter_map(|(_, o)| match o.target {
+                    Target::Field(path) if o.declaration.is_some() => Some(path),
+                    _ => None,
+                })
+                .filter(|path| path.len() == parent.len() + 1 && path.starts_with(parent))
+                .filter_map(|path| path.last().cloned())
+                .map(|name| (name, "field of the schema"))
+                .collect();
+            if let Some(keys) = self
+                .sample
+                .as_ref()
+                .and_then(|s| s.keys.get(&parent.join(".")))
+            {
+                fields.extend(keys.iter().map(|k| (k.clone(), "field seen in the data")));
+            }
+            fields
+        };
+        match navigate::completion_place(before) {
+            CompletionPlace::RuleId => {
+                let ids: Vec<String> = match &analysis.program {
+                    Some(program) => program.rules.iter().map(|r| r.id.to_string()).collect(),
+                    None => analysis
+                        .occurrences()
+                        .into_iter()
+                        .filter_map(|(_, o)| match o.target {
+                            Target::Rule(id) if o.declaration.is_some() => Some(id),
+                            _ => None,
+                        })
+                        .collect(),
+                };
+                for id in ids {
+                    add(&id, REFERENCE, "rule");
+                }
+            }
+            CompletionPlace::Member(path) => {
+                for (name, detail) in fields_under(&path) {
+                    add(&name, FIELD, detail);
+                }
+            }
+            CompletionPlace::StatementStart => {
+                for keyword in navigate::STATEMENT_KEYWORDS {
+                    add(keyword, KEYWORD, "keyword");
+                }
+            }
+            CompletionPlace::Expression => {
+                for keyword in navigate::EXPRESSION_KEYWORDS {
+                    add(keyword, KEYWORD, "keyword");
+                }
+                for name in &analysis.names {
+                    add(name, CONSTANT, "let or alias");
+                }
+                for (name, signature, _) in navigate::FUNCTIONS {
+                    add(name, FUNCTION, signature);
+                }
+                for (name, detail) in fields_under(&[]) {
+                    add(&name, FIELD, detail);
+                }
+            }
+        }
+        let items: Vec<Value> = items
+            .into_iter()
+            .map(
+                |(label, (kind, detail))| json!({ "label": label, "kind": kind, "detail": detail }),
+            )
+            .collect();
+        Ok(json!(items))
+    }
+
+    fn formatting(&self, params: Value) -> Result<Value, Failure> {
+        let (_, file, _) = self.locate(&params)?;
+        let text = file.ast.source.text();
+        match crate::format::format_file(file.ast.source.name(), text) {
+            Ok(formatted) if formatted == text => Ok(json!([])),
+            Ok(formatted) => Ok(json!([{
+                "range": convert::range(text, Span::new(0, text.len())),
+                "newText": formatted,
+            }])),
+            // A file that does not parse is left alone; its diagnostics say why.
+            Err(_) => Ok(Value::Null),
+        }
+    }
+
+    fn symbols(&self, params: Value) -> Result<Value, Failure> {
+        let (_, file, _) = self.locate(&params)?;
+        let text = file.ast.source.text();
+        // Symbol kinds of the protocol.
+        const MODULE: u32 = 2;
+        const FUNCTION: u32 = 12;
+        const CONSTANT: u32 = 14;
+        const EVENT: u32 = 24;
+        const STRUCT: u32 = 23;
+        let symbol = |name: &str, detail: &str, kind: u32, span: Span, selection: Span| {
+            json!({
+                "name": name,
+                "detail": detail,
+                "kind": kind,
+                "range": convert::range(text, span),
+                "selectionRange": convert::range(text, selection),
+            })
+        };
+        let mut symbols = Vec::new();
+        for statement in &file.ast.statements {
+            match statement {
+                Statement::Rule(rule) => {
+                    let (name, selection) = match &rule.id {
+                        Some(id) => (id.node.clone(), id.span),
+                        None => {
+                            let body = file.ast.source.slice(rule.body_span);
+                            let first = body.lines().next().unwrap_or("rule");
+                            (first.chars().take(60).collect(), rule.body_span)
+                        }
+                    };
+                    let effect = match &rule.body {
+                        RuleBody::Effect { effect, .. } => {
+                            crate::effect::Outcome::from(effect.node).name().to_string()
+                        }
+                        RuleBody::Require { .. } => "require".into(),
+                    };
+                    symbols.push(symbol(&name, &effect, FUNCTION, rule.span, selection));
+                }
+                Statement::Let(decl) => symbols.push(symbol(
+                    &decl.name.node,
+                    "let",
+                    CONSTANT,
+                    decl.span,
+                    decl.name.span,
+                )),
+                Statement::Alias(decl) => symbols.push(symbol(
+                    &decl.name.node,
+                    "alias",
+                    CONSTANT,
+                    decl.span,
+                    decl.name.span,
+                )),
+                Statement::Test(test) => symbols.push(symbol(
+                    &test.name.node,
+                    "test",
+                    EVENT,
+                    test.span,
+                    test.name.span,
+                )),
+                Statement::Import(decl) => symbols.push(symbol(
+                    &decl.path.node,
+                    "import",
+                    MODULE,
+                    decl.span,
+                    decl.path.span,
+                )),
+                Statement::Record(decl) => {
+                    symbols.push(symbol("record", "schema", STRUCT, decl.span, decl.span));
+                }
+                Statement::Waive(_) => {}
+            }
+        }
+        Ok(json!(symbols))
+    }
+
+    fn lenses(&self, params: Value) -> Result<Value, Failure> {
+        let (analysis, file, _) = self.locate(&params)?;
+        if !analysis.project || self.project.data.is_empty() {
+            return Ok(json!([]));
+        }
+        let text = file.ast.source.text();
+        let mut lenses = Vec::new();
+        for statement in &file.ast.statements {
+            let Statement::Rule(rule) = statement else {
+                continue;
+            };
+            let id = analysis.program.as_ref().and_then(|program| {
+                program
+                    .rules
+                    .iter()
+                    .find(|r| r.source.name() == file.ast.source.name() && r.span == rule.body_span)
+                    .map(|r| r.id.to_string())
+            });
+            let title = match id.as_deref().and_then(|id| self.count_of(id)) {
+                Some(count) => count,
+                None if analysis.program.is_none() => {
+                    "not counted: the policies have errors".into()
+                }
+                None => "counting…".into(),
+            };
+            let line = convert::position(text, rule.span.start).line;
+            lenses.push(json!({
+                "range": Range::new(Position::new(line, 0), Position::new(line, 0)),
+                "command": { "title": title, "command": "" },
+            }));
+        }
+        Ok(json!(lenses))
+    }
+
+    fn code_actions(&self, params: Value) -> Result<Value, Failure> {
+        let uri = at(&params, "/textDocument/uri").clone();
+        let mut actions = Vec::new();
+        for diagnostic in at(&params, "/context/diagnostics")
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let Some(replacement) = at(diagnostic, "/data/replace").as_str() else {
+                continue;
+            };
+            let Some(uri_text) = uri.as_str() else {
+                continue;
+            };
+            actions.push(json!({
+                "title": format!("replace with `{replacement}`"),
+                "kind": "quickfix",
+                "isPreferred": true,
+                "diagnostics": [diagnostic],
+                "edit": { "changes": { uri_text: [{ "range": at(diagnostic, "/range"), "newText": replacement }] } },
+            }));
+        }
+        Ok(json!(actions))
+    }
+}
+
+/// The value at a JSON pointer (`/textDocument/uri`), or null.
+fn at<'a>(value: &'a Value, pointer: &str) -> &'a Value {
+    value.pointer(pointer).unwrap_or(&Value::Null)
+}
+
+fn invalid(why: &str) -> Failure {
+    (ErrorCode::InvalidParams as i32, why.to_string())
+}

@@ -1,0 +1,704 @@
+//! `caveat lsp` driven as an editor drives it: a scripted client spawns the real binary and
+//! speaks JSON-RPC with `Content-Length` framing over its stdin and stdout.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "a test fails by panicking"
+)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// How long the client waits for an answer before the test fails.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// A client speaking to a `caveat lsp` process.
+struct Client {
+    child: Child,
+    stdin: ChildStdin,
+    messages: mpsc::Receiver<Value>,
+    /// Notifications and server requests read while waiting for something else.
+    pending: Vec<Value>,
+    next_id: i64,
+    /// `workspace/codeLens/refresh` requests the server sent.
+    refreshes: usize,
+}
+
+impl Client {
+    fn start(dir: &Path) -> Client {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_caveat"))
+            .arg("lsp")
+            .current_dir(dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, messages) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            loop {
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let line = line.trim_end();
+                    if line.is_empty() {
+                        break;
+                    }
+                    if let Some(n) = line.strip_prefix("Content-Length: ") {
+                        length = n.parse().unwrap();
+                    }
+                }
+                let mut body = vec![0; length];
+                if reader.read_exact(&mut body).is_err() {
+                    return;
+                }
+                if tx.send(serde_json::from_slice(&body).unwrap()).is_err() {
+                    return;
+                }
+            }
+        });
+        Client {
+            child,
+            stdin,
+            messages,
+            pending: Vec::new(),
+            next_id: 0,
+            refreshes: 0,
+        }
+    }
+
+    fn raw(&mut self, bytes: &[u8]) {
+        self.stdin.write_all(bytes).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn send(&mut self, message: &Value) {
+        let body = message.to_string();
+        self.raw(format!("Content-Length: {}\r\n\r\n{body}", body.len()).as_bytes());
+    }
+
+    fn notify(&mut self, method: &str, params: Value) {
+        self.send(&json!({"jsonrpc": "2.0", "method": method, "params": params}));
+    }
+
+    /// The next message from the server; answers its requests on the way.
+    fn next(&mut self) -> Value {
+        let message = self
+            .messages
+            .recv_timeout(PATIENCE)
+            .expect("the server answered in time");
+        if message.get("method").is_some() && message.get("id").is_some() {
+            if message["method"] == "workspace/codeLens/refresh" {
+                self.refreshes += 1;
+            }
+            let id = message["id"].clone();
+            self.send(&json!({"jsonrpc": "2.0", "id": id, "result": null}));
+        }
+        message
+    }
+
+    /// Sends a request and waits for its response (the whole response object).
+    fn call(&mut self, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        loop {
+            let message = self.next();
+            if message["id"] == id && message.get("method").is_none() {
+                return message;
+            }
+            self.pending.push(message);
+        }
+    }
+
+    /// The result of a request, which must succeed.
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        let response = self.call(method, params);
+        assert!(response.get("error").is_none(), "{method}: {response}");
+        response["result"].clone()
+    }
+
+    /// The next diagnostics published for `uri` (already read ones first).
+    fn diagnostics(&mut self, uri: &str) -> Vec<Value> {
+        let is_ours = |m: &Value| {
+            m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri
+        };
+        if let Some(at) = self.pending.iter().position(is_ours) {
+            let message = self.pending.remove(at);
+            return message["params"]["diagnostics"].as_array().unwrap().clone();
+        }
+        loop {
+            let message = self.next();
+            if is_ours(&message) {
+                return message["params"]["diagnostics"].as_array().unwrap().clone();
+            }
+            self.pending.push(message);
+        }
+    }
+
+    /// Forgets what was published so far.
+    fn drain(&mut self) {
+        while let Ok(message) = self.messages.recv_timeout(Duration::from_millis(200)) {
+            if message.get("id").is_some() && message.get("method").is_some() {
+                let id = message["id"].clone();
+                self.send(&json!({"jsonrpc": "2.0", "id": id, "result": null}));
+            }
+        }
+        self.pending.clear();
+    }
+
+    fn open(&mut self, uri: &str, text: &str) {
+        self.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "caveat", "version": 1, "text": text}}),
+        );
+    }
+
+    fn change(&mut self, uri: &str, version: i64, text: &str) {
+        self.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": text}]}),
+        );
+    }
+
+    fn at(&mut self, method: &str, uri: &str, position: (usize, usize)) -> Value {
+        self.request(
+            method,
+            json!({
+                "textDocument": {"uri": uri},
+                "position": {"line": position.0, "character": position.1},
+                "context": {"includeDeclaration": true},
+            }),
+        )
+    }
+
+    fn shutdown(mut self) {
+        assert_eq!(self.request("shutdown", Value::Null), Value::Null);
+        self.notify("exit", Value::Null);
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "{status}");
+                return;
+            }
+            assert!(started.elapsed() < PATIENCE, "the server did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn uri(path: &Path) -> String {
+    format!("file://{}", path.canonicalize().unwrap().display())
+}
+
+const MAIN: &str = r#"import "vendors.policy"
+
+record {
+  id: string
+  vendor: string
+  date: date
+  amount: number
+  exemption?: { kind: urgent | training, approved_by: string }
+}
+
+let cutoff = 2018-05-23
+
+rule dod-memo {
+  deny vendor in chinese_uas after cutoff
+  unless exemption.kind == urgent
+  message "{vendor} bought on {date}"
+  cite "DoD memo"
+}
+
+rule big {
+  warn when amount > 1000
+}
+
+rule long-id {
+  note when len(id) > 20
+}
+
+waive dod-memo for id == "A-2" until 2099-01-01 because "training need" by "OSD"
+
+test "dji is denied" {
+  given { id: T, vendor: DJI, date: 2019-01-01, amount: 5 }
+  expect deny dod-memo
+}
+"#;
+
+const VENDORS: &str = r#"alias DJI = ["SZ DJI Technology Co., Ltd."]
+let chinese_uas = [DJI, Autel]
+"#;
+
+const DATA: &str = r#"- {id: A-1, vendor: DJI, date: 2019-01-01, amount: 5000}
+- {id: A-2, vendor: Autel, date: 2019-02-01, amount: 50}
+- {id: A-3, vendor: Parrot, date: 2019-03-01, amount: 2000, exemption: {kind: urgent, approved_by: OSD}}
+- {id: A-4, vendor: "SZ DJI Technology Co., Ltd.", date: 2019-04-01, amount: 10}
+"#;
+
+fn workspace(name: &str) -> PathBuf {
+    common::scratch(
+        name,
+        &[
+            (
+                "caveat.toml",
+                "policies = [\"policies\"]\ndata = [\"data\"]\n",
+            ),
+            ("policies/main.policy", MAIN),
+            ("policies/vendors.policy", VENDORS),
+            ("data/purchases.yaml", DATA),
+        ],
+    )
+}
+
+fn initialize(dir: &Path) -> Client {
+    let mut client = Client::start(dir);
+    let result = client.request(
+        "initialize",
+        json!({
+            "processId": null,
+            "rootUri": uri(dir),
+            "capabilities": {"workspace": {"codeLens": {"refreshSupport": true}}},
+        }),
+    );
+    let capabilities = &result["capabilities"];
+    for provider in [
+        "hoverProvider",
+        "definitionProvider",
+        "referencesProvider",
+        "completionProvider",
+        "documentFormattingProvider",
+        "documentSymbolProvider",
+        "codeLensProvider",
+        "codeActionProvider",
+    ] {
+        assert!(!capabilities[provider].is_null(), "{provider}");
+    }
+    client.notify("initialized", json!({}));
+    client
+}
+
+/// The line and column of the first `needle` in `text`, plus `offset` columns.
+fn find(text: &str, needle: &str, offset: usize) -> (usize, usize) {
+    let at = text.find(needle).unwrap_or_else(|| panic!("{needle}"));
+    let line = text[..at].matches('\n').count();
+    let column = at - text[..at].rfind('\n').map_or(0, |i| i + 1);
+    (line, column + offset)
+}
+
+fn labels(items: &Value) -> Vec<String> {
+    items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["label"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Applies one text edit (ASCII text) to `text`.
+fn apply(text: &str, edit: &Value) -> String {
+    let offset = |p: &Value| {
+        let line = p["line"].as_u64().unwrap() as usize;
+        let character = p["character"].as_u64().unwrap() as usize;
+        let start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
+        start + character
+    };
+    let (start, end) = (
+        offset(&edit["range"]["start"]),
+        offset(&edit["range"]["end"]),
+    );
+    format!(
+        "{}{}{}",
+        &text[..start],
+        edit["newText"].as_str().unwrap(),
+        &text[end..]
+    )
+}
+
+#[test]
+fn an_editor_session() {
+    let dir = workspace("lsp-session");
+    let main = uri(&dir.join("policies/main.policy"));
+    let vendors = uri(&dir.join("policies/vendors.policy"));
+    let mut client = initialize(&dir);
+
+    // The whole workspace is checked when the server starts: both files are clean.
+    assert_eq!(client.diagnostics(&main), Vec::<Value>::new());
+
+    // A misspelt field: a diagnostic with its code, and a quick fix from the did-you-mean.
+    let typo = MAIN.replace("unless exemption.kind", "unless exemption.knd");
+    client.open(&main, &typo);
+    let diagnostics = client.diagnostics(&main);
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+    let diagnostic = &diagnostics[0];
+    assert_eq!(diagnostic["code"], "caveat::lint::unknown_field");
+    assert_eq!(diagnostic["severity"], 1);
+    assert!(
+        diagnostic["message"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean")
+    );
+    let actions = client.request(
+        "textDocument/codeAction",
+        json!({
+            "textDocument": {"uri": main},
+            "range": diagnostic["range"],
+            "context": {"diagnostics": [diagnostic]},
+        }),
+    );
+    assert_eq!(actions[0]["kind"], "quickfix");
+    let edit = &actions[0]["edit"]["changes"][&main][0];
+    assert_eq!(apply(&typo, edit), MAIN, "the quick fix restores the field");
+
+    // Related information: a rule id used twice points at the first.
+    let twice = MAIN.replace("rule big {", "rule dod-memo {");
+    client.change(&main, 2, &twice);
+    let diagnostics = client.diagnostics(&main);
+    let duplicate = diagnostics
+        .iter()
+        .find(|d| d["code"] == "caveat::check::duplicate_rule_id")
+        .unwrap_or_else(|| panic!("{diagnostics:#?}"));
+    assert!(
+        duplicate["relatedInformation"][0]["location"]["uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("main.policy")
+    );
+
+    // Fixed: the diagnostics are cleared.
+    client.change(&main, 3, MAIN);
+    assert_eq!(client.diagnostics(&main), Vec::<Value>::new());
+
+    // Hover: a let shows its value, a rule id in a waiver the rule, a function its signature.
+    let hover = client.at("textDocument/hover", &main, find(MAIN, "after cutoff", 7));
+    assert!(
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("2018-05-23"),
+        "{hover}"
+    );
+    let hover = client.at("textDocument/hover", &main, find(MAIN, "waive dod-memo", 7));
+    let text = hover["contents"]["value"].as_str().unwrap();
+    assert!(
+        text.contains("deny vendor in chinese_uas after cutoff"),
+        "{text}"
+    );
+    let hover = client.at("textDocument/hover", &main, find(MAIN, "len(id)", 1));
+    assert!(
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("len(X)")
+    );
+    // A field: its schema type and, once the data is read, values seen in it.
+    let field = find(MAIN, "exemption.kind ==", 11);
+    let started = Instant::now();
+    loop {
+        let hover = client.at("textDocument/hover", &main, field);
+        let text = hover["contents"]["value"].as_str().unwrap().to_string();
+        assert!(text.contains("urgent | training"), "{text}");
+        if text.contains("values seen in the data: `urgent`") {
+            break;
+        }
+        assert!(started.elapsed() < PATIENCE, "{text}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // Go to definition: a let in another file, a rule id in `expect`, a schema field, an import.
+    let definition = client.at(
+        "textDocument/definition",
+        &main,
+        find(MAIN, "chinese_uas", 2),
+    );
+    assert_eq!(definition[0]["uri"], vendors);
+    assert_eq!(definition[0]["range"]["start"]["line"], 1);
+    let definition = client.at(
+        "textDocument/definition",
+        &main,
+        find(MAIN, "expect deny dod-memo", 13),
+    );
+    assert_eq!(definition[0]["uri"], main);
+    assert_eq!(
+        definition[0]["range"]["start"]["line"],
+        find(MAIN, "rule dod-memo", 0).0
+    );
+    let definition = client.at(
+        "textDocument/definition",
+        &main,
+        find(MAIN, "amount > 1000", 1),
+    );
+    assert_eq!(
+        definition[0]["range"]["start"]["line"],
+        find(MAIN, "amount: number", 0).0
+    );
+    let definition = client.at(
+        "textDocument/definition",
+        &main,
+        find(MAIN, "\"vendors.policy\"", 3),
+    );
+    assert_eq!(definition[0]["uri"], vendors);
+
+    // References: the rule, the waiver and the test.
+    let references = client.at(
+        "textDocument/references",
+        &main,
+        find(MAIN, "rule dod-memo", 6),
+    );
+    assert_eq!(references.as_array().unwrap().len(), 3, "{references:#?}");
+    let references = client.at(
+        "textDocument/references",
+        &vendors,
+        find(VENDORS, "DJI =", 0),
+    );
+    assert_eq!(references.as_array().unwrap().len(), 2, "{references:#?}");
+
+    // Completion, by place.
+    let ids = labels(&client.at("textDocument/completion", &main, find(MAIN, "waive ", 6)));
+    assert!(
+        ids.contains(&"dod-memo".to_string()) && ids.contains(&"big".to_string()),
+        "{ids:?}"
+    );
+    let members = labels(&client.at(
+        "textDocument/completion",
+        &main,
+        find(MAIN, "exemption.kind", 10),
+    ));
+    assert!(
+        members.contains(&"kind".to_string()) && members.contains(&"approved_by".to_string()),
+        "{members:?}"
+    );
+    let start = labels(&client.at(
+        "textDocument/completion",
+        &main,
+        find(MAIN, "  deny vendor", 2),
+    ));
+    assert!(
+        start.contains(&"deny".to_string()) && start.contains(&"require".to_string()),
+        "{start:?}"
+    );
+    let expression = labels(&client.at(
+        "textDocument/completion",
+        &main,
+        find(MAIN, "warn when ", 10),
+    ));
+    // Lets and aliases, functions, schema fields, fields seen only in the data, keywords.
+    for wanted in ["cutoff", "chinese_uas", "DJI", "count", "amount", "exists"] {
+        assert!(
+            expression.contains(&wanted.to_string()),
+            "{wanted}: {expression:?}"
+        );
+    }
+
+    // Document symbols: rules, lets and tests.
+    let symbols = client.request(
+        "textDocument/documentSymbol",
+        json!({"textDocument": {"uri": main}}),
+    );
+    let names: Vec<&str> = symbols
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    for wanted in ["dod-memo", "big", "long-id", "cutoff", "dji is denied"] {
+        assert!(names.contains(&wanted), "{names:?}");
+    }
+
+    // Code lenses: each rule's count on the configured data, computed in the background.
+    let lens_titles = |client: &mut Client| -> Vec<String> {
+        let lenses = client.request(
+            "textDocument/codeLens",
+            json!({"textDocument": {"uri": main}}),
+        );
+        lenses
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["command"]["title"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let wait_for = |client: &mut Client, wanted: &str| {
+        let started = Instant::now();
+        loop {
+            let titles = lens_titles(client);
+            if titles.first().is_some_and(|t| t == wanted) {
+                return titles;
+            }
+            assert!(started.elapsed() < PATIENCE, "{titles:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let titles = wait_for(&mut client, "fires on 2 of 4 records (1 more waived)");
+    assert_eq!(titles[1], "fires on 2 of 4 records");
+    assert!(
+        client.refreshes > 0,
+        "the server asked the editor to refresh its lenses"
+    );
+    // A change starts a new count; the old one is never shown for the new text.
+    client.change(&main, 4, &MAIN.replace("amount > 1000", "amount > 3000"));
+    let titles = wait_for(&mut client, "fires on 2 of 4 records (1 more waived)");
+    assert!(
+        titles[1] == "fires on 1 of 4 records" || titles[1] == "counting…",
+        "{titles:?}"
+    );
+    let started = Instant::now();
+    while lens_titles(&mut client)[1] != "fires on 1 of 4 records" {
+        assert!(started.elapsed() < PATIENCE);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // Formatting: the formatter's layout, as one edit.
+    let messy = MAIN.replace("  warn when amount > 1000", "    warn   when amount>1000");
+    client.change(&main, 5, &messy);
+    let edits = client.request(
+        "textDocument/formatting",
+        json!({"textDocument": {"uri": main}, "options": {"tabSize": 2, "insertSpaces": true}}),
+    );
+    assert_eq!(edits.as_array().unwrap().len(), 1);
+    assert_eq!(apply(&messy, &edits[0]), MAIN);
+
+    client.shutdown();
+}
+
+#[test]
+fn bad_input_never_stops_the_server() {
+    let dir = workspace("lsp-bad-input");
+    let mut client = initialize(&dir);
+    let main = uri(&dir.join("policies/main.policy"));
+    client.drain();
+
+    // Malformed frames: bad JSON, a bad header, JSON that is not a message.
+    client.raw(b"Content-Length: 9\r\n\r\n{not json");
+    client.raw(b"Garbage without a colon\r\n\r\n");
+    client.raw(b"Content-Length: many\r\n\r\n");
+    client.send(&json!({"hello": "world"}));
+    // An unknown method gets an error, and so do bad parameters.
+    let response = client.call("caveat/unknown", json!({}));
+    assert_eq!(response["error"]["code"], -32601);
+    let response = client.call("textDocument/hover", json!({"textDocument": 5}));
+    assert_eq!(response["error"]["code"], -32602);
+
+    // A file that does not parse: its diagnostics, and every request on it still answers.
+    let broken_path = dir.join("scratch.policy");
+    std::fs::write(&broken_path, "").unwrap();
+    let broken = uri(&broken_path);
+    let text = "rule x {\n  deny when (amount >\n}\nlet = \n";
+    client.open(&broken, text);
+    let diagnostics = client.diagnostics(&broken);
+    assert!(!diagnostics.is_empty());
+    assert!(
+        diagnostics
+            .iter()
+            .all(|d| d["code"].as_str().unwrap().starts_with("caveat::"))
+    );
+    for method in [
+        "textDocument/hover",
+        "textDocument/definition",
+        "textDocument/references",
+        "textDocument/completion",
+    ] {
+        let response = client.call(method, json!({"textDocument": {"uri": broken}, "position": {"line": 1, "character": 14}, "context": {"includeDeclaration": true}}));
+        assert!(response.get("error").is_none(), "{method}: {response}");
+    }
+    assert_eq!(
+        client.request(
+            "textDocument/formatting",
+            json!({"textDocument": {"uri": broken}, "options": {}})
+        ),
+        Value::Null
+    );
+    client.request(
+        "textDocument/documentSymbol",
+        json!({"textDocument": {"uri": broken}}),
+    );
+    client.request(
+        "textDocument/codeLens",
+        json!({"textDocument": {"uri": broken}}),
+    );
+    // Positions past the end of the text, and text that is not ASCII.
+    client.change(&broken, 2, "# é𝄞\nrule y { deny when vendor == \"𝄞\" }\n");
+    client.diagnostics(&broken);
+    let response = client.call(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": broken}, "position": {"line": 99, "character": 99}}),
+    );
+    assert!(response.get("error").is_none());
+
+    // The server still answers about the project.
+    let hover = client.at("textDocument/hover", &main, find(MAIN, "after cutoff", 7));
+    assert!(
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("2018-05-23")
+    );
+    client.shutdown();
+}
+
+/// The time from a change to its diagnostics on a policy of 1,000 rules. Not a test of speed
+/// (a test never asserts a time): run it with the release binary to measure,
+/// `cargo test --release --test lsp -- --ignored --nocapture`; docs/performance.md has the figure.
+#[test]
+#[ignore = "a measurement: run it with --release"]
+fn change_to_diagnostics_on_1000_rules() {
+    let mut policy = String::from("let cutoff = 2018-05-23\n");
+    for i in 0..1000 {
+        policy.push_str(&format!(
+            "rule r{i} {{\n  deny vendor in [V{i}, W{i}] after cutoff\n  when amount > {i} and buyer.branch == Army\n  message \"{{vendor}} {i}\"\n}}\n"
+        ));
+    }
+    let dir = common::scratch(
+        "lsp-1000",
+        &[
+            ("caveat.toml", "policies = [\"policies\"]\n"),
+            ("policies/rules.policy", &policy),
+        ],
+    );
+    let rules = uri(&dir.join("policies/rules.policy"));
+    let mut client = initialize(&dir);
+    client.diagnostics(&rules);
+    client.open(&rules, &policy);
+    client.diagnostics(&rules);
+    let mut times = Vec::new();
+    for round in 0..21 {
+        let changed = policy.replace("amount > 500 ", &format!("amount > {} ", 500 + round + 1));
+        let started = Instant::now();
+        client.change(&rules, round as i64 + 2, &changed);
+        let diagnostics = client.diagnostics(&rules);
+        times.push(started.elapsed());
+        assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    }
+    times.sort();
+    println!(
+        "change → diagnostics, 1,000 rules: median {:.1?}, min {:.1?}, max {:.1?} (21 changes)",
+        times[times.len() / 2],
+        times[0],
+        times[times.len() - 1]
+    );
+    client.shutdown();
+}
