@@ -702,3 +702,36 @@ fn change_to_diagnostics_on_1000_rules() {
     );
     client.shutdown();
 }
+
+/// The editor configurations in `editors/` parse, name the files they use, and run `caveat lsp`.
+#[test]
+fn editor_configurations_are_complete() {
+    let editors = Path::new(env!("CARGO_MANIFEST_DIR")).join("editors");
+    let read = |path: &str| std::fs::read_to_string(editors.join(path)).unwrap();
+    let manifest: Value = serde_json::from_str(&read("vscode/package.json")).unwrap();
+    let language = &manifest["contributes"]["languages"][0];
+    assert_eq!(language["extensions"][0], ".policy");
+    let grammar = &manifest["contributes"]["grammars"][0];
+    let grammar_path = grammar["path"].as_str().unwrap();
+    let grammar_text = read(&format!("vscode/{grammar_path}"));
+    let tm: Value = serde_json::from_str(&grammar_text).unwrap();
+    assert_eq!(tm["scopeName"], grammar["scopeName"]);
+    for keyword in [
+        "rule", "waive", "expect", "record", "deny", "require", "unless",
+    ] {
+        assert!(grammar_text.contains(keyword), "{keyword}");
+    }
+    let configuration = language["configuration"].as_str().unwrap();
+    let _: Value = serde_json::from_str(&read(&format!("vscode/{configuration}"))).unwrap();
+    assert_eq!(manifest["main"], "./extension.js");
+    assert!(manifest["dependencies"]["vscode-languageclient"].is_string());
+    let client = read("vscode/extension.js");
+    assert!(client.contains("vscode-languageclient") && client.contains("['lsp']"));
+    let helix: toml::Table = toml::from_str(&read("helix/languages.toml")).unwrap();
+    assert_eq!(
+        helix["language-server"]["caveat"]["args"][0].as_str(),
+        Some("lsp")
+    );
+    let neovim = read("neovim/caveat.lua");
+    assert!(neovim.contains("vim.lsp.start") && neovim.contains("{ \"caveat\", \"lsp\" }"));
+}

@@ -1,7 +1,7 @@
 //! Work the language server does off its main thread, so that the editor never waits: how many
 //! records of the configured data each rule fires on (for code lenses), and a sample of the
 //! data's fields and values (for hover and completion). A count is cancelled when the text
-//! changes: it stops at its next finding and its result is discarded.
+//! changes: it stops at its next record and its result is discarded.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -112,11 +112,20 @@ struct Counter {
     current: Arc<AtomicU64>,
 }
 
+impl Counter {
+    /// Fails once the text has changed since the count started.
+    fn still_wanted(&self) -> std::io::Result<()> {
+        if self.current.load(Ordering::SeqCst) == self.generation {
+            Ok(())
+        } else {
+            Err(std::io::Error::other("the text changed"))
+        }
+    }
+}
+
 impl Sink for Counter {
     fn finding(&mut self, finding: &Reported) -> std::io::Result<()> {
-        if self.current.load(Ordering::SeqCst) != self.generation {
-            return Err(std::io::Error::other("the text changed"));
-        }
+        self.still_wanted()?;
         if let Some(slot) = finding.rule.and_then(|i| self.by_rule.get_mut(i)) {
             if finding.waiver.is_some() {
                 slot.1 += 1;
@@ -125,6 +134,15 @@ impl Sink for Counter {
             }
         }
         Ok(())
+    }
+
+    /// Hearing of every record lets a count of an older text stop at the next record.
+    fn wants_records(&self) -> bool {
+        true
+    }
+
+    fn record(&mut self, _record: &crate::report::CheckedRecord) -> std::io::Result<()> {
+        self.still_wanted()
     }
 }
 
