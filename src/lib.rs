@@ -67,6 +67,7 @@ pub mod source;
 pub(crate) mod suggest;
 pub(crate) mod syntax;
 pub mod testing;
+pub(crate) mod time;
 pub mod value;
 
 pub use check::{PolicyInput, check, check_sources};

@@ -82,6 +82,30 @@ impl SourceFile {
         (line + self.first_line - 1, column + 1)
     }
 
+    /// The line holding `span` (at most 1 KiB of it), as a source of its own that keeps the
+    /// file's name and line number, with the span within it: what a finding keeps of a record
+    /// it no longer holds.
+    pub fn snippet(&self, span: Span) -> (Source, Span) {
+        let at = self.floor_boundary(span.start.min(self.text.len()));
+        let line_start = self
+            .text
+            .get(..at)
+            .and_then(|t| t.rfind('\n'))
+            .map_or(0, |i| i + 1);
+        let mut line_end = self
+            .text
+            .get(at..)
+            .and_then(|t| t.find('\n'))
+            .map_or(self.text.len(), |i| at + i);
+        if line_end - line_start > 1024 {
+            line_end = self.floor_boundary((at + 512).min(line_end).max(line_start));
+        }
+        let text = self.text.get(line_start..line_end).unwrap_or("");
+        let (line, _) = self.line_col(line_start);
+        let inner = Span::new(at - line_start, span.end.min(line_end).max(at) - line_start);
+        (SourceFile::chunk(self.name.clone(), text, line), inner)
+    }
+
     /// Clamps a span so it lies inside the text and on character boundaries.
     pub(crate) fn clamp(&self, span: Span) -> Span {
         let len = self.text.len();

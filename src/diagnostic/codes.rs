@@ -63,6 +63,7 @@ macro_rules! codes {
 
 codes! {
     CheckAliasSpelling = "caveat::check::alias_spelling", Error, "a spelling in an `alias` list is not a string or symbol, e.g. a number or a field path";
+    CheckAllCycle = "caveat::check::all_cycle", Error, "`all.NAME` is read in `where` or `having`, which decide the records `all.` is taken over";
     CheckArithmetic = "caveat::check::arithmetic", Error, "arithmetic on constants fails when folded while compiling: division by zero or overflow";
     CheckArity = "caveat::check::arity", Error, "a function is given the wrong number of arguments: `min` and `max` take one or more, the others exactly one";
     CheckBadIndex = "caveat::check::bad_index", Error, "a constant number inside `[…]` is not a whole number that can be a list position";
@@ -71,16 +72,22 @@ codes! {
     CheckConstantHasNoFields = "caveat::check::constant_has_no_fields", Error, "a field is read (`NAME.field`) from a `let` or `alias` name, which is a constant; `record.NAME` reads the field";
     CheckDuplicateName = "caveat::check::duplicate_name", Error, "a `let` or `alias` name is declared twice in one file, or imports bring the same name from two files";
     CheckDuplicateRuleId = "caveat::check::duplicate_rule_id", Error, "two rules have the same id: a `rule ID` used twice, or two unnamed rules that get the same `FILE-STEM:LINE`";
+    CheckGroupField = "caveat::check::group_field", Error, "inside a rule with `per`, a field path that is not a key has no single value: read it through `group`";
+    CheckGroupOutside = "caveat::check::group_outside", Error, "`group` is used outside a rule with `per`, or in a group rule's `where`";
     CheckImportCycle = "caveat::check::import_cycle", Error, "an `import` closes a cycle of files importing each other";
     CheckImportMissing = "caveat::check::import_missing", Error, "an `import` names a file that does not exist (the path is relative to the importing file)";
     CheckImportOutsideRoot = "caveat::check::import_outside_root", Error, "an `import` leads, through `..` or a symlink, to a file outside the policy root";
     CheckLetCycle = "caveat::check::let_cycle", Error, "a `let` is defined in terms of itself through other `let`s";
     CheckLetNotConstant = "caveat::check::let_not_constant", Error, "the value of a `let` depends on the record instead of being a constant";
+    CheckLocalCycle = "caveat::check::local_cycle", Error, "rule-local `let`s are defined in terms of each other";
+    CheckLocalInWhere = "caveat::check::local_in_where", Error, "a group rule's `where` or key reads a rule-local `let`, which is computed per group after grouping";
+    CheckLocalShadows = "caveat::check::local_shadows", Error, "a rule-local `let` has the name of a file-level `let` or `alias`, or of another `let` of the rule";
     CheckNotADate = "caveat::check::not_a_date", Error, "a date filter (`after`, `before`, `between`) or a waiver's `until` is given something other than a date constant";
     CheckNotAList = "caveat::check::not_a_list", Error, "the name after `in` is a `let` bound to a constant that is not a list";
     CheckNotBoolean = "caveat::check::not_boolean", Error, "a `when`, `unless`, `require`, waiver `for` or operand of `and`/`or`/`not`/`where` is a number, string or other non-condition";
     CheckNotConstant = "caveat::check::not_constant", Error, "a list literal, or a list after `in`, holds an element that depends on the record";
     CheckRegexNotConstant = "caveat::check::regex_not_constant", Error, "the pattern after `matches` is not a constant string";
+    CheckUnknownAll = "caveat::check::unknown_all", Error, "`all.NAME` names no rule-local `let` of its rule";
     CheckUnknownFunction = "caveat::check::unknown_function", Error, "a call names a function caveat does not have (the functions are `count`, `sum`, `min`, `max`, `len`, `lower`, `upper`)";
     CheckUnknownList = "caveat::check::unknown_list", Error, "the name after `in` is not a list declared with a `let` or `alias` visible in that file";
     CheckUnknownRule = "caveat::check::unknown_rule", Error, "a `waive` or a test's `expect` names a rule id that no rule has";

@@ -71,6 +71,10 @@ pub(crate) fn explain_with(
     findings: &[Finding],
 ) -> Option<Explanation> {
     let compiled = program.rules.get(rule)?;
+    if compiled.across.is_some() {
+        // A rule across records is decided on groups, not on one record.
+        return None;
+    }
     let mut slots = RootSlots::default();
     slots.fill(program, &record.root);
     let mut vars = Vec::new();
@@ -176,7 +180,7 @@ fn shown(value: &Operand<'_>, record: &Record) -> String {
         {
             let _ = write!(out, "{n}");
         }
-        _ => render_value(value, record, &mut out),
+        _ => render_value(value, Some(record), &mut out),
     }
     if let Some((cut, _)) = out.char_indices().nth(SHOWN_CHARS) {
         out.truncate(cut);

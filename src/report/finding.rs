@@ -37,6 +37,8 @@ pub struct Reported {
     pub waiver: Option<WaiverNote>,
     /// With `--explain`: the clauses that decided the finding.
     pub explanation: Option<Arc<[crate::eval::explain::Step]>>,
+    /// For a finding of a group rule: the group's keys and records.
+    pub group: Option<Arc<crate::eval::across::GroupNote>>,
 }
 
 /// What a report says of the waiver that covers a finding.
@@ -173,6 +175,8 @@ pub struct RunResult {
     pub policy_warnings: Vec<Diag>,
     /// Which of the program's waivers waived a finding.
     pub used_waivers: Vec<bool>,
+    /// What the rules across records keep of the records, until the run's end.
+    pub(crate) across: crate::eval::across::AcrossRecords,
 }
 
 /// A finding of `record` ready to report, the record named by its `id` or its position (for
@@ -214,20 +218,9 @@ pub(crate) fn reported(
                 .unwrap_or_default(),
         },
         cite: rule.and_then(|r| r.cite.clone()),
-        waiver: finding.waived.and_then(|(index, waived)| {
-            let waiver = program.waivers.get(index)?;
-            Some(WaiverNote {
-                waived,
-                reason: waiver.reason.clone(),
-                owner: waiver.owner.clone(),
-                until: waiver.until,
-                at: Location {
-                    source: waiver.source.clone(),
-                    span: waiver.span,
-                },
-            })
-        }),
+        waiver: waiver_note(program, finding.waived),
         explanation: None,
+        group: None,
     }
 }
 
@@ -261,6 +254,7 @@ pub(crate) fn nonconforming(
         cite: None,
         waiver: None,
         explanation: None,
+        group: None,
     }
 }
 
@@ -298,4 +292,57 @@ fn field_path_of(root: &crate::value::Node, span: Span) -> Option<String> {
             _ => return None,
         }
     }
+}
+
+/// A finding of a rule across records, ready to report.
+pub(crate) fn across_finding(
+    program: &Program,
+    found: crate::eval::across::AcrossFinding,
+) -> Reported {
+    let rule = program.rules.get(found.finding.rule);
+    let policy_source = rule.map_or_else(|| found.at.source.clone(), |r| r.source.clone());
+    let field = found
+        .group
+        .as_ref()
+        .and_then(|g| g.keys.first())
+        .map(|(name, _)| name.to_string());
+    Reported {
+        rule: Some(found.finding.rule),
+        rule_id: rule.map_or_else(|| "".into(), |r| r.id.clone()),
+        outcome: found.finding.outcome,
+        record: found.name,
+        index: 0,
+        at: found.at,
+        field,
+        message: found.finding.message,
+        policy: Location {
+            source: policy_source,
+            span: found
+                .finding
+                .policy_span
+                .or(rule.map(|r| r.span))
+                .unwrap_or_default(),
+        },
+        cite: rule.and_then(|r| r.cite.clone()),
+        waiver: waiver_note(program, found.finding.waived),
+        explanation: None,
+        group: found.group,
+    }
+}
+
+/// What a report says of the waiver that covers a finding (the waiver's index, the outcome it
+/// would have had).
+fn waiver_note(program: &Program, waived: Option<(usize, Outcome)>) -> Option<WaiverNote> {
+    let (index, waived) = waived?;
+    let waiver = program.waivers.get(index)?;
+    Some(WaiverNote {
+        waived,
+        reason: waiver.reason.clone(),
+        owner: waiver.owner.clone(),
+        until: waiver.until,
+        at: Location {
+            source: waiver.source.clone(),
+            span: waiver.span,
+        },
+    })
 }

@@ -144,6 +144,13 @@ pub fn evaluate(
             return Err(e);
         }
     }
+    // Rules across records, once every record is read: their findings follow the others.
+    let across = std::mem::take(&mut result.across);
+    for found in crate::eval::across::finish(program, &across, &mut result.used_waivers) {
+        let reported = crate::report::finding::across_finding(program, found);
+        result.summary.count(reported.outcome);
+        sink.finding(&reported)?;
+    }
     result
         .policy_warnings
         .extend(program.stale_waivers(&result.used_waivers));
@@ -188,6 +195,10 @@ fn merge_outcomes(
                 }
             }
         }
+        let offset = *first_index;
+        result.across.add(outcome.collected, |index| {
+            format!("{name}#{}", index + offset)
+        });
         *first_index += outcome.indexes;
         sink.progress(outcome.bytes);
     }
@@ -214,6 +225,8 @@ struct ChunkOutcome {
     errors: Vec<Diag>,
     /// Which waivers waived a finding in the chunk.
     used_waivers: Vec<bool>,
+    /// What the chunk's records gave the rules across records, in input order.
+    collected: Vec<crate::eval::across::Collected>,
 }
 
 /// A finding of a chunk: rendered already, or left for the merge.
@@ -246,6 +259,7 @@ fn read_chunk(
         }
     };
     let mut evaluator = eval::Evaluator::new(program);
+    let across = crate::eval::across::any(program) && options.paired.is_none();
     let mut findings = Vec::new();
     let mut next_index = 0;
     for record in data::read_records(&source, format, &options.load) {
@@ -276,12 +290,15 @@ fn read_chunk(
             drop_twins(program, split, &mut findings);
             violations.clear();
         }
-        if findings.is_empty() && violations.is_empty() && !every_record {
+        if findings.is_empty() && violations.is_empty() && !every_record && !across {
             continue;
         }
         let name: Arc<str> = eval::record_id(&record, id_field)
             .unwrap_or_default()
             .into();
+        if across {
+            crate::eval::across::collect(program, &record, &name, &mut outcome.collected);
+        }
         if every_record {
             outcome.findings.push(Item::Record(CheckedRecord {
                 file: source.name().into(),
