@@ -602,7 +602,12 @@ impl<'s> Checker<'_, 's> {
                     return Ty::Unknown;
                 }
             }
-            return Ty::Num;
+            // An operand of unknown type may be a date or a duration in the data.
+            return if types.iter().all(Ty::known) {
+                Ty::Num
+            } else {
+                Ty::Unknown
+            };
         }
         let mut types = types.into_iter();
         let mut acc = types.next().unwrap_or(Ty::Unknown);

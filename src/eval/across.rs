@@ -167,7 +167,7 @@ pub struct GroupNote {
 }
 
 /// Whether a program has rules across records.
-pub(crate) fn any(program: &Program) -> bool {
+pub fn any(program: &Program) -> bool {
     program.rules.iter().any(|r| r.across.is_some())
 }
 
@@ -261,6 +261,9 @@ fn keys_of<'r>(
     program: &Program,
     across: &'r Across,
 ) -> Result<(Vec<Vec<KeyValue>>, Option<Span>), (String, Span, Span)> {
+    if across.keys.is_empty() {
+        return Ok((Vec::new(), None));
+    }
     let mut tuples: Vec<Vec<KeyValue>> = vec![Vec::new()];
     let mut first_span = None;
     for key in &across.keys {

@@ -2,7 +2,7 @@
 //! semantics of docs/language.md §4–§5: a comparison with a missing field is false, a type mismatch is
 //! an error finding that points at the bad value.
 
-pub(crate) mod across;
+pub mod across;
 mod arith;
 pub mod explain;
 mod functions;
@@ -231,6 +231,23 @@ fn reads_beyond_the_record(expr: &Expr) -> bool {
         }
     }
     found
+}
+
+/// Evaluates the rules across records of `program` (`per`, `all.`) on `records`, given in input
+/// order with their names: the findings of groups (and of records, for a rule that reads
+/// `all.`), in the order of each one's first record.
+pub fn evaluate_across(
+    program: &Program,
+    records: &[(&Record, &str)],
+) -> Vec<across::AcrossFinding> {
+    let mut kept = across::AcrossRecords::default();
+    for (record, name) in records {
+        let mut collected = Vec::new();
+        across::collect(program, record, &Arc::from(*name), &mut collected);
+        kept.add(collected, |i| format!("{}#{i}", record.source.name()));
+    }
+    let mut used = vec![false; program.waivers.len()];
+    across::finish(program, &kept, &mut used)
 }
 
 /// Evaluates every rule of `program` on `record`, appending findings in rule order.
@@ -836,6 +853,9 @@ impl<'r> Context<'r, '_> {
         }
         let fail = |m: Mismatch| Self::fail(expr, m);
         let today = self.today();
+        if function == Function::Today {
+            return functions::call(function, &values, today).map_err(fail);
+        }
         let Some(first) = values.first() else {
             return Ok(Operand::MISSING);
         };

@@ -39,6 +39,8 @@ pub struct Reported {
     pub explanation: Option<Arc<[crate::eval::explain::Step]>>,
     /// For a finding of a group rule: the group's keys and records.
     pub group: Option<Arc<crate::eval::across::GroupNote>>,
+    /// Whether it was found once every record was read (by a rule across records).
+    pub across: bool,
 }
 
 /// What a report says of the waiver that covers a finding.
@@ -221,6 +223,7 @@ pub(crate) fn reported(
         waiver: waiver_note(program, finding.waived),
         explanation: None,
         group: None,
+        across: false,
     }
 }
 
@@ -255,6 +258,7 @@ pub(crate) fn nonconforming(
         waiver: None,
         explanation: None,
         group: None,
+        across: false,
     }
 }
 
@@ -327,6 +331,7 @@ pub(crate) fn across_finding(
         waiver: waiver_note(program, found.finding.waived),
         explanation: None,
         group: found.group,
+        across: true,
     }
 }
 

@@ -41,7 +41,15 @@ impl<W: Write> Sink for GithubWriter<W> {
             place.line,
             place.column,
             property(&format!("caveat {} {}", f.outcome.name(), f.rule_id)),
-            data(&format!("{}: {}", f.record, f.message)),
+            data(&match &f.group {
+                Some(group) => format!(
+                    "{}: {} (records: {})",
+                    f.record,
+                    f.message,
+                    super::group_records(group, super::GROUP_SHOWN).join(", ")
+                ),
+                None => format!("{}: {}", f.record, f.message),
+            }),
         )
     }
 }

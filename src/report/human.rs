@@ -124,6 +124,14 @@ impl crate::report::Render for HumanRender {
                 out.push(b'\n');
             }
         }
+        if let Some(group) = &finding.group {
+            let heading = format!("  the group's {} records:\n", group.records.len());
+            out.extend_from_slice(heading.as_bytes());
+            for line in super::group_records(group, super::GROUP_SHOWN) {
+                out.extend_from_slice(format!("    {line}\n").as_bytes());
+            }
+            out.push(b'\n');
+        }
         if let Some(steps) = &finding.explanation {
             out.extend_from_slice(b"  decided by:\n");
             let steps = crate::eval::explain::render_steps(steps);

@@ -91,6 +91,17 @@ impl<W: Write> Sink for JunitWriter<W> {
             place.policy_line,
             place.policy_column
         );
+        let line = match &f.group {
+            Some(group) => format!(
+                "{line}\n  the group's records: {}",
+                super::group_records(group, usize::MAX).join(", ")
+            ),
+            None => line,
+        };
+        if f.across {
+            // Found once every record was read: a case of its own.
+            self.close_record();
+        }
         let case = self.current.get_or_insert_with(|| Case {
             file: place.file.into(),
             name: f.record.clone(),

@@ -145,6 +145,24 @@ pub(crate) struct Place<'a> {
     pub policy_column: usize,
 }
 
+/// How many records of a group a text report lists before it says how many more there are.
+pub(crate) const GROUP_SHOWN: usize = 10;
+
+/// The records of a group finding as text, `RECORD (FILE:LINE:COLUMN)`: the first `limit`, then
+/// a line saying how many more.
+pub(crate) fn group_records(group: &crate::eval::across::GroupNote, limit: usize) -> Vec<String> {
+    let mut lines: Vec<String> = group
+        .records
+        .iter()
+        .take(limit)
+        .map(|m| format!("{} ({}:{}:{})", m.record, m.file, m.line, m.column))
+        .collect();
+    if group.records.len() > limit {
+        lines.push(format!("… and {} more", group.records.len() - limit));
+    }
+    lines
+}
+
 impl<'a> Place<'a> {
     /// Where `finding` is.
     pub fn of(finding: &'a Reported) -> Place<'a> {

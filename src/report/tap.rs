@@ -67,7 +67,23 @@ impl<W: Write> Sink for TapWriter<W> {
             quoted(&f.message),
             quoted(&format!("{}:{}:{}", place.file, place.line, place.column)),
         );
+        let entry = match &f.group {
+            Some(group) => format!(
+                "{entry}      group: [{}]\n",
+                group
+                    .records
+                    .iter()
+                    .map(|m| quoted(&format!("{}:{}:{}: {}", m.file, m.line, m.column, m.record)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            None => entry,
+        };
         let fails = matches!(f.outcome, Outcome::Deny | Outcome::Error);
+        if f.across {
+            // Found once every record was read: a test point of its own.
+            self.close_record()?;
+        }
         match &mut self.current {
             Some((_, findings, failed)) => {
                 findings.push(entry);

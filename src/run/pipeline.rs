@@ -146,7 +146,11 @@ pub fn evaluate(
     }
     // Rules across records, once every record is read: their findings follow the others.
     let across = std::mem::take(&mut result.across);
-    for found in crate::eval::across::finish(program, &across, &mut result.used_waivers) {
+    let mut found = crate::eval::across::finish(program, &across, &mut result.used_waivers);
+    if let Some(split) = options.paired {
+        drop_twins(program, split, &mut found, |f| (&f.finding, &*f.name));
+    }
+    for found in found {
         let reported = crate::report::finding::across_finding(program, found);
         result.summary.count(reported.outcome);
         sink.finding(&reported)?;
@@ -259,7 +263,7 @@ fn read_chunk(
         }
     };
     let mut evaluator = eval::Evaluator::new(program);
-    let across = crate::eval::across::any(program) && options.paired.is_none();
+    let across = crate::eval::across::any(program);
     let mut findings = Vec::new();
     let mut next_index = 0;
     for record in data::read_records(&source, format, &options.load) {
@@ -287,7 +291,7 @@ fn read_chunk(
         }
         if let Some(split) = options.paired {
             // Both policy sets see the same record: its conformance errors are no difference.
-            drop_twins(program, split, &mut findings);
+            drop_twins(program, split, &mut findings, |f| (f, ""));
             violations.clear();
         }
         if findings.is_empty() && violations.is_empty() && !every_record && !across {
@@ -357,32 +361,58 @@ fn read_chunk(
     outcome
 }
 
-/// Drops the findings of a paired program that both sets give alike: the same rule id, outcome
-/// and message (a message generated from the rule's text counts as alike). Findings come in rule
-/// order, so the first set's precede the second's.
-fn drop_twins(program: &Program, split: usize, findings: &mut Vec<Finding>) {
-    let first = findings.partition_point(|f| f.rule < split);
-    let (base, head) = findings.split_at(first);
-    let alike = |b: &Finding, h: &Finding| {
-        let (Some(br), Some(hr)) = (program.rules.get(b.rule), program.rules.get(h.rule)) else {
-            return false;
+/// What twins share: the rule id, the record (or group) name and the outcome.
+type TwinKey<'a> = (Option<Arc<str>>, &'a str, Outcome);
+
+/// Drops the findings of a paired program that both sets give alike: the same rule id, record
+/// (or group) name, outcome and message (a message generated from the rule's text counts as
+/// alike). The first set's rules come before `split`.
+fn drop_twins<T>(
+    program: &Program,
+    split: usize,
+    items: &mut Vec<T>,
+    of: impl Fn(&T) -> (&Finding, &str),
+) {
+    let id = |f: &Finding| program.rules.get(f.rule).map(|r| r.id.clone());
+    // The head's findings by rule id, name and outcome, each usable once.
+    let mut heads: std::collections::HashMap<TwinKey<'_>, Vec<usize>> =
+        std::collections::HashMap::new();
+    for (index, item) in items.iter().enumerate() {
+        let (f, name) = of(item);
+        if f.rule >= split {
+            heads
+                .entry((id(f), name, f.outcome))
+                .or_default()
+                .push(index);
+        }
+    }
+    let mut twins = vec![false; items.len()];
+    for (index, item) in items.iter().enumerate() {
+        let (b, name) = of(item);
+        if b.rule >= split {
+            continue;
+        }
+        let Some(candidates) = heads.get_mut(&(id(b), name, b.outcome)) else {
+            continue;
         };
-        br.id == hr.id
-            && b.outcome == h.outcome
-            && !message_changed(program, (b.rule, &b.message), (h.rule, &h.message))
-    };
-    let mut twins = vec![false; findings.len()];
-    for (i, b) in base.iter().enumerate() {
-        if let Some(j) = head.iter().position(|h| alike(b, h)) {
-            for at in [i, first + j] {
-                if let Some(twin) = twins.get_mut(at) {
-                    *twin = true;
+        let found = candidates.iter().position(|&h| {
+            let twin = twins.get(h).copied().unwrap_or(true);
+            items.get(h).is_some_and(|item| {
+                let (hf, _) = of(item);
+                !twin && !message_changed(program, (b.rule, &b.message), (hf.rule, &hf.message))
+            })
+        });
+        if let Some(position) = found {
+            let h = candidates.swap_remove(position);
+            for at in [index, h] {
+                if let Some(flag) = twins.get_mut(at) {
+                    *flag = true;
                 }
             }
         }
     }
     let mut index = 0;
-    findings.retain(|_| {
+    items.retain(|_| {
         let keep = !twins.get(index).copied().unwrap_or(false);
         index += 1;
         keep
