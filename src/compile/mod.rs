@@ -268,7 +268,17 @@ impl<'a> Compiler<'a> {
 
     fn membership(&mut self, needle: Expr, list: &ast::Expr, negated: bool) -> ExprKind {
         let needle = Box::new(needle);
+        let local = |name: &String| {
+            self.rule.as_ref().is_some_and(|r| {
+                r.lets.contains(name) || r.keys.iter().any(|(_, n)| n.as_ref() == Some(name))
+            })
+        };
         match &list.kind {
+            // A rule-local let or a key computed per record or group: a list known at run time.
+            A::Name(name, _) if !self.vars.contains(name) && local(name) => {
+                let haystack = self.name(name, NamePlace::Plain, list.span);
+                ExprKind::InList(needle, Box::new(haystack), negated)
+            }
             A::Name(name, _) if !self.vars.contains(name) => match self.scope.names.get(name) {
                 Some(Binding::Let(_, Some(set))) => ExprKind::InSet(needle, set.clone(), negated),
                 Some(Binding::Alias(aliases)) => {

@@ -109,38 +109,52 @@ fn statement_exprs(statement: &Statement) -> Vec<&Expr> {
     match statement {
         Statement::Let(l) => vec![&l.value],
         Statement::Alias(a) => a.spellings.iter().collect(),
-        Statement::Rule(rule) => match &rule.body {
-            RuleBody::Effect {
-                filters,
-                when,
-                unless,
-                ..
-            } => {
-                let mut out: Vec<&Expr> = Vec::new();
-                for filter in filters {
-                    match &filter.kind {
-                        FilterKind::VendorIs(e)
-                        | FilterKind::VendorIn(e)
-                        | FilterKind::VendorNotIn(e) => out.push(e),
-                        FilterKind::After(path, d) | FilterKind::Before(path, d) => {
-                            out.extend(path.iter());
-                            out.push(d);
-                        }
-                        FilterKind::Between(path, a, b) => {
-                            out.extend(path.iter());
-                            out.extend([a, b]);
-                        }
-                    }
-                }
-                out.extend(when.iter().chain(unless.iter()));
-                out
-            }
-            RuleBody::Require {
-                condition, when, ..
-            } => std::iter::once(condition).chain(when.iter()).collect(),
-        },
+        Statement::Rule(rule) => {
+            let mut out: Vec<&Expr> = rule.lets.iter().map(|l| &l.value).collect();
+            out.extend(&rule.placeholders);
+            out.extend(rule_body_exprs(&rule.body));
+            out
+        }
         Statement::Waive(waiver) => vec![&waiver.condition, &waiver.until],
         _ => Vec::new(),
+    }
+}
+
+/// The expressions of a rule's body: filters, keys, `where`, `having`, `when`, `unless`.
+fn rule_body_exprs(body: &RuleBody) -> Vec<&Expr> {
+    match body {
+        RuleBody::Effect {
+            filters,
+            when,
+            unless,
+            per,
+            where_,
+            having,
+            ..
+        } => {
+            let mut out: Vec<&Expr> = per.iter().map(|k| &k.expr).collect();
+            out.extend(where_.iter().chain(having.iter()));
+            for filter in filters {
+                match &filter.kind {
+                    FilterKind::VendorIs(e)
+                    | FilterKind::VendorIn(e)
+                    | FilterKind::VendorNotIn(e) => out.push(e),
+                    FilterKind::After(path, d) | FilterKind::Before(path, d) => {
+                        out.extend(path.iter());
+                        out.push(d);
+                    }
+                    FilterKind::Between(path, a, b) => {
+                        out.extend(path.iter());
+                        out.extend([a, b]);
+                    }
+                }
+            }
+            out.extend(when.iter().chain(unless.iter()));
+            out
+        }
+        RuleBody::Require {
+            condition, when, ..
+        } => std::iter::once(condition).chain(when.iter()).collect(),
     }
 }
 
