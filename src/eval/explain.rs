@@ -78,7 +78,8 @@ pub(crate) fn explain_with(
     let mut slots = RootSlots::default();
     slots.fill(program, &record.root);
     let mut vars = Vec::new();
-    let mut context = Context::new(&record.root, &mut vars, &slots);
+    let mut context = Context::new(&record.root, &mut vars, &slots)
+        .with_frame(super::Frame::record(compiled, program));
     let names = program.root_field_names();
     let mut steps = Vec::new();
     for (index, (role, clause)) in compiled.clauses().enumerate() {
