@@ -176,6 +176,7 @@ pub fn check(program: &Program, diags: &mut Vec<Diag>) -> Vec<bool> {
                 slots: &slots,
                 vars: Vec::new(),
                 diags: &mut found,
+                locals: Vec::new(),
             };
             checker.rule(rule);
             found
@@ -194,6 +195,7 @@ pub fn check(program: &Program, diags: &mut Vec<Diag>) -> Vec<bool> {
             slots: &slots,
             vars: Vec::new(),
             diags: &mut *diags,
+            locals: Vec::new(),
         };
         checker.condition(&waiver.condition.expr);
     }
@@ -229,6 +231,7 @@ pub(crate) fn check_messages(files: &[&PolicyFile], program: &Program, diags: &m
                 slots: &[],
                 vars: Vec::new(),
                 diags,
+                locals: Vec::new(),
             };
             for part in &template.parts {
                 let TemplatePart::Field(path) = part else {
@@ -254,6 +257,8 @@ struct Checker<'a, 's> {
     slots: &'a [&'a str],
     vars: Vec<Ty<'s>>,
     diags: &'a mut Vec<Diag>,
+    /// The types of the rule's lets, as far as they are known.
+    locals: Vec<Ty<'s>>,
 }
 
 impl<'s> Checker<'_, 's> {
@@ -266,8 +271,11 @@ impl<'s> Checker<'_, 's> {
                 self.condition(&clause.expr);
             }
         }
+        // In order: a let that reads a later one sees it as unknown.
+        self.locals.clear();
         for local in &rule.lets {
-            self.ty(&local.expr);
+            let ty = self.ty(&local.expr);
+            self.locals.push(ty);
         }
         for (_, clause) in rule.clauses() {
             self.condition(&clause.expr);
@@ -326,7 +334,16 @@ impl<'s> Checker<'_, 's> {
 
     fn incomparable(&mut self, expr: &Expr, left: (&Expr, &Ty<'_>), right: (&Expr, &Ty<'_>)) {
         let (l, r) = (self.text(left.0.span), self.text(right.0.span));
+        let duration_and_number = match (left.1, right.1) {
+            (Ty::Duration, t) | (t, Ty::Duration) if t.is_number() => true,
+            _ => false,
+        };
         let help = match self.field_named_like(right.0) {
+            _ if duration_and_number => {
+                "a duration compares with a duration: write the number with its unit, such as \
+                 `15 days`, or take `days(…)` of the duration"
+                    .to_string()
+            }
             Some(name) => format!(
                 "`{name}` here is the symbol \"{name}\", not the field: did you mean the field \
                  `record.{name}`?"
@@ -543,7 +560,8 @@ impl<'s> Checker<'_, 's> {
                     other => Ty::List(Box::new(other)),
                 }
             }
-            ExprKind::Local(_) | ExprKind::GroupKey(_) => Ty::Unknown,
+            ExprKind::Local(index) => self.locals.get(*index).cloned().unwrap_or(Ty::Unknown),
+            ExprKind::GroupKey(_) => Ty::Unknown,
             ExprKind::AllOf(_) => Ty::List(Box::new(Ty::Unknown)),
             ExprKind::GroupName => Ty::Str,
             ExprKind::Group => match self.schema {
