@@ -334,10 +334,10 @@ impl<'s> Checker<'_, 's> {
 
     fn incomparable(&mut self, expr: &Expr, left: (&Expr, &Ty<'_>), right: (&Expr, &Ty<'_>)) {
         let (l, r) = (self.text(left.0.span), self.text(right.0.span));
-        let duration_and_number = match (left.1, right.1) {
-            (Ty::Duration, t) | (t, Ty::Duration) if t.is_number() => true,
-            _ => false,
-        };
+        let duration_and_number = matches!(
+            (left.1, right.1),
+            (Ty::Duration, t) | (t, Ty::Duration) if t.is_number()
+        );
         let help = match self.field_named_like(right.0) {
             _ if duration_and_number => {
                 "a duration compares with a duration: write the number with its unit, such as \
