@@ -16,7 +16,14 @@ pub const FILE_NAME: &str = "caveat.toml";
 
 /// The keys a config may have, for "did you mean" on the others.
 const KEYS: &[&str] = &[
-    "policies", "data", "exclude", "fail-on", "id-field", "format", "output",
+    "policies",
+    "data",
+    "exclude",
+    "fail-on",
+    "id-field",
+    "format",
+    "output",
+    "allow-outside",
 ];
 
 /// The settings of a `caveat.toml`, paths resolved against its folder.
@@ -38,6 +45,8 @@ pub struct Config {
     pub format: Option<Format>,
     /// Reports written to files: format → file.
     pub output: Vec<(Format, PathBuf)>,
+    /// `allow-outside = true`: read files outside the project root (for local use).
+    pub allow_outside: bool,
 }
 
 /// The file as written.
@@ -55,20 +64,44 @@ struct Raw {
     format: Option<String>,
     #[serde(default)]
     output: BTreeMap<String, String>,
+    #[serde(default)]
+    allow_outside: bool,
 }
 
-/// The nearest `caveat.toml` in `start` or a folder above it.
+/// The nearest `caveat.toml` in `start` or a folder above it, up to the root of the git work
+/// tree that holds `start`: a config above the repository is not the repository's.
 pub fn find(start: &Path) -> Option<PathBuf> {
-    start
-        .ancestors()
-        .map(|folder| folder.join(FILE_NAME))
-        .find(|candidate| candidate.is_file())
+    let top = crate::project::git_root(start);
+    let start = std::fs::canonicalize(start).unwrap_or_else(|_| start.to_path_buf());
+    for folder in start.ancestors() {
+        let candidate = folder.join(FILE_NAME);
+        if std::fs::symlink_metadata(&candidate).is_ok() {
+            return Some(candidate);
+        }
+        if top.as_deref() == Some(folder) {
+            break;
+        }
+    }
+    None
 }
 
 /// Reads and checks the config at `path`.
 pub fn load(path: &Path) -> Result<Config, Diag> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Diag::io("caveat::config::read", "cannot read", path.display(), &e))?;
+    // The config decides the project root (its folder), so it must lie inside that folder
+    // itself: a link to a file elsewhere would show that file's bytes in a syntax error.
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let project = crate::project::Project::new(folder, false);
+    project.check_file(path)?;
+    let bytes = crate::project::read_regular(path, crate::project::MAX_POLICY_BYTES, None)?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        Diag::error(
+            "caveat::config::read",
+            format!("cannot read `{}`: it is not UTF-8 text", path.display()),
+        )
+    })?;
     let source = SourceFile::new(path.display().to_string(), text);
     parse(&source, path)
 }
@@ -118,6 +151,7 @@ pub fn parse(source: &Source, path: &Path) -> Result<Config, Diag> {
         id_field: raw.id_field,
         format: raw.format.as_deref().map(format_of).transpose()?,
         output,
+        allow_outside: raw.allow_outside,
     })
 }
 

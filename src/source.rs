@@ -14,6 +14,21 @@ pub struct SourceFile {
     /// that was read in pieces.
     first_line: usize,
     line_starts: OnceLock<Vec<usize>>,
+    /// Characters before every [`CHAR_BLOCK`]-th byte, for columns on long lines.
+    char_marks: OnceLock<Vec<usize>>,
+    /// The text as snippets show it, when it holds control characters.
+    shown: OnceLock<Option<Shown>>,
+}
+
+/// A copy of a file's text with its control characters escaped (`\u{1b}`), for snippets: what
+/// a terminal shows must be the text, never what it would do.
+#[derive(Debug)]
+struct Shown {
+    /// The escaped text, as a file of the same name and first line (line breaks are kept).
+    source: Source,
+    /// For each escaped character: its offset in the original text, and the bytes the escapes
+    /// up to and including it added.
+    shifts: Vec<(usize, usize)>,
 }
 
 /// A shared handle to a [`SourceFile`].
@@ -33,7 +48,64 @@ impl SourceFile {
             text: text.into(),
             first_line: first_line.max(1),
             line_starts: OnceLock::new(),
+            char_marks: OnceLock::new(),
+            shown: OnceLock::new(),
         })
+    }
+
+    /// The file as snippets show it: this one, or, if it holds control characters, a copy in
+    /// which they are escaped (see [`SourceFile::shown_offset`] for its offsets).
+    pub fn shown(self: &Source) -> Source {
+        match self.shown_copy() {
+            Some(shown) => shown.source.clone(),
+            None => self.clone(),
+        }
+    }
+
+    /// The offset in [`SourceFile::shown`] of an offset in this file.
+    pub fn shown_offset(&self, offset: usize) -> usize {
+        let Some(shown) = self.shown_copy() else {
+            return offset;
+        };
+        let before = shown.shifts.partition_point(|&(at, _)| at < offset);
+        let added = before
+            .checked_sub(1)
+            .and_then(|i| shown.shifts.get(i))
+            .map_or(0, |&(_, added)| added);
+        offset + added
+    }
+
+    fn shown_copy(&self) -> Option<&Shown> {
+        self.shown
+            .get_or_init(|| {
+                if !self.text.chars().any(crate::report::text::hidden) {
+                    return None;
+                }
+                let mut text = String::with_capacity(self.text.len() + 64);
+                let mut shifts = Vec::new();
+                let bytes = self.text.as_bytes();
+                for (at, c) in self.text.char_indices() {
+                    if c == '\r' {
+                        // A line break, as this file counts lines: a lone CR is shown as a line
+                        // feed (miette would print it raw), CRLF as it is.
+                        let lone = bytes.get(at + 1) != Some(&b'\n');
+                        text.push(if lone { '\n' } else { '\r' });
+                    } else if crate::report::text::hidden(c) {
+                        let before = text.len();
+                        crate::report::text::push_escaped(c, &mut text);
+                        let added = text.len() - before - c.len_utf8();
+                        let total = shifts.last().map_or(0, |&(_, t)| t) + added;
+                        shifts.push((at, total));
+                    } else {
+                        text.push(c);
+                    }
+                }
+                Some(Shown {
+                    source: SourceFile::chunk(self.name.clone(), text, self.first_line),
+                    shifts,
+                })
+            })
+            .as_ref()
     }
 
     /// The file name as the user gave it.
@@ -75,11 +147,41 @@ impl SourceFile {
         if line == 1 && self.first_line == 1 && self.text.starts_with('\u{feff}') {
             start = (start + '\u{feff}'.len_utf8()).min(offset);
         }
-        let column = self
-            .text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count());
+        let column = self.chars_between(start, offset);
         (line + self.first_line - 1, column + 1)
+    }
+
+    /// How many characters lie between two byte offsets (`from <= to`), in time bounded by
+    /// [`CHAR_BLOCK`] whatever the distance: on a minified file, where every record is on one
+    /// line, each finding's column costs the same.
+    fn chars_between(&self, from: usize, to: usize) -> usize {
+        let to = to.min(self.text.len());
+        let from = from.min(to);
+        let bytes = self.text.as_bytes();
+        let count = |range: std::ops::Range<usize>| {
+            // Characters are the bytes that do not continue a UTF-8 sequence.
+            bytes
+                .get(range)
+                .map_or(0, |b| b.iter().filter(|&&b| (b as i8) >= -0x40).count())
+        };
+        if to - from <= CHAR_BLOCK {
+            return count(from..to);
+        }
+        let marks = self.char_marks.get_or_init(|| {
+            let mut marks = Vec::with_capacity(bytes.len() / CHAR_BLOCK + 1);
+            let mut total = 0;
+            marks.push(0);
+            for block in bytes.chunks(CHAR_BLOCK) {
+                total += block.iter().filter(|&&b| (b as i8) >= -0x40).count();
+                marks.push(total);
+            }
+            marks
+        });
+        let before = |at: usize| {
+            let block = at / CHAR_BLOCK;
+            marks.get(block).copied().unwrap_or(0) + count(block * CHAR_BLOCK..at)
+        };
+        before(to) - before(from)
     }
 
     /// Clamps a span so it lies inside the text and on character boundaries.
@@ -104,7 +206,41 @@ const LONG_LINE: usize = 1024;
 /// How many bytes of a long line a snippet shows on each side of the label.
 const WINDOW: usize = 80;
 
+/// The most bytes of a long line a label underlines; a longer label is cut to this.
+const LABEL_MAX: usize = 160;
+
+/// The most lines a label spans; a longer one is cut to its first line.
+const LABEL_LINES: usize = 40;
+
+/// The block size of the character index behind [`SourceFile::line_col`].
+const CHAR_BLOCK: usize = 4096;
+
 impl SourceFile {
+    /// The part of `span` a snippet can show: on a long line (or over many lines) a label is cut
+    /// to its first line and to [`LABEL_MAX`] bytes, so that a snippet is an excerpt of the line
+    /// around it, never the whole line. The flag tells whether it was cut.
+    pub fn excerpt_span(&self, span: Span) -> (Span, bool) {
+        let span = self.clamp(span);
+        let first = self.line_index(span.start);
+        let last = self.line_index(span.end.saturating_sub(1).max(span.start));
+        let cut = last - first > LABEL_LINES || (first..=last).any(|i| self.is_long(i));
+        if !cut {
+            return (span, false);
+        }
+        let (_, content_end, _) = self.line_bounds(first);
+        let end = span
+            .end
+            .min(content_end.max(span.start))
+            .min(span.start + LABEL_MAX);
+        (self.clamp(Span::new(span.start, end)), true)
+    }
+
+    /// Whether line `index` is too long to show whole.
+    fn is_long(&self, index: usize) -> bool {
+        let (start, content, _) = self.line_bounds(index);
+        content - start > LONG_LINE
+    }
+
     /// The 0-based index (within this text) of the line holding byte `offset`.
     fn line_index(&self, offset: usize) -> usize {
         self.line_starts()
@@ -146,21 +282,28 @@ impl SourceCode for SourceFile {
         let (first_start, first_end, _) = self.line_bounds(first);
         let (_, last_end, _) = self.line_bounds(last);
         let last_line = self.line_starts().len().saturating_sub(1);
+        // Labels are cut to excerpts ([`SourceFile::excerpt_span`]); a longer span on a long
+        // line is two labels far apart, which are then shown apart, each in its own excerpt.
+        if (self.is_long(first) || self.is_long(last)) && span.end - span.start > LABEL_MAX {
+            return Err(MietteError::OutOfBounds);
+        }
+        // Context lines are shown only up to a long one.
+        let shown_before = (1..=context_lines_before)
+            .take_while(|back| first >= *back && !self.is_long(first - back))
+            .count();
+        let shown_after = (1..=context_lines_after)
+            .take_while(|ahead| last + ahead <= last_line && !self.is_long(last + ahead))
+            .count();
 
         let (mut from, column) = if context_lines_before == 0 {
             (span.start, self.line_col(span.start).1 - 1)
         } else {
-            (
-                self.line_bounds(first.saturating_sub(context_lines_before))
-                    .0,
-                0,
-            )
+            (self.line_bounds(first.saturating_sub(shown_before)).0, 0)
         };
         let mut to = if context_lines_after == 0 {
             span.end
         } else {
-            self.line_bounds((last + context_lines_after).min(last_line))
-                .2
+            self.line_bounds((last + shown_after).min(last_line)).2
         };
         if first_end - first_start > LONG_LINE {
             from =

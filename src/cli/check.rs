@@ -156,8 +156,9 @@ fn config(input: &InputArgs) -> Result<Option<Config>, Diag> {
     path.map(|p| crate::config::load(&p)).transpose()
 }
 
-/// The files and folders a config's `policies` and `data` name, with `data` globs expanded.
-fn config_paths(config: &Config) -> Result<Vec<PathBuf>, Diag> {
+/// The files and folders a config's `policies` and `data` name, with `data` globs expanded
+/// (without following links, inside the project root).
+fn config_paths(config: &Config, project: &crate::project::Project) -> Result<Vec<PathBuf>, Diag> {
     let mut paths = config.policies.clone();
     for entry in &config.data {
         if !entry.contains(['*', '?', '[']) {
@@ -173,27 +174,27 @@ fn config_paths(config: &Config) -> Result<Vec<PathBuf>, Diag> {
                 ),
             )
         };
-        let mut matched: Vec<PathBuf> = glob::glob(entry)
-            .map_err(|e| bad_glob(e.to_string()))?
-            .filter_map(Result::ok)
-            .collect();
+        let matched = crate::walk::expand_glob(entry, project).map_err(bad_glob)?;
         if matched.is_empty() {
             return Err(bad_glob("it matches no file".into())
                 .help("check the pattern; it is relative to the folder of the config file"));
         }
-        matched.sort();
         paths.extend(matched);
     }
     Ok(paths)
 }
 
 /// The files to read: the arguments', else the config's, else `policies/` and `examples/`.
-fn paths(input: &InputArgs, config: &Config) -> Result<Vec<PathBuf>, Diag> {
+fn paths(
+    input: &InputArgs,
+    config: &Config,
+    project: &crate::project::Project,
+) -> Result<Vec<PathBuf>, Diag> {
     if !input.paths.is_empty() {
         return Ok(input.paths.clone());
     }
     if !config.policies.is_empty() || !config.data.is_empty() {
-        return config_paths(config);
+        return config_paths(config, project);
     }
     let defaults: Vec<PathBuf> = ["policies", "examples"]
         .iter()
@@ -230,7 +231,9 @@ pub fn prepare(input: &InputArgs) -> Result<Prepared, Vec<Diag>> {
 /// over the defaults.
 pub fn prepare_inputs(input: &InputArgs) -> Result<(Config, RunOptions, run::Inputs), Vec<Diag>> {
     let config = config(input).map_err(|d| vec![d])?.unwrap_or_default();
-    let paths = paths(input, &config).map_err(|d| vec![d])?;
+    let in_use = (!config.path.as_os_str().is_empty()).then_some(config.path.as_path());
+    let project = super::project(in_use);
+    let paths = paths(input, &config, &project).map_err(|d| vec![d])?;
     let id_field = input
         .id_field
         .clone()
@@ -266,7 +269,7 @@ pub fn prepare_inputs(input: &InputArgs) -> Result<(Config, RunOptions, run::Inp
         explain: false,
         paired: None,
     };
-    let inputs = run::discover(&paths, &exclude, input.stdin_format)?;
+    let inputs = run::discover(&paths, &exclude, input.stdin_format, &project)?;
     Ok((config, options, inputs))
 }
 
@@ -365,6 +368,10 @@ pub fn run(args: &Args) -> Exit {
             return Exit::Trouble;
         }
     };
+    if let Err(diag) = guard_outputs(args, &wanted, &config, &inputs, &program) {
+        print_errors(&[diag]);
+        return Exit::Trouble;
+    }
     let fail_on = args.fail_on.or(config.fail_on).unwrap_or(FailOn::Deny);
     if args.verbose {
         eprintln!(
@@ -375,7 +382,10 @@ pub fn run(args: &Args) -> Exit {
         );
         for (path, format) in &inputs.data {
             let format = format!("{format:?}").to_lowercase();
-            eprintln!("caveat: data {} ({format})", path.display());
+            eprintln!(
+                "caveat: data {} ({format})",
+                crate::report::text::visible(&path.display().to_string())
+            );
         }
     }
     let reports = match open_reports(&wanted, &program, args.quiet) {
@@ -450,17 +460,12 @@ fn open_reports(
     let mut reports = Vec::new();
     for (format, file) in wanted {
         let (out, terminal): (report::Output, bool) = match file {
-            Some(path) => match std::fs::File::create(path) {
-                Ok(file) => (Box::new(std::io::BufWriter::new(file)), false),
-                Err(e) => {
-                    return Err(Diag::io(
-                        "caveat::io::write",
-                        "cannot write",
-                        path.display(),
-                        &e,
-                    ));
-                }
-            },
+            Some(path) => (
+                Box::new(std::io::BufWriter::new(crate::project::create_output(
+                    path,
+                )?)),
+                false,
+            ),
             None => (
                 Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
                 std::io::stdout().is_terminal(),
@@ -473,4 +478,43 @@ fn open_reports(
         reports.push(opened);
     }
     Ok(Reports(reports))
+}
+
+/// Refuses, before anything is opened for writing, a report file that is one of the run's
+/// inputs (the same file, whatever links lead to it), one that is a link or not a regular file,
+/// and one that `caveat.toml` places outside the project root.
+fn guard_outputs(
+    args: &Args,
+    wanted: &[(Format, Option<PathBuf>)],
+    config: &Config,
+    inputs: &run::Inputs,
+    program: &crate::compile::Program,
+) -> Result<(), Diag> {
+    let from_config = args.format.is_empty() && args.output.is_empty();
+    let project = crate::project::Project::current();
+    let mut read: Vec<PathBuf> = inputs.policies.iter().map(|p| p.path.clone()).collect();
+    read.extend(inputs.data.iter().map(|(path, _)| path.clone()));
+    read.extend(program.rules.iter().map(|r| PathBuf::from(r.source.name())));
+    read.push(config.path.clone());
+    let identities: Vec<_> = read
+        .iter()
+        .filter_map(|path| crate::project::identity(path))
+        .collect();
+    for path in wanted.iter().filter_map(|(_, file)| file.as_ref()) {
+        if crate::project::identity(path).is_some_and(|id| identities.contains(&id)) {
+            return Err(Diag::error(
+                "caveat::cli::output_is_input",
+                format!(
+                    "the report file `{}` is one of the files this run reads",
+                    path.display()
+                ),
+            )
+            .help("write the report to another file; caveat never overwrites its inputs"));
+        }
+        crate::project::check_writable(path)?;
+        if from_config {
+            project.check_output(path)?;
+        }
+    }
+    Ok(())
 }

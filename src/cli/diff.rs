@@ -233,8 +233,11 @@ fn diff(
     base: &BasePolicies,
     head: &[PathBuf],
 ) -> Exit {
-    let policies = |paths: &[PathBuf]| -> Result<Vec<PolicyInput>, Vec<Diag>> {
-        let found = crate::run::discover(paths, &[], crate::data::Format::Yaml)?;
+    let project = super::project(args.input.config.as_deref());
+    let policies = |paths: &[PathBuf],
+                    project: &crate::project::Project|
+     -> Result<Vec<PolicyInput>, Vec<Diag>> {
+        let found = crate::run::discover(paths, &[], crate::data::Format::Yaml, project)?;
         if found.policies.is_empty() {
             return Err(vec![
                 Diag::error(
@@ -256,11 +259,14 @@ fn diff(
     // A git revision may predate the policies: then the base has none, and every finding is new.
     let base_inputs = if base.paths.is_empty() && base.temporary.is_some() {
         Ok(Vec::new())
+    } else if let Some((folder, _)) = &base.temporary {
+        // The base read from git lies in caveat's own private folder.
+        policies(&base.paths, &crate::project::Project::new(folder, false))
     } else {
-        policies(&base.paths)
+        policies(&base.paths, &project)
     };
     let compiled = base_inputs.and_then(|base_inputs| {
-        let head = policies(head)?;
+        let head = policies(head, &project)?;
         crate::check::check_pair(&base_inputs, &head, base.temporary.clone())
     });
     let (mut program, split) = match compiled {
@@ -330,7 +336,11 @@ fn human(changes: &[Change], summary: &DiffSummary) -> String {
         .filter(|(kind, _)| count(*kind) > 0)
         .map(|(kind, word)| format!("{} {word}", count(*kind)))
         .collect();
-        text.push_str(&format!("{}: {}\n", first.rule, counts.join(", ")));
+        text.push_str(&format!(
+            "{}: {}\n",
+            crate::report::text::one_line(&first.rule),
+            counts.join(", ")
+        ));
         for change in group {
             let place = format!("({}:{}:{})", change.file, change.line, change.column);
             let line = match (&change.base, &change.head) {
@@ -361,7 +371,8 @@ fn human(changes: &[Change], summary: &DiffSummary) -> String {
                 }
                 (None, None) => continue,
             };
-            text.push_str(&line);
+            // Record names and messages come from the data: control characters are shown.
+            text.push_str(&crate::report::text::one_line(&line));
             text.push('\n');
         }
         text.push('\n');

@@ -27,6 +27,11 @@ pub struct Cli {
     /// When to use colour.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Read files outside the project root (the folder of `caveat.toml`, else the git work
+    /// tree, else the working folder), through symbolic links too. For local use: never in CI
+    /// on pull requests.
+    #[arg(long, global = true)]
+    pub allow_outside: bool,
 }
 
 /// The commands.
@@ -74,6 +79,9 @@ pub enum ColorChoice {
 /// The colour choice of this run, set once from the command line.
 static COLOR: std::sync::OnceLock<ColorChoice> = std::sync::OnceLock::new();
 
+/// `--allow-outside`, set once from the command line.
+static ALLOW_OUTSIDE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
 /// How a run ended; `main` maps it to the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -99,6 +107,7 @@ impl Exit {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Exit {
     let _ = COLOR.set(cli.color);
+    let _ = ALLOW_OUTSIDE.set(cli.allow_outside);
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Fmt(args) => fmt::run(&args),
@@ -156,6 +165,43 @@ pub fn policy_paths(given: &[std::path::PathBuf]) -> Vec<std::path::PathBuf> {
         .map(|config| config.policies)
         .filter(|policies| !policies.is_empty())
         .unwrap_or_else(|| vec![std::path::PathBuf::from("policies")])
+}
+
+/// The project of this run (see [`crate::project`]): rooted at the folder of `config_path` (the
+/// config in use) or, without one, of the nearest config, else the git work tree, else here;
+/// confined unless `--allow-outside` or the config's `allow-outside` lifts it. It is made the
+/// process's current project.
+pub fn project(config_path: Option<&std::path::Path>) -> crate::project::Project {
+    let here = std::env::current_dir().unwrap_or_else(|_| std::path::PathBuf::from("."));
+    let found = match config_path {
+        Some(path) => Some(path.to_path_buf()),
+        None => crate::config::find(&here),
+    };
+    let from_config = found
+        .as_deref()
+        .and_then(|path| crate::config::load(path).ok())
+        .is_some_and(|config| config.allow_outside);
+    let flag = ALLOW_OUTSIDE.get().copied().unwrap_or(false);
+    if from_config && !flag {
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        WARNED.call_once(|| {
+            print_errors(&[Diag::error(
+                "caveat::config::allow_outside",
+                format!(
+                    "`allow-outside = true` in `{}` lets caveat read files outside the project",
+                    found
+                        .as_deref()
+                        .unwrap_or(std::path::Path::new(""))
+                        .display()
+                ),
+            )
+            .with_severity(crate::diagnostic::Severity::Warning)
+            .help("keep it for local use; a pull request that sets it should be reviewed")]);
+        });
+    }
+    let project = crate::project::Project::locate(&here, found.as_deref(), flag || from_config);
+    project.clone().make_current();
+    project
 }
 
 /// Prints diagnostics on stderr.

@@ -39,7 +39,12 @@ fn parse_percent(text: &str) -> Result<f64, String> {
 /// Runs `caveat test`.
 pub fn run(args: &Args) -> Exit {
     let paths = super::policy_paths(&args.paths);
-    let inputs = match crate::run::discover(&paths, &[], crate::data::Format::Yaml) {
+    let inputs = match crate::run::discover(
+        &paths,
+        &[],
+        crate::data::Format::Yaml,
+        &super::project(None),
+    ) {
         Ok(inputs) => inputs,
         Err(errors) => {
             print_errors(&errors);
@@ -69,12 +74,18 @@ pub fn run(args: &Args) -> Exit {
         let (line, _) = test.source.line_col(test.span.start);
         match &outcome.failure {
             None if !args.quiet => {
-                text.push_str(&format!("ok    {} ({file}:{line})\n", test.name));
+                text.push_str(&format!(
+                    "ok    {} ({file}:{line})\n",
+                    crate::report::text::one_line(&test.name)
+                ));
             }
             None => {}
             Some(diag) => {
                 failed += 1;
-                text.push_str(&format!("FAIL  {} ({file}:{line})\n", test.name));
+                text.push_str(&format!(
+                    "FAIL  {} ({file}:{line})\n",
+                    crate::report::text::one_line(&test.name)
+                ));
                 text.push_str(&render(diag, style));
                 text.push('\n');
             }

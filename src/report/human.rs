@@ -20,6 +20,9 @@ pub struct Style {
 
 /// Renders one diagnostic as text.
 pub fn render(diag: &Diag, style: Style) -> String {
+    // Text from policies and data may hold terminal escapes: shown, never sent.
+    let shown = escaped(diag);
+    let diag = shown.as_ref().unwrap_or(diag);
     let theme = if style.color {
         GraphicalTheme::unicode()
     } else {
@@ -28,12 +31,36 @@ pub fn render(diag: &Diag, style: Style) -> String {
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(style.width)
         .with_links(false);
-    let mut out = String::new();
-    if handler.render_report(&mut out, diag).is_err() {
-        // Rendering only fails on a broken span; fall back to the plain message.
-        out = format!("{}: {}\n", diag.code, diag.message);
+    // Snippets are excerpts, so miette's limits are never reached; should it fail or panic all
+    // the same, the diagnostic is still shown, as its plain message.
+    let rendered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut out = String::new();
+        handler.render_report(&mut out, diag).map(|()| out)
+    }));
+    match rendered {
+        Ok(Ok(out)) => out,
+        _ => format!("{}: {}\n", diag.code, diag.message),
     }
-    out
+}
+
+/// A copy of `diag` with control characters in its message, labels and help shown as `\u{…}`;
+/// `None` when there are none. (The source snippets are escaped by [`crate::source`].)
+fn escaped(diag: &Diag) -> Option<Diag> {
+    use super::text::visible;
+    let any = |text: &str| matches!(visible(text), std::borrow::Cow::Owned(_));
+    let needed = any(&diag.message)
+        || diag.help.as_deref().is_some_and(any)
+        || diag.labels.iter().any(|l| any(&l.text));
+    if !needed {
+        return None;
+    }
+    let mut copy = diag.clone();
+    copy.message = visible(&diag.message).into_owned();
+    copy.help = diag.help.as_deref().map(|h| visible(h).into_owned());
+    for label in &mut copy.labels {
+        label.text = visible(&label.text).into_owned();
+    }
+    Some(copy)
 }
 
 /// A finding as a diagnostic: labelled on the record value and on the rule.
@@ -128,7 +155,7 @@ impl crate::run::Render for HumanRender {
         if let Some(steps) = &finding.explanation {
             out.extend_from_slice(b"  decided by:\n");
             let steps = crate::eval::explain::render_steps(steps);
-            for line in steps.lines() {
+            for line in super::text::visible(&steps).lines() {
                 out.extend_from_slice(format!("  {line}\n").as_bytes());
             }
             out.push(b'\n');
@@ -141,16 +168,18 @@ impl crate::run::Render for HumanRender {
 pub fn waived_text(finding: &Reported, waiver: &crate::run::WaiverNote, style: Style) -> String {
     let (file, line, column) = finding.at.place();
     let (policy, policy_line, policy_column) = waiver.at.place();
+    let shown = |text: &str| super::text::one_line(text).into_owned();
     let mut text = format!(
-        "{} (waived)\n\n  ☞ {}: {} ({file}:{line}:{column})\n    waived {}: because \"{}\"",
-        finding.rule_id,
-        finding.record,
-        finding.message,
+        "{} (waived)\n\n  ☞ {}: {} ({}:{line}:{column})\n    waived {}: because \"{}\"",
+        shown(&finding.rule_id),
+        shown(&finding.record),
+        shown(&finding.message),
+        shown(file),
         waiver.waived.name(),
-        waiver.reason
+        shown(&waiver.reason)
     );
     if let Some(owner) = &waiver.owner {
-        let _ = write!(text, " by {owner}");
+        let _ = write!(text, " by {}", shown(owner));
     }
     let _ = write!(
         text,

@@ -11,6 +11,7 @@ pub mod sarif;
 pub mod summary;
 pub mod table;
 pub mod tap;
+pub mod text;
 
 use std::io::Write;
 

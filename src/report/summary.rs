@@ -54,7 +54,7 @@ fn table(
             String::new()
         };
         let total = total(counts);
-        let name = name.replace('|', "\\|");
+        let name = super::text::markdown_cell(name);
         writeln!(
             out,
             "| {name} | {deny} | {warn} | {note} | {error} |{waived} {total} |"
