@@ -116,6 +116,10 @@ pub struct Summary {
     /// Findings covered by a waiver (left out of JSON when there are none).
     #[serde(skip_serializing_if = "is_zero")]
     pub waived: usize,
+    /// Files and folders the walks left out (hidden, ignored, excluded, neither policies nor
+    /// data); left out of JSON when there are none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub skipped: usize,
 }
 
 fn is_zero(n: &usize) -> bool {

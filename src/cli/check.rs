@@ -410,6 +410,11 @@ pub fn run(args: &Args) -> Exit {
     let (result, written) = match run::evaluate(&program, &inputs, &options, &mut *reports) {
         Ok(mut result) => {
             result.policy_warnings.splice(0..0, warnings);
+            // What the walks left out is said: counted, and a folder that gave nothing warned of.
+            result.summary.skipped = inputs.skipped;
+            result
+                .policy_warnings
+                .splice(0..0, inputs.warnings.iter().cloned());
             let done = reports.finish(&result);
             (Some(result), done)
         }

@@ -425,7 +425,20 @@ fn base_policies(base: &str, head: &[PathBuf]) -> Result<BasePolicies, Diag> {
             temporary: None,
         });
     }
-    let folder = std::env::temp_dir().join(format!("caveat-diff-{}", std::process::id()));
+    // A private folder with an unpredictable name, created atomically (mode 0700), so that no
+    // other user can plant files or links in it; it is removed after the run.
+    let folder = tempfile::Builder::new()
+        .prefix("caveat-diff-")
+        .tempdir()
+        .map_err(|e| {
+            Diag::io(
+                "caveat::diff::git",
+                "cannot create a temporary folder in",
+                std::env::temp_dir().display(),
+                &e,
+            )
+        })?
+        .keep();
     let mut paths = Vec::new();
     for path in head {
         match export_revision(base, path, &folder) {
@@ -514,7 +527,13 @@ fn export_revision(revision: &str, path: &Path, into: &Path) -> Result<Option<Pa
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).map_err(|e| git_error(e.to_string()))?;
         }
-        std::fs::write(&target, blob).map_err(|e| git_error(e.to_string()))?;
+        // Exclusive creation: never through a link, never over a file already there.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&target)
+            .and_then(|mut file| std::io::Write::write_all(&mut file, &blob))
+            .map_err(|e| git_error(e.to_string()))?;
     }
     if listing.is_empty() {
         return Ok(None);

@@ -28,6 +28,8 @@ pub struct CsvRecords {
     index: usize,
     pending: VecDeque<Result<Record, DataError>>,
     done: bool,
+    /// The longest cell, in bytes as written (`--max-scalar-size`).
+    max_cell: usize,
 }
 
 impl CsvRecords {
@@ -45,7 +47,35 @@ impl CsvRecords {
             index: 0,
             pending: VecDeque::new(),
             done: false,
+            max_cell: usize::MAX,
         }
+    }
+
+    /// Refuses cells longer than `bytes` (as written), as every reader refuses such scalars.
+    pub fn with_max_cell(mut self, bytes: usize) -> CsvRecords {
+        self.max_cell = bytes;
+        self
+    }
+
+    /// The error for a cell longer than the limit; reading goes on at the next line.
+    fn cell_too_large(&mut self, span: Span) -> DataError {
+        let text = self.source.text();
+        self.pos = text
+            .get(span.end..)
+            .and_then(|rest| rest.find('\n'))
+            .map_or(text.len(), |n| span.end + n + 1);
+        data_error(
+            &self.source,
+            "caveat::data::scalar_too_large",
+            format!(
+                "a value of {} bytes, more than the limit of {}",
+                span.end - span.start,
+                self.max_cell
+            ),
+            Span::new(span.start, span.start + 1),
+            "this value is too long",
+            Some("raise the limit with `--max-scalar-size BYTES` if the data is right".into()),
+        )
     }
 
     /// The cells of the row at `self.pos`, moving past it; `None` at the end of the file.
@@ -107,6 +137,9 @@ impl CsvRecords {
                         Some("quote the whole field: `\"a \"\"b\"\" c\"`".into()),
                     )));
                 }
+                if i - cell_start > self.max_cell {
+                    return Some(Err(self.cell_too_large(Span::new(cell_start, i))));
+                }
                 cells.push(Cell {
                     text: value,
                     span: Span::new(cell_start, i),
@@ -114,6 +147,9 @@ impl CsvRecords {
             } else {
                 let rest = text.get(i..).unwrap_or("");
                 let end = rest.find([',', '\n', '\r']).unwrap_or(rest.len());
+                if end > self.max_cell {
+                    return Some(Err(self.cell_too_large(Span::new(i, i + end))));
+                }
                 cells.push(Cell {
                     text: rest.get(..end).unwrap_or("").to_string(),
                     span: Span::new(i, i + end),

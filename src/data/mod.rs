@@ -133,7 +133,9 @@ pub fn read_records(
             options.clone(),
             true,
         )),
-        Format::Csv => Box::new(csv::CsvRecords::new(source.clone())),
+        Format::Csv => Box::new(
+            csv::CsvRecords::new(source.clone()).with_max_cell(options.limits.max_scalar_bytes),
+        ),
     }
 }
 

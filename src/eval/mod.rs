@@ -859,6 +859,13 @@ fn message(rule: &CompiledRule, root: &Node, record: &Record) -> Arc<str> {
     }
 }
 
+/// The longest message a template renders, in bytes; a longer one is cut, with a marker, so
+/// that many placeholders of a large value cannot make a message of gigabytes.
+pub const MAX_MESSAGE_BYTES: usize = 64 << 10;
+
+/// What ends a message cut at [`MAX_MESSAGE_BYTES`].
+pub const CUT_MARKER: &str = "… (message cut at 64 KiB)";
+
 fn render_template(template: &Template, root: &Node, record: &Record) -> String {
     let mut out = String::new();
     for part in &template.parts {
@@ -868,6 +875,15 @@ fn render_template(template: &Template, root: &Node, record: &Record) -> String 
                 let value = walk(Ev::node(root), path);
                 render_value(&value, record, &mut out);
             }
+        }
+        if out.len() > MAX_MESSAGE_BYTES {
+            let mut end = MAX_MESSAGE_BYTES;
+            while !out.is_char_boundary(end) {
+                end -= 1;
+            }
+            out.truncate(end);
+            out.push_str(CUT_MARKER);
+            break;
         }
     }
     out

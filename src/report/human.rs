@@ -227,6 +227,14 @@ pub fn summary_line(summary: &Summary) -> String {
     if summary.waived > 0 {
         let _ = write!(line, ", {} waived", summary.waived);
     }
+    if summary.skipped > 0 {
+        let _ = write!(
+            line,
+            "; {} file{} skipped",
+            summary.skipped,
+            if summary.skipped == 1 { "" } else { "s" }
+        );
+    }
     line
 }
 

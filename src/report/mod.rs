@@ -80,7 +80,7 @@ pub fn open(
         }),
         Format::Json => Box::new(json::JsonWriter::new(out)?),
         Format::Jsonl => Box::new(json::JsonlWriter { out }),
-        Format::Sarif => Box::new(sarif::SarifWriter::new(out, program)),
+        Format::Sarif => Box::new(sarif::SarifWriter::new(out, program)?),
         Format::Junit => Box::new(junit::JunitWriter::new(out)),
         Format::Github => Box::new(github::GithubWriter { out }),
         Format::Tap => Box::new(tap::TapWriter::new(out)?),

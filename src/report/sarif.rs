@@ -1,6 +1,8 @@
 //! SARIF 2.1.0 (through `serde-sarif`'s types): one run, the policy's rules with their messages and
 //! citations, a result per finding located in the data file, with the rule as a related location.
-//! Data errors are the invocation's notifications. The log is written when the run is over.
+//! Data errors are the invocation's notifications. The log is streamed, as JSON is: the tool
+//! and its rules first, each result (one a line) as it is found, the invocation at the end, so
+//! that memory does not grow with the number of findings.
 
 use std::io::Write;
 
@@ -13,13 +15,13 @@ use crate::run::{Reported, RunResult, Sink};
 use crate::source::Location;
 use crate::syntax::ast::Effect;
 
-/// Collects results, and writes the log at the end.
+/// Writes the log as results arrive.
 pub struct SarifWriter<W: Write> {
     out: W,
-    rules: Vec<sarif::ReportingDescriptor>,
-    /// Rule id → its index in `rules`.
+    /// Rule id → its index in the tool's rules.
     rule_index: std::collections::HashMap<String, usize>,
-    results: Vec<sarif::Result>,
+    /// Results written so far.
+    written: usize,
 }
 
 /// A SARIF level for an effect or outcome.
@@ -59,8 +61,9 @@ fn location(file: &str, line: usize, column: usize, message: Option<String>) -> 
 }
 
 impl<W: Write> SarifWriter<W> {
-    /// A writer on `out` for the rules of `program`.
-    pub fn new(out: W, program: &Program) -> Self {
+    /// A writer on `out` for the rules of `program`: writes the log's head, the tool and its
+    /// rules, at once.
+    pub fn new(mut out: W, program: &Program) -> std::io::Result<Self> {
         let mut rules = Vec::new();
         let mut rule_index = std::collections::HashMap::new();
         for rule in &program.rules {
@@ -104,12 +107,24 @@ impl<W: Write> SarifWriter<W> {
             rule_index.insert(rule.id.to_string(), rules.len());
             rules.push(descriptor);
         }
-        SarifWriter {
+        let driver = sarif::ToolComponent::builder()
+            .name("caveat")
+            .version(env!("CARGO_PKG_VERSION"))
+            .rules(rules)
+            .build();
+        let tool = sarif::Tool::builder().driver(driver).build();
+        write!(
             out,
-            rules,
+            "{{\n  \"$schema\": {},\n  \"version\": \"2.1.0\",\n  \"runs\": [\n    {{\n      \"tool\": ",
+            serde_json::to_string(sarif::SCHEMA_URL)?
+        )?;
+        serde_json::to_writer(&mut out, &tool)?;
+        out.write_all(b",\n      \"results\": [")?;
+        Ok(SarifWriter {
+            out,
             rule_index,
-            results: Vec::new(),
-        }
+            written: 0,
+        })
     }
 }
 
@@ -158,7 +173,13 @@ impl<W: Write> Sink for SarifWriter<W> {
                     .build(),
             ]);
         }
-        self.results.push(result);
+        self.out.write_all(if self.written == 0 {
+            b"\n        "
+        } else {
+            b",\n        "
+        })?;
+        serde_json::to_writer(&mut self.out, &result)?;
+        self.written += 1;
         Ok(())
     }
 }
@@ -199,23 +220,15 @@ impl<W: Write> Report for SarifWriter<W> {
             .execution_successful(result.data_errors.is_empty())
             .tool_execution_notifications(notifications)
             .build();
-        let driver = sarif::ToolComponent::builder()
-            .name("caveat")
-            .version(env!("CARGO_PKG_VERSION"))
-            .rules(std::mem::take(&mut self.rules))
-            .build();
-        let run = sarif::Run::builder()
-            .tool(sarif::Tool::builder().driver(driver).build())
-            .invocations(vec![invocation])
-            .results(std::mem::take(&mut self.results))
-            .build();
-        let log = sarif::Sarif::builder()
-            .schema(sarif::SCHEMA_URL)
-            .version(serde_json::json!("2.1.0"))
-            .runs(vec![run])
-            .build();
-        serde_json::to_writer_pretty(&mut self.out, &log)?;
-        self.out.write_all(b"\n")?;
+        let close = if self.written == 0 {
+            "],\n"
+        } else {
+            "\n      ],\n"
+        };
+        self.out.write_all(close.as_bytes())?;
+        self.out.write_all(b"      \"invocations\": [")?;
+        serde_json::to_writer(&mut self.out, &invocation)?;
+        self.out.write_all(b"]\n    }\n  ]\n}\n")?;
         self.out.flush()
     }
 }
