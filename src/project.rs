@@ -343,6 +343,7 @@ pub fn identity(path: &Path) -> Option<(u64, u64)> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "a test fails by panicking")]
 mod tests {
     use super::*;
 
@@ -356,6 +357,18 @@ mod tests {
             project.root(),
             std::fs::canonicalize(dir.path().join("repo")).unwrap()
         );
+    }
+
+    #[test]
+    fn a_file_over_the_limit_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.policy");
+        std::fs::write(&path, "x".repeat(100)).unwrap();
+        let error = read_regular(&path, 10, None).unwrap_err();
+        assert_eq!(error.code, "caveat::data::file_too_large");
+        assert_eq!(read_regular(&path, 100, None).unwrap().len(), 100);
+        let error = read_regular(dir.path(), 100, None).unwrap_err();
+        assert_eq!(error.code, "caveat::io::not_a_file");
     }
 
     #[test]

@@ -413,3 +413,45 @@ impl Location {
         (self.source.name(), line, column)
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+mod tests {
+    use super::*;
+
+    /// The column as counted character by character from the line's start.
+    fn naive_column(text: &str, offset: usize) -> usize {
+        let start = text[..offset].rfind('\n').map_or(0, |n| n + 1);
+        text[start..offset].chars().count() + 1
+    }
+
+    #[test]
+    fn columns_on_a_long_line_come_from_the_character_index() {
+        let record = "{\"id\":\"r\",\"vendor\":\"DJé✓𝄞\"},";
+        let text = format!("x\n{}\n", record.repeat(5_000));
+        let source = SourceFile::new("min.json", text.clone());
+        for (offset, _) in text.char_indices().step_by(997) {
+            assert_eq!(
+                source.line_col(offset).1,
+                naive_column(&text, offset),
+                "{offset}"
+            );
+        }
+        // The index is built once, with a mark every block: a column costs at most two blocks
+        // of counting, however far along the line it is.
+        let marks = source.char_marks.get().unwrap();
+        assert_eq!(marks.len(), text.len() / CHAR_BLOCK + 2);
+    }
+
+    #[test]
+    fn a_long_label_is_cut_to_an_excerpt_of_its_line() {
+        let text = format!("{{\"a\": \"{}\"}}\nnext\n", "x".repeat(5_000));
+        let source = SourceFile::new("long.json", text);
+        let (span, cut) = source.excerpt_span(Span::new(0, 5_010));
+        assert!(cut);
+        assert_eq!(span, Span::new(0, LABEL_MAX));
+        let (span, cut) = source.excerpt_span(Span::new(5_010, 5_014));
+        assert!(!cut);
+        assert_eq!(span, Span::new(5_010, 5_014));
+    }
+}

@@ -425,20 +425,7 @@ fn base_policies(base: &str, head: &[PathBuf]) -> Result<BasePolicies, Diag> {
             temporary: None,
         });
     }
-    // A private folder with an unpredictable name, created atomically (mode 0700), so that no
-    // other user can plant files or links in it; it is removed after the run.
-    let folder = tempfile::Builder::new()
-        .prefix("caveat-diff-")
-        .tempdir()
-        .map_err(|e| {
-            Diag::io(
-                "caveat::diff::git",
-                "cannot create a temporary folder in",
-                std::env::temp_dir().display(),
-                &e,
-            )
-        })?
-        .keep();
+    let folder = private_folder()?;
     let mut paths = Vec::new();
     for path in head {
         match export_revision(base, path, &folder) {
@@ -454,6 +441,27 @@ fn base_policies(base: &str, head: &[PathBuf]) -> Result<BasePolicies, Diag> {
     Ok(BasePolicies {
         paths,
         temporary: Some((folder, format!("{base}:"))),
+    })
+}
+
+/// A private folder with an unpredictable name, created atomically (mode 0700, by the
+/// `tempfile` crate), so that no other user can plant files or links in it; the caller removes
+/// it after the run.
+fn private_folder() -> Result<PathBuf, Diag> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("caveat-diff-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        builder.permissions(std::fs::Permissions::from_mode(0o700));
+    }
+    builder.tempdir().map(tempfile::TempDir::keep).map_err(|e| {
+        Diag::io(
+            "caveat::diff::git",
+            "cannot create a temporary folder in",
+            std::env::temp_dir().display(),
+            &e,
+        )
     })
 }
 
@@ -539,4 +547,27 @@ fn export_revision(revision: &str, path: &Path, into: &Path) -> Result<Option<Pa
         return Ok(None);
     }
     Ok(Some(into.join(relative)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+    fn diff_base_folder_is_private_and_unpredictable() {
+        let (a, b) = (private_folder().unwrap(), private_folder().unwrap());
+        assert_ne!(a, b);
+        let pid_name = format!("caveat-diff-{}", std::process::id());
+        assert_ne!(a.file_name().unwrap().to_string_lossy(), pid_name);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&a).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700);
+        }
+        for folder in [a, b] {
+            std::fs::remove_dir_all(folder).unwrap();
+        }
+    }
 }
