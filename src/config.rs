@@ -84,13 +84,8 @@ pub fn parse(source: &Source, path: &Path) -> Result<Config, Diag> {
     }
     let raw: Raw = toml::from_str(text).map_err(|e| toml_error(source, &e))?;
     let base = path.parent().unwrap_or(Path::new(""));
-    let resolve = |p: &str| -> PathBuf {
-        if base.as_os_str().is_empty() {
-            PathBuf::from(p)
-        } else {
-            base.join(p)
-        }
-    };
+    // Relative to the working folder, as reports show paths given on the command line.
+    let resolve = |p: &str| -> PathBuf { crate::workdir::relative(&base.join(p)) };
     let format_of = |name: &str| -> Result<Format, Diag> {
         Format::from_str(name, false).map_err(|_| {
             let names: Vec<String> = Format::value_variants()

@@ -50,3 +50,4 @@ pub mod suggest;
 pub mod syntax;
 pub mod testing;
 pub mod value;
+pub mod workdir;

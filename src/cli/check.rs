@@ -29,9 +29,13 @@ pub struct Args {
     /// one run.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Vec<Format>,
-    /// Where the report of the `--format` given in the same position goes (default: stdout).
+    /// Where the report of the `--format` given right before it goes (default: stdout).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Vec<PathBuf>,
+    /// Where each `--format` and `--output` stood on the command line (set by
+    /// [`super::try_parse_from`]), to give each `--output` to the `--format` right before it.
+    #[arg(skip)]
+    pub positions: Positions,
     /// The lowest effect that fails the check (error findings always fail) [default: deny].
     #[arg(long, value_enum)]
     pub fail_on: Option<FailOn>,
@@ -45,6 +49,17 @@ pub struct Args {
     /// Print more on stderr: the files read, the rules compiled, and the time each step took.
     #[arg(long, short = 'v')]
     pub verbose: bool,
+}
+
+/// The positions on the command line of `check`'s `--format` and `--output` values, in the order
+/// given. Empty when the arguments were not parsed from a command line: then each `--output`
+/// belongs to the `--format` of the same rank.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Positions {
+    /// Of each `--format`.
+    pub formats: Vec<usize>,
+    /// Of each `--output`.
+    pub outputs: Vec<usize>,
 }
 
 /// What a run reads, and how: the arguments `check` and `snapshot` share.
@@ -190,7 +205,11 @@ fn config_paths(config: &Config) -> Result<Vec<PathBuf>, Diag> {
 /// The files to read: the arguments', else the config's, else `policies/` and `examples/`.
 fn paths(input: &InputArgs, config: &Config) -> Result<Vec<PathBuf>, Diag> {
     if !input.paths.is_empty() {
-        return Ok(input.paths.clone());
+        return Ok(input
+            .paths
+            .iter()
+            .map(|p| crate::workdir::relative(p))
+            .collect());
     }
     if !config.policies.is_empty() || !config.data.is_empty() {
         return config_paths(config);
@@ -289,56 +308,89 @@ pub fn prepare_or_report(input: &InputArgs) -> Option<Prepared> {
     prepare(input).map_err(|errors| print_errors(&errors)).ok()
 }
 
-/// The reports `check` writes: the arguments', else the config's, else human on stdout.
+/// The reports `check` writes: the config's `[output]` files and the arguments' reports (flags
+/// add to the config; an argument's report to the same file as a config one replaces it), and
+/// on stdout the arguments' stdout report, else the config's `format`, else `human` when no
+/// report goes to a file.
 fn reports_wanted(args: &Args, config: &Config) -> Result<Vec<(Format, Option<PathBuf>)>, Diag> {
-    if !args.format.is_empty() || !args.output.is_empty() {
-        return pair_reports(&args.format, &args.output);
-    }
+    let given = if args.format.is_empty() && args.output.is_empty() {
+        Vec::new()
+    } else {
+        pair_reports(&args.format, &args.output, &args.positions)?
+    };
+    let given_files: Vec<PathBuf> = given
+        .iter()
+        .filter_map(|(_, file)| file.as_deref().map(crate::workdir::absolute))
+        .collect();
     let mut reports: Vec<(Format, Option<PathBuf>)> = config
         .output
         .iter()
+        .filter(|(_, file)| !given_files.contains(&crate::workdir::absolute(file)))
         .map(|(format, file)| (*format, Some(file.clone())))
         .collect();
-    if config.format.is_some() || reports.is_empty() {
-        reports.insert(0, (config.format.unwrap_or(Format::Human), None));
+    reports.extend(given.iter().filter(|(_, file)| file.is_some()).cloned());
+    let stdout = given
+        .iter()
+        .find(|(_, file)| file.is_none())
+        .map(|(format, _)| *format)
+        .or(config.format)
+        .or(reports.is_empty().then_some(Format::Human));
+    if let Some(format) = stdout {
+        reports.insert(0, (format, None));
     }
     Ok(reports)
 }
 
-/// Each `--format` with the `--output` in the same position, or stdout. At most one report may
-/// go to stdout.
+/// Each `--format` with the `--output` right after it, or stdout. An `--output` with no
+/// `--format` before it, two `--output`s for one `--format`, and more than one report on stdout
+/// are errors.
 fn pair_reports(
     formats: &[Format],
     outputs: &[PathBuf],
+    positions: &Positions,
 ) -> Result<Vec<(Format, Option<PathBuf>)>, Diag> {
-    let formats = if formats.is_empty() {
-        &[Format::Human][..]
-    } else {
-        formats
-    };
-    if outputs.len() > formats.len() {
-        return Err(Diag::error(
-            "caveat::cli::output_without_format",
-            format!(
-                "{} `--output` files but {} `--format`s",
-                outputs.len(),
-                formats.len()
-            ),
-        )
-        .help("give each `--output FILE` after its `--format FORMAT`"));
+    // Without positions from a command line, each output follows the format of its rank.
+    let (format_at, output_at): (Vec<usize>, Vec<usize>) =
+        if positions.formats.len() == formats.len() && positions.outputs.len() == outputs.len() {
+            (positions.formats.clone(), positions.outputs.clone())
+        } else {
+            (
+                (0..formats.len()).map(|i| 2 * i).collect(),
+                (0..outputs.len()).map(|i| 2 * i + 1).collect(),
+            )
+        };
+    let mut paired: Vec<(Format, Option<PathBuf>)> =
+        formats.iter().map(|format| (*format, None)).collect();
+    for (output, at) in outputs.iter().zip(&output_at) {
+        let owner = format_at.iter().rposition(|f| f < at);
+        let Some(slot) = owner.and_then(|i| paired.get_mut(i)) else {
+            return Err(Diag::error(
+                "caveat::cli::output_without_format",
+                format!("`--output {}` has no `--format` before it", output.display()),
+            )
+            .help("an `--output FILE` belongs to the `--format` right before it: write `--format sarif --output caveat.sarif`"));
+        };
+        if let Some(earlier) = &slot.1 {
+            return Err(Diag::error(
+                "caveat::cli::output_without_format",
+                format!(
+                    "`--output {}` and `--output {}` both follow one `--format`",
+                    earlier.display(),
+                    output.display()
+                ),
+            )
+            .help("give each `--output FILE` its own `--format FORMAT` right before it"));
+        }
+        slot.1 = Some(output.clone());
     }
-    if formats.len() > outputs.len() + 1 {
+    if paired.iter().filter(|(_, file)| file.is_none()).count() > 1 {
         return Err(Diag::error(
             "caveat::cli::several_to_stdout",
             "only one report can go to stdout",
         )
-        .help("give every `--format` but one an `--output FILE`"));
+        .help("give every `--format` but one an `--output FILE` right after it"));
     }
-    Ok(formats
-        .iter()
-        .enumerate()
-        .map(|(i, format)| (*format, outputs.get(i).cloned()))
-        .collect())
+    Ok(paired)
 }
 
 /// Runs `caveat check`.

@@ -96,6 +96,42 @@ impl Exit {
     }
 }
 
+/// Parses a command line (the program name first), exiting with clap's usage message on a
+/// mistake. Unlike `Cli::parse_from`, it records where `check`'s `--format`s and `--output`s
+/// stood, so that each `--output` goes with the `--format` right before it.
+pub fn parse_from<I, T>(args: I) -> Cli
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    try_parse_from(args).unwrap_or_else(|e| e.exit())
+}
+
+/// [`parse_from`], returning clap's error instead of exiting.
+pub fn try_parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().try_get_matches_from(args)?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    if let (Command::Check(args), Some(("check", check))) = (&mut cli.command, matches.subcommand())
+    {
+        let at = |id: &str| -> Vec<usize> {
+            check
+                .indices_of(id)
+                .map(Iterator::collect)
+                .unwrap_or_default()
+        };
+        args.positions = check::Positions {
+            formats: at("format"),
+            outputs: at("output"),
+        };
+    }
+    Ok(cli)
+}
+
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Exit {
     let _ = COLOR.set(cli.color);
@@ -147,7 +183,7 @@ pub fn style_for(is_terminal: bool) -> Style {
 /// the config's `policies`, else `policies/`.
 pub fn policy_paths(given: &[std::path::PathBuf]) -> Vec<std::path::PathBuf> {
     if !given.is_empty() {
-        return given.to_vec();
+        return given.iter().map(|p| crate::workdir::relative(p)).collect();
     }
     std::env::current_dir()
         .ok()

@@ -37,6 +37,36 @@ fn uri(file: &str) -> String {
     file.replace('\\', "/")
 }
 
+/// The base of relative URIs: the working folder of the run, which code scanning takes to be the
+/// root of the checkout.
+const SRCROOT: &str = "%SRCROOT%";
+
+/// The artifact location of a file: a relative path against [`SRCROOT`], an absolute one as is.
+fn artifact(file: &str) -> sarif::ArtifactLocation {
+    let uri = uri(file);
+    if std::path::Path::new(file).is_absolute() {
+        sarif::ArtifactLocation::builder().uri(uri).build()
+    } else {
+        sarif::ArtifactLocation::builder()
+            .uri(uri)
+            .uri_base_id(SRCROOT)
+            .build()
+    }
+}
+
+/// `originalUriBaseIds`: what [`SRCROOT`] stands for. Its URI is left out so that the report does
+/// not depend on the machine; consumers resolve it against the checkout.
+fn base_ids() -> std::collections::BTreeMap<String, sarif::ArtifactLocation> {
+    let root = sarif::ArtifactLocation::builder()
+        .description(
+            sarif::Message::builder()
+                .text("the working folder of the run (the repository root in CI)")
+                .build(),
+        )
+        .build();
+    std::collections::BTreeMap::from([(SRCROOT.to_string(), root)])
+}
+
 /// A location in a file, 1-based.
 fn location(file: &str, line: usize, column: usize, message: Option<String>) -> sarif::Location {
     let region = sarif::Region::builder()
@@ -44,7 +74,7 @@ fn location(file: &str, line: usize, column: usize, message: Option<String>) -> 
         .start_column(i64::try_from(column).unwrap_or(i64::MAX))
         .build();
     let physical = sarif::PhysicalLocation::builder()
-        .artifact_location(sarif::ArtifactLocation::builder().uri(uri(file)).build())
+        .artifact_location(artifact(file))
         .region(region)
         .build();
     match message {
@@ -207,6 +237,7 @@ impl<W: Write> Report for SarifWriter<W> {
         let run = sarif::Run::builder()
             .tool(sarif::Tool::builder().driver(driver).build())
             .invocations(vec![invocation])
+            .original_uri_base_ids(base_ids())
             .results(std::mem::take(&mut self.results))
             .build();
         let log = sarif::Sarif::builder()

@@ -1,0 +1,202 @@
+//! What a new user trips on (issue 18): each report in the file named right after its format,
+//! paths relative to the working folder, flags adding to the config's reports.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "a test fails by panicking"
+)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::{caveat_in, scratch};
+
+/// A fresh project folder holding `files` (path, contents).
+fn project(name: &str, files: &[(&str, &str)]) -> PathBuf {
+    scratch(&format!("new_user/{name}"), files)
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+const POLICY: &str = "deny vendor DJI\nwarn vendor Autel\n";
+const RECORDS: &str = "- {id: a, vendor: DJI}\n- {id: b, vendor: Autel}\n";
+const CSV: &str = "id,vendor\nc,DJI\n";
+
+/// A project whose `caveat.toml` names its policies and data.
+fn configured(name: &str, extra: &str) -> PathBuf {
+    project(
+        name,
+        &[
+            (
+                "caveat.toml",
+                &format!("policies = [\"policies\"]\ndata = [\"data\"]\n{extra}"),
+            ),
+            ("policies/ban.policy", POLICY),
+            ("data/buys.yaml", RECORDS),
+            ("data/more.csv", CSV),
+        ],
+    )
+}
+
+#[test]
+fn an_output_belongs_to_the_format_right_before_it() {
+    let dir = configured("pairing", "");
+    let out = caveat_in(
+        &dir,
+        &[
+            "check",
+            "--format",
+            "github",
+            "--format",
+            "sarif",
+            "--output",
+            "caveat.sarif",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("::error file="),
+        "{}",
+        stdout(&out)
+    );
+    assert!(read(&dir.join("caveat.sarif")).contains("\"version\": \"2.1.0\""));
+    // `-o` right after its format, before another format.
+    let out = caveat_in(
+        &dir,
+        &[
+            "check", "--format", "sarif", "-o", "b.sarif", "--format", "tap",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("TAP version 14"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(read(&dir.join("b.sarif")).contains("\"runs\""));
+}
+
+#[test]
+fn an_output_with_no_format_before_it_is_a_usage_error() {
+    let dir = configured("orphan_output", "");
+    for args in [
+        &["check", "-o", "out.txt"][..],
+        &["check", "-o", "out.txt", "--format", "json"][..],
+        &["check", "--format", "json", "-o", "a.json", "-o", "b.json"][..],
+    ] {
+        let out = caveat_in(&dir, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let text = stderr(&out);
+        assert!(
+            text.contains("caveat::cli::output_without_format"),
+            "{text}"
+        );
+        assert!(text.contains("right before it"), "{text}");
+        assert!(!dir.join("out.txt").exists());
+    }
+}
+
+/// Every format's report of a config-driven run names files relative to the working folder.
+#[test]
+fn paths_from_the_config_are_reported_relative_to_the_working_folder() {
+    let dir = configured("relative", "");
+    let absolute = dir.display().to_string();
+    for format in [
+        "human", "json", "jsonl", "sarif", "junit", "github", "tap", "csv", "summary",
+    ] {
+        let out = caveat_in(&dir, &["check", "--format", format]);
+        assert_eq!(out.status.code(), Some(1), "{format}: {}", stderr(&out));
+        let text = stdout(&out);
+        assert!(!text.contains(&absolute), "{format}:\n{text}");
+        let wanted = match format {
+            "human" => "data/buys.yaml:1:",
+            "json" | "jsonl" => "\"file\":\"data/buys.yaml\"",
+            "sarif" => "\"uri\": \"data/buys.yaml\"",
+            "junit" => "<testsuite name=\"data/buys.yaml\"",
+            "github" => "file=data/buys.yaml,",
+            "csv" => "data/more.csv,2,",
+            "tap" | "summary" => "",
+            _ => unreachable!(),
+        };
+        assert!(text.contains(wanted), "{format}:\n{text}");
+    }
+    // SARIF says what its relative URIs are relative to.
+    let sarif = stdout(&caveat_in(&dir, &["check", "--format", "sarif"]));
+    assert!(sarif.contains("\"uriBaseId\": \"%SRCROOT%\""), "{sarif}");
+    assert!(sarif.contains("\"originalUriBaseIds\""), "{sarif}");
+    // Absolute paths on the command line read the same.
+    let out = caveat_in(
+        &dir,
+        &[
+            "check",
+            "--format",
+            "jsonl",
+            &format!("{absolute}/policies"),
+            &format!("{absolute}/data/buys.yaml"),
+        ],
+    );
+    let text = stdout(&out);
+    assert!(text.contains("\"file\":\"data/buys.yaml\""), "{text}");
+    assert!(text.contains("\"file\":\"policies/ban.policy\""), "{text}");
+}
+
+#[test]
+fn format_flags_add_to_the_config_reports() {
+    let dir = configured(
+        "flags_add",
+        "format = \"csv\"\n[output]\nsarif = \"out/caveat.sarif\"\njunit = \"caveat.xml\"\n",
+    );
+    std::fs::create_dir_all(dir.join("out")).unwrap();
+    let out = caveat_in(
+        &dir,
+        &[
+            "check",
+            "--format",
+            "json",
+            "-o",
+            "flag.json",
+            "--format",
+            "tap",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // The flag's stdout report replaces the config's `format`.
+    assert!(
+        stdout(&out).starts_with("TAP version 14"),
+        "{}",
+        stdout(&out)
+    );
+    // The flag's file and the config's files are all written.
+    assert!(read(&dir.join("flag.json")).contains("\"findings\""));
+    assert!(read(&dir.join("out/caveat.sarif")).contains("\"runs\""));
+    assert!(read(&dir.join("caveat.xml")).contains("<testsuites"));
+    // Without a stdout format among the flags, the config's `format` stays on stdout.
+    std::fs::remove_file(dir.join("caveat.xml")).unwrap();
+    let out = caveat_in(&dir, &["check", "--format", "summary", "-o", "s.md"]);
+    assert!(
+        stdout(&out).starts_with("file,line,column"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(read(&dir.join("s.md")).contains('|'));
+    assert!(dir.join("caveat.xml").exists());
+    // A flag's report to a file the config also names replaces the config's report there.
+    let out = caveat_in(&dir, &["check", "--format", "json", "-o", "caveat.xml"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(read(&dir.join("caveat.xml")).starts_with('{'));
+}
