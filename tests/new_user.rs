@@ -200,3 +200,83 @@ fn format_flags_add_to_the_config_reports() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(read(&dir.join("caveat.xml")).starts_with('{'));
 }
+
+/// The `entry`, `files` and whether file names are passed, of a hook of
+/// `.pre-commit-hooks.yaml`.
+fn hook(id: &str) -> (Vec<String>, regex::Regex, bool) {
+    let text = read(&Path::new(env!("CARGO_MANIFEST_DIR")).join(".pre-commit-hooks.yaml"));
+    let start = text
+        .find(&format!("\n- id: {id}\n"))
+        .unwrap_or_else(|| panic!("no hook {id}"));
+    let body = &text[start + 4..];
+    let body = &body[..body.find("\n- id:").unwrap_or(body.len())];
+    let value = |key: &str| {
+        body.lines()
+            .find_map(|l| l.trim().strip_prefix(key))
+            .unwrap_or_else(|| panic!("{id} has no {key}"))
+            .trim()
+            .to_string()
+    };
+    let entry = value("entry:")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let files = regex::Regex::new(&value("files:")).unwrap();
+    (entry, files, !body.contains("pass_filenames: false"))
+}
+
+/// Runs a hook as pre-commit would: its entry, then the changed files its pattern matches.
+fn run_hook(dir: &Path, id: &str, changed: &[&str]) -> Output {
+    let (entry, files, pass_filenames) = hook(id);
+    assert_eq!(entry[0], "caveat");
+    let mut args: Vec<&str> = entry[1..].iter().map(String::as_str).collect();
+    if pass_filenames {
+        args.extend(changed.iter().filter(|f| files.is_match(f)));
+    }
+    caveat_in(dir, &args)
+}
+
+#[test]
+fn the_changed_files_hook_checks_against_the_configured_policies_and_data() {
+    let dir = configured("hook", "format = \"csv\"\n");
+    std::fs::create_dir_all(dir.join(".github/workflows")).unwrap();
+    std::fs::write(dir.join(".github/workflows/ci.yml"), "on: push\njobs: {}\n").unwrap();
+    let (_, files, _) = hook("caveat-check-files");
+    for file in [
+        "data/more.csv",
+        "data/buys.yaml",
+        "policies/ban.policy",
+        "caveat.toml",
+    ] {
+        assert!(files.is_match(file), "{file}");
+    }
+    // Only data changed: it is checked against the configured policies.
+    let out = run_hook(&dir, "caveat-check-files", &["data/more.csv"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("data/more.csv,2,"), "{text}");
+    assert!(!text.contains("data/buys.yaml"), "{text}");
+    // Only a policy changed: every configured data file is checked.
+    let out = run_hook(&dir, "caveat-check-files", &["policies/ban.policy"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("data/more.csv,2,"), "{text}");
+    assert!(text.contains("data/buys.yaml,1,"), "{text}");
+    // A changed YAML file outside the configuration is no record.
+    let out = run_hook(
+        &dir,
+        "caveat-check-files",
+        &[".github/workflows/ci.yml", "README.md"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("nothing to check"),
+        "{}",
+        stderr(&out)
+    );
+    // The whole-project hook reads the config.
+    let out = run_hook(&dir, "caveat-check", &["data/more.csv"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stdout(&out).contains("data/buys.yaml"));
+}

@@ -81,6 +81,11 @@ pub struct InputArgs {
     /// The format of standard input, given as the path `-`.
     #[arg(long, value_enum, value_name = "FORMAT", default_value = "yaml")]
     pub stdin_format: crate::data::Format,
+    /// The PATHs are changed files (as a pre-commit hook passes them): check the changed data
+    /// files of the config (or of `policies/` and `examples/`) against its policies, and all of
+    /// its data when a policy changed; other files are left out.
+    #[arg(long)]
+    pub changed: bool,
     /// The config file (default: the nearest `caveat.toml` here or in a folder above).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -204,7 +209,7 @@ fn config_paths(config: &Config) -> Result<Vec<PathBuf>, Diag> {
 
 /// The files to read: the arguments', else the config's, else `policies/` and `examples/`.
 fn paths(input: &InputArgs, config: &Config) -> Result<Vec<PathBuf>, Diag> {
-    if !input.paths.is_empty() {
+    if !input.paths.is_empty() && !input.changed {
         return Ok(input
             .paths
             .iter()
@@ -285,7 +290,10 @@ pub fn prepare_inputs(input: &InputArgs) -> Result<(Config, RunOptions, run::Inp
         explain: false,
         paired: None,
     };
-    let inputs = run::discover(&paths, &exclude, input.stdin_format)?;
+    let mut inputs = run::discover(&paths, &exclude, input.stdin_format)?;
+    if input.changed {
+        super::changed::keep_changed(&mut inputs, &input.paths, &config);
+    }
     Ok((config, options, inputs))
 }
 
@@ -410,6 +418,14 @@ pub fn run(args: &Args) -> Exit {
         explain: args.explain,
         ..options
     };
+    if args.input.changed && inputs.data.is_empty() {
+        if !args.quiet {
+            eprintln!(
+                "caveat: no changed file is a policy or data file of the configuration: nothing to check"
+            );
+        }
+        return Exit::Clean;
+    }
     let wanted = match reports_wanted(args, &config) {
         Ok(wanted) => wanted,
         Err(diag) => {

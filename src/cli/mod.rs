@@ -1,5 +1,6 @@
 //! The command line: one file per command, each an `Args` struct and a `run` function.
 
+pub mod changed;
 pub mod check;
 pub mod diff;
 pub mod explain;
