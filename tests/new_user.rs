@@ -280,3 +280,25 @@ fn the_changed_files_hook_checks_against_the_configured_policies_and_data() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stdout(&out).contains("data/buys.yaml"));
 }
+
+#[test]
+fn a_semicolon_csv_export_is_read_by_its_columns() {
+    let dir = project(
+        "semicolon",
+        &[
+            ("ban.policy", POLICY),
+            (
+                "export.csv",
+                "id;vendor;amount\nx-1;DJI;\"1,5\"\nx-2;Autel;3\n",
+            ),
+        ],
+    );
+    let out = caveat_in(
+        &dir,
+        &["check", "--format", "csv", "ban.policy", "export.csv"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("export.csv,2,5,x-1,ban:1,deny"), "{text}");
+    assert!(text.contains("export.csv,3,5,x-2,ban:2,warn"), "{text}");
+}

@@ -1,7 +1,8 @@
 //! CSV records (RFC 4180): the first row names the fields, every other row is a record. A header
 //! with dots (`buyer.branch`) makes nested mappings; an empty cell is a missing field; every value
 //! is a string (one that looks like a number or a date compares as one). Each value keeps its
-//! line and column.
+//! line and column. The delimiter is `,`, `;`, tab or `|`, whichever the header row holds most
+//! of (outside quotes), as spreadsheets export in locales where `,` is the decimal mark.
 //!
 //! Written here rather than with the `csv` crate, which does not give the place of each field in
 //! the file, and a finding must point at its cell.
@@ -28,6 +29,39 @@ pub struct CsvRecords {
     index: usize,
     pending: VecDeque<Result<Record, DataError>>,
     done: bool,
+    /// The byte between cells.
+    delimiter: u8,
+}
+
+/// The delimiters a CSV file may use.
+const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
+
+/// The delimiter of a CSV text: of `,`, `;`, tab and `|`, the one its first row holds most of
+/// outside quotes (`,` on a tie or when there is none).
+fn detect_delimiter(text: &str) -> u8 {
+    let mut counts = [0usize; DELIMITERS.len()];
+    let mut quoted = false;
+    for byte in text.bytes() {
+        match byte {
+            b'"' => quoted = !quoted,
+            b'\n' | b'\r' if !quoted => break,
+            _ if !quoted => {
+                if let Some(at) = DELIMITERS.iter().position(|d| *d == byte)
+                    && let Some(count) = counts.get_mut(at)
+                {
+                    *count += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut best = (b',', 0);
+    for (delimiter, count) in DELIMITERS.iter().zip(counts) {
+        if count > best.1 {
+            best = (*delimiter, count);
+        }
+    }
+    best.0
 }
 
 impl CsvRecords {
@@ -38,7 +72,9 @@ impl CsvRecords {
         } else {
             0
         };
+        let delimiter = detect_delimiter(source.text().get(pos..).unwrap_or(""));
         CsvRecords {
+            delimiter,
             source,
             pos,
             header: None,
@@ -52,6 +88,7 @@ impl CsvRecords {
     fn row(&mut self) -> Option<Result<(Vec<Cell>, Span), DataError>> {
         let text = self.source.text();
         let bytes = text.as_bytes();
+        let delimiter = self.delimiter;
         if self.pos >= bytes.len() {
             return None;
         }
@@ -92,7 +129,9 @@ impl CsvRecords {
                         }
                     }
                 }
-                if !matches!(bytes.get(i), None | Some(b',' | b'\n' | b'\r')) {
+                if !matches!(bytes.get(i), None | Some(b'\n' | b'\r'))
+                    && bytes.get(i) != Some(&delimiter)
+                {
                     let end = text
                         .get(i..)
                         .and_then(|r| r.find(['\n', '\r']))
@@ -103,7 +142,10 @@ impl CsvRecords {
                         "caveat::data::csv_syntax",
                         "text after a quoted field",
                         Span::new(i, i + 1),
-                        "expected `,` or the end of the line here",
+                        format!(
+                            "expected `{}` or the end of the line here",
+                            char::from(delimiter)
+                        ),
                         Some("quote the whole field: `\"a \"\"b\"\" c\"`".into()),
                     )));
                 }
@@ -113,7 +155,9 @@ impl CsvRecords {
                 });
             } else {
                 let rest = text.get(i..).unwrap_or("");
-                let end = rest.find([',', '\n', '\r']).unwrap_or(rest.len());
+                let end = rest
+                    .find([char::from(delimiter), '\n', '\r'])
+                    .unwrap_or(rest.len());
                 cells.push(Cell {
                     text: rest.get(..end).unwrap_or("").to_string(),
                     span: Span::new(i, i + end),
@@ -121,7 +165,7 @@ impl CsvRecords {
                 i += end;
             }
             match bytes.get(i) {
-                Some(b',') => i += 1,
+                Some(&b) if b == delimiter => i += 1,
                 Some(b'\r') if bytes.get(i + 1) == Some(&b'\n') => {
                     i += 2;
                     break;
@@ -383,5 +427,30 @@ mod tests {
         assert_eq!(err(&results[0]).code, "caveat::data::duplicate_key");
         let (_, results) = read("id,,x\n");
         assert_eq!(err(&results[0]).code, "caveat::data::csv_header");
+    }
+
+    #[test]
+    fn the_delimiter_is_the_one_the_header_holds() {
+        let (source, results) = read("id;vendor;amount\nA-1;DJI;\"1,5\"\n");
+        let record = ok(&results[0]);
+        let vendor = field(record, &["vendor"]);
+        assert_eq!(vendor.value, Value::String("DJI".into()));
+        assert_eq!(source.line_col(vendor.span.start), (2, 5));
+        assert_eq!(
+            field(record, &["amount"]).value,
+            Value::String("1,5".into())
+        );
+        let (_, results) = read("id\tvendor\nA-1\tDJI\n");
+        assert_eq!(
+            field(ok(&results[0]), &["vendor"]).value,
+            Value::String("DJI".into())
+        );
+        let (_, results) = read("id|\"a,b\"|vendor\nA-1|x|DJI\n");
+        assert_eq!(
+            field(ok(&results[0]), &["vendor"]).value,
+            Value::String("DJI".into())
+        );
+        assert_eq!(detect_delimiter("id\n"), b',');
+        assert_eq!(detect_delimiter("\"a;b\",c\n"), b',');
     }
 }
