@@ -16,7 +16,7 @@ pub const FILE_NAME: &str = "caveat.toml";
 
 /// The keys a config may have, for "did you mean" on the others.
 const KEYS: &[&str] = &[
-    "policies", "data", "exclude", "fail-on", "id-field", "format", "output",
+    "policies", "data", "exclude", "fail-on", "id-field", "format", "output", "today",
 ];
 
 /// The settings of a `caveat.toml`, paths resolved against its folder.
@@ -38,6 +38,8 @@ pub struct Config {
     pub format: Option<Format>,
     /// Reports written to files: format → file.
     pub output: Vec<(Format, PathBuf)>,
+    /// The date to treat as today (`--today` wins).
+    pub today: Option<jiff::civil::Date>,
 }
 
 /// The file as written.
@@ -55,6 +57,7 @@ struct Raw {
     format: Option<String>,
     #[serde(default)]
     output: BTreeMap<String, String>,
+    today: Option<toml::Value>,
 }
 
 /// The nearest `caveat.toml` in `start` or a folder above it.
@@ -113,6 +116,29 @@ pub fn parse(source: &Source, path: &Path) -> Result<Config, Diag> {
         id_field: raw.id_field,
         format: raw.format.as_deref().map(format_of).transpose()?,
         output,
+        today: raw
+            .today
+            .as_ref()
+            .map(|v| today_of(source, v))
+            .transpose()?,
+    })
+}
+
+/// The `today` setting: a `YYYY-MM-DD` string or a TOML date.
+fn today_of(source: &Source, value: &toml::Value) -> Result<jiff::civil::Date, Diag> {
+    let text = match value {
+        toml::Value::String(text) => text.clone(),
+        toml::Value::Datetime(date) => date.to_string(),
+        other => other.to_string(),
+    };
+    crate::value::parse_date_literal(&text).map_err(|why| {
+        let at = source.text().find("today").unwrap_or(0);
+        Diag::error(
+            "caveat::config::invalid",
+            format!("invalid config: `today` is not a date: {why}"),
+        )
+        .label(source, Span::new(at, at + "today".len()), "here")
+        .help("write `today = \"YYYY-MM-DD\"`")
     })
 }
 
@@ -169,7 +195,7 @@ mod tests {
     #[test]
     fn settings_are_read_with_paths_relative_to_the_file() {
         let config = read(
-            "policies = [\"policies\"]\ndata = [\"data/*.yaml\"]\nexclude = [\"old/**\"]\nfail-on = \"warn\"\nid-field = \"award.piid\"\nformat = \"json\"\n[output]\nsarif = \"out/caveat.sarif\"\n",
+            "policies = [\"policies\"]\ndata = [\"data/*.yaml\"]\nexclude = [\"old/**\"]\nfail-on = \"warn\"\nid-field = \"award.piid\"\nformat = \"json\"\ntoday = \"2026-12-05\"\n[output]\nsarif = \"out/caveat.sarif\"\n",
         )
         .unwrap();
         assert_eq!(config.policies, [PathBuf::from("proj/policies")]);
@@ -178,6 +204,7 @@ mod tests {
         assert_eq!(config.fail_on, Some(FailOn::Warn));
         assert_eq!(config.id_field.as_deref(), Some("award.piid"));
         assert_eq!(config.format, Some(Format::Json));
+        assert_eq!(config.today, Some(jiff::civil::date(2026, 12, 5)));
         assert_eq!(
             config.output,
             [(Format::Sarif, PathBuf::from("proj/out/caveat.sarif"))]
@@ -200,6 +227,9 @@ mod tests {
         let error = read("fail-on = \"sometimes\"\n").unwrap_err();
         assert_eq!(error.code, "caveat::config::invalid");
         assert_eq!(error.location().unwrap().line_col(), (1, 11));
+        let error = read("today = \"soon\"\n").unwrap_err();
+        assert_eq!(error.code, "caveat::config::invalid");
+        assert_eq!(error.location().unwrap().line_col(), (1, 1));
         let error = read("policies = \"p\"\n").unwrap_err();
         assert_eq!(error.code, "caveat::config::invalid");
     }

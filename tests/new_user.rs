@@ -302,3 +302,110 @@ fn a_semicolon_csv_export_is_read_by_its_columns() {
     assert!(text.contains("export.csv,2,5,x-1,ban:1,deny"), "{text}");
     assert!(text.contains("export.csv,3,5,x-2,ban:2,warn"), "{text}");
 }
+
+/// A project with a waiver that ends on 2026-01-01 and a test that relies on it.
+fn waived_project(name: &str, today: &str) -> PathBuf {
+    project(
+        name,
+        &[
+            (
+                "caveat.toml",
+                &format!("policies = [\"policies\"]\ndata = [\"data\"]\n{today}"),
+            ),
+            (
+                "policies/ban.policy",
+                "rule no-dji {\n  deny vendor DJI\n}\n\
+                 waive no-dji for id == a until 2026-01-01 because \"field trial\"\n\
+                 test \"the trial drone passes\" {\n  given { id: a, vendor: DJI }\n  expect waived no-dji\n}\n",
+            ),
+            ("data/buys.yaml", "- {id: a, vendor: DJI}\n"),
+        ],
+    )
+}
+
+#[test]
+fn today_can_be_set_in_the_config_and_the_flag_wins() {
+    let dir = waived_project("today_config", "today = \"2025-06-01\"\n");
+    let out = caveat_in(&dir, &["check", "--format", "jsonl"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("\"effect\":\"waived\""),
+        "{}",
+        stdout(&out)
+    );
+    let out = caveat_in(
+        &dir,
+        &["check", "--format", "jsonl", "--today", "2026-12-05"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("caveat::waiver::expired"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn test_snapshot_and_diff_say_which_day_they_used() {
+    let dir = waived_project("today_said", "today = \"2025-06-01\"\n");
+    let out = caveat_in(&dir, &["test"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).starts_with("testing as of 2025-06-01 (`today` in caveat.toml)\n"),
+        "{}",
+        stdout(&out)
+    );
+    let out = caveat_in(&dir, &["snapshot", "-o", "outcomes.txt"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("caveat: outcomes as of 2025-06-01 (`today` in caveat.toml)"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(read(&dir.join("outcomes.txt")), "a\twaived\tno-dji\n");
+    let out = caveat_in(
+        &dir,
+        &[
+            "diff",
+            "--base",
+            "policies",
+            "--head",
+            "policies",
+            "--today",
+            "2026-02-03",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("outcomes as of 2026-02-03 (--today)\n"),
+        "{}",
+        stdout(&out)
+    );
+    let out = caveat_in(
+        &dir,
+        &[
+            "diff", "--base", "policies", "--head", "policies", "--format", "json",
+        ],
+    );
+    assert!(
+        stdout(&out).contains("\"today\": \"2025-06-01\""),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn a_test_that_fails_because_its_waiver_expired_says_so() {
+    let dir = waived_project("expired_test", "");
+    let out = caveat_in(&dir, &["test", "--today", "2026-12-05"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("testing as of 2026-12-05 (--today)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the waiver of `no-dji` expired on 2026-01-01, as of 2026-12-05"),
+        "{text}"
+    );
+}

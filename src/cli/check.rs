@@ -89,7 +89,8 @@ pub struct InputArgs {
     /// The config file (default: the nearest `caveat.toml` here or in a folder above).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// The date to treat as today (YYYY-MM-DD), for reproducible runs.
+    /// The date to treat as today (YYYY-MM-DD), for reproducible runs [default: the config's
+    /// `today`, else the current date in UTC].
     #[arg(long, value_name = "DATE", value_parser = parse_today)]
     pub today: Option<jiff::civil::Date>,
     /// How many threads read and evaluate records (default: the cores available).
@@ -297,9 +298,15 @@ pub fn prepare_inputs(input: &InputArgs) -> Result<(Config, RunOptions, run::Inp
     Ok((config, options, inputs))
 }
 
-/// The date `--today` gives, else the current date.
+/// The date `--today` gives, else the config's `today`, else the current date.
 pub fn today(input: &InputArgs) -> jiff::civil::Date {
-    input.today.unwrap_or_else(current_date)
+    today_of(input).date
+}
+
+/// [`today`], with where it came from.
+pub fn today_of(input: &InputArgs) -> super::today::Today {
+    let configured = || super::today::configured(input.config.as_deref());
+    super::today::Today::resolve(input.today, input.today.map_or_else(configured, |_| None))
 }
 
 /// The current date, UTC.

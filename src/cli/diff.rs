@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::check::{InputArgs, prepare_inputs, today};
+use super::check::{InputArgs, prepare_inputs, today_of};
 use super::{Exit, print_errors};
 use crate::check::PolicyInput;
 use crate::compile::Program;
@@ -270,7 +270,8 @@ fn diff(
             return Exit::Trouble;
         }
     };
-    let _ = program.apply_today(today(&args.input));
+    let today = today_of(&args.input);
+    let _ = program.apply_today(today.date);
     let mut sink = DiffSink {
         program: &program,
         split,
@@ -294,8 +295,12 @@ fn diff(
     let mut changes = sink.changes;
     changes.sort_by(|a, b| (&a.rule, a.change).cmp(&(&b.rule, b.change)));
     let text = match args.format {
-        DiffFormat::Human => human(&changes, &sink.summary),
-        DiffFormat::Json => json(&changes, &sink.summary, &result.data_errors),
+        DiffFormat::Human => format!(
+            "outcomes {}\n\n{}",
+            today.describe(),
+            human(&changes, &sink.summary)
+        ),
+        DiffFormat::Json => json(&changes, &sink.summary, &result.data_errors, today.date),
     };
     let mut out = std::io::stdout().lock();
     if out
@@ -380,15 +385,23 @@ fn human(changes: &[Change], summary: &DiffSummary) -> String {
 
 /// The changes, the data files or records that could not be read (as in `check`'s JSON), and the
 /// counts.
-fn json(changes: &[Change], summary: &DiffSummary, errors: &[Diag]) -> String {
+fn json(
+    changes: &[Change],
+    summary: &DiffSummary,
+    errors: &[Diag],
+    today: jiff::civil::Date,
+) -> String {
     #[derive(Serialize)]
     struct Report<'a> {
+        /// The date the waivers were applied as of.
+        today: String,
         changes: &'a [Change],
         errors: Vec<crate::report::json::JsonError>,
         summary: &'a DiffSummary,
     }
     let errors = errors.iter().map(crate::report::json::error).collect();
     let report = Report {
+        today: today.to_string(),
         changes,
         errors,
         summary,

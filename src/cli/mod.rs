@@ -10,6 +10,7 @@ pub mod lint;
 pub mod progress;
 pub mod snapshot;
 pub mod test;
+pub mod today;
 
 use std::io::IsTerminal;
 

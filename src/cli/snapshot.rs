@@ -94,6 +94,11 @@ pub fn run(args: &Args) -> Exit {
         }
     };
     outcomes.close_record();
+    // On stderr, so that the snapshot file does not change with the day it was written.
+    eprintln!(
+        "caveat: outcomes {}",
+        super::check::today_of(&args.input).describe()
+    );
     print_errors(&warnings);
     print_errors(&result.policy_warnings);
     for diag in &result.data_errors {

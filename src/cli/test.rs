@@ -13,7 +13,8 @@ use crate::testing::{Coverage, run_tests};
 pub struct Args {
     /// Policy files and folders. Default: the config's `policies`, or `policies/`.
     pub paths: Vec<PathBuf>,
-    /// The date to treat as today (YYYY-MM-DD), for waivers.
+    /// The date to treat as today (YYYY-MM-DD), for waivers [default: the config's `today`,
+    /// else the current date in UTC].
     #[arg(long, value_name = "DATE", value_parser = super::check::parse_today)]
     pub today: Option<jiff::civil::Date>,
     /// Report, per rule, whether the tests saw it fire and not fire, and which clauses never
@@ -53,14 +54,14 @@ pub fn run(args: &Args) -> Exit {
             return Exit::Trouble;
         }
     };
-    let today = args.today.unwrap_or_else(super::check::current_date);
+    let today = super::today::Today::resolve(args.today, super::today::configured(None));
     // Expiry notes matter to `check`; a test run only needs the waivers in force.
-    let _ = program.apply_today(today);
+    let _ = program.apply_today(today.date);
     let (outcomes, coverage) = run_tests(&program);
     let style = style_for(std::io::stdout().is_terminal());
     let mut out = std::io::stdout().lock();
     let mut failed = 0;
-    let mut text = String::new();
+    let mut text = format!("testing {}\n", today.describe());
     for outcome in &outcomes {
         let Some(test) = program.tests.get(outcome.test) else {
             continue;

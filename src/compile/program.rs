@@ -26,6 +26,8 @@ pub struct Program {
     pub tests: Vec<CompiledTest>,
     /// The schema the records must conform to, when the policies declare one.
     pub schema: Option<Arc<crate::schema::Schema>>,
+    /// The day [`Program::apply_today`] applied the waivers as of, once it has.
+    pub today: Option<Date>,
 }
 
 impl Program {
@@ -58,6 +60,7 @@ impl Program {
             waivers: Vec::new(),
             tests: Vec::new(),
             schema: None,
+            today: None,
         }
     }
 
@@ -79,6 +82,7 @@ impl Program {
     pub fn apply_today(&mut self, today: Date) -> Vec<crate::diagnostic::Diag> {
         use crate::diagnostic::{Diag, Severity};
         let mut diags = Vec::new();
+        self.today = Some(today);
         for (index, waiver) in self.waivers.iter().enumerate() {
             let rule_id = self
                 .rules
