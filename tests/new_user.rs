@@ -409,3 +409,40 @@ fn a_test_that_fails_because_its_waiver_expired_says_so() {
         "{text}"
     );
 }
+
+#[test]
+fn unreadable_input_is_counted_and_a_binary_file_shows_no_source() {
+    let dir = project(
+        "unreadable",
+        &[
+            ("ban.policy", POLICY),
+            (
+                "buys.yaml",
+                "- {id: a, vendor: DJI}\n- {id: b, vendor: [open\n",
+            ),
+        ],
+    );
+    std::fs::write(
+        dir.join("blob.yaml"),
+        b"id: 1\nvendor: \xff\xfe\x00\x01\x1b[2J\n",
+    )
+    .unwrap();
+    let out = caveat_in(&dir, &["check", "ban.policy", "buys.yaml", "blob.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = stdout(&out);
+    assert!(
+        text.ends_with("records checked: 1 deny, 0 warn, 0 note, 0 error, 2 unreadable\n"),
+        "{text}"
+    );
+    let errors = stderr(&out);
+    let binary = &errors[errors.find("caveat::io::not_utf8").unwrap()..];
+    assert!(
+        binary.contains("`blob.yaml` is not, from line 2, column 9"),
+        "{binary}"
+    );
+    assert!(!binary.contains('│'), "no source excerpt:\n{binary}");
+    assert!(
+        !binary.contains('\u{1b}') && !binary.contains('\u{fffd}'),
+        "{binary}"
+    );
+}

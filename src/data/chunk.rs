@@ -185,11 +185,17 @@ impl Chunks {
                 let at = e.utf8_error().valid_up_to();
                 let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
                 let source = SourceFile::chunk(self.name.clone(), lossy, first_line);
-                Err(
-                    Diag::error("caveat::io::not_utf8", "data files must be UTF-8 text")
-                        .label(&source, Span::new(at, at + 1), "not UTF-8 here")
-                        .help("convert the file to UTF-8"),
+                let (line, column) = source.line_col(at);
+                let place = format!("line {line}, column {column}");
+                Err(Diag::error(
+                    "caveat::io::not_utf8",
+                    format!(
+                        "data files must be UTF-8 text: `{}` is not, from {place}",
+                        source.name()
+                    ),
                 )
+                .label(&source, Span::new(at, at + 1), "not UTF-8 here")
+                .help("convert the file to UTF-8"))
             }
         }
     }

@@ -18,8 +18,22 @@ pub struct Style {
     pub width: usize,
 }
 
+/// The code of a data file that is not UTF-8 text: its message says where, and no source is
+/// shown.
+pub const NOT_TEXT: &str = "caveat::io::not_utf8";
+
 /// Renders one diagnostic as text.
 pub fn render(diag: &Diag, style: Style) -> String {
+    // A file that is not text has no lines worth showing: its bytes would garble the terminal.
+    let without_source;
+    let diag = if diag.code == NOT_TEXT {
+        without_source = Diag::error(diag.code.clone(), diag.message.clone())
+            .with_severity(diag.severity)
+            .maybe_help(diag.help.clone());
+        &without_source
+    } else {
+        diag
+    };
     let theme = if style.color {
         GraphicalTheme::unicode()
     } else {
@@ -201,11 +215,21 @@ pub fn summary_line(summary: &Summary) -> String {
     line
 }
 
+/// The summary line of a run: [`summary_line`], and how many records or files could not be read
+/// (`2 unreadable`), so that a run that exits 2 never reads as clean.
+pub fn run_summary_line(result: &crate::run::RunResult) -> String {
+    let mut line = summary_line(&result.summary);
+    if !result.data_errors.is_empty() {
+        let _ = write!(line, ", {} unreadable", result.data_errors.len());
+    }
+    line
+}
+
 impl<W: std::io::Write> super::Report for HumanWriter<W> {
     /// The summary line; data errors go to stderr, where the command line prints them.
     fn finish(&mut self, result: &crate::run::RunResult) -> std::io::Result<()> {
         if self.summary {
-            let line = format!("{}\n", summary_line(&result.summary));
+            let line = format!("{}\n", run_summary_line(result));
             self.out.write_all(line.as_bytes())?;
         }
         self.out.flush()
