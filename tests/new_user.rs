@@ -446,3 +446,80 @@ fn unreadable_input_is_counted_and_a_binary_file_shows_no_source() {
         "{binary}"
     );
 }
+
+#[test]
+fn every_page_the_manual_names_can_be_printed() {
+    let dir = project("man", &[]);
+    let top = stdout(&caveat_in(&dir, &["man"]));
+    let named: Vec<&str> = top
+        .split("caveat\\-")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("(1)").map(|(name, _)| name))
+        .collect();
+    assert!(
+        named.contains(&"check") && named.contains(&"man"),
+        "{named:?}"
+    );
+    for name in named {
+        let out = caveat_in(&dir, &["man", name]);
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+        let page = stdout(&out);
+        assert!(page.contains(&format!(".TH caveat-{name} 1")), "{page}");
+        assert!(page.contains(&format!("caveat\\-{name} \\-")), "{page}");
+        assert!(page.contains(".SH \"SEE ALSO\"\ncaveat(1)"), "{page}");
+    }
+    let out = caveat_in(&dir, &["man", "chek"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("did you mean `check`?"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Runs `caveat` in `dir` with a stdout whose reader has gone already, as `caveat … | head` ends.
+fn with_closed_stdout(dir: &Path, args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    std::process::Command::new(env!("CARGO_BIN_EXE_caveat"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_closed_stdout_ends_every_command_quietly() {
+    let dir = waived_project("closed_pipe", "today = \"2025-06-01\"\n");
+    std::fs::write(dir.join("policies/ugly.policy"), "deny   vendor Autel\n").unwrap();
+    let init = dir.join("fresh");
+    for (args, code) in [
+        (&["man"][..], 0),
+        (&["man", "check"][..], 0),
+        (&["completions", "bash"][..], 0),
+        (&["--help"][..], 0),
+        (&["check", "--help"][..], 0),
+        (&["--version"][..], 0),
+        (&["init", init.to_str().unwrap()][..], 0),
+        (&["explain", "no-dji", "a"][..], 0),
+        (&["fmt", "--check"][..], 1),
+        (&["lint"][..], 0),
+        (&["test"][..], 0),
+        (&["snapshot"][..], 0),
+        (&["diff", "--base", "policies", "--head", "policies"][..], 0),
+        // A check that could not write its report did not finish: it fails, quietly.
+        (&["check"][..], 2),
+    ] {
+        let out = with_closed_stdout(&dir, args);
+        let errors = stderr(&out).to_lowercase();
+        assert!(
+            !errors.contains("broken pipe") && !errors.contains("internal error"),
+            "{args:?}: {errors}"
+        );
+        assert!(!errors.contains("panicked"), "{args:?}: {errors}");
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {errors}");
+    }
+}

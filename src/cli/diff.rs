@@ -303,10 +303,8 @@ fn diff(
         DiffFormat::Json => json(&changes, &sink.summary, &result.data_errors, today.date),
     };
     let mut out = std::io::stdout().lock();
-    if out
-        .write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .is_err()
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
+        && !super::is_closed_pipe(&e)
     {
         return Exit::Trouble;
     }

@@ -7,6 +7,7 @@ pub mod explain;
 pub mod fmt;
 pub mod init;
 pub mod lint;
+pub mod man;
 pub mod progress;
 pub mod snapshot;
 pub mod test;
@@ -57,8 +58,9 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff), e.g. `caveat man > caveat.1`.
-    Man,
+    /// Print the manual page (roff), e.g. `caveat man > caveat.1`; `caveat man check` prints
+    /// caveat-check(1).
+    Man(man::Args),
 }
 
 /// When to colour output.
@@ -148,20 +150,45 @@ pub fn run(cli: Cli) -> Exit {
         Command::Diff(args) => diff::run(&args),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut command, "caveat", &mut std::io::stdout());
-            Exit::Clean
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "caveat", &mut script);
+            write_stdout(&script)
         }
-        Command::Man => {
-            let command = <Cli as clap::CommandFactory>::command();
-            match clap_mangen::Man::new(command).render(&mut std::io::stdout()) {
-                Ok(()) => Exit::Clean,
-                Err(e) => {
-                    eprintln!("caveat: cannot write the manual page: {e}");
-                    Exit::Trouble
-                }
-            }
+        Command::Man(args) => man::run(&args),
+    }
+}
+
+/// Whether an error is stdout (or a report's pipe) closed by the reader (`caveat … | head`):
+/// then a command stops quietly, with no message.
+pub fn is_closed_pipe(error: &std::io::Error) -> bool {
+    error.kind() == std::io::ErrorKind::BrokenPipe
+}
+
+/// Writes `bytes` to stdout: exit 0, or, when it cannot be written, a message and exit 2; a
+/// closed pipe is no failure of the command and ends it quietly (exit 0).
+pub fn write_stdout(bytes: &[u8]) -> Exit {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Exit::Clean,
+        Err(e) if is_closed_pipe(&e) => Exit::Clean,
+        Err(e) => {
+            eprintln!("caveat: cannot write to stdout: {e}");
+            Exit::Trouble
         }
     }
+}
+
+/// Whether a panic is Rust's `print!` failing on a closed stdout: the last resort of
+/// [`is_closed_pipe`] for output not written through [`write_stdout`].
+pub fn is_closed_pipe_panic(info: &std::panic::PanicHookInfo<'_>) -> bool {
+    let payload = info.payload();
+    let message = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("");
+    message.starts_with("failed printing to stdout") && message.contains("Broken pipe")
 }
 
 /// The style for a stream: by `--color`; with `auto`, colour only on a terminal and never with

@@ -135,6 +135,7 @@ pub fn run(args: &Args) -> Exit {
             let mut stdout = std::io::stdout().lock();
             match stdout.write_all(text.as_bytes()) {
                 Ok(()) => Exit::Clean,
+                Err(e) if super::is_closed_pipe(&e) => Exit::Clean,
                 Err(_) => Exit::Trouble,
             }
         }

@@ -91,10 +91,8 @@ pub fn run(args: &Args) -> Exit {
     if show_coverage {
         text.push_str(&coverage_report(&program, &coverage));
     }
-    if out
-        .write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .is_err()
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
+        && !super::is_closed_pipe(&e)
     {
         return Exit::Trouble;
     }
