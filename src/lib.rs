@@ -49,5 +49,6 @@ pub mod source;
 pub mod suggest;
 pub mod syntax;
 pub mod testing;
+pub mod vacuous;
 pub mod value;
 pub mod workdir;

@@ -389,7 +389,14 @@ pub fn evaluate(
     let split = options.load.records_path.is_none();
     let renderer = sink.renderer();
     let every_record = sink.wants_records();
+    let mut file_start = None;
     for (path, format) in &inputs.data {
+        crate::vacuous::check_file_read(file_start.take(), &mut result);
+        file_start = Some(crate::vacuous::FileStart {
+            path,
+            records: result.summary.records,
+            errors: result.data_errors.len(),
+        });
         let opened = Chunks::open(path, *format, split)
             .map(|c| c.with_limit(options.load.limits.max_file_bytes));
         let mut chunks = match opened {
@@ -462,6 +469,16 @@ pub fn evaluate(
         if let Some(e) = failure {
             return Err(e);
         }
+    }
+    crate::vacuous::check_file_read(file_start, &mut result);
+    if result.data_errors.is_empty()
+        && let Some(warning) = crate::vacuous::no_records(
+            result.summary.records,
+            inputs.data.len(),
+            &result.policy_warnings,
+        )
+    {
+        result.policy_warnings.push(warning);
     }
     result
         .policy_warnings

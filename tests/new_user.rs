@@ -523,3 +523,85 @@ fn a_closed_stdout_ends_every_command_quietly() {
         assert_eq!(out.status.code(), Some(code), "{args:?}: {errors}");
     }
 }
+
+#[test]
+fn nothing_checked_is_a_warning_not_a_pass() {
+    let dir = project(
+        "vacuous",
+        &[
+            ("p/ban.policy", POLICY),
+            ("p/empty.policy", "# rules to come\n\n"),
+            (
+                "lets/names.policy",
+                "let uas = [Parrot]\ndeny vendor in uas\n",
+            ),
+            ("only_lets/names.policy", "let uas = [DJI]\n"),
+            ("d/buys.yaml", RECORDS),
+            ("d/empty.yaml", ""),
+            ("d/header.csv", "id,vendor\n"),
+            ("d/none.json", "[]\n"),
+        ],
+    );
+    let cases: [(&[&str], &[&str]); 5] = [
+        (
+            &["p/ban.policy", "p/empty.policy", "d/buys.yaml"],
+            &["caveat::input::empty_policy"],
+        ),
+        (&["only_lets", "d/buys.yaml"], &["caveat::input::no_rules"]),
+        (
+            &[
+                "p/ban.policy",
+                "d/empty.yaml",
+                "d/header.csv",
+                "d/none.json",
+            ],
+            &["caveat::input::empty_data"],
+        ),
+        (&["p/ban.policy"], &["caveat::input::no_records"]),
+        (&["lets", "d/buys.yaml"], &[]),
+    ];
+    for (paths, codes) in cases {
+        let mut args = vec!["check", "--format", "json"];
+        args.extend(paths);
+        let out = caveat_in(&dir, &args);
+        let (json, errors) = (stdout(&out), stderr(&out));
+        for code in codes {
+            assert!(errors.contains(code), "{paths:?}: {errors}");
+            assert!(
+                json.contains(&format!("\"code\":\"{code}\"")),
+                "{paths:?}: {json}"
+            );
+        }
+        if codes.is_empty() {
+            assert!(!errors.contains("caveat::input::"), "{paths:?}: {errors}");
+        }
+        args.extend(["--fail-on", "warn"]);
+        let failed = caveat_in(&dir, &args).status.code();
+        assert_eq!(
+            failed,
+            Some(if codes.is_empty() { 0 } else { 1 }),
+            "{paths:?}"
+        );
+    }
+    // Each empty data file is named once, and the run's "no records" is not said besides.
+    let out = caveat_in(
+        &dir,
+        &["check", "p/ban.policy", "d/empty.yaml", "d/header.csv"],
+    );
+    let errors = stderr(&out);
+    assert_eq!(
+        errors.matches("caveat::input::empty_data").count(),
+        2,
+        "{errors}"
+    );
+    assert!(
+        errors.contains("data file `d/header.csv` holds no records"),
+        "{errors}"
+    );
+    assert!(!errors.contains("caveat::input::no_records"), "{errors}");
+    assert!(
+        stdout(&out).starts_with("0 records checked"),
+        "{}",
+        stdout(&out)
+    );
+}

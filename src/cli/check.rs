@@ -241,7 +241,9 @@ pub fn prepare(input: &InputArgs) -> Result<Prepared, Vec<Diag>> {
     let (mut program, lint_warnings) = run::compile_linted(&inputs)?.into_program()?;
     // Lint warnings go to stderr, where they cannot spoil a report on stdout.
     super::print_errors(&lint_warnings);
-    let warnings = program.apply_today(today(input));
+    let mut warnings = program.apply_today(today(input));
+    warnings.extend(crate::vacuous::empty_policy_files(&inputs.policies));
+    warnings.extend(crate::vacuous::no_rules(&program, &inputs.policies));
     Ok(Prepared {
         config,
         options,
