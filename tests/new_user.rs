@@ -605,3 +605,31 @@ fn nothing_checked_is_a_warning_not_a_pass() {
         stdout(&out)
     );
 }
+
+#[test]
+fn explain_says_which_alias_entry_matched() {
+    let dir = project(
+        "alias_explain",
+        &[
+            (
+                "a.policy",
+                "alias Huawei = [\"Huawei Technologies Co., Ltd.\", '(?i)^huawei\\b.*']\n\
+                 rule no-huawei {\n  deny vendor Huawei\n}\n",
+            ),
+            (
+                "d.yaml",
+                "- {id: a, vendor: \"HUAWEI DEVICE CO., LTD.\"}\n- {id: c, vendor: \"huawei technologies co ltd\"}\n",
+            ),
+        ],
+    );
+    let mut text = String::new();
+    for record in ["a", "c"] {
+        let out = caveat_in(
+            &dir,
+            &["explain", "no-huawei", record, "a.policy", "d.yaml"],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        text.push_str(&stdout(&out));
+    }
+    insta::assert_snapshot!(text);
+}

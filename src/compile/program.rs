@@ -549,12 +549,16 @@ impl Const {
 pub struct AliasSet {
     /// The normalised spellings, the symbol's own among them.
     pub normalized: HashSet<String>,
+    /// The entries as written, the patterns (raw strings) among them compiled.
+    pub entries: Vec<super::alias::AliasEntry>,
 }
 
 impl AliasSet {
-    /// Whether `text` is one of the spellings, after normalising it the same way.
+    /// Whether `text` is one of the spellings, after normalising it the same way, or a pattern
+    /// entry matches it as written.
     pub fn matches(&self, text: &str) -> bool {
-        !self.normalized.is_empty() && self.normalized.contains(&normalize(text))
+        (!self.normalized.is_empty() && self.normalized.contains(&normalize(text)))
+            || self.pattern_matches(text)
     }
 }
 
