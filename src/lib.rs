@@ -49,6 +49,7 @@ pub mod source;
 pub mod suggest;
 pub mod syntax;
 pub mod testing;
+pub mod unseen;
 pub mod vacuous;
 pub mod value;
 pub mod workdir;

@@ -633,3 +633,55 @@ fn explain_says_which_alias_entry_matched() {
     }
     insta::assert_snapshot!(text);
 }
+
+#[test]
+fn a_field_no_record_has_is_a_warning_at_the_rule_with_a_suggestion() {
+    let policy = "rule ban {\n  deny when vendr == DJI\n}\n\
+                  rule urgent {\n  warn when exemption.kidn == urgent\n}\n\
+                  rule items {\n  note when any item in line_items where item.vendorr == DJI\n}\n\
+                  rule fine {\n  deny vendor Parrot\n}\n";
+    let records = "- {id: a, vendor: DJI, exemption: {kind: urgent}, line_items: [{vendor: DJI}]}\n\
+                   - {id: b, vendor: Autel}\n";
+    let dir = project("unseen", &[("m.policy", policy), ("m.yaml", records)]);
+    let out = caveat_in(&dir, &["check", "-q", "m.policy", "m.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    insta::assert_snapshot!(stderr(&out));
+    // In JSON `warnings`, failing `--fail-on warn`, the same for any number of jobs.
+    let json = caveat_in(
+        &dir,
+        &["check", "--format", "json", "-j", "1", "m.policy", "m.yaml"],
+    );
+    assert_eq!(
+        stdout(&json).matches("caveat::run::unseen_field").count(),
+        3,
+        "{}",
+        stdout(&json)
+    );
+    let failing = caveat_in(
+        &dir,
+        &[
+            "check",
+            "--fail-on",
+            "warn",
+            "-j",
+            "2",
+            "m.policy",
+            "m.yaml",
+        ],
+    );
+    assert_eq!(failing.status.code(), Some(1));
+    assert_eq!(stderr(&failing), stderr(&out));
+    // A schema declares the fields: lint reports unknown ones instead.
+    let dir = project(
+        "unseen_schema",
+        &[
+            (
+                "m.policy",
+                "record {\n  id: string\n  vendor?: string\n  note?: string\n}\ndeny when note == x\n",
+            ),
+            ("m.yaml", records),
+        ],
+    );
+    let out = caveat_in(&dir, &["check", "m.policy", "m.yaml"]);
+    assert!(!stderr(&out).contains("unseen_field"), "{}", stderr(&out));
+}
