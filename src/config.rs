@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use clap::ValueEnum as _;
 use serde::Deserialize;
 
-use crate::diagnostic::Diag;
+use crate::diagnostic::{Code, Diag};
 use crate::report::{FailOn, Format};
 use crate::source::{Source, SourceFile, Span};
 
 /// The file name searched for.
-pub const FILE_NAME: &str = "caveat.toml";
+pub(crate) const FILE_NAME: &str = "caveat.toml";
 
 /// The keys a config may have, for "did you mean" on the others.
 const KEYS: &[&str] = &[
@@ -21,7 +21,7 @@ const KEYS: &[&str] = &[
 
 /// The settings of a `caveat.toml`, paths resolved against its folder.
 #[derive(Debug, Clone, Default)]
-pub struct Config {
+pub(crate) struct Config {
     /// The file it was read from.
     pub path: PathBuf,
     /// Policy files and folders.
@@ -61,7 +61,7 @@ struct Raw {
 }
 
 /// The nearest `caveat.toml` in `start` or a folder above it.
-pub fn find(start: &Path) -> Option<PathBuf> {
+pub(crate) fn find(start: &Path) -> Option<PathBuf> {
     start
         .ancestors()
         .map(|folder| folder.join(FILE_NAME))
@@ -71,7 +71,7 @@ pub fn find(start: &Path) -> Option<PathBuf> {
 /// Reads and checks the config at `path`.
 pub fn load(path: &Path) -> Result<Config, Diag> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| Diag::io("caveat::config::read", "cannot read", path.display(), &e))?;
+        .map_err(|e| Diag::io(Code::ConfigRead, "cannot read", path.display(), &e))?;
     let source = SourceFile::new(path.display().to_string(), text);
     parse(&source, path)
 }
@@ -134,7 +134,7 @@ fn today_of(source: &Source, value: &toml::Value) -> Result<jiff::civil::Date, D
     crate::value::parse_date_literal(&text).map_err(|why| {
         let at = source.text().find("today").unwrap_or(0);
         Diag::error(
-            "caveat::config::invalid",
+            Code::ConfigInvalid,
             format!("invalid config: `today` is not a date: {why}"),
         )
         .label(source, Span::new(at, at + "today".len()), "here")
@@ -148,7 +148,7 @@ fn toml_error(source: &Source, error: &toml::de::Error) -> Diag {
         Span::new(r.start, r.end.max(r.start + 1))
     });
     Diag::error(
-        "caveat::config::invalid",
+        Code::ConfigInvalid,
         format!("invalid config: {}", error.message().trim_end()),
     )
     .label(source, span, "here")
@@ -171,7 +171,7 @@ fn unknown_key(source: &Source, key: &str, known: &[&str], what: &str) -> Diag {
         .unwrap_or(0);
     let suggestion = crate::suggest::closest(key, known.iter().copied());
     Diag::error(
-        "caveat::config::unknown_key",
+        Code::ConfigUnknownKey,
         format!("`{key}` is not {what} caveat knows"),
     )
     .label(source, Span::new(at, at + key.len()), "unknown")
@@ -214,7 +214,7 @@ mod tests {
     #[test]
     fn unknown_keys_are_errors_with_a_suggestion() {
         let error = read("polices = [\"p\"]\n").unwrap_err();
-        assert_eq!(error.code, "caveat::config::unknown_key");
+        assert_eq!(error.code, Code::ConfigUnknownKey);
         assert_eq!(error.help.as_deref(), Some("did you mean `policies`?"));
         assert_eq!(error.location().unwrap().line_col(), (1, 1));
         let error = read("[output]\nsaif = \"x\"\n").unwrap_err();
@@ -225,13 +225,13 @@ mod tests {
     #[test]
     fn wrong_values_point_into_the_file() {
         let error = read("fail-on = \"sometimes\"\n").unwrap_err();
-        assert_eq!(error.code, "caveat::config::invalid");
+        assert_eq!(error.code, Code::ConfigInvalid);
         assert_eq!(error.location().unwrap().line_col(), (1, 11));
         let error = read("today = \"soon\"\n").unwrap_err();
-        assert_eq!(error.code, "caveat::config::invalid");
+        assert_eq!(error.code, Code::ConfigInvalid);
         assert_eq!(error.location().unwrap().line_col(), (1, 1));
         let error = read("policies = \"p\"\n").unwrap_err();
-        assert_eq!(error.code, "caveat::config::invalid");
+        assert_eq!(error.code, Code::ConfigInvalid);
     }
 
     #[test]

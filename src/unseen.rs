@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use crate::compile::{Expr, ExprKind, Program, Segment};
-use crate::diagnostic::{Diag, Severity};
+use crate::diagnostic::{Code, Diag};
 use crate::source::Span;
 use crate::value::{Node, Value};
 
@@ -212,14 +212,13 @@ pub fn warnings(program: &Program, paths: &[ReadPath], seen: &Seen) -> Vec<Diag>
                 }
             };
             Some(
-                Diag::error(
-                    "caveat::run::unseen_field",
+                Diag::warning(
+                    Code::RunUnseenField,
                     format!(
                         "no record of this run has `{dotted}`, which rule `{}` reads",
                         rule.id
                     ),
                 )
-                .with_severity(Severity::Warning)
                 .label(&rule.source, path.span, "never found in the records")
                 .help(help),
             )

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::check::PolicyInput;
 use crate::compile::Program;
-use crate::diagnostic::{Diag, Severity};
+use crate::diagnostic::{Code, Diag};
 use crate::source::{SourceFile, Span};
 
 /// A warning for each policy file that holds nothing but comments and blank lines.
@@ -21,11 +21,10 @@ pub fn empty_policy_files(policies: &[PolicyInput]) -> Vec<Diag> {
                 .all(|line| line.is_empty() || line.starts_with('#') || line == "\u{feff}");
             empty.then(|| {
                 let source = SourceFile::new(policy.path.display().to_string(), text);
-                Diag::error(
-                    "caveat::input::empty_policy",
+                Diag::warning(
+                    Code::InputEmptyPolicy,
                     format!("policy file `{}` is empty", policy.path.display()),
                 )
-                .with_severity(Severity::Warning)
                 .label(&source, Span::new(0, 0), "no statements in this file")
                 .help("write rules in it, or leave it out of the run")
             })
@@ -43,14 +42,13 @@ pub fn no_rules(program: &Program, policies: &[PolicyInput]) -> Option<Diag> {
         .map(|p| format!("`{}`", p.path.display()))
         .collect();
     Some(
-        Diag::error(
-            "caveat::input::no_rules",
+        Diag::warning(
+            Code::InputNoRules,
             format!(
                 "the policies hold no rules, so every record passes: {}",
                 names.join(", ")
             ),
         )
-        .with_severity(Severity::Warning)
         .help("give the policy files or folders that hold the rules (`deny`, `warn`, `note`, `require`)"),
     )
 }
@@ -60,11 +58,10 @@ pub fn no_rules(program: &Program, policies: &[PolicyInput]) -> Option<Diag> {
 pub fn empty_data_file(path: &Path, text: Option<String>) -> Diag {
     let source = SourceFile::new(path.display().to_string(), text.unwrap_or_default());
     let header = source.text().trim_end().len();
-    Diag::error(
-        "caveat::input::empty_data",
+    Diag::warning(
+        Code::InputEmptyData,
         format!("data file `{}` holds no records", path.display()),
     )
-    .with_severity(Severity::Warning)
     .label(&source, Span::new(0, header), "no records")
     .help("nothing in it was checked: fill it, or leave it out of the run")
 }
@@ -75,16 +72,15 @@ pub const SHOWN_BYTES: u64 = 4096;
 /// A warning for a run that checked no record at all, when no data file was warned of as empty
 /// already (nor could not be read): there were no data files to read.
 pub fn no_records(records: usize, data_files: usize, warned: &[Diag]) -> Option<Diag> {
-    let told = warned.iter().any(|d| d.code == "caveat::input::empty_data");
+    let told = warned.iter().any(|d| d.code == Code::InputEmptyData);
     (records == 0 && !told).then(|| {
-        Diag::error(
-            "caveat::input::no_records",
+        Diag::warning(
+            Code::InputNoRecords,
             format!(
                 "no records were checked: the run read {data_files} data file{}",
                 if data_files == 1 { "" } else { "s" }
             ),
         )
-        .with_severity(Severity::Warning)
         .help("give data files (`.yaml`, `.yml`, `.json`, `.jsonl`, `.csv`) or folders that hold some, or set `data` in `caveat.toml`")
     })
 }
@@ -102,7 +98,7 @@ pub struct FileStart<'a> {
 
 /// Adds an [`empty_data_file`] warning to `result` when the file that began at `start` was read
 /// without error and held no record.
-pub fn check_file_read(start: Option<FileStart<'_>>, result: &mut crate::run::RunResult) {
+pub fn check_file_read(start: Option<FileStart<'_>>, result: &mut crate::report::RunResult) {
     let Some(start) = start else { return };
     if result.summary.records > start.records || result.data_errors.len() > start.errors {
         return;

@@ -7,12 +7,12 @@ use super::progress::WithProgress;
 use super::{Exit, print_errors, style_for};
 use crate::config::Config;
 use crate::data::{Limits, LoadOptions};
-use crate::diagnostic::Diag;
+use crate::diagnostic::{Code, Diag};
 use crate::report::{self, FailOn, Format, Report, Reports};
 use crate::run::{self, RunOptions};
 
 /// Examples shown by `caveat check --help`.
-pub const EXAMPLES: &str = "Examples:
+pub(crate) const EXAMPLES: &str = "Examples:
   caveat check                                   policies/ and examples/ of this folder
   caveat check policies/ data/purchases.yaml     these policies against these records
   caveat check --format json policies/ data/     a JSON report on stdout
@@ -142,7 +142,7 @@ fn parse_size(text: &str) -> Result<u64, String> {
 }
 
 /// Parses `--today`.
-pub fn parse_today(text: &str) -> Result<jiff::civil::Date, String> {
+pub(crate) fn parse_today(text: &str) -> Result<jiff::civil::Date, String> {
     crate::value::parse_date_literal(text).map_err(|why| format!("`{text}` is not a date: {why}"))
 }
 
@@ -152,7 +152,7 @@ fn dotted(path: &str) -> Vec<String> {
 
 /// What a run reads and evaluates, ready: the arguments, over the config file, over the
 /// defaults; the inputs found and the policies compiled.
-pub struct Prepared {
+pub(crate) struct Prepared {
     /// The config file, or an empty one.
     pub config: Config,
     /// How to run.
@@ -187,7 +187,7 @@ fn config_paths(config: &Config) -> Result<Vec<PathBuf>, Diag> {
         }
         let bad_glob = |why: String| {
             Diag::error(
-                "caveat::config::bad_glob",
+                Code::ConfigBadGlob,
                 format!(
                     "`data` glob `{entry}` in `{}`: {why}",
                     config.path.display()
@@ -227,7 +227,7 @@ fn paths(input: &InputArgs, config: &Config) -> Result<Vec<PathBuf>, Diag> {
         .collect();
     if defaults.is_empty() {
         return Err(Diag::error(
-            "caveat::io::no_paths",
+            Code::IoNoPaths,
             "nothing to check: no paths given, no `caveat.toml`, and no `policies/` or `examples/` folder here",
         )
         .help("give policy and data files or folders (`caveat check policies/ data/`), or run `caveat init`"));
@@ -236,7 +236,7 @@ fn paths(input: &InputArgs, config: &Config) -> Result<Vec<PathBuf>, Diag> {
 }
 
 /// Finds the inputs and compiles the policies; the diagnostics if that fails.
-pub fn prepare(input: &InputArgs) -> Result<Prepared, Vec<Diag>> {
+pub(crate) fn prepare(input: &InputArgs) -> Result<Prepared, Vec<Diag>> {
     let (config, options, inputs) = prepare_inputs(input)?;
     let (mut program, lint_warnings) = run::compile_linted(&inputs)?.into_program()?;
     // Lint warnings go to stderr, where they cannot spoil a report on stdout.
@@ -255,7 +255,9 @@ pub fn prepare(input: &InputArgs) -> Result<Prepared, Vec<Diag>> {
 
 /// The config, the run options and the files to read, from the arguments over the config file
 /// over the defaults.
-pub fn prepare_inputs(input: &InputArgs) -> Result<(Config, RunOptions, run::Inputs), Vec<Diag>> {
+pub(crate) fn prepare_inputs(
+    input: &InputArgs,
+) -> Result<(Config, RunOptions, run::Inputs), Vec<Diag>> {
     let config = config(input).map_err(|d| vec![d])?.unwrap_or_default();
     let paths = paths(input, &config).map_err(|d| vec![d])?;
     let id_field = input
@@ -312,7 +314,7 @@ pub fn today_of(input: &InputArgs) -> super::today::Today {
 }
 
 /// The current date, UTC.
-pub fn current_date() -> jiff::civil::Date {
+pub(crate) fn current_date() -> jiff::civil::Date {
     let days = jiff::Timestamp::now().as_second().div_euclid(86_400);
     let epoch = jiff::civil::date(1970, 1, 1);
     epoch
@@ -321,7 +323,7 @@ pub fn current_date() -> jiff::civil::Date {
 }
 
 /// [`prepare`], with its diagnostics printed if it fails.
-pub fn prepare_or_report(input: &InputArgs) -> Option<Prepared> {
+pub(crate) fn prepare_or_report(input: &InputArgs) -> Option<Prepared> {
     prepare(input).map_err(|errors| print_errors(&errors)).ok()
 }
 
@@ -382,14 +384,14 @@ fn pair_reports(
         let owner = format_at.iter().rposition(|f| f < at);
         let Some(slot) = owner.and_then(|i| paired.get_mut(i)) else {
             return Err(Diag::error(
-                "caveat::cli::output_without_format",
+                Code::CliOutputWithoutFormat,
                 format!("`--output {}` has no `--format` before it", output.display()),
             )
             .help("an `--output FILE` belongs to the `--format` right before it: write `--format sarif --output caveat.sarif`"));
         };
         if let Some(earlier) = &slot.1 {
             return Err(Diag::error(
-                "caveat::cli::output_without_format",
+                Code::CliOutputWithoutFormat,
                 format!(
                     "`--output {}` and `--output {}` both follow one `--format`",
                     earlier.display(),
@@ -401,11 +403,10 @@ fn pair_reports(
         slot.1 = Some(output.clone());
     }
     if paired.iter().filter(|(_, file)| file.is_none()).count() > 1 {
-        return Err(Diag::error(
-            "caveat::cli::several_to_stdout",
-            "only one report can go to stdout",
-        )
-        .help("give every `--format` but one an `--output FILE` right after it"));
+        return Err(
+            Diag::error(Code::CliSeveralToStdout, "only one report can go to stdout")
+                .help("give every `--format` but one an `--output FILE` right after it"),
+        );
     }
     Ok(paired)
 }
@@ -530,12 +531,7 @@ fn open_reports(
             Some(path) => match std::fs::File::create(path) {
                 Ok(file) => (Box::new(std::io::BufWriter::new(file)), false),
                 Err(e) => {
-                    return Err(Diag::io(
-                        "caveat::io::write",
-                        "cannot write",
-                        path.display(),
-                        &e,
-                    ));
+                    return Err(Diag::io(Code::IoWrite, "cannot write", path.display(), &e));
                 }
             },
             None => (
@@ -543,10 +539,8 @@ fn open_reports(
                 std::io::stdout().is_terminal(),
             ),
         };
-        let opened =
-            report::open(*format, out, program, style_for(terminal), quiet).map_err(|e| {
-                Diag::error("caveat::io::write", format!("cannot write the report: {e}"))
-            })?;
+        let opened = report::open(*format, out, program, style_for(terminal), quiet)
+            .map_err(|e| Diag::error(Code::IoWrite, format!("cannot write the report: {e}")))?;
         reports.push(opened);
     }
     Ok(Reports(reports))

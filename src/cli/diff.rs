@@ -15,8 +15,8 @@ use super::check::{InputArgs, prepare_inputs, today_of};
 use super::{Exit, print_errors};
 use crate::check::PolicyInput;
 use crate::compile::Program;
-use crate::diagnostic::Diag;
-use crate::run::{Reported, Sink};
+use crate::diagnostic::{Code, Diag};
+use crate::report::{Reported, Sink};
 
 /// The arguments of `caveat diff`.
 #[derive(Debug, clap::Args)]
@@ -51,7 +51,7 @@ pub enum DiffFormat {
 /// How one rule's outcome on one record changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum ChangeKind {
+pub(crate) enum ChangeKind {
     /// A finding the base did not give.
     New,
     /// A finding the head no longer gives.
@@ -62,7 +62,7 @@ pub enum ChangeKind {
 
 /// What one side says of a record under one rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Side {
+pub(crate) struct Side {
     /// `deny`, `warn`, `note`, `error` or `waived`.
     pub effect: &'static str,
     /// The message.
@@ -71,7 +71,7 @@ pub struct Side {
 
 /// One changed outcome.
 #[derive(Debug, Clone, Serialize)]
-pub struct Change {
+pub(crate) struct Change {
     /// The rule id.
     pub rule: Arc<str>,
     /// The record's name.
@@ -96,7 +96,7 @@ pub struct Change {
 
 /// Counts of a diff.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct DiffSummary {
+pub(crate) struct DiffSummary {
     /// Records read.
     pub records: usize,
     /// Records with at least one change.
@@ -238,7 +238,7 @@ fn diff(
         if found.policies.is_empty() {
             return Err(vec![
                 Diag::error(
-                    "caveat::io::no_policies",
+                    Code::IoNoPolicies,
                     format!(
                         "no policy files in `{}`",
                         paths
@@ -449,7 +449,7 @@ fn base_policies(base: &str, head: &[PathBuf]) -> Result<BasePolicies, Diag> {
 fn export_revision(revision: &str, path: &Path, into: &Path) -> Result<Option<PathBuf>, Diag> {
     let git_error = |why: String| {
         Diag::error(
-            "caveat::diff::git",
+            Code::DiffGit,
             format!("cannot read `{}` at `{revision}`: {why}", path.display()),
         )
         .help("`--base` takes a policy file or folder, or a git revision of the `--head` policies")

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{Exit, print_errors};
-use crate::diagnostic::Diag;
+use crate::diagnostic::{Code, Diag};
 use crate::format::{NotFormatted, format_file};
 use crate::source::SourceFile;
 
@@ -32,7 +32,7 @@ pub fn run(args: &Args) -> Exit {
     };
     if files.is_empty() {
         print_errors(&[
-            Diag::error("caveat::fmt::no_policies", "no policy files to format")
+            Diag::error(Code::FmtNoPolicies, "no policy files to format")
                 .help("give `.policy` files or folders that hold some"),
         ]);
         return Exit::Trouble;
@@ -67,7 +67,7 @@ pub fn run(args: &Args) -> Exit {
 fn format_one(path: &Path, check: bool) -> Result<bool, Vec<Diag>> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path)
-        .map_err(|e| vec![Diag::io("caveat::io::read", "cannot read", &name, &e)])?;
+        .map_err(|e| vec![Diag::io(Code::IoRead, "cannot read", &name, &e)])?;
     let formatted = match format_file(&name, &text) {
         Ok(formatted) => formatted,
         Err(NotFormatted::Invalid(errors)) => return Err(errors),
@@ -75,7 +75,7 @@ fn format_one(path: &Path, check: bool) -> Result<bool, Vec<Diag>> {
             let source = SourceFile::new(name.clone(), text);
             return Err(vec![
                 Diag::error(
-                    "caveat::fmt::internal",
+                    Code::FmtInternal,
                     format!("formatting `{name}` would change its meaning; it was left as it is"),
                 )
                 .label(&source, span, "the formatted text first differs here")
@@ -90,7 +90,7 @@ fn format_one(path: &Path, check: bool) -> Result<bool, Vec<Diag>> {
         print_diff(&name, &text, &formatted);
     } else {
         write_atomically(path, &formatted)
-            .map_err(|e| vec![Diag::io("caveat::io::write", "cannot write", &name, &e)])?;
+            .map_err(|e| vec![Diag::io(Code::IoWrite, "cannot write", &name, &e)])?;
         println!("formatted {name}");
     }
     Ok(true)
@@ -111,7 +111,7 @@ fn print_diff(name: &str, old: &str, new: &str) {
 /// Replaces `path` with `text` so that an interrupted run leaves the old file or the new one,
 /// never half of one: a temporary file in the same folder, synced, with the old file's
 /// permissions, renamed over it.
-pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     let folder = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

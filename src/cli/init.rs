@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::{Exit, print_errors};
-use crate::diagnostic::Diag;
+use crate::diagnostic::{Code, Diag};
 
 /// The arguments of `caveat init`.
 #[derive(Debug, clap::Args)]
@@ -33,7 +33,7 @@ pub fn run(args: &Args) -> Exit {
         .collect();
     if !existing.is_empty() {
         print_errors(&[Diag::error(
-            "caveat::init::exists",
+            Code::InitExists,
             format!("not overwriting {}", existing.join(", ")),
         )
         .help("move those files away, or run `caveat init` in another folder")]);
@@ -46,12 +46,7 @@ pub fn run(args: &Args) -> Exit {
             .map_or(Ok(()), std::fs::create_dir_all)
             .and_then(|()| std::fs::write(&path, text));
         if let Err(e) = written {
-            print_errors(&[Diag::io(
-                "caveat::io::write",
-                "cannot write",
-                path.display(),
-                &e,
-            )]);
+            print_errors(&[Diag::io(Code::IoWrite, "cannot write", path.display(), &e)]);
             return Exit::Trouble;
         }
         println!("wrote {}", path.display());

@@ -7,7 +7,7 @@ use std::io::Write;
 use clap::CommandFactory;
 
 use super::{Cli, Exit, print_errors};
-use crate::diagnostic::Diag;
+use crate::diagnostic::{Code, Diag};
 
 /// The arguments of `caveat man`.
 #[derive(Debug, clap::Args)]
@@ -45,7 +45,7 @@ pub fn page(command: Option<&str>) -> Result<Vec<u8>, Diag> {
                     None => format!("the commands are {}", names.join(", ")),
                 };
                 return Err(Diag::error(
-                    "caveat::cli::unknown_command",
+                    Code::CliUnknownCommand,
                     format!("`{name}` is not a command of caveat"),
                 )
                 .help(help));
@@ -55,12 +55,8 @@ pub fn page(command: Option<&str>) -> Result<Vec<u8>, Diag> {
                 .and_then(|()| roff.write_all(b".SH \"SEE ALSO\"\ncaveat(1)\n"))
         }
     };
-    written.map_err(|e| {
-        Diag::error(
-            "caveat::io::write",
-            format!("cannot write the manual page: {e}"),
-        )
-    })?;
+    written
+        .map_err(|e| Diag::error(Code::IoWrite, format!("cannot write the manual page: {e}")))?;
     Ok(roff)
 }
 

@@ -1,6 +1,6 @@
 //! The command line: one file per command, each an `Args` struct and a `run` function.
 
-pub mod changed;
+pub(crate) mod changed;
 pub mod check;
 pub mod diff;
 pub mod explain;
@@ -11,7 +11,7 @@ pub mod man;
 pub mod progress;
 pub mod snapshot;
 pub mod test;
-pub mod today;
+pub(crate) mod today;
 
 use std::io::IsTerminal;
 
@@ -22,7 +22,13 @@ use crate::report::human::{self, Style};
 
 /// caveat checks purchase records against procurement policies.
 #[derive(Debug, Parser)]
-#[command(name = "caveat", version, about, long_about = None)]
+#[command(
+    name = "caveat",
+    version,
+    about,
+    long_about = None,
+    after_help = "The policy language: docs/language.md in caveat's repository (every construct, with examples)."
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -193,7 +199,7 @@ pub fn is_closed_pipe_panic(info: &std::panic::PanicHookInfo<'_>) -> bool {
 
 /// The style for a stream: by `--color`; with `auto`, colour only on a terminal and never with
 /// `NO_COLOR`.
-pub fn style_for(is_terminal: bool) -> Style {
+pub(crate) fn style_for(is_terminal: bool) -> Style {
     let color = match COLOR.get().copied().unwrap_or_default() {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -210,7 +216,7 @@ pub fn style_for(is_terminal: bool) -> Style {
 
 /// The policy files and folders a command that reads only policies works on: those given, else
 /// the config's `policies`, else `policies/`.
-pub fn policy_paths(given: &[std::path::PathBuf]) -> Vec<std::path::PathBuf> {
+pub(crate) fn policy_paths(given: &[std::path::PathBuf]) -> Vec<std::path::PathBuf> {
     if !given.is_empty() {
         return given.iter().map(|p| crate::workdir::relative(p)).collect();
     }
@@ -224,7 +230,7 @@ pub fn policy_paths(given: &[std::path::PathBuf]) -> Vec<std::path::PathBuf> {
 }
 
 /// Prints diagnostics on stderr.
-pub fn print_errors(diags: &[Diag]) {
+pub(crate) fn print_errors(diags: &[Diag]) {
     let style = style_for(std::io::stderr().is_terminal());
     for diag in diags {
         eprint!("{}", human::render(diag, style));

@@ -11,8 +11,9 @@ use std::path::PathBuf;
 use super::check::{InputArgs, Prepared, prepare_or_report};
 use super::fmt::write_atomically;
 use super::{Exit, print_errors};
-use crate::diagnostic::Diag;
-use crate::run::{self, CheckedRecord, Reported, Sink};
+use crate::diagnostic::{Code, Diag};
+use crate::report::{CheckedRecord, Reported, Sink};
+use crate::run;
 use crate::source::Location;
 
 /// The arguments of `caveat snapshot`.
@@ -122,12 +123,7 @@ pub fn run(args: &Args) -> Exit {
         (None, Some(path)) => match write_atomically(path, &text) {
             Ok(()) => Exit::Clean,
             Err(e) => {
-                print_errors(&[Diag::io(
-                    "caveat::io::write",
-                    "cannot write",
-                    path.display(),
-                    &e,
-                )]);
+                print_errors(&[Diag::io(Code::IoWrite, "cannot write", path.display(), &e)]);
                 Exit::Trouble
             }
         },
@@ -147,13 +143,10 @@ fn compare(path: &std::path::Path, text: &str) -> Exit {
     let old = match std::fs::read_to_string(path) {
         Ok(old) => old,
         Err(e) => {
-            print_errors(&[Diag::io(
-                "caveat::io::read",
-                "cannot read the snapshot",
-                path.display(),
-                &e,
-            )
-            .help("write one first: `caveat snapshot -o FILE`")]);
+            print_errors(&[
+                Diag::io(Code::IoRead, "cannot read the snapshot", path.display(), &e)
+                    .help("write one first: `caveat snapshot -o FILE`"),
+            ]);
             return Exit::Trouble;
         }
     };

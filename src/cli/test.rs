@@ -117,7 +117,7 @@ pub fn run(args: &Args) -> Exit {
 }
 
 /// Coverage per rule: fired and not fired seen, clauses that decided an outcome, and the total.
-pub fn coverage_report(program: &crate::compile::Program, coverage: &Coverage) -> String {
+pub(crate) fn coverage_report(program: &crate::compile::Program, coverage: &Coverage) -> String {
     let mark = |seen: bool| if seen { "✓" } else { "✗" };
     let mut text = format!("\ncoverage: {:.1}%\n", coverage.percent());
     for (rule, seen) in program.rules.iter().zip(&coverage.rules) {

@@ -124,7 +124,7 @@ enum Key<'a> {
 
 /// A record's value at an indexed path, as the index sees it.
 #[derive(Debug, Clone, Copy)]
-pub enum Probe<'a> {
+pub(crate) enum Probe<'a> {
     /// No value (missing or null).
     Missing,
     /// A string.
@@ -139,7 +139,7 @@ pub enum Probe<'a> {
 
 impl RuleIndex {
     /// Builds the index of a program's rules, given each rule's first clause.
-    pub fn build<'a>(first_clauses: impl Iterator<Item = Option<&'a Expr>>) -> RuleIndex {
+    pub(crate) fn build<'a>(first_clauses: impl Iterator<Item = Option<&'a Expr>>) -> RuleIndex {
         let mut index = RuleIndex::default();
         for (rule, clause) in first_clauses.enumerate() {
             let Some((path, key)) = clause.and_then(key_of) else {
@@ -195,7 +195,7 @@ impl PathIndex {
 
     /// Appends to `out` the rules of this path that a record whose value at the path is `probe`
     /// may meet (unsorted; a rule may appear twice). `scratch` is reused for normalising.
-    pub fn candidates(&self, probe: Probe<'_>, out: &mut Vec<usize>, scratch: &mut String) {
+    pub(crate) fn candidates(&self, probe: Probe<'_>, out: &mut Vec<usize>, scratch: &mut String) {
         if let Probe::Missing = probe {
             return;
         }

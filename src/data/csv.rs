@@ -7,6 +7,7 @@
 //! Written here rather than with the `csv` crate, which does not give the place of each field in
 //! the file, and a finding must point at its cell.
 
+use crate::diagnostic::Code;
 use std::collections::VecDeque;
 
 use super::build::data_error;
@@ -21,7 +22,7 @@ struct Cell {
 }
 
 /// The records of a CSV file, one at a time.
-pub struct CsvRecords {
+pub(crate) struct CsvRecords {
     source: Source,
     pos: usize,
     /// The header: each column's path of names.
@@ -106,7 +107,7 @@ impl CsvRecords {
                             self.pos = bytes.len();
                             return Some(Err(data_error(
                                 &self.source,
-                                "caveat::data::csv_syntax",
+                                Code::DataCsvSyntax,
                                 "unterminated quoted field",
                                 Span::new(cell_start, cell_start + 1),
                                 "this quote is never closed",
@@ -139,7 +140,7 @@ impl CsvRecords {
                     self.pos = end;
                     return Some(Err(data_error(
                         &self.source,
-                        "caveat::data::csv_syntax",
+                        Code::DataCsvSyntax,
                         "text after a quoted field",
                         Span::new(i, i + 1),
                         format!(
@@ -192,7 +193,7 @@ impl CsvRecords {
             if path.iter().any(|p| p.is_empty()) {
                 return Err(data_error(
                     &self.source,
-                    "caveat::data::csv_header",
+                    Code::DataCsvHeader,
                     format!("`{}` is not a field name", cell.text),
                     cell.span,
                     "a header cell names a field",
@@ -205,7 +206,7 @@ impl CsvRecords {
             {
                 let error = data_error(
                     &self.source,
-                    "caveat::data::duplicate_key",
+                    Code::DataDuplicateKey,
                     format!("the column `{}` is named twice", cell.text),
                     cell.span,
                     "named again here",
@@ -229,7 +230,7 @@ impl CsvRecords {
         if cells.len() != columns.len() {
             return Err(data_error(
                 &self.source,
-                "caveat::data::csv_row",
+                Code::DataCsvRow,
                 format!(
                     "this row has {} field{}, the header {}",
                     cells.len(),
@@ -413,9 +414,9 @@ mod tests {
         let (source, results) = read("id,vendor\nA-1\nA-2,\"DJI\" x\nA-3,\"open\n");
         assert_eq!(results.len(), 3);
         let short = err(&results[0]);
-        assert_eq!(short.code, "caveat::data::csv_row");
+        assert_eq!(short.code, Code::DataCsvRow);
         assert_eq!(short.message, "this row has 1 field, the header 2");
-        assert_eq!(err(&results[1]).code, "caveat::data::csv_syntax");
+        assert_eq!(err(&results[1]).code, Code::DataCsvSyntax);
         assert_eq!(source.line_col(err(&results[1]).span.start), (3, 10));
         assert_eq!(err(&results[2]).message, "unterminated quoted field");
     }
@@ -424,9 +425,9 @@ mod tests {
     fn a_column_named_twice_is_refused() {
         let (_, results) = read("id,buyer,buyer.branch\n1,2,3\n");
         assert_eq!(results.len(), 1);
-        assert_eq!(err(&results[0]).code, "caveat::data::duplicate_key");
+        assert_eq!(err(&results[0]).code, Code::DataDuplicateKey);
         let (_, results) = read("id,,x\n");
-        assert_eq!(err(&results[0]).code, "caveat::data::csv_header");
+        assert_eq!(err(&results[0]).code, Code::DataCsvHeader);
     }
 
     #[test]

@@ -9,12 +9,12 @@ use serde_sarif::sarif;
 use super::{Place, Report};
 use crate::compile::Program;
 use crate::eval::Outcome;
-use crate::run::{Reported, RunResult, Sink};
+use crate::report::{Reported, RunResult, Sink};
 use crate::source::Location;
 use crate::syntax::ast::Effect;
 
 /// Collects results, and writes the log at the end.
-pub struct SarifWriter<W: Write> {
+pub(crate) struct SarifWriter<W: Write> {
     out: W,
     rules: Vec<sarif::ReportingDescriptor>,
     /// Rule id → its index in `rules`.
@@ -206,7 +206,7 @@ fn notification(diag: &crate::diagnostic::Diag) -> sarif::Notification {
         .level(serde_json::json!(level))
         .descriptor(
             sarif::ReportingDescriptorReference::builder()
-                .id(diag.code.clone())
+                .id(diag.code.to_string())
                 .build(),
         );
     match diag.location().map(Location::place) {
