@@ -7,28 +7,25 @@ use std::path::{Path, PathBuf};
 use clap::ValueEnum as _;
 use serde::Deserialize;
 
-use crate::diagnostic::Diag;
+use crate::diagnostic::{Code, Diag};
 use crate::report::{FailOn, Format};
 use crate::source::{Source, SourceFile, Span};
 
 /// The file name searched for.
-pub const FILE_NAME: &str = "caveat.toml";
+pub(crate) const FILE_NAME: &str = "caveat.toml";
 
 /// The keys a config may have, for "did you mean" on the others.
 const KEYS: &[&str] = &[
-    "policies",
-    "data",
-    "exclude",
-    "fail-on",
-    "id-field",
-    "format",
-    "output",
-    "allow-outside",
+    "policies", "data", "exclude", "fail-on", "id-field", "format", "output", "today",
 ];
+
+/// The key that once lifted the project root's confinement. A pull request's author controls
+/// `caveat.toml`, so only `--allow-outside` on the command line may lift it.
+const ALLOW_OUTSIDE: &str = "allow-outside";
 
 /// The settings of a `caveat.toml`, paths resolved against its folder.
 #[derive(Debug, Clone, Default)]
-pub struct Config {
+pub(crate) struct Config {
     /// The file it was read from.
     pub path: PathBuf,
     /// Policy files and folders.
@@ -45,8 +42,8 @@ pub struct Config {
     pub format: Option<Format>,
     /// Reports written to files: format → file.
     pub output: Vec<(Format, PathBuf)>,
-    /// `allow-outside = true`: read files outside the project root (for local use).
-    pub allow_outside: bool,
+    /// The date to treat as today (`--today` wins).
+    pub today: Option<jiff::civil::Date>,
 }
 
 /// The file as written.
@@ -64,13 +61,12 @@ struct Raw {
     format: Option<String>,
     #[serde(default)]
     output: BTreeMap<String, String>,
-    #[serde(default)]
-    allow_outside: bool,
+    today: Option<toml::Value>,
 }
 
 /// The nearest `caveat.toml` in `start` or a folder above it, up to the root of the git work
 /// tree that holds `start`: a config above the repository is not the repository's.
-pub fn find(start: &Path) -> Option<PathBuf> {
+pub(crate) fn find(start: &Path) -> Option<PathBuf> {
     let top = crate::project::git_root(start);
     let start = std::fs::canonicalize(start).unwrap_or_else(|_| start.to_path_buf());
     for folder in start.ancestors() {
@@ -98,7 +94,7 @@ pub fn load(path: &Path) -> Result<Config, Diag> {
     let bytes = crate::project::read_regular(path, crate::project::MAX_POLICY_BYTES, None)?;
     let text = String::from_utf8(bytes).map_err(|_| {
         Diag::error(
-            "caveat::config::read",
+            Code::ConfigRead,
             format!("cannot read `{}`: it is not UTF-8 text", path.display()),
         )
     })?;
@@ -111,19 +107,25 @@ pub fn parse(source: &Source, path: &Path) -> Result<Config, Diag> {
     let text = source.text();
     let table: toml::Table = toml::from_str(text).map_err(|e| toml_error(source, &e))?;
     for key in table.keys() {
+        if key == ALLOW_OUTSIDE {
+            return Err(Diag::error(
+                Code::ConfigUnknownKey,
+                format!("`{ALLOW_OUTSIDE}` cannot be set in `caveat.toml`"),
+            )
+            .label(source, key_span(source, key), "not allowed here")
+            .help(
+                "give `--allow-outside` on the command line instead: whoever writes a pull \
+                 request controls `caveat.toml`, so it cannot lift the project root's confinement",
+            ));
+        }
         if !KEYS.contains(&key.as_str()) {
             return Err(unknown_key(source, key, KEYS, "a setting"));
         }
     }
     let raw: Raw = toml::from_str(text).map_err(|e| toml_error(source, &e))?;
     let base = path.parent().unwrap_or(Path::new(""));
-    let resolve = |p: &str| -> PathBuf {
-        if base.as_os_str().is_empty() {
-            PathBuf::from(p)
-        } else {
-            base.join(p)
-        }
-    };
+    // Relative to the working folder, as reports show paths given on the command line.
+    let resolve = |p: &str| -> PathBuf { crate::workdir::relative(&base.join(p)) };
     let format_of = |name: &str| -> Result<Format, Diag> {
         Format::from_str(name, false).map_err(|_| {
             let names: Vec<String> = Format::value_variants()
@@ -151,7 +153,29 @@ pub fn parse(source: &Source, path: &Path) -> Result<Config, Diag> {
         id_field: raw.id_field,
         format: raw.format.as_deref().map(format_of).transpose()?,
         output,
-        allow_outside: raw.allow_outside,
+        today: raw
+            .today
+            .as_ref()
+            .map(|v| today_of(source, v))
+            .transpose()?,
+    })
+}
+
+/// The `today` setting: a `YYYY-MM-DD` string or a TOML date.
+fn today_of(source: &Source, value: &toml::Value) -> Result<jiff::civil::Date, Diag> {
+    let text = match value {
+        toml::Value::String(text) => text.clone(),
+        toml::Value::Datetime(date) => date.to_string(),
+        other => other.to_string(),
+    };
+    crate::value::parse_date_literal(&text).map_err(|why| {
+        let at = source.text().find("today").unwrap_or(0);
+        Diag::error(
+            Code::ConfigInvalid,
+            format!("invalid config: `today` is not a date: {why}"),
+        )
+        .label(source, Span::new(at, at + "today".len()), "here")
+        .help("write `today = \"YYYY-MM-DD\"`")
     })
 }
 
@@ -161,7 +185,7 @@ fn toml_error(source: &Source, error: &toml::de::Error) -> Diag {
         Span::new(r.start, r.end.max(r.start + 1))
     });
     Diag::error(
-        "caveat::config::invalid",
+        Code::ConfigInvalid,
         format!("invalid config: {}", error.message().trim_end()),
     )
     .label(source, span, "here")
@@ -170,6 +194,20 @@ fn toml_error(source: &Source, error: &toml::de::Error) -> Diag {
 
 /// A key (or output format) that is not one of `known`, at its first place in the file.
 fn unknown_key(source: &Source, key: &str, known: &[&str], what: &str) -> Diag {
+    let suggestion = crate::suggest::closest(key, known.iter().copied());
+    Diag::error(
+        Code::ConfigUnknownKey,
+        format!("`{key}` is not {what} caveat knows"),
+    )
+    .label(source, key_span(source, key), "unknown")
+    .help(match suggestion {
+        Some(known) => format!("did you mean `{known}`?"),
+        None => format!("the choices are {}", known.join(", ")),
+    })
+}
+
+/// The first place in the file where `key` begins a line (its start when there is none).
+fn key_span(source: &Source, key: &str) -> Span {
     let text = source.text();
     let at = text
         .match_indices(key)
@@ -182,16 +220,7 @@ fn unknown_key(source: &Source, key: &str, known: &[&str], what: &str) -> Diag {
                 .is_some_and(|b| b.trim().is_empty())
         })
         .unwrap_or(0);
-    let suggestion = crate::suggest::closest(key, known.iter().copied());
-    Diag::error(
-        "caveat::config::unknown_key",
-        format!("`{key}` is not {what} caveat knows"),
-    )
-    .label(source, Span::new(at, at + key.len()), "unknown")
-    .help(match suggestion {
-        Some(known) => format!("did you mean `{known}`?"),
-        None => format!("the choices are {}", known.join(", ")),
-    })
+    Span::new(at, at + key.len())
 }
 
 #[cfg(test)]
@@ -208,7 +237,7 @@ mod tests {
     #[test]
     fn settings_are_read_with_paths_relative_to_the_file() {
         let config = read(
-            "policies = [\"policies\"]\ndata = [\"data/*.yaml\"]\nexclude = [\"old/**\"]\nfail-on = \"warn\"\nid-field = \"award.piid\"\nformat = \"json\"\n[output]\nsarif = \"out/caveat.sarif\"\n",
+            "policies = [\"policies\"]\ndata = [\"data/*.yaml\"]\nexclude = [\"old/**\"]\nfail-on = \"warn\"\nid-field = \"award.piid\"\nformat = \"json\"\ntoday = \"2026-12-05\"\n[output]\nsarif = \"out/caveat.sarif\"\n",
         )
         .unwrap();
         assert_eq!(config.policies, [PathBuf::from("proj/policies")]);
@@ -217,6 +246,7 @@ mod tests {
         assert_eq!(config.fail_on, Some(FailOn::Warn));
         assert_eq!(config.id_field.as_deref(), Some("award.piid"));
         assert_eq!(config.format, Some(Format::Json));
+        assert_eq!(config.today, Some(jiff::civil::date(2026, 12, 5)));
         assert_eq!(
             config.output,
             [(Format::Sarif, PathBuf::from("proj/out/caveat.sarif"))]
@@ -226,7 +256,7 @@ mod tests {
     #[test]
     fn unknown_keys_are_errors_with_a_suggestion() {
         let error = read("polices = [\"p\"]\n").unwrap_err();
-        assert_eq!(error.code, "caveat::config::unknown_key");
+        assert_eq!(error.code, Code::ConfigUnknownKey);
         assert_eq!(error.help.as_deref(), Some("did you mean `policies`?"));
         assert_eq!(error.location().unwrap().line_col(), (1, 1));
         let error = read("[output]\nsaif = \"x\"\n").unwrap_err();
@@ -235,12 +265,23 @@ mod tests {
     }
 
     #[test]
+    fn allow_outside_is_refused_at_its_line_with_the_flag_in_the_help() {
+        let error = read("policies = [\"p\"]\nallow-outside = true\n").unwrap_err();
+        assert_eq!(error.code, Code::ConfigUnknownKey);
+        assert_eq!(error.location().unwrap().line_col(), (2, 1));
+        assert!(error.help.unwrap().contains("--allow-outside"));
+    }
+
+    #[test]
     fn wrong_values_point_into_the_file() {
         let error = read("fail-on = \"sometimes\"\n").unwrap_err();
-        assert_eq!(error.code, "caveat::config::invalid");
+        assert_eq!(error.code, Code::ConfigInvalid);
         assert_eq!(error.location().unwrap().line_col(), (1, 11));
+        let error = read("today = \"soon\"\n").unwrap_err();
+        assert_eq!(error.code, Code::ConfigInvalid);
+        assert_eq!(error.location().unwrap().line_col(), (1, 1));
         let error = read("policies = \"p\"\n").unwrap_err();
-        assert_eq!(error.code, "caveat::config::invalid");
+        assert_eq!(error.code, Code::ConfigInvalid);
     }
 
     #[test]

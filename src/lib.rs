@@ -1,10 +1,27 @@
 //! caveat checks purchase records against procurement policies.
 //!
-//! The pipeline runs one way: policy text is parsed ([`syntax`]) into an AST, checked and
-//! compiled ([`check`], [`compile`]) into a [`compile::Program`]; record files are loaded
+//! # The public API
+//!
+//! What a program that embeds caveat needs is re-exported here:
+//!
+//! - **compile policies**: [`check_sources`] (policies held in memory) or [`check()`] (files, with
+//!   their imports, as [`PolicyInput`]s) give a [`Program`], or every [`Diag`] that stops it;
+//! - **read records**: [`read_records`] over a [`SourceFile`] in a data [`Format`], with
+//!   [`LoadOptions`] (limits, `--records`), gives [`Record`]s whose values keep their spans;
+//! - **evaluate**: [`evaluate`] (or an [`Evaluator`] reused across records) gives the
+//!   [`Finding`]s of a record, each with its [`Outcome`];
+//! - **render**: [`reported_finding`] turns a finding into a [`Reported`] one that the renderers
+//!   of [`report`] write; [`run::evaluate`] runs a whole check over files into a
+//!   [`report::Sink`], on several threads.
+//!
+//! The modules hold the rest of each stage's public types. The command line ([`cli`]) is public
+//! for the `caveat` binary only.
+//!
+//! The pipeline runs one way: policy text is parsed (`syntax`) into an AST, checked and
+//! compiled ([`mod@check`], [`compile`]) into a [`compile::Program`]; record files are loaded
 //! ([`data`]) into values that keep their spans; evaluation ([`eval`]) gives findings, which the
 //! reports ([`report`]) render. A policy's `record { … }` schema ([`schema`]) types the records
-//! and the expressions; [`lint`] finds the mistakes that would only show when the rules run.
+//! and the expressions; `lint` finds the mistakes that would only show when the rules run.
 //!
 //! ```
 //! use caveat::check::check_sources;
@@ -36,19 +53,33 @@
 pub mod check;
 pub mod cli;
 pub mod compile;
-pub mod config;
+pub(crate) mod config;
 pub mod data;
 pub mod diagnostic;
+pub(crate) mod effect;
 pub mod eval;
 pub mod format;
-pub mod lint;
+pub(crate) mod lint;
 pub mod project;
 pub mod report;
 pub mod run;
 pub mod schema;
 pub mod source;
-pub mod suggest;
-pub mod syntax;
+pub(crate) mod suggest;
+pub(crate) mod syntax;
 pub mod testing;
+pub(crate) mod unseen;
+pub(crate) mod vacuous;
 pub mod value;
-pub mod walk;
+pub(crate) mod walk;
+pub(crate) mod workdir;
+
+pub use check::{PolicyInput, check, check_sources};
+pub use compile::Program;
+pub use data::{Format, LoadOptions, Record, read_records};
+pub use diagnostic::{Code, Diag, Severity};
+pub use effect::{Effect, Outcome};
+pub use eval::{Evaluator, Finding, evaluate};
+pub use report::{Reported, reported_finding};
+pub use source::{Source, SourceFile, Span};
+pub use syntax::MAX_NESTING;

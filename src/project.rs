@@ -5,16 +5,16 @@
 //! link in them. So caveat reads only regular files, and only inside the project root: the
 //! folder of `caveat.toml`, else the git work tree, else the working folder. A path or link that
 //! resolves outside it is refused with a diagnostic that names the path and never shows the
-//! bytes of what it points to. `--allow-outside` (or `allow-outside = true` in `caveat.toml`)
-//! lifts the confinement, for local use. Writes never follow or replace a symbolic link or a
-//! file that is not a regular one.
+//! bytes of what it points to. `--allow-outside` on the command line lifts the confinement, for
+//! local use (`caveat.toml` cannot: a pull request's author controls it). Writes never follow
+//! or replace a symbolic link or a file that is not a regular one.
 
 use std::fs::{File, Metadata};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use crate::diagnostic::Diag;
+use crate::diagnostic::{Code, Diag};
 
 /// The largest policy or config file read, in bytes: far beyond any real one, and a bound on
 /// what a hostile file can make caveat hold.
@@ -89,7 +89,7 @@ impl Project {
     /// and never what it points to.
     pub fn check_inside(&self, path: &Path) -> Result<PathBuf, Diag> {
         let canonical = std::fs::canonicalize(path)
-            .map_err(|e| Diag::io("caveat::io::read", "cannot read", path.display(), &e))?;
+            .map_err(|e| Diag::io(Code::IoRead, "cannot read", path.display(), &e))?;
         if self.contains(&canonical) {
             return Ok(canonical);
         }
@@ -100,7 +100,7 @@ impl Project {
             "is"
         };
         Err(Diag::error(
-            "caveat::io::outside_project",
+            Code::IoOutsideProject,
             format!(
                 "`{}` {what} outside the project root `{}`",
                 path.display(),
@@ -118,7 +118,7 @@ impl Project {
     pub fn check_file(&self, path: &Path) -> Result<(), Diag> {
         self.check_inside(path)?;
         let metadata = std::fs::metadata(path)
-            .map_err(|e| Diag::io("caveat::io::read", "cannot read", path.display(), &e))?;
+            .map_err(|e| Diag::io(Code::IoRead, "cannot read", path.display(), &e))?;
         regular(path, &metadata)
     }
 
@@ -130,12 +130,12 @@ impl Project {
             _ => Path::new("."),
         };
         let canonical = std::fs::canonicalize(folder)
-            .map_err(|e| Diag::io("caveat::io::write", "cannot write", path.display(), &e))?;
+            .map_err(|e| Diag::io(Code::IoWrite, "cannot write", path.display(), &e))?;
         if self.contains(&canonical) {
             return Ok(());
         }
         Err(Diag::error(
-            "caveat::io::outside_project",
+            Code::IoOutsideProject,
             format!(
                 "the output `{}` is outside the project root `{}`",
                 path.display(),
@@ -190,7 +190,7 @@ fn regular(path: &Path, metadata: &Metadata) -> Result<(), Diag> {
         return Ok(());
     }
     Err(Diag::error(
-        "caveat::io::not_a_file",
+        Code::IoNotAFile,
         format!(
             "`{}` is {}, not a regular file",
             path.display(),
@@ -204,14 +204,14 @@ fn regular(path: &Path, metadata: &Metadata) -> Result<(), Diag> {
 /// nothing blocks or streams forever), with its size.
 pub fn open_regular(path: &Path) -> Result<(File, u64), Diag> {
     let metadata = std::fs::metadata(path)
-        .map_err(|e| Diag::io("caveat::io::read", "cannot read", path.display(), &e))?;
+        .map_err(|e| Diag::io(Code::IoRead, "cannot read", path.display(), &e))?;
     regular(path, &metadata)?;
-    let file = File::open(path)
-        .map_err(|e| Diag::io("caveat::io::read", "cannot read", path.display(), &e))?;
+    let file =
+        File::open(path).map_err(|e| Diag::io(Code::IoRead, "cannot read", path.display(), &e))?;
     // The file may have been swapped between the two looks.
     let opened = file
         .metadata()
-        .map_err(|e| Diag::io("caveat::io::read", "cannot read", path.display(), &e))?;
+        .map_err(|e| Diag::io(Code::IoRead, "cannot read", path.display(), &e))?;
     regular(path, &opened)?;
     Ok((file, opened.len()))
 }
@@ -219,7 +219,7 @@ pub fn open_regular(path: &Path) -> Result<(File, u64), Diag> {
 /// The error for a file larger than `max` bytes.
 pub fn too_large(path: &Path, max: u64, flag: Option<&str>) -> Diag {
     let diag = Diag::error(
-        "caveat::data::file_too_large",
+        Code::DataFileTooLarge,
         format!(
             "`{}` is larger than the limit of {max} bytes",
             path.display()
@@ -242,7 +242,7 @@ pub fn read_regular(path: &Path, max: u64, flag: Option<&str>) -> Result<Vec<u8>
     let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
     file.take(max.saturating_add(1))
         .read_to_end(&mut bytes)
-        .map_err(|e| Diag::io("caveat::io::read", "cannot read", path.display(), &e))?;
+        .map_err(|e| Diag::io(Code::IoRead, "cannot read", path.display(), &e))?;
     if bytes.len() as u64 > max {
         return Err(too_large(path, max, flag));
     }
@@ -252,7 +252,7 @@ pub fn read_regular(path: &Path, max: u64, flag: Option<&str>) -> Result<Vec<u8>
 /// The refusal of a symbolic link where a file is to be written.
 fn refuse_link(path: &Path) -> Result<(), Diag> {
     Err(Diag::error(
-        "caveat::io::unsafe_output",
+        Code::IoUnsafeOutput,
         format!(
             "`{}` is a symbolic link; caveat does not write through links",
             path.display()
@@ -266,15 +266,10 @@ fn refuse_link(path: &Path) -> Result<(), Diag> {
 pub fn check_writable(path: &Path) -> Result<(), Diag> {
     match std::fs::symlink_metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(Diag::io(
-            "caveat::io::write",
-            "cannot write",
-            path.display(),
-            &e,
-        )),
+        Err(e) => Err(Diag::io(Code::IoWrite, "cannot write", path.display(), &e)),
         Ok(m) if m.file_type().is_symlink() => refuse_link(path),
         Ok(m) if !m.is_file() => Err(Diag::error(
-            "caveat::io::unsafe_output",
+            Code::IoUnsafeOutput,
             format!(
                 "`{}` is {}; caveat writes only regular files",
                 path.display(),
@@ -297,8 +292,7 @@ pub fn create_output(path: &Path) -> Result<File, Diag> {
         use std::os::unix::fs::OpenOptionsExt as _;
         options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
     }
-    let io_error =
-        |e: std::io::Error| Diag::io("caveat::io::write", "cannot write", path.display(), &e);
+    let io_error = |e: std::io::Error| Diag::io(Code::IoWrite, "cannot write", path.display(), &e);
     let file = options.open(path).map_err(|e| {
         if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
             refuse_link(path).err().unwrap_or_else(|| io_error(e))
@@ -309,7 +303,7 @@ pub fn create_output(path: &Path) -> Result<File, Diag> {
     let metadata = file.metadata().map_err(io_error)?;
     regular(path, &metadata).map_err(|_| {
         Diag::error(
-            "caveat::io::unsafe_output",
+            Code::IoUnsafeOutput,
             format!(
                 "`{}` is {}; caveat writes only regular files",
                 path.display(),
@@ -365,10 +359,10 @@ mod tests {
         let path = dir.path().join("big.policy");
         std::fs::write(&path, "x".repeat(100)).unwrap();
         let error = read_regular(&path, 10, None).unwrap_err();
-        assert_eq!(error.code, "caveat::data::file_too_large");
+        assert_eq!(error.code, Code::DataFileTooLarge);
         assert_eq!(read_regular(&path, 100, None).unwrap().len(), 100);
         let error = read_regular(dir.path(), 100, None).unwrap_err();
-        assert_eq!(error.code, "caveat::io::not_a_file");
+        assert_eq!(error.code, Code::IoNotAFile);
     }
 
     #[test]

@@ -185,7 +185,7 @@ impl SourceFile {
     }
 
     /// Clamps a span so it lies inside the text and on character boundaries.
-    pub fn clamp(&self, span: Span) -> Span {
+    pub(crate) fn clamp(&self, span: Span) -> Span {
         let len = self.text.len();
         let mut start = span.start.min(len);
         while start > 0 && !self.text.is_char_boundary(start) {
@@ -197,6 +197,62 @@ impl SourceFile {
         }
         Span { start, end }
     }
+}
+
+/// What a file holds, for the diagnostic of a file that is not UTF-8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TextKind {
+    /// A `.policy` file.
+    Policy,
+    /// A data file (YAML, JSON, JSONL, CSV).
+    Data,
+    /// A snapshot of outcomes read by `caveat snapshot --check`.
+    Snapshot,
+}
+
+/// The one UTF-8 read: `bytes` of the file `name`, starting on line `first_line` of it, as text;
+/// or a `caveat::io::not_utf8` diagnostic pointing at the first byte that is not UTF-8.
+pub(crate) fn text_from_bytes(
+    name: impl Into<String>,
+    bytes: Vec<u8>,
+    first_line: usize,
+    kind: TextKind,
+) -> Result<Source, crate::diagnostic::Diag> {
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(SourceFile::chunk(name, text, first_line)),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let source = SourceFile::chunk(name, lossy, first_line);
+            let (kind, help) = match kind {
+                TextKind::Policy => ("policy", "save the file as UTF-8"),
+                TextKind::Data => ("data", "convert the file to UTF-8"),
+                TextKind::Snapshot => ("snapshot", "write it again: `caveat snapshot -o FILE`"),
+            };
+            // The message says where: the human report shows no source for such a file, whose
+            // bytes would garble the terminal.
+            let (line, column) = source.line_col(at);
+            let message = format!(
+                "{kind} files must be UTF-8 text: `{}` is not, from line {line}, column {column}",
+                source.name()
+            );
+            Err(
+                crate::diagnostic::Diag::error(crate::diagnostic::Code::IoNotUtf8, message)
+                    .label(&source, Span::new(at, at + 1), "not UTF-8 here")
+                    .help(help),
+            )
+        }
+    }
+}
+
+/// Reads the data file at `path` as UTF-8 text (a BOM is dropped by the readers).
+/// Only a regular file inside the project root is read (see [`crate::project`]).
+pub fn read_text(path: &std::path::Path) -> Result<Source, crate::diagnostic::Diag> {
+    let name = path.display().to_string();
+    crate::project::Project::current().check_file(path)?;
+    let max = crate::data::Limits::default().max_file_bytes;
+    let bytes = crate::project::read_regular(path, max, Some("--max-file-size"))?;
+    text_from_bytes(name, bytes, 1, TextKind::Data)
 }
 
 /// Lines longer than this many bytes are shown as a window around the label, not whole: a
@@ -217,7 +273,7 @@ const CHAR_BLOCK: usize = 4096;
 
 impl SourceFile {
     /// The part of `span` a snippet can show: on a long line (or over many lines) a label is cut
-    /// to its first line and to [`LABEL_MAX`] bytes, so that a snippet is an excerpt of the line
+    /// to its first line and to `LABEL_MAX` bytes, so that a snippet is an excerpt of the line
     /// around it, never the whole line. The flag tells whether it was cut.
     pub fn excerpt_span(&self, span: Span) -> (Span, bool) {
         let span = self.clamp(span);
@@ -350,7 +406,7 @@ impl Span {
     }
 
     /// The same span moved `by` bytes to the right.
-    pub fn shift(self, by: usize) -> Span {
+    pub(crate) fn shift(self, by: usize) -> Span {
         Span {
             start: self.start + by,
             end: self.end + by,

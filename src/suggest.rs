@@ -1,7 +1,10 @@
 //! "Did you mean …?": the closest of a set of names to a misspelt one.
 
 /// The candidate closest to `word`, if one is close enough to be a likely misspelling.
-pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn closest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let limit = match word.chars().count() {
         0..=2 => 1,
         3..=5 => 2,

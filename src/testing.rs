@@ -1,4 +1,4 @@
-//! Policy tests (LANGUAGE.md §9): each `test` block's record is evaluated against the whole
+//! Policy tests (docs/language.md §9): each `test` block's record is evaluated against the whole
 //! policy set, and its findings, notes aside unless listed, must be exactly those it expects.
 //! Running them also measures coverage: which rules the tests saw fire and not fire, and which
 //! clauses ever decided an outcome.
@@ -8,7 +8,7 @@ use std::path::Path;
 
 use crate::compile::{CompiledTest, Program};
 use crate::data::{Format, LoadOptions, Record};
-use crate::diagnostic::Diag;
+use crate::diagnostic::{Code, Diag};
 use crate::eval::explain::{Explanation, explain_with, render};
 use crate::eval::{Evaluator, Finding, Outcome};
 use crate::source::{Source, SourceFile, Span};
@@ -37,7 +37,7 @@ pub struct RuleCoverage {
 
 impl RuleCoverage {
     /// Items covered and items in all: fired, not fired, and each clause decisive.
-    pub fn counts(&self) -> (usize, usize) {
+    pub(crate) fn counts(&self) -> (usize, usize) {
         let covered = usize::from(self.fired)
             + usize::from(self.not_fired)
             + self.decisive.iter().filter(|d| **d).count();
@@ -188,7 +188,7 @@ fn check_expectations(
         .map(|e| render(program, e, &record_name))
         .collect();
     let diag = Diag::error(
-        "caveat::test::failed",
+        Code::TestFailed,
         format!(
             "test `{}` failed: expected {}, actual {}",
             test.name,
@@ -201,12 +201,33 @@ fn check_expectations(
         Given::Inline(span) => diag.label(&test.source, *span, "for this record"),
         Given::File(path) => diag.label(&test.source, path.span, "for this record"),
     };
-    Some(diag.help(why.join("").trim_end().to_string()))
+    let expired = expired_waivers(program, &differing);
+    Some(diag.help(format!("{expired}{}", why.join("")).trim_end().to_string()))
+}
+
+/// A line for each waiver of a rule in `rules` that is out of force because it expired: a test
+/// that relied on it fails from that day on, and should say why.
+fn expired_waivers(program: &Program, rules: &BTreeSet<usize>) -> String {
+    let Some(today) = program.today else {
+        return String::new();
+    };
+    program
+        .waivers
+        .iter()
+        .filter(|waiver| waiver.until < today && rules.contains(&waiver.rule))
+        .filter_map(|waiver| {
+            let rule = program.rules.get(waiver.rule)?;
+            Some(format!(
+                "the waiver of `{}` expired on {}, as of {today}\n",
+                rule.id, waiver.until
+            ))
+        })
+        .collect()
 }
 
 /// The record a test evaluates: its inline mapping, read in place so that positions are those
 /// of the policy file, or the one record of its file.
-pub fn given_record(test: &CompiledTest) -> Result<Record, Diag> {
+pub(crate) fn given_record(test: &CompiledTest) -> Result<Record, Diag> {
     let (source, format) = match &test.given {
         Given::Inline(span) => (inline_source(&test.source, *span), Format::Yaml),
         Given::File(path) => {
@@ -216,7 +237,7 @@ pub fn given_record(test: &CompiledTest) -> Result<Record, Diag> {
             let file = folder.join(&path.node);
             let Some(format) = Format::from_path(&file) else {
                 return Err(Diag::error(
-                    "caveat::test::given_file",
+                    Code::TestGivenFile,
                     format!("`{}` is not a data file", path.node),
                 )
                 .label(&test.source, path.span, "named here")
@@ -224,7 +245,7 @@ pub fn given_record(test: &CompiledTest) -> Result<Record, Diag> {
                     "a test's record file ends in `.yaml`, `.yml`, `.json`, `.jsonl` or `.csv`",
                 ));
             };
-            let source = crate::run::read_text(&file)
+            let source = crate::source::read_text(&file)
                 .map_err(|diag| diag.label(&test.source, path.span, "named here"))?;
             (source, format)
         }
@@ -260,7 +281,7 @@ fn conforming(program: &Program, test: &CompiledTest, mut record: Record) -> Res
     let violations = crate::schema::conform(schema, &mut record);
     let Some(first) = violations
         .into_iter()
-        .find(|v| v.code != "caveat::schema::missing_field")
+        .find(|v| v.code != Code::SchemaMissingField)
     else {
         return Ok(record);
     };
@@ -282,7 +303,7 @@ fn one_record_error(test: &CompiledTest, what: &str) -> Diag {
         Given::File(path) => path.span,
     };
     Diag::error(
-        "caveat::test::given",
+        Code::TestGiven,
         format!("the record of test `{}` {what}", test.name),
     )
     .label(&test.source, span, "given here")

@@ -70,7 +70,7 @@ impl Map {
 
 impl Value {
     /// A short name of the value's type, for messages ("a string", "a number").
-    pub fn type_name(&self) -> &'static str {
+    pub(crate) fn type_name(&self) -> &'static str {
         match self {
             Value::Null => "null",
             Value::Bool(_) => "a boolean",
@@ -84,7 +84,7 @@ impl Value {
 }
 
 /// Parses a policy's date literal: exactly `YYYY-MM-DD`, and a real calendar date.
-pub fn parse_date_literal(text: &str) -> Result<Date, String> {
+pub(crate) fn parse_date_literal(text: &str) -> Result<Date, String> {
     let parts: Vec<&str> = text.split('-').collect();
     let [y, m, d] = parts.as_slice() else {
         return Err("a date has three parts".to_string());
@@ -107,7 +107,7 @@ pub fn parse_date_literal(text: &str) -> Result<Date, String> {
 
 /// Reads a data string as a date, if it is one: `YYYY-MM-DD`, optionally followed by a time
 /// (`T` or a space, then `HH:MM[:SS[.fff]]` and an optional `Z` or `±HH:MM`). Only the date counts.
-pub fn parse_data_date(text: &str) -> Option<Date> {
+pub(crate) fn parse_data_date(text: &str) -> Option<Date> {
     let bytes = text.as_bytes();
     let date = bytes.get(..10)?;
     let digit = |i: usize| date.get(i).is_some_and(u8::is_ascii_digit);
@@ -184,7 +184,7 @@ fn valid_time_suffix(rest: &[u8]) -> bool {
 }
 
 /// Reads a data string as a plain decimal number, if it is one (`"389838.00"`, `"-12.5"`).
-pub fn parse_data_number(text: &str) -> Option<Decimal> {
+pub(crate) fn parse_data_number(text: &str) -> Option<Decimal> {
     let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
     let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
     let plain = !int.is_empty()
@@ -198,7 +198,11 @@ pub fn parse_data_number(text: &str) -> Option<Decimal> {
 }
 
 /// Exact decimal arithmetic; overflow and division by zero are errors, never infinities.
-pub fn arith(op: crate::syntax::ast::ArithOp, a: Decimal, b: Decimal) -> Result<Decimal, String> {
+pub(crate) fn arith(
+    op: crate::syntax::ast::ArithOp,
+    a: Decimal,
+    b: Decimal,
+) -> Result<Decimal, String> {
     use crate::syntax::ast::ArithOp;
     let result = match op {
         ArithOp::Add => a.checked_add(b),

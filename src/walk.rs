@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::diagnostic::{Diag, Severity};
+use crate::diagnostic::{Code, Diag};
 use crate::project::Project;
 
 /// Walks `folder` in sorted order, adding its files to `files`: hidden entries, what
@@ -26,7 +26,7 @@ pub fn walk(
         if let Err(e) = overrides.add(&format!("!{glob}")) {
             errors.push(
                 Diag::error(
-                    "caveat::io::bad_glob",
+                    Code::IoBadGlob,
                     format!("`{glob}` is not a valid exclude glob: {e}"),
                 )
                 .help("globs use gitignore syntax: `archive/`, `*.bak.yaml`, `old/**`"),
@@ -38,7 +38,7 @@ pub fn walk(
         Ok(overrides) => overrides,
         Err(e) => {
             errors.push(Diag::error(
-                "caveat::io::bad_glob",
+                Code::IoBadGlob,
                 format!("the exclude globs are not valid: {e}"),
             ));
             return 0;
@@ -63,7 +63,7 @@ pub fn walk(
             Ok(entry) => entry,
             Err(e) => {
                 errors.push(Diag::io(
-                    "caveat::io::read",
+                    Code::IoRead,
                     "cannot read in the folder",
                     folder.display(),
                     &e,
@@ -136,11 +136,10 @@ fn left_out(folder: &Path, seen: HashSet<PathBuf>) -> usize {
 
 /// The warning for a folder given to read that holds no policy or data file.
 pub fn nothing_found(folder: &Path) -> Diag {
-    Diag::error(
-        "caveat::io::empty_folder",
+    Diag::warning(
+        Code::IoEmptyFolder,
         format!("`{}` holds no policy or data file", folder.display()),
     )
-    .with_severity(Severity::Warning)
     .help(
         "caveat reads `.policy`, `.yaml`, `.yml`, `.json`, `.jsonl` and `.csv` files and leaves \
          out hidden ones and what `.gitignore` files ignore; check the folder and its \

@@ -17,8 +17,9 @@ use std::path::{Path, PathBuf};
 use caveat::check::PolicyInput;
 use caveat::data::Format;
 use caveat::eval::Outcome;
+use caveat::report::Reported;
 use caveat::report::human::finding_diag;
-use caveat::run::{self, Inputs, Reported, RunOptions};
+use caveat::run::{self, Inputs, RunOptions};
 
 /// The findings of checking `data` against the policies in `policies`.
 fn findings(policies: &[PathBuf], data: &Path) -> Vec<Reported> {

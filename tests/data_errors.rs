@@ -12,7 +12,8 @@ mod common;
 use std::path::Path;
 
 use caveat::data::{Format, LoadOptions, read_records};
-use caveat::run::{data_error, read_text};
+use caveat::run::data_error;
+use caveat::source::read_text;
 
 fn diagnostics_of(path: &Path) -> String {
     let relative = path

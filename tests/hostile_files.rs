@@ -166,14 +166,44 @@ fn data_path_with_dot_dot_out_of_the_project_is_refused() {
 }
 
 #[test]
-fn allow_outside_in_the_config_lifts_the_confinement_with_a_warning() {
+fn allow_outside_in_the_config_is_refused_at_its_line() {
+    // A pull request's author controls `caveat.toml`: it cannot lift the confinement.
     let scene = Scene::new(&[
-        ("caveat.toml", "allow-outside = true\n"),
+        (
+            "caveat.toml",
+            "policies = [\"policies\"]\nallow-outside = true\n",
+        ),
         ("policies/p.policy", POLICY),
     ]);
     let out = scene.caveat(&["check", "policies", "../secret.yaml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", all(&out));
+    let errors = stderr(&out);
+    assert!(errors.contains("caveat::config::unknown_key"), "{errors}");
+    assert!(
+        errors.contains("`allow-outside` cannot be set in `caveat.toml`"),
+        "{errors}"
+    );
+    assert!(errors.contains("caveat.toml:2:1"), "{errors}");
+    assert!(
+        errors.contains("give `--allow-outside` on the command line"),
+        "{errors}"
+    );
+    assert!(!all(&out).contains("TOP-SECRET"), "{}", all(&out));
+}
+
+#[test]
+fn allow_outside_flag_lifts_the_confinement() {
+    let scene = Scene::new(&[("policies/p.policy", POLICY)]);
+    let out = scene.caveat(&[
+        "check",
+        "--allow-outside",
+        "--format",
+        "json",
+        "policies",
+        "../secret.yaml",
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", all(&out));
-    assert!(stderr(&out).contains("caveat::config::allow_outside"));
+    assert!(stdout(&out).contains("\"records\":1"), "{}", stdout(&out));
 }
 
 #[test]
@@ -187,6 +217,24 @@ fn snapshot_check_of_a_link_out_of_the_project_shows_nothing_of_it() {
     assert_eq!(out.status.code(), Some(2), "{}", all(&out));
     assert!(stderr(&out).contains("caveat::io::outside_project"));
     assert!(!all(&out).contains("TOP-SECRET"), "{}", all(&out));
+}
+
+#[test]
+fn snapshot_check_of_a_file_that_is_not_utf8_says_where_and_shows_none_of_it() {
+    let scene = Scene::new(&[
+        ("policies/p.policy", POLICY),
+        ("data/d.yaml", "- {id: a, vendor: DJI}\n"),
+    ]);
+    std::fs::write(scene.repo().join("outcomes.txt"), b"ok\n\x1b]52;c;\xff\n").unwrap();
+    let out = scene.caveat(&["snapshot", "policies", "data", "--check", "outcomes.txt"]);
+    assert_eq!(out.status.code(), Some(2), "{}", all(&out));
+    let errors = stderr(&out);
+    assert!(errors.contains("caveat::io::not_utf8"), "{errors}");
+    assert!(
+        errors.contains("snapshot files must be UTF-8 text: `outcomes.txt` is not, from line 2"),
+        "{errors}"
+    );
+    assert!(!all(&out).contains('\u{1b}'), "{}", all(&out));
 }
 
 #[test]
@@ -286,6 +334,16 @@ fn gitignore_star_in_the_data_folder_is_warned_of_and_counted() {
     assert_eq!(report["warnings"][0]["code"], "caveat::io::empty_folder");
     assert_eq!(report["summary"]["skipped"], 2, "{report}");
     assert!(stderr(&out).contains("`data` holds no policy or data file"));
+    // The folder's warning says why no record was checked: the run's "no records" is not said
+    // besides (issue 18's warning for a run without data).
+    let errors = stderr(&out);
+    assert_eq!(
+        errors.matches("caveat::io::empty_folder").count(),
+        1,
+        "{errors}"
+    );
+    assert!(!errors.contains("caveat::input::no_records"), "{errors}");
+    assert_eq!(report["warnings"].as_array().unwrap().len(), 1, "{report}");
     let out = scene.caveat(&["check", "policies", "data", "--fail-on", "warn"]);
     assert_eq!(out.status.code(), Some(1), "{}", all(&out));
     assert!(stdout(&out).contains("0 records checked"));
@@ -327,12 +385,34 @@ fn upper_case_extensions_are_read() {
 fn report_over_its_own_data_input_is_refused() {
     let data = "- {id: a, vendor: DJI}\n";
     let scene = Scene::new(&[("policies/p.policy", POLICY), ("data/d.yaml", data)]);
-    let out = scene.caveat(&["check", "policies", "data/d.yaml", "-o", "data/d.yaml"]);
+    let out = scene.caveat(&[
+        "check",
+        "policies",
+        "data/d.yaml",
+        "--format",
+        "human",
+        "-o",
+        "data/d.yaml",
+    ]);
     assert_eq!(out.status.code(), Some(2), "{}", all(&out));
     assert!(stderr(&out).contains("caveat::cli::output_is_input"));
     assert_eq!(scene.read("data/d.yaml"), data);
     // Found by walking a folder, through another spelling of the path, too.
-    let out = scene.caveat(&["check", "policies", "data", "-o", "./data/../data/d.yaml"]);
+    let out = scene.caveat(&[
+        "check",
+        "policies",
+        "data",
+        "--format",
+        "json",
+        "-o",
+        "./data/../data/d.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", all(&out));
+    assert!(stderr(&out).contains("caveat::cli::output_is_input"));
+    assert_eq!(scene.read("data/d.yaml"), data);
+    // The issue's own command, an `-o` with no `--format`, is a usage error before anything is
+    // opened (each `--output` belongs to the `--format` right before it).
+    let out = scene.caveat(&["check", "policies", "data/d.yaml", "-o", "data/d.yaml"]);
     assert_eq!(out.status.code(), Some(2), "{}", all(&out));
     assert_eq!(scene.read("data/d.yaml"), data);
 }
@@ -353,9 +433,11 @@ fn report_over_a_policy_is_refused() {
         "policies/p.policy",
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", all(&out));
+    assert!(stderr(&out).contains("caveat::cli::output_is_input"));
     assert_eq!(scene.read("policies/p.policy"), POLICY);
     let out = scene.caveat(&["snapshot", "policies", "data", "-o", "data/d.yaml"]);
     assert_eq!(out.status.code(), Some(2), "{}", all(&out));
+    assert!(stderr(&out).contains("caveat::cli::output_is_input"));
 }
 
 // 5. Outputs out of the project and through links.
@@ -374,6 +456,15 @@ fn config_output_outside_the_project_is_refused() {
     assert_eq!(out.status.code(), Some(2), "{}", all(&out));
     assert!(stderr(&out).contains("caveat::io::outside_project"));
     assert!(!scene.outside().join("planted.sarif").exists());
+    // A `--format` flag adds to the config's reports: the config's output is still refused.
+    let out = scene.caveat(&["check", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", all(&out));
+    assert!(stderr(&out).contains("caveat::io::outside_project"));
+    assert!(!scene.outside().join("planted.sarif").exists());
+    // The same file given on the command line replaces the config's: the user's own choice.
+    let out = scene.caveat(&["check", "--format", "sarif", "-o", "../planted.sarif"]);
+    assert_eq!(out.status.code(), Some(1), "{}", all(&out));
+    assert!(scene.outside().join("planted.sarif").exists());
 }
 
 #[test]

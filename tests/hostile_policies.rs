@@ -17,7 +17,7 @@ use caveat::source::SourceFile;
 fn codes(text: &str) -> Vec<String> {
     match check_sources(&[SourceFile::new("hostile.policy", text)]) {
         Ok(_) => Vec::new(),
-        Err(errors) => errors.into_iter().map(|e| e.code).collect(),
+        Err(errors) => errors.into_iter().map(|e| e.code.to_string()).collect(),
     }
 }
 
@@ -60,7 +60,7 @@ fn a_hundred_thousand_member_and_index_accessors_are_refused() {
 
 #[test]
 fn nesting_up_to_the_limit_is_fine() {
-    let n = caveat::syntax::MAX_NESTING - 1;
+    let n = caveat::MAX_NESTING - 1;
     let text = format!("deny when {}amount > 1{}\n", "(".repeat(n), ")".repeat(n));
     assert_eq!(codes(&text), Vec::<String>::new());
     let text = format!("deny when {}amount > 1\n", "not ".repeat(n));

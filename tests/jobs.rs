@@ -7,7 +7,8 @@
 
 use std::path::PathBuf;
 
-use caveat::run::{Reported, RunOptions, compile, discover, evaluate};
+use caveat::report::Reported;
+use caveat::run::{RunOptions, compile, discover, evaluate};
 
 /// Every finding as text: record, index, effect, rule, position and message.
 fn run(paths: &[PathBuf], jobs: usize, chunk_bytes: usize) -> (Vec<String>, String) {

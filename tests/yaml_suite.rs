@@ -63,7 +63,7 @@ fn run(path: &Path, format: Format) -> Result<Vec<&'static str>, String> {
     std::thread::spawn(move || {
         let source = SourceFile::new(name, text);
         let codes: Vec<&'static str> = read_records(&source, format, &LoadOptions::default())
-            .filter_map(|r| r.err().map(|e| e.code))
+            .filter_map(|r| r.err().map(|e| e.code.as_str()))
             .collect();
         let _ = tx.send(codes);
     });

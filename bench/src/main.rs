@@ -18,7 +18,7 @@ fn read(paths: &[String]) -> ExitCode {
     let mut records = 0u64;
     let mut bytes = 0usize;
     for path in paths {
-        let source = match caveat::run::read_text(std::path::Path::new(path)) {
+        let source = match caveat::source::read_text(std::path::Path::new(path)) {
             Ok(source) => source,
             Err(e) => {
                 eprintln!("{e}");
@@ -87,7 +87,7 @@ fn eval(policy: &str, data: &str) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let Ok(source) = caveat::run::read_text(std::path::Path::new(data)) else {
+    let Ok(source) = caveat::source::read_text(std::path::Path::new(data)) else {
         eprintln!("{data}: cannot read");
         return ExitCode::from(2);
     };

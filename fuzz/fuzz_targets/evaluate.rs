@@ -7,7 +7,7 @@ use caveat::check::check_sources;
 use caveat::data::{Format, LoadOptions, read_records};
 use caveat::eval::{Evaluator, evaluate_all};
 use caveat::report::human::{Style, finding_diag, render};
-use caveat::run::reported_finding;
+use caveat::report::reported_finding;
 use caveat::source::SourceFile;
 use libfuzzer_sys::fuzz_target;
 

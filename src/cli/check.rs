@@ -7,12 +7,12 @@ use super::progress::WithProgress;
 use super::{Exit, print_errors, style_for};
 use crate::config::Config;
 use crate::data::{Limits, LoadOptions};
-use crate::diagnostic::Diag;
+use crate::diagnostic::{Code, Diag};
 use crate::report::{self, FailOn, Format, Report, Reports};
 use crate::run::{self, RunOptions};
 
 /// Examples shown by `caveat check --help`.
-pub const EXAMPLES: &str = "Examples:
+pub(crate) const EXAMPLES: &str = "Examples:
   caveat check                                   policies/ and examples/ of this folder
   caveat check policies/ data/purchases.yaml     these policies against these records
   caveat check --format json policies/ data/     a JSON report on stdout
@@ -29,9 +29,13 @@ pub struct Args {
     /// one run.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Vec<Format>,
-    /// Where the report of the `--format` given in the same position goes (default: stdout).
+    /// Where the report of the `--format` given right before it goes (default: stdout).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Vec<PathBuf>,
+    /// Where each `--format` and `--output` stood on the command line (set by
+    /// [`super::try_parse_from`]), to give each `--output` to the `--format` right before it.
+    #[arg(skip)]
+    pub positions: Positions,
     /// The lowest effect that fails the check (error findings always fail) [default: deny].
     #[arg(long, value_enum)]
     pub fail_on: Option<FailOn>,
@@ -45,6 +49,17 @@ pub struct Args {
     /// Print more on stderr: the files read, the rules compiled, and the time each step took.
     #[arg(long, short = 'v')]
     pub verbose: bool,
+}
+
+/// The positions on the command line of `check`'s `--format` and `--output` values, in the order
+/// given. Empty when the arguments were not parsed from a command line: then each `--output`
+/// belongs to the `--format` of the same rank.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Positions {
+    /// Of each `--format`.
+    pub formats: Vec<usize>,
+    /// Of each `--output`.
+    pub outputs: Vec<usize>,
 }
 
 /// What a run reads, and how: the arguments `check` and `snapshot` share.
@@ -66,10 +81,16 @@ pub struct InputArgs {
     /// The format of standard input, given as the path `-`.
     #[arg(long, value_enum, value_name = "FORMAT", default_value = "yaml")]
     pub stdin_format: crate::data::Format,
+    /// The PATHs are changed files (as a pre-commit hook passes them): check the changed data
+    /// files of the config (or of `policies/` and `examples/`) against its policies, and all of
+    /// its data when a policy changed; other files are left out.
+    #[arg(long)]
+    pub changed: bool,
     /// The config file (default: the nearest `caveat.toml` here or in a folder above).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// The date to treat as today (YYYY-MM-DD), for reproducible runs.
+    /// The date to treat as today (YYYY-MM-DD), for reproducible runs [default: the config's
+    /// `today`, else the current date in UTC].
     #[arg(long, value_name = "DATE", value_parser = parse_today)]
     pub today: Option<jiff::civil::Date>,
     /// How many threads read and evaluate records (default: the cores available).
@@ -121,7 +142,7 @@ fn parse_size(text: &str) -> Result<u64, String> {
 }
 
 /// Parses `--today`.
-pub fn parse_today(text: &str) -> Result<jiff::civil::Date, String> {
+pub(crate) fn parse_today(text: &str) -> Result<jiff::civil::Date, String> {
     crate::value::parse_date_literal(text).map_err(|why| format!("`{text}` is not a date: {why}"))
 }
 
@@ -131,7 +152,7 @@ fn dotted(path: &str) -> Vec<String> {
 
 /// What a run reads and evaluates, ready: the arguments, over the config file, over the
 /// defaults; the inputs found and the policies compiled.
-pub struct Prepared {
+pub(crate) struct Prepared {
     /// The config file, or an empty one.
     pub config: Config,
     /// How to run.
@@ -167,7 +188,7 @@ fn config_paths(config: &Config, project: &crate::project::Project) -> Result<Ve
         }
         let bad_glob = |why: String| {
             Diag::error(
-                "caveat::config::bad_glob",
+                Code::ConfigBadGlob,
                 format!(
                     "`data` glob `{entry}` in `{}`: {why}",
                     config.path.display()
@@ -190,8 +211,12 @@ fn paths(
     config: &Config,
     project: &crate::project::Project,
 ) -> Result<Vec<PathBuf>, Diag> {
-    if !input.paths.is_empty() {
-        return Ok(input.paths.clone());
+    if !input.paths.is_empty() && !input.changed {
+        return Ok(input
+            .paths
+            .iter()
+            .map(|p| crate::workdir::relative(p))
+            .collect());
     }
     if !config.policies.is_empty() || !config.data.is_empty() {
         return config_paths(config, project);
@@ -203,7 +228,7 @@ fn paths(
         .collect();
     if defaults.is_empty() {
         return Err(Diag::error(
-            "caveat::io::no_paths",
+            Code::IoNoPaths,
             "nothing to check: no paths given, no `caveat.toml`, and no `policies/` or `examples/` folder here",
         )
         .help("give policy and data files or folders (`caveat check policies/ data/`), or run `caveat init`"));
@@ -212,12 +237,14 @@ fn paths(
 }
 
 /// Finds the inputs and compiles the policies; the diagnostics if that fails.
-pub fn prepare(input: &InputArgs) -> Result<Prepared, Vec<Diag>> {
+pub(crate) fn prepare(input: &InputArgs) -> Result<Prepared, Vec<Diag>> {
     let (config, options, inputs) = prepare_inputs(input)?;
     let (mut program, lint_warnings) = run::compile_linted(&inputs)?.into_program()?;
     // Lint warnings go to stderr, where they cannot spoil a report on stdout.
     super::print_errors(&lint_warnings);
-    let warnings = program.apply_today(today(input));
+    let mut warnings = program.apply_today(today(input));
+    warnings.extend(crate::vacuous::empty_policy_files(&inputs.policies));
+    warnings.extend(crate::vacuous::no_rules(&program, &inputs.policies));
     Ok(Prepared {
         config,
         options,
@@ -229,7 +256,9 @@ pub fn prepare(input: &InputArgs) -> Result<Prepared, Vec<Diag>> {
 
 /// The config, the run options and the files to read, from the arguments over the config file
 /// over the defaults.
-pub fn prepare_inputs(input: &InputArgs) -> Result<(Config, RunOptions, run::Inputs), Vec<Diag>> {
+pub(crate) fn prepare_inputs(
+    input: &InputArgs,
+) -> Result<(Config, RunOptions, run::Inputs), Vec<Diag>> {
     let config = config(input).map_err(|d| vec![d])?.unwrap_or_default();
     let in_use = (!config.path.as_os_str().is_empty()).then_some(config.path.as_path());
     let project = super::project(in_use);
@@ -269,17 +298,26 @@ pub fn prepare_inputs(input: &InputArgs) -> Result<(Config, RunOptions, run::Inp
         explain: false,
         paired: None,
     };
-    let inputs = run::discover(&paths, &exclude, input.stdin_format, &project)?;
+    let mut inputs = run::discover(&paths, &exclude, input.stdin_format, &project)?;
+    if input.changed {
+        super::changed::keep_changed(&mut inputs, &input.paths, &config);
+    }
     Ok((config, options, inputs))
 }
 
-/// The date `--today` gives, else the current date.
+/// The date `--today` gives, else the config's `today`, else the current date.
 pub fn today(input: &InputArgs) -> jiff::civil::Date {
-    input.today.unwrap_or_else(current_date)
+    today_of(input).date
+}
+
+/// [`today`], with where it came from.
+pub fn today_of(input: &InputArgs) -> super::today::Today {
+    let configured = || super::today::configured(input.config.as_deref());
+    super::today::Today::resolve(input.today, input.today.map_or_else(configured, |_| None))
 }
 
 /// The current date, UTC.
-pub fn current_date() -> jiff::civil::Date {
+pub(crate) fn current_date() -> jiff::civil::Date {
     let days = jiff::Timestamp::now().as_second().div_euclid(86_400);
     let epoch = jiff::civil::date(1970, 1, 1);
     epoch
@@ -288,60 +326,92 @@ pub fn current_date() -> jiff::civil::Date {
 }
 
 /// [`prepare`], with its diagnostics printed if it fails.
-pub fn prepare_or_report(input: &InputArgs) -> Option<Prepared> {
+pub(crate) fn prepare_or_report(input: &InputArgs) -> Option<Prepared> {
     prepare(input).map_err(|errors| print_errors(&errors)).ok()
 }
 
-/// The reports `check` writes: the arguments', else the config's, else human on stdout.
+/// The reports `check` writes: the config's `[output]` files and the arguments' reports (flags
+/// add to the config; an argument's report to the same file as a config one replaces it), and
+/// on stdout the arguments' stdout report, else the config's `format`, else `human` when no
+/// report goes to a file.
 fn reports_wanted(args: &Args, config: &Config) -> Result<Vec<(Format, Option<PathBuf>)>, Diag> {
-    if !args.format.is_empty() || !args.output.is_empty() {
-        return pair_reports(&args.format, &args.output);
-    }
+    let given = if args.format.is_empty() && args.output.is_empty() {
+        Vec::new()
+    } else {
+        pair_reports(&args.format, &args.output, &args.positions)?
+    };
+    let given_files: Vec<PathBuf> = given
+        .iter()
+        .filter_map(|(_, file)| file.as_deref().map(crate::workdir::absolute))
+        .collect();
     let mut reports: Vec<(Format, Option<PathBuf>)> = config
         .output
         .iter()
+        .filter(|(_, file)| !given_files.contains(&crate::workdir::absolute(file)))
         .map(|(format, file)| (*format, Some(file.clone())))
         .collect();
-    if config.format.is_some() || reports.is_empty() {
-        reports.insert(0, (config.format.unwrap_or(Format::Human), None));
+    reports.extend(given.iter().filter(|(_, file)| file.is_some()).cloned());
+    let stdout = given
+        .iter()
+        .find(|(_, file)| file.is_none())
+        .map(|(format, _)| *format)
+        .or(config.format)
+        .or(reports.is_empty().then_some(Format::Human));
+    if let Some(format) = stdout {
+        reports.insert(0, (format, None));
     }
     Ok(reports)
 }
 
-/// Each `--format` with the `--output` in the same position, or stdout. At most one report may
-/// go to stdout.
+/// Each `--format` with the `--output` right after it, or stdout. An `--output` with no
+/// `--format` before it, two `--output`s for one `--format`, and more than one report on stdout
+/// are errors.
 fn pair_reports(
     formats: &[Format],
     outputs: &[PathBuf],
+    positions: &Positions,
 ) -> Result<Vec<(Format, Option<PathBuf>)>, Diag> {
-    let formats = if formats.is_empty() {
-        &[Format::Human][..]
-    } else {
-        formats
-    };
-    if outputs.len() > formats.len() {
-        return Err(Diag::error(
-            "caveat::cli::output_without_format",
-            format!(
-                "{} `--output` files but {} `--format`s",
-                outputs.len(),
-                formats.len()
-            ),
-        )
-        .help("give each `--output FILE` after its `--format FORMAT`"));
+    // Without positions from a command line, each output follows the format of its rank.
+    let (format_at, output_at): (Vec<usize>, Vec<usize>) =
+        if positions.formats.len() == formats.len() && positions.outputs.len() == outputs.len() {
+            (positions.formats.clone(), positions.outputs.clone())
+        } else {
+            (
+                (0..formats.len()).map(|i| 2 * i).collect(),
+                (0..outputs.len()).map(|i| 2 * i + 1).collect(),
+            )
+        };
+    let mut paired: Vec<(Format, Option<PathBuf>)> =
+        formats.iter().map(|format| (*format, None)).collect();
+    for (output, at) in outputs.iter().zip(&output_at) {
+        let owner = format_at.iter().rposition(|f| f < at);
+        let Some(slot) = owner.and_then(|i| paired.get_mut(i)) else {
+            return Err(Diag::error(
+                Code::CliOutputWithoutFormat,
+                format!("`--output {}` has no `--format` before it", output.display()),
+            )
+            .help("an `--output FILE` belongs to the `--format` right before it: write `--format sarif --output caveat.sarif`"));
+        };
+        if let Some(earlier) = &slot.1 {
+            return Err(Diag::error(
+                Code::CliOutputWithoutFormat,
+                format!(
+                    "`--output {}` and `--output {}` both follow one `--format`",
+                    earlier.display(),
+                    output.display()
+                ),
+            )
+            .help("give each `--output FILE` its own `--format FORMAT` right before it"));
+        }
+        slot.1 = Some(output.clone());
     }
-    if formats.len() > outputs.len() + 1 {
-        return Err(Diag::error(
-            "caveat::cli::several_to_stdout",
-            "only one report can go to stdout",
-        )
-        .help("give every `--format` but one an `--output FILE`"));
+    if paired.iter().filter(|(_, file)| file.is_none()).count() > 1 {
+        return Err(
+            Diag::error(Code::CliSeveralToStdout, "only one report can go to stdout")
+                .help("give every `--format` but one an `--output FILE` right after it"),
+        );
     }
-    Ok(formats
-        .iter()
-        .enumerate()
-        .map(|(i, format)| (*format, outputs.get(i).cloned()))
-        .collect())
+    Ok(paired)
 }
 
 /// Runs `caveat check`.
@@ -361,6 +431,14 @@ pub fn run(args: &Args) -> Exit {
         explain: args.explain,
         ..options
     };
+    if args.input.changed && inputs.data.is_empty() {
+        if !args.quiet {
+            eprintln!(
+                "caveat: no changed file is a policy or data file of the configuration: nothing to check"
+            );
+        }
+        return Exit::Clean;
+    }
     let wanted = match reports_wanted(args, &config) {
         Ok(wanted) => wanted,
         Err(diag) => {
@@ -476,10 +554,8 @@ fn open_reports(
                 std::io::stdout().is_terminal(),
             ),
         };
-        let opened =
-            report::open(*format, out, program, style_for(terminal), quiet).map_err(|e| {
-                Diag::error("caveat::io::write", format!("cannot write the report: {e}"))
-            })?;
+        let opened = report::open(*format, out, program, style_for(terminal), quiet)
+            .map_err(|e| Diag::error(Code::IoWrite, format!("cannot write the report: {e}")))?;
         reports.push(opened);
     }
     Ok(Reports(reports))
@@ -487,7 +563,8 @@ fn open_reports(
 
 /// Refuses, before anything is opened for writing, a report file that is one of the run's
 /// inputs (the same file, whatever links lead to it), one that is a link or not a regular file,
-/// and one that `caveat.toml` places outside the project root.
+/// and one that `caveat.toml` places outside the project root (an `--output` on the command line
+/// may go anywhere).
 fn guard_outputs(
     args: &Args,
     wanted: &[(Format, Option<PathBuf>)],
@@ -495,7 +572,11 @@ fn guard_outputs(
     inputs: &run::Inputs,
     program: &crate::compile::Program,
 ) -> Result<(), Diag> {
-    let from_config = args.format.is_empty() && args.output.is_empty();
+    let given: Vec<PathBuf> = args
+        .output
+        .iter()
+        .map(|p| crate::workdir::absolute(p))
+        .collect();
     let project = crate::project::Project::current();
     let mut read: Vec<PathBuf> = inputs.policies.iter().map(|p| p.path.clone()).collect();
     read.extend(inputs.data.iter().map(|(path, _)| path.clone()));
@@ -508,7 +589,7 @@ fn guard_outputs(
     for path in wanted.iter().filter_map(|(_, file)| file.as_ref()) {
         if crate::project::identity(path).is_some_and(|id| identities.contains(&id)) {
             return Err(Diag::error(
-                "caveat::cli::output_is_input",
+                Code::CliOutputIsInput,
                 format!(
                     "the report file `{}` is one of the files this run reads",
                     path.display()
@@ -517,7 +598,7 @@ fn guard_outputs(
             .help("write the report to another file; caveat never overwrites its inputs"));
         }
         crate::project::check_writable(path)?;
-        if from_config {
+        if !given.contains(&crate::workdir::absolute(path)) {
             project.check_output(path)?;
         }
     }

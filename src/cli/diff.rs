@@ -11,12 +11,12 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::check::{InputArgs, prepare_inputs, today};
+use super::check::{InputArgs, prepare_inputs, today_of};
 use super::{Exit, print_errors};
 use crate::check::PolicyInput;
 use crate::compile::Program;
-use crate::diagnostic::Diag;
-use crate::run::{Reported, Sink};
+use crate::diagnostic::{Code, Diag};
+use crate::report::{Reported, Sink};
 
 /// The arguments of `caveat diff`.
 #[derive(Debug, clap::Args)]
@@ -51,7 +51,7 @@ pub enum DiffFormat {
 /// How one rule's outcome on one record changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum ChangeKind {
+pub(crate) enum ChangeKind {
     /// A finding the base did not give.
     New,
     /// A finding the head no longer gives.
@@ -62,7 +62,7 @@ pub enum ChangeKind {
 
 /// What one side says of a record under one rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Side {
+pub(crate) struct Side {
     /// `deny`, `warn`, `note`, `error` or `waived`.
     pub effect: &'static str,
     /// The message.
@@ -71,7 +71,7 @@ pub struct Side {
 
 /// One changed outcome.
 #[derive(Debug, Clone, Serialize)]
-pub struct Change {
+pub(crate) struct Change {
     /// The rule id.
     pub rule: Arc<str>,
     /// The record's name.
@@ -96,7 +96,7 @@ pub struct Change {
 
 /// Counts of a diff.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct DiffSummary {
+pub(crate) struct DiffSummary {
     /// Records read.
     pub records: usize,
     /// Records with at least one change.
@@ -241,7 +241,7 @@ fn diff(
         if found.policies.is_empty() {
             return Err(vec![
                 Diag::error(
-                    "caveat::io::no_policies",
+                    Code::IoNoPolicies,
                     format!(
                         "no policy files in `{}`",
                         paths
@@ -276,7 +276,8 @@ fn diff(
             return Exit::Trouble;
         }
     };
-    let _ = program.apply_today(today(&args.input));
+    let today = today_of(&args.input);
+    let _ = program.apply_today(today.date);
     let mut sink = DiffSink {
         program: &program,
         split,
@@ -300,14 +301,16 @@ fn diff(
     let mut changes = sink.changes;
     changes.sort_by(|a, b| (&a.rule, a.change).cmp(&(&b.rule, b.change)));
     let text = match args.format {
-        DiffFormat::Human => human(&changes, &sink.summary),
-        DiffFormat::Json => json(&changes, &sink.summary, &result.data_errors),
+        DiffFormat::Human => format!(
+            "outcomes {}\n\n{}",
+            today.describe(),
+            human(&changes, &sink.summary)
+        ),
+        DiffFormat::Json => json(&changes, &sink.summary, &result.data_errors, today.date),
     };
     let mut out = std::io::stdout().lock();
-    if out
-        .write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .is_err()
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
+        && !super::is_closed_pipe(&e)
     {
         return Exit::Trouble;
     }
@@ -391,15 +394,23 @@ fn human(changes: &[Change], summary: &DiffSummary) -> String {
 
 /// The changes, the data files or records that could not be read (as in `check`'s JSON), and the
 /// counts.
-fn json(changes: &[Change], summary: &DiffSummary, errors: &[Diag]) -> String {
+fn json(
+    changes: &[Change],
+    summary: &DiffSummary,
+    errors: &[Diag],
+    today: jiff::civil::Date,
+) -> String {
     #[derive(Serialize)]
     struct Report<'a> {
+        /// The date the waivers were applied as of.
+        today: String,
         changes: &'a [Change],
         errors: Vec<crate::report::json::JsonError>,
         summary: &'a DiffSummary,
     }
     let errors = errors.iter().map(crate::report::json::error).collect();
     let report = Report {
+        today: today.to_string(),
         changes,
         errors,
         summary,
@@ -457,7 +468,7 @@ fn private_folder() -> Result<PathBuf, Diag> {
     }
     builder.tempdir().map(tempfile::TempDir::keep).map_err(|e| {
         Diag::io(
-            "caveat::diff::git",
+            Code::DiffGit,
             "cannot create a temporary folder in",
             std::env::temp_dir().display(),
             &e,
@@ -470,7 +481,7 @@ fn private_folder() -> Result<PathBuf, Diag> {
 fn export_revision(revision: &str, path: &Path, into: &Path) -> Result<Option<PathBuf>, Diag> {
     let git_error = |why: String| {
         Diag::error(
-            "caveat::diff::git",
+            Code::DiffGit,
             format!("cannot read `{}` at `{revision}`: {why}", path.display()),
         )
         .help("`--base` takes a policy file or folder, or a git revision of the `--head` policies")

@@ -4,7 +4,7 @@
 use super::check::{InputArgs, prepare_or_report};
 use super::{Exit, print_errors};
 use crate::compile::Segment;
-use crate::diagnostic::Diag;
+use crate::diagnostic::{Code, Diag};
 use crate::eval::explain::{explain, render};
 
 /// The arguments of `caveat explain`.
@@ -32,7 +32,7 @@ pub fn run(args: &Args) -> Exit {
             None => "give a rule block's id, or `FILE-STEM:LINE` for a rule outside a block".into(),
         };
         print_errors(&[Diag::error(
-            "caveat::explain::unknown_rule",
+            Code::ExplainUnknownRule,
             format!("no rule has the id `{}`", args.rule),
         )
         .help(help)]);
@@ -48,7 +48,7 @@ pub fn run(args: &Args) -> Exit {
     let mut found = 0;
     let mut trouble = Vec::new();
     for (path, format) in &prepared.inputs.data {
-        let source = match crate::run::read_text(path) {
+        let source = match crate::source::read_text(path) {
             Ok(source) => source,
             Err(diag) => {
                 trouble.push(diag);
@@ -94,7 +94,7 @@ pub fn run(args: &Args) -> Exit {
             }
         };
         print_errors(&[Diag::error(
-            "caveat::explain::unknown_record",
+            Code::ExplainUnknownRecord,
             format!("no record is named `{}`", args.record),
         )
         .help(help)]);

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{Exit, print_errors};
-use crate::diagnostic::Diag;
+use crate::diagnostic::{Code, Diag};
 use crate::format::{NotFormatted, format_file};
 use crate::source::SourceFile;
 
@@ -37,7 +37,7 @@ pub fn run(args: &Args) -> Exit {
     };
     if files.is_empty() {
         print_errors(&[
-            Diag::error("caveat::fmt::no_policies", "no policy files to format")
+            Diag::error(Code::FmtNoPolicies, "no policy files to format")
                 .help("give `.policy` files or folders that hold some"),
         ]);
         return Exit::Trouble;
@@ -76,7 +76,7 @@ pub fn run(args: &Args) -> Exit {
 fn format_one(path: &Path, check: bool, left: &mut usize) -> Result<bool, Vec<Diag>> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path)
-        .map_err(|e| vec![Diag::io("caveat::io::read", "cannot read", &name, &e)])?;
+        .map_err(|e| vec![Diag::io(Code::IoRead, "cannot read", &name, &e)])?;
     let formatted = match format_file(&name, &text) {
         Ok(formatted) => formatted,
         Err(NotFormatted::Invalid(errors)) => return Err(errors),
@@ -84,7 +84,7 @@ fn format_one(path: &Path, check: bool, left: &mut usize) -> Result<bool, Vec<Di
             let source = SourceFile::new(name.clone(), text);
             return Err(vec![
                 Diag::error(
-                    "caveat::fmt::internal",
+                    Code::FmtInternal,
                     format!("formatting `{name}` would change its meaning; it was left as it is"),
                 )
                 .label(&source, span, "the formatted text first differs here")
@@ -102,7 +102,7 @@ fn format_one(path: &Path, check: bool, left: &mut usize) -> Result<bool, Vec<Di
         *left += 1;
     } else {
         write_atomically(path, &formatted)
-            .map_err(|e| vec![Diag::io("caveat::io::write", "cannot write", &name, &e)])?;
+            .map_err(|e| vec![Diag::io(Code::IoWrite, "cannot write", &name, &e)])?;
         println!("formatted {}", crate::report::text::visible(&name));
     }
     Ok(true)
@@ -114,22 +114,21 @@ fn left_alone(path: &Path) -> Option<Diag> {
     let metadata = std::fs::symlink_metadata(path).ok()?;
     let (code, why) = if metadata.file_type().is_symlink() {
         (
-            "caveat::fmt::symlink",
+            Code::FmtSymlink,
             "is a symbolic link; format the file it points to",
         )
     } else if !metadata.is_file() {
-        ("caveat::fmt::not_a_file", "is not a regular file")
+        (Code::FmtNotAFile, "is not a regular file")
     } else if metadata.permissions().readonly() {
         (
-            "caveat::fmt::read_only",
+            Code::FmtReadOnly,
             "is read-only; make it writable to format it",
         )
     } else {
         return None;
     };
     Some(
-        Diag::error(code, format!("`{}` {why}: left as it is", path.display()))
-            .with_severity(crate::diagnostic::Severity::Warning)
+        Diag::warning(code, format!("`{}` {why}: left as it is", path.display()))
             .help("`caveat fmt` replaces only regular, writable files"),
     )
 }
@@ -149,7 +148,7 @@ fn print_diff(name: &str, old: &str, new: &str) {
 /// Replaces `path` with `text` so that an interrupted run leaves the old file or the new one,
 /// never half of one: a temporary file in the same folder, synced, with the old file's
 /// permissions, renamed over it.
-pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     let folder = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

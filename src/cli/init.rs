@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::{Exit, print_errors};
-use crate::diagnostic::Diag;
+use crate::diagnostic::{Code, Diag};
 
 /// The arguments of `caveat init`.
 #[derive(Debug, clap::Args)]
@@ -34,7 +34,7 @@ pub fn run(args: &Args) -> Exit {
         .collect();
     if !existing.is_empty() {
         print_errors(&[Diag::error(
-            "caveat::init::exists",
+            Code::InitExists,
             format!("not overwriting {}", existing.join(", ")),
         )
         .help("move those files away, or run `caveat init` in another folder")]);
@@ -58,12 +58,7 @@ pub fn run(args: &Args) -> Exit {
                 std::io::Write::write_all(&mut file, text.as_bytes())
             });
         if let Err(e) = written {
-            print_errors(&[Diag::io(
-                "caveat::io::write",
-                "cannot write",
-                path.display(),
-                &e,
-            )]);
+            print_errors(&[Diag::io(Code::IoWrite, "cannot write", path.display(), &e)]);
             return Exit::Trouble;
         }
         println!("wrote {}", path.display());
@@ -81,7 +76,7 @@ fn no_link_on_the_way(folder: &std::path::Path, name: &str) -> Result<(), Diag> 
         at.push(part);
         if std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
             return Err(Diag::error(
-                "caveat::io::unsafe_output",
+                Code::IoUnsafeOutput,
                 format!(
                     "`{}` is a symbolic link; caveat does not write through links",
                     at.display()

@@ -1,14 +1,17 @@
 //! The command line: one file per command, each an `Args` struct and a `run` function.
 
+pub(crate) mod changed;
 pub mod check;
 pub mod diff;
 pub mod explain;
 pub mod fmt;
 pub mod init;
 pub mod lint;
+pub mod man;
 pub mod progress;
 pub mod snapshot;
 pub mod test;
+pub(crate) mod today;
 
 use std::io::IsTerminal;
 
@@ -19,7 +22,13 @@ use crate::report::human::{self, Style};
 
 /// caveat checks purchase records against procurement policies.
 #[derive(Debug, Parser)]
-#[command(name = "caveat", version, about, long_about = None)]
+#[command(
+    name = "caveat",
+    version,
+    about,
+    long_about = None,
+    after_help = "The policy language: docs/language.md in caveat's repository (every construct, with examples)."
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -60,8 +69,9 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff), e.g. `caveat man > caveat.1`.
-    Man,
+    /// Print the manual page (roff), e.g. `caveat man > caveat.1`; `caveat man check` prints
+    /// caveat-check(1).
+    Man(man::Args),
 }
 
 /// When to colour output.
@@ -104,6 +114,42 @@ impl Exit {
     }
 }
 
+/// Parses a command line (the program name first), exiting with clap's usage message on a
+/// mistake. Unlike `Cli::parse_from`, it records where `check`'s `--format`s and `--output`s
+/// stood, so that each `--output` goes with the `--format` right before it.
+pub fn parse_from<I, T>(args: I) -> Cli
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    try_parse_from(args).unwrap_or_else(|e| e.exit())
+}
+
+/// [`parse_from`], returning clap's error instead of exiting.
+pub fn try_parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().try_get_matches_from(args)?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    if let (Command::Check(args), Some(("check", check))) = (&mut cli.command, matches.subcommand())
+    {
+        let at = |id: &str| -> Vec<usize> {
+            check
+                .indices_of(id)
+                .map(Iterator::collect)
+                .unwrap_or_default()
+        };
+        args.positions = check::Positions {
+            formats: at("format"),
+            outputs: at("output"),
+        };
+    }
+    Ok(cli)
+}
+
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Exit {
     let _ = COLOR.set(cli.color);
@@ -119,25 +165,50 @@ pub fn run(cli: Cli) -> Exit {
         Command::Diff(args) => diff::run(&args),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut command, "caveat", &mut std::io::stdout());
-            Exit::Clean
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "caveat", &mut script);
+            write_stdout(&script)
         }
-        Command::Man => {
-            let command = <Cli as clap::CommandFactory>::command();
-            match clap_mangen::Man::new(command).render(&mut std::io::stdout()) {
-                Ok(()) => Exit::Clean,
-                Err(e) => {
-                    eprintln!("caveat: cannot write the manual page: {e}");
-                    Exit::Trouble
-                }
-            }
+        Command::Man(args) => man::run(&args),
+    }
+}
+
+/// Whether an error is stdout (or a report's pipe) closed by the reader (`caveat … | head`):
+/// then a command stops quietly, with no message.
+pub fn is_closed_pipe(error: &std::io::Error) -> bool {
+    error.kind() == std::io::ErrorKind::BrokenPipe
+}
+
+/// Writes `bytes` to stdout: exit 0, or, when it cannot be written, a message and exit 2; a
+/// closed pipe is no failure of the command and ends it quietly (exit 0).
+pub fn write_stdout(bytes: &[u8]) -> Exit {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Exit::Clean,
+        Err(e) if is_closed_pipe(&e) => Exit::Clean,
+        Err(e) => {
+            eprintln!("caveat: cannot write to stdout: {e}");
+            Exit::Trouble
         }
     }
 }
 
+/// Whether a panic is Rust's `print!` failing on a closed stdout: the last resort of
+/// [`is_closed_pipe`] for output not written through [`write_stdout`].
+pub fn is_closed_pipe_panic(info: &std::panic::PanicHookInfo<'_>) -> bool {
+    let payload = info.payload();
+    let message = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("");
+    message.starts_with("failed printing to stdout") && message.contains("Broken pipe")
+}
+
 /// The style for a stream: by `--color`; with `auto`, colour only on a terminal and never with
 /// `NO_COLOR`.
-pub fn style_for(is_terminal: bool) -> Style {
+pub(crate) fn style_for(is_terminal: bool) -> Style {
     let color = match COLOR.get().copied().unwrap_or_default() {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -154,9 +225,9 @@ pub fn style_for(is_terminal: bool) -> Style {
 
 /// The policy files and folders a command that reads only policies works on: those given, else
 /// the config's `policies`, else `policies/`.
-pub fn policy_paths(given: &[std::path::PathBuf]) -> Vec<std::path::PathBuf> {
+pub(crate) fn policy_paths(given: &[std::path::PathBuf]) -> Vec<std::path::PathBuf> {
     if !given.is_empty() {
-        return given.to_vec();
+        return given.iter().map(|p| crate::workdir::relative(p)).collect();
     }
     std::env::current_dir()
         .ok()
@@ -169,43 +240,22 @@ pub fn policy_paths(given: &[std::path::PathBuf]) -> Vec<std::path::PathBuf> {
 
 /// The project of this run (see [`crate::project`]): rooted at the folder of `config_path` (the
 /// config in use) or, without one, of the nearest config, else the git work tree, else here;
-/// confined unless `--allow-outside` or the config's `allow-outside` lifts it. It is made the
-/// process's current project.
+/// confined unless `--allow-outside` lifts it (`caveat.toml` cannot: a pull request's author
+/// controls it). It is made the process's current project.
 pub fn project(config_path: Option<&std::path::Path>) -> crate::project::Project {
     let here = std::env::current_dir().unwrap_or_else(|_| std::path::PathBuf::from("."));
     let found = match config_path {
         Some(path) => Some(path.to_path_buf()),
         None => crate::config::find(&here),
     };
-    let from_config = found
-        .as_deref()
-        .and_then(|path| crate::config::load(path).ok())
-        .is_some_and(|config| config.allow_outside);
     let flag = ALLOW_OUTSIDE.get().copied().unwrap_or(false);
-    if from_config && !flag {
-        static WARNED: std::sync::Once = std::sync::Once::new();
-        WARNED.call_once(|| {
-            print_errors(&[Diag::error(
-                "caveat::config::allow_outside",
-                format!(
-                    "`allow-outside = true` in `{}` lets caveat read files outside the project",
-                    found
-                        .as_deref()
-                        .unwrap_or(std::path::Path::new(""))
-                        .display()
-                ),
-            )
-            .with_severity(crate::diagnostic::Severity::Warning)
-            .help("keep it for local use; a pull request that sets it should be reviewed")]);
-        });
-    }
-    let project = crate::project::Project::locate(&here, found.as_deref(), flag || from_config);
+    let project = crate::project::Project::locate(&here, found.as_deref(), flag);
     project.clone().make_current();
     project
 }
 
 /// Prints diagnostics on stderr.
-pub fn print_errors(diags: &[Diag]) {
+pub(crate) fn print_errors(diags: &[Diag]) {
     let style = style_for(std::io::stderr().is_terminal());
     for diag in diags {
         eprint!("{}", human::render(diag, style));

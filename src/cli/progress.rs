@@ -6,14 +6,14 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::report::{CheckedRecord, Render, Reported, RunResult, Sink};
 use crate::report::{Report, Reports};
-use crate::run::{CheckedRecord, Render, Reported, RunResult, Sink};
 
 /// How long a run goes before the bar appears.
 const DELAY: Duration = Duration::from_secs(1);
 
 /// The reports of a run, with a bar that counts the bytes of data done.
-pub struct WithProgress {
+pub(crate) struct WithProgress {
     inner: Reports,
     bar: ProgressBar,
     started: Instant,
@@ -41,7 +41,7 @@ impl WithProgress {
     }
 
     /// Whether a bar may be drawn at all in this run.
-    pub fn wanted(quiet: bool, stdout_used: bool) -> bool {
+    pub(crate) fn wanted(quiet: bool, stdout_used: bool) -> bool {
         use std::io::IsTerminal;
         !quiet
             && std::io::stderr().is_terminal()

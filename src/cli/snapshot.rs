@@ -11,8 +11,9 @@ use std::path::PathBuf;
 use super::check::{InputArgs, Prepared, prepare_or_report};
 use super::fmt::write_atomically;
 use super::{Exit, print_errors};
-use crate::diagnostic::Diag;
-use crate::run::{self, CheckedRecord, Reported, Sink};
+use crate::diagnostic::{Code, Diag};
+use crate::report::{CheckedRecord, Reported, Sink};
+use crate::run;
 use crate::source::Location;
 
 /// The arguments of `caveat snapshot`.
@@ -95,6 +96,11 @@ pub fn run(args: &Args) -> Exit {
         }
     };
     outcomes.close_record();
+    // On stderr, so that the snapshot file does not change with the day it was written.
+    eprintln!(
+        "caveat: outcomes {}",
+        super::check::today_of(&args.input).describe()
+    );
     print_errors(&warnings);
     print_errors(&result.policy_warnings);
     for diag in &result.data_errors {
@@ -117,7 +123,7 @@ pub fn run(args: &Args) -> Exit {
         (Some(path), _) => compare(path, &text),
         (None, Some(path)) if is_input(path, &inputs) => {
             print_errors(&[Diag::error(
-                "caveat::cli::output_is_input",
+                Code::CliOutputIsInput,
                 format!(
                     "the snapshot file `{}` is one of the files this run reads",
                     path.display()
@@ -129,14 +135,8 @@ pub fn run(args: &Args) -> Exit {
         (None, Some(path)) => match crate::project::check_writable(path)
             .map_err(|diag| vec![diag])
             .and_then(|()| {
-                write_atomically(path, &text).map_err(|e| {
-                    vec![Diag::io(
-                        "caveat::io::write",
-                        "cannot write",
-                        path.display(),
-                        &e,
-                    )]
-                })
+                write_atomically(path, &text)
+                    .map_err(|e| vec![Diag::io(Code::IoWrite, "cannot write", path.display(), &e)])
             }) {
             Ok(()) => Exit::Clean,
             Err(diags) => {
@@ -148,6 +148,7 @@ pub fn run(args: &Args) -> Exit {
             let mut stdout = std::io::stdout().lock();
             match stdout.write_all(text.as_bytes()) {
                 Ok(()) => Exit::Clean,
+                Err(e) if super::is_closed_pipe(&e) => Exit::Clean,
                 Err(_) => Exit::Trouble,
             }
         }
@@ -165,15 +166,15 @@ fn compare(path: &std::path::Path, text: &str) -> Exit {
             crate::project::read_regular(path, max, Some("--max-file-size"))
         })
         .and_then(|bytes| {
-            String::from_utf8(bytes).map_err(|_| {
-                Diag::error(
-                    "caveat::io::not_utf8",
-                    format!("the snapshot `{}` is not UTF-8 text", path.display()),
-                )
-            })
+            let name = path.display().to_string();
+            crate::source::text_from_bytes(name, bytes, 1, crate::source::TextKind::Snapshot)
         });
     let old = match read {
-        Ok(old) => old,
+        Ok(old) => old.text().to_string(),
+        Err(diag) if diag.code == Code::IoNotUtf8 => {
+            print_errors(&[diag]);
+            return Exit::Trouble;
+        }
         Err(diag) => {
             print_errors(&[diag.help("write one first: `caveat snapshot -o FILE`")]);
             return Exit::Trouble;

@@ -13,7 +13,8 @@ use crate::testing::{Coverage, run_tests};
 pub struct Args {
     /// Policy files and folders. Default: the config's `policies`, or `policies/`.
     pub paths: Vec<PathBuf>,
-    /// The date to treat as today (YYYY-MM-DD), for waivers.
+    /// The date to treat as today (YYYY-MM-DD), for waivers [default: the config's `today`,
+    /// else the current date in UTC].
     #[arg(long, value_name = "DATE", value_parser = super::check::parse_today)]
     pub today: Option<jiff::civil::Date>,
     /// Report, per rule, whether the tests saw it fire and not fire, and which clauses never
@@ -58,14 +59,14 @@ pub fn run(args: &Args) -> Exit {
             return Exit::Trouble;
         }
     };
-    let today = args.today.unwrap_or_else(super::check::current_date);
+    let today = super::today::Today::resolve(args.today, super::today::configured(None));
     // Expiry notes matter to `check`; a test run only needs the waivers in force.
-    let _ = program.apply_today(today);
+    let _ = program.apply_today(today.date);
     let (outcomes, coverage) = run_tests(&program);
     let style = style_for(std::io::stdout().is_terminal());
     let mut out = std::io::stdout().lock();
     let mut failed = 0;
-    let mut text = String::new();
+    let mut text = format!("testing {}\n", today.describe());
     for outcome in &outcomes {
         let Some(test) = program.tests.get(outcome.test) else {
             continue;
@@ -101,10 +102,8 @@ pub fn run(args: &Args) -> Exit {
     if show_coverage {
         text.push_str(&coverage_report(&program, &coverage));
     }
-    if out
-        .write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .is_err()
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
+        && !super::is_closed_pipe(&e)
     {
         return Exit::Trouble;
     }
@@ -129,7 +128,7 @@ pub fn run(args: &Args) -> Exit {
 }
 
 /// Coverage per rule: fired and not fired seen, clauses that decided an outcome, and the total.
-pub fn coverage_report(program: &crate::compile::Program, coverage: &Coverage) -> String {
+pub(crate) fn coverage_report(program: &crate::compile::Program, coverage: &Coverage) -> String {
     let mark = |seen: bool| if seen { "✓" } else { "✗" };
     let mut text = format!("\ncoverage: {:.1}%\n", coverage.percent());
     for (rule, seen) in program.rules.iter().zip(&coverage.rules) {

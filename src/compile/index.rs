@@ -124,7 +124,7 @@ enum Key<'a> {
 
 /// A record's value at an indexed path, as the index sees it.
 #[derive(Debug, Clone, Copy)]
-pub enum Probe<'a> {
+pub(crate) enum Probe<'a> {
     /// No value (missing or null).
     Missing,
     /// A string.
@@ -139,7 +139,7 @@ pub enum Probe<'a> {
 
 impl RuleIndex {
     /// Builds the index of a program's rules, given each rule's first clause.
-    pub fn build<'a>(first_clauses: impl Iterator<Item = Option<&'a Expr>>) -> RuleIndex {
+    pub(crate) fn build<'a>(first_clauses: impl Iterator<Item = Option<&'a Expr>>) -> RuleIndex {
         let mut index = RuleIndex::default();
         for (rule, clause) in first_clauses.enumerate() {
             let Some((path, key)) = clause.and_then(key_of) else {
@@ -195,7 +195,7 @@ impl PathIndex {
 
     /// Appends to `out` the rules of this path that a record whose value at the path is `probe`
     /// may meet (unsorted; a rule may appear twice). `scratch` is reused for normalising.
-    pub fn candidates(&self, probe: Probe<'_>, out: &mut Vec<usize>, scratch: &mut String) {
+    pub(crate) fn candidates(&self, probe: Probe<'_>, out: &mut Vec<usize>, scratch: &mut String) {
         if let Probe::Missing = probe {
             return;
         }
@@ -267,7 +267,9 @@ fn key_of(expr: &Expr) -> Option<(&[Segment], Key<'_>)> {
                 return None;
             };
             // Two date strings are equal as dates: such a constant cannot be keyed by its text.
-            if parse_data_date(text).is_some() {
+            // Nor can an alias with patterns be looked up by spelling.
+            if parse_data_date(text).is_some() || aliases.as_ref().is_some_and(|a| a.has_patterns())
+            {
                 return None;
             }
             let normalized = aliases
@@ -282,7 +284,9 @@ fn key_of(expr: &Expr) -> Option<(&[Segment], Key<'_>)> {
                 },
             ))
         }
-        ExprKind::InSet(needle, set, false) if set.others.is_empty() => {
+        ExprKind::InSet(needle, set, false)
+            if set.others.is_empty() && !set.aliases.has_patterns() =>
+        {
             let ExprKind::Field(path) = &needle.kind else {
                 return None;
             };

@@ -1,26 +1,28 @@
-//! AST to [`Program`]: names resolved (LANGUAGE.md §4, Names), constants folded, regexes and
+//! AST to [`Program`]: names resolved (docs/language.md §4, Names), constants folded, regexes and
 //! alias sets built once. Every error is collected, not only the first.
 
+pub mod alias;
 pub mod index;
 pub mod program;
+pub mod statements;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
-use crate::diagnostic::Diag;
+use crate::diagnostic::{Code, Diag};
 use crate::source::{Source, Span};
 use crate::suggest::closest;
 use crate::syntax::ast::{self, CompareOp, ExprKind as A, Literal, NamePlace};
 pub use program::*;
 
 /// The largest compiled regex allowed, in bytes.
-pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+pub(crate) const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 /// What a `let` or `alias` name stands for in a file.
 #[derive(Debug, Clone)]
-pub enum Binding {
+pub(crate) enum Binding {
     /// `let NAME = VALUE`: the value, and the membership set when it is a list.
     Let(Const, Option<Arc<ConstSet>>),
     /// `alias NAME = [...]`: the symbol's spellings.
@@ -30,13 +32,13 @@ pub enum Binding {
 /// The names visible in one policy file: its own `let`s and `alias`es and those of the files it
 /// imports.
 #[derive(Debug, Clone, Default)]
-pub struct Scope {
+pub(crate) struct Scope {
     /// Name to binding.
     pub names: HashMap<String, Binding>,
 }
 
 /// Compiles the expressions of one policy file in its scope.
-pub struct Compiler<'a> {
+pub(crate) struct Compiler<'a> {
     source: &'a Source,
     scope: &'a Scope,
     vars: Vec<String>,
@@ -46,7 +48,7 @@ pub struct Compiler<'a> {
 
 /// What a boolean position is called in messages.
 #[derive(Debug, Clone, Copy)]
-pub enum Position {
+pub(crate) enum Position {
     /// `when EXPR`
     When,
     /// `unless EXPR`
@@ -77,7 +79,7 @@ impl<'a> Compiler<'a> {
 
     fn error(
         &mut self,
-        code: &str,
+        code: Code,
         message: String,
         span: Span,
         label: &str,
@@ -120,7 +122,7 @@ impl<'a> Compiler<'a> {
                 Position::For => "a waiver's `for` takes",
             };
             self.error(
-                "caveat::check::not_boolean",
+                Code::CheckNotBoolean,
                 format!("{place} a condition, but this is {found}"),
                 expr.span,
                 "not true or false",
@@ -144,7 +146,7 @@ impl<'a> Compiler<'a> {
                 if let ExprKind::Const(Const::List(_)) = right.kind {
                     let name = self.source.slice(value.span).to_string();
                     self.error(
-                        "caveat::check::vendor_list",
+                        Code::CheckVendorList,
                         format!("`vendor {name}` compares the vendor with a list"),
                         value.span,
                         "a list",
@@ -201,7 +203,11 @@ impl<'a> Compiler<'a> {
 
     /// The date `expr` stands for (a date literal or a `let` bound to one), or an error saying
     /// `what` ("a date filter needs a date").
-    pub fn date_constant(&mut self, expr: &ast::Expr, what: &str) -> Option<jiff::civil::Date> {
+    pub(crate) fn date_constant(
+        &mut self,
+        expr: &ast::Expr,
+        what: &str,
+    ) -> Option<jiff::civil::Date> {
         let compiled = self.expr(expr);
         let found = match &compiled.kind {
             ExprKind::Const(Const::Date(d)) => return Some(*d),
@@ -209,7 +215,7 @@ impl<'a> Compiler<'a> {
             _ => "not a constant",
         };
         self.error(
-            "caveat::check::not_a_date",
+            Code::CheckNotADate,
             format!("{what}, but this is {found}"),
             expr.span,
             "expected a date like 2018-05-23",
@@ -248,7 +254,7 @@ impl<'a> Compiler<'a> {
                 Some(Binding::Let(value, None)) => {
                     let found = value.type_name();
                     self.error(
-                        "caveat::check::not_a_list",
+                        Code::CheckNotAList,
                         format!("`{name}` is {found}, not a list"),
                         list.span,
                         "expected a list",
@@ -259,7 +265,7 @@ impl<'a> Compiler<'a> {
                 None => {
                     let help = self.suggest_list(name);
                     self.error(
-                        "caveat::check::unknown_list",
+                        Code::CheckUnknownList,
                         format!("`{name}` is not a list declared with `let` or `alias`"),
                         list.span,
                         "no `let` or `alias` of this name is visible here",
@@ -291,15 +297,13 @@ impl<'a> Compiler<'a> {
     }
 
     /// Builds the membership set of a list literal's elements.
-    pub fn const_set(&mut self, items: &[ast::Expr]) -> ConstSet {
+    pub(crate) fn const_set(&mut self, items: &[ast::Expr]) -> ConstSet {
         let mut set = ConstSet::default();
         for item in items {
             if let A::Name(name, _) = &item.kind
                 && let Some(Binding::Alias(aliases)) = self.scope.names.get(name)
             {
-                set.aliases
-                    .normalized
-                    .extend(aliases.normalized.iter().cloned());
+                set.aliases.extend(aliases);
                 continue;
             }
             match self.expr(item).kind {
@@ -308,7 +312,7 @@ impl<'a> Compiler<'a> {
                 }
                 ExprKind::Const(other) => set.others.push(other),
                 _ => self.error(
-                    "caveat::check::not_constant",
+                    Code::CheckNotConstant,
                     "list elements after `in` must be constants".into(),
                     item.span,
                     "this depends on the record",
@@ -320,7 +324,7 @@ impl<'a> Compiler<'a> {
     }
 
     /// Compiles any expression.
-    pub fn expr(&mut self, expr: &ast::Expr) -> Expr {
+    pub(crate) fn expr(&mut self, expr: &ast::Expr) -> Expr {
         let span = expr.span;
         let kind = match &expr.kind {
             A::Literal(lit) => ExprKind::Const(literal(lit)),
@@ -330,7 +334,7 @@ impl<'a> Compiler<'a> {
                     Some(values) => ExprKind::Const(Const::List(values)),
                     None => {
                         self.error(
-                            "caveat::check::not_constant",
+                            Code::CheckNotConstant,
                             "list literals may hold only constants".into(),
                             span,
                             "this list depends on the record",
@@ -360,7 +364,7 @@ impl<'a> Compiler<'a> {
                         Ok(i) if n.fract().is_zero() => Some(Segment::Index(i)),
                         _ => {
                             self.error(
-                                "caveat::check::bad_index",
+                                Code::CheckBadIndex,
                                 format!("`{n}` is not a list position"),
                                 index.span,
                                 "expected a whole number",
@@ -455,7 +459,7 @@ impl<'a> Compiler<'a> {
             NamePlace::ListSlot => {
                 let help = self.suggest_list(name);
                 self.error(
-                    "caveat::check::unknown_list",
+                    Code::CheckUnknownList,
                     format!("`{name}` is not a list declared with `let` or `alias`"),
                     span,
                     "no `let` or `alias` of this name is visible here",
@@ -484,7 +488,7 @@ impl<'a> Compiler<'a> {
             ExprKind::Const(c) => {
                 let name = self.source.slice(base.span).to_string();
                 self.error(
-                    "caveat::check::constant_has_no_fields",
+                    Code::CheckConstantHasNoFields,
                     format!(
                         "`{name}` is a constant ({}), which has no fields",
                         c.type_name()
@@ -550,7 +554,7 @@ impl<'a> Compiler<'a> {
                         Ok(regex) => ExprKind::Matches(Box::new(subject), Arc::new(regex)),
                         Err(why) => {
                             self.error(
-                                "caveat::check::bad_regex",
+                                Code::CheckBadRegex,
                                 format!("this regex cannot be used: {why}"),
                                 right.span,
                                 "invalid regex",
@@ -561,7 +565,7 @@ impl<'a> Compiler<'a> {
                     },
                     _ => {
                         self.error(
-                            "caveat::check::regex_not_constant",
+                            Code::CheckRegexNotConstant,
                             "the pattern after `matches` must be a constant string".into(),
                             right.span,
                             "not a constant string",
@@ -607,7 +611,7 @@ impl<'a> Compiler<'a> {
                 }
             };
             self.error(
-                "caveat::check::unknown_function",
+                Code::CheckUnknownFunction,
                 format!("unknown function `{}`", name.node),
                 name.span,
                 "no function of this name",
@@ -625,7 +629,7 @@ impl<'a> Compiler<'a> {
                 _ => "exactly one argument",
             };
             self.error(
-                "caveat::check::arity",
+                Code::CheckArity,
                 format!(
                     "`{}` takes {wanted}, but is given {}",
                     name.node,
@@ -661,7 +665,7 @@ impl<'a> Compiler<'a> {
                     Ok(v) => acc = v,
                     Err(why) => {
                         self.error(
-                            "caveat::check::arithmetic",
+                            Code::CheckArithmetic,
                             format!("this constant arithmetic fails: {why}"),
                             *op_span,
                             "here",
@@ -686,7 +690,7 @@ impl<'a> Compiler<'a> {
 }
 
 /// Builds a regex that must match the whole string, within the size limit.
-pub fn build_regex(pattern: &str) -> Result<regex::Regex, String> {
+pub(crate) fn build_regex(pattern: &str) -> Result<regex::Regex, String> {
     regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(REGEX_SIZE_LIMIT)
@@ -740,12 +744,12 @@ fn static_non_boolean(expr: &Expr) -> Option<&'static str> {
 }
 
 /// The text with every run of whitespace made one space.
-pub fn collapse_whitespace(text: &str) -> String {
+pub(crate) fn collapse_whitespace(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Parses a message's `{PATH}` placeholders; `{{` and `}}` are literal braces.
-pub fn template(text: &str) -> Result<Template, String> {
+pub(crate) fn template(text: &str) -> Result<Template, String> {
     let mut parts = Vec::new();
     let mut literal = String::new();
     let mut chars = text.chars().peekable();

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use jiff::civil::Date;
 use rust_decimal::Decimal;
 
+use crate::diagnostic::Code;
 use crate::source::{Source, Span};
 use crate::syntax::ast::{ArithOp, Effect, Quantifier};
 
@@ -26,6 +27,8 @@ pub struct Program {
     pub tests: Vec<CompiledTest>,
     /// The schema the records must conform to, when the policies declare one.
     pub schema: Option<Arc<crate::schema::Schema>>,
+    /// The day [`Program::apply_today`] applied the waivers as of, once it has.
+    pub today: Option<Date>,
 }
 
 impl Program {
@@ -58,12 +61,13 @@ impl Program {
             waivers: Vec::new(),
             tests: Vec::new(),
             schema: None,
+            today: None,
         }
     }
 
     /// Attaches waivers to the rules they waive, each waiver's condition given root-field slots
     /// like the rules' clauses. Every waiver is in force until [`Program::apply_today`].
-    pub fn with_waivers(mut self, mut waivers: Vec<CompiledWaiver>) -> Program {
+    pub(crate) fn with_waivers(mut self, mut waivers: Vec<CompiledWaiver>) -> Program {
         for (index, waiver) in waivers.iter_mut().enumerate() {
             slot_root_fields(&mut waiver.condition.expr, &mut self.root_fields);
             if let Some(rule) = self.rules.get_mut(waiver.rule) {
@@ -75,10 +79,11 @@ impl Program {
     }
 
     /// Takes waivers whose `until` is before `today` out of force. Returns a warning for each
-    /// expired waiver and a note for each that expires within [`EXPIRY_NOTICE_DAYS`].
+    /// expired waiver and a note for each that expires within `EXPIRY_NOTICE_DAYS` days.
     pub fn apply_today(&mut self, today: Date) -> Vec<crate::diagnostic::Diag> {
-        use crate::diagnostic::{Diag, Severity};
+        use crate::diagnostic::{Code, Diag};
         let mut diags = Vec::new();
+        self.today = Some(today);
         for (index, waiver) in self.waivers.iter().enumerate() {
             let rule_id = self
                 .rules
@@ -90,14 +95,13 @@ impl Program {
                     rule.waivers.retain(|&w| w != index);
                 }
                 diags.push(
-                    Diag::error(
-                        "caveat::waiver::expired",
+                    Diag::warning(
+                        Code::WaiverExpired,
                         format!(
                             "the waiver of `{rule_id}` expired on {} and no longer applies",
                             waiver.until
                         ),
                     )
-                    .with_severity(Severity::Warning)
                     .label(&waiver.source, waiver.until_span, "expired")
                     .help("renew it with a later `until`, or delete it and fix the records it covered"),
                 );
@@ -108,14 +112,13 @@ impl Program {
                     n => format!("in {n} days"),
                 };
                 diags.push(
-                    Diag::error(
-                        "caveat::waiver::expiring",
+                    Diag::advice(
+                        Code::WaiverExpiring,
                         format!(
                             "the waiver of `{rule_id}` expires {when}: it applies until {}",
                             waiver.until
                         ),
                     )
-                    .with_severity(Severity::Advice)
                     .label(&waiver.source, waiver.until_span, "the last day it applies")
                     .help("renew it in time, or fix the records it covers"),
                 );
@@ -126,8 +129,8 @@ impl Program {
 
     /// A warning for each waiver in force that waived nothing in a run (`used[i]` is whether
     /// waiver `i` waived a finding).
-    pub fn stale_waivers(&self, used: &[bool]) -> Vec<crate::diagnostic::Diag> {
-        use crate::diagnostic::{Diag, Severity};
+    pub(crate) fn stale_waivers(&self, used: &[bool]) -> Vec<crate::diagnostic::Diag> {
+        use crate::diagnostic::Diag;
         let in_force = |index: usize, waiver: &CompiledWaiver| {
             self.rules
                 .get(waiver.rule)
@@ -141,11 +144,10 @@ impl Program {
             })
             .map(|(_, waiver)| {
                 let rule_id = self.rules.get(waiver.rule).map_or("", |r| &*r.id);
-                Diag::error(
-                    "caveat::waiver::stale",
+                Diag::warning(
+                    Code::WaiverStale,
                     format!("the waiver of `{rule_id}` matched no finding (a stale waiver)"),
                 )
-                .with_severity(Severity::Warning)
                 .label(&waiver.source, waiver.condition.span, "no finding of the rule matched this")
                 .help("delete the waiver if the records it covered are gone or fixed; else check its condition: a waiver never covers an `error` finding (bad data), and does not apply to a record its condition cannot be evaluated on")
             })
@@ -155,7 +157,7 @@ impl Program {
 
 impl Program {
     /// The name of the top-level field in each root-field slot (see [`ExprKind::RootField`]).
-    pub fn root_field_names(&self) -> Vec<&str> {
+    pub(crate) fn root_field_names(&self) -> Vec<&str> {
         let mut names = vec![""; self.root_fields.len()];
         for (name, &slot) in &self.root_fields {
             if let Some(at) = names.get_mut(slot) {
@@ -189,7 +191,7 @@ impl ClauseRole {
 }
 
 /// A waiver within this many days of its `until` date gets a note.
-pub const EXPIRY_NOTICE_DAYS: i32 = 30;
+pub(crate) const EXPIRY_NOTICE_DAYS: i32 = 30;
 
 /// `waive RULE for EXPR until DATE because "TEXT" [by "OWNER"]`, ready to apply.
 #[derive(Debug, Clone)]
@@ -224,7 +226,7 @@ pub struct CompiledTest {
     /// The record.
     pub given: crate::syntax::ast::Given,
     /// The findings it must give: outcome and rule index; empty for `expect pass`.
-    pub expect: Vec<(crate::eval::Outcome, usize)>,
+    pub expect: Vec<(crate::effect::Outcome, usize)>,
     /// The `expect` clause.
     pub expect_span: Span,
     /// The whole block.
@@ -294,12 +296,12 @@ macro_rules! each_operand {
 impl Expr {
     /// Calls `f` on each operand of this expression, in the order written (none for a constant,
     /// a field or a quantifier variable).
-    pub fn for_each_child<'e>(&'e self, f: &mut dyn FnMut(&'e Expr)) {
+    pub(crate) fn for_each_child<'e>(&'e self, f: &mut dyn FnMut(&'e Expr)) {
         each_operand!(&self.kind, f, iter)
     }
 
     /// [`Expr::for_each_child`], for rewriting the operands.
-    pub fn for_each_child_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
+    pub(crate) fn for_each_child_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
         each_operand!(&mut self.kind, f, iter_mut)
     }
 }
@@ -336,7 +338,7 @@ pub struct CompiledRule {
 impl CompiledRule {
     /// Its clauses in order, each with its role: the filters and the `when`, then the `unless`
     /// or the `require`.
-    pub fn clauses(&self) -> impl Iterator<Item = (ClauseRole, &Clause)> {
+    pub(crate) fn clauses(&self) -> impl Iterator<Item = (ClauseRole, &Clause)> {
         let conditions = self.conditions.iter().map(|c| (ClauseRole::Condition, c));
         let unless = self.unless.iter().map(|c| (ClauseRole::Unless, c));
         let require = self.require.iter().map(|c| (ClauseRole::Require, c));
@@ -344,7 +346,7 @@ impl CompiledRule {
     }
 
     /// The message of a rule without `message`: which clauses matched, and which did not excuse.
-    pub fn generate_message(&self) -> String {
+    pub(crate) fn generate_message(&self) -> String {
         let mut text = match &self.require {
             Some(require) => format!("`require {}` does not hold", require.text),
             None if self.conditions.is_empty() => format!("rule `{}` matched", self.id),
@@ -528,7 +530,7 @@ pub enum Const {
 
 impl Const {
     /// A short name of the constant's type, for messages.
-    pub fn type_name(&self) -> &'static str {
+    pub(crate) fn type_name(&self) -> &'static str {
         match self {
             Const::String(_) => "a string",
             Const::Number(_) => "a number",
@@ -545,22 +547,26 @@ impl Const {
 pub struct AliasSet {
     /// The normalised spellings, the symbol's own among them.
     pub normalized: HashSet<String>,
+    /// The entries as written, the patterns (raw strings) among them compiled.
+    pub entries: Vec<super::alias::AliasEntry>,
 }
 
 impl AliasSet {
-    /// Whether `text` is one of the spellings, after normalising it the same way.
+    /// Whether `text` is one of the spellings, after normalising it the same way, or a pattern
+    /// entry matches it as written.
     pub fn matches(&self, text: &str) -> bool {
-        !self.normalized.is_empty() && self.normalized.contains(&normalize(text))
+        (!self.normalized.is_empty() && self.normalized.contains(&normalize(text)))
+            || self.pattern_matches(text)
     }
 }
 
 /// `text` as alias matching compares it.
-pub fn normalize(text: &str) -> String {
+pub(crate) fn normalize(text: &str) -> String {
     normalized_chars(text).collect()
 }
 
 /// The characters of `text` as alias matching compares them.
-pub fn normalized_chars(text: &str) -> impl Iterator<Item = char> + '_ {
+pub(crate) fn normalized_chars(text: &str) -> impl Iterator<Item = char> + '_ {
     text.chars()
         .filter(|c| !c.is_whitespace() && !matches!(c, '.' | ',' | '-' | '\'' | '/'))
         .flat_map(char::to_lowercase)

@@ -6,6 +6,7 @@
 //! the `--records` path, or plain data inside a record. A record is handed out as soon as its
 //! closing event arrives, so a top-level list of a million records is never held in memory.
 
+use crate::diagnostic::Code;
 use std::collections::{HashMap, VecDeque};
 
 use rust_decimal::Decimal;
@@ -17,7 +18,7 @@ use crate::value::{Entry, Map, Node, Value};
 /// A data error with no related span.
 pub(super) fn data_error(
     source: &Source,
-    code: &'static str,
+    code: Code,
     message: impl Into<String>,
     span: Span,
     label: impl Into<String>,
@@ -222,8 +223,10 @@ struct Frame {
     error: Option<DataError>,
 }
 
-/// A node that carries an anchor, kept for aliases until the end of the document.
-struct Anchored {
+/// A node as built: its value, how many nodes it holds, how deep it goes, and its first error.
+/// Nodes that carry an anchor are kept so, for aliases, until the end of the document.
+#[derive(Clone)]
+struct BuiltNode {
     node: Node,
     nodes: usize,
     height: usize,
@@ -240,7 +243,7 @@ pub(super) struct Builder {
     entries: Vec<Entry>,
     /// The items of the open lists, innermost last.
     items: Vec<Node>,
-    anchors: HashMap<usize, Anchored>,
+    anchors: HashMap<usize, BuiltNode>,
     /// Nodes added by alias expansion in this document.
     alias_nodes: usize,
     /// Events read in this document.
@@ -330,7 +333,7 @@ impl Builder {
             );
             let error = data_error(
                 &self.source,
-                "caveat::data::no_records_list",
+                Code::DataNoRecordsList,
                 message,
                 span,
                 label,
@@ -472,7 +475,7 @@ impl Builder {
         if let Some(first) = body.find(&self.entries, &key) {
             let error = data_error(
                 &self.source,
-                "caveat::data::duplicate_key",
+                Code::DataDuplicateKey,
                 format!("duplicate key `{}` in one mapping", shorten(&key)),
                 span,
                 "defined again here",
@@ -519,7 +522,7 @@ impl Builder {
             };
             self.anchors.insert(
                 anchor,
-                Anchored {
+                BuiltNode {
                     node,
                     nodes: 1,
                     height: 0,
@@ -548,7 +551,13 @@ impl Builder {
             (value, None) => Kind::of(value),
         };
         let role = self.child_role(kind);
-        self.complete(Node { value, span }, role, 1, 0, error, anchor, true);
+        let built = BuiltNode {
+            node: Node { value, span },
+            nodes: 1,
+            height: 0,
+            error,
+        };
+        self.complete(built, role, anchor, true);
     }
 
     /// Opens a collection at byte `start`. Fails when the nesting is too deep.
@@ -607,15 +616,13 @@ impl Builder {
             }
         };
         let node = Node { value, span };
-        self.complete(
+        let built = BuiltNode {
             node,
-            frame.role,
-            frame.nodes,
-            frame.height + 1,
-            frame.error,
-            frame.anchor,
-            false,
-        );
+            nodes: frame.nodes,
+            height: frame.height + 1,
+            error: frame.error,
+        };
+        self.complete(built, frame.role, frame.anchor, false);
     }
 
     /// An alias of the anchor `id`, written at `span` as `name`. Fails when the expansion would
@@ -629,7 +636,7 @@ impl Builder {
         let Some(anchored) = self.anchors.get(&id) else {
             let error = data_error(
                 &self.source,
-                "caveat::data::unknown_alias",
+                Code::DataUnknownAlias,
                 format!("alias `{}` refers to no anchor in this document", shorten(name)),
                 span,
                 "unknown alias",
@@ -650,7 +657,7 @@ impl Builder {
         if self.alias_nodes.saturating_add(anchored.nodes) > budget {
             return Err(Box::new(data_error(
                 &self.source,
-                "caveat::data::alias_bomb",
+                Code::DataAliasBomb,
                 format!(
                     "alias `{}` would expand the document beyond {} nodes",
                     shorten(name),
@@ -689,7 +696,13 @@ impl Builder {
             }
         }
         let role = self.child_role(Kind::of(&node.value));
-        self.complete(node, role, nodes, height, error, 0, true);
+        let built = BuiltNode {
+            node,
+            nodes,
+            height,
+            error,
+        };
+        self.complete(built, role, 0, true);
         Ok(())
     }
 
@@ -698,7 +711,7 @@ impl Builder {
         let max = self.limits.max_scalar_bytes;
         data_error(
             &self.source,
-            "caveat::data::scalar_too_large",
+            Code::DataScalarTooLarge,
             format!(
                 "a {what} of {} bytes, more than the limit of {max}",
                 span.end.saturating_sub(span.start)
@@ -713,7 +726,7 @@ impl Builder {
         let max = self.limits.max_depth;
         data_error(
             &self.source,
-            "caveat::data::too_deep",
+            Code::DataTooDeep,
             format!("the data is nested more than {max} levels deep"),
             span,
             format!("{what} goes deeper than {max} levels"),
@@ -726,26 +739,16 @@ impl Builder {
     /// A node is complete: hand it out as a record, or add it to its parent. `fresh` says the
     /// error (if any) has not been recorded yet (scalars and aliases; collections record theirs
     /// as they go).
-    #[allow(clippy::too_many_arguments)]
-    fn complete(
-        &mut self,
-        node: Node,
-        role: Role,
-        nodes: usize,
-        height: usize,
-        error: Option<DataError>,
-        anchor: usize,
-        fresh: bool,
-    ) {
+    fn complete(&mut self, built: BuiltNode, role: Role, anchor: usize, fresh: bool) {
         if anchor != 0 {
-            let anchored = Anchored {
-                node: node.clone(),
-                nodes,
-                height,
-                error: error.clone(),
-            };
-            self.anchors.insert(anchor, anchored);
+            self.anchors.insert(anchor, built.clone());
         }
+        let BuiltNode {
+            node,
+            nodes,
+            height,
+            error,
+        } = built;
         let span = node.span;
         let is_null = matches!(node.value, Value::Null) && error.is_none();
         if let (true, false, Some(error)) = (
@@ -826,7 +829,7 @@ impl Builder {
                     });
                     let error = data_error(
                         &self.source,
-                        "caveat::data::complex_key",
+                        Code::DataComplexKey,
                         "a mapping key must be a plain value, not a list or a mapping",
                         span,
                         "complex key",
@@ -863,7 +866,7 @@ impl Builder {
                 let found = node.value.type_name();
                 data_error(
                     &self.source,
-                    "caveat::data::not_a_record",
+                    Code::DataNotARecord,
                     format!("a record must be a mapping, found {found}"),
                     node.span,
                     format!("this is {found}"),

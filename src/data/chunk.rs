@@ -11,20 +11,20 @@ use std::io::Read;
 use std::path::Path;
 
 use super::Format;
-use crate::diagnostic::Diag;
-use crate::source::{Source, SourceFile, Span};
+use crate::diagnostic::{Code, Diag};
+use crate::source::{Source, TextKind};
 
 /// The path that means standard input.
-pub const STDIN: &str = "-";
+pub(crate) const STDIN: &str = "-";
 
 /// The name standard input has in reports.
-pub const STDIN_NAME: &str = "<stdin>";
+pub(crate) const STDIN_NAME: &str = "<stdin>";
 
 /// The size a chunk grows to before it is cut at the next safe place.
-pub const CHUNK_BYTES: usize = 1 << 20;
+pub(crate) const CHUNK_BYTES: usize = 1 << 20;
 
 /// Reads a data file as a series of chunks, each a [`SourceFile`] that knows its first line.
-pub struct Chunks {
+pub(crate) struct Chunks {
     name: String,
     file: Option<Box<dyn Read>>,
     format: Format,
@@ -74,13 +74,13 @@ impl Chunks {
     }
 
     /// Refuses the file once more than `bytes` have been read from it.
-    pub fn with_limit(mut self, bytes: u64) -> Chunks {
+    pub(crate) fn with_limit(mut self, bytes: u64) -> Chunks {
         self.max_bytes = bytes;
         self
     }
 
     /// Sets the size chunks grow to (for tests).
-    pub fn with_target(mut self, bytes: usize) -> Chunks {
+    pub(crate) fn with_target(mut self, bytes: usize) -> Chunks {
         self.target = bytes.max(1);
         self
     }
@@ -111,7 +111,7 @@ impl Chunks {
                         self.file = None;
                         self.buffer.clear();
                         return Err(Diag::error(
-                            "caveat::data::file_too_large",
+                            Code::DataFileTooLarge,
                             format!(
                                 "`{}` is larger than the limit of {} bytes",
                                 self.name, self.max_bytes
@@ -126,7 +126,7 @@ impl Chunks {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     self.file = None;
-                    return Err(Diag::io("caveat::io::read", "cannot read", &self.name, &e));
+                    return Err(Diag::io(Code::IoRead, "cannot read", &self.name, &e));
                 }
             }
         }
@@ -192,19 +192,7 @@ impl Chunks {
     fn make_source(&mut self, bytes: Vec<u8>) -> Result<Source, Diag> {
         let first_line = self.line;
         self.line += count_lines(&bytes);
-        match String::from_utf8(bytes) {
-            Ok(text) => Ok(SourceFile::chunk(self.name.clone(), text, first_line)),
-            Err(e) => {
-                let at = e.utf8_error().valid_up_to();
-                let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
-                let source = SourceFile::chunk(self.name.clone(), lossy, first_line);
-                Err(
-                    Diag::error("caveat::io::not_utf8", "data files must be UTF-8 text")
-                        .label(&source, Span::new(at, at + 1), "not UTF-8 here")
-                        .help("convert the file to UTF-8"),
-                )
-            }
-        }
+        crate::source::text_from_bytes(self.name.clone(), bytes, first_line, TextKind::Data)
     }
 }
 

@@ -1,11 +1,13 @@
 //! CSV records (RFC 4180): the first row names the fields, every other row is a record. A header
 //! with dots (`buyer.branch`) makes nested mappings; an empty cell is a missing field; every value
 //! is a string (one that looks like a number or a date compares as one). Each value keeps its
-//! line and column.
+//! line and column. The delimiter is `,`, `;`, tab or `|`, whichever the header row holds most
+//! of (outside quotes), as spreadsheets export in locales where `,` is the decimal mark.
 //!
 //! Written here rather than with the `csv` crate, which does not give the place of each field in
 //! the file, and a finding must point at its cell.
 
+use crate::diagnostic::Code;
 use std::collections::VecDeque;
 
 use super::build::data_error;
@@ -20,7 +22,7 @@ struct Cell {
 }
 
 /// The records of a CSV file, one at a time.
-pub struct CsvRecords {
+pub(crate) struct CsvRecords {
     source: Source,
     pos: usize,
     /// The header: each column's path of names.
@@ -30,6 +32,39 @@ pub struct CsvRecords {
     done: bool,
     /// The longest cell, in bytes as written (`--max-scalar-size`).
     max_cell: usize,
+    /// The byte between cells.
+    delimiter: u8,
+}
+
+/// The delimiters a CSV file may use.
+const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
+
+/// The delimiter of a CSV text: of `,`, `;`, tab and `|`, the one its first row holds most of
+/// outside quotes (`,` on a tie or when there is none).
+fn detect_delimiter(text: &str) -> u8 {
+    let mut counts = [0usize; DELIMITERS.len()];
+    let mut quoted = false;
+    for byte in text.bytes() {
+        match byte {
+            b'"' => quoted = !quoted,
+            b'\n' | b'\r' if !quoted => break,
+            _ if !quoted => {
+                if let Some(at) = DELIMITERS.iter().position(|d| *d == byte)
+                    && let Some(count) = counts.get_mut(at)
+                {
+                    *count += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut best = (b',', 0);
+    for (delimiter, count) in DELIMITERS.iter().zip(counts) {
+        if count > best.1 {
+            best = (*delimiter, count);
+        }
+    }
+    best.0
 }
 
 impl CsvRecords {
@@ -40,7 +75,9 @@ impl CsvRecords {
         } else {
             0
         };
+        let delimiter = detect_delimiter(source.text().get(pos..).unwrap_or(""));
         CsvRecords {
+            delimiter,
             source,
             pos,
             header: None,
@@ -66,7 +103,7 @@ impl CsvRecords {
             .map_or(text.len(), |n| span.end + n + 1);
         data_error(
             &self.source,
-            "caveat::data::scalar_too_large",
+            Code::DataScalarTooLarge,
             format!(
                 "a value of {} bytes, more than the limit of {}",
                 span.end - span.start,
@@ -82,6 +119,7 @@ impl CsvRecords {
     fn row(&mut self) -> Option<Result<(Vec<Cell>, Span), DataError>> {
         let text = self.source.text();
         let bytes = text.as_bytes();
+        let delimiter = self.delimiter;
         if self.pos >= bytes.len() {
             return None;
         }
@@ -99,7 +137,7 @@ impl CsvRecords {
                             self.pos = bytes.len();
                             return Some(Err(data_error(
                                 &self.source,
-                                "caveat::data::csv_syntax",
+                                Code::DataCsvSyntax,
                                 "unterminated quoted field",
                                 Span::new(cell_start, cell_start + 1),
                                 "this quote is never closed",
@@ -122,7 +160,9 @@ impl CsvRecords {
                         }
                     }
                 }
-                if !matches!(bytes.get(i), None | Some(b',' | b'\n' | b'\r')) {
+                if !matches!(bytes.get(i), None | Some(b'\n' | b'\r'))
+                    && bytes.get(i) != Some(&delimiter)
+                {
                     let end = text
                         .get(i..)
                         .and_then(|r| r.find(['\n', '\r']))
@@ -130,10 +170,13 @@ impl CsvRecords {
                     self.pos = end;
                     return Some(Err(data_error(
                         &self.source,
-                        "caveat::data::csv_syntax",
+                        Code::DataCsvSyntax,
                         "text after a quoted field",
                         Span::new(i, i + 1),
-                        "expected `,` or the end of the line here",
+                        format!(
+                            "expected `{}` or the end of the line here",
+                            char::from(delimiter)
+                        ),
                         Some("quote the whole field: `\"a \"\"b\"\" c\"`".into()),
                     )));
                 }
@@ -146,7 +189,9 @@ impl CsvRecords {
                 });
             } else {
                 let rest = text.get(i..).unwrap_or("");
-                let end = rest.find([',', '\n', '\r']).unwrap_or(rest.len());
+                let end = rest
+                    .find([char::from(delimiter), '\n', '\r'])
+                    .unwrap_or(rest.len());
                 if end > self.max_cell {
                     return Some(Err(self.cell_too_large(Span::new(i, i + end))));
                 }
@@ -157,7 +202,7 @@ impl CsvRecords {
                 i += end;
             }
             match bytes.get(i) {
-                Some(b',') => i += 1,
+                Some(&b) if b == delimiter => i += 1,
                 Some(b'\r') if bytes.get(i + 1) == Some(&b'\n') => {
                     i += 2;
                     break;
@@ -184,7 +229,7 @@ impl CsvRecords {
             if path.iter().any(|p| p.is_empty()) {
                 return Err(data_error(
                     &self.source,
-                    "caveat::data::csv_header",
+                    Code::DataCsvHeader,
                     format!("`{}` is not a field name", cell.text),
                     cell.span,
                     "a header cell names a field",
@@ -197,7 +242,7 @@ impl CsvRecords {
             {
                 let error = data_error(
                     &self.source,
-                    "caveat::data::duplicate_key",
+                    Code::DataDuplicateKey,
                     format!("the column `{}` is named twice", cell.text),
                     cell.span,
                     "named again here",
@@ -221,7 +266,7 @@ impl CsvRecords {
         if cells.len() != columns.len() {
             return Err(data_error(
                 &self.source,
-                "caveat::data::csv_row",
+                Code::DataCsvRow,
                 format!(
                     "this row has {} field{}, the header {}",
                     cells.len(),
@@ -405,9 +450,9 @@ mod tests {
         let (source, results) = read("id,vendor\nA-1\nA-2,\"DJI\" x\nA-3,\"open\n");
         assert_eq!(results.len(), 3);
         let short = err(&results[0]);
-        assert_eq!(short.code, "caveat::data::csv_row");
+        assert_eq!(short.code, Code::DataCsvRow);
         assert_eq!(short.message, "this row has 1 field, the header 2");
-        assert_eq!(err(&results[1]).code, "caveat::data::csv_syntax");
+        assert_eq!(err(&results[1]).code, Code::DataCsvSyntax);
         assert_eq!(source.line_col(err(&results[1]).span.start), (3, 10));
         assert_eq!(err(&results[2]).message, "unterminated quoted field");
     }
@@ -416,8 +461,33 @@ mod tests {
     fn a_column_named_twice_is_refused() {
         let (_, results) = read("id,buyer,buyer.branch\n1,2,3\n");
         assert_eq!(results.len(), 1);
-        assert_eq!(err(&results[0]).code, "caveat::data::duplicate_key");
+        assert_eq!(err(&results[0]).code, Code::DataDuplicateKey);
         let (_, results) = read("id,,x\n");
-        assert_eq!(err(&results[0]).code, "caveat::data::csv_header");
+        assert_eq!(err(&results[0]).code, Code::DataCsvHeader);
+    }
+
+    #[test]
+    fn the_delimiter_is_the_one_the_header_holds() {
+        let (source, results) = read("id;vendor;amount\nA-1;DJI;\"1,5\"\n");
+        let record = ok(&results[0]);
+        let vendor = field(record, &["vendor"]);
+        assert_eq!(vendor.value, Value::String("DJI".into()));
+        assert_eq!(source.line_col(vendor.span.start), (2, 5));
+        assert_eq!(
+            field(record, &["amount"]).value,
+            Value::String("1,5".into())
+        );
+        let (_, results) = read("id\tvendor\nA-1\tDJI\n");
+        assert_eq!(
+            field(ok(&results[0]), &["vendor"]).value,
+            Value::String("DJI".into())
+        );
+        let (_, results) = read("id|\"a,b\"|vendor\nA-1|x|DJI\n");
+        assert_eq!(
+            field(ok(&results[0]), &["vendor"]).value,
+            Value::String("DJI".into())
+        );
+        assert_eq!(detect_delimiter("id\n"), b',');
+        assert_eq!(detect_delimiter("\"a;b\",c\n"), b',');
     }
 }

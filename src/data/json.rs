@@ -3,11 +3,12 @@
 
 use super::build::{Builder, char_span, data_error, decimal_from_parts, exponent};
 use super::{DataError, LoadOptions, Record};
+use crate::diagnostic::Code;
 use crate::source::{Source, Span};
 use crate::value::Value;
 
 /// The records of a JSON or JSON Lines file, one at a time; see [`super::read_records`].
-pub struct JsonRecords {
+pub(crate) struct JsonRecords {
     source: Source,
     builder: Builder,
     /// JSON Lines: one value a line, each line on its own.
@@ -554,7 +555,7 @@ impl JsonRecords {
     ) -> Box<DataError> {
         Box::new(data_error(
             &self.source,
-            "caveat::data::json_syntax",
+            Code::DataJsonSyntax,
             message,
             span,
             label,
@@ -721,7 +722,7 @@ mod tests {
         assert_eq!(results.len(), 5);
         assert_eq!(ok(&results[0]).index, 0);
         let error = err(&results[1]);
-        assert_eq!(error.code, "caveat::data::not_a_record");
+        assert_eq!(error.code, Code::DataNotARecord);
         assert_eq!(error.message, "a record must be a mapping, found a string");
         assert_eq!(source.slice(error.span), "\"oops\"");
         assert_eq!(ok(&results[2]).index, 2);
@@ -734,7 +735,7 @@ mod tests {
             "a record must be a mapping, found null"
         );
         let (_, results) = read("42");
-        assert_eq!(err(&results[0]).code, "caveat::data::not_a_record");
+        assert_eq!(err(&results[0]).code, Code::DataNotARecord);
         let (_, results) = read("null");
         assert!(results.is_empty());
     }
@@ -777,7 +778,7 @@ mod tests {
         assert_eq!(results.len(), 1);
         assert_eq!(number(get(&ok(&results[0]).root, "id")), Decimal::from(1));
         let (_, results) = read_with("{\"title\": \"x\"}", false, records_path("entry"));
-        assert_eq!(err(&results[0]).code, "caveat::data::no_records_list");
+        assert_eq!(err(&results[0]).code, Code::DataNoRecordsList);
     }
 
     #[test]
@@ -799,7 +800,7 @@ mod tests {
         ] {
             let (source, results) = read(text);
             let error = err(&results[0]);
-            assert_eq!(error.code, "caveat::data::json_syntax", "{text}");
+            assert_eq!(error.code, Code::DataJsonSyntax, "{text}");
             assert_eq!(source.slice(error.span), part);
             assert!(error.message.contains("surrogate"), "{}", error.message);
         }
@@ -808,7 +809,7 @@ mod tests {
         assert_eq!(error.message, "invalid escape `\\q` in a string");
         assert_eq!(source.slice(error.span), "\\q");
         let (_, results) = read(r#"{"a": "\u12G4"}"#);
-        assert_eq!(err(&results[0]).code, "caveat::data::json_syntax");
+        assert_eq!(err(&results[0]).code, Code::DataJsonSyntax);
         let (_, results) = read("{\"a\": \"line\nbreak\"}");
         assert!(
             err(&results[0])
@@ -846,7 +847,7 @@ mod tests {
         ] {
             let (_, results) = read(text);
             let error = err(results.last().unwrap());
-            assert_eq!(error.code, "caveat::data::json_syntax", "{text}");
+            assert_eq!(error.code, Code::DataJsonSyntax, "{text}");
             assert_eq!(error.message, message, "{text}");
         }
     }
@@ -856,7 +857,7 @@ mod tests {
         let (source, results) =
             read(r#"[{"id": 1, "vendor": "DJI", "vendor": "Autel"}, {"id": 2}]"#);
         let error = err(&results[0]);
-        assert_eq!(error.code, "caveat::data::duplicate_key");
+        assert_eq!(error.code, Code::DataDuplicateKey);
         assert_eq!(source.slice(error.span), "\"vendor\"");
         assert_eq!(error.span.start, 28);
         assert_eq!(error.related.map(|s| s.start), Some(11));
@@ -896,7 +897,7 @@ mod tests {
         ] {
             let (_, results) = read(text);
             let error = err(results.last().unwrap());
-            assert_eq!(error.code, "caveat::data::json_syntax", "{text}");
+            assert_eq!(error.code, Code::DataJsonSyntax, "{text}");
             assert_eq!(error.message, message, "{text}");
             assert_eq!(error.span.start, at, "{text}");
         }
@@ -911,7 +912,7 @@ mod tests {
         let (_, results) = read(r#"[{"id": 1}, {"id": 2}, {"id": }]"#);
         assert_eq!(results.len(), 3);
         assert!(results[0].is_ok() && results[1].is_ok());
-        assert_eq!(err(&results[2]).code, "caveat::data::json_syntax");
+        assert_eq!(err(&results[2]).code, Code::DataJsonSyntax);
     }
 
     #[test]
@@ -920,7 +921,7 @@ mod tests {
         let (_, results) = read(&text);
         assert_eq!(results.len(), 1);
         let error = err(&results[0]);
-        assert_eq!(error.code, "caveat::data::too_deep");
+        assert_eq!(error.code, Code::DataTooDeep);
         assert_eq!(error.span, Span::new(128, 129));
         let limits = Limits {
             max_depth: 3,
@@ -943,7 +944,7 @@ mod tests {
                 ..LoadOptions::default()
             },
         );
-        assert_eq!(err(&results[0]).code, "caveat::data::too_deep");
+        assert_eq!(err(&results[0]).code, Code::DataTooDeep);
     }
 
     #[test]
@@ -960,7 +961,7 @@ mod tests {
         assert_eq!(results.len(), 8);
         assert_eq!(ok(&results[0]).index, 0);
         let error = err(&results[1]);
-        assert_eq!(error.code, "caveat::data::json_syntax");
+        assert_eq!(error.code, Code::DataJsonSyntax);
         assert_eq!(
             error.message,
             "expected a key in double quotes, found `oops`"
@@ -973,8 +974,8 @@ mod tests {
         assert_eq!(source.slice(third.root.span), "{\"id\": 3}");
         assert_eq!(number(get(&ok(&results[3]).root, "id")), Decimal::from(4));
         assert_eq!(ok(&results[4]).index, 4);
-        assert_eq!(err(&results[5]).code, "caveat::data::not_a_record");
-        assert_eq!(err(&results[6]).code, "caveat::data::duplicate_key");
+        assert_eq!(err(&results[5]).code, Code::DataNotARecord);
+        assert_eq!(err(&results[6]).code, Code::DataDuplicateKey);
         let last = ok(&results[7]);
         assert_eq!(
             last.index, 7,
@@ -998,7 +999,7 @@ mod tests {
         // A bad line gives one error, not the records read before the error.
         let (_, results) = read_lines("[{\"id\": 1}, {\"id\": 2}, oops]\n{\"id\": 3}\n");
         assert_eq!(results.len(), 2);
-        assert_eq!(err(&results[0]).code, "caveat::data::json_syntax");
+        assert_eq!(err(&results[0]).code, Code::DataJsonSyntax);
         assert_eq!(ok(&results[1]).index, 1);
         let (_, results) = read_lines("");
         assert!(results.is_empty());
@@ -1015,7 +1016,7 @@ mod tests {
         );
         assert_eq!(results.len(), 4);
         assert_eq!(ok(&results[1]).index, 1);
-        assert_eq!(err(&results[2]).code, "caveat::data::no_records_list");
+        assert_eq!(err(&results[2]).code, Code::DataNoRecordsList);
         assert_eq!(ok(&results[3]).index, 2);
     }
 
@@ -1024,7 +1025,7 @@ mod tests {
         let text = format!("{}\n{{\"id\": 1}}\n", "[".repeat(1000));
         let (_, results) = read_lines(&text);
         assert_eq!(results.len(), 2);
-        assert_eq!(err(&results[0]).code, "caveat::data::too_deep");
+        assert_eq!(err(&results[0]).code, Code::DataTooDeep);
         assert!(results[1].is_ok());
     }
 }

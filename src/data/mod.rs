@@ -8,6 +8,7 @@ mod csv;
 mod json;
 mod yaml;
 
+use crate::diagnostic::Code;
 use crate::source::{Source, Span};
 use crate::value::Node;
 
@@ -93,7 +94,7 @@ pub struct DataError {
     pub message: String,
     /// A stable code such as `caveat::data::duplicate_key`.
     #[diagnostic(code)]
-    pub code: &'static str,
+    pub code: Code,
     /// The file (named `file`, since thiserror treats a field named `source` as the cause).
     #[source_code]
     pub file: Source,
@@ -116,13 +117,13 @@ pub struct DataError {
 ///
 /// A record that cannot be read (a duplicate key, a value that is not a mapping) is an `Err` and
 /// reading goes on with the next; a syntax error ends the file with a final `Err`.
-pub fn read_records(
-    source: &Source,
+pub fn read_records<'a>(
+    source: &'a Source,
     format: Format,
     options: &LoadOptions,
-) -> Box<dyn Iterator<Item = Result<Record, DataError>> + Send> {
+) -> Box<dyn Iterator<Item = Result<Record, DataError>> + Send + 'a> {
     match format {
-        Format::Yaml => Box::new(yaml::YamlRecords::new(source.clone(), options.clone())),
+        Format::Yaml => Box::new(yaml::YamlRecords::new(source, options.clone())),
         Format::Json => Box::new(json::JsonRecords::new(
             source.clone(),
             options.clone(),

@@ -9,7 +9,7 @@ use super::{Context, Finding, Outcome, RootSlots, render_value};
 pub use crate::compile::ClauseRole;
 use crate::compile::{Clause, Expr, ExprKind, Program, Segment};
 use crate::data::Record;
-use crate::eval::value::{Ev, V};
+use crate::eval::value::{EvalValue, Operand};
 
 /// One deciding clause and what it came to on the record.
 #[derive(Debug, Clone)]
@@ -33,7 +33,7 @@ impl Step {
     }
 
     /// Whether the clause went the way a finding needs.
-    pub fn for_finding(&self) -> bool {
+    pub(crate) fn for_finding(&self) -> bool {
         match (self.role, &self.holds) {
             (ClauseRole::Condition, Ok(holds)) => *holds,
             (ClauseRole::Unless | ClauseRole::Require, Ok(holds)) => !*holds,
@@ -64,7 +64,7 @@ pub fn explain(program: &Program, record: &Record, rule: usize) -> Option<Explan
 
 /// [`explain`], given the record's findings (so that many rules can be explained on one record
 /// without evaluating it again).
-pub fn explain_with(
+pub(crate) fn explain_with(
     program: &Program,
     record: &Record,
     rule: usize,
@@ -74,11 +74,7 @@ pub fn explain_with(
     let mut slots = RootSlots::default();
     slots.fill(program, &record.root);
     let mut vars = Vec::new();
-    let mut context = Context {
-        root: &record.root,
-        vars: &mut vars,
-        slots: &slots,
-    };
+    let mut context = Context::new(&record.root, &mut vars, &slots);
     let names = program.root_field_names();
     let mut steps = Vec::new();
     for (index, (role, clause)) in compiled.clauses().enumerate() {
@@ -124,7 +120,14 @@ impl<'r> Context<'r, '_> {
                 continue;
             }
             let value = match self.eval(field) {
-                Ok(value) => shown(&value, record),
+                Ok(value) => {
+                    let matched = alias_entry(&clause.expr, &value);
+                    let value = shown(&value, record);
+                    match matched {
+                        Some(entry) => format!("{value}, by alias entry {entry}"),
+                        None => value,
+                    }
+                }
                 Err(failure) => failure.message,
             };
             values.push((name, value));
@@ -137,6 +140,38 @@ impl<'r> Context<'r, '_> {
             values,
         }
     }
+}
+
+/// The alias entry, as written, that a string `value` matched in a comparison of `expr` with an
+/// aliased symbol (`vendor == Huawei`, `vendor in [Huawei]`), if any.
+fn alias_entry(expr: &Expr, value: &Operand<'_>) -> Option<String> {
+    let EvalValue::Str(text) = &value.value else {
+        return None;
+    };
+    let mut found = None;
+    let mut visit = |expr: &Expr| {
+        let set = match &expr.kind {
+            ExprKind::Equals {
+                aliases: Some(set), ..
+            }
+            | ExprKind::Contains(_, _, Some(set)) => Some(&**set),
+            ExprKind::InSet(_, set, _) => Some(&set.aliases),
+            _ => None,
+        };
+        if found.is_none() {
+            found = set
+                .and_then(|set| set.matching_entry(text))
+                .map(str::to_string);
+        }
+    };
+    walk(expr, &mut visit);
+    found
+}
+
+/// Calls `f` on `expr` and every expression inside it.
+fn walk<'e>(expr: &'e Expr, f: &mut dyn FnMut(&'e Expr)) {
+    f(expr);
+    expr.for_each_child(&mut |child| walk(child, f));
 }
 
 /// The longest value an explanation shows, in characters; longer ones are cut with `…`.
@@ -163,17 +198,17 @@ impl<'r> Context<'r, '_> {
 
 /// A value as an explanation shows it: as the data wrote it, with strings quoted unless they
 /// read as a number or a date (which they compare as), cut after [`SHOWN_CHARS`].
-fn shown(value: &Ev<'_>, record: &Record) -> String {
+fn shown(value: &Operand<'_>, record: &Record) -> String {
     let mut out = String::new();
-    match &value.v {
-        V::Str(s)
+    match &value.value {
+        EvalValue::Str(s)
             if crate::value::parse_data_number(s).is_none()
                 && crate::value::parse_data_date(s).is_none() =>
         {
             let _ = write!(out, "{s:?}");
         }
         // A number computed from a list (`count`, `sum`) carries the list's span: show the number.
-        V::Num(n)
+        EvalValue::Num(n)
             if value.span.is_some_and(|span| {
                 crate::value::parse_data_number(record.source.slice(span).trim()) != Some(*n)
             }) =>
@@ -257,7 +292,7 @@ pub fn render(program: &Program, explanation: &Explanation, record_name: &str) -
 }
 
 /// One line per step: `  ✓ after 2018-05-23    date = 2018-11-14`.
-pub fn render_steps(steps: &[Step]) -> String {
+pub(crate) fn render_steps(steps: &[Step]) -> String {
     let lines: Vec<(String, String)> = steps
         .iter()
         .map(|step| {

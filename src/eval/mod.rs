@@ -1,5 +1,5 @@
 //! Evaluation: a [`Program`] against one [`Record`] gives that record's [`Finding`]s, with the
-//! semantics of LANGUAGE.md §4–§5: a comparison with a missing field is false, a type mismatch is
+//! semantics of docs/language.md §4–§5: a comparison with a missing field is false, a type mismatch is
 //! an error finding that points at the bad value.
 
 pub mod explain;
@@ -18,47 +18,11 @@ use crate::compile::{
 };
 use crate::data::Record;
 use crate::source::Span;
-use crate::syntax::ast::{ArithOp, Effect, Quantifier};
+use crate::syntax::ast::{ArithOp, Quantifier};
 use crate::value::Node;
-use value::{Ev, Mismatch, V, as_number, as_str, compare, equals, what_it_is};
+use value::{EvalValue, Mismatch, Operand, as_number, as_str, compare, equals, what_it_is};
 
-/// What a finding says about a record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Outcome {
-    /// A `deny` rule fired (or a `require` did not hold).
-    Deny,
-    /// A `warn` rule fired.
-    Warn,
-    /// A `note` rule fired.
-    Note,
-    /// The rule could not be evaluated on this record's data.
-    Error,
-    /// A `deny`, `warn` or `note` finding that a waiver in force covers: it fails nothing.
-    Waived,
-}
-
-impl Outcome {
-    /// The outcome's name in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Outcome::Deny => "deny",
-            Outcome::Warn => "warn",
-            Outcome::Note => "note",
-            Outcome::Error => "error",
-            Outcome::Waived => "waived",
-        }
-    }
-}
-
-impl From<Effect> for Outcome {
-    fn from(effect: Effect) -> Outcome {
-        match effect {
-            Effect::Deny => Outcome::Deny,
-            Effect::Warn => Outcome::Warn,
-            Effect::Note => Outcome::Note,
-        }
-    }
-}
+pub use crate::effect::Outcome;
 
 /// One rule's verdict on one record.
 #[derive(Debug, Clone, PartialEq)]
@@ -121,16 +85,18 @@ impl<'p> Evaluator<'p> {
         for path_index in &index.paths {
             let value = match path_index.slot {
                 Some(slot) => match self.slots.get(&record.root, slot) {
-                    Some(node) => walk(Ev::node(node), path_index.path.get(1..).unwrap_or(&[])),
-                    None => Ev::MISSING,
+                    Some(node) => {
+                        walk(Operand::node(node), path_index.path.get(1..).unwrap_or(&[]))
+                    }
+                    None => Operand::MISSING,
                 },
-                None => walk(Ev::node(&record.root), &path_index.path),
+                None => walk(Operand::node(&record.root), &path_index.path),
             };
-            let probe = match &value.v {
-                V::Missing => Probe::Missing,
-                V::Str(s) => Probe::Text(s),
-                V::Num(n) => Probe::Number(*n),
-                V::Date(d) => Probe::Date(*d),
+            let probe = match &value.value {
+                EvalValue::Missing => Probe::Missing,
+                EvalValue::Str(s) => Probe::Text(s),
+                EvalValue::Num(n) => Probe::Number(*n),
+                EvalValue::Date(d) => Probe::Date(*d),
                 _ => Probe::Other,
             };
             path_index.candidates(probe, &mut self.candidates, &mut self.scratch);
@@ -175,12 +141,7 @@ fn apply_waivers(
             let Some(waiver) = program.waivers.get(index) else {
                 continue;
             };
-            vars.clear();
-            let mut context = Context {
-                root: &record.root,
-                vars: &mut vars,
-                slots,
-            };
+            let mut context = Context::new(&record.root, &mut vars, slots);
             if let Ok((true, _)) = context.clause(&waiver.condition) {
                 finding.waived = Some((index, finding.outcome));
                 finding.outcome = Outcome::Waived;
@@ -233,7 +194,7 @@ impl RootSlots {
 
 /// The value of a condition that reads nothing of the record (`1 == 1`, `not true`), if it is
 /// one: for lints that find rules that always or never fire.
-pub fn constant_condition(expr: &Expr) -> Option<bool> {
+pub(crate) fn constant_condition(expr: &Expr) -> Option<bool> {
     let mut fields = Vec::new();
     explain::fields_read(expr, &mut fields);
     if !fields.is_empty() {
@@ -245,11 +206,7 @@ pub fn constant_condition(expr: &Expr) -> Option<bool> {
     };
     let slots = RootSlots::default();
     let mut vars = Vec::new();
-    let mut context = Context {
-        root: &root,
-        vars: &mut vars,
-        slots: &slots,
-    };
+    let mut context = Context::new(&root, &mut vars, &slots);
     context.condition(expr).ok().map(|(holds, _)| holds)
 }
 
@@ -282,15 +239,10 @@ fn evaluate_rules(
         let Some(rule) = program.rules.get(index) else {
             continue;
         };
-        vars.clear();
-        let mut context = Context {
-            root: &record.root,
-            vars: &mut vars,
-            slots,
-        };
+        let mut context = Context::new(&record.root, &mut vars, slots);
         match context.rule(rule) {
-            Ok(None) => {}
-            Ok(Some(span)) => findings.push(Finding {
+            Ok(Verdict::Passes) => {}
+            Ok(Verdict::Fires { witness: span }) => findings.push(Finding {
                 rule: index,
                 outcome: rule.effect.into(),
                 span: span.or(Some(record.root.span)),
@@ -312,35 +264,52 @@ fn evaluate_rules(
 
 struct Context<'r, 'v> {
     root: &'r Node,
-    vars: &'v mut Vec<Ev<'r>>,
+    vars: &'v mut Vec<Operand<'r>>,
     /// Where the record's top-level fields are.
     slots: &'v RootSlots,
 }
 
+/// A rule's verdict on a record that could be evaluated.
+enum Verdict {
+    /// The rule does not fire.
+    Passes,
+    /// The rule fires; `witness` is the record value that decided it, if one did.
+    Fires { witness: Option<Span> },
+}
+
+impl<'r, 'v> Context<'r, 'v> {
+    /// A context for evaluating expressions on the record whose root is `root`, with `vars`
+    /// cleared for the quantifier and comprehension variables.
+    fn new(root: &'r Node, vars: &'v mut Vec<Operand<'r>>, slots: &'v RootSlots) -> Self {
+        vars.clear();
+        Context { root, vars, slots }
+    }
+}
+
 impl<'r> Context<'r, '_> {
-    /// `Some(witness)` when the rule fires, with the record value that decided it.
-    fn rule(&mut self, rule: &'r CompiledRule) -> Result<Option<Option<Span>>> {
+    /// Whether the rule fires, with the record value that decided it.
+    fn rule(&mut self, rule: &'r CompiledRule) -> Result<Verdict> {
         let mut witness = None;
         for clause in &rule.conditions {
             let (holds, span) = self.clause(clause)?;
             if !holds {
-                return Ok(None);
+                return Ok(Verdict::Passes);
             }
             witness = witness.or(span);
         }
         if let Some(unless) = &rule.unless
             && self.clause(unless)?.0
         {
-            return Ok(None);
+            return Ok(Verdict::Passes);
         }
         if let Some(require) = &rule.require {
             let (holds, span) = self.clause(require)?;
             if holds {
-                return Ok(None);
+                return Ok(Verdict::Passes);
             }
             witness = witness.or(span);
         }
-        Ok(Some(witness))
+        Ok(Verdict::Fires { witness })
     }
 
     fn clause(&mut self, clause: &'r Clause) -> Result<(bool, Option<Span>)> {
@@ -350,14 +319,14 @@ impl<'r> Context<'r, '_> {
     /// A condition: true, or false (also when a field is missing), with the deciding value.
     fn condition(&mut self, expr: &'r Expr) -> Result<(bool, Option<Span>)> {
         let ev = self.eval(expr)?;
-        match ev.v {
-            V::Bool(b) => Ok((b, ev.span)),
-            V::Missing => Ok((false, ev.span)),
+        match ev.value {
+            EvalValue::Bool(b) => Ok((b, ev.span)),
+            EvalValue::Missing => Ok((false, ev.span)),
             other => Err(Failure {
                 message: format!(
                     "expected true or false, but {}",
-                    what_it_is(&Ev {
-                        v: other.clone(),
+                    what_it_is(&Operand {
+                        value: other.clone(),
                         span: ev.span
                     })
                 ),
@@ -375,23 +344,23 @@ impl<'r> Context<'r, '_> {
         }
     }
 
-    fn boolean(value: bool, span: Option<Span>) -> Ev<'r> {
-        Ev {
-            v: V::Bool(value),
+    fn boolean(value: bool, span: Option<Span>) -> Operand<'r> {
+        Operand {
+            value: EvalValue::Bool(value),
             span,
         }
     }
 
-    fn eval(&mut self, expr: &'r Expr) -> Result<Ev<'r>> {
+    fn eval(&mut self, expr: &'r Expr) -> Result<Operand<'r>> {
         Ok(match &expr.kind {
-            ExprKind::Const(c) => Ev::constant(c),
-            ExprKind::Field(path) => walk(Ev::node(self.root), path),
+            ExprKind::Const(c) => Operand::constant(c),
+            ExprKind::Field(path) => walk(Operand::node(self.root), path),
             ExprKind::RootField(slot, rest) => match self.slots.get(self.root, *slot) {
-                Some(node) => walk(Ev::node(node), rest),
-                None => Ev::MISSING,
+                Some(node) => walk(Operand::node(node), rest),
+                None => Operand::MISSING,
             },
             ExprKind::Var(slot, path) => {
-                let base = self.vars.get(*slot).cloned().unwrap_or(Ev::MISSING);
+                let base = self.vars.get(*slot).cloned().unwrap_or(Operand::MISSING);
                 walk(base, path)
             }
             ExprKind::Member(base, key) => {
@@ -401,12 +370,12 @@ impl<'r> Context<'r, '_> {
             ExprKind::Index(base, index) => {
                 let base = self.eval(base)?;
                 let index = self.eval(index)?;
-                let segment = match &index.v {
-                    V::Missing => return Ok(Ev::MISSING),
-                    V::Str(s) => Segment::Key(s.as_ref().into()),
-                    V::Num(n) if n.fract().is_zero() => match i64::try_from(*n) {
+                let segment = match &index.value {
+                    EvalValue::Missing => return Ok(Operand::MISSING),
+                    EvalValue::Str(s) => Segment::Key(s.as_ref().into()),
+                    EvalValue::Num(n) if n.fract().is_zero() => match i64::try_from(*n) {
                         Ok(i) => Segment::Index(i),
-                        Err(_) => return Ok(Ev::MISSING),
+                        Err(_) => return Ok(Operand::MISSING),
                     },
                     other => {
                         return Err(Failure {
@@ -510,14 +479,14 @@ impl<'r> Context<'r, '_> {
             ExprKind::Contains(haystack, needle, aliases) => {
                 let h = self.eval(haystack)?;
                 let n = self.eval(needle)?;
-                let found = match &h.v {
-                    V::Missing => false,
+                let found = match &h.value {
+                    EvalValue::Missing => false,
                     _ if n.is_missing() => false,
-                    V::Str(s) => {
+                    EvalValue::Str(s) => {
                         let needle = as_str(&n, "`contains`").map_err(|m| Self::fail(expr, m))?;
                         needle.is_some_and(|needle| s.contains(needle))
                     }
-                    V::Nodes(_) | V::List(_) => {
+                    EvalValue::Nodes(_) | EvalValue::List(_) => {
                         let mut found = false;
                         for item in h.elements().unwrap_or_default() {
                             if equals(&item, &n, aliases.as_deref())
@@ -574,7 +543,7 @@ impl<'r> Context<'r, '_> {
                 let Some(mut acc) =
                     as_number(&first_ev, "arithmetic").map_err(|m| Self::fail(expr, m))?
                 else {
-                    return Ok(Ev::MISSING);
+                    return Ok(Operand::MISSING);
                 };
                 let mut span = first_ev.span;
                 for (op, op_span, operand) in rest {
@@ -582,7 +551,7 @@ impl<'r> Context<'r, '_> {
                     span = span.or(ev.span);
                     let Some(n) = as_number(&ev, "arithmetic").map_err(|m| Self::fail(expr, m))?
                     else {
-                        return Ok(Ev::MISSING);
+                        return Ok(Operand::MISSING);
                     };
                     // A division by zero is the divisor's fault.
                     let blame = if n.is_zero() { ev.span.or(span) } else { span };
@@ -592,17 +561,17 @@ impl<'r> Context<'r, '_> {
                         policy_span: *op_span,
                     })?;
                 }
-                Ev {
-                    v: V::Num(acc),
+                Operand {
+                    value: EvalValue::Num(acc),
                     span,
                 }
             }
             ExprKind::Neg(inner) => {
                 let ev = self.eval(inner)?;
                 match as_number(&ev, "`-`").map_err(|m| Self::fail(expr, m))? {
-                    None => Ev::MISSING,
-                    Some(n) => Ev {
-                        v: V::Num(-n),
+                    None => Operand::MISSING,
+                    Some(n) => Operand {
+                        value: EvalValue::Num(-n),
                         span: ev.span,
                     },
                 }
@@ -643,17 +612,22 @@ impl<'r> Context<'r, '_> {
         })
     }
 
-    fn call(&mut self, function: Function, args: &'r [Expr], expr: &'r Expr) -> Result<Ev<'r>> {
+    fn call(
+        &mut self,
+        function: Function,
+        args: &'r [Expr],
+        expr: &'r Expr,
+    ) -> Result<Operand<'r>> {
         let mut values = Vec::with_capacity(args.len());
         for arg in args {
             values.push(self.eval(arg)?);
         }
         let fail = |m: Mismatch| Self::fail(expr, m);
         let Some(first) = values.first() else {
-            return Ok(Ev::MISSING);
+            return Ok(Operand::MISSING);
         };
         let span = first.span;
-        let list_arg = |what: &str| -> Result<Option<Vec<Ev<'r>>>> {
+        let list_arg = |what: &str| -> Result<Option<Vec<Operand<'r>>>> {
             if first.is_missing() {
                 return Ok(None);
             }
@@ -666,28 +640,28 @@ impl<'r> Context<'r, '_> {
         };
         Ok(match function {
             Function::Count => match list_arg("count")? {
-                None => Ev::MISSING,
-                Some(items) => Ev {
-                    v: V::Num(Decimal::from(items.len())),
+                None => Operand::MISSING,
+                Some(items) => Operand {
+                    value: EvalValue::Num(Decimal::from(items.len())),
                     span,
                 },
             },
-            Function::Len => match &first.v {
-                V::Missing => Ev::MISSING,
-                V::Str(s) => Ev {
-                    v: V::Num(Decimal::from(s.chars().count())),
+            Function::Len => match &first.value {
+                EvalValue::Missing => Operand::MISSING,
+                EvalValue::Str(s) => Operand {
+                    value: EvalValue::Num(Decimal::from(s.chars().count())),
                     span,
                 },
                 _ => match list_arg("len")? {
-                    None => Ev::MISSING,
-                    Some(items) => Ev {
-                        v: V::Num(Decimal::from(items.len())),
+                    None => Operand::MISSING,
+                    Some(items) => Operand {
+                        value: EvalValue::Num(Decimal::from(items.len())),
                         span,
                     },
                 },
             },
             Function::Sum => match list_arg("sum")? {
-                None => Ev::MISSING,
+                None => Operand::MISSING,
                 Some(items) => {
                     let mut total = Decimal::ZERO;
                     for item in &items {
@@ -701,8 +675,8 @@ impl<'r> Context<'r, '_> {
                             })?;
                         }
                     }
-                    Ev {
-                        v: V::Num(total),
+                    Operand {
+                        value: EvalValue::Num(total),
                         span,
                     }
                 }
@@ -714,13 +688,13 @@ impl<'r> Context<'r, '_> {
                     } else {
                         "max"
                     })? {
-                        None => return Ok(Ev::MISSING),
+                        None => return Ok(Operand::MISSING),
                         Some(items) => items,
                     }
                 } else {
                     values.clone()
                 };
-                let mut best: Option<Ev<'r>> = None;
+                let mut best: Option<Operand<'r>> = None;
                 for item in items {
                     if item.is_missing() {
                         continue;
@@ -737,7 +711,7 @@ impl<'r> Context<'r, '_> {
                         }
                     });
                 }
-                best.unwrap_or(Ev::MISSING)
+                best.unwrap_or(Operand::MISSING)
             }
             Function::Lower | Function::Upper => {
                 let what = if function == Function::Lower {
@@ -746,15 +720,15 @@ impl<'r> Context<'r, '_> {
                     "`upper`"
                 };
                 match as_str(first, what).map_err(fail)? {
-                    None => Ev::MISSING,
+                    None => Operand::MISSING,
                     Some(s) => {
                         let changed = if function == Function::Lower {
                             s.to_lowercase()
                         } else {
                             s.to_uppercase()
                         };
-                        Ev {
-                            v: V::Str(Cow::Owned(changed)),
+                        Operand {
+                            value: EvalValue::Str(Cow::Owned(changed)),
                             span,
                         }
                     }
@@ -765,41 +739,43 @@ impl<'r> Context<'r, '_> {
 }
 
 /// Follows a field path from a value; a key applied to a list projects over its elements.
-fn walk<'r>(start: Ev<'r>, path: &[Segment]) -> Ev<'r> {
+fn walk<'r>(start: Operand<'r>, path: &[Segment]) -> Operand<'r> {
     let mut current = start;
     for (i, segment) in path.iter().enumerate() {
-        current = match (&current.v, segment) {
-            (V::Map(map), Segment::Key(key)) => map.get(key).map_or(Ev::MISSING, Ev::node),
-            (V::Nodes(_) | V::List(_), Segment::Key(_)) => {
+        current = match (&current.value, segment) {
+            (EvalValue::Map(map), Segment::Key(key)) => {
+                map.get(key).map_or(Operand::MISSING, Operand::node)
+            }
+            (EvalValue::Nodes(_) | EvalValue::List(_), Segment::Key(_)) => {
                 // Project the rest of the path over the elements, flattening lists.
                 let rest = path.get(i..).unwrap_or(&[]);
                 let mut out = Vec::new();
                 for element in current.elements().unwrap_or_default() {
                     let value = walk(element, rest);
-                    match value.v {
-                        V::Missing => {}
-                        V::Nodes(_) | V::List(_) => {
+                    match value.value {
+                        EvalValue::Missing => {}
+                        EvalValue::Nodes(_) | EvalValue::List(_) => {
                             out.extend(value.elements().unwrap_or_default())
                         }
                         _ => out.push(value),
                     }
                 }
-                return Ev {
-                    v: V::List(out),
+                return Operand {
+                    value: EvalValue::List(out),
                     span: current.span,
                 };
             }
-            (V::Nodes(nodes), Segment::Index(i)) => position(nodes.len(), *i)
+            (EvalValue::Nodes(nodes), Segment::Index(i)) => position(nodes.len(), *i)
                 .and_then(|p| nodes.get(p))
-                .map_or(Ev::MISSING, Ev::node),
-            (V::List(items), Segment::Index(i)) => position(items.len(), *i)
+                .map_or(Operand::MISSING, Operand::node),
+            (EvalValue::List(items), Segment::Index(i)) => position(items.len(), *i)
                 .and_then(|p| items.get(p))
                 .cloned()
-                .unwrap_or(Ev::MISSING),
-            _ => Ev::MISSING,
+                .unwrap_or(Operand::MISSING),
+            _ => Operand::MISSING,
         };
         if current.is_missing() {
-            return Ev::MISSING;
+            return Operand::MISSING;
         }
     }
     current
@@ -815,11 +791,11 @@ fn position(len: usize, index: i64) -> Option<usize> {
 }
 
 /// Membership in a constant set; `Ok(None)` when the needle is missing.
-fn in_set(needle: &Ev<'_>, set: &ConstSet) -> std::result::Result<Option<bool>, Mismatch> {
+fn in_set(needle: &Operand<'_>, set: &ConstSet) -> std::result::Result<Option<bool>, Mismatch> {
     if needle.is_missing() {
         return Ok(None);
     }
-    if let V::Str(s) = &needle.v {
+    if let EvalValue::Str(s) = &needle.value {
         // The common case: a string against strings and aliased symbols, by hash and spelling.
         if set.strings.contains(s.as_ref()) || set.aliases.matches(s) {
             return Ok(Some(true));
@@ -831,13 +807,13 @@ fn in_set(needle: &Ev<'_>, set: &ConstSet) -> std::result::Result<Option<bool>, 
     // Otherwise compare with each element as `==` would, reporting a type mismatch only if no
     // element matched.
     let strings = set.strings.iter().map(|s| Const::String(s.clone()));
-    let candidates: Vec<Const> = match needle.v {
-        V::Str(_) => set.others.clone(),
+    let candidates: Vec<Const> = match needle.value {
+        EvalValue::Str(_) => set.others.clone(),
         _ => set.others.iter().cloned().chain(strings).collect(),
     };
     let mut first_error = None;
     for element in &candidates {
-        match equals(needle, &Ev::constant(element), None) {
+        match equals(needle, &Operand::constant(element), None) {
             Ok(Some(true)) => return Ok(Some(true)),
             Ok(_) => {}
             Err(e) => {
@@ -872,7 +848,7 @@ fn render_template(template: &Template, root: &Node, record: &Record) -> String 
         match part {
             TemplatePart::Text(t) => out.push_str(t),
             TemplatePart::Field(path) => {
-                let value = walk(Ev::node(root), path);
+                let value = walk(Operand::node(root), path);
                 render_value(&value, record, &mut out);
             }
         }
@@ -891,11 +867,11 @@ fn render_template(template: &Template, root: &Node, record: &Record) -> String 
 
 /// Renders a value as the data wrote it: numbers as written, dates as `YYYY-MM-DD`, lists as
 /// `[a, b]`, a missing value as `(missing)`.
-pub fn render_value(value: &Ev<'_>, record: &Record, out: &mut String) {
-    match &value.v {
-        V::Missing => out.push_str("(missing)"),
-        V::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        V::Num(n) => match value.span {
+pub(crate) fn render_value(value: &Operand<'_>, record: &Record, out: &mut String) {
+    match &value.value {
+        EvalValue::Missing => out.push_str("(missing)"),
+        EvalValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        EvalValue::Num(n) => match value.span {
             Some(span) => {
                 // A number a schema read from a quoted string is shown without its quotes.
                 let written = record.source.slice(span).trim();
@@ -911,9 +887,9 @@ pub fn render_value(value: &Ev<'_>, record: &Record, out: &mut String) {
             }
             None => out.push_str(&n.to_string()),
         },
-        V::Str(s) => out.push_str(s),
-        V::Date(d) => out.push_str(&d.to_string()),
-        V::Nodes(_) | V::List(_) => {
+        EvalValue::Str(s) => out.push_str(s),
+        EvalValue::Date(d) => out.push_str(&d.to_string()),
+        EvalValue::Nodes(_) | EvalValue::List(_) => {
             out.push('[');
             for (i, item) in value.elements().unwrap_or_default().iter().enumerate() {
                 if i > 0 {
@@ -923,7 +899,7 @@ pub fn render_value(value: &Ev<'_>, record: &Record, out: &mut String) {
             }
             out.push(']');
         }
-        V::Map(map) => {
+        EvalValue::Map(map) => {
             out.push('{');
             for (i, entry) in map.entries.iter().enumerate() {
                 if i > 0 {
@@ -931,7 +907,7 @@ pub fn render_value(value: &Ev<'_>, record: &Record, out: &mut String) {
                 }
                 out.push_str(&entry.key);
                 out.push_str(": ");
-                render_value(&Ev::node(&entry.value), record, out);
+                render_value(&Operand::node(&entry.value), record, out);
             }
             out.push('}');
         }
@@ -945,11 +921,11 @@ pub fn record_name(record: &Record, id_field: &[Segment]) -> String {
 }
 
 /// The record's id field rendered as text, when it has a non-empty one.
-pub fn record_id(record: &Record, id_field: &[Segment]) -> Option<String> {
-    let id = walk(Ev::node(&record.root), id_field);
-    match &id.v {
-        V::Str(s) if !s.is_empty() => Some(s.to_string()),
-        V::Num(_) | V::Bool(_) | V::Date(_) => {
+pub(crate) fn record_id(record: &Record, id_field: &[Segment]) -> Option<String> {
+    let id = walk(Operand::node(&record.root), id_field);
+    match &id.value {
+        EvalValue::Str(s) if !s.is_empty() => Some(s.to_string()),
+        EvalValue::Num(_) | EvalValue::Bool(_) | EvalValue::Date(_) => {
             let mut out = String::new();
             render_value(&id, record, &mut out);
             Some(out)

@@ -12,16 +12,16 @@ use crate::value::{Map, Node, Value, parse_data_date, parse_data_number};
 
 /// A value met during evaluation, with the span of the record value it came from, if any.
 #[derive(Debug, Clone)]
-pub struct Ev<'r> {
+pub struct Operand<'r> {
     /// The value.
-    pub v: V<'r>,
+    pub value: EvalValue<'r>,
     /// Where it stands in the record (`None` for constants and computed values).
     pub span: Option<Span>,
 }
 
 /// The kinds of value met during evaluation.
 #[derive(Debug, Clone)]
-pub enum V<'r> {
+pub enum EvalValue<'r> {
     /// A field that is absent or null.
     Missing,
     /// `true` / `false`.
@@ -35,78 +35,76 @@ pub enum V<'r> {
     /// A list straight from the record.
     Nodes(&'r [Node]),
     /// A list computed during evaluation (a projection, a constant list).
-    List(Vec<Ev<'r>>),
+    List(Vec<Operand<'r>>),
     /// A mapping from the record.
     Map(&'r Map),
 }
 
-impl<'r> Ev<'r> {
+impl<'r> Operand<'r> {
     /// The missing value.
-    pub const MISSING: Ev<'static> = Ev {
-        v: V::Missing,
+    pub(crate) const MISSING: Operand<'static> = Operand {
+        value: EvalValue::Missing,
         span: None,
     };
 
     /// A record node as a value.
-    pub fn node(node: &'r Node) -> Ev<'r> {
+    pub fn node(node: &'r Node) -> Operand<'r> {
         let v = match &node.value {
-            Value::Null => V::Missing,
-            Value::Bool(b) => V::Bool(*b),
-            Value::Number(n) => V::Num(*n),
-            Value::String(s) => V::Str(Cow::Borrowed(s)),
-            Value::Date(d) => V::Date(*d),
-            Value::List(items) => V::Nodes(items),
-            Value::Map(map) => V::Map(map),
+            Value::Null => EvalValue::Missing,
+            Value::Bool(b) => EvalValue::Bool(*b),
+            Value::Number(n) => EvalValue::Num(*n),
+            Value::String(s) => EvalValue::Str(Cow::Borrowed(s)),
+            Value::Date(d) => EvalValue::Date(*d),
+            Value::List(items) => EvalValue::Nodes(items),
+            Value::Map(map) => EvalValue::Map(map),
         };
-        Ev {
-            v,
+        Operand {
+            value: v,
             span: Some(node.span),
         }
     }
 
     /// A constant as a value.
-    pub fn constant(c: &'r Const) -> Ev<'r> {
+    pub(crate) fn constant(c: &'r Const) -> Operand<'r> {
         let v = match c {
-            Const::String(s) => V::Str(Cow::Borrowed(s)),
-            Const::Number(n) => V::Num(*n),
-            Const::Date(d) => V::Date(*d),
-            Const::Bool(b) => V::Bool(*b),
-            Const::List(items) => V::List(items.iter().map(Ev::constant).collect()),
+            Const::String(s) => EvalValue::Str(Cow::Borrowed(s)),
+            Const::Number(n) => EvalValue::Num(*n),
+            Const::Date(d) => EvalValue::Date(*d),
+            Const::Bool(b) => EvalValue::Bool(*b),
+            Const::List(items) => EvalValue::List(items.iter().map(Operand::constant).collect()),
         };
-        Ev { v, span: None }
-    }
-
-    /// A computed value.
-    pub fn computed(v: V<'r>) -> Ev<'r> {
-        Ev { v, span: None }
+        Operand {
+            value: v,
+            span: None,
+        }
     }
 
     /// Whether the value is missing.
-    pub fn is_missing(&self) -> bool {
-        matches!(self.v, V::Missing)
+    pub(crate) fn is_missing(&self) -> bool {
+        matches!(self.value, EvalValue::Missing)
     }
 
     /// The elements of a list value, if it is one.
-    pub fn elements(&self) -> Option<Vec<Ev<'r>>> {
-        match &self.v {
-            V::Nodes(nodes) => Some(nodes.iter().map(Ev::node).collect()),
-            V::List(items) => Some(items.clone()),
+    pub(crate) fn elements(&self) -> Option<Vec<Operand<'r>>> {
+        match &self.value {
+            EvalValue::Nodes(nodes) => Some(nodes.iter().map(Operand::node).collect()),
+            EvalValue::List(items) => Some(items.clone()),
             _ => None,
         }
     }
 }
 
-impl V<'_> {
+impl EvalValue<'_> {
     /// A short name of the value's type, for messages.
-    pub fn type_name(&self) -> &'static str {
+    pub(crate) fn type_name(&self) -> &'static str {
         match self {
-            V::Missing => "missing",
-            V::Bool(_) => "a boolean",
-            V::Num(_) => "a number",
-            V::Str(_) => "a string",
-            V::Date(_) => "a date",
-            V::Nodes(_) | V::List(_) => "a list",
-            V::Map(_) => "a mapping",
+            EvalValue::Missing => "missing",
+            EvalValue::Bool(_) => "a boolean",
+            EvalValue::Num(_) => "a number",
+            EvalValue::Str(_) => "a string",
+            EvalValue::Date(_) => "a date",
+            EvalValue::Nodes(_) | EvalValue::List(_) => "a list",
+            EvalValue::Map(_) => "a mapping",
         }
     }
 }
@@ -121,12 +119,12 @@ pub struct Mismatch {
 }
 
 /// Renders a value briefly for messages: `"DJI"`, `49350.00`, `2018-05-23`.
-pub fn show(ev: &Ev<'_>) -> String {
-    match &ev.v {
-        V::Missing => "(missing)".to_string(),
-        V::Bool(b) => b.to_string(),
-        V::Num(n) => n.to_string(),
-        V::Str(s) => {
+pub fn show(ev: &Operand<'_>) -> String {
+    match &ev.value {
+        EvalValue::Missing => "(missing)".to_string(),
+        EvalValue::Bool(b) => b.to_string(),
+        EvalValue::Num(n) => n.to_string(),
+        EvalValue::Str(s) => {
             let short: String = s.chars().take(40).collect();
             if short.len() < s.len() {
                 format!("\"{short}…\"")
@@ -134,30 +132,34 @@ pub fn show(ev: &Ev<'_>) -> String {
                 format!("\"{short}\"")
             }
         }
-        V::Date(d) => d.to_string(),
-        V::Nodes(_) | V::List(_) => "a list".to_string(),
-        V::Map(_) => "a mapping".to_string(),
+        EvalValue::Date(d) => d.to_string(),
+        EvalValue::Nodes(_) | EvalValue::List(_) => "a list".to_string(),
+        EvalValue::Map(_) => "a mapping".to_string(),
     }
 }
 
 /// A value and its type, for error messages: `"DJI" is a string`, or `it is a list` for a value
 /// too big to show.
-pub fn what_it_is(ev: &Ev<'_>) -> String {
-    match &ev.v {
-        V::Nodes(_) | V::List(_) | V::Map(_) => format!("it is {}", ev.v.type_name()),
+pub(crate) fn what_it_is(ev: &Operand<'_>) -> String {
+    match &ev.value {
+        EvalValue::Nodes(_) | EvalValue::List(_) | EvalValue::Map(_) => {
+            format!("it is {}", ev.value.type_name())
+        }
         other => format!("{} is {}", show(ev), other.type_name()),
     }
 }
 
 /// A value with its type in brackets, `3 (a number)`, or just the type of a list or mapping.
-fn shown_with_type(ev: &Ev<'_>) -> String {
-    match &ev.v {
-        V::Nodes(_) | V::List(_) | V::Map(_) => ev.v.type_name().to_string(),
+fn shown_with_type(ev: &Operand<'_>) -> String {
+    match &ev.value {
+        EvalValue::Nodes(_) | EvalValue::List(_) | EvalValue::Map(_) => {
+            ev.value.type_name().to_string()
+        }
         other => format!("{} ({})", show(ev), other.type_name()),
     }
 }
 
-fn mismatch(a: &Ev<'_>, b: &Ev<'_>, what: &str) -> Mismatch {
+fn mismatch(a: &Operand<'_>, b: &Operand<'_>, what: &str) -> Mismatch {
     // Point at whichever side came from the record: that is the bad data.
     let (bad, other) = if a.span.is_some() { (a, b) } else { (b, a) };
     Mismatch {
@@ -172,28 +174,28 @@ fn mismatch(a: &Ev<'_>, b: &Ev<'_>, what: &str) -> Mismatch {
 
 /// Orders two values of compatible types. `Ok(None)` when either is missing (the comparison is
 /// false); an error for incompatible types (bad data).
-pub fn compare(a: &Ev<'_>, b: &Ev<'_>) -> Result<Option<Ordering>, Mismatch> {
-    let ordering = match (&a.v, &b.v) {
-        (V::Missing, _) | (_, V::Missing) => return Ok(None),
-        (V::Num(x), V::Num(y)) => x.cmp(y),
-        (V::Date(x), V::Date(y)) => x.cmp(y),
-        (V::Str(x), V::Str(y)) => match (parse_data_date(x), parse_data_date(y)) {
+pub fn compare(a: &Operand<'_>, b: &Operand<'_>) -> Result<Option<Ordering>, Mismatch> {
+    let ordering = match (&a.value, &b.value) {
+        (EvalValue::Missing, _) | (_, EvalValue::Missing) => return Ok(None),
+        (EvalValue::Num(x), EvalValue::Num(y)) => x.cmp(y),
+        (EvalValue::Date(x), EvalValue::Date(y)) => x.cmp(y),
+        (EvalValue::Str(x), EvalValue::Str(y)) => match (parse_data_date(x), parse_data_date(y)) {
             (Some(dx), Some(dy)) => dx.cmp(&dy),
             _ => x.as_ref().cmp(y.as_ref()),
         },
-        (V::Num(x), V::Str(s)) => match parse_data_number(s) {
+        (EvalValue::Num(x), EvalValue::Str(s)) => match parse_data_number(s) {
             Some(y) => x.cmp(&y),
             None => return Err(mismatch(a, b, "compare")),
         },
-        (V::Str(s), V::Num(y)) => match parse_data_number(s) {
+        (EvalValue::Str(s), EvalValue::Num(y)) => match parse_data_number(s) {
             Some(x) => x.cmp(y),
             None => return Err(mismatch(a, b, "compare")),
         },
-        (V::Date(x), V::Str(s)) => match parse_data_date(s) {
+        (EvalValue::Date(x), EvalValue::Str(s)) => match parse_data_date(s) {
             Some(y) => x.cmp(&y),
             None => return Err(mismatch(a, b, "compare")),
         },
-        (V::Str(s), V::Date(y)) => match parse_data_date(s) {
+        (EvalValue::Str(s), EvalValue::Date(y)) => match parse_data_date(s) {
             Some(x) => x.cmp(y),
             None => return Err(mismatch(a, b, "compare")),
         },
@@ -205,13 +207,13 @@ pub fn compare(a: &Ev<'_>, b: &Ev<'_>) -> Result<Option<Ordering>, Mismatch> {
 /// Whether two values are equal. `Ok(None)` when either is missing; an error for incompatible
 /// types. With `aliases`, a string matches any of the alias spellings.
 pub fn equals(
-    a: &Ev<'_>,
-    b: &Ev<'_>,
+    a: &Operand<'_>,
+    b: &Operand<'_>,
     aliases: Option<&AliasSet>,
 ) -> Result<Option<bool>, Mismatch> {
-    match (&a.v, &b.v) {
-        (V::Missing, _) | (_, V::Missing) => Ok(None),
-        (V::Str(x), V::Str(y)) => {
+    match (&a.value, &b.value) {
+        (EvalValue::Missing, _) | (_, EvalValue::Missing) => Ok(None),
+        (EvalValue::Str(x), EvalValue::Str(y)) => {
             if x == y {
                 return Ok(Some(true));
             }
@@ -224,8 +226,8 @@ pub fn equals(
                 _ => Ok(Some(false)),
             }
         }
-        (V::Bool(x), V::Bool(y)) => Ok(Some(x == y)),
-        (V::Nodes(_) | V::List(_), V::Nodes(_) | V::List(_)) => {
+        (EvalValue::Bool(x), EvalValue::Bool(y)) => Ok(Some(x == y)),
+        (EvalValue::Nodes(_) | EvalValue::List(_), EvalValue::Nodes(_) | EvalValue::List(_)) => {
             let (xs, ys) = (
                 a.elements().unwrap_or_default(),
                 b.elements().unwrap_or_default(),
@@ -240,21 +242,21 @@ pub fn equals(
             }
             Ok(Some(true))
         }
-        (V::Map(_), _)
-        | (_, V::Map(_))
-        | (V::Nodes(_) | V::List(_), _)
-        | (_, V::Nodes(_) | V::List(_))
-        | (V::Bool(_), _)
-        | (_, V::Bool(_)) => Err(mismatch(a, b, "compare")),
+        (EvalValue::Map(_), _)
+        | (_, EvalValue::Map(_))
+        | (EvalValue::Nodes(_) | EvalValue::List(_), _)
+        | (_, EvalValue::Nodes(_) | EvalValue::List(_))
+        | (EvalValue::Bool(_), _)
+        | (_, EvalValue::Bool(_)) => Err(mismatch(a, b, "compare")),
         _ => compare(a, b).map(|o| o.map(|o| o == Ordering::Equal)),
     }
 }
 
 /// The string of a value, for string operations; missing stays `None`.
-pub fn as_str<'a>(ev: &'a Ev<'_>, what: &str) -> Result<Option<&'a str>, Mismatch> {
-    match &ev.v {
-        V::Missing => Ok(None),
-        V::Str(s) => Ok(Some(s)),
+pub fn as_str<'a>(ev: &'a Operand<'_>, what: &str) -> Result<Option<&'a str>, Mismatch> {
+    match &ev.value {
+        EvalValue::Missing => Ok(None),
+        EvalValue::Str(s) => Ok(Some(s)),
         _ => Err(Mismatch {
             message: format!("{what} needs a string, but {}", what_it_is(ev)),
             span: ev.span,
@@ -263,11 +265,11 @@ pub fn as_str<'a>(ev: &'a Ev<'_>, what: &str) -> Result<Option<&'a str>, Mismatc
 }
 
 /// The number of a value for arithmetic (a plain decimal string counts); missing stays `None`.
-pub fn as_number(ev: &Ev<'_>, what: &str) -> Result<Option<Decimal>, Mismatch> {
-    match &ev.v {
-        V::Missing => Ok(None),
-        V::Num(n) => Ok(Some(*n)),
-        V::Str(s) => parse_data_number(s).map(Some).ok_or_else(|| Mismatch {
+pub(crate) fn as_number(ev: &Operand<'_>, what: &str) -> Result<Option<Decimal>, Mismatch> {
+    match &ev.value {
+        EvalValue::Missing => Ok(None),
+        EvalValue::Num(n) => Ok(Some(*n)),
+        EvalValue::Str(s) => parse_data_number(s).map(Some).ok_or_else(|| Mismatch {
             message: format!("{what} needs a number, but {} is not one", show(ev)),
             span: ev.span,
         }),

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use rust_decimal::Decimal;
 
 use crate::compile::{CompiledRule, Const, Expr, ExprKind, Order, Program, Segment};
-use crate::diagnostic::{Diag, Severity};
+use crate::diagnostic::{Code, Diag};
 use crate::source::Span;
 use crate::value::{parse_data_date, parse_data_number};
 
@@ -103,14 +103,13 @@ fn shadowed(
         covers.then_some(earlier)
     })?;
     Some(
-        Diag::error(
-            "caveat::lint::shadowed_rule",
+        Diag::warning(
+            Code::LintShadowedRule,
             format!(
                 "every finding of rule `{}` is already a finding of the earlier rule `{}`",
                 later.id, earlier.id
             ),
         )
-        .with_severity(Severity::Warning)
         .label(&later.source, later.span, "this rule adds nothing")
         .label(
             &earlier.source,
@@ -297,11 +296,10 @@ fn always_fires(rule: &CompiledRule) -> Option<Diag> {
         return None;
     }
     Some(
-        Diag::error(
-            "caveat::lint::always_fires",
+        Diag::warning(
+            Code::LintAlwaysFires,
             format!("rule `{}` fires on every record", rule.id),
         )
-        .with_severity(Severity::Warning)
         .label(
             &rule.source,
             rule.span,
@@ -428,6 +426,7 @@ fn atom(expr: &Expr) -> Option<(Path<'_>, Atom<'_>)> {
         ExprKind::InSet(needle, set, false) => {
             let path = field_path(needle)?;
             let plain = set.aliases.normalized.is_empty()
+                && set.aliases.entries.is_empty()
                 && set.others.is_empty()
                 && set.strings.iter().all(|s| plain_text(s));
             plain.then(|| {
@@ -517,7 +516,7 @@ impl<'r> Allowed<'r> {
 fn never_fires(rule: &CompiledRule, slots: &[&str]) -> Option<Diag> {
     let diag = |span: Span, label: &str| {
         Diag::error(
-            "caveat::lint::never_fires",
+            Code::LintNeverFires,
             format!("rule `{}` can never fire", rule.id),
         )
         .label(&rule.source, span, label.to_string())

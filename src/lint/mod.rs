@@ -1,38 +1,51 @@
-//! Lints: the mistakes a policy can hold that are not syntax or name errors. The type checker
-//! ([`types`]), rules that never or always fire or add nothing ([`fires`]), unused `let`s and
-//! `alias`es and unnamed rules. Each lint has a stable code `caveat::lint::…` and a level; see
-//! `docs/lints.md`.
+//! Lints: the advisory checks of a policy set that compiles. Rules that never or always fire or
+//! add nothing ([`fires`]), unused `let`s and `alias`es and unnamed rules. They are reported with
+//! the type checker's diagnostics ([`crate::check::types`]), in file order. Each lint has a
+//! stable code `caveat::lint::…` and a level; see `docs/lints.md`.
 
 mod fires;
-mod types;
 
 use std::collections::HashSet;
 
 use crate::compile::Program;
-use crate::diagnostic::{Diag, Severity};
+use crate::diagnostic::{Code, Diag, Severity};
 use crate::syntax::ast::{Expr, FilterKind, PolicyFile, RuleBody, Statement};
 
 /// Style lints: reported by `caveat lint`, left out of `caveat check`.
-pub const STYLE: &[&str] = &["caveat::lint::unnamed_rule"];
+pub(crate) const STYLE: &[Code] = &[Code::LintUnnamedRule];
 
-/// Every lint of a checked policy set, errors and warnings, in file order.
-pub fn lint(files: &[&PolicyFile], program: &Program) -> Vec<Diag> {
-    run(files, program, true)
+/// Every lint of a checked policy set, errors and warnings, with the type checker's
+/// diagnostics `typed` (`mistyped` marks the rules with a type error), in file order.
+pub fn lint(
+    files: &[&PolicyFile],
+    program: &Program,
+    mistyped: &[bool],
+    typed: Vec<Diag>,
+) -> Vec<Diag> {
+    run(files, program, mistyped, typed, true)
 }
 
 /// The lints at error level only, in file order: what decides whether a policy set may run,
 /// without the cost of the warnings (comparing rules with each other).
-pub fn lint_errors(files: &[&PolicyFile], program: &Program) -> Vec<Diag> {
-    let mut diags = run(files, program, false);
+pub(crate) fn lint_errors(
+    files: &[&PolicyFile],
+    program: &Program,
+    mistyped: &[bool],
+    typed: Vec<Diag>,
+) -> Vec<Diag> {
+    let mut diags = run(files, program, mistyped, typed, false);
     diags.retain(|d| d.severity == Severity::Error);
     diags
 }
 
-fn run(files: &[&PolicyFile], program: &Program, warnings: bool) -> Vec<Diag> {
-    let mut diags = Vec::new();
-    let mistyped = types::check(program, &mut diags);
-    types::check_messages(files, program, &mut diags);
-    fires::check(program, &mistyped, warnings, &mut diags);
+fn run(
+    files: &[&PolicyFile],
+    program: &Program,
+    mistyped: &[bool],
+    mut diags: Vec<Diag>,
+    warnings: bool,
+) -> Vec<Diag> {
+    fires::check(program, mistyped, warnings, &mut diags);
     if warnings {
         unused(files, &mut diags);
         unnamed(files, &mut diags);
@@ -50,12 +63,9 @@ fn run(files: &[&PolicyFile], program: &Program, warnings: bool) -> Vec<Diag> {
     // One misspelt field or value gives one diagnostic, however often it is used.
     let mut seen = HashSet::new();
     diags.retain(|d| {
-        let once = matches!(
-            d.code.as_str(),
-            "caveat::lint::unknown_field" | "caveat::lint::not_in_enum"
-        );
+        let once = matches!(d.code, Code::LintUnknownField | Code::LintNotInEnum);
         let file = d.location().map(|l| l.source.name().to_string());
-        !once || seen.insert((d.code.clone(), d.message.clone(), file))
+        !once || seen.insert((d.code, d.message.clone(), file))
     });
     diags
 }
@@ -75,16 +85,15 @@ fn unused(files: &[&PolicyFile], diags: &mut Vec<Diag>) {
     for file in files {
         for statement in &file.statements {
             let (name, code, what) = match statement {
-                Statement::Let(l) => (&l.name, "caveat::lint::unused_let", "let"),
-                Statement::Alias(a) => (&a.name, "caveat::lint::unused_alias", "alias"),
+                Statement::Let(l) => (&l.name, Code::LintUnusedLet, "let"),
+                Statement::Alias(a) => (&a.name, Code::LintUnusedAlias, "alias"),
                 _ => continue,
             };
             if used.contains(name.node.as_str()) {
                 continue;
             }
             diags.push(
-                Diag::error(code, format!("`{what} {}` is never used", name.node))
-                    .with_severity(Severity::Warning)
+                Diag::warning(code, format!("`{what} {}` is never used", name.node))
                     .label(&file.source, name.span, "declared here")
                     .help(format!(
                         "no policy file of this run uses `{}`: remove it, or check the spelling where it is meant to be used",
@@ -161,8 +170,7 @@ fn unnamed(files: &[&PolicyFile], diags: &mut Vec<Diag>) {
                 RuleBody::Require { keyword, .. } => *keyword,
             };
             diags.push(
-                Diag::error("caveat::lint::unnamed_rule", "this rule has no name")
-                    .with_severity(Severity::Warning)
+                Diag::warning(Code::LintUnnamedRule, "this rule has no name")
                     .label(&file.source, keyword, "an unnamed rule")
                     .help(
                         "name it, so that findings, tests and waivers can refer to it: \

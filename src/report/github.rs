@@ -5,11 +5,11 @@ use std::io::Write;
 
 use super::{Place, Report};
 use crate::eval::Outcome;
-use crate::run::{Reported, RunResult, Sink};
+use crate::report::{Reported, RunResult, Sink};
 use crate::source::Location;
 
 /// Writes `::error file=…,line=…,col=…,title=…::message` lines.
-pub struct GithubWriter<W: Write> {
+pub(crate) struct GithubWriter<W: Write> {
     /// Where to write.
     pub out: W,
 }
@@ -60,7 +60,7 @@ impl<W: Write> Report for GithubWriter<W> {
                 self.out,
                 "::{command} file={},line={line},col={column},title={}::{}",
                 property(file),
-                property(&diag.code),
+                property(diag.code.as_str()),
                 data(&diag.message),
             )?;
         }

@@ -5,9 +5,9 @@ use std::fmt::Write as _;
 use miette::{GraphicalReportHandler, GraphicalTheme};
 
 use super::Summary;
-use crate::diagnostic::{Diag, Severity};
+use crate::diagnostic::{Code, Diag, Severity};
 use crate::eval::Outcome;
-use crate::run::Reported;
+use crate::report::Reported;
 
 /// How to draw diagnostics.
 #[derive(Debug, Clone, Copy)]
@@ -20,6 +20,20 @@ pub struct Style {
 
 /// Renders one diagnostic as text.
 pub fn render(diag: &Diag, style: Style) -> String {
+    // A file that is not text has no lines worth showing: its bytes would garble the terminal
+    // (its message says where instead).
+    let without_source;
+    let diag = if diag.code == Code::IoNotUtf8 {
+        let bare = match diag.severity {
+            Severity::Error => Diag::error(diag.code, diag.message.clone()),
+            Severity::Warning => Diag::warning(diag.code, diag.message.clone()),
+            Severity::Advice => Diag::advice(diag.code, diag.message.clone()),
+        };
+        without_source = bare.maybe_help(diag.help.clone());
+        &without_source
+    } else {
+        diag
+    };
     // Text from policies and data may hold terminal escapes: shown, never sent.
     let shown = escaped(diag);
     let diag = shown.as_ref().unwrap_or(diag);
@@ -118,15 +132,14 @@ pub fn finding_diag(finding: &Reported) -> Diag {
         }
         _ => finding.cite.as_ref().map(|c| format!("see {c}")),
     };
-    Diag::error(finding.rule_id.to_string(), message)
-        .with_severity(severity)
+    Diag::finding(finding.rule_id.clone(), severity, message)
         .label(&finding.at.source, finding.at.span, record_label)
         .label(&finding.policy.source, finding.policy.span, policy_label)
         .maybe_help(help)
 }
 
 /// Writes each finding as a diagnostic as it arrives.
-pub struct HumanWriter<W: std::io::Write> {
+pub(crate) struct HumanWriter<W: std::io::Write> {
     /// Where to write.
     pub out: W,
     /// How to draw.
@@ -136,12 +149,12 @@ pub struct HumanWriter<W: std::io::Write> {
 }
 
 /// Renders a finding as a diagnostic.
-pub struct HumanRender {
+pub(crate) struct HumanRender {
     /// How to draw.
     pub style: Style,
 }
 
-impl crate::run::Render for HumanRender {
+impl crate::report::Render for HumanRender {
     fn render(&self, finding: &Reported, out: &mut Vec<u8>) {
         match &finding.waiver {
             Some(waiver) => {
@@ -165,7 +178,11 @@ impl crate::run::Render for HumanRender {
 
 /// A waived finding, dimmed in colour: its rule as a heading, like every finding's, then the
 /// record and message, then the waiver's reason, owner and end.
-pub fn waived_text(finding: &Reported, waiver: &crate::run::WaiverNote, style: Style) -> String {
+pub(crate) fn waived_text(
+    finding: &Reported,
+    waiver: &crate::report::WaiverNote,
+    style: Style,
+) -> String {
     let (file, line, column) = finding.at.place();
     let (policy, policy_line, policy_column) = waiver.at.place();
     let shown = |text: &str| super::text::one_line(text).into_owned();
@@ -193,14 +210,14 @@ pub fn waived_text(finding: &Reported, waiver: &crate::run::WaiverNote, style: S
     }
 }
 
-impl<W: std::io::Write> crate::run::Sink for HumanWriter<W> {
+impl<W: std::io::Write> crate::report::Sink for HumanWriter<W> {
     fn finding(&mut self, finding: &Reported) -> std::io::Result<()> {
         let mut bytes = Vec::new();
-        crate::run::Render::render(&self.render, finding, &mut bytes);
+        crate::report::Render::render(&self.render, finding, &mut bytes);
         self.out.write_all(&bytes)
     }
 
-    fn renderer(&self) -> Option<Box<dyn crate::run::Render + Send + Sync>> {
+    fn renderer(&self) -> Option<Box<dyn crate::report::Render + Send + Sync>> {
         Some(Box::new(HumanRender {
             style: self.render.style,
         }))
@@ -211,8 +228,15 @@ impl<W: std::io::Write> crate::run::Sink for HumanWriter<W> {
     }
 }
 
-/// The one summary line after the findings.
-pub fn summary_line(summary: &Summary) -> String {
+/// The one summary line after the findings: [`counts`], then how many files were skipped.
+pub(crate) fn summary_line(summary: &Summary) -> String {
+    let mut line = counts(summary);
+    line.push_str(&skipped(summary));
+    line
+}
+
+/// Records checked and findings by outcome.
+fn counts(summary: &Summary) -> String {
     let mut line = String::new();
     let _ = write!(
         line,
@@ -227,24 +251,64 @@ pub fn summary_line(summary: &Summary) -> String {
     if summary.waived > 0 {
         let _ = write!(line, ", {} waived", summary.waived);
     }
-    if summary.skipped > 0 {
-        let _ = write!(
-            line,
-            "; {} file{} skipped",
-            summary.skipped,
-            if summary.skipped == 1 { "" } else { "s" }
-        );
+    line
+}
+
+/// `; N files skipped` when the walks left files out, else nothing.
+fn skipped(summary: &Summary) -> String {
+    if summary.skipped == 0 {
+        return String::new();
     }
+    format!(
+        "; {} file{} skipped",
+        summary.skipped,
+        if summary.skipped == 1 { "" } else { "s" }
+    )
+}
+
+/// The summary line of a run: `summary_line`, with how many records or files could not be
+/// read (`2 unreadable`) before the files skipped, so that a run that exits 2 never reads as
+/// clean.
+pub fn run_summary_line(result: &crate::report::RunResult) -> String {
+    let mut line = counts(&result.summary);
+    if !result.data_errors.is_empty() {
+        let _ = write!(line, ", {} unreadable", result.data_errors.len());
+    }
+    line.push_str(&skipped(&result.summary));
     line
 }
 
 impl<W: std::io::Write> super::Report for HumanWriter<W> {
     /// The summary line; data errors go to stderr, where the command line prints them.
-    fn finish(&mut self, result: &crate::run::RunResult) -> std::io::Result<()> {
+    fn finish(&mut self, result: &crate::report::RunResult) -> std::io::Result<()> {
         if self.summary {
-            let line = format!("{}\n", summary_line(&result.summary));
+            let line = format!("{}\n", run_summary_line(result));
             self.out.write_all(line.as_bytes())?;
         }
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreadable_files_are_counted_before_the_files_skipped() {
+        let mut result = crate::report::RunResult::default();
+        result.summary.records = 3;
+        result.summary.deny = 1;
+        result.summary.skipped = 2;
+        result
+            .data_errors
+            .push(Diag::error(Code::IoRead, "cannot read"));
+        assert_eq!(
+            run_summary_line(&result),
+            "3 records checked: 1 deny, 0 warn, 0 note, 0 error, 1 unreadable; 2 files skipped"
+        );
+        assert_eq!(
+            summary_line(&result.summary),
+            "3 records checked: 1 deny, 0 warn, 0 note, 0 error; 2 files skipped"
+        );
     }
 }

@@ -6,11 +6,11 @@ use std::io::Write;
 use serde::Serialize;
 
 use crate::diagnostic::Diag;
-use crate::run::{Render, Reported, RunResult, Sink};
+use crate::report::{Render, Reported, RunResult, Sink};
 
 /// Writes the JSON report as findings arrive: `{"findings": [` first, one finding a line, then
 /// the errors and the summary when the run is over. The whole is one JSON object.
-pub struct JsonWriter<W: Write> {
+pub(crate) struct JsonWriter<W: Write> {
     out: W,
     written: usize,
 }
@@ -73,7 +73,7 @@ impl<W: Write> Sink for JsonWriter<W> {
 
 /// Writes JSON Lines: each finding on its own line as it arrives, then each data error
 /// (`{"error": …}`) and the summary (`{"summary": …}`).
-pub struct JsonlWriter<W: Write> {
+pub(crate) struct JsonlWriter<W: Write> {
     /// Where to write.
     pub out: W,
 }
@@ -102,7 +102,7 @@ impl<W: Write> super::Report for JsonlWriter<W> {
         enum Line<'a> {
             Error(JsonError),
             Warning(JsonError),
-            Summary(&'a crate::run::Summary),
+            Summary(&'a crate::report::Summary),
         }
         for diag in &result.data_errors {
             serde_json::to_writer(&mut self.out, &Line::Error(error(diag)))?;
@@ -129,7 +129,7 @@ impl Render for JsonlRender {
 }
 
 /// Renders a finding as one line of JSON.
-pub struct JsonRender;
+pub(crate) struct JsonRender;
 
 impl Render for JsonRender {
     fn render(&self, f: &Reported, out: &mut Vec<u8>) {
@@ -140,7 +140,7 @@ impl Render for JsonRender {
 
 /// One finding, borrowed from the [`Reported`] it shows.
 #[derive(Debug, Serialize)]
-pub struct JsonFinding<'a> {
+pub(crate) struct JsonFinding<'a> {
     /// The rule id.
     pub rule: &'a str,
     /// `deny`, `warn`, `note`, `error` or `waived`.
@@ -167,7 +167,7 @@ pub struct JsonFinding<'a> {
 
 /// A clause that decided a finding.
 #[derive(Debug, Serialize)]
-pub struct JsonStep<'a> {
+pub(crate) struct JsonStep<'a> {
     /// The clause as written; `unless …` and `require …` keep their keyword.
     pub clause: String,
     /// Whether it held (`null` when it could not be evaluated).
@@ -178,7 +178,7 @@ pub struct JsonStep<'a> {
 
 /// A record field a clause read.
 #[derive(Debug, Serialize)]
-pub struct JsonValue<'a> {
+pub(crate) struct JsonValue<'a> {
     /// Its path (`exemption.kind`).
     pub field: &'a str,
     /// Its value as shown to people: strings quoted, `(missing)` when absent.
@@ -187,7 +187,7 @@ pub struct JsonValue<'a> {
 
 /// The waiver that covers a finding.
 #[derive(Debug, Serialize)]
-pub struct JsonWaiver<'a> {
+pub(crate) struct JsonWaiver<'a> {
     /// The effect the finding would have had.
     pub effect: &'static str,
     /// `because "…"`.
@@ -203,7 +203,7 @@ pub struct JsonWaiver<'a> {
 
 /// A place in a file.
 #[derive(Debug, Serialize)]
-pub struct JsonPlace<'a> {
+pub(crate) struct JsonPlace<'a> {
     /// The file, as given.
     pub file: &'a str,
     /// 1-based line.
@@ -279,7 +279,7 @@ fn finding(f: &Reported) -> JsonFinding<'_> {
 pub fn error(d: &Diag) -> JsonError {
     let place = d.location().map(crate::source::Location::place);
     JsonError {
-        code: d.code.clone(),
+        code: d.code.to_string(),
         level: match d.severity {
             crate::diagnostic::Severity::Error => None,
             crate::diagnostic::Severity::Warning => Some("warning"),

@@ -11,7 +11,7 @@ use quick_junit::{NonSuccessKind, Report as JunitReport, TestCase, TestCaseStatu
 use super::text::xml;
 use super::{Place, Report};
 use crate::eval::Outcome;
-use crate::run::{CheckedRecord, Reported, RunResult, Sink};
+use crate::report::{CheckedRecord, Reported, RunResult, Sink};
 use crate::source::Location;
 
 /// A record being reported: its file, name and findings (one line each).
@@ -23,7 +23,7 @@ struct Case {
 }
 
 /// Collects test cases, and writes the XML at the end.
-pub struct JunitWriter<W: Write> {
+pub(crate) struct JunitWriter<W: Write> {
     out: W,
     suites: Vec<TestSuite>,
     current: Option<Case>,

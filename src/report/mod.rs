@@ -3,21 +3,23 @@
 //! Every format is a [`Report`]: a [`Sink`] that receives findings (and, if it asks, every record)
 //! in output order while the run goes on, and is finished with the run's data errors and counts.
 
+pub mod finding;
 pub mod github;
 pub mod human;
 pub mod json;
 pub mod junit;
 pub mod sarif;
 pub mod summary;
-pub mod table;
+pub(crate) mod table;
 pub mod tap;
 pub mod text;
 
 use std::io::Write;
 
 use crate::compile::Program;
-pub use crate::run::Summary;
-use crate::run::{CheckedRecord, Render, Reported, RunResult, Sink};
+pub use finding::{
+    CheckedRecord, Render, Reported, RunResult, Sink, Summary, WaiverNote, reported_finding,
+};
 
 /// The output formats of `caveat check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -90,7 +92,7 @@ pub fn open(
 }
 
 /// Several reports fed by one run, each getting every finding in order.
-pub struct Reports(pub Vec<Box<dyn Report>>);
+pub(crate) struct Reports(pub Vec<Box<dyn Report>>);
 
 impl Sink for Reports {
     fn finding(&mut self, finding: &Reported) -> std::io::Result<()> {
@@ -129,7 +131,7 @@ impl Report for Reports {
 }
 
 /// The place of a finding in the data and in the policy, 1-based, as every format shows them.
-pub struct Place<'a> {
+pub(crate) struct Place<'a> {
     /// The data file.
     pub file: &'a str,
     /// Line of the deciding value.

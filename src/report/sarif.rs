@@ -11,12 +11,12 @@ use serde_sarif::sarif;
 use super::{Place, Report};
 use crate::compile::Program;
 use crate::eval::Outcome;
-use crate::run::{Reported, RunResult, Sink};
+use crate::report::{Reported, RunResult, Sink};
 use crate::source::Location;
 use crate::syntax::ast::Effect;
 
 /// Writes the log as results arrive.
-pub struct SarifWriter<W: Write> {
+pub(crate) struct SarifWriter<W: Write> {
     out: W,
     /// Rule id → its index in the tool's rules.
     rule_index: std::collections::HashMap<String, usize>,
@@ -39,6 +39,36 @@ fn uri(file: &str) -> String {
     file.replace('\\', "/")
 }
 
+/// The base of relative URIs: the working folder of the run, which code scanning takes to be the
+/// root of the checkout.
+const SRCROOT: &str = "%SRCROOT%";
+
+/// The artifact location of a file: a relative path against [`SRCROOT`], an absolute one as is.
+fn artifact(file: &str) -> sarif::ArtifactLocation {
+    let uri = uri(file);
+    if std::path::Path::new(file).is_absolute() {
+        sarif::ArtifactLocation::builder().uri(uri).build()
+    } else {
+        sarif::ArtifactLocation::builder()
+            .uri(uri)
+            .uri_base_id(SRCROOT)
+            .build()
+    }
+}
+
+/// `originalUriBaseIds`: what [`SRCROOT`] stands for. Its URI is left out so that the report does
+/// not depend on the machine; consumers resolve it against the checkout.
+fn base_ids() -> std::collections::BTreeMap<String, sarif::ArtifactLocation> {
+    let root = sarif::ArtifactLocation::builder()
+        .description(
+            sarif::Message::builder()
+                .text("the working folder of the run (the repository root in CI)")
+                .build(),
+        )
+        .build();
+    std::collections::BTreeMap::from([(SRCROOT.to_string(), root)])
+}
+
 /// A location in a file, 1-based.
 fn location(file: &str, line: usize, column: usize, message: Option<String>) -> sarif::Location {
     let region = sarif::Region::builder()
@@ -46,7 +76,7 @@ fn location(file: &str, line: usize, column: usize, message: Option<String>) -> 
         .start_column(i64::try_from(column).unwrap_or(i64::MAX))
         .build();
     let physical = sarif::PhysicalLocation::builder()
-        .artifact_location(sarif::ArtifactLocation::builder().uri(uri(file)).build())
+        .artifact_location(artifact(file))
         .region(region)
         .build();
     match message {
@@ -62,7 +92,7 @@ fn location(file: &str, line: usize, column: usize, message: Option<String>) -> 
 
 impl<W: Write> SarifWriter<W> {
     /// A writer on `out` for the rules of `program`: writes the log's head, the tool and its
-    /// rules, at once.
+    /// rules and what [`SRCROOT`] stands for, at once.
     pub fn new(mut out: W, program: &Program) -> std::io::Result<Self> {
         let mut rules = Vec::new();
         let mut rule_index = std::collections::HashMap::new();
@@ -119,6 +149,8 @@ impl<W: Write> SarifWriter<W> {
             serde_json::to_string(sarif::SCHEMA_URL)?
         )?;
         serde_json::to_writer(&mut out, &tool)?;
+        out.write_all(b",\n      \"originalUriBaseIds\": ")?;
+        serde_json::to_writer(&mut out, &base_ids())?;
         out.write_all(b",\n      \"results\": [")?;
         Ok(SarifWriter {
             out,
@@ -197,7 +229,7 @@ fn notification(diag: &crate::diagnostic::Diag) -> sarif::Notification {
         .level(serde_json::json!(level))
         .descriptor(
             sarif::ReportingDescriptorReference::builder()
-                .id(diag.code.clone())
+                .id(diag.code.to_string())
                 .build(),
         );
     match diag.location().map(Location::place) {

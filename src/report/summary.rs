@@ -5,10 +5,10 @@ use std::io::Write;
 use std::sync::Arc;
 
 use super::{Report, Summary};
-use crate::run::{CheckedRecord, Reported, RunResult, Sink};
+use crate::report::{CheckedRecord, Reported, RunResult, Sink};
 
 /// Counts findings, and writes the tables at the end.
-pub struct SummaryWriter<W: Write> {
+pub(crate) struct SummaryWriter<W: Write> {
     out: W,
     by_rule: BTreeMap<Arc<str>, Summary>,
     by_vendor: BTreeMap<Arc<str>, Summary>,

@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use super::{Place, Report};
-use crate::run::{Reported, RunResult, Sink};
+use crate::report::{Reported, RunResult, Sink};
 use crate::source::Location;
 
 /// The columns, in order.
@@ -22,7 +22,7 @@ const HEADER: [&str; 10] = [
 ];
 
 /// Writes CSV rows as findings arrive.
-pub struct CsvWriter<W: Write> {
+pub(crate) struct CsvWriter<W: Write> {
     out: csv::Writer<W>,
     header_written: bool,
 }
@@ -86,7 +86,7 @@ impl<W: Write> Report for CsvWriter<W> {
                 &line,
                 &column,
                 "",
-                &diag.code,
+                diag.code.as_str(),
                 "error",
                 &diag.message,
                 "",

@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use super::{Place, Report};
 use crate::eval::Outcome;
-use crate::run::{CheckedRecord, Reported, RunResult, Sink};
+use crate::report::{CheckedRecord, Reported, RunResult, Sink};
 use crate::source::Location;
 
 /// Writes the TAP stream; the plan comes last, as TAP allows.
-pub struct TapWriter<W: Write> {
+pub(crate) struct TapWriter<W: Write> {
     out: W,
     points: usize,
     /// The record being reported and its findings so far.
@@ -106,7 +106,11 @@ impl<W: Write> Report for TapWriter<W> {
                 self.points,
                 one_line(&diag.message)
             )?;
-            writeln!(self.out, "  ---\n  code: {}\n  ...", quoted(&diag.code))?;
+            writeln!(
+                self.out,
+                "  ---\n  code: {}\n  ...",
+                quoted(diag.code.as_str())
+            )?;
         }
         writeln!(self.out, "1..{}", self.points)?;
         self.out.flush()

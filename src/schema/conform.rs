@@ -2,6 +2,7 @@
 //! `bool` becomes one), and every way a record does not conform reported as a [`Violation`].
 
 use crate::data::Record;
+use crate::diagnostic::Code;
 use crate::source::{Source, Span};
 use crate::value::{Map, Node, Value, parse_data_date, parse_data_number};
 
@@ -11,7 +12,7 @@ use super::{Field, RecordType, Schema, Type, symbol_text};
 #[derive(Debug, Clone)]
 pub struct Violation {
     /// The stable code (`caveat::schema::missing_field`, …).
-    pub code: &'static str,
+    pub code: Code,
     /// What is wrong.
     pub message: String,
     /// The value (or record) at fault in the data.
@@ -62,7 +63,7 @@ impl Checker<'_> {
 
     fn violation(
         &mut self,
-        code: &'static str,
+        code: Code,
         message: String,
         span: Span,
         help: Option<String>,
@@ -107,7 +108,7 @@ impl Checker<'_> {
                     let message = format!("the required field `{}` is missing", self.path());
                     let at = self.first_line(span);
                     self.violation(
-                        "caveat::schema::missing_field",
+                        Code::SchemaMissingField,
                         message,
                         at,
                         Some(format!(
@@ -135,7 +136,7 @@ impl Checker<'_> {
                 let mut path = self.path.clone();
                 path.push(entry.key.to_string());
                 self.violation(
-                    "caveat::schema::undeclared_field",
+                    Code::SchemaUndeclaredField,
                     format!(
                         "the field `{}` is not declared in the closed schema",
                         path.join(".")
@@ -172,7 +173,7 @@ impl Checker<'_> {
         };
         let message = format!("`{}` should be {wanted}, but {found}", self.path());
         self.violation(
-            "caveat::schema::wrong_type",
+            Code::SchemaWrongType,
             message,
             node.span,
             Some("fix the value in the record, or the field's type in the schema".to_string()),
@@ -231,7 +232,7 @@ impl Checker<'_> {
                         ty.describe()
                     );
                     self.violation(
-                        "caveat::schema::not_in_enum",
+                        Code::SchemaNotInEnum,
                         message,
                         node.span,
                         Some(help),

@@ -1,4 +1,4 @@
-//! Record schemas (LANGUAGE.md §7): the `record { … }` declarations of every policy file of a run,
+//! Record schemas (docs/language.md §7): the `record { … }` declarations of every policy file of a run,
 //! merged into one [`Schema`], and how records are typed and checked against it ([`conform`]).
 //!
 //! A schema is open by default: a record may hold fields the schema does not declare. Writing
@@ -11,12 +11,9 @@ pub use conform::{Violation, conform};
 
 use std::sync::Arc;
 
-use crate::diagnostic::Diag;
+use crate::diagnostic::{Code, Diag};
 use crate::source::{Source, Span};
 use crate::syntax::ast::{FieldDecl, RecordDecl, TypeExpr, TypeExprKind};
-
-/// The prefix of the codes of conformance errors, which are reported as findings.
-pub const CODE_PREFIX: &str = "caveat::schema::";
 
 /// The merged schema of a run.
 #[derive(Debug, Clone, Default)]
@@ -79,7 +76,7 @@ pub enum Type {
 
 impl Type {
     /// The type as a schema writes it, for messages.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Type::String => "string".into(),
             Type::Integer => "integer".into(),
@@ -96,7 +93,7 @@ impl Type {
     }
 
     /// Whether two types are the same, nested records field by field.
-    pub fn same_as(&self, other: &Type) -> bool {
+    pub(crate) fn same_as(&self, other: &Type) -> bool {
         match (self, other) {
             (Type::List(a), Type::List(b)) => a.same_as(b),
             (Type::Record(a), Type::Record(b)) => {
@@ -119,7 +116,7 @@ impl PartialEq for Type {
 }
 
 /// An enum member as a policy writes it: bare when it is an identifier, else quoted.
-pub fn symbol_text(member: &str) -> String {
+pub(crate) fn symbol_text(member: &str) -> String {
     let mut chars = member.chars();
     let ident = chars
         .next()
@@ -134,7 +131,7 @@ pub fn symbol_text(member: &str) -> String {
 
 /// Merges the `record` declarations of a run (each with its file) into one schema, reporting
 /// fields declared twice with different types. `None` when no file declares a schema.
-pub fn build<'a>(
+pub(crate) fn build<'a>(
     declarations: impl IntoIterator<Item = (&'a Source, &'a RecordDecl)>,
     errors: &mut Vec<Diag>,
 ) -> Option<Schema> {
@@ -158,7 +155,7 @@ fn record_type(source: &Source, fields: &[FieldDecl], errors: &mut Vec<Diag>) ->
         if let Some(first) = record.get(&decl.name.node) {
             errors.push(
                 Diag::error(
-                    "caveat::schema::duplicate_field",
+                    Code::SchemaDuplicateField,
                     format!("the field `{}` is declared twice", decl.name.node),
                 )
                 .label(source, decl.name.span, "declared again here")
@@ -207,7 +204,7 @@ fn type_of(source: &Source, ty: &TypeExpr, errors: &mut Vec<Diag>) -> Type {
                 };
                 errors.push(
                     Diag::error(
-                        "caveat::schema::unknown_type",
+                        Code::SchemaUnknownType,
                         format!("`{}` is not a type", only.node),
                     )
                     .label(source, only.span, "not a type")
@@ -219,7 +216,7 @@ fn type_of(source: &Source, ty: &TypeExpr, errors: &mut Vec<Diag>) -> Type {
                 if names.contains(&member.node) {
                     errors.push(
                         Diag::error(
-                            "caveat::schema::duplicate_member",
+                            Code::SchemaDuplicateMember,
                             format!("`{}` is listed twice in this enum", member.node),
                         )
                         .label(source, member.span, "listed again here")
@@ -252,7 +249,7 @@ fn merge(into: &mut RecordType, other: RecordType, errors: &mut Vec<Diag>) {
             let mark = |f: &Field| if f.optional { "?" } else { "" };
             errors.push(
                 Diag::error(
-                    "caveat::schema::conflicting_field",
+                    Code::SchemaConflictingField,
                     format!(
                         "the field `{}` is declared twice with different types",
                         field.name

@@ -7,7 +7,7 @@ use crate::source::{Source, Span, Spanned};
 
 /// A parsed policy file.
 #[derive(Debug, Clone)]
-pub struct PolicyFile {
+pub(crate) struct PolicyFile {
     /// The file it was parsed from.
     pub source: Source,
     /// Its statements, in order.
@@ -16,7 +16,7 @@ pub struct PolicyFile {
 
 /// One top-level statement.
 #[derive(Debug, Clone)]
-pub enum Statement {
+pub(crate) enum Statement {
     /// `let NAME = VALUE`
     Let(LetDecl),
     /// `alias SYMBOL = [SPELLING, …]`
@@ -33,9 +33,9 @@ pub enum Statement {
     Test(Box<TestBlock>),
 }
 
-/// `waive RULE for EXPR until DATE because "TEXT" [by "OWNER"]` (LANGUAGE.md §8).
+/// `waive RULE for EXPR until DATE because "TEXT" [by "OWNER"]` (docs/language.md §8).
 #[derive(Debug, Clone)]
-pub struct Waiver {
+pub(crate) struct Waiver {
     /// The rule waived, by id.
     pub rule: Spanned<String>,
     /// Which records: the waiver applies where this holds.
@@ -50,9 +50,9 @@ pub struct Waiver {
     pub span: Span,
 }
 
-/// `test "NAME" { given … expect … }` (LANGUAGE.md §9).
+/// `test "NAME" { given … expect … }` (docs/language.md §9).
 #[derive(Debug, Clone)]
-pub struct TestBlock {
+pub(crate) struct TestBlock {
     /// The test's name.
     pub name: Spanned<String>,
     /// The record it evaluates.
@@ -76,16 +76,16 @@ pub enum Given {
 
 /// One `EFFECT RULE` of an `expect` clause.
 #[derive(Debug, Clone)]
-pub struct Expectation {
+pub(crate) struct Expectation {
     /// `deny`, `warn`, `note`, `error` or `waived`.
-    pub effect: Spanned<String>,
+    pub effect: Spanned<Outcome>,
     /// The rule, by id.
     pub rule: Spanned<String>,
 }
 
 /// `record { FIELD* }`: (part of) the schema of the records.
 #[derive(Debug, Clone)]
-pub struct RecordDecl {
+pub(crate) struct RecordDecl {
     /// The declared fields, in order.
     pub fields: Vec<FieldDecl>,
     /// `record closed { … }`: undeclared fields in the data are errors.
@@ -96,7 +96,7 @@ pub struct RecordDecl {
 
 /// `name: TYPE` or `name?: TYPE` in a schema.
 #[derive(Debug, Clone)]
-pub struct FieldDecl {
+pub(crate) struct FieldDecl {
     /// The field's name.
     pub name: Spanned<String>,
     /// Whether the field may be missing (`name?:`).
@@ -109,16 +109,20 @@ pub struct FieldDecl {
 
 /// A type written in a schema.
 #[derive(Debug, Clone)]
-pub struct TypeExpr {
+pub(crate) struct TypeExpr {
     /// What type.
     pub kind: TypeExprKind,
     /// Where it was written.
+    #[expect(
+        dead_code,
+        reason = "the span of the whole declaration, for tools that outline a policy"
+    )]
     pub span: Span,
 }
 
 /// The kinds of type a schema can write.
 #[derive(Debug, Clone)]
-pub enum TypeExprKind {
+pub(crate) enum TypeExprKind {
     /// `string`, `integer`, `number`, `date` or `bool`.
     Name(String),
     /// `[T]`
@@ -131,56 +135,48 @@ pub enum TypeExprKind {
 
 /// `let NAME = VALUE`
 #[derive(Debug, Clone)]
-pub struct LetDecl {
+pub(crate) struct LetDecl {
     /// The name bound.
     pub name: Spanned<String>,
     /// The constant expression.
     pub value: Expr,
     /// The whole declaration.
+    #[expect(
+        dead_code,
+        reason = "the span of the whole declaration, for tools that outline a policy"
+    )]
     pub span: Span,
 }
 
 /// `alias SYMBOL = [SPELLING, …]`
 #[derive(Debug, Clone)]
-pub struct AliasDecl {
+pub(crate) struct AliasDecl {
     /// The symbol that gets other spellings.
     pub name: Spanned<String>,
     /// The other spellings: strings or symbols.
     pub spellings: Vec<Expr>,
     /// The whole declaration.
+    #[expect(
+        dead_code,
+        reason = "the span of the whole declaration, for tools that outline a policy"
+    )]
     pub span: Span,
 }
 
 /// `import "FILE"`
 #[derive(Debug, Clone)]
-pub struct ImportDecl {
+pub(crate) struct ImportDecl {
     /// The path as written, relative to the importing file.
     pub path: Spanned<String>,
     /// The whole declaration.
+    #[expect(
+        dead_code,
+        reason = "the span of the whole declaration, for tools that outline a policy"
+    )]
     pub span: Span,
 }
 
-/// What a rule does when it fires.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Effect {
-    /// An error: fails the check.
-    Deny,
-    /// A warning: fails with `--fail-on warn`.
-    Warn,
-    /// Information.
-    Note,
-}
-
-impl Effect {
-    /// The keyword that writes this effect.
-    pub fn keyword(self) -> &'static str {
-        match self {
-            Effect::Deny => "deny",
-            Effect::Warn => "warn",
-            Effect::Note => "note",
-        }
-    }
-}
+pub use crate::effect::{Effect, Outcome};
 
 /// A rule: a body, and the metadata a block may give it.
 #[derive(Debug, Clone)]
@@ -203,7 +199,7 @@ pub struct Rule {
 
 /// The testing part of a rule.
 #[derive(Debug, Clone)]
-pub enum RuleBody {
+pub(crate) enum RuleBody {
     /// `EFFECT FILTER* [when EXPR] [unless EXPR]`
     Effect {
         /// The effect keyword.
@@ -228,7 +224,7 @@ pub enum RuleBody {
 
 /// A filter right after the effect.
 #[derive(Debug, Clone)]
-pub struct Filter {
+pub(crate) struct Filter {
     /// What it tests.
     pub kind: FilterKind,
     /// The whole filter.
@@ -237,7 +233,7 @@ pub struct Filter {
 
 /// The kinds of filter.
 #[derive(Debug, Clone)]
-pub enum FilterKind {
+pub(crate) enum FilterKind {
     /// `vendor V`
     VendorIs(Expr),
     /// `vendor in LIST`
@@ -261,9 +257,9 @@ pub struct Expr {
     pub span: Span,
 }
 
-/// Where a bare identifier stands, which decides what it may mean (LANGUAGE.md §4, Names).
+/// Where a bare identifier stands, which decides what it may mean (docs/language.md §4, Names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NamePlace {
+pub(crate) enum NamePlace {
     /// Anywhere else: a field of the record (or a `let`, or a quantifier variable).
     Plain,
     /// The whole right-hand operand of `== != contains starts with ends with`, a filter operand,
@@ -297,7 +293,12 @@ pub enum ExprKind {
     /// `a or b or …`
     Or(Vec<Expr>),
     /// A comparison.
-    Compare(CompareOp, Spanned<()>, Box<Expr>, Box<Expr>),
+    Compare(
+        CompareOp,
+        #[expect(dead_code, reason = "the operator's span, for tools that point at it")] Spanned<()>,
+        Box<Expr>,
+        Box<Expr>,
+    ),
     /// `X exists`
     Exists(Box<Expr>),
     /// `X is missing`
@@ -315,7 +316,7 @@ pub enum ExprKind {
 impl Expr {
     /// Calls `f` with every bare name the expression holds (`let` and `alias` names, symbols,
     /// fields and quantifier variables alike), in no particular order.
-    pub fn for_each_name<'e>(&'e self, f: &mut dyn FnMut(&'e str)) {
+    pub(crate) fn for_each_name<'e>(&'e self, f: &mut dyn FnMut(&'e str)) {
         let mut stack = vec![self];
         while let Some(e) = stack.pop() {
             match &e.kind {
@@ -348,7 +349,7 @@ impl Expr {
 
 /// A literal value.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Literal {
+pub(crate) enum Literal {
     /// A string (escapes resolved) or raw string.
     String(String),
     /// An exact decimal.
@@ -361,7 +362,7 @@ pub enum Literal {
 
 /// The comparison operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CompareOp {
+pub(crate) enum CompareOp {
     /// `==`
     Eq,
     /// `!=`
@@ -386,26 +387,6 @@ pub enum CompareOp {
     StartsWith,
     /// `ends with`
     EndsWith,
-}
-
-impl CompareOp {
-    /// The operator as written.
-    pub fn text(self) -> &'static str {
-        match self {
-            CompareOp::Eq => "==",
-            CompareOp::Ne => "!=",
-            CompareOp::Lt => "<",
-            CompareOp::Le => "<=",
-            CompareOp::Gt => ">",
-            CompareOp::Ge => ">=",
-            CompareOp::In => "in",
-            CompareOp::NotIn => "not in",
-            CompareOp::Matches => "matches",
-            CompareOp::Contains => "contains",
-            CompareOp::StartsWith => "starts with",
-            CompareOp::EndsWith => "ends with",
-        }
-    }
 }
 
 /// The arithmetic operators.

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use super::MAX_NESTING;
 use super::ast::*;
 use super::grammar::Rule;
-use crate::diagnostic::Diag;
+use crate::diagnostic::{Code, Diag};
 use crate::source::{Source, Span, Spanned};
 
 type Lowered<T> = Result<T, Vec<Diag>>;
@@ -46,7 +46,7 @@ impl Lower<'_> {
     fn internal(&self, pair: &Pair<'_, Rule>) -> Vec<Diag> {
         vec![
             Diag::error(
-                "caveat::parse::internal",
+                Code::ParseInternal,
                 format!(
                     "internal error: unexpected `{:?}` in the syntax tree",
                     pair.as_rule()
@@ -57,7 +57,7 @@ impl Lower<'_> {
         ]
     }
 
-    fn error(&self, code: &str, message: String, span: Span, label: &str) -> Vec<Diag> {
+    fn error(&self, code: Code, message: String, span: Span, label: &str) -> Vec<Diag> {
         vec![Diag::error(code, message).label(self.source, span, label)]
     }
 
@@ -182,7 +182,11 @@ impl Lower<'_> {
                 continue;
             }
             let mut parts = part.clone().into_inner();
-            let effect = self.spanned_str(&self.next(&mut parts, &part)?);
+            let effect_pair = self.next(&mut parts, &part)?;
+            let Some(outcome) = Outcome::from_name(effect_pair.as_str()) else {
+                return Err(self.internal(&effect_pair));
+            };
+            let effect = Spanned::new(outcome, self.span(&effect_pair));
             let rule = self.spanned_str(&self.next(&mut parts, &part)?);
             expect.push(Expectation { effect, rule });
         }
@@ -280,7 +284,7 @@ impl Lower<'_> {
         let _open = self.next(&mut inner, &pair)?;
         if id.node.ends_with(['-', '.']) {
             return Err(self.error(
-                "caveat::parse::rule_id",
+                Code::ParseRuleId,
                 format!(
                     "rule id `{}` ends in `{}`",
                     id.node,
@@ -343,7 +347,7 @@ impl Lower<'_> {
     fn duplicate_metadata(&self, word: &str, span: Span) -> Vec<Diag> {
         vec![
             Diag::error(
-                "caveat::parse::duplicate_metadata",
+                Code::ParseDuplicateMetadata,
                 format!("a rule may have only one `{word}`"),
             )
             .label(self.source, span, "second one here")
@@ -555,7 +559,7 @@ impl Lower<'_> {
             .collect()
     }
 
-    /// An expression where a lone bare identifier is a symbol (rule 3 of LANGUAGE.md §4, Names).
+    /// An expression where a lone bare identifier is a symbol (rule 3 of docs/language.md §4, Names).
     fn symbol_slot(&self, pair: Pair<'_, Rule>, depth: usize) -> Lowered<Expr> {
         let expr = self.expr(pair, depth)?;
         Ok(match expr.kind {
@@ -573,7 +577,7 @@ impl Lower<'_> {
     fn too_deep(&self, span: Span) -> Vec<Diag> {
         vec![
             Diag::error(
-                "caveat::parse::too_deep",
+                Code::ParseTooDeep,
                 format!("expression nested more than {MAX_NESTING} levels deep"),
             )
             .label(self.source, span, "too deep here")
@@ -613,56 +617,47 @@ impl Lower<'_> {
                 }))
             }
             Rule::not_expr => {
-                let mut nots = 0;
-                let mut operand = None;
-                for p in pair.clone().into_inner() {
-                    if p.as_rule() == Rule::kw_not {
-                        nots += 1;
-                    } else {
-                        operand = Some(p);
-                    }
-                }
-                if nots > MAX_NESTING {
-                    return Err(self.too_deep(span));
-                }
-                let operand = operand.ok_or_else(|| self.internal(&pair))?;
-                let mut expr = self.expr(operand, depth + nots)?;
-                for _ in 0..nots {
-                    expr = Expr {
-                        kind: ExprKind::Not(Box::new(expr)),
-                        span,
-                    };
-                }
-                Ok(expr)
+                self.prefixed(pair, depth, Rule::kw_not, |e| ExprKind::Not(Box::new(e)))
             }
             Rule::compare => self.compare(pair, depth),
             Rule::sum | Rule::product => self.arith(pair, depth),
-            Rule::unary => {
-                let mut negs = 0;
-                let mut operand = None;
-                for p in pair.clone().into_inner() {
-                    if p.as_rule() == Rule::neg {
-                        negs += 1;
-                    } else {
-                        operand = Some(p);
-                    }
-                }
-                if negs > MAX_NESTING {
-                    return Err(self.too_deep(span));
-                }
-                let operand = operand.ok_or_else(|| self.internal(&pair))?;
-                let mut expr = self.expr(operand, depth + negs)?;
-                for _ in 0..negs {
-                    expr = Expr {
-                        kind: ExprKind::Neg(Box::new(expr)),
-                        span,
-                    };
-                }
-                Ok(expr)
-            }
+            Rule::unary => self.prefixed(pair, depth, Rule::neg, |e| ExprKind::Neg(Box::new(e))),
             Rule::postfix => self.postfix(pair, depth),
             _ => self.primary(pair, depth),
         }
+    }
+
+    /// An operand under a run of prefix operators (`not not x`, `- - x`): each `prefix` pair
+    /// wraps the operand once with `wrap`; more than [`MAX_NESTING`] in a row is refused.
+    fn prefixed(
+        &self,
+        pair: Pair<'_, Rule>,
+        depth: usize,
+        prefix: Rule,
+        wrap: fn(Expr) -> ExprKind,
+    ) -> Lowered<Expr> {
+        let span = self.span(&pair);
+        let mut count = 0;
+        let mut operand = None;
+        for p in pair.clone().into_inner() {
+            if p.as_rule() == prefix {
+                count += 1;
+            } else {
+                operand = Some(p);
+            }
+        }
+        if count > MAX_NESTING {
+            return Err(self.too_deep(span));
+        }
+        let operand = operand.ok_or_else(|| self.internal(&pair))?;
+        let mut expr = self.expr(operand, depth + count)?;
+        for _ in 0..count {
+            expr = Expr {
+                kind: wrap(expr),
+                span,
+            };
+        }
+        Ok(expr)
     }
 
     fn compare(&self, pair: Pair<'_, Rule>, depth: usize) -> Lowered<Expr> {
@@ -859,7 +854,7 @@ impl Lower<'_> {
                 "has too many digits to hold exactly"
             };
             self.error(
-                "caveat::parse::number",
+                Code::ParseNumber,
                 format!("the number `{}` {what}", pair.as_str()),
                 self.span(pair),
                 "caveat numbers have at most 28 significant digits and 28 decimal places",
@@ -872,7 +867,7 @@ impl Lower<'_> {
         crate::value::parse_date_literal(text).map_err(|why| {
             vec![
                 Diag::error(
-                    "caveat::parse::invalid_date",
+                    Code::ParseInvalidDate,
                     format!("invalid date `{text}`: {why}"),
                 )
                 .label(self.source, self.span(pair), "not a valid YYYY-MM-DD date")
@@ -908,7 +903,7 @@ impl Lower<'_> {
             let escape_err = |len: usize, why: &str| {
                 let at = Span::new(inner_start + i, inner_start + i + len);
                 vec![
-                    Diag::error("caveat::parse::escape", why.to_string())
+                    Diag::error(Code::ParseEscape, why.to_string())
                         .label(self.source, at, "here")
                         .help(
                             "the escapes are `\\\"`, `\\\\`, `\\n`, `\\t` and `\\u{HEX}`; for a \
@@ -958,19 +953,7 @@ impl Lower<'_> {
 /// in a loop rather than by recursion: fewer stack frames per nesting level.
 fn pass_through(mut pair: Pair<'_, Rule>) -> Pair<'_, Rule> {
     loop {
-        let single_level = matches!(
-            pair.as_rule(),
-            Rule::expr
-                | Rule::or_expr
-                | Rule::and_expr
-                | Rule::not_expr
-                | Rule::compare
-                | Rule::sum
-                | Rule::product
-                | Rule::unary
-                | Rule::postfix
-        );
-        if !single_level {
+        if !super::PRECEDENCE_LEVELS.contains(&pair.as_rule()) {
             return pair;
         }
         let mut inner = pair.clone().into_inner();

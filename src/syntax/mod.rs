@@ -3,19 +3,33 @@
 //! Statements are parsed one at a time. After a syntax error, parsing resumes at the next line
 //! that starts with a statement keyword, so one mistake does not hide the next.
 
-pub mod ast;
+pub(crate) mod ast;
 mod grammar;
 mod lower;
 
 use pest::Parser as _;
 
-use crate::diagnostic::Diag;
+use crate::diagnostic::{Code, Diag};
 use crate::source::{Source, Span};
 use ast::{PolicyFile, Statement};
 use grammar::{PolicyParser, Rule};
 
 /// The deepest nesting of brackets and operators a policy may use.
 pub const MAX_NESTING: usize = 64;
+
+/// The grammar's precedence levels of an expression, lowest first: each wraps the next, and a
+/// level with a single operand is only a wrapper (see `grammar/caveat.pest`).
+const PRECEDENCE_LEVELS: &[Rule] = &[
+    Rule::expr,
+    Rule::or_expr,
+    Rule::and_expr,
+    Rule::not_expr,
+    Rule::compare,
+    Rule::sum,
+    Rule::product,
+    Rule::unary,
+    Rule::postfix,
+];
 
 /// Keywords that start a statement.
 const STATEMENT_KEYWORDS: &[&str] = &[
@@ -58,7 +72,7 @@ fn bidi_controls(source: &Source) -> Vec<Diag> {
             let (_, name) = BIDI_CONTROLS.iter().find(|(b, _)| *b == c)?;
             Some(
                 Diag::error(
-                    "caveat::parse::bidi_control",
+                    Code::ParseBidiControl,
                     format!(
                         "a bidirectional control character (U+{:04X} {name}) in the policy",
                         u32::from(c)
@@ -80,7 +94,7 @@ fn bidi_controls(source: &Source) -> Vec<Diag> {
 
 /// The length of the YAML flow mapping (`given { … }`) at the start of `text`, by the grammar's
 /// own rule, if one starts there and is closed.
-pub fn flow_mapping_len(text: &str) -> Option<usize> {
+pub(crate) fn flow_mapping_len(text: &str) -> Option<usize> {
     let mut pairs = PolicyParser::parse(Rule::flow_mapping, text).ok()?;
     Some(pairs.next()?.as_span().end())
 }
@@ -322,7 +336,7 @@ fn describe_expected(source: &Source, at: usize, expected: &[Rule], found: Found
             format!("expected {expected_text}"),
         ),
     };
-    let mut diag = Diag::error("caveat::parse::syntax", message).label(source, span, label);
+    let mut diag = Diag::error(Code::ParseSyntax, message).label(source, span, label);
     if found.kind == FoundKind::UnterminatedString {
         diag = diag.help("add the closing quote; a `\"` inside a string is written `\\\"`");
     } else if unfinished {
@@ -498,20 +512,10 @@ fn expected_word(rule: Rule) -> Expected {
         | Rule::exists_op
         | Rule::missing_op => Word("a comparison"),
         Rule::add_op | Rule::mul_op => Word("an operator"),
-        Rule::expr
-        | Rule::or_expr
-        | Rule::and_expr
-        | Rule::not_expr
-        | Rule::compare
-        | Rule::sum
-        | Rule::product
-        | Rule::unary
-        | Rule::postfix
-        | Rule::paren
-        | Rule::quantifier
-        | Rule::call
-        | Rule::boolean
-        | Rule::neg => Word("an expression"),
+        level if PRECEDENCE_LEVELS.contains(&level) => Word("an expression"),
+        Rule::paren | Rule::quantifier | Rule::call | Rule::boolean | Rule::neg => {
+            Word("an expression")
+        }
         Rule::kw_not | Rule::vendor_not_in => Word("`not`"),
         _ => Nothing,
     }
@@ -687,7 +691,7 @@ fn scan_layout(source: &Source) -> Result<Vec<usize>, Diag> {
                 depth += 1;
                 if depth > MAX_NESTING {
                     return Err(Diag::error(
-                        "caveat::parse::too_deep",
+                        Code::ParseTooDeep,
                         format!("brackets nested more than {MAX_NESTING} levels deep"),
                     )
                     .label(source, Span::new(i, i + 1), "too deep here")

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use crate::compile::{
     CompiledRule, Const, Expr, ExprKind, Function, Program, Segment, TemplatePart,
 };
-use crate::diagnostic::{Diag, Severity};
+use crate::diagnostic::{Code, Diag, Severity};
 use crate::schema::{RecordType, Schema, Type, symbol_text};
 use crate::source::{Source, Span};
 use crate::syntax::ast::{PolicyFile, Statement};
@@ -192,7 +192,7 @@ pub fn check(program: &Program, diags: &mut Vec<Diag>) -> Vec<bool> {
 }
 
 /// Checks the field paths of message placeholders (`{vendr}`) against the schema.
-pub fn check_messages(files: &[&PolicyFile], program: &Program, diags: &mut Vec<Diag>) {
+pub(crate) fn check_messages(files: &[&PolicyFile], program: &Program, diags: &mut Vec<Diag>) {
     let Some(schema) = program.schema.as_deref() else {
         return;
     };
@@ -258,7 +258,7 @@ impl<'s> Checker<'_, 's> {
 
     fn mismatch(&mut self, message: String, span: Span, label: &str, help: Option<String>) {
         self.diags.push(
-            Diag::error("caveat::lint::type_mismatch", message)
+            Diag::error(Code::LintTypeMismatch, message)
                 .label(self.source, span, label)
                 .maybe_help(help),
         );
@@ -747,7 +747,7 @@ impl<'s> Checker<'_, 's> {
         };
         self.diags.push(
             Diag::error(
-                "caveat::lint::unknown_field",
+                Code::LintUnknownField,
                 format!("the field `{full}` is not declared in the schema"),
             )
             .label(self.source, span, label)
@@ -776,7 +776,7 @@ impl<'s> Checker<'_, 's> {
         };
         self.diags.push(
             Diag::error(
-                "caveat::lint::not_in_enum",
+                Code::LintNotInEnum,
                 format!(
                     "`{}` is not one of the values the schema allows ({})",
                     symbol_text(value),
@@ -794,11 +794,10 @@ impl<'s> Checker<'_, 's> {
             return;
         };
         self.diags.push(
-            Diag::error(
-                "caveat::lint::symbol_is_field",
+            Diag::warning(
+                Code::LintSymbolIsField,
                 format!("`{s}` here is the symbol \"{s}\", not the field `{s}`"),
             )
-            .with_severity(Severity::Warning)
             .label(self.source, operand.span, "compared as a string")
             .help(format!(
                 "did you mean the field `record.{s}`? To compare with the text, write \"{s}\""

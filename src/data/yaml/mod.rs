@@ -1,20 +1,25 @@
 //! YAML 1.2 records, read as a stream of parser events (never a recursive load, so no nesting can
 //! overflow the stack), with every value's span in bytes.
 
-use saphyr_parser::input::{
-    SkipTabs, is_alpha, is_blank, is_blank_or_breakz, is_break, is_breakz, is_digit, is_flow, is_z,
-};
-use saphyr_parser::{Event, Input, Marker, Parser, ScalarStyle, ScanError, Tag};
+use crate::diagnostic::Code;
+use saphyr_parser::{Event, Marker, Parser, ScalarStyle, ScanError, StrInput, Tag};
 
-use super::build::{Builder, char_span, data_error, decimal_from_parts, exponent, shorten};
+use super::build::{Builder, char_span, data_error, shorten};
 use super::{DataError, LoadOptions, Record};
 use crate::source::{Source, Span};
 use crate::value::Value;
+use offsets::Offsets;
+use scalar::{parse_int, parse_number, plain_value};
+use tags::{TagKind, classify_tag, display_tag, find_tag, skip_properties};
+
+mod offsets;
+mod scalar;
+mod tags;
 
 /// The records of a YAML file, one at a time; see [`super::read_records`].
-pub struct YamlRecords {
+pub(crate) struct YamlRecords<'a> {
     builder: Builder,
-    parser: Parser<'static, SourceInput>,
+    parser: Parser<'a, StrInput<'a>>,
     offsets: Offsets,
     max_depth: usize,
     /// Documents begun so far, and the most allowed.
@@ -23,17 +28,13 @@ pub struct YamlRecords {
     done: bool,
 }
 
-impl YamlRecords {
-    /// Reads the records of `source`.
-    pub fn new(source: Source, options: LoadOptions) -> YamlRecords {
+impl<'a> YamlRecords<'a> {
+    /// Reads the records of `source`, parsing its text where it lies.
+    pub fn new(source: &'a Source, options: LoadOptions) -> YamlRecords<'a> {
         let offsets = Offsets::new(source.text());
-        let parser = Parser::new(SourceInput {
-            source: source.clone(),
-            pos: 0,
-            lookahead: 0,
-        });
+        let parser = Parser::new(StrInput::new(source.text()));
         YamlRecords {
-            builder: Builder::new(source, &options),
+            builder: Builder::new(source.clone(), &options),
             parser,
             offsets,
             max_depth: options.limits.max_depth,
@@ -59,11 +60,7 @@ impl YamlRecords {
         Span::new(start, end.max(start))
     }
 
-    fn event(
-        &mut self,
-        event: Event<'static>,
-        span: saphyr_parser::Span,
-    ) -> Result<(), Box<DataError>> {
+    fn event(&mut self, event: Event<'a>, span: saphyr_parser::Span) -> Result<(), Box<DataError>> {
         self.builder.count_event();
         match event {
             Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
@@ -73,7 +70,7 @@ impl YamlRecords {
                     let at = self.byte(span.start);
                     return Err(Box::new(super::build::data_error(
                         self.builder.source(),
-                        "caveat::data::too_many_documents",
+                        Code::DataTooManyDocuments,
                         format!("more than {} documents in one file", self.max_documents),
                         Span::new(at, at.saturating_add(1)),
                         "this document is one too many",
@@ -174,7 +171,7 @@ impl YamlRecords {
             } else if style == ScalarStyle::Plain && text == "<<" {
                 let error = data_error(
                     self.builder.source(),
-                    "caveat::data::merge_key",
+                    Code::DataMergeKey,
                     "merge keys (`<<`) are not supported",
                     span,
                     "merge key",
@@ -231,7 +228,7 @@ impl YamlRecords {
             };
             Box::new(data_error(
                 self.builder.source(),
-                "caveat::data::bad_tagged_value",
+                Code::DataBadTaggedValue,
                 format!(
                     "`{}` is tagged `{tag_text}` but is not {wanted}",
                     shorten(&text)
@@ -252,7 +249,7 @@ impl YamlRecords {
             .unwrap_or_else(|| display_tag(tag));
         data_error(
             self.builder.source(),
-            "caveat::data::unsupported_tag",
+            Code::DataUnsupportedTag,
             format!("tag `{}` is not supported", shorten(&written)),
             at.unwrap_or_else(|| char_span_or(self.text(), props)),
             "unsupported tag",
@@ -278,7 +275,7 @@ impl YamlRecords {
         };
         data_error(
             self.builder.source(),
-            "caveat::data::bad_tagged_value",
+            Code::DataBadTaggedValue,
             format!("tag `{name}` cannot mark {what}"),
             find_tag(self.text(), props.start, props.end)
                 .unwrap_or_else(|| char_span_or(self.text(), props)),
@@ -297,7 +294,7 @@ impl YamlRecords {
             let max = self.max_depth.min(255);
             return data_error(
                 self.builder.source(),
-                "caveat::data::too_deep",
+                Code::DataTooDeep,
                 format!("the data is nested more than {max} levels deep"),
                 span,
                 "nested too deep here",
@@ -322,7 +319,7 @@ impl YamlRecords {
         };
         data_error(
             self.builder.source(),
-            "caveat::data::yaml_syntax",
+            Code::DataYamlSyntax,
             message,
             span,
             "the YAML parser stopped here",
@@ -331,7 +328,7 @@ impl YamlRecords {
     }
 }
 
-impl Iterator for YamlRecords {
+impl Iterator for YamlRecords<'_> {
     type Item = Result<Record, DataError>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -369,618 +366,6 @@ fn char_span_or(text: &str, span: Span) -> Span {
     }
 }
 
-/// Skips the node properties (`&anchor`, `!tag`), blanks and comments from `at`, to where the
-/// content starts; never past `end`.
-fn skip_properties(text: &str, mut at: usize, end: usize) -> usize {
-    let bytes = text.as_bytes();
-    let end = end.min(bytes.len());
-    loop {
-        while at < end {
-            match bytes.get(at) {
-                Some(b' ' | b'\t' | b'\r' | b'\n') => at += 1,
-                Some(b'#') => {
-                    while at < end && !matches!(bytes.get(at), Some(b'\n' | b'\r')) {
-                        at += 1;
-                    }
-                }
-                _ => break,
-            }
-        }
-        if at < end && matches!(bytes.get(at), Some(b'&' | b'!')) {
-            at = skip_properties_token(bytes, at, end);
-        } else {
-            return at;
-        }
-    }
-}
-
-/// Where the tag is written among the node properties between `from` and `to`.
-fn find_tag(text: &str, from: usize, to: usize) -> Option<Span> {
-    let bytes = text.as_bytes();
-    let mut at = from;
-    while at < to {
-        match bytes.get(at) {
-            Some(b'!') => {
-                let end = skip_properties_token(bytes, at, to);
-                return Some(Span::new(at, end));
-            }
-            Some(b'&') => at = skip_properties_token(bytes, at, to),
-            Some(b'#') => {
-                while at < to && !matches!(bytes.get(at), Some(b'\n' | b'\r')) {
-                    at += 1;
-                }
-            }
-            _ => at += 1,
-        }
-    }
-    None
-}
-
-/// The end of the property token (`&anchor` or `!tag`) at `at`.
-fn skip_properties_token(bytes: &[u8], mut at: usize, end: usize) -> usize {
-    while at < end
-        && !matches!(
-            bytes.get(at),
-            Some(b' ' | b'\t' | b'\r' | b'\n' | b',' | b']' | b'}')
-        )
-    {
-        at += 1;
-    }
-    at
-}
-
-const CORE: &str = "tag:yaml.org,2002:";
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum TagKind {
-    NonSpecific,
-    Str,
-    Int,
-    Float,
-    Bool,
-    Null,
-    Map,
-    Seq,
-    Other,
-}
-
-fn classify_tag(tag: &Tag) -> TagKind {
-    if tag.handle.is_empty() && tag.suffix == "!" {
-        return TagKind::NonSpecific;
-    }
-    let core = if tag.handle == CORE {
-        Some(tag.suffix.as_str())
-    } else if tag.handle.is_empty() {
-        tag.suffix.strip_prefix(CORE)
-    } else {
-        None
-    };
-    match core {
-        Some("str") => TagKind::Str,
-        Some("int") => TagKind::Int,
-        Some("float") => TagKind::Float,
-        Some("bool") => TagKind::Bool,
-        Some("null") => TagKind::Null,
-        Some("map") => TagKind::Map,
-        Some("seq") => TagKind::Seq,
-        _ => TagKind::Other,
-    }
-}
-
-fn display_tag(tag: &Tag) -> String {
-    if let Some(name) = (tag.handle == CORE).then_some(tag.suffix.as_str()) {
-        format!("!!{name}")
-    } else if tag.handle == "!" {
-        format!("!{}", tag.suffix)
-    } else {
-        format!("!<{}{}>", tag.handle, tag.suffix)
-    }
-}
-
-/// The value of a plain (unquoted, untagged) scalar under the YAML 1.2 core schema; numbers are
-/// exact decimals, and anything that is not null, a boolean or a number stays a string.
-fn plain_value(text: String) -> Value {
-    let bytes = text.as_bytes();
-    let special = match bytes.first() {
-        None => Some(Value::Null),
-        Some(b'~') if bytes.len() == 1 => Some(Value::Null),
-        Some(b'n' | b'N') => matches!(bytes, b"null" | b"Null" | b"NULL").then_some(Value::Null),
-        Some(b't' | b'T') => {
-            matches!(bytes, b"true" | b"True" | b"TRUE").then_some(Value::Bool(true))
-        }
-        Some(b'f' | b'F') => {
-            matches!(bytes, b"false" | b"False" | b"FALSE").then_some(Value::Bool(false))
-        }
-        Some(b'0'..=b'9' | b'-' | b'+' | b'.') => parse_number(bytes).map(Value::Number),
-        _ => None,
-    };
-    special.unwrap_or_else(|| Value::String(text.into_boxed_str()))
-}
-
-/// A core-schema integer: `[-+]?[0-9]+`, `0o[0-7]+` or `0x[0-9a-fA-F]+`.
-fn parse_int(bytes: &[u8]) -> Option<rust_decimal::Decimal> {
-    if let Some(octal) = bytes.strip_prefix(b"0o") {
-        return parse_radix(octal, 8);
-    }
-    if let Some(hex) = bytes.strip_prefix(b"0x") {
-        return parse_radix(hex, 16);
-    }
-    let (negative, digits) = split_sign(bytes);
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    decimal_from_parts(negative, digits, &[], 0)
-}
-
-fn parse_radix(digits: &[u8], radix: u32) -> Option<rust_decimal::Decimal> {
-    if digits.is_empty() {
-        return None;
-    }
-    let mut value: i128 = 0;
-    for &d in digits {
-        let digit = char::from(d).to_digit(radix)?;
-        value = value
-            .checked_mul(i128::from(radix))?
-            .checked_add(i128::from(digit))?;
-    }
-    rust_decimal::Decimal::try_from_i128_with_scale(value, 0).ok()
-}
-
-fn split_sign(bytes: &[u8]) -> (bool, &[u8]) {
-    match bytes.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        Some((b'+', rest)) => (false, rest),
-        _ => (false, bytes),
-    }
-}
-
-/// A core-schema number: an integer (also octal or hex) or
-/// `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`.
-fn parse_number(bytes: &[u8]) -> Option<rust_decimal::Decimal> {
-    if bytes.starts_with(b"0o") || bytes.starts_with(b"0x") {
-        return parse_int(bytes);
-    }
-    let (negative, rest) = split_sign(bytes);
-    let int_len = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-    let (int, rest) = rest.split_at_checked(int_len)?;
-    let (frac, rest) = match rest.split_first() {
-        Some((b'.', after)) => {
-            let len = after.iter().take_while(|b| b.is_ascii_digit()).count();
-            after.split_at_checked(len)?
-        }
-        _ => (&[][..], rest),
-    };
-    if int.is_empty() && frac.is_empty() {
-        return None;
-    }
-    let exp = match rest.split_first() {
-        None => 0,
-        Some((b'e' | b'E', after)) => {
-            let (exp_negative, digits) = split_sign(after);
-            if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-                return None;
-            }
-            exponent(exp_negative, digits)
-        }
-        Some(_) => return None,
-    };
-    decimal_from_parts(negative, int, frac, exp)
-}
-
-/// Converts the parser's character offsets to byte offsets.
-enum Offsets {
-    /// The text is ASCII after a leading byte-order mark of `bom` bytes (0 if none): every
-    /// character after the first is `bom - 1` bytes further than its index.
-    Ascii { bom: usize },
-    /// A cursor that walks from the last position, so converting offsets that come roughly in
-    /// order costs O(file) overall.
-    Walk { chars: usize, bytes: usize },
-}
-
-impl Offsets {
-    fn new(text: &str) -> Offsets {
-        let (bom, rest) = match text.strip_prefix('\u{feff}') {
-            Some(rest) => (3, rest),
-            None => (0, text),
-        };
-        if rest.is_ascii() {
-            Offsets::Ascii { bom }
-        } else {
-            Offsets::Walk { chars: 0, bytes: 0 }
-        }
-    }
-
-    fn byte(&mut self, text: &str, index: usize) -> usize {
-        match self {
-            Offsets::Ascii { bom: 0 } => index.min(text.len()),
-            Offsets::Ascii { bom } => {
-                if index == 0 {
-                    0
-                } else {
-                    (index + *bom - 1).min(text.len())
-                }
-            }
-            Offsets::Walk { chars, bytes } => {
-                let b = text.as_bytes();
-                while *chars < index {
-                    let Some(&lead) = b.get(*bytes) else { break };
-                    *bytes += utf8_len(lead);
-                    *chars += 1;
-                }
-                while *chars > index && *bytes > 0 {
-                    *bytes -= 1;
-                    while *bytes > 0 && b.get(*bytes).is_some_and(|&c| c & 0xC0 == 0x80) {
-                        *bytes -= 1;
-                    }
-                    *chars -= 1;
-                }
-                (*bytes).min(text.len())
-            }
-        }
-    }
-}
-
-fn utf8_len(lead: u8) -> usize {
-    match lead {
-        0..0x80 => 1,
-        0xF0.. => 4,
-        0xE0.. => 3,
-        _ => 2,
-    }
-}
-
-/// The parser's input: the source's text, read from a byte position. (saphyr's own `StrInput`
-/// borrows the text, which a reader that owns its source cannot hold; this is the same code over
-/// a shared handle.)
-struct SourceInput {
-    source: Source,
-    pos: usize,
-    lookahead: usize,
-}
-
-/// How far the scanner may look ahead (as `StrInput` does).
-const BUFFER_LEN: usize = 128;
-
-fn is_yaml_non_break(c: char) -> bool {
-    !is_breakz(c) && c != '\u{FEFF}'
-}
-
-fn is_yaml_non_space(c: char) -> bool {
-    is_yaml_non_break(c) && !is_blank(c)
-}
-
-impl SourceInput {
-    #[inline]
-    fn rest(&self) -> &str {
-        self.source.text().get(self.pos..).unwrap_or("")
-    }
-
-    #[inline]
-    fn first_byte(&self) -> Option<u8> {
-        self.source.text().as_bytes().get(self.pos).copied()
-    }
-
-    /// Moves to where `rest`, a suffix of the text, starts.
-    #[inline]
-    fn move_to(&mut self, rest_len: usize) {
-        self.pos = self.source.text().len().saturating_sub(rest_len);
-    }
-}
-
-impl Input for SourceInput {
-    #[inline]
-    fn lookahead(&mut self, count: usize) {
-        self.lookahead = self.lookahead.max(count);
-    }
-
-    #[inline]
-    fn buflen(&self) -> usize {
-        self.lookahead
-    }
-
-    #[inline]
-    fn bufmaxlen(&self) -> usize {
-        BUFFER_LEN
-    }
-
-    #[inline]
-    fn buf_is_empty(&self) -> bool {
-        self.lookahead == 0
-    }
-
-    #[inline]
-    fn raw_read_ch(&mut self) -> char {
-        match self.rest().chars().next() {
-            Some(c) => {
-                self.pos += c.len_utf8();
-                c
-            }
-            None => '\0',
-        }
-    }
-
-    #[inline]
-    fn raw_read_non_breakz_ch(&mut self) -> Option<char> {
-        let c = self.rest().chars().next()?;
-        if is_yaml_non_break(c) {
-            self.pos += c.len_utf8();
-            Some(c)
-        } else {
-            None
-        }
-    }
-
-    #[inline]
-    fn skip(&mut self) {
-        if let Some(c) = self.rest().chars().next() {
-            self.pos += c.len_utf8();
-        }
-    }
-
-    #[inline]
-    fn skip_n(&mut self, count: usize) {
-        let mut chars = self.rest().chars();
-        for _ in 0..count {
-            if chars.next().is_none() {
-                break;
-            }
-        }
-        let left = chars.as_str().len();
-        self.move_to(left);
-    }
-
-    #[inline]
-    fn peek(&self) -> char {
-        match self.first_byte() {
-            Some(b) if b < 0x80 => char::from(b),
-            Some(_) => self.rest().chars().next().unwrap_or('\0'),
-            None => '\0',
-        }
-    }
-
-    #[inline]
-    fn peek_nth(&self, n: usize) -> char {
-        self.rest().chars().nth(n).unwrap_or('\0')
-    }
-
-    #[inline]
-    fn peek_opt(&self) -> Option<char> {
-        self.rest().chars().next()
-    }
-
-    #[inline]
-    fn look_ch(&mut self) -> char {
-        self.lookahead(1);
-        self.peek()
-    }
-
-    #[inline]
-    fn next_char_is(&self, c: char) -> bool {
-        self.peek() == c
-    }
-
-    #[inline]
-    fn nth_char_is(&self, n: usize, c: char) -> bool {
-        self.peek_nth(n) == c
-    }
-
-    #[inline]
-    fn next_2_are(&self, c1: char, c2: char) -> bool {
-        let mut chars = self.rest().chars();
-        chars.next() == Some(c1) && chars.next() == Some(c2)
-    }
-
-    #[inline]
-    fn next_3_are(&self, c1: char, c2: char, c3: char) -> bool {
-        let mut chars = self.rest().chars();
-        chars.next() == Some(c1) && chars.next() == Some(c2) && chars.next() == Some(c3)
-    }
-
-    #[inline]
-    fn next_is_document_indicator(&self) -> bool {
-        match self.rest().as_bytes() {
-            [a, b, c, rest @ ..] => {
-                (*a == b'.' || *a == b'-')
-                    && a == b
-                    && b == c
-                    && rest
-                        .first()
-                        .is_none_or(|&d| is_blank_or_breakz(char::from(d)))
-            }
-            _ => false,
-        }
-    }
-
-    #[inline]
-    fn next_is_document_start(&self) -> bool {
-        match self.rest().as_bytes() {
-            [b'-', b'-', b'-', rest @ ..] => rest
-                .first()
-                .is_none_or(|&d| is_blank_or_breakz(char::from(d))),
-            _ => false,
-        }
-    }
-
-    #[inline]
-    fn next_is_document_end(&self) -> bool {
-        match self.rest().as_bytes() {
-            [b'.', b'.', b'.', rest @ ..] => rest
-                .first()
-                .is_none_or(|&d| is_blank_or_breakz(char::from(d))),
-            _ => false,
-        }
-    }
-
-    fn skip_ws_to_eol(&mut self, skip_tabs: SkipTabs) -> (usize, Result<SkipTabs, &'static str>) {
-        let buffer = self.rest();
-        let mut new_str = buffer;
-        let mut has_yaml_ws = false;
-        let mut encountered_tab = false;
-        if skip_tabs == SkipTabs::Yes {
-            loop {
-                if let Some(sub) = new_str.strip_prefix(' ') {
-                    has_yaml_ws = true;
-                    new_str = sub;
-                } else if let Some(sub) = new_str.strip_prefix('\t') {
-                    encountered_tab = true;
-                    new_str = sub;
-                } else {
-                    break;
-                }
-            }
-        } else {
-            while let Some(sub) = new_str.strip_prefix(' ') {
-                has_yaml_ws = true;
-                new_str = sub;
-            }
-        }
-        // Only ASCII blanks so far: bytes are characters.
-        let mut chars_consumed = buffer.len() - new_str.len();
-        if new_str.starts_with('#') {
-            if !encountered_tab && !has_yaml_ws {
-                let left = new_str.len();
-                self.move_to(left);
-                return (
-                    chars_consumed,
-                    Err("comments must be separated from other tokens by whitespace"),
-                );
-            }
-            let mut chars = new_str.chars();
-            loop {
-                let before = chars.as_str();
-                match chars.next() {
-                    Some(c) if is_yaml_non_break(c) => chars_consumed += 1,
-                    _ => {
-                        new_str = before;
-                        break;
-                    }
-                }
-            }
-        }
-        let left = new_str.len();
-        self.move_to(left);
-        (
-            chars_consumed,
-            Ok(SkipTabs::Result(encountered_tab, has_yaml_ws)),
-        )
-    }
-
-    #[inline]
-    fn next_can_be_plain_scalar(&self, in_flow: bool) -> bool {
-        let mut chars = self.rest().chars();
-        let c = chars.next().unwrap_or('\0');
-        let nc = chars.next().unwrap_or('\0');
-        match c {
-            ':' if is_blank_or_breakz(nc) || (in_flow && is_flow(nc)) => false,
-            '\u{FEFF}' => false,
-            c if in_flow && is_flow(c) => false,
-            _ => true,
-        }
-    }
-
-    #[inline]
-    fn next_is_blank_or_break(&self) -> bool {
-        self.first_byte().is_some_and(|b| {
-            let c = char::from(b);
-            is_blank(c) || is_break(c)
-        })
-    }
-
-    #[inline]
-    fn next_is_blank_or_breakz(&self) -> bool {
-        self.first_byte().is_none_or(|b| {
-            let c = char::from(b);
-            is_blank(c) || is_breakz(c)
-        })
-    }
-
-    #[inline]
-    fn next_is_blank(&self) -> bool {
-        self.first_byte().is_some_and(|b| is_blank(char::from(b)))
-    }
-
-    #[inline]
-    fn next_is_break(&self) -> bool {
-        self.first_byte().is_some_and(|b| is_break(char::from(b)))
-    }
-
-    #[inline]
-    fn next_is_breakz(&self) -> bool {
-        self.first_byte().is_none_or(|b| is_breakz(char::from(b)))
-    }
-
-    #[inline]
-    fn next_is_z(&self) -> bool {
-        self.first_byte().is_none_or(|b| is_z(char::from(b)))
-    }
-
-    #[inline]
-    fn next_is_flow(&self) -> bool {
-        self.first_byte().is_some_and(|b| is_flow(char::from(b)))
-    }
-
-    #[inline]
-    fn next_is_digit(&self) -> bool {
-        self.first_byte().is_some_and(|b| is_digit(char::from(b)))
-    }
-
-    #[inline]
-    fn next_is_alpha(&self) -> bool {
-        self.first_byte().is_some_and(|b| is_alpha(char::from(b)))
-    }
-
-    fn skip_while_non_breakz(&mut self) -> usize {
-        let mut chars = self.rest().chars();
-        let mut count = 0;
-        let left = loop {
-            let before = chars.as_str();
-            match chars.next() {
-                Some(c) if is_yaml_non_break(c) => count += 1,
-                _ => break before.len(),
-            }
-        };
-        self.move_to(left);
-        count
-    }
-
-    fn skip_while_blank(&mut self) -> usize {
-        let n = self
-            .rest()
-            .bytes()
-            .take_while(|&b| b == b' ' || b == b'\t')
-            .count();
-        self.pos += n;
-        n
-    }
-
-    fn fetch_while_is_alpha(&mut self, out: &mut String) -> usize {
-        let rest = self.rest();
-        let n = rest
-            .bytes()
-            .take_while(|&b| is_alpha(char::from(b)))
-            .count();
-        out.push_str(rest.get(..n).unwrap_or(""));
-        self.pos += n;
-        n
-    }
-
-    fn fetch_while_is_yaml_non_space(&mut self, out: &mut String) -> usize {
-        let rest = self.rest();
-        let mut count = 0;
-        let mut len = 0;
-        for c in rest.chars() {
-            if !is_yaml_non_space(c) {
-                break;
-            }
-            count += 1;
-            len += c.len_utf8();
-        }
-        out.push_str(rest.get(..len).unwrap_or(""));
-        self.pos += len;
-        count
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::{Duration, Instant};
@@ -994,7 +379,7 @@ mod tests {
 
     fn read_with(text: &str, options: LoadOptions) -> (Source, Vec<Result<Record, DataError>>) {
         let source = SourceFile::new("test.yaml", text);
-        let results = YamlRecords::new(source.clone(), options).collect();
+        let results = YamlRecords::new(&source, options).collect();
         (source, results)
     }
 
@@ -1162,7 +547,7 @@ mod tests {
         let (source, results) = read("- id: A\n  vendor: DJI\n  vendor: Autel\n- id: B\n");
         assert_eq!(results.len(), 2);
         let error = err(&results[0]);
-        assert_eq!(error.code, "caveat::data::duplicate_key");
+        assert_eq!(error.code, Code::DataDuplicateKey);
         assert_eq!(error.message, "duplicate key `vendor` in one mapping");
         assert_eq!(source.line_col(error.span.start), (3, 3));
         assert_eq!(source.slice(error.span), "vendor");
@@ -1180,7 +565,7 @@ mod tests {
         text.push_str("k42: again\n");
         let (source, results) = read(&text);
         let error = err(&results[0]);
-        assert_eq!(error.code, "caveat::data::duplicate_key");
+        assert_eq!(error.code, Code::DataDuplicateKey);
         assert_eq!(source.line_col(error.span.start), (101, 1));
         assert_eq!(source.line_col(error.related.unwrap().start), (43, 1));
     }
@@ -1191,7 +576,7 @@ mod tests {
         let (_, results) = read(&text);
         assert_eq!(results.len(), 1);
         let error = err(&results[0]);
-        assert_eq!(error.code, "caveat::data::too_deep");
+        assert_eq!(error.code, Code::DataTooDeep);
         assert_eq!(
             error.message,
             "the data is nested more than 128 levels deep"
@@ -1205,7 +590,7 @@ mod tests {
         let (_, results) = read(&text);
         assert_eq!(results.len(), 1);
         let error = err(&results[0]);
-        assert_eq!(error.code, "caveat::data::too_deep");
+        assert_eq!(error.code, Code::DataTooDeep);
         assert_eq!(
             error.message,
             "the data is nested more than 128 levels deep"
@@ -1221,7 +606,7 @@ mod tests {
         let (_, results) = read(&text);
         assert_eq!(results.len(), 1);
         let error = err(&results[0]);
-        assert_eq!(error.code, "caveat::data::too_deep");
+        assert_eq!(error.code, Code::DataTooDeep);
     }
 
     #[test]
@@ -1237,7 +622,7 @@ mod tests {
         let (_, results) = read_with("a: {b: {c: [1]}}\n", options.clone());
         assert!(results[0].is_ok());
         let (_, results) = read_with("a: {b: {c: [[1]]}}\n", options);
-        assert_eq!(err(&results[0]).code, "caveat::data::too_deep");
+        assert_eq!(err(&results[0]).code, Code::DataTooDeep);
     }
 
     #[test]
@@ -1252,7 +637,7 @@ mod tests {
         };
         let (source, results) = read_with("a: &x [[[1]]]\nb: [*x]\n", options);
         let error = err(&results[0]);
-        assert_eq!(error.code, "caveat::data::too_deep");
+        assert_eq!(error.code, Code::DataTooDeep);
         assert_eq!(source.slice(error.span), "*x");
     }
 
@@ -1275,7 +660,7 @@ mod tests {
             started.elapsed()
         );
         let error = err(results.last().unwrap());
-        assert_eq!(error.code, "caveat::data::alias_bomb");
+        assert_eq!(error.code, Code::DataAliasBomb);
         assert!(source.slice(error.span).starts_with('*'));
         assert_eq!(results.len(), 1, "the file ends at the bomb");
     }
@@ -1304,7 +689,7 @@ mod tests {
         let (source, results) = read("a: &x 1\n---\nb: *x\n");
         assert!(results[0].is_ok());
         let error = err(&results[1]);
-        assert_eq!(error.code, "caveat::data::unknown_alias");
+        assert_eq!(error.code, Code::DataUnknownAlias);
         assert_eq!(source.slice(error.span), "*x");
     }
 
@@ -1313,7 +698,7 @@ mod tests {
         let (source, results) =
             read("- id: 1\n  run: !!python/object:os.system rm -rf /\n- id: 2\n");
         let error = err(&results[0]);
-        assert_eq!(error.code, "caveat::data::unsupported_tag");
+        assert_eq!(error.code, Code::DataUnsupportedTag);
         assert_eq!(
             error.message,
             "tag `!!python/object:os.system` is not supported"
@@ -1329,11 +714,7 @@ mod tests {
             "a: !<tag:example.com:x> 1\n",
         ] {
             let (_, results) = read(text);
-            assert_eq!(
-                err(&results[0]).code,
-                "caveat::data::unsupported_tag",
-                "{text}"
-            );
+            assert_eq!(err(&results[0]).code, Code::DataUnsupportedTag, "{text}");
         }
         let (_, results) = read("- !!python/object:os.system {a: 1}\n");
         assert_eq!(
@@ -1384,7 +765,7 @@ mod tests {
         ] {
             let (_, results) = read(text);
             let error = err(&results[0]);
-            assert_eq!(error.code, "caveat::data::bad_tagged_value", "{text}");
+            assert_eq!(error.code, Code::DataBadTaggedValue, "{text}");
             assert_eq!(error.message, message);
         }
     }
@@ -1399,7 +780,7 @@ mod tests {
         assert_eq!(ok(&results[0]).index, 0);
         assert_eq!(ok(&results[1]).index, 1);
         let error = err(&results[2]);
-        assert_eq!(error.code, "caveat::data::not_a_record");
+        assert_eq!(error.code, Code::DataNotARecord);
         assert_eq!(error.message, "a record must be a mapping, found a string");
         assert_eq!(source.slice(error.span), "just text");
         assert_eq!(ok(&results[3]).index, 3);
@@ -1415,7 +796,7 @@ mod tests {
         let (source, results) = read("just a string\n");
         assert_eq!(results.len(), 1);
         let error = err(&results[0]);
-        assert_eq!(error.code, "caveat::data::not_a_record");
+        assert_eq!(error.code, Code::DataNotARecord);
         assert_eq!(source.slice(error.span), "just a string");
         let (_, results) = read("- [1, 2]\n- 3\n- {a: 1}\n-\n");
         assert_eq!(
@@ -1446,7 +827,7 @@ mod tests {
         assert!(results[0].is_ok());
         assert!(results[1].is_ok());
         let error = err(&results[2]);
-        assert_eq!(error.code, "caveat::data::yaml_syntax");
+        assert_eq!(error.code, Code::DataYamlSyntax);
         assert_eq!(results.len(), 3);
         assert!(
             error.message.starts_with("invalid YAML: "),
@@ -1458,7 +839,8 @@ mod tests {
         let text: String = (0..10_000)
             .map(|i| format!("- {{id: {i}, vendor: DJI}}\n"))
             .collect();
-        let mut records = YamlRecords::new(SourceFile::new("t.yaml", text), LoadOptions::default());
+        let source = SourceFile::new("t.yaml", text);
+        let mut records = YamlRecords::new(&source, LoadOptions::default());
         assert!(records.next().is_some_and(|r| r.is_ok()));
         assert!(
             records.builder.events_read() < 20,
@@ -1474,7 +856,7 @@ mod tests {
     fn syntax_errors_point_at_bytes() {
         let (source, results) = read("name: \"Größe\"\nvendor: DJI\n  bad: indent\n");
         let error = err(results.last().unwrap());
-        assert_eq!(error.code, "caveat::data::yaml_syntax");
+        assert_eq!(error.code, Code::DataYamlSyntax);
         let (line, _) = source.line_col(error.span.start);
         assert_eq!(line, 3);
         assert!(
@@ -1490,7 +872,7 @@ mod tests {
 
         let (_, results) = read("a:\n\t- b\n");
         let error = err(results.last().unwrap());
-        assert_eq!(error.code, "caveat::data::yaml_syntax");
+        assert_eq!(error.code, Code::DataYamlSyntax);
     }
 
     #[test]
@@ -1521,7 +903,7 @@ mod tests {
         );
         assert_eq!(results.len(), 2);
         let error = err(&results[0]);
-        assert_eq!(error.code, "caveat::data::no_records_list");
+        assert_eq!(error.code, Code::DataNoRecordsList);
         assert_eq!(
             error.message,
             "this document has no list of records at `entry`"
@@ -1546,17 +928,17 @@ mod tests {
             "the value at `a` is a list, not a mapping"
         );
         let (_, results) = read_with("- entry: []\n", records_path("entry"));
-        assert_eq!(err(&results[0]).code, "caveat::data::no_records_list");
+        assert_eq!(err(&results[0]).code, Code::DataNoRecordsList);
         let (_, results) = read_with("entry: [{id: 1}, oops]\n", records_path("entry"));
         assert!(results[0].is_ok());
-        assert_eq!(err(&results[1]).code, "caveat::data::not_a_record");
+        assert_eq!(err(&results[1]).code, Code::DataNotARecord);
     }
 
     #[test]
     fn merge_and_complex_keys_are_refused() {
         let (source, results) = read("base: &b {x: 1}\nrec:\n  <<: *b\n  y: 2\n");
         let error = err(&results[0]);
-        assert_eq!(error.code, "caveat::data::merge_key");
+        assert_eq!(error.code, Code::DataMergeKey);
         assert_eq!(source.slice(error.span), "<<");
         assert!(
             error
@@ -1567,12 +949,12 @@ mod tests {
 
         let (source, results) = read("- ? [a, b]\n  : 1\n  id: x\n- id: y\n");
         let error = err(&results[0]);
-        assert_eq!(error.code, "caveat::data::complex_key");
+        assert_eq!(error.code, Code::DataComplexKey);
         assert_eq!(source.slice(error.span), "[a, b]");
         assert!(results[1].is_ok());
 
         let (_, results) = read("{a: 1}: x\n");
-        assert_eq!(err(&results[0]).code, "caveat::data::complex_key");
+        assert_eq!(err(&results[0]).code, Code::DataComplexKey);
         // A quoted "<<" is an ordinary key.
         let (_, results) = read("\"<<\": 1\n");
         assert!(results[0].is_ok());
@@ -1626,7 +1008,8 @@ mod tests {
     #[test]
     fn the_reader_can_move_between_threads() {
         fn send<T: Send>(_: &T) {}
-        let records = YamlRecords::new(SourceFile::new("t.yaml", ""), LoadOptions::default());
+        let source = SourceFile::new("t.yaml", "");
+        let records = YamlRecords::new(&source, LoadOptions::default());
         send(&records);
     }
 }

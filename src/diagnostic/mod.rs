@@ -1,7 +1,11 @@
 //! The one diagnostic type of every stage: a message with a stable code, labels that may point
 //! into several files (a finding labels both the record and the rule), and a help text.
 
+pub mod codes;
+
 use std::fmt;
+
+pub use codes::{Code, Level};
 
 use miette::{LabeledSpan, MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
 
@@ -31,7 +35,7 @@ pub struct Label {
 #[derive(Debug, Clone)]
 pub struct Diag {
     /// A stable code such as `caveat::parse::expected`.
-    pub code: String,
+    pub code: Code,
     /// How serious it is.
     pub severity: Severity,
     /// The message: lowercase, no final period, user text in backticks.
@@ -40,15 +44,44 @@ pub struct Diag {
     pub labels: Vec<Label>,
     /// How to fix it, when that can be said.
     pub help: Option<String>,
+    /// For a finding: the id of the rule that fired, shown instead of the code.
+    pub rule: Option<std::sync::Arc<str>>,
     files: Files,
 }
 
 impl Diag {
     /// An error with a code and a message, and no label yet.
-    pub fn error(code: impl Into<String>, message: impl Into<String>) -> Diag {
+    pub fn error(code: Code, message: impl Into<String>) -> Diag {
+        Diag::new(code, Severity::Error, message)
+    }
+
+    /// A warning with a code and a message, and no label yet.
+    pub fn warning(code: Code, message: impl Into<String>) -> Diag {
+        Diag::new(code, Severity::Warning, message)
+    }
+
+    /// A note (information) with a code and a message, and no label yet.
+    pub(crate) fn advice(code: Code, message: impl Into<String>) -> Diag {
+        Diag::new(code, Severity::Advice, message)
+    }
+
+    /// A finding of the rule `rule` (a [`Code::FindingRule`]), shown under the rule's id.
+    pub fn finding(
+        rule: std::sync::Arc<str>,
+        severity: Severity,
+        message: impl Into<String>,
+    ) -> Diag {
         Diag {
-            code: code.into(),
-            severity: Severity::Error,
+            rule: Some(rule),
+            ..Diag::new(Code::FindingRule, severity, message)
+        }
+    }
+
+    fn new(code: Code, severity: Severity, message: impl Into<String>) -> Diag {
+        Diag {
+            code,
+            rule: None,
+            severity,
             message: message.into(),
             labels: Vec::new(),
             help: None,
@@ -57,24 +90,13 @@ impl Diag {
     }
 
     /// An error about reading or writing a file: "{what} `{path}`: {the system's reason}".
-    pub fn io(
-        code: impl Into<String>,
-        what: &str,
-        path: impl fmt::Display,
-        error: &impl fmt::Display,
-    ) -> Diag {
+    pub fn io(code: Code, what: &str, path: impl fmt::Display, error: &impl fmt::Display) -> Diag {
         let reason = error.to_string().to_lowercase();
         Diag::error(code, format!("{what} `{path}`: {reason}"))
     }
 
-    /// The same diagnostic with another severity.
-    pub fn with_severity(mut self, severity: Severity) -> Diag {
-        self.severity = severity;
-        self
-    }
-
     /// Adds a label at `span` of `source`.
-    pub fn label(mut self, source: &Source, span: Span, text: impl Into<String>) -> Diag {
+    pub(crate) fn label(mut self, source: &Source, span: Span, text: impl Into<String>) -> Diag {
         let span = source.clamp(span);
         self.files.add(source);
         self.labels.push(Label {
@@ -94,7 +116,7 @@ impl Diag {
     }
 
     /// Adds a help text if there is one.
-    pub fn maybe_help(mut self, help: Option<String>) -> Diag {
+    pub(crate) fn maybe_help(mut self, help: Option<String>) -> Diag {
         if help.is_some() {
             self.help = help;
         }
@@ -117,7 +139,10 @@ impl std::error::Error for Diag {}
 
 impl miette::Diagnostic for Diag {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(&self.code))
+        match &self.rule {
+            Some(rule) => Some(Box::new(rule)),
+            None => Some(Box::new(self.code)),
+        }
     }
 
     fn severity(&self) -> Option<miette::Severity> {

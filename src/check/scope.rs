@@ -1,0 +1,302 @@
+//! Names: each file's scope of `let` and `alias` declarations (its own and those it imports),
+//! duplicates reported, every declaration evaluated to a constant in dependency order.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::load::LoadedFile;
+use crate::compile::{self, AliasSet, Binding, Compiler, Const, ConstSet, Scope};
+use crate::diagnostic::{Code, Diag};
+use crate::source::Source;
+use crate::syntax::ast::{self, Statement};
+
+/// A `let` or `alias` declaration and the file it is in.
+pub(crate) struct Declared<'a> {
+    file: usize,
+    name: &'a crate::source::Spanned<String>,
+}
+
+/// Builds each file's scope: its own declarations, then those of the files it imports.
+pub(crate) fn build_scopes(files: &[LoadedFile], errors: &mut Vec<Diag>) -> Vec<Scope> {
+    // Each file's own declarations, with duplicates reported.
+    let mut own: Vec<HashMap<&str, Declared<'_>>> = Vec::with_capacity(files.len());
+    for (index, file) in files.iter().enumerate() {
+        let mut names: HashMap<&str, Declared<'_>> = HashMap::new();
+        for statement in &file.ast.statements {
+            let name = match statement {
+                Statement::Let(l) => &l.name,
+                Statement::Alias(a) => &a.name,
+                _ => continue,
+            };
+            if let Some(first) = names.get(name.node.as_str()) {
+                errors.push(
+                    Diag::error(
+                        Code::CheckDuplicateName,
+                        format!("`{}` is declared twice", name.node),
+                    )
+                    .label(&file.ast.source, name.span, "declared again here")
+                    .label(&file.ast.source, first.name.span, "first declared here")
+                    .help("rename one of them"),
+                );
+                continue;
+            }
+            names.insert(name.node.as_str(), Declared { file: index, name });
+        }
+        own.push(names);
+    }
+    // Which declarations each file sees.
+    let mut visible: Vec<HashMap<&str, (usize, usize)>> = Vec::with_capacity(files.len());
+    for (index, file) in files.iter().enumerate() {
+        let mut names: HashMap<&str, (usize, usize)> = HashMap::new();
+        if let Some(mine) = own.get(index) {
+            for (name, d) in mine {
+                names.insert(name, (d.file, index));
+            }
+        }
+        for (imported, span) in &file.imports {
+            let Some(theirs) = own.get(*imported) else {
+                continue;
+            };
+            for (name, d) in theirs {
+                match names.get(name) {
+                    None => {
+                        names.insert(name, (d.file, index));
+                    }
+                    Some((existing, _)) if *existing == d.file => {}
+                    Some((existing, _)) => {
+                        let here = files.get(*existing).map_or("", |f| f.ast.source.name());
+                        errors.push(
+                            Diag::error(
+                                Code::CheckDuplicateName,
+                                format!(
+                                    "`{name}` is declared both in `{here}` and in `{}`",
+                                    files.get(d.file).map_or("", |f| f.ast.source.name())
+                                ),
+                            )
+                            .label(
+                                &file.ast.source,
+                                *span,
+                                "this import brings a second `{name}`",
+                            )
+                            .help("rename one of them"),
+                        );
+                    }
+                }
+            }
+        }
+        visible.push(names);
+    }
+    resolve_bindings(files, &visible, errors)
+}
+
+/// Evaluates every `let` and `alias` to a constant, in dependency order, and gives each file the
+/// bindings it sees.
+pub(crate) fn resolve_bindings(
+    files: &[LoadedFile],
+    visible: &[HashMap<&str, (usize, usize)>],
+    errors: &mut Vec<Diag>,
+) -> Vec<Scope> {
+    // The declarations of each file by name.
+    let declarations: Vec<HashMap<&str, &Statement>> = files
+        .iter()
+        .map(|f| {
+            f.ast
+                .statements
+                .iter()
+                .filter_map(|s| match s {
+                    Statement::Let(l) => Some((l.name.node.as_str(), s)),
+                    Statement::Alias(a) => Some((a.name.node.as_str(), s)),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect();
+    let mut resolved: HashMap<(usize, &str), Binding> = HashMap::new();
+    // Resolve in rounds: a declaration is resolved once every name it uses is.
+    let mut pending: Vec<(usize, &str)> = declarations
+        .iter()
+        .enumerate()
+        .flat_map(|(f, d)| d.keys().map(move |n| (f, *n)))
+        .collect();
+    pending.sort_unstable();
+    loop {
+        let before = pending.len();
+        let mut still = Vec::new();
+        for (file, name) in pending {
+            let Some(statement) = declarations.get(file).and_then(|d| d.get(name)) else {
+                continue;
+            };
+            let Some(source_file) = files.get(file) else {
+                continue;
+            };
+            let names_used = declaration_names(statement);
+            let seen = visible.get(file);
+            let waiting = names_used.iter().any(|used| {
+                seen.and_then(|s| s.get(used.as_str()))
+                    .is_some_and(|(declared_in, _)| {
+                        let itself = *declared_in == file && used == name;
+                        !itself && !resolved.contains_key(&(*declared_in, used.as_str()))
+                    })
+            });
+            if waiting {
+                still.push((file, name));
+                continue;
+            }
+            let scope = scope_of(file, visible, &resolved);
+            let mut compiler = Compiler::new(&source_file.ast.source, &scope);
+            let binding = match statement {
+                Statement::Let(l) => let_binding(&mut compiler, l),
+                Statement::Alias(a) => alias_binding(&mut compiler, a),
+                _ => None,
+            };
+            errors.append(&mut compiler.errors);
+            if let Some(binding) = binding {
+                resolved.insert((file, name), binding);
+            }
+        }
+        if still.is_empty() || still.len() == before {
+            for (file, name) in &still {
+                if let Some(Statement::Let(l)) = declarations.get(*file).and_then(|d| d.get(name))
+                    && let Some(f) = files.get(*file)
+                {
+                    errors.push(
+                        Diag::error(
+                            Code::CheckLetCycle,
+                            format!("`{name}` is defined in terms of itself"),
+                        )
+                        .label(
+                            &f.ast.source,
+                            l.value.span,
+                            "depends on itself through other `let`s",
+                        )
+                        .help("give it a constant value"),
+                    );
+                }
+            }
+            break;
+        }
+        pending = still;
+    }
+    (0..files.len())
+        .map(|f| scope_of(f, visible, &resolved))
+        .collect()
+}
+
+pub(crate) fn scope_of(
+    file: usize,
+    visible: &[HashMap<&str, (usize, usize)>],
+    resolved: &HashMap<(usize, &str), Binding>,
+) -> Scope {
+    let mut scope = Scope::default();
+    if let Some(seen) = visible.get(file) {
+        for (name, (declared_in, _)) in seen {
+            if let Some(binding) = resolved.get(&(*declared_in, *name)) {
+                scope.names.insert((*name).to_string(), binding.clone());
+            }
+        }
+    }
+    scope
+}
+
+/// The bare names a declaration's value uses.
+pub(crate) fn declaration_names(statement: &Statement) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut add = |name: &str| names.push(name.to_string());
+    match statement {
+        Statement::Let(l) => l.value.for_each_name(&mut add),
+        Statement::Alias(a) => a.spellings.iter().for_each(|s| s.for_each_name(&mut add)),
+        _ => {}
+    }
+    names
+}
+
+pub(crate) fn let_binding(compiler: &mut Compiler<'_>, decl: &ast::LetDecl) -> Option<Binding> {
+    let value = compiler.expr(&decl.value);
+    match value.kind {
+        compile::ExprKind::Const(Const::List(values)) => {
+            let ast::ExprKind::List(items) = &decl.value.kind else {
+                // A list from another `let`: rebuild its set from the values.
+                let set = set_of(&values);
+                return Some(Binding::Let(Const::List(values), Some(Arc::new(set))));
+            };
+            let set = compiler.const_set(items);
+            Some(Binding::Let(Const::List(values), Some(Arc::new(set))))
+        }
+        compile::ExprKind::Const(value) => Some(Binding::Let(value, None)),
+        _ => {
+            compiler.errors.push(
+                Diag::error(
+                    Code::CheckLetNotConstant,
+                    format!("`let {}` must be a constant", decl.name.node),
+                )
+                .label(compiler_source(compiler), decl.value.span, "this depends on the record")
+                .help("a `let` binds a string, number, date, boolean or list; for a symbol write it in quotes or in a list"),
+            );
+            None
+        }
+    }
+}
+
+pub(crate) fn compiler_source<'c>(compiler: &'c Compiler<'_>) -> &'c Source {
+    compiler.source()
+}
+
+pub(crate) fn set_of(values: &[Const]) -> ConstSet {
+    let mut set = ConstSet::default();
+    for v in values {
+        match v {
+            Const::String(s) => {
+                set.strings.insert(s.clone());
+            }
+            other => set.others.push(other.clone()),
+        }
+    }
+    set
+}
+
+pub(crate) fn alias_binding(compiler: &mut Compiler<'_>, decl: &ast::AliasDecl) -> Option<Binding> {
+    let mut set = AliasSet {
+        normalized: std::iter::once(compile::normalize(&decl.name.node)).collect(),
+        entries: vec![compile::alias::AliasEntry::spelling(
+            &decl.name.node,
+            &decl.name.node,
+        )],
+    };
+    for spelling in &decl.spellings {
+        let written = compiler_source(compiler).slice(spelling.span).to_string();
+        match compiler.expr(spelling).kind {
+            // A raw string is a pattern, matched against the value as written.
+            compile::ExprKind::Const(Const::String(s)) if written.starts_with('\'') => {
+                match compile::build_regex(&s) {
+                    Ok(regex) => set.entries.push(compile::alias::AliasEntry {
+                        written: written.into(),
+                        pattern: Some(regex),
+                        normalized: String::new(),
+                    }),
+                    Err(why) => compiler.errors.push(
+                        Diag::error(
+                            Code::CheckBadRegex,
+                            format!("the alias pattern {written} is not a valid regex: {why}"),
+                        )
+                        .label(compiler_source(compiler), spelling.span, "this pattern")
+                        .help("alias patterns use the syntax of `matches` (the `regex` crate); `(?i)` ignores case"),
+                    ),
+                }
+            }
+            compile::ExprKind::Const(Const::String(s)) => {
+                set.normalized.insert(compile::normalize(&s));
+                set.entries
+                    .push(compile::alias::AliasEntry::spelling(&written, &s));
+            }
+            _ => compiler.errors.push(
+                Diag::error(
+                    Code::CheckAliasSpelling,
+                    "the spellings of an alias must be strings or symbols",
+                )
+                .label(compiler_source(compiler), spelling.span, "not a string")
+                .help("write each spelling in quotes: alias DJI = [\"Da-Jiang Innovations\"]"),
+            ),
+        }
+    }
+    Some(Binding::Alias(Arc::new(set)))
+}

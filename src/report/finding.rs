@@ -1,0 +1,307 @@
+//! What a run reports: findings ready to render, the counts, and the [`Sink`] that receives them
+//! in output order.
+
+use std::sync::Arc;
+
+use crate::compile::{Program, Segment};
+use crate::data::Record;
+use crate::diagnostic::Diag;
+use crate::eval::{self, Finding, Outcome};
+use crate::source::{Location, Span};
+
+/// A finding ready to report: the finding and everything needed to show it.
+#[derive(Debug, Clone)]
+pub struct Reported {
+    /// The rule's index in [`Program::rules`]; `None` for a record that does not conform to the
+    /// schema.
+    pub rule: Option<usize>,
+    /// The rule's id.
+    pub rule_id: Arc<str>,
+    /// What it says.
+    pub outcome: Outcome,
+    /// The record's name.
+    pub record: Arc<str>,
+    /// The record's position among its file's records, from 0.
+    pub index: usize,
+    /// The value in the record that decided it.
+    pub at: Location,
+    /// The field path of that value, when it is a field (`vendor`, `buyer.branch`).
+    pub field: Option<String>,
+    /// The message.
+    pub message: Arc<str>,
+    /// The rule, or for an error the expression that failed, in the policy file.
+    pub policy: Location,
+    /// The rule's `cite`, if any.
+    pub cite: Option<Arc<str>>,
+    /// For a waived finding: the waiver that covers it.
+    pub waiver: Option<WaiverNote>,
+    /// With `--explain`: the clauses that decided the finding.
+    pub explanation: Option<Arc<[crate::eval::explain::Step]>>,
+}
+
+/// What a report says of the waiver that covers a finding.
+#[derive(Debug, Clone)]
+pub struct WaiverNote {
+    /// The outcome the finding would have had.
+    pub waived: Outcome,
+    /// `because "…"`.
+    pub reason: Arc<str>,
+    /// `by "…"`.
+    pub owner: Option<Arc<str>>,
+    /// The last day the waiver applies.
+    pub until: jiff::civil::Date,
+    /// The waiver statement.
+    pub at: Location,
+}
+
+impl Reported {
+    /// Whether this is a record's conformance error (its rule id is a `caveat::schema::` code).
+    pub(crate) fn is_conformance(&self) -> bool {
+        crate::diagnostic::Code::from_name(&self.rule_id).is_some_and(|c| c.stage() == "schema")
+    }
+}
+
+/// Counts of a run: records read and findings by outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    /// Records read (including records that could not be read).
+    pub records: usize,
+    /// `deny` findings.
+    pub deny: usize,
+    /// `warn` findings.
+    pub warn: usize,
+    /// `note` findings.
+    pub note: usize,
+    /// `error` findings.
+    pub error: usize,
+    /// Findings covered by a waiver (left out of JSON when there are none).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub waived: usize,
+    /// Files and folders the walks left out (hidden, ignored, excluded, neither policies nor
+    /// data); left out of JSON when there are none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub skipped: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+impl Summary {
+    /// Counts one finding.
+    pub fn count(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Deny => self.deny += 1,
+            Outcome::Warn => self.warn += 1,
+            Outcome::Note => self.note += 1,
+            Outcome::Error => self.error += 1,
+            Outcome::Waived => self.waived += 1,
+        }
+    }
+}
+
+/// Receives a run's findings as they are produced, in output order, so that a report never has
+/// to hold them all.
+pub trait Sink {
+    /// One finding.
+    fn finding(&mut self, finding: &Reported) -> std::io::Result<()>;
+
+    /// A renderer the worker threads may use to turn findings into this sink's bytes, if the sink
+    /// has one; then the sink gets those bytes through [`Sink::rendered`].
+    fn renderer(&self) -> Option<Box<dyn Render + Send + Sync>> {
+        None
+    }
+
+    /// Writes one finding rendered by [`Sink::renderer`].
+    fn rendered(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        let _ = bytes;
+        Ok(())
+    }
+
+    /// Whether the sink wants to hear of every record read ([`Sink::record`]), not only of
+    /// findings.
+    fn wants_records(&self) -> bool {
+        false
+    }
+
+    /// A record that was read and evaluated; its findings, if any, follow. Only called when
+    /// [`Sink::wants_records`].
+    fn record(&mut self, record: &CheckedRecord) -> std::io::Result<()> {
+        let _ = record;
+        Ok(())
+    }
+
+    /// `bytes` more of the data have been read, evaluated and reported (for a progress bar).
+    fn progress(&mut self, bytes: usize) {
+        let _ = bytes;
+    }
+}
+
+/// A record that was read and evaluated, for sinks that report every record.
+#[derive(Debug, Clone)]
+pub struct CheckedRecord {
+    /// The data file, as given.
+    pub file: Arc<str>,
+    /// The record's name.
+    pub name: Arc<str>,
+    /// Its position among its file's records, from 0.
+    pub index: usize,
+    /// Where the record is.
+    pub at: Location,
+    /// Its `vendor` field, when that is a string.
+    pub vendor: Option<Arc<str>>,
+}
+
+/// Turns a finding into the bytes of an output format.
+pub trait Render {
+    /// Appends the finding's bytes to `out`.
+    fn render(&self, finding: &Reported, out: &mut Vec<u8>);
+}
+
+/// Collects findings in memory: for tests and small runs.
+impl Sink for Vec<Reported> {
+    fn finding(&mut self, finding: &Reported) -> std::io::Result<()> {
+        self.push(finding.clone());
+        Ok(())
+    }
+}
+
+/// What a run leaves once its findings have gone to the sink.
+#[derive(Debug, Default)]
+pub struct RunResult {
+    /// Counts.
+    pub summary: Summary,
+    /// Data files or records that could not be read.
+    pub data_errors: Vec<Diag>,
+    /// Warnings and notes about the policies: waivers expired, expiring or stale.
+    pub policy_warnings: Vec<Diag>,
+    /// Which of the program's waivers waived a finding.
+    pub used_waivers: Vec<bool>,
+    /// Which of the field paths the rules read some record had (`crate::unseen`).
+    pub fields_seen: Option<crate::unseen::Seen>,
+}
+
+/// A finding of `record` ready to report, the record named by its `id` or its position (for
+/// callers outside a run: tests, fuzzing, tools).
+pub fn reported_finding(program: &Program, record: &Record, finding: Finding) -> Reported {
+    let id = [Segment::Key("id".into())];
+    let name: Arc<str> = eval::record_id(record, &id)
+        .unwrap_or_else(|| format!("{}#{}", record.source.name(), record.index))
+        .into();
+    reported(program, record, &name, finding)
+}
+
+pub(crate) fn reported(
+    program: &Program,
+    record: &Record,
+    name: &Arc<str>,
+    finding: Finding,
+) -> Reported {
+    let rule = program.rules.get(finding.rule);
+    let span = finding.span.unwrap_or(record.root.span);
+    let field = field_path_of(&record.root, span);
+    Reported {
+        rule: Some(finding.rule),
+        rule_id: rule.map_or_else(|| "".into(), |r| r.id.clone()),
+        outcome: finding.outcome,
+        record: name.clone(),
+        index: record.index,
+        at: Location {
+            source: record.source.clone(),
+            span,
+        },
+        field,
+        message: finding.message,
+        policy: Location {
+            source: rule.map_or_else(|| record.source.clone(), |r| r.source.clone()),
+            span: finding
+                .policy_span
+                .or(rule.map(|r| r.span))
+                .unwrap_or_default(),
+        },
+        cite: rule.and_then(|r| r.cite.clone()),
+        waiver: finding.waived.and_then(|(index, waived)| {
+            let waiver = program.waivers.get(index)?;
+            Some(WaiverNote {
+                waived,
+                reason: waiver.reason.clone(),
+                owner: waiver.owner.clone(),
+                until: waiver.until,
+                at: Location {
+                    source: waiver.source.clone(),
+                    span: waiver.span,
+                },
+            })
+        }),
+        explanation: None,
+    }
+}
+
+/// A conformance error of `record` as an `error` finding: its rule id is the violation's code,
+/// its policy location the schema declaration the record breaks.
+pub(crate) fn nonconforming(
+    record: &Record,
+    name: &Arc<str>,
+    violation: crate::schema::Violation,
+) -> Reported {
+    let mut message = violation.message;
+    if let Some(help) = violation.help {
+        message = format!("{message} ({help})");
+    }
+    Reported {
+        rule: None,
+        rule_id: violation.code.as_str().into(),
+        outcome: Outcome::Error,
+        record: name.clone(),
+        index: record.index,
+        at: Location {
+            source: record.source.clone(),
+            span: violation.span,
+        },
+        field: field_path_of(&record.root, violation.span),
+        message: message.into(),
+        policy: Location {
+            source: violation.schema_source,
+            span: violation.schema_span,
+        },
+        cite: None,
+        waiver: None,
+        explanation: None,
+    }
+}
+
+/// The dotted path of the value at `span` inside `root`, if a value starts there.
+fn field_path_of(root: &crate::value::Node, span: Span) -> Option<String> {
+    use crate::value::Value;
+    use std::fmt::Write as _;
+    let mut path = String::new();
+    let mut node = root;
+    let contains = |outer: Span| outer.start <= span.start && span.end <= outer.end;
+    'descend: loop {
+        if node.span == span {
+            return (!path.is_empty()).then_some(path);
+        }
+        if !path.is_empty() {
+            path.push('.');
+        }
+        match &node.value {
+            Value::Map(map) => {
+                if let Some(entry) = map.entries.iter().find(|e| contains(e.value.span)) {
+                    path.push_str(&entry.key);
+                    node = &entry.value;
+                    continue 'descend;
+                }
+                return None;
+            }
+            Value::List(items) => {
+                if let Some((i, item)) = items.iter().enumerate().find(|(_, i)| contains(i.span)) {
+                    let _ = write!(path, "{i}");
+                    node = item;
+                    continue 'descend;
+                }
+                return None;
+            }
+            _ => return None,
+        }
+    }
+}

@@ -1,0 +1,429 @@
+//! The parallel chunked pipeline: every data file cut into chunks of whole records, read and
+//! evaluated on worker threads a window at a time, and merged back in input order.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use super::Inputs;
+use crate::compile::{Program, Segment};
+use crate::data::chunk::Chunks;
+use crate::data::{self, Format, LoadOptions};
+use crate::diagnostic::Diag;
+use crate::eval::{self, Finding, Outcome};
+use crate::report::finding::{nonconforming, reported};
+use crate::report::{CheckedRecord, Render, Reported, RunResult, Sink, Summary};
+use crate::source::{Location, Source};
+
+/// What to check and how.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Policy files, data files and folders, in the order given.
+    pub paths: Vec<PathBuf>,
+    /// How to find records in data files.
+    pub load: LoadOptions,
+    /// The dotted path of the field that names a record (`id` by default).
+    pub id_field: Vec<String>,
+    /// How many threads read and evaluate chunks of a file (1: all on this thread).
+    pub jobs: usize,
+    /// The size chunks grow to before they are cut (0: the default, 1 MiB).
+    pub chunk_bytes: usize,
+    /// Explain each finding: the clauses that decided it, with the values they read.
+    pub explain: bool,
+    /// For a program that pairs two policy sets (`caveat diff`): the index of the second set's
+    /// first rule. Only findings that differ between the sets are then reported.
+    pub paired: Option<usize>,
+}
+
+/// Reads every data file and evaluates every record against the program, passing each finding to
+/// `sink` in output order. Large files are cut into chunks of whole records, read and evaluated
+/// on `options.jobs` threads a window of chunks at a time (so memory stays flat), and merged in
+/// input order: the output does not depend on the number of jobs. Stops early only if the sink
+/// fails to write.
+pub fn evaluate(
+    program: &Program,
+    inputs: &Inputs,
+    options: &RunOptions,
+    sink: &mut dyn Sink,
+) -> std::io::Result<RunResult> {
+    let mut result = RunResult {
+        used_waivers: vec![false; program.waivers.len()],
+        ..RunResult::default()
+    };
+    let id_field: Vec<Segment> = options
+        .id_field
+        .iter()
+        .map(|s| Segment::Key(s.as_str().into()))
+        .collect();
+    let jobs = options.jobs.max(1);
+    let pool = if jobs > 1 {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(jobs)
+            .stack_size(WORKER_STACK)
+            .build()
+            .ok()
+    } else {
+        None
+    };
+    // `--records` needs each document whole, so such files are not cut.
+    let split = options.load.records_path.is_none();
+    let renderer = sink.renderer();
+    let every_record = sink.wants_records();
+    let read_paths = crate::unseen::read_paths(program);
+    let mut file_start = None;
+    for (path, format) in &inputs.data {
+        crate::vacuous::check_file_read(file_start.take(), &mut result);
+        file_start = Some(crate::vacuous::FileStart {
+            path,
+            records: result.summary.records,
+            errors: result.data_errors.len(),
+        });
+        let opened = Chunks::open(path, *format, split)
+            .map(|c| c.with_limit(options.load.limits.max_file_bytes));
+        let mut chunks = match opened {
+            Ok(chunks) if options.chunk_bytes > 0 => chunks.with_target(options.chunk_bytes),
+            Ok(chunks) => chunks,
+            Err(diag) => {
+                result.data_errors.push(diag);
+                continue;
+            }
+        };
+        let name = path.display().to_string();
+        let mut first_index = 0;
+        let mut merge = |outcomes: Vec<ChunkOutcome>, result: &mut RunResult| {
+            merge_outcomes(outcomes, &name, &mut first_index, result, &mut *sink)
+        };
+        let work = |chunk: Result<Source, Diag>| {
+            read_chunk(
+                program,
+                chunk,
+                *format,
+                options,
+                &id_field,
+                renderer.as_deref(),
+                (every_record, &read_paths),
+            )
+        };
+        let window_size = jobs * 2;
+        let Some(pool) = &pool else {
+            loop {
+                let window: Vec<_> = chunks.by_ref().take(window_size).collect();
+                if window.is_empty() {
+                    break;
+                }
+                merge(window.into_iter().map(work).collect(), &mut result)?;
+            }
+            continue;
+        };
+        // A pipeline: the pool evaluates one window of chunks while this thread reads the next
+        // and merges the one before, in order.
+        let mut failure = None;
+        pool.in_place_scope(|scope| {
+            let mut in_flight = std::collections::VecDeque::new();
+            loop {
+                let window: Vec<_> = chunks.by_ref().take(window_size).collect();
+                let done = window.is_empty();
+                if !done {
+                    let (send, receive) = std::sync::mpsc::channel();
+                    scope.spawn(move |_| {
+                        let outcomes: Vec<ChunkOutcome> =
+                            window.into_par_iter().map(work).collect();
+                        let _ = send.send(outcomes);
+                    });
+                    in_flight.push_back(receive);
+                }
+                while in_flight.len() > usize::from(!done) {
+                    let Some(receive) = in_flight.pop_front() else {
+                        break;
+                    };
+                    let outcomes = receive.recv().unwrap_or_default();
+                    if let Err(e) = merge(outcomes, &mut result) {
+                        failure = Some(e);
+                        return;
+                    }
+                }
+                if done {
+                    return;
+                }
+            }
+        });
+        if let Some(e) = failure {
+            return Err(e);
+        }
+    }
+    crate::vacuous::check_file_read(file_start, &mut result);
+    if result.summary.records > 0
+        && let Some(seen) = &result.fields_seen
+    {
+        let unseen = crate::unseen::warnings(program, &read_paths, seen);
+        result.policy_warnings.extend(unseen);
+    }
+    if result.data_errors.is_empty()
+        && let Some(warning) = crate::vacuous::no_records(
+            result.summary.records,
+            inputs.data.len(),
+            result.policy_warnings.iter().chain(&inputs.warnings),
+        )
+    {
+        result.policy_warnings.push(warning);
+    }
+    result
+        .policy_warnings
+        .extend(program.stale_waivers(&result.used_waivers));
+    Ok(result)
+}
+
+/// Hands a window's findings to the sink in order, naming records by their position in the file
+/// where they have no id.
+fn merge_outcomes(
+    outcomes: Vec<ChunkOutcome>,
+    name: &str,
+    first_index: &mut usize,
+    result: &mut RunResult,
+    sink: &mut dyn Sink,
+) -> std::io::Result<()> {
+    for outcome in outcomes {
+        result.summary.records += outcome.summary.records;
+        result.data_errors.extend(outcome.errors);
+        for (flag, used) in result.used_waivers.iter_mut().zip(&outcome.used_waivers) {
+            *flag |= used;
+        }
+        if let Some(seen) = outcome.fields_seen {
+            match &mut result.fields_seen {
+                Some(all) => all.merge(seen),
+                None => result.fields_seen = Some(seen),
+            }
+        }
+        for item in outcome.findings {
+            match item {
+                Item::Rendered(outcome_of, range) => {
+                    result.summary.count(outcome_of);
+                    sink.rendered(outcome.rendered.get(range).unwrap_or(&[]))?;
+                }
+                Item::Pending(mut finding) => {
+                    finding.index += *first_index;
+                    if finding.record.is_empty() {
+                        finding.record = format!("{name}#{}", finding.index).into();
+                    }
+                    result.summary.count(finding.outcome);
+                    sink.finding(&finding)?;
+                }
+                Item::Record(mut record) => {
+                    record.index += *first_index;
+                    if record.name.is_empty() {
+                        record.name = format!("{name}#{}", record.index).into();
+                    }
+                    sink.record(&record)?;
+                }
+            }
+        }
+        *first_index += outcome.indexes;
+        sink.progress(outcome.bytes);
+    }
+    Ok(())
+}
+
+/// The stack of worker threads: as for the main work thread, nested data needs room.
+const WORKER_STACK: usize = 16 << 20;
+
+/// What reading and evaluating one chunk gave.
+#[derive(Default)]
+struct ChunkOutcome {
+    /// Records read, including those that could not be (the findings are counted at the merge).
+    summary: Summary,
+    /// Record positions the chunk used up.
+    indexes: usize,
+    /// The size of the chunk's text.
+    bytes: usize,
+    /// Findings in order.
+    findings: Vec<Item>,
+    /// The bytes of the findings rendered in the worker.
+    rendered: Vec<u8>,
+    /// Records that could not be read.
+    errors: Vec<Diag>,
+    /// Which waivers waived a finding in the chunk.
+    used_waivers: Vec<bool>,
+    /// Which read field paths the chunk's records had.
+    fields_seen: Option<crate::unseen::Seen>,
+}
+
+/// A finding of a chunk: rendered already, or left for the merge.
+enum Item {
+    /// Rendered by the sink's renderer: its outcome and its bytes in the chunk's buffer.
+    Rendered(Outcome, std::ops::Range<usize>),
+    /// Not rendered: the sink has no renderer, or the record is named by its position in the
+    /// file, which is only known at the merge (its name is empty until then).
+    Pending(Reported),
+    /// A record read, for sinks that want every record (its name is empty, as above, when it
+    /// has no id).
+    Record(CheckedRecord),
+}
+
+fn read_chunk(
+    program: &Program,
+    chunk: Result<Source, Diag>,
+    format: Format,
+    options: &RunOptions,
+    id_field: &[Segment],
+    renderer: Option<&(dyn Render + Send + Sync)>,
+    // Whether the sink wants every record, and the field paths to look for in each.
+    (every_record, read_paths): (bool, &[crate::unseen::ReadPath]),
+) -> ChunkOutcome {
+    let mut outcome = ChunkOutcome::default();
+    let mut seen = (!read_paths.is_empty()).then(|| crate::unseen::Seen::new(read_paths));
+    let source = match chunk {
+        Ok(source) => source,
+        Err(diag) => {
+            outcome.errors.push(diag);
+            return outcome;
+        }
+    };
+    let mut evaluator = eval::Evaluator::new(program);
+    let mut findings = Vec::new();
+    let mut next_index = 0;
+    for record in data::read_records(&source, format, &options.load) {
+        outcome.summary.records += 1;
+        let mut record = match record {
+            Ok(record) => record,
+            Err(error) => {
+                // A record that could not be read still takes its place in the count.
+                next_index += 1;
+                outcome.errors.push(data_error(error));
+                continue;
+            }
+        };
+        next_index = next_index.max(record.index + 1);
+        if let Some(seen) = &mut seen {
+            seen.record(read_paths, &record.root);
+        }
+        let mut violations = match &program.schema {
+            Some(schema) => crate::schema::conform(schema, &mut record),
+            None => Vec::new(),
+        };
+        findings.clear();
+        evaluator.evaluate(&record, &mut findings);
+        if !violations.is_empty() {
+            // The record's conformance errors fail it already; errors of rules that met its bad
+            // values would only repeat them.
+            findings.retain(|f| f.outcome != Outcome::Error);
+        }
+        if let Some(split) = options.paired {
+            // Both policy sets see the same record: its conformance errors are no difference.
+            drop_twins(program, split, &mut findings);
+            violations.clear();
+        }
+        if findings.is_empty() && violations.is_empty() && !every_record {
+            continue;
+        }
+        let name: Arc<str> = eval::record_id(&record, id_field)
+            .unwrap_or_default()
+            .into();
+        if every_record {
+            outcome.findings.push(Item::Record(CheckedRecord {
+                file: source.name().into(),
+                name: name.clone(),
+                index: record.index,
+                at: Location {
+                    source: record.source.clone(),
+                    span: record.root.span,
+                },
+                vendor: match &record.root.value {
+                    crate::value::Value::Map(map) => match map.get("vendor").map(|n| &n.value) {
+                        Some(crate::value::Value::String(v)) => Some(v.as_ref().into()),
+                        _ => None,
+                    },
+                    _ => None,
+                },
+            }));
+        }
+        let explanations: Vec<Option<Arc<[crate::eval::explain::Step]>>> = findings
+            .iter()
+            .map(|f| {
+                options
+                    .explain
+                    .then(|| {
+                        crate::eval::explain::explain_with(program, &record, f.rule, &findings)
+                    })
+                    .flatten()
+                    .map(|e| e.steps.into())
+            })
+            .collect();
+        let conformance = violations
+            .into_iter()
+            .map(|v| nonconforming(&record, &name, v));
+        let evaluated = findings
+            .drain(..)
+            .zip(explanations)
+            .map(|(finding, explanation)| Reported {
+                explanation,
+                ..reported(program, &record, &name, finding)
+            });
+        for reported in conformance.chain(evaluated) {
+            let item = match renderer {
+                Some(renderer) if !name.is_empty() => {
+                    let start = outcome.rendered.len();
+                    renderer.render(&reported, &mut outcome.rendered);
+                    Item::Rendered(reported.outcome, start..outcome.rendered.len())
+                }
+                _ => Item::Pending(reported),
+            };
+            outcome.findings.push(item);
+        }
+    }
+    outcome.indexes = next_index;
+    outcome.bytes = source.text().len();
+    outcome.used_waivers = evaluator.used_waivers;
+    outcome.fields_seen = seen;
+    outcome
+}
+
+/// Drops the findings of a paired program that both sets give alike: the same rule id, outcome
+/// and message (a message generated from the rule's text counts as alike). Findings come in rule
+/// order, so the first set's precede the second's.
+fn drop_twins(program: &Program, split: usize, findings: &mut Vec<Finding>) {
+    let first = findings.partition_point(|f| f.rule < split);
+    let (base, head) = findings.split_at(first);
+    let alike = |b: &Finding, h: &Finding| {
+        let (Some(br), Some(hr)) = (program.rules.get(b.rule), program.rules.get(h.rule)) else {
+            return false;
+        };
+        br.id == hr.id
+            && b.outcome == h.outcome
+            && !message_changed(program, (b.rule, &b.message), (h.rule, &h.message))
+    };
+    let mut twins = vec![false; findings.len()];
+    for (i, b) in base.iter().enumerate() {
+        if let Some(j) = head.iter().position(|h| alike(b, h)) {
+            for at in [i, first + j] {
+                if let Some(twin) = twins.get_mut(at) {
+                    *twin = true;
+                }
+            }
+        }
+    }
+    let mut index = 0;
+    findings.retain(|_| {
+        let keep = !twins.get(index).copied().unwrap_or(false);
+        index += 1;
+        keep
+    });
+}
+
+/// Whether a rule's message changed between two findings of a paired program, each given as
+/// (rule index, message). A message generated from a rule's text (no `message`) changes whenever
+/// the rule is edited, so it never counts as a change.
+pub(crate) fn message_changed(program: &Program, base: (usize, &str), head: (usize, &str)) -> bool {
+    let generated = |rule: usize| program.rules.get(rule).is_some_and(|r| r.message.is_none());
+    base.1 != head.1 && !generated(base.0) && !generated(head.0)
+}
+
+/// A data error as a diagnostic.
+pub fn data_error(error: data::DataError) -> Diag {
+    let mut diag =
+        Diag::error(error.code, error.message).label(&error.file, error.span, error.label);
+    if let Some(related) = error.related {
+        diag = diag.label(&error.file, related, error.related_label);
+    }
+    diag.maybe_help(error.help)
+}
