@@ -241,7 +241,28 @@ fn check_expectations(
         Given::Records(span) => diag.label(&test.source, *span, "for these records"),
         Given::File(path) => diag.label(&test.source, path.span, "for this record"),
     };
-    Some(diag.help(why.join("").trim_end().to_string()))
+    let expired = expired_waivers(program, &differing);
+    Some(diag.help(format!("{expired}{}", why.join("")).trim_end().to_string()))
+}
+
+/// A line for each waiver of a rule in `rules` that is out of force because it expired: a test
+/// that relied on it fails from that day on, and should say why.
+fn expired_waivers(program: &Program, rules: &BTreeSet<usize>) -> String {
+    let Some(today) = program.today else {
+        return String::new();
+    };
+    program
+        .waivers
+        .iter()
+        .filter(|waiver| waiver.until < today && rules.contains(&waiver.rule))
+        .filter_map(|waiver| {
+            let rule = program.rules.get(waiver.rule)?;
+            Some(format!(
+                "the waiver of `{}` expired on {}, as of {today}\n",
+                rule.id, waiver.until
+            ))
+        })
+        .collect()
 }
 
 /// The records a test evaluates: its inline mapping or flow sequence of mappings, read in place

@@ -61,7 +61,8 @@ fn records_yaml(rows: &[(usize, usize, usize, u32, usize)]) -> String {
 }
 
 fn pipeline(paths: &[PathBuf], jobs: usize, chunk_bytes: usize) -> Vec<String> {
-    let inputs = discover(paths, &[], Format::Yaml).unwrap();
+    let anywhere = caveat::project::Project::new(std::path::Path::new("/"), false);
+    let inputs = discover(paths, &[], Format::Yaml, &anywhere).unwrap();
     let program = compile(&inputs).unwrap();
     let options = RunOptions {
         paths: paths.to_vec(),

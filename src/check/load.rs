@@ -108,7 +108,13 @@ impl Loader {
         if let Some(&index) = self.by_path.get(&canonical) {
             return Some(index);
         }
-        let source = match std::fs::read(path) {
+        if let Err(e) = std::fs::metadata(path) {
+            self.errors.push(read_error(path, &e, from));
+            return None;
+        }
+        // Only a regular file, of a bounded size: a FIFO or a device would block or never end.
+        let read = crate::project::read_regular(path, crate::project::MAX_POLICY_BYTES, None);
+        let source = match read {
             Ok(bytes) => match text_from_bytes(self.name_of(path), bytes, 1, TextKind::Policy) {
                 Ok(source) => source,
                 Err(diag) => {
@@ -116,8 +122,8 @@ impl Loader {
                     return None;
                 }
             },
-            Err(e) => {
-                self.errors.push(read_error(path, &e, from));
+            Err(diag) => {
+                self.errors.push(diag);
                 return None;
             }
         };

@@ -1,6 +1,7 @@
 //! AST to [`Program`]: names resolved (docs/language.md §4, Names), constants folded, regexes and
 //! alias sets built once. Every error is collected, not only the first.
 
+pub mod alias;
 pub mod index;
 pub mod program;
 pub mod statements;
@@ -340,9 +341,7 @@ impl<'a> Compiler<'a> {
             if let A::Name(name, _) = &item.kind
                 && let Some(Binding::Alias(aliases)) = self.scope.names.get(name)
             {
-                set.aliases
-                    .normalized
-                    .extend(aliases.normalized.iter().cloned());
+                set.aliases.extend(aliases);
                 continue;
             }
             match self.expr(item).kind {

@@ -27,7 +27,8 @@ pub struct Program {
     pub tests: Vec<CompiledTest>,
     /// The schema the records must conform to, when the policies declare one.
     pub schema: Option<Arc<crate::schema::Schema>>,
-    /// The run's "today" (`--today`), for `today()`; the current date when not set.
+    /// The run's "today" (`--today`): the day [`Program::apply_today`] applied the waivers as
+    /// of, once it has, and `today()`; the current date when not set.
     pub today: Option<Date>,
     /// Every aliased symbol of the run, for group keys: records whose key is a spelling of one
     /// share its group.
@@ -93,6 +94,7 @@ impl Program {
         use crate::diagnostic::{Code, Diag};
         self.today = Some(today);
         let mut diags = Vec::new();
+        self.today = Some(today);
         for (index, waiver) in self.waivers.iter().enumerate() {
             let rule_id = self
                 .rules
@@ -794,12 +796,16 @@ impl Const {
 pub struct AliasSet {
     /// The normalised spellings, the symbol's own among them.
     pub normalized: HashSet<String>,
+    /// The entries as written, the patterns (raw strings) among them compiled.
+    pub entries: Vec<super::alias::AliasEntry>,
 }
 
 impl AliasSet {
-    /// Whether `text` is one of the spellings, after normalising it the same way.
+    /// Whether `text` is one of the spellings, after normalising it the same way, or a pattern
+    /// entry matches it as written.
     pub fn matches(&self, text: &str) -> bool {
-        !self.normalized.is_empty() && self.normalized.contains(&normalize(text))
+        (!self.normalized.is_empty() && self.normalized.contains(&normalize(text)))
+            || self.pattern_matches(text)
     }
 }
 

@@ -125,7 +125,14 @@ impl<'r> Context<'r, '_> {
                 continue;
             }
             let value = match self.eval(field) {
-                Ok(value) => shown(&value, record),
+                Ok(value) => {
+                    let matched = alias_entry(&clause.expr, &value);
+                    let value = shown(&value, record);
+                    match matched {
+                        Some(entry) => format!("{value}, by alias entry {entry}"),
+                        None => value,
+                    }
+                }
                 Err(failure) => failure.message,
             };
             values.push((name, value));
@@ -138,6 +145,38 @@ impl<'r> Context<'r, '_> {
             values,
         }
     }
+}
+
+/// The alias entry, as written, that a string `value` matched in a comparison of `expr` with an
+/// aliased symbol (`vendor == Huawei`, `vendor in [Huawei]`), if any.
+fn alias_entry(expr: &Expr, value: &Operand<'_>) -> Option<String> {
+    let EvalValue::Str(text) = &value.value else {
+        return None;
+    };
+    let mut found = None;
+    let mut visit = |expr: &Expr| {
+        let set = match &expr.kind {
+            ExprKind::Equals {
+                aliases: Some(set), ..
+            }
+            | ExprKind::Contains(_, _, Some(set)) => Some(&**set),
+            ExprKind::InSet(_, set, _) => Some(&set.aliases),
+            _ => None,
+        };
+        if found.is_none() {
+            found = set
+                .and_then(|set| set.matching_entry(text))
+                .map(str::to_string);
+        }
+    };
+    walk(expr, &mut visit);
+    found
+}
+
+/// Calls `f` on `expr` and every expression inside it.
+fn walk<'e>(expr: &'e Expr, f: &mut dyn FnMut(&'e Expr)) {
+    f(expr);
+    expr.for_each_child(&mut |child| walk(child, f));
 }
 
 /// The longest value an explanation shows, in characters; longer ones are cut with `…`.

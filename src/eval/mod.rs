@@ -837,6 +837,15 @@ impl<'r> Context<'r, '_> {
                     render_value(&value, record, &mut out);
                 }
             }
+            if out.len() > MAX_MESSAGE_BYTES {
+                let mut end = MAX_MESSAGE_BYTES;
+                while !out.is_char_boundary(end) {
+                    end -= 1;
+                }
+                out.truncate(end);
+                out.push_str(CUT_MARKER);
+                break;
+            }
         }
         Ok(out.into())
     }
@@ -1062,6 +1071,13 @@ fn in_set(needle: &Operand<'_>, set: &ConstSet) -> std::result::Result<Option<bo
 }
 
 /// The finding's message: the rule's template filled in, or one generated from its clauses.
+/// The longest message a template renders, in bytes; a longer one is cut, with a marker, so
+/// that many placeholders of a large value cannot make a message of gigabytes.
+pub const MAX_MESSAGE_BYTES: usize = 64 << 10;
+
+/// What ends a message cut at [`MAX_MESSAGE_BYTES`].
+pub const CUT_MARKER: &str = "… (message cut at 64 KiB)";
+
 /// Renders a value as the data wrote it: numbers as written, dates as `YYYY-MM-DD`, lists as
 /// `[a, b]`, a missing value as `(missing)`.
 pub(crate) fn render_value(value: &Operand<'_>, record: Option<&Record>, out: &mut String) {

@@ -427,6 +427,7 @@ fn atom(expr: &Expr) -> Option<(Path<'_>, Atom<'_>)> {
         ExprKind::InSet(needle, set, false) => {
             let path = field_path(needle)?;
             let plain = set.aliases.normalized.is_empty()
+                && set.aliases.entries.is_empty()
                 && set.others.is_empty()
                 && set.strings.iter().all(|s| plain_text(s));
             plain.then(|| {

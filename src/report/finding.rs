@@ -81,6 +81,10 @@ pub struct Summary {
     /// Findings covered by a waiver (left out of JSON when there are none).
     #[serde(skip_serializing_if = "is_zero")]
     pub waived: usize,
+    /// Files and folders the walks left out (hidden, ignored, excluded, neither policies nor
+    /// data); left out of JSON when there are none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub skipped: usize,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -179,6 +183,8 @@ pub struct RunResult {
     pub used_waivers: Vec<bool>,
     /// What the rules across records keep of the records, until the run's end.
     pub(crate) across: crate::eval::across::AcrossRecords,
+    /// Which of the field paths the rules read some record had (`crate::unseen`).
+    pub fields_seen: Option<crate::unseen::Seen>,
 }
 
 /// A finding of `record` ready to report, the record named by its `id` or its position (for

@@ -16,7 +16,8 @@ pub(crate) struct GithubWriter<W: Write> {
 
 /// Escapes the message of a workflow command.
 fn data(text: &str) -> String {
-    text.replace('%', "%25")
+    super::text::visible(text)
+        .replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }

@@ -12,6 +12,7 @@ pub mod sarif;
 pub mod summary;
 pub(crate) mod table;
 pub mod tap;
+pub mod text;
 
 use std::io::Write;
 
@@ -81,7 +82,7 @@ pub fn open(
         }),
         Format::Json => Box::new(json::JsonWriter::new(out)?),
         Format::Jsonl => Box::new(json::JsonlWriter { out }),
-        Format::Sarif => Box::new(sarif::SarifWriter::new(out, program)),
+        Format::Sarif => Box::new(sarif::SarifWriter::new(out, program)?),
         Format::Junit => Box::new(junit::JunitWriter::new(out)),
         Format::Github => Box::new(github::GithubWriter { out }),
         Format::Tap => Box::new(tap::TapWriter::new(out)?),

@@ -46,9 +46,13 @@ impl<W: Write> CsvWriter<W> {
         Ok(())
     }
 
+    /// Writes a row, each cell made safe for a spreadsheet ([`super::text::csv_cell`]).
     fn row(&mut self, row: [&str; 11]) -> std::io::Result<()> {
         self.header()?;
-        self.out.write_record(row)?;
+        self.out.write_record(
+            row.iter()
+                .map(|cell| super::text::csv_cell(cell).into_owned()),
+        )?;
         Ok(())
     }
 }

@@ -49,12 +49,12 @@ impl<W: Write> TapWriter<W> {
 
 /// A test point's description is one line.
 fn one_line(text: &str) -> String {
-    text.replace(['\n', '\r'], " ").replace('#', "\\#")
+    super::text::one_line(text).replace('#', "\\#")
 }
 
 /// A string as a YAML double-quoted scalar (JSON's quoting is valid YAML).
 fn quoted(text: &str) -> String {
-    serde_json::to_string(text).unwrap_or_default()
+    serde_json::to_string(&super::text::visible(text)).unwrap_or_default()
 }
 
 impl<W: Write> Sink for TapWriter<W> {

@@ -70,7 +70,15 @@ pub fn evaluate(
     let split = options.load.records_path.is_none();
     let renderer = sink.renderer();
     let every_record = sink.wants_records();
+    let read_paths = crate::unseen::read_paths(program);
+    let mut file_start = None;
     for (path, format) in &inputs.data {
+        crate::vacuous::check_file_read(file_start.take(), &mut result);
+        file_start = Some(crate::vacuous::FileStart {
+            path,
+            records: result.summary.records,
+            errors: result.data_errors.len(),
+        });
         let opened = Chunks::open(path, *format, split)
             .map(|c| c.with_limit(options.load.limits.max_file_bytes));
         let mut chunks = match opened {
@@ -94,7 +102,7 @@ pub fn evaluate(
                 options,
                 &id_field,
                 renderer.as_deref(),
-                every_record,
+                (every_record, &read_paths),
             )
         };
         let window_size = jobs * 2;
@@ -155,6 +163,22 @@ pub fn evaluate(
         result.summary.count(reported.outcome);
         sink.finding(&reported)?;
     }
+    crate::vacuous::check_file_read(file_start, &mut result);
+    if result.summary.records > 0
+        && let Some(seen) = &result.fields_seen
+    {
+        let unseen = crate::unseen::warnings(program, &read_paths, seen);
+        result.policy_warnings.extend(unseen);
+    }
+    if result.data_errors.is_empty()
+        && let Some(warning) = crate::vacuous::no_records(
+            result.summary.records,
+            inputs.data.len(),
+            result.policy_warnings.iter().chain(&inputs.warnings),
+        )
+    {
+        result.policy_warnings.push(warning);
+    }
     result
         .policy_warnings
         .extend(program.stale_waivers(&result.used_waivers));
@@ -175,6 +199,12 @@ fn merge_outcomes(
         result.data_errors.extend(outcome.errors);
         for (flag, used) in result.used_waivers.iter_mut().zip(&outcome.used_waivers) {
             *flag |= used;
+        }
+        if let Some(seen) = outcome.fields_seen {
+            match &mut result.fields_seen {
+                Some(all) => all.merge(seen),
+                None => result.fields_seen = Some(seen),
+            }
         }
         for item in outcome.findings {
             match item {
@@ -231,6 +261,8 @@ struct ChunkOutcome {
     used_waivers: Vec<bool>,
     /// What the chunk's records gave the rules across records, in input order.
     collected: Vec<crate::eval::across::Collected>,
+    /// Which read field paths the chunk's records had.
+    fields_seen: Option<crate::unseen::Seen>,
 }
 
 /// A finding of a chunk: rendered already, or left for the merge.
@@ -252,9 +284,11 @@ fn read_chunk(
     options: &RunOptions,
     id_field: &[Segment],
     renderer: Option<&(dyn Render + Send + Sync)>,
-    every_record: bool,
+    // Whether the sink wants every record, and the field paths to look for in each.
+    (every_record, read_paths): (bool, &[crate::unseen::ReadPath]),
 ) -> ChunkOutcome {
     let mut outcome = ChunkOutcome::default();
+    let mut seen = (!read_paths.is_empty()).then(|| crate::unseen::Seen::new(read_paths));
     let source = match chunk {
         Ok(source) => source,
         Err(diag) => {
@@ -278,6 +312,9 @@ fn read_chunk(
             }
         };
         next_index = next_index.max(record.index + 1);
+        if let Some(seen) = &mut seen {
+            seen.record(read_paths, &record.root);
+        }
         let mut violations = match &program.schema {
             Some(schema) => crate::schema::conform(schema, &mut record),
             None => Vec::new(),
@@ -358,6 +395,7 @@ fn read_chunk(
     outcome.indexes = next_index;
     outcome.bytes = source.text().len();
     outcome.used_waivers = evaluator.used_waivers;
+    outcome.fields_seen = seen;
     outcome
 }
 
