@@ -242,7 +242,12 @@ fn check_expectations(
         Given::File(path) => diag.label(&test.source, path.span, "for this record"),
     };
     let expired = expired_waivers(program, &differing);
-    Some(diag.help(format!("{expired}{}", why.join("")).trim_end().to_string()))
+    let help = format!("{expired}{}", why.join("")).trim_end().to_string();
+    Some(if help.is_empty() {
+        diag
+    } else {
+        diag.help(help)
+    })
 }
 
 /// A line for each waiver of a rule in `rules` that is out of force because it expired: a test
@@ -352,7 +357,10 @@ fn one_record_error(test: &CompiledTest, what: &str) -> Diag {
         format!("the record of test `{}` {what}", test.name),
     )
     .label(&test.source, span, "given here")
-    .help("a test's `given` is one record: a mapping of its fields")
+    .help(match test.given {
+        Given::Records(_) => "`given [ … ]` is a list of records, each a mapping of its fields",
+        _ => "a test's `given` is one record: a mapping of its fields",
+    })
 }
 
 /// The policy file with everything but `span` blanked (line breaks kept), so that the YAML

@@ -384,21 +384,26 @@ impl<'a> Compiler<'a> {
         while let A::Member(base, _) = &root.kind {
             root = base;
         }
-        let A::Name(first, NamePlace::Plain) = &root.kind else {
-            return false;
+        let first = match &root.kind {
+            A::Name(first, NamePlace::Plain) => first.as_str(),
+            // `record.amount` in a group rule has no single value either.
+            A::RecordRoot if !std::ptr::eq(root, expr) => "",
+            _ => return false,
         };
-        let is_name = self.vars.iter().any(|v| v == first)
-            || names.lets.iter().any(|l| l == first)
-            || names
-                .keys
-                .iter()
-                .any(|(_, n)| n.as_deref() == Some(first.as_str()))
-            || self.scope.names.contains_key(first.as_str())
-            || first == "id";
+        let is_name = !first.is_empty()
+            && (self.vars.iter().any(|v| v == first)
+                || names.lets.iter().any(|l| l == first)
+                || names.keys.iter().any(|(_, n)| n.as_deref() == Some(first))
+                || self.scope.names.contains_key(first)
+                || first == "id");
         if is_name {
             return false;
         }
-        let path = collapse_whitespace(self.source.slice(expr.span));
+        let written = collapse_whitespace(self.source.slice(expr.span));
+        let path = written
+            .strip_prefix("record.")
+            .unwrap_or(&written)
+            .to_string();
         let keys: Vec<String> = names
             .keys
             .iter()

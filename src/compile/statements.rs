@@ -112,7 +112,7 @@ pub(crate) fn compile_statements(
         for statement in &file.ast.statements {
             match statement {
                 Statement::Waive(waiver) => {
-                    if let Some(w) = compile_waiver(&mut compiler, waiver, &by_id) {
+                    if let Some(w) = compile_waiver(&mut compiler, waiver, &by_id, &rules) {
                         waivers.push(w);
                     }
                 }
@@ -162,9 +162,33 @@ fn compile_waiver(
     compiler: &mut Compiler<'_>,
     waiver: &ast::Waiver,
     by_id: &HashMap<&str, usize>,
+    rules: &[CompiledRule],
 ) -> Option<CompiledWaiver> {
     let rule = rule_named(compiler, &waiver.rule, by_id);
+    // A waiver of a group rule reads the group as the rule does: its keys, `group`, its lets, `id`.
+    let names = rule.and_then(|r| rules.get(r)).and_then(|r| {
+        let across = r.across.as_ref()?;
+        Some(RuleNames {
+            lets: r.lets.iter().map(|l| l.name.to_string()).collect(),
+            keys: across
+                .keys
+                .iter()
+                .map(|k| {
+                    (
+                        k.text.clone(),
+                        (*k.name != *k.text).then(|| k.name.to_string()),
+                    )
+                })
+                .collect(),
+            per_group: !across.keys.is_empty(),
+            lets_allowed: true,
+            all_allowed: true,
+            ..RuleNames::default()
+        })
+    });
+    compiler.rule = names;
     let condition = compiler.clause(&waiver.condition, Position::For);
+    compiler.rule = None;
     let until = compiler.date_constant(&waiver.until, "`until` takes a date");
     Some(CompiledWaiver {
         rule: rule?,

@@ -1092,10 +1092,10 @@ pub(crate) fn render_value(value: &Operand<'_>, record: Option<&Record>, out: &m
                     .iter()
                     .find_map(|q| written.strip_prefix(*q)?.strip_suffix(*q))
                     .unwrap_or(written);
-                if written.is_empty() {
-                    out.push_str(&n.to_string());
-                } else {
-                    out.push_str(written);
+                // Only a value the data wrote is shown as written; a computed one is not.
+                match crate::value::parse_data_number(written) {
+                    Some(w) if w == *n => out.push_str(written),
+                    _ => out.push_str(&n.to_string()),
                 }
             }
             None => out.push_str(&n.to_string()),

@@ -82,11 +82,15 @@ fn unused(files: &[&PolicyFile], diags: &mut Vec<Diag>) {
             }
         }
     }
+    // A group rule's keys read every alias of the run: a key spelled as an alias groups as it.
+    let grouped = files.iter().flat_map(|f| &f.statements).any(|s| {
+        matches!(s, Statement::Rule(rule) if matches!(&rule.body, RuleBody::Effect { per, .. } if !per.is_empty()))
+    });
     for file in files {
         for statement in &file.statements {
             let (name, code, what) = match statement {
                 Statement::Let(l) => (&l.name, Code::LintUnusedLet, "let"),
-                Statement::Alias(a) => (&a.name, Code::LintUnusedAlias, "alias"),
+                Statement::Alias(a) if !grouped => (&a.name, Code::LintUnusedAlias, "alias"),
                 _ => continue,
             };
             if used.contains(name.node.as_str()) {

@@ -166,7 +166,10 @@ impl crate::report::Render for HumanRender {
             }
         }
         if let Some(group) = &finding.group {
-            let heading = format!("  the group's {} records:\n", group.records.len());
+            let heading = match group.records.len() {
+                1 => "  the group's record:\n".to_string(),
+                n => format!("  the group's {n} records:\n"),
+            };
             out.extend_from_slice(heading.as_bytes());
             for line in super::group_records(group, super::GROUP_SHOWN) {
                 out.extend_from_slice(format!("    {line}\n").as_bytes());

@@ -402,6 +402,9 @@ impl Lower<'_> {
     /// One placeholder's text, parsed and lowered as an expression.
     fn placeholder(&self, at: Span) -> Lowered<Expr> {
         let text = self.source.slice(at);
+        if let Some(path) = self.placeholder_path(text, at) {
+            return Ok(path);
+        }
         let parsed = super::grammar::PolicyParser::parse_placeholder(text).map_err(|_| {
             vec![
                 Diag::error(
@@ -432,6 +435,66 @@ impl Lower<'_> {
                 "in this placeholder",
             )),
         }
+    }
+
+    /// A placeholder that is a dotted path of words (`{vendor}`, `{contract.ends}`): inside
+    /// braces any word is a name, keywords too (`{tags}`).
+    fn placeholder_path(&self, text: &str, at: Span) -> Option<Expr> {
+        let lead = text.len() - text.trim_start().len();
+        let words: Vec<&str> = text.trim().split('.').collect();
+        let word_ok = |w: &&str| {
+            w.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        };
+        if text.trim().is_empty() || !words.iter().all(word_ok) {
+            return None;
+        }
+        let mut offset = at.start + lead;
+        let mut expr: Option<Expr> = None;
+        let mut words = words.into_iter().peekable();
+        // `all.NAME` of a rule-local let.
+        if words.peek() == Some(&"all") && words.len() == 2 {
+            let name = words.nth(1)?;
+            let start = offset + "all.".len();
+            return Some(Expr {
+                kind: ExprKind::AllOf(Spanned::new(
+                    name.to_string(),
+                    Span::new(start, start + name.len()),
+                )),
+                span: Span::new(offset, start + name.len()),
+            });
+        }
+        for word in words {
+            let span = Span::new(offset, offset + word.len());
+            expr = Some(match expr {
+                None if word == "record" => Expr {
+                    kind: ExprKind::RecordRoot,
+                    span,
+                },
+                None if word == "group" => Expr {
+                    kind: ExprKind::Group,
+                    span,
+                },
+                None => Expr {
+                    kind: ExprKind::Name(word.to_string(), NamePlace::Plain),
+                    span,
+                },
+                Some(base) => {
+                    let whole = Span::new(base.span.start, span.end);
+                    Expr {
+                        kind: ExprKind::Member(
+                            Box::new(base),
+                            Spanned::new(word.to_string(), span),
+                        ),
+                        span: whole,
+                    }
+                }
+            });
+            offset = span.end + 1;
+        }
+        expr
     }
 
     fn duplicate_metadata(&self, word: &str, span: Span) -> Vec<Diag> {
