@@ -16,8 +16,12 @@ pub(crate) const FILE_NAME: &str = "caveat.toml";
 
 /// The keys a config may have, for "did you mean" on the others.
 const KEYS: &[&str] = &[
-    "policies", "data", "exclude", "fail-on", "id-field", "format", "output",
+    "policies", "data", "exclude", "fail-on", "id-field", "format", "output", "today",
 ];
+
+/// The key that once lifted the project root's confinement. A pull request's author controls
+/// `caveat.toml`, so only `--allow-outside` on the command line may lift it.
+const ALLOW_OUTSIDE: &str = "allow-outside";
 
 /// The settings of a `caveat.toml`, paths resolved against its folder.
 #[derive(Debug, Clone, Default)]
@@ -38,6 +42,8 @@ pub(crate) struct Config {
     pub format: Option<Format>,
     /// Reports written to files: format → file.
     pub output: Vec<(Format, PathBuf)>,
+    /// The date to treat as today (`--today` wins).
+    pub today: Option<jiff::civil::Date>,
 }
 
 /// The file as written.
@@ -55,20 +61,43 @@ struct Raw {
     format: Option<String>,
     #[serde(default)]
     output: BTreeMap<String, String>,
+    today: Option<toml::Value>,
 }
 
-/// The nearest `caveat.toml` in `start` or a folder above it.
+/// The nearest `caveat.toml` in `start` or a folder above it, up to the root of the git work
+/// tree that holds `start`: a config above the repository is not the repository's.
 pub(crate) fn find(start: &Path) -> Option<PathBuf> {
-    start
-        .ancestors()
-        .map(|folder| folder.join(FILE_NAME))
-        .find(|candidate| candidate.is_file())
+    let top = crate::project::git_root(start);
+    let start = std::fs::canonicalize(start).unwrap_or_else(|_| start.to_path_buf());
+    for folder in start.ancestors() {
+        let candidate = folder.join(FILE_NAME);
+        if std::fs::symlink_metadata(&candidate).is_ok() {
+            return Some(candidate);
+        }
+        if top.as_deref() == Some(folder) {
+            break;
+        }
+    }
+    None
 }
 
 /// Reads and checks the config at `path`.
 pub fn load(path: &Path) -> Result<Config, Diag> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Diag::io(Code::ConfigRead, "cannot read", path.display(), &e))?;
+    // The config decides the project root (its folder), so it must lie inside that folder
+    // itself: a link to a file elsewhere would show that file's bytes in a syntax error.
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let project = crate::project::Project::new(folder, false);
+    project.check_file(path)?;
+    let bytes = crate::project::read_regular(path, crate::project::MAX_POLICY_BYTES, None)?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        Diag::error(
+            Code::ConfigRead,
+            format!("cannot read `{}`: it is not UTF-8 text", path.display()),
+        )
+    })?;
     let source = SourceFile::new(path.display().to_string(), text);
     parse(&source, path)
 }
@@ -78,19 +107,25 @@ pub fn parse(source: &Source, path: &Path) -> Result<Config, Diag> {
     let text = source.text();
     let table: toml::Table = toml::from_str(text).map_err(|e| toml_error(source, &e))?;
     for key in table.keys() {
+        if key == ALLOW_OUTSIDE {
+            return Err(Diag::error(
+                Code::ConfigUnknownKey,
+                format!("`{ALLOW_OUTSIDE}` cannot be set in `caveat.toml`"),
+            )
+            .label(source, key_span(source, key), "not allowed here")
+            .help(
+                "give `--allow-outside` on the command line instead: whoever writes a pull \
+                 request controls `caveat.toml`, so it cannot lift the project root's confinement",
+            ));
+        }
         if !KEYS.contains(&key.as_str()) {
             return Err(unknown_key(source, key, KEYS, "a setting"));
         }
     }
     let raw: Raw = toml::from_str(text).map_err(|e| toml_error(source, &e))?;
     let base = path.parent().unwrap_or(Path::new(""));
-    let resolve = |p: &str| -> PathBuf {
-        if base.as_os_str().is_empty() {
-            PathBuf::from(p)
-        } else {
-            base.join(p)
-        }
-    };
+    // Relative to the working folder, as reports show paths given on the command line.
+    let resolve = |p: &str| -> PathBuf { crate::workdir::relative(&base.join(p)) };
     let format_of = |name: &str| -> Result<Format, Diag> {
         Format::from_str(name, false).map_err(|_| {
             let names: Vec<String> = Format::value_variants()
@@ -118,6 +153,29 @@ pub fn parse(source: &Source, path: &Path) -> Result<Config, Diag> {
         id_field: raw.id_field,
         format: raw.format.as_deref().map(format_of).transpose()?,
         output,
+        today: raw
+            .today
+            .as_ref()
+            .map(|v| today_of(source, v))
+            .transpose()?,
+    })
+}
+
+/// The `today` setting: a `YYYY-MM-DD` string or a TOML date.
+fn today_of(source: &Source, value: &toml::Value) -> Result<jiff::civil::Date, Diag> {
+    let text = match value {
+        toml::Value::String(text) => text.clone(),
+        toml::Value::Datetime(date) => date.to_string(),
+        other => other.to_string(),
+    };
+    crate::value::parse_date_literal(&text).map_err(|why| {
+        let at = source.text().find("today").unwrap_or(0);
+        Diag::error(
+            Code::ConfigInvalid,
+            format!("invalid config: `today` is not a date: {why}"),
+        )
+        .label(source, Span::new(at, at + "today".len()), "here")
+        .help("write `today = \"YYYY-MM-DD\"`")
     })
 }
 
@@ -136,6 +194,20 @@ fn toml_error(source: &Source, error: &toml::de::Error) -> Diag {
 
 /// A key (or output format) that is not one of `known`, at its first place in the file.
 fn unknown_key(source: &Source, key: &str, known: &[&str], what: &str) -> Diag {
+    let suggestion = crate::suggest::closest(key, known.iter().copied());
+    Diag::error(
+        Code::ConfigUnknownKey,
+        format!("`{key}` is not {what} caveat knows"),
+    )
+    .label(source, key_span(source, key), "unknown")
+    .help(match suggestion {
+        Some(known) => format!("did you mean `{known}`?"),
+        None => format!("the choices are {}", known.join(", ")),
+    })
+}
+
+/// The first place in the file where `key` begins a line (its start when there is none).
+fn key_span(source: &Source, key: &str) -> Span {
     let text = source.text();
     let at = text
         .match_indices(key)
@@ -148,16 +220,7 @@ fn unknown_key(source: &Source, key: &str, known: &[&str], what: &str) -> Diag {
                 .is_some_and(|b| b.trim().is_empty())
         })
         .unwrap_or(0);
-    let suggestion = crate::suggest::closest(key, known.iter().copied());
-    Diag::error(
-        Code::ConfigUnknownKey,
-        format!("`{key}` is not {what} caveat knows"),
-    )
-    .label(source, Span::new(at, at + key.len()), "unknown")
-    .help(match suggestion {
-        Some(known) => format!("did you mean `{known}`?"),
-        None => format!("the choices are {}", known.join(", ")),
-    })
+    Span::new(at, at + key.len())
 }
 
 #[cfg(test)]
@@ -174,7 +237,7 @@ mod tests {
     #[test]
     fn settings_are_read_with_paths_relative_to_the_file() {
         let config = read(
-            "policies = [\"policies\"]\ndata = [\"data/*.yaml\"]\nexclude = [\"old/**\"]\nfail-on = \"warn\"\nid-field = \"award.piid\"\nformat = \"json\"\n[output]\nsarif = \"out/caveat.sarif\"\n",
+            "policies = [\"policies\"]\ndata = [\"data/*.yaml\"]\nexclude = [\"old/**\"]\nfail-on = \"warn\"\nid-field = \"award.piid\"\nformat = \"json\"\ntoday = \"2026-12-05\"\n[output]\nsarif = \"out/caveat.sarif\"\n",
         )
         .unwrap();
         assert_eq!(config.policies, [PathBuf::from("proj/policies")]);
@@ -183,6 +246,7 @@ mod tests {
         assert_eq!(config.fail_on, Some(FailOn::Warn));
         assert_eq!(config.id_field.as_deref(), Some("award.piid"));
         assert_eq!(config.format, Some(Format::Json));
+        assert_eq!(config.today, Some(jiff::civil::date(2026, 12, 5)));
         assert_eq!(
             config.output,
             [(Format::Sarif, PathBuf::from("proj/out/caveat.sarif"))]
@@ -201,10 +265,21 @@ mod tests {
     }
 
     #[test]
+    fn allow_outside_is_refused_at_its_line_with_the_flag_in_the_help() {
+        let error = read("policies = [\"p\"]\nallow-outside = true\n").unwrap_err();
+        assert_eq!(error.code, Code::ConfigUnknownKey);
+        assert_eq!(error.location().unwrap().line_col(), (2, 1));
+        assert!(error.help.unwrap().contains("--allow-outside"));
+    }
+
+    #[test]
     fn wrong_values_point_into_the_file() {
         let error = read("fail-on = \"sometimes\"\n").unwrap_err();
         assert_eq!(error.code, Code::ConfigInvalid);
         assert_eq!(error.location().unwrap().line_col(), (1, 11));
+        let error = read("today = \"soon\"\n").unwrap_err();
+        assert_eq!(error.code, Code::ConfigInvalid);
+        assert_eq!(error.location().unwrap().line_col(), (1, 1));
         let error = read("policies = \"p\"\n").unwrap_err();
         assert_eq!(error.code, Code::ConfigInvalid);
     }

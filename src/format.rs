@@ -1,8 +1,10 @@
 //! `caveat fmt`: the one layout of a policy file. It keeps the author's line breaks (as gofmt
 //! does) and every comment, and makes the rest canonical: one space between tokens (none inside
-//! brackets, before `,` or around `.`), two spaces of indentation per open bracket and for the
-//! continuation lines of a statement, a comment one space after the code it follows, at most one
-//! blank line in a row, LF line ends and a final newline.
+//! brackets, before `,` or around `.`), two spaces of indentation per open bracket, and two more
+//! for a line that continues an item: a top-level statement, or a clause of a `rule` or `test`
+//! block (a line starting `deny`, `warn`, `note`, `require`, `when`, `unless`, `message`, `cite`,
+//! `tags`, `given` or `expect` starts one); a comment one space after the code it follows, at
+//! most one blank line in a row, LF line ends and a final newline.
 //!
 //! A space next to `-` is kept or left out as written, and so is the space before a `(` or `[`
 //! that follows a word: rule ids, tags and dates hold `-`, and `f(x)` and `f (x)` may differ.
@@ -162,6 +164,15 @@ const STATEMENT_WORDS: &[&str] = &[
     "deny", "warn", "note", "require", "rule", "let", "alias", "import", "test", "waive", "record",
 ];
 
+/// Words that start a clause of a `rule` block: inside one, a line starting with one of them
+/// starts an item, as a statement word does at the top level.
+const RULE_CLAUSE_WORDS: &[&str] = &[
+    "deny", "warn", "note", "require", "when", "unless", "message", "cite", "tags",
+];
+
+/// Words that start a clause of a `test` block.
+const TEST_CLAUSE_WORDS: &[&str] = &["given", "expect"];
+
 /// Whether one space goes between `a` and `b` on the same line.
 fn space_between(a: &Token<'_>, b: &Token<'_>) -> bool {
     if b.kind == Kind::Comment {
@@ -189,6 +200,13 @@ pub fn format(text: &str) -> String {
     let mut depth = 0usize;
     // Inside a top-level statement that has not ended at a line break.
     let mut in_statement = false;
+    // The word that started the current top-level statement.
+    let mut statement_word = "";
+    // The depth just inside the `{` of a `rule` or `test` block, while in one, and whether a
+    // clause of it has started: its items are clauses, indented as statements are at the top.
+    let mut clause_block: Option<usize> = None;
+    let mut clause_words: &[&str] = RULE_CLAUSE_WORDS;
+    let mut in_clause = false;
     let mut previous: Option<&Token<'_>> = None;
     for token in &tokens {
         if token.line_start {
@@ -203,9 +221,19 @@ pub fn format(text: &str) -> String {
                 depth == 0 && token.kind == Kind::Word && STATEMENT_WORDS.contains(&token.text);
             if starts_statement {
                 in_statement = true;
+                statement_word = token.text;
             }
-            let continuation =
-                depth == 0 && in_statement && !starts_statement && token.kind != Kind::Comment;
+            let continuation = if clause_block == Some(depth) {
+                // One rule everywhere: a line that continues an item is indented one step more
+                // than the item's first line, inside a block as at the top level.
+                let starts_clause = token.kind == Kind::Word && clause_words.contains(&token.text);
+                if starts_clause {
+                    in_clause = true;
+                }
+                in_clause && !starts_clause && closes == 0 && token.kind != Kind::Comment
+            } else {
+                depth == 0 && in_statement && !starts_statement && token.kind != Kind::Comment
+            };
             let indent = depth.saturating_sub(closes) + usize::from(continuation);
             out.extend(std::iter::repeat_n("  ", indent));
         } else if let Some(prev) = previous
@@ -218,8 +246,23 @@ pub fn format(text: &str) -> String {
             _ => out.push_str(token.text),
         }
         match token.text {
+            "{" if depth == 0 && matches!(statement_word, "rule" | "test") => {
+                depth += 1;
+                clause_block = Some(depth);
+                in_clause = false;
+                clause_words = if statement_word == "rule" {
+                    RULE_CLAUSE_WORDS
+                } else {
+                    TEST_CLAUSE_WORDS
+                };
+            }
             "(" | "[" | "{" => depth += 1,
-            ")" | "]" | "}" => depth = depth.saturating_sub(1),
+            ")" | "]" | "}" => {
+                if clause_block == Some(depth) && token.text == "}" {
+                    clause_block = None;
+                }
+                depth = depth.saturating_sub(1);
+            }
             _ => {}
         }
         previous = Some(token);
@@ -439,5 +482,14 @@ mod tests {
                 "{name}: every comment kept"
             );
         }
+    }
+
+    #[test]
+    fn continuation_lines_are_indented_alike_at_the_top_and_in_blocks() {
+        let text = "deny vendor DJI\nwhen amount > 5\nand buyer == Army\n\
+                    rule r {\ndeny vendor DJI\nafter 2018-05-23\nwhen amount > 5 and\nbuyer == Army\n\
+                    unless exemption.kind == urgent\nmessage \"m\"\ntags [a,\nb]\n}\n\
+                    test \"t\" {\n  given { vendor: DJI }\n  expect deny r,\ndeny x\n}\n";
+        insta::assert_snapshot!(format(text));
     }
 }

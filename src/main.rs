@@ -2,14 +2,20 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 /// The stack of the thread that does the work: deeply nested (but legal) policies and data need
 /// more than the platform's default.
 const STACK_SIZE: usize = 64 << 20;
 
 fn main() -> ExitCode {
-    let cli = caveat::cli::Cli::parse();
+    // A reader that closes stdout early (`caveat man | head`) ends the command quietly.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if caveat::cli::is_closed_pipe_panic(info) {
+            std::process::exit(0);
+        }
+        default_hook(info);
+    }));
+    let cli = caveat::cli::parse_from(std::env::args_os());
     let worker = std::thread::Builder::new()
         .stack_size(STACK_SIZE)
         .spawn(move || caveat::cli::run(cli));

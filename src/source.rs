@@ -14,6 +14,21 @@ pub struct SourceFile {
     /// that was read in pieces.
     first_line: usize,
     line_starts: OnceLock<Vec<usize>>,
+    /// Characters before every [`CHAR_BLOCK`]-th byte, for columns on long lines.
+    char_marks: OnceLock<Vec<usize>>,
+    /// The text as snippets show it, when it holds control characters.
+    shown: OnceLock<Option<Shown>>,
+}
+
+/// A copy of a file's text with its control characters escaped (`\u{1b}`), for snippets: what
+/// a terminal shows must be the text, never what it would do.
+#[derive(Debug)]
+struct Shown {
+    /// The escaped text, as a file of the same name and first line (line breaks are kept).
+    source: Source,
+    /// For each escaped character: its offset in the original text, and the bytes the escapes
+    /// up to and including it added.
+    shifts: Vec<(usize, usize)>,
 }
 
 /// A shared handle to a [`SourceFile`].
@@ -33,7 +48,64 @@ impl SourceFile {
             text: text.into(),
             first_line: first_line.max(1),
             line_starts: OnceLock::new(),
+            char_marks: OnceLock::new(),
+            shown: OnceLock::new(),
         })
+    }
+
+    /// The file as snippets show it: this one, or, if it holds control characters, a copy in
+    /// which they are escaped (see [`SourceFile::shown_offset`] for its offsets).
+    pub fn shown(self: &Source) -> Source {
+        match self.shown_copy() {
+            Some(shown) => shown.source.clone(),
+            None => self.clone(),
+        }
+    }
+
+    /// The offset in [`SourceFile::shown`] of an offset in this file.
+    pub fn shown_offset(&self, offset: usize) -> usize {
+        let Some(shown) = self.shown_copy() else {
+            return offset;
+        };
+        let before = shown.shifts.partition_point(|&(at, _)| at < offset);
+        let added = before
+            .checked_sub(1)
+            .and_then(|i| shown.shifts.get(i))
+            .map_or(0, |&(_, added)| added);
+        offset + added
+    }
+
+    fn shown_copy(&self) -> Option<&Shown> {
+        self.shown
+            .get_or_init(|| {
+                if !self.text.chars().any(crate::report::text::hidden) {
+                    return None;
+                }
+                let mut text = String::with_capacity(self.text.len() + 64);
+                let mut shifts = Vec::new();
+                let bytes = self.text.as_bytes();
+                for (at, c) in self.text.char_indices() {
+                    if c == '\r' {
+                        // A line break, as this file counts lines: a lone CR is shown as a line
+                        // feed (miette would print it raw), CRLF as it is.
+                        let lone = bytes.get(at + 1) != Some(&b'\n');
+                        text.push(if lone { '\n' } else { '\r' });
+                    } else if crate::report::text::hidden(c) {
+                        let before = text.len();
+                        crate::report::text::push_escaped(c, &mut text);
+                        let added = text.len() - before - c.len_utf8();
+                        let total = shifts.last().map_or(0, |&(_, t)| t) + added;
+                        shifts.push((at, total));
+                    } else {
+                        text.push(c);
+                    }
+                }
+                Some(Shown {
+                    source: SourceFile::chunk(self.name.clone(), text, self.first_line),
+                    shifts,
+                })
+            })
+            .as_ref()
     }
 
     /// The file name as the user gave it.
@@ -75,11 +147,65 @@ impl SourceFile {
         if line == 1 && self.first_line == 1 && self.text.starts_with('\u{feff}') {
             start = (start + '\u{feff}'.len_utf8()).min(offset);
         }
-        let column = self
-            .text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count());
+        let column = self.chars_between(start, offset);
         (line + self.first_line - 1, column + 1)
+    }
+
+    /// The line holding `span` (at most 1 KiB of it), as a source of its own that keeps the
+    /// file's name and line number, with the span within it: what a finding keeps of a record
+    /// it no longer holds.
+    pub fn snippet(&self, span: Span) -> (Source, Span) {
+        let at = self.floor_boundary(span.start.min(self.text.len()));
+        let line_start = self
+            .text
+            .get(..at)
+            .and_then(|t| t.rfind('\n'))
+            .map_or(0, |i| i + 1);
+        let mut line_end = self
+            .text
+            .get(at..)
+            .and_then(|t| t.find('\n'))
+            .map_or(self.text.len(), |i| at + i);
+        if line_end - line_start > 1024 {
+            line_end = self.floor_boundary((at + 512).min(line_end).max(line_start));
+        }
+        let text = self.text.get(line_start..line_end).unwrap_or("");
+        let (line, _) = self.line_col(line_start);
+        let inner = Span::new(at - line_start, span.end.min(line_end).max(at) - line_start);
+        (SourceFile::chunk(self.name.clone(), text, line), inner)
+    }
+
+    /// How many characters lie between two byte offsets (`from <= to`), in time bounded by
+    /// [`CHAR_BLOCK`] whatever the distance: on a minified file, where every record is on one
+    /// line, each finding's column costs the same.
+    fn chars_between(&self, from: usize, to: usize) -> usize {
+        let to = to.min(self.text.len());
+        let from = from.min(to);
+        let bytes = self.text.as_bytes();
+        let count = |range: std::ops::Range<usize>| {
+            // Characters are the bytes that do not continue a UTF-8 sequence.
+            bytes
+                .get(range)
+                .map_or(0, |b| b.iter().filter(|&&b| (b as i8) >= -0x40).count())
+        };
+        if to - from <= CHAR_BLOCK {
+            return count(from..to);
+        }
+        let marks = self.char_marks.get_or_init(|| {
+            let mut marks = Vec::with_capacity(bytes.len() / CHAR_BLOCK + 1);
+            let mut total = 0;
+            marks.push(0);
+            for block in bytes.chunks(CHAR_BLOCK) {
+                total += block.iter().filter(|&&b| (b as i8) >= -0x40).count();
+                marks.push(total);
+            }
+            marks
+        });
+        let before = |at: usize| {
+            let block = at / CHAR_BLOCK;
+            marks.get(block).copied().unwrap_or(0) + count(block * CHAR_BLOCK..at)
+        };
+        before(to) - before(from)
     }
 
     /// Clamps a span so it lies inside the text and on character boundaries.
@@ -104,6 +230,8 @@ pub(crate) enum TextKind {
     Policy,
     /// A data file (YAML, JSON, JSONL, CSV).
     Data,
+    /// A snapshot of outcomes read by `caveat snapshot --check`.
+    Snapshot,
 }
 
 /// The one UTF-8 read: `bytes` of the file `name`, starting on line `first_line` of it, as text;
@@ -120,10 +248,18 @@ pub(crate) fn text_from_bytes(
             let at = e.utf8_error().valid_up_to();
             let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
             let source = SourceFile::chunk(name, lossy, first_line);
-            let (message, help) = match kind {
-                TextKind::Policy => ("policy files must be UTF-8 text", "save the file as UTF-8"),
-                TextKind::Data => ("data files must be UTF-8 text", "convert the file to UTF-8"),
+            let (kind, help) = match kind {
+                TextKind::Policy => ("policy", "save the file as UTF-8"),
+                TextKind::Data => ("data", "convert the file to UTF-8"),
+                TextKind::Snapshot => ("snapshot", "write it again: `caveat snapshot -o FILE`"),
             };
+            // The message says where: the human report shows no source for such a file, whose
+            // bytes would garble the terminal.
+            let (line, column) = source.line_col(at);
+            let message = format!(
+                "{kind} files must be UTF-8 text: `{}` is not, from line {line}, column {column}",
+                source.name()
+            );
             Err(
                 crate::diagnostic::Diag::error(crate::diagnostic::Code::IoNotUtf8, message)
                     .label(&source, Span::new(at, at + 1), "not UTF-8 here")
@@ -134,17 +270,13 @@ pub(crate) fn text_from_bytes(
 }
 
 /// Reads the data file at `path` as UTF-8 text (a BOM is dropped by the readers).
+/// Only a regular file inside the project root is read (see [`crate::project`]).
 pub fn read_text(path: &std::path::Path) -> Result<Source, crate::diagnostic::Diag> {
     let name = path.display().to_string();
-    match std::fs::read(path) {
-        Ok(bytes) => text_from_bytes(name, bytes, 1, TextKind::Data),
-        Err(e) => Err(crate::diagnostic::Diag::io(
-            crate::diagnostic::Code::IoRead,
-            "cannot read",
-            &name,
-            &e,
-        )),
-    }
+    crate::project::Project::current().check_file(path)?;
+    let max = crate::data::Limits::default().max_file_bytes;
+    let bytes = crate::project::read_regular(path, max, Some("--max-file-size"))?;
+    text_from_bytes(name, bytes, 1, TextKind::Data)
 }
 
 /// Lines longer than this many bytes are shown as a window around the label, not whole: a
@@ -154,7 +286,41 @@ const LONG_LINE: usize = 1024;
 /// How many bytes of a long line a snippet shows on each side of the label.
 const WINDOW: usize = 80;
 
+/// The most bytes of a long line a label underlines; a longer label is cut to this.
+const LABEL_MAX: usize = 160;
+
+/// The most lines a label spans; a longer one is cut to its first line.
+const LABEL_LINES: usize = 40;
+
+/// The block size of the character index behind [`SourceFile::line_col`].
+const CHAR_BLOCK: usize = 4096;
+
 impl SourceFile {
+    /// The part of `span` a snippet can show: on a long line (or over many lines) a label is cut
+    /// to its first line and to `LABEL_MAX` bytes, so that a snippet is an excerpt of the line
+    /// around it, never the whole line. The flag tells whether it was cut.
+    pub fn excerpt_span(&self, span: Span) -> (Span, bool) {
+        let span = self.clamp(span);
+        let first = self.line_index(span.start);
+        let last = self.line_index(span.end.saturating_sub(1).max(span.start));
+        let cut = last - first > LABEL_LINES || (first..=last).any(|i| self.is_long(i));
+        if !cut {
+            return (span, false);
+        }
+        let (_, content_end, _) = self.line_bounds(first);
+        let end = span
+            .end
+            .min(content_end.max(span.start))
+            .min(span.start + LABEL_MAX);
+        (self.clamp(Span::new(span.start, end)), true)
+    }
+
+    /// Whether line `index` is too long to show whole.
+    fn is_long(&self, index: usize) -> bool {
+        let (start, content, _) = self.line_bounds(index);
+        content - start > LONG_LINE
+    }
+
     /// The 0-based index (within this text) of the line holding byte `offset`.
     fn line_index(&self, offset: usize) -> usize {
         self.line_starts()
@@ -196,21 +362,28 @@ impl SourceCode for SourceFile {
         let (first_start, first_end, _) = self.line_bounds(first);
         let (_, last_end, _) = self.line_bounds(last);
         let last_line = self.line_starts().len().saturating_sub(1);
+        // Labels are cut to excerpts ([`SourceFile::excerpt_span`]); a longer span on a long
+        // line is two labels far apart, which are then shown apart, each in its own excerpt.
+        if (self.is_long(first) || self.is_long(last)) && span.end - span.start > LABEL_MAX {
+            return Err(MietteError::OutOfBounds);
+        }
+        // Context lines are shown only up to a long one.
+        let shown_before = (1..=context_lines_before)
+            .take_while(|back| first >= *back && !self.is_long(first - back))
+            .count();
+        let shown_after = (1..=context_lines_after)
+            .take_while(|ahead| last + ahead <= last_line && !self.is_long(last + ahead))
+            .count();
 
         let (mut from, column) = if context_lines_before == 0 {
             (span.start, self.line_col(span.start).1 - 1)
         } else {
-            (
-                self.line_bounds(first.saturating_sub(context_lines_before))
-                    .0,
-                0,
-            )
+            (self.line_bounds(first.saturating_sub(shown_before)).0, 0)
         };
         let mut to = if context_lines_after == 0 {
             span.end
         } else {
-            self.line_bounds((last + context_lines_after).min(last_line))
-                .2
+            self.line_bounds((last + shown_after).min(last_line)).2
         };
         if first_end - first_start > LONG_LINE {
             from =
@@ -318,5 +491,47 @@ impl Location {
     pub fn place(&self) -> (&str, usize, usize) {
         let (line, column) = self.line_col();
         (self.source.name(), line, column)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+mod tests {
+    use super::*;
+
+    /// The column as counted character by character from the line's start.
+    fn naive_column(text: &str, offset: usize) -> usize {
+        let start = text[..offset].rfind('\n').map_or(0, |n| n + 1);
+        text[start..offset].chars().count() + 1
+    }
+
+    #[test]
+    fn columns_on_a_long_line_come_from_the_character_index() {
+        let record = "{\"id\":\"r\",\"vendor\":\"DJé✓𝄞\"},";
+        let text = format!("x\n{}\n", record.repeat(5_000));
+        let source = SourceFile::new("min.json", text.clone());
+        for (offset, _) in text.char_indices().step_by(997) {
+            assert_eq!(
+                source.line_col(offset).1,
+                naive_column(&text, offset),
+                "{offset}"
+            );
+        }
+        // The index is built once, with a mark every block: a column costs at most two blocks
+        // of counting, however far along the line it is.
+        let marks = source.char_marks.get().unwrap();
+        assert_eq!(marks.len(), text.len() / CHAR_BLOCK + 2);
+    }
+
+    #[test]
+    fn a_long_label_is_cut_to_an_excerpt_of_its_line() {
+        let text = format!("{{\"a\": \"{}\"}}\nnext\n", "x".repeat(5_000));
+        let source = SourceFile::new("long.json", text);
+        let (span, cut) = source.excerpt_span(Span::new(0, 5_010));
+        assert!(cut);
+        assert_eq!(span, Span::new(0, LABEL_MAX));
+        let (span, cut) = source.excerpt_span(Span::new(5_010, 5_014));
+        assert!(!cut);
+        assert_eq!(span, Span::new(5_010, 5_014));
     }
 }

@@ -89,8 +89,13 @@ pub fn run_tests(program: &Program) -> (Vec<TestOutcome>, Coverage) {
         .iter()
         .enumerate()
         .map(|(index, test)| {
-            let record = match given_record(test).and_then(|r| conforming(program, test, r)) {
-                Ok(record) => record,
+            let records = match given_records(test).and_then(|records| {
+                records
+                    .into_iter()
+                    .map(|r| conforming(program, test, r))
+                    .collect::<Result<Vec<_>, _>>()
+            }) {
+                Ok(records) => records,
                 Err(diag) => {
                     return TestOutcome {
                         test: index,
@@ -99,10 +104,44 @@ pub fn run_tests(program: &Program) -> (Vec<TestOutcome>, Coverage) {
                 }
             };
             let mut findings = Vec::new();
-            evaluator.evaluate(&record, &mut findings);
-            let explanations: Vec<Explanation> = (0..program.rules.len())
-                .filter_map(|rule| explain_with(program, &record, rule, &findings))
-                .collect();
+            let mut explanations: Vec<Explanation> = Vec::new();
+            let mut across = crate::eval::across::AcrossRecords::default();
+            for record in &records {
+                let first = findings.len();
+                evaluator.evaluate(record, &mut findings);
+                let own = findings.get(first..).unwrap_or(&[]);
+                explanations.extend(
+                    (0..program.rules.len())
+                        .filter_map(|rule| explain_with(program, record, rule, own)),
+                );
+                if crate::eval::across::any(program) {
+                    let mut collected = Vec::new();
+                    let name: std::sync::Arc<str> = crate::eval::record_name(
+                        record,
+                        &[crate::compile::Segment::Key("id".into())],
+                    )
+                    .into();
+                    crate::eval::across::collect(program, record, &name, &mut collected);
+                    across.add(collected, |i| format!("{}#{i}", record.source.name()));
+                }
+            }
+            let mut used = vec![false; program.waivers.len()];
+            let grouped = crate::eval::across::finish(program, &across, &mut used);
+            for (rule_index, rule) in program.rules.iter().enumerate() {
+                if rule.across.is_none() {
+                    continue;
+                }
+                let fired = grouped.iter().any(|f| f.finding.rule == rule_index);
+                if let Some(c) = coverage.rules.get_mut(rule_index) {
+                    if fired {
+                        c.fired = true;
+                        c.decisive.iter_mut().for_each(|d| *d = true);
+                    } else {
+                        c.not_fired = true;
+                    }
+                }
+            }
+            findings.extend(grouped.into_iter().map(|f| f.finding));
             for explanation in &explanations {
                 cover(&mut coverage, explanation);
             }
@@ -199,16 +238,45 @@ fn check_expectations(
     .label(&test.source, test.expect_span, "expected this");
     let diag = match &test.given {
         Given::Inline(span) => diag.label(&test.source, *span, "for this record"),
+        Given::Records(span) => diag.label(&test.source, *span, "for these records"),
         Given::File(path) => diag.label(&test.source, path.span, "for this record"),
     };
-    Some(diag.help(why.join("").trim_end().to_string()))
+    let expired = expired_waivers(program, &differing);
+    let help = format!("{expired}{}", why.join("")).trim_end().to_string();
+    Some(if help.is_empty() {
+        diag
+    } else {
+        diag.help(help)
+    })
 }
 
-/// The record a test evaluates: its inline mapping, read in place so that positions are those
-/// of the policy file, or the one record of its file.
-pub(crate) fn given_record(test: &CompiledTest) -> Result<Record, Diag> {
+/// A line for each waiver of a rule in `rules` that is out of force because it expired: a test
+/// that relied on it fails from that day on, and should say why.
+fn expired_waivers(program: &Program, rules: &BTreeSet<usize>) -> String {
+    let Some(today) = program.today else {
+        return String::new();
+    };
+    program
+        .waivers
+        .iter()
+        .filter(|waiver| waiver.until < today && rules.contains(&waiver.rule))
+        .filter_map(|waiver| {
+            let rule = program.rules.get(waiver.rule)?;
+            Some(format!(
+                "the waiver of `{}` expired on {}, as of {today}\n",
+                rule.id, waiver.until
+            ))
+        })
+        .collect()
+}
+
+/// The records a test evaluates: its inline mapping or flow sequence of mappings, read in place
+/// so that positions are those of the policy file, or the one record of its file.
+pub(crate) fn given_records(test: &CompiledTest) -> Result<Vec<Record>, Diag> {
     let (source, format) = match &test.given {
-        Given::Inline(span) => (inline_source(&test.source, *span), Format::Yaml),
+        Given::Inline(span) | Given::Records(span) => {
+            (inline_source(&test.source, *span), Format::Yaml)
+        }
         Given::File(path) => {
             let folder = Path::new(test.source.name())
                 .parent()
@@ -232,22 +300,25 @@ pub(crate) fn given_record(test: &CompiledTest) -> Result<Record, Diag> {
     // An inline record is read from a copy of the policy file with everything else blanked: its
     // positions are the policy file's, so diagnostics show the policy file itself.
     let shown = match &test.given {
-        Given::Inline(_) => test.source.clone(),
+        Given::Inline(_) | Given::Records(_) => test.source.clone(),
         Given::File(_) => source.clone(),
     };
-    let mut records = crate::data::read_records(&source, format, &LoadOptions::default());
-    let first = records.next().transpose().map_err(|mut error| {
-        error.file = shown.clone();
-        crate::run::data_error(error)
-    })?;
-    let Some(mut record) = first else {
-        return Err(one_record_error(test, "holds no record"));
-    };
-    if records.next().is_some() {
-        return Err(one_record_error(test, "holds more than one record"));
+    let mut records = Vec::new();
+    for read in crate::data::read_records(&source, format, &LoadOptions::default()) {
+        let mut record = read.map_err(|mut error| {
+            error.file = shown.clone();
+            crate::run::data_error(error)
+        })?;
+        record.source = shown.clone();
+        records.push(record);
     }
-    record.source = shown;
-    Ok(record)
+    let many = matches!(test.given, Given::Records(_));
+    match records.len() {
+        0 => Err(one_record_error(test, "holds no record")),
+        1 => Ok(records),
+        _ if many => Ok(records),
+        _ => Err(one_record_error(test, "holds more than one record")),
+    }
 }
 
 /// The record typed by the schema, when the policies declare one; a record that does not
@@ -278,7 +349,7 @@ fn conforming(program: &Program, test: &CompiledTest, mut record: Record) -> Res
 
 fn one_record_error(test: &CompiledTest, what: &str) -> Diag {
     let span = match &test.given {
-        Given::Inline(span) => *span,
+        Given::Inline(span) | Given::Records(span) => *span,
         Given::File(path) => path.span,
     };
     Diag::error(
@@ -286,7 +357,10 @@ fn one_record_error(test: &CompiledTest, what: &str) -> Diag {
         format!("the record of test `{}` {what}", test.name),
     )
     .label(&test.source, span, "given here")
-    .help("a test's `given` is one record: a mapping of its fields")
+    .help(match test.given {
+        Given::Records(_) => "`given [ … ]` is a list of records, each a mapping of its fields",
+        _ => "a test's `given` is one record: a mapping of its fields",
+    })
 }
 
 /// The policy file with everything but `span` blanked (line breaks kept), so that the YAML

@@ -118,7 +118,14 @@ fn a_config_named_with_config_and_its_outputs() {
             ("records/buys.yaml", RECORDS),
         ],
     );
+    // The config's folder is the project root: reaching `../rules` needs `--allow-outside`.
     let out = caveat(&dir, &["check", "--config", "conf/caveat.toml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("caveat::io::outside_project"));
+    let out = caveat(
+        &dir,
+        &["check", "--config", "conf/caveat.toml", "--allow-outside"],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
         stdout(&out).is_empty(),

@@ -32,6 +32,7 @@ fn findings(policies: &[PathBuf], data: &Path) -> Vec<Reported> {
             })
             .collect(),
         data: vec![(data.to_path_buf(), Format::from_path(data).unwrap())],
+        ..Inputs::default()
     };
     let program = run::compile(&inputs).unwrap_or_else(|e| panic!("{}", common::rendered(&e)));
     let options = RunOptions {

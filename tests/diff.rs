@@ -21,7 +21,16 @@ const RECORDS: &str = "tests/review/diff/records.yaml";
 /// deny is resolved), and turns a warning into a deny with a new message.
 #[test]
 fn a_policy_edit_gives_exactly_these_changes() {
-    let out = caveat(&["diff", "--base", BASE, "--head", HEAD, RECORDS]);
+    let out = caveat(&[
+        "diff",
+        "--today",
+        "2026-12-05",
+        "--base",
+        BASE,
+        "--head",
+        HEAD,
+        RECORDS,
+    ]);
     assert_eq!(out.status.code(), Some(0));
     insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
 }
@@ -29,7 +38,16 @@ fn a_policy_edit_gives_exactly_these_changes() {
 #[test]
 fn the_same_changes_in_json() {
     let out = caveat(&[
-        "diff", "--base", BASE, "--head", HEAD, "--format", "json", RECORDS,
+        "diff",
+        "--today",
+        "2026-12-05",
+        "--base",
+        BASE,
+        "--head",
+        HEAD,
+        "--format",
+        "json",
+        RECORDS,
     ]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let changes: Vec<(String, String, String)> = json["changes"]
@@ -70,6 +88,8 @@ fn the_same_changes_in_json() {
 fn no_change_and_exit_code() {
     let out = caveat(&[
         "diff",
+        "--today",
+        "2026-12-05",
         "--base",
         BASE,
         "--head",
@@ -80,10 +100,12 @@ fn no_change_and_exit_code() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
-        "0 of 5 records change: 0 new, 0 resolved, 0 changed\n"
+        "outcomes as of 2026-12-05 (--today)\n\n0 of 5 records change: 0 new, 0 resolved, 0 changed\n"
     );
     let out = caveat(&[
         "diff",
+        "--today",
+        "2026-12-05",
         "--base",
         BASE,
         "--head",
@@ -127,6 +149,8 @@ fn a_git_revision_as_base_is_read_without_touching_the_work_tree() {
         &dir,
         &[
             "diff",
+            "--today",
+            "2026-12-05",
             "--base",
             "HEAD",
             "--head",
@@ -154,6 +178,8 @@ fn a_git_revision_as_base_is_read_without_touching_the_work_tree() {
         &dir,
         &[
             "diff",
+            "--today",
+            "2026-12-05",
             "--base",
             "no-such-rev",
             "--head",
@@ -172,6 +198,8 @@ fn a_git_revision_as_base_is_read_without_touching_the_work_tree() {
         &dir,
         &[
             "diff",
+            "--today",
+            "2026-12-05",
             "--base",
             "HEAD",
             "--head",
@@ -187,7 +215,7 @@ fn a_git_revision_as_base_is_read_without_touching_the_work_tree() {
     );
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
-        "extra:1: 1 new\n  + deny   P-2018-0101: matched `vendor Parrot` (data/records.yaml:17:11)\n\n\
+        "outcomes as of 2026-12-05 (--today)\n\nextra:1: 1 new\n  + deny   P-2018-0101: matched `vendor Parrot` (data/records.yaml:17:11)\n\n\
          1 of 5 records change: 1 new, 0 resolved, 0 changed\n"
     );
     // Diagnostics about the revision's files name them `REV:PATH`.
@@ -198,6 +226,8 @@ fn a_git_revision_as_base_is_read_without_touching_the_work_tree() {
         &dir,
         &[
             "diff",
+            "--today",
+            "2026-12-05",
             "--base",
             "HEAD",
             "--head",

@@ -88,8 +88,10 @@ fn run_case(path: &Path) {
         .map(|s| Segment::Key(s.into()))
         .collect();
     let mut actual = Vec::new();
+    let mut all_records = Vec::new();
     for record in read_records(&records, format, &options) {
         let record = record.unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+        all_records.push((record.clone(), record_name(&record, &id_field)));
         let mut findings: Vec<Finding> = Vec::new();
         evaluate(&program, &record, &mut findings);
         let name = record_name(&record, &id_field);
@@ -102,6 +104,22 @@ fn run_case(path: &Path) {
                 (line, col),
             ));
         }
+    }
+    let named: Vec<(&caveat::Record, &str)> =
+        all_records.iter().map(|(r, n)| (r, n.as_str())).collect();
+    for found in caveat::eval::evaluate_across(&program, &named) {
+        let rule = &program.rules[found.finding.rule];
+        let (line, col) = found.at.line_col();
+        actual.push((
+            format!(
+                "{} {} {}",
+                found.name,
+                found.finding.outcome.name(),
+                rule.id
+            ),
+            found.finding.message,
+            (line, col),
+        ));
     }
     let expected = expectations(&case);
     let shown: Vec<String> = actual

@@ -44,11 +44,11 @@ test "training exemption is not enough" {
 "#,
         )],
     );
-    let out = caveat_in(&dir, &["test", "."]);
+    let out = caveat_in(&dir, &["test", "--today", "2026-12-05", "."]);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
-        "ok    urgent exemption passes (./dod.policy:5)\n\
+        "testing as of 2026-12-05 (--today)\nok    urgent exemption passes (./dod.policy:5)\n\
          ok    training exemption is not enough (./dod.policy:9)\n\
          2 tests: 2 passed, 0 failed\n"
     );
@@ -56,14 +56,20 @@ test "training exemption is not enough" {
 
 #[test]
 fn passing_tests_with_coverage() {
-    let (code, stdout, stderr) = run(&["test", "--coverage", "tests/review/policies"]);
+    let (code, stdout, stderr) = run(&[
+        "test",
+        "--today",
+        "2026-12-05",
+        "--coverage",
+        "tests/review/policies",
+    ]);
     assert_eq!(code, Some(0), "{stderr}");
     insta::assert_snapshot!(stdout);
 }
 
 #[test]
 fn each_way_a_test_fails_is_a_diagnostic_with_the_deciding_clauses() {
-    let (code, stdout, _) = run(&["test", "tests/review/failing"]);
+    let (code, stdout, _) = run(&["test", "--today", "2026-12-05", "tests/review/failing"]);
     assert_eq!(code, Some(1));
     insta::assert_snapshot!(stdout);
 }
@@ -71,13 +77,27 @@ fn each_way_a_test_fails_is_a_diagnostic_with_the_deciding_clauses() {
 #[test]
 fn min_coverage_fails_below_the_threshold() {
     // 7 of 8 items: large-buy never fired.
-    let (code, _, stderr) = run(&["test", "--min-coverage", "90", "tests/review/policies"]);
+    let (code, _, stderr) = run(&[
+        "test",
+        "--today",
+        "2026-12-05",
+        "--min-coverage",
+        "90",
+        "tests/review/policies",
+    ]);
     assert_eq!(code, Some(1));
     assert!(
         stderr.contains("coverage 87.5% is below the minimum of 90%"),
         "{stderr}"
     );
-    let (code, _, _) = run(&["test", "--min-coverage", "85", "tests/review/policies"]);
+    let (code, _, _) = run(&[
+        "test",
+        "--today",
+        "2026-12-05",
+        "--min-coverage",
+        "85",
+        "tests/review/policies",
+    ]);
     assert_eq!(code, Some(0));
 }
 
@@ -90,7 +110,7 @@ fn a_given_file_that_cannot_be_read_fails_its_test() {
             "rule r { deny vendor DJI }\ntest \"from a file\" {\n  given file \"nowhere.yaml\"\n  expect deny r\n}\n",
         )],
     );
-    let out = caveat_in(&dir, &["test", "p.policy"]);
+    let out = caveat_in(&dir, &["test", "--today", "2026-12-05", "p.policy"]);
     assert_eq!(out.status.code(), Some(1));
     insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
 }
@@ -104,7 +124,7 @@ fn a_given_that_is_not_valid_yaml_fails_its_test_at_its_position() {
             "rule r { deny vendor DJI }\ntest \"bad\" {\n  given { vendor: DJI, vendor: Autel }\n  expect deny r\n}\n",
         )],
     );
-    let out = caveat_in(&dir, &["test", "p.policy"]);
+    let out = caveat_in(&dir, &["test", "--today", "2026-12-05", "p.policy"]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains("caveat::data::duplicate_key"), "{stdout}");
@@ -187,10 +207,18 @@ fn check_explain_shows_the_deciding_clauses_under_each_finding() {
 
 #[test]
 fn the_shipped_policies_pass_their_tests_with_full_coverage() {
-    let (code, stdout, stderr) = run(&["test", "--min-coverage", "100", "-q", "policies"]);
+    let (code, stdout, stderr) = run(&[
+        "test",
+        "--today",
+        "2026-12-05",
+        "--min-coverage",
+        "100",
+        "-q",
+        "policies",
+    ]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(
-        stdout.starts_with("10 tests: 10 passed, 0 failed\n"),
+        stdout.starts_with("testing as of 2026-12-05 (--today)\n61 tests: 61 passed, 0 failed\n"),
         "{stdout}"
     );
 }
@@ -216,7 +244,7 @@ test "an amount that is no number" {
 "#,
         )],
     );
-    let out = caveat_in(&dir, &["test", "p.policy"]);
+    let out = caveat_in(&dir, &["test", "--today", "2026-12-05", "p.policy"]);
     assert_eq!(out.status.code(), Some(1));
     insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
 }

@@ -3,6 +3,9 @@
 
 use std::io::Write;
 
+pub mod ocds;
+pub mod splits;
+
 /// SplitMix64: a small, fixed, well-known generator, so that the workload is the same everywhere.
 pub struct Rng(pub u64);
 

@@ -1,6 +1,10 @@
 //! caveat-bench: generates the benchmark workload with a fixed seed, and times the baselines.
 //!
 //! - `caveat-bench gen RECORDS SEED > FILE`: purchase records of the PERFORMANCE.md shape.
+//! - `caveat-bench ocds RELEASES SEED > FILE`: synthetic OCDS compiled releases, JSON Lines, for
+//!   the red-flag workload.
+//! - `caveat-bench purchases-splits RECORDS SEED > FILE`: purchase records with split purchases
+//!   and cumulative spend to find, for the U.S. group rules.
 //! - `caveat-bench rules N > FILE`: a policy of N generated rules (`vendor == V_i and amount > X_i`).
 //! - `caveat-bench read FILE...`: only read the records with caveat's reader (the floor).
 //! - `caveat-bench compile FILE`: time parsing, checking and compiling a policy.
@@ -125,6 +129,12 @@ fn main() -> ExitCode {
     let mut out = BufWriter::new(std::io::stdout().lock());
     let result = match args.first().map(String::as_str) {
         Some("gen") => write_records(&mut out, number(1, 100_000), number(2, 42)),
+        Some("ocds") => {
+            caveat_bench::ocds::write_releases(&mut out, number(1, 100_000), number(2, 42))
+        }
+        Some("purchases-splits") => {
+            caveat_bench::splits::write_purchases(&mut out, number(1, 100_000), number(2, 42))
+        }
         Some("rules") => out.write_all(rules_policy(&generated_rules(number(1, 20))).as_bytes()),
         Some("read") => return read(args.get(1..).unwrap_or(&[])),
         Some("compile") => return compile(args.get(1).map_or("", String::as_str)),
@@ -134,7 +144,7 @@ fn main() -> ExitCode {
         }
         _ => {
             eprintln!(
-                "usage: caveat-bench gen RECORDS SEED | rules N | read FILE... | compile FILE | eval POLICY FILE"
+                "usage: caveat-bench gen RECORDS SEED | ocds RELEASES SEED | purchases-splits RECORDS SEED | rules N | read FILE... | compile FILE | eval POLICY FILE"
             );
             return ExitCode::from(2);
         }

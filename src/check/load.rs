@@ -133,8 +133,16 @@ impl Loader {
             .get(&canonical)
             .or_else(|| self.overlay.get(path));
         let read = match overlaid {
+            // An editor's unsaved text (the language server) is read instead of the file.
             Some(text) => Ok(text.clone().into_bytes()),
-            None => std::fs::read(path),
+            None => {
+                if let Err(e) = std::fs::metadata(path) {
+                    self.errors.push(read_error(path, &e, from));
+                    return None;
+                }
+                // Only a regular file, of a bounded size: a FIFO or a device would block or never end.
+                crate::project::read_regular(path, crate::project::MAX_POLICY_BYTES, None)
+            }
         };
         let source = match read {
             Ok(bytes) => match text_from_bytes(self.name_of(path), bytes, 1, TextKind::Policy) {
@@ -144,8 +152,8 @@ impl Loader {
                     return None;
                 }
             },
-            Err(e) => {
-                self.errors.push(read_error(path, &e, from));
+            Err(diag) => {
+                self.errors.push(diag);
                 return None;
             }
         };

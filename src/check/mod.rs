@@ -106,6 +106,7 @@ pub(crate) fn check_pair(
     }
     let mut program = compiled.program();
     program.schema = schema;
+    program.aliases = aliases_of(base_scopes.iter().chain(&head_scopes));
     Ok((program, split))
 }
 
@@ -168,6 +169,7 @@ fn check_files(
     let schema = build_schema(files, &mut errors);
     let mut program = compile_statements(&checked_files(files), &scopes, &mut errors).program();
     program.schema = schema;
+    program.aliases = aliases_of(scopes.iter());
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -194,5 +196,25 @@ fn checked_files(files: &[LoadedFile]) -> Vec<CheckedFile<'_>> {
                 .file_stem()
                 .map_or_else(|| "policy".into(), |s| s.to_string_lossy().into_owned()),
         })
+        .collect()
+}
+
+/// Every aliased symbol of the run, once, in name order: group keys read a spelling of one as
+/// the symbol.
+fn aliases_of<'s>(
+    scopes: impl Iterator<Item = &'s crate::compile::Scope>,
+) -> Vec<(Arc<str>, Arc<crate::compile::AliasSet>)> {
+    let mut found: std::collections::BTreeMap<&str, Arc<crate::compile::AliasSet>> =
+        std::collections::BTreeMap::new();
+    for scope in scopes {
+        for (name, binding) in &scope.names {
+            if let crate::compile::Binding::Alias(set) = binding {
+                found.entry(name).or_insert_with(|| set.clone());
+            }
+        }
+    }
+    found
+        .into_iter()
+        .map(|(name, set)| (name.into(), set))
         .collect()
 }

@@ -257,11 +257,36 @@ pub(crate) fn set_of(values: &[Const]) -> ConstSet {
 pub(crate) fn alias_binding(compiler: &mut Compiler<'_>, decl: &ast::AliasDecl) -> Option<Binding> {
     let mut set = AliasSet {
         normalized: std::iter::once(compile::normalize(&decl.name.node)).collect(),
+        entries: vec![compile::alias::AliasEntry::spelling(
+            &decl.name.node,
+            &decl.name.node,
+        )],
     };
     for spelling in &decl.spellings {
+        let written = compiler_source(compiler).slice(spelling.span).to_string();
         match compiler.expr(spelling).kind {
+            // A raw string is a pattern, matched against the value as written.
+            compile::ExprKind::Const(Const::String(s)) if written.starts_with('\'') => {
+                match compile::build_regex(&s) {
+                    Ok(regex) => set.entries.push(compile::alias::AliasEntry {
+                        written: written.into(),
+                        pattern: Some(regex),
+                        normalized: String::new(),
+                    }),
+                    Err(why) => compiler.errors.push(
+                        Diag::error(
+                            Code::CheckBadRegex,
+                            format!("the alias pattern {written} is not a valid regex: {why}"),
+                        )
+                        .label(compiler_source(compiler), spelling.span, "this pattern")
+                        .help("alias patterns use the syntax of `matches` (the `regex` crate); `(?i)` ignores case"),
+                    ),
+                }
+            }
             compile::ExprKind::Const(Const::String(s)) => {
                 set.normalized.insert(compile::normalize(&s));
+                set.entries
+                    .push(compile::alias::AliasEntry::spelling(&written, &s));
             }
             _ => compiler.errors.push(
                 Diag::error(

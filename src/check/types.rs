@@ -28,6 +28,9 @@ enum Ty<'s> {
         date: bool,
     },
     Date,
+    /// A date-time: orders with dates by its calendar date.
+    DateTime,
+    Duration,
     List(Box<Ty<'s>>),
     Record(&'s RecordType),
     /// A string that must be one of these.
@@ -42,6 +45,8 @@ impl Ty<'_> {
             Ty::Num => "a number",
             Ty::Str | Ty::Enum(_) | Ty::Loose { .. } => "a string",
             Ty::Date => "a date",
+            Ty::DateTime => "a date-time",
+            Ty::Duration => "a duration",
             Ty::List(_) => "a list",
             Ty::Record(_) => "a record",
         }
@@ -101,6 +106,8 @@ impl Ty<'_> {
             }
             Const::Number(_) => Ty::Num,
             Const::Date(_) => Ty::Date,
+            Const::DateTime(_) => Ty::DateTime,
+            Const::Duration(_) => Ty::Duration,
             Const::Bool(_) => Ty::Bool,
             Const::List(items) => {
                 let element = common(items.iter().map(Ty::of_const)).unwrap_or(Ty::Unknown);
@@ -133,7 +140,9 @@ fn common<'s>(types: impl Iterator<Item = Ty<'s>>) -> Option<Ty<'s>> {
 fn orderable(a: &Ty<'_>, b: &Ty<'_>) -> bool {
     match (a, b) {
         (Ty::Unknown, _) | (_, Ty::Unknown) => true,
-        (Ty::Num, Ty::Num) | (Ty::Date, Ty::Date) => true,
+        (Ty::Num, Ty::Num) | (Ty::Duration, Ty::Duration) => true,
+        (Ty::Date | Ty::DateTime, Ty::Date | Ty::DateTime) => true,
+        (Ty::Loose { date, .. }, Ty::DateTime) | (Ty::DateTime, Ty::Loose { date, .. }) => *date,
         (Ty::Loose { number, .. }, Ty::Num) | (Ty::Num, Ty::Loose { number, .. }) => *number,
         (Ty::Loose { date, .. }, Ty::Date) | (Ty::Date, Ty::Loose { date, .. }) => *date,
         _ => a.is_string() && b.is_string(),
@@ -167,6 +176,7 @@ pub fn check(program: &Program, diags: &mut Vec<Diag>) -> Vec<bool> {
                 slots: &slots,
                 vars: Vec::new(),
                 diags: &mut found,
+                locals: Vec::new(),
             };
             checker.rule(rule);
             found
@@ -185,6 +195,7 @@ pub fn check(program: &Program, diags: &mut Vec<Diag>) -> Vec<bool> {
             slots: &slots,
             vars: Vec::new(),
             diags: &mut *diags,
+            locals: Vec::new(),
         };
         checker.condition(&waiver.condition.expr);
     }
@@ -204,7 +215,14 @@ pub(crate) fn check_messages(files: &[&PolicyFile], program: &Program, diags: &m
             let Some(message) = &rule.message else {
                 continue;
             };
-            let Ok(template) = crate::compile::template(&message.node) else {
+            let Some(template) = program
+                .rules
+                .iter()
+                .find(|r| {
+                    r.span == rule.body_span && std::sync::Arc::ptr_eq(&r.source, &file.source)
+                })
+                .and_then(|r| r.message.as_ref())
+            else {
                 continue;
             };
             let mut checker = Checker {
@@ -213,6 +231,7 @@ pub(crate) fn check_messages(files: &[&PolicyFile], program: &Program, diags: &m
                 slots: &[],
                 vars: Vec::new(),
                 diags,
+                locals: Vec::new(),
             };
             for part in &template.parts {
                 let TemplatePart::Field(path) = part else {
@@ -238,12 +257,35 @@ struct Checker<'a, 's> {
     slots: &'a [&'a str],
     vars: Vec<Ty<'s>>,
     diags: &'a mut Vec<Diag>,
+    /// The types of the rule's lets, as far as they are known.
+    locals: Vec<Ty<'s>>,
 }
 
 impl<'s> Checker<'_, 's> {
     fn rule(&mut self, rule: &CompiledRule) {
+        if let Some(across) = &rule.across {
+            for key in &across.keys {
+                self.ty(&key.expr);
+            }
+            for clause in across.where_.iter().chain(&across.having) {
+                self.condition(&clause.expr);
+            }
+        }
+        // In order: a let that reads a later one sees it as unknown.
+        self.locals.clear();
+        for local in &rule.lets {
+            let ty = self.ty(&local.expr);
+            self.locals.push(ty);
+        }
         for (_, clause) in rule.clauses() {
             self.condition(&clause.expr);
+        }
+        if let Some(message) = &rule.message {
+            for part in &message.parts {
+                if let TemplatePart::Expr(e) = part {
+                    self.ty(e);
+                }
+            }
         }
     }
 
@@ -292,7 +334,16 @@ impl<'s> Checker<'_, 's> {
 
     fn incomparable(&mut self, expr: &Expr, left: (&Expr, &Ty<'_>), right: (&Expr, &Ty<'_>)) {
         let (l, r) = (self.text(left.0.span), self.text(right.0.span));
+        let duration_and_number = matches!(
+            (left.1, right.1),
+            (Ty::Duration, t) | (t, Ty::Duration) if t.is_number()
+        );
         let help = match self.field_named_like(right.0) {
+            _ if duration_and_number => {
+                "a duration compares with a duration: write the number with its unit, such as \
+                 `15 days`, or take `days(…)` of the duration"
+                    .to_string()
+            }
             Some(name) => format!(
                 "`{name}` here is the symbol \"{name}\", not the field: did you mean the field \
                  `record.{name}`?"
@@ -484,17 +535,39 @@ impl<'s> Checker<'_, 's> {
                 self.ty(inner);
                 Ty::Bool
             }
-            ExprKind::Arith(first, rest) => {
-                let operands = std::iter::once(&**first).chain(rest.iter().map(|(_, _, e)| e));
-                for operand in operands {
-                    let t = self.ty(operand);
-                    if t.known() && !t.is_number() {
-                        self.wrong_operand("arithmetic", "a number", operand, &t);
-                        return Ty::Unknown;
-                    }
-                }
-                Ty::Num
+            ExprKind::Arith(first, rest) => self.arith(first, rest),
+            ExprKind::If(condition, then, otherwise) => {
+                self.condition(condition);
+                let (a, b) = (self.ty(then), self.ty(otherwise));
+                common([a, b].into_iter()).unwrap_or(Ty::Unknown)
             }
+            ExprKind::Comprehension(slot, list, body, filter) => {
+                let element = match self.ty(list) {
+                    Ty::List(element) => *element,
+                    Ty::Unknown => Ty::Unknown,
+                    other => self.wrong_operand("a comprehension", "a list", list, &other),
+                };
+                self.vars.truncate(*slot);
+                self.vars.push(element);
+                if let Some(filter) = filter {
+                    self.condition(filter);
+                }
+                let body = self.ty(body);
+                self.vars.truncate(*slot);
+                match body {
+                    Ty::Unknown => Ty::List(Box::new(Ty::Unknown)),
+                    Ty::List(nested) => Ty::List(nested),
+                    other => Ty::List(Box::new(other)),
+                }
+            }
+            ExprKind::Local(index) => self.locals.get(*index).cloned().unwrap_or(Ty::Unknown),
+            ExprKind::GroupKey(_) => Ty::Unknown,
+            ExprKind::AllOf(_) => Ty::List(Box::new(Ty::Unknown)),
+            ExprKind::GroupName => Ty::Str,
+            ExprKind::Group => match self.schema {
+                Some(schema) => Ty::List(Box::new(Ty::Record(&schema.root))),
+                None => Ty::List(Box::new(Ty::Unknown)),
+            },
             ExprKind::Neg(inner) => {
                 let t = self.ty(inner);
                 if t.known() && !t.is_number() {
@@ -524,6 +597,89 @@ impl<'s> Checker<'_, 's> {
                 Ty::Bool
             }
         }
+    }
+
+    /// `+ - * /`: numbers with numbers; dates and date-times with durations (`date + 5 days`),
+    /// or with each other for a duration (`end - start`); durations with durations.
+    fn arith(
+        &mut self,
+        first: &Expr,
+        rest: &[(crate::syntax::ast::ArithOp, Span, Expr)],
+    ) -> Ty<'s> {
+        use crate::syntax::ast::ArithOp;
+        let operands: Vec<&Expr> = std::iter::once(first)
+            .chain(rest.iter().map(|(_, _, e)| e))
+            .collect();
+        let types: Vec<Ty<'s>> = operands.iter().map(|e| self.ty(e)).collect();
+        let timely = |t: &Ty<'_>| matches!(t, Ty::Date | Ty::DateTime | Ty::Duration);
+        if !types.iter().any(timely) {
+            // Plain arithmetic: every operand a number.
+            for (operand, t) in operands.iter().zip(&types) {
+                if t.known() && !t.is_number() {
+                    self.wrong_operand("arithmetic", "a number", operand, t);
+                    return Ty::Unknown;
+                }
+            }
+            // An operand of unknown type may be a date or a duration in the data.
+            return if types.iter().all(Ty::known) {
+                Ty::Num
+            } else {
+                Ty::Unknown
+            };
+        }
+        let mut types = types.into_iter();
+        let mut acc = types.next().unwrap_or(Ty::Unknown);
+        for ((op, _, operand), t) in rest.iter().zip(types) {
+            let time = |t: &Ty<'_>| matches!(t, Ty::Date | Ty::DateTime);
+            acc = match (&acc, &t, op) {
+                (Ty::Unknown, _, _) | (_, Ty::Unknown, _) => Ty::Unknown,
+                (a, b, _) if a.is_number() && b.is_number() => Ty::Num,
+                (a, b, ArithOp::Sub)
+                    if time(a) && (time(b) || matches!(b, Ty::Loose { date: true, .. })) =>
+                {
+                    Ty::Duration
+                }
+                (a, Ty::Duration, ArithOp::Add | ArithOp::Sub) if time(a) => a.clone(),
+                (Ty::Duration, b, ArithOp::Add) if time(b) => b.clone(),
+                (Ty::Duration, Ty::Duration, ArithOp::Add | ArithOp::Sub) => Ty::Duration,
+                (a, b, _) if time(a) && b.is_number() => {
+                    let text = self.text(operand.span);
+                    self.mismatch(
+                        format!("cannot add a number to a date: `{text}` is {}", b.name()),
+                        operand.span,
+                        "a number, not a duration",
+                        Some(format!("write a duration, such as `{text} days`")),
+                    );
+                    return Ty::Unknown;
+                }
+                (a, b, _) => {
+                    let text = self.text(operand.span);
+                    let wanted = if time(a) || matches!(a, Ty::Duration) {
+                        "a duration".to_string()
+                    } else {
+                        a.name().to_string()
+                    };
+                    let shown = self.text(first.span);
+                    self.mismatch(
+                        format!(
+                            "arithmetic cannot combine `{shown}` ({}) with `{text}` ({})",
+                            a.describe(),
+                            b.describe()
+                        ),
+                        operand.span,
+                        &format!("{}, not {wanted}", b.describe()),
+                        Some(
+                            "numbers combine with numbers; a date or date-time with a duration \
+                             (`date + 15 days`), or with another for a duration (`end - start`); \
+                             durations with durations"
+                                .into(),
+                        ),
+                    );
+                    return Ty::Unknown;
+                }
+            };
+        }
+        acc
     }
 
     /// A mismatch when `list` is a constant list whose elements are not all of one type.
@@ -562,7 +718,70 @@ impl<'s> Checker<'_, 's> {
             .find(|(_, f)| *f == function)
             .map_or("", |(n, _)| *n);
         let what = format!("`{name}`");
+        let list_of_numbers = |t: &Ty<'_>| match t {
+            Ty::List(element) => element.is_number() || !element.known(),
+            t => !t.known(),
+        };
+        let date_like = |t: &Ty<'_>| {
+            matches!(
+                t,
+                Ty::Date | Ty::DateTime | Ty::Unknown | Ty::Loose { date: true, .. }
+            )
+        };
         match function {
+            Function::Today => Ty::Date,
+            Function::Days => match first_ty {
+                Ty::Duration | Ty::Unknown => Ty::Num,
+                other => self.wrong_operand(&what, "a duration", first, other),
+            },
+            Function::Year | Function::FiscalYear => match first_ty {
+                t if date_like(t) => Ty::Num,
+                other => self.wrong_operand(&what, "a date", first, other),
+            },
+            Function::Month | Function::Quarter | Function::Week => match first_ty {
+                t if date_like(t) => Ty::Str,
+                other => self.wrong_operand(&what, "a date", first, other),
+            },
+            Function::Day => match first_ty {
+                t if date_like(t) => Ty::Date,
+                other => self.wrong_operand(&what, "a date or date-time", first, other),
+            },
+            Function::Distinct | Function::Sort => match first_ty {
+                Ty::List(_) | Ty::Unknown => first_ty.clone(),
+                other => self.wrong_operand(&what, "a list", first, other),
+            },
+            Function::Flatten => match first_ty {
+                Ty::List(element) => match &**element {
+                    Ty::List(inner) => Ty::List(inner.clone()),
+                    _ => Ty::List(Box::new(Ty::Unknown)),
+                },
+                Ty::Unknown => Ty::Unknown,
+                other => self.wrong_operand(&what, "a list", first, other),
+            },
+            Function::Avg
+            | Function::Median
+            | Function::Quantile
+            | Function::LowerFence
+            | Function::UpperFence => {
+                if !list_of_numbers(first_ty) {
+                    return self.wrong_operand(&what, "a list of numbers", first, first_ty);
+                }
+                if let (Some(p), Some(p_ty)) = (args.get(1), types.get(1))
+                    && p_ty.known()
+                    && !p_ty.is_number()
+                {
+                    return self.wrong_operand(&what, "a number from 0 to 1", p, p_ty);
+                }
+                Ty::Num
+            }
+            Function::Substring => match first_ty {
+                t if t.is_string() || !t.known() => Ty::Str,
+                other => self.wrong_operand(&what, "a string", first, other),
+            },
+            Function::Abs | Function::Round => match first_ty {
+                t if t.is_number() || !t.known() => Ty::Num,
+                other => self.wrong_operand(&what, "a number", first, other),
+            },
             Function::Count => match first_ty {
                 Ty::List(_) | Ty::Unknown => Ty::Num,
                 other => self.wrong_operand(&what, "a list", first, other),

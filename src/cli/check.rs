@@ -29,9 +29,13 @@ pub struct Args {
     /// one run.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Vec<Format>,
-    /// Where the report of the `--format` given in the same position goes (default: stdout).
+    /// Where the report of the `--format` given right before it goes (default: stdout).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Vec<PathBuf>,
+    /// Where each `--format` and `--output` stood on the command line (set by
+    /// [`super::try_parse_from`]), to give each `--output` to the `--format` right before it.
+    #[arg(skip)]
+    pub positions: Positions,
     /// The lowest effect that fails the check (error findings always fail) [default: deny].
     #[arg(long, value_enum)]
     pub fail_on: Option<FailOn>,
@@ -45,6 +49,17 @@ pub struct Args {
     /// Print more on stderr: the files read, the rules compiled, and the time each step took.
     #[arg(long, short = 'v')]
     pub verbose: bool,
+}
+
+/// The positions on the command line of `check`'s `--format` and `--output` values, in the order
+/// given. Empty when the arguments were not parsed from a command line: then each `--output`
+/// belongs to the `--format` of the same rank.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Positions {
+    /// Of each `--format`.
+    pub formats: Vec<usize>,
+    /// Of each `--output`.
+    pub outputs: Vec<usize>,
 }
 
 /// What a run reads, and how: the arguments `check` and `snapshot` share.
@@ -66,10 +81,16 @@ pub struct InputArgs {
     /// The format of standard input, given as the path `-`.
     #[arg(long, value_enum, value_name = "FORMAT", default_value = "yaml")]
     pub stdin_format: crate::data::Format,
+    /// The PATHs are changed files (as a pre-commit hook passes them): check the changed data
+    /// files of the config (or of `policies/` and `examples/`) against its policies, and all of
+    /// its data when a policy changed; other files are left out.
+    #[arg(long)]
+    pub changed: bool,
     /// The config file (default: the nearest `caveat.toml` here or in a folder above).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// The date to treat as today (YYYY-MM-DD), for reproducible runs.
+    /// The date to treat as today (YYYY-MM-DD), for reproducible runs [default: the config's
+    /// `today`, else the current date in UTC].
     #[arg(long, value_name = "DATE", value_parser = parse_today)]
     pub today: Option<jiff::civil::Date>,
     /// How many threads read and evaluate records (default: the cores available).
@@ -158,8 +179,12 @@ fn config(input: &InputArgs) -> Result<Option<Config>, Diag> {
     path.map(|p| crate::config::load(&p)).transpose()
 }
 
-/// The files and folders a config's `policies` and `data` name, with `data` globs expanded.
-pub(crate) fn config_paths(config: &Config) -> Result<Vec<PathBuf>, Diag> {
+/// The files and folders a config's `policies` and `data` name, with `data` globs expanded
+/// (without following links, inside the project root).
+pub(crate) fn config_paths(
+    config: &Config,
+    project: &crate::project::Project,
+) -> Result<Vec<PathBuf>, Diag> {
     let mut paths = config.policies.clone();
     for entry in &config.data {
         if !entry.contains(['*', '?', '[']) {
@@ -175,27 +200,31 @@ pub(crate) fn config_paths(config: &Config) -> Result<Vec<PathBuf>, Diag> {
                 ),
             )
         };
-        let mut matched: Vec<PathBuf> = glob::glob(entry)
-            .map_err(|e| bad_glob(e.to_string()))?
-            .filter_map(Result::ok)
-            .collect();
+        let matched = crate::walk::expand_glob(entry, project).map_err(bad_glob)?;
         if matched.is_empty() {
             return Err(bad_glob("it matches no file".into())
                 .help("check the pattern; it is relative to the folder of the config file"));
         }
-        matched.sort();
         paths.extend(matched);
     }
     Ok(paths)
 }
 
 /// The files to read: the arguments', else the config's, else `policies/` and `examples/`.
-fn paths(input: &InputArgs, config: &Config) -> Result<Vec<PathBuf>, Diag> {
-    if !input.paths.is_empty() {
-        return Ok(input.paths.clone());
+fn paths(
+    input: &InputArgs,
+    config: &Config,
+    project: &crate::project::Project,
+) -> Result<Vec<PathBuf>, Diag> {
+    if !input.paths.is_empty() && !input.changed {
+        return Ok(input
+            .paths
+            .iter()
+            .map(|p| crate::workdir::relative(p))
+            .collect());
     }
     if !config.policies.is_empty() || !config.data.is_empty() {
-        return config_paths(config);
+        return config_paths(config, project);
     }
     let defaults: Vec<PathBuf> = ["policies", "examples"]
         .iter()
@@ -218,7 +247,9 @@ pub(crate) fn prepare(input: &InputArgs) -> Result<Prepared, Vec<Diag>> {
     let (mut program, lint_warnings) = run::compile_linted(&inputs)?.into_program()?;
     // Lint warnings go to stderr, where they cannot spoil a report on stdout.
     super::print_errors(&lint_warnings);
-    let warnings = program.apply_today(today(input));
+    let mut warnings = program.apply_today(today(input));
+    warnings.extend(crate::vacuous::empty_policy_files(&inputs.policies));
+    warnings.extend(crate::vacuous::no_rules(&program, &inputs.policies));
     Ok(Prepared {
         config,
         options,
@@ -235,7 +266,9 @@ pub(crate) fn prepare_inputs(
     input: &InputArgs,
 ) -> Result<(Config, RunOptions, run::Inputs), Vec<Diag>> {
     let config = config(input).map_err(|d| vec![d])?.unwrap_or_default();
-    let paths = paths(input, &config).map_err(|d| vec![d])?;
+    let in_use = (!config.path.as_os_str().is_empty()).then_some(config.path.as_path());
+    let project = super::project(in_use);
+    let paths = paths(input, &config, &project).map_err(|d| vec![d])?;
     let id_field = input
         .id_field
         .clone()
@@ -271,13 +304,22 @@ pub(crate) fn prepare_inputs(
         explain: false,
         paired: None,
     };
-    let inputs = run::discover(&paths, &exclude, input.stdin_format)?;
+    let mut inputs = run::discover(&paths, &exclude, input.stdin_format, &project)?;
+    if input.changed {
+        super::changed::keep_changed(&mut inputs, &input.paths, &config);
+    }
     Ok((config, options, inputs))
 }
 
-/// The date `--today` gives, else the current date.
+/// The date `--today` gives, else the config's `today`, else the current date.
 pub fn today(input: &InputArgs) -> jiff::civil::Date {
-    input.today.unwrap_or_else(current_date)
+    today_of(input).date
+}
+
+/// [`today`], with where it came from.
+pub fn today_of(input: &InputArgs) -> super::today::Today {
+    let configured = || super::today::configured(input.config.as_deref());
+    super::today::Today::resolve(input.today, input.today.map_or_else(configured, |_| None))
 }
 
 /// The current date, UTC.
@@ -294,55 +336,88 @@ pub(crate) fn prepare_or_report(input: &InputArgs) -> Option<Prepared> {
     prepare(input).map_err(|errors| print_errors(&errors)).ok()
 }
 
-/// The reports `check` writes: the arguments', else the config's, else human on stdout.
+/// The reports `check` writes: the config's `[output]` files and the arguments' reports (flags
+/// add to the config; an argument's report to the same file as a config one replaces it), and
+/// on stdout the arguments' stdout report, else the config's `format`, else `human` when no
+/// report goes to a file.
 fn reports_wanted(args: &Args, config: &Config) -> Result<Vec<(Format, Option<PathBuf>)>, Diag> {
-    if !args.format.is_empty() || !args.output.is_empty() {
-        return pair_reports(&args.format, &args.output);
-    }
+    let given = if args.format.is_empty() && args.output.is_empty() {
+        Vec::new()
+    } else {
+        pair_reports(&args.format, &args.output, &args.positions)?
+    };
+    let given_files: Vec<PathBuf> = given
+        .iter()
+        .filter_map(|(_, file)| file.as_deref().map(crate::workdir::absolute))
+        .collect();
     let mut reports: Vec<(Format, Option<PathBuf>)> = config
         .output
         .iter()
+        .filter(|(_, file)| !given_files.contains(&crate::workdir::absolute(file)))
         .map(|(format, file)| (*format, Some(file.clone())))
         .collect();
-    if config.format.is_some() || reports.is_empty() {
-        reports.insert(0, (config.format.unwrap_or(Format::Human), None));
+    reports.extend(given.iter().filter(|(_, file)| file.is_some()).cloned());
+    let stdout = given
+        .iter()
+        .find(|(_, file)| file.is_none())
+        .map(|(format, _)| *format)
+        .or(config.format)
+        .or(reports.is_empty().then_some(Format::Human));
+    if let Some(format) = stdout {
+        reports.insert(0, (format, None));
     }
     Ok(reports)
 }
 
-/// Each `--format` with the `--output` in the same position, or stdout. At most one report may
-/// go to stdout.
+/// Each `--format` with the `--output` right after it, or stdout. An `--output` with no
+/// `--format` before it, two `--output`s for one `--format`, and more than one report on stdout
+/// are errors.
 fn pair_reports(
     formats: &[Format],
     outputs: &[PathBuf],
+    positions: &Positions,
 ) -> Result<Vec<(Format, Option<PathBuf>)>, Diag> {
-    let formats = if formats.is_empty() {
-        &[Format::Human][..]
-    } else {
-        formats
-    };
-    if outputs.len() > formats.len() {
-        return Err(Diag::error(
-            Code::CliOutputWithoutFormat,
-            format!(
-                "{} `--output` files but {} `--format`s",
-                outputs.len(),
-                formats.len()
-            ),
-        )
-        .help("give each `--output FILE` after its `--format FORMAT`"));
+    // Without positions from a command line, each output follows the format of its rank.
+    let (format_at, output_at): (Vec<usize>, Vec<usize>) =
+        if positions.formats.len() == formats.len() && positions.outputs.len() == outputs.len() {
+            (positions.formats.clone(), positions.outputs.clone())
+        } else {
+            (
+                (0..formats.len()).map(|i| 2 * i).collect(),
+                (0..outputs.len()).map(|i| 2 * i + 1).collect(),
+            )
+        };
+    let mut paired: Vec<(Format, Option<PathBuf>)> =
+        formats.iter().map(|format| (*format, None)).collect();
+    for (output, at) in outputs.iter().zip(&output_at) {
+        let owner = format_at.iter().rposition(|f| f < at);
+        let Some(slot) = owner.and_then(|i| paired.get_mut(i)) else {
+            return Err(Diag::error(
+                Code::CliOutputWithoutFormat,
+                format!("`--output {}` has no `--format` before it", output.display()),
+            )
+            .help("an `--output FILE` belongs to the `--format` right before it: write `--format sarif --output caveat.sarif`"));
+        };
+        if let Some(earlier) = &slot.1 {
+            return Err(Diag::error(
+                Code::CliOutputWithoutFormat,
+                format!(
+                    "`--output {}` and `--output {}` both follow one `--format`",
+                    earlier.display(),
+                    output.display()
+                ),
+            )
+            .help("give each `--output FILE` its own `--format FORMAT` right before it"));
+        }
+        slot.1 = Some(output.clone());
     }
-    if formats.len() > outputs.len() + 1 {
+    if paired.iter().filter(|(_, file)| file.is_none()).count() > 1 {
         return Err(
             Diag::error(Code::CliSeveralToStdout, "only one report can go to stdout")
-                .help("give every `--format` but one an `--output FILE`"),
+                .help("give every `--format` but one an `--output FILE` right after it"),
         );
     }
-    Ok(formats
-        .iter()
-        .enumerate()
-        .map(|(i, format)| (*format, outputs.get(i).cloned()))
-        .collect())
+    Ok(paired)
 }
 
 /// Runs `caveat check`.
@@ -363,6 +438,14 @@ pub fn run(args: &Args) -> Exit {
         explain: args.explain,
         ..options
     };
+    if args.input.changed && inputs.data.is_empty() {
+        if !args.quiet {
+            eprintln!(
+                "caveat: no changed file is a policy or data file of the configuration: nothing to check"
+            );
+        }
+        return Exit::Clean;
+    }
     let wanted = match reports_wanted(args, &config) {
         Ok(wanted) => wanted,
         Err(diag) => {
@@ -370,6 +453,10 @@ pub fn run(args: &Args) -> Exit {
             return Exit::Trouble;
         }
     };
+    if let Err(diag) = guard_outputs(args, &wanted, &config, &inputs, &program) {
+        print_errors(&[diag]);
+        return Exit::Trouble;
+    }
     let fail_on = args.fail_on.or(config.fail_on).unwrap_or(FailOn::Deny);
     if args.verbose {
         eprintln!(
@@ -380,7 +467,10 @@ pub fn run(args: &Args) -> Exit {
         );
         for (path, format) in &inputs.data {
             let format = format!("{format:?}").to_lowercase();
-            eprintln!("caveat: data {} ({format})", path.display());
+            eprintln!(
+                "caveat: data {} ({format})",
+                crate::report::text::visible(&path.display().to_string())
+            );
         }
     }
     let info = report::html::RunInfo {
@@ -419,6 +509,11 @@ pub fn run(args: &Args) -> Exit {
     let (result, written) = match run::evaluate(&program, &inputs, &options, &mut *reports) {
         Ok(mut result) => {
             result.policy_warnings.splice(0..0, warnings);
+            // What the walks left out is said: counted, and a folder that gave nothing warned of.
+            result.summary.skipped = inputs.skipped;
+            result
+                .policy_warnings
+                .splice(0..0, inputs.warnings.iter().cloned());
             let done = reports.finish(&result);
             (Some(result), done)
         }
@@ -470,12 +565,12 @@ fn open_reports(
     let mut reports = Vec::new();
     for (format, file) in wanted {
         let (out, terminal): (report::Output, bool) = match file {
-            Some(path) => match std::fs::File::create(path) {
-                Ok(file) => (Box::new(std::io::BufWriter::new(file)), false),
-                Err(e) => {
-                    return Err(Diag::io(Code::IoWrite, "cannot write", path.display(), &e));
-                }
-            },
+            Some(path) => (
+                Box::new(std::io::BufWriter::new(crate::project::create_output(
+                    path,
+                )?)),
+                false,
+            ),
             None => (
                 Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
                 std::io::stdout().is_terminal(),
@@ -490,4 +585,48 @@ fn open_reports(
         reports.push(opened);
     }
     Ok(Reports(reports))
+}
+
+/// Refuses, before anything is opened for writing, a report file that is one of the run's
+/// inputs (the same file, whatever links lead to it), one that is a link or not a regular file,
+/// and one that `caveat.toml` places outside the project root (an `--output` on the command line
+/// may go anywhere).
+fn guard_outputs(
+    args: &Args,
+    wanted: &[(Format, Option<PathBuf>)],
+    config: &Config,
+    inputs: &run::Inputs,
+    program: &crate::compile::Program,
+) -> Result<(), Diag> {
+    let given: Vec<PathBuf> = args
+        .output
+        .iter()
+        .map(|p| crate::workdir::absolute(p))
+        .collect();
+    let project = crate::project::Project::current();
+    let mut read: Vec<PathBuf> = inputs.policies.iter().map(|p| p.path.clone()).collect();
+    read.extend(inputs.data.iter().map(|(path, _)| path.clone()));
+    read.extend(program.rules.iter().map(|r| PathBuf::from(r.source.name())));
+    read.push(config.path.clone());
+    let identities: Vec<_> = read
+        .iter()
+        .filter_map(|path| crate::project::identity(path))
+        .collect();
+    for path in wanted.iter().filter_map(|(_, file)| file.as_ref()) {
+        if crate::project::identity(path).is_some_and(|id| identities.contains(&id)) {
+            return Err(Diag::error(
+                Code::CliOutputIsInput,
+                format!(
+                    "the report file `{}` is one of the files this run reads",
+                    path.display()
+                ),
+            )
+            .help("write the report to another file; caveat never overwrites its inputs"));
+        }
+        crate::project::check_writable(path)?;
+        if !given.contains(&crate::workdir::absolute(path)) {
+            project.check_output(path)?;
+        }
+    }
+    Ok(())
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::check::{InputArgs, prepare_inputs, today};
+use super::check::{InputArgs, prepare_inputs, today_of};
 use super::{Exit, print_errors};
 use crate::check::PolicyInput;
 use crate::compile::Program;
@@ -233,8 +233,11 @@ fn diff(
     base: &BasePolicies,
     head: &[PathBuf],
 ) -> Exit {
-    let policies = |paths: &[PathBuf]| -> Result<Vec<PolicyInput>, Vec<Diag>> {
-        let found = crate::run::discover(paths, &[], crate::data::Format::Yaml)?;
+    let project = super::project(args.input.config.as_deref());
+    let policies = |paths: &[PathBuf],
+                    project: &crate::project::Project|
+     -> Result<Vec<PolicyInput>, Vec<Diag>> {
+        let found = crate::run::discover(paths, &[], crate::data::Format::Yaml, project)?;
         if found.policies.is_empty() {
             return Err(vec![
                 Diag::error(
@@ -256,11 +259,14 @@ fn diff(
     // A git revision may predate the policies: then the base has none, and every finding is new.
     let base_inputs = if base.paths.is_empty() && base.temporary.is_some() {
         Ok(Vec::new())
+    } else if let Some((folder, _)) = &base.temporary {
+        // The base read from git lies in caveat's own private folder.
+        policies(&base.paths, &crate::project::Project::new(folder, false))
     } else {
-        policies(&base.paths)
+        policies(&base.paths, &project)
     };
     let compiled = base_inputs.and_then(|base_inputs| {
-        let head = policies(head)?;
+        let head = policies(head, &project)?;
         crate::check::check_pair(&base_inputs, &head, base.temporary.clone())
     });
     let (mut program, split) = match compiled {
@@ -270,7 +276,8 @@ fn diff(
             return Exit::Trouble;
         }
     };
-    let _ = program.apply_today(today(&args.input));
+    let today = today_of(&args.input);
+    let _ = program.apply_today(today.date);
     let mut sink = DiffSink {
         program: &program,
         split,
@@ -294,14 +301,16 @@ fn diff(
     let mut changes = sink.changes;
     changes.sort_by(|a, b| (&a.rule, a.change).cmp(&(&b.rule, b.change)));
     let text = match args.format {
-        DiffFormat::Human => human(&changes, &sink.summary),
-        DiffFormat::Json => json(&changes, &sink.summary, &result.data_errors),
+        DiffFormat::Human => format!(
+            "outcomes {}\n\n{}",
+            today.describe(),
+            human(&changes, &sink.summary)
+        ),
+        DiffFormat::Json => json(&changes, &sink.summary, &result.data_errors, today.date),
     };
     let mut out = std::io::stdout().lock();
-    if out
-        .write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .is_err()
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
+        && !super::is_closed_pipe(&e)
     {
         return Exit::Trouble;
     }
@@ -330,7 +339,11 @@ fn human(changes: &[Change], summary: &DiffSummary) -> String {
         .filter(|(kind, _)| count(*kind) > 0)
         .map(|(kind, word)| format!("{} {word}", count(*kind)))
         .collect();
-        text.push_str(&format!("{}: {}\n", first.rule, counts.join(", ")));
+        text.push_str(&format!(
+            "{}: {}\n",
+            crate::report::text::one_line(&first.rule),
+            counts.join(", ")
+        ));
         for change in group {
             let place = format!("({}:{}:{})", change.file, change.line, change.column);
             let line = match (&change.base, &change.head) {
@@ -361,7 +374,8 @@ fn human(changes: &[Change], summary: &DiffSummary) -> String {
                 }
                 (None, None) => continue,
             };
-            text.push_str(&line);
+            // Record names and messages come from the data: control characters are shown.
+            text.push_str(&crate::report::text::one_line(&line));
             text.push('\n');
         }
         text.push('\n');
@@ -380,15 +394,23 @@ fn human(changes: &[Change], summary: &DiffSummary) -> String {
 
 /// The changes, the data files or records that could not be read (as in `check`'s JSON), and the
 /// counts.
-fn json(changes: &[Change], summary: &DiffSummary, errors: &[Diag]) -> String {
+fn json(
+    changes: &[Change],
+    summary: &DiffSummary,
+    errors: &[Diag],
+    today: jiff::civil::Date,
+) -> String {
     #[derive(Serialize)]
     struct Report<'a> {
+        /// The date the waivers were applied as of.
+        today: String,
         changes: &'a [Change],
         errors: Vec<crate::report::json::JsonError>,
         summary: &'a DiffSummary,
     }
     let errors = errors.iter().map(crate::report::json::error).collect();
     let report = Report {
+        today: today.to_string(),
         changes,
         errors,
         summary,
@@ -414,7 +436,7 @@ fn base_policies(base: &str, head: &[PathBuf]) -> Result<BasePolicies, Diag> {
             temporary: None,
         });
     }
-    let folder = std::env::temp_dir().join(format!("caveat-diff-{}", std::process::id()));
+    let folder = private_folder()?;
     let mut paths = Vec::new();
     for path in head {
         match export_revision(base, path, &folder) {
@@ -430,6 +452,27 @@ fn base_policies(base: &str, head: &[PathBuf]) -> Result<BasePolicies, Diag> {
     Ok(BasePolicies {
         paths,
         temporary: Some((folder, format!("{base}:"))),
+    })
+}
+
+/// A private folder with an unpredictable name, created atomically (mode 0700, by the
+/// `tempfile` crate), so that no other user can plant files or links in it; the caller removes
+/// it after the run.
+fn private_folder() -> Result<PathBuf, Diag> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("caveat-diff-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        builder.permissions(std::fs::Permissions::from_mode(0o700));
+    }
+    builder.tempdir().map(tempfile::TempDir::keep).map_err(|e| {
+        Diag::io(
+            Code::DiffGit,
+            "cannot create a temporary folder in",
+            std::env::temp_dir().display(),
+            &e,
+        )
     })
 }
 
@@ -503,10 +546,39 @@ fn export_revision(revision: &str, path: &Path, into: &Path) -> Result<Option<Pa
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).map_err(|e| git_error(e.to_string()))?;
         }
-        std::fs::write(&target, blob).map_err(|e| git_error(e.to_string()))?;
+        // Exclusive creation: never through a link, never over a file already there.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&target)
+            .and_then(|mut file| std::io::Write::write_all(&mut file, &blob))
+            .map_err(|e| git_error(e.to_string()))?;
     }
     if listing.is_empty() {
         return Ok(None);
     }
     Ok(Some(into.join(relative)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+    fn diff_base_folder_is_private_and_unpredictable() {
+        let (a, b) = (private_folder().unwrap(), private_folder().unwrap());
+        assert_ne!(a, b);
+        let pid_name = format!("caveat-diff-{}", std::process::id());
+        assert_ne!(a.file_name().unwrap().to_string_lossy(), pid_name);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&a).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700);
+        }
+        for folder in [a, b] {
+            std::fs::remove_dir_all(folder).unwrap();
+        }
+    }
 }

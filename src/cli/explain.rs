@@ -78,7 +78,10 @@ pub fn run(args: &Args) -> Exit {
             if let Some(explanation) = explain(program, &record, rule) {
                 let (line, column) = record.source.line_col(record.root.span.start);
                 let shown = format!("{name} ({}:{line}:{column})", record.source.name());
-                print!("{}", render(program, &explanation, &shown));
+                print!(
+                    "{}",
+                    crate::report::text::visible(&render(program, &explanation, &shown))
+                );
             }
         }
     }

@@ -23,7 +23,12 @@ pub struct Args {
 /// Runs `caveat fmt`.
 pub fn run(args: &Args) -> Exit {
     let paths = super::policy_paths(&args.paths);
-    let files = match crate::run::discover(&paths, &[], crate::data::Format::Yaml) {
+    let files = match crate::run::discover(
+        &paths,
+        &[],
+        crate::data::Format::Yaml,
+        &super::project(None),
+    ) {
         Ok(inputs) => inputs.policies,
         Err(errors) => {
             print_errors(&errors);
@@ -39,8 +44,10 @@ pub fn run(args: &Args) -> Exit {
     }
     let mut trouble = false;
     let mut unformatted = 0;
+    // Files that needed formatting but were left alone (links, read-only files).
+    let mut left = 0;
     for file in &files {
-        match format_one(&file.path, args.check) {
+        match format_one(&file.path, args.check, &mut left) {
             Ok(true) => unformatted += 1,
             Ok(false) => {}
             Err(errors) => {
@@ -51,6 +58,8 @@ pub fn run(args: &Args) -> Exit {
     }
     if trouble {
         Exit::Trouble
+    } else if left > 0 {
+        Exit::Findings
     } else if args.check && unformatted > 0 {
         eprintln!(
             "caveat: {unformatted} of {} policy file{} not formatted; run `caveat fmt`",
@@ -64,7 +73,7 @@ pub fn run(args: &Args) -> Exit {
 }
 
 /// Formats one file; `Ok(true)` when it was not formatted (and, unless `check`, now is).
-fn format_one(path: &Path, check: bool) -> Result<bool, Vec<Diag>> {
+fn format_one(path: &Path, check: bool, left: &mut usize) -> Result<bool, Vec<Diag>> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| vec![Diag::io(Code::IoRead, "cannot read", &name, &e)])?;
@@ -88,12 +97,40 @@ fn format_one(path: &Path, check: bool) -> Result<bool, Vec<Diag>> {
     }
     if check {
         print_diff(&name, &text, &formatted);
+    } else if let Some(why) = left_alone(path) {
+        print_errors(&[why]);
+        *left += 1;
     } else {
         write_atomically(path, &formatted)
             .map_err(|e| vec![Diag::io(Code::IoWrite, "cannot write", &name, &e)])?;
-        println!("formatted {name}");
+        println!("formatted {}", crate::report::text::visible(&name));
     }
     Ok(true)
+}
+
+/// Why `fmt` must not replace `path`, if it must not: a symbolic link (replacing it would turn
+/// it into a copy), a file that is not a regular one, or a read-only file.
+fn left_alone(path: &Path) -> Option<Diag> {
+    let metadata = std::fs::symlink_metadata(path).ok()?;
+    let (code, why) = if metadata.file_type().is_symlink() {
+        (
+            Code::FmtSymlink,
+            "is a symbolic link; format the file it points to",
+        )
+    } else if !metadata.is_file() {
+        (Code::FmtNotAFile, "is not a regular file")
+    } else if metadata.permissions().readonly() {
+        (
+            Code::FmtReadOnly,
+            "is read-only; make it writable to format it",
+        )
+    } else {
+        return None;
+    };
+    Some(
+        Diag::warning(code, format!("`{}` {why}: left as it is", path.display()))
+            .help("`caveat fmt` replaces only regular, writable files"),
+    )
 }
 
 /// A unified diff of the change, on stdout.
@@ -119,6 +156,14 @@ pub(crate) fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     let file_name = path
         .file_name()
         .map_or_else(|| "policy".into(), |n| n.to_string_lossy().into_owned());
+    // Never replace a link (it would become a copy) or a device, FIFO or folder.
+    if let Ok(metadata) = std::fs::symlink_metadata(path)
+        && !metadata.is_file()
+    {
+        return Err(std::io::Error::other(
+            "it is a symbolic link or not a regular file; caveat replaces only regular files",
+        ));
+    }
     let temp = folder.join(format!(".{file_name}.{}.caveat-fmt", std::process::id()));
     let result = (|| {
         let mut file = std::fs::OpenOptions::new()

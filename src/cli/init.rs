@@ -28,7 +28,8 @@ pub fn run(args: &Args) -> Exit {
     let existing: Vec<String> = FILES
         .iter()
         .map(|(name, _)| args.folder.join(name))
-        .filter(|path| path.exists())
+        // A dangling link counts: writing to it would create the file it points to.
+        .filter(|path| std::fs::symlink_metadata(path).is_ok())
         .map(|path| format!("`{}`", path.display()))
         .collect();
     if !existing.is_empty() {
@@ -41,10 +42,21 @@ pub fn run(args: &Args) -> Exit {
     }
     for (name, text) in FILES {
         let path = args.folder.join(name);
+        if let Err(diag) = no_link_on_the_way(&args.folder, name) {
+            print_errors(&[diag]);
+            return Exit::Trouble;
+        }
         let written = path
             .parent()
             .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| std::fs::write(&path, text));
+            .and_then(|()| {
+                // Exclusive creation: never through a link, never over a file.
+                let mut file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&path)?;
+                std::io::Write::write_all(&mut file, text.as_bytes())
+            });
         if let Err(e) = written {
             print_errors(&[Diag::io(Code::IoWrite, "cannot write", path.display(), &e)]);
             return Exit::Trouble;
@@ -53,4 +65,25 @@ pub fn run(args: &Args) -> Exit {
     }
     println!("next: `caveat check` in {}", args.folder.display());
     Exit::Clean
+}
+
+/// Refuses a symbolic link among the folders between `folder` and its file `name`
+/// (`policies/` as a link would send the sample policy elsewhere).
+fn no_link_on_the_way(folder: &std::path::Path, name: &str) -> Result<(), Diag> {
+    let mut at = folder.to_path_buf();
+    let parents: Vec<&str> = name.split('/').collect();
+    for part in parents.iter().take(parents.len().saturating_sub(1)) {
+        at.push(part);
+        if std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(Diag::error(
+                Code::IoUnsafeOutput,
+                format!(
+                    "`{}` is a symbolic link; caveat does not write through links",
+                    at.display()
+                ),
+            )
+            .help("remove the link, or run `caveat init` in another folder"));
+        }
+    }
+    Ok(())
 }

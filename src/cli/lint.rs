@@ -28,7 +28,12 @@ pub enum Deny {
 /// `--deny warnings`, a warning), 2 when a policy cannot be read, parsed or compiled.
 pub fn run(args: &Args) -> Exit {
     let paths = super::policy_paths(&args.paths);
-    let mut inputs = match crate::run::discover(&paths, &[], crate::data::Format::Yaml) {
+    let mut inputs = match crate::run::discover(
+        &paths,
+        &[],
+        crate::data::Format::Yaml,
+        &super::project(None),
+    ) {
         Ok(inputs) => inputs,
         Err(errors) => {
             print_errors(&errors);

@@ -1,5 +1,6 @@
 //! The command line: one file per command, each an `Args` struct and a `run` function.
 
+pub(crate) mod changed;
 pub mod check;
 pub mod diff;
 pub mod explain;
@@ -7,9 +8,11 @@ pub mod fmt;
 pub mod init;
 pub mod lint;
 pub mod lsp;
+pub mod man;
 pub mod progress;
 pub mod snapshot;
 pub mod test;
+pub(crate) mod today;
 
 use std::io::IsTerminal;
 
@@ -34,6 +37,11 @@ pub struct Cli {
     /// When to use colour.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Read files outside the project root (the folder of `caveat.toml`, else the git work
+    /// tree, else the working folder), through symbolic links too. For local use: never in CI
+    /// on pull requests.
+    #[arg(long, global = true)]
+    pub allow_outside: bool,
 }
 
 /// The commands.
@@ -65,8 +73,9 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff), e.g. `caveat man > caveat.1`.
-    Man,
+    /// Print the manual page (roff), e.g. `caveat man > caveat.1`; `caveat man check` prints
+    /// caveat-check(1).
+    Man(man::Args),
 }
 
 /// When to colour output.
@@ -83,6 +92,9 @@ pub enum ColorChoice {
 
 /// The colour choice of this run, set once from the command line.
 static COLOR: std::sync::OnceLock<ColorChoice> = std::sync::OnceLock::new();
+
+/// `--allow-outside`, set once from the command line.
+static ALLOW_OUTSIDE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
 
 /// How a run ended; `main` maps it to the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,9 +118,46 @@ impl Exit {
     }
 }
 
+/// Parses a command line (the program name first), exiting with clap's usage message on a
+/// mistake. Unlike `Cli::parse_from`, it records where `check`'s `--format`s and `--output`s
+/// stood, so that each `--output` goes with the `--format` right before it.
+pub fn parse_from<I, T>(args: I) -> Cli
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    try_parse_from(args).unwrap_or_else(|e| e.exit())
+}
+
+/// [`parse_from`], returning clap's error instead of exiting.
+pub fn try_parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().try_get_matches_from(args)?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    if let (Command::Check(args), Some(("check", check))) = (&mut cli.command, matches.subcommand())
+    {
+        let at = |id: &str| -> Vec<usize> {
+            check
+                .indices_of(id)
+                .map(Iterator::collect)
+                .unwrap_or_default()
+        };
+        args.positions = check::Positions {
+            formats: at("format"),
+            outputs: at("output"),
+        };
+    }
+    Ok(cli)
+}
+
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Exit {
     let _ = COLOR.set(cli.color);
+    let _ = ALLOW_OUTSIDE.set(cli.allow_outside);
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Fmt(args) => fmt::run(&args),
@@ -121,20 +170,45 @@ pub fn run(cli: Cli) -> Exit {
         Command::Lsp(args) => lsp::run(&args),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut command, "caveat", &mut std::io::stdout());
-            Exit::Clean
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "caveat", &mut script);
+            write_stdout(&script)
         }
-        Command::Man => {
-            let command = <Cli as clap::CommandFactory>::command();
-            match clap_mangen::Man::new(command).render(&mut std::io::stdout()) {
-                Ok(()) => Exit::Clean,
-                Err(e) => {
-                    eprintln!("caveat: cannot write the manual page: {e}");
-                    Exit::Trouble
-                }
-            }
+        Command::Man(args) => man::run(&args),
+    }
+}
+
+/// Whether an error is stdout (or a report's pipe) closed by the reader (`caveat … | head`):
+/// then a command stops quietly, with no message.
+pub fn is_closed_pipe(error: &std::io::Error) -> bool {
+    error.kind() == std::io::ErrorKind::BrokenPipe
+}
+
+/// Writes `bytes` to stdout: exit 0, or, when it cannot be written, a message and exit 2; a
+/// closed pipe is no failure of the command and ends it quietly (exit 0).
+pub fn write_stdout(bytes: &[u8]) -> Exit {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Exit::Clean,
+        Err(e) if is_closed_pipe(&e) => Exit::Clean,
+        Err(e) => {
+            eprintln!("caveat: cannot write to stdout: {e}");
+            Exit::Trouble
         }
     }
+}
+
+/// Whether a panic is Rust's `print!` failing on a closed stdout: the last resort of
+/// [`is_closed_pipe`] for output not written through [`write_stdout`].
+pub fn is_closed_pipe_panic(info: &std::panic::PanicHookInfo<'_>) -> bool {
+    let payload = info.payload();
+    let message = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("");
+    message.starts_with("failed printing to stdout") && message.contains("Broken pipe")
 }
 
 /// The style for a stream: by `--color`; with `auto`, colour only on a terminal and never with
@@ -158,7 +232,7 @@ pub(crate) fn style_for(is_terminal: bool) -> Style {
 /// the config's `policies`, else `policies/`.
 pub(crate) fn policy_paths(given: &[std::path::PathBuf]) -> Vec<std::path::PathBuf> {
     if !given.is_empty() {
-        return given.to_vec();
+        return given.iter().map(|p| crate::workdir::relative(p)).collect();
     }
     std::env::current_dir()
         .ok()
@@ -167,6 +241,22 @@ pub(crate) fn policy_paths(given: &[std::path::PathBuf]) -> Vec<std::path::PathB
         .map(|config| config.policies)
         .filter(|policies| !policies.is_empty())
         .unwrap_or_else(|| vec![std::path::PathBuf::from("policies")])
+}
+
+/// The project of this run (see [`crate::project`]): rooted at the folder of `config_path` (the
+/// config in use) or, without one, of the nearest config, else the git work tree, else here;
+/// confined unless `--allow-outside` lifts it (`caveat.toml` cannot: a pull request's author
+/// controls it). It is made the process's current project.
+pub fn project(config_path: Option<&std::path::Path>) -> crate::project::Project {
+    let here = std::env::current_dir().unwrap_or_else(|_| std::path::PathBuf::from("."));
+    let found = match config_path {
+        Some(path) => Some(path.to_path_buf()),
+        None => crate::config::find(&here),
+    };
+    let flag = ALLOW_OUTSIDE.get().copied().unwrap_or(false);
+    let project = crate::project::Project::locate(&here, found.as_deref(), flag);
+    project.clone().make_current();
+    project
 }
 
 /// Prints diagnostics on stderr.

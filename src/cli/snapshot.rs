@@ -39,8 +39,9 @@ struct Outcomes {
 }
 
 /// A name on one line: tabs and line breaks would break the format.
+/// Other control characters are shown as `\u{…}`, as in every report.
 fn clean(text: &str) -> String {
-    text.replace(['\t', '\n', '\r'], " ")
+    crate::report::text::visible(&text.replace(['\t', '\n', '\r'], " ")).into_owned()
 }
 
 impl Outcomes {
@@ -95,6 +96,11 @@ pub fn run(args: &Args) -> Exit {
         }
     };
     outcomes.close_record();
+    // On stderr, so that the snapshot file does not change with the day it was written.
+    eprintln!(
+        "caveat: outcomes {}",
+        super::check::today_of(&args.input).describe()
+    );
     print_errors(&warnings);
     print_errors(&result.policy_warnings);
     for diag in &result.data_errors {
@@ -115,10 +121,26 @@ pub fn run(args: &Args) -> Exit {
     }
     match (&args.check, &args.output) {
         (Some(path), _) => compare(path, &text),
-        (None, Some(path)) => match write_atomically(path, &text) {
+        (None, Some(path)) if is_input(path, &inputs) => {
+            print_errors(&[Diag::error(
+                Code::CliOutputIsInput,
+                format!(
+                    "the snapshot file `{}` is one of the files this run reads",
+                    path.display()
+                ),
+            )
+            .help("write the snapshot to another file; caveat never overwrites its inputs")]);
+            Exit::Trouble
+        }
+        (None, Some(path)) => match crate::project::check_writable(path)
+            .map_err(|diag| vec![diag])
+            .and_then(|()| {
+                write_atomically(path, &text)
+                    .map_err(|e| vec![Diag::io(Code::IoWrite, "cannot write", path.display(), &e)])
+            }) {
             Ok(()) => Exit::Clean,
-            Err(e) => {
-                print_errors(&[Diag::io(Code::IoWrite, "cannot write", path.display(), &e)]);
+            Err(diags) => {
+                print_errors(&diags);
                 Exit::Trouble
             }
         },
@@ -126,6 +148,7 @@ pub fn run(args: &Args) -> Exit {
             let mut stdout = std::io::stdout().lock();
             match stdout.write_all(text.as_bytes()) {
                 Ok(()) => Exit::Clean,
+                Err(e) if super::is_closed_pipe(&e) => Exit::Clean,
                 Err(_) => Exit::Trouble,
             }
         }
@@ -134,13 +157,26 @@ pub fn run(args: &Args) -> Exit {
 
 /// Compares the outcomes with a committed snapshot.
 fn compare(path: &std::path::Path, text: &str) -> Exit {
-    let old = match std::fs::read_to_string(path) {
-        Ok(old) => old,
-        Err(e) => {
-            print_errors(&[
-                Diag::io(Code::IoRead, "cannot read the snapshot", path.display(), &e)
-                    .help("write one first: `caveat snapshot -o FILE`"),
-            ]);
+    // The snapshot is a file of the project like any input: a link out of it is refused, so
+    // that its diff cannot show another file's bytes.
+    let read = crate::project::Project::current()
+        .check_file(path)
+        .and_then(|()| {
+            let max = crate::data::Limits::default().max_file_bytes;
+            crate::project::read_regular(path, max, Some("--max-file-size"))
+        })
+        .and_then(|bytes| {
+            let name = path.display().to_string();
+            crate::source::text_from_bytes(name, bytes, 1, crate::source::TextKind::Snapshot)
+        });
+    let old = match read {
+        Ok(old) => old.text().to_string(),
+        Err(diag) if diag.code == Code::IoNotUtf8 => {
+            print_errors(&[diag]);
+            return Exit::Trouble;
+        }
+        Err(diag) => {
+            print_errors(&[diag.help("write one first: `caveat snapshot -o FILE`")]);
             return Exit::Trouble;
         }
     };
@@ -169,4 +205,17 @@ fn compare(path: &std::path::Path, text: &str) -> Exit {
         if removed == 1 { "" } else { "s" }
     );
     Exit::Findings
+}
+
+/// Whether `path` is one of the files of `inputs` (whatever links lead to it).
+fn is_input(path: &std::path::Path, inputs: &run::Inputs) -> bool {
+    let Some(output) = crate::project::identity(path) else {
+        return false;
+    };
+    inputs
+        .policies
+        .iter()
+        .map(|p| p.path.as_path())
+        .chain(inputs.data.iter().map(|(p, _)| p.as_path()))
+        .any(|p| crate::project::identity(p) == Some(output))
 }

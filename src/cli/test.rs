@@ -13,7 +13,8 @@ use crate::testing::{Coverage, run_tests};
 pub struct Args {
     /// Policy files and folders. Default: the config's `policies`, or `policies/`.
     pub paths: Vec<PathBuf>,
-    /// The date to treat as today (YYYY-MM-DD), for waivers.
+    /// The date to treat as today (YYYY-MM-DD), for waivers [default: the config's `today`,
+    /// else the current date in UTC].
     #[arg(long, value_name = "DATE", value_parser = super::check::parse_today)]
     pub today: Option<jiff::civil::Date>,
     /// Report, per rule, whether the tests saw it fire and not fire, and which clauses never
@@ -39,7 +40,12 @@ fn parse_percent(text: &str) -> Result<f64, String> {
 /// Runs `caveat test`.
 pub fn run(args: &Args) -> Exit {
     let paths = super::policy_paths(&args.paths);
-    let inputs = match crate::run::discover(&paths, &[], crate::data::Format::Yaml) {
+    let inputs = match crate::run::discover(
+        &paths,
+        &[],
+        crate::data::Format::Yaml,
+        &super::project(None),
+    ) {
         Ok(inputs) => inputs,
         Err(errors) => {
             print_errors(&errors);
@@ -53,14 +59,14 @@ pub fn run(args: &Args) -> Exit {
             return Exit::Trouble;
         }
     };
-    let today = args.today.unwrap_or_else(super::check::current_date);
+    let today = super::today::Today::resolve(args.today, super::today::configured(None));
     // Expiry notes matter to `check`; a test run only needs the waivers in force.
-    let _ = program.apply_today(today);
+    let _ = program.apply_today(today.date);
     let (outcomes, coverage) = run_tests(&program);
     let style = style_for(std::io::stdout().is_terminal());
     let mut out = std::io::stdout().lock();
     let mut failed = 0;
-    let mut text = String::new();
+    let mut text = format!("testing {}\n", today.describe());
     for outcome in &outcomes {
         let Some(test) = program.tests.get(outcome.test) else {
             continue;
@@ -69,12 +75,18 @@ pub fn run(args: &Args) -> Exit {
         let (line, _) = test.source.line_col(test.span.start);
         match &outcome.failure {
             None if !args.quiet => {
-                text.push_str(&format!("ok    {} ({file}:{line})\n", test.name));
+                text.push_str(&format!(
+                    "ok    {} ({file}:{line})\n",
+                    crate::report::text::one_line(&test.name)
+                ));
             }
             None => {}
             Some(diag) => {
                 failed += 1;
-                text.push_str(&format!("FAIL  {} ({file}:{line})\n", test.name));
+                text.push_str(&format!(
+                    "FAIL  {} ({file}:{line})\n",
+                    crate::report::text::one_line(&test.name)
+                ));
                 text.push_str(&render(diag, style));
                 text.push('\n');
             }
@@ -90,10 +102,8 @@ pub fn run(args: &Args) -> Exit {
     if show_coverage {
         text.push_str(&coverage_report(&program, &coverage));
     }
-    if out
-        .write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .is_err()
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
+        && !super::is_closed_pipe(&e)
     {
         return Exit::Trouble;
     }

@@ -267,7 +267,9 @@ fn key_of(expr: &Expr) -> Option<(&[Segment], Key<'_>)> {
                 return None;
             };
             // Two date strings are equal as dates: such a constant cannot be keyed by its text.
-            if parse_data_date(text).is_some() {
+            // Nor can an alias with patterns be looked up by spelling.
+            if parse_data_date(text).is_some() || aliases.as_ref().is_some_and(|a| a.has_patterns())
+            {
                 return None;
             }
             let normalized = aliases
@@ -282,7 +284,9 @@ fn key_of(expr: &Expr) -> Option<(&[Segment], Key<'_>)> {
                 },
             ))
         }
-        ExprKind::InSet(needle, set, false) if set.others.is_empty() => {
+        ExprKind::InSet(needle, set, false)
+            if set.others.is_empty() && !set.aliases.has_patterns() =>
+        {
             let ExprKind::Field(path) = &needle.kind else {
                 return None;
             };

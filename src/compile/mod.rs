@@ -1,6 +1,7 @@
 //! AST to [`Program`]: names resolved (docs/language.md §4, Names), constants folded, regexes and
 //! alias sets built once. Every error is collected, not only the first.
 
+pub mod alias;
 pub mod index;
 pub mod program;
 pub mod statements;
@@ -41,8 +42,30 @@ pub(crate) struct Compiler<'a> {
     source: &'a Source,
     scope: &'a Scope,
     vars: Vec<String>,
+    /// The names of the rule block being compiled, if any.
+    pub rule: Option<RuleNames>,
     /// Every error found so far.
     pub errors: Vec<Diag>,
+}
+
+/// What the names of a rule block mean while one of its expressions is compiled (§12–§13).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RuleNames {
+    /// The rule-local `let`s, by index.
+    pub lets: Vec<String>,
+    /// Group keys: their text as written and their `as` name.
+    pub keys: Vec<(String, Option<String>)>,
+    /// Whether the expression is evaluated per group (a group rule's `having`, `when`, `unless`,
+    /// lets, message and waivers), where a field path that is not a key has no single value.
+    pub per_group: bool,
+    /// Whether rule-local lets may be read here (not in a group rule's `where` or keys).
+    pub lets_allowed: bool,
+    /// Whether `all.NAME` may be read here (not in `where` or `having`: that is a cycle).
+    pub all_allowed: bool,
+    /// The lets that `all.` reads, found while compiling.
+    pub all_read: Vec<usize>,
+    /// The lets an expression reads, found while compiling (for cycles between lets).
+    pub lets_read: Vec<usize>,
 }
 
 /// What a boolean position is called in messages.
@@ -67,6 +90,7 @@ impl<'a> Compiler<'a> {
             source,
             scope,
             vars: Vec::new(),
+            rule: None,
             errors: Vec::new(),
         }
     }
@@ -74,6 +98,11 @@ impl<'a> Compiler<'a> {
     /// The file being compiled.
     pub fn source(&self) -> &'a Source {
         self.source
+    }
+
+    /// Whether the file declares `name` with `let` or `alias` (or imports one).
+    pub fn declares(&self, name: &str) -> bool {
+        self.scope.names.contains_key(name)
     }
 
     fn error(
@@ -240,7 +269,17 @@ impl<'a> Compiler<'a> {
 
     fn membership(&mut self, needle: Expr, list: &ast::Expr, negated: bool) -> ExprKind {
         let needle = Box::new(needle);
+        let local = |name: &String| {
+            self.rule.as_ref().is_some_and(|r| {
+                r.lets.contains(name) || r.keys.iter().any(|(_, n)| n.as_ref() == Some(name))
+            })
+        };
         match &list.kind {
+            // A rule-local let or a key computed per record or group: a list known at run time.
+            A::Name(name, _) if !self.vars.contains(name) && local(name) => {
+                let haystack = self.name(name, NamePlace::Plain, list.span);
+                ExprKind::InList(needle, Box::new(haystack), negated)
+            }
             A::Name(name, _) if !self.vars.contains(name) => match self.scope.names.get(name) {
                 Some(Binding::Let(_, Some(set))) => ExprKind::InSet(needle, set.clone(), negated),
                 Some(Binding::Alias(aliases)) => {
@@ -302,9 +341,7 @@ impl<'a> Compiler<'a> {
             if let A::Name(name, _) = &item.kind
                 && let Some(Binding::Alias(aliases)) = self.scope.names.get(name)
             {
-                set.aliases
-                    .normalized
-                    .extend(aliases.normalized.iter().cloned());
+                set.aliases.extend(aliases);
                 continue;
             }
             match self.expr(item).kind {
@@ -324,10 +361,124 @@ impl<'a> Compiler<'a> {
         set
     }
 
+    /// In a group rule, the key an expression is written as (`vendor`, `week(date)`), if any.
+    fn group_key_of(&self, expr: &ast::Expr) -> Option<usize> {
+        let names = self.rule.as_ref().filter(|r| r.per_group)?;
+        if !matches!(
+            expr.kind,
+            A::Name(..) | A::Member(..) | A::Call(..) | A::Index(..)
+        ) {
+            return None;
+        }
+        let text = collapse_whitespace(self.source.slice(expr.span));
+        names.keys.iter().position(|(key, _)| *key == text)
+    }
+
+    /// In a group rule, a field path that is neither a key nor a name: an error that says what to
+    /// write instead. Returns whether it reported one.
+    fn field_in_group(&mut self, expr: &ast::Expr) -> bool {
+        let Some(names) = self.rule.as_ref().filter(|r| r.per_group) else {
+            return false;
+        };
+        let mut root = expr;
+        while let A::Member(base, _) = &root.kind {
+            root = base;
+        }
+        let first = match &root.kind {
+            A::Name(first, NamePlace::Plain) => first.as_str(),
+            // `record.amount` in a group rule has no single value either.
+            A::RecordRoot if !std::ptr::eq(root, expr) => "",
+            _ => return false,
+        };
+        let is_name = !first.is_empty()
+            && (self.vars.iter().any(|v| v == first)
+                || names.lets.iter().any(|l| l == first)
+                || names.keys.iter().any(|(_, n)| n.as_deref() == Some(first))
+                || self.scope.names.contains_key(first)
+                || first == "id");
+        if is_name {
+            return false;
+        }
+        let written = collapse_whitespace(self.source.slice(expr.span));
+        let path = written
+            .strip_prefix("record.")
+            .unwrap_or(&written)
+            .to_string();
+        let keys: Vec<String> = names
+            .keys
+            .iter()
+            .map(|(text, name)| name.clone().unwrap_or_else(|| text.clone()))
+            .collect();
+        self.error(
+            Code::CheckGroupField,
+            format!("`{path}` differs between the records of a group: use `group.{path}`"),
+            expr.span,
+            "not a key of the group",
+            Some(format!(
+                "inside a rule with `per`, a field is read through `group` (`sum(group.{path})`, \
+                 `all r in group where r.{path} …`); the group's keys are {}",
+                keys.iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        );
+        true
+    }
+
     /// Compiles any expression.
     pub(crate) fn expr(&mut self, expr: &ast::Expr) -> Expr {
         let span = expr.span;
+        if let Some(key) = self.group_key_of(expr) {
+            return Expr {
+                kind: ExprKind::GroupKey(key),
+                span,
+            };
+        }
+        if matches!(expr.kind, A::Member(..)) && self.field_in_group(expr) {
+            return Self::failed(span);
+        }
         let kind = match &expr.kind {
+            A::If(condition, then, otherwise) => ExprKind::If(
+                Box::new(self.condition(condition, Position::Operand)),
+                Box::new(self.expr(then)),
+                Box::new(self.expr(otherwise)),
+            ),
+            A::Comprehension {
+                body,
+                var,
+                list,
+                filter,
+            } => {
+                let list = self.expr(list);
+                self.vars.push(var.node.clone());
+                let slot = self.vars.len() - 1;
+                let body = self.expr(body);
+                let filter = filter
+                    .as_ref()
+                    .map(|f| Box::new(self.condition(f, Position::Operand)));
+                self.vars.pop();
+                ExprKind::Comprehension(slot, Box::new(list), Box::new(body), filter)
+            }
+            A::AllOf(name) => return self.all_of(name),
+            A::Group => {
+                if self.rule.as_ref().is_some_and(|r| r.per_group) {
+                    ExprKind::Group
+                } else {
+                    self.error(
+                        Code::CheckGroupOutside,
+                        "`group` is only known inside a rule with `per`".into(),
+                        span,
+                        "no group here",
+                        Some(
+                            "group records with `per KEY` (`warn per vendor when count(group) > 2`); \
+                             a group rule's `where` runs on each record before grouping"
+                                .into(),
+                        ),
+                    );
+                    return Self::failed(span);
+                }
+            }
             A::Literal(lit) => ExprKind::Const(literal(lit)),
             A::List(items) => {
                 let compiled: Vec<Expr> = items.iter().map(|i| self.expr(i)).collect();
@@ -426,6 +577,70 @@ impl<'a> Compiler<'a> {
         Expr { kind, span }
     }
 
+    /// `all.NAME`: a rule-local let over the whole run.
+    fn all_of(&mut self, name: &crate::source::Spanned<String>) -> Expr {
+        let span = name.span;
+        let Some(rule) = self.rule.as_mut() else {
+            self.error(
+                Code::CheckUnknownAll,
+                format!(
+                    "`all.{}` reads a rule-local `let`, but this is not inside a rule block",
+                    name.node
+                ),
+                span,
+                "no rule-local `let` here",
+                Some("declare `let NAME = …` inside the `rule ID { … }` block".into()),
+            );
+            return Self::failed(span);
+        };
+        let Some(index) = rule.lets.iter().position(|l| *l == name.node) else {
+            let lets = rule.lets.clone();
+            let help = match closest(&name.node, lets.iter().map(String::as_str)) {
+                Some(found) => format!("did you mean `all.{found}`?"),
+                None if lets.is_empty() => {
+                    "`all.NAME` reads a `let` declared inside this rule block; this rule has none"
+                        .into()
+                }
+                None => format!(
+                    "this rule's lets are {}",
+                    lets.iter()
+                        .map(|l| format!("`{l}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            self.error(
+                Code::CheckUnknownAll,
+                format!("`all.{}` names no rule-local `let` of this rule", name.node),
+                span,
+                "not a `let` of this rule",
+                Some(help),
+            );
+            return Self::failed(span);
+        };
+        if !rule.all_allowed {
+            self.error(
+                Code::CheckAllCycle,
+                format!("`all.{}` cannot be read in `where` or `having`", name.node),
+                span,
+                "this depends on which records or groups the rule considers",
+                Some(
+                    "`all.NAME` is taken over the records (or groups) that pass `where` and \
+                     `having`, so they cannot read it: compare in `when` instead"
+                        .into(),
+                ),
+            );
+            return Self::failed(span);
+        }
+        if !rule.all_read.contains(&index) {
+            rule.all_read.push(index);
+        }
+        Expr {
+            kind: ExprKind::AllOf(index),
+            span,
+        }
+    }
+
     fn name(&mut self, name: &str, place: NamePlace, span: Span) -> Expr {
         // 1. A quantifier's variable shadows every other name.
         if let Some(slot) = self.vars.iter().rposition(|v| v == name) {
@@ -433,6 +648,43 @@ impl<'a> Compiler<'a> {
                 kind: ExprKind::Var(slot, Vec::new()),
                 span,
             };
+        }
+        // A rule-local `let`, then a group key's `as` name.
+        if let Some(rule) = self.rule.as_mut() {
+            if let Some(index) = rule.lets.iter().position(|l| l == name) {
+                if !rule.lets_allowed {
+                    self.error(
+                        Code::CheckLocalInWhere,
+                        format!("`{name}` is computed per group, after grouping"),
+                        span,
+                        "a rule-local `let` of a group rule",
+                        Some(
+                            "a group rule's `where` and keys run on each record before grouping: \
+                             write the expression itself here"
+                                .into(),
+                        ),
+                    );
+                    return Self::failed(span);
+                }
+                if !rule.lets_read.contains(&index) {
+                    rule.lets_read.push(index);
+                }
+                return Expr {
+                    kind: ExprKind::Local(index),
+                    span,
+                };
+            }
+            if rule.per_group
+                && let Some(index) = rule
+                    .keys
+                    .iter()
+                    .position(|(_, as_name)| as_name.as_deref() == Some(name))
+            {
+                return Expr {
+                    kind: ExprKind::GroupKey(index),
+                    span,
+                };
+            }
         }
         // 2. A `let` or `alias` name is that value.
         match self.scope.names.get(name) {
@@ -466,6 +718,21 @@ impl<'a> Compiler<'a> {
                     "no `let` or `alias` of this name is visible here",
                     Some(help),
                 );
+                Self::failed(span)
+            }
+            // In a group rule, `id` is the group finding's name; another field has no value.
+            NamePlace::Plain if self.rule.as_ref().is_some_and(|r| r.per_group) => {
+                if name == "id" {
+                    return Expr {
+                        kind: ExprKind::GroupName,
+                        span,
+                    };
+                }
+                let as_expr = ast::Expr {
+                    kind: A::Name(name.to_string(), NamePlace::Plain),
+                    span,
+                };
+                self.field_in_group(&as_expr);
                 Self::failed(span)
             }
             // 5. Elsewhere, a field of the record.
@@ -606,10 +873,14 @@ impl<'a> Compiler<'a> {
         else {
             let help = match closest(&name.node, Function::ALL.iter().map(|(n, _)| *n)) {
                 Some(f) => format!("did you mean `{f}`?"),
-                None => {
-                    "the functions are `count`, `sum`, `min`, `max`, `len`, `lower` and `upper`"
-                        .into()
-                }
+                None => format!(
+                    "the functions are {}",
+                    Function::ALL
+                        .iter()
+                        .map(|(n, _)| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             };
             self.error(
                 Code::CheckUnknownFunction,
@@ -620,14 +891,14 @@ impl<'a> Compiler<'a> {
             );
             return Self::failed(span);
         };
-        let arity_ok = match function {
-            Function::Min | Function::Max => !args.is_empty(),
-            _ => args.len() == 1,
-        };
-        if !arity_ok {
+        let (least, most) = function.arity();
+        if args.len() < least || args.len() > most {
             let wanted = match function {
-                Function::Min | Function::Max => "one list, or several values",
-                _ => "exactly one argument",
+                Function::Min | Function::Max => "one list, or several values".to_string(),
+                Function::Today => "no argument".to_string(),
+                Function::Round => "a number and, optionally, how many digits".to_string(),
+                _ if least == 1 => "exactly one argument".to_string(),
+                _ => format!("{least} arguments"),
             };
             self.error(
                 Code::CheckArity,
@@ -638,7 +909,13 @@ impl<'a> Compiler<'a> {
                 ),
                 span,
                 "wrong number of arguments",
-                Some(format!("for example `{}(line_items.amount)`", name.node)),
+                Some({
+                    let (call, what) = function
+                        .signature()
+                        .split_once(": ")
+                        .unwrap_or((function.signature(), ""));
+                    format!("write it as `{call}` ({what})")
+                }),
             );
             return Self::failed(span);
         }
@@ -715,6 +992,8 @@ fn literal(lit: &Literal) -> Const {
         Literal::String(s) => Const::String(s.as_str().into()),
         Literal::Number(n) => Const::Number(*n),
         Literal::Date(d) => Const::Date(*d),
+        Literal::DateTime(t) => Const::DateTime(*t),
+        Literal::Duration(d) => Const::Duration(*d),
         Literal::Bool(b) => Const::Bool(*b),
     }
 }
@@ -736,10 +1015,30 @@ fn static_non_boolean(expr: &Expr) -> Option<&'static str> {
         ExprKind::Const(c) => Some(c.type_name()),
         ExprKind::Arith(..) | ExprKind::Neg(_) => Some("a number"),
         ExprKind::Call(f, _) => match f {
-            Function::Count | Function::Sum | Function::Len => Some("a number"),
-            Function::Lower | Function::Upper => Some("a string"),
+            Function::Count
+            | Function::Sum
+            | Function::Len
+            | Function::Days
+            | Function::Year
+            | Function::FiscalYear
+            | Function::Avg
+            | Function::Median
+            | Function::Quantile
+            | Function::LowerFence
+            | Function::UpperFence
+            | Function::Abs
+            | Function::Round => Some("a number"),
+            Function::Lower
+            | Function::Upper
+            | Function::Month
+            | Function::Quarter
+            | Function::Week
+            | Function::Substring => Some("a string"),
+            Function::Today | Function::Day => Some("a date"),
+            Function::Distinct | Function::Sort | Function::Flatten => Some("a list"),
             Function::Min | Function::Max => None,
         },
+        ExprKind::Comprehension(..) => Some("a list"),
         _ => None,
     }
 }
@@ -749,11 +1048,14 @@ pub(crate) fn collapse_whitespace(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Parses a message's `{PATH}` placeholders; `{{` and `}}` are literal braces.
-pub(crate) fn template(text: &str) -> Result<Template, String> {
+/// Splits a message into text and its placeholders, `compiled` holding each placeholder's
+/// expression in order; `{{` and `}}` are literal braces. A placeholder that is a field path is
+/// rendered as the data wrote it.
+pub(crate) fn template(text: &str, compiled: Vec<Expr>) -> Result<Template, String> {
     let mut parts = Vec::new();
     let mut literal = String::new();
     let mut chars = text.chars().peekable();
+    let mut exprs = compiled.into_iter();
     while let Some(c) = chars.next() {
         match c {
             '{' if chars.peek() == Some(&'{') => {
@@ -766,24 +1068,19 @@ pub(crate) fn template(text: &str) -> Result<Template, String> {
             }
             '}' => return Err("a lone `}` (write `}}` for a literal brace)".into()),
             '{' => {
-                let mut path = String::new();
-                loop {
-                    match chars.next() {
-                        Some('}') => break,
-                        Some(c) => path.push(c),
-                        None => {
-                            return Err(
-                                "a `{` is not closed (write `{{` for a literal brace)".into()
-                            );
-                        }
-                    }
+                if !chars.any(|c| c == '}') {
+                    return Err("a `{` is not closed (write `{{` for a literal brace)".into());
                 }
-                let segments = placeholder_path(path.trim())
-                    .ok_or_else(|| format!("`{{{path}}}` is not a field path"))?;
+                let expr = exprs
+                    .next()
+                    .ok_or("a placeholder could not be read (an escape inside braces?)")?;
                 if !literal.is_empty() {
                     parts.push(TemplatePart::Text(std::mem::take(&mut literal)));
                 }
-                parts.push(TemplatePart::Field(segments));
+                parts.push(match expr.kind {
+                    ExprKind::Field(path) => TemplatePart::Field(path),
+                    _ => TemplatePart::Expr(expr),
+                });
             }
             c => literal.push(c),
         }
@@ -792,19 +1089,4 @@ pub(crate) fn template(text: &str) -> Result<Template, String> {
         parts.push(TemplatePart::Text(literal));
     }
     Ok(Template { parts })
-}
-
-fn placeholder_path(path: &str) -> Option<Vec<Segment>> {
-    let path = path.strip_prefix("record.").unwrap_or(path);
-    let words: Vec<&str> = path.split('.').collect();
-    let valid = |w: &&str| {
-        w.chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-    };
-    if path.is_empty() || !words.iter().all(valid) {
-        return None;
-    }
-    Some(words.into_iter().map(|w| Segment::Key(w.into())).collect())
 }

@@ -27,15 +27,26 @@ pub struct Program {
     pub tests: Vec<CompiledTest>,
     /// The schema the records must conform to, when the policies declare one.
     pub schema: Option<Arc<crate::schema::Schema>>,
+    /// The run's "today" (`--today`): the day [`Program::apply_today`] applied the waivers as
+    /// of, once it has, and `today()`; the current date when not set.
+    pub today: Option<Date>,
+    /// Every aliased symbol of the run, for group keys: records whose key is a spelling of one
+    /// share its group.
+    pub aliases: Vec<(Arc<str>, Arc<AliasSet>)>,
 }
 
 impl Program {
     /// A program of these rules, with their index; field paths from the record's root are
     /// given slots, so that each top-level field is looked up once per record.
     pub fn new(mut rules: Vec<CompiledRule>) -> Program {
-        let mut index = super::index::RuleIndex::build(
-            rules.iter().map(|r| r.conditions.first().map(|c| &c.expr)),
-        );
+        // Rules across records are evaluated apart, after every record is read.
+        let mut index = super::index::RuleIndex::build(rules.iter().map(|r| {
+            if r.across.is_some() {
+                None
+            } else {
+                r.conditions.first().map(|c| &c.expr)
+            }
+        }));
         let mut root_fields = foldhash::HashMap::default();
         for path_index in &mut index.paths {
             if let Some(Segment::Key(key)) = path_index.path.first() {
@@ -59,6 +70,8 @@ impl Program {
             waivers: Vec::new(),
             tests: Vec::new(),
             schema: None,
+            today: None,
+            aliases: Vec::new(),
         }
     }
 
@@ -79,7 +92,9 @@ impl Program {
     /// expired waiver and a note for each that expires within `EXPIRY_NOTICE_DAYS` days.
     pub fn apply_today(&mut self, today: Date) -> Vec<crate::diagnostic::Diag> {
         use crate::diagnostic::{Code, Diag};
+        self.today = Some(today);
         let mut diags = Vec::new();
+        self.today = Some(today);
         for (index, waiver) in self.waivers.iter().enumerate() {
             let rule_id = self
                 .rules
@@ -257,7 +272,24 @@ macro_rules! each_operand {
             ExprKind::Const(_)
             | ExprKind::Field(_)
             | ExprKind::RootField(..)
-            | ExprKind::Var(..) => {}
+            | ExprKind::Var(..)
+            | ExprKind::Local(_)
+            | ExprKind::AllOf(_)
+            | ExprKind::GroupKey(_)
+            | ExprKind::Group
+            | ExprKind::GroupName => {}
+            ExprKind::If(a, b, c) => {
+                $f(a);
+                $f(b);
+                $f(c);
+            }
+            ExprKind::Comprehension(_, list, body, filter) => {
+                $f(list);
+                $f(body);
+                if let Some(filter) = filter {
+                    $f(filter);
+                }
+            }
             ExprKind::Member(inner, _)
             | ExprKind::Not(inner)
             | ExprKind::Matches(inner, _)
@@ -329,6 +361,48 @@ pub struct CompiledRule {
     pub tags: Vec<String>,
     /// The waivers in force for this rule, by index in [`Program::waivers`].
     pub waivers: Vec<usize>,
+    /// Rule-local `let`s, computed per record (or per group), in the order written.
+    pub lets: Vec<LocalLet>,
+    /// For a rule that looks across records (`per`, or `all.`): how.
+    pub across: Option<Across>,
+}
+
+/// A rule-local `let`.
+#[derive(Debug, Clone)]
+pub struct LocalLet {
+    /// Its name.
+    pub name: Arc<str>,
+    /// Its value.
+    pub expr: Expr,
+}
+
+/// How a rule looks across records: its groups (none for a per-record rule with `all.`), the
+/// records it considers, and what it keeps of them.
+#[derive(Debug, Clone)]
+pub struct Across {
+    /// `per KEY [as NAME], …`: empty for a per-record rule that reads `all.NAME`.
+    pub keys: Vec<GroupKey>,
+    /// The filters, evaluated on each record.
+    pub filters: Vec<Clause>,
+    /// `where EXPR`, evaluated on each record before grouping.
+    pub where_: Option<Clause>,
+    /// `having EXPR`, evaluated on each group.
+    pub having: Option<Clause>,
+    /// Which rule-local lets `all.NAME` reads, by index in [`CompiledRule::lets`].
+    pub all: Vec<usize>,
+    /// The top-level fields of a record the rule reads: only these are kept of each record.
+    pub reads: Vec<Box<str>>,
+}
+
+/// One key of a group rule.
+#[derive(Debug, Clone)]
+pub struct GroupKey {
+    /// The key's value for a record.
+    pub expr: Expr,
+    /// Its name inside the rule and in reports: `as NAME`, or the key as written.
+    pub name: Arc<str>,
+    /// The key as written, whitespace collapsed: an expression written so reads the key.
+    pub text: String,
 }
 
 impl CompiledRule {
@@ -339,6 +413,43 @@ impl CompiledRule {
         let unless = self.unless.iter().map(|c| (ClauseRole::Unless, c));
         let require = self.require.iter().map(|c| (ClauseRole::Require, c));
         conditions.chain(unless).chain(require)
+    }
+
+    /// The names of the top-level record fields the rule (and `waivers`, its waivers' conditions)
+    /// may read, through any path: what a rule across records keeps of each record.
+    pub(crate) fn fields_read(&self, waivers: &[&Expr]) -> Vec<Box<str>> {
+        let mut names: Vec<Box<str>> = Vec::new();
+        let mut stack: Vec<&Expr> = self.clauses().map(|(_, c)| &c.expr).collect();
+        stack.extend(self.lets.iter().map(|l| &l.expr));
+        stack.extend(waivers);
+        if let Some(across) = &self.across {
+            stack.extend(across.keys.iter().map(|k| &k.expr));
+            stack.extend(across.where_.iter().chain(&across.having).map(|c| &c.expr));
+        }
+        if let Some(message) = &self.message {
+            for part in &message.parts {
+                match part {
+                    TemplatePart::Field(path) => add_keys(path, &mut names),
+                    TemplatePart::Expr(e) => stack.push(e),
+                    TemplatePart::Text(_) => {}
+                }
+            }
+        }
+        while let Some(expr) = stack.pop() {
+            match &expr.kind {
+                ExprKind::Field(path) | ExprKind::Var(_, path) | ExprKind::RootField(_, path) => {
+                    add_keys(path, &mut names);
+                }
+                ExprKind::Member(_, segment) => add_keys(std::slice::from_ref(segment), &mut names),
+                // `record["key"]` and indexes by a computed value may read any field.
+                ExprKind::Index(..) => names.push("*".into()),
+                _ => {}
+            }
+            expr.for_each_child(&mut |child| stack.push(child));
+        }
+        names.sort_unstable();
+        names.dedup();
+        names
     }
 
     /// The message of a rule without `message`: which clauses matched, and which did not excuse.
@@ -355,6 +466,15 @@ impl CompiledRule {
             text.push_str(&format!(", not excused by `unless {}`", unless.text));
         }
         text
+    }
+}
+
+/// Adds the keys of a path to `names`.
+fn add_keys(path: &[Segment], names: &mut Vec<Box<str>>) {
+    for segment in path {
+        if let Segment::Key(key) = segment {
+            names.push(key.clone());
+        }
     }
 }
 
@@ -383,6 +503,8 @@ pub enum TemplatePart {
     Text(String),
     /// A field of the record, rendered as in the data.
     Field(Vec<Segment>),
+    /// Any other expression, rendered as its value.
+    Expr(Expr),
 }
 
 /// A compiled expression, with its span in the policy for error reports.
@@ -462,6 +584,20 @@ pub enum ExprKind {
     Call(Function, Vec<Expr>),
     /// `any` / `all`: the variable's slot, the list, the body.
     Quantifier(Quantifier, usize, Box<Expr>, Box<Expr>),
+    /// `if COND then A else B`
+    If(Box<Expr>, Box<Expr>, Box<Expr>),
+    /// `[BODY for VAR in LIST where FILTER]`: the variable's slot, the list, the body, the filter.
+    Comprehension(usize, Box<Expr>, Box<Expr>, Option<Box<Expr>>),
+    /// A rule-local `let`, by index in [`CompiledRule::lets`].
+    Local(usize),
+    /// `all.NAME`: the values of a rule-local `let` over the whole run.
+    AllOf(usize),
+    /// The value of a group key, by position in [`Across::keys`].
+    GroupKey(usize),
+    /// `group`: the records of a group.
+    Group,
+    /// The name of a group finding (its keys joined with ` / `), as `id` reads in a group rule.
+    GroupName,
 }
 
 /// `< <= > >=`
@@ -494,11 +630,49 @@ pub enum Function {
     Lower,
     /// `upper(STRING)`
     Upper,
+    /// `today()`
+    Today,
+    /// `days(DURATION)`
+    Days,
+    /// `year(D)`
+    Year,
+    /// `month(D)`
+    Month,
+    /// `quarter(D)`
+    Quarter,
+    /// `week(D)`
+    Week,
+    /// `day(D)`
+    Day,
+    /// `fiscal_year(D)`
+    FiscalYear,
+    /// `distinct(LIST)`
+    Distinct,
+    /// `sort(LIST)`
+    Sort,
+    /// `flatten(LIST)`
+    Flatten,
+    /// `avg(LIST)`
+    Avg,
+    /// `median(LIST)`
+    Median,
+    /// `quantile(LIST, P)`
+    Quantile,
+    /// `lower_fence(LIST)`
+    LowerFence,
+    /// `upper_fence(LIST)`
+    UpperFence,
+    /// `substring(S, START, LENGTH)`
+    Substring,
+    /// `abs(N)`
+    Abs,
+    /// `round(N, DIGITS)`
+    Round,
 }
 
 impl Function {
     /// Every function with its name, for lookup and suggestions.
-    pub const ALL: [(&'static str, Function); 7] = [
+    pub const ALL: [(&'static str, Function); 26] = [
         ("count", Function::Count),
         ("sum", Function::Sum),
         ("min", Function::Min),
@@ -506,7 +680,80 @@ impl Function {
         ("len", Function::Len),
         ("lower", Function::Lower),
         ("upper", Function::Upper),
+        ("today", Function::Today),
+        ("days", Function::Days),
+        ("year", Function::Year),
+        ("month", Function::Month),
+        ("quarter", Function::Quarter),
+        ("week", Function::Week),
+        ("day", Function::Day),
+        ("fiscal_year", Function::FiscalYear),
+        ("distinct", Function::Distinct),
+        ("sort", Function::Sort),
+        ("flatten", Function::Flatten),
+        ("avg", Function::Avg),
+        ("median", Function::Median),
+        ("quantile", Function::Quantile),
+        ("lower_fence", Function::LowerFence),
+        ("upper_fence", Function::UpperFence),
+        ("substring", Function::Substring),
+        ("abs", Function::Abs),
+        ("round", Function::Round),
     ];
+
+    /// How many arguments it takes: at least, at most.
+    pub fn arity(self) -> (usize, usize) {
+        match self {
+            Function::Min | Function::Max => (1, usize::MAX),
+            Function::Today => (0, 0),
+            Function::Quantile => (2, 2),
+            Function::Substring => (3, 3),
+            Function::Round => (1, 2),
+            _ => (1, 1),
+        }
+    }
+
+    /// Its name as written.
+    pub fn name(self) -> &'static str {
+        Function::ALL
+            .iter()
+            .find(|(_, f)| *f == self)
+            .map_or("", |(name, _)| name)
+    }
+
+    /// How it is called, with a line of what it gives (for hovers and messages).
+    pub fn signature(self) -> &'static str {
+        match self {
+            Function::Count => "count(LIST): how many elements",
+            Function::Sum => "sum(LIST): the total of the numbers, missing ones left out",
+            Function::Min => "min(LIST) or min(a, b, …): the smallest value",
+            Function::Max => "max(LIST) or max(a, b, …): the largest value",
+            Function::Len => "len(STRING or LIST): characters or elements",
+            Function::Lower => "lower(STRING): lower case",
+            Function::Upper => "upper(STRING): upper case",
+            Function::Today => "today(): the run's date (--today)",
+            Function::Days => "days(DURATION): whole days, truncated toward zero",
+            Function::Year => "year(DATE): the year, a number",
+            Function::Month => "month(DATE): \"2018-11\"",
+            Function::Quarter => "quarter(DATE): \"2018-Q4\"",
+            Function::Week => "week(DATE): the ISO week, \"2018-W46\"",
+            Function::Day => "day(DATE-TIME): its calendar date",
+            Function::FiscalYear => {
+                "fiscal_year(DATE): the U.S. federal fiscal year (from October 1)"
+            }
+            Function::Distinct => "distinct(LIST): first occurrences, in order",
+            Function::Sort => "sort(LIST): ascending",
+            Function::Flatten => "flatten(LIST): one level of nested lists",
+            Function::Avg => "avg(LIST): the mean, exact",
+            Function::Median => "median(LIST): the middle value (type 8)",
+            Function::Quantile => "quantile(LIST, P): Hyndman and Fan's type 8, P from 0 to 1",
+            Function::LowerFence => "lower_fence(LIST): Q1 - 1.5 x (Q3 - Q1)",
+            Function::UpperFence => "upper_fence(LIST): Q3 + 1.5 x (Q3 - Q1)",
+            Function::Substring => "substring(S, START, LENGTH): by character, from 0",
+            Function::Abs => "abs(N): the absolute value",
+            Function::Round => "round(N, DIGITS): half to even",
+        }
+    }
 }
 
 /// A constant value of the policy.
@@ -518,6 +765,10 @@ pub enum Const {
     Number(Decimal),
     /// A date.
     Date(Date),
+    /// A date-time.
+    DateTime(crate::time::Instant),
+    /// A duration.
+    Duration(crate::time::Duration),
     /// `true` / `false`.
     Bool(bool),
     /// A list of constants.
@@ -531,6 +782,8 @@ impl Const {
             Const::String(_) => "a string",
             Const::Number(_) => "a number",
             Const::Date(_) => "a date",
+            Const::DateTime(_) => "a date-time",
+            Const::Duration(_) => "a duration",
             Const::Bool(_) => "a boolean",
             Const::List(_) => "a list",
         }
@@ -543,12 +796,16 @@ impl Const {
 pub struct AliasSet {
     /// The normalised spellings, the symbol's own among them.
     pub normalized: HashSet<String>,
+    /// The entries as written, the patterns (raw strings) among them compiled.
+    pub entries: Vec<super::alias::AliasEntry>,
 }
 
 impl AliasSet {
-    /// Whether `text` is one of the spellings, after normalising it the same way.
+    /// Whether `text` is one of the spellings, after normalising it the same way, or a pattern
+    /// entry matches it as written.
     pub fn matches(&self, text: &str) -> bool {
-        !self.normalized.is_empty() && self.normalized.contains(&normalize(text))
+        (!self.normalized.is_empty() && self.normalized.contains(&normalize(text)))
+            || self.pattern_matches(text)
     }
 }
 

@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 
 use super::{
-    Clause, CompiledRule, CompiledTest, CompiledWaiver, Compiler, Position, Program, Scope,
+    Across, Clause, CompiledRule, CompiledTest, CompiledWaiver, Compiler, GroupKey, LocalLet,
+    Position, Program, RuleNames, Scope,
 };
 use crate::diagnostic::{Code, Diag};
 use crate::source::{Source, Span};
@@ -111,7 +112,7 @@ pub(crate) fn compile_statements(
         for statement in &file.ast.statements {
             match statement {
                 Statement::Waive(waiver) => {
-                    if let Some(w) = compile_waiver(&mut compiler, waiver, &by_id) {
+                    if let Some(w) = compile_waiver(&mut compiler, waiver, &by_id, &rules) {
                         waivers.push(w);
                     }
                 }
@@ -161,9 +162,33 @@ fn compile_waiver(
     compiler: &mut Compiler<'_>,
     waiver: &ast::Waiver,
     by_id: &HashMap<&str, usize>,
+    rules: &[CompiledRule],
 ) -> Option<CompiledWaiver> {
     let rule = rule_named(compiler, &waiver.rule, by_id);
+    // A waiver of a group rule reads the group as the rule does: its keys, `group`, its lets, `id`.
+    let names = rule.and_then(|r| rules.get(r)).and_then(|r| {
+        let across = r.across.as_ref()?;
+        Some(RuleNames {
+            lets: r.lets.iter().map(|l| l.name.to_string()).collect(),
+            keys: across
+                .keys
+                .iter()
+                .map(|k| {
+                    (
+                        k.text.clone(),
+                        (*k.name != *k.text).then(|| k.name.to_string()),
+                    )
+                })
+                .collect(),
+            per_group: !across.keys.is_empty(),
+            lets_allowed: true,
+            all_allowed: true,
+            ..RuleNames::default()
+        })
+    });
+    compiler.rule = names;
     let condition = compiler.clause(&waiver.condition, Position::For);
+    compiler.rule = None;
     let until = compiler.date_constant(&waiver.until, "`until` takes a date");
     Some(CompiledWaiver {
         rule: rule?,
@@ -203,47 +228,131 @@ fn compile_test(
 }
 
 fn compile_rule(compiler: &mut Compiler<'_>, rule: &ast::Rule, id: String) -> CompiledRule {
-    let (effect, conditions, unless, require) = match &rule.body {
+    let (per, where_, having): (&[ast::GroupKey], Option<&ast::Expr>, Option<&ast::Expr>) =
+        match &rule.body {
+            RuleBody::Effect {
+                per,
+                where_,
+                having,
+                ..
+            } => (per, where_.as_ref(), having.as_ref()),
+            RuleBody::Require { .. } => (&[], None, None),
+        };
+    let grouped = !per.is_empty();
+    let let_names = local_names(compiler, rule);
+    compiler.rule = Some(RuleNames {
+        lets: let_names,
+        keys: per
+            .iter()
+            .map(|k| (k.text.clone(), k.name.as_ref().map(|n| n.node.clone())))
+            .collect(),
+        per_group: false,
+        lets_allowed: !grouped,
+        all_allowed: false,
+        ..RuleNames::default()
+    });
+    // Read on each record: the filters, `where` and the keys.
+    let (effect, mut conditions, unless_ast, require_ast, when_ast) = match &rule.body {
         RuleBody::Effect {
             effect,
             filters,
             when,
             unless,
+            ..
         } => {
-            let mut conditions: Vec<Clause> = filters.iter().map(|f| compiler.filter(f)).collect();
-            if let Some(when) = when {
-                let mut clause = compiler.clause(when, Position::When);
-                // The generated message quotes the rule as written, keyword included.
-                clause.text = format!("when {}", clause.text);
-                conditions.push(clause);
-            }
-            let unless = unless
-                .as_ref()
-                .map(|u| compiler.clause(u, Position::Unless));
-            (effect.node, conditions, unless, None)
+            let conditions: Vec<Clause> = filters.iter().map(|f| compiler.filter(f)).collect();
+            (
+                effect.node,
+                conditions,
+                unless.as_ref(),
+                None,
+                when.as_ref(),
+            )
         }
         RuleBody::Require {
             condition, when, ..
-        } => {
-            let conditions = when
-                .iter()
-                .map(|w| compiler.clause(w, Position::When))
-                .collect();
-            let require = compiler.clause(condition, Position::Require);
-            (Effect::Deny, conditions, None, Some(require))
-        }
+        } => (
+            Effect::Deny,
+            Vec::new(),
+            None,
+            Some(condition),
+            when.as_ref(),
+        ),
     };
-    let message = rule.message.as_ref().and_then(|m| match super::template(&m.node) {
+    let where_clause = where_.map(|w| {
+        let mut clause = compiler.clause(w, Position::Operand);
+        clause.text = format!("where {}", clause.text);
+        clause
+    });
+    let keys: Vec<GroupKey> = per
+        .iter()
+        .map(|k| GroupKey {
+            expr: compiler.expr(&k.expr),
+            name: k
+                .name
+                .as_ref()
+                .map_or(k.text.as_str(), |n| n.node.as_str())
+                .into(),
+            text: k.text.clone(),
+        })
+        .collect();
+    // Read on each group (or record): everything else.
+    if let Some(names) = compiler.rule.as_mut() {
+        names.per_group = grouped;
+        names.lets_allowed = true;
+    }
+    let having = having.map(|h| {
+        let mut clause = compiler.clause(h, Position::Operand);
+        clause.text = format!("having {}", clause.text);
+        clause
+    });
+    if let Some(names) = compiler.rule.as_mut() {
+        names.all_allowed = true;
+    }
+    let lets = compile_lets(compiler, rule);
+    if let Some(when) = when_ast {
+        let mut clause = compiler.clause(when, Position::When);
+        // The generated message quotes the rule as written, keyword included.
+        clause.text = format!("when {}", clause.text);
+        conditions.push(clause);
+    }
+    let unless = unless_ast.map(|u| compiler.clause(u, Position::Unless));
+    let require = require_ast.map(|r| compiler.clause(r, Position::Require));
+    let placeholders: Vec<crate::compile::Expr> =
+        rule.placeholders.iter().map(|p| compiler.expr(p)).collect();
+    let all = compiler.rule.take().map(|n| n.all_read).unwrap_or_default();
+    let message = rule.message.as_ref().and_then(|m| match super::template(&m.node, placeholders) {
         Ok(t) => Some(t),
         Err(why) => {
             compiler.errors.push(
                 Diag::error(Code::CheckBadMessage, format!("this message cannot be used: {why}"))
                     .label(compiler.source(), m.span, "in this message")
-                    .help("placeholders are field paths in braces, like `{vendor}` or `{buyer.branch}`"),
+                    .help("placeholders are expressions in braces, like `{vendor}` or `{sum(group.amount)}`; `{{` and `}}` are literal braces"),
             );
             None
         }
     });
+    let across = if grouped || !all.is_empty() {
+        // The filters choose records; the conditions left are evaluated per group.
+        let filters = conditions
+            .drain(..conditions.len() - usize::from(when_ast.is_some()))
+            .collect();
+        Some(Across {
+            keys,
+            filters,
+            where_: where_clause,
+            having,
+            all,
+            reads: Vec::new(),
+        })
+    } else {
+        // A per-record rule's `where` is one more condition.
+        if let Some(clause) = where_clause {
+            let at = conditions.len() - usize::from(when_ast.is_some());
+            conditions.insert(at, clause);
+        }
+        None
+    };
     let mut compiled = CompiledRule {
         id: id.into(),
         effect,
@@ -257,7 +366,97 @@ fn compile_rule(compiler: &mut Compiler<'_>, rule: &ast::Rule, id: String) -> Co
         tags: rule.tags.iter().map(|t| t.node.clone()).collect(),
         generated_message: "".into(),
         waivers: Vec::new(),
+        lets,
+        across,
     };
     compiled.generated_message = compiled.generate_message().into();
+    let reads = compiled.fields_read(&[]);
+    if let Some(across) = compiled.across.as_mut() {
+        across.reads = reads;
+    }
     compiled
+}
+
+/// The names of a rule block's lets; a name declared twice, or that hides a file-level `let` or
+/// `alias`, is an error.
+fn local_names(compiler: &mut Compiler<'_>, rule: &ast::Rule) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for local in &rule.lets {
+        let name = &local.name.node;
+        let clash = if names.contains(name) {
+            Some("another `let` of this rule")
+        } else if compiler.declares(name) {
+            Some("a `let` or `alias` of the file")
+        } else {
+            None
+        };
+        if let Some(what) = clash {
+            compiler.errors.push(
+                Diag::error(
+                    Code::CheckLocalShadows,
+                    format!("`{name}` is already the name of {what}"),
+                )
+                .label(compiler.source(), local.name.span, "declared again here")
+                .help("give the rule's `let` a name of its own"),
+            );
+        }
+        names.push(name.clone());
+    }
+    names
+}
+
+/// Compiles a rule block's lets; a cycle between them is an error.
+fn compile_lets(compiler: &mut Compiler<'_>, rule: &ast::Rule) -> Vec<LocalLet> {
+    let mut lets = Vec::new();
+    let mut reads: Vec<Vec<usize>> = Vec::new();
+    for local in &rule.lets {
+        if let Some(names) = compiler.rule.as_mut() {
+            names.lets_read.clear();
+        }
+        let expr = compiler.expr(&local.value);
+        reads.push(
+            compiler
+                .rule
+                .as_ref()
+                .map(|n| n.lets_read.clone())
+                .unwrap_or_default(),
+        );
+        lets.push(LocalLet {
+            name: local.name.node.as_str().into(),
+            expr,
+        });
+    }
+    // A let that reaches itself through the lets it reads.
+    for (start, local) in rule.lets.iter().enumerate() {
+        let mut seen = vec![false; rule.lets.len()];
+        let mut stack: Vec<usize> = reads.get(start).cloned().unwrap_or_default();
+        let mut cycle = false;
+        while let Some(next) = stack.pop() {
+            if next == start {
+                cycle = true;
+                break;
+            }
+            if let Some(flag) = seen.get_mut(next)
+                && !*flag
+            {
+                *flag = true;
+                stack.extend(reads.get(next).into_iter().flatten());
+            }
+        }
+        if cycle {
+            compiler.errors.push(
+                Diag::error(
+                    Code::CheckLocalCycle,
+                    format!("`{}` is defined in terms of itself", local.name.node),
+                )
+                .label(
+                    compiler.source(),
+                    local.value.span,
+                    "depends on itself through other `let`s",
+                )
+                .help("compute it from the record (or the group) without going round in a circle"),
+            );
+        }
+    }
+    lets
 }

@@ -40,18 +40,22 @@ pub(crate) struct Chunks {
     /// Bytes read from the file so far, and the most allowed.
     read: u64,
     max_bytes: u64,
+    /// The file's size when it was opened (0 for standard input).
+    size: u64,
 }
 
 impl Chunks {
     /// Chunks of the file at `path` (or of standard input, for `-`); `split` false reads it as
     /// one chunk.
     pub fn open(path: &Path, format: Format, split: bool) -> Result<Chunks, Diag> {
+        let mut size_hint = 0;
         let (name, file): (String, Box<dyn Read>) = if path == Path::new(STDIN) {
             (STDIN_NAME.to_string(), Box::new(std::io::stdin()))
         } else {
             let name = path.display().to_string();
-            let file = std::fs::File::open(path)
-                .map_err(|e| Diag::io(Code::IoRead, "cannot read", &name, &e))?;
+            // Only a regular file: a FIFO would block, a device stream forever.
+            let (file, size) = crate::project::open_regular(path)?;
+            size_hint = size;
             (name, Box::new(file))
         };
         Ok(Chunks {
@@ -65,6 +69,7 @@ impl Chunks {
             target: CHUNK_BYTES,
             read: 0,
             max_bytes: u64::MAX,
+            size: size_hint,
         })
     }
 
@@ -86,8 +91,16 @@ impl Chunks {
             return Ok(());
         };
         let mut block = vec![0u8; 64 << 10];
+        // A file known to be too large is refused before any of it is read.
+        let mut known_size = std::mem::take(&mut self.size);
         while self.buffer.len() < want {
-            match file.read(&mut block) {
+            let read = if known_size > self.max_bytes {
+                Ok(usize::try_from(known_size).unwrap_or(usize::MAX))
+            } else {
+                file.read(&mut block)
+            };
+            known_size = 0;
+            match read {
                 Ok(0) => {
                     self.file = None;
                     break;

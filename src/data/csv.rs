@@ -1,7 +1,8 @@
 //! CSV records (RFC 4180): the first row names the fields, every other row is a record. A header
 //! with dots (`buyer.branch`) makes nested mappings; an empty cell is a missing field; every value
 //! is a string (one that looks like a number or a date compares as one). Each value keeps its
-//! line and column.
+//! line and column. The delimiter is `,`, `;`, tab or `|`, whichever the header row holds most
+//! of (outside quotes), as spreadsheets export in locales where `,` is the decimal mark.
 //!
 //! Written here rather than with the `csv` crate, which does not give the place of each field in
 //! the file, and a finding must point at its cell.
@@ -29,6 +30,41 @@ pub(crate) struct CsvRecords {
     index: usize,
     pending: VecDeque<Result<Record, DataError>>,
     done: bool,
+    /// The longest cell, in bytes as written (`--max-scalar-size`).
+    max_cell: usize,
+    /// The byte between cells.
+    delimiter: u8,
+}
+
+/// The delimiters a CSV file may use.
+const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
+
+/// The delimiter of a CSV text: of `,`, `;`, tab and `|`, the one its first row holds most of
+/// outside quotes (`,` on a tie or when there is none).
+fn detect_delimiter(text: &str) -> u8 {
+    let mut counts = [0usize; DELIMITERS.len()];
+    let mut quoted = false;
+    for byte in text.bytes() {
+        match byte {
+            b'"' => quoted = !quoted,
+            b'\n' | b'\r' if !quoted => break,
+            _ if !quoted => {
+                if let Some(at) = DELIMITERS.iter().position(|d| *d == byte)
+                    && let Some(count) = counts.get_mut(at)
+                {
+                    *count += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut best = (b',', 0);
+    for (delimiter, count) in DELIMITERS.iter().zip(counts) {
+        if count > best.1 {
+            best = (*delimiter, count);
+        }
+    }
+    best.0
 }
 
 impl CsvRecords {
@@ -39,20 +75,51 @@ impl CsvRecords {
         } else {
             0
         };
+        let delimiter = detect_delimiter(source.text().get(pos..).unwrap_or(""));
         CsvRecords {
+            delimiter,
             source,
             pos,
             header: None,
             index: 0,
             pending: VecDeque::new(),
             done: false,
+            max_cell: usize::MAX,
         }
+    }
+
+    /// Refuses cells longer than `bytes` (as written), as every reader refuses such scalars.
+    pub fn with_max_cell(mut self, bytes: usize) -> CsvRecords {
+        self.max_cell = bytes;
+        self
+    }
+
+    /// The error for a cell longer than the limit; reading goes on at the next line.
+    fn cell_too_large(&mut self, span: Span) -> DataError {
+        let text = self.source.text();
+        self.pos = text
+            .get(span.end..)
+            .and_then(|rest| rest.find('\n'))
+            .map_or(text.len(), |n| span.end + n + 1);
+        data_error(
+            &self.source,
+            Code::DataScalarTooLarge,
+            format!(
+                "a value of {} bytes, more than the limit of {}",
+                span.end - span.start,
+                self.max_cell
+            ),
+            Span::new(span.start, span.start + 1),
+            "this value is too long",
+            Some("raise the limit with `--max-scalar-size BYTES` if the data is right".into()),
+        )
     }
 
     /// The cells of the row at `self.pos`, moving past it; `None` at the end of the file.
     fn row(&mut self) -> Option<Result<(Vec<Cell>, Span), DataError>> {
         let text = self.source.text();
         let bytes = text.as_bytes();
+        let delimiter = self.delimiter;
         if self.pos >= bytes.len() {
             return None;
         }
@@ -93,7 +160,9 @@ impl CsvRecords {
                         }
                     }
                 }
-                if !matches!(bytes.get(i), None | Some(b',' | b'\n' | b'\r')) {
+                if !matches!(bytes.get(i), None | Some(b'\n' | b'\r'))
+                    && bytes.get(i) != Some(&delimiter)
+                {
                     let end = text
                         .get(i..)
                         .and_then(|r| r.find(['\n', '\r']))
@@ -104,9 +173,15 @@ impl CsvRecords {
                         Code::DataCsvSyntax,
                         "text after a quoted field",
                         Span::new(i, i + 1),
-                        "expected `,` or the end of the line here",
+                        format!(
+                            "expected `{}` or the end of the line here",
+                            char::from(delimiter)
+                        ),
                         Some("quote the whole field: `\"a \"\"b\"\" c\"`".into()),
                     )));
+                }
+                if i - cell_start > self.max_cell {
+                    return Some(Err(self.cell_too_large(Span::new(cell_start, i))));
                 }
                 cells.push(Cell {
                     text: value,
@@ -114,7 +189,12 @@ impl CsvRecords {
                 });
             } else {
                 let rest = text.get(i..).unwrap_or("");
-                let end = rest.find([',', '\n', '\r']).unwrap_or(rest.len());
+                let end = rest
+                    .find([char::from(delimiter), '\n', '\r'])
+                    .unwrap_or(rest.len());
+                if end > self.max_cell {
+                    return Some(Err(self.cell_too_large(Span::new(i, i + end))));
+                }
                 cells.push(Cell {
                     text: rest.get(..end).unwrap_or("").to_string(),
                     span: Span::new(i, i + end),
@@ -122,7 +202,7 @@ impl CsvRecords {
                 i += end;
             }
             match bytes.get(i) {
-                Some(b',') => i += 1,
+                Some(&b) if b == delimiter => i += 1,
                 Some(b'\r') if bytes.get(i + 1) == Some(&b'\n') => {
                     i += 2;
                     break;
@@ -384,5 +464,30 @@ mod tests {
         assert_eq!(err(&results[0]).code, Code::DataDuplicateKey);
         let (_, results) = read("id,,x\n");
         assert_eq!(err(&results[0]).code, Code::DataCsvHeader);
+    }
+
+    #[test]
+    fn the_delimiter_is_the_one_the_header_holds() {
+        let (source, results) = read("id;vendor;amount\nA-1;DJI;\"1,5\"\n");
+        let record = ok(&results[0]);
+        let vendor = field(record, &["vendor"]);
+        assert_eq!(vendor.value, Value::String("DJI".into()));
+        assert_eq!(source.line_col(vendor.span.start), (2, 5));
+        assert_eq!(
+            field(record, &["amount"]).value,
+            Value::String("1,5".into())
+        );
+        let (_, results) = read("id\tvendor\nA-1\tDJI\n");
+        assert_eq!(
+            field(ok(&results[0]), &["vendor"]).value,
+            Value::String("DJI".into())
+        );
+        let (_, results) = read("id|\"a,b\"|vendor\nA-1|x|DJI\n");
+        assert_eq!(
+            field(ok(&results[0]), &["vendor"]).value,
+            Value::String("DJI".into())
+        );
+        assert_eq!(detect_delimiter("id\n"), b',');
+        assert_eq!(detect_delimiter("\"a;b\",c\n"), b',');
     }
 }

@@ -37,9 +37,10 @@ pub enum Format {
 }
 
 impl Format {
-    /// The format a file name's extension calls for, if it names a data file.
+    /// The format a file name's extension calls for, if it names a data file (in any case:
+    /// `.YAML` is YAML).
     pub fn from_path(path: &std::path::Path) -> Option<Format> {
-        match path.extension()?.to_str()? {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
             "yaml" | "yml" => Some(Format::Yaml),
             "json" => Some(Format::Json),
             "jsonl" => Some(Format::Jsonl),
@@ -133,7 +134,9 @@ pub fn read_records<'a>(
             options.clone(),
             true,
         )),
-        Format::Csv => Box::new(csv::CsvRecords::new(source.clone())),
+        Format::Csv => Box::new(
+            csv::CsvRecords::new(source.clone()).with_max_cell(options.limits.max_scalar_bytes),
+        ),
     }
 }
 

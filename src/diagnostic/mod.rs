@@ -173,10 +173,26 @@ impl miette::Diagnostic for Diag {
         }
         Some(Box::new(self.labels.iter().enumerate().map(
             |(i, label)| {
-                let base = self.files.base_of(&label.location.source);
+                let source = &label.location.source;
+                let base = self.files.base_of(source);
+                // Offsets in the text as shown, control characters escaped.
                 let span = label.location.span;
-                let text = (!label.text.is_empty()).then(|| label.text.clone());
-                let at = SourceSpan::new((base + span.start).into(), span.end - span.start);
+                let (start, end) = (
+                    source.shown_offset(span.start),
+                    source.shown_offset(span.end),
+                );
+                // On a long line, a label shows an excerpt of it.
+                let (excerpt, cut) = source
+                    .shown()
+                    .excerpt_span(crate::source::Span::new(start, end));
+                let (start, end) = (excerpt.start, excerpt.end);
+                let text = match (label.text.is_empty(), cut) {
+                    (true, false) => None,
+                    (true, true) => Some("(an excerpt of a long line)".to_string()),
+                    (false, false) => Some(label.text.clone()),
+                    (false, true) => Some(format!("{} (an excerpt of a long line)", label.text)),
+                };
+                let at = SourceSpan::new((base + start).into(), end - start);
                 if i == 0 {
                     LabeledSpan::new_primary_with_span(text, at)
                 } else {
@@ -189,10 +205,12 @@ impl miette::Diagnostic for Diag {
 
 /// The files a diagnostic's labels point into, laid end to end in one offset space so that a
 /// single miette diagnostic can show snippets of several files. A span that would cross from one
-/// file into the next cannot be read, so miette never merges snippets of two files.
+/// file into the next cannot be read, so miette never merges snippets of two files. Each file is
+/// held as it is shown ([`crate::source::SourceFile::shown`]): control characters escaped.
 #[derive(Debug, Clone, Default)]
 struct Files {
-    sources: Vec<(usize, Source)>,
+    /// The base offset, the file as given, and the file as shown.
+    sources: Vec<(usize, Source, Source)>,
 }
 
 impl Files {
@@ -200,22 +218,22 @@ impl Files {
         if self
             .sources
             .iter()
-            .any(|(_, s)| std::sync::Arc::ptr_eq(s, source))
+            .any(|(_, s, _)| std::sync::Arc::ptr_eq(s, source))
         {
             return;
         }
         let base = self
             .sources
             .last()
-            .map_or(0, |(base, s)| base + s.text().len() + 1);
-        self.sources.push((base, source.clone()));
+            .map_or(0, |(base, _, shown)| base + shown.text().len() + 1);
+        self.sources.push((base, source.clone(), source.shown()));
     }
 
     fn base_of(&self, source: &Source) -> usize {
         self.sources
             .iter()
-            .find(|(_, s)| std::sync::Arc::ptr_eq(s, source))
-            .map_or(0, |(base, _)| *base)
+            .find(|(_, s, _)| std::sync::Arc::ptr_eq(s, source))
+            .map_or(0, |(base, _, _)| *base)
     }
 }
 
@@ -228,11 +246,11 @@ impl SourceCode for Files {
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
         let start = span.offset();
         let end = start + span.len();
-        let (base, source) = self
+        let (base, _, source) = self
             .sources
             .iter()
             .rev()
-            .find(|(base, _)| *base <= start)
+            .find(|(base, _, _)| *base <= start)
             .ok_or(MietteError::OutOfBounds)?;
         if end > base + source.text().len() {
             return Err(MietteError::OutOfBounds);

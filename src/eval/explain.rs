@@ -71,10 +71,15 @@ pub(crate) fn explain_with(
     findings: &[Finding],
 ) -> Option<Explanation> {
     let compiled = program.rules.get(rule)?;
+    if compiled.across.is_some() {
+        // A rule across records is decided on groups, not on one record.
+        return None;
+    }
     let mut slots = RootSlots::default();
     slots.fill(program, &record.root);
     let mut vars = Vec::new();
-    let mut context = Context::new(&record.root, &mut vars, &slots);
+    let mut context = Context::new(&record.root, &mut vars, &slots)
+        .with_frame(super::Frame::record(compiled, program));
     let names = program.root_field_names();
     let mut steps = Vec::new();
     for (index, (role, clause)) in compiled.clauses().enumerate() {
@@ -120,7 +125,14 @@ impl<'r> Context<'r, '_> {
                 continue;
             }
             let value = match self.eval(field) {
-                Ok(value) => shown(&value, record),
+                Ok(value) => {
+                    let matched = alias_entry(&clause.expr, &value);
+                    let value = shown(&value, record);
+                    match matched {
+                        Some(entry) => format!("{value}, by alias entry {entry}"),
+                        None => value,
+                    }
+                }
                 Err(failure) => failure.message,
             };
             values.push((name, value));
@@ -133,6 +145,38 @@ impl<'r> Context<'r, '_> {
             values,
         }
     }
+}
+
+/// The alias entry, as written, that a string `value` matched in a comparison of `expr` with an
+/// aliased symbol (`vendor == Huawei`, `vendor in [Huawei]`), if any.
+fn alias_entry(expr: &Expr, value: &Operand<'_>) -> Option<String> {
+    let EvalValue::Str(text) = &value.value else {
+        return None;
+    };
+    let mut found = None;
+    let mut visit = |expr: &Expr| {
+        let set = match &expr.kind {
+            ExprKind::Equals {
+                aliases: Some(set), ..
+            }
+            | ExprKind::Contains(_, _, Some(set)) => Some(&**set),
+            ExprKind::InSet(_, set, _) => Some(&set.aliases),
+            _ => None,
+        };
+        if found.is_none() {
+            found = set
+                .and_then(|set| set.matching_entry(text))
+                .map(str::to_string);
+        }
+    };
+    walk(expr, &mut visit);
+    found
+}
+
+/// Calls `f` on `expr` and every expression inside it.
+fn walk<'e>(expr: &'e Expr, f: &mut dyn FnMut(&'e Expr)) {
+    f(expr);
+    expr.for_each_child(&mut |child| walk(child, f));
 }
 
 /// The longest value an explanation shows, in characters; longer ones are cut with `…`.
@@ -176,7 +220,7 @@ fn shown(value: &Operand<'_>, record: &Record) -> String {
         {
             let _ = write!(out, "{n}");
         }
-        _ => render_value(value, record, &mut out),
+        _ => render_value(value, Some(record), &mut out),
     }
     if let Some((cut, _)) = out.char_indices().nth(SHOWN_CHARS) {
         out.truncate(cut);

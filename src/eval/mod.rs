@@ -2,7 +2,10 @@
 //! semantics of docs/language.md §4–§5: a comparison with a missing field is false, a type mismatch is
 //! an error finding that points at the bad value.
 
+pub mod across;
+mod arith;
 pub mod explain;
+mod functions;
 pub mod value;
 
 use std::borrow::Cow;
@@ -13,13 +16,14 @@ use rust_decimal::Decimal;
 
 use crate::compile::index::Probe;
 use crate::compile::{
-    Clause, CompiledRule, Const, ConstSet, Expr, ExprKind, Function, Order, Program, Segment,
-    Template, TemplatePart,
+    Clause, CompiledRule, Const, ConstSet, Expr, ExprKind, Function, LocalLet, Order, Program,
+    Segment, TemplatePart,
 };
 use crate::data::Record;
 use crate::source::Span;
 use crate::syntax::ast::{ArithOp, Quantifier};
 use crate::value::Node;
+use arith::Term;
 use value::{EvalValue, Mismatch, Operand, as_number, as_str, compare, equals, what_it_is};
 
 pub use crate::effect::Outcome;
@@ -197,7 +201,7 @@ impl RootSlots {
 pub(crate) fn constant_condition(expr: &Expr) -> Option<bool> {
     let mut fields = Vec::new();
     explain::fields_read(expr, &mut fields);
-    if !fields.is_empty() {
+    if !fields.is_empty() || reads_beyond_the_record(expr) {
         return None;
     }
     let root = Node {
@@ -208,6 +212,42 @@ pub(crate) fn constant_condition(expr: &Expr) -> Option<bool> {
     let mut vars = Vec::new();
     let mut context = Context::new(&root, &mut vars, &slots);
     context.condition(expr).ok().map(|(holds, _)| holds)
+}
+
+/// Whether an expression reads a rule-local let, a group, its keys, `all.NAME` or the date: values
+/// that are not constants although no field is named.
+fn reads_beyond_the_record(expr: &Expr) -> bool {
+    let mut found = false;
+    let mut stack = vec![expr];
+    while let Some(e) = stack.pop() {
+        match &e.kind {
+            ExprKind::Local(_)
+            | ExprKind::AllOf(_)
+            | ExprKind::GroupKey(_)
+            | ExprKind::Group
+            | ExprKind::GroupName
+            | ExprKind::Call(Function::Today, _) => found = true,
+            _ => e.for_each_child(&mut |child| stack.push(child)),
+        }
+    }
+    found
+}
+
+/// Evaluates the rules across records of `program` (`per`, `all.`) on `records`, given in input
+/// order with their names: the findings of groups (and of records, for a rule that reads
+/// `all.`), in the order of each one's first record.
+pub fn evaluate_across(
+    program: &Program,
+    records: &[(&Record, &str)],
+) -> Vec<across::AcrossFinding> {
+    let mut kept = across::AcrossRecords::default();
+    for (record, name) in records {
+        let mut collected = Vec::new();
+        across::collect(program, record, &Arc::from(*name), &mut collected);
+        kept.add(collected, |i| format!("{}#{i}", record.source.name()));
+    }
+    let mut used = vec![false; program.waivers.len()];
+    across::finish(program, &kept, &mut used)
 }
 
 /// Evaluates every rule of `program` on `record`, appending findings in rule order.
@@ -239,14 +279,26 @@ fn evaluate_rules(
         let Some(rule) = program.rules.get(index) else {
             continue;
         };
-        let mut context = Context::new(&record.root, &mut vars, slots);
-        match context.rule(rule) {
-            Ok(Verdict::Passes) => {}
-            Ok(Verdict::Fires { witness: span }) => findings.push(Finding {
+        if rule.across.is_some() {
+            // Evaluated once every record is read.
+            continue;
+        }
+        let mut context =
+            Context::new(&record.root, &mut vars, slots).with_frame(Frame::record(rule, program));
+        let verdict = context.rule(rule).and_then(|verdict| match verdict {
+            Verdict::Passes => Ok(None),
+            Verdict::Fires { witness } => {
+                let message = context.message(rule, Some(record))?;
+                Ok(Some((witness, message)))
+            }
+        });
+        match verdict {
+            Ok(None) => {}
+            Ok(Some((span, message))) => findings.push(Finding {
                 rule: index,
                 outcome: rule.effect.into(),
                 span: span.or(Some(record.root.span)),
-                message: message(rule, &record.root, record),
+                message,
                 policy_span: None,
                 waived: None,
             }),
@@ -267,6 +319,52 @@ struct Context<'r, 'v> {
     vars: &'v mut Vec<Operand<'r>>,
     /// Where the record's top-level fields are.
     slots: &'v RootSlots,
+    /// What a rule block's expressions read besides the record.
+    frame: Frame<'r, 'v>,
+}
+
+/// A rule block's names while it is evaluated on a record or a group: its lets (computed once,
+/// when first read), the group's keys and records, and `all.NAME` over the run.
+#[derive(Default)]
+pub(crate) struct Frame<'r, 'v> {
+    /// The rule's lets.
+    lets: &'r [LocalLet],
+    /// Their values once computed.
+    memo: Vec<Memo<'r>>,
+    /// The group's key values.
+    keys: &'v [Operand<'r>],
+    /// The group's records.
+    group: &'r [Node],
+    /// The group finding's name.
+    name: &'v str,
+    /// `all.NAME` by let index (empty for lets `all.` does not read).
+    all: &'v [Vec<Operand<'r>>],
+    /// The run's date, for `today()`.
+    today: Option<jiff::civil::Date>,
+}
+
+/// A rule-local let's state during one evaluation.
+#[derive(Clone, Default)]
+enum Memo<'r> {
+    /// Not read yet.
+    #[default]
+    Unset,
+    /// Being computed (reading it again is a cycle the compiler missed).
+    Busy,
+    /// Computed.
+    Done(Operand<'r>),
+}
+
+impl<'r, 'v> Frame<'r, 'v> {
+    /// The frame of `rule` on one record: its lets, nothing of a group.
+    pub(crate) fn record(rule: &'r CompiledRule, program: &Program) -> Self {
+        Frame {
+            lets: &rule.lets,
+            memo: vec![Memo::Unset; rule.lets.len()],
+            today: program.today,
+            ..Frame::default()
+        }
+    }
 }
 
 /// A rule's verdict on a record that could be evaluated.
@@ -282,7 +380,28 @@ impl<'r, 'v> Context<'r, 'v> {
     /// cleared for the quantifier and comprehension variables.
     fn new(root: &'r Node, vars: &'v mut Vec<Operand<'r>>, slots: &'v RootSlots) -> Self {
         vars.clear();
-        Context { root, vars, slots }
+        Context {
+            root,
+            vars,
+            slots,
+            frame: Frame::default(),
+        }
+    }
+
+    /// [`Context::new`] for a rule block's expressions, with its frame.
+    fn with_frame(mut self, frame: Frame<'r, 'v>) -> Self {
+        self.frame = frame;
+        self
+    }
+
+    /// The run's date for `today()`: `--today`, else the current date in UTC.
+    fn today(&self) -> jiff::civil::Date {
+        self.frame
+            .today
+            .or_else(|| {
+                crate::time::date_from_days(jiff::Timestamp::now().as_second().div_euclid(86_400))
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -540,32 +659,89 @@ impl<'r> Context<'r, '_> {
             }
             ExprKind::Arith(first, rest) => {
                 let first_ev = self.eval(first)?;
-                let Some(mut acc) =
-                    as_number(&first_ev, "arithmetic").map_err(|m| Self::fail(expr, m))?
-                else {
+                let Some(mut acc) = Term::of(&first_ev).map_err(|m| Self::fail(expr, m))? else {
                     return Ok(Operand::MISSING);
                 };
                 let mut span = first_ev.span;
                 for (op, op_span, operand) in rest {
                     let ev = self.eval(operand)?;
                     span = span.or(ev.span);
-                    let Some(n) = as_number(&ev, "arithmetic").map_err(|m| Self::fail(expr, m))?
-                    else {
+                    let Some(term) = Term::of(&ev).map_err(|m| Self::fail(expr, m))? else {
                         return Ok(Operand::MISSING);
                     };
                     // A division by zero is the divisor's fault.
-                    let blame = if n.is_zero() { ev.span.or(span) } else { span };
-                    acc = crate::value::arith(*op, acc, n).map_err(|why| Failure {
+                    let zero = matches!(term, Term::Num(n) if n.is_zero());
+                    let blame = if zero { ev.span.or(span) } else { span };
+                    acc = arith::combine(*op, acc, term).map_err(|why| Failure {
                         message: format!("arithmetic failed: {why}"),
                         record_span: blame,
                         policy_span: *op_span,
                     })?;
                 }
                 Operand {
-                    value: EvalValue::Num(acc),
+                    value: acc.value(),
                     span,
                 }
             }
+            ExprKind::If(condition, then, otherwise) => {
+                let (holds, _) = self.condition(condition)?;
+                if holds {
+                    self.eval(then)?
+                } else {
+                    self.eval(otherwise)?
+                }
+            }
+            ExprKind::Comprehension(slot, list, body, filter) => {
+                let l = self.eval(list)?;
+                if l.is_missing() {
+                    return Ok(Operand::MISSING);
+                }
+                let Some(items) = l.elements() else {
+                    return Err(Failure {
+                        message: format!("a comprehension needs a list, but {}", what_it_is(&l)),
+                        record_span: l.span,
+                        policy_span: list.span,
+                    });
+                };
+                let mut out = Vec::new();
+                for item in items {
+                    self.vars.truncate(*slot);
+                    self.vars.push(item);
+                    if let Some(filter) = filter
+                        && !self.condition(filter)?.0
+                    {
+                        continue;
+                    }
+                    let value = self.eval(body)?;
+                    if !value.is_missing() {
+                        out.push(value);
+                    }
+                }
+                self.vars.truncate(*slot);
+                Operand {
+                    value: EvalValue::List(out),
+                    span: None,
+                }
+            }
+            ExprKind::Local(index) => self.local(*index, expr.span)?,
+            ExprKind::AllOf(index) => Operand {
+                value: EvalValue::List(self.frame.all.get(*index).cloned().unwrap_or_default()),
+                span: None,
+            },
+            ExprKind::GroupKey(index) => self
+                .frame
+                .keys
+                .get(*index)
+                .cloned()
+                .unwrap_or(Operand::MISSING),
+            ExprKind::Group => Operand {
+                value: EvalValue::Nodes(self.frame.group),
+                span: None,
+            },
+            ExprKind::GroupName => Operand {
+                value: EvalValue::Str(Cow::Owned(self.frame.name.to_string())),
+                span: None,
+            },
             ExprKind::Neg(inner) => {
                 let ev = self.eval(inner)?;
                 match as_number(&ev, "`-`").map_err(|m| Self::fail(expr, m))? {
@@ -612,6 +788,68 @@ impl<'r> Context<'r, '_> {
         })
     }
 
+    /// A rule-local let, computed the first time it is read.
+    fn local(&mut self, index: usize, blame: Span) -> Result<Operand<'r>> {
+        match self.frame.memo.get(index) {
+            Some(Memo::Done(value)) => return Ok(value.clone()),
+            Some(Memo::Busy) => {
+                return Err(Failure {
+                    message: "a `let` is defined in terms of itself".into(),
+                    record_span: None,
+                    policy_span: blame,
+                });
+            }
+            _ => {}
+        }
+        let lets = self.frame.lets;
+        let Some(local) = lets.get(index) else {
+            return Ok(Operand::MISSING);
+        };
+        if let Some(m) = self.frame.memo.get_mut(index) {
+            *m = Memo::Busy;
+        }
+        // A let's value is its own: the variables of the expression that reads it are not its.
+        let vars = std::mem::take(self.vars);
+        let value = self.eval(&local.expr);
+        *self.vars = vars;
+        let value = value?;
+        if let Some(m) = self.frame.memo.get_mut(index) {
+            *m = Memo::Done(value.clone());
+        }
+        Ok(value)
+    }
+
+    /// The message of a finding of `rule`: its template rendered, or the generated one.
+    fn message(&mut self, rule: &'r CompiledRule, record: Option<&Record>) -> Result<Arc<str>> {
+        let Some(template) = &rule.message else {
+            return Ok(rule.generated_message.clone());
+        };
+        let mut out = String::new();
+        for part in &template.parts {
+            match part {
+                TemplatePart::Text(t) => out.push_str(t),
+                TemplatePart::Field(path) => {
+                    let value = walk(Operand::node(self.root), path);
+                    render_value(&value, record, &mut out);
+                }
+                TemplatePart::Expr(e) => {
+                    let value = self.eval(e)?;
+                    render_value(&value, record, &mut out);
+                }
+            }
+            if out.len() > MAX_MESSAGE_BYTES {
+                let mut end = MAX_MESSAGE_BYTES;
+                while !out.is_char_boundary(end) {
+                    end -= 1;
+                }
+                out.truncate(end);
+                out.push_str(CUT_MARKER);
+                break;
+            }
+        }
+        Ok(out.into())
+    }
+
     fn call(
         &mut self,
         function: Function,
@@ -623,6 +861,10 @@ impl<'r> Context<'r, '_> {
             values.push(self.eval(arg)?);
         }
         let fail = |m: Mismatch| Self::fail(expr, m);
+        let today = self.today();
+        if function == Function::Today {
+            return functions::call(function, &values, today).map_err(fail);
+        }
         let Some(first) = values.first() else {
             return Ok(Operand::MISSING);
         };
@@ -734,6 +976,7 @@ impl<'r> Context<'r, '_> {
                     }
                 }
             }
+            _ => functions::call(function, &values, today).map_err(fail)?,
         })
     }
 }
@@ -828,51 +1071,39 @@ fn in_set(needle: &Operand<'_>, set: &ConstSet) -> std::result::Result<Option<bo
 }
 
 /// The finding's message: the rule's template filled in, or one generated from its clauses.
-fn message(rule: &CompiledRule, root: &Node, record: &Record) -> Arc<str> {
-    match &rule.message {
-        Some(template) => render_template(template, root, record).into(),
-        None => rule.generated_message.clone(),
-    }
-}
+/// The longest message a template renders, in bytes; a longer one is cut, with a marker, so
+/// that many placeholders of a large value cannot make a message of gigabytes.
+pub const MAX_MESSAGE_BYTES: usize = 64 << 10;
 
-fn render_template(template: &Template, root: &Node, record: &Record) -> String {
-    let mut out = String::new();
-    for part in &template.parts {
-        match part {
-            TemplatePart::Text(t) => out.push_str(t),
-            TemplatePart::Field(path) => {
-                let value = walk(Operand::node(root), path);
-                render_value(&value, record, &mut out);
-            }
-        }
-    }
-    out
-}
+/// What ends a message cut at [`MAX_MESSAGE_BYTES`].
+pub const CUT_MARKER: &str = "… (message cut at 64 KiB)";
 
 /// Renders a value as the data wrote it: numbers as written, dates as `YYYY-MM-DD`, lists as
 /// `[a, b]`, a missing value as `(missing)`.
-pub(crate) fn render_value(value: &Operand<'_>, record: &Record, out: &mut String) {
+pub(crate) fn render_value(value: &Operand<'_>, record: Option<&Record>, out: &mut String) {
     match &value.value {
         EvalValue::Missing => out.push_str("(missing)"),
         EvalValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        EvalValue::Num(n) => match value.span {
-            Some(span) => {
+        EvalValue::Num(n) => match value.span.zip(record) {
+            Some((span, record)) => {
                 // A number a schema read from a quoted string is shown without its quotes.
                 let written = record.source.slice(span).trim();
                 let written = ['"', '\'']
                     .iter()
                     .find_map(|q| written.strip_prefix(*q)?.strip_suffix(*q))
                     .unwrap_or(written);
-                if written.is_empty() {
-                    out.push_str(&n.to_string());
-                } else {
-                    out.push_str(written);
+                // Only a value the data wrote is shown as written; a computed one is not.
+                match crate::value::parse_data_number(written) {
+                    Some(w) if w == *n => out.push_str(written),
+                    _ => out.push_str(&n.to_string()),
                 }
             }
             None => out.push_str(&n.to_string()),
         },
         EvalValue::Str(s) => out.push_str(s),
         EvalValue::Date(d) => out.push_str(&d.to_string()),
+        EvalValue::DateTime(t) => out.push_str(&t.to_string()),
+        EvalValue::Duration(d) => out.push_str(&d.to_string()),
         EvalValue::Nodes(_) | EvalValue::List(_) => {
             out.push('[');
             for (i, item) in value.elements().unwrap_or_default().iter().enumerate() {
@@ -911,7 +1142,7 @@ pub(crate) fn record_id(record: &Record, id_field: &[Segment]) -> Option<String>
         EvalValue::Str(s) if !s.is_empty() => Some(s.to_string()),
         EvalValue::Num(_) | EvalValue::Bool(_) | EvalValue::Date(_) => {
             let mut out = String::new();
-            render_value(&id, record, &mut out);
+            render_value(&id, Some(record), &mut out);
             Some(out)
         }
         _ => None,

@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 
 use crate::compile::{AliasSet, Const};
 use crate::source::Span;
+use crate::time::{Duration, Instant, parse_instant};
 use crate::value::{Map, Node, Value, parse_data_date, parse_data_number};
 
 /// A value met during evaluation, with the span of the record value it came from, if any.
@@ -32,6 +33,10 @@ pub enum EvalValue<'r> {
     Str(Cow<'r, str>),
     /// A date.
     Date(Date),
+    /// A date-time.
+    DateTime(Instant),
+    /// A duration.
+    Duration(Duration),
     /// A list straight from the record.
     Nodes(&'r [Node]),
     /// A list computed during evaluation (a projection, a constant list).
@@ -70,6 +75,8 @@ impl<'r> Operand<'r> {
             Const::String(s) => EvalValue::Str(Cow::Borrowed(s)),
             Const::Number(n) => EvalValue::Num(*n),
             Const::Date(d) => EvalValue::Date(*d),
+            Const::DateTime(t) => EvalValue::DateTime(*t),
+            Const::Duration(d) => EvalValue::Duration(*d),
             Const::Bool(b) => EvalValue::Bool(*b),
             Const::List(items) => EvalValue::List(items.iter().map(Operand::constant).collect()),
         };
@@ -103,6 +110,8 @@ impl EvalValue<'_> {
             EvalValue::Num(_) => "a number",
             EvalValue::Str(_) => "a string",
             EvalValue::Date(_) => "a date",
+            EvalValue::DateTime(_) => "a date-time",
+            EvalValue::Duration(_) => "a duration",
             EvalValue::Nodes(_) | EvalValue::List(_) => "a list",
             EvalValue::Map(_) => "a mapping",
         }
@@ -133,6 +142,8 @@ pub fn show(ev: &Operand<'_>) -> String {
             }
         }
         EvalValue::Date(d) => d.to_string(),
+        EvalValue::DateTime(t) => t.to_string(),
+        EvalValue::Duration(d) => d.to_string(),
         EvalValue::Nodes(_) | EvalValue::List(_) => "a list".to_string(),
         EvalValue::Map(_) => "a mapping".to_string(),
     }
@@ -172,6 +183,59 @@ fn mismatch(a: &Operand<'_>, b: &Operand<'_>, what: &str) -> Mismatch {
     }
 }
 
+/// A point in time: a date, or a date-time.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum When {
+    /// A calendar date.
+    Date(Date),
+    /// A date-time.
+    At(Instant),
+}
+
+impl When {
+    /// A data string as a date or date-time, if it is one.
+    pub(crate) fn parse(text: &str) -> Option<When> {
+        match parse_instant(text) {
+            Some(t) => Some(When::At(t)),
+            None => parse_data_date(text).map(When::Date),
+        }
+    }
+
+    /// Its calendar date (a date-time's as written).
+    pub(crate) fn date(self) -> Option<Date> {
+        match self {
+            When::Date(d) => Some(d),
+            When::At(t) => t.date(),
+        }
+    }
+
+    /// As an instant: a date counts as 00:00 UTC of its day.
+    pub(crate) fn instant(self) -> Instant {
+        match self {
+            When::Date(d) => Instant::at_midnight(d),
+            When::At(t) => t,
+        }
+    }
+
+    /// Two date-times compare as instants; a date and a date-time by calendar date.
+    fn cmp(self, other: When) -> Option<Ordering> {
+        match (self, other) {
+            (When::At(x), When::At(y)) => Some(x.cmp(&y)),
+            (x, y) => Some(x.date()?.cmp(&y.date()?)),
+        }
+    }
+}
+
+/// A value as a date or date-time, when it is one (a data string that reads as one counts).
+pub(crate) fn as_when(value: &EvalValue<'_>) -> Option<When> {
+    match value {
+        EvalValue::Date(d) => Some(When::Date(*d)),
+        EvalValue::DateTime(t) => Some(When::At(*t)),
+        EvalValue::Str(s) => When::parse(s),
+        _ => None,
+    }
+}
+
 /// Orders two values of compatible types. `Ok(None)` when either is missing (the comparison is
 /// false); an error for incompatible types (bad data).
 pub fn compare(a: &Operand<'_>, b: &Operand<'_>) -> Result<Option<Ordering>, Mismatch> {
@@ -179,10 +243,26 @@ pub fn compare(a: &Operand<'_>, b: &Operand<'_>) -> Result<Option<Ordering>, Mis
         (EvalValue::Missing, _) | (_, EvalValue::Missing) => return Ok(None),
         (EvalValue::Num(x), EvalValue::Num(y)) => x.cmp(y),
         (EvalValue::Date(x), EvalValue::Date(y)) => x.cmp(y),
-        (EvalValue::Str(x), EvalValue::Str(y)) => match (parse_data_date(x), parse_data_date(y)) {
-            (Some(dx), Some(dy)) => dx.cmp(&dy),
+        (EvalValue::Duration(x), EvalValue::Duration(y)) => x.cmp(y),
+        (EvalValue::Duration(_), _) | (_, EvalValue::Duration(_)) => {
+            return Err(mismatch(a, b, "compare"));
+        }
+        (EvalValue::Str(x), EvalValue::Str(y)) => match (When::parse(x), When::parse(y)) {
+            (Some(wx), Some(wy)) => match wx.cmp(wy) {
+                Some(o) => o,
+                None => x.as_ref().cmp(y.as_ref()),
+            },
             _ => x.as_ref().cmp(y.as_ref()),
         },
+        (EvalValue::DateTime(_), _) | (_, EvalValue::DateTime(_)) => {
+            match (as_when(&a.value), as_when(&b.value)) {
+                (Some(x), Some(y)) => match x.cmp(y) {
+                    Some(o) => o,
+                    None => return Err(mismatch(a, b, "compare")),
+                },
+                _ => return Err(mismatch(a, b, "compare")),
+            }
+        }
         (EvalValue::Num(x), EvalValue::Str(s)) => match parse_data_number(s) {
             Some(y) => x.cmp(&y),
             None => return Err(mismatch(a, b, "compare")),
@@ -221,8 +301,8 @@ pub fn equals(
                 // The aliased symbol is one side; the data is the other.
                 return Ok(Some(set.matches(x) && set.matches(y)));
             }
-            match (parse_data_date(x), parse_data_date(y)) {
-                (Some(dx), Some(dy)) => Ok(Some(dx == dy)),
+            match (When::parse(x), When::parse(y)) {
+                (Some(wx), Some(wy)) => Ok(Some(wx.cmp(wy) == Some(Ordering::Equal))),
                 _ => Ok(Some(false)),
             }
         }

@@ -31,8 +31,9 @@ pub fn check(program: &Program, skip: &[bool], warnings: bool, diags: &mut Vec<D
         .par_iter()
         .enumerate()
         .map(|(i, rule)| {
-            if skip.get(i).copied().unwrap_or(false) {
-                // Neither reported nor compared: `true` keeps it out of the comparisons.
+            if skip.get(i).copied().unwrap_or(false) || rule.across.is_some() {
+                // Neither reported nor compared: `true` keeps it out of the comparisons. A rule
+                // across records is decided on groups, which this analysis does not model.
                 return (None, true);
             }
             match never_fires(rule, &slots) {
@@ -426,6 +427,7 @@ fn atom(expr: &Expr) -> Option<(Path<'_>, Atom<'_>)> {
         ExprKind::InSet(needle, set, false) => {
             let path = field_path(needle)?;
             let plain = set.aliases.normalized.is_empty()
+                && set.aliases.entries.is_empty()
                 && set.others.is_empty()
                 && set.strings.iter().all(|s| plain_text(s));
             plain.then(|| {

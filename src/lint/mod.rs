@@ -82,11 +82,15 @@ fn unused(files: &[&PolicyFile], diags: &mut Vec<Diag>) {
             }
         }
     }
+    // A group rule's keys read every alias of the run: a key spelled as an alias groups as it.
+    let grouped = files.iter().flat_map(|f| &f.statements).any(|s| {
+        matches!(s, Statement::Rule(rule) if matches!(&rule.body, RuleBody::Effect { per, .. } if !per.is_empty()))
+    });
     for file in files {
         for statement in &file.statements {
             let (name, code, what) = match statement {
                 Statement::Let(l) => (&l.name, Code::LintUnusedLet, "let"),
-                Statement::Alias(a) => (&a.name, Code::LintUnusedAlias, "alias"),
+                Statement::Alias(a) if !grouped => (&a.name, Code::LintUnusedAlias, "alias"),
                 _ => continue,
             };
             if used.contains(name.node.as_str()) {
@@ -109,38 +113,52 @@ fn statement_exprs(statement: &Statement) -> Vec<&Expr> {
     match statement {
         Statement::Let(l) => vec![&l.value],
         Statement::Alias(a) => a.spellings.iter().collect(),
-        Statement::Rule(rule) => match &rule.body {
-            RuleBody::Effect {
-                filters,
-                when,
-                unless,
-                ..
-            } => {
-                let mut out: Vec<&Expr> = Vec::new();
-                for filter in filters {
-                    match &filter.kind {
-                        FilterKind::VendorIs(e)
-                        | FilterKind::VendorIn(e)
-                        | FilterKind::VendorNotIn(e) => out.push(e),
-                        FilterKind::After(path, d) | FilterKind::Before(path, d) => {
-                            out.extend(path.iter());
-                            out.push(d);
-                        }
-                        FilterKind::Between(path, a, b) => {
-                            out.extend(path.iter());
-                            out.extend([a, b]);
-                        }
-                    }
-                }
-                out.extend(when.iter().chain(unless.iter()));
-                out
-            }
-            RuleBody::Require {
-                condition, when, ..
-            } => std::iter::once(condition).chain(when.iter()).collect(),
-        },
+        Statement::Rule(rule) => {
+            let mut out: Vec<&Expr> = rule.lets.iter().map(|l| &l.value).collect();
+            out.extend(&rule.placeholders);
+            out.extend(rule_body_exprs(&rule.body));
+            out
+        }
         Statement::Waive(waiver) => vec![&waiver.condition, &waiver.until],
         _ => Vec::new(),
+    }
+}
+
+/// The expressions of a rule's body: filters, keys, `where`, `having`, `when`, `unless`.
+fn rule_body_exprs(body: &RuleBody) -> Vec<&Expr> {
+    match body {
+        RuleBody::Effect {
+            filters,
+            when,
+            unless,
+            per,
+            where_,
+            having,
+            ..
+        } => {
+            let mut out: Vec<&Expr> = per.iter().map(|k| &k.expr).collect();
+            out.extend(where_.iter().chain(having.iter()));
+            for filter in filters {
+                match &filter.kind {
+                    FilterKind::VendorIs(e)
+                    | FilterKind::VendorIn(e)
+                    | FilterKind::VendorNotIn(e) => out.push(e),
+                    FilterKind::After(path, d) | FilterKind::Before(path, d) => {
+                        out.extend(path.iter());
+                        out.push(d);
+                    }
+                    FilterKind::Between(path, a, b) => {
+                        out.extend(path.iter());
+                        out.extend([a, b]);
+                    }
+                }
+            }
+            out.extend(when.iter().chain(unless.iter()));
+            out
+        }
+        RuleBody::Require {
+            condition, when, ..
+        } => std::iter::once(condition).chain(when.iter()).collect(),
     }
 }
 

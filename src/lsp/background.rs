@@ -78,8 +78,8 @@ pub(crate) fn count(
             current: current.clone(),
         };
         let inputs = Inputs {
-            policies: Vec::new(),
             data,
+            ..Inputs::default()
         };
         let options = RunOptions {
             paths: Vec::new(),

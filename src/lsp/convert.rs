@@ -114,7 +114,7 @@ pub(crate) fn diagnostic(diag: &Diag) -> Option<(PathBuf, Diagnostic)> {
             let source = &label.location.source;
             Some(DiagnosticRelatedInformation {
                 location: Location::new(
-                    uri_of(Path::new(source.name()))?,
+                    uri_of(&file_of(source.name()))?,
                     range(source.text(), label.location.span),
                 ),
                 message: if label.text.is_empty() {
@@ -139,7 +139,12 @@ pub(crate) fn diagnostic(diag: &Diag) -> Option<(PathBuf, Diagnostic)> {
         data: suggestion(diag).map(|s| serde_json::json!({ "replace": s })),
         ..Diagnostic::default()
     };
-    Some((PathBuf::from(primary.location.source.name()), diagnostic))
+    Some((file_of(primary.location.source.name()), diagnostic))
+}
+
+/// The file a source's name is: reports name files relative to the working folder.
+fn file_of(name: &str) -> PathBuf {
+    crate::workdir::absolute(Path::new(name))
 }
 
 #[cfg(test)]

@@ -58,10 +58,14 @@ struct Project {
 /// Finds the project of the workspace at `root` as `caveat check` would there: the nearest
 /// `caveat.toml` at or above it, else its `policies/` and `examples/` folders.
 fn project(root: &Path) -> Result<Project, Vec<Diag>> {
-    let (paths, exclude, id_field) = match crate::config::find(root) {
+    let config_path = crate::config::find(root);
+    // Confined to the project root as `caveat check` is there (no `--allow-outside`).
+    let confinement = crate::project::Project::locate(root, config_path.as_deref(), false);
+    let (paths, exclude, id_field) = match &config_path {
         Some(path) => {
-            let config = crate::config::load(&path).map_err(|d| vec![d])?;
-            let paths = crate::cli::check::config_paths(&config).map_err(|d| vec![d])?;
+            let config = crate::config::load(path).map_err(|d| vec![d])?;
+            let paths =
+                crate::cli::check::config_paths(&config, &confinement).map_err(|d| vec![d])?;
             (paths, config.exclude.clone(), config.id_field.clone())
         }
         None => (
@@ -77,7 +81,7 @@ fn project(root: &Path) -> Result<Project, Vec<Diag>> {
     if paths.is_empty() {
         return Ok(Project::default());
     }
-    let inputs = crate::run::discover(&paths, &exclude, Format::Yaml)?;
+    let inputs = crate::run::discover(&paths, &exclude, Format::Yaml, &confinement)?;
     Ok(Project {
         policies: inputs.policies,
         data: inputs.data,

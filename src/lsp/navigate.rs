@@ -245,7 +245,24 @@ impl Walker<'_> {
                     self.push(expr.span, Target::Field(vec![name.clone()]), None);
                 }
             }
-            ExprKind::Literal(_) | ExprKind::RecordRoot => {}
+            ExprKind::Literal(_) | ExprKind::RecordRoot | ExprKind::Group | ExprKind::AllOf(_) => {}
+            ExprKind::If(condition, then, otherwise) => {
+                self.expr(condition);
+                self.expr(then);
+                self.expr(otherwise);
+            }
+            ExprKind::Comprehension {
+                body,
+                var,
+                list,
+                filter,
+            } => {
+                self.expr(list);
+                self.bound.push(var.node.clone());
+                self.expr(body);
+                filter.iter().for_each(|f| self.expr(f));
+                self.bound.pop();
+            }
             ExprKind::Member(base, member) => {
                 if let Some(mut path) = self.field_path(base) {
                     path.push(member.node.clone());

@@ -37,6 +37,10 @@ pub struct Reported {
     pub waiver: Option<WaiverNote>,
     /// With `--explain`: the clauses that decided the finding.
     pub explanation: Option<Arc<[crate::eval::explain::Step]>>,
+    /// For a finding of a group rule: the group's keys and records.
+    pub group: Option<Arc<crate::eval::across::GroupNote>>,
+    /// Whether it was found once every record was read (by a rule across records).
+    pub across: bool,
 }
 
 /// What a report says of the waiver that covers a finding.
@@ -77,6 +81,10 @@ pub struct Summary {
     /// Findings covered by a waiver (left out of JSON when there are none).
     #[serde(skip_serializing_if = "is_zero")]
     pub waived: usize,
+    /// Files and folders the walks left out (hidden, ignored, excluded, neither policies nor
+    /// data); left out of JSON when there are none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub skipped: usize,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -173,6 +181,10 @@ pub struct RunResult {
     pub policy_warnings: Vec<Diag>,
     /// Which of the program's waivers waived a finding.
     pub used_waivers: Vec<bool>,
+    /// What the rules across records keep of the records, until the run's end.
+    pub(crate) across: crate::eval::across::AcrossRecords,
+    /// Which of the field paths the rules read some record had (`crate::unseen`).
+    pub fields_seen: Option<crate::unseen::Seen>,
 }
 
 /// A finding of `record` ready to report, the record named by its `id` or its position (for
@@ -214,20 +226,10 @@ pub(crate) fn reported(
                 .unwrap_or_default(),
         },
         cite: rule.and_then(|r| r.cite.clone()),
-        waiver: finding.waived.and_then(|(index, waived)| {
-            let waiver = program.waivers.get(index)?;
-            Some(WaiverNote {
-                waived,
-                reason: waiver.reason.clone(),
-                owner: waiver.owner.clone(),
-                until: waiver.until,
-                at: Location {
-                    source: waiver.source.clone(),
-                    span: waiver.span,
-                },
-            })
-        }),
+        waiver: waiver_note(program, finding.waived),
         explanation: None,
+        group: None,
+        across: false,
     }
 }
 
@@ -261,6 +263,8 @@ pub(crate) fn nonconforming(
         cite: None,
         waiver: None,
         explanation: None,
+        group: None,
+        across: false,
     }
 }
 
@@ -298,4 +302,58 @@ fn field_path_of(root: &crate::value::Node, span: Span) -> Option<String> {
             _ => return None,
         }
     }
+}
+
+/// A finding of a rule across records, ready to report.
+pub(crate) fn across_finding(
+    program: &Program,
+    found: crate::eval::across::AcrossFinding,
+) -> Reported {
+    let rule = program.rules.get(found.finding.rule);
+    let policy_source = rule.map_or_else(|| found.at.source.clone(), |r| r.source.clone());
+    let field = found
+        .group
+        .as_ref()
+        .and_then(|g| g.keys.first())
+        .map(|(name, _)| name.to_string());
+    Reported {
+        rule: Some(found.finding.rule),
+        rule_id: rule.map_or_else(|| "".into(), |r| r.id.clone()),
+        outcome: found.finding.outcome,
+        record: found.name,
+        index: 0,
+        at: found.at,
+        field,
+        message: found.finding.message,
+        policy: Location {
+            source: policy_source,
+            span: found
+                .finding
+                .policy_span
+                .or(rule.map(|r| r.span))
+                .unwrap_or_default(),
+        },
+        cite: rule.and_then(|r| r.cite.clone()),
+        waiver: waiver_note(program, found.finding.waived),
+        explanation: None,
+        group: found.group,
+        across: true,
+    }
+}
+
+/// What a report says of the waiver that covers a finding (the waiver's index, the outcome it
+/// would have had).
+fn waiver_note(program: &Program, waived: Option<(usize, Outcome)>) -> Option<WaiverNote> {
+    let (index, waived) = waived?;
+    let waiver = program.waivers.get(index)?;
+    Some(WaiverNote {
+        waived,
+        reason: waiver.reason.clone(),
+        owner: waiver.owner.clone(),
+        until: waiver.until,
+        at: Location {
+            source: waiver.source.clone(),
+            span: waiver.span,
+        },
+    })
 }

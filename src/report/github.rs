@@ -16,7 +16,8 @@ pub(crate) struct GithubWriter<W: Write> {
 
 /// Escapes the message of a workflow command.
 fn data(text: &str) -> String {
-    text.replace('%', "%25")
+    super::text::visible(text)
+        .replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
@@ -41,7 +42,15 @@ impl<W: Write> Sink for GithubWriter<W> {
             place.line,
             place.column,
             property(&format!("caveat {} {}", f.outcome.name(), f.rule_id)),
-            data(&format!("{}: {}", f.record, f.message)),
+            data(&match &f.group {
+                Some(group) => format!(
+                    "{}: {} (records: {})",
+                    f.record,
+                    f.message,
+                    super::group_records(group, super::GROUP_SHOWN).join(", ")
+                ),
+                None => format!("{}: {}", f.record, f.message),
+            }),
         )
     }
 }

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use miette::{GraphicalReportHandler, GraphicalTheme};
 
 use super::Summary;
-use crate::diagnostic::{Diag, Severity};
+use crate::diagnostic::{Code, Diag, Severity};
 use crate::eval::Outcome;
 use crate::report::Reported;
 
@@ -20,6 +20,23 @@ pub struct Style {
 
 /// Renders one diagnostic as text.
 pub fn render(diag: &Diag, style: Style) -> String {
+    // A file that is not text has no lines worth showing: its bytes would garble the terminal
+    // (its message says where instead).
+    let without_source;
+    let diag = if diag.code == Code::IoNotUtf8 {
+        let bare = match diag.severity {
+            Severity::Error => Diag::error(diag.code, diag.message.clone()),
+            Severity::Warning => Diag::warning(diag.code, diag.message.clone()),
+            Severity::Advice => Diag::advice(diag.code, diag.message.clone()),
+        };
+        without_source = bare.maybe_help(diag.help.clone());
+        &without_source
+    } else {
+        diag
+    };
+    // Text from policies and data may hold terminal escapes: shown, never sent.
+    let shown = escaped(diag);
+    let diag = shown.as_ref().unwrap_or(diag);
     let theme = if style.color {
         GraphicalTheme::unicode()
     } else {
@@ -28,12 +45,36 @@ pub fn render(diag: &Diag, style: Style) -> String {
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(style.width)
         .with_links(false);
-    let mut out = String::new();
-    if handler.render_report(&mut out, diag).is_err() {
-        // Rendering only fails on a broken span; fall back to the plain message.
-        out = format!("{}: {}\n", diag.code, diag.message);
+    // Snippets are excerpts, so miette's limits are never reached; should it fail or panic all
+    // the same, the diagnostic is still shown, as its plain message.
+    let rendered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut out = String::new();
+        handler.render_report(&mut out, diag).map(|()| out)
+    }));
+    match rendered {
+        Ok(Ok(out)) => out,
+        _ => format!("{}: {}\n", diag.code, diag.message),
     }
-    out
+}
+
+/// A copy of `diag` with control characters in its message, labels and help shown as `\u{…}`;
+/// `None` when there are none. (The source snippets are escaped by [`crate::source`].)
+fn escaped(diag: &Diag) -> Option<Diag> {
+    use super::text::visible;
+    let any = |text: &str| matches!(visible(text), std::borrow::Cow::Owned(_));
+    let needed = any(&diag.message)
+        || diag.help.as_deref().is_some_and(any)
+        || diag.labels.iter().any(|l| any(&l.text));
+    if !needed {
+        return None;
+    }
+    let mut copy = diag.clone();
+    copy.message = visible(&diag.message).into_owned();
+    copy.help = diag.help.as_deref().map(|h| visible(h).into_owned());
+    for label in &mut copy.labels {
+        label.text = visible(&label.text).into_owned();
+    }
+    Some(copy)
 }
 
 /// A finding as a diagnostic: labelled on the record value and on the rule.
@@ -124,10 +165,21 @@ impl crate::report::Render for HumanRender {
                 out.push(b'\n');
             }
         }
+        if let Some(group) = &finding.group {
+            let heading = match group.records.len() {
+                1 => "  the group's record:\n".to_string(),
+                n => format!("  the group's {n} records:\n"),
+            };
+            out.extend_from_slice(heading.as_bytes());
+            for line in super::group_records(group, super::GROUP_SHOWN) {
+                out.extend_from_slice(format!("    {line}\n").as_bytes());
+            }
+            out.push(b'\n');
+        }
         if let Some(steps) = &finding.explanation {
             out.extend_from_slice(b"  decided by:\n");
             let steps = crate::eval::explain::render_steps(steps);
-            for line in steps.lines() {
+            for line in super::text::visible(&steps).lines() {
                 out.extend_from_slice(format!("  {line}\n").as_bytes());
             }
             out.push(b'\n');
@@ -144,16 +196,18 @@ pub(crate) fn waived_text(
 ) -> String {
     let (file, line, column) = finding.at.place();
     let (policy, policy_line, policy_column) = waiver.at.place();
+    let shown = |text: &str| super::text::one_line(text).into_owned();
     let mut text = format!(
-        "{} (waived)\n\n  ☞ {}: {} ({file}:{line}:{column})\n    waived {}: because \"{}\"",
-        finding.rule_id,
-        finding.record,
-        finding.message,
+        "{} (waived)\n\n  ☞ {}: {} ({}:{line}:{column})\n    waived {}: because \"{}\"",
+        shown(&finding.rule_id),
+        shown(&finding.record),
+        shown(&finding.message),
+        shown(file),
         waiver.waived.name(),
-        waiver.reason
+        shown(&waiver.reason)
     );
     if let Some(owner) = &waiver.owner {
-        let _ = write!(text, " by {owner}");
+        let _ = write!(text, " by {}", shown(owner));
     }
     let _ = write!(
         text,
@@ -185,8 +239,15 @@ impl<W: std::io::Write> crate::report::Sink for HumanWriter<W> {
     }
 }
 
-/// The one summary line after the findings.
+/// The one summary line after the findings: [`counts`], then how many files were skipped.
 pub(crate) fn summary_line(summary: &Summary) -> String {
+    let mut line = counts(summary);
+    line.push_str(&skipped(summary));
+    line
+}
+
+/// Records checked and findings by outcome.
+fn counts(summary: &Summary) -> String {
     let mut line = String::new();
     let _ = write!(
         line,
@@ -204,13 +265,61 @@ pub(crate) fn summary_line(summary: &Summary) -> String {
     line
 }
 
+/// `; N files skipped` when the walks left files out, else nothing.
+fn skipped(summary: &Summary) -> String {
+    if summary.skipped == 0 {
+        return String::new();
+    }
+    format!(
+        "; {} file{} skipped",
+        summary.skipped,
+        if summary.skipped == 1 { "" } else { "s" }
+    )
+}
+
+/// The summary line of a run: `summary_line`, with how many records or files could not be
+/// read (`2 unreadable`) before the files skipped, so that a run that exits 2 never reads as
+/// clean.
+pub fn run_summary_line(result: &crate::report::RunResult) -> String {
+    let mut line = counts(&result.summary);
+    if !result.data_errors.is_empty() {
+        let _ = write!(line, ", {} unreadable", result.data_errors.len());
+    }
+    line.push_str(&skipped(&result.summary));
+    line
+}
+
 impl<W: std::io::Write> super::Report for HumanWriter<W> {
     /// The summary line; data errors go to stderr, where the command line prints them.
     fn finish(&mut self, result: &crate::report::RunResult) -> std::io::Result<()> {
         if self.summary {
-            let line = format!("{}\n", summary_line(&result.summary));
+            let line = format!("{}\n", run_summary_line(result));
             self.out.write_all(line.as_bytes())?;
         }
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreadable_files_are_counted_before_the_files_skipped() {
+        let mut result = crate::report::RunResult::default();
+        result.summary.records = 3;
+        result.summary.deny = 1;
+        result.summary.skipped = 2;
+        result
+            .data_errors
+            .push(Diag::error(Code::IoRead, "cannot read"));
+        assert_eq!(
+            run_summary_line(&result),
+            "3 records checked: 1 deny, 0 warn, 0 note, 0 error, 1 unreadable; 2 files skipped"
+        );
+        assert_eq!(
+            summary_line(&result.summary),
+            "3 records checked: 1 deny, 0 warn, 0 note, 0 error; 2 files skipped"
+        );
     }
 }

@@ -163,6 +163,18 @@ pub(crate) struct JsonFinding<'a> {
     /// With `--explain`: the clauses that decided the finding, in the rule's order.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explanation: Option<Vec<JsonStep<'a>>>,
+    /// For a finding of a group rule: its keys and every record of the group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<JsonGroup<'a>>,
+}
+
+/// A group finding's keys and records.
+#[derive(Debug, Serialize)]
+pub(crate) struct JsonGroup<'a> {
+    /// Each key's name and value.
+    pub key: std::collections::BTreeMap<&'a str, &'a str>,
+    /// The group's records, in input order.
+    pub records: Vec<JsonPlace<'a>>,
 }
 
 /// A clause that decided a finding.
@@ -201,9 +213,12 @@ pub(crate) struct JsonWaiver<'a> {
     pub policy: JsonPlace<'a>,
 }
 
-/// A place in a file.
+/// A place in a file (with the record there, for the records of a group).
 #[derive(Debug, Serialize)]
 pub(crate) struct JsonPlace<'a> {
+    /// The record's name, for a group's record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<&'a str>,
     /// The file, as given.
     pub file: &'a str,
     /// 1-based line.
@@ -243,7 +258,21 @@ fn finding(f: &Reported) -> JsonFinding<'_> {
         line: place.line,
         column: place.column,
         message: &f.message,
+        group: f.group.as_ref().map(|g| JsonGroup {
+            key: g.keys.iter().map(|(k, v)| (&**k, v.as_str())).collect(),
+            records: g
+                .records
+                .iter()
+                .map(|m| JsonPlace {
+                    record: Some(&m.record),
+                    file: &m.file,
+                    line: m.line,
+                    column: m.column,
+                })
+                .collect(),
+        }),
         policy: JsonPlace {
+            record: None,
             file: place.policy_file,
             line: place.policy_line,
             column: place.policy_column,
@@ -269,7 +298,12 @@ fn finding(f: &Reported) -> JsonFinding<'_> {
                 reason: &w.reason,
                 by: w.owner.as_deref(),
                 until: w.until.to_string(),
-                policy: JsonPlace { file, line, column },
+                policy: JsonPlace {
+                    record: None,
+                    file,
+                    line,
+                    column,
+                },
             }
         }),
     }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use quick_junit::{NonSuccessKind, Report as JunitReport, TestCase, TestCaseStatus, TestSuite};
 
+use super::text::xml;
 use super::{Place, Report};
 use crate::eval::Outcome;
 use crate::report::{CheckedRecord, Reported, RunResult, Sink};
@@ -82,23 +83,39 @@ impl<W: Write> Sink for JunitWriter<W> {
         let line = format!(
             "{} {}: {} ({}:{}:{}; rule at {}:{}:{})",
             f.outcome.name(),
-            f.rule_id,
-            f.message,
-            place.file,
+            xml(&f.rule_id),
+            xml(&f.message),
+            xml(place.file),
             place.line,
             place.column,
-            place.policy_file,
+            xml(place.policy_file),
             place.policy_line,
             place.policy_column
         );
+        let line = match &f.group {
+            Some(group) => format!(
+                "{line}\n  the group's records: {}",
+                super::group_records(group, usize::MAX).join(", ")
+            ),
+            None => line,
+        };
+        if f.across {
+            // Found once every record was read: a case of its own.
+            self.close_record();
+        }
         let case = self.current.get_or_insert_with(|| Case {
-            file: place.file.into(),
-            name: f.record.clone(),
+            file: xml(place.file).into(),
+            name: xml(&f.record).into(),
             findings: Vec::new(),
             first_failure: None,
         });
         if matches!(f.outcome, Outcome::Deny | Outcome::Error) && case.first_failure.is_none() {
-            case.first_failure = Some(format!("{} {}: {}", f.outcome.name(), f.rule_id, f.message));
+            case.first_failure = Some(format!(
+                "{} {}: {}",
+                f.outcome.name(),
+                xml(&f.rule_id),
+                xml(&f.message)
+            ));
         }
         case.findings.push(line);
         Ok(())
@@ -111,8 +128,8 @@ impl<W: Write> Sink for JunitWriter<W> {
     fn record(&mut self, record: &CheckedRecord) -> std::io::Result<()> {
         self.close_record();
         self.current = Some(Case {
-            file: record.file.clone(),
-            name: record.name.clone(),
+            file: xml(&record.file).into(),
+            name: xml(&record.name).into(),
             findings: Vec::new(),
             first_failure: None,
         });
@@ -125,16 +142,16 @@ impl<W: Write> Report for JunitWriter<W> {
         self.close_record();
         for diag in &result.data_errors {
             let (file, at) = match diag.location().map(Location::place) {
-                Some((file, line, column)) => (file, format!(" at {line}:{column}")),
-                None => ("caveat", String::new()),
+                Some((file, line, column)) => (xml(file), format!(" at {line}:{column}")),
+                None => ("caveat".into(), String::new()),
             };
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
             status
-                .set_message(diag.message.as_str())
+                .set_message(xml(&diag.message).as_ref())
                 .set_type(diag.code.as_str());
             let mut case = TestCase::new(format!("could not read{at}"), status);
-            case.set_classname(file);
-            self.add(file, case);
+            case.set_classname(file.as_ref());
+            self.add(&file, case);
         }
         let mut report = JunitReport::new("caveat");
         report.add_test_suites(std::mem::take(&mut self.suites));

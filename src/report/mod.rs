@@ -13,6 +13,7 @@ pub mod sarif;
 pub mod summary;
 pub(crate) mod table;
 pub mod tap;
+pub mod text;
 
 use std::io::Write;
 
@@ -84,7 +85,7 @@ pub fn open(
         }),
         Format::Json => Box::new(json::JsonWriter::new(out)?),
         Format::Jsonl => Box::new(json::JsonlWriter { out }),
-        Format::Sarif => Box::new(sarif::SarifWriter::new(out, program)),
+        Format::Sarif => Box::new(sarif::SarifWriter::new(out, program)?),
         Format::Junit => Box::new(junit::JunitWriter::new(out)),
         Format::Github => Box::new(github::GithubWriter { out }),
         Format::Tap => Box::new(tap::TapWriter::new(out)?),
@@ -151,6 +152,24 @@ pub(crate) struct Place<'a> {
     pub policy_line: usize,
     /// Its column.
     pub policy_column: usize,
+}
+
+/// How many records of a group a text report lists before it says how many more there are.
+pub(crate) const GROUP_SHOWN: usize = 10;
+
+/// The records of a group finding as text, `RECORD (FILE:LINE:COLUMN)`: the first `limit`, then
+/// a line saying how many more.
+pub(crate) fn group_records(group: &crate::eval::across::GroupNote, limit: usize) -> Vec<String> {
+    let mut lines: Vec<String> = group
+        .records
+        .iter()
+        .take(limit)
+        .map(|m| format!("{} ({}:{}:{})", m.record, m.file, m.line, m.column))
+        .collect();
+    if group.records.len() > limit {
+        lines.push(format!("… and {} more", group.records.len() - limit));
+    }
+    lines
 }
 
 impl<'a> Place<'a> {

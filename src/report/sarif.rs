@@ -1,6 +1,8 @@
 //! SARIF 2.1.0 (through `serde-sarif`'s types): one run, the policy's rules with their messages and
 //! citations, a result per finding located in the data file, with the rule as a related location.
-//! Data errors are the invocation's notifications. The log is written when the run is over.
+//! Data errors are the invocation's notifications. The log is streamed, as JSON is: the tool
+//! and its rules first, each result (one a line) as it is found, the invocation at the end, so
+//! that memory does not grow with the number of findings.
 
 use std::io::Write;
 
@@ -13,13 +15,13 @@ use crate::report::{Reported, RunResult, Sink};
 use crate::source::Location;
 use crate::syntax::ast::Effect;
 
-/// Collects results, and writes the log at the end.
+/// Writes the log as results arrive.
 pub(crate) struct SarifWriter<W: Write> {
     out: W,
-    rules: Vec<sarif::ReportingDescriptor>,
-    /// Rule id → its index in `rules`.
+    /// Rule id → its index in the tool's rules.
     rule_index: std::collections::HashMap<String, usize>,
-    results: Vec<sarif::Result>,
+    /// Results written so far.
+    written: usize,
 }
 
 /// A SARIF level for an effect or outcome.
@@ -37,6 +39,36 @@ fn uri(file: &str) -> String {
     file.replace('\\', "/")
 }
 
+/// The base of relative URIs: the working folder of the run, which code scanning takes to be the
+/// root of the checkout.
+const SRCROOT: &str = "%SRCROOT%";
+
+/// The artifact location of a file: a relative path against [`SRCROOT`], an absolute one as is.
+fn artifact(file: &str) -> sarif::ArtifactLocation {
+    let uri = uri(file);
+    if std::path::Path::new(file).is_absolute() {
+        sarif::ArtifactLocation::builder().uri(uri).build()
+    } else {
+        sarif::ArtifactLocation::builder()
+            .uri(uri)
+            .uri_base_id(SRCROOT)
+            .build()
+    }
+}
+
+/// `originalUriBaseIds`: what [`SRCROOT`] stands for. Its URI is left out so that the report does
+/// not depend on the machine; consumers resolve it against the checkout.
+fn base_ids() -> std::collections::BTreeMap<String, sarif::ArtifactLocation> {
+    let root = sarif::ArtifactLocation::builder()
+        .description(
+            sarif::Message::builder()
+                .text("the working folder of the run (the repository root in CI)")
+                .build(),
+        )
+        .build();
+    std::collections::BTreeMap::from([(SRCROOT.to_string(), root)])
+}
+
 /// A location in a file, 1-based.
 fn location(file: &str, line: usize, column: usize, message: Option<String>) -> sarif::Location {
     let region = sarif::Region::builder()
@@ -44,7 +76,7 @@ fn location(file: &str, line: usize, column: usize, message: Option<String>) -> 
         .start_column(i64::try_from(column).unwrap_or(i64::MAX))
         .build();
     let physical = sarif::PhysicalLocation::builder()
-        .artifact_location(sarif::ArtifactLocation::builder().uri(uri(file)).build())
+        .artifact_location(artifact(file))
         .region(region)
         .build();
     match message {
@@ -59,8 +91,9 @@ fn location(file: &str, line: usize, column: usize, message: Option<String>) -> 
 }
 
 impl<W: Write> SarifWriter<W> {
-    /// A writer on `out` for the rules of `program`.
-    pub fn new(out: W, program: &Program) -> Self {
+    /// A writer on `out` for the rules of `program`: writes the log's head, the tool and its
+    /// rules and what [`SRCROOT`] stands for, at once.
+    pub fn new(mut out: W, program: &Program) -> std::io::Result<Self> {
         let mut rules = Vec::new();
         let mut rule_index = std::collections::HashMap::new();
         for rule in &program.rules {
@@ -104,12 +137,26 @@ impl<W: Write> SarifWriter<W> {
             rule_index.insert(rule.id.to_string(), rules.len());
             rules.push(descriptor);
         }
-        SarifWriter {
+        let driver = sarif::ToolComponent::builder()
+            .name("caveat")
+            .version(env!("CARGO_PKG_VERSION"))
+            .rules(rules)
+            .build();
+        let tool = sarif::Tool::builder().driver(driver).build();
+        write!(
             out,
-            rules,
+            "{{\n  \"$schema\": {},\n  \"version\": \"2.1.0\",\n  \"runs\": [\n    {{\n      \"tool\": ",
+            serde_json::to_string(sarif::SCHEMA_URL)?
+        )?;
+        serde_json::to_writer(&mut out, &tool)?;
+        out.write_all(b",\n      \"originalUriBaseIds\": ")?;
+        serde_json::to_writer(&mut out, &base_ids())?;
+        out.write_all(b",\n      \"results\": [")?;
+        Ok(SarifWriter {
+            out,
             rule_index,
-            results: Vec::new(),
-        }
+            written: 0,
+        })
     }
 }
 
@@ -123,6 +170,18 @@ impl<W: Write> Sink for SarifWriter<W> {
             place.policy_column,
             Some(format!("rule `{}`", f.rule_id)),
         );
+        // The rule, then each record of a group.
+        let mut related = vec![rule];
+        if let Some(group) = &f.group {
+            related.extend(group.records.iter().map(|m| {
+                location(
+                    &m.file,
+                    m.line,
+                    m.column,
+                    Some(format!("record `{}` of the group", m.record)),
+                )
+            }));
+        }
         let message = sarif::Message::builder()
             .text(format!("{}: {}", f.record, f.message))
             .build();
@@ -138,7 +197,7 @@ impl<W: Write> Sink for SarifWriter<W> {
             .level(level(outcome))
             .message(message)
             .locations(vec![at])
-            .related_locations(vec![rule]);
+            .related_locations(related);
         let mut result = match index {
             Some(index) => result.rule_index(index).build(),
             None => result.build(),
@@ -158,7 +217,13 @@ impl<W: Write> Sink for SarifWriter<W> {
                     .build(),
             ]);
         }
-        self.results.push(result);
+        self.out.write_all(if self.written == 0 {
+            b"\n        "
+        } else {
+            b",\n        "
+        })?;
+        serde_json::to_writer(&mut self.out, &result)?;
+        self.written += 1;
         Ok(())
     }
 }
@@ -199,23 +264,15 @@ impl<W: Write> Report for SarifWriter<W> {
             .execution_successful(result.data_errors.is_empty())
             .tool_execution_notifications(notifications)
             .build();
-        let driver = sarif::ToolComponent::builder()
-            .name("caveat")
-            .version(env!("CARGO_PKG_VERSION"))
-            .rules(std::mem::take(&mut self.rules))
-            .build();
-        let run = sarif::Run::builder()
-            .tool(sarif::Tool::builder().driver(driver).build())
-            .invocations(vec![invocation])
-            .results(std::mem::take(&mut self.results))
-            .build();
-        let log = sarif::Sarif::builder()
-            .schema(sarif::SCHEMA_URL)
-            .version(serde_json::json!("2.1.0"))
-            .runs(vec![run])
-            .build();
-        serde_json::to_writer_pretty(&mut self.out, &log)?;
-        self.out.write_all(b"\n")?;
+        let close = if self.written == 0 {
+            "],\n"
+        } else {
+            "\n      ],\n"
+        };
+        self.out.write_all(close.as_bytes())?;
+        self.out.write_all(b"      \"invocations\": [")?;
+        serde_json::to_writer(&mut self.out, &invocation)?;
+        self.out.write_all(b"]\n    }\n  ]\n}\n")?;
         self.out.flush()
     }
 }

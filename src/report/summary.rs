@@ -54,7 +54,7 @@ fn table(
             String::new()
         };
         let total = total(counts);
-        let name = name.replace('|', "\\|");
+        let name = super::text::markdown_cell(name);
         writeln!(
             out,
             "| {name} | {deny} | {warn} | {note} | {error} |{waived} {total} |"
@@ -65,7 +65,16 @@ fn table(
 
 impl<W: Write> Sink for SummaryWriter<W> {
     fn finding(&mut self, f: &Reported) -> std::io::Result<()> {
-        let vendor = self.vendor.clone().unwrap_or_else(|| "(no vendor)".into());
+        // A finding across records belongs to no one record: a group's `vendor` key, if it has one.
+        let vendor = if f.across {
+            f.group
+                .as_ref()
+                .and_then(|g| g.keys.iter().find(|(name, _)| &**name == "vendor"))
+                .map(|(_, value)| value.as_str().into())
+        } else {
+            self.vendor.clone()
+        };
+        let vendor = vendor.unwrap_or_else(|| "(no vendor)".into());
         self.by_rule
             .entry(f.rule_id.clone())
             .or_default()

@@ -8,7 +8,7 @@ use crate::report::{Reported, RunResult, Sink};
 use crate::source::Location;
 
 /// The columns, in order.
-const HEADER: [&str; 10] = [
+const HEADER: [&str; 11] = [
     "file",
     "line",
     "column",
@@ -19,6 +19,7 @@ const HEADER: [&str; 10] = [
     "policy",
     "policy_line",
     "policy_column",
+    "group",
 ];
 
 /// Writes CSV rows as findings arrive.
@@ -45,9 +46,13 @@ impl<W: Write> CsvWriter<W> {
         Ok(())
     }
 
-    fn row(&mut self, row: [&str; 10]) -> std::io::Result<()> {
+    /// Writes a row, each cell made safe for a spreadsheet ([`super::text::csv_cell`]).
+    fn row(&mut self, row: [&str; 11]) -> std::io::Result<()> {
         self.header()?;
-        self.out.write_record(row)?;
+        self.out.write_record(
+            row.iter()
+                .map(|cell| super::text::csv_cell(cell).into_owned()),
+        )?;
         Ok(())
     }
 }
@@ -66,6 +71,10 @@ impl<W: Write> Sink for CsvWriter<W> {
             place.policy_file,
             &place.policy_line.to_string(),
             &place.policy_column.to_string(),
+            &f.group
+                .as_ref()
+                .map(|g| super::group_records(g, usize::MAX).join("; "))
+                .unwrap_or_default(),
         ])
     }
 }
@@ -85,6 +94,7 @@ impl<W: Write> Report for CsvWriter<W> {
                 diag.code.as_str(),
                 "error",
                 &diag.message,
+                "",
                 "",
                 "",
                 "",

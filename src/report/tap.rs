@@ -49,12 +49,12 @@ impl<W: Write> TapWriter<W> {
 
 /// A test point's description is one line.
 fn one_line(text: &str) -> String {
-    text.replace(['\n', '\r'], " ").replace('#', "\\#")
+    super::text::one_line(text).replace('#', "\\#")
 }
 
 /// A string as a YAML double-quoted scalar (JSON's quoting is valid YAML).
 fn quoted(text: &str) -> String {
-    serde_json::to_string(text).unwrap_or_default()
+    serde_json::to_string(&super::text::visible(text)).unwrap_or_default()
 }
 
 impl<W: Write> Sink for TapWriter<W> {
@@ -67,7 +67,23 @@ impl<W: Write> Sink for TapWriter<W> {
             quoted(&f.message),
             quoted(&format!("{}:{}:{}", place.file, place.line, place.column)),
         );
+        let entry = match &f.group {
+            Some(group) => format!(
+                "{entry}      group: [{}]\n",
+                group
+                    .records
+                    .iter()
+                    .map(|m| quoted(&format!("{}:{}:{}: {}", m.file, m.line, m.column, m.record)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            None => entry,
+        };
         let fails = matches!(f.outcome, Outcome::Deny | Outcome::Error);
+        if f.across {
+            // Found once every record was read: a test point of its own.
+            self.close_record()?;
+        }
         match &mut self.current {
             Some((_, findings, failed)) => {
                 findings.push(entry);

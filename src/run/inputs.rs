@@ -15,29 +15,52 @@ pub struct Inputs {
     pub policies: Vec<PolicyInput>,
     /// Data files with their formats.
     pub data: Vec<(PathBuf, Format)>,
+    /// Files and folders the walks left out: hidden, ignored, excluded, symbolic links to
+    /// folders, and files that are neither policies nor data.
+    pub skipped: usize,
+    /// Warnings about the paths: a folder that yields no file.
+    pub warnings: Vec<Diag>,
 }
 
 /// Sorts the given paths into policy and data files, walking folders in sorted order. Walks
 /// skip hidden entries, what `.gitignore` files ignore, and paths matching an `exclude` glob
 /// (gitignore syntax, relative to the folder walked); a file named directly is always read.
-/// `-` stands for standard input, read as `stdin_format`.
+/// `-` stands for standard input, read as `stdin_format`. Every path must resolve inside the
+/// `project` root and be a regular file or a folder (see [`crate::project`]); what a walk leaves
+/// out is counted in [`Inputs::skipped`], and a folder that yields nothing is a warning.
 pub fn discover(
     paths: &[PathBuf],
     exclude: &[String],
     stdin_format: Format,
+    project: &crate::project::Project,
 ) -> Result<Inputs, Vec<Diag>> {
     let mut inputs = Inputs::default();
     let mut errors = Vec::new();
     for path in paths {
         if path == Path::new(crate::data::chunk::STDIN) {
             inputs.data.push((path.clone(), stdin_format));
+        } else if std::fs::symlink_metadata(path).is_err() {
+            errors.push(Diag::error(
+                Code::IoNotFound,
+                format!("cannot read `{}`: no such file or folder", path.display()),
+            ));
+        } else if let Err(diag) = project.check_inside(path) {
+            errors.push(diag);
         } else if path.is_dir() {
+            let found = inputs.policies.len() + inputs.data.len();
             let mut files = Vec::new();
-            walk(path, exclude, &mut files, &mut errors);
+            inputs.skipped += crate::walk::walk(path, exclude, project, &mut files, &mut errors);
             for file in files {
-                classify(&file, path, &mut inputs, false, &mut errors);
+                if !classify(&file, path, &mut inputs, false, &mut errors) {
+                    inputs.skipped += 1;
+                }
             }
-        } else if path.exists() {
+            if inputs.policies.len() + inputs.data.len() == found {
+                inputs.warnings.push(crate::walk::nothing_found(path));
+            }
+        } else if let Err(diag) = project.check_file(path) {
+            errors.push(diag);
+        } else {
             let root = path
                 .parent()
                 .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
@@ -47,11 +70,6 @@ pub fn discover(
                 root
             };
             classify(path, &root, &mut inputs, true, &mut errors);
-        } else {
-            errors.push(Diag::error(
-                Code::IoNotFound,
-                format!("cannot read `{}`: no such file or folder", path.display()),
-            ));
         }
     }
     // A file named twice (or inside a folder also named) is read once.
@@ -66,59 +84,18 @@ pub fn discover(
     }
 }
 
-fn walk(folder: &Path, exclude: &[String], files: &mut Vec<PathBuf>, errors: &mut Vec<Diag>) {
-    let mut overrides = ignore::overrides::OverrideBuilder::new(folder);
-    for glob in exclude {
-        if let Err(e) = overrides.add(&format!("!{glob}")) {
-            errors.push(
-                Diag::error(
-                    Code::IoBadGlob,
-                    format!("`{glob}` is not a valid exclude glob: {e}"),
-                )
-                .help("globs use gitignore syntax: `archive/`, `*.bak.yaml`, `old/**`"),
-            );
-            return;
-        }
-    }
-    let overrides = match overrides.build() {
-        Ok(overrides) => overrides,
-        Err(e) => {
-            errors.push(Diag::error(
-                Code::IoBadGlob,
-                format!("the exclude globs are not valid: {e}"),
-            ));
-            return;
-        }
-    };
-    let walker = ignore::WalkBuilder::new(folder)
-        .hidden(true)
-        .git_ignore(true)
-        .git_global(false)
-        .git_exclude(false)
-        .require_git(false)
-        .ignore(false)
-        .parents(true)
-        .overrides(overrides)
-        .sort_by_file_name(|a, b| a.cmp(b))
-        .build();
-    for entry in walker {
-        match entry {
-            Ok(entry) if entry.file_type().is_some_and(|t| !t.is_dir()) => {
-                files.push(entry.into_path());
-            }
-            Ok(_) => {}
-            Err(e) => errors.push(Diag::io(
-                Code::IoRead,
-                "cannot read in the folder",
-                folder.display(),
-                &e,
-            )),
-        }
-    }
-}
-
-fn classify(path: &Path, root: &Path, inputs: &mut Inputs, explicit: bool, errors: &mut Vec<Diag>) {
-    if path.extension().is_some_and(|e| e == "policy") {
+/// Files a policy or a data file; `false` when it is neither (an error if `explicit`).
+fn classify(
+    path: &Path,
+    root: &Path,
+    inputs: &mut Inputs,
+    explicit: bool,
+    errors: &mut Vec<Diag>,
+) -> bool {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("policy"))
+    {
         inputs.policies.push(PolicyInput {
             path: path.to_path_buf(),
             root: root.to_path_buf(),
@@ -133,7 +110,10 @@ fn classify(path: &Path, root: &Path, inputs: &mut Inputs, explicit: bool, error
             )
             .help("policies end in `.policy`; data files in `.yaml`, `.yml`, `.json`, `.jsonl` or `.csv`"),
         );
+    } else {
+        return false;
     }
+    true
 }
 
 /// Checks and compiles the policies of a run. Lint errors are errors; lint warnings are not

@@ -70,7 +70,15 @@ pub fn evaluate(
     let split = options.load.records_path.is_none();
     let renderer = sink.renderer();
     let every_record = sink.wants_records();
+    let read_paths = crate::unseen::read_paths(program);
+    let mut file_start = None;
     for (path, format) in &inputs.data {
+        crate::vacuous::check_file_read(file_start.take(), &mut result);
+        file_start = Some(crate::vacuous::FileStart {
+            path,
+            records: result.summary.records,
+            errors: result.data_errors.len(),
+        });
         let opened = Chunks::open(path, *format, split)
             .map(|c| c.with_limit(options.load.limits.max_file_bytes));
         let mut chunks = match opened {
@@ -94,7 +102,7 @@ pub fn evaluate(
                 options,
                 &id_field,
                 renderer.as_deref(),
-                every_record,
+                (every_record, &read_paths),
             )
         };
         let window_size = jobs * 2;
@@ -144,6 +152,33 @@ pub fn evaluate(
             return Err(e);
         }
     }
+    // Rules across records, once every record is read: their findings follow the others.
+    let across = std::mem::take(&mut result.across);
+    let mut found = crate::eval::across::finish(program, &across, &mut result.used_waivers);
+    if let Some(split) = options.paired {
+        drop_twins(program, split, &mut found, |f| (&f.finding, &*f.name));
+    }
+    for found in found {
+        let reported = crate::report::finding::across_finding(program, found);
+        result.summary.count(reported.outcome);
+        sink.finding(&reported)?;
+    }
+    crate::vacuous::check_file_read(file_start, &mut result);
+    if result.summary.records > 0
+        && let Some(seen) = &result.fields_seen
+    {
+        let unseen = crate::unseen::warnings(program, &read_paths, seen);
+        result.policy_warnings.extend(unseen);
+    }
+    if result.data_errors.is_empty()
+        && let Some(warning) = crate::vacuous::no_records(
+            result.summary.records,
+            inputs.data.len(),
+            result.policy_warnings.iter().chain(&inputs.warnings),
+        )
+    {
+        result.policy_warnings.push(warning);
+    }
     result
         .policy_warnings
         .extend(program.stale_waivers(&result.used_waivers));
@@ -164,6 +199,12 @@ fn merge_outcomes(
         result.data_errors.extend(outcome.errors);
         for (flag, used) in result.used_waivers.iter_mut().zip(&outcome.used_waivers) {
             *flag |= used;
+        }
+        if let Some(seen) = outcome.fields_seen {
+            match &mut result.fields_seen {
+                Some(all) => all.merge(seen),
+                None => result.fields_seen = Some(seen),
+            }
         }
         for item in outcome.findings {
             match item {
@@ -188,6 +229,10 @@ fn merge_outcomes(
                 }
             }
         }
+        let offset = *first_index;
+        result.across.add(outcome.collected, |index| {
+            format!("{name}#{}", index + offset)
+        });
         *first_index += outcome.indexes;
         sink.progress(outcome.bytes);
     }
@@ -214,6 +259,10 @@ struct ChunkOutcome {
     errors: Vec<Diag>,
     /// Which waivers waived a finding in the chunk.
     used_waivers: Vec<bool>,
+    /// What the chunk's records gave the rules across records, in input order.
+    collected: Vec<crate::eval::across::Collected>,
+    /// Which read field paths the chunk's records had.
+    fields_seen: Option<crate::unseen::Seen>,
 }
 
 /// A finding of a chunk: rendered already, or left for the merge.
@@ -235,9 +284,11 @@ fn read_chunk(
     options: &RunOptions,
     id_field: &[Segment],
     renderer: Option<&(dyn Render + Send + Sync)>,
-    every_record: bool,
+    // Whether the sink wants every record, and the field paths to look for in each.
+    (every_record, read_paths): (bool, &[crate::unseen::ReadPath]),
 ) -> ChunkOutcome {
     let mut outcome = ChunkOutcome::default();
+    let mut seen = (!read_paths.is_empty()).then(|| crate::unseen::Seen::new(read_paths));
     let source = match chunk {
         Ok(source) => source,
         Err(diag) => {
@@ -246,6 +297,7 @@ fn read_chunk(
         }
     };
     let mut evaluator = eval::Evaluator::new(program);
+    let across = crate::eval::across::any(program);
     let mut findings = Vec::new();
     let mut next_index = 0;
     for record in data::read_records(&source, format, &options.load) {
@@ -260,6 +312,9 @@ fn read_chunk(
             }
         };
         next_index = next_index.max(record.index + 1);
+        if let Some(seen) = &mut seen {
+            seen.record(read_paths, &record.root);
+        }
         let mut violations = match &program.schema {
             Some(schema) => crate::schema::conform(schema, &mut record),
             None => Vec::new(),
@@ -273,15 +328,18 @@ fn read_chunk(
         }
         if let Some(split) = options.paired {
             // Both policy sets see the same record: its conformance errors are no difference.
-            drop_twins(program, split, &mut findings);
+            drop_twins(program, split, &mut findings, |f| (f, ""));
             violations.clear();
         }
-        if findings.is_empty() && violations.is_empty() && !every_record {
+        if findings.is_empty() && violations.is_empty() && !every_record && !across {
             continue;
         }
         let name: Arc<str> = eval::record_id(&record, id_field)
             .unwrap_or_default()
             .into();
+        if across {
+            crate::eval::across::collect(program, &record, &name, &mut outcome.collected);
+        }
         if every_record {
             outcome.findings.push(Item::Record(CheckedRecord {
                 file: source.name().into(),
@@ -337,35 +395,62 @@ fn read_chunk(
     outcome.indexes = next_index;
     outcome.bytes = source.text().len();
     outcome.used_waivers = evaluator.used_waivers;
+    outcome.fields_seen = seen;
     outcome
 }
 
-/// Drops the findings of a paired program that both sets give alike: the same rule id, outcome
-/// and message (a message generated from the rule's text counts as alike). Findings come in rule
-/// order, so the first set's precede the second's.
-fn drop_twins(program: &Program, split: usize, findings: &mut Vec<Finding>) {
-    let first = findings.partition_point(|f| f.rule < split);
-    let (base, head) = findings.split_at(first);
-    let alike = |b: &Finding, h: &Finding| {
-        let (Some(br), Some(hr)) = (program.rules.get(b.rule), program.rules.get(h.rule)) else {
-            return false;
+/// What twins share: the rule id, the record (or group) name and the outcome.
+type TwinKey<'a> = (Option<Arc<str>>, &'a str, Outcome);
+
+/// Drops the findings of a paired program that both sets give alike: the same rule id, record
+/// (or group) name, outcome and message (a message generated from the rule's text counts as
+/// alike). The first set's rules come before `split`.
+fn drop_twins<T>(
+    program: &Program,
+    split: usize,
+    items: &mut Vec<T>,
+    of: impl Fn(&T) -> (&Finding, &str),
+) {
+    let id = |f: &Finding| program.rules.get(f.rule).map(|r| r.id.clone());
+    // The head's findings by rule id, name and outcome, each usable once.
+    let mut heads: std::collections::HashMap<TwinKey<'_>, Vec<usize>> =
+        std::collections::HashMap::new();
+    for (index, item) in items.iter().enumerate() {
+        let (f, name) = of(item);
+        if f.rule >= split {
+            heads
+                .entry((id(f), name, f.outcome))
+                .or_default()
+                .push(index);
+        }
+    }
+    let mut twins = vec![false; items.len()];
+    for (index, item) in items.iter().enumerate() {
+        let (b, name) = of(item);
+        if b.rule >= split {
+            continue;
+        }
+        let Some(candidates) = heads.get_mut(&(id(b), name, b.outcome)) else {
+            continue;
         };
-        br.id == hr.id
-            && b.outcome == h.outcome
-            && !message_changed(program, (b.rule, &b.message), (h.rule, &h.message))
-    };
-    let mut twins = vec![false; findings.len()];
-    for (i, b) in base.iter().enumerate() {
-        if let Some(j) = head.iter().position(|h| alike(b, h)) {
-            for at in [i, first + j] {
-                if let Some(twin) = twins.get_mut(at) {
-                    *twin = true;
+        let found = candidates.iter().position(|&h| {
+            let twin = twins.get(h).copied().unwrap_or(true);
+            items.get(h).is_some_and(|item| {
+                let (hf, _) = of(item);
+                !twin && !message_changed(program, (b.rule, &b.message), (hf.rule, &hf.message))
+            })
+        });
+        if let Some(position) = found {
+            let h = candidates.swap_remove(position);
+            for at in [index, h] {
+                if let Some(flag) = twins.get_mut(at) {
+                    *flag = true;
                 }
             }
         }
     }
     let mut index = 0;
-    findings.retain(|_| {
+    items.retain(|_| {
         let keep = !twins.get(index).copied().unwrap_or(false);
         index += 1;
         keep

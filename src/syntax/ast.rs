@@ -72,6 +72,8 @@ pub enum Given {
     Inline(Span),
     /// `given file "PATH"`: relative to the policy file.
     File(Spanned<String>),
+    /// `given [ {…}, {…} ]`: the span of a YAML flow sequence of records.
+    Records(Span),
 }
 
 /// One `EFFECT RULE` of an `expect` clause.
@@ -179,6 +181,10 @@ pub struct Rule {
     pub cite: Option<Spanned<String>>,
     /// `tags [..]`.
     pub tags: Vec<Spanned<String>>,
+    /// Rule-local `let NAME = EXPR` lines, in the order written.
+    pub lets: Vec<LocalLet>,
+    /// The message's `{…}` placeholders, each an expression with its span in the file.
+    pub placeholders: Vec<Expr>,
     /// The rule body: from its effect keyword to the end of its last clause.
     pub body_span: Span,
     /// The whole statement (the block, if any).
@@ -187,6 +193,10 @@ pub struct Rule {
 
 /// The testing part of a rule.
 #[derive(Debug, Clone)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per rule, built once; boxing would only add indirection"
+)]
 pub(crate) enum RuleBody {
     /// `EFFECT FILTER* [when EXPR] [unless EXPR]`
     Effect {
@@ -194,6 +204,12 @@ pub(crate) enum RuleBody {
         effect: Spanned<Effect>,
         /// Filters, ANDed, in the order written.
         filters: Vec<Filter>,
+        /// `per KEY [as NAME], …`: the keys of a group rule.
+        per: Vec<GroupKey>,
+        /// `where EXPR`: the records the rule considers.
+        where_: Option<Expr>,
+        /// `having EXPR`: the groups the rule considers.
+        having: Option<Expr>,
         /// The `when` condition.
         when: Option<Expr>,
         /// The `unless` condition.
@@ -208,6 +224,26 @@ pub(crate) enum RuleBody {
         /// The `when` condition.
         when: Option<Expr>,
     },
+}
+
+/// `let NAME = EXPR` inside a rule block.
+#[derive(Debug, Clone)]
+pub(crate) struct LocalLet {
+    /// The name.
+    pub name: Spanned<String>,
+    /// The value, computed per record (or per group).
+    pub value: Expr,
+}
+
+/// One key of `per`: an expression and the name it goes by inside the rule.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupKey {
+    /// The key's expression (a field path or a call).
+    pub expr: Expr,
+    /// `as NAME`.
+    pub name: Option<Spanned<String>>,
+    /// The key as written, whitespace collapsed: its name when it has no `as`.
+    pub text: String,
 }
 
 /// A filter right after the effect.
@@ -299,6 +335,23 @@ pub enum ExprKind {
     Quantifier(Quantifier, Spanned<String>, Box<Expr>, Box<Expr>),
     /// `(EXPR)`: kept so that a parenthesised name is never a symbol.
     Paren(Box<Expr>),
+    /// `if COND then A else B`
+    If(Box<Expr>, Box<Expr>, Box<Expr>),
+    /// `[BODY for VAR in LIST where FILTER]`
+    Comprehension {
+        /// The element computed for each item.
+        body: Box<Expr>,
+        /// The variable.
+        var: Spanned<String>,
+        /// The list.
+        list: Box<Expr>,
+        /// `where COND`.
+        filter: Option<Box<Expr>>,
+    },
+    /// `all.NAME`
+    AllOf(Spanned<String>),
+    /// `group`
+    Group,
 }
 
 impl Expr {
@@ -309,7 +362,22 @@ impl Expr {
         while let Some(e) = stack.pop() {
             match &e.kind {
                 ExprKind::Name(n, _) => f(n),
-                ExprKind::Literal(_) | ExprKind::RecordRoot => {}
+                ExprKind::Literal(_)
+                | ExprKind::RecordRoot
+                | ExprKind::AllOf(_)
+                | ExprKind::Group => {}
+                ExprKind::If(a, b, c) => {
+                    stack.push(a);
+                    stack.push(b);
+                    stack.push(c);
+                }
+                ExprKind::Comprehension {
+                    body, list, filter, ..
+                } => {
+                    stack.push(body);
+                    stack.push(list);
+                    stack.extend(filter.as_deref());
+                }
                 ExprKind::List(items) | ExprKind::And(items) | ExprKind::Or(items) => {
                     stack.extend(items);
                 }
@@ -344,6 +412,10 @@ pub(crate) enum Literal {
     Number(Decimal),
     /// A valid date.
     Date(Date),
+    /// A date-time (`2020-07-14T17:00:00Z`).
+    DateTime(crate::time::Instant),
+    /// A duration (`15 days`).
+    Duration(crate::time::Duration),
     /// `true` or `false`.
     Bool(bool),
 }

@@ -87,6 +87,8 @@ impl Lower<'_> {
                     message: None,
                     cite: None,
                     tags: Vec::new(),
+                    lets: Vec::new(),
+                    placeholders: Vec::new(),
                     body_span: span,
                     span,
                 })))
@@ -167,6 +169,7 @@ impl Lower<'_> {
         let what = self.next(&mut given_parts, &given_pair)?;
         let given = match what.as_rule() {
             Rule::flow_mapping => Given::Inline(self.span(&what)),
+            Rule::flow_sequence => Given::Records(self.span(&what)),
             Rule::given_file => {
                 let mut parts = what.clone().into_inner();
                 let _file = self.next(&mut parts, &what)?;
@@ -294,7 +297,12 @@ impl Lower<'_> {
                 "a rule id may not end in `-` or `.`",
             ));
         }
-        let body_pair = self.next(&mut inner, &pair)?;
+        let mut lets = Vec::new();
+        let mut body_pair = self.next(&mut inner, &pair)?;
+        while body_pair.as_rule() == Rule::local_let {
+            lets.push(self.local_let(body_pair)?);
+            body_pair = self.next(&mut inner, &pair)?;
+        }
         let body_span = self.span(&body_pair);
         let body = self.rule_body(body_pair)?;
         let mut rule = Rule_ {
@@ -303,11 +311,17 @@ impl Lower<'_> {
             message: None,
             cite: None,
             tags: Vec::new(),
+            lets,
+            placeholders: Vec::new(),
             body_span,
             span,
         };
         let mut errors = Vec::new();
         for meta in inner.filter(|p| p.as_rule() != Rule::close_brace) {
+            if meta.as_rule() == Rule::local_let {
+                rule.lets.push(self.local_let(meta)?);
+                continue;
+            }
             let meta_span = self.span(&meta);
             let rule_kind = meta.as_rule();
             let mut parts = meta.clone().into_inner();
@@ -337,11 +351,150 @@ impl Lower<'_> {
             }
             *slot = Some(self.string(self.next(&mut parts, &meta)?)?);
         }
+        if let Some(message) = &rule.message {
+            match self.placeholders(message.span) {
+                Ok(found) => rule.placeholders = found,
+                Err(mut e) => errors.append(&mut e),
+            }
+        }
         if errors.is_empty() {
             Ok(rule)
         } else {
             Err(errors)
         }
+    }
+
+    /// `let NAME = EXPR` in a rule block.
+    fn local_let(&self, pair: Pair<'_, Rule>) -> Lowered<LocalLet> {
+        let mut inner = pair.clone().into_inner();
+        let _kw = self.next(&mut inner, &pair)?;
+        let name = self.spanned_str(&self.next(&mut inner, &pair)?);
+        let value = self.expr(self.next(&mut inner, &pair)?, 0)?;
+        Ok(LocalLet { name, value })
+    }
+
+    /// The `{…}` placeholders of the message string at `span`, each parsed as an expression
+    /// where it stands in the file (`{{` and `}}` are literal braces).
+    fn placeholders(&self, span: Span) -> Lowered<Vec<Expr>> {
+        let raw = self.source.slice(span);
+        let mut found = Vec::new();
+        let bytes = raw.as_bytes();
+        let mut i = 0;
+        while let Some(&b) = bytes.get(i) {
+            match b {
+                b'{' if bytes.get(i + 1) == Some(&b'{') => i += 2,
+                b'}' if bytes.get(i + 1) == Some(&b'}') => i += 2,
+                b'{' => {
+                    let Some(len) = raw.get(i + 1..).and_then(|rest| rest.find('}')) else {
+                        // An unclosed `{` is reported with the message's other faults.
+                        return Ok(found);
+                    };
+                    let start = span.start + i + 1;
+                    found.push(self.placeholder(Span::new(start, start + len))?);
+                    i += len + 2;
+                }
+                _ => i += 1,
+            }
+        }
+        Ok(found)
+    }
+
+    /// One placeholder's text, parsed and lowered as an expression.
+    fn placeholder(&self, at: Span) -> Lowered<Expr> {
+        let text = self.source.slice(at);
+        if let Some(path) = self.placeholder_path(text, at) {
+            return Ok(path);
+        }
+        let parsed = super::grammar::PolicyParser::parse_placeholder(text).map_err(|_| {
+            vec![
+                Diag::error(
+                    Code::CheckBadMessage,
+                    format!(
+                        "this message cannot be used: `{{{}}}` is not an expression",
+                        text.trim()
+                    ),
+                )
+                .label(self.source, at, "in this placeholder")
+                .help(
+                    "a placeholder is an expression in braces, like `{vendor}` or \
+                     `{sum(group.amount)}`; write `{{` and `}}` for literal braces",
+                ),
+            ]
+        })?;
+        let lower = Lower {
+            source: self.source,
+            offset: at.start,
+        };
+        let expr = parsed.into_inner().next();
+        match expr {
+            Some(expr) => lower.expr(expr, 0),
+            None => Err(self.error(
+                Code::CheckBadMessage,
+                "this message cannot be used: an empty placeholder".to_string(),
+                at,
+                "in this placeholder",
+            )),
+        }
+    }
+
+    /// A placeholder that is a dotted path of words (`{vendor}`, `{contract.ends}`): inside
+    /// braces any word is a name, keywords too (`{tags}`).
+    fn placeholder_path(&self, text: &str, at: Span) -> Option<Expr> {
+        let lead = text.len() - text.trim_start().len();
+        let words: Vec<&str> = text.trim().split('.').collect();
+        let word_ok = |w: &&str| {
+            w.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        };
+        if text.trim().is_empty() || !words.iter().all(word_ok) {
+            return None;
+        }
+        let mut offset = at.start + lead;
+        let mut expr: Option<Expr> = None;
+        let mut words = words.into_iter().peekable();
+        // `all.NAME` of a rule-local let.
+        if words.peek() == Some(&"all") && words.len() == 2 {
+            let name = words.nth(1)?;
+            let start = offset + "all.".len();
+            return Some(Expr {
+                kind: ExprKind::AllOf(Spanned::new(
+                    name.to_string(),
+                    Span::new(start, start + name.len()),
+                )),
+                span: Span::new(offset, start + name.len()),
+            });
+        }
+        for word in words {
+            let span = Span::new(offset, offset + word.len());
+            expr = Some(match expr {
+                None if word == "record" => Expr {
+                    kind: ExprKind::RecordRoot,
+                    span,
+                },
+                None if word == "group" => Expr {
+                    kind: ExprKind::Group,
+                    span,
+                },
+                None => Expr {
+                    kind: ExprKind::Name(word.to_string(), NamePlace::Plain),
+                    span,
+                },
+                Some(base) => {
+                    let whole = Span::new(base.span.start, span.end);
+                    Expr {
+                        kind: ExprKind::Member(
+                            Box::new(base),
+                            Spanned::new(word.to_string(), span),
+                        ),
+                        span: whole,
+                    }
+                }
+            });
+            offset = span.end + 1;
+        }
+        expr
     }
 
     fn duplicate_metadata(&self, word: &str, span: Span) -> Vec<Diag> {
@@ -399,6 +552,9 @@ impl Lower<'_> {
             _ => return Err(self.internal(&effect_pair)),
         };
         let mut filters = Vec::new();
+        let mut per = Vec::new();
+        let mut where_ = None;
+        let mut having = None;
         let mut when = None;
         let mut unless = None;
         let mut errors = Vec::new();
@@ -408,6 +564,13 @@ impl Lower<'_> {
                     Ok(f) => filters.push(f),
                     Err(mut e) => errors.append(&mut e),
                 },
+                Rule::per_clause => {
+                    for key in part.into_inner().filter(|p| p.as_rule() == Rule::group_key) {
+                        per.push(self.group_key(key)?);
+                    }
+                }
+                Rule::where_clause => where_ = Some(self.clause(part)?),
+                Rule::having_clause => having = Some(self.clause(part)?),
                 Rule::when_clause => when = Some(self.clause(part)?),
                 Rule::unless_clause => unless = Some(self.clause(part)?),
                 _ => return Err(self.internal(&part)),
@@ -419,9 +582,29 @@ impl Lower<'_> {
         Ok(RuleBody::Effect {
             effect: Spanned::new(effect, effect_span),
             filters,
+            per,
+            where_,
+            having,
             when,
             unless,
         })
+    }
+
+    /// `KEY [as NAME]` of `per`.
+    fn group_key(&self, pair: Pair<'_, Rule>) -> Lowered<GroupKey> {
+        let mut inner = pair.clone().into_inner();
+        let key_pair = self.next(&mut inner, &pair)?;
+        let text = key_pair
+            .as_str()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let expr = self.expr(key_pair, 0)?;
+        let name = match (inner.next(), inner.next()) {
+            (Some(_as), Some(name)) => Some(self.spanned_str(&name)),
+            _ => None,
+        };
+        Ok(GroupKey { expr, name, text })
     }
 
     /// `when EXPR` or `unless EXPR`: the expression.
@@ -600,6 +783,19 @@ impl Lower<'_> {
                     .next()
                     .ok_or_else(|| self.internal(&pair))?;
                 self.expr(inner, depth)
+            }
+            Rule::if_expr => {
+                let mut inner = pair.clone().into_inner();
+                let _if = self.next(&mut inner, &pair)?;
+                let condition = self.expr(self.next(&mut inner, &pair)?, depth + 1)?;
+                let _then = self.next(&mut inner, &pair)?;
+                let then = self.expr(self.next(&mut inner, &pair)?, depth + 1)?;
+                let _else = self.next(&mut inner, &pair)?;
+                let otherwise = self.expr(self.next(&mut inner, &pair)?, depth + 1)?;
+                Ok(Expr {
+                    kind: ExprKind::If(Box::new(condition), Box::new(then), Box::new(otherwise)),
+                    span,
+                })
             }
             Rule::or_expr | Rule::and_expr => {
                 let is_or = pair.as_rule() == Rule::or_expr;
@@ -820,6 +1016,72 @@ impl Lower<'_> {
                     .map(|a| self.expr(a, depth + 1))
                     .collect::<Result<Vec<_>, _>>()?;
                 ExprKind::Call(name, args)
+            }
+            Rule::comprehension => {
+                let mut inner = pair.clone().into_inner();
+                let body = self.expr(self.next(&mut inner, &pair)?, depth + 1)?;
+                let _for = self.next(&mut inner, &pair)?;
+                let var = self.spanned_str(&self.next(&mut inner, &pair)?);
+                let _in = self.next(&mut inner, &pair)?;
+                let list = self.expr(self.next(&mut inner, &pair)?, depth + 1)?;
+                let filter = match inner.next() {
+                    Some(p) if p.as_rule() == Rule::kw_where => Some(Box::new(
+                        self.expr(self.next(&mut inner, &pair)?, depth + 1)?,
+                    )),
+                    _ => None,
+                };
+                ExprKind::Comprehension {
+                    body: Box::new(body),
+                    var,
+                    list: Box::new(list),
+                    filter,
+                }
+            }
+            Rule::all_ref => {
+                let mut inner = pair.clone().into_inner();
+                let _all = self.next(&mut inner, &pair)?;
+                ExprKind::AllOf(self.spanned_str(&self.next(&mut inner, &pair)?))
+            }
+            Rule::group_ref => ExprKind::Group,
+            Rule::datetime => {
+                let text = pair.as_str();
+                let date_part = text.split('T').next().unwrap_or(text);
+                crate::value::parse_date_literal(date_part).map_err(|why| {
+                    self.error(
+                        Code::ParseInvalidDate,
+                        format!("invalid date-time `{text}`: {why}"),
+                        span,
+                        "not a valid date-time",
+                    )
+                })?;
+                let instant = crate::time::parse_instant(text).ok_or_else(|| {
+                    self.error(
+                        Code::ParseInvalidDate,
+                        format!("invalid date-time `{text}`: the time is not a time of day"),
+                        span,
+                        "a date-time like 2020-07-14T17:00:00Z",
+                    )
+                })?;
+                ExprKind::Literal(Literal::DateTime(instant))
+            }
+            Rule::duration => {
+                let mut inner = pair.clone().into_inner();
+                let count = self.next(&mut inner, &pair)?;
+                let unit = self.next(&mut inner, &pair)?;
+                let duration = count
+                    .as_str()
+                    .parse::<i128>()
+                    .ok()
+                    .and_then(|n| crate::time::Duration::of(n, unit.as_str()))
+                    .ok_or_else(|| {
+                        self.error(
+                            Code::ParseNumber,
+                            format!("`{}` is too long a duration", pair.as_str()),
+                            span,
+                            "too long",
+                        )
+                    })?;
+                ExprKind::Literal(Literal::Duration(duration))
             }
             Rule::path_head => return self.path_head(pair, NamePlace::Plain),
             Rule::ident => ExprKind::Name(pair.as_str().to_string(), NamePlace::Plain),

@@ -288,7 +288,10 @@ fn describe_expected(source: &Source, at: usize, expected: &[Rule], found: Found
     if words.iter().any(|w| !continuations.contains(w)) || statement_start {
         words.retain(|w| !continuations[..4].contains(w));
     }
-    if statement_start {
+    if statement_start && words.contains(&"`}`") {
+        // Inside a rule block, only a rule-local `let` starts a statement.
+        words.push("`let`");
+    } else if statement_start {
         words.push(if words.is_empty() {
             "a rule or declaration (`deny`, `warn`, `note`, `require`, `rule`, `let`, `alias`, `import`, `waive`, `test`)"
         } else {
@@ -464,6 +467,11 @@ fn expected_word(rule: Rule) -> Expected {
         Rule::expectation | Rule::expected_effect => {
             Word("an effect (`deny`, `warn`, `note`, `error`, `waived`)")
         }
+        Rule::local_let => Word("`let`"),
+        Rule::kw_per | Rule::per_clause => Word("`per`"),
+        Rule::kw_having | Rule::having_clause => Word("`having`"),
+        Rule::where_clause => Word("`where`"),
+        Rule::flow_sequence => Word("a YAML flow sequence `[ … ]`"),
         Rule::kw_when | Rule::when_clause => Word("`when`"),
         Rule::kw_unless | Rule::unless_clause => Word("`unless`"),
         Rule::kw_after | Rule::after_filter => Word("`after`"),

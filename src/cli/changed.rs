@@ -1,0 +1,33 @@
+//! `check --changed`: the files a commit changed (as a pre-commit hook passes them) narrow the
+//! configured run. A changed policy (or config) can change any record's outcome, so then every
+//! configured data file is checked; otherwise only the changed ones. Changed files that are not
+//! among the configured ones (a workflow's YAML, say) are left out.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::run::Inputs;
+use crate::workdir::absolute;
+
+/// Narrows the configured `inputs` to what the `changed` files call for.
+pub fn keep_changed(inputs: &mut Inputs, changed: &[PathBuf], config: &Config) {
+    let changed: HashSet<PathBuf> = changed.iter().map(|p| absolute(p)).collect();
+    let config_changed =
+        !config.path.as_os_str().is_empty() && changed.contains(&absolute(&config.path));
+    let policy_changed = changed.iter().any(|p| is_policy(p))
+        || inputs
+            .policies
+            .iter()
+            .any(|p| changed.contains(&absolute(&p.path)));
+    if config_changed || policy_changed {
+        return;
+    }
+    inputs
+        .data
+        .retain(|(path, _)| changed.contains(&absolute(path)));
+}
+
+fn is_policy(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "policy")
+}

@@ -1,0 +1,701 @@
+//! Rules across records (§13): while records stream past, each rule with `per` or `all.` keeps
+//! of every record it considers only the fields it reads, its name and its place; once every
+//! record is read, the groups are formed, `all.NAME` is taken over them, and the rules are
+//! evaluated on each group. The order of everything here is the input order, whatever the
+//! number of threads.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use jiff::civil::Date;
+use rust_decimal::Decimal;
+
+use super::value::{EvalValue, Operand};
+use super::{Context, Finding, Frame, Memo, RootSlots, Verdict};
+use crate::compile::{Across, CompiledRule, Program};
+use crate::data::Record;
+use crate::effect::Outcome;
+use crate::source::{Location, Span};
+use crate::value::{Map, Node, Value};
+
+/// A group key's value, as groups are told apart.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum KeyValue {
+    /// A string (an aliased spelling is its symbol).
+    Text(Box<str>),
+    /// A number, normalised (`10.50` and `10.5` are one key).
+    Number(Decimal),
+    /// A date.
+    Date(Date),
+    /// A date-time, by its instant.
+    Instant(i128, i32),
+    /// `true` or `false`.
+    Bool(bool),
+}
+
+impl KeyValue {
+    fn kind(&self) -> &'static str {
+        match self {
+            KeyValue::Text(_) => "a string",
+            KeyValue::Number(_) => "a number",
+            KeyValue::Date(_) => "a date",
+            KeyValue::Instant(..) => "a date-time",
+            KeyValue::Bool(_) => "a boolean",
+        }
+    }
+
+    /// The value as a group's key reads in an expression.
+    fn operand(&self) -> Operand<'_> {
+        let value = match self {
+            KeyValue::Text(s) => EvalValue::Str(std::borrow::Cow::Borrowed(s)),
+            KeyValue::Number(n) => EvalValue::Num(*n),
+            KeyValue::Date(d) => EvalValue::Date(*d),
+            KeyValue::Instant(nanos, offset_seconds) => EvalValue::DateTime(crate::time::Instant {
+                nanos: *nanos,
+                offset_seconds: *offset_seconds,
+            }),
+            KeyValue::Bool(b) => EvalValue::Bool(*b),
+        };
+        Operand { value, span: None }
+    }
+}
+
+impl std::fmt::Display for KeyValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyValue::Text(s) => f.write_str(s),
+            KeyValue::Number(n) => write!(f, "{n}"),
+            KeyValue::Date(d) => write!(f, "{d}"),
+            KeyValue::Instant(nanos, offset_seconds) => write!(
+                f,
+                "{}",
+                crate::time::Instant {
+                    nanos: *nanos,
+                    offset_seconds: *offset_seconds
+                }
+            ),
+            KeyValue::Bool(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+/// Where a record of a group is, for reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// The record's name.
+    pub record: Arc<str>,
+    /// The data file.
+    pub file: Arc<str>,
+    /// 1-based line of the record's first key value (or of the record).
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+}
+
+/// What one record gave one rule across records, before it is added to the run's groups.
+#[derive(Debug)]
+pub(crate) struct Collected {
+    /// The rule, by index.
+    rule: usize,
+    /// The key values of each group it joins (one empty tuple for a rule without `per`).
+    keys: Vec<Vec<KeyValue>>,
+    /// The fields of the record the rule reads.
+    node: Node,
+    /// Its name (empty when it is named by its position, known only at the merge).
+    pub(crate) member: Member,
+    /// Its position among its file's records.
+    pub(crate) index: usize,
+    /// The line of the deciding value, kept to show under a finding.
+    at: Location,
+    /// A record whose key could not be used: the error finding it gives instead.
+    error: Option<(String, Location, Span)>,
+}
+
+/// One group of a rule.
+#[derive(Debug)]
+struct Group {
+    keys: Vec<KeyValue>,
+    nodes: Vec<Node>,
+    members: Vec<Member>,
+    /// The first record's deciding value.
+    at: Location,
+    /// The input position of its first record.
+    first: u64,
+}
+
+/// The groups of one rule across records.
+#[derive(Debug, Default)]
+struct RuleGroups {
+    groups: Vec<Group>,
+    by_keys: HashMap<Vec<KeyValue>, usize>,
+    /// The type each key has had so far, with the first record that gave it.
+    kinds: Vec<Option<(&'static str, Arc<str>)>>,
+}
+
+/// The run's records as its rules across records keep them.
+#[derive(Debug, Default)]
+pub struct AcrossRecords {
+    rules: HashMap<usize, RuleGroups>,
+    /// Records added so far, for the order of findings.
+    seen: u64,
+    /// Error findings of records whose key could not be used, in input order.
+    errors: Vec<AcrossFinding>,
+}
+
+/// A finding of a rule across records, with what reports show of it.
+#[derive(Debug, Clone)]
+pub struct AcrossFinding {
+    /// The finding (its message, outcome and waiver).
+    pub finding: Finding,
+    /// The finding's name: the group's keys joined with ` / `, or the record's name.
+    pub name: Arc<str>,
+    /// The deciding value's line.
+    pub at: Location,
+    /// For a group: its keys, by name, and its records.
+    pub group: Option<Arc<GroupNote>>,
+    /// The input position of the first record, for the order of findings.
+    order: (u64, usize),
+}
+
+/// A group finding's keys and records, for reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupNote {
+    /// Each key's name and value.
+    pub keys: Vec<(Arc<str>, String)>,
+    /// The group's records, in input order.
+    pub records: Vec<Member>,
+}
+
+/// Whether a program has rules across records.
+pub fn any(program: &Program) -> bool {
+    program.rules.iter().any(|r| r.across.is_some())
+}
+
+/// What `record` gives each rule across records: the groups it joins and what is kept of it.
+/// `name` is the record's name, empty when it is named by its position.
+pub(crate) fn collect(
+    program: &Program,
+    record: &Record,
+    name: &Arc<str>,
+    out: &mut Vec<Collected>,
+) {
+    let mut slots = RootSlots::default();
+    slots.fill(program, &record.root);
+    let mut vars = Vec::new();
+    for (index, rule) in program.rules.iter().enumerate() {
+        let Some(across) = &rule.across else {
+            continue;
+        };
+        let mut context =
+            Context::new(&record.root, &mut vars, &slots).with_frame(Frame::record(rule, program));
+        // Filters and `where` choose the records the rule considers.
+        let mut considered = Ok(true);
+        for clause in across.filters.iter().chain(&across.where_) {
+            match context.condition(&clause.expr) {
+                Ok((true, _)) => {}
+                Ok((false, _)) => {
+                    considered = Ok(false);
+                    break;
+                }
+                Err(failure) => {
+                    considered = Err(failure);
+                    break;
+                }
+            }
+        }
+        let place = |span: Span| {
+            let (line, column) = record.source.line_col(span.start);
+            let (source, span) = record.source.snippet(span);
+            (line, column, Location { source, span })
+        };
+        let (error, keys, at_span) = match considered {
+            Ok(false) => continue,
+            Err(failure) => {
+                let span = failure.record_span.unwrap_or(record.root.span);
+                let (_, _, at) = place(span);
+                (
+                    Some((failure.message, at, failure.policy_span)),
+                    Vec::new(),
+                    span,
+                )
+            }
+            Ok(true) => match keys_of(&mut context, program, across) {
+                Ok((keys, span)) if keys.is_empty() && !across.keys.is_empty() => {
+                    let _ = span;
+                    continue;
+                }
+                Ok((keys, span)) => (None, keys, span.unwrap_or(record.root.span)),
+                Err((message, span, policy)) => {
+                    let (_, _, at) = place(span);
+                    (Some((message, at, policy)), Vec::new(), span)
+                }
+            },
+        };
+        let (line, column, at) = place(at_span);
+        out.push(Collected {
+            rule: index,
+            keys,
+            node: prune(&record.root, &across.reads),
+            member: Member {
+                record: name.clone(),
+                file: record.source.name().into(),
+                line,
+                column,
+            },
+            index: record.index,
+            at,
+            error,
+        });
+    }
+}
+
+/// The key tuples of a record: one per combination of the keys' values (a key whose value is a
+/// list gives one per distinct element); none when a key is missing. With the span of the first
+/// key's value.
+#[allow(
+    clippy::type_complexity,
+    reason = "an error is its message, record span and rule span"
+)]
+fn keys_of<'r>(
+    context: &mut Context<'r, '_>,
+    program: &Program,
+    across: &'r Across,
+) -> Result<(Vec<Vec<KeyValue>>, Option<Span>), (String, Span, Span)> {
+    if across.keys.is_empty() {
+        return Ok((Vec::new(), None));
+    }
+    let mut tuples: Vec<Vec<KeyValue>> = vec![Vec::new()];
+    let mut first_span = None;
+    for key in &across.keys {
+        let value = context
+            .eval(&key.expr)
+            .map_err(|f| (f.message, f.record_span.unwrap_or_default(), f.policy_span))?;
+        first_span = first_span.or(value.span);
+        let values: Vec<Operand<'_>> = match value.elements() {
+            Some(items) => items,
+            None => vec![value],
+        };
+        let mut distinct: Vec<KeyValue> = Vec::new();
+        for item in values {
+            if item.is_missing() {
+                continue;
+            }
+            let Some(kv) = key_value(&item, program) else {
+                return Err((
+                    format!(
+                        "the key `{}` must be a string, number, date or boolean, but {}",
+                        key.name,
+                        super::value::what_it_is(&item)
+                    ),
+                    item.span.unwrap_or_default(),
+                    key.expr.span,
+                ));
+            };
+            if !distinct.contains(&kv) {
+                distinct.push(kv);
+            }
+        }
+        let mut next = Vec::with_capacity(tuples.len() * distinct.len());
+        for tuple in &tuples {
+            for kv in &distinct {
+                let mut t = tuple.clone();
+                t.push(kv.clone());
+                next.push(t);
+            }
+        }
+        tuples = next;
+    }
+    Ok((tuples, first_span))
+}
+
+/// A key's value as groups tell it apart; a spelling of an aliased symbol is that symbol.
+fn key_value(value: &Operand<'_>, program: &Program) -> Option<KeyValue> {
+    Some(match &value.value {
+        EvalValue::Str(s) => {
+            let symbol = program
+                .aliases
+                .iter()
+                .find(|(_, set)| set.matches(s))
+                .map(|(symbol, _)| symbol.as_ref());
+            KeyValue::Text(symbol.unwrap_or(s).into())
+        }
+        EvalValue::Num(n) => KeyValue::Number(n.normalize()),
+        EvalValue::Date(d) => KeyValue::Date(*d),
+        EvalValue::DateTime(t) => KeyValue::Instant(t.nanos, t.offset_seconds),
+        EvalValue::Bool(b) => KeyValue::Bool(*b),
+        _ => return None,
+    })
+}
+
+/// The record with only the top-level fields in `reads` (all of it when a rule may read any).
+fn prune(root: &Node, reads: &[Box<str>]) -> Node {
+    if reads.iter().any(|r| &**r == "*") {
+        return root.clone();
+    }
+    let Value::Map(map) = &root.value else {
+        return root.clone();
+    };
+    Node {
+        value: Value::Map(Map {
+            entries: map
+                .entries
+                .iter()
+                .filter(|e| reads.binary_search(&e.key).is_ok())
+                .cloned()
+                .collect(),
+        }),
+        span: root.span,
+    }
+}
+
+impl AcrossRecords {
+    /// Adds what one record gave, in input order; `fallback` names a record without an id.
+    pub(crate) fn add(&mut self, collected: Vec<Collected>, fallback: impl Fn(usize) -> String) {
+        for mut c in collected {
+            if c.member.record.is_empty() {
+                c.member.record = fallback(c.index).into();
+            }
+            let order = self.seen;
+            self.seen += 1;
+            if let Some((message, at, policy_span)) = c.error {
+                self.errors.push(AcrossFinding {
+                    finding: Finding {
+                        rule: c.rule,
+                        outcome: Outcome::Error,
+                        span: Some(at.span),
+                        message: message.into(),
+                        policy_span: Some(policy_span),
+                        waived: None,
+                    },
+                    name: c.member.record.clone(),
+                    at,
+                    group: None,
+                    order: (order, c.rule),
+                });
+                continue;
+            }
+            let rule = self.rules.entry(c.rule).or_default();
+            if c.keys.is_empty() {
+                // A per-record rule that reads `all.`: each record is its own group.
+                rule.groups.push(Group {
+                    keys: Vec::new(),
+                    nodes: vec![c.node],
+                    members: vec![c.member],
+                    at: c.at,
+                    first: order,
+                });
+                continue;
+            }
+            if let Some(error) = mixed_kinds(rule, &c) {
+                self.errors.push(AcrossFinding {
+                    finding: Finding {
+                        rule: c.rule,
+                        outcome: Outcome::Error,
+                        span: Some(c.at.span),
+                        message: error.into(),
+                        policy_span: None,
+                        waived: None,
+                    },
+                    name: c.member.record.clone(),
+                    at: c.at,
+                    group: None,
+                    order: (order, c.rule),
+                });
+                continue;
+            }
+            for keys in c.keys {
+                match rule.by_keys.get(&keys) {
+                    Some(&g) => {
+                        if let Some(group) = rule.groups.get_mut(g) {
+                            group.nodes.push(c.node.clone());
+                            group.members.push(c.member.clone());
+                        }
+                    }
+                    None => {
+                        rule.by_keys.insert(keys.clone(), rule.groups.len());
+                        rule.groups.push(Group {
+                            keys,
+                            nodes: vec![c.node.clone()],
+                            members: vec![c.member.clone()],
+                            at: c.at.clone(),
+                            first: order,
+                        });
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A record whose key has another type than the same key of earlier records: the message.
+fn mixed_kinds(rule: &mut RuleGroups, c: &Collected) -> Option<String> {
+    let first = c.keys.first()?;
+    if rule.kinds.len() < first.len() {
+        rule.kinds.resize(first.len(), None);
+    }
+    for (position, kv) in first.iter().enumerate() {
+        let seen = rule.kinds.get_mut(position)?;
+        match seen {
+            None => *seen = Some((kv.kind(), c.member.record.clone())),
+            Some((kind, earlier)) if *kind != kv.kind() => {
+                return Some(format!(
+                    "this record's key {} is {}, but it was {} for `{earlier}`: a key must have one type in every record",
+                    position + 1,
+                    kv.kind(),
+                    kind
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    None
+}
+
+/// Evaluates every rule across records on its groups, once every record has been added: the
+/// findings, in the order of each group's first record. `used_waivers` marks the waivers that
+/// waived a finding.
+pub fn finish(
+    program: &Program,
+    records: &AcrossRecords,
+    used_waivers: &mut [bool],
+) -> Vec<AcrossFinding> {
+    let mut out = records.errors.clone();
+    let mut rule_indexes: Vec<&usize> = records.rules.keys().collect();
+    rule_indexes.sort_unstable();
+    for &index in rule_indexes {
+        let (Some(rule), Some(groups)) = (program.rules.get(index), records.rules.get(&index))
+        else {
+            continue;
+        };
+        evaluate_rule(program, index, rule, &groups.groups, used_waivers, &mut out);
+    }
+    out.sort_by_key(|f| f.order);
+    out
+}
+
+fn evaluate_rule(
+    program: &Program,
+    index: usize,
+    rule: &CompiledRule,
+    groups: &[Group],
+    used_waivers: &mut [bool],
+    out: &mut Vec<AcrossFinding>,
+) {
+    let Some(across) = &rule.across else {
+        return;
+    };
+    let grouped = !across.keys.is_empty();
+    let empty = Node {
+        value: Value::Map(Map::default()),
+        span: Span::default(),
+    };
+    let names: Vec<String> = groups.iter().map(group_name).collect();
+    let key_operands: Vec<Vec<Operand<'_>>> = groups
+        .iter()
+        .map(|g| g.keys.iter().map(KeyValue::operand).collect())
+        .collect();
+    // Pass 1: `having`, and the values `all.` reads.
+    // For each group: whether the rule considers it, or why it could not be evaluated.
+    let mut states: Vec<Result<bool, super::Failure>> = Vec::with_capacity(groups.len());
+    let mut all: Vec<Vec<Operand<'_>>> = vec![Vec::new(); rule.lets.len()];
+    let mut vars = Vec::new();
+    for (g, group) in groups.iter().enumerate() {
+        let root = if grouped {
+            &empty
+        } else {
+            group.nodes.first().unwrap_or(&empty)
+        };
+        let mut slots = RootSlots::default();
+        slots.fill(program, root);
+        let frame = group_frame(rule, program, group, grouped, &key_operands, g, &names, &[]);
+        let mut context = Context::new(root, &mut vars, &slots).with_frame(frame);
+        let result = (|| {
+            if let Some(having) = &across.having
+                && !context.condition(&having.expr)?.0
+            {
+                return Ok(false);
+            }
+            for &l in &across.all {
+                let value = context.local(l, rule.span)?;
+                if !value.is_missing()
+                    && let Some(values) = all.get_mut(l)
+                {
+                    values.push(value);
+                }
+            }
+            Ok(true)
+        })();
+        states.push(result);
+    }
+    // The run-wide values that do not depend on the group, computed once.
+    // Pass 2: the rule on each group.
+    for (g, ((group, state), name)) in groups.iter().zip(states).zip(&names).enumerate() {
+        let order = (group.first, index);
+        let considered = match state {
+            Ok(considered) => considered,
+            Err(failure) => {
+                out.push(finding_of(
+                    rule,
+                    index,
+                    group,
+                    grouped,
+                    name,
+                    Outcome::Error,
+                    failure.message.into(),
+                    Some(failure.policy_span),
+                    order,
+                ));
+                continue;
+            }
+        };
+        if !considered {
+            continue;
+        }
+        let root = if grouped {
+            &empty
+        } else {
+            group.nodes.first().unwrap_or(&empty)
+        };
+        let mut slots = RootSlots::default();
+        slots.fill(program, root);
+        let frame = group_frame(
+            rule,
+            program,
+            group,
+            grouped,
+            &key_operands,
+            g,
+            &names,
+            &all,
+        );
+        let mut context = Context::new(root, &mut vars, &slots).with_frame(frame);
+        let verdict = context.rule(rule).and_then(|v| match v {
+            Verdict::Passes => Ok(None),
+            Verdict::Fires { .. } => context.message(rule, None).map(Some),
+        });
+        let mut found = match verdict {
+            Ok(None) => continue,
+            Ok(Some(message)) => finding_of(
+                rule,
+                index,
+                group,
+                grouped,
+                name,
+                rule.effect.into(),
+                message,
+                None,
+                order,
+            ),
+            Err(failure) => finding_of(
+                rule,
+                index,
+                group,
+                grouped,
+                name,
+                Outcome::Error,
+                failure.message.into(),
+                Some(failure.policy_span),
+                order,
+            ),
+        };
+        if found.finding.outcome != Outcome::Error {
+            for &w in &rule.waivers {
+                let Some(waiver) = program.waivers.get(w) else {
+                    continue;
+                };
+                if let Ok((true, _)) = context.condition(&waiver.condition.expr) {
+                    found.finding.waived = Some((w, found.finding.outcome));
+                    found.finding.outcome = Outcome::Waived;
+                    if let Some(flag) = used_waivers.get_mut(w) {
+                        *flag = true;
+                    }
+                    break;
+                }
+            }
+        }
+        out.push(found);
+    }
+}
+
+#[expect(clippy::too_many_arguments, reason = "the parts of one group's frame")]
+fn group_frame<'r, 'v>(
+    rule: &'r CompiledRule,
+    program: &Program,
+    group: &'r Group,
+    grouped: bool,
+    key_operands: &'v [Vec<Operand<'r>>],
+    g: usize,
+    names: &'v [String],
+    all: &'v [Vec<Operand<'r>>],
+) -> Frame<'r, 'v> {
+    Frame {
+        lets: &rule.lets,
+        memo: vec![Memo::Unset; rule.lets.len()],
+        keys: key_operands.get(g).map_or(&[], Vec::as_slice),
+        group: if grouped { &group.nodes } else { &[] },
+        name: names.get(g).map_or("", String::as_str),
+        all,
+        today: program.today,
+    }
+}
+
+/// A group's name: its key values joined with ` / `; a record's own name without keys.
+fn group_name(group: &Group) -> String {
+    if group.keys.is_empty() {
+        return group
+            .members
+            .first()
+            .map(|m| m.record.to_string())
+            .unwrap_or_default();
+    }
+    group
+        .keys
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
+#[expect(clippy::too_many_arguments, reason = "the parts of one finding")]
+fn finding_of(
+    rule: &CompiledRule,
+    index: usize,
+    group: &Group,
+    grouped: bool,
+    name: &str,
+    outcome: Outcome,
+    message: Arc<str>,
+    policy_span: Option<Span>,
+    order: (u64, usize),
+) -> AcrossFinding {
+    let note = grouped.then(|| {
+        Arc::new(GroupNote {
+            keys: rule
+                .across
+                .as_ref()
+                .map(|a| {
+                    a.keys
+                        .iter()
+                        .zip(&group.keys)
+                        .map(|(k, v)| (k.name.clone(), v.to_string()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            records: group.members.clone(),
+        })
+    });
+    AcrossFinding {
+        finding: Finding {
+            rule: index,
+            outcome,
+            span: Some(group.at.span),
+            message,
+            policy_span,
+            waived: None,
+        },
+        name: name.into(),
+        at: group.at.clone(),
+        group: note,
+        order,
+    }
+}

@@ -1,0 +1,227 @@
+//! Field paths that the rules read and that no record of a run had: without a schema nothing
+//! else would tell that `deny when vendr == DJI` can never be true. Each path costs a bit per
+//! chunk of records (set once a record has it), merged across worker threads; while a path is
+//! unseen, the keys found where it stopped are sampled for a "did you mean".
+
+use std::collections::BTreeSet;
+
+use crate::compile::{Expr, ExprKind, Program, Segment};
+use crate::diagnostic::{Code, Diag};
+use crate::source::Span;
+use crate::value::{Node, Value};
+
+/// How many records missing a path each chunk samples keys from, for the suggestion.
+const SAMPLED_MISSES: usize = 64;
+
+/// A field path some rule reads, and where.
+#[derive(Debug, Clone)]
+pub struct ReadPath {
+    /// The keys from the record's root (projected over lists).
+    pub keys: Vec<Box<str>>,
+    /// The rule that reads it first (index in [`Program::rules`]).
+    pub rule: usize,
+    /// The expression that reads it, in that rule's policy file.
+    pub span: Span,
+}
+
+/// The field paths the rules of `program` read from the record's root, each once, in rule
+/// order; none when the policies declare a schema (then lint checks every field).
+pub fn read_paths(program: &Program) -> Vec<ReadPath> {
+    if program.schema.is_some() {
+        return Vec::new();
+    }
+    let mut slots: Vec<&str> = vec![""; program.root_fields.len()];
+    for (name, slot) in &program.root_fields {
+        if let Some(at) = slots.get_mut(*slot) {
+            *at = name;
+        }
+    }
+    let mut paths: Vec<ReadPath> = Vec::new();
+    for (rule_index, rule) in program.rules.iter().enumerate() {
+        for (_, clause) in rule.clauses() {
+            let mut vars: Vec<Option<Vec<Box<str>>>> = Vec::new();
+            collect(&clause.expr, &slots, &mut vars, &mut |keys, span| {
+                if !keys.is_empty() && !paths.iter().any(|p| p.keys == keys) {
+                    paths.push(ReadPath {
+                        keys,
+                        rule: rule_index,
+                        span,
+                    });
+                }
+            });
+        }
+    }
+    paths
+}
+
+/// The keys of a path of keys only (an index makes it untracked).
+fn keys_of(prefix: &[Box<str>], path: &[Segment]) -> Option<Vec<Box<str>>> {
+    let mut keys = prefix.to_vec();
+    for segment in path {
+        match segment {
+            Segment::Key(key) => keys.push(key.clone()),
+            Segment::Index(_) => return None,
+        }
+    }
+    Some(keys)
+}
+
+/// Calls `found` with each root path `expr` reads; `vars` holds, per quantifier variable slot,
+/// the path of the list it ranges over (when that is a field path).
+fn collect(
+    expr: &Expr,
+    slots: &[&str],
+    vars: &mut Vec<Option<Vec<Box<str>>>>,
+    found: &mut dyn FnMut(Vec<Box<str>>, Span),
+) {
+    let path = match &expr.kind {
+        ExprKind::Field(path) => keys_of(&[], path),
+        ExprKind::RootField(slot, rest) => slots
+            .get(*slot)
+            .and_then(|name| keys_of(&[(*name).into()], rest)),
+        ExprKind::Var(slot, rest) => vars
+            .get(*slot)
+            .cloned()
+            .flatten()
+            .and_then(|prefix| keys_of(&prefix, rest)),
+        ExprKind::Quantifier(_, slot, list, body) => {
+            collect(list, slots, vars, found);
+            let mut list_path = None;
+            collect(list, slots, vars, &mut |keys, _| list_path = Some(keys));
+            if vars.len() <= *slot {
+                vars.resize(*slot + 1, None);
+            }
+            let earlier = vars.get_mut(*slot).map(|v| std::mem::replace(v, list_path));
+            collect(body, slots, vars, found);
+            if let (Some(v), Some(earlier)) = (vars.get_mut(*slot), earlier) {
+                *v = earlier;
+            }
+            return;
+        }
+        _ => None,
+    };
+    if let Some(keys) = path {
+        found(keys, expr.span);
+        return;
+    }
+    expr.for_each_child(&mut |child| collect(child, slots, vars, found));
+}
+
+/// What the records of a chunk (or a run) showed of the read paths.
+#[derive(Debug, Clone, Default)]
+pub struct Seen {
+    /// Per path: some record had it.
+    pub had: Vec<bool>,
+    /// Per path: keys found where it stopped, in records that lacked it.
+    pub keys: Vec<BTreeSet<Box<str>>>,
+    /// Per path: how many records lacking it were sampled.
+    misses: Vec<usize>,
+}
+
+impl Seen {
+    /// Nothing seen yet, for `paths`.
+    pub fn new(paths: &[ReadPath]) -> Seen {
+        Seen {
+            had: vec![false; paths.len()],
+            keys: vec![BTreeSet::new(); paths.len()],
+            misses: vec![0; paths.len()],
+        }
+    }
+
+    /// Looks for the paths not seen yet in one record.
+    pub fn record(&mut self, paths: &[ReadPath], root: &Node) {
+        for (index, path) in paths.iter().enumerate() {
+            if self.had.get(index).copied().unwrap_or(true) {
+                continue;
+            }
+            let sample = self.misses.get(index).is_some_and(|n| *n < SAMPLED_MISSES);
+            let mut keys = BTreeSet::new();
+            if has(root, &path.keys, sample.then_some(&mut keys)) {
+                if let Some(flag) = self.had.get_mut(index) {
+                    *flag = true;
+                }
+            } else if sample {
+                if let Some(n) = self.misses.get_mut(index) {
+                    *n += 1;
+                }
+                if let Some(set) = self.keys.get_mut(index) {
+                    set.extend(keys);
+                }
+            }
+        }
+    }
+
+    /// Adds what another chunk saw.
+    pub fn merge(&mut self, other: Seen) {
+        for (mine, theirs) in self.had.iter_mut().zip(other.had) {
+            *mine |= theirs;
+        }
+        for (mine, theirs) in self.keys.iter_mut().zip(other.keys) {
+            mine.extend(theirs);
+        }
+    }
+}
+
+/// Whether `node` has the path `keys` (through lists, in any element); if not, and `stopped` is
+/// given, the keys of the mappings where the path stopped go there.
+fn has(node: &Node, keys: &[Box<str>], mut stopped: Option<&mut BTreeSet<Box<str>>>) -> bool {
+    let Some((first, rest)) = keys.split_first() else {
+        return true;
+    };
+    match &node.value {
+        Value::Map(map) => match map.get(first) {
+            Some(child) => has(child, rest, stopped),
+            None => {
+                if let Some(out) = stopped {
+                    out.extend(map.entries.iter().map(|e| e.key.clone()));
+                }
+                false
+            }
+        },
+        Value::List(items) => items
+            .iter()
+            .any(|item| has(item, keys, stopped.as_deref_mut())),
+        _ => false,
+    }
+}
+
+/// A warning for each read path that no record of the run had, at the rule that reads it, with
+/// the nearest key seen where the path stopped.
+pub fn warnings(program: &Program, paths: &[ReadPath], seen: &Seen) -> Vec<Diag> {
+    paths
+        .iter()
+        .zip(&seen.had)
+        .zip(&seen.keys)
+        .filter(|((_, had), _)| !**had)
+        .filter_map(|((path, _), keys)| {
+            let rule = program.rules.get(path.rule)?;
+            let dotted = path.keys.join(".");
+            let last = path.keys.last().map_or("", |k| &**k);
+            let suggestion = crate::suggest::closest(last, keys.iter().map(|k| &**k));
+            let parent = path
+                .keys
+                .split_last()
+                .map(|(_, parent)| parent.join("."))
+                .unwrap_or_default();
+            let help = match suggestion {
+                Some(near) if parent.is_empty() => format!("did you mean `{near}`?"),
+                Some(near) => format!("did you mean `{parent}.{near}`?"),
+                None => {
+                    "check the spelling, or declare the records' fields in a `record { … }` schema"
+                        .to_string()
+                }
+            };
+            Some(
+                Diag::warning(
+                    Code::RunUnseenField,
+                    format!(
+                        "no record of this run has `{dotted}`, which rule `{}` reads",
+                        rule.id
+                    ),
+                )
+                .label(&rule.source, path.span, "never found in the records")
+                .help(help),
+            )
+        })
+        .collect()
+}

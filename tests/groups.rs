@@ -1,0 +1,166 @@
+//! Rules across records give the same findings whatever the number of jobs and the size of the
+//! chunks a file is cut into, and the same as a naive evaluation that loads every record first.
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "a test fails by panicking"
+)]
+
+use std::path::PathBuf;
+
+use caveat::data::{Format, LoadOptions, read_records};
+use caveat::eval::{evaluate_across, record_name};
+use caveat::report::Reported;
+use caveat::run::{RunOptions, compile, discover, evaluate};
+use proptest::prelude::*;
+
+const POLICY: &str = r#"
+alias DJI = ["Da-Jiang Innovations", "Dajiang"]
+rule split {
+  warn per vendor, buyer.unit, week(date)
+  where amount <= 10000
+  when count(group) >= 2 and sum(group.amount) > 10000
+  message "{count(group)} from {vendor}: {sum(group.amount)}"
+}
+rule many-units {
+  let units = distinct(group.buyer.unit)
+  note per vendor having count(group) >= 2 when count(units) >= 2
+  message "{vendor} sold to {count(units)} units"
+}
+rule outlier {
+  let a = amount
+  warn where amount exists when a > upper_fence(all.a)
+}
+rule tenderers {
+  let entered = count(group)
+  note per bidders as bidder when entered >= quantile(all.entered, 0.5)
+  message "{bidder} in {entered}"
+}
+"#;
+
+/// Records from generated numbers: vendor, unit, day, amount, bidders.
+fn records_yaml(rows: &[(usize, usize, usize, u32, usize)]) -> String {
+    let vendors = ["DJI", "Dajiang", "Parrot", "Acme"];
+    let units = ["1st SOW", "2nd SOW", "3rd ID"];
+    let mut out = String::new();
+    for (i, (v, u, day, amount, bidders)) in rows.iter().enumerate() {
+        let bidders: Vec<&str> = ["A", "B", "C", "D"]
+            .iter()
+            .take(*bidders)
+            .copied()
+            .collect();
+        out.push_str(&format!(
+            "- id: R{i}\n  vendor: {}\n  buyer: {{unit: {}}}\n  date: 2018-11-{:02}\n  amount: {amount}\n  bidders: [{}]\n",
+            vendors[*v],
+            units[*u],
+            day + 1,
+            bidders.join(", ")
+        ));
+    }
+    out
+}
+
+fn pipeline(paths: &[PathBuf], jobs: usize, chunk_bytes: usize) -> Vec<String> {
+    let anywhere = caveat::project::Project::new(std::path::Path::new("/"), false);
+    let inputs = discover(paths, &[], Format::Yaml, &anywhere).unwrap();
+    let program = compile(&inputs).unwrap();
+    let options = RunOptions {
+        paths: paths.to_vec(),
+        id_field: vec!["id".into()],
+        jobs,
+        chunk_bytes,
+        ..RunOptions::default()
+    };
+    let mut findings: Vec<Reported> = Vec::new();
+    evaluate(&program, &inputs, &options, &mut findings).unwrap();
+    findings
+        .iter()
+        .filter(|f| f.across)
+        .map(|f| {
+            let members = f.group.as_ref().map(|g| {
+                g.records
+                    .iter()
+                    .map(|m| m.record.to_string())
+                    .collect::<Vec<_>>()
+            });
+            format!(
+                "{} {} {} {} {members:?}",
+                f.rule_id,
+                f.record,
+                f.outcome.name(),
+                f.message
+            )
+        })
+        .collect()
+}
+
+fn naive(policy: &str, data: &str) -> Vec<String> {
+    let program = caveat::check_sources(&[caveat::SourceFile::new("p.policy", policy)]).unwrap();
+    let source = caveat::SourceFile::new("d.yaml", data);
+    let records: Vec<caveat::Record> = read_records(&source, Format::Yaml, &LoadOptions::default())
+        .map(Result::unwrap)
+        .collect();
+    let id = [caveat::compile::Segment::Key("id".into())];
+    let names: Vec<String> = records.iter().map(|r| record_name(r, &id)).collect();
+    let named: Vec<(&caveat::Record, &str)> = records
+        .iter()
+        .zip(&names)
+        .map(|(r, n)| (r, n.as_str()))
+        .collect();
+    evaluate_across(&program, &named)
+        .into_iter()
+        .map(|f| {
+            let members = f.group.as_ref().map(|g| {
+                g.records
+                    .iter()
+                    .map(|m| m.record.to_string())
+                    .collect::<Vec<_>>()
+            });
+            let rule = &program.rules[f.finding.rule];
+            format!(
+                "{} {} {} {} {members:?}",
+                rule.id,
+                f.name,
+                f.finding.outcome.name(),
+                f.finding.message
+            )
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    #[test]
+    fn group_rules_do_not_depend_on_jobs_or_chunks(
+        rows in prop::collection::vec((0..4usize, 0..3usize, 0..20usize, 1..12_000u32, 0..5usize), 1..120)
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let policy = dir.path().join("p.policy");
+        let data = dir.path().join("d.yaml");
+        let yaml = records_yaml(&rows);
+        std::fs::write(&policy, POLICY).unwrap();
+        std::fs::write(&data, &yaml).unwrap();
+        let paths = vec![policy, data];
+        let one = pipeline(&paths, 1, 0);
+        let two = pipeline(&paths, 2, 300);
+        let expected = naive(POLICY, &yaml);
+        prop_assert_eq!(&one, &two);
+        prop_assert_eq!(&one, &expected);
+    }
+}
+
+#[test]
+fn a_split_purchase_group_lists_its_records() {
+    let rows = [
+        (0, 0, 11, 6000, 0),
+        (1, 0, 12, 5000, 0),
+        (0, 1, 12, 5000, 0),
+    ];
+    let found = naive(POLICY, &records_yaml(&rows));
+    assert!(
+        found.iter().any(|f| f.starts_with(
+            "split DJI / 1st SOW / 2018-W46 warn 2 from DJI: 11000 Some([\"R0\", \"R1\"])"
+        )),
+        "{found:#?}"
+    );
+}
