@@ -581,7 +581,7 @@ const ESCAPES: &str = "[{\"id\": \"a\\u001b[2J\", \"vendor\": \"\\u001b]52;c;aGk
 #[test]
 fn terminal_escapes_in_data_are_shown_escaped_in_every_text_format() {
     let scene = Scene::new(&[("policies/p.policy", POLICY), ("data/d.json", ESCAPES)]);
-    for format in ["human", "tap", "github", "csv", "junit", "summary"] {
+    for format in ["human", "tap", "github", "csv", "junit", "summary", "html"] {
         let out = scene.caveat(&["check", "policies", "data", "--format", format]);
         assert_eq!(out.status.code(), Some(1), "{format}: {}", all(&out));
         let text = all(&out);

@@ -167,6 +167,7 @@ fn the_example_report_matches_the_json_report_in_a_browser() {
         "the deciding value is marked"
     );
     assert!(all.dom.contains("<time datetime=\"2020-01-01\">"));
+    assert_group_findings_list_their_records(&all.dom, findings);
 
     // A filter given in the URL's fragment hides the other rows.
     let denied = render(&html, "effect=deny", "chromium-example-deny");
@@ -199,6 +200,71 @@ fn the_example_report_matches_the_json_report_in_a_browser() {
         .count();
     assert!(expected > 0);
     assert_eq!(visible, expected);
+}
+
+/// Every group finding of the JSON report (policies/us-rules.policy on
+/// examples/split-purchases.yaml) has its row, whose detail gives the group's keys and lists each
+/// of its records with file, line and column, in the JSON report's order.
+fn assert_group_findings_list_their_records(dom: &str, findings: &[serde_json::Value]) {
+    let groups: Vec<(usize, &serde_json::Value)> = findings
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.get("group").is_some())
+        .collect();
+    assert!(!groups.is_empty(), "the example has group findings");
+    for (i, finding) in groups {
+        let marker = format!("<tr data-i=\"{i}\" ");
+        let at = dom.find(&marker).unwrap_or_else(|| panic!("no row {i}"));
+        let row = &dom[at..][..dom[at..].find("</tr>").unwrap()];
+        assert!(row.contains(&format!(
+            "data-rule=\"{}\"",
+            finding["rule"].as_str().unwrap()
+        )));
+        // Found once every record was read: its vendor is its group's, not the last record's.
+        if let Some(vendor) = finding["group"]["key"]["vendor"].as_str() {
+            assert!(row.contains(&format!("data-vendor=\"{vendor}\"")), "{row}");
+        }
+        for (key, value) in finding["group"]["key"].as_object().unwrap() {
+            assert!(
+                row.contains(&format!(
+                    "<code>{key}</code> = <code>{}</code>",
+                    value.as_str().unwrap()
+                )),
+                "key {key} in {row}"
+            );
+        }
+        let records = finding["group"]["records"].as_array().unwrap();
+        assert!(
+            row.contains(&format!("The group's {} records", records.len())),
+            "{row}"
+        );
+        let list = &row[row.find("<ol class=\"members\">").unwrap()..];
+        let mut from = 0;
+        for member in records {
+            let item = format!(
+                "<li><code>{}</code> <span class=\"mono muted\">{}:{}:{}</span></li>",
+                member["record"].as_str().unwrap(),
+                member["file"].as_str().unwrap(),
+                member["line"],
+                member["column"]
+            );
+            let found = list[from..]
+                .find(&item)
+                .unwrap_or_else(|| panic!("{item} in {list}"));
+            from += found + item.len();
+        }
+        // The group's first record: its line, with its line number and the key's value marked.
+        let first = &records[0];
+        assert!(row.contains(&format!(
+            "The group's first record, <code>{}</code>",
+            first["record"].as_str().unwrap()
+        )));
+        assert!(
+            row.contains(&format!("<span class=\"ln\">{}</span>", first["line"])),
+            "{row}"
+        );
+        assert!(row.contains("<mark>"), "{row}");
+    }
 }
 
 /// Records whose values try to break out of the page.

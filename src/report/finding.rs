@@ -63,6 +63,15 @@ impl Reported {
     pub(crate) fn is_conformance(&self) -> bool {
         crate::diagnostic::Code::from_name(&self.rule_id).is_some_and(|c| c.stage() == "schema")
     }
+
+    /// The vendor of a finding across records, which belongs to no one record: its group's
+    /// `vendor` key, if it has one.
+    pub(crate) fn group_vendor(&self) -> Option<Arc<str>> {
+        self.group
+            .as_ref()
+            .and_then(|g| g.keys.iter().find(|(name, _)| &**name == "vendor"))
+            .map(|(_, value)| value.as_str().into())
+    }
 }
 
 /// Counts of a run: records read and findings by outcome.

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use super::{CheckedRecord, Report, Reported, RunResult, Sink, Summary};
 use crate::compile::Program;
 use crate::diagnostic::{Diag, Severity};
+use crate::eval::across::GroupNote;
 use crate::source::{Location, Span};
 
 /// How many findings the table shows; the rest are only counted.
@@ -28,6 +29,10 @@ const LONG_LINE: usize = 400;
 
 /// How many bars a chart shows.
 const CHART_BARS: usize = 12;
+
+/// How many records of a group a finding lists; the rest are counted (the JSON report lists
+/// every one).
+const GROUP_LISTED: usize = 1_000;
 
 /// What a run read, for the page's header: known before the first finding.
 #[derive(Debug, Clone, Default)]
@@ -51,7 +56,7 @@ struct RuleView {
 }
 
 /// A finding's record, as a list of lines with the deciding value marked: the part of a row that
-/// expands. A group finding would carry several of these (see [`FindingView::group`]).
+/// expands.
 struct RecordExcerpt {
     /// Rendered HTML of the lines.
     html: String,
@@ -61,11 +66,10 @@ struct RecordExcerpt {
 struct FindingView<'a> {
     finding: &'a Reported,
     vendor: &'a str,
-    /// The record the finding is about.
+    /// The record the finding is about: for a group finding, the line of its first record.
     record: Option<RecordExcerpt>,
-    /// The records of a group finding, each with its lines. No rule reports groups yet: a
-    /// finding about several records would fill this, and the page lists them under the record.
-    group: Vec<RecordExcerpt>,
+    /// For a group finding: its keys and records, listed under the record.
+    group: Option<&'a GroupNote>,
 }
 
 /// A waived finding, kept for the waived section.
@@ -187,11 +191,14 @@ fn head(info: &RunInfo) -> String {
 
 impl<W: Write> Sink for HtmlWriter<W> {
     fn finding(&mut self, f: &Reported) -> std::io::Result<()> {
-        let vendor = self
-            .record
-            .as_ref()
-            .and_then(|r| r.vendor.clone())
-            .unwrap_or_else(|| "(no vendor)".into());
+        // A finding across records comes once every record is read: the record last read is
+        // not its own.
+        let vendor = if f.across {
+            f.group_vendor()
+        } else {
+            self.record.as_ref().and_then(|r| r.vendor.clone())
+        };
+        let vendor = vendor.unwrap_or_else(|| "(no vendor)".into());
         self.total += 1;
         self.by_rule
             .entry(f.rule_id.clone())
@@ -219,7 +226,7 @@ impl<W: Write> Sink for HtmlWriter<W> {
         let record = self
             .record
             .as_ref()
-            .filter(|r| std::sync::Arc::ptr_eq(&r.at.source, &f.at.source))
+            .filter(|r| !f.across && std::sync::Arc::ptr_eq(&r.at.source, &f.at.source))
             .map(|r| RecordExcerpt {
                 html: excerpt(&r.at, Some(f.at.span)),
             })
@@ -232,7 +239,7 @@ impl<W: Write> Sink for HtmlWriter<W> {
             finding: f,
             vendor: &vendor,
             record,
-            group: Vec::new(),
+            group: f.group.as_deref(),
         };
         let row = row(&view, self.written, &self.rules);
         self.files.insert(f.at.source.name().into());
@@ -323,30 +330,82 @@ fn row(view: &FindingView<'_>, index: usize, rules: &[RuleView]) -> String {
             escape(wfile),
         );
     }
+    if let Some(group) = view.group {
+        html.push_str("<dt>Group</dt><dd>");
+        for (n, (key, value)) in group.keys.iter().enumerate() {
+            if n > 0 {
+                html.push_str(", ");
+            }
+            let _ = write!(
+                html,
+                "<code>{}</code> = <code>{}</code>",
+                escape(key),
+                escape(value)
+            );
+        }
+        html.push_str("</dd>");
+    }
     html.push_str("</dl>");
     if let Some(record) = &view.record {
-        let _ = write!(
-            html,
-            "<div><h3>Record <code>{}</code></h3>{}</div>",
-            escape(&f.record),
-            record.html
-        );
-    }
-    if !view.group.is_empty() {
-        let _ = write!(
-            html,
-            "<div><h3>The group's {} records</h3>",
-            view.group.len()
-        );
-        for member in &view.group {
-            html.push_str(&member.html);
+        match view.group {
+            Some(group) => {
+                let first = group.records.first().map_or("", |m| &*m.record);
+                let _ = write!(
+                    html,
+                    "<div><h3>The group's first record, <code>{}</code></h3>{}</div>",
+                    escape(first),
+                    record.html
+                );
+            }
+            None => {
+                let _ = write!(
+                    html,
+                    "<div><h3>Record <code>{}</code></h3>{}</div>",
+                    escape(&f.record),
+                    record.html
+                );
+            }
         }
-        html.push_str("</div>");
+    }
+    if let Some(group) = view.group {
+        html.push_str(&group_list(group));
     }
     if f.rule.is_some_and(|i| i < rules.len()) {
         html.push_str("<div><h3>Rule</h3><div class=\"rule-src\"></div></div>");
     }
     html.push_str("</div></details></td></tr>\n");
+    html
+}
+
+/// The records of a group finding: each record's name and where it is, the first
+/// [`GROUP_LISTED`] of them.
+fn group_list(group: &GroupNote) -> String {
+    let mut html = String::new();
+    let _ = write!(
+        html,
+        "<div class=\"group\"><h3>The group's {} record{}</h3><ol class=\"members\">",
+        group.records.len(),
+        if group.records.len() == 1 { "" } else { "s" }
+    );
+    for member in group.records.iter().take(GROUP_LISTED) {
+        let _ = write!(
+            html,
+            "<li><code>{}</code> <span class=\"mono muted\">{}:{}:{}</span></li>",
+            escape(&member.record),
+            escape(&member.file),
+            member.line,
+            member.column
+        );
+    }
+    html.push_str("</ol>");
+    if group.records.len() > GROUP_LISTED {
+        let _ = write!(
+            html,
+            "<p class=\"muted\">and {} more (the JSON report lists every record)</p>",
+            group.records.len() - GROUP_LISTED
+        );
+    }
+    html.push_str("</div>");
     html
 }
 
@@ -715,8 +774,9 @@ fn shorten(text: &str, max: usize) -> String {
     }
 }
 
-/// `text` safe in HTML text: markup characters as entities, control characters (other than tab
-/// and line feed) shown, marked, as `\u{…}`, never passed through.
+/// `text` safe in HTML text: markup characters as entities, the characters every text report
+/// escapes ([`super::text::hidden`]: control characters other than tab and line feed, and the
+/// bidirectional controls) shown, marked, as `\u{…}`, never passed through.
 pub(crate) fn escape(text: &str) -> String {
     escape_as(text, true)
 }
@@ -736,13 +796,13 @@ fn escape_as(text: &str, marked: bool) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            '\t' | '\n' => out.push(c),
-            c if c.is_control() && marked => {
-                let _ = write!(out, "<span class=\"ctl\">\\u{{{:x}}}</span>", c as u32);
+            // The same characters every text report escapes (`super::text`), written the same way.
+            c if super::text::hidden(c) && marked => {
+                out.push_str("<span class=\"ctl\">");
+                super::text::push_escaped(c, &mut out);
+                out.push_str("</span>");
             }
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
+            c if super::text::hidden(c) => super::text::push_escaped(c, &mut out),
             c => out.push(c),
         }
     }
@@ -766,5 +826,16 @@ mod tests {
         assert!(escaped.contains("\\u{1b}"));
         let attr = escape_attr(hostile);
         assert!(!attr.contains('<') && !attr.contains('"') && !attr.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn escape_shows_what_every_text_report_shows() {
+        // The characters of `report::text`: bidirectional overrides too, written the same way.
+        let text = "a\u{202e}b\u{9b}c\td\ne";
+        assert_eq!(
+            escape(text),
+            "a<span class=\"ctl\">\\u{202e}</span>b<span class=\"ctl\">\\u{9b}</span>c\td\ne"
+        );
+        assert_eq!(escape_attr(text), crate::report::text::visible(text));
     }
 }

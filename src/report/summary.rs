@@ -67,10 +67,7 @@ impl<W: Write> Sink for SummaryWriter<W> {
     fn finding(&mut self, f: &Reported) -> std::io::Result<()> {
         // A finding across records belongs to no one record: a group's `vendor` key, if it has one.
         let vendor = if f.across {
-            f.group
-                .as_ref()
-                .and_then(|g| g.keys.iter().find(|(name, _)| &**name == "vendor"))
-                .map(|(_, value)| value.as_str().into())
+            f.group_vendor()
         } else {
             self.vendor.clone()
         };
