@@ -413,7 +413,7 @@ fn an_editor_session() {
         hover["contents"]["value"]
             .as_str()
             .unwrap()
-            .contains("len(X)")
+            .contains("len(STRING or LIST)")
     );
     // A field: its schema type and, once the data is read, values seen in it.
     let field = find(MAIN, "exemption.kind ==", 11);
@@ -585,6 +585,193 @@ fn an_editor_session() {
     client.shutdown();
 }
 
+/// A policy of the language's §11-§13: a group rule with keys, `where`, rule-local `let`s and
+/// placeholders, and a rule that compares a record with all the others.
+const ACROSS: &str = r#"record {
+  id: string
+  vendor: string
+  date: date
+  amount: number
+}
+
+rule split {
+  let total = sum(group.amount)
+  warn per vendor, week(date) as wk
+  where amount <= $10_000
+  when count(group) >= 2 and total > $10_000
+  message "{count(group)} purchases from {vendor} in {wk} total {total}"
+}
+
+rule above {
+  let total = amount
+  note where amount exists when total > upper_fence(all.total)
+}
+"#;
+
+#[test]
+fn the_language_of_rules_across_records() {
+    let dir = common::scratch(
+        "lsp-across",
+        &[
+            (
+                "caveat.toml",
+                "policies = [\"policies\"]\ndata = [\"data\"]\n",
+            ),
+            ("policies/across.policy", ACROSS),
+            ("data/purchases.yaml", DATA),
+        ],
+    );
+    let policy = uri(&dir.join("policies/across.policy"));
+    let mut client = initialize(&dir);
+    assert_eq!(client.diagnostics(&policy), Vec::<Value>::new());
+    let completion = |client: &mut Client, at: (usize, usize)| -> Vec<String> {
+        labels(&client.at("textDocument/completion", &policy, at))
+    };
+    let has = |labels: &[String], wanted: &[&str]| {
+        for w in wanted {
+            assert!(labels.contains(&w.to_string()), "{w}: {labels:?}");
+        }
+    };
+    let lacks = |labels: &[String], unwanted: &[&str]| {
+        for u in unwanted {
+            assert!(!labels.contains(&u.to_string()), "{u}: {labels:?}");
+        }
+    };
+
+    // Right after the effect: the filters, `per` and the clauses.
+    let after_effect = completion(&mut client, find(ACROSS, "warn per", 5));
+    has(&after_effect, &["per", "where", "having", "when", "vendor"]);
+    lacks(&after_effect, &["amount", "count"]);
+    // After a key of `per`: its `as`, or the next clause.
+    has(
+        &completion(&mut client, find(ACROSS, "as wk", 0)),
+        &["as", "where", "having"],
+    );
+    // A line of a rule block: its `let`s, its clauses and metadata, not `import`.
+    let line = completion(&mut client, find(ACROSS, "  where amount", 2));
+    has(
+        &line,
+        &["let", "where", "having", "when", "message", "cite"],
+    );
+    lacks(&line, &["import", "alias", "given"]);
+    // A line outside any block: statements, not clauses.
+    let top = completion(&mut client, find(ACROSS, "rule above", 0));
+    has(&top, &["rule", "let", "import", "waive", "test"]);
+    lacks(&top, &["where", "having", "message"]);
+    // In a group rule's expression: `group`, `all.`, `if`/`then`/`else`, the rule's own names,
+    // and every function, the new ones with their doc.
+    let items = client.at(
+        "textDocument/completion",
+        &policy,
+        find(ACROSS, "when count(group)", 5),
+    );
+    let expression = labels(&items);
+    has(
+        &expression,
+        &[
+            "group", "all.", "if", "then", "else", "total", "wk", "amount", "count",
+        ],
+    );
+    has(
+        &expression,
+        &[
+            "fiscal_year",
+            "week",
+            "quantile",
+            "upper_fence",
+            "distinct",
+            "round",
+            "today",
+        ],
+    );
+    let quantile = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["label"] == "quantile")
+        .unwrap();
+    assert!(
+        quantile["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("quantile(LIST, P): "),
+        "{quantile}"
+    );
+    // After `all.`: the rule's lets, nothing else.
+    assert_eq!(
+        completion(&mut client, find(ACROSS, "all.total", 4)),
+        ["total"]
+    );
+
+    // Hover on a new function: its call form and its line of doc.
+    let hover = client.at(
+        "textDocument/hover",
+        &policy,
+        find(ACROSS, "upper_fence", 2),
+    );
+    let text = hover["contents"]["value"].as_str().unwrap();
+    assert!(
+        text.contains("upper_fence(LIST)") && text.contains("Q3 + 1.5"),
+        "{text}"
+    );
+    // A rule-local `let` is the rule's own: definition and references stay in its rule.
+    let above_let = find(ACROSS, "let total = amount", 4);
+    let definition = client.at(
+        "textDocument/definition",
+        &policy,
+        find(ACROSS, "total > upper", 0),
+    );
+    assert_eq!(definition[0]["range"]["start"]["line"], above_let.0);
+    let hover = client.at("textDocument/hover", &policy, find(ACROSS, "all.total", 5));
+    assert!(
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("let total = amount"),
+        "{hover}"
+    );
+    let references = client.at(
+        "textDocument/references",
+        &policy,
+        find(ACROSS, "let total = sum", 4),
+    );
+    let lines: Vec<u64> = references
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["range"]["start"]["line"].as_u64().unwrap())
+        .collect();
+    let line_of = |needle: &str| find(ACROSS, needle, 0).0 as u64;
+    assert_eq!(
+        lines,
+        [
+            line_of("let total = sum"),
+            line_of("total > $10_000"),
+            line_of("message \"{count")
+        ],
+        "the declaration, the condition and the placeholder"
+    );
+    // Document symbols: a rule's lets and named keys are its children.
+    let symbols = client.request(
+        "textDocument/documentSymbol",
+        json!({"textDocument": {"uri": policy}}),
+    );
+    let split = symbols
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "split")
+        .unwrap();
+    let children: Vec<&str> = split["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(children, ["total", "wk"]);
+    client.shutdown();
+}
+
 #[test]
 fn bad_input_never_stops_the_server() {
     let dir = workspace("lsp-bad-input");
@@ -721,6 +908,60 @@ fn editor_configurations_are_complete() {
     ] {
         assert!(grammar_text.contains(keyword), "{keyword}");
     }
+    // The language of §11-§13: its keywords, every built-in function, date-times and durations.
+    let repository = &tm["repository"];
+    let keywords = repository["keyword"]["match"].as_str().unwrap();
+    for keyword in [
+        "per", "as", "having", "group", "if", "then", "else", "where",
+    ] {
+        assert!(
+            keywords.contains(&format!("|{keyword}|"))
+                || keywords.contains(&format!("|{keyword})")),
+            "{keyword}"
+        );
+    }
+    let functions = repository["function"]["match"].as_str().unwrap();
+    for (name, _) in caveat::compile::Function::ALL {
+        assert!(
+            functions.contains(&format!("|{name}|"))
+                || functions.contains(&format!("({name}|"))
+                || functions.contains(&format!("|{name})")),
+            "function {name}"
+        );
+    }
+    let whole = |pattern: &str, text: &str| {
+        let found = regex::Regex::new(pattern)
+            .unwrap()
+            .find(text)
+            .map(|m| m.as_str().to_string());
+        assert_eq!(found.as_deref(), Some(text), "{pattern} on {text}");
+    };
+    let datetime = repository["datetime"]["match"].as_str().unwrap();
+    for text in [
+        "2020-07-14T17:00:00Z",
+        "2020-07-14T17:00:00+02:00",
+        "2020-07-14T17:00:00.5Z",
+        "2020-07-14T17:00",
+    ] {
+        whole(datetime, text);
+    }
+    let duration = repository["duration"]["match"].as_str().unwrap();
+    for text in [
+        "15 days",
+        "1 week",
+        "36 hours",
+        "90 minutes",
+        "30 seconds",
+        "2 day",
+    ] {
+        whole(duration, text);
+    }
+    let patterns = tm["patterns"].to_string();
+    assert!(
+        patterns.find("#datetime").unwrap() < patterns.find("#date\"").unwrap()
+            && patterns.find("#duration").unwrap() < patterns.find("#number").unwrap(),
+        "a date-time before a date, a duration before a number"
+    );
     let configuration = language["configuration"].as_str().unwrap();
     let _: Value = serde_json::from_str(&read(&format!("vscode/{configuration}"))).unwrap();
     assert_eq!(manifest["main"], "./extension.js");

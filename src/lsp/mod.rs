@@ -31,7 +31,7 @@ use crate::diagnostic::Diag;
 use crate::source::Span;
 use crate::syntax::ast::{RuleBody, Statement};
 use background::{DataSample, Done, RuleCounts};
-use navigate::{CompletionPlace, Occurrence, Target};
+use navigate::{Block, CompletionPlace, Occurrence, Target};
 
 /// Runs the server on stdin and stdout until the client says `exit` or closes the stream.
 /// `Err` when the client exits without asking to shut down first.
@@ -591,10 +591,14 @@ impl Server {
                 }
                 Some(text)
             }
-            Target::Function(name) => navigate::FUNCTIONS
+            Target::Local(..) => declared(&occurrence.target),
+            Target::Function(name) => crate::compile::Function::ALL
                 .iter()
-                .find(|(n, _, _)| n == name)
-                .map(|(_, signature, doc)| format!("```caveat\n{signature}\n```\n{doc}")),
+                .find(|(n, _)| n == name)
+                .map(|(_, function)| {
+                    let (call, doc) = navigate::function_doc(*function);
+                    format!("```caveat\n{call}\n```\n{doc}")
+                }),
             Target::Import(path) => Some(format!("imports `{}`", path.display())),
         };
         Ok(text.map_or(Value::Null, |text| {
@@ -683,6 +687,7 @@ impl Server {
         const CONSTANT: u32 = 21;
         const FUNCTION: u32 = 3;
         const REFERENCE: u32 = 18;
+        const VARIABLE: u32 = 6;
         let mut items: BTreeMap<String, (u32, String)> = BTreeMap::new();
         let mut add = |label: &str, kind: u32, detail: &str| {
             items
@@ -710,7 +715,40 @@ impl Server {
             }
             fields
         };
-        match navigate::completion_place(before) {
+        let block = navigate::block_at(text.get(..offset).unwrap_or(""));
+        // The names of the rule block around the cursor: its `let`s and its keys' `as` names.
+        let locals: Vec<(String, &str)> = file
+            .ast
+            .statements
+            .iter()
+            .find_map(|statement| match statement {
+                Statement::Rule(rule) if rule.span.start <= offset && offset <= rule.span.end => {
+                    Some(navigate::rule_locals(rule, text))
+                }
+                _ => None,
+            })
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, _, _, what)| (name.to_string(), what))
+            .collect();
+        let place = navigate::completion_place(before);
+        let keywords: &[&[&str]] = match (&place, block) {
+            (CompletionPlace::StatementStart, Block::Rule) => &[navigate::RULE_KEYWORDS],
+            (CompletionPlace::StatementStart, Block::Test) => &[navigate::TEST_KEYWORDS],
+            (CompletionPlace::StatementStart, _) => &[navigate::STATEMENT_KEYWORDS],
+            (CompletionPlace::AfterEffect, _) => &[navigate::EFFECT_KEYWORDS],
+            (CompletionPlace::Keys, _) => &[navigate::KEY_KEYWORDS],
+            (CompletionPlace::Expression, Block::Rule) => &[
+                navigate::EXPRESSION_KEYWORDS,
+                navigate::RULE_EXPRESSION_KEYWORDS,
+            ],
+            (CompletionPlace::Expression, _) => &[navigate::EXPRESSION_KEYWORDS],
+            _ => &[],
+        };
+        for keyword in keywords.iter().copied().flatten() {
+            add(keyword, KEYWORD, "keyword");
+        }
+        match place {
             CompletionPlace::RuleId => {
                 let ids: Vec<String> = match &analysis.program {
                     Some(program) => program.rules.iter().map(|r| r.id.to_string()).collect(),
@@ -732,20 +770,23 @@ impl Server {
                     add(&name, FIELD, detail);
                 }
             }
-            CompletionPlace::StatementStart => {
-                for keyword in navigate::STATEMENT_KEYWORDS {
-                    add(keyword, KEYWORD, "keyword");
+            CompletionPlace::AllOf => {
+                for (name, _) in locals.iter().filter(|(_, what)| *what == "let") {
+                    add(name, VARIABLE, "rule-local let, over the whole run");
                 }
             }
+            CompletionPlace::StatementStart
+            | CompletionPlace::Keys
+            | CompletionPlace::AfterEffect => {}
             CompletionPlace::Expression => {
-                for keyword in navigate::EXPRESSION_KEYWORDS {
-                    add(keyword, KEYWORD, "keyword");
-                }
                 for name in &analysis.names {
                     add(name, CONSTANT, "let or alias");
                 }
-                for (name, signature, _) in navigate::FUNCTIONS {
-                    add(name, FUNCTION, signature);
+                for (name, what) in &locals {
+                    add(name, VARIABLE, &format!("{what} of this rule"));
+                }
+                for (name, function) in crate::compile::Function::ALL {
+                    add(name, FUNCTION, function.signature());
                 }
                 for (name, detail) in fields_under(&[]) {
                     add(&name, FIELD, detail);
@@ -784,6 +825,7 @@ impl Server {
         const CONSTANT: u32 = 14;
         const EVENT: u32 = 24;
         const STRUCT: u32 = 23;
+        const VARIABLE: u32 = 13;
         let symbol = |name: &str, detail: &str, kind: u32, span: Span, selection: Span| {
             json!({
                 "name": name,
@@ -811,7 +853,17 @@ impl Server {
                         }
                         RuleBody::Require { .. } => "require".into(),
                     };
-                    symbols.push(symbol(&name, &effect, FUNCTION, rule.span, selection));
+                    let mut rule_symbol = symbol(&name, &effect, FUNCTION, rule.span, selection);
+                    let lets: Vec<Value> = navigate::rule_locals(rule, text)
+                        .into_iter()
+                        .map(|(name, span, whole, what)| symbol(name, what, VARIABLE, whole, span))
+                        .collect();
+                    if let Some(fields) = rule_symbol.as_object_mut()
+                        && !lets.is_empty()
+                    {
+                        fields.insert("children".into(), json!(lets));
+                    }
+                    symbols.push(rule_symbol);
                 }
                 Statement::Let(decl) => symbols.push(symbol(
                     &decl.name.node,

@@ -5,9 +5,11 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use crate::compile::Function;
 use crate::source::Span;
 use crate::syntax::ast::{
-    Expr, ExprKind, FieldDecl, FilterKind, NamePlace, PolicyFile, RuleBody, Statement, TypeExprKind,
+    Expr, ExprKind, FieldDecl, FilterKind, NamePlace, PolicyFile, Rule, RuleBody, Statement,
+    TypeExprKind,
 };
 
 /// What an occurrence names.
@@ -23,6 +25,9 @@ pub(crate) enum Target {
     Import(PathBuf),
     /// A built-in function.
     Function(String),
+    /// A name of one rule: a rule-local `let` or a group key's `as NAME`, with the start of the
+    /// rule's span (names of two rules never meet).
+    Local(usize, String),
 }
 
 /// A place where a policy names something.
@@ -36,32 +41,47 @@ pub(crate) struct Occurrence {
     pub declaration: Option<Span>,
 }
 
-/// The built-in functions: name, signature and what they give (docs/language.md §4).
-pub(crate) const FUNCTIONS: [(&str, &str, &str); 7] = [
-    ("count", "count(LIST)", "the number of elements of a list"),
-    (
-        "sum",
-        "sum(LIST)",
-        "the exact sum of the numbers of a list (missing elements skipped; 0 for an empty list)",
-    ),
-    (
-        "min",
-        "min(LIST) or min(A, B, …)",
-        "the least element of a list, or the least of several values",
-    ),
-    (
-        "max",
-        "max(LIST) or max(A, B, …)",
-        "the greatest element of a list, or the greatest of several values",
-    ),
-    (
-        "len",
-        "len(X)",
-        "the number of characters of a string, or of elements of a list",
-    ),
-    ("lower", "lower(S)", "the string in lower case"),
-    ("upper", "upper(S)", "the string in upper case"),
-];
+/// A built-in function's call form and its line of doc, from [`Function::signature`]:
+/// `("count(LIST)", "how many elements")`.
+pub(crate) fn function_doc(function: Function) -> (&'static str, &'static str) {
+    let signature = function.signature();
+    signature
+        .split_once("): ")
+        .map_or((signature, ""), |(call, doc)| {
+            (signature.get(..=call.len()).unwrap_or(call), doc)
+        })
+}
+
+/// The names a rule block declares for itself: its `let`s and its keys' `as` names, each with
+/// the span of its name, of its whole declaration, and what it is (`let` or `key`); `text` is
+/// the file's.
+pub(crate) fn rule_locals<'r>(
+    rule: &'r Rule,
+    text: &str,
+) -> Vec<(&'r str, Span, Span, &'static str)> {
+    let mut locals: Vec<(&str, Span, Span, &'static str)> = rule
+        .lets
+        .iter()
+        .map(|l| {
+            // The declaration starts at its `let`, right before the name.
+            let before = text.get(..l.name.span.start).unwrap_or("").trim_end();
+            let start = before
+                .strip_suffix("let")
+                .map_or(l.name.span.start, str::len);
+            let whole = Span::new(start, l.value.span.end.max(l.name.span.end));
+            (l.name.node.as_str(), l.name.span, whole, "let")
+        })
+        .collect();
+    if let RuleBody::Effect { per, .. } = &rule.body {
+        for key in per {
+            if let Some(name) = &key.name {
+                let whole = Span::new(key.expr.span.start.min(name.span.start), name.span.end);
+                locals.push((name.node.as_str(), name.span, whole, "key"));
+            }
+        }
+    }
+    locals
+}
 
 /// The `let` and `alias` names the files declare.
 pub(crate) fn declared_names<'a>(
@@ -91,8 +111,11 @@ pub(crate) fn occurrences(
     names: &HashSet<String>,
 ) -> Vec<Occurrence> {
     let mut walker = Walker {
+        text: file.source.text(),
         names,
         bound: Vec::new(),
+        locals: Vec::new(),
+        rule: 0,
         out: Vec::new(),
     };
     for statement in &file.statements {
@@ -102,8 +125,15 @@ pub(crate) fn occurrences(
 }
 
 struct Walker<'a> {
+    /// The file's text.
+    text: &'a str,
     names: &'a HashSet<String>,
+    /// Quantifier and comprehension variables in scope.
     bound: Vec<String>,
+    /// The names of the rule being walked ([`rule_locals`]).
+    locals: Vec<String>,
+    /// The start of the rule being walked, which keys its [`Target::Local`]s.
+    rule: usize,
     out: Vec<Occurrence>,
 }
 
@@ -138,43 +168,7 @@ impl Walker<'_> {
                 let target = joined.canonicalize().unwrap_or(joined);
                 self.push(decl.path.span, Target::Import(target), None);
             }
-            Statement::Rule(rule) => {
-                if let Some(id) = &rule.id {
-                    self.push(id.span, Target::Rule(id.node.clone()), Some(rule.span));
-                }
-                match &rule.body {
-                    RuleBody::Effect {
-                        filters,
-                        when,
-                        unless,
-                        ..
-                    } => {
-                        for filter in filters {
-                            match &filter.kind {
-                                FilterKind::VendorIs(e)
-                                | FilterKind::VendorIn(e)
-                                | FilterKind::VendorNotIn(e) => self.expr(e),
-                                FilterKind::After(p, d) | FilterKind::Before(p, d) => {
-                                    p.iter().for_each(|p| self.expr(p));
-                                    self.expr(d);
-                                }
-                                FilterKind::Between(p, a, b) => {
-                                    p.iter().for_each(|p| self.expr(p));
-                                    self.expr(a);
-                                    self.expr(b);
-                                }
-                            }
-                        }
-                        when.iter().chain(unless.iter()).for_each(|e| self.expr(e));
-                    }
-                    RuleBody::Require {
-                        condition, when, ..
-                    } => {
-                        self.expr(condition);
-                        when.iter().for_each(|e| self.expr(e));
-                    }
-                }
-            }
+            Statement::Rule(rule) => self.rule(rule),
             Statement::Record(decl) => self.fields(&decl.fields, &[]),
             Statement::Waive(waiver) => {
                 self.push(
@@ -195,6 +189,68 @@ impl Walker<'_> {
                 }
             }
         }
+    }
+
+    fn rule(&mut self, rule: &Rule) {
+        if let Some(id) = &rule.id {
+            self.push(id.span, Target::Rule(id.node.clone()), Some(rule.span));
+        }
+        self.rule = rule.span.start;
+        let locals = rule_locals(rule, self.text);
+        self.locals = locals.iter().map(|(name, ..)| name.to_string()).collect();
+        for (name, span, whole, _) in locals {
+            self.push(
+                span,
+                Target::Local(self.rule, name.to_string()),
+                Some(whole),
+            );
+        }
+        for local in &rule.lets {
+            self.expr(&local.value);
+        }
+        match &rule.body {
+            RuleBody::Effect {
+                filters,
+                per,
+                where_,
+                having,
+                when,
+                unless,
+                ..
+            } => {
+                for filter in filters {
+                    match &filter.kind {
+                        FilterKind::VendorIs(e)
+                        | FilterKind::VendorIn(e)
+                        | FilterKind::VendorNotIn(e) => self.expr(e),
+                        FilterKind::After(p, d) | FilterKind::Before(p, d) => {
+                            p.iter().for_each(|p| self.expr(p));
+                            self.expr(d);
+                        }
+                        FilterKind::Between(p, a, b) => {
+                            p.iter().for_each(|p| self.expr(p));
+                            self.expr(a);
+                            self.expr(b);
+                        }
+                    }
+                }
+                per.iter().for_each(|key| self.expr(&key.expr));
+                where_
+                    .iter()
+                    .chain(having)
+                    .chain(when)
+                    .chain(unless)
+                    .for_each(|e| self.expr(e));
+            }
+            RuleBody::Require {
+                condition, when, ..
+            } => {
+                self.expr(condition);
+                when.iter().for_each(|e| self.expr(e));
+            }
+        }
+        rule.placeholders.iter().for_each(|e| self.expr(e));
+        self.locals.clear();
     }
 
     fn fields(&mut self, fields: &[FieldDecl], parent: &[String]) {
@@ -220,7 +276,9 @@ impl Walker<'_> {
     fn field_path(&self, expr: &Expr) -> Option<Vec<String>> {
         match &expr.kind {
             ExprKind::Name(name, NamePlace::Plain)
-                if !self.names.contains(name) && !self.bound.contains(name) =>
+                if !self.names.contains(name)
+                    && !self.bound.contains(name)
+                    && !self.locals.contains(name) =>
             {
                 Some(vec![name.clone()])
             }
@@ -239,13 +297,20 @@ impl Walker<'_> {
         match &expr.kind {
             ExprKind::Name(name, place) => {
                 if self.bound.contains(name) {
+                } else if self.locals.contains(name) {
+                    self.push(expr.span, Target::Local(self.rule, name.clone()), None);
                 } else if self.names.contains(name) {
                     self.push(expr.span, Target::Name(name.clone()), None);
                 } else if *place == NamePlace::Plain {
                     self.push(expr.span, Target::Field(vec![name.clone()]), None);
                 }
             }
-            ExprKind::Literal(_) | ExprKind::RecordRoot | ExprKind::Group | ExprKind::AllOf(_) => {}
+            ExprKind::Literal(_) | ExprKind::RecordRoot | ExprKind::Group => {}
+            ExprKind::AllOf(name) => {
+                if self.locals.contains(&name.node) {
+                    self.push(name.span, Target::Local(self.rule, name.node.clone()), None);
+                }
+            }
             ExprKind::If(condition, then, otherwise) => {
                 self.expr(condition);
                 self.expr(then);
@@ -308,6 +373,67 @@ pub(crate) fn at(occurrences: &[Occurrence], offset: usize) -> Option<&Occurrenc
         .min_by_key(|o| o.span.end - o.span.start)
 }
 
+/// The block the cursor is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Block {
+    /// Outside any block.
+    File,
+    /// Inside `rule ID { … }`.
+    Rule,
+    /// Inside `test "NAME" { … }`.
+    Test,
+    /// Inside another brace: a `record` schema, a `given` mapping.
+    Other,
+}
+
+/// The innermost block open at the end of `before` (the text up to the cursor), by its braces,
+/// leaving out strings and comments; it reads text that does not parse too.
+pub(crate) fn block_at(before: &str) -> Block {
+    let mut stack = Vec::new();
+    let mut line_start = 0;
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    let mut escaped = false;
+    for (i, c) in before.char_indices() {
+        if c == '\n' {
+            line_start = i + 1;
+            quote = None;
+            comment = false;
+            continue;
+        }
+        if comment {
+            continue;
+        }
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' && q == '"' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' => quote = Some(c),
+            '#' => comment = true,
+            '{' => {
+                let head = before.get(line_start..i).unwrap_or("");
+                stack.push(match head.split_whitespace().next() {
+                    Some("rule") => Block::Rule,
+                    Some("test") => Block::Test,
+                    _ => Block::Other,
+                });
+            }
+            '}' => {
+                stack.pop();
+            }
+            _ => {}
+        }
+    }
+    stack.last().copied().unwrap_or(Block::File)
+}
+
 /// What to complete at the cursor, from the text before it on its line.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum CompletionPlace {
@@ -315,8 +441,14 @@ pub(crate) enum CompletionPlace {
     RuleId,
     /// A field under this path, after a `.`.
     Member(Vec<String>),
-    /// The start of a statement or of a rule block's clause.
+    /// After `all.`: a rule-local `let`.
+    AllOf,
+    /// The start of a statement, of a rule block's clause or of a test's.
     StatementStart,
+    /// Right after a rule's effect (`deny `, `warn `, `note `): a filter or a clause.
+    AfterEffect,
+    /// Inside a group rule's keys, after `per`: another key's `as`, or the next clause.
+    Keys,
     /// Inside an expression.
     Expression,
 }
@@ -339,9 +471,11 @@ pub(crate) fn completion_place(before: &str) -> CompletionPlace {
         let start = base
             .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
             .map_or(0, |i| i + 1);
-        let path: Vec<String> = base
-            .get(start..)
-            .unwrap_or("")
+        let written = base.get(start..).unwrap_or("");
+        if written == "all" {
+            return CompletionPlace::AllOf;
+        }
+        let path: Vec<String> = written
             .split('.')
             .filter(|s| !s.is_empty() && *s != "record")
             .map(str::to_string)
@@ -349,17 +483,47 @@ pub(crate) fn completion_place(before: &str) -> CompletionPlace {
         return CompletionPlace::Member(path);
     }
     if head.trim().is_empty() {
-        CompletionPlace::StatementStart
-    } else {
-        CompletionPlace::Expression
+        return CompletionPlace::StatementStart;
     }
+    if words.len() == 1 && ["deny", "warn", "note"].contains(&last) {
+        return CompletionPlace::AfterEffect;
+    }
+    let clauses = ["where", "having", "when", "unless"];
+    if let Some(per) = words.iter().rposition(|w| *w == "per")
+        && !words.iter().skip(per).any(|w| clauses.contains(w))
+        && (last == "per" || last.ends_with(',') || !words.iter().skip(per).any(|w| *w == "as"))
+    {
+        return if last == "per" || last.ends_with(',') {
+            CompletionPlace::Expression
+        } else {
+            CompletionPlace::Keys
+        };
+    }
+    CompletionPlace::Expression
 }
 
-/// Keywords that start a statement or a clause of a rule block.
+/// Keywords that start a statement of a file.
 pub(crate) const STATEMENT_KEYWORDS: &[&str] = &[
     "rule", "deny", "warn", "note", "require", "let", "alias", "import", "record", "waive", "test",
-    "message", "cite", "tags", "when", "unless", "given", "expect",
 ];
+
+/// Keywords that start a line inside a rule block: its `let`s, its statement, the statement's
+/// clauses and the metadata.
+pub(crate) const RULE_KEYWORDS: &[&str] = &[
+    "let", "deny", "warn", "note", "require", "per", "where", "having", "when", "unless",
+    "message", "cite", "tags",
+];
+
+/// Keywords that start a line inside a test block.
+pub(crate) const TEST_KEYWORDS: &[&str] = &["given", "given file", "expect", "expect pass"];
+
+/// What may follow a rule's effect: the filters and the clauses.
+pub(crate) const EFFECT_KEYWORDS: &[&str] = &[
+    "vendor", "after", "before", "between", "per", "where", "having", "when", "unless",
+];
+
+/// What may follow a key of `per`.
+pub(crate) const KEY_KEYWORDS: &[&str] = &["as", "where", "having", "when", "unless"];
 
 /// Keywords inside expressions and filters.
 pub(crate) const EXPRESSION_KEYWORDS: &[&str] = &[
@@ -389,11 +553,42 @@ pub(crate) const EXPRESSION_KEYWORDS: &[&str] = &[
     "until",
     "because",
     "by",
+    "if",
+    "then",
+    "else",
 ];
+
+/// Keywords of expressions that only a rule block reads: `group` and `all.` (§13) and the
+/// clauses that may follow an expression there.
+pub(crate) const RULE_EXPRESSION_KEYWORDS: &[&str] = &["group", "all.", "having"];
 
 #[cfg(test)]
 mod tests {
-    use super::{CompletionPlace, completion_place};
+    use super::{Block, CompletionPlace, block_at, completion_place, function_doc};
+    use crate::compile::Function;
+
+    #[test]
+    fn the_block_is_found_by_its_braces() {
+        assert_eq!(block_at("let a = 1\n"), Block::File);
+        assert_eq!(block_at("rule r {\n  let x = 1\n  "), Block::Rule);
+        assert_eq!(
+            block_at("rule r {\n  note when a\n  message \"{a} } # {\"\n  "),
+            Block::Rule
+        );
+        assert_eq!(block_at("rule r { note when a }\n# {\n"), Block::File);
+        assert_eq!(block_at("test \"t\" {\n  given {a: 1}\n  "), Block::Test);
+        assert_eq!(block_at("test \"t\" {\n  given {a: "), Block::Other);
+    }
+
+    #[test]
+    fn every_function_has_a_call_form_and_a_doc() {
+        for (name, function) in Function::ALL {
+            let (call, doc) = function_doc(function);
+            assert!(call.starts_with(&format!("{name}(")), "{call}");
+            assert!(call.ends_with(')'), "{call}");
+            assert!(!doc.is_empty(), "{name}");
+        }
+    }
 
     #[test]
     fn the_place_decides_what_completes() {
@@ -411,6 +606,28 @@ mod tests {
             CompletionPlace::Member(vec!["buyer".into()])
         );
         assert_eq!(completion_place("  de"), CompletionPlace::StatementStart);
+        assert_eq!(completion_place("  warn p"), CompletionPlace::AfterEffect);
+        assert_eq!(completion_place("  warn per "), CompletionPlace::Expression);
+        assert_eq!(
+            completion_place("  warn per vendor "),
+            CompletionPlace::Keys
+        );
+        assert_eq!(
+            completion_place("  warn per vendor, week(date) "),
+            CompletionPlace::Keys
+        );
+        assert_eq!(
+            completion_place("  warn per vendor as v "),
+            CompletionPlace::Expression
+        );
+        assert_eq!(
+            completion_place("  warn per vendor having count(group) > "),
+            CompletionPlace::Expression
+        );
+        assert_eq!(
+            completion_place("  note when a > upper_fence(all.a"),
+            CompletionPlace::AllOf
+        );
         assert_eq!(
             completion_place("  deny when ven"),
             CompletionPlace::Expression
