@@ -99,8 +99,8 @@ pub(crate) struct Collected {
     rule: usize,
     /// The key values of each group it joins (one empty tuple for a rule without `per`).
     keys: Vec<Vec<KeyValue>>,
-    /// The fields of the record the rule reads.
-    node: Node,
+    /// The fields of the record that the rules across records read, shared by them.
+    node: Arc<Node>,
     /// Its name (empty when it is named by its position, known only at the merge).
     pub(crate) member: Member,
     /// Its position among its file's records.
@@ -115,7 +115,7 @@ pub(crate) struct Collected {
 #[derive(Debug)]
 struct Group {
     keys: Vec<KeyValue>,
-    nodes: Vec<Node>,
+    nodes: Vec<Arc<Node>>,
     members: Vec<Member>,
     /// The first record's deciding value.
     at: Location,
@@ -182,6 +182,7 @@ pub(crate) fn collect(
     let mut slots = RootSlots::default();
     slots.fill(program, &record.root);
     let mut vars = Vec::new();
+    let mut kept: Option<Arc<Node>> = None;
     for (index, rule) in program.rules.iter().enumerate() {
         let Some(across) = &rule.across else {
             continue;
@@ -235,7 +236,9 @@ pub(crate) fn collect(
         out.push(Collected {
             rule: index,
             keys,
-            node: prune(&record.root, &across.reads),
+            node: kept
+                .get_or_insert_with(|| Arc::new(prune(&record.root, &reads_of(program))))
+                .clone(),
             member: Member {
                 record: name.clone(),
                 file: record.source.name().into(),
@@ -325,6 +328,23 @@ fn key_value(value: &Operand<'_>, program: &Program) -> Option<KeyValue> {
         EvalValue::Bool(b) => KeyValue::Bool(*b),
         _ => return None,
     })
+}
+
+/// The top-level fields the rules across records read ([`Program::across_reads`], or, for a
+/// program built without waivers, the union of the rules' own).
+fn reads_of(program: &Program) -> std::borrow::Cow<'_, [Box<str>]> {
+    if !program.across_reads.is_empty() {
+        return std::borrow::Cow::Borrowed(&program.across_reads);
+    }
+    let mut reads: Vec<Box<str>> = program
+        .rules
+        .iter()
+        .filter_map(|r| r.across.as_ref())
+        .flat_map(|a| a.reads.iter().cloned())
+        .collect();
+    reads.sort_unstable();
+    reads.dedup();
+    std::borrow::Cow::Owned(reads)
 }
 
 /// The record with only the top-level fields in `reads` (all of it when a rule may read any).
@@ -503,7 +523,7 @@ fn evaluate_rule(
         let root = if grouped {
             &empty
         } else {
-            group.nodes.first().unwrap_or(&empty)
+            group.nodes.first().map_or(&empty, |n| &**n)
         };
         let mut slots = RootSlots::default();
         slots.fill(program, root);
@@ -528,6 +548,7 @@ fn evaluate_rule(
         states.push(result);
     }
     // The run-wide values that do not depend on the group, computed once.
+    let constants = run_constants(program, rule, &empty, &all);
     // Pass 2: the rule on each group.
     for (g, ((group, state), name)) in groups.iter().zip(states).zip(&names).enumerate() {
         let order = (group.first, index);
@@ -554,11 +575,11 @@ fn evaluate_rule(
         let root = if grouped {
             &empty
         } else {
-            group.nodes.first().unwrap_or(&empty)
+            group.nodes.first().map_or(&empty, |n| &**n)
         };
         let mut slots = RootSlots::default();
         slots.fill(program, root);
-        let frame = group_frame(
+        let mut frame = group_frame(
             rule,
             program,
             group,
@@ -568,6 +589,7 @@ fn evaluate_rule(
             &names,
             &all,
         );
+        frame.constants = Some(&constants);
         let mut context = Context::new(root, &mut vars, &slots).with_frame(frame);
         let verdict = context.rule(rule).and_then(|v| match v {
             Verdict::Passes => Ok(None),
@@ -636,6 +658,92 @@ fn group_frame<'r, 'v>(
         name: names.get(g).map_or("", String::as_str),
         all,
         today: program.today,
+        constants: None,
+    }
+}
+
+/// The values of the rule's expressions that read `all.` and nothing of a record or a group
+/// (`quantile(all.entered, 0.75)`, `lower_fence(all.ratio)`), by address: computed once, not once
+/// per group. An expression that cannot be evaluated is left to fail where it is used.
+fn run_constants<'r>(
+    program: &Program,
+    rule: &'r CompiledRule,
+    empty: &'r Node,
+    all: &[Vec<Operand<'r>>],
+) -> HashMap<usize, Operand<'r>> {
+    let mut found: Vec<&'r crate::compile::Expr> = Vec::new();
+    let mut stack: Vec<&'r crate::compile::Expr> = rule.clauses().map(|(_, c)| &c.expr).collect();
+    stack.extend(rule.lets.iter().map(|l| &l.expr));
+    if let Some(message) = &rule.message {
+        for part in &message.parts {
+            if let crate::compile::TemplatePart::Expr(e) = part {
+                stack.push(e);
+            }
+        }
+    }
+    while let Some(expr) = stack.pop() {
+        match run_wide(expr) {
+            Reads::AllOnly => found.push(expr),
+            Reads::Record => expr.for_each_child(&mut |child| stack.push(child)),
+            Reads::Nothing => {}
+        }
+    }
+    let mut values = HashMap::new();
+    if found.is_empty() {
+        return values;
+    }
+    let slots = RootSlots::default();
+    let mut vars = Vec::new();
+    let frame = Frame {
+        lets: &rule.lets,
+        memo: vec![Memo::Unset; rule.lets.len()],
+        all,
+        today: program.today,
+        ..Frame::default()
+    };
+    let mut context = Context::new(empty, &mut vars, &slots).with_frame(frame);
+    for expr in found {
+        if let Ok(value) = context.eval(expr) {
+            values.insert(std::ptr::from_ref(expr) as usize, value);
+        }
+    }
+    values
+}
+
+/// What an expression reads.
+enum Reads {
+    /// Constants only.
+    Nothing,
+    /// `all.` and constants.
+    AllOnly,
+    /// Something of a record or a group.
+    Record,
+}
+
+fn run_wide(expr: &crate::compile::Expr) -> Reads {
+    use crate::compile::ExprKind as K;
+    let mut all = false;
+    let mut record = false;
+    let mut stack = vec![expr];
+    while let Some(e) = stack.pop() {
+        match &e.kind {
+            K::AllOf(_) => all = true,
+            K::Field(_)
+            | K::RootField(..)
+            | K::Var(..)
+            | K::Local(_)
+            | K::GroupKey(_)
+            | K::Group
+            | K::GroupName
+            | K::Comprehension(..)
+            | K::Quantifier(..) => record = true,
+            _ => e.for_each_child(&mut |child| stack.push(child)),
+        }
+    }
+    match (record, all) {
+        (true, _) => Reads::Record,
+        (false, true) => Reads::AllOnly,
+        (false, false) => Reads::Nothing,
     }
 }
 
