@@ -164,3 +164,53 @@ fn a_split_purchase_group_lists_its_records() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn explain_shows_a_groups_keys_size_and_clauses() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("p.policy"), POLICY).unwrap();
+    let rows = [
+        (0, 0, 11, 6000, 0),
+        (1, 0, 12, 5000, 0),
+        (0, 1, 12, 5000, 0),
+    ];
+    std::fs::write(dir.path().join("d.yaml"), records_yaml(&rows)).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_caveat"))
+        .current_dir(dir.path())
+        .args([
+            "explain",
+            "split",
+            "DJI / 1st SOW / 2018-W46",
+            "p.policy",
+            "d.yaml",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        text,
+        "rule `split` warns about the group `DJI / 1st SOW / 2018-W46`:\n  \
+         ✓ when count(group) >= 2 and sum(group.amount) > 10000   vendor = DJI, buyer.unit = 1st SOW, week(date) = 2018-W46, count(group) = 2\n"
+    );
+    let missing = std::process::Command::new(env!("CARGO_BIN_EXE_caveat"))
+        .current_dir(dir.path())
+        .args([
+            "explain",
+            "split",
+            "DJI / 1st SOW / 2018-W47",
+            "p.policy",
+            "d.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr)
+            .contains("did you mean `DJI / 1st SOW / 2018-W46`?")
+    );
+}

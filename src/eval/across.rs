@@ -369,6 +369,14 @@ fn prune(root: &Node, reads: &[Box<str>]) -> Node {
 }
 
 impl AcrossRecords {
+    /// The names of the groups (or records) the rule at `index` has, in input order.
+    pub fn names(&self, index: usize) -> Vec<String> {
+        self.rules
+            .get(&index)
+            .map(|r| r.groups.iter().map(group_name).collect())
+            .unwrap_or_default()
+    }
+
     /// Adds what one record gave, in input order; `fallback` names a record without an id.
     pub(crate) fn add(&mut self, collected: Vec<Collected>, fallback: impl Fn(usize) -> String) {
         for mut c in collected {
@@ -515,38 +523,16 @@ fn evaluate_rule(
         .map(|g| g.keys.iter().map(KeyValue::operand).collect())
         .collect();
     // Pass 1: `having`, and the values `all.` reads.
-    // For each group: whether the rule considers it, or why it could not be evaluated.
-    let mut states: Vec<Result<bool, super::Failure>> = Vec::with_capacity(groups.len());
-    let mut all: Vec<Vec<Operand<'_>>> = vec![Vec::new(); rule.lets.len()];
+    let (states, all) = pass_one(
+        program,
+        rule,
+        groups,
+        grouped,
+        &empty,
+        &key_operands,
+        &names,
+    );
     let mut vars = Vec::new();
-    for (g, group) in groups.iter().enumerate() {
-        let root = if grouped {
-            &empty
-        } else {
-            group.nodes.first().map_or(&empty, |n| &**n)
-        };
-        let mut slots = RootSlots::default();
-        slots.fill(program, root);
-        let frame = group_frame(rule, program, group, grouped, &key_operands, g, &names, &[]);
-        let mut context = Context::new(root, &mut vars, &slots).with_frame(frame);
-        let result = (|| {
-            if let Some(having) = &across.having
-                && !context.condition(&having.expr)?.0
-            {
-                return Ok(false);
-            }
-            for &l in &across.all {
-                let value = context.local(l, rule.span)?;
-                if !value.is_missing()
-                    && let Some(values) = all.get_mut(l)
-                {
-                    values.push(value);
-                }
-            }
-            Ok(true)
-        })();
-        states.push(result);
-    }
     // The run-wide values that do not depend on the group, computed once.
     let constants = run_constants(program, rule, &empty, &all);
     // Pass 2: the rule on each group.
@@ -660,6 +646,165 @@ fn group_frame<'r, 'v>(
         today: program.today,
         constants: None,
     }
+}
+
+/// Pass 1 over a rule's groups: whether `having` keeps each (or why it could not be
+/// evaluated), and the values of the lets that `all.` reads, over the groups kept.
+fn pass_one<'r>(
+    program: &Program,
+    rule: &'r CompiledRule,
+    groups: &'r [Group],
+    grouped: bool,
+    empty: &'r Node,
+    key_operands: &[Vec<Operand<'r>>],
+    names: &[String],
+) -> (Vec<Result<bool, super::Failure>>, Vec<Vec<Operand<'r>>>) {
+    let mut states: Vec<Result<bool, super::Failure>> = Vec::with_capacity(groups.len());
+    let mut all: Vec<Vec<Operand<'r>>> = vec![Vec::new(); rule.lets.len()];
+    let Some(across) = &rule.across else {
+        return (states, all);
+    };
+    let mut vars = Vec::new();
+    for (g, group) in groups.iter().enumerate() {
+        let root = if grouped {
+            empty
+        } else {
+            group.nodes.first().map_or(empty, |n| &**n)
+        };
+        let mut slots = RootSlots::default();
+        slots.fill(program, root);
+        let frame = group_frame(rule, program, group, grouped, key_operands, g, names, &[]);
+        let mut context = Context::new(root, &mut vars, &slots).with_frame(frame);
+        let result = (|| {
+            if let Some(having) = &across.having
+                && !context.condition(&having.expr)?.0
+            {
+                return Ok(false);
+            }
+            for &l in &across.all {
+                let value = context.local(l, rule.span)?;
+                if !value.is_missing()
+                    && let Some(values) = all.get_mut(l)
+                {
+                    values.push(value);
+                }
+            }
+            Ok(true)
+        })();
+        states.push(result);
+    }
+    (states, all)
+}
+
+/// Why the rule across records at `index` did or did not fire on the group (or, for a rule
+/// without `per`, the record) named `name`: the group's keys and size, then each clause with the
+/// values of the lets it read, up to the clause that decided. `None` when no group has that name.
+pub fn explain_group(
+    program: &Program,
+    records: &AcrossRecords,
+    index: usize,
+    name: &str,
+) -> Option<super::explain::Explanation> {
+    use super::explain::{ClauseRole, Explanation, Step};
+    let rule = program.rules.get(index)?;
+    let across = rule.across.as_ref()?;
+    let groups = &records.rules.get(&index)?.groups;
+    let grouped = !across.keys.is_empty();
+    let empty = Node {
+        value: Value::Map(Map::default()),
+        span: Span::default(),
+    };
+    let names: Vec<String> = groups.iter().map(group_name).collect();
+    let g = names.iter().position(|n| n == name)?;
+    let group = groups.get(g)?;
+    let key_operands: Vec<Vec<Operand<'_>>> = groups
+        .iter()
+        .map(|g| g.keys.iter().map(KeyValue::operand).collect())
+        .collect();
+    let (states, all) = pass_one(
+        program,
+        rule,
+        groups,
+        grouped,
+        &empty,
+        &key_operands,
+        &names,
+    );
+    let constants = run_constants(program, rule, &empty, &all);
+    let root = if grouped {
+        &empty
+    } else {
+        group.nodes.first().map_or(&empty, |n| &**n)
+    };
+    let mut slots = RootSlots::default();
+    slots.fill(program, root);
+    let mut vars = Vec::new();
+    let mut frame = group_frame(
+        rule,
+        program,
+        group,
+        grouped,
+        &key_operands,
+        g,
+        &names,
+        &all,
+    );
+    frame.constants = Some(&constants);
+    let mut context = Context::new(root, &mut vars, &slots).with_frame(frame);
+    // The group itself: its keys and size.
+    let mut values: Vec<(String, String)> = across
+        .keys
+        .iter()
+        .zip(&group.keys)
+        .map(|(k, v)| (k.name.to_string(), v.to_string()))
+        .collect();
+    if grouped {
+        values.push(("count(group)".into(), group.members.len().to_string()));
+    }
+    let mut clauses: Vec<(ClauseRole, &crate::compile::Clause)> = Vec::new();
+    clauses.extend(across.having.iter().map(|c| (ClauseRole::Condition, c)));
+    clauses.extend(rule.clauses());
+    let mut steps = Vec::new();
+    let mut outcome = None;
+    let considered = matches!(states.get(g), Some(Ok(true)));
+    for (i, (role, clause)) in clauses.into_iter().enumerate() {
+        let holds = context
+            .condition(&clause.expr)
+            .map(|(h, _)| h)
+            .map_err(|f| f.message);
+        // The lets the clause reads, with the values they took.
+        let mut stack = vec![&clause.expr];
+        while let Some(e) = stack.pop() {
+            if let crate::compile::ExprKind::Local(l) = &e.kind
+                && let (Some(local), Ok(value)) = (rule.lets.get(*l), context.local(*l, rule.span))
+                && !values.iter().any(|(n, _)| **n == *local.name)
+            {
+                values.push((local.name.to_string(), super::explain::shown(&value, None)));
+            }
+            e.for_each_child(&mut |child| stack.push(child));
+        }
+        let step = Step {
+            clause: i,
+            role,
+            text: clause.text.clone(),
+            holds,
+            values: std::mem::take(&mut values),
+        };
+        let decided = !step.for_finding();
+        steps.push(step);
+        if decided {
+            break;
+        }
+    }
+    if considered && steps.iter().all(Step::for_finding) {
+        outcome = Some(Outcome::from(rule.effect));
+    }
+    Some(Explanation {
+        rule: index,
+        outcome,
+        steps,
+        waiver: None,
+    })
 }
 
 /// The values of the rule's expressions that read `all.` and nothing of a record or a group
