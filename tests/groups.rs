@@ -214,3 +214,45 @@ fn explain_shows_a_groups_keys_size_and_clauses() {
             .contains("did you mean `DJI / 1st SOW / 2018-W46`?")
     );
 }
+
+#[test]
+fn diff_shows_the_group_findings_a_policy_change_adds() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = POLICY.replace("sum(group.amount) > 10000", "sum(group.amount) > 20000");
+    std::fs::write(dir.path().join("base.policy"), base).unwrap();
+    std::fs::write(dir.path().join("head.policy"), POLICY).unwrap();
+    let rows = [
+        (0, 0, 11, 6000, 0),
+        (1, 0, 12, 5000, 0),
+        (0, 1, 12, 5000, 0),
+    ];
+    std::fs::write(dir.path().join("d.yaml"), records_yaml(&rows)).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_caveat"))
+        .current_dir(dir.path())
+        .args([
+            "diff",
+            "--base",
+            "base.policy",
+            "--head",
+            "head.policy",
+            "--today",
+            "2026-12-05",
+            "d.yaml",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("DJI / 1st SOW / 2018-W46"), "{text}");
+    // Only the split rule changed: the other group findings are alike on both sides.
+    assert!(
+        !text.contains("many-units") && !text.contains("tenderers"),
+        "{text}"
+    );
+}
