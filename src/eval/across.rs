@@ -153,6 +153,8 @@ pub struct AcrossFinding {
     pub at: Location,
     /// For a group: its keys, by name, and its records.
     pub group: Option<Arc<GroupNote>>,
+    /// With `--explain`: the group's keys and size and the clauses that decided.
+    pub explanation: Option<Vec<super::explain::Step>>,
     /// The input position of the first record, for the order of findings.
     order: (u64, usize),
 }
@@ -398,6 +400,7 @@ impl AcrossRecords {
                     name: c.member.record.clone(),
                     at,
                     group: None,
+                    explanation: None,
                     order: (order, c.rule),
                 });
                 continue;
@@ -427,6 +430,7 @@ impl AcrossRecords {
                     name: c.member.record.clone(),
                     at: c.at,
                     group: None,
+                    explanation: None,
                     order: (order, c.rule),
                 });
                 continue;
@@ -486,6 +490,7 @@ pub fn finish(
     program: &Program,
     records: &AcrossRecords,
     used_waivers: &mut [bool],
+    explain: bool,
 ) -> Vec<AcrossFinding> {
     let mut out = records.errors.clone();
     let mut rule_indexes: Vec<&usize> = records.rules.keys().collect();
@@ -495,7 +500,15 @@ pub fn finish(
         else {
             continue;
         };
-        evaluate_rule(program, index, rule, &groups.groups, used_waivers, &mut out);
+        evaluate_rule(
+            program,
+            index,
+            rule,
+            &groups.groups,
+            used_waivers,
+            explain,
+            &mut out,
+        );
     }
     out.sort_by_key(|f| f.order);
     out
@@ -507,6 +520,7 @@ fn evaluate_rule(
     rule: &CompiledRule,
     groups: &[Group],
     used_waivers: &mut [bool],
+    explain: bool,
     out: &mut Vec<AcrossFinding>,
 ) {
     let Some(across) = &rule.across else {
@@ -606,6 +620,9 @@ fn evaluate_rule(
                 order,
             ),
         };
+        if explain {
+            found.explanation = Some(group_steps(&mut context, rule, group));
+        }
         if found.finding.outcome != Outcome::Error {
             for &w in &rule.waivers {
                 let Some(waiver) = program.waivers.get(w) else {
@@ -646,6 +663,65 @@ fn group_frame<'r, 'v>(
         today: program.today,
         constants: None,
     }
+}
+
+/// The steps that explain a rule on a group: the group's keys and size, then each clause
+/// (`having`, then the rule's own) with the values of the lets it read, up to the clause that
+/// decided.
+fn group_steps<'r>(
+    context: &mut Context<'r, '_>,
+    rule: &'r CompiledRule,
+    group: &Group,
+) -> Vec<super::explain::Step> {
+    use super::explain::{ClauseRole, Step};
+    let Some(across) = &rule.across else {
+        return Vec::new();
+    };
+    let grouped = !across.keys.is_empty();
+    // The group itself: its keys and size.
+    let mut values: Vec<(String, String)> = across
+        .keys
+        .iter()
+        .zip(&group.keys)
+        .map(|(k, v)| (k.name.to_string(), v.to_string()))
+        .collect();
+    if grouped {
+        values.push(("count(group)".into(), group.members.len().to_string()));
+    }
+    let mut clauses: Vec<(ClauseRole, &crate::compile::Clause)> = Vec::new();
+    clauses.extend(across.having.iter().map(|c| (ClauseRole::Condition, c)));
+    clauses.extend(rule.clauses());
+    let mut steps = Vec::new();
+    for (i, (role, clause)) in clauses.into_iter().enumerate() {
+        let holds = context
+            .condition(&clause.expr)
+            .map(|(h, _)| h)
+            .map_err(|f| f.message);
+        // The lets the clause reads, with the values they took.
+        let mut stack = vec![&clause.expr];
+        while let Some(e) = stack.pop() {
+            if let crate::compile::ExprKind::Local(l) = &e.kind
+                && let (Some(local), Ok(value)) = (rule.lets.get(*l), context.local(*l, rule.span))
+                && !values.iter().any(|(n, _)| **n == *local.name)
+            {
+                values.push((local.name.to_string(), super::explain::shown(&value, None)));
+            }
+            e.for_each_child(&mut |child| stack.push(child));
+        }
+        let step = Step {
+            clause: i,
+            role,
+            text: clause.text.clone(),
+            holds,
+            values: std::mem::take(&mut values),
+        };
+        let decided = !step.for_finding();
+        steps.push(step);
+        if decided {
+            break;
+        }
+    }
+    steps
 }
 
 /// Pass 1 over a rule's groups: whether `having` keeps each (or why it could not be
@@ -705,7 +781,7 @@ pub fn explain_group(
     index: usize,
     name: &str,
 ) -> Option<super::explain::Explanation> {
-    use super::explain::{ClauseRole, Explanation, Step};
+    use super::explain::{Explanation, Step};
     let rule = program.rules.get(index)?;
     let across = rule.across.as_ref()?;
     let groups = &records.rules.get(&index)?.groups;
@@ -751,51 +827,9 @@ pub fn explain_group(
     );
     frame.constants = Some(&constants);
     let mut context = Context::new(root, &mut vars, &slots).with_frame(frame);
-    // The group itself: its keys and size.
-    let mut values: Vec<(String, String)> = across
-        .keys
-        .iter()
-        .zip(&group.keys)
-        .map(|(k, v)| (k.name.to_string(), v.to_string()))
-        .collect();
-    if grouped {
-        values.push(("count(group)".into(), group.members.len().to_string()));
-    }
-    let mut clauses: Vec<(ClauseRole, &crate::compile::Clause)> = Vec::new();
-    clauses.extend(across.having.iter().map(|c| (ClauseRole::Condition, c)));
-    clauses.extend(rule.clauses());
-    let mut steps = Vec::new();
-    let mut outcome = None;
     let considered = matches!(states.get(g), Some(Ok(true)));
-    for (i, (role, clause)) in clauses.into_iter().enumerate() {
-        let holds = context
-            .condition(&clause.expr)
-            .map(|(h, _)| h)
-            .map_err(|f| f.message);
-        // The lets the clause reads, with the values they took.
-        let mut stack = vec![&clause.expr];
-        while let Some(e) = stack.pop() {
-            if let crate::compile::ExprKind::Local(l) = &e.kind
-                && let (Some(local), Ok(value)) = (rule.lets.get(*l), context.local(*l, rule.span))
-                && !values.iter().any(|(n, _)| **n == *local.name)
-            {
-                values.push((local.name.to_string(), super::explain::shown(&value, None)));
-            }
-            e.for_each_child(&mut |child| stack.push(child));
-        }
-        let step = Step {
-            clause: i,
-            role,
-            text: clause.text.clone(),
-            holds,
-            values: std::mem::take(&mut values),
-        };
-        let decided = !step.for_finding();
-        steps.push(step);
-        if decided {
-            break;
-        }
-    }
+    let steps = group_steps(&mut context, rule, group);
+    let mut outcome = None;
     if considered && steps.iter().all(Step::for_finding) {
         outcome = Some(Outcome::from(rule.effect));
     }
@@ -949,6 +983,7 @@ fn finding_of(
         name: name.into(),
         at: group.at.clone(),
         group: note,
+        explanation: None,
         order,
     }
 }

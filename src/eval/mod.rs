@@ -247,7 +247,7 @@ pub fn evaluate_across(
         kept.add(collected, |i| format!("{}#{i}", record.source.name()));
     }
     let mut used = vec![false; program.waivers.len()];
-    across::finish(program, &kept, &mut used)
+    across::finish(program, &kept, &mut used, false)
 }
 
 /// Evaluates every rule of `program` on `record`, appending findings in rule order.
