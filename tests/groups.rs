@@ -209,6 +209,20 @@ fn explain_shows_a_groups_keys_size_and_clauses() {
         .output()
         .unwrap();
     assert_eq!(missing.status.code(), Some(2));
+    let checked = std::process::Command::new(env!("CARGO_BIN_EXE_caveat"))
+        .current_dir(dir.path())
+        .args(["check", "--explain", "--format", "jsonl", "p.policy", "d.yaml"])
+        .output()
+        .unwrap();
+    let jsonl = String::from_utf8_lossy(&checked.stdout);
+    let group_line = jsonl
+        .lines()
+        .find(|l| l.contains("\"record\":\"DJI / 1st SOW / 2018-W46\""))
+        .unwrap_or_default();
+    assert!(
+        group_line.contains("\"explanation\":[{\"clause\":\"when count(group) >= 2"),
+        "{jsonl}"
+    );
     assert!(
         String::from_utf8_lossy(&missing.stderr)
             .contains("did you mean `DJI / 1st SOW / 2018-W46`?")
