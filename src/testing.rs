@@ -126,7 +126,7 @@ pub fn run_tests(program: &Program) -> (Vec<TestOutcome>, Coverage) {
                 }
             }
             let mut used = vec![false; program.waivers.len()];
-            let grouped = crate::eval::across::finish(program, &across, &mut used);
+            let grouped = crate::eval::across::finish(program, &across, &mut used, false);
             for (rule_index, rule) in program.rules.iter().enumerate() {
                 if rule.across.is_none() {
                     continue;

@@ -164,3 +164,109 @@ fn a_split_purchase_group_lists_its_records() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn explain_shows_a_groups_keys_size_and_clauses() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("p.policy"), POLICY).unwrap();
+    let rows = [
+        (0, 0, 11, 6000, 0),
+        (1, 0, 12, 5000, 0),
+        (0, 1, 12, 5000, 0),
+    ];
+    std::fs::write(dir.path().join("d.yaml"), records_yaml(&rows)).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_caveat"))
+        .current_dir(dir.path())
+        .args([
+            "explain",
+            "split",
+            "DJI / 1st SOW / 2018-W46",
+            "p.policy",
+            "d.yaml",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        text,
+        "rule `split` warns about the group `DJI / 1st SOW / 2018-W46`:\n  \
+         ✓ when count(group) >= 2 and sum(group.amount) > 10000   vendor = DJI, buyer.unit = 1st SOW, week(date) = 2018-W46, count(group) = 2\n"
+    );
+    let missing = std::process::Command::new(env!("CARGO_BIN_EXE_caveat"))
+        .current_dir(dir.path())
+        .args([
+            "explain",
+            "split",
+            "DJI / 1st SOW / 2018-W47",
+            "p.policy",
+            "d.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    let checked = std::process::Command::new(env!("CARGO_BIN_EXE_caveat"))
+        .current_dir(dir.path())
+        .args(["check", "--explain", "--format", "jsonl", "p.policy", "d.yaml"])
+        .output()
+        .unwrap();
+    let jsonl = String::from_utf8_lossy(&checked.stdout);
+    let group_line = jsonl
+        .lines()
+        .find(|l| l.contains("\"record\":\"DJI / 1st SOW / 2018-W46\""))
+        .unwrap_or_default();
+    assert!(
+        group_line.contains("\"explanation\":[{\"clause\":\"when count(group) >= 2"),
+        "{jsonl}"
+    );
+    assert!(
+        String::from_utf8_lossy(&missing.stderr)
+            .contains("did you mean `DJI / 1st SOW / 2018-W46`?")
+    );
+}
+
+#[test]
+fn diff_shows_the_group_findings_a_policy_change_adds() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = POLICY.replace("sum(group.amount) > 10000", "sum(group.amount) > 20000");
+    std::fs::write(dir.path().join("base.policy"), base).unwrap();
+    std::fs::write(dir.path().join("head.policy"), POLICY).unwrap();
+    let rows = [
+        (0, 0, 11, 6000, 0),
+        (1, 0, 12, 5000, 0),
+        (0, 1, 12, 5000, 0),
+    ];
+    std::fs::write(dir.path().join("d.yaml"), records_yaml(&rows)).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_caveat"))
+        .current_dir(dir.path())
+        .args([
+            "diff",
+            "--base",
+            "base.policy",
+            "--head",
+            "head.policy",
+            "--today",
+            "2026-12-05",
+            "d.yaml",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("DJI / 1st SOW / 2018-W46"), "{text}");
+    // Only the split rule changed: the other group findings are alike on both sides.
+    assert!(
+        !text.contains("many-units") && !text.contains("tenderers"),
+        "{text}"
+    );
+}

@@ -44,6 +44,9 @@ pub fn run(args: &Args) -> Exit {
         .iter()
         .map(|s| Segment::Key(s.as_str().into()))
         .collect();
+    if program.rules.get(rule).is_some_and(|r| r.across.is_some()) {
+        return explain_across(program, rule, &prepared, &id_field, &args.record);
+    }
     let mut names = Vec::new();
     let mut found = 0;
     let mut trouble = Vec::new();
@@ -104,5 +107,76 @@ pub fn run(args: &Args) -> Exit {
         Exit::Clean
     } else {
         Exit::Trouble
+    }
+}
+
+/// `explain` of a rule across records: every record is read and grouped as `check` does, then
+/// the group (or record) named `name` is explained.
+fn explain_across(
+    program: &crate::compile::Program,
+    rule: usize,
+    prepared: &super::check::Prepared,
+    id_field: &[Segment],
+    name: &str,
+) -> Exit {
+    let mut kept = crate::eval::across::AcrossRecords::default();
+    let mut trouble = Vec::new();
+    for (path, format) in &prepared.inputs.data {
+        let source = match crate::source::read_text(path) {
+            Ok(source) => source,
+            Err(diag) => {
+                trouble.push(diag);
+                continue;
+            }
+        };
+        for record in crate::data::read_records(&source, *format, &prepared.options.load) {
+            let mut record = match record {
+                Ok(record) => record,
+                Err(error) => {
+                    trouble.push(crate::run::data_error(error));
+                    continue;
+                }
+            };
+            if let Some(schema) = &program.schema {
+                let _ = crate::schema::conform(schema, &mut record);
+            }
+            let record_name: std::sync::Arc<str> =
+                crate::eval::record_name(&record, id_field).into();
+            let mut collected = Vec::new();
+            crate::eval::across::collect(program, &record, &record_name, &mut collected);
+            kept.add(collected, |i| format!("{}#{i}", source.name()));
+        }
+    }
+    print_errors(&trouble);
+    match crate::eval::across::explain_group(program, &kept, rule, name) {
+        Some(explanation) => {
+            print!(
+                "{}",
+                crate::report::text::visible(&render(
+                    program,
+                    &explanation,
+                    &format!("the group `{name}`")
+                ))
+            );
+            if trouble.is_empty() {
+                Exit::Clean
+            } else {
+                Exit::Trouble
+            }
+        }
+        None => {
+            let names = kept.names(rule);
+            let help = match crate::suggest::closest(name, names.iter().map(String::as_str)) {
+                Some(found) => format!("did you mean `{found}`?"),
+                None => "a group is named by its key values joined with ` / `, as reports show it"
+                    .into(),
+            };
+            print_errors(&[Diag::error(
+                Code::ExplainUnknownRecord,
+                format!("no group or record of this rule is named `{name}`"),
+            )
+            .help(help)]);
+            Exit::Trouble
+        }
     }
 }

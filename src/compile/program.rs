@@ -33,6 +33,9 @@ pub struct Program {
     /// Every aliased symbol of the run, for group keys: records whose key is a spelling of one
     /// share its group.
     pub aliases: Vec<(Arc<str>, Arc<AliasSet>)>,
+    /// The top-level fields that some rule across records (or a waiver of one) reads: all a
+    /// record keeps for them.
+    pub across_reads: Vec<Box<str>>,
 }
 
 impl Program {
@@ -72,6 +75,7 @@ impl Program {
             schema: None,
             today: None,
             aliases: Vec::new(),
+            across_reads: Vec::new(),
         }
     }
 
@@ -84,6 +88,21 @@ impl Program {
                 rule.waivers.push(index);
             }
         }
+        let mut reads: Vec<Box<str>> = Vec::new();
+        for (index, rule) in self.rules.iter().enumerate() {
+            if rule.across.is_none() {
+                continue;
+            }
+            let conditions: Vec<&Expr> = waivers
+                .iter()
+                .filter(|w| w.rule == index)
+                .map(|w| &w.condition.expr)
+                .collect();
+            reads.extend(rule.fields_read(&conditions));
+        }
+        reads.sort_unstable();
+        reads.dedup();
+        self.across_reads = reads;
         self.waivers = waivers;
         self
     }

@@ -99,8 +99,8 @@ pub(crate) struct Collected {
     rule: usize,
     /// The key values of each group it joins (one empty tuple for a rule without `per`).
     keys: Vec<Vec<KeyValue>>,
-    /// The fields of the record the rule reads.
-    node: Node,
+    /// The fields of the record that the rules across records read, shared by them.
+    node: Arc<Node>,
     /// Its name (empty when it is named by its position, known only at the merge).
     pub(crate) member: Member,
     /// Its position among its file's records.
@@ -115,7 +115,7 @@ pub(crate) struct Collected {
 #[derive(Debug)]
 struct Group {
     keys: Vec<KeyValue>,
-    nodes: Vec<Node>,
+    nodes: Vec<Arc<Node>>,
     members: Vec<Member>,
     /// The first record's deciding value.
     at: Location,
@@ -153,6 +153,8 @@ pub struct AcrossFinding {
     pub at: Location,
     /// For a group: its keys, by name, and its records.
     pub group: Option<Arc<GroupNote>>,
+    /// With `--explain`: the group's keys and size and the clauses that decided.
+    pub explanation: Option<Vec<super::explain::Step>>,
     /// The input position of the first record, for the order of findings.
     order: (u64, usize),
 }
@@ -182,6 +184,7 @@ pub(crate) fn collect(
     let mut slots = RootSlots::default();
     slots.fill(program, &record.root);
     let mut vars = Vec::new();
+    let mut kept: Option<Arc<Node>> = None;
     for (index, rule) in program.rules.iter().enumerate() {
         let Some(across) = &rule.across else {
             continue;
@@ -235,7 +238,9 @@ pub(crate) fn collect(
         out.push(Collected {
             rule: index,
             keys,
-            node: prune(&record.root, &across.reads),
+            node: kept
+                .get_or_insert_with(|| Arc::new(prune(&record.root, &reads_of(program))))
+                .clone(),
             member: Member {
                 record: name.clone(),
                 file: record.source.name().into(),
@@ -327,6 +332,23 @@ fn key_value(value: &Operand<'_>, program: &Program) -> Option<KeyValue> {
     })
 }
 
+/// The top-level fields the rules across records read ([`Program::across_reads`], or, for a
+/// program built without waivers, the union of the rules' own).
+fn reads_of(program: &Program) -> std::borrow::Cow<'_, [Box<str>]> {
+    if !program.across_reads.is_empty() {
+        return std::borrow::Cow::Borrowed(&program.across_reads);
+    }
+    let mut reads: Vec<Box<str>> = program
+        .rules
+        .iter()
+        .filter_map(|r| r.across.as_ref())
+        .flat_map(|a| a.reads.iter().cloned())
+        .collect();
+    reads.sort_unstable();
+    reads.dedup();
+    std::borrow::Cow::Owned(reads)
+}
+
 /// The record with only the top-level fields in `reads` (all of it when a rule may read any).
 fn prune(root: &Node, reads: &[Box<str>]) -> Node {
     if reads.iter().any(|r| &**r == "*") {
@@ -349,6 +371,14 @@ fn prune(root: &Node, reads: &[Box<str>]) -> Node {
 }
 
 impl AcrossRecords {
+    /// The names of the groups (or records) the rule at `index` has, in input order.
+    pub fn names(&self, index: usize) -> Vec<String> {
+        self.rules
+            .get(&index)
+            .map(|r| r.groups.iter().map(group_name).collect())
+            .unwrap_or_default()
+    }
+
     /// Adds what one record gave, in input order; `fallback` names a record without an id.
     pub(crate) fn add(&mut self, collected: Vec<Collected>, fallback: impl Fn(usize) -> String) {
         for mut c in collected {
@@ -370,6 +400,7 @@ impl AcrossRecords {
                     name: c.member.record.clone(),
                     at,
                     group: None,
+                    explanation: None,
                     order: (order, c.rule),
                 });
                 continue;
@@ -399,6 +430,7 @@ impl AcrossRecords {
                     name: c.member.record.clone(),
                     at: c.at,
                     group: None,
+                    explanation: None,
                     order: (order, c.rule),
                 });
                 continue;
@@ -458,6 +490,7 @@ pub fn finish(
     program: &Program,
     records: &AcrossRecords,
     used_waivers: &mut [bool],
+    explain: bool,
 ) -> Vec<AcrossFinding> {
     let mut out = records.errors.clone();
     let mut rule_indexes: Vec<&usize> = records.rules.keys().collect();
@@ -467,7 +500,15 @@ pub fn finish(
         else {
             continue;
         };
-        evaluate_rule(program, index, rule, &groups.groups, used_waivers, &mut out);
+        evaluate_rule(
+            program,
+            index,
+            rule,
+            &groups.groups,
+            used_waivers,
+            explain,
+            &mut out,
+        );
     }
     out.sort_by_key(|f| f.order);
     out
@@ -479,6 +520,7 @@ fn evaluate_rule(
     rule: &CompiledRule,
     groups: &[Group],
     used_waivers: &mut [bool],
+    explain: bool,
     out: &mut Vec<AcrossFinding>,
 ) {
     let Some(across) = &rule.across else {
@@ -495,39 +537,18 @@ fn evaluate_rule(
         .map(|g| g.keys.iter().map(KeyValue::operand).collect())
         .collect();
     // Pass 1: `having`, and the values `all.` reads.
-    // For each group: whether the rule considers it, or why it could not be evaluated.
-    let mut states: Vec<Result<bool, super::Failure>> = Vec::with_capacity(groups.len());
-    let mut all: Vec<Vec<Operand<'_>>> = vec![Vec::new(); rule.lets.len()];
+    let (states, all) = pass_one(
+        program,
+        rule,
+        groups,
+        grouped,
+        &empty,
+        &key_operands,
+        &names,
+    );
     let mut vars = Vec::new();
-    for (g, group) in groups.iter().enumerate() {
-        let root = if grouped {
-            &empty
-        } else {
-            group.nodes.first().unwrap_or(&empty)
-        };
-        let mut slots = RootSlots::default();
-        slots.fill(program, root);
-        let frame = group_frame(rule, program, group, grouped, &key_operands, g, &names, &[]);
-        let mut context = Context::new(root, &mut vars, &slots).with_frame(frame);
-        let result = (|| {
-            if let Some(having) = &across.having
-                && !context.condition(&having.expr)?.0
-            {
-                return Ok(false);
-            }
-            for &l in &across.all {
-                let value = context.local(l, rule.span)?;
-                if !value.is_missing()
-                    && let Some(values) = all.get_mut(l)
-                {
-                    values.push(value);
-                }
-            }
-            Ok(true)
-        })();
-        states.push(result);
-    }
     // The run-wide values that do not depend on the group, computed once.
+    let constants = run_constants(program, rule, &empty, &all);
     // Pass 2: the rule on each group.
     for (g, ((group, state), name)) in groups.iter().zip(states).zip(&names).enumerate() {
         let order = (group.first, index);
@@ -554,11 +575,11 @@ fn evaluate_rule(
         let root = if grouped {
             &empty
         } else {
-            group.nodes.first().unwrap_or(&empty)
+            group.nodes.first().map_or(&empty, |n| &**n)
         };
         let mut slots = RootSlots::default();
         slots.fill(program, root);
-        let frame = group_frame(
+        let mut frame = group_frame(
             rule,
             program,
             group,
@@ -568,6 +589,7 @@ fn evaluate_rule(
             &names,
             &all,
         );
+        frame.constants = Some(&constants);
         let mut context = Context::new(root, &mut vars, &slots).with_frame(frame);
         let verdict = context.rule(rule).and_then(|v| match v {
             Verdict::Passes => Ok(None),
@@ -598,6 +620,9 @@ fn evaluate_rule(
                 order,
             ),
         };
+        if explain {
+            found.explanation = Some(group_steps(&mut context, rule, group));
+        }
         if found.finding.outcome != Outcome::Error {
             for &w in &rule.waivers {
                 let Some(waiver) = program.waivers.get(w) else {
@@ -636,6 +661,268 @@ fn group_frame<'r, 'v>(
         name: names.get(g).map_or("", String::as_str),
         all,
         today: program.today,
+        constants: None,
+    }
+}
+
+/// The steps that explain a rule on a group: the group's keys and size, then each clause
+/// (`having`, then the rule's own) with the values of the lets it read, up to the clause that
+/// decided.
+fn group_steps<'r>(
+    context: &mut Context<'r, '_>,
+    rule: &'r CompiledRule,
+    group: &Group,
+) -> Vec<super::explain::Step> {
+    use super::explain::{ClauseRole, Step};
+    let Some(across) = &rule.across else {
+        return Vec::new();
+    };
+    let grouped = !across.keys.is_empty();
+    // The group itself: its keys and size.
+    let mut values: Vec<(String, String)> = across
+        .keys
+        .iter()
+        .zip(&group.keys)
+        .map(|(k, v)| (k.name.to_string(), v.to_string()))
+        .collect();
+    if grouped {
+        values.push(("count(group)".into(), group.members.len().to_string()));
+    }
+    let mut clauses: Vec<(ClauseRole, &crate::compile::Clause)> = Vec::new();
+    clauses.extend(across.having.iter().map(|c| (ClauseRole::Condition, c)));
+    clauses.extend(rule.clauses());
+    let mut steps = Vec::new();
+    for (i, (role, clause)) in clauses.into_iter().enumerate() {
+        let holds = context
+            .condition(&clause.expr)
+            .map(|(h, _)| h)
+            .map_err(|f| f.message);
+        // The lets the clause reads, with the values they took.
+        let mut stack = vec![&clause.expr];
+        while let Some(e) = stack.pop() {
+            if let crate::compile::ExprKind::Local(l) = &e.kind
+                && let (Some(local), Ok(value)) = (rule.lets.get(*l), context.local(*l, rule.span))
+                && !values.iter().any(|(n, _)| **n == *local.name)
+            {
+                values.push((local.name.to_string(), super::explain::shown(&value, None)));
+            }
+            e.for_each_child(&mut |child| stack.push(child));
+        }
+        let step = Step {
+            clause: i,
+            role,
+            text: clause.text.clone(),
+            holds,
+            values: std::mem::take(&mut values),
+        };
+        let decided = !step.for_finding();
+        steps.push(step);
+        if decided {
+            break;
+        }
+    }
+    steps
+}
+
+/// Pass 1 over a rule's groups: whether `having` keeps each (or why it could not be
+/// evaluated), and the values of the lets that `all.` reads, over the groups kept.
+fn pass_one<'r>(
+    program: &Program,
+    rule: &'r CompiledRule,
+    groups: &'r [Group],
+    grouped: bool,
+    empty: &'r Node,
+    key_operands: &[Vec<Operand<'r>>],
+    names: &[String],
+) -> (Vec<Result<bool, super::Failure>>, Vec<Vec<Operand<'r>>>) {
+    let mut states: Vec<Result<bool, super::Failure>> = Vec::with_capacity(groups.len());
+    let mut all: Vec<Vec<Operand<'r>>> = vec![Vec::new(); rule.lets.len()];
+    let Some(across) = &rule.across else {
+        return (states, all);
+    };
+    let mut vars = Vec::new();
+    for (g, group) in groups.iter().enumerate() {
+        let root = if grouped {
+            empty
+        } else {
+            group.nodes.first().map_or(empty, |n| &**n)
+        };
+        let mut slots = RootSlots::default();
+        slots.fill(program, root);
+        let frame = group_frame(rule, program, group, grouped, key_operands, g, names, &[]);
+        let mut context = Context::new(root, &mut vars, &slots).with_frame(frame);
+        let result = (|| {
+            if let Some(having) = &across.having
+                && !context.condition(&having.expr)?.0
+            {
+                return Ok(false);
+            }
+            for &l in &across.all {
+                let value = context.local(l, rule.span)?;
+                if !value.is_missing()
+                    && let Some(values) = all.get_mut(l)
+                {
+                    values.push(value);
+                }
+            }
+            Ok(true)
+        })();
+        states.push(result);
+    }
+    (states, all)
+}
+
+/// Why the rule across records at `index` did or did not fire on the group (or, for a rule
+/// without `per`, the record) named `name`: the group's keys and size, then each clause with the
+/// values of the lets it read, up to the clause that decided. `None` when no group has that name.
+pub fn explain_group(
+    program: &Program,
+    records: &AcrossRecords,
+    index: usize,
+    name: &str,
+) -> Option<super::explain::Explanation> {
+    use super::explain::{Explanation, Step};
+    let rule = program.rules.get(index)?;
+    let across = rule.across.as_ref()?;
+    let groups = &records.rules.get(&index)?.groups;
+    let grouped = !across.keys.is_empty();
+    let empty = Node {
+        value: Value::Map(Map::default()),
+        span: Span::default(),
+    };
+    let names: Vec<String> = groups.iter().map(group_name).collect();
+    let g = names.iter().position(|n| n == name)?;
+    let group = groups.get(g)?;
+    let key_operands: Vec<Vec<Operand<'_>>> = groups
+        .iter()
+        .map(|g| g.keys.iter().map(KeyValue::operand).collect())
+        .collect();
+    let (states, all) = pass_one(
+        program,
+        rule,
+        groups,
+        grouped,
+        &empty,
+        &key_operands,
+        &names,
+    );
+    let constants = run_constants(program, rule, &empty, &all);
+    let root = if grouped {
+        &empty
+    } else {
+        group.nodes.first().map_or(&empty, |n| &**n)
+    };
+    let mut slots = RootSlots::default();
+    slots.fill(program, root);
+    let mut vars = Vec::new();
+    let mut frame = group_frame(
+        rule,
+        program,
+        group,
+        grouped,
+        &key_operands,
+        g,
+        &names,
+        &all,
+    );
+    frame.constants = Some(&constants);
+    let mut context = Context::new(root, &mut vars, &slots).with_frame(frame);
+    let considered = matches!(states.get(g), Some(Ok(true)));
+    let steps = group_steps(&mut context, rule, group);
+    let mut outcome = None;
+    if considered && steps.iter().all(Step::for_finding) {
+        outcome = Some(Outcome::from(rule.effect));
+    }
+    Some(Explanation {
+        rule: index,
+        outcome,
+        steps,
+        waiver: None,
+    })
+}
+
+/// The values of the rule's expressions that read `all.` and nothing of a record or a group
+/// (`quantile(all.entered, 0.75)`, `lower_fence(all.ratio)`), by address: computed once, not once
+/// per group. An expression that cannot be evaluated is left to fail where it is used.
+fn run_constants<'r>(
+    program: &Program,
+    rule: &'r CompiledRule,
+    empty: &'r Node,
+    all: &[Vec<Operand<'r>>],
+) -> HashMap<usize, Operand<'r>> {
+    let mut found: Vec<&'r crate::compile::Expr> = Vec::new();
+    let mut stack: Vec<&'r crate::compile::Expr> = rule.clauses().map(|(_, c)| &c.expr).collect();
+    stack.extend(rule.lets.iter().map(|l| &l.expr));
+    if let Some(message) = &rule.message {
+        for part in &message.parts {
+            if let crate::compile::TemplatePart::Expr(e) = part {
+                stack.push(e);
+            }
+        }
+    }
+    while let Some(expr) = stack.pop() {
+        match run_wide(expr) {
+            Reads::AllOnly => found.push(expr),
+            Reads::Record => expr.for_each_child(&mut |child| stack.push(child)),
+            Reads::Nothing => {}
+        }
+    }
+    let mut values = HashMap::new();
+    if found.is_empty() {
+        return values;
+    }
+    let slots = RootSlots::default();
+    let mut vars = Vec::new();
+    let frame = Frame {
+        lets: &rule.lets,
+        memo: vec![Memo::Unset; rule.lets.len()],
+        all,
+        today: program.today,
+        ..Frame::default()
+    };
+    let mut context = Context::new(empty, &mut vars, &slots).with_frame(frame);
+    for expr in found {
+        if let Ok(value) = context.eval(expr) {
+            values.insert(std::ptr::from_ref(expr) as usize, value);
+        }
+    }
+    values
+}
+
+/// What an expression reads.
+enum Reads {
+    /// Constants only.
+    Nothing,
+    /// `all.` and constants.
+    AllOnly,
+    /// Something of a record or a group.
+    Record,
+}
+
+fn run_wide(expr: &crate::compile::Expr) -> Reads {
+    use crate::compile::ExprKind as K;
+    let mut all = false;
+    let mut record = false;
+    let mut stack = vec![expr];
+    while let Some(e) = stack.pop() {
+        match &e.kind {
+            K::AllOf(_) => all = true,
+            K::Field(_)
+            | K::RootField(..)
+            | K::Var(..)
+            | K::Local(_)
+            | K::GroupKey(_)
+            | K::Group
+            | K::GroupName
+            | K::Comprehension(..)
+            | K::Quantifier(..) => record = true,
+            _ => e.for_each_child(&mut |child| stack.push(child)),
+        }
+    }
+    match (record, all) {
+        (true, _) => Reads::Record,
+        (false, true) => Reads::AllOnly,
+        (false, false) => Reads::Nothing,
     }
 }
 
@@ -696,6 +983,7 @@ fn finding_of(
         name: name.into(),
         at: group.at.clone(),
         group: note,
+        explanation: None,
         order,
     }
 }

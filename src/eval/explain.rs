@@ -127,7 +127,7 @@ impl<'r> Context<'r, '_> {
             let value = match self.eval(field) {
                 Ok(value) => {
                     let matched = alias_entry(&clause.expr, &value);
-                    let value = shown(&value, record);
+                    let value = shown(&value, Some(record));
                     match matched {
                         Some(entry) => format!("{value}, by alias entry {entry}"),
                         None => value,
@@ -203,7 +203,7 @@ impl<'r> Context<'r, '_> {
 
 /// A value as an explanation shows it: as the data wrote it, with strings quoted unless they
 /// read as a number or a date (which they compare as), cut after [`SHOWN_CHARS`].
-fn shown(value: &Operand<'_>, record: &Record) -> String {
+pub(crate) fn shown(value: &Operand<'_>, record: Option<&Record>) -> String {
     let mut out = String::new();
     match &value.value {
         EvalValue::Str(s)
@@ -214,13 +214,13 @@ fn shown(value: &Operand<'_>, record: &Record) -> String {
         }
         // A number computed from a list (`count`, `sum`) carries the list's span: show the number.
         EvalValue::Num(n)
-            if value.span.is_some_and(|span| {
+            if value.span.zip(record).is_some_and(|(span, record)| {
                 crate::value::parse_data_number(record.source.slice(span).trim()) != Some(*n)
             }) =>
         {
             let _ = write!(out, "{n}");
         }
-        _ => render_value(value, Some(record), &mut out),
+        _ => render_value(value, record, &mut out),
     }
     if let Some((cut, _)) = out.char_indices().nth(SHOWN_CHARS) {
         out.truncate(cut);

@@ -247,7 +247,7 @@ pub fn evaluate_across(
         kept.add(collected, |i| format!("{}#{i}", record.source.name()));
     }
     let mut used = vec![false; program.waivers.len()];
-    across::finish(program, &kept, &mut used)
+    across::finish(program, &kept, &mut used, false)
 }
 
 /// Evaluates every rule of `program` on `record`, appending findings in rule order.
@@ -334,13 +334,16 @@ pub(crate) struct Frame<'r, 'v> {
     /// The group's key values.
     keys: &'v [Operand<'r>],
     /// The group's records.
-    group: &'r [Node],
+    group: &'r [Arc<Node>],
     /// The group finding's name.
     name: &'v str,
     /// `all.NAME` by let index (empty for lets `all.` does not read).
     all: &'v [Vec<Operand<'r>>],
     /// The run's date, for `today()`.
     today: Option<jiff::civil::Date>,
+    /// Values of expressions that depend on `all.` and on nothing of a record or group, by the
+    /// expression's address: computed once for the whole run.
+    constants: Option<&'v std::collections::HashMap<usize, Operand<'r>>>,
 }
 
 /// A rule-local let's state during one evaluation.
@@ -471,6 +474,13 @@ impl<'r> Context<'r, '_> {
     }
 
     fn eval(&mut self, expr: &'r Expr) -> Result<Operand<'r>> {
+        if let Some(value) = self
+            .frame
+            .constants
+            .and_then(|c| c.get(&(std::ptr::from_ref(expr) as usize)))
+        {
+            return Ok(value.clone());
+        }
         Ok(match &expr.kind {
             ExprKind::Const(c) => Operand::constant(c),
             ExprKind::Field(path) => walk(Operand::node(self.root), path),
@@ -735,7 +745,7 @@ impl<'r> Context<'r, '_> {
                 .cloned()
                 .unwrap_or(Operand::MISSING),
             ExprKind::Group => Operand {
-                value: EvalValue::Nodes(self.frame.group),
+                value: EvalValue::List(self.frame.group.iter().map(|n| Operand::node(n)).collect()),
                 span: None,
             },
             ExprKind::GroupName => Operand {

@@ -344,7 +344,7 @@ pub(crate) fn across_finding(
         },
         cite: rule.and_then(|r| r.cite.clone()),
         waiver: waiver_note(program, found.finding.waived),
-        explanation: None,
+        explanation: found.explanation.map(Into::into),
         group: found.group,
         across: true,
     }

@@ -154,7 +154,8 @@ pub fn evaluate(
     }
     // Rules across records, once every record is read: their findings follow the others.
     let across = std::mem::take(&mut result.across);
-    let mut found = crate::eval::across::finish(program, &across, &mut result.used_waivers);
+    let mut found =
+        crate::eval::across::finish(program, &across, &mut result.used_waivers, options.explain);
     if let Some(split) = options.paired {
         drop_twins(program, split, &mut found, |f| (&f.finding, &*f.name));
     }
