@@ -211,7 +211,14 @@ fn explain_shows_a_groups_keys_size_and_clauses() {
     assert_eq!(missing.status.code(), Some(2));
     let checked = std::process::Command::new(env!("CARGO_BIN_EXE_caveat"))
         .current_dir(dir.path())
-        .args(["check", "--explain", "--format", "jsonl", "p.policy", "d.yaml"])
+        .args([
+            "check",
+            "--explain",
+            "--format",
+            "jsonl",
+            "p.policy",
+            "d.yaml",
+        ])
         .output()
         .unwrap();
     let jsonl = String::from_utf8_lossy(&checked.stdout);
