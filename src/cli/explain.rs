@@ -50,44 +50,24 @@ pub fn run(args: &Args) -> Exit {
     let mut names = Vec::new();
     let mut found = 0;
     let mut trouble = Vec::new();
-    for (path, format) in &prepared.inputs.data {
-        let source = match crate::source::read_text(path) {
-            Ok(source) => source,
-            Err(diag) => {
-                trouble.push(diag);
-                continue;
+    each_record(&prepared, &mut trouble, |record| {
+        let name = crate::eval::record_name(&record, &id_field);
+        if name != args.record {
+            if names.len() < 100_000 {
+                names.push(name);
             }
-        };
-        for record in crate::data::read_records(&source, *format, &prepared.options.load) {
-            let mut record = match record {
-                Ok(record) => record,
-                Err(error) => {
-                    trouble.push(crate::run::data_error(error));
-                    continue;
-                }
-            };
-            let name = crate::eval::record_name(&record, &id_field);
-            if name != args.record {
-                if names.len() < 100_000 {
-                    names.push(name);
-                }
-                continue;
-            }
-            found += 1;
-            // Typed by the schema as `check` types it; conformance is `check`'s to report.
-            if let Some(schema) = &program.schema {
-                let _ = crate::schema::conform(schema, &mut record);
-            }
-            if let Some(explanation) = explain(program, &record, rule) {
-                let (line, column) = record.source.line_col(record.root.span.start);
-                let shown = format!("{name} ({}:{line}:{column})", record.source.name());
-                print!(
-                    "{}",
-                    crate::report::text::visible(&render(program, &explanation, &shown))
-                );
-            }
+            return;
         }
-    }
+        found += 1;
+        if let Some(explanation) = explain(program, &record, rule) {
+            let (line, column) = record.source.line_col(record.root.span.start);
+            let shown = format!("{name} ({}:{line}:{column})", record.source.name());
+            print!(
+                "{}",
+                crate::report::text::visible(&render(program, &explanation, &shown))
+            );
+        }
+    });
     print_errors(&trouble);
     if found == 0 {
         let help = match crate::suggest::closest(&args.record, names.iter().map(String::as_str)) {
@@ -121,32 +101,12 @@ fn explain_across(
 ) -> Exit {
     let mut kept = crate::eval::across::AcrossRecords::default();
     let mut trouble = Vec::new();
-    for (path, format) in &prepared.inputs.data {
-        let source = match crate::source::read_text(path) {
-            Ok(source) => source,
-            Err(diag) => {
-                trouble.push(diag);
-                continue;
-            }
-        };
-        for record in crate::data::read_records(&source, *format, &prepared.options.load) {
-            let mut record = match record {
-                Ok(record) => record,
-                Err(error) => {
-                    trouble.push(crate::run::data_error(error));
-                    continue;
-                }
-            };
-            if let Some(schema) = &program.schema {
-                let _ = crate::schema::conform(schema, &mut record);
-            }
-            let record_name: std::sync::Arc<str> =
-                crate::eval::record_name(&record, id_field).into();
-            let mut collected = Vec::new();
-            crate::eval::across::collect(program, &record, &record_name, &mut collected);
-            kept.add(collected, |i| format!("{}#{i}", source.name()));
-        }
-    }
+    each_record(prepared, &mut trouble, |record| {
+        let record_name: std::sync::Arc<str> = crate::eval::record_name(&record, id_field).into();
+        let mut collected = Vec::new();
+        crate::eval::across::collect(program, &record, &record_name, &mut collected);
+        kept.add(collected, |i| format!("{}#{i}", record.source.name()));
+    });
     print_errors(&trouble);
     match crate::eval::across::explain_group(program, &kept, rule, name) {
         Some(explanation) => {
@@ -177,6 +137,39 @@ fn explain_across(
             )
             .help(help)]);
             Exit::Trouble
+        }
+    }
+}
+
+/// Reads every record of the run's data files, typed by the schema as `check` types them, and
+/// calls `each` with it; what cannot be read goes to `trouble`.
+fn each_record(
+    prepared: &super::check::Prepared,
+    trouble: &mut Vec<Diag>,
+    mut each: impl FnMut(crate::data::Record),
+) {
+    let program = &prepared.program;
+    for (path, format) in &prepared.inputs.data {
+        let source = match crate::source::read_text(path) {
+            Ok(source) => source,
+            Err(diag) => {
+                trouble.push(diag);
+                continue;
+            }
+        };
+        for record in crate::data::read_records(&source, *format, &prepared.options.load) {
+            let mut record = match record {
+                Ok(record) => record,
+                Err(error) => {
+                    trouble.push(crate::run::data_error(error));
+                    continue;
+                }
+            };
+            // Typed by the schema as `check` types it; conformance is `check`'s to report.
+            if let Some(schema) = &program.schema {
+                let _ = crate::schema::conform(schema, &mut record);
+            }
+            each(record);
         }
     }
 }

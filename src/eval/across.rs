@@ -531,21 +531,13 @@ fn evaluate_rule(
         value: Value::Map(Map::default()),
         span: Span::default(),
     };
-    let names: Vec<String> = groups.iter().map(group_name).collect();
-    let key_operands: Vec<Vec<Operand<'_>>> = groups
-        .iter()
-        .map(|g| g.keys.iter().map(KeyValue::operand).collect())
-        .collect();
     // Pass 1: `having`, and the values `all.` reads.
-    let (states, all) = pass_one(
-        program,
-        rule,
-        groups,
-        grouped,
-        &empty,
-        &key_operands,
-        &names,
-    );
+    let Prepared {
+        names,
+        key_operands,
+        states,
+        all,
+    } = prepare(program, rule, groups, grouped, &empty);
     let mut vars = Vec::new();
     // The run-wide values that do not depend on the group, computed once.
     let constants = run_constants(program, rule, &empty, &all);
@@ -724,6 +716,37 @@ fn group_steps<'r>(
     steps
 }
 
+/// What evaluating and explaining a rule on its groups need first: each group's name and key
+/// values, whether `having` keeps it (or why it could not be evaluated), and the values `all.`
+/// reads.
+struct Prepared<'r> {
+    names: Vec<String>,
+    key_operands: Vec<Vec<Operand<'r>>>,
+    states: Vec<Result<bool, super::Failure>>,
+    all: Vec<Vec<Operand<'r>>>,
+}
+
+fn prepare<'r>(
+    program: &Program,
+    rule: &'r CompiledRule,
+    groups: &'r [Group],
+    grouped: bool,
+    empty: &'r Node,
+) -> Prepared<'r> {
+    let names: Vec<String> = groups.iter().map(group_name).collect();
+    let key_operands: Vec<Vec<Operand<'r>>> = groups
+        .iter()
+        .map(|g| g.keys.iter().map(KeyValue::operand).collect())
+        .collect();
+    let (states, all) = pass_one(program, rule, groups, grouped, empty, &key_operands, &names);
+    Prepared {
+        names,
+        key_operands,
+        states,
+        all,
+    }
+}
+
 /// Pass 1 over a rule's groups: whether `having` keeps each (or why it could not be
 /// evaluated), and the values of the lets that `all.` reads, over the groups kept.
 fn pass_one<'r>(
@@ -790,22 +813,14 @@ pub fn explain_group(
         value: Value::Map(Map::default()),
         span: Span::default(),
     };
-    let names: Vec<String> = groups.iter().map(group_name).collect();
+    let Prepared {
+        names,
+        key_operands,
+        states,
+        all,
+    } = prepare(program, rule, groups, grouped, &empty);
     let g = names.iter().position(|n| n == name)?;
     let group = groups.get(g)?;
-    let key_operands: Vec<Vec<Operand<'_>>> = groups
-        .iter()
-        .map(|g| g.keys.iter().map(KeyValue::operand).collect())
-        .collect();
-    let (states, all) = pass_one(
-        program,
-        rule,
-        groups,
-        grouped,
-        &empty,
-        &key_operands,
-        &names,
-    );
     let constants = run_constants(program, rule, &empty, &all);
     let root = if grouped {
         &empty
