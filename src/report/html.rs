@@ -2,7 +2,7 @@
 //! for people who read results rather than run them.
 //!
 //! It streams: the page's head and the table's header are written when the run starts, each
-//! finding as a table row when it arrives (the first [`TABLE_CAP`] of them; the rest are counted,
+//! finding as a table row when it arrives (the first `TABLE_CAP` of them; the rest are counted,
 //! and the page points at `--format json` for them), and the counts, the charts, waived findings,
 //! data errors, warnings and the rules' sources when the run ends. The script only sorts, filters
 //! and moves the summary (written last) to the top; without it the page still reads in order.
