@@ -277,3 +277,48 @@ fn diff_shows_the_group_findings_a_policy_change_adds() {
         "{text}"
     );
 }
+
+#[test]
+fn a_waiver_names_a_group_by_its_id_or_chooses_groups_by_their_keys() {
+    let policy = format!(
+        "{POLICY}\nwaive split for id == \"DJI / 1st SOW / 2018-W46\" until 2027-01-31 because \"one order\"\n\
+         waive many-units for vendor == Parrot and count(group) < 100 until 2027-01-31 because \"known\"\n"
+    );
+    let rows = [
+        (0, 0, 11, 6000, 0),
+        (1, 0, 12, 5000, 0),
+        (2, 0, 12, 5000, 0),
+        (2, 1, 13, 5000, 0),
+    ];
+    let program = caveat::check_sources(&[caveat::SourceFile::new("p.policy", policy)]).unwrap();
+    let source = caveat::SourceFile::new("d.yaml", records_yaml(&rows));
+    let records: Vec<caveat::Record> = read_records(&source, Format::Yaml, &LoadOptions::default())
+        .map(Result::unwrap)
+        .collect();
+    let id = [caveat::compile::Segment::Key("id".into())];
+    let names: Vec<String> = records.iter().map(|r| record_name(r, &id)).collect();
+    let named: Vec<(&caveat::Record, &str)> = records
+        .iter()
+        .zip(&names)
+        .map(|(r, n)| (r, n.as_str()))
+        .collect();
+    let found: Vec<String> = evaluate_across(&program, &named)
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {}",
+                program.rules[f.finding.rule].id,
+                f.name,
+                f.finding.outcome.name()
+            )
+        })
+        .collect();
+    assert!(
+        found.contains(&"split DJI / 1st SOW / 2018-W46 waived".to_string()),
+        "{found:#?}"
+    );
+    assert!(
+        found.contains(&"many-units Parrot waived".to_string()),
+        "{found:#?}"
+    );
+}
