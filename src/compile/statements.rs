@@ -301,6 +301,16 @@ fn compile_rule(compiler: &mut Compiler<'_>, rule: &ast::Rule, id: String) -> Co
         names.per_group = grouped;
         names.lets_allowed = true;
     }
+    if let (Some(h), false) = (having, grouped) {
+        compiler.errors.push(
+            Diag::error(
+                Code::CheckHavingWithoutPer,
+                "`having` chooses groups, and this rule has none",
+            )
+            .label(compiler.source(), h.span, "no `per` before it")
+            .help("group the records first (`per vendor … having …`), or write the condition in `where` or `when`"),
+        );
+    }
     let having = having.map(|h| {
         let mut clause = compiler.clause(h, Position::Operand);
         clause.text = format!("having {}", clause.text);
@@ -381,10 +391,29 @@ fn compile_rule(compiler: &mut Compiler<'_>, rule: &ast::Rule, id: String) -> Co
 /// `alias`, is an error.
 fn local_names(compiler: &mut Compiler<'_>, rule: &ast::Rule) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
+    // The `as` names of the keys are names of the rule too.
+    let key_names: Vec<&crate::source::Spanned<String>> = match &rule.body {
+        RuleBody::Effect { per, .. } => per.iter().filter_map(|k| k.name.as_ref()).collect(),
+        RuleBody::Require { .. } => Vec::new(),
+    };
+    for (i, key) in key_names.iter().enumerate() {
+        if key_names.iter().take(i).any(|k| k.node == key.node) {
+            compiler.errors.push(
+                Diag::error(
+                    Code::CheckLocalShadows,
+                    format!("`{}` names two keys of this rule", key.node),
+                )
+                .label(compiler.source(), key.span, "named again here")
+                .help("give each key a name of its own"),
+            );
+        }
+    }
     for local in &rule.lets {
         let name = &local.name.node;
         let clash = if names.contains(name) {
             Some("another `let` of this rule")
+        } else if key_names.iter().any(|k| k.node == *name) {
+            Some("a key of this rule (`as`)")
         } else if compiler.declares(name) {
             Some("a `let` or `alias` of the file")
         } else {

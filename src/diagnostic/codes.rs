@@ -74,6 +74,7 @@ codes! {
     CheckDuplicateRuleId = "caveat::check::duplicate_rule_id", Error, "two rules have the same id: a `rule ID` used twice, or two unnamed rules that get the same `FILE-STEM:LINE`";
     CheckGroupField = "caveat::check::group_field", Error, "inside a rule with `per`, a field path that is not a key has no single value: read it through `group`";
     CheckGroupOutside = "caveat::check::group_outside", Error, "`group` is used outside a rule with `per`, or in a group rule's `where`";
+    CheckHavingWithoutPer = "caveat::check::having_without_per", Error, "`having` in a rule without `per`: it chooses groups, and such a rule has none";
     CheckImportCycle = "caveat::check::import_cycle", Error, "an `import` closes a cycle of files importing each other";
     CheckImportMissing = "caveat::check::import_missing", Error, "an `import` names a file that does not exist (the path is relative to the importing file)";
     CheckImportOutsideRoot = "caveat::check::import_outside_root", Error, "an `import` leads, through `..` or a symlink, to a file outside the policy root";
@@ -81,7 +82,7 @@ codes! {
     CheckLetNotConstant = "caveat::check::let_not_constant", Error, "the value of a `let` depends on the record instead of being a constant";
     CheckLocalCycle = "caveat::check::local_cycle", Error, "rule-local `let`s are defined in terms of each other";
     CheckLocalInWhere = "caveat::check::local_in_where", Error, "a group rule's `where` or key reads a rule-local `let`, which is computed per group after grouping";
-    CheckLocalShadows = "caveat::check::local_shadows", Error, "a rule-local `let` has the name of a file-level `let` or `alias`, or of another `let` of the rule";
+    CheckLocalShadows = "caveat::check::local_shadows", Error, "a rule-local `let` or a key\'s `as` name repeats the name of a file-level `let` or `alias`, or of another `let` or key of the rule";
     CheckNotADate = "caveat::check::not_a_date", Error, "a date filter (`after`, `before`, `between`) or a waiver's `until` is given something other than a date constant";
     CheckNotAList = "caveat::check::not_a_list", Error, "the name after `in` is a `let` bound to a constant that is not a list";
     CheckNotBoolean = "caveat::check::not_boolean", Error, "a `when`, `unless`, `require`, waiver `for` or operand of `and`/`or`/`not`/`where` is a number, string or other non-condition";
