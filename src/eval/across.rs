@@ -105,7 +105,7 @@ pub(crate) struct Collected {
     pub(crate) member: Member,
     /// Its position among its file's records.
     pub(crate) index: usize,
-    /// The line of the deciding value, kept to show under a finding.
+    /// The deciding value in the record's chunk (cut to its line when it is kept).
     at: Location,
     /// A record whose key could not be used: the error finding it gives instead.
     error: Option<(String, Location, Span)>,
@@ -140,6 +140,8 @@ pub struct AcrossRecords {
     seen: u64,
     /// Error findings of records whose key could not be used, in input order.
     errors: Vec<AcrossFinding>,
+    /// The data file of the last record added, shared by the records of that file.
+    last_file: Option<Arc<str>>,
 }
 
 /// A finding of a rule across records, with what reports show of it.
@@ -185,6 +187,7 @@ pub(crate) fn collect(
     slots.fill(program, &record.root);
     let mut vars = Vec::new();
     let mut kept: Option<Arc<Node>> = None;
+    let file: Arc<str> = record.source.name().into();
     for (index, rule) in program.rules.iter().enumerate() {
         let Some(across) = &rule.across else {
             continue;
@@ -208,8 +211,11 @@ pub(crate) fn collect(
         }
         let place = |span: Span| {
             let (line, column) = record.source.line_col(span.start);
-            let (source, span) = record.source.snippet(span);
-            (line, column, Location { source, span })
+            let at = Location {
+                source: record.source.clone(),
+                span,
+            };
+            (line, column, at)
         };
         let (error, keys, at_span) = match considered {
             Ok(false) => continue,
@@ -243,7 +249,7 @@ pub(crate) fn collect(
                 .clone(),
             member: Member {
                 record: name.clone(),
-                file: record.source.name().into(),
+                file: file.clone(),
                 line,
                 column,
             },
@@ -387,7 +393,15 @@ impl AcrossRecords {
             }
             let order = self.seen;
             self.seen += 1;
+            if let Some(last) = &self.last_file
+                && *last == c.member.file
+            {
+                c.member.file = last.clone();
+            } else {
+                self.last_file = Some(c.member.file.clone());
+            }
             if let Some((message, at, policy_span)) = c.error {
+                let at = line_of(&at);
                 self.errors.push(AcrossFinding {
                     finding: Finding {
                         rule: c.rule,
@@ -412,23 +426,24 @@ impl AcrossRecords {
                     keys: Vec::new(),
                     nodes: vec![c.node],
                     members: vec![c.member],
-                    at: c.at,
+                    at: line_of(&c.at),
                     first: order,
                 });
                 continue;
             }
             if let Some(error) = mixed_kinds(rule, &c) {
+                let at = line_of(&c.at);
                 self.errors.push(AcrossFinding {
                     finding: Finding {
                         rule: c.rule,
                         outcome: Outcome::Error,
-                        span: Some(c.at.span),
+                        span: Some(at.span),
                         message: error.into(),
                         policy_span: None,
                         waived: None,
                     },
                     name: c.member.record.clone(),
-                    at: c.at,
+                    at,
                     group: None,
                     explanation: None,
                     order: (order, c.rule),
@@ -449,7 +464,7 @@ impl AcrossRecords {
                             keys,
                             nodes: vec![c.node.clone()],
                             members: vec![c.member.clone()],
-                            at: c.at.clone(),
+                            at: line_of(&c.at),
                             first: order,
                         });
                     }
@@ -481,6 +496,12 @@ fn mixed_kinds(rule: &mut RuleGroups, c: &Collected) -> Option<String> {
         }
     }
     None
+}
+
+/// The line of a value, as a source of its own: what a finding keeps of a record's chunk.
+fn line_of(at: &Location) -> Location {
+    let (source, span) = at.source.snippet(at.span);
+    Location { source, span }
 }
 
 /// Evaluates every rule across records on its groups, once every record has been added: the
