@@ -29,6 +29,13 @@ impl PartialEq for Instant {
 
 impl Eq for Instant {}
 
+impl std::hash::Hash for Instant {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // As equality: the instant, whatever the offset it was written in.
+        self.nanos.hash(state);
+    }
+}
+
 impl PartialOrd for Instant {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))

@@ -68,6 +68,14 @@ impl Map {
     }
 }
 
+/// A record with no fields: the root expressions see where no record is at hand.
+pub(crate) fn empty_record() -> Node {
+    Node {
+        value: Value::Map(Map::default()),
+        span: Span::default(),
+    }
+}
+
 impl Value {
     /// A short name of the value's type, for messages ("a string", "a number").
     pub(crate) fn type_name(&self) -> &'static str {

@@ -3,16 +3,18 @@
 #![allow(
     clippy::unwrap_used,
     clippy::indexing_slicing,
+    clippy::panic,
     reason = "a test fails by panicking"
 )]
 
 use std::path::PathBuf;
 
 use caveat::data::{Format, LoadOptions, read_records};
+use caveat::eval::across::{AcrossFinding, GroupNote};
 use caveat::eval::{evaluate_across, record_name};
-use caveat::report::Reported;
-use caveat::run::{RunOptions, compile, discover, evaluate};
 use proptest::prelude::*;
+
+mod common;
 
 const POLICY: &str = r#"
 alias DJI = ["Da-Jiang Innovations", "Dajiang"]
@@ -60,41 +62,45 @@ fn records_yaml(rows: &[(usize, usize, usize, u32, usize)]) -> String {
     out
 }
 
+/// Three purchases: two from DJI (one spelt `Dajiang`) by the 1st SOW in week 46 totalling
+/// 11,000, and one by the 2nd SOW.
+const SPLIT: [(usize, usize, usize, u32, usize); 3] = [
+    (0, 0, 11, 6000, 0),
+    (1, 0, 12, 5000, 0),
+    (0, 1, 12, 5000, 0),
+];
+
+/// A finding across records as text: rule, name, effect, message and the group's records.
+fn shown(rule: &str, name: &str, effect: &str, message: &str, group: Option<&GroupNote>) -> String {
+    let members = group.map(|g| {
+        g.records
+            .iter()
+            .map(|m| m.record.to_string())
+            .collect::<Vec<_>>()
+    });
+    format!("{rule} {name} {effect} {message} {members:?}")
+}
+
 fn pipeline(paths: &[PathBuf], jobs: usize, chunk_bytes: usize) -> Vec<String> {
-    let anywhere = caveat::project::Project::new(std::path::Path::new("/"), false);
-    let inputs = discover(paths, &[], Format::Yaml, &anywhere).unwrap();
-    let program = compile(&inputs).unwrap();
-    let options = RunOptions {
-        paths: paths.to_vec(),
-        id_field: vec!["id".into()],
-        jobs,
-        chunk_bytes,
-        ..RunOptions::default()
-    };
-    let mut findings: Vec<Reported> = Vec::new();
-    evaluate(&program, &inputs, &options, &mut findings).unwrap();
+    let (findings, _) = common::run_check(paths, jobs, chunk_bytes);
     findings
         .iter()
         .filter(|f| f.across)
         .map(|f| {
-            let members = f.group.as_ref().map(|g| {
-                g.records
-                    .iter()
-                    .map(|m| m.record.to_string())
-                    .collect::<Vec<_>>()
-            });
-            format!(
-                "{} {} {} {} {members:?}",
-                f.rule_id,
-                f.record,
+            shown(
+                &f.rule_id,
+                &f.record,
                 f.outcome.name(),
-                f.message
+                &f.message,
+                f.group.as_deref(),
             )
         })
         .collect()
 }
 
-fn naive(policy: &str, data: &str) -> Vec<String> {
+/// The findings across records of `policy` on `data`, all records loaded first: each with its
+/// rule's id.
+fn across(policy: &str, data: &str) -> Vec<(String, AcrossFinding)> {
     let program = caveat::check_sources(&[caveat::SourceFile::new("p.policy", policy)]).unwrap();
     let source = caveat::SourceFile::new("d.yaml", data);
     let records: Vec<caveat::Record> = read_records(&source, Format::Yaml, &LoadOptions::default())
@@ -109,23 +115,31 @@ fn naive(policy: &str, data: &str) -> Vec<String> {
         .collect();
     evaluate_across(&program, &named)
         .into_iter()
-        .map(|f| {
-            let members = f.group.as_ref().map(|g| {
-                g.records
-                    .iter()
-                    .map(|m| m.record.to_string())
-                    .collect::<Vec<_>>()
-            });
-            let rule = &program.rules[f.finding.rule];
-            format!(
-                "{} {} {} {} {members:?}",
-                rule.id,
-                f.name,
+        .map(|f| (program.rules[f.finding.rule].id.to_string(), f))
+        .collect()
+}
+
+fn naive(policy: &str, data: &str) -> Vec<String> {
+    across(policy, data)
+        .iter()
+        .map(|(rule, f)| {
+            shown(
+                rule,
+                &f.name,
                 f.finding.outcome.name(),
-                f.finding.message
+                &f.finding.message,
+                f.group.as_deref(),
             )
         })
         .collect()
+}
+
+/// A scratch folder `name` with the test policy as `p.policy` and `rows` as `d.yaml`.
+fn project(name: &str, rows: &[(usize, usize, usize, u32, usize)]) -> PathBuf {
+    common::scratch(
+        name,
+        &[("p.policy", POLICY), ("d.yaml", &records_yaml(rows))],
+    )
 }
 
 proptest! {
@@ -151,12 +165,7 @@ proptest! {
 
 #[test]
 fn a_split_purchase_group_lists_its_records() {
-    let rows = [
-        (0, 0, 11, 6000, 0),
-        (1, 0, 12, 5000, 0),
-        (0, 1, 12, 5000, 0),
-    ];
-    let found = naive(POLICY, &records_yaml(&rows));
+    let found = naive(POLICY, &records_yaml(&SPLIT));
     assert!(
         found.iter().any(|f| f.starts_with(
             "split DJI / 1st SOW / 2018-W46 warn 2 from DJI: 11000 Some([\"R0\", \"R1\"])"
@@ -167,25 +176,17 @@ fn a_split_purchase_group_lists_its_records() {
 
 #[test]
 fn explain_shows_a_groups_keys_size_and_clauses() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("p.policy"), POLICY).unwrap();
-    let rows = [
-        (0, 0, 11, 6000, 0),
-        (1, 0, 12, 5000, 0),
-        (0, 1, 12, 5000, 0),
-    ];
-    std::fs::write(dir.path().join("d.yaml"), records_yaml(&rows)).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_caveat"))
-        .current_dir(dir.path())
-        .args([
+    let dir = project("groups-explain", &SPLIT);
+    let out = common::caveat_in(
+        &dir,
+        &[
             "explain",
             "split",
             "DJI / 1st SOW / 2018-W46",
             "p.policy",
             "d.yaml",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -197,30 +198,28 @@ fn explain_shows_a_groups_keys_size_and_clauses() {
         "rule `split` warns about the group `DJI / 1st SOW / 2018-W46`:\n  \
          ✓ when count(group) >= 2 and sum(group.amount) > 10000   vendor = DJI, buyer.unit = 1st SOW, week(date) = 2018-W46, count(group) = 2\n"
     );
-    let missing = std::process::Command::new(env!("CARGO_BIN_EXE_caveat"))
-        .current_dir(dir.path())
-        .args([
+    let missing = common::caveat_in(
+        &dir,
+        &[
             "explain",
             "split",
             "DJI / 1st SOW / 2018-W47",
             "p.policy",
             "d.yaml",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert_eq!(missing.status.code(), Some(2));
-    let checked = std::process::Command::new(env!("CARGO_BIN_EXE_caveat"))
-        .current_dir(dir.path())
-        .args([
+    let checked = common::caveat_in(
+        &dir,
+        &[
             "check",
             "--explain",
             "--format",
             "jsonl",
             "p.policy",
             "d.yaml",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     let jsonl = String::from_utf8_lossy(&checked.stdout);
     let group_line = jsonl
         .lines()
@@ -238,32 +237,24 @@ fn explain_shows_a_groups_keys_size_and_clauses() {
 
 #[test]
 fn diff_shows_the_group_findings_a_policy_change_adds() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = project("groups-diff", &SPLIT);
     let base = POLICY.replace("sum(group.amount) > 10000", "sum(group.amount) > 20000");
-    std::fs::write(dir.path().join("base.policy"), base).unwrap();
-    std::fs::write(dir.path().join("head.policy"), POLICY).unwrap();
-    let rows = [
-        (0, 0, 11, 6000, 0),
-        (1, 0, 12, 5000, 0),
-        (0, 1, 12, 5000, 0),
-    ];
-    std::fs::write(dir.path().join("d.yaml"), records_yaml(&rows)).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_caveat"))
-        .current_dir(dir.path())
-        .args([
+    std::fs::write(dir.join("base.policy"), base).unwrap();
+    let out = common::caveat_in(
+        &dir,
+        &[
             "diff",
             "--base",
             "base.policy",
             "--head",
-            "head.policy",
+            "p.policy",
             "--today",
             "2026-12-05",
             "d.yaml",
             "--format",
             "json",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -290,28 +281,9 @@ fn a_waiver_names_a_group_by_its_id_or_chooses_groups_by_their_keys() {
         (2, 0, 12, 5000, 0),
         (2, 1, 13, 5000, 0),
     ];
-    let program = caveat::check_sources(&[caveat::SourceFile::new("p.policy", policy)]).unwrap();
-    let source = caveat::SourceFile::new("d.yaml", records_yaml(&rows));
-    let records: Vec<caveat::Record> = read_records(&source, Format::Yaml, &LoadOptions::default())
-        .map(Result::unwrap)
-        .collect();
-    let id = [caveat::compile::Segment::Key("id".into())];
-    let names: Vec<String> = records.iter().map(|r| record_name(r, &id)).collect();
-    let named: Vec<(&caveat::Record, &str)> = records
+    let found: Vec<String> = across(&policy, &records_yaml(&rows))
         .iter()
-        .zip(&names)
-        .map(|(r, n)| (r, n.as_str()))
-        .collect();
-    let found: Vec<String> = evaluate_across(&program, &named)
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {} {}",
-                program.rules[f.finding.rule].id,
-                f.name,
-                f.finding.outcome.name()
-            )
-        })
+        .map(|(rule, f)| format!("{rule} {} {}", f.name, f.finding.outcome.name()))
         .collect();
     assert!(
         found.contains(&"split DJI / 1st SOW / 2018-W46 waived".to_string()),

@@ -2,29 +2,17 @@
 #![allow(
     clippy::unwrap_used,
     clippy::indexing_slicing,
+    clippy::panic,
     reason = "a test fails by panicking"
 )]
 
 use std::path::PathBuf;
 
-use caveat::report::Reported;
-use caveat::run::{RunOptions, compile, discover, evaluate};
+mod common;
 
 /// Every finding as text: record, index, effect, rule, position and message.
 fn run(paths: &[PathBuf], jobs: usize, chunk_bytes: usize) -> (Vec<String>, String) {
-    // The files are the test's own, wherever they are.
-    let anywhere = caveat::project::Project::new(std::path::Path::new("/"), false);
-    let inputs = discover(paths, &[], caveat::data::Format::Yaml, &anywhere).unwrap();
-    let program = compile(&inputs).unwrap();
-    let options = RunOptions {
-        paths: paths.to_vec(),
-        id_field: vec!["id".into()],
-        jobs,
-        chunk_bytes,
-        ..RunOptions::default()
-    };
-    let mut findings: Vec<Reported> = Vec::new();
-    let result = evaluate(&program, &inputs, &options, &mut findings).unwrap();
+    let (findings, result) = common::run_check(paths, jobs, chunk_bytes);
     let shown = findings
         .iter()
         .map(|f| {

@@ -464,6 +464,19 @@ impl<'a> Compiler<'a> {
             A::Group => {
                 if self.rule.as_ref().is_some_and(|r| r.per_group) {
                     ExprKind::Group
+                } else if self.rule.as_ref().is_some_and(|r| !r.keys.is_empty()) {
+                    self.error(
+                        Code::CheckGroupOutside,
+                        "`group` is not known yet in `where` and the keys".into(),
+                        span,
+                        "read before the records are grouped",
+                        Some(
+                            "`where` and the keys run on each record to form the groups: test \
+                             the group in `having` or `when`"
+                                .into(),
+                        ),
+                    );
+                    return Self::failed(span);
                 } else {
                     self.error(
                         Code::CheckGroupOutside,

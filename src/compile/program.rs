@@ -66,6 +66,7 @@ impl Program {
                 slot_root_fields(&mut clause.expr, &mut root_fields);
             }
         }
+        let across_reads = across_reads(&rules, &[]);
         Program {
             rules,
             index,
@@ -75,7 +76,7 @@ impl Program {
             schema: None,
             today: None,
             aliases: Vec::new(),
-            across_reads: Vec::new(),
+            across_reads,
         }
     }
 
@@ -88,21 +89,7 @@ impl Program {
                 rule.waivers.push(index);
             }
         }
-        let mut reads: Vec<Box<str>> = Vec::new();
-        for (index, rule) in self.rules.iter().enumerate() {
-            if rule.across.is_none() {
-                continue;
-            }
-            let conditions: Vec<&Expr> = waivers
-                .iter()
-                .filter(|w| w.rule == index)
-                .map(|w| &w.condition.expr)
-                .collect();
-            reads.extend(rule.fields_read(&conditions));
-        }
-        reads.sort_unstable();
-        reads.dedup();
-        self.across_reads = reads;
+        self.across_reads = across_reads(&self.rules, &waivers);
         self.waivers = waivers;
         self
     }
@@ -409,8 +396,6 @@ pub struct Across {
     pub having: Option<Clause>,
     /// Which rule-local lets `all.NAME` reads, by index in [`CompiledRule::lets`].
     pub all: Vec<usize>,
-    /// The top-level fields of a record the rule reads: only these are kept of each record.
-    pub reads: Vec<Box<str>>,
 }
 
 /// One key of a group rule.
@@ -488,12 +473,72 @@ impl CompiledRule {
     }
 }
 
+/// The top-level fields that the rules across records of `rules`, and `waivers` of them, read.
+fn across_reads(rules: &[CompiledRule], waivers: &[CompiledWaiver]) -> Vec<Box<str>> {
+    let mut reads: Vec<Box<str>> = Vec::new();
+    for (index, rule) in rules.iter().enumerate() {
+        if rule.across.is_none() {
+            continue;
+        }
+        let conditions: Vec<&Expr> = waivers
+            .iter()
+            .filter(|w| w.rule == index)
+            .map(|w| &w.condition.expr)
+            .collect();
+        reads.extend(rule.fields_read(&conditions));
+    }
+    reads.sort_unstable();
+    reads.dedup();
+    reads
+}
+
 /// Adds the keys of a path to `names`.
 fn add_keys(path: &[Segment], names: &mut Vec<Box<str>>) {
     for segment in path {
         if let Segment::Key(key) = segment {
             names.push(key.clone());
         }
+    }
+}
+
+/// What an expression reads besides constants, as far as the value it gives may depend on it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Reads {
+    /// Fields of the record, or a quantifier's or comprehension's elements.
+    pub record: bool,
+    /// A rule-local let.
+    pub lets: bool,
+    /// A group, its keys or its name.
+    pub group: bool,
+    /// `all.NAME`.
+    pub all: bool,
+    /// `today()`.
+    pub today: bool,
+}
+
+impl Expr {
+    /// What the expression reads.
+    pub(crate) fn reads(&self) -> Reads {
+        let mut reads = Reads::default();
+        let mut stack = vec![self];
+        while let Some(e) = stack.pop() {
+            match &e.kind {
+                ExprKind::Field(_)
+                | ExprKind::RootField(..)
+                | ExprKind::Var(..)
+                | ExprKind::Comprehension(..)
+                | ExprKind::Quantifier(..) => reads.record = true,
+                ExprKind::Local(_) => reads.lets = true,
+                ExprKind::GroupKey(_) | ExprKind::Group | ExprKind::GroupName => {
+                    reads.group = true;
+                }
+                ExprKind::AllOf(_) => reads.all = true,
+                ExprKind::Call(Function::Today, _) => reads.today = true,
+                _ => {}
+            }
+            e.for_each_child(&mut |child| stack.push(child));
+        }
+        reads
     }
 }
 

@@ -353,7 +353,6 @@ fn compile_rule(compiler: &mut Compiler<'_>, rule: &ast::Rule, id: String) -> Co
             where_: where_clause,
             having,
             all,
-            reads: Vec::new(),
         })
     } else {
         // A per-record rule's `where` is one more condition.
@@ -380,10 +379,6 @@ fn compile_rule(compiler: &mut Compiler<'_>, rule: &ast::Rule, id: String) -> Co
         across,
     };
     compiled.generated_message = compiled.generate_message().into();
-    let reads = compiled.fields_read(&[]);
-    if let Some(across) = compiled.across.as_mut() {
-        across.reads = reads;
-    }
     compiled
 }
 

@@ -27,8 +27,8 @@ pub(crate) enum KeyValue {
     Number(Decimal),
     /// A date.
     Date(Date),
-    /// A date-time, by its instant.
-    Instant(i128, i32),
+    /// A date-time, by its instant (written in any offset).
+    Instant(crate::time::Instant),
     /// `true` or `false`.
     Bool(bool),
 }
@@ -50,10 +50,7 @@ impl KeyValue {
             KeyValue::Text(s) => EvalValue::Str(std::borrow::Cow::Borrowed(s)),
             KeyValue::Number(n) => EvalValue::Num(*n),
             KeyValue::Date(d) => EvalValue::Date(*d),
-            KeyValue::Instant(nanos, offset_seconds) => EvalValue::DateTime(crate::time::Instant {
-                nanos: *nanos,
-                offset_seconds: *offset_seconds,
-            }),
+            KeyValue::Instant(t) => EvalValue::DateTime(*t),
             KeyValue::Bool(b) => EvalValue::Bool(*b),
         };
         Operand { value, span: None }
@@ -66,14 +63,7 @@ impl std::fmt::Display for KeyValue {
             KeyValue::Text(s) => f.write_str(s),
             KeyValue::Number(n) => write!(f, "{n}"),
             KeyValue::Date(d) => write!(f, "{d}"),
-            KeyValue::Instant(nanos, offset_seconds) => write!(
-                f,
-                "{}",
-                crate::time::Instant {
-                    nanos: *nanos,
-                    offset_seconds: *offset_seconds
-                }
-            ),
+            KeyValue::Instant(t) => write!(f, "{t}"),
             KeyValue::Bool(b) => write!(f, "{b}"),
         }
     }
@@ -121,6 +111,17 @@ struct Group {
     at: Location,
     /// The input position of its first record.
     first: u64,
+}
+
+impl Group {
+    /// What a rule's expressions read as the record: nothing of one for a group rule (its fields
+    /// are read through `group`), the record itself for a rule without `per`.
+    fn root<'g>(&'g self, grouped: bool, empty: &'g Node) -> &'g Node {
+        match self.nodes.first() {
+            Some(node) if !grouped => node,
+            _ => empty,
+        }
+    }
 }
 
 /// The groups of one rule across records.
@@ -245,7 +246,7 @@ pub(crate) fn collect(
             rule: index,
             keys,
             node: kept
-                .get_or_insert_with(|| Arc::new(prune(&record.root, &reads_of(program))))
+                .get_or_insert_with(|| Arc::new(prune(&record.root, &program.across_reads)))
                 .clone(),
             member: Member {
                 record: name.clone(),
@@ -332,27 +333,10 @@ fn key_value(value: &Operand<'_>, program: &Program) -> Option<KeyValue> {
         }
         EvalValue::Num(n) => KeyValue::Number(n.normalize()),
         EvalValue::Date(d) => KeyValue::Date(*d),
-        EvalValue::DateTime(t) => KeyValue::Instant(t.nanos, t.offset_seconds),
+        EvalValue::DateTime(t) => KeyValue::Instant(*t),
         EvalValue::Bool(b) => KeyValue::Bool(*b),
         _ => return None,
     })
-}
-
-/// The top-level fields the rules across records read ([`Program::across_reads`], or, for a
-/// program built without waivers, the union of the rules' own).
-fn reads_of(program: &Program) -> std::borrow::Cow<'_, [Box<str>]> {
-    if !program.across_reads.is_empty() {
-        return std::borrow::Cow::Borrowed(&program.across_reads);
-    }
-    let mut reads: Vec<Box<str>> = program
-        .rules
-        .iter()
-        .filter_map(|r| r.across.as_ref())
-        .flat_map(|a| a.reads.iter().cloned())
-        .collect();
-    reads.sort_unstable();
-    reads.dedup();
-    std::borrow::Cow::Owned(reads)
 }
 
 /// The record with only the top-level fields in `reads` (all of it when a rule may read any).
@@ -548,10 +532,7 @@ fn evaluate_rule(
         return;
     };
     let grouped = !across.keys.is_empty();
-    let empty = Node {
-        value: Value::Map(Map::default()),
-        span: Span::default(),
-    };
+    let empty = crate::value::empty_record();
     // Pass 1: `having`, and the values `all.` reads.
     let Prepared {
         names,
@@ -585,11 +566,7 @@ fn evaluate_rule(
         if !considered {
             continue;
         }
-        let root = if grouped {
-            &empty
-        } else {
-            group.nodes.first().map_or(&empty, |n| &**n)
-        };
+        let root = group.root(grouped, &empty);
         let mut slots = RootSlots::default();
         slots.fill(program, root);
         let mut frame = group_frame(
@@ -786,11 +763,7 @@ fn pass_one<'r>(
     };
     let mut vars = Vec::new();
     for (g, group) in groups.iter().enumerate() {
-        let root = if grouped {
-            empty
-        } else {
-            group.nodes.first().map_or(empty, |n| &**n)
-        };
+        let root = group.root(grouped, empty);
         let mut slots = RootSlots::default();
         slots.fill(program, root);
         let frame = group_frame(rule, program, group, grouped, key_operands, g, names, &[]);
@@ -830,10 +803,7 @@ pub fn explain_group(
     let across = rule.across.as_ref()?;
     let groups = &records.rules.get(&index)?.groups;
     let grouped = !across.keys.is_empty();
-    let empty = Node {
-        value: Value::Map(Map::default()),
-        span: Span::default(),
-    };
+    let empty = crate::value::empty_record();
     let Prepared {
         names,
         key_operands,
@@ -843,11 +813,7 @@ pub fn explain_group(
     let g = names.iter().position(|n| n == name)?;
     let group = groups.get(g)?;
     let constants = run_constants(program, rule, &empty, &all);
-    let root = if grouped {
-        &empty
-    } else {
-        group.nodes.first().map_or(&empty, |n| &**n)
-    };
+    let root = group.root(grouped, &empty);
     let mut slots = RootSlots::default();
     slots.fill(program, root);
     let mut vars = Vec::new();
@@ -898,9 +864,9 @@ fn run_constants<'r>(
     }
     while let Some(expr) = stack.pop() {
         match run_wide(expr) {
-            Reads::AllOnly => found.push(expr),
-            Reads::Record => expr.for_each_child(&mut |child| stack.push(child)),
-            Reads::Nothing => {}
+            Some(true) => found.push(expr),
+            None => expr.for_each_child(&mut |child| stack.push(child)),
+            Some(false) => {}
         }
     }
     let mut values = HashMap::new();
@@ -925,41 +891,11 @@ fn run_constants<'r>(
     values
 }
 
-/// What an expression reads.
-enum Reads {
-    /// Constants only.
-    Nothing,
-    /// `all.` and constants.
-    AllOnly,
-    /// Something of a record or a group.
-    Record,
-}
-
-fn run_wide(expr: &crate::compile::Expr) -> Reads {
-    use crate::compile::ExprKind as K;
-    let mut all = false;
-    let mut record = false;
-    let mut stack = vec![expr];
-    while let Some(e) = stack.pop() {
-        match &e.kind {
-            K::AllOf(_) => all = true,
-            K::Field(_)
-            | K::RootField(..)
-            | K::Var(..)
-            | K::Local(_)
-            | K::GroupKey(_)
-            | K::Group
-            | K::GroupName
-            | K::Comprehension(..)
-            | K::Quantifier(..) => record = true,
-            _ => e.for_each_child(&mut |child| stack.push(child)),
-        }
-    }
-    match (record, all) {
-        (true, _) => Reads::Record,
-        (false, true) => Reads::AllOnly,
-        (false, false) => Reads::Nothing,
-    }
+/// Whether an expression is one value for the whole run that reads `all.`: it reads nothing of
+/// a record or a group (`Some(true)`), or reads nothing at all but constants (`Some(false)`).
+fn run_wide(expr: &crate::compile::Expr) -> Option<bool> {
+    let reads = expr.reads();
+    (!reads.record && !reads.lets && !reads.group).then_some(reads.all)
 }
 
 /// A group's name: its key values joined with ` / `; a record's own name without keys.

@@ -67,12 +67,7 @@ impl Term {
     }
 
     fn name(self) -> &'static str {
-        match self {
-            Term::Num(_) => "a number",
-            Term::Duration(_) => "a duration",
-            Term::When(When::Date(_)) => "a date",
-            Term::When(When::At(_)) => "a date-time",
-        }
+        self.value().type_name()
     }
 }
 

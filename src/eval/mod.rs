@@ -201,36 +201,16 @@ impl RootSlots {
 pub(crate) fn constant_condition(expr: &Expr) -> Option<bool> {
     let mut fields = Vec::new();
     explain::fields_read(expr, &mut fields);
-    if !fields.is_empty() || reads_beyond_the_record(expr) {
+    // A let, a group, `all.` or the date are not constants although they name no field.
+    let reads = expr.reads();
+    if !fields.is_empty() || reads.lets || reads.group || reads.all || reads.today {
         return None;
     }
-    let root = Node {
-        value: crate::value::Value::Map(crate::value::Map::default()),
-        span: Span::default(),
-    };
+    let root = crate::value::empty_record();
     let slots = RootSlots::default();
     let mut vars = Vec::new();
     let mut context = Context::new(&root, &mut vars, &slots);
     context.condition(expr).ok().map(|(holds, _)| holds)
-}
-
-/// Whether an expression reads a rule-local let, a group, its keys, `all.NAME` or the date: values
-/// that are not constants although no field is named.
-fn reads_beyond_the_record(expr: &Expr) -> bool {
-    let mut found = false;
-    let mut stack = vec![expr];
-    while let Some(e) = stack.pop() {
-        match &e.kind {
-            ExprKind::Local(_)
-            | ExprKind::AllOf(_)
-            | ExprKind::GroupKey(_)
-            | ExprKind::Group
-            | ExprKind::GroupName
-            | ExprKind::Call(Function::Today, _) => found = true,
-            _ => e.for_each_child(&mut |child| stack.push(child)),
-        }
-    }
-    found
 }
 
 /// Evaluates the rules across records of `program` (`per`, `all.`) on `records`, given in input

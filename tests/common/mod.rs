@@ -48,3 +48,30 @@ pub fn scratch(name: &str, files: &[(&str, &str)]) -> std::path::PathBuf {
     }
     dir
 }
+
+/// Checks `paths` (policies and data, wherever they are) as `caveat check` does, with `jobs`
+/// threads and chunks of `chunk_bytes` (0: the default), records named by `id`: the findings
+/// in output order and what the run leaves.
+pub fn run_check(
+    paths: &[std::path::PathBuf],
+    jobs: usize,
+    chunk_bytes: usize,
+) -> (Vec<caveat::report::Reported>, caveat::report::RunResult) {
+    use caveat::run::{RunOptions, compile, discover, evaluate};
+    // The files are the test's own, wherever they are.
+    let anywhere = caveat::project::Project::new(std::path::Path::new("/"), false);
+    let inputs = discover(paths, &[], caveat::data::Format::Yaml, &anywhere)
+        .unwrap_or_else(|e| panic!("the inputs are not found: {e:?}"));
+    let program = compile(&inputs).unwrap_or_else(|e| panic!("the policies do not check: {e:?}"));
+    let options = RunOptions {
+        paths: paths.to_vec(),
+        id_field: vec!["id".into()],
+        jobs,
+        chunk_bytes,
+        ..RunOptions::default()
+    };
+    let mut findings = Vec::new();
+    let result = evaluate(&program, &inputs, &options, &mut findings)
+        .unwrap_or_else(|e| panic!("the run fails: {e}"));
+    (findings, result)
+}
