@@ -534,17 +534,11 @@ fn evaluate_rule(
     let grouped = !across.keys.is_empty();
     let empty = crate::value::empty_record();
     // Pass 1: `having`, and the values `all.` reads.
-    let Prepared {
-        names,
-        key_operands,
-        states,
-        all,
-    } = prepare(program, rule, groups, grouped, &empty);
+    let mut prepared = prepare(program, rule, groups, grouped, &empty);
+    let states = std::mem::take(&mut prepared.states);
     let mut vars = Vec::new();
-    // The run-wide values that do not depend on the group, computed once.
-    let constants = run_constants(program, rule, &empty, &all);
     // Pass 2: the rule on each group.
-    for (g, ((group, state), name)) in groups.iter().zip(states).zip(&names).enumerate() {
+    for (g, ((group, state), name)) in groups.iter().zip(states).zip(&prepared.names).enumerate() {
         let order = (group.first, index);
         let considered = match state {
             Ok(considered) => considered,
@@ -569,17 +563,7 @@ fn evaluate_rule(
         let root = group.root(grouped, &empty);
         let mut slots = RootSlots::default();
         slots.fill(program, root);
-        let mut frame = group_frame(
-            rule,
-            program,
-            group,
-            grouped,
-            &key_operands,
-            g,
-            &names,
-            &all,
-        );
-        frame.constants = Some(&constants);
+        let frame = prepared.frame(rule, program, group, grouped, g);
         let mut context = Context::new(root, &mut vars, &slots).with_frame(frame);
         let verdict = context.rule(rule).and_then(|v| match v {
             Verdict::Passes => Ok(None),
@@ -722,6 +706,33 @@ struct Prepared<'r> {
     key_operands: Vec<Vec<Operand<'r>>>,
     states: Vec<Result<bool, super::Failure>>,
     all: Vec<Vec<Operand<'r>>>,
+    /// The run-wide values that do not depend on the group, computed once.
+    constants: HashMap<usize, Operand<'r>>,
+}
+
+impl<'r> Prepared<'r> {
+    /// The frame of the rule on group `g`, with `all.` and the run-wide values.
+    fn frame<'v>(
+        &'v self,
+        rule: &'r CompiledRule,
+        program: &Program,
+        group: &'r Group,
+        grouped: bool,
+        g: usize,
+    ) -> Frame<'r, 'v> {
+        let mut frame = group_frame(
+            rule,
+            program,
+            group,
+            grouped,
+            &self.key_operands,
+            g,
+            &self.names,
+            &self.all,
+        );
+        frame.constants = Some(&self.constants);
+        frame
+    }
 }
 
 fn prepare<'r>(
@@ -737,11 +748,13 @@ fn prepare<'r>(
         .map(|g| g.keys.iter().map(KeyValue::operand).collect())
         .collect();
     let (states, all) = pass_one(program, rule, groups, grouped, empty, &key_operands, &names);
+    let constants = run_constants(program, rule, empty, &all);
     Prepared {
         names,
         key_operands,
         states,
         all,
+        constants,
     }
 }
 
@@ -804,32 +817,16 @@ pub fn explain_group(
     let groups = &records.rules.get(&index)?.groups;
     let grouped = !across.keys.is_empty();
     let empty = crate::value::empty_record();
-    let Prepared {
-        names,
-        key_operands,
-        states,
-        all,
-    } = prepare(program, rule, groups, grouped, &empty);
-    let g = names.iter().position(|n| n == name)?;
+    let prepared = prepare(program, rule, groups, grouped, &empty);
+    let g = prepared.names.iter().position(|n| n == name)?;
     let group = groups.get(g)?;
-    let constants = run_constants(program, rule, &empty, &all);
     let root = group.root(grouped, &empty);
     let mut slots = RootSlots::default();
     slots.fill(program, root);
     let mut vars = Vec::new();
-    let mut frame = group_frame(
-        rule,
-        program,
-        group,
-        grouped,
-        &key_operands,
-        g,
-        &names,
-        &all,
-    );
-    frame.constants = Some(&constants);
+    let frame = prepared.frame(rule, program, group, grouped, g);
     let mut context = Context::new(root, &mut vars, &slots).with_frame(frame);
-    let considered = matches!(states.get(g), Some(Ok(true)));
+    let considered = matches!(prepared.states.get(g), Some(Ok(true)));
     let steps = group_steps(&mut context, rule, group);
     let mut outcome = None;
     if considered && steps.iter().all(Step::for_finding) {
