@@ -295,6 +295,8 @@ pub(crate) fn prepare_inputs(
                     }),
                 ..defaults
             },
+            // The pipeline sets what its program reads.
+            projection: None,
         },
         id_field: dotted(&id_field),
         jobs: input.jobs.unwrap_or_else(|| {

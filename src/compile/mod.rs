@@ -4,6 +4,7 @@
 pub mod alias;
 pub mod index;
 pub mod program;
+pub mod projection;
 pub mod statements;
 
 use std::collections::HashMap;

@@ -8,12 +8,31 @@
 
 use crate::diagnostic::Code;
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
 use super::{DataError, Limits, LoadOptions, Record};
+use crate::compile::projection::{Projection, Wanted};
 use crate::source::{Source, Span};
 use crate::value::{Entry, Map, Node, Value};
+
+/// The error for `key` at `span`, given before at `first` in the same mapping.
+pub(super) fn duplicate_key(source: &Source, key: &str, span: Span, first: Span) -> DataError {
+    let error = data_error(
+        source,
+        Code::DataDuplicateKey,
+        format!("duplicate key `{}` in one mapping", shorten(key)),
+        span,
+        "defined again here",
+        Some("a key may appear once in a mapping: remove one of the two, or rename it".to_string()),
+    );
+    DataError {
+        related: Some(first),
+        related_label: "first defined here".to_string(),
+        ..error
+    }
+}
 
 /// A data error with no related span.
 pub(super) fn data_error(
@@ -198,6 +217,8 @@ struct PendingKey {
     keep: bool,
     /// The key is the next name on the `--records` path.
     on_path: bool,
+    /// What is read of the value; `None` when nothing is (it is only checked).
+    wanted: Option<Wanted>,
 }
 
 enum Body {
@@ -221,6 +242,8 @@ struct Frame {
     height: usize,
     /// The first error inside it (kept by records, and by anchored nodes for their aliases).
     error: Option<DataError>,
+    /// What is read of its children.
+    wanted: Wanted,
 }
 
 /// A node as built: its value, how many nodes it holds, how deep it goes, and its first error.
@@ -237,6 +260,8 @@ struct BuiltNode {
 pub(super) struct Builder {
     source: Source,
     path: Option<Vec<String>>,
+    /// What the rules read of a record.
+    projection: Option<Arc<Projection>>,
     limits: Limits,
     stack: Vec<Frame>,
     /// The entries of the open mappings, innermost last.
@@ -267,6 +292,7 @@ impl Builder {
         Builder {
             source,
             path: options.records_path.clone().filter(|p| !p.is_empty()),
+            projection: options.projection.clone(),
             limits: options.limits,
             stack: Vec::new(),
             entries: Vec::new(),
@@ -466,6 +492,7 @@ impl Builder {
             body: Body::Map(body),
             role,
             last_end,
+            wanted,
             ..
         }) = self.stack.last_mut()
         else {
@@ -473,27 +500,13 @@ impl Builder {
         };
         *last_end = (*last_end).max(span.end);
         if let Some(first) = body.find(&self.entries, &key) {
-            let error = data_error(
-                &self.source,
-                Code::DataDuplicateKey,
-                format!("duplicate key `{}` in one mapping", shorten(&key)),
-                span,
-                "defined again here",
-                Some(
-                    "a key may appear once in a mapping: remove one of the two, or rename it"
-                        .to_string(),
-                ),
-            );
-            let error = DataError {
-                related: Some(first),
-                related_label: "first defined here".to_string(),
-                ..error
-            };
+            let error = duplicate_key(&self.source, &key, span, first);
             body.pending = Some(PendingKey {
                 key,
                 span,
                 keep: false,
                 on_path: false,
+                wanted: Some(Wanted::Everything),
             });
             self.error(error);
         } else {
@@ -505,12 +518,70 @@ impl Builder {
                     .is_some_and(|name| **name == *key),
                 _ => false,
             };
+            let wanted = match (&self.projection, *wanted) {
+                (Some(projection), at @ Wanted::Fields(_)) => projection.child(at, &key),
+                _ => Some(Wanted::Everything),
+            };
             body.pending = Some(PendingKey {
                 key,
                 span,
                 keep: true,
                 on_path,
+                wanted,
             });
+        }
+    }
+
+    /// Whether nothing is read of the value of the key just given: the reader may then check it
+    /// without building it, and give [`Builder::skipped`] its span.
+    pub(super) fn skips_value(&self) -> bool {
+        matches!(
+            self.stack.last(),
+            Some(Frame {
+                body: Body::Map(MapBody {
+                    pending: Some(PendingKey { wanted: None, .. }),
+                    ..
+                }),
+                ..
+            })
+        )
+    }
+
+    /// The value at `span`, checked but not built, that nothing reads: its key stays, with null.
+    pub(super) fn skipped(&mut self, span: Span) {
+        let role = self.child_role(Kind::Scalar("null"));
+        let built = BuiltNode {
+            node: Node {
+                value: Value::Null,
+                span,
+            },
+            nodes: 1,
+            height: 0,
+            error: None,
+        };
+        self.complete(built, role, 0, true);
+    }
+
+    /// What is read of the children of a collection about to open with `role`.
+    fn wanted_below(&self, role: Role) -> Wanted {
+        let Some(projection) = &self.projection else {
+            return Wanted::Everything;
+        };
+        match role {
+            Role::Record => projection.root(),
+            Role::Plain => match self.stack.last() {
+                Some(Frame {
+                    body:
+                        Body::Map(MapBody {
+                            pending: Some(PendingKey { wanted, .. }),
+                            ..
+                        }),
+                    ..
+                }) => wanted.unwrap_or(Wanted::Everything),
+                Some(frame) => frame.wanted,
+                None => Wanted::Everything,
+            },
+            _ => Wanted::Everything,
         }
     }
 
@@ -574,6 +645,7 @@ impl Builder {
             ));
         }
         let role = self.child_role(if map { Kind::Map } else { Kind::Seq });
+        let wanted = self.wanted_below(role);
         let body = if map {
             Body::Map(MapBody {
                 first: self.entries.len(),
@@ -593,6 +665,7 @@ impl Builder {
             nodes: 1,
             height: 0,
             error: None,
+            wanted,
         });
         Ok(())
     }
@@ -706,8 +779,13 @@ impl Builder {
         Ok(())
     }
 
+    /// The limits in force.
+    pub(super) fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
     /// The error for a key or value longer than the limit.
-    fn scalar_too_large(&self, span: Span, what: &str) -> DataError {
+    pub(super) fn scalar_too_large(&self, span: Span, what: &str) -> DataError {
         let max = self.limits.max_scalar_bytes;
         data_error(
             &self.source,
@@ -722,7 +800,7 @@ impl Builder {
         )
     }
 
-    fn too_deep(&self, span: Span, what: &str) -> DataError {
+    pub(super) fn too_deep(&self, span: Span, what: &str) -> DataError {
         let max = self.limits.max_depth;
         data_error(
             &self.source,
@@ -826,6 +904,7 @@ impl Builder {
                         span,
                         keep: false,
                         on_path: false,
+                        wanted: Some(Wanted::Everything),
                     });
                     let error = data_error(
                         &self.source,

@@ -1,7 +1,7 @@
 //! JSON and JSON Lines records: a strict RFC 8259 parser that keeps the span of every value
 //! (serde_json cannot), iterative with an explicit stack, numbers read as exact decimals.
 
-use super::build::{Builder, char_span, data_error, decimal_from_parts, exponent};
+use super::build::{Builder, char_span, data_error, decimal_from_parts, duplicate_key, exponent};
 use super::{DataError, LoadOptions, Record};
 use crate::diagnostic::Code;
 use crate::source::{Source, Span};
@@ -25,7 +25,33 @@ pub(crate) struct JsonRecords {
     /// The last token was a `,` (for the trailing-comma hint).
     after_comma: bool,
     done: bool,
+    /// A value nothing reads, being checked without being built.
+    skip: Option<Skip>,
 }
+
+/// A value that is checked but not built (see [`Builder::skips_value`]): where it started, and
+/// the keys of its open objects, for the duplicate-key check.
+struct Skip {
+    /// The depth of the container stack at its start.
+    depth: usize,
+    /// Its first byte.
+    start: usize,
+    /// The keys of the open objects, outermost first: each key's hash and span.
+    keys: Vec<(u64, Span)>,
+    /// The open objects, outermost first.
+    objects: Vec<SkippedObject>,
+}
+
+/// An open object inside a skipped value.
+struct SkippedObject {
+    /// Where its keys start in [`Skip::keys`].
+    first: usize,
+    /// Its keys by hash, once it has more than [`LINEAR_KEYS`].
+    index: Option<foldhash::HashMap<u64, Span>>,
+}
+
+/// Objects with more keys than this get a hash index for the duplicate check.
+const LINEAR_KEYS: usize = 32;
 
 /// What the parser expects next.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -62,6 +88,7 @@ impl JsonRecords {
             state: State::Start,
             after_comma: false,
             done: false,
+            skip: None,
         }
     }
 
@@ -117,6 +144,12 @@ impl JsonRecords {
             State::ObjectFirst | State::ObjectKey => {
                 self.skip_blanks();
                 match self.at(self.pos) {
+                    Some(b'"') if self.skip.is_some() => {
+                        self.skipped_key()?;
+                        self.after_comma = false;
+                        self.state = State::ObjectColon;
+                        Ok(())
+                    }
                     Some(b'"') => {
                         let (key, span) = self.string()?;
                         self.builder.key(key, span, 0);
@@ -246,6 +279,17 @@ impl JsonRecords {
     fn value(&mut self) -> Result<(), Box<DataError>> {
         self.skip_blanks();
         let start = self.pos;
+        if self.skip.is_none() && self.builder.skips_value() {
+            self.skip = Some(Skip {
+                depth: self.stack.len(),
+                start,
+                keys: Vec::new(),
+                objects: Vec::new(),
+            });
+        }
+        if self.skip.is_some() {
+            return self.skipped_value(start);
+        }
         match self.at(start) {
             Some(open @ (b'{' | b'[')) => {
                 let object = open == b'{';
@@ -265,32 +309,33 @@ impl JsonRecords {
                 self.builder.scalar(Ok(Value::String(text)), span, 0);
             }
             Some(b'-' | b'0'..=b'9') => {
-                let (value, span) = self.number()?;
+                let (value, span) = self.number(true)?;
                 self.builder.scalar(Ok(value), span, 0);
             }
             Some(b't') => self.literal(b"true", Value::Bool(true))?,
             Some(b'f') => self.literal(b"false", Value::Bool(false))?,
             Some(b'n') => self.literal(b"null", Value::Null)?,
-            Some(b']' | b'}') if self.after_comma => {
-                return Err(self.expected(
-                    "a value",
-                    Some("JSON does not allow a comma after the last element"),
-                ));
-            }
-            Some(b'\'') => {
-                return Err(self.expected("a value", Some("JSON strings use double quotes")));
-            }
-            Some(b'T' | b'F' | b'N' | b'I') => {
-                return Err(self.expected(
-                    "a value",
-                    Some("JSON literals are lowercase `true`, `false` and `null`; JSON has no NaN or Infinity"),
-                ));
-            }
-            _ => return Err(self.expected("a value", None)),
+            _ => return Err(self.not_a_value(start)),
         }
         self.after_comma = false;
         self.after_value();
         Ok(())
+    }
+
+    /// The error for what stands at `start` where a value should.
+    fn not_a_value(&self, start: usize) -> Box<DataError> {
+        match self.at(start) {
+            Some(b']' | b'}') if self.after_comma => self.expected(
+                "a value",
+                Some("JSON does not allow a comma after the last element"),
+            ),
+            Some(b'\'') => self.expected("a value", Some("JSON strings use double quotes")),
+            Some(b'T' | b'F' | b'N' | b'I') => self.expected(
+                "a value",
+                Some("JSON literals are lowercase `true`, `false` and `null`; JSON has no NaN or Infinity"),
+            ),
+            _ => self.expected("a value", None),
+        }
     }
 
     fn after_value(&mut self) {
@@ -304,10 +349,202 @@ impl JsonRecords {
     /// Closes the innermost container at its closing bracket.
     fn close(&mut self) {
         self.pos += 1;
-        self.stack.pop();
-        self.builder.end(self.pos);
+        let object = self.stack.pop();
+        match &mut self.skip {
+            Some(skip) => {
+                if object == Some(true)
+                    && let Some(closed) = skip.objects.pop()
+                {
+                    skip.keys.truncate(closed.first);
+                }
+                if self.stack.len() == skip.depth {
+                    self.end_skip();
+                }
+            }
+            None => self.builder.end(self.pos),
+        }
         self.after_comma = false;
         self.after_value();
+    }
+
+    /// A value (or the opening of a container) inside a value nothing reads: checked as
+    /// [`JsonRecords::value`] checks it, with the same limits, and not built.
+    fn skipped_value(&mut self, start: usize) -> Result<(), Box<DataError>> {
+        match self.at(start) {
+            Some(open @ (b'{' | b'[')) => {
+                if self.stack.len() >= self.builder.limits().max_depth {
+                    let span = char_span(self.source.text(), start);
+                    return Err(Box::new(self.builder.too_deep(span, "this collection")));
+                }
+                let object = open == b'{';
+                self.stack.push(object);
+                if object && let Some(skip) = &mut self.skip {
+                    skip.objects.push(SkippedObject {
+                        first: skip.keys.len(),
+                        index: None,
+                    });
+                }
+                self.pos += 1;
+                self.after_comma = false;
+                self.state = if object {
+                    State::ObjectFirst
+                } else {
+                    State::ArrayFirst
+                };
+                return Ok(());
+            }
+            Some(b'"') => {
+                let (span, _) = self.scan_string()?;
+                self.check_size(span, "value");
+            }
+            Some(b'-' | b'0'..=b'9') => {
+                let (_, span) = self.number(false)?;
+                self.check_size(span, "value");
+            }
+            Some(b't') => self.literal(b"true", Value::Bool(true))?,
+            Some(b'f') => self.literal(b"false", Value::Bool(false))?,
+            Some(b'n') => self.literal(b"null", Value::Null)?,
+            _ => return Err(self.not_a_value(start)),
+        }
+        if self
+            .skip
+            .as_ref()
+            .is_some_and(|s| s.depth == self.stack.len())
+        {
+            self.end_skip();
+        }
+        self.after_comma = false;
+        self.after_value();
+        Ok(())
+    }
+
+    /// A skipped value is complete: its key keeps a null in the record.
+    fn end_skip(&mut self) {
+        if let Some(skip) = self.skip.take() {
+            self.builder.skipped(Span::new(skip.start, self.pos));
+        }
+    }
+
+    /// The size limit for a key or a value that is skipped, as for one that is built.
+    fn check_size(&mut self, span: Span, what: &str) {
+        if span.end.saturating_sub(span.start) > self.builder.limits().max_scalar_bytes {
+            let error = self.builder.scalar_too_large(span, what);
+            self.builder.error(error);
+        }
+    }
+
+    /// A key of an object inside a skipped value: checked, and compared with the object's other
+    /// keys.
+    fn skipped_key(&mut self) -> Result<(), Box<DataError>> {
+        let (span, escaped) = self.scan_string()?;
+        self.check_size(span, "key");
+        let hash = if escaped {
+            hash_key(self.decode_key(span).as_bytes())
+        } else {
+            hash_key(self.key_bytes(span))
+        };
+        let Some(Skip { keys, objects, .. }) = &mut self.skip else {
+            return Ok(());
+        };
+        let Some(object) = objects.last_mut() else {
+            return Ok(());
+        };
+        let mine = keys.get(object.first..).unwrap_or(&[]);
+        if object.index.is_none() && mine.len() >= LINEAR_KEYS {
+            object.index = Some(mine.iter().map(|&(h, s)| (h, s)).collect());
+        }
+        // The earlier key with the same hash: by the index, or by a search of the few keys.
+        let earlier = match &mut object.index {
+            Some(index) => match index.entry(hash) {
+                std::collections::hash_map::Entry::Occupied(first) => Some(*first.get()),
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(span);
+                    None
+                }
+            },
+            None => mine.iter().find(|(h, _)| *h == hash).map(|&(_, s)| s),
+        };
+        keys.push((hash, span));
+        let Some(earlier) = earlier else {
+            return Ok(());
+        };
+        let text = self.decode_key(span);
+        let same = |reader: &mut Self, at: Span| reader.decode_key(at) == text;
+        // Two different keys with one hash are all but impossible; look through them all then.
+        let first = if same(self, earlier) {
+            Some(earlier)
+        } else {
+            let others: Vec<Span> = self
+                .skip
+                .as_ref()
+                .and_then(|skip| {
+                    let object = skip.objects.last()?;
+                    skip.keys.get(object.first..)
+                })
+                .unwrap_or(&[])
+                .iter()
+                .filter(|&&(h, s)| h == hash && s != span)
+                .map(|&(_, s)| s)
+                .collect();
+            others.into_iter().find(|&at| same(self, at))
+        };
+        if let Some(first) = first {
+            let error = duplicate_key(self.builder.source(), &text, span, first);
+            self.builder.error(error);
+        }
+        Ok(())
+    }
+
+    /// The bytes between a string's quotes.
+    fn key_bytes(&self, span: Span) -> &[u8] {
+        self.source
+            .text()
+            .as_bytes()
+            .get(span.start + 1..span.end.saturating_sub(1))
+            .unwrap_or(&[])
+    }
+
+    /// The text of the (valid) string at `span`, escapes resolved.
+    fn decode_key(&mut self, span: Span) -> std::borrow::Cow<'static, str> {
+        let bytes = self.key_bytes(span);
+        if !bytes.contains(&b'\\') {
+            return std::borrow::Cow::Owned(String::from_utf8_lossy(bytes).into_owned());
+        }
+        let pos = self.pos;
+        self.pos = span.start;
+        let text = self
+            .string()
+            .map(|(t, _)| t.into_string())
+            .unwrap_or_default();
+        self.pos = pos;
+        std::borrow::Cow::Owned(text)
+    }
+
+    /// Checks a string at the opening quote without building it: its span, and whether it has
+    /// escapes. The errors are those of [`JsonRecords::string`].
+    fn scan_string(&mut self) -> Result<(Span, bool), Box<DataError>> {
+        let start = self.pos;
+        let mut i = start + 1;
+        let mut escaped = false;
+        loop {
+            match self.at(i) {
+                Some(b'"') => {
+                    self.pos = i + 1;
+                    return Ok((Span::new(start, i + 1), escaped));
+                }
+                Some(b'\\') => {
+                    escaped = true;
+                    match self.at(i + 1) {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
+                        Some(b'u') => i += self.unicode_escape(i)?.1,
+                        _ => return Err(self.bad_escape(i)),
+                    }
+                }
+                Some(0..0x20) => return Err(self.control_character(i)),
+                Some(_) => i += 1,
+                None => return Err(self.unterminated(start, i)),
+            }
+        }
     }
 
     fn literal(&mut self, word: &[u8], value: Value) -> Result<(), Box<DataError>> {
@@ -323,8 +560,10 @@ impl JsonRecords {
             ));
         }
         self.pos += word.len();
-        self.builder
-            .scalar(Ok(value), Span::new(start, self.pos), 0);
+        if self.skip.is_none() {
+            self.builder
+                .scalar(Ok(value), Span::new(start, self.pos), 0);
+        }
         Ok(())
     }
 
@@ -427,8 +666,9 @@ impl JsonRecords {
         Some(value)
     }
 
-    /// Reads a number: an exact decimal, or its text when it is too large for one.
-    fn number(&mut self) -> Result<(Value, Span), Box<DataError>> {
+    /// Reads a number: an exact decimal, or its text when it is too large for one; only checked
+    /// (a null) unless `build`.
+    fn number(&mut self, build: bool) -> Result<(Value, Span), Box<DataError>> {
         let start = self.pos;
         let mut i = start;
         let negative = self.at(i) == Some(b'-');
@@ -491,6 +731,9 @@ impl JsonRecords {
             exp = exponent(exp_negative, digits);
         }
         self.pos = i;
+        if !build {
+            return Ok((Value::Null, Span::new(start, i)));
+        }
         let bytes = self.source.text().as_bytes();
         let int = bytes.get(int_start..int_end).unwrap_or(&[]);
         let frac = bytes.get(frac.0..frac.1).unwrap_or(&[]);
@@ -626,6 +869,7 @@ impl JsonRecords {
     /// Reports an error; a file ends there. A JSON Lines line is dropped whole (records read
     /// from it included) and the next one is read.
     fn fail(&mut self, error: DataError) {
+        self.skip = None;
         if self.lines {
             self.builder.abort_document();
             self.builder.out.push_back(Err(error));
@@ -636,6 +880,12 @@ impl JsonRecords {
             self.done = true;
         }
     }
+}
+
+/// A key's hash, for the duplicate check of skipped objects.
+fn hash_key(bytes: &[u8]) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0).hash_one(bytes)
 }
 
 impl Iterator for JsonRecords {
@@ -850,6 +1100,137 @@ mod tests {
             assert_eq!(error.code, Code::DataJsonSyntax, "{text}");
             assert_eq!(error.message, message, "{text}");
         }
+    }
+
+    /// Options that build only what `policy` reads (and `id`).
+    fn reading(policy: &str) -> LoadOptions {
+        let source = SourceFile::new("p.policy", policy);
+        let program = crate::check::check_sources(&[source]).expect("the policy compiles");
+        let projection = program
+            .projection(&[crate::compile::Segment::Key("id".into())])
+            .expect("a projection");
+        LoadOptions {
+            projection: Some(std::sync::Arc::new(projection)),
+            ..LoadOptions::default()
+        }
+    }
+
+    #[test]
+    fn unread_fields_keep_their_key_with_null() {
+        let options = reading("deny when tender.status == cancelled\n");
+        let text = r#"{"id": 1, "parties": [{"id": "a", "n": 1.5e3}], "tender": {"status": "cancelled", "items": {"x": [true, null]}}}"#;
+        let (source, results) = read_with(text, false, options);
+        let record = ok(&results[0]);
+        let Value::Map(root) = &record.root.value else {
+            panic!("a mapping")
+        };
+        let parties = root.get("parties").expect("the key stays");
+        assert_eq!(parties.value, Value::Null);
+        assert_eq!(source.slice(parties.span), r#"[{"id": "a", "n": 1.5e3}]"#);
+        let Some(crate::value::Node {
+            value: Value::Map(tender),
+            ..
+        }) = root.get("tender")
+        else {
+            panic!("tender is read")
+        };
+        assert_eq!(
+            tender.get("status").map(|n| &n.value),
+            Some(&Value::String("cancelled".into()))
+        );
+        assert_eq!(tender.get("items").map(|n| &n.value), Some(&Value::Null));
+        assert_eq!(
+            root.get("id").map(|n| &n.value),
+            Some(&Value::Number(1.into()))
+        );
+    }
+
+    #[test]
+    fn unread_fields_are_checked_as_read_ones_are() {
+        let options = || reading("deny when vendor == DJI\n");
+        // The same errors, read or not: syntax, escapes, control characters, numbers.
+        for bad in [
+            r#"{"vendor": "DJI", "x": {"a": 1,}}"#,
+            r#"{"vendor": "DJI", "x": ["a\q"]}"#,
+            r#"{"vendor": "DJI", "x": {"a": "\ud800"}}"#,
+            "{\"vendor\": \"DJI\", \"x\": \"a\u{1}b\"}",
+            r#"{"vendor": "DJI", "x": [01]}"#,
+            r#"{"vendor": "DJI", "x": [1.]}"#,
+            r#"{"vendor": "DJI", "x": [True]}"#,
+            r#"{"vendor": "DJI", "x": {"a" 1}}"#,
+            r#"{"vendor": "DJI", "x": [1, 2"#,
+        ] {
+            let (_, all) = read_with(bad, false, LoadOptions::default());
+            let (_, skipped) = read_with(bad, false, options());
+            let (all, skipped) = (err(&all[0]), err(&skipped[0]));
+            assert_eq!((all.code, all.span), (skipped.code, skipped.span), "{bad}");
+            assert_eq!(all.message, skipped.message, "{bad}");
+        }
+    }
+
+    #[test]
+    fn duplicate_keys_in_unread_fields_are_errors() {
+        let options = || reading("deny when vendor == DJI\n");
+        let text = r#"[{"vendor": "DJI", "x": [{"a": 1, "b": {"c": 2}, "\u0061": 3}]}, {"vendor": "DJI", "x": {"a": {"k": 1}, "b": {"k": 2}}}]"#;
+        let (source, results) = read_with(text, false, options());
+        let error = err(&results[0]);
+        assert_eq!(error.code, Code::DataDuplicateKey);
+        assert_eq!(source.slice(error.span), r#""\u0061""#);
+        assert_eq!(error.related.map(|s| source.slice(s)), Some(r#""a""#));
+        // Keys of different objects do not clash.
+        assert!(results[1].is_ok());
+        // A large object is checked through its index.
+        let keys: Vec<String> = (0..200).map(|i| format!("\"k{i}\": {i}")).collect();
+        let text = format!(
+            r#"{{"vendor": "DJI", "x": {{{}, "k150": 0}}}}"#,
+            keys.join(", ")
+        );
+        let (source, results) = read_with(&text, false, options());
+        let error = err(&results[0]);
+        assert_eq!(error.code, Code::DataDuplicateKey);
+        assert_eq!(error.related.map(|s| source.slice(s)), Some(r#""k150""#));
+        let text = format!(r#"{{"vendor": "DJI", "x": {{{}}}}}"#, keys.join(", "));
+        let (_, results) = read_with(&text, false, options());
+        assert!(results[0].is_ok());
+    }
+
+    #[test]
+    fn limits_hold_in_unread_fields() {
+        let limits = Limits {
+            max_depth: 3,
+            max_scalar_bytes: 8,
+            ..Limits::default()
+        };
+        let options = || LoadOptions {
+            limits,
+            ..reading("deny when vendor == DJI\n")
+        };
+        let (_, results) = read_with(r#"{"vendor": "DJI", "x": {"b": [[1]]}}"#, false, options());
+        assert_eq!(err(&results[0]).code, Code::DataTooDeep);
+        let (_, results) = read_with(
+            r#"{"vendor": "DJI", "x": ["a long string"]}"#,
+            false,
+            options(),
+        );
+        assert_eq!(err(&results[0]).code, Code::DataScalarTooLarge);
+        let (_, results) = read_with(
+            r#"{"vendor": "DJI", "x": {"a long key": 1}}"#,
+            false,
+            options(),
+        );
+        assert_eq!(err(&results[0]).code, Code::DataScalarTooLarge);
+        let (_, results) = read_with(r#"{"vendor": "DJI", "x": {"b": [1]}}"#, false, options());
+        assert!(results[0].is_ok());
+    }
+
+    #[test]
+    fn a_bad_json_line_in_an_unread_field_fails_alone() {
+        let text =
+            "{\"vendor\": \"DJI\", \"x\": [1,]}\n{\"vendor\": \"DJI\", \"x\": {\"a\": [2]}}\n";
+        let (_, results) = read_with(text, true, reading("deny when vendor == DJI\n"));
+        assert_eq!(results.len(), 2);
+        assert_eq!(err(&results[0]).code, Code::DataJsonSyntax);
+        assert!(results[1].is_ok());
     }
 
     #[test]

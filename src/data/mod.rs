@@ -84,6 +84,10 @@ pub struct LoadOptions {
     pub records_path: Option<Vec<String>>,
     /// The limits in force.
     pub limits: Limits,
+    /// What the rules read of a record: readers that can skip a value build only these fields
+    /// and only check the rest (an unread field keeps its key, with a null value). `None`: every
+    /// field.
+    pub projection: Option<std::sync::Arc<crate::compile::projection::Projection>>,
 }
 
 /// Why a data file, or a record in it, could not be read.

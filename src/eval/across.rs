@@ -635,7 +635,7 @@ fn group_frame<'r, 'v>(
         name: names.get(g).map_or("", String::as_str),
         all,
         today: program.today,
-        constants: None,
+        constants: &[],
     }
 }
 
@@ -707,7 +707,7 @@ struct Prepared<'r> {
     states: Vec<Result<bool, super::Failure>>,
     all: Vec<Vec<Operand<'r>>>,
     /// The run-wide values that do not depend on the group, computed once.
-    constants: HashMap<usize, Operand<'r>>,
+    constants: Vec<(usize, Operand<'r>)>,
 }
 
 impl<'r> Prepared<'r> {
@@ -730,7 +730,7 @@ impl<'r> Prepared<'r> {
             &self.names,
             &self.all,
         );
-        frame.constants = Some(&self.constants);
+        frame.constants = &self.constants;
         frame
     }
 }
@@ -848,7 +848,7 @@ fn run_constants<'r>(
     rule: &'r CompiledRule,
     empty: &'r Node,
     all: &[Vec<Operand<'r>>],
-) -> HashMap<usize, Operand<'r>> {
+) -> Vec<(usize, Operand<'r>)> {
     let mut found: Vec<&'r crate::compile::Expr> = Vec::new();
     let mut stack: Vec<&'r crate::compile::Expr> = rule.clauses().map(|(_, c)| &c.expr).collect();
     stack.extend(rule.lets.iter().map(|l| &l.expr));
@@ -866,7 +866,7 @@ fn run_constants<'r>(
             Some(false) => {}
         }
     }
-    let mut values = HashMap::new();
+    let mut values = Vec::new();
     if found.is_empty() {
         return values;
     }
@@ -882,7 +882,7 @@ fn run_constants<'r>(
     let mut context = Context::new(empty, &mut vars, &slots).with_frame(frame);
     for expr in found {
         if let Ok(value) = context.eval(expr) {
-            values.insert(std::ptr::from_ref(expr) as usize, value);
+            values.push((std::ptr::from_ref(expr) as usize, value));
         }
     }
     values

@@ -322,8 +322,8 @@ pub(crate) struct Frame<'r, 'v> {
     /// The run's date, for `today()`.
     today: Option<jiff::civil::Date>,
     /// Values of expressions that depend on `all.` and on nothing of a record or group, by the
-    /// expression's address: computed once for the whole run.
-    constants: Option<&'v std::collections::HashMap<usize, Operand<'r>>>,
+    /// expression's address: computed once for the whole run (a rule has few of them).
+    constants: &'v [(usize, Operand<'r>)],
 }
 
 /// A rule-local let's state during one evaluation.
@@ -454,12 +454,11 @@ impl<'r> Context<'r, '_> {
     }
 
     fn eval(&mut self, expr: &'r Expr) -> Result<Operand<'r>> {
-        if let Some(value) = self
-            .frame
-            .constants
-            .and_then(|c| c.get(&(std::ptr::from_ref(expr) as usize)))
-        {
-            return Ok(value.clone());
+        if !self.frame.constants.is_empty() {
+            let address = std::ptr::from_ref(expr) as usize;
+            if let Some((_, value)) = self.frame.constants.iter().find(|(a, _)| *a == address) {
+                return Ok(value.clone());
+            }
         }
         Ok(match &expr.kind {
             ExprKind::Const(c) => Operand::constant(c),
@@ -562,7 +561,7 @@ impl<'r> Context<'r, '_> {
                 if n.is_missing() || l.is_missing() {
                     return Ok(Self::boolean(false, n.span));
                 }
-                let Some(items) = l.elements() else {
+                let Some(items) = l.items() else {
                     return Err(Self::fail(
                         expr,
                         Mismatch {
@@ -572,8 +571,8 @@ impl<'r> Context<'r, '_> {
                     ));
                 };
                 let mut found = false;
-                for item in &items {
-                    if equals(&n, item, None).map_err(|m| Self::fail(expr, m))? == Some(true) {
+                for item in items {
+                    if equals(&n, &item, None).map_err(|m| Self::fail(expr, m))? == Some(true) {
                         found = true;
                         break;
                     }
@@ -597,7 +596,7 @@ impl<'r> Context<'r, '_> {
                     }
                     EvalValue::Nodes(_) | EvalValue::List(_) => {
                         let mut found = false;
-                        for item in h.elements().unwrap_or_default() {
+                        for item in h.items().into_iter().flatten() {
                             if equals(&item, &n, aliases.as_deref())
                                 .map_err(|m| Self::fail(expr, m))?
                                 == Some(true)
@@ -686,7 +685,7 @@ impl<'r> Context<'r, '_> {
                 if l.is_missing() {
                     return Ok(Operand::MISSING);
                 }
-                let Some(items) = l.elements() else {
+                let Some(items) = l.items() else {
                     return Err(Failure {
                         message: format!("a comprehension needs a list, but {}", what_it_is(&l)),
                         record_span: l.span,
@@ -748,7 +747,7 @@ impl<'r> Context<'r, '_> {
                 if l.is_missing() {
                     return Ok(Self::boolean(false, None));
                 }
-                let Some(items) = l.elements() else {
+                let Some(items) = l.items() else {
                     return Err(Failure {
                         message: format!(
                             "`{}` needs a list, but {}",
@@ -983,13 +982,12 @@ fn walk<'r>(start: Operand<'r>, path: &[Segment]) -> Operand<'r> {
                 // Project the rest of the path over the elements, flattening lists.
                 let rest = path.get(i..).unwrap_or(&[]);
                 let mut out = Vec::new();
-                for element in current.elements().unwrap_or_default() {
+                for element in current.items().into_iter().flatten() {
                     let value = walk(element, rest);
                     match value.value {
                         EvalValue::Missing => {}
-                        EvalValue::Nodes(_) | EvalValue::List(_) => {
-                            out.extend(value.elements().unwrap_or_default())
-                        }
+                        EvalValue::Nodes(nodes) => out.extend(nodes.iter().map(Operand::node)),
+                        EvalValue::List(items) => out.extend(items),
                         _ => out.push(value),
                     }
                 }
@@ -1096,11 +1094,11 @@ pub(crate) fn render_value(value: &Operand<'_>, record: Option<&Record>, out: &m
         EvalValue::Duration(d) => out.push_str(&d.to_string()),
         EvalValue::Nodes(_) | EvalValue::List(_) => {
             out.push('[');
-            for (i, item) in value.elements().unwrap_or_default().iter().enumerate() {
+            for (i, item) in value.items().into_iter().flatten().enumerate() {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                render_value(item, record, out);
+                render_value(&item, record, out);
             }
             out.push(']');
         }

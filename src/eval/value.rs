@@ -93,10 +93,41 @@ impl<'r> Operand<'r> {
 
     /// The elements of a list value, if it is one.
     pub(crate) fn elements(&self) -> Option<Vec<Operand<'r>>> {
+        self.items().map(Iterator::collect)
+    }
+
+    /// The elements of a list value, if it is one, one at a time (nothing is collected).
+    pub(crate) fn items(&self) -> Option<Items<'_, 'r>> {
         match &self.value {
-            EvalValue::Nodes(nodes) => Some(nodes.iter().map(Operand::node).collect()),
-            EvalValue::List(items) => Some(items.clone()),
+            EvalValue::Nodes(nodes) => Some(Items::Nodes(nodes.iter())),
+            EvalValue::List(items) => Some(Items::List(items.iter())),
             _ => None,
+        }
+    }
+}
+
+/// The elements of a list value, as [`Operand::items`] gives them.
+pub(crate) enum Items<'a, 'r> {
+    /// A list of the record.
+    Nodes(std::slice::Iter<'r, Node>),
+    /// A computed list.
+    List(std::slice::Iter<'a, Operand<'r>>),
+}
+
+impl<'r> Iterator for Items<'_, 'r> {
+    type Item = Operand<'r>;
+
+    fn next(&mut self) -> Option<Operand<'r>> {
+        match self {
+            Items::Nodes(nodes) => nodes.next().map(Operand::node),
+            Items::List(items) => items.next().cloned(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            Items::Nodes(nodes) => nodes.size_hint(),
+            Items::List(items) => items.size_hint(),
         }
     }
 }

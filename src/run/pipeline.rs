@@ -56,6 +56,14 @@ pub fn evaluate(
         .iter()
         .map(|s| Segment::Key(s.as_str().into()))
         .collect();
+    // Readers build only what the rules read.
+    let options = &RunOptions {
+        load: LoadOptions {
+            projection: program.projection(&id_field).map(std::sync::Arc::new),
+            ..options.load.clone()
+        },
+        ..options.clone()
+    };
     let jobs = options.jobs.max(1);
     let pool = if jobs > 1 {
         rayon::ThreadPoolBuilder::new()

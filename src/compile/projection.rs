@@ -1,0 +1,435 @@
+//! The parts of a record the rules read (LANGUAGE.md §13, "Reading"): a tree of field names from
+//! the record's root. Readers build what the tree names and only check the rest (it must still be
+//! well formed, without duplicate keys), so a record costs what the rules read of it, and rules
+//! across records keep no more than that.
+//!
+//! The tree comes from following each expression's value back to the record paths it may be
+//! (its *origins*): `bids.details` is one; a comprehension's variable is each element of its
+//! list, so `b.status` for `b in bids.details` is `bids.details.status`; a rule-local `let` is
+//! its expression's origins; `group` is the record's root. Where a value is used as a whole
+//! (compared, rendered, given to a function), everything under its origins is kept; where only
+//! its presence counts (`exists`, `count`, the list a quantifier ranges over), the path is kept
+//! without the rest.
+
+use super::program::{
+    CompiledRule, Const, Expr, ExprKind, Function, Program, Segment, TemplatePart,
+};
+
+/// The fields a program reads, as a tree from the record's root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Projection {
+    /// The tree's nodes; the root is the first.
+    nodes: Vec<ProjectionNode>,
+}
+
+/// One field of the tree.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct ProjectionNode {
+    /// Everything under it is read.
+    whole: bool,
+    /// The fields under it that are read, each with its node.
+    children: Vec<(Box<str>, usize)>,
+}
+
+/// Where a reader stands in a [`Projection`]: everything is read from here on, or only what a
+/// node of the tree names. A list's elements stand where the list does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wanted {
+    /// Every field from here on.
+    Everything,
+    /// The fields this node of the tree names.
+    Fields(usize),
+}
+
+impl Projection {
+    fn new() -> Projection {
+        Projection {
+            nodes: vec![ProjectionNode::default()],
+        }
+    }
+
+    /// What is read of a record: where the tree starts.
+    pub fn root(&self) -> Wanted {
+        self.wanted(0)
+    }
+
+    fn wanted(&self, node: usize) -> Wanted {
+        match self.nodes.get(node) {
+            Some(n) if !n.whole => Wanted::Fields(node),
+            _ => Wanted::Everything,
+        }
+    }
+
+    /// What is read of the value of `key` in a mapping that stands at `at`; `None` when nothing
+    /// is (the value is only checked).
+    pub fn child(&self, at: Wanted, key: &str) -> Option<Wanted> {
+        let Wanted::Fields(node) = at else {
+            return Some(Wanted::Everything);
+        };
+        let node = self.nodes.get(node)?;
+        let &(_, child) = node.children.iter().find(|(name, _)| &**name == key)?;
+        Some(self.wanted(child))
+    }
+
+    /// Adds `path`, and everything under it when `whole`.
+    fn add(&mut self, path: &[Box<str>], whole: bool) {
+        let mut at = 0;
+        for key in path {
+            if self.nodes.get(at).is_some_and(|n| n.whole) {
+                return;
+            }
+            let existing = self
+                .nodes
+                .get(at)
+                .and_then(|n| n.children.iter().find(|(name, _)| name == key))
+                .map(|&(_, child)| child);
+            at = match existing {
+                Some(child) => child,
+                None => {
+                    let child = self.nodes.len();
+                    self.nodes.push(ProjectionNode::default());
+                    if let Some(node) = self.nodes.get_mut(at) {
+                        node.children.push((key.clone(), child));
+                    }
+                    child
+                }
+            };
+        }
+        if whole && let Some(node) = self.nodes.get_mut(at) {
+            node.whole = true;
+            node.children.clear();
+        }
+    }
+
+    /// Whether the whole record is read.
+    pub fn is_everything(&self) -> bool {
+        self.root() == Wanted::Everything
+    }
+}
+
+impl Program {
+    /// What the rules, their waivers and messages, and the record names (`id_field`) read of a
+    /// record; `None` when a schema checks every field, so records are read whole.
+    pub fn projection(&self, id_field: &[Segment]) -> Option<Projection> {
+        if self.schema.is_some() {
+            return None;
+        }
+        let mut projection = Projection::new();
+        projection.add(&keys(&[], id_field), true);
+        let mut root_names = vec![Box::<str>::default(); self.root_fields.len()];
+        for (name, &slot) in &self.root_fields {
+            if let Some(at) = root_names.get_mut(slot) {
+                *at = name.clone();
+            }
+        }
+        for (index, rule) in self.rules.iter().enumerate() {
+            let mut reads = RuleReads {
+                rule,
+                root_names: &root_names,
+                vars: Vec::new(),
+                lets: vec![None; rule.lets.len()],
+                projection: &mut projection,
+            };
+            reads.rule();
+            for waiver in self.waivers.iter().filter(|w| w.rule == index) {
+                reads.value(&waiver.condition.expr);
+            }
+        }
+        (!projection.is_everything()).then_some(projection)
+    }
+}
+
+/// The record paths a value may be (empty for a computed value).
+type Origins = Vec<Vec<Box<str>>>;
+
+/// Follows one rule's expressions, adding what they read to the projection.
+struct RuleReads<'a> {
+    rule: &'a CompiledRule,
+    /// Top-level field names by slot.
+    root_names: &'a [Box<str>],
+    /// The origins of each quantifier and comprehension variable, by slot.
+    vars: Vec<Origins>,
+    /// The origins of each rule-local let, once followed.
+    lets: Vec<Option<Origins>>,
+    projection: &'a mut Projection,
+}
+
+impl RuleReads<'_> {
+    fn rule(&mut self) {
+        let rule = self.rule;
+        for (_, clause) in rule.clauses() {
+            self.value(&clause.expr);
+        }
+        // A let reads what its expression reads; its value, what reads the let reads of it.
+        for index in 0..rule.lets.len() {
+            self.local(index);
+        }
+        if let Some(across) = &rule.across {
+            for key in &across.keys {
+                self.value(&key.expr);
+            }
+            for clause in across
+                .filters
+                .iter()
+                .chain(&across.where_)
+                .chain(&across.having)
+            {
+                self.value(&clause.expr);
+            }
+        }
+        if let Some(message) = &rule.message {
+            for part in &message.parts {
+                match part {
+                    TemplatePart::Field(path) => self.projection.add(&keys(&[], path), true),
+                    TemplatePart::Expr(expr) => self.value(expr),
+                    TemplatePart::Text(_) => {}
+                }
+            }
+        }
+    }
+
+    /// `expr`'s value is used whole.
+    fn value(&mut self, expr: &Expr) {
+        let origins = self.origins(expr);
+        self.mark(&origins, true);
+    }
+
+    /// Only whether `expr`'s value is there (or how many elements it has) counts.
+    fn presence(&mut self, expr: &Expr) -> Origins {
+        let origins = self.origins(expr);
+        self.mark(&origins, false);
+        origins
+    }
+
+    fn mark(&mut self, origins: &Origins, whole: bool) {
+        for path in origins {
+            self.projection.add(path, whole);
+        }
+    }
+
+    fn local(&mut self, index: usize) -> Origins {
+        if let Some(Some(origins)) = self.lets.get(index) {
+            return origins.clone();
+        }
+        let Some(local) = self.rule.lets.get(index) else {
+            return Vec::new();
+        };
+        // Guards a cycle the compiler would have refused.
+        if let Some(slot) = self.lets.get_mut(index) {
+            *slot = Some(Vec::new());
+        }
+        // A let does not see the variables of the expression that reads it.
+        let vars = std::mem::take(&mut self.vars);
+        let origins = self.origins(&local.expr);
+        self.vars = vars;
+        if let Some(slot) = self.lets.get_mut(index) {
+            *slot = Some(origins.clone());
+        }
+        origins
+    }
+
+    /// Binds variable `slot` to the elements of `list` while `body` runs.
+    fn with_var<T>(&mut self, slot: usize, list: &Expr, body: impl FnOnce(&mut Self) -> T) -> T {
+        let elements = self.presence(list);
+        self.vars.truncate(slot);
+        self.vars.resize(slot, Vec::new());
+        self.vars.push(elements);
+        let result = body(self);
+        self.vars.truncate(slot);
+        result
+    }
+
+    fn origins(&mut self, expr: &Expr) -> Origins {
+        match &expr.kind {
+            ExprKind::Const(_) | ExprKind::GroupName | ExprKind::GroupKey(_) => Vec::new(),
+            ExprKind::Field(path) => vec![keys(&[], path)],
+            ExprKind::RootField(slot, rest) => {
+                let root = self.root_names.get(*slot).cloned().unwrap_or_default();
+                vec![keys(&[root], rest)]
+            }
+            ExprKind::Var(slot, path) => self
+                .vars
+                .get(*slot)
+                .map(|origins| origins.iter().map(|o| keys(o, path)).collect())
+                .unwrap_or_default(),
+            ExprKind::Member(base, segment) => self
+                .origins(base)
+                .iter()
+                .map(|o| keys(o, std::slice::from_ref(segment)))
+                .collect(),
+            ExprKind::Index(base, index) => {
+                let base = self.origins(base);
+                match &index.kind {
+                    ExprKind::Const(Const::String(key)) => base
+                        .iter()
+                        .map(|o| {
+                            let mut path = o.clone();
+                            path.push(key.as_ref().into());
+                            path
+                        })
+                        .collect(),
+                    ExprKind::Const(Const::Number(_)) => base,
+                    _ => {
+                        // A computed index may name any field.
+                        self.value(index);
+                        self.mark(&base, true);
+                        Vec::new()
+                    }
+                }
+            }
+            ExprKind::Exists(inner) | ExprKind::Missing(inner) => {
+                self.presence(inner);
+                Vec::new()
+            }
+            ExprKind::Call(Function::Count, args) => {
+                for arg in args {
+                    self.presence(arg);
+                }
+                Vec::new()
+            }
+            ExprKind::Quantifier(_, slot, list, body) => {
+                self.with_var(*slot, list, |reads| reads.value(body));
+                Vec::new()
+            }
+            ExprKind::Comprehension(slot, list, body, filter) => {
+                self.with_var(*slot, list, |reads| {
+                    if let Some(filter) = filter {
+                        reads.value(filter);
+                    }
+                    reads.origins(body)
+                })
+            }
+            ExprKind::If(condition, then, otherwise) => {
+                self.value(condition);
+                let mut origins = self.origins(then);
+                origins.extend(self.origins(otherwise));
+                origins
+            }
+            ExprKind::Local(index) | ExprKind::AllOf(index) => self.local(*index),
+            ExprKind::Group => vec![Vec::new()],
+            _ => {
+                let mut children = Vec::new();
+                expr.for_each_child(&mut |child| children.push(child));
+                for child in children {
+                    self.value(child);
+                }
+                Vec::new()
+            }
+        }
+    }
+}
+
+/// `prefix` followed by the keys of `path` (an index keeps the path where it is: a list's
+/// elements stand where the list does).
+fn keys(prefix: &[Box<str>], path: &[Segment]) -> Vec<Box<str>> {
+    let mut keys = prefix.to_vec();
+    keys.extend(path.iter().filter_map(|segment| match segment {
+        Segment::Key(key) => Some(key.clone()),
+        Segment::Index(_) => None,
+    }));
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn projection_of(policy: &str) -> Option<Projection> {
+        let source = crate::source::SourceFile::new("p.policy", policy);
+        let program = crate::check::check_sources(&[source]).expect("the policy compiles");
+        program.projection(&[Segment::Key("id".into())])
+    }
+
+    fn reads(projection: &Projection, path: &[&str]) -> Option<Wanted> {
+        let mut at = projection.root();
+        for key in path {
+            at = projection.child(at, key)?;
+        }
+        Some(at)
+    }
+
+    #[test]
+    fn a_comprehension_reads_the_fields_of_its_elements() {
+        let p = projection_of(
+            "rule r {\n  let amounts = [b.value.amount for b in bids.details where b.status == valid]\n  deny when sum(amounts) > 2\n}\n",
+        )
+        .expect("a projection");
+        assert_eq!(
+            reads(&p, &["bids", "details", "value", "amount"]),
+            Some(Wanted::Everything)
+        );
+        assert_eq!(
+            reads(&p, &["bids", "details", "status"]),
+            Some(Wanted::Everything)
+        );
+        assert!(matches!(
+            reads(&p, &["bids", "details"]),
+            Some(Wanted::Fields(_))
+        ));
+        assert_eq!(reads(&p, &["bids", "details", "id"]), None);
+        assert_eq!(reads(&p, &["parties"]), None);
+        assert_eq!(reads(&p, &["id"]), Some(Wanted::Everything));
+    }
+
+    #[test]
+    fn a_group_rule_reads_through_group_and_its_keys() {
+        let p = projection_of(
+            "rule r {\n  warn per vendor\n  when sum(group.amount) > 10 and any x in group where x.note.text exists\n  message \"{vendor}: {count(group)}\"\n}\n",
+        )
+        .expect("a projection");
+        assert_eq!(reads(&p, &["vendor"]), Some(Wanted::Everything));
+        assert_eq!(reads(&p, &["amount"]), Some(Wanted::Everything));
+        assert!(matches!(
+            reads(&p, &["note", "text"]),
+            Some(Wanted::Fields(_))
+        ));
+        assert_eq!(reads(&p, &["note", "other"]), None);
+        assert_eq!(reads(&p, &["date"]), None);
+    }
+
+    #[test]
+    fn a_let_passes_on_the_elements_it_chose() {
+        let p = projection_of(
+            "rule r {\n  let chosen = [b for b in bids where b.status == valid]\n  deny when max([b.amount for b in chosen]) > 10\n}\n",
+        )
+        .expect("a projection");
+        assert_eq!(reads(&p, &["bids", "amount"]), Some(Wanted::Everything));
+        assert_eq!(reads(&p, &["bids", "status"]), Some(Wanted::Everything));
+        assert_eq!(reads(&p, &["bids", "date"]), None);
+    }
+
+    #[test]
+    fn a_message_field_and_a_schema() {
+        let p = projection_of("rule r {\n  deny when amount > 1\n  message \"{buyer}\"\n}\n")
+            .expect("a projection");
+        assert_eq!(reads(&p, &["buyer", "unit"]), Some(Wanted::Everything));
+        assert_eq!(reads(&p, &["vendor"]), None);
+        // A rendered group reads every field.
+        assert!(projection_of("rule r {\n  warn per vendor\n  message \"{group}\"\n}\n").is_none());
+    }
+
+    #[test]
+    fn a_value_used_whole_keeps_everything_under_it() {
+        let p = projection_of("deny when tender == \"x\" and buyer.name exists\n")
+            .expect("a projection");
+        assert_eq!(
+            reads(&p, &["tender", "anything", "deep"]),
+            Some(Wanted::Everything)
+        );
+        assert!(matches!(
+            reads(&p, &["buyer", "name"]),
+            Some(Wanted::Fields(_))
+        ));
+        assert_eq!(reads(&p, &["buyer", "id"]), None);
+    }
+
+    #[test]
+    fn a_computed_index_reads_the_whole_value() {
+        let p =
+            projection_of("rule r {\n  let key = lower(name)\n  deny when prices[key] == 1\n}\n")
+                .expect("a projection");
+        assert_eq!(reads(&p, &["prices", "a"]), Some(Wanted::Everything));
+        assert_eq!(reads(&p, &["name"]), Some(Wanted::Everything));
+        assert_eq!(reads(&p, &["other"]), None);
+    }
+}
