@@ -33,9 +33,9 @@ pub struct Program {
     /// Every aliased symbol of the run, for group keys: records whose key is a spelling of one
     /// share its group.
     pub aliases: Vec<(Arc<str>, Arc<AliasSet>)>,
-    /// The top-level fields that some rule across records (or a waiver of one) reads: all a
-    /// record keeps for them.
-    pub across_reads: Vec<Box<str>>,
+    /// What the rules across records (and their waivers) read of a record: all a record keeps
+    /// for them.
+    pub across_projection: super::projection::Projection,
 }
 
 impl Program {
@@ -66,8 +66,7 @@ impl Program {
                 slot_root_fields(&mut clause.expr, &mut root_fields);
             }
         }
-        let across_reads = across_reads(&rules, &[]);
-        Program {
+        let mut program = Program {
             rules,
             index,
             root_fields,
@@ -76,8 +75,10 @@ impl Program {
             schema: None,
             today: None,
             aliases: Vec::new(),
-            across_reads,
-        }
+            across_projection: super::projection::Projection::default(),
+        };
+        program.across_projection = program.across_projection();
+        program
     }
 
     /// Attaches waivers to the rules they waive, each waiver's condition given root-field slots
@@ -89,8 +90,8 @@ impl Program {
                 rule.waivers.push(index);
             }
         }
-        self.across_reads = across_reads(&self.rules, &waivers);
         self.waivers = waivers;
+        self.across_projection = self.across_projection();
         self
     }
 
@@ -419,43 +420,6 @@ impl CompiledRule {
         conditions.chain(unless).chain(require)
     }
 
-    /// The names of the top-level record fields the rule (and `waivers`, its waivers' conditions)
-    /// may read, through any path: what a rule across records keeps of each record.
-    pub(crate) fn fields_read(&self, waivers: &[&Expr]) -> Vec<Box<str>> {
-        let mut names: Vec<Box<str>> = Vec::new();
-        let mut stack: Vec<&Expr> = self.clauses().map(|(_, c)| &c.expr).collect();
-        stack.extend(self.lets.iter().map(|l| &l.expr));
-        stack.extend(waivers);
-        if let Some(across) = &self.across {
-            stack.extend(across.keys.iter().map(|k| &k.expr));
-            stack.extend(across.where_.iter().chain(&across.having).map(|c| &c.expr));
-        }
-        if let Some(message) = &self.message {
-            for part in &message.parts {
-                match part {
-                    TemplatePart::Field(path) => add_keys(path, &mut names),
-                    TemplatePart::Expr(e) => stack.push(e),
-                    TemplatePart::Text(_) => {}
-                }
-            }
-        }
-        while let Some(expr) = stack.pop() {
-            match &expr.kind {
-                ExprKind::Field(path) | ExprKind::Var(_, path) | ExprKind::RootField(_, path) => {
-                    add_keys(path, &mut names);
-                }
-                ExprKind::Member(_, segment) => add_keys(std::slice::from_ref(segment), &mut names),
-                // `record["key"]` and indexes by a computed value may read any field.
-                ExprKind::Index(..) => names.push("*".into()),
-                _ => {}
-            }
-            expr.for_each_child(&mut |child| stack.push(child));
-        }
-        names.sort_unstable();
-        names.dedup();
-        names
-    }
-
     /// The message of a rule without `message`: which clauses matched, and which did not excuse.
     pub(crate) fn generate_message(&self) -> String {
         let mut text = match &self.require {
@@ -470,34 +434,6 @@ impl CompiledRule {
             text.push_str(&format!(", not excused by `unless {}`", unless.text));
         }
         text
-    }
-}
-
-/// The top-level fields that the rules across records of `rules`, and `waivers` of them, read.
-fn across_reads(rules: &[CompiledRule], waivers: &[CompiledWaiver]) -> Vec<Box<str>> {
-    let mut reads: Vec<Box<str>> = Vec::new();
-    for (index, rule) in rules.iter().enumerate() {
-        if rule.across.is_none() {
-            continue;
-        }
-        let conditions: Vec<&Expr> = waivers
-            .iter()
-            .filter(|w| w.rule == index)
-            .map(|w| &w.condition.expr)
-            .collect();
-        reads.extend(rule.fields_read(&conditions));
-    }
-    reads.sort_unstable();
-    reads.dedup();
-    reads
-}
-
-/// Adds the keys of a path to `names`.
-fn add_keys(path: &[Segment], names: &mut Vec<Box<str>>) {
-    for segment in path {
-        if let Segment::Key(key) = segment {
-            names.push(key.clone());
-        }
     }
 }
 

@@ -14,9 +14,10 @@
 use super::program::{
     CompiledRule, Const, Expr, ExprKind, Function, Program, Segment, TemplatePart,
 };
+use crate::value::{Entry, Map, Node, Value};
 
-/// The fields a program reads, as a tree from the record's root.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The fields a program reads, as a tree from the record's root. The default keeps everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Projection {
     /// The tree's nodes; the root is the first.
     nodes: Vec<ProjectionNode>,
@@ -105,6 +106,13 @@ impl Projection {
     pub fn is_everything(&self) -> bool {
         self.root() == Wanted::Everything
     }
+
+    /// Whether no field is read.
+    pub fn is_nothing(&self) -> bool {
+        self.nodes
+            .first()
+            .is_some_and(|root| !root.whole && root.children.is_empty())
+    }
 }
 
 impl Program {
@@ -115,27 +123,82 @@ impl Program {
             return None;
         }
         let mut projection = Projection::new();
-        projection.add(&keys(&[], id_field), true);
+        if !id_field.is_empty() {
+            projection.add(&keys(&[], id_field), true);
+        }
+        self.add_reads(&mut projection, |_| true, true);
+        (!projection.is_everything()).then_some(projection)
+    }
+
+    /// What the rules across records (`per`, `all.`) and their waivers read of a record once
+    /// every record is read (their keys, filters and `where` are read as it streams past): all
+    /// they keep of it.
+    pub(crate) fn across_projection(&self) -> Projection {
+        let mut projection = Projection::new();
+        self.add_reads(&mut projection, |rule| rule.across.is_some(), false);
+        projection
+    }
+
+    /// Adds what the rules `chosen` picks, with their waivers, read; with `streamed`, also the
+    /// keys, filters and `where` of rules across records.
+    fn add_reads(
+        &self,
+        projection: &mut Projection,
+        chosen: impl Fn(&CompiledRule) -> bool,
+        streamed: bool,
+    ) {
         let mut root_names = vec![Box::<str>::default(); self.root_fields.len()];
         for (name, &slot) in &self.root_fields {
             if let Some(at) = root_names.get_mut(slot) {
                 *at = name.clone();
             }
         }
-        for (index, rule) in self.rules.iter().enumerate() {
+        for (index, rule) in self.rules.iter().enumerate().filter(|(_, r)| chosen(r)) {
             let mut reads = RuleReads {
                 rule,
                 root_names: &root_names,
                 vars: Vec::new(),
                 lets: vec![None; rule.lets.len()],
-                projection: &mut projection,
+                projection,
             };
-            reads.rule();
+            reads.rule(streamed);
             for waiver in self.waivers.iter().filter(|w| w.rule == index) {
                 reads.value(&waiver.condition.expr);
             }
         }
-        (!projection.is_everything()).then_some(projection)
+    }
+}
+
+/// What `projection` keeps of `node` standing at `at`: the fields it names (a value nothing
+/// reads is left out), everything where it keeps everything.
+pub(crate) fn project(node: &Node, projection: &Projection, at: Wanted) -> Node {
+    let value = match (&node.value, at) {
+        (_, Wanted::Everything) => return node.clone(),
+        (Value::Map(map), at) => Value::Map(Map {
+            entries: map
+                .entries
+                .iter()
+                .filter_map(|e| {
+                    let below = projection.child(at, &e.key)?;
+                    Some(Entry {
+                        key: e.key.clone(),
+                        key_span: e.key_span,
+                        value: project(&e.value, projection, below),
+                    })
+                })
+                .collect(),
+        }),
+        (Value::List(items), at) => Value::List(
+            items
+                .iter()
+                .map(|item| project(item, projection, at))
+                .collect(),
+        ),
+        (other, _) => other.clone(),
+    };
+    Node {
+        value,
+        span: node.span,
     }
 }
 
@@ -155,7 +218,9 @@ struct RuleReads<'a> {
 }
 
 impl RuleReads<'_> {
-    fn rule(&mut self) {
+    /// Follows the rule's expressions; the keys, filters and `where` of a rule across records
+    /// only with `streamed`.
+    fn rule(&mut self, streamed: bool) {
         let rule = self.rule;
         for (_, clause) in rule.clauses() {
             self.value(&clause.expr);
@@ -165,16 +230,16 @@ impl RuleReads<'_> {
             self.local(index);
         }
         if let Some(across) = &rule.across {
-            for key in &across.keys {
-                self.value(&key.expr);
+            if streamed {
+                for key in &across.keys {
+                    self.value(&key.expr);
+                }
+                for clause in across.filters.iter().chain(&across.where_) {
+                    self.value(&clause.expr);
+                }
             }
-            for clause in across
-                .filters
-                .iter()
-                .chain(&across.where_)
-                .chain(&across.having)
-            {
-                self.value(&clause.expr);
+            if let Some(having) = &across.having {
+                self.value(&having.expr);
             }
         }
         if let Some(message) = &rule.message {
@@ -406,6 +471,31 @@ mod tests {
         assert_eq!(reads(&p, &["vendor"]), None);
         // A rendered group reads every field.
         assert!(projection_of("rule r {\n  warn per vendor\n  message \"{group}\"\n}\n").is_none());
+    }
+
+    #[test]
+    fn rules_across_records_keep_only_what_they_read_after_the_records() {
+        let source = crate::source::SourceFile::new(
+            "p.policy",
+            "rule r {\n  warn per vendor, month(date)\n  where status == open\n  when sum(group.amount) > 10\n}\nrule s {\n  note per id\n  when count(group) > 1\n}\ndeny when flagged == true\n",
+        );
+        let program = crate::check::check_sources(&[source]).expect("the policy compiles");
+        let kept = program.across_projection();
+        // Keys and `where` are read as records stream past; only `amount` is read later.
+        assert_eq!(reads(&kept, &["amount"]), Some(Wanted::Everything));
+        for field in ["vendor", "date", "status", "id", "flagged"] {
+            assert_eq!(reads(&kept, &[field]), None, "{field}");
+        }
+        let read = program.projection(&[]).expect("a projection");
+        for field in ["vendor", "date", "status", "id", "flagged", "amount"] {
+            assert_eq!(reads(&read, &[field]), Some(Wanted::Everything), "{field}");
+        }
+        let source = crate::source::SourceFile::new(
+            "p.policy",
+            "rule s {\n  note per id\n  when count(group) > 1\n}\n",
+        );
+        let program = crate::check::check_sources(&[source]).expect("the policy compiles");
+        assert!(program.across_projection().is_nothing());
     }
 
     #[test]

@@ -12,11 +12,12 @@ use rust_decimal::Decimal;
 
 use super::value::{EvalValue, Operand};
 use super::{Context, Finding, Frame, Memo, RootSlots, Verdict};
+use crate::compile::projection::project;
 use crate::compile::{Across, CompiledRule, Program};
 use crate::data::Record;
 use crate::effect::Outcome;
 use crate::source::{Location, Span};
-use crate::value::{Map, Node, Value};
+use crate::value::Node;
 
 /// A group key's value, as groups are told apart.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -246,7 +247,7 @@ pub(crate) fn collect(
             rule: index,
             keys,
             node: kept
-                .get_or_insert_with(|| Arc::new(prune(&record.root, &program.across_reads)))
+                .get_or_insert_with(|| kept_of(&record.root, &program.across_projection))
                 .clone(),
             member: Member {
                 record: name.clone(),
@@ -339,25 +340,16 @@ fn key_value(value: &Operand<'_>, program: &Program) -> Option<KeyValue> {
     })
 }
 
-/// The record with only the top-level fields in `reads` (all of it when a rule may read any).
-fn prune(root: &Node, reads: &[Box<str>]) -> Node {
-    if reads.iter().any(|r| &**r == "*") {
-        return root.clone();
+/// What the rules across records keep of a record: what they read of it once every record is
+/// read; one empty record shared by all when that is nothing.
+fn kept_of(root: &Node, projection: &crate::compile::projection::Projection) -> Arc<Node> {
+    static NOTHING: std::sync::OnceLock<Arc<Node>> = std::sync::OnceLock::new();
+    if projection.is_nothing() {
+        return NOTHING
+            .get_or_init(|| Arc::new(crate::value::empty_record()))
+            .clone();
     }
-    let Value::Map(map) = &root.value else {
-        return root.clone();
-    };
-    Node {
-        value: Value::Map(Map {
-            entries: map
-                .entries
-                .iter()
-                .filter(|e| reads.binary_search(&e.key).is_ok())
-                .cloned()
-                .collect(),
-        }),
-        span: root.span,
-    }
+    Arc::new(project(root, projection, projection.root()))
 }
 
 impl AcrossRecords {
@@ -536,9 +528,11 @@ fn evaluate_rule(
     // Pass 1: `having`, and the values `all.` reads.
     let mut prepared = prepare(program, rule, groups, grouped, &empty);
     let states = std::mem::take(&mut prepared.states);
+    let mut memos = std::mem::take(&mut prepared.memos).into_iter();
     let mut vars = Vec::new();
     // Pass 2: the rule on each group.
     for (g, ((group, state), name)) in groups.iter().zip(states).zip(&prepared.names).enumerate() {
+        let memo = memos.next();
         let order = (group.first, index);
         let considered = match state {
             Ok(considered) => considered,
@@ -563,7 +557,10 @@ fn evaluate_rule(
         let root = group.root(grouped, &empty);
         let mut slots = RootSlots::default();
         slots.fill(program, root);
-        let frame = prepared.frame(rule, program, group, grouped, g);
+        let mut frame = prepared.frame(rule, program, group, grouped, g);
+        if let Some(memo) = memo.filter(|m| m.len() == rule.lets.len()) {
+            frame.memo = memo;
+        }
         let mut context = Context::new(root, &mut vars, &slots).with_frame(frame);
         let verdict = context.rule(rule).and_then(|v| match v {
             Verdict::Passes => Ok(None),
@@ -705,6 +702,8 @@ struct Prepared<'r> {
     names: Vec<String>,
     key_operands: Vec<Vec<Operand<'r>>>,
     states: Vec<Result<bool, super::Failure>>,
+    /// The lets each group computed in pass 1 (none read `all.`), for pass 2 to start from.
+    memos: Vec<Vec<Memo<'r>>>,
     all: Vec<Vec<Operand<'r>>>,
     /// The run-wide values that do not depend on the group, computed once.
     constants: Vec<(usize, Operand<'r>)>,
@@ -747,12 +746,14 @@ fn prepare<'r>(
         .iter()
         .map(|g| g.keys.iter().map(KeyValue::operand).collect())
         .collect();
-    let (states, all) = pass_one(program, rule, groups, grouped, empty, &key_operands, &names);
+    let (states, memos, all) =
+        pass_one(program, rule, groups, grouped, empty, &key_operands, &names);
     let constants = run_constants(program, rule, empty, &all);
     Prepared {
         names,
         key_operands,
         states,
+        memos,
         all,
         constants,
     }
@@ -768,11 +769,12 @@ fn pass_one<'r>(
     empty: &'r Node,
     key_operands: &[Vec<Operand<'r>>],
     names: &[String],
-) -> (Vec<Result<bool, super::Failure>>, Vec<Vec<Operand<'r>>>) {
+) -> PassOne<'r> {
     let mut states: Vec<Result<bool, super::Failure>> = Vec::with_capacity(groups.len());
+    let mut memos: Vec<Vec<Memo<'r>>> = Vec::with_capacity(groups.len());
     let mut all: Vec<Vec<Operand<'r>>> = vec![Vec::new(); rule.lets.len()];
     let Some(across) = &rule.across else {
-        return (states, all);
+        return (states, memos, all);
     };
     let mut vars = Vec::new();
     for (g, group) in groups.iter().enumerate() {
@@ -798,9 +800,24 @@ fn pass_one<'r>(
             Ok(true)
         })();
         states.push(result);
+        // A let whose evaluation failed is computed again (and fails again) where it is read.
+        let mut memo = std::mem::take(&mut context.frame.memo);
+        for m in &mut memo {
+            if matches!(m, Memo::Busy) {
+                *m = Memo::Unset;
+            }
+        }
+        memos.push(memo);
     }
-    (states, all)
+    (states, memos, all)
 }
+
+/// What pass 1 gives: each group's state and lets, and the values of `all.`.
+type PassOne<'r> = (
+    Vec<Result<bool, super::Failure>>,
+    Vec<Vec<Memo<'r>>>,
+    Vec<Vec<Operand<'r>>>,
+);
 
 /// Why the rule across records at `index` did or did not fire on the group (or, for a rule
 /// without `per`, the record) named `name`: the group's keys and size, then each clause with the
