@@ -121,7 +121,13 @@ pub fn run_tests(program: &Program) -> (Vec<TestOutcome>, Coverage) {
                         &[crate::compile::Segment::Key("id".into())],
                     )
                     .into();
-                    crate::eval::across::collect(program, record, &name, &mut collected);
+                    crate::eval::across::collect(
+                        program,
+                        &evaluator.per_member,
+                        record,
+                        &name,
+                        &mut collected,
+                    );
                     across.add(collected, |i| format!("{}#{i}", record.source.name()));
                 }
             }

@@ -294,3 +294,37 @@ fn a_waiver_names_a_group_by_its_id_or_chooses_groups_by_their_keys() {
         "{found:#?}"
     );
 }
+
+/// Comprehensions and quantifiers over `group` that read only the member and the keys are
+/// computed per member as records are read; a rule-local let in them makes them evaluated on
+/// the group instead. Both give the same findings, errors included.
+#[test]
+fn values_per_member_are_those_of_the_group() {
+    let data = "- {id: a1, vendor: A, amount: 50, bids: [{status: valid, by: [X]}, {status: lost, by: [Y]}]}\n\
+                - {id: a2, vendor: A, amount: 150, bids: [{status: valid, by: [X, Y]}], note: {text: hi}}\n\
+                - {id: b1, vendor: B, amount: 500, bids: []}\n\
+                - {id: b2, vendor: B, amount: 700}\n\
+                - {id: c1, vendor: C, amount: 5, bids: [{status: valid, by: [Z]}]}\n\
+                - {id: c2, vendor: C, amount: seven}\n";
+    let rule = |limit: &str| {
+        format!(
+            "rule r {{\n  let limit = 100\n  let big = count([r for r in group where r.amount > {limit}])\n  \
+             let valid_bids = sum([count([b for b in r.bids where b.status == valid and vendor != Q]) for r in group])\n  \
+             let notes = [r.note for r in group where {limit} > 0]\n  \
+             let bidders = distinct(flatten([r.bids.by for r in group where {limit} > 0]))\n  \
+             warn per vendor\n  when big > 0 or any r in group where r.amount > {limit} * 5\n  \
+             message \"{{vendor}}: {{big}} big, {{valid_bids}} valid bids by {{bidders}}, notes {{notes}}\"\n}}\n"
+        )
+    };
+    let hoisted = naive(&rule("100"), data);
+    let on_groups = naive(&rule("limit"), data);
+    assert_eq!(hoisted, on_groups);
+    // A and B fire; C's `seven` is not a number: an error finding.
+    assert_eq!(hoisted.len(), 3, "{hoisted:#?}");
+    assert!(
+        hoisted[0].contains("A: 1 big, 2 valid bids by [X, Y], notes [{text: hi}]"),
+        "{}",
+        hoisted[0]
+    );
+    assert!(hoisted[2].contains("error"), "{}", hoisted[2]);
+}

@@ -100,11 +100,12 @@ fn explain_across(
     name: &str,
 ) -> Exit {
     let mut kept = crate::eval::across::AcrossRecords::default();
+    let plan = crate::eval::across::Plan::new(program);
     let mut trouble = Vec::new();
     each_record(prepared, &mut trouble, |record| {
         let record_name: std::sync::Arc<str> = crate::eval::record_name(&record, id_field).into();
         let mut collected = Vec::new();
-        crate::eval::across::collect(program, &record, &record_name, &mut collected);
+        crate::eval::across::collect(program, &plan, &record, &record_name, &mut collected);
         kept.add(collected, |i| format!("{}#{i}", record.source.name()));
     });
     print_errors(&trouble);

@@ -476,6 +476,45 @@ impl Expr {
         }
         reads
     }
+
+    /// Whether this is a comprehension or quantifier over `group` whose filter and body read
+    /// nothing but the member and the group's keys (`[count(r.bids) for r in group]`,
+    /// `any r in group where r.amount > 10`): a value per member, computed while the member's
+    /// record is read rather than after every record is.
+    pub(crate) fn is_per_member(&self) -> bool {
+        let (slot, list, parts): (usize, &Expr, Vec<&Expr>) = match &self.kind {
+            ExprKind::Comprehension(slot, list, body, filter) => {
+                let mut parts = vec![&**body];
+                parts.extend(filter.as_deref());
+                (*slot, list, parts)
+            }
+            ExprKind::Quantifier(_, slot, list, body) => (*slot, list, vec![&**body]),
+            _ => return false,
+        };
+        if !matches!(list.kind, ExprKind::Group) {
+            return false;
+        }
+        let mut stack = parts;
+        while let Some(e) = stack.pop() {
+            match &e.kind {
+                ExprKind::Var(s, _) if *s < slot => return false,
+                ExprKind::Field(_)
+                | ExprKind::RootField(..)
+                | ExprKind::Local(_)
+                | ExprKind::AllOf(_)
+                | ExprKind::Group
+                | ExprKind::GroupName => return false,
+                _ => e.for_each_child(&mut |child| stack.push(child)),
+            }
+        }
+        true
+    }
+
+    /// The comprehension's body when it is the member itself (`[r for r in group where …]`).
+    pub(crate) fn member_itself(&self) -> bool {
+        matches!(&self.kind, ExprKind::Comprehension(slot, _, body, _)
+            if matches!(&body.kind, ExprKind::Var(s, path) if s == slot && path.is_empty()))
+    }
 }
 
 /// One clause of a rule: a boolean expression and the text it was written as.

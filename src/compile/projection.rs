@@ -160,8 +160,9 @@ impl Program {
                 vars: Vec::new(),
                 lets: vec![None; rule.lets.len()],
                 projection,
+                streamed,
             };
-            reads.rule(streamed);
+            reads.rule();
             for waiver in self.waivers.iter().filter(|w| w.rule == index) {
                 reads.value(&waiver.condition.expr);
             }
@@ -215,13 +216,16 @@ struct RuleReads<'a> {
     /// The origins of each rule-local let, once followed.
     lets: Vec<Option<Origins>>,
     projection: &'a mut Projection,
+    /// Also what is read as records stream past: keys, filters, `where`, values per member.
+    streamed: bool,
 }
 
 impl RuleReads<'_> {
     /// Follows the rule's expressions; the keys, filters and `where` of a rule across records
-    /// only with `streamed`.
-    fn rule(&mut self, streamed: bool) {
+    /// only when `streamed`.
+    fn rule(&mut self) {
         let rule = self.rule;
+        let streamed = self.streamed;
         for (_, clause) in rule.clauses() {
             self.value(&clause.expr);
         }
@@ -305,6 +309,14 @@ impl RuleReads<'_> {
     }
 
     fn origins(&mut self, expr: &Expr) -> Origins {
+        // Values per member of a group are computed as the records stream past.
+        if !self.streamed && expr.is_per_member() {
+            return if expr.member_itself() {
+                vec![Vec::new()]
+            } else {
+                Vec::new()
+            };
+        }
         match &expr.kind {
             ExprKind::Const(_) | ExprKind::GroupName | ExprKind::GroupKey(_) => Vec::new(),
             ExprKind::Field(path) => vec![keys(&[], path)],

@@ -10,6 +10,8 @@ use std::sync::Arc;
 use jiff::civil::Date;
 use rust_decimal::Decimal;
 
+pub(crate) use super::per_member::Plan;
+use super::per_member::{self, Part};
 use super::value::{EvalValue, Operand};
 use super::{Context, Finding, Frame, Memo, RootSlots, Verdict};
 use crate::compile::projection::project;
@@ -90,6 +92,8 @@ pub(crate) struct Collected {
     rule: usize,
     /// The key values of each group it joins (one empty tuple for a rule without `per`).
     keys: Vec<Vec<KeyValue>>,
+    /// For each group it joins, its part in each of the rule's expressions per member.
+    parts: Vec<Vec<Part>>,
     /// The fields of the record that the rules across records read, shared by them.
     node: Arc<Node>,
     /// Its name (empty when it is named by its position, known only at the merge).
@@ -108,6 +112,9 @@ struct Group {
     keys: Vec<KeyValue>,
     nodes: Vec<Arc<Node>>,
     members: Vec<Member>,
+    /// Each member's part in each of the rule's expressions per member: by expression, then
+    /// by member.
+    parts: Vec<Vec<Part>>,
     /// The first record's deciding value.
     at: Location,
     /// The input position of its first record.
@@ -179,8 +186,9 @@ pub fn any(program: &Program) -> bool {
 
 /// What `record` gives each rule across records: the groups it joins and what is kept of it.
 /// `name` is the record's name, empty when it is named by its position.
-pub(crate) fn collect(
-    program: &Program,
+pub(crate) fn collect<'p>(
+    program: &'p Program,
+    plan: &Plan<'p>,
     record: &Record,
     name: &Arc<str>,
     out: &mut Vec<Collected>,
@@ -243,9 +251,28 @@ pub(crate) fn collect(
             },
         };
         let (line, column, at) = place(at_span);
+        let exprs = plan.of(index);
+        let parts = if exprs.is_empty() {
+            Vec::new()
+        } else {
+            keys.iter()
+                .map(|tuple| {
+                    let operands: Vec<Operand<'_>> = tuple.iter().map(KeyValue::operand).collect();
+                    let frame = Frame {
+                        keys: &operands,
+                        ..Frame::record(rule, program)
+                    };
+                    let mut vars = Vec::new();
+                    let mut context =
+                        Context::new(&record.root, &mut vars, &slots).with_frame(frame);
+                    per_member::parts(&mut context, exprs, &record.root)
+                })
+                .collect()
+        };
         out.push(Collected {
             rule: index,
             keys,
+            parts,
             node: kept
                 .get_or_insert_with(|| kept_of(&record.root, &program.across_projection))
                 .clone(),
@@ -402,6 +429,7 @@ impl AcrossRecords {
                     keys: Vec::new(),
                     nodes: vec![c.node],
                     members: vec![c.member],
+                    parts: Vec::new(),
                     at: line_of(&c.at),
                     first: order,
                 });
@@ -426,23 +454,29 @@ impl AcrossRecords {
                 });
                 continue;
             }
+            let mut parts = c.parts.into_iter();
             for keys in c.keys {
-                match rule.by_keys.get(&keys) {
-                    Some(&g) => {
-                        if let Some(group) = rule.groups.get_mut(g) {
-                            group.nodes.push(c.node.clone());
-                            group.members.push(c.member.clone());
-                        }
-                    }
+                let parts = parts.next().unwrap_or_default();
+                let g = match rule.by_keys.get(&keys) {
+                    Some(&g) => g,
                     None => {
                         rule.by_keys.insert(keys.clone(), rule.groups.len());
                         rule.groups.push(Group {
                             keys,
-                            nodes: vec![c.node.clone()],
-                            members: vec![c.member.clone()],
+                            nodes: Vec::new(),
+                            members: Vec::new(),
+                            parts: vec![Vec::new(); parts.len()],
                             at: line_of(&c.at),
                             first: order,
                         });
+                        rule.groups.len() - 1
+                    }
+                };
+                if let Some(group) = rule.groups.get_mut(g) {
+                    group.nodes.push(c.node.clone());
+                    group.members.push(c.member.clone());
+                    for (expr, part) in group.parts.iter_mut().zip(parts) {
+                        expr.push(part);
                     }
                 }
             }
@@ -526,7 +560,8 @@ fn evaluate_rule(
     let grouped = !across.keys.is_empty();
     let empty = crate::value::empty_record();
     // Pass 1: `having`, and the values `all.` reads.
-    let mut prepared = prepare(program, rule, groups, grouped, &empty);
+    let plan = Plan::new(program);
+    let mut prepared = prepare(program, rule, plan.of(index), groups, grouped, &empty);
     let states = std::mem::take(&mut prepared.states);
     let mut memos = std::mem::take(&mut prepared.memos).into_iter();
     let mut vars = Vec::new();
@@ -613,16 +648,18 @@ fn evaluate_rule(
     }
 }
 
-#[expect(clippy::too_many_arguments, reason = "the parts of one group's frame")]
+/// A group's place among the rule's groups: every group's key values, its index, every name.
+type Place<'r, 'v> = (&'v [Vec<Operand<'r>>], usize, &'v [String]);
+
+/// The frame of `rule` on `group` (at `place`), with `all.` and the addresses of the rule's
+/// expressions per member.
 fn group_frame<'r, 'v>(
     rule: &'r CompiledRule,
     program: &Program,
-    group: &'r Group,
-    grouped: bool,
-    key_operands: &'v [Vec<Operand<'r>>],
-    g: usize,
-    names: &'v [String],
+    (group, grouped): (&'r Group, bool),
+    (key_operands, g, names): Place<'r, 'v>,
     all: &'v [Vec<Operand<'r>>],
+    per_member: &'v [usize],
 ) -> Frame<'r, 'v> {
     Frame {
         lets: &rule.lets,
@@ -633,6 +670,7 @@ fn group_frame<'r, 'v>(
         all,
         today: program.today,
         constants: &[],
+        per_member: (!per_member.is_empty()).then_some((per_member, group.parts.as_slice())),
     }
 }
 
@@ -707,6 +745,8 @@ struct Prepared<'r> {
     all: Vec<Vec<Operand<'r>>>,
     /// The run-wide values that do not depend on the group, computed once.
     constants: Vec<(usize, Operand<'r>)>,
+    /// The addresses of the rule's expressions per member.
+    per_member: Vec<usize>,
 }
 
 impl<'r> Prepared<'r> {
@@ -722,12 +762,10 @@ impl<'r> Prepared<'r> {
         let mut frame = group_frame(
             rule,
             program,
-            group,
-            grouped,
-            &self.key_operands,
-            g,
-            &self.names,
+            (group, grouped),
+            (&self.key_operands, g, &self.names),
             &self.all,
+            &self.per_member,
         );
         frame.constants = &self.constants;
         frame
@@ -737,6 +775,7 @@ impl<'r> Prepared<'r> {
 fn prepare<'r>(
     program: &Program,
     rule: &'r CompiledRule,
+    per_member: &[&crate::compile::Expr],
     groups: &'r [Group],
     grouped: bool,
     empty: &'r Node,
@@ -746,8 +785,17 @@ fn prepare<'r>(
         .iter()
         .map(|g| g.keys.iter().map(KeyValue::operand).collect())
         .collect();
-    let (states, memos, all) =
-        pass_one(program, rule, groups, grouped, empty, &key_operands, &names);
+    let per_member: Vec<usize> = per_member
+        .iter()
+        .map(|e| std::ptr::from_ref(*e) as usize)
+        .collect();
+    let (states, memos, all) = pass_one(
+        program,
+        rule,
+        (groups, grouped, empty),
+        (&key_operands, &names),
+        &per_member,
+    );
     let constants = run_constants(program, rule, empty, &all);
     Prepared {
         names,
@@ -756,6 +804,7 @@ fn prepare<'r>(
         memos,
         all,
         constants,
+        per_member,
     }
 }
 
@@ -764,11 +813,9 @@ fn prepare<'r>(
 fn pass_one<'r>(
     program: &Program,
     rule: &'r CompiledRule,
-    groups: &'r [Group],
-    grouped: bool,
-    empty: &'r Node,
-    key_operands: &[Vec<Operand<'r>>],
-    names: &[String],
+    (groups, grouped, empty): (&'r [Group], bool, &'r Node),
+    (key_operands, names): (&[Vec<Operand<'r>>], &[String]),
+    per_member: &[usize],
 ) -> PassOne<'r> {
     let mut states: Vec<Result<bool, super::Failure>> = Vec::with_capacity(groups.len());
     let mut memos: Vec<Vec<Memo<'r>>> = Vec::with_capacity(groups.len());
@@ -781,7 +828,14 @@ fn pass_one<'r>(
         let root = group.root(grouped, empty);
         let mut slots = RootSlots::default();
         slots.fill(program, root);
-        let frame = group_frame(rule, program, group, grouped, key_operands, g, names, &[]);
+        let frame = group_frame(
+            rule,
+            program,
+            (group, grouped),
+            (key_operands, g, names),
+            &[],
+            per_member,
+        );
         let mut context = Context::new(root, &mut vars, &slots).with_frame(frame);
         let result = (|| {
             if let Some(having) = &across.having
@@ -834,7 +888,8 @@ pub fn explain_group(
     let groups = &records.rules.get(&index)?.groups;
     let grouped = !across.keys.is_empty();
     let empty = crate::value::empty_record();
-    let prepared = prepare(program, rule, groups, grouped, &empty);
+    let plan = Plan::new(program);
+    let prepared = prepare(program, rule, plan.of(index), groups, grouped, &empty);
     let g = prepared.names.iter().position(|n| n == name)?;
     let group = groups.get(g)?;
     let root = group.root(grouped, &empty);

@@ -6,6 +6,7 @@ pub mod across;
 mod arith;
 pub mod explain;
 mod functions;
+mod per_member;
 pub mod value;
 
 use std::borrow::Cow;
@@ -59,6 +60,8 @@ type Result<T> = std::result::Result<T, Failure>;
 /// Evaluates a program's rules on records, reusing its buffers from one record to the next.
 pub struct Evaluator<'p> {
     program: &'p Program,
+    /// The expressions per member of its group rules.
+    pub(crate) per_member: per_member::Plan<'p>,
     candidates: Vec<usize>,
     scratch: String,
     slots: RootSlots,
@@ -71,6 +74,7 @@ impl<'p> Evaluator<'p> {
     pub fn new(program: &'p Program) -> Self {
         Evaluator {
             program,
+            per_member: per_member::Plan::new(program),
             candidates: Vec::new(),
             scratch: String::new(),
             slots: RootSlots::default(),
@@ -221,9 +225,10 @@ pub fn evaluate_across(
     records: &[(&Record, &str)],
 ) -> Vec<across::AcrossFinding> {
     let mut kept = across::AcrossRecords::default();
+    let plan = per_member::Plan::new(program);
     for (record, name) in records {
         let mut collected = Vec::new();
-        across::collect(program, record, &Arc::from(*name), &mut collected);
+        across::collect(program, &plan, record, &Arc::from(*name), &mut collected);
         kept.add(collected, |i| format!("{}#{i}", record.source.name()));
     }
     let mut used = vec![false; program.waivers.len()];
@@ -324,6 +329,8 @@ pub(crate) struct Frame<'r, 'v> {
     /// Values of expressions that depend on `all.` and on nothing of a record or group, by the
     /// expression's address: computed once for the whole run (a rule has few of them).
     constants: &'v [(usize, Operand<'r>)],
+    /// The expressions per member of a group, by address, and each one's parts in the group.
+    per_member: Option<(&'v [usize], &'r [Vec<per_member::Part>])>,
 }
 
 /// A rule-local let's state during one evaluation.
@@ -458,6 +465,21 @@ impl<'r> Context<'r, '_> {
             let address = std::ptr::from_ref(expr) as usize;
             if let Some((_, value)) = self.frame.constants.iter().find(|(a, _)| *a == address) {
                 return Ok(value.clone());
+            }
+        }
+        if let Some((addresses, parts)) = self.frame.per_member
+            && matches!(
+                expr.kind,
+                ExprKind::Comprehension(..) | ExprKind::Quantifier(..)
+            )
+        {
+            let address = std::ptr::from_ref(expr) as usize;
+            if let Some(parts) = addresses
+                .iter()
+                .position(|&a| a == address)
+                .and_then(|i| parts.get(i))
+            {
+                return per_member::value(expr, parts, self.frame.group);
             }
         }
         Ok(match &expr.kind {

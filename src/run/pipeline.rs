@@ -347,7 +347,13 @@ fn read_chunk(
             .unwrap_or_default()
             .into();
         if across {
-            crate::eval::across::collect(program, &record, &name, &mut outcome.collected);
+            crate::eval::across::collect(
+                program,
+                &evaluator.per_member,
+                &record,
+                &name,
+                &mut outcome.collected,
+            );
         }
         if every_record {
             outcome.findings.push(Item::Record(CheckedRecord {
