@@ -155,6 +155,13 @@ impl SourceFile {
     /// file's name and line number, with the span within it: what a finding keeps of a record
     /// it no longer holds.
     pub fn snippet(&self, span: Span) -> (Source, Span) {
+        let (text, line, inner) = self.line_around(span);
+        (SourceFile::chunk(self.name.clone(), text, line), inner)
+    }
+
+    /// The line `span` starts on (its first 1,024 bytes at most), the line's number, and the
+    /// span within it: what [`SourceFile::snippet`] makes a source of.
+    pub fn line_around(&self, span: Span) -> (&str, usize, Span) {
         let at = self.floor_boundary(span.start.min(self.text.len()));
         let line_start = self
             .text
@@ -172,7 +179,7 @@ impl SourceFile {
         let text = self.text.get(line_start..line_end).unwrap_or("");
         let (line, _) = self.line_col(line_start);
         let inner = Span::new(at - line_start, span.end.min(line_end).max(at) - line_start);
-        (SourceFile::chunk(self.name.clone(), text, line), inner)
+        (text, line, inner)
     }
 
     /// How many characters lie between two byte offsets (`from <= to`), in time bounded by

@@ -115,8 +115,8 @@ struct Group {
     /// Each member's part in each of the rule's expressions per member: by expression, then
     /// by member.
     parts: Vec<Vec<Part>>,
-    /// The first record's deciding value.
-    at: Location,
+    /// The line of the first record's deciding value.
+    at: Line,
     /// The input position of its first record.
     first: u64,
 }
@@ -136,7 +136,8 @@ impl Group {
 #[derive(Debug, Default)]
 struct RuleGroups {
     groups: Vec<Group>,
-    by_keys: HashMap<Vec<KeyValue>, usize>,
+    /// The groups by their keys (indexes into `groups`, hashed by the keys).
+    by_keys: hashbrown::HashTable<usize>,
     /// The type each key has had so far, with the first record that gave it.
     kinds: Vec<Option<(&'static str, Arc<str>)>>,
 }
@@ -430,7 +431,7 @@ impl AcrossRecords {
                     nodes: vec![c.node],
                     members: vec![c.member],
                     parts: Vec::new(),
-                    at: line_of(&c.at),
+                    at: Line::of(&c.at),
                     first: order,
                 });
                 continue;
@@ -457,22 +458,33 @@ impl AcrossRecords {
             let mut parts = c.parts.into_iter();
             for keys in c.keys {
                 let parts = parts.next().unwrap_or_default();
-                let g = match rule.by_keys.get(&keys) {
-                    Some(&g) => g,
+                let RuleGroups {
+                    groups, by_keys, ..
+                } = rule;
+                let hash = key_hash(&keys);
+                let found = by_keys
+                    .find(hash, |&g| {
+                        groups.get(g).is_some_and(|group| group.keys == keys)
+                    })
+                    .copied();
+                let g = match found {
+                    Some(g) => g,
                     None => {
-                        rule.by_keys.insert(keys.clone(), rule.groups.len());
-                        rule.groups.push(Group {
+                        by_keys.insert_unique(hash, groups.len(), |&g| {
+                            groups.get(g).map_or(0, |group| key_hash(&group.keys))
+                        });
+                        groups.push(Group {
                             keys,
                             nodes: Vec::new(),
                             members: Vec::new(),
                             parts: vec![Vec::new(); parts.len()],
-                            at: line_of(&c.at),
+                            at: Line::of(&c.at),
                             first: order,
                         });
-                        rule.groups.len() - 1
+                        groups.len() - 1
                     }
                 };
-                if let Some(group) = rule.groups.get_mut(g) {
+                if let Some(group) = groups.get_mut(g) {
                     group.nodes.push(c.node.clone());
                     group.members.push(c.member.clone());
                     for (expr, part) in group.parts.iter_mut().zip(parts) {
@@ -482,6 +494,12 @@ impl AcrossRecords {
             }
         }
     }
+}
+
+/// The hash of a group's keys.
+fn key_hash(keys: &[KeyValue]) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0).hash_one(keys)
 }
 
 /// A record whose key has another type than the same key of earlier records: the message.
@@ -512,6 +530,36 @@ fn mixed_kinds(rule: &mut RuleGroups, c: &Collected) -> Option<String> {
 fn line_of(at: &Location) -> Location {
     let (source, span) = at.source.snippet(at.span);
     Location { source, span }
+}
+
+/// The line of a group's first deciding value, kept for the finding the group may give (made a
+/// source of its own only then: most groups give none).
+#[derive(Debug)]
+struct Line {
+    text: Box<str>,
+    /// Its 1-based number in the file.
+    number: usize,
+    /// The value within it.
+    span: Span,
+}
+
+impl Line {
+    fn of(at: &Location) -> Line {
+        let (text, number, span) = at.source.line_around(at.span);
+        Line {
+            text: text.into(),
+            number,
+            span,
+        }
+    }
+
+    /// The line as a source named `file`, and the value in it.
+    fn location(&self, file: &str) -> Location {
+        Location {
+            source: crate::source::SourceFile::chunk(file, &*self.text, self.number),
+            span: self.span,
+        }
+    }
 }
 
 /// Evaluates every rule across records on its groups, once every record has been added: the
@@ -1012,6 +1060,7 @@ fn finding_of(
             records: group.members.clone(),
         })
     });
+    let file = group.members.first().map_or("", |m| &*m.file);
     AcrossFinding {
         finding: Finding {
             rule: index,
@@ -1022,7 +1071,7 @@ fn finding_of(
             waived: None,
         },
         name: name.into(),
-        at: group.at.clone(),
+        at: group.at.location(file),
         group: note,
         explanation: None,
         order,
