@@ -157,3 +157,40 @@ fn a_let_used_only_by_a_waiver_is_not_unused() {
     let out = caveat_in(&dir, &["lint", "--deny", "warnings", "w.policy"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+#[test]
+fn check_shows_a_screenful_of_lint_warnings_then_a_count() {
+    let lets: String = (0..200)
+        .map(|i| format!("let unused_{i} = [DJI]\n"))
+        .collect();
+    let policy = format!("{lets}rule dji {{ deny vendor DJI }}\n");
+    let dir = scratch(
+        "lint-cli-screenful",
+        &[
+            ("p.policy", policy.as_str()),
+            ("r.yaml", "- {id: A-1, vendor: DJI}\n"),
+        ],
+    );
+    let out = caveat_in(&dir, &["check", "--format", "json", "p.policy", "r.yaml"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    let shown = err.matches("caveat::lint::unused_let").count();
+    assert!((1..20).contains(&shown), "{shown} shown:\n{err}");
+    assert!(err.lines().count() <= 45, "{err}");
+    assert!(
+        err.contains(&format!(
+            "… and {} more lint warnings: `caveat lint` shows them all",
+            200 - shown
+        )),
+        "{err}"
+    );
+    // `caveat lint` shows every one.
+    let out = caveat_in(&dir, &["lint", "p.policy"]);
+    assert_eq!(
+        stderr(&out).matches("caveat::lint::unused_let").count()
+            + String::from_utf8_lossy(&out.stdout)
+                .matches("caveat::lint::unused_let")
+                .count(),
+        200
+    );
+}

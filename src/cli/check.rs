@@ -245,8 +245,8 @@ fn paths(
 pub(crate) fn prepare(input: &InputArgs) -> Result<Prepared, Vec<Diag>> {
     let (config, options, inputs) = prepare_inputs(input)?;
     let (mut program, lint_warnings) = run::compile_linted(&inputs)?.into_program()?;
-    // Lint warnings go to stderr, where they cannot spoil a report on stdout.
-    super::print_errors(&lint_warnings);
+    // Lint warnings go to stderr, where they cannot spoil a report on stdout; a screenful.
+    super::print_lint_warnings(&lint_warnings);
     let mut warnings = program.apply_today(today(input));
     warnings.extend(crate::vacuous::empty_policy_files(&inputs.policies));
     warnings.extend(crate::vacuous::no_rules(&program, &inputs.policies));

@@ -260,6 +260,28 @@ pub fn project(config_path: Option<&std::path::Path>) -> crate::project::Project
 }
 
 /// Prints diagnostics on stderr.
+/// The most lines of lint warnings `check` shows before the first finding.
+const LINT_SCREENFUL: usize = 40;
+
+/// Lint warnings on stderr: as many as fit in a screenful, then how many more there are and
+/// how to see them all, so that a large policy set does not bury its findings.
+pub(crate) fn print_lint_warnings(diags: &[Diag]) {
+    let style = style_for(std::io::stderr().is_terminal());
+    let mut lines = 0;
+    for (shown, diag) in diags.iter().enumerate() {
+        let text = human::render(diag, style);
+        let height = text.lines().count();
+        if shown > 0 && lines + height > LINT_SCREENFUL {
+            let more = diags.len() - shown;
+            let s = if more == 1 { "" } else { "s" };
+            eprintln!("… and {more} more lint warning{s}: `caveat lint` shows them all\n");
+            return;
+        }
+        lines += height;
+        eprint!("{text}");
+    }
+}
+
 pub(crate) fn print_errors(diags: &[Diag]) {
     let style = style_for(std::io::stderr().is_terminal());
     for diag in diags {
