@@ -1068,23 +1068,22 @@ pub(crate) fn collapse_whitespace(text: &str) -> String {
 pub(crate) fn template(text: &str, compiled: Vec<Expr>) -> Result<Template, String> {
     let mut parts = Vec::new();
     let mut literal = String::new();
-    let mut chars = text.chars().peekable();
     let mut exprs = compiled.into_iter();
-    while let Some(c) = chars.next() {
+    let mut i = 0;
+    while let Some(c) = text.get(i..).and_then(|rest| rest.chars().next()) {
+        let next = text.get(i + c.len_utf8()..).unwrap_or("");
         match c {
-            '{' if chars.peek() == Some(&'{') => {
-                chars.next();
-                literal.push('{');
-            }
-            '}' if chars.peek() == Some(&'}') => {
-                chars.next();
-                literal.push('}');
+            '{' | '}' if next.starts_with(c) => {
+                literal.push(c);
+                i += 2;
             }
             '}' => return Err("a lone `}` (write `}}` for a literal brace)".into()),
             '{' => {
-                if !chars.any(|c| c == '}') {
-                    return Err("a `{` is not closed (write `{{` for a literal brace)".into());
-                }
+                let len =
+                    crate::syntax::placeholder_len(next, crate::syntax::MessageText::Resolved)
+                        .ok_or("a `{` is not closed (write `{{` for a literal brace)")?;
+                // Past the placeholder and its closing brace.
+                i += 1 + len + 1;
                 let expr = exprs
                     .next()
                     .ok_or("a placeholder could not be read (an escape inside braces?)")?;
@@ -1096,7 +1095,10 @@ pub(crate) fn template(text: &str, compiled: Vec<Expr>) -> Result<Template, Stri
                     _ => TemplatePart::Expr(expr),
                 });
             }
-            c => literal.push(c),
+            c => {
+                literal.push(c);
+                i += c.len_utf8();
+            }
         }
     }
     if !literal.is_empty() {

@@ -385,7 +385,10 @@ impl Lower<'_> {
                 b'{' if bytes.get(i + 1) == Some(&b'{') => i += 2,
                 b'}' if bytes.get(i + 1) == Some(&b'}') => i += 2,
                 b'{' => {
-                    let Some(len) = raw.get(i + 1..).and_then(|rest| rest.find('}')) else {
+                    let Some(len) = raw
+                        .get(i + 1..)
+                        .and_then(|rest| super::placeholder_len(rest, super::MessageText::Written))
+                    else {
                         // An unclosed `{` is reported with the message's other faults.
                         return Ok(found);
                     };
@@ -401,10 +404,12 @@ impl Lower<'_> {
 
     /// One placeholder's text, parsed and lowered as an expression.
     fn placeholder(&self, at: Span) -> Lowered<Expr> {
-        let text = self.source.slice(at);
-        if let Some(path) = self.placeholder_path(text, at) {
+        let written = self.source.slice(at);
+        if let Some(path) = self.placeholder_path(written, at) {
             return Ok(path);
         }
+        let source = super::placeholder_source(written);
+        let text = source.as_str();
         let parsed = super::grammar::PolicyParser::parse_placeholder(text).map_err(|_| {
             vec![
                 Diag::error(

@@ -99,6 +99,78 @@ pub(crate) fn flow_mapping_len(text: &str) -> Option<usize> {
     Some(pairs.next()?.as_span().end())
 }
 
+/// How a message's text is written: as in the policy file, between the message's double quotes
+/// (a string inside a placeholder has its quotes escaped, `\"`), or with its escapes resolved.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MessageText {
+    /// As written in the file.
+    Written,
+    /// Escapes resolved.
+    Resolved,
+}
+
+/// Where the placeholder that starts at `text` (just after its `{`) ends: the offset of its
+/// closing `}`, if any. Braces inside a string literal (`{if x then \"a}\" else \"b\"}`) or a
+/// raw string do not close it.
+pub(crate) fn placeholder_len(text: &str, how: MessageText) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let written = how == MessageText::Written;
+    let mut i = 0;
+    // The quote of the string literal the scan is in, if any.
+    let mut inside: Option<u8> = None;
+    while let Some(&b) = bytes.get(i) {
+        let escaped_quote = written && b == b'\\' && bytes.get(i + 1) == Some(&b'"');
+        match inside {
+            None if b == b'}' => return Some(i),
+            None if escaped_quote => {
+                inside = Some(b'"');
+                i += 1;
+            }
+            None if (b == b'"' && !written) || b == b'\'' => inside = Some(b),
+            Some(b'"') if escaped_quote => {
+                inside = None;
+                i += 1;
+            }
+            Some(b'"') if b == b'\\' => i += 1,
+            Some(quote) if b == quote && !(written && quote == b'"') => inside = None,
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// A placeholder's text as written in the file, as an expression reads it: each escaped quote
+/// `\"` becomes a quote, with a space on the outer side of the string so that every offset
+/// stays where it was.
+pub(crate) fn placeholder_source(written: &str) -> String {
+    let bytes = written.as_bytes();
+    let mut out = String::with_capacity(written.len());
+    let mut in_string = false;
+    let mut i = 0;
+    while let Some(c) = written.get(i..).and_then(|rest| rest.chars().next()) {
+        if c == '\\' && bytes.get(i + 1) == Some(&b'"') {
+            out.push_str(if in_string { "\" " } else { " \"" });
+            in_string = !in_string;
+            i += 2;
+            continue;
+        }
+        if in_string && c == '\\' {
+            // An escape inside the inner string is the expression's own (`\\` stays `\\`).
+            out.push(c);
+            i += 1;
+            if let Some(next) = written.get(i..).and_then(|rest| rest.chars().next()) {
+                out.push(next);
+                i += next.len_utf8();
+            }
+            continue;
+        }
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
+}
+
 /// Files at least this big are parsed in pieces on all cores.
 const PARALLEL_PARSE_BYTES: usize = 64 * 1024;
 
