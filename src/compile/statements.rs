@@ -467,11 +467,25 @@ fn compile_lets(compiler: &mut Compiler<'_>, rule: &ast::Rule) -> Vec<LocalLet> 
                 stack.extend(reads.get(next).into_iter().flatten());
             }
         }
-        if cycle {
+        let name = &local.name.node;
+        let direct = reads.get(start).is_some_and(|r| r.contains(&start));
+        if cycle && direct {
+            // Most often a symbol spelled like the let: `let valid = [… where b.status == valid]`.
             compiler.errors.push(
                 Diag::error(
                     Code::CheckLocalCycle,
-                    format!("`{}` is defined in terms of itself", local.name.node),
+                    format!("`{name}` is defined in terms of itself"),
+                )
+                .label(compiler.source(), local.value.span, format!("reads `{name}`, the let being defined"))
+                .help(format!(
+                    "inside the rule, the bare name `{name}` is this `let`; to compare with the text, write \"{name}\", or give the `let` another name"
+                )),
+            );
+        } else if cycle {
+            compiler.errors.push(
+                Diag::error(
+                    Code::CheckLocalCycle,
+                    format!("`{name}` is defined in terms of itself"),
                 )
                 .label(
                     compiler.source(),
