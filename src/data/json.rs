@@ -1224,6 +1224,27 @@ mod tests {
     }
 
     #[test]
+    fn records_under_a_path_are_read_as_the_rules_read_them() {
+        let options = LoadOptions {
+            records_path: Some(vec!["data".into(), "items".into()]),
+            ..reading("deny when vendor == DJI\n")
+        };
+        let text = r#"{"meta": {"n": 2, "k": [1]}, "data": {"items": [{"id": 1, "vendor": "DJI", "x": {"y": 1}}, {"id": 2, "vendor": "Autel", "x": [{"a": 1, "a": 2}]}]}}"#;
+        let (_, results) = read_with(text, false, options);
+        assert_eq!(results.len(), 2);
+        let Value::Map(first) = &ok(&results[0]).root.value else {
+            panic!("a mapping")
+        };
+        assert_eq!(first.get("x").map(|n| &n.value), Some(&Value::Null));
+        assert_eq!(
+            first.get("vendor").map(|n| &n.value),
+            Some(&Value::String("DJI".into()))
+        );
+        // The duplicate key in the second record's unread field still fails that record.
+        assert_eq!(err(&results[1]).code, Code::DataDuplicateKey);
+    }
+
+    #[test]
     fn a_bad_json_line_in_an_unread_field_fails_alone() {
         let text =
             "{\"vendor\": \"DJI\", \"x\": [1,]}\n{\"vendor\": \"DJI\", \"x\": {\"a\": [2]}}\n";
