@@ -113,7 +113,12 @@ fn saphyr_events(path: &str) -> ExitCode {
         }
         events += 1;
     }
-    report("saphyr-parser events", events, text.len(), start.elapsed().as_secs_f64());
+    report(
+        "saphyr-parser events",
+        events,
+        text.len(),
+        start.elapsed().as_secs_f64(),
+    );
     ExitCode::SUCCESS
 }
 
@@ -137,7 +142,12 @@ fn serde_json_lines(path: &str) -> ExitCode {
             }
         }
     }
-    report("serde_json values", values, text.len(), start.elapsed().as_secs_f64());
+    report(
+        "serde_json values",
+        values,
+        text.len(),
+        start.elapsed().as_secs_f64(),
+    );
     ExitCode::SUCCESS
 }
 

@@ -1254,6 +1254,80 @@ mod tests {
         assert!(results[1].is_ok());
     }
 
+    mod skipping {
+        use proptest::prelude::*;
+
+        use super::*;
+        use crate::compile::projection::project;
+
+        /// A JSON value over a few keys, so that policies and duplicates meet them.
+        fn json() -> impl Strategy<Value = String> {
+            let key = prop::sample::select(vec!["a", "b", "c", "\\u0061", "d"]);
+            let leaf = prop_oneof![
+                Just("null".to_string()),
+                Just("true".to_string()),
+                (-1000i64..1000).prop_map(|n| n.to_string()),
+                Just("1.5e3".to_string()),
+                Just("\"x}\\\"y\"".to_string()),
+                Just("\"\\ud83d\\ude00\"".to_string()),
+                // Malformed now and then.
+                Just("01".to_string()),
+                Just("\"a\\q\"".to_string()),
+            ];
+            leaf.prop_recursive(4, 32, 4, move |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4)
+                        .prop_map(|v| format!("[{}]", v.join(","))),
+                    prop::collection::vec((key.clone(), inner), 0..4).prop_map(|v| {
+                        let entries: Vec<String> = v
+                            .into_iter()
+                            .map(|(k, v)| format!("\"{k}\": {v}"))
+                            .collect();
+                        format!("{{{}}}", entries.join(", "))
+                    }),
+                ]
+            })
+        }
+
+        fn policy() -> impl Strategy<Value = String> {
+            let path = prop::sample::select(vec!["a", "b", "a.b", "b.c.a", "c.a", "d"]);
+            prop::collection::vec(path, 1..3).prop_map(|paths| {
+                let conditions: Vec<String> = paths.iter().map(|p| format!("{p} exists")).collect();
+                format!("deny when {}\n", conditions.join(" and "))
+            })
+        }
+
+        proptest! {
+            /// A record read with a projection is accepted or refused as the whole record is, and
+            /// holds the same values wherever the projection reads.
+            #[test]
+            fn unread_values_change_nothing_that_is_read(
+                records in prop::collection::vec(json(), 1..4),
+                policy in policy(),
+            ) {
+                let text: String = records.iter().map(|r| format!("{{\"id\": 1, \"r\": 0, \"x\": {r}, \"a\": {r}}}\n")).collect();
+                let options = reading(&policy);
+                let projection = options.projection.clone().expect("a projection");
+                let (_, whole) = read_with(&text, true, LoadOptions::default());
+                let (_, skipped) = read_with(&text, true, options);
+                prop_assert_eq!(whole.len(), skipped.len());
+                for (w, s) in whole.iter().zip(&skipped) {
+                    match (w, s) {
+                        (Ok(w), Ok(s)) => {
+                            let root = projection.root();
+                            prop_assert_eq!(project(&w.root, &projection, root), project(&s.root, &projection, root));
+                        }
+                        (Err(w), Err(s)) => {
+                            prop_assert_eq!(w.code, s.code);
+                            prop_assert_eq!(w.span, s.span);
+                        }
+                        (w, s) => prop_assert!(false, "{w:?} against {s:?}"),
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn duplicate_keys_are_errors() {
         let (source, results) =
