@@ -128,7 +128,9 @@ pub fn run_tests(program: &Program) -> (Vec<TestOutcome>, Coverage) {
                         &name,
                         &mut collected,
                     );
-                    across.add(collected, |i| format!("{}#{i}", record.source.name()));
+                    across.add(program, collected, |i| {
+                        format!("{}#{i}", record.source.name())
+                    });
                 }
             }
             let mut used = vec![false; program.waivers.len()];

@@ -106,7 +106,9 @@ fn explain_across(
         let record_name: std::sync::Arc<str> = crate::eval::record_name(&record, id_field).into();
         let mut collected = Vec::new();
         crate::eval::across::collect(program, &plan, &record, &record_name, &mut collected);
-        kept.add(collected, |i| format!("{}#{i}", record.source.name()));
+        kept.add(program, collected, |i| {
+            format!("{}#{i}", record.source.name())
+        });
     });
     print_errors(&trouble);
     match crate::eval::across::explain_group(program, &kept, rule, name) {

@@ -390,7 +390,12 @@ impl AcrossRecords {
     }
 
     /// Adds what one record gave, in input order; `fallback` names a record without an id.
-    pub(crate) fn add(&mut self, collected: Vec<Collected>, fallback: impl Fn(usize) -> String) {
+    pub(crate) fn add(
+        &mut self,
+        program: &Program,
+        collected: Vec<Collected>,
+        fallback: impl Fn(usize) -> String,
+    ) {
         for mut c in collected {
             if c.member.record.is_empty() {
                 c.member.record = fallback(c.index).into();
@@ -436,7 +441,12 @@ impl AcrossRecords {
                 });
                 continue;
             }
-            if let Some(error) = mixed_kinds(rule, &c) {
+            let key_names = program
+                .rules
+                .get(c.rule)
+                .and_then(|r| r.across.as_ref())
+                .map_or(&[][..], |a| a.keys.as_slice());
+            if let Some(error) = mixed_kinds(rule, &c, key_names) {
                 let at = line_of(&c.at);
                 self.errors.push(AcrossFinding {
                     finding: Finding {
@@ -503,7 +513,11 @@ fn key_hash(keys: &[KeyValue]) -> u64 {
 }
 
 /// A record whose key has another type than the same key of earlier records: the message.
-fn mixed_kinds(rule: &mut RuleGroups, c: &Collected) -> Option<String> {
+fn mixed_kinds(
+    rule: &mut RuleGroups,
+    c: &Collected,
+    keys: &[crate::compile::GroupKey],
+) -> Option<String> {
     let first = c.keys.first()?;
     if rule.kinds.len() < first.len() {
         rule.kinds.resize(first.len(), None);
@@ -513,9 +527,11 @@ fn mixed_kinds(rule: &mut RuleGroups, c: &Collected) -> Option<String> {
         match seen {
             None => *seen = Some((kv.kind(), c.member.record.clone())),
             Some((kind, earlier)) if *kind != kv.kind() => {
+                let name = keys
+                    .get(position)
+                    .map_or_else(|| format!("{}", position + 1), |k| format!("`{}`", k.name));
                 return Some(format!(
-                    "this record's key {} is {}, but it was {} for `{earlier}`: a key must have one type in every record",
-                    position + 1,
+                    "this record's key {name} is {}, but it was {} for `{earlier}`: a key must have one type in every record",
                     kv.kind(),
                     kind
                 ));

@@ -229,7 +229,9 @@ pub fn evaluate_across(
     for (record, name) in records {
         let mut collected = Vec::new();
         across::collect(program, &plan, record, &Arc::from(*name), &mut collected);
-        kept.add(collected, |i| format!("{}#{i}", record.source.name()));
+        kept.add(program, collected, |i| {
+            format!("{}#{i}", record.source.name())
+        });
     }
     let mut used = vec![false; program.waivers.len()];
     across::finish(program, &kept, &mut used, false)

@@ -100,7 +100,14 @@ pub fn evaluate(
         let name = path.display().to_string();
         let mut first_index = 0;
         let mut merge = |outcomes: Vec<ChunkOutcome>, result: &mut RunResult| {
-            merge_outcomes(outcomes, &name, &mut first_index, result, &mut *sink)
+            merge_outcomes(
+                program,
+                outcomes,
+                &name,
+                &mut first_index,
+                result,
+                &mut *sink,
+            )
         };
         let work = |chunk: Result<Source, Diag>| {
             read_chunk(
@@ -197,6 +204,7 @@ pub fn evaluate(
 /// Hands a window's findings to the sink in order, naming records by their position in the file
 /// where they have no id.
 fn merge_outcomes(
+    program: &Program,
     outcomes: Vec<ChunkOutcome>,
     name: &str,
     first_index: &mut usize,
@@ -239,7 +247,7 @@ fn merge_outcomes(
             }
         }
         let offset = *first_index;
-        result.across.add(outcome.collected, |index| {
+        result.across.add(program, outcome.collected, |index| {
             format!("{name}#{}", index + offset)
         });
         *first_index += outcome.indexes;
