@@ -80,15 +80,17 @@ pub struct Member {
     pub line: usize,
     /// 1-based column.
     pub column: usize,
+    /// Its position among its file's (or table's) records, from 0.
+    pub index: usize,
 }
 
 /// What one record gave one rule across records, before it is added to the run's groups.
 #[derive(Debug)]
 pub(crate) struct Collected {
     /// The rule, by index.
-    rule: usize,
+    pub(crate) rule: usize,
     /// The key values of each group it joins (one empty tuple for a rule without `per`).
-    keys: Vec<Vec<KeyValue>>,
+    pub(crate) keys: Vec<Vec<KeyValue>>,
     /// The fields of the record that the rules across records read, shared by them.
     node: Arc<Node>,
     /// Its name (empty when it is named by its position, known only at the merge).
@@ -98,7 +100,7 @@ pub(crate) struct Collected {
     /// The deciding value in the record's chunk (cut to its line when it is kept).
     at: Location,
     /// A record whose key could not be used: the error finding it gives instead.
-    error: Option<(String, Location, Span)>,
+    pub(crate) error: Option<(String, Location, Span)>,
 }
 
 /// One group of a rule.
@@ -158,6 +160,8 @@ pub struct AcrossFinding {
     pub group: Option<Arc<GroupNote>>,
     /// With `--explain`: the group's keys and size and the clauses that decided.
     pub explanation: Option<Vec<super::explain::Step>>,
+    /// The position of its (first) record among its file's or table's records, from 0.
+    pub index: usize,
     /// The input position of the first record, for the order of findings.
     order: (u64, usize),
 }
@@ -253,6 +257,7 @@ pub(crate) fn collect(
                 file: file.clone(),
                 line,
                 column,
+                index: record.index,
             },
             index: record.index,
             at,
@@ -399,6 +404,7 @@ impl AcrossRecords {
                     at,
                     group: None,
                     explanation: None,
+                    index: c.index,
                     order: (order, c.rule),
                 });
                 continue;
@@ -430,6 +436,7 @@ impl AcrossRecords {
                     at,
                     group: None,
                     explanation: None,
+                    index: c.index,
                     order: (order, c.rule),
                 });
                 continue;
@@ -497,6 +504,21 @@ pub fn finish(
     used_waivers: &mut [bool],
     explain: bool,
 ) -> Vec<AcrossFinding> {
+    finish_with(program, records, used_waivers, explain, &HashMap::new())
+}
+
+/// The values `all.` reads, by rule and then by let, given instead of taken from the groups at
+/// hand: a split run ([`super::split`]) takes them over every part of the run first.
+pub(crate) type GivenAll = HashMap<usize, Vec<Vec<Operand<'static>>>>;
+
+/// [`finish`], with the `all.` values of the rules in `given` as given.
+pub(crate) fn finish_with(
+    program: &Program,
+    records: &AcrossRecords,
+    used_waivers: &mut [bool],
+    explain: bool,
+    given: &GivenAll,
+) -> Vec<AcrossFinding> {
     let mut out = records.errors.clone();
     let mut rule_indexes: Vec<&usize> = records.rules.keys().collect();
     rule_indexes.sort_unstable();
@@ -511,7 +533,7 @@ pub fn finish(
             rule,
             &groups.groups,
             used_waivers,
-            explain,
+            (explain, given.get(&index)),
             &mut out,
         );
     }
@@ -525,7 +547,8 @@ fn evaluate_rule(
     rule: &CompiledRule,
     groups: &[Group],
     used_waivers: &mut [bool],
-    explain: bool,
+    // Whether to explain each finding, and the `all.` values when they are given.
+    (explain, given): (bool, Option<&Vec<Vec<Operand<'static>>>>),
     out: &mut Vec<AcrossFinding>,
 ) {
     let Some(across) = &rule.across else {
@@ -535,6 +558,10 @@ fn evaluate_rule(
     let empty = crate::value::empty_record();
     // Pass 1: `having`, and the values `all.` reads.
     let mut prepared = prepare(program, rule, groups, grouped, &empty);
+    if let Some(given) = given {
+        prepared.all = given.clone();
+        prepared.constants = run_constants(program, rule, &empty, &prepared.all);
+    }
     let states = std::mem::take(&mut prepared.states);
     let mut vars = Vec::new();
     // Pass 2: the rule on each group.
@@ -758,6 +785,27 @@ fn prepare<'r>(
     }
 }
 
+/// The values `all.` reads over the groups of the rule at `index` (by let; empty for a let that
+/// `all.` does not read), each converted by `convert`: what one part of a split run gives.
+pub(crate) fn all_values<T>(
+    program: &Program,
+    records: &AcrossRecords,
+    index: usize,
+    convert: impl Fn(&Operand<'_>) -> T,
+) -> Vec<Vec<T>> {
+    let (Some(rule), Some(groups)) = (program.rules.get(index), records.rules.get(&index)) else {
+        return Vec::new();
+    };
+    let grouped = rule.across.as_ref().is_some_and(|a| !a.keys.is_empty());
+    let empty = crate::value::empty_record();
+    let prepared = prepare(program, rule, &groups.groups, grouped, &empty);
+    prepared
+        .all
+        .iter()
+        .map(|values| values.iter().map(&convert).collect())
+        .collect()
+}
+
 /// Pass 1 over a rule's groups: whether `having` keeps each (or why it could not be
 /// evaluated), and the values of the lets that `all.` reads, over the groups kept.
 fn pass_one<'r>(
@@ -953,6 +1001,7 @@ fn finding_of(
         at: group.at.clone(),
         group: note,
         explanation: None,
+        index: group.members.first().map_or(0, |m| m.index),
         order,
     }
 }

@@ -6,6 +6,7 @@ pub mod across;
 mod arith;
 pub mod explain;
 mod functions;
+pub mod split;
 pub mod value;
 
 use std::borrow::Cow;
