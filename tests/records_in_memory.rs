@@ -127,7 +127,7 @@ fn rules_across_records_in_stages_give_the_findings_of_one_pass() {
     // Stage 2: each group's `all.` values, joined in the order of the groups' first records.
     let mut parts: BTreeMap<usize, Vec<(usize, String)>> = BTreeMap::new();
     for ((rule, token), rows) in &groups {
-        let values = group_all_values(&program, members(rows), *rule, token, &id).unwrap();
+        let values = group_all_values(&program, members(rows), *rule, Some(token), &id).unwrap();
         parts.entry(*rule).or_default().push((rows[0], values));
     }
     let all: BTreeMap<usize, String> = parts
@@ -147,7 +147,9 @@ fn rules_across_records_in_stages_give_the_findings_of_one_pass() {
     // Stage 3: each group on its own.
     for ((rule, token), rows) in &groups {
         let given = all.get(rule).map(String::as_str);
-        found.extend(group_findings(&program, members(rows), *rule, token, &id, given).unwrap());
+        found.extend(
+            group_findings(&program, members(rows), *rule, Some(token), &id, given).unwrap(),
+        );
     }
     assert_eq!(sorted(&found), sorted(&expected));
 }

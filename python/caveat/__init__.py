@@ -15,6 +15,7 @@ diagnostics ``caveat check`` would print.
 
 from __future__ import annotations
 
+import datetime
 import os
 from dataclasses import dataclass
 from typing import Any, Iterable, List, Optional, Sequence, Tuple, Union
@@ -135,28 +136,32 @@ def compile(
     *,
     text: Optional[str] = None,
     name: str = "<policy>",
+    today: Union[str, "datetime.date", None] = None,
 ) -> "Policy":
     """Compiles policies into a :class:`Policy`.
 
     ``source`` is a policy file or folder, a list of them (imports are followed, folders walked
     as ``caveat check`` walks them), or policy text (a string that is not a path: it holds a
     newline or a space, or neither ends in ``.policy`` nor has a ``/``). ``text=`` gives policy
-    text explicitly, named ``name`` in diagnostics.
+    text explicitly, named ``name`` in diagnostics. ``today`` (a date or ``YYYY-MM-DD``) is the
+    day waivers are applied as of, as ``--today``; by default the current date (UTC), as
+    ``caveat check``. :attr:`Policy.warnings` holds the waivers expired or expiring.
 
     Raises :class:`PolicyError` with the diagnostics ``caveat check`` prints.
     """
+    day = None if today is None else str(today)
     try:
         if text is not None:
-            return Policy(_caveat.compile_text(text, name))
+            return Policy(_caveat.compile_text(text, name, day))
         if source is None:
             raise TypeError("compile() needs policy paths or text")
         if isinstance(source, str) and _looks_like_text(source):
-            return Policy(_caveat.compile_text(source, name))
+            return Policy(_caveat.compile_text(source, name, day))
         if isinstance(source, (str, os.PathLike)):
             paths = [os.fspath(source)]
         else:
             paths = [os.fspath(p) for p in source]
-        return Policy(_caveat.compile_paths(paths))
+        return Policy(_caveat.compile_paths(paths, day))
     except (_caveat.CompileFailed, _caveat.DataFailed) as error:
         raise _translated(error) from None
 
@@ -180,6 +185,16 @@ class Policy:
 
     def __init__(self, compiled: "_caveat.Policy") -> None:
         self._compiled = compiled
+
+    @property
+    def today(self) -> str:
+        """The day the waivers are applied as of, ``YYYY-MM-DD``."""
+        return self._compiled.today()
+
+    @property
+    def warnings(self) -> List[Diagnostic]:
+        """Waivers that expired (no longer applied) or expire soon, as of :attr:`today`."""
+        return _diagnostics(self._compiled.warnings())
 
     @property
     def rules(self) -> List[Rule]:

@@ -1,5 +1,6 @@
 """Type stubs of the ``caveat`` package."""
 
+import datetime
 import os
 from dataclasses import dataclass
 from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
@@ -53,6 +54,10 @@ class Policy:
     def __init__(self, compiled: _caveat.Policy) -> None: ...
     @property
     def rules(self) -> List[Rule]: ...
+    @property
+    def today(self) -> str: ...
+    @property
+    def warnings(self) -> List[Diagnostic]: ...
     def check(
         self,
         data: Union[
@@ -79,5 +84,6 @@ def compile(
     *,
     text: Optional[str] = None,
     name: str = "<policy>",
+    today: Union[str, datetime.date, None] = None,
 ) -> Policy: ...
 def _looks_like_text(source: str) -> bool: ...

@@ -121,10 +121,35 @@ fn failure<'py>(
     build().unwrap_or_else(|e| e)
 }
 
-/// A compiled policy set.
+/// A compiled policy set, its waivers applied as of a day.
 #[pyclass(frozen, name = "Policy", module = "caveat._caveat")]
 struct Policy {
     program: Arc<Program>,
+    /// The warnings of applying the waivers as of `today` (expired, expiring).
+    warnings: Vec<DiagTuple>,
+    /// The day, `YYYY-MM-DD`.
+    today: String,
+}
+
+impl Policy {
+    /// `program` with its waivers applied as of `today` (`YYYY-MM-DD`; the current date, UTC,
+    /// as `caveat check` without `--today`).
+    fn new(mut program: Program, today: Option<&str>) -> PyResult<Policy> {
+        let date = match today {
+            Some(text) => text.parse::<jiff::civil::Date>().map_err(|_| {
+                pyo3::exceptions::PyValueError::new_err(format!(
+                    "`{text}` is not a date: give today as YYYY-MM-DD"
+                ))
+            })?,
+            None => caveat::cli::check::current_date(),
+        };
+        let warnings = program.apply_today(date);
+        Ok(Policy {
+            program: Arc::new(program),
+            warnings: warnings.iter().map(diag_tuple).collect(),
+            today: date.to_string(),
+        })
+    }
 }
 
 /// The dotted path of the field that names a record, as segments.
@@ -299,13 +324,15 @@ impl Policy {
         }
     }
 
-    /// The values the group `token` of rule `rule` adds to `all.` (JSON text).
+    /// The values the group `token` of rule `rule` adds to `all.` (JSON text); with no token,
+    /// every group the records form.
+    #[pyo3(signature = (data, rule, token, id_field))]
     fn group_all_values(
         &self,
         py: Python<'_>,
         data: AnyRecordBatch,
         rule: usize,
-        token: &str,
+        token: Option<&str>,
         id_field: &str,
     ) -> PyResult<String> {
         let batches = batches_of(data)?;
@@ -316,14 +343,15 @@ impl Policy {
             .map_err(pyo3::exceptions::PyValueError::new_err)
     }
 
-    /// The findings of rule `rule` on the group `token`, given the run's `all.` values.
+    /// The findings of rule `rule` on the group `token` (with no token, every group the
+    /// records form), given the run's `all.` values.
     #[pyo3(signature = (data, rule, token, id_field, all = None))]
     fn group_findings<'py>(
         &self,
         py: Python<'py>,
         data: AnyRecordBatch,
         rule: usize,
-        token: &str,
+        token: Option<&str>,
         id_field: &str,
         all: Option<&str>,
     ) -> PyResult<Bound<'py, PyAny>> {
@@ -339,6 +367,35 @@ impl Policy {
             ..Default::default()
         };
         checked_table(py, program, checked, false)
+    }
+
+    /// The warnings of applying the waivers as of the day (expired, expiring).
+    fn warnings(&self) -> Vec<DiagTuple> {
+        self.warnings.clone()
+    }
+
+    /// The top-level fields the rules across records read, their filters included (`*`: any).
+    fn across_reads(&self) -> Vec<String> {
+        // The library keeps what rules read of a record once its filters chose it; a filter's
+        // fields are not counted there, so a rule with filters needs every field.
+        let filtered = self
+            .program
+            .rules
+            .iter()
+            .any(|r| r.across.as_ref().is_some_and(|a| !a.filters.is_empty()));
+        if filtered {
+            return vec!["*".into()];
+        }
+        self.program
+            .across_reads
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    /// The day the waivers are applied as of, `YYYY-MM-DD`.
+    fn today(&self) -> String {
+        self.today.clone()
     }
 
     /// The rules: (index, id, effect, key names, whether it is across records, whether it reads
@@ -414,12 +471,11 @@ fn group_records(py: Python<'_>, batches: &[RecordBatch]) -> PyResult<Vec<caveat
 
 /// Compiles policy files (and what they import), with `caveat check`'s diagnostics.
 #[pyfunction]
-fn compile_paths(py: Python<'_>, paths: Vec<PathBuf>) -> PyResult<Policy> {
+#[pyo3(signature = (paths, today = None))]
+fn compile_paths(py: Python<'_>, paths: Vec<PathBuf>, today: Option<&str>) -> PyResult<Policy> {
     let result = py.detach(|| files::compile(&paths));
     match result {
-        Ok(program) => Ok(Policy {
-            program: Arc::new(program),
-        }),
+        Ok(program) => Policy::new(program, today),
         Err(diags) => Err(failure(
             py,
             "compile",
@@ -432,12 +488,11 @@ fn compile_paths(py: Python<'_>, paths: Vec<PathBuf>) -> PyResult<Policy> {
 
 /// Compiles policy text, named `name` in diagnostics.
 #[pyfunction]
-fn compile_text(py: Python<'_>, text: &str, name: &str) -> PyResult<Policy> {
+#[pyo3(signature = (text, name, today = None))]
+fn compile_text(py: Python<'_>, text: &str, name: &str, today: Option<&str>) -> PyResult<Policy> {
     let source = SourceFile::new(name, text);
     match caveat::check_sources(&[source]) {
-        Ok(program) => Ok(Policy {
-            program: Arc::new(program),
-        }),
+        Ok(program) => Policy::new(program, today),
         Err(diags) => Err(failure(
             py,
             "compile",

@@ -217,3 +217,22 @@ def test_rules_expose_group_keys():
     assert by_id["split-purchase"].keys == ("vendor", "buyer.unit")
     assert by_id["vendor-fiscal-year-spend"].keys == ("vendor", "fy")
     assert not by_id["sole-source-just-under-sat"].across
+
+
+def test_waivers_apply_as_of_today_as_with_the_cli_flag():
+    text = ('rule dji {\n  deny vendor DJI\n}\n'
+            'waive dji for id == "A" until 2019-06-28 because "SOCOM training need"\n')
+    before = caveat.compile(text, today="2019-06-01")
+    assert before.today == "2019-06-01"
+    assert rows(before.check([{"id": "A", "vendor": "DJI"}]), "effect") == [("waived",)]
+    after = caveat.compile(text, today=dt.date(2019, 7, 1))
+    assert rows(after.check([{"id": "A", "vendor": "DJI"}]), "effect") == [("deny",)]
+    assert [d.code for d in after.warnings] == ["caveat::waiver::expired"]
+    with pytest.raises(ValueError, match="not a date"):
+        caveat.compile(text, today="soon")
+
+
+def test_empty_inputs_give_no_findings():
+    policy = caveat.compile("deny vendor DJI")
+    assert policy.check([]).num_rows == 0
+    assert policy.check(pa.table({"vendor": pa.array([], pa.string())})).num_rows == 0

@@ -179,7 +179,9 @@ def compare_on_spark(spark, policies: List[str], data: Path, id_field: str, name
                             *policies, str(data))
     cli_seconds = time.monotonic() - start
     start = time.monotonic()
-    df = spark.read.json(str(data), prefersDecimal=True)
+    # Amounts (two decimals) as exact decimals, as the CLI reads them.
+    inferred = spark.read.json(str(data)).schema
+    df = spark.read.json(str(data), schema=caveat.spark.decimal_schema(inferred, 18, 2))
     found = caveat.spark.check([REPO / p for p in policies], df, id_field=id_field).collect()
     spark_seconds = time.monotonic() - start
     record_timing(name, records=records, findings=len(expected), cli_jobs_2_seconds=cli_seconds,

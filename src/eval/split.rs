@@ -56,12 +56,14 @@ pub(crate) fn token(keys: &[KeyValue], index: usize) -> String {
 
 /// What the records of one group give the rule at `rule`: the run's records as the rule keeps
 /// them, reduced to the group named `token` (the records' other groups, and the other rules,
-/// are left out). Records are taken in the order given, which must be input order.
+/// are left out); every group of the rule when `token` is `None` (for a rule without `per`,
+/// whose groups are its records, a part of the run at once). Records are taken in the order
+/// given, which must be input order.
 fn one_group(
     program: &Program,
     records: impl IntoIterator<Item = Record>,
     rule: usize,
-    token_of_group: &str,
+    token_of_group: Option<&str>,
     id_field: &[Segment],
 ) -> AcrossRecords {
     let mut kept = AcrossRecords::default();
@@ -76,6 +78,9 @@ fn one_group(
             if c.rule != rule || c.error.is_some() {
                 return None;
             }
+            let Some(token_of_group) = token_of_group else {
+                return Some(c);
+            };
             if c.keys.is_empty() {
                 // A rule without `per`: the record is the group.
                 return (token(&[], c.index) == token_of_group).then_some(c);
@@ -90,12 +95,14 @@ fn one_group(
 
 /// The values the group named `token` of the rule at `rule` adds to `all.` (stage 2 above), as
 /// JSON text: for each of the rule's lets, the list of values (empty for a let `all.` does not
-/// read, or a group `having` leaves out). `records` are the group's records in input order.
+/// read, or a group `having` leaves out). `records` are the group's records in input order;
+/// with `token` `None`, every group they form (for a rule without `per`: a part of the run's
+/// records, in input order).
 pub fn group_all_values(
     program: &Program,
     records: impl IntoIterator<Item = Record>,
     rule: usize,
-    token: &str,
+    token: Option<&str>,
     id_field: &[Segment],
 ) -> Result<String, String> {
     let kept = one_group(program, records, rule, token, id_field);
@@ -129,13 +136,14 @@ pub fn combine_all<'a>(parts: impl IntoIterator<Item = &'a str>) -> Result<Strin
 }
 
 /// The findings of the rule at `rule` on the group named `token` (stage 3 above): `records` are
-/// the group's records in input order, `all` the run's `all.` values from [`combine_all`]
-/// (`None` when the rule reads none). An `Err` when `all` is not such a text.
+/// the group's records in input order (with `token` `None`, every group they form), `all` the
+/// run's `all.` values from [`combine_all`] (`None` when the rule reads none). An `Err` when
+/// `all` is not such a text.
 pub fn group_findings(
     program: &Program,
     records: impl IntoIterator<Item = Record>,
     rule: usize,
-    token: &str,
+    token: Option<&str>,
     id_field: &[Segment],
     all: Option<&str>,
 ) -> Result<Vec<Reported>, String> {
