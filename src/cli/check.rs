@@ -324,8 +324,8 @@ pub fn today_of(input: &InputArgs) -> super::today::Today {
     super::today::Today::resolve(input.today, input.today.map_or_else(configured, |_| None))
 }
 
-/// The current date, UTC.
-pub(crate) fn current_date() -> jiff::civil::Date {
+/// The current date, UTC: the day waivers are applied as of without `--today`.
+pub fn current_date() -> jiff::civil::Date {
     let days = jiff::Timestamp::now().as_second().div_euclid(86_400);
     let epoch = jiff::civil::date(1970, 1, 1);
     epoch

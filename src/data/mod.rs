@@ -1,7 +1,8 @@
-//! Record loading: YAML, JSON and JSONL files into [`Record`]s whose values keep their spans.
+//! Record loading: YAML, JSON, JSONL and CSV files (and Arrow record batches, [`arrow`]) into [`Record`]s whose values keep their spans.
 //!
 //! Records are read one at a time, so memory does not grow with the number of records in a file.
 
+pub mod arrow;
 mod build;
 pub mod chunk;
 mod csv;

@@ -102,6 +102,8 @@ codes! {
     ConfigRead = "caveat::config::read", Error, "`caveat.toml` exists but cannot be read";
     ConfigUnknownKey = "caveat::config::unknown_key", Error, "`caveat.toml` has a setting, or an `[output]` format, that caveat does not know, or `allow-outside`, which only the command line's `--allow-outside` may give";
     DataAliasBomb = "caveat::data::alias_bomb", Error, "a YAML alias would expand the document beyond its node budget (an alias bomb)";
+    DataArrowNull = "caveat::data::arrow_null", Error, "a row of an Arrow struct array, where a record was expected, is null";
+    DataArrowType = "caveat::data::arrow_type", Error, "an Arrow column has a type caveat does not read as record values (binary, time of day, interval, union…); cast it to a string or a number first";
     DataBadTaggedValue = "caveat::data::bad_tagged_value", Error, "a YAML core tag marks a value it does not fit (`!!int` on `abc`), or a node of the wrong kind (`!!map` on a scalar)";
     DataComplexKey = "caveat::data::complex_key", Error, "a YAML mapping key is a list or a mapping instead of a plain value";
     DataCsvHeader = "caveat::data::csv_header", Error, "a CSV header cell is not a field name: empty, or with an empty part between dots";
@@ -112,7 +114,7 @@ codes! {
     DataJsonSyntax = "caveat::data::json_syntax", Error, "a JSON or JSONL file is malformed";
     DataMergeKey = "caveat::data::merge_key", Error, "a YAML file uses a merge key (`<<`), which is not supported";
     DataNoRecordsList = "caveat::data::no_records_list", Error, "with `--records PATH`, a document has no list of records at that path";
-    DataNotARecord = "caveat::data::not_a_record", Error, "a record (a document, or an element of the records list) is not a mapping";
+    DataNotARecord = "caveat::data::not_a_record", Error, "a record (a document, an element of the records list, or an item given to the Python package's `check`) is not a mapping";
     DataScalarTooLarge = "caveat::data::scalar_too_large", Error, "a key or value in a data file, or a CSV cell, is longer than `--max-scalar-size` (16 MiB by default)";
     DataTooDeep = "caveat::data::too_deep", Error, "a data file nests collections deeper than `--max-depth` (128 by default)";
     DataTooManyDocuments = "caveat::data::too_many_documents", Error, "a YAML file holds more than `--max-documents` documents (1,000,000 by default)";

@@ -83,15 +83,17 @@ pub struct Member {
     pub line: usize,
     /// 1-based column.
     pub column: usize,
+    /// Its position among its file's (or table's) records, from 0.
+    pub index: usize,
 }
 
 /// What one record gave one rule across records, before it is added to the run's groups.
 #[derive(Debug)]
 pub(crate) struct Collected {
     /// The rule, by index.
-    rule: usize,
+    pub(crate) rule: usize,
     /// The key values of each group it joins (one empty tuple for a rule without `per`).
-    keys: Vec<Vec<KeyValue>>,
+    pub(crate) keys: Vec<Vec<KeyValue>>,
     /// For each group it joins, its part in each of the rule's expressions per member.
     parts: Vec<Vec<Part>>,
     /// The fields of the record that the rules across records read, shared by them.
@@ -103,7 +105,24 @@ pub(crate) struct Collected {
     /// The deciding value in the record's chunk (cut to its line when it is kept).
     at: Location,
     /// A record whose key could not be used: the error finding it gives instead.
-    error: Option<(String, Location, Span)>,
+    pub(crate) error: Option<(String, Location, Span)>,
+}
+
+impl Collected {
+    /// Keeps the groups (key tuples) `keep` chooses, with the record's parts in them.
+    pub(crate) fn retain_groups(&mut self, mut keep: impl FnMut(&[KeyValue]) -> bool) {
+        let mut parts = std::mem::take(&mut self.parts).into_iter();
+        let mut kept_parts = Vec::new();
+        self.keys.retain(|keys| {
+            let part = parts.next();
+            let kept = keep(keys);
+            if kept && let Some(part) = part {
+                kept_parts.push(part);
+            }
+            kept
+        });
+        self.parts = kept_parts;
+    }
 }
 
 /// One group of a rule.
@@ -167,6 +186,8 @@ pub struct AcrossFinding {
     pub group: Option<Arc<GroupNote>>,
     /// With `--explain`: the group's keys and size and the clauses that decided.
     pub explanation: Option<Vec<super::explain::Step>>,
+    /// The position of its (first) record among its file's or table's records, from 0.
+    pub index: usize,
     /// The input position of the first record, for the order of findings.
     order: (u64, usize),
 }
@@ -282,6 +303,7 @@ pub(crate) fn collect<'p>(
                 file: file.clone(),
                 line,
                 column,
+                index: record.index,
             },
             index: record.index,
             at,
@@ -424,6 +446,7 @@ impl AcrossRecords {
                     at,
                     group: None,
                     explanation: None,
+                    index: c.index,
                     order: (order, c.rule),
                 });
                 continue;
@@ -461,6 +484,7 @@ impl AcrossRecords {
                     at,
                     group: None,
                     explanation: None,
+                    index: c.index,
                     order: (order, c.rule),
                 });
                 continue;
@@ -587,6 +611,21 @@ pub fn finish(
     used_waivers: &mut [bool],
     explain: bool,
 ) -> Vec<AcrossFinding> {
+    finish_with(program, records, used_waivers, explain, &HashMap::new())
+}
+
+/// The values `all.` reads, by rule and then by let, given instead of taken from the groups at
+/// hand: a split run ([`super::split`]) takes them over every part of the run first.
+pub(crate) type GivenAll = HashMap<usize, Vec<Vec<Operand<'static>>>>;
+
+/// [`finish`], with the `all.` values of the rules in `given` as given.
+pub(crate) fn finish_with(
+    program: &Program,
+    records: &AcrossRecords,
+    used_waivers: &mut [bool],
+    explain: bool,
+    given: &GivenAll,
+) -> Vec<AcrossFinding> {
     let mut out = records.errors.clone();
     let mut rule_indexes: Vec<&usize> = records.rules.keys().collect();
     rule_indexes.sort_unstable();
@@ -601,7 +640,7 @@ pub fn finish(
             rule,
             &groups.groups,
             used_waivers,
-            explain,
+            (explain, given.get(&index)),
             &mut out,
         );
     }
@@ -615,7 +654,8 @@ fn evaluate_rule(
     rule: &CompiledRule,
     groups: &[Group],
     used_waivers: &mut [bool],
-    explain: bool,
+    // Whether to explain each finding, and the `all.` values when they are given.
+    (explain, given): (bool, Option<&Vec<Vec<Operand<'static>>>>),
     out: &mut Vec<AcrossFinding>,
 ) {
     let Some(across) = &rule.across else {
@@ -626,6 +666,10 @@ fn evaluate_rule(
     // Pass 1: `having`, and the values `all.` reads.
     let plan = Plan::new(program);
     let mut prepared = prepare(program, rule, plan.of(index), groups, grouped, &empty);
+    if let Some(given) = given {
+        prepared.all = given.clone();
+        prepared.constants = run_constants(program, rule, &empty, &prepared.all);
+    }
     let states = std::mem::take(&mut prepared.states);
     let mut memos = std::mem::take(&mut prepared.memos).into_iter();
     let mut vars = Vec::new();
@@ -872,6 +916,35 @@ fn prepare<'r>(
     }
 }
 
+/// The values `all.` reads over the groups of the rule at `index` (by let; empty for a let that
+/// `all.` does not read), each converted by `convert`: what one part of a split run gives.
+pub(crate) fn all_values<T>(
+    program: &Program,
+    records: &AcrossRecords,
+    index: usize,
+    convert: impl Fn(&Operand<'_>) -> T,
+) -> Vec<Vec<T>> {
+    let (Some(rule), Some(groups)) = (program.rules.get(index), records.rules.get(&index)) else {
+        return Vec::new();
+    };
+    let grouped = rule.across.as_ref().is_some_and(|a| !a.keys.is_empty());
+    let empty = crate::value::empty_record();
+    let plan = Plan::new(program);
+    let prepared = prepare(
+        program,
+        rule,
+        plan.of(index),
+        &groups.groups,
+        grouped,
+        &empty,
+    );
+    prepared
+        .all
+        .iter()
+        .map(|values| values.iter().map(&convert).collect())
+        .collect()
+}
+
 /// Pass 1 over a rule's groups: whether `having` keeps each (or why it could not be
 /// evaluated), and the values of the lets that `all.` reads, over the groups kept.
 fn pass_one<'r>(
@@ -1090,6 +1163,7 @@ fn finding_of(
         at: group.at.location(file),
         group: note,
         explanation: None,
+        index: group.members.first().map_or(0, |m| m.index),
         order,
     }
 }

@@ -7,6 +7,7 @@ mod arith;
 pub mod explain;
 mod functions;
 mod per_member;
+pub mod split;
 pub mod value;
 
 use std::borrow::Cow;

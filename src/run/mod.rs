@@ -4,6 +4,7 @@
 
 pub mod inputs;
 pub mod pipeline;
+pub mod records;
 
 pub(crate) use inputs::compile_linted;
 pub use inputs::{Inputs, compile, discover};

@@ -246,10 +246,14 @@ fn merge_outcomes(
                 }
             }
         }
-        let offset = *first_index;
-        result.across.add(program, outcome.collected, |index| {
-            format!("{name}#{}", index + offset)
-        });
+        let mut collected = outcome.collected;
+        for c in &mut collected {
+            c.index += *first_index;
+            c.member.index = c.index;
+        }
+        result
+            .across
+            .add(program, collected, |index| format!("{name}#{index}"));
         *first_index += outcome.indexes;
         sink.progress(outcome.bytes);
     }
@@ -332,17 +336,8 @@ fn read_chunk(
         if let Some(seen) = &mut seen {
             seen.record(read_paths, &record.root);
         }
-        let mut violations = match &program.schema {
-            Some(schema) => crate::schema::conform(schema, &mut record),
-            None => Vec::new(),
-        };
-        findings.clear();
-        evaluator.evaluate(&record, &mut findings);
-        if !violations.is_empty() {
-            // The record's conformance errors fail it already; errors of rules that met its bad
-            // values would only repeat them.
-            findings.retain(|f| f.outcome != Outcome::Error);
-        }
+        let mut violations =
+            super::records::evaluate_record(program, &mut evaluator, &mut record, &mut findings);
         if let Some(split) = options.paired {
             // Both policy sets see the same record: its conformance errors are no difference.
             drop_twins(program, split, &mut findings, |f| (f, ""));

@@ -1,0 +1,238 @@
+"""caveat.compile and Policy.check over Arrow, Polars, pandas and dicts: the CLI's findings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
+
+import caveat
+from conftest import REPO, cli_findings, from_cli, from_table, same_findings
+
+US_POLICIES = [REPO / "policies" / name for name in
+               ["dod-uas.policy", "telecom-889.policy", "us-rules.policy"]]
+
+
+def rows(table: pa.Table, *columns: str):
+    return [tuple(r[c] for c in columns) for r in table.to_pylist()]
+
+
+def test_a_policy_text_checks_dicts():
+    policy = caveat.compile("deny vendor DJI after 2018-05-23 unless exemption.kind == urgent")
+    found = policy.check([
+        {"id": "AF-2018-1114", "vendor": "DJI", "date": "2018-11-14"},
+        {"id": "N-2018-0801", "vendor": "DJI", "date": "2018-08-01",
+         "exemption": {"kind": "urgent"}},
+    ])
+    assert found.schema == caveat.FINDINGS_SCHEMA
+    assert rows(found, "effect", "record", "row") == [("deny", "AF-2018-1114", 0)]
+
+
+def test_arrow_polars_pandas_batches_and_dicts_give_the_same_findings():
+    policy = caveat.compile(US_POLICIES)
+    records = [
+        {"id": f"P-{i}", "vendor": vendor, "product": "Mavic Pro", "date": "2018-11-14",
+         "amount": Decimal("9000.00"), "buyer": {"branch": "Army", "unit": "1st SOW"}}
+        for i, vendor in enumerate(["DJI", "Skydio", "Da-Jiang Innovations", "DJI"])
+    ]
+    table = pa.Table.from_pylist(records)
+    expected = [from_table(r) for r in policy.check(records).to_pylist()]
+    assert len(expected) > 3
+    for data in [table, table.to_batches()[0], pl.from_arrow(table), table.to_pandas()]:
+        assert [from_table(r) for r in policy.check(data).to_pylist()] == expected, type(data)
+
+
+def test_findings_carry_the_cite_and_a_group_its_keys_and_members():
+    policy = caveat.compile(US_POLICIES)
+    found = policy.check([
+        {"id": "A", "vendor": "Staples", "date": "2024-03-04", "amount": 6000,
+         "buyer": {"unit": "NSWC"}},
+        {"id": "B", "vendor": "Other", "date": "2024-03-05", "amount": 10, "buyer": {"unit": "X"}},
+        {"id": "C", "vendor": "Staples", "date": "2024-03-06", "amount": 6392.5,
+         "buyer": {"unit": "NSWC"}},
+    ]).to_pylist()
+    split = [f for f in found if f["rule"] == "split-purchase"]
+    assert len(split) == 1
+    assert split[0]["group"] == "Staples / NSWC"
+    assert dict(split[0]["keys"]) == {"vendor": "Staples", "buyer.unit": "NSWC"}
+    assert split[0]["members"] == [0, 2]
+    assert split[0]["member_records"] == ["A", "C"]
+    assert split[0]["row"] == 0
+    assert split[0]["cite"].startswith("FAR 13.003(c)(2)")
+    assert "total 12392.5," in split[0]["message"]
+
+
+def test_decimals_stay_exact_and_strings_that_look_like_numbers_compare_as_numbers():
+    policy = caveat.compile('rule big {\n  warn when amount > 0.3\n  message "{amount}"\n}')
+    table = pa.table({
+        "id": ["decimal", "float", "string", "small"],
+        "amount": pa.array([Decimal("0.30"), None, None, Decimal("0.29")], pa.decimal128(10, 2)),
+    })
+    assert rows(policy.check(table), "record") == []
+    table = pa.table({"id": ["a", "b"], "amount": pa.array([Decimal("49350.00"), Decimal("0.31")],
+                                                          pa.decimal128(12, 2))})
+    assert rows(policy.check(table), "record", "message") == [("a", "49350.00"), ("b", "0.31")]
+    # 0.1 + 0.2 is 0.3 exactly, as in a JSON file: floats are their shortest text.
+    policy = caveat.compile("warn when a + b == 0.3")
+    assert rows(policy.check(pa.table({"id": ["x"], "a": [0.1], "b": [0.2]})), "record") == [("x",)]
+    policy = caveat.compile("warn when amount > 1000")
+    found = policy.check([{"id": "s", "amount": "389838.00"}, {"id": "t", "amount": "lots"}])
+    assert rows(found, "record", "effect") == [("s", "warn"), ("t", "error")]
+
+
+def test_dates_are_dates_and_timestamps_compare_as_instants():
+    policy = caveat.compile("warn when received > deadline\ndeny when date > 2018-05-23")
+    table = pa.table({
+        "id": ["late", "early"],
+        "date": pa.array([dt.date(2018, 11, 14), dt.date(2018, 1, 2)], pa.date32()),
+        "received": pa.array([dt.datetime(2020, 7, 14, 20), dt.datetime(2020, 7, 13)],
+                             pa.timestamp("s", tz="UTC")),
+        "deadline": ["2020-07-14T00:00:00Z", "2020-07-14T00:00:00Z"],
+    })
+    assert sorted(rows(policy.check(table), "record", "effect")) == [
+        ("late", "deny"), ("late", "warn")]
+    dicts = [{"id": "late", "date": dt.date(2018, 11, 14),
+              "received": dt.datetime(2020, 7, 14, 20, tzinfo=dt.timezone.utc),
+              "deadline": "2020-07-14T00:00:00Z"}]
+    assert sorted(rows(policy.check(dicts), "record", "effect")) == [
+        ("late", "deny"), ("late", "warn")]
+
+
+def test_nested_lists_of_structs_as_ocds_has_them(tmp_path: Path):
+    policy = caveat.compile(
+        "rule single {\n  warn when count(bids.details) == 1"
+        " and any b in bids.details where b.value.amount > 100\n"
+        "  message \"{bids.details.tenderers.id}\"\n}")
+    release = {"ocid": "o-1", "bids": {"details": [
+        {"tenderers": [{"id": "ORG-1"}, {"id": "ORG-2"}], "value": {"amount": Decimal("100.50")}}]}}
+    table = pa.Table.from_pylist([release, {"ocid": "o-2"}])
+    assert rows(policy.check(table, id_field="ocid"), "record", "message") == [
+        ("o-1", "[ORG-1, ORG-2]")]
+
+
+def test_records_without_an_id_are_named_by_their_row():
+    policy = caveat.compile("deny vendor DJI")
+    found = policy.check(pa.table({"vendor": ["Skydio", "DJI"]}), name="purchases")
+    assert rows(found, "record", "row") == [("purchases#1", 1)]
+
+
+def test_the_shipped_examples_give_the_cli_findings_through_check_files():
+    policy = caveat.compile([REPO / "policies" / "dod-uas.policy",
+                             REPO / "policies" / "telecom-889.policy",
+                             REPO / "policies" / "us-rules.policy"])
+    found = policy.check_files([REPO / "examples" / "purchases.yaml",
+                                REPO / "examples" / "split-purchases.yaml"])
+    expected = cli_findings("policies/dod-uas.policy", "policies/telecom-889.policy",
+                            "policies/us-rules.policy", "examples/purchases.yaml",
+                            "examples/split-purchases.yaml")
+    same_findings(map(from_cli, expected), map(from_table, found.to_pylist()))
+    first = found.to_pylist()[0]
+    assert first["file"].endswith("purchases.yaml") and first["line"] > 0
+
+
+def test_ocds_releases_as_arrow_and_as_dicts_give_the_cli_findings():
+    """The red-flag pack (group rules and `all.`) on the shipped OCDS releases, read as Arrow
+    (decimals exact, nested structs and lists) and as dicts, against `caveat check`."""
+    folder = REPO / "examples" / "ocds"
+    releases = []
+    for path in sorted(folder.glob("*.jsonl")):
+        with open(path, encoding="utf-8") as f:
+            releases += [json.loads(line, parse_float=Decimal) for line in f if line.strip()]
+    policy = caveat.compile(REPO / "policies" / "red-flags")
+    expected = [from_cli(f) for f in
+                cli_findings("--id-field", "ocid", "policies/red-flags", "examples/ocds")]
+    assert any(f[4] for f in expected), "the pack has group findings"
+    as_dicts = policy.check(releases, id_field="ocid")
+    same_findings(expected, map(from_table, as_dicts.to_pylist()))
+    as_arrow = policy.check(pa.Table.from_pylist(releases), id_field="ocid")
+    same_findings(expected, map(from_table, as_arrow.to_pylist()))
+
+
+def test_a_policy_error_carries_the_cli_diagnostics():
+    with pytest.raises(caveat.PolicyError) as raised:
+        caveat.compile("deny vendor in chinese_uass", name="mine.policy")
+    error = raised.value
+    assert isinstance(error, ValueError)
+    [diag] = error.diagnostics
+    assert diag.code == "caveat::check::unknown_list"
+    assert (diag.file, diag.line, diag.column) == ("mine.policy", 1, 16)
+    assert "chinese_uass" in diag.message and diag.help
+    assert "deny vendor in chinese_uass" in diag.rendered
+    assert "caveat::check::unknown_list" in str(error)
+
+
+def test_a_missing_policy_file_is_a_policy_error(tmp_path: Path):
+    with pytest.raises(caveat.PolicyError) as raised:
+        caveat.compile(tmp_path / "nothing.policy")
+    assert raised.value.diagnostics[0].code == "caveat::io::not_found"
+
+
+def test_a_column_of_a_type_caveat_does_not_read_is_a_data_error():
+    policy = caveat.compile("deny vendor DJI")
+    with pytest.raises(caveat.DataError) as raised:
+        policy.check(pa.table({"vendor": ["DJI"], "scan": pa.array([b"%PDF"])}))
+    [diag] = raised.value.diagnostics
+    assert diag.code == "caveat::data::arrow_type"
+    assert diag.message == "column `scan` has the Arrow type `Binary`, which caveat does not read"
+    assert "cast it" in diag.help
+
+
+def test_a_null_where_a_record_is_expected_is_a_data_error():
+    policy = caveat.compile("deny vendor DJI")
+    with pytest.raises(caveat.DataError) as raised:
+        policy.check([{"vendor": "DJI"}, None])
+    assert raised.value.diagnostics[0].code == "caveat::data::not_a_record"
+    assert "item 1" in raised.value.diagnostics[0].message
+    with pytest.raises(caveat.DataError):
+        policy.check([{"vendor": "DJI"}, ["not", "a", "record"]])
+
+
+def test_a_value_of_an_unknown_python_type_is_a_type_error():
+    policy = caveat.compile("deny vendor DJI")
+    with pytest.raises(TypeError, match=r"`item 0.vendor` is a `object`"):
+        policy.check([{"vendor": object()}])
+    with pytest.raises(TypeError, match="check_files"):
+        policy.check("purchases.yaml")
+
+
+def test_unreadable_data_files_raise_with_the_findings_of_the_others(tmp_path: Path):
+    (tmp_path / "good.yaml").write_text("- {id: A, vendor: DJI}\n")
+    (tmp_path / "bad.json").write_text("[{\"id\": \"B\", \"vendor\": }]")
+    policy = caveat.compile("deny vendor DJI")
+    with pytest.raises(caveat.DataError) as raised:
+        policy.check_files(tmp_path)
+    assert raised.value.diagnostics[0].code == "caveat::data::json_syntax"
+    assert rows(raised.value.findings, "record") == [("A",)]
+
+
+def test_rules_expose_group_keys():
+    policy = caveat.compile(REPO / "policies" / "us-rules.policy")
+    by_id = {r.id: r for r in policy.rules}
+    assert by_id["split-purchase"].keys == ("vendor", "buyer.unit")
+    assert by_id["vendor-fiscal-year-spend"].keys == ("vendor", "fy")
+    assert not by_id["sole-source-just-under-sat"].across
+
+
+def test_waivers_apply_as_of_today_as_with_the_cli_flag():
+    text = ('rule dji {\n  deny vendor DJI\n}\n'
+            'waive dji for id == "A" until 2019-06-28 because "SOCOM training need"\n')
+    before = caveat.compile(text, today="2019-06-01")
+    assert before.today == "2019-06-01"
+    assert rows(before.check([{"id": "A", "vendor": "DJI"}]), "effect") == [("waived",)]
+    after = caveat.compile(text, today=dt.date(2019, 7, 1))
+    assert rows(after.check([{"id": "A", "vendor": "DJI"}]), "effect") == [("deny",)]
+    assert [d.code for d in after.warnings] == ["caveat::waiver::expired"]
+    with pytest.raises(ValueError, match="not a date"):
+        caveat.compile(text, today="soon")
+
+
+def test_empty_inputs_give_no_findings():
+    policy = caveat.compile("deny vendor DJI")
+    assert policy.check([]).num_rows == 0
+    assert policy.check(pa.table({"vendor": pa.array([], pa.string())})).num_rows == 0
