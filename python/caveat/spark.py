@@ -30,8 +30,11 @@ text spells (``49350``). Do not use ``prefersDecimal``: Spark then also reads st
 (UNSPSC codes) as decimals; nor ``primitivesAsString``: ``min`` and ``max`` of strings compare
 them as text.
 
-Not carried over from the CLI: a key whose type differs between records (a string in one, a
-number in another) forms separate groups instead of the CLI's error finding.
+A key whose type differs between records (a string in one, a number in another) is bad data:
+``caveat check`` reports each record whose key has another type than the first record's as an
+error finding and leaves it out of the groups; :func:`check` refuses the run instead, with a
+:class:`caveat.DataError` that names the rule, the key and a record of each type (telling the
+first record apart needs every record in input order).
 """
 
 from __future__ import annotations
@@ -311,6 +314,45 @@ def _source_of(policies: Any, today: Optional[str]) -> Dict[str, Any]:
     return {"paths": [os.path.abspath(os.fspath(p)) for p in policies], "today": today}
 
 
+def _refuse_mixed_key_types(keyed: Any, rules: Sequence["caveat.Rule"], id_field: str) -> None:
+    """Raises :class:`caveat.DataError` when a key of a group rule has values of two types (the
+    token of a group tags each key value with its type: ``s:``, ``n:``, ``d:``, ``t:``, ``b:``)."""
+    from pyspark.sql import functions as F
+
+    kinds = keyed.select(
+        F.col(RULE).alias("rule"),
+        F.expr(f"transform(split({TOKEN}, '\\u001f'), k -> substring(k, 1, 1))").alias("kinds"),
+        F.col(id_field.split(".")[0]).cast("string").alias("record")
+        if id_field.split(".")[0] in keyed.columns
+        else F.col(ROW).cast("string").alias("record"),
+    )
+    mixed = (
+        kinds.select("rule", F.posexplode("kinds").alias("position", "kind"), "record")
+        .groupBy("rule", "position", "kind")
+        .agg(F.min("record").alias("record"))
+        .groupBy("rule", "position")
+        .agg(F.collect_list(F.struct("kind", "record")).alias("seen"))
+        .where(F.size("seen") > 1)
+        .limit(1)
+        .collect()
+    )
+    if not mixed:
+        return
+    names = {"s": "a string", "n": "a number", "d": "a date", "t": "a date-time", "b": "a boolean"}
+    found = mixed[0]
+    rule = next((r for r in rules if r.index == found["rule"]), None)
+    key = rule.keys[found["position"]] if rule and found["position"] < len(rule.keys) else str(found["position"] + 1)
+    seen = ", ".join(
+        f"{names.get(s['kind'], s['kind'])} for `{s['record']}`" for s in sorted(found["seen"], key=lambda s: s["kind"])
+    )
+    raise caveat.DataError(
+        f"the key `{key}` of rule `{rule.id if rule else found['rule']}` has values of several types "
+        f"({seen}): a key must have one type in every record; `caveat check` reports each such "
+        "record as an error finding, caveat.spark refuses the run",
+        [],
+    )
+
+
 def check(
     policies: PolicySource,
     df: Any,
@@ -365,9 +407,9 @@ def check(
         )
         keyed = rows.mapInArrow(
             _key_stage(source, id_field, [f.name for f in kept], grouped_rules), keyed_schema
-        )
+        ).cache()
+        _refuse_mixed_key_types(keyed, rules, id_field)
         if any(r.reads_all for r in across if r.keys):
-            keyed = keyed.cache()
             parts += keyed.groupBy(RULE, TOKEN).applyInArrow(
                 _values_stage(source, id_field), values_ddl
             ).collect()

@@ -374,23 +374,13 @@ impl Policy {
         self.warnings.clone()
     }
 
-    /// The top-level fields the rules across records read, their filters included (`*`: any).
+    /// The top-level fields the rules across records read at any stage, keys, filters and
+    /// `where` included (`*`: any).
     fn across_reads(&self) -> Vec<String> {
-        // The library keeps what rules read of a record once its filters chose it; a filter's
-        // fields are not counted there, so a rule with filters needs every field.
-        let filtered = self
-            .program
-            .rules
-            .iter()
-            .any(|r| r.across.as_ref().is_some_and(|a| !a.filters.is_empty()));
-        if filtered {
-            return vec!["*".into()];
+        match self.program.across_reads().top_level() {
+            Some(fields) => fields.into_iter().map(ToString::to_string).collect(),
+            None => vec!["*".into()],
         }
-        self.program
-            .across_reads
-            .iter()
-            .map(ToString::to_string)
-            .collect()
     }
 
     /// The day the waivers are applied as of, `YYYY-MM-DD`.

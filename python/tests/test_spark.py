@@ -223,3 +223,15 @@ def test_a_column_of_an_unexpected_type_fails_the_job_with_the_diagnostic(spark)
     # The executors survive it: the next job runs.
     ok = spark.createDataFrame([("A", "DJI")], "id string, vendor string")
     assert [r.record for r in caveat.spark.check("deny vendor DJI", ok).collect()] == ["A"]
+
+
+def test_a_key_of_two_types_is_refused_not_grouped_apart(spark):
+    """`caveat check` reports the record whose key has another type as an error finding; on a
+    cluster, where the first record is not known until every record is, the run is refused."""
+    df = spark.createDataFrame([("a", "DJI", 50), ("b", "X", 5)], "id string, vendor string, amount int")
+    policy = "rule r {\n  note per (if amount > 10 then vendor else amount) as k\n  when count(group) >= 1\n}\n"
+    with pytest.raises(caveat.DataError, match="the key `k` of rule `r` has values of several types"):
+        caveat.spark.check(policy, df).collect()
+    # One type: no refusal.
+    same = spark.createDataFrame([("a", "DJI", 50), ("b", "X", 50)], "id string, vendor string, amount int")
+    assert len(caveat.spark.check(policy, same).collect()) == 2

@@ -107,6 +107,12 @@ impl Projection {
         self.root() == Wanted::Everything
     }
 
+    /// The top-level fields read; `None` when every field is.
+    pub fn top_level(&self) -> Option<Vec<&str>> {
+        let root = self.nodes.first().filter(|root| !root.whole)?;
+        Some(root.children.iter().map(|(name, _)| &**name).collect())
+    }
+
     /// Whether no field is read.
     pub fn is_nothing(&self) -> bool {
         self.nodes
@@ -136,6 +142,15 @@ impl Program {
     pub(crate) fn across_projection(&self) -> Projection {
         let mut projection = Projection::new();
         self.add_reads(&mut projection, |rule| rule.across.is_some(), false);
+        projection
+    }
+
+    /// What the rules across records and their waivers read of a record at any stage: as it
+    /// streams past (keys, filters, `where`) and once every record is read. A run split into
+    /// parts (a Spark job) sends this much of each record to its group.
+    pub fn across_reads(&self) -> Projection {
+        let mut projection = Projection::new();
+        self.add_reads(&mut projection, |rule| rule.across.is_some(), true);
         projection
     }
 
@@ -498,6 +513,11 @@ mod tests {
         for field in ["vendor", "date", "status", "id", "flagged"] {
             assert_eq!(reads(&kept, &[field]), None, "{field}");
         }
+        // A run split into parts sends the group everything, keys and `where` included.
+        let sent_fields = program.across_reads();
+        let mut sent = sent_fields.top_level().expect("some fields");
+        sent.sort_unstable();
+        assert_eq!(sent, ["amount", "date", "id", "status", "vendor"]);
         let read = program.projection(&[]).expect("a projection");
         for field in ["vendor", "date", "status", "id", "flagged", "amount"] {
             assert_eq!(reads(&read, &[field]), Some(Wanted::Everything), "{field}");
