@@ -1,9 +1,10 @@
 //! Rules across records in a run split into parts, as a Spark job splits it: the records are
 //! spread over workers, so a rule across records runs in stages instead of in one [`finish`](across::finish).
 //!
-//! 1. Each record's groups: [`crate::run::records::RecordCheck::group_keys`] gives, for each rule
-//!    across records, a [`token`] per group the record joins (its key values, typed), so that the
-//!    records can be brought together by `(rule, token)`.
+//! 1. Each record's groups: [`crate::run::records::RecordCheck`] with
+//!    [`AcrossStage::Split`](crate::run::records::AcrossStage::Split) gives, for each rule across
+//!    records, a token per group the record joins (its key values, typed), so that the records
+//!    can be brought together by `(rule, token)`.
 //! 2. If the rule reads `all.NAME`: [`group_all_values`] on each group's records gives the values
 //!    the group adds to `all.`; [`combine_all`] joins them, in the order of the groups' first
 //!    records, into the run's values (computed on the driver and broadcast).
