@@ -53,12 +53,9 @@ fn read(paths: &[String]) -> ExitCode {
 }
 
 fn compile(path: &str) -> ExitCode {
-    let text = match std::fs::read_to_string(path) {
+    let text = match text_of(path) {
         Ok(text) => text,
-        Err(e) => {
-            eprintln!("{path}: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     // The best of five, each from the text: parse, check and compile, index included.
     let mut best = f64::MAX;

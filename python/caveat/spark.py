@@ -156,21 +156,28 @@ def _without_row(batch: Any) -> Tuple[Any, int]:
     return batch.drop_columns([ROW]), first
 
 
+def _checked(source: Any, id_field: str, batches: Iterator[Any]) -> Iterator[Tuple[Any, int, Any, Any]]:
+    """Each non-empty batch checked: the batch, the row of its first record, its findings and
+    the groups its records join."""
+    import pyarrow as pa
+
+    policy = _policy(source)
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        records, first = _without_row(batch)
+        # Rows of a partition are consecutive: the batch's rows are first, first + 1, …
+        found, groups = policy._compiled.check_arrow(
+            pa.Table.from_batches([records]), "spark", id_field, first, True
+        )
+        yield batch, first, found, groups
+
+
 def _record_stage(source: Any, id_field: str):
     """The function ``mapInArrow`` runs for per-record rules: findings of each batch."""
 
     def run(batches: Iterator[Any]) -> Iterator[Any]:
-        import pyarrow as pa
-
-        policy = _policy(source)
-        for batch in batches:
-            if batch.num_rows == 0:
-                continue
-            records, first = _without_row(batch)
-            # Rows of a partition are consecutive: the batch's rows are first, first + 1, …
-            found, _ = policy._compiled.check_arrow(
-                pa.Table.from_batches([records]), "spark", id_field, first, True
-            )
+        for _, _, found, _ in _checked(source, id_field, batches):
             for out in findings_table(found).to_batches():
                 yield out
 
@@ -186,14 +193,7 @@ def _key_stage(source: Any, id_field: str, columns: List[str], rules: List[int])
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        policy = _policy(source)
-        for batch in batches:
-            if batch.num_rows == 0:
-                continue
-            records, first = _without_row(batch)
-            _, groups = policy._compiled.check_arrow(
-                pa.Table.from_batches([records]), "spark", id_field, first, True
-            )
+        for batch, first, _, groups in _checked(source, id_field, batches):
             groups = groups.filter(pc.is_in(groups.column("rule"), pa.array(rules, pa.int32())))
             if groups.num_rows == 0:
                 continue

@@ -294,14 +294,7 @@ impl JsonRecords {
             Some(open @ (b'{' | b'[')) => {
                 let object = open == b'{';
                 self.builder.start(object, start, true, 0)?;
-                self.stack.push(object);
-                self.pos += 1;
-                self.after_comma = false;
-                self.state = if object {
-                    State::ObjectFirst
-                } else {
-                    State::ArrayFirst
-                };
+                self.open(object);
                 return Ok(());
             }
             Some(b'"') => {
@@ -336,6 +329,18 @@ impl JsonRecords {
             ),
             _ => self.expected("a value", None),
         }
+    }
+
+    /// Steps into an object or an array at its opening bracket.
+    fn open(&mut self, object: bool) {
+        self.stack.push(object);
+        self.pos += 1;
+        self.after_comma = false;
+        self.state = if object {
+            State::ObjectFirst
+        } else {
+            State::ArrayFirst
+        };
     }
 
     fn after_value(&mut self) {
@@ -377,20 +382,13 @@ impl JsonRecords {
                     return Err(Box::new(self.builder.too_deep(span, "this collection")));
                 }
                 let object = open == b'{';
-                self.stack.push(object);
                 if object && let Some(skip) = &mut self.skip {
                     skip.objects.push(SkippedObject {
                         first: skip.keys.len(),
                         index: None,
                     });
                 }
-                self.pos += 1;
-                self.after_comma = false;
-                self.state = if object {
-                    State::ObjectFirst
-                } else {
-                    State::ArrayFirst
-                };
+                self.open(object);
                 return Ok(());
             }
             Some(b'"') => {

@@ -219,7 +219,8 @@ pub(crate) fn collect<'p>(
     slots.fill(program, &record.root);
     let mut vars = Vec::new();
     let mut kept: Option<Arc<Node>> = None;
-    let file: Arc<str> = record.source.name().into();
+    // The file's name, made once the record joins a rule.
+    let mut file: Option<Arc<str>> = None;
     for (index, rule) in program.rules.iter().enumerate() {
         let Some(across) = &rule.across else {
             continue;
@@ -300,7 +301,9 @@ pub(crate) fn collect<'p>(
                 .clone(),
             member: Member {
                 record: name.clone(),
-                file: file.clone(),
+                file: file
+                    .get_or_insert_with(|| record.source.name().into())
+                    .clone(),
                 line,
                 column,
                 index: record.index,
@@ -431,24 +434,9 @@ impl AcrossRecords {
             } else {
                 self.last_file = Some(c.member.file.clone());
             }
-            if let Some((message, at, policy_span)) = c.error {
-                let at = line_of(&at);
-                self.errors.push(AcrossFinding {
-                    finding: Finding {
-                        rule: c.rule,
-                        outcome: Outcome::Error,
-                        span: Some(at.span),
-                        message: message.into(),
-                        policy_span: Some(policy_span),
-                        waived: None,
-                    },
-                    name: c.member.record.clone(),
-                    at,
-                    group: None,
-                    explanation: None,
-                    index: c.index,
-                    order: (order, c.rule),
-                });
+            if let Some((message, at, policy_span)) = c.error.take() {
+                self.errors
+                    .push(error_finding(&c, &at, order, message, Some(policy_span)));
                 continue;
             }
             let rule = self.rules.entry(c.rule).or_default();
@@ -470,23 +458,8 @@ impl AcrossRecords {
                 .and_then(|r| r.across.as_ref())
                 .map_or(&[][..], |a| a.keys.as_slice());
             if let Some(error) = mixed_kinds(rule, &c, key_names) {
-                let at = line_of(&c.at);
-                self.errors.push(AcrossFinding {
-                    finding: Finding {
-                        rule: c.rule,
-                        outcome: Outcome::Error,
-                        span: Some(at.span),
-                        message: error.into(),
-                        policy_span: None,
-                        waived: None,
-                    },
-                    name: c.member.record.clone(),
-                    at,
-                    group: None,
-                    explanation: None,
-                    index: c.index,
-                    order: (order, c.rule),
-                });
+                self.errors
+                    .push(error_finding(&c, &c.at, order, error, None));
                 continue;
             }
             let mut parts = c.parts.into_iter();
@@ -527,6 +500,33 @@ impl AcrossRecords {
                 }
             }
         }
+    }
+}
+
+/// The error finding of a record a rule across records could not use, at `at` (cut to its line).
+fn error_finding(
+    c: &Collected,
+    at: &Location,
+    order: u64,
+    message: String,
+    policy_span: Option<Span>,
+) -> AcrossFinding {
+    let at = line_of(at);
+    AcrossFinding {
+        finding: Finding {
+            rule: c.rule,
+            outcome: Outcome::Error,
+            span: Some(at.span),
+            message: message.into(),
+            policy_span,
+            waived: None,
+        },
+        name: c.member.record.clone(),
+        at,
+        group: None,
+        explanation: None,
+        index: c.index,
+        order: (order, c.rule),
     }
 }
 
@@ -664,8 +664,8 @@ fn evaluate_rule(
     let grouped = !across.keys.is_empty();
     let empty = crate::value::empty_record();
     // Pass 1: `having`, and the values `all.` reads.
-    let plan = Plan::new(program);
-    let mut prepared = prepare(program, rule, plan.of(index), groups, grouped, &empty);
+    let per_member = per_member::of_rule(program, index);
+    let mut prepared = prepare(program, rule, &per_member, groups, grouped, &empty);
     if let Some(given) = given {
         prepared.all = given.clone();
         prepared.constants = run_constants(program, rule, &empty, &prepared.all);
@@ -929,15 +929,8 @@ pub(crate) fn all_values<T>(
     };
     let grouped = rule.across.as_ref().is_some_and(|a| !a.keys.is_empty());
     let empty = crate::value::empty_record();
-    let plan = Plan::new(program);
-    let prepared = prepare(
-        program,
-        rule,
-        plan.of(index),
-        &groups.groups,
-        grouped,
-        &empty,
-    );
+    let per_member = per_member::of_rule(program, index);
+    let prepared = prepare(program, rule, &per_member, &groups.groups, grouped, &empty);
     prepared
         .all
         .iter()
@@ -1025,8 +1018,8 @@ pub fn explain_group(
     let groups = &records.rules.get(&index)?.groups;
     let grouped = !across.keys.is_empty();
     let empty = crate::value::empty_record();
-    let plan = Plan::new(program);
-    let prepared = prepare(program, rule, plan.of(index), groups, grouped, &empty);
+    let per_member = per_member::of_rule(program, index);
+    let prepared = prepare(program, rule, &per_member, groups, grouped, &empty);
     let g = prepared.names.iter().position(|n| n == name)?;
     let group = groups.get(g)?;
     let root = group.root(grouped, &empty);

@@ -26,18 +26,8 @@ pub(crate) struct Plan<'p> {
 impl<'p> Plan<'p> {
     /// Finds them in every group rule's lets, clauses, `having`, message and waivers.
     pub(crate) fn new(program: &'p Program) -> Plan<'p> {
-        let rules = program
-            .rules
-            .iter()
-            .enumerate()
-            .map(|(index, rule)| {
-                let waivers = program
-                    .waivers
-                    .iter()
-                    .filter(|w| w.rule == index)
-                    .map(|w| &w.condition.expr);
-                per_member_exprs(rule, waivers)
-            })
+        let rules = (0..program.rules.len())
+            .map(|index| of_rule(program, index))
             .collect();
         Plan { rules }
     }
@@ -46,6 +36,20 @@ impl<'p> Plan<'p> {
     pub(crate) fn of(&self, index: usize) -> &[&'p Expr] {
         self.rules.get(index).map_or(&[], Vec::as_slice)
     }
+}
+
+/// The expressions per member of the rule at `index`, in its lets, clauses, `having`, message
+/// and waivers (what [`Plan::of`] gives, for one rule).
+pub(crate) fn of_rule(program: &Program, index: usize) -> Vec<&Expr> {
+    let Some(rule) = program.rules.get(index) else {
+        return Vec::new();
+    };
+    let waivers = program
+        .waivers
+        .iter()
+        .filter(|w| w.rule == index)
+        .map(|w| &w.condition.expr);
+    per_member_exprs(rule, waivers)
 }
 
 fn per_member_exprs<'p>(
