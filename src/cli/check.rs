@@ -297,6 +297,7 @@ pub(crate) fn prepare_inputs(
             },
             // The pipeline sets what its program reads.
             projection: None,
+            yaml_general_only: false,
         },
         id_field: dotted(&id_field),
         jobs: input.jobs.unwrap_or_else(|| {

@@ -670,6 +670,20 @@ impl Builder {
         Ok(())
     }
 
+    /// A collection is about to start at `at`: if the innermost open collection is a list that
+    /// starts there too, that list is a block list whose first item this is, and starts at
+    /// `dash` (for a YAML reader whose parser starts such a list at its first item).
+    pub(super) fn first_item_at(&mut self, at: usize, dash: usize) {
+        if let Some(top) = self.stack.last_mut()
+            && matches!(top.body, Body::Seq(_))
+            && top.start == at
+        {
+            top.flow = false;
+            top.start = dash;
+            top.last_end = dash;
+        }
+    }
+
     /// Closes the innermost collection; `end` is the byte after its closing bracket, if any.
     pub(super) fn end(&mut self, end: usize) {
         let Some(frame) = self.stack.pop() else {

@@ -89,6 +89,9 @@ pub struct LoadOptions {
     /// and only check the rest (an unread field keeps its key, with a null value). `None`: every
     /// field.
     pub projection: Option<std::sync::Arc<crate::compile::projection::Projection>>,
+    /// Read YAML with the general parser alone, never with caveat's own block scanner (which
+    /// reads the same records faster): for the differential tests that prove the two agree.
+    pub yaml_general_only: bool,
 }
 
 /// Why a data file, or a record in it, could not be read.
@@ -143,6 +146,15 @@ pub fn read_records<'a>(
             csv::CsvRecords::new(source.clone()).with_max_cell(options.limits.max_scalar_bytes),
         ),
     }
+}
+
+/// Whether caveat's own block scanner reads the YAML `source` to its end by itself, without
+/// handing it to the general parser (for the tests and the fuzz target that check which files
+/// take the fast path; the records are the same either way).
+pub fn yaml_read_by_scanner(source: &Source, options: &LoadOptions) -> bool {
+    let mut records = yaml::YamlRecords::new(source, options.clone());
+    records.by_ref().for_each(drop);
+    records.read_by_scanner()
 }
 
 /// Helpers shared by the readers' tests.

@@ -1,5 +1,6 @@
-//! YAML 1.2 records, read as a stream of parser events (never a recursive load, so no nesting can
-//! overflow the stack), with every value's span in bytes.
+//! YAML 1.2 records, with every value's span in bytes: read by the block scanner of this module
+//! ([`block`]) where the text has the common block shape, and otherwise as a stream of
+//! saphyr-parser's events (never a recursive load, so no nesting can overflow the stack).
 
 use crate::diagnostic::Code;
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle, ScanError, StrInput, Tag};
@@ -8,10 +9,12 @@ use super::build::{Builder, char_span, data_error, shorten};
 use super::{DataError, LoadOptions, Record};
 use crate::source::{Source, Span};
 use crate::value::Value;
+use block::{BlockScanner, Step};
 use offsets::Offsets;
 use scalar::{parse_int, parse_number, plain_value};
 use tags::{TagKind, classify_tag, display_tag, find_tag, skip_properties};
 
+mod block;
 mod offsets;
 mod scalar;
 mod tags;
@@ -19,39 +22,107 @@ mod tags;
 /// The records of a YAML file, one at a time; see [`super::read_records`].
 pub(crate) struct YamlRecords<'a> {
     builder: Builder,
+    text: &'a str,
+    options: LoadOptions,
+    /// The block scanner, until it hands the text to the general parser.
+    scanner: Option<BlockScanner>,
+    /// The general parser, once it reads the text.
+    general: Option<General<'a>>,
+    /// Results handed out so far; the general parser, reading the text again from the start,
+    /// skips as many.
+    handed_out: usize,
+    skip: usize,
+    /// How many of the builder's results the scanner has confirmed.
+    ready: usize,
+    max_depth: usize,
+    documents: Documents,
+    done: bool,
+}
+
+/// saphyr-parser over the text, and the conversion of its positions to bytes.
+struct General<'a> {
     parser: Parser<'a, StrInput<'a>>,
     offsets: Offsets,
-    max_depth: usize,
-    /// Documents begun so far, and the most allowed.
-    documents: usize,
-    max_documents: usize,
-    done: bool,
+}
+
+/// Documents begun so far, and the most allowed.
+struct Documents {
+    count: usize,
+    max: usize,
+}
+
+impl Documents {
+    /// A document begins at byte `at`: one more, unless it is one too many.
+    fn begin(&mut self, builder: &mut Builder, at: usize) -> Result<(), Box<DataError>> {
+        self.count += 1;
+        if self.count > self.max {
+            return Err(Box::new(super::build::data_error(
+                builder.source(),
+                Code::DataTooManyDocuments,
+                format!("more than {} documents in one file", self.max),
+                Span::new(at, at.saturating_add(1)),
+                "this document is one too many",
+                Some("raise the limit with `--max-documents N` if the data is right".into()),
+            )));
+        }
+        builder.begin_document();
+        Ok(())
+    }
 }
 
 impl<'a> YamlRecords<'a> {
     /// Reads the records of `source`, parsing its text where it lies.
     pub fn new(source: &'a Source, options: LoadOptions) -> YamlRecords<'a> {
-        let offsets = Offsets::new(source.text());
-        let parser = Parser::new(StrInput::new(source.text()));
-        YamlRecords {
+        let mut records = YamlRecords {
             builder: Builder::new(source.clone(), &options),
-            parser,
-            offsets,
+            text: source.text(),
+            scanner: Some(BlockScanner::new()),
+            general: None,
+            handed_out: 0,
+            skip: 0,
+            ready: 0,
             max_depth: options.limits.max_depth,
-            documents: 0,
-            max_documents: options.limits.max_documents,
+            documents: Documents {
+                count: 0,
+                max: options.limits.max_documents,
+            },
             done: false,
+            options,
+        };
+        if records.options.yaml_general_only {
+            records.read_generally();
         }
+        records
+    }
+
+    /// Hands the text to the general parser, which reads it again from the start, skipping the
+    /// results already handed out.
+    fn read_generally(&mut self) {
+        self.scanner = None;
+        self.builder = Builder::new(self.builder.source().clone(), &self.options);
+        self.documents.count = 0;
+        self.skip = self.handed_out;
+        self.general = Some(General {
+            parser: Parser::new(StrInput::new(self.text)),
+            offsets: Offsets::new(self.text),
+        });
     }
 
     fn text(&self) -> &str {
         self.builder.source().text()
     }
 
+    /// Whether the block scanner has read everything so far by itself.
+    pub(super) fn read_by_scanner(&self) -> bool {
+        self.general.is_none()
+    }
+
     /// The byte offset of a parser position.
     fn byte(&mut self, mark: Marker) -> usize {
-        self.offsets
-            .byte(self.builder.source().text(), mark.index())
+        match &mut self.general {
+            Some(general) => general.offsets.byte(self.text, mark.index()),
+            None => mark.index(),
+        }
     }
 
     fn span(&mut self, span: saphyr_parser::Span) -> Span {
@@ -65,21 +136,8 @@ impl<'a> YamlRecords<'a> {
         match event {
             Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
             Event::DocumentStart(_) => {
-                self.documents += 1;
-                if self.documents > self.max_documents {
-                    let at = self.byte(span.start);
-                    return Err(Box::new(super::build::data_error(
-                        self.builder.source(),
-                        Code::DataTooManyDocuments,
-                        format!("more than {} documents in one file", self.max_documents),
-                        Span::new(at, at.saturating_add(1)),
-                        "this document is one too many",
-                        Some(
-                            "raise the limit with `--max-documents N` if the data is right".into(),
-                        ),
-                    )));
-                }
-                self.builder.begin_document();
+                let at = self.byte(span.start);
+                self.documents.begin(&mut self.builder, at)?;
             }
             Event::DocumentEnd => self.builder.end_document(),
             Event::Scalar(text, style, anchor, tag) => {
@@ -94,6 +152,10 @@ impl<'a> YamlRecords<'a> {
                         props.end = span.end;
                     }
                 }
+                if matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted) {
+                    // saphyr's span of a quoted scalar runs on over the spaces and comment after it.
+                    span.end = quoted_end(self.text.as_bytes(), span.start).min(span.end);
+                }
                 self.scalar(
                     text.into_owned(),
                     style,
@@ -106,7 +168,12 @@ impl<'a> YamlRecords<'a> {
             Event::SequenceStart(anchor, tag) => self.start(false, anchor, tag.as_deref(), span)?,
             Event::MappingStart(anchor, tag) => self.start(true, anchor, tag.as_deref(), span)?,
             Event::SequenceEnd | Event::MappingEnd => {
-                let end = self.byte(span.end);
+                // A flow collection ends at its bracket (saphyr's span runs on over a comment).
+                let start = self.byte(span.start);
+                let end = match self.text.as_bytes().get(start) {
+                    Some(b']' | b'}') => start + 1,
+                    _ => self.byte(span.end),
+                };
                 self.builder.end(end);
             }
             Event::Alias(id) => {
@@ -131,7 +198,22 @@ impl<'a> YamlRecords<'a> {
         } else {
             raw
         };
-        let flow = matches!(self.text().as_bytes().get(start), Some(b'[' | b'{'));
+        let bytes = self.text.as_bytes();
+        let flow = bytes.get(start) == Some(if map { &b'{' } else { &b'[' });
+        // saphyr starts a list that is not indented under its key at its first item: a block
+        // list starts at its first `-`. And when a collection starts where the innermost open
+        // list starts, that list is such a list, and this its first item.
+        self.builder.first_item_at(start, dash_before(bytes, start));
+        let entry = bytes.get(start) == Some(&b'-')
+            && matches!(
+                bytes.get(start + 1),
+                None | Some(b' ' | b'\n' | b'\r' | b'\t')
+            );
+        let start = if map || flow || entry {
+            start
+        } else {
+            dash_before(bytes, start)
+        };
         self.builder.start(map, start, flow, anchor)?;
         if let Some(tag) = tag {
             let written = Span::new(raw, start);
@@ -187,7 +269,7 @@ impl<'a> YamlRecords<'a> {
             return;
         }
         let value = match tag {
-            None if style == ScalarStyle::Plain => Ok(plain_value(text)),
+            None if style == ScalarStyle::Plain => Ok(plain_value(std::borrow::Cow::Owned(text))),
             None => Ok(Value::String(text.into_boxed_str())),
             Some(tag) => self.tagged_value(text, tag, span, props),
         };
@@ -333,13 +415,43 @@ impl Iterator for YamlRecords<'_> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(result) = self.builder.out.pop_front() {
+            // The scanner's results wait until the next line with content is read without the
+            // general parser (which could read the lines before differently).
+            let may = self.scanner.is_none() || self.done || self.ready > 0;
+            if let Some(result) = may.then(|| self.builder.out.pop_front()).flatten() {
+                self.ready = self.ready.saturating_sub(1);
+                if self.skip > 0 {
+                    self.skip -= 1;
+                    continue;
+                }
+                self.handed_out += 1;
                 return Some(result);
             }
             if self.done {
                 return None;
             }
-            match self.parser.next_event() {
+            if let Some(scanner) = &mut self.scanner {
+                let documents = &mut self.documents;
+                let before = self.builder.out.len();
+                let step = scanner.step(self.text, &mut self.builder, &mut |builder, at| {
+                    documents.begin(builder, at)
+                });
+                match step {
+                    Ok(Step::Content) => self.ready = before,
+                    Ok(Step::Blank) => {}
+                    Ok(Step::End) => self.done = true,
+                    Ok(Step::General) => self.read_generally(),
+                    Err(error) => {
+                        self.builder.out.push_back(Err(*error));
+                        self.done = true;
+                    }
+                }
+                continue;
+            }
+            let Some(general) = &mut self.general else {
+                return None;
+            };
+            match general.parser.next_event() {
                 None => self.done = true,
                 Some(Err(error)) => {
                     let error = self.syntax_error(&error);
@@ -354,6 +466,39 @@ impl Iterator for YamlRecords<'_> {
                 }
             }
         }
+    }
+}
+
+/// The byte after the closing quote of the quoted scalar that starts at `at`, if it closes.
+fn quoted_end(bytes: &[u8], at: usize) -> usize {
+    let quote = bytes.get(at).copied();
+    let mut i = at + 1;
+    while let Some(&b) = bytes.get(i) {
+        if Some(b) == quote {
+            if quote == Some(b'\'') && bytes.get(i + 1) == Some(&b'\'') {
+                i += 2;
+                continue;
+            }
+            return i + 1;
+        }
+        i += if b == b'\\' && quote == Some(b'"') {
+            2
+        } else {
+            1
+        };
+    }
+    usize::MAX
+}
+
+/// The `-` before `at`, with only spaces and line breaks between, if there is one; else `at`.
+fn dash_before(bytes: &[u8], at: usize) -> usize {
+    let mut i = at;
+    while i > 0 && matches!(bytes.get(i - 1), Some(b' ' | b'\n')) {
+        i -= 1;
+    }
+    match i.checked_sub(1) {
+        Some(dash) if bytes.get(dash) == Some(&b'-') => dash,
+        _ => at,
     }
 }
 

@@ -6,7 +6,7 @@ use crate::value::Value;
 
 /// The value of a plain (unquoted, untagged) scalar under the YAML 1.2 core schema; numbers are
 /// exact decimals, and anything that is not null, a boolean or a number stays a string.
-pub(super) fn plain_value(text: String) -> Value {
+pub(super) fn plain_value(text: std::borrow::Cow<str>) -> Value {
     let bytes = text.as_bytes();
     let special = match bytes.first() {
         None => Some(Value::Null),
@@ -21,7 +21,7 @@ pub(super) fn plain_value(text: String) -> Value {
         Some(b'0'..=b'9' | b'-' | b'+' | b'.') => parse_number(bytes).map(Value::Number),
         _ => None,
     };
-    special.unwrap_or_else(|| Value::String(text.into_boxed_str()))
+    special.unwrap_or_else(|| Value::String(text.into_owned().into_boxed_str()))
 }
 
 /// A core-schema integer: `[-+]?[0-9]+`, `0o[0-7]+` or `0x[0-9a-fA-F]+`.
