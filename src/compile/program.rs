@@ -843,8 +843,33 @@ impl AliasSet {
     /// Whether `text` is one of the spellings, after normalising it the same way, or a pattern
     /// entry matches it as written.
     pub fn matches(&self, text: &str) -> bool {
-        (!self.normalized.is_empty() && self.normalized.contains(&normalize(text)))
-            || self.pattern_matches(text)
+        (!self.normalized.is_empty() && self.has_normalized(text)) || self.pattern_matches(text)
+    }
+
+    /// Whether `text`, normalised, is one of the spellings: a short ASCII text is normalised on
+    /// the stack (a value is matched once per record and rule), any other in a new string.
+    fn has_normalized(&self, text: &str) -> bool {
+        let mut buffer = [0u8; 64];
+        let mut len = 0;
+        if text.is_ascii() && text.len() <= buffer.len() {
+            for b in text.bytes() {
+                // `normalized_chars` for ASCII: no whitespace, no `.,-'/`, lower case.
+                if matches!(
+                    b,
+                    b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ' | b'.' | b',' | b'-' | b'\'' | b'/'
+                ) {
+                    continue;
+                }
+                if let Some(slot) = buffer.get_mut(len) {
+                    *slot = b.to_ascii_lowercase();
+                    len += 1;
+                }
+            }
+            if let Some(normalized) = buffer.get(..len).and_then(|b| std::str::from_utf8(b).ok()) {
+                return self.normalized.contains(normalized);
+            }
+        }
+        self.normalized.contains(&normalize(text))
     }
 }
 
@@ -869,4 +894,42 @@ pub struct ConstSet {
     pub aliases: AliasSet,
     /// Elements that are not strings (numbers, dates, booleans, lists).
     pub others: Vec<Const>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Normalising on the stack (short ASCII) finds what normalising into a string finds.
+    #[test]
+    fn short_ascii_values_match_as_normalised_strings_do() {
+        let set = AliasSet {
+            normalized: ["dji", "dajianginnovations", "parrotsa"]
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            entries: Vec::new(),
+        };
+        for text in [
+            "DJI",
+            "D.J.I.",
+            "Da-Jiang Innovations",
+            "da jiang\tinnovations",
+            "Parrot S.A.",
+            "Parrot\u{b}SA",
+            "Parrot\u{1c}SA",
+            "Skydio",
+            "",
+            "DJI but much longer than sixty-four bytes so that it is normalised the slow way",
+            "Ｄｊｉ",
+            "DJİ",
+        ] {
+            assert_eq!(
+                set.has_normalized(text),
+                set.normalized.contains(&normalize(text)),
+                "{text:?}"
+            );
+        }
+        assert!(set.matches("Da-Jiang Innovations"));
+    }
 }

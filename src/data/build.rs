@@ -241,7 +241,7 @@ struct Frame {
     /// The height of the tallest child (0 for scalars only).
     height: usize,
     /// The first error inside it (kept by records, and by anchored nodes for their aliases).
-    error: Option<DataError>,
+    error: Option<Box<DataError>>,
     /// What is read of its children.
     wanted: Wanted,
 }
@@ -253,7 +253,7 @@ struct BuiltNode {
     node: Node,
     nodes: usize,
     height: usize,
-    error: Option<DataError>,
+    error: Option<Box<DataError>>,
 }
 
 /// Turns events into records; see the module documentation.
@@ -405,12 +405,12 @@ impl Builder {
             match frame.role {
                 Role::Plain => {
                     if frame.anchor != 0 && frame.error.is_none() {
-                        frame.error = Some(error.clone());
+                        frame.error = Some(Box::new(error.clone()));
                     }
                 }
                 Role::Record | Role::NotRecord => {
                     if frame.error.is_none() {
-                        frame.error = Some(error);
+                        frame.error = Some(Box::new(error));
                     }
                     return;
                 }
@@ -611,11 +611,12 @@ impl Builder {
         anchor: usize,
     ) {
         let (value, error) = match value {
-            Ok(_) if span.end.saturating_sub(span.start) > self.limits.max_scalar_bytes => {
-                (Value::Null, Some(self.scalar_too_large(span, "value")))
-            }
+            Ok(_) if span.end.saturating_sub(span.start) > self.limits.max_scalar_bytes => (
+                Value::Null,
+                Some(Box::new(self.scalar_too_large(span, "value"))),
+            ),
             Ok(value) => (value, None),
-            Err(error) => (Value::Null, Some(*error)),
+            Err(error) => (Value::Null, Some(error)),
         };
         let kind = match (&value, &error) {
             (_, Some(_)) => Kind::Scalar("a scalar"),
@@ -776,7 +777,7 @@ impl Builder {
             };
             if let Some(key) = key {
                 if let Some(error) = error {
-                    self.error(error);
+                    self.error(*error);
                 }
                 self.key(key, span, 0);
                 return Ok(());
@@ -848,7 +849,7 @@ impl Builder {
             matches!(role, Role::Record | Role::NotRecord),
             &error,
         ) {
-            self.error(error.clone());
+            self.error((**error).clone());
         }
         let kept = match role {
             Role::Record => {
@@ -935,11 +936,11 @@ impl Builder {
     }
 
     /// Hands out a record (a mapping), or the error found inside it.
-    fn emit(&mut self, node: Node, error: Option<DataError>) {
+    fn emit(&mut self, node: Node, error: Option<Box<DataError>>) {
         let index = self.next_index;
         self.next_index += 1;
         let result = match error {
-            Some(error) => Err(error),
+            Some(error) => Err(*error),
             None => Ok(Record {
                 source: self.source.clone(),
                 index,
@@ -950,11 +951,11 @@ impl Builder {
     }
 
     /// Hands out the error for a value that stands where a record should.
-    fn emit_not_record(&mut self, node: &Node, error: Option<DataError>) {
+    fn emit_not_record(&mut self, node: &Node, error: Option<Box<DataError>>) {
         self.next_index += 1;
         let collection = matches!(node.value, Value::List(_) | Value::Map(_));
         let error = match error {
-            Some(error) if !collection => error,
+            Some(error) if !collection => *error,
             _ => {
                 let found = node.value.type_name();
                 data_error(
