@@ -14,6 +14,9 @@ pub struct SourceFile {
     /// that was read in pieces.
     first_line: usize,
     line_starts: OnceLock<Vec<usize>>,
+    /// The line (1-based) of the last offset looked up: findings come in file order, so the
+    /// next one is mostly on the same line or a later one close by.
+    line_hint: std::sync::atomic::AtomicUsize,
     /// Characters before every [`CHAR_BLOCK`]-th byte, for columns on long lines.
     char_marks: OnceLock<Vec<usize>>,
     /// The text as snippets show it, when it holds control characters.
@@ -48,6 +51,7 @@ impl SourceFile {
             text: text.into(),
             first_line: first_line.max(1),
             line_starts: OnceLock::new(),
+            line_hint: std::sync::atomic::AtomicUsize::new(1),
             char_marks: OnceLock::new(),
             shown: OnceLock::new(),
         })
@@ -141,7 +145,22 @@ impl SourceFile {
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
         let starts = self.line_starts();
-        let line = starts.partition_point(|&s| s <= offset).max(1);
+        // The line is the number of line starts at or before the offset.
+        let holds = |line: usize| {
+            line >= 1
+                && starts.get(line - 1).is_some_and(|&s| s <= offset)
+                && starts.get(line).is_none_or(|&next| next > offset)
+        };
+        let hint = self.line_hint.load(std::sync::atomic::Ordering::Relaxed);
+        let line = if holds(hint) {
+            hint
+        } else if holds(hint + 1) {
+            hint + 1
+        } else {
+            starts.partition_point(|&s| s <= offset).max(1)
+        };
+        self.line_hint
+            .store(line, std::sync::atomic::Ordering::Relaxed);
         let mut start = starts.get(line - 1).copied().unwrap_or(0);
         // A byte order mark is not a column.
         if line == 1 && self.first_line == 1 && self.text.starts_with('\u{feff}') {
@@ -510,6 +529,38 @@ mod tests {
     fn naive_column(text: &str, offset: usize) -> usize {
         let start = text[..offset].rfind('\n').map_or(0, |n| n + 1);
         text[start..offset].chars().count() + 1
+    }
+
+    /// The line as counted line by line from the start (LF, CRLF and a lone CR end a line).
+    fn naive_line(text: &str, offset: usize) -> usize {
+        let before = &text.as_bytes()[..offset];
+        1 + before
+            .iter()
+            .enumerate()
+            .filter(|&(i, &b)| {
+                b == b'\n' || (b == b'\r' && text.as_bytes().get(i + 1) != Some(&b'\n'))
+            })
+            .count()
+    }
+
+    #[test]
+    fn lines_are_right_in_any_order_of_lookups() {
+        let text = "a\nbb\r\nccc\rd\n\n\neeee\nf";
+        let source = SourceFile::new("t.yaml", text);
+        let forward: Vec<usize> = (0..=text.len()).collect();
+        let backward: Vec<usize> = forward.iter().rev().copied().collect();
+        let jumping: Vec<usize> = (0..=text.len())
+            .map(|i| (i * 7) % (text.len() + 1))
+            .collect();
+        for order in [forward, backward, jumping] {
+            for offset in order {
+                assert_eq!(
+                    source.line_col(offset).0,
+                    naive_line(text, offset),
+                    "at {offset}"
+                );
+            }
+        }
     }
 
     #[test]

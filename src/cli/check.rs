@@ -558,6 +558,9 @@ pub fn run(args: &Args) -> Exit {
     if fails { Exit::Findings } else { Exit::Clean }
 }
 
+/// The write buffer of a report that goes to a file or a pipe.
+const REPORT_BUFFER_BYTES: usize = 256 << 10;
+
 /// Opens the reports: each to its file, or to stdout.
 fn open_reports(
     wanted: &[(Format, Option<PathBuf>)],
@@ -567,16 +570,26 @@ fn open_reports(
 ) -> Result<Reports, Diag> {
     let mut reports = Vec::new();
     for (format, file) in wanted {
+        // Reports to a file or a pipe are written in large blocks (a check with many findings
+        // writes megabytes); a terminal gets its lines as they come.
         let (out, terminal): (report::Output, bool) = match file {
             Some(path) => (
-                Box::new(std::io::BufWriter::new(crate::project::create_output(
-                    path,
-                )?)),
+                Box::new(std::io::BufWriter::with_capacity(
+                    REPORT_BUFFER_BYTES,
+                    crate::project::create_output(path)?,
+                )),
                 false,
             ),
-            None => (
+            None if std::io::stdout().is_terminal() => (
                 Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-                std::io::stdout().is_terminal(),
+                true,
+            ),
+            None => (
+                Box::new(std::io::BufWriter::with_capacity(
+                    REPORT_BUFFER_BYTES,
+                    std::io::stdout().lock(),
+                )),
+                false,
             ),
         };
         let opened = match format {

@@ -15,7 +15,6 @@
 //! rule of that kind on the path. Every other rule is a candidate for every record.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
 
 use jiff::civil::Date;
 use rust_decimal::Decimal;
@@ -40,9 +39,9 @@ pub struct PathIndex {
     /// The slot of the path's first key among the program's top-level fields.
     pub slot: Option<usize>,
     /// Exact string → rules.
-    pub exact: HashMap<Box<str>, Vec<usize>>,
+    pub exact: foldhash::HashMap<Box<str>, Vec<usize>>,
     /// Alias-normalised string → rules.
-    pub normalized: HashMap<String, Vec<usize>>,
+    pub normalized: foldhash::HashMap<String, Vec<usize>>,
     /// Every rule keyed by equality or membership: the fallback for values that are not plain
     /// strings.
     pub equality: Vec<usize>,
@@ -240,8 +239,7 @@ impl PathIndex {
             out.extend_from_slice(rules);
         }
         if !self.normalized.is_empty() {
-            scratch.clear();
-            scratch.extend(super::program::normalized_chars(text));
+            super::program::normalize_into(text, scratch);
             if let Some(rules) = self.normalized.get(scratch.as_str()) {
                 out.extend_from_slice(rules);
             }

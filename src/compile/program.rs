@@ -1,7 +1,6 @@
 //! The compiled form of a policy set: rules whose names are resolved, whose constants are folded
 //! and whose dates, regexes and alias sets are built once, ready to evaluate against any record.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use jiff::civil::Date;
@@ -834,7 +833,7 @@ impl Const {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AliasSet {
     /// The normalised spellings, the symbol's own among them.
-    pub normalized: HashSet<String>,
+    pub normalized: foldhash::HashSet<String>,
     /// The entries as written, the patterns (raw strings) among them compiled.
     pub entries: Vec<super::alias::AliasEntry>,
 }
@@ -852,16 +851,9 @@ impl AliasSet {
         let mut buffer = [0u8; 64];
         let mut len = 0;
         if text.is_ascii() && text.len() <= buffer.len() {
-            for b in text.bytes() {
-                // `normalized_chars` for ASCII: no whitespace, no `.,-'/`, lower case.
-                if matches!(
-                    b,
-                    b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ' | b'.' | b',' | b'-' | b'\'' | b'/'
-                ) {
-                    continue;
-                }
+            for b in text.bytes().filter_map(normalized_ascii) {
                 if let Some(slot) = buffer.get_mut(len) {
-                    *slot = b.to_ascii_lowercase();
+                    *slot = b;
                     len += 1;
                 }
             }
@@ -878,6 +870,26 @@ pub(crate) fn normalize(text: &str) -> String {
     normalized_chars(text).collect()
 }
 
+/// `text` as alias matching compares it, into `out` (cleared first; ASCII byte by byte).
+pub(crate) fn normalize_into(text: &str, out: &mut String) {
+    out.clear();
+    if text.is_ascii() {
+        out.extend(text.bytes().filter_map(normalized_ascii).map(char::from));
+    } else {
+        out.extend(normalized_chars(text));
+    }
+}
+
+/// An ASCII byte as [`normalized_chars`] gives it: `None` for whitespace and `.,-'/`, else in
+/// lower case.
+fn normalized_ascii(b: u8) -> Option<u8> {
+    let dropped = matches!(
+        b,
+        b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ' | b'.' | b',' | b'-' | b'\'' | b'/'
+    );
+    (!dropped).then(|| b.to_ascii_lowercase())
+}
+
 /// The characters of `text` as alias matching compares them.
 pub(crate) fn normalized_chars(text: &str) -> impl Iterator<Item = char> + '_ {
     text.chars()
@@ -889,7 +901,7 @@ pub(crate) fn normalized_chars(text: &str) -> impl Iterator<Item = char> + '_ {
 #[derive(Debug, Clone, Default)]
 pub struct ConstSet {
     /// Strings that match exactly.
-    pub strings: HashSet<Box<str>>,
+    pub strings: foldhash::HashSet<Box<str>>,
     /// Aliased symbols, matched after normalising.
     pub aliases: AliasSet,
     /// Elements that are not strings (numbers, dates, booleans, lists).
@@ -931,5 +943,10 @@ mod tests {
             );
         }
         assert!(set.matches("Da-Jiang Innovations"));
+        let mut out = String::new();
+        for text in ["Da-Jiang Innovations", "D.J.I./x\u{b}", "Ｄｊｉ é", ""] {
+            normalize_into(text, &mut out);
+            assert_eq!(out, normalize(text), "{text:?}");
+        }
     }
 }

@@ -23,6 +23,9 @@ pub(crate) const STDIN_NAME: &str = "<stdin>";
 /// The size a chunk grows to before it is cut at the next safe place.
 pub(crate) const CHUNK_BYTES: usize = 1 << 20;
 
+/// How far past a chunk's target size the reader looks for a record's start, at first.
+const MARGIN_BYTES: usize = 64 << 10;
+
 /// Reads a data file as a series of chunks, each a [`SourceFile`] that knows its first line.
 pub(crate) struct Chunks {
     name: String,
@@ -37,6 +40,8 @@ pub(crate) struct Chunks {
     /// Whether the first chunk has been handed out.
     started: bool,
     target: usize,
+    /// How far past `target` to read for the start of a record.
+    margin: usize,
     /// Bytes read from the file so far, and the most allowed.
     read: u64,
     max_bytes: u64,
@@ -67,6 +72,7 @@ impl Chunks {
             splitting: split && !matches!(format, Format::Json | Format::Csv),
             started: false,
             target: CHUNK_BYTES,
+            margin: MARGIN_BYTES,
             read: 0,
             max_bytes: u64::MAX,
             size: size_hint,
@@ -162,23 +168,35 @@ impl Chunks {
         if self.format != Format::Yaml {
             return;
         }
-        let mut lines = text.split(|&b| b == b'\n');
+        // Where to look for markers: after the first content line of the file, which must be
+        // an item of a block sequence; in later chunks, everywhere.
+        let mut from = 0;
         if !self.started {
-            // The document must be a block sequence: its first content line an item.
-            let first = lines.by_ref().find(|l| {
-                let l = strip_bom(l);
-                !(l.is_empty()
-                    || l.iter().all(u8::is_ascii_whitespace)
-                    || l.starts_with(b"#")
-                    || l.starts_with(b"%")
-                    || is_marker(l, b"---"))
+            let mut offset = 0;
+            let first = text.split(|&b| b == b'\n').find_map(|l| {
+                let at = offset;
+                offset += l.len() + 1;
+                let s = strip_bom(l);
+                let skipped = s.is_empty()
+                    || s.iter().all(u8::is_ascii_whitespace)
+                    || s.starts_with(b"#")
+                    || s.starts_with(b"%")
+                    || is_marker(s, b"---");
+                (!skipped).then_some((at, l))
             });
-            if !first.is_some_and(is_item_start) {
-                self.splitting = false;
-                return;
+            match first {
+                Some((at, line)) if is_item_start(line) => from = at,
+                _ => {
+                    self.splitting = false;
+                    return;
+                }
             }
         }
-        for line in lines {
+        let rest = text.get(from..).unwrap_or(&[]);
+        let starts = std::iter::once(0).chain(memchr::memchr_iter(b'\n', rest).map(|i| i + 1));
+        for start in starts {
+            // The line runs on to the text's end: the checks read only its first bytes.
+            let line = rest.get(start..).unwrap_or(&[]);
             if is_marker(line, b"---") || is_marker(line, b"...") || line.starts_with(b"%") {
                 self.splitting = false;
                 return;
@@ -202,7 +220,9 @@ impl Iterator for Chunks {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if self.splitting {
-                if let Err(e) = self.fill(self.target * 2) {
+                // Enough for a record to start after the target: what is read past the cut is
+                // copied to the next chunk's buffer, so read little past it.
+                if let Err(e) = self.fill(self.target.saturating_add(self.margin)) {
                     return Some(Err(e));
                 }
             } else if let Err(e) = self.fill(usize::MAX) {
@@ -222,7 +242,7 @@ impl Iterator for Chunks {
                 None if self.file.is_none() || !self.splitting => self.buffer.len(),
                 // No safe place yet: read more before deciding.
                 None => {
-                    self.target = self.target.saturating_mul(2);
+                    self.margin = self.margin.saturating_mul(2);
                     continue;
                 }
             };
@@ -263,11 +283,14 @@ fn is_marker(line: &[u8], marker: &[u8]) -> bool {
 /// followed by a character that can name an anchor. Quoted text can give a false alarm, which
 /// only costs speed.
 fn has_anchor(text: &[u8]) -> bool {
-    let anchor_name = |c: &u8| !c.is_ascii_whitespace();
     text.first() == Some(&b'&')
-        || text.windows(3).any(
-            |w| matches!(w, [b' ' | b'\t' | b'[' | b'{' | b',' | b'\n', b'&', c] if anchor_name(c)),
-        )
+        || memchr::memchr_iter(b'&', text).any(|i| {
+            let after = i
+                .checked_sub(1)
+                .and_then(|before| text.get(before))
+                .is_some_and(|b| matches!(b, b' ' | b'\t' | b'[' | b'{' | b',' | b'\n'));
+            after && text.get(i + 1).is_some_and(|c| !c.is_ascii_whitespace())
+        })
 }
 
 /// Lines as `SourceFile` counts them: a newline, or a carriage return not followed by one.
@@ -275,4 +298,74 @@ fn count_lines(bytes: &[u8]) -> usize {
     memchr::memchr2_iter(b'\n', b'\r', bytes)
         .filter(|&i| bytes.get(i) == Some(&b'\n') || bytes.get(i + 1) != Some(&b'\n'))
         .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn yaml_chunks(started: bool) -> Chunks {
+        Chunks {
+            name: "t.yaml".into(),
+            file: None,
+            format: Format::Yaml,
+            buffer: Vec::new(),
+            line: 1,
+            splitting: true,
+            started,
+            target: CHUNK_BYTES,
+            margin: MARGIN_BYTES,
+            read: 0,
+            max_bytes: u64::MAX,
+            size: 0,
+        }
+    }
+
+    /// Whether a chunk with `text` leaves splitting on.
+    fn safe(text: &str, started: bool) -> bool {
+        let mut chunks = yaml_chunks(started);
+        chunks.check_safe(text.as_bytes());
+        chunks.splitting
+    }
+
+    #[test]
+    fn markers_directives_anchors_and_other_documents_stop_splitting() {
+        assert!(
+            safe("# c\n---\n- a: 1\n- b: 2\n", false),
+            "a first marker is fine"
+        );
+        assert!(
+            safe("%YAML 1.2\n---\n- a: 1\n", false),
+            "so is a first directive"
+        );
+        assert!(
+            safe("- a: x --- y\n- b: '...'\n", false),
+            "not at a line's start"
+        );
+        assert!(safe("- a: 1\n", true));
+        assert!(!safe("a: 1\n", false), "the document is not a list");
+        assert!(!safe("- a: 1\n---\n- b: 2\n", false));
+        assert!(!safe("- a: 1\n...\n", false));
+        assert!(!safe("- a: 1\n%TAG ! x\n", true));
+        assert!(!safe("---\n- a: 1\n", true), "a marker in a later chunk");
+        assert!(!safe("- a: &x 1\n- b: *x\n", false));
+        assert!(safe("- a: 1\n---x\n", false), "`---x` is no marker");
+    }
+
+    #[test]
+    fn anchors_are_found_after_space_or_flow_indicators() {
+        for (text, anchor) in [
+            ("&x a", true),
+            ("a: &x 1", true),
+            ("[&x 1]", true),
+            ("{a: 1,&x 2}", true),
+            ("a:\n&x\n", true),
+            ("a: b&c", false),
+            ("a: & b", false),
+            ("a: &", false),
+            ("", false),
+        ] {
+            assert_eq!(has_anchor(text.as_bytes()), anchor, "{text:?}");
+        }
+    }
 }

@@ -169,6 +169,20 @@ pub struct CheckedRecord {
 pub trait Render {
     /// Appends the finding's bytes to `out`.
     fn render(&self, finding: &Reported, out: &mut Vec<u8>);
+
+    /// Appends the bytes of `finding` of `record` (named `name`) straight from the evaluation,
+    /// when the format can without a [`Reported`] (which costs more than the bytes); `false`
+    /// (the default) leaves it to [`Render::render`].
+    fn render_finding(
+        &self,
+        _program: &Program,
+        _record: &Record,
+        _name: &str,
+        _finding: &Finding,
+        _out: &mut Vec<u8>,
+    ) -> bool {
+        false
+    }
 }
 
 /// Collects findings in memory: for tests and small runs.

@@ -5,7 +5,10 @@ use std::io::Write;
 
 use serde::Serialize;
 
+use crate::compile::Program;
+use crate::data::Record;
 use crate::diagnostic::Diag;
+use crate::eval::{Finding, Outcome};
 use crate::report::{Render, Reported, RunResult, Sink};
 
 /// Writes the JSON report as findings arrive: `{"findings": [` first, one finding a line, then
@@ -126,6 +129,21 @@ impl Render for JsonlRender {
         JsonRender.render(f, out);
         out.push(b'\n');
     }
+
+    fn render_finding(
+        &self,
+        program: &Program,
+        record: &Record,
+        name: &str,
+        finding: &Finding,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        let written = JsonRender.render_finding(program, record, name, finding, out);
+        if written {
+            out.push(b'\n');
+        }
+        written
+    }
 }
 
 /// Renders a finding as one line of JSON.
@@ -134,46 +152,104 @@ pub(crate) struct JsonRender;
 impl Render for JsonRender {
     fn render(&self, f: &Reported, out: &mut Vec<u8>) {
         if f.waiver.is_none() && f.explanation.is_none() && f.group.is_none() {
-            write_plain_finding(f, out);
+            let place = super::Place::of(f);
+            write_plain_finding(
+                &PlainFinding {
+                    rule: &f.rule_id,
+                    outcome: f.outcome,
+                    record: &f.record,
+                    place: (place.file, place.line, place.column),
+                    message: &f.message,
+                    policy: (place.policy_file, place.policy_line, place.policy_column),
+                },
+                out,
+            );
         } else {
             // Serialising plain data into a vector cannot fail.
             let _ = serde_json::to_writer(out, &finding(f));
         }
     }
+
+    fn render_finding(
+        &self,
+        program: &Program,
+        record: &Record,
+        name: &str,
+        finding: &Finding,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        let Some(rule) = program.rules.get(finding.rule) else {
+            return false;
+        };
+        if finding.waived.is_some() {
+            return false;
+        }
+        let at = finding.span.unwrap_or(record.root.span);
+        let (line, column) = record.source.line_col(at.start);
+        let policy = finding.policy_span.unwrap_or(rule.span);
+        let (policy_line, policy_column) = rule.source.line_col(policy.start);
+        write_plain_finding(
+            &PlainFinding {
+                rule: &rule.id,
+                outcome: finding.outcome,
+                record: name,
+                place: (record.source.name(), line, column),
+                message: &finding.message,
+                policy: (rule.source.name(), policy_line, policy_column),
+            },
+            out,
+        );
+        true
+    }
+}
+
+/// What the JSON of a finding with no waiver, explanation or group holds.
+struct PlainFinding<'a> {
+    rule: &'a str,
+    outcome: Outcome,
+    record: &'a str,
+    /// The file, line and column of the value that decided it.
+    place: (&'a str, usize, usize),
+    message: &'a str,
+    /// The file, line and column of the rule.
+    policy: (&'a str, usize, usize),
 }
 
 /// Writes a finding with no waiver, explanation or group straight into `out`: the same bytes
 /// as serialising its [`JsonFinding`], without building one (what most findings are, and what
 /// a check with many findings spends its time on).
-fn write_plain_finding(f: &Reported, out: &mut Vec<u8>) {
-    let place = super::Place::of(f);
+fn write_plain_finding(f: &PlainFinding, out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"rule\":");
-    write_str(out, &f.rule_id);
+    write_str(out, f.rule);
     out.extend_from_slice(b",\"effect\":");
     write_str(out, f.outcome.name());
     out.extend_from_slice(b",\"record\":");
-    write_str(out, &f.record);
+    write_str(out, f.record);
     out.extend_from_slice(b",\"file\":");
-    write_str(out, place.file);
+    write_str(out, f.place.0);
     out.extend_from_slice(b",\"line\":");
-    write_number(out, place.line);
+    write_number(out, f.place.1);
     out.extend_from_slice(b",\"column\":");
-    write_number(out, place.column);
+    write_number(out, f.place.2);
     out.extend_from_slice(b",\"message\":");
-    write_str(out, &f.message);
+    write_str(out, f.message);
     out.extend_from_slice(b",\"policy\":{\"file\":");
-    write_str(out, place.policy_file);
+    write_str(out, f.policy.0);
     out.extend_from_slice(b",\"line\":");
-    write_number(out, place.policy_line);
+    write_number(out, f.policy.1);
     out.extend_from_slice(b",\"column\":");
-    write_number(out, place.policy_column);
+    write_number(out, f.policy.2);
     out.extend_from_slice(b"}}");
 }
 
 /// A JSON string: copied as it is when nothing in it needs an escape, else as serde_json
 /// escapes it.
 fn write_str(out: &mut Vec<u8>, text: &str) {
-    if text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+    // Without an early exit, the check runs over whole vectors.
+    let plain = text.bytes().fold(true, |plain, b| {
+        plain & (b >= 0x20) & (b != b'"') & (b != b'\\')
+    });
+    if !plain {
         let _ = serde_json::to_writer(out, text);
     } else {
         out.reserve(text.len() + 2);
@@ -396,6 +472,44 @@ mod tests {
     use crate::effect::Outcome;
     use crate::source::{Location, SourceFile, Span};
 
+    /// A finding written straight from the evaluation has the bytes of its report.
+    #[test]
+    fn findings_from_the_evaluation_are_written_as_their_reports() {
+        let policy = SourceFile::new(
+            "p.policy",
+            "rule r-1 { deny vendor DJI }\n\
+             rule big {\n  warn when amount > 5 message \"{vendor} \\\"spent\\\" {amount}\"\n}\n\
+             rule bad { note when amount / 0 > 1 }\n",
+        );
+        let program = match crate::check::check_sources(&[policy]) {
+            Ok(program) => program,
+            Err(e) => panic!("{e:?}"),
+        };
+        let data = SourceFile::new("d.yaml", "- id: N-1\n  vendor: DJI\n  amount: 10\n");
+        let options = crate::data::LoadOptions::default();
+        for record in crate::data::read_records(&data, crate::data::Format::Yaml, &options) {
+            let Ok(record) = record else {
+                panic!("a record")
+            };
+            let mut findings = Vec::new();
+            crate::eval::evaluate(&program, &record, &mut findings);
+            assert_eq!(findings.len(), 3, "{findings:?}");
+            for finding in findings {
+                let mut direct = Vec::new();
+                assert!(JsonRender.render_finding(&program, &record, "N-1", &finding, &mut direct));
+                let name: Arc<str> = "N-1".into();
+                let reported = crate::report::finding::reported(&program, &record, &name, finding);
+                let mut via_report = Vec::new();
+                JsonlRender.render(&reported, &mut via_report);
+                direct.push(b'\n');
+                assert_eq!(
+                    String::from_utf8_lossy(&direct),
+                    String::from_utf8_lossy(&via_report)
+                );
+            }
+        }
+    }
+
     /// The direct writer gives serde_json's bytes, escapes, non-ASCII text and large numbers
     /// included.
     #[test]
@@ -434,7 +548,7 @@ mod tests {
                 across: false,
             };
             let mut direct = Vec::new();
-            write_plain_finding(&f, &mut direct);
+            JsonRender.render(&f, &mut direct);
             let serde = serde_json::to_vec(&finding(&f)).unwrap_or_default();
             assert_eq!(
                 String::from_utf8_lossy(&direct),

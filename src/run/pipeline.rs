@@ -223,11 +223,12 @@ fn merge_outcomes(
                 None => result.fields_seen = Some(seen),
             }
         }
+        let rendered = outcome.rendered;
         for item in outcome.findings {
             match item {
                 Item::Rendered(outcome_of, range) => {
                     result.summary.count(outcome_of);
-                    sink.rendered(outcome.rendered.get(range).unwrap_or(&[]))?;
+                    sink.rendered(rendered.get(range).unwrap_or(&[]))?;
                 }
                 Item::Pending(mut finding) => {
                     finding.index += *first_index;
@@ -256,6 +257,7 @@ fn merge_outcomes(
             .add(program, collected, |index| format!("{name}#{index}"));
         *first_index += outcome.indexes;
         sink.progress(outcome.bytes);
+        give_back(rendered);
     }
     Ok(())
 }
@@ -298,6 +300,52 @@ enum Item {
     Record(CheckedRecord),
 }
 
+/// A finding rendered into `out` by `renderer`, or left for the merge without one.
+fn rendered_or_pending(
+    renderer: Option<&(dyn Render + Send + Sync)>,
+    reported: Reported,
+    out: &mut Vec<u8>,
+) -> Item {
+    match renderer {
+        Some(renderer) => {
+            let start = out.len();
+            renderer.render(&reported, out);
+            Item::Rendered(reported.outcome, start..out.len())
+        }
+        None => Item::Pending(reported),
+    }
+}
+
+/// Render buffers written out already, for the next chunks: a check with many findings then
+/// writes them into memory it has touched before, instead of growing a new buffer each chunk.
+static RENDER_BUFFERS: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+
+/// The most buffers kept, and the largest (a buffer that grew beyond is let go).
+const KEPT_BUFFERS: usize = 16;
+const KEPT_BUFFER_BYTES: usize = 64 << 20;
+
+/// An empty render buffer, used before if one is free.
+fn render_buffer() -> Vec<u8> {
+    RENDER_BUFFERS
+        .lock()
+        .ok()
+        .and_then(|mut free| free.pop())
+        .unwrap_or_default()
+}
+
+/// Gives back a render buffer whose bytes are written out.
+fn give_back(mut buffer: Vec<u8>) {
+    if buffer.capacity() == 0 || buffer.capacity() > KEPT_BUFFER_BYTES {
+        return;
+    }
+    buffer.clear();
+    if let Ok(mut free) = RENDER_BUFFERS.lock()
+        && free.len() < KEPT_BUFFERS
+    {
+        free.push(buffer);
+    }
+}
+
 fn read_chunk(
     program: &Program,
     chunk: Result<Source, Diag>,
@@ -308,7 +356,10 @@ fn read_chunk(
     // Whether the sink wants every record, and the field paths to look for in each.
     (every_record, read_paths): (bool, &[crate::unseen::ReadPath]),
 ) -> ChunkOutcome {
-    let mut outcome = ChunkOutcome::default();
+    let mut outcome = ChunkOutcome {
+        rendered: render_buffer(),
+        ..ChunkOutcome::default()
+    };
     let mut seen = (!read_paths.is_empty()).then(|| crate::unseen::Seen::new(read_paths));
     let source = match chunk {
         Ok(source) => source,
@@ -376,38 +427,49 @@ fn read_chunk(
                 },
             }));
         }
-        let explanations: Vec<Option<Arc<[crate::eval::explain::Step]>>> = findings
-            .iter()
-            .map(|f| {
-                options
-                    .explain
-                    .then(|| {
-                        crate::eval::explain::explain_with(program, &record, f.rule, &findings)
-                    })
-                    .flatten()
-                    .map(|e| e.steps.into())
-            })
-            .collect();
+        // With `--explain` only: each finding's explanation.
+        let explanations: Vec<Option<Arc<[crate::eval::explain::Step]>>> = if options.explain {
+            findings
+                .iter()
+                .map(|f| {
+                    crate::eval::explain::explain_with(program, &record, f.rule, &findings)
+                        .map(|e| e.steps.into())
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let conformance = violations
             .into_iter()
             .map(|v| nonconforming(&record, &name, v));
-        let evaluated = findings
-            .drain(..)
-            .zip(explanations)
-            .map(|(finding, explanation)| Reported {
+        let mut explanations = explanations.into_iter();
+        let direct = renderer.filter(|_| !name.is_empty());
+        for reported in conformance {
+            outcome
+                .findings
+                .push(rendered_or_pending(direct, reported, &mut outcome.rendered));
+        }
+        for finding in findings.drain(..) {
+            let explanation = explanations.next().flatten();
+            if let (Some(renderer), None) = (direct, &explanation) {
+                // Straight from the evaluation into the output, when the format can.
+                let start = outcome.rendered.len();
+                if renderer.render_finding(program, &record, &name, &finding, &mut outcome.rendered)
+                {
+                    let range = start..outcome.rendered.len();
+                    outcome
+                        .findings
+                        .push(Item::Rendered(finding.outcome, range));
+                    continue;
+                }
+            }
+            let reported = Reported {
                 explanation,
                 ..reported(program, &record, &name, finding)
-            });
-        for reported in conformance.chain(evaluated) {
-            let item = match renderer {
-                Some(renderer) if !name.is_empty() => {
-                    let start = outcome.rendered.len();
-                    renderer.render(&reported, &mut outcome.rendered);
-                    Item::Rendered(reported.outcome, start..outcome.rendered.len())
-                }
-                _ => Item::Pending(reported),
             };
-            outcome.findings.push(item);
+            outcome
+                .findings
+                .push(rendered_or_pending(direct, reported, &mut outcome.rendered));
         }
     }
     outcome.indexes = next_index;
