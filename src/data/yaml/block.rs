@@ -215,7 +215,10 @@ impl BlockScanner {
                     self.block_node(line, first, builder)?
                 } else if top.map && !dash {
                     Self::flush(top, builder);
-                    self.key_line(line, first, builder)?
+                    match key_end(line, first) {
+                        Some(key) => self.key_line(line, key, builder)?,
+                        None => false,
+                    }
                 } else if !top.map && dash {
                     Self::flush(top, builder);
                     self.item(line, first, builder)?
@@ -287,9 +290,9 @@ impl BlockScanner {
             self.open(false, line, at, builder)?;
             return self.item(line, at, builder);
         }
-        if key_end(line, at).is_some() {
+        if let Some(key) = key_end(line, at) {
             self.open(true, line, at, builder)?;
-            return self.key_line(line, at, builder);
+            return self.key_line(line, key, builder);
         }
         Ok(false)
     }
@@ -321,12 +324,17 @@ impl BlockScanner {
             }
             // The general parser's empty item after a comment starts its list after it.
             Some(b'#') => Ok(false),
-            Some(_) if line.is_dash(at) || key_end(line, at).is_some() => {
-                self.block_node(line, at, builder)
-            }
-            Some(_) => {
-                Ok(value(line, at, builder)?.is_some_and(|end| line.only_comment_after(end)))
-            }
+            Some(_) if line.is_dash(at) => self.block_node(line, at, builder),
+            Some(_) => match key_end(line, at) {
+                // `- key: value`: a mapping in the item.
+                Some(key) => {
+                    self.open(true, line, at, builder)?;
+                    self.key_line(line, key, builder)
+                }
+                None => {
+                    Ok(value(line, at, builder)?.is_some_and(|end| line.only_comment_after(end)))
+                }
+            },
         }
     }
 
@@ -336,11 +344,14 @@ impl BlockScanner {
         }
     }
 
-    /// A `key: value` line of the innermost mapping, its key at `at`.
-    fn key_line(&mut self, line: Line, at: usize, builder: &mut Builder) -> Result<bool, Fatal> {
-        let Some((key, colon)) = key_end(line, at) else {
-            return Ok(false);
-        };
+    /// A `key: value` line of the innermost mapping, with its key and `:` as [`key_end`]
+    /// found them.
+    fn key_line(
+        &mut self,
+        line: Line,
+        (key, colon): (Scanned, usize),
+        builder: &mut Builder,
+    ) -> Result<bool, Fatal> {
         let text = match &key.quoted {
             Some(text) => Cow::Borrowed(text.as_str()),
             None => Cow::Borrowed(line.str(key.span)),
@@ -361,7 +372,9 @@ impl BlockScanner {
                 self.set_pending(colon);
                 Ok(true)
             }
-            Some(_) if line.is_dash(after) || key_end(line, after).is_some() => Ok(false),
+            Some(_) if line.is_dash(after) => Ok(false),
+            // A value followed by `: ` (`a: b: c`) is not only followed by a comment: it goes
+            // to the general parser, which refuses it.
             Some(_) => {
                 let end = if builder.skips_value() {
                     skip_value(line, after, builder)
