@@ -263,6 +263,9 @@ fn evaluate_rules(
     findings: &mut Vec<Finding>,
 ) {
     let mut vars = Vec::new();
+    // One context for all the rules, its frame set for each (not built anew each time).
+    let mut context = Context::new(&record.root, &mut vars, slots);
+    context.frame.today = program.today;
     for index in rules {
         let Some(rule) = program.rules.get(index) else {
             continue;
@@ -271,8 +274,10 @@ fn evaluate_rules(
             // Evaluated once every record is read.
             continue;
         }
-        let mut context =
-            Context::new(&record.root, &mut vars, slots).with_frame(Frame::record(rule, program));
+        context.vars.clear();
+        context.frame.lets = &rule.lets;
+        context.frame.memo.clear();
+        context.frame.memo.resize(rule.lets.len(), Memo::Unset);
         let verdict = context.rule(rule).and_then(|verdict| match verdict {
             Verdict::Passes => Ok(None),
             Verdict::Fires { witness } => {
