@@ -371,3 +371,59 @@ fn spans_cover_what_was_written() {
         assert_eq!(slice("h"), "-\n  - 2");
     }
 }
+
+/// What no rule reads, the scanner checks and skips (its key stays, with null): a check finds
+/// the same on the example purchases whether the reader builds every value or only those the
+/// shipped policies read.
+#[test]
+fn skipping_unread_values_changes_no_finding() {
+    let root = root();
+    let policies = root.join("policies");
+    let inputs: Vec<caveat::PolicyInput> =
+        ["dod-uas.policy", "telecom-889.policy", "us-rules.policy"]
+            .into_iter()
+            .map(|name| caveat::PolicyInput {
+                path: policies.join(name),
+                root: policies.clone(),
+            })
+            .collect();
+    let program = caveat::check(&inputs).unwrap_or_else(|e| panic!("{:?}", e[0].message));
+    let id = [caveat::compile::Segment::Key("id".into())];
+    let projection = program.projection(&id).map(std::sync::Arc::new);
+    assert!(projection.is_some(), "the policies read some fields only");
+    let mut skipped = 0;
+    for file in ["examples/purchases.yaml", "examples/split-purchases.yaml"] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        let source = SourceFile::new(file, text.as_str());
+        assert!(fast(&text), "{file} is read by the scanner");
+        let findings = |projection| {
+            let options = LoadOptions {
+                projection,
+                ..LoadOptions::default()
+            };
+            let mut evaluator = caveat::Evaluator::new(&program);
+            let mut all = Vec::new();
+            let mut skipped = 0;
+            for record in read_records(&source, Format::Yaml, &options) {
+                let record = record.unwrap();
+                if let caveat::value::Value::Map(map) = &record.root.value {
+                    skipped += map
+                        .entries
+                        .iter()
+                        .filter(|e| e.value.value == caveat::value::Value::Null)
+                        .count();
+                }
+                let mut found = Vec::new();
+                evaluator.evaluate(&record, &mut found);
+                all.extend(found.into_iter().map(|f| format!("{} {f:?}", record.index)));
+            }
+            (all, skipped)
+        };
+        let (whole, nulls_whole) = findings(None);
+        let (projected, nulls_projected) = findings(projection.clone());
+        assert!(!whole.is_empty(), "{file} has findings");
+        assert_eq!(whole, projected, "{file}");
+        skipped += nulls_projected - nulls_whole;
+    }
+    assert!(skipped > 0, "unread values are skipped");
+}
