@@ -56,15 +56,16 @@ pub struct Entry {
 impl Map {
     /// The node stored under `key`, if any.
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.entries
-            .iter()
-            .find(|e| &*e.key == key)
-            .map(|e| &e.value)
+        self.entry(key).map(|e| &e.value)
     }
 
     /// The entry stored under `key`, if any.
     pub fn entry(&self, key: &str) -> Option<&Entry> {
-        self.entries.iter().find(|e| &*e.key == key)
+        // Length and first byte first: most keys differ there, without a call to `memcmp`.
+        let (len, first) = (key.len(), key.as_bytes().first());
+        self.entries
+            .iter()
+            .find(|e| e.key.len() == len && e.key.as_bytes().first() == first && &*e.key == key)
     }
 }
 

@@ -711,32 +711,10 @@ impl<'r> Context<'r, '_> {
                 }
             }
             ExprKind::Comprehension(slot, list, body, filter) => {
-                let l = self.eval(list)?;
-                if l.is_missing() {
+                let mut out = Vec::new();
+                if !self.comprehension(*slot, list, body, filter.as_deref(), |v| out.push(v))? {
                     return Ok(Operand::MISSING);
                 }
-                let Some(items) = l.items() else {
-                    return Err(Failure {
-                        message: format!("a comprehension needs a list, but {}", what_it_is(&l)),
-                        record_span: l.span,
-                        policy_span: list.span,
-                    });
-                };
-                let mut out = Vec::new();
-                for item in items {
-                    self.vars.truncate(*slot);
-                    self.vars.push(item);
-                    if let Some(filter) = filter
-                        && !self.condition(filter)?.0
-                    {
-                        continue;
-                    }
-                    let value = self.eval(body)?;
-                    if !value.is_missing() {
-                        out.push(value);
-                    }
-                }
-                self.vars.truncate(*slot);
                 Operand {
                     value: EvalValue::List(out),
                     span: None,
@@ -807,6 +785,44 @@ impl<'r> Context<'r, '_> {
         })
     }
 
+    /// Runs the comprehension `[body for VAR in list where filter]` (VAR in `slot`), handing each
+    /// value it gives to `give`; `false` when the list is missing.
+    fn comprehension(
+        &mut self,
+        slot: usize,
+        list: &'r Expr,
+        body: &'r Expr,
+        filter: Option<&'r Expr>,
+        mut give: impl FnMut(Operand<'r>),
+    ) -> Result<bool> {
+        let l = self.eval(list)?;
+        if l.is_missing() {
+            return Ok(false);
+        }
+        let Some(items) = l.items() else {
+            return Err(Failure {
+                message: format!("a comprehension needs a list, but {}", what_it_is(&l)),
+                record_span: l.span,
+                policy_span: list.span,
+            });
+        };
+        for item in items {
+            self.vars.truncate(slot);
+            self.vars.push(item);
+            if let Some(filter) = filter
+                && !self.condition(filter)?.0
+            {
+                continue;
+            }
+            let value = self.eval(body)?;
+            if !value.is_missing() {
+                give(value);
+            }
+        }
+        self.vars.truncate(slot);
+        Ok(true)
+    }
+
     /// A rule-local let, computed the first time it is read.
     fn local(&mut self, index: usize, blame: Span) -> Result<Operand<'r>> {
         match self.frame.memo.get(index) {
@@ -875,6 +891,24 @@ impl<'r> Context<'r, '_> {
         args: &'r [Expr],
         expr: &'r Expr,
     ) -> Result<Operand<'r>> {
+        // `count([… for …])` counts without building the list (unless the list is known
+        // already: a value per member of a group, or a constant of the run).
+        if let (Function::Count, [arg]) = (function, args)
+            && let ExprKind::Comprehension(slot, list, body, filter) = &arg.kind
+            && self.frame.per_member.is_none()
+            && self.frame.constants.is_empty()
+        {
+            let mut n = 0usize;
+            let listed = self.comprehension(*slot, list, body, filter.as_deref(), |_| n += 1)?;
+            return Ok(if listed {
+                Operand {
+                    value: EvalValue::Num(Decimal::from(n)),
+                    span: None,
+                }
+            } else {
+                Operand::MISSING
+            });
+        }
         let mut values = Vec::with_capacity(args.len());
         for arg in args {
             values.push(self.eval(arg)?);
@@ -888,22 +922,26 @@ impl<'r> Context<'r, '_> {
             return Ok(Operand::MISSING);
         };
         let span = first.span;
-        let list_arg = |what: &str| -> Result<Option<Vec<Operand<'r>>>> {
+        // The first argument's elements one by one, or collected; `None` when it is missing.
+        let items_arg = |what: &str| {
             if first.is_missing() {
                 return Ok(None);
             }
-            first.elements().map(Some).ok_or_else(|| {
+            first.items().map(Some).ok_or_else(|| {
                 fail(Mismatch {
                     message: format!("`{what}` needs a list, but {}", what_it_is(first)),
                     span: first.span,
                 })
             })
         };
+        let list_arg = |what: &str| -> Result<Option<Vec<Operand<'r>>>> {
+            Ok(items_arg(what)?.map(Iterator::collect))
+        };
         Ok(match function {
-            Function::Count => match list_arg("count")? {
+            Function::Count => match items_arg("count")? {
                 None => Operand::MISSING,
                 Some(items) => Operand {
-                    value: EvalValue::Num(Decimal::from(items.len())),
+                    value: EvalValue::Num(Decimal::from(items.count())),
                     span,
                 },
             },
@@ -921,12 +959,12 @@ impl<'r> Context<'r, '_> {
                     },
                 },
             },
-            Function::Sum => match list_arg("sum")? {
+            Function::Sum => match items_arg("sum")? {
                 None => Operand::MISSING,
                 Some(items) => {
                     let mut total = Decimal::ZERO;
-                    for item in &items {
-                        if let Some(n) = as_number(item, "`sum`").map_err(fail)? {
+                    for item in items {
+                        if let Some(n) = as_number(&item, "`sum`").map_err(fail)? {
                             total = crate::value::arith(ArithOp::Add, total, n).map_err(|why| {
                                 Failure {
                                     message: format!("`sum` failed: {why}"),
