@@ -37,10 +37,14 @@ fn outcome(result: &Result<Record, DataError>) -> String {
 }
 
 fn read(text: &str, general_only: bool) -> Vec<String> {
+    read_with(text, general_only, LoadOptions::default())
+}
+
+fn read_with(text: &str, general_only: bool, options: LoadOptions) -> Vec<String> {
     let source = SourceFile::new("data.yaml", text);
     let options = LoadOptions {
         yaml_general_only: general_only,
-        ..LoadOptions::default()
+        ..options
     };
     read_records(&source, Format::Yaml, &options)
         .map(|r| outcome(&r))
@@ -145,6 +149,60 @@ fn common_shapes_take_the_fast_path_and_agree() {
     for shape in shapes {
         agree(shape).unwrap();
         assert!(fast(shape), "the scanner reads {shape:?} itself");
+    }
+}
+
+/// With `--records PATH`, the readers agree too (the builder finds the list on either path).
+#[test]
+fn the_readers_agree_on_records_at_a_path() {
+    let options = || LoadOptions {
+        records_path: Some(vec!["data".into(), "records".into()]),
+        ..LoadOptions::default()
+    };
+    for text in [
+        "data:\n  records:\n  - id: 1\n  - id: 2\n    x: [1, 2]\n  other: 3\n",
+        "data:\n  records: [{id: 1}, {id: 2}]\n---\ndata:\n  records:\n    - id: 3\n",
+        "data:\n  records: 5\n",
+        "data: {records: []}\n---\nnothing: here\n",
+        "- id: 1\n",
+    ] {
+        let (ours, general) = (
+            read_with(text, false, options()),
+            read_with(text, true, options()),
+        );
+        assert_eq!(ours, general, "{text:?}");
+        assert!(fast(text), "{text:?}");
+    }
+}
+
+/// Limits give the same errors at the same places on either path.
+#[test]
+fn the_readers_agree_on_limits() {
+    let limits = caveat::data::Limits {
+        max_depth: 3,
+        max_scalar_bytes: 8,
+        max_documents: 2,
+        ..caveat::data::Limits::default()
+    };
+    let options = || LoadOptions {
+        limits,
+        ..LoadOptions::default()
+    };
+    for text in [
+        "- a:\n    b:\n      c: 1\n- d: 2\n",
+        "- a: [[[1]]]\n",
+        "- a: a long string value\n  a long key indeed: 1\n- b: 1\n",
+        "a: 1\n---\nb: 2\n---\nc: 3\n",
+    ] {
+        let (ours, general) = (
+            read_with(text, false, options()),
+            read_with(text, true, options()),
+        );
+        assert_eq!(ours, general, "{text:?}");
+        assert!(
+            ours.iter().any(|r| r.starts_with("error")),
+            "{text:?}: {ours:?}"
+        );
     }
 }
 
