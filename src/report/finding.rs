@@ -125,7 +125,8 @@ pub trait Sink {
         None
     }
 
-    /// Writes one finding rendered by [`Sink::renderer`].
+    /// Writes the bytes of one or more findings rendered by [`Sink::renderer`], one after the
+    /// other (the renderer's bytes must be such that findings can be written in one piece).
     fn rendered(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         let _ = bytes;
         Ok(())

@@ -54,23 +54,55 @@ impl<W: Write> super::Report for JsonWriter<W> {
 impl<W: Write> Sink for JsonWriter<W> {
     fn finding(&mut self, f: &Reported) -> std::io::Result<()> {
         let mut bytes = Vec::new();
-        JsonRender.render(f, &mut bytes);
+        JsonItemRender.render(f, &mut bytes);
         self.rendered(&bytes)
     }
 
     fn renderer(&self) -> Option<Box<dyn Render + Send + Sync>> {
-        Some(Box::new(JsonRender))
+        Some(Box::new(JsonItemRender))
     }
 
+    /// Each finding comes with the `,` before it, which the first of the report goes without.
     fn rendered(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.out.write_all(if self.written == 0 {
-            b"\n    "
-        } else {
-            b",\n    "
-        })?;
+        let bytes = match bytes.split_first() {
+            Some((b',', rest)) if self.written == 0 => rest,
+            _ => bytes,
+        };
         self.out.write_all(bytes)?;
         self.written += 1;
         Ok(())
+    }
+}
+
+/// Renders a finding as an item of the report's `findings` array: `,`, a new line and the
+/// indentation, then the finding, so that findings can be written in one piece.
+struct JsonItemRender;
+
+impl JsonItemRender {
+    const BEFORE: &[u8] = b",\n    ";
+}
+
+impl Render for JsonItemRender {
+    fn render(&self, f: &Reported, out: &mut Vec<u8>) {
+        out.extend_from_slice(Self::BEFORE);
+        JsonRender.render(f, out);
+    }
+
+    fn render_finding(
+        &self,
+        program: &Program,
+        record: &Record,
+        name: &str,
+        finding: &Finding,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        let start = out.len();
+        out.extend_from_slice(Self::BEFORE);
+        let written = JsonRender.render_finding(program, record, name, finding, out);
+        if !written {
+            out.truncate(start);
+        }
+        written
     }
 }
 
@@ -508,6 +540,57 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Findings written one at a time and in one piece make one valid report.
+    #[test]
+    fn findings_in_one_piece_make_a_valid_report() {
+        use crate::report::Report as _;
+        let data = SourceFile::new("d.yaml", "- id: N-1\n");
+        let policy = SourceFile::new("p.policy", "rule r { deny when true }\n");
+        let f = Reported {
+            rule: Some(0),
+            rule_id: "r".into(),
+            outcome: Outcome::Deny,
+            record: "N-1".into(),
+            index: 0,
+            at: Location {
+                source: data,
+                span: Span::new(2, 4),
+            },
+            field: None,
+            message: Arc::from("m"),
+            policy: Location {
+                source: policy,
+                span: Span::new(0, 4),
+            },
+            cite: None,
+            waiver: None,
+            explanation: None,
+            group: None,
+            across: false,
+        };
+        let mut out = Vec::new();
+        let mut writer = match JsonWriter::new(&mut out) {
+            Ok(writer) => writer,
+            Err(e) => panic!("{e}"),
+        };
+        let mut two = Vec::new();
+        JsonItemRender.render(&f, &mut two);
+        JsonItemRender.render(&f, &mut two);
+        for step in [
+            writer.finding(&f),
+            writer.rendered(&two),
+            writer.finding(&f),
+        ] {
+            assert!(step.is_ok());
+        }
+        assert!(writer.finish(&crate::report::RunResult::default()).is_ok());
+        let report: serde_json::Value = match serde_json::from_slice(&out) {
+            Ok(report) => report,
+            Err(e) => panic!("{e}: {}", String::from_utf8_lossy(&out)),
+        };
+        assert_eq!(report["findings"].as_array().map(Vec::len), Some(4));
     }
 
     /// The direct writer gives serde_json's bytes, escapes, non-ASCII text and large numbers

@@ -224,12 +224,26 @@ fn merge_outcomes(
             }
         }
         let rendered = outcome.rendered;
+        // Findings rendered one after the other go to the sink in one piece.
+        let mut run: Option<std::ops::Range<usize>> = None;
         for item in outcome.findings {
+            if let Item::Rendered(outcome_of, range) = item {
+                result.summary.count(outcome_of);
+                run = match run {
+                    Some(before) if before.end == range.start => Some(before.start..range.end),
+                    Some(before) => {
+                        sink.rendered(rendered.get(before).unwrap_or(&[]))?;
+                        Some(range)
+                    }
+                    None => Some(range),
+                };
+                continue;
+            }
+            if let Some(before) = run.take() {
+                sink.rendered(rendered.get(before).unwrap_or(&[]))?;
+            }
             match item {
-                Item::Rendered(outcome_of, range) => {
-                    result.summary.count(outcome_of);
-                    sink.rendered(rendered.get(range).unwrap_or(&[]))?;
-                }
+                Item::Rendered(..) => {}
                 Item::Pending(mut finding) => {
                     finding.index += *first_index;
                     if finding.record.is_empty() {
@@ -246,6 +260,9 @@ fn merge_outcomes(
                     sink.record(&record)?;
                 }
             }
+        }
+        if let Some(before) = run.take() {
+            sink.rendered(rendered.get(before).unwrap_or(&[]))?;
         }
         let mut collected = outcome.collected;
         for c in &mut collected {
