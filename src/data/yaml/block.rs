@@ -139,8 +139,8 @@ impl BlockScanner {
         }
     }
 
-    /// Reads one line of `text`. `begin_document` is
-    /// called where a document starts, with the byte it starts at.
+    /// Reads the next line of `text`; `begin_document` is called where a document starts, with
+    /// the byte it starts at.
     pub(super) fn step(
         &mut self,
         text: &str,
@@ -262,6 +262,7 @@ impl BlockScanner {
         }
     }
 
+    /// Closes the innermost open collection.
     fn close(&mut self, builder: &mut Builder) {
         if let Some(mut open) = self.stack.pop() {
             Self::flush(&mut open, builder);
@@ -297,6 +298,7 @@ impl BlockScanner {
         Ok(false)
     }
 
+    /// Opens a block mapping or list whose first entry starts at `at`.
     fn open(
         &mut self,
         map: bool,
@@ -338,6 +340,7 @@ impl BlockScanner {
         }
     }
 
+    /// Marks the innermost collection's last value as not seen yet; `at` is where it is, if empty.
     fn set_pending(&mut self, at: usize) {
         if let Some(top) = self.stack.last_mut() {
             top.pending = Some(at);
