@@ -14,67 +14,23 @@
 
 use std::path::{Path, PathBuf};
 
-use caveat::data::{DataError, Format, LoadOptions, Record, read_records, yaml_read_by_scanner};
+use caveat::data::{Format, LoadOptions, Record, read_records, yaml_read_by_scanner};
 use caveat::source::SourceFile;
 use proptest::prelude::*;
-
-/// One result as compared: a record's index and tree (values and spans), or an error's code,
-/// message, spans and help.
-fn outcome(result: &Result<Record, DataError>) -> String {
-    match result {
-        Ok(record) => format!("record {} {:?}", record.index, record.root),
-        Err(e) => format!(
-            "error {} {:?} at {:?} ({}) help {:?} related {:?} {}",
-            e.code.as_str(),
-            e.message,
-            e.span,
-            e.label,
-            e.help,
-            e.related,
-            e.related_label
-        ),
-    }
-}
-
-fn read(text: &str, general_only: bool) -> Vec<String> {
-    read_with(text, general_only, LoadOptions::default())
-}
-
-fn read_with(text: &str, general_only: bool, options: LoadOptions) -> Vec<String> {
-    let source = SourceFile::new("data.yaml", text);
-    let options = LoadOptions {
-        yaml_general_only: general_only,
-        ..options
-    };
-    read_records(&source, Format::Yaml, &options)
-        .map(|r| outcome(&r))
-        .collect()
-}
 
 /// Whether the scanner reads `text` by itself.
 fn fast(text: &str) -> bool {
     yaml_read_by_scanner(&SourceFile::new("data.yaml", text), &LoadOptions::default())
 }
 
-/// The two readers agree on `text`; `Err` says where they first differ.
-fn agree(text: &str) -> Result<(), String> {
-    let (ours, general) = (read(text, false), read(text, true));
-    if ours == general {
-        return Ok(());
-    }
-    let at = ours
-        .iter()
-        .zip(&general)
-        .position(|(a, b)| a != b)
-        .unwrap_or(ours.len().min(general.len()));
-    Err(format!(
-        "the readers differ on {text:?} at result {at}:\n  scanner: {:?}\n  general: {:?}\n\
-         ({} and {} results)",
-        ours.get(at),
-        general.get(at),
-        ours.len(),
-        general.len()
-    ))
+/// The two readers agree on `text`, read with `options`; `Err` says where they first differ.
+fn agree_with(text: &str, options: &LoadOptions) -> Result<Vec<String>, String> {
+    caveat::data::compare_yaml_readers(&SourceFile::new("data.yaml", text), options)
+}
+
+/// [`agree_with`] the default options.
+fn agree(text: &str) -> Result<Vec<String>, String> {
+    agree_with(text, &LoadOptions::default())
 }
 
 fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -166,11 +122,7 @@ fn the_readers_agree_on_records_at_a_path() {
         "data: {records: []}\n---\nnothing: here\n",
         "- id: 1\n",
     ] {
-        let (ours, general) = (
-            read_with(text, false, options()),
-            read_with(text, true, options()),
-        );
-        assert_eq!(ours, general, "{text:?}");
+        agree_with(text, &options()).unwrap();
         assert!(fast(text), "{text:?}");
     }
 }
@@ -194,11 +146,7 @@ fn the_readers_agree_on_limits() {
         "- a: a long string value\n  a long key indeed: 1\n- b: 1\n",
         "a: 1\n---\nb: 2\n---\nc: 3\n",
     ] {
-        let (ours, general) = (
-            read_with(text, false, options()),
-            read_with(text, true, options()),
-        );
-        assert_eq!(ours, general, "{text:?}");
+        let ours = agree_with(text, &options()).unwrap();
         assert!(
             ours.iter().any(|r| r.starts_with("error")),
             "{text:?}: {ours:?}"

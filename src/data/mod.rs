@@ -157,6 +157,53 @@ pub fn yaml_read_by_scanner(source: &Source, options: &LoadOptions) -> bool {
     records.read_by_scanner()
 }
 
+/// Reads the YAML `source` twice, as the reader runs (the block scanner, handing what it does not
+/// read to the general parser) and with the general parser alone, and compares the results as
+/// text: each record's index and tree (values and spans), each error's code, message, spans and
+/// help. `Ok` with the results when the two agree, `Err` saying where they first differ. For the
+/// differential tests and the `yaml_differential` fuzz target.
+pub fn compare_yaml_readers(source: &Source, options: &LoadOptions) -> Result<Vec<String>, String> {
+    let read = |general_only| -> Vec<String> {
+        let options = LoadOptions {
+            yaml_general_only: general_only,
+            ..options.clone()
+        };
+        read_records(source, Format::Yaml, &options)
+            .map(|result| match result {
+                Ok(record) => format!("record {} {:?}", record.index, record.root),
+                Err(e) => format!(
+                    "error {} {:?} at {:?} ({}) help {:?} related {:?} {}",
+                    e.code.as_str(),
+                    e.message,
+                    e.span,
+                    e.label,
+                    e.help,
+                    e.related,
+                    e.related_label
+                ),
+            })
+            .collect()
+    };
+    let (ours, general) = (read(false), read(true));
+    if ours == general {
+        return Ok(ours);
+    }
+    let at = ours
+        .iter()
+        .zip(&general)
+        .position(|(a, b)| a != b)
+        .unwrap_or(ours.len().min(general.len()));
+    Err(format!(
+        "the readers differ on {:?} at result {at}:\n  scanner: {:?}\n  general: {:?}\n\
+         ({} and {} results)",
+        source.text(),
+        ours.get(at),
+        general.get(at),
+        ours.len(),
+        general.len()
+    ))
+}
+
 /// Helpers shared by the readers' tests.
 #[cfg(test)]
 mod test_support {

@@ -341,6 +341,14 @@ pub(crate) struct Frame<'r, 'v> {
     per_member: Option<(&'v [usize], &'r [Vec<per_member::Part>])>,
 }
 
+/// A value a frame holds for an expression before it is evaluated.
+enum Known<'r, 'v> {
+    /// It depends on `all.` and on nothing of a record or group: computed once for the run.
+    Constant(&'v Operand<'r>),
+    /// A comprehension or quantifier over the group's members: its part of each member.
+    PerMember(&'r [per_member::Part]),
+}
+
 /// A rule-local let's state during one evaluation.
 #[derive(Clone, Default)]
 enum Memo<'r> {
@@ -468,27 +476,31 @@ impl<'r> Context<'r, '_> {
         }
     }
 
-    fn eval(&mut self, expr: &'r Expr) -> Result<Operand<'r>> {
-        if !self.frame.constants.is_empty() {
-            let address = std::ptr::from_ref(expr) as usize;
-            if let Some((_, value)) = self.frame.constants.iter().find(|(a, _)| *a == address) {
-                return Ok(value.clone());
-            }
+    /// What the frame knows of `expr` already: a constant of the run, or a value per member of
+    /// the group.
+    fn known(&self, expr: &Expr) -> Option<Known<'r, '_>> {
+        let address = std::ptr::from_ref(expr) as usize;
+        if let Some((_, value)) = self.frame.constants.iter().find(|(a, _)| *a == address) {
+            return Some(Known::Constant(value));
         }
-        if let Some((addresses, parts)) = self.frame.per_member
-            && matches!(
-                expr.kind,
-                ExprKind::Comprehension(..) | ExprKind::Quantifier(..)
-            )
-        {
-            let address = std::ptr::from_ref(expr) as usize;
-            if let Some(parts) = addresses
-                .iter()
-                .position(|&a| a == address)
-                .and_then(|i| parts.get(i))
-            {
+        let (addresses, parts) = self.frame.per_member?;
+        if !matches!(
+            expr.kind,
+            ExprKind::Comprehension(..) | ExprKind::Quantifier(..)
+        ) {
+            return None;
+        }
+        let i = addresses.iter().position(|&a| a == address)?;
+        parts.get(i).map(|parts| Known::PerMember(parts))
+    }
+
+    fn eval(&mut self, expr: &'r Expr) -> Result<Operand<'r>> {
+        match self.known(expr) {
+            Some(Known::Constant(value)) => return Ok(value.clone()),
+            Some(Known::PerMember(parts)) => {
                 return per_member::value(expr, parts, self.frame.group);
             }
+            None => {}
         }
         Ok(match &expr.kind {
             ExprKind::Const(c) => Operand::constant(c),
@@ -891,12 +903,11 @@ impl<'r> Context<'r, '_> {
         args: &'r [Expr],
         expr: &'r Expr,
     ) -> Result<Operand<'r>> {
-        // `count([… for …])` counts without building the list (unless the list is known
-        // already: a value per member of a group, or a constant of the run).
+        // `count([… for …])` counts without building the list (unless the frame knows the
+        // list already).
         if let (Function::Count, [arg]) = (function, args)
             && let ExprKind::Comprehension(slot, list, body, filter) = &arg.kind
-            && self.frame.per_member.is_none()
-            && self.frame.constants.is_empty()
+            && self.known(arg).is_none()
         {
             let mut n = 0usize;
             let listed = self.comprehension(*slot, list, body, filter.as_deref(), |_| n += 1)?;

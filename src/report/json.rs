@@ -257,21 +257,21 @@ fn write_plain_finding(f: &PlainFinding, out: &mut Vec<u8>) {
     write_str(out, f.outcome.name());
     out.extend_from_slice(b",\"record\":");
     write_str(out, f.record);
-    out.extend_from_slice(b",\"file\":");
-    write_str(out, f.place.0);
-    out.extend_from_slice(b",\"line\":");
-    write_number(out, f.place.1);
-    out.extend_from_slice(b",\"column\":");
-    write_number(out, f.place.2);
+    out.push(b',');
+    write_place(out, f.place);
     out.extend_from_slice(b",\"message\":");
     write_str(out, f.message);
-    out.extend_from_slice(b",\"policy\":{\"file\":");
-    write_str(out, f.policy.0);
-    out.extend_from_slice(b",\"line\":");
-    write_number(out, f.policy.1);
-    out.extend_from_slice(b",\"column\":");
-    write_number(out, f.policy.2);
+    out.extend_from_slice(b",\"policy\":{");
+    write_place(out, f.policy);
     out.extend_from_slice(b"}}");
+}
+
+/// `"file":…,"line":…,"column":…`, as a [`JsonPlace`] without a record writes them.
+fn write_place(out: &mut Vec<u8>, (file, line, column): (&str, usize, usize)) {
+    out.extend_from_slice(b"\"file\":");
+    write_str(out, file);
+    // Writing into a vector cannot fail.
+    let _ = write!(out, ",\"line\":{line},\"column\":{column}");
 }
 
 /// A JSON string: copied as it is when nothing in it needs an escape, else as serde_json
@@ -289,23 +289,6 @@ fn write_str(out: &mut Vec<u8>, text: &str) {
         out.extend_from_slice(text.as_bytes());
         out.push(b'"');
     }
-}
-
-/// A number in decimal.
-fn write_number(out: &mut Vec<u8>, mut n: usize) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        if let Some(d) = digits.get_mut(i) {
-            *d = b'0' + (n % 10) as u8;
-        }
-        n /= 10;
-        if n == 0 || i == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(digits.get(i..).unwrap_or(&[]));
 }
 
 /// One finding, borrowed from the [`Reported`] it shows.

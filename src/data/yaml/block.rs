@@ -15,7 +15,7 @@ use std::borrow::Cow;
 
 use super::super::DataError;
 use super::super::build::Builder;
-use super::scalar::plain_value;
+use super::scalar::{plain_value, quoted_end};
 use crate::source::Span;
 use crate::value::Value;
 
@@ -66,7 +66,6 @@ pub(super) struct BlockScanner {
 #[derive(Clone, Copy)]
 struct Line<'t> {
     src: &'t str,
-    text: &'t [u8],
     /// The line's first byte.
     start: usize,
     /// The byte after the line's last character (its newline, or the end of the text).
@@ -74,9 +73,14 @@ struct Line<'t> {
 }
 
 impl<'t> Line<'t> {
+    /// The whole text, as bytes.
+    fn bytes(&self) -> &'t [u8] {
+        self.src.as_bytes()
+    }
+
     fn at(&self, i: usize) -> Option<u8> {
         if i < self.end {
-            self.text.get(i).copied()
+            self.bytes().get(i).copied()
         } else {
             None
         }
@@ -167,7 +171,6 @@ impl BlockScanner {
         }
         let line = Line {
             src: text,
-            text: bytes,
             start,
             end,
         };
@@ -479,35 +482,16 @@ fn key_end(line: Line, at: usize) -> Option<(Scanned, usize)> {
 /// there or holds an escape the scanner does not read.
 fn quoted(line: Line, at: usize) -> Option<Scanned> {
     let quote = line.at(at)?;
-    let mut i = at + 1;
-    let mut escaped = false;
-    loop {
-        let b = line.at(i)?;
-        if b == quote {
-            if quote == b'\'' && line.at(i + 1) == Some(b'\'') {
-                escaped = true;
-                i += 2;
-                continue;
-            }
-            break;
-        }
-        if b == b'\\' && quote == b'"' {
-            escaped = true;
-            i += 1;
-            line.at(i)?;
-        }
-        i += 1;
-    }
-    let inner = line.str(Span::new(at + 1, i));
-    let text = if !escaped {
-        inner.to_string()
-    } else if quote == b'\'' {
-        inner.replace("''", "'")
-    } else {
-        unescape(inner)?
+    // Bounded by the line: a quoted scalar that goes on to the next is the general parser's.
+    let end = quoted_end(line.bytes().get(..line.end)?, at)?;
+    let inner = line.str(Span::new(at + 1, end - 1));
+    let text = match quote {
+        b'\'' if inner.contains("''") => inner.replace("''", "'"),
+        b'"' if inner.contains('\\') => unescape(inner)?,
+        _ => inner.to_string(),
     };
     Some(Scanned {
-        span: Span::new(at, i + 1),
+        span: Span::new(at, end),
         quoted: Some(text),
     })
 }
@@ -561,12 +545,12 @@ fn unescape(inner: &str) -> Option<String> {
 /// A value that starts at `at` on its line (after `key: ` or `- `): a quoted or plain scalar or
 /// a flow collection, given to the builder. Its end, or `None` when it is for the general parser.
 fn value(line: Line, at: usize, builder: &mut Builder) -> Result<Option<usize>, Fatal> {
-    scalar_or_flow(line, at, false, 0, &mut Some(builder))
+    scalar_or_flow(line, at, false, 0, Some(builder))
 }
 
 /// A value nothing reads: checked as [`value`] checks it, and given to the builder as skipped.
 fn skip_value(line: Line, at: usize, builder: &mut Builder) -> Option<usize> {
-    let end = scalar_or_flow(line, at, false, 0, &mut None).ok()??;
+    let end = scalar_or_flow(line, at, false, 0, None).ok()??;
     builder.count_event();
     builder.skipped(Span::new(at, end));
     Some(end)
@@ -579,7 +563,7 @@ fn scalar_or_flow(
     at: usize,
     flow: bool,
     depth: usize,
-    builder: &mut Option<&mut Builder>,
+    builder: Option<&mut Builder>,
 ) -> Result<Option<usize>, Fatal> {
     let Some(b) = line.at(at) else {
         return Ok(None);
@@ -616,14 +600,14 @@ fn flow_collection(
     line: Line,
     at: usize,
     depth: usize,
-    builder: &mut Option<&mut Builder>,
+    mut builder: Option<&mut Builder>,
 ) -> Result<Option<usize>, Fatal> {
     if depth > MAX_FLOW_DEPTH {
         return Ok(None);
     }
     let map = line.at(at) == Some(b'{');
     let close = if map { b'}' } else { b']' };
-    if let Some(builder) = builder {
+    if let Some(builder) = builder.as_deref_mut() {
         builder.count_event();
         builder.start(map, at, true, 0)?;
     }
@@ -653,7 +637,7 @@ fn flow_collection(
             if line.at(colon) != Some(b':') || line.at(colon + 1) != Some(b' ') {
                 return Ok(None);
             }
-            if let Some(builder) = builder {
+            if let Some(builder) = builder.as_deref_mut() {
                 let text = match &key.quoted {
                     Some(text) => text.as_str(),
                     None => line.str(key.span),
@@ -663,7 +647,7 @@ fn flow_collection(
             }
             i = line.skip_spaces(colon + 1);
         }
-        let Some(end) = scalar_or_flow(line, i, true, depth, builder)? else {
+        let Some(end) = scalar_or_flow(line, i, true, depth, builder.as_deref_mut())? else {
             return Ok(None);
         };
         i = line.skip_spaces(end);
@@ -681,7 +665,7 @@ fn flow_collection(
 }
 
 /// Closes a flow collection whose closing bracket is at `i`; its end.
-fn finish_flow(i: usize, builder: &mut Option<&mut Builder>) -> Option<usize> {
+fn finish_flow(i: usize, builder: Option<&mut Builder>) -> Option<usize> {
     if let Some(builder) = builder {
         builder.count_event();
         builder.end(i + 1);

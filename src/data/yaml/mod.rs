@@ -11,7 +11,7 @@ use crate::source::{Source, Span};
 use crate::value::Value;
 use block::{BlockScanner, Step};
 use offsets::Offsets;
-use scalar::{parse_int, parse_number, plain_value};
+use scalar::{parse_int, parse_number, plain_value, quoted_end};
 use tags::{TagKind, classify_tag, display_tag, find_tag, skip_properties};
 
 mod block;
@@ -24,10 +24,8 @@ pub(crate) struct YamlRecords<'a> {
     builder: Builder,
     text: &'a str,
     options: LoadOptions,
-    /// The block scanner, until it hands the text to the general parser.
-    scanner: Option<BlockScanner>,
-    /// The general parser, once it reads the text.
-    general: Option<General<'a>>,
+    /// What reads the text: the block scanner, until it hands the text to the general parser.
+    reader: Reader<'a>,
     /// Results handed out so far; the general parser, reading the text again from the start,
     /// skips as many.
     handed_out: usize,
@@ -37,6 +35,14 @@ pub(crate) struct YamlRecords<'a> {
     max_depth: usize,
     documents: Documents,
     done: bool,
+}
+
+/// What reads a YAML text.
+enum Reader<'a> {
+    /// caveat's own block scanner.
+    Scanner(BlockScanner),
+    /// saphyr-parser, from the text's start (boxed: its state is large, and rarely needed).
+    General(Box<General<'a>>),
 }
 
 /// saphyr-parser over the text, and the conversion of its positions to bytes.
@@ -56,7 +62,7 @@ impl Documents {
     fn begin(&mut self, builder: &mut Builder, at: usize) -> Result<(), Box<DataError>> {
         self.count += 1;
         if self.count > self.max {
-            return Err(Box::new(super::build::data_error(
+            return Err(Box::new(data_error(
                 builder.source(),
                 Code::DataTooManyDocuments,
                 format!("more than {} documents in one file", self.max),
@@ -76,8 +82,7 @@ impl<'a> YamlRecords<'a> {
         let mut records = YamlRecords {
             builder: Builder::new(source.clone(), &options),
             text: source.text(),
-            scanner: Some(BlockScanner::new()),
-            general: None,
+            reader: Reader::Scanner(BlockScanner::new()),
             handed_out: 0,
             skip: 0,
             ready: 0,
@@ -98,30 +103,26 @@ impl<'a> YamlRecords<'a> {
     /// Hands the text to the general parser, which reads it again from the start, skipping the
     /// results already handed out.
     fn read_generally(&mut self) {
-        self.scanner = None;
         self.builder = Builder::new(self.builder.source().clone(), &self.options);
         self.documents.count = 0;
         self.skip = self.handed_out;
-        self.general = Some(General {
+        self.reader = Reader::General(Box::new(General {
             parser: Parser::new(StrInput::new(self.text)),
             offsets: Offsets::new(self.text),
-        });
-    }
-
-    fn text(&self) -> &str {
-        self.builder.source().text()
+        }));
     }
 
     /// Whether the block scanner has read everything so far by itself.
     pub(super) fn read_by_scanner(&self) -> bool {
-        self.general.is_none()
+        matches!(self.reader, Reader::Scanner(_))
     }
 
     /// The byte offset of a parser position.
     fn byte(&mut self, mark: Marker) -> usize {
-        match &mut self.general {
-            Some(general) => general.offsets.byte(self.text, mark.index()),
-            None => mark.index(),
+        match &mut self.reader {
+            Reader::General(general) => general.offsets.byte(self.text, mark.index()),
+            // The scanner gives bytes itself; parser positions come only from the parser.
+            Reader::Scanner(_) => mark.index(),
         }
     }
 
@@ -144,7 +145,7 @@ impl<'a> YamlRecords<'a> {
                 let mut span = self.span(span);
                 let mut props = Span::new(span.start, span.start);
                 if anchor != 0 || tag.is_some() {
-                    let content = skip_properties(self.text(), span.start, span.end);
+                    let content = skip_properties(self.text, span.start, span.end);
                     if content < span.end {
                         props.end = content;
                         span.start = content;
@@ -154,7 +155,8 @@ impl<'a> YamlRecords<'a> {
                 }
                 if matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted) {
                     // saphyr's span of a quoted scalar runs on over the spaces and comment after it.
-                    span.end = quoted_end(self.text.as_bytes(), span.start).min(span.end);
+                    span.end = quoted_end(self.text.as_bytes(), span.start)
+                        .map_or(span.end, |end| end.min(span.end));
                 }
                 self.scalar(
                     text.into_owned(),
@@ -194,7 +196,7 @@ impl<'a> YamlRecords<'a> {
     ) -> Result<(), Box<DataError>> {
         let raw = self.byte(span.start);
         let start = if anchor != 0 || tag.is_some() {
-            skip_properties(self.text(), raw, self.text().len())
+            skip_properties(self.text, raw, self.text.len())
         } else {
             raw
         };
@@ -324,7 +326,7 @@ impl<'a> YamlRecords<'a> {
 
     /// The error for an unsupported tag; `props` spans the node's properties.
     fn unsupported_tag(&self, tag: &Tag, props: Span) -> DataError {
-        let at = find_tag(self.text(), props.start, props.end);
+        let at = find_tag(self.text, props.start, props.end);
         let written = at
             .map(|span| self.builder.source().slice(span).to_string())
             .filter(|t| !t.is_empty())
@@ -333,7 +335,7 @@ impl<'a> YamlRecords<'a> {
             self.builder.source(),
             Code::DataUnsupportedTag,
             format!("tag `{}` is not supported", shorten(&written)),
-            at.unwrap_or_else(|| char_span_or(self.text(), props)),
+            at.unwrap_or_else(|| char_span_or(self.text, props)),
             "unsupported tag",
             Some(
                 "records hold plain data: strings, numbers, booleans, null, lists and mappings; \
@@ -359,8 +361,8 @@ impl<'a> YamlRecords<'a> {
             self.builder.source(),
             Code::DataBadTaggedValue,
             format!("tag `{name}` cannot mark {what}"),
-            find_tag(self.text(), props.start, props.end)
-                .unwrap_or_else(|| char_span_or(self.text(), props)),
+            find_tag(self.text, props.start, props.end)
+                .unwrap_or_else(|| char_span_or(self.text, props)),
             format!("`{name}` on {what}"),
             Some(format!("remove the `{name}` tag")),
         )
@@ -368,7 +370,7 @@ impl<'a> YamlRecords<'a> {
 
     fn syntax_error(&mut self, error: &ScanError) -> DataError {
         let offset = self.byte(*error.marker());
-        let span = char_span(self.text(), offset.min(self.text().len()));
+        let span = char_span(self.text, offset.min(self.text.len()));
         let info = error.info().trim().trim_end_matches('.');
         if info == "recursion limit exceeded" {
             // saphyr's scanner allows 255 nested flow collections, and reads ahead of the events
@@ -417,7 +419,7 @@ impl Iterator for YamlRecords<'_> {
         loop {
             // The scanner's results wait until the next line with content is read without the
             // general parser (which could read the lines before differently).
-            let may = self.scanner.is_none() || self.done || self.ready > 0;
+            let may = !self.read_by_scanner() || self.done || self.ready > 0;
             if let Some(result) = may.then(|| self.builder.out.pop_front()).flatten() {
                 self.ready = self.ready.saturating_sub(1);
                 if self.skip > 0 {
@@ -430,28 +432,28 @@ impl Iterator for YamlRecords<'_> {
             if self.done {
                 return None;
             }
-            if let Some(scanner) = &mut self.scanner {
-                let documents = &mut self.documents;
-                let before = self.builder.out.len();
-                let step = scanner.step(self.text, &mut self.builder, &mut |builder, at| {
-                    documents.begin(builder, at)
-                });
-                match step {
-                    Ok(Step::Content) => self.ready = before,
-                    Ok(Step::Blank) => {}
-                    Ok(Step::End) => self.done = true,
-                    Ok(Step::General) => self.read_generally(),
-                    Err(error) => {
-                        self.builder.out.push_back(Err(*error));
-                        self.done = true;
+            let event = match &mut self.reader {
+                Reader::Scanner(scanner) => {
+                    let documents = &mut self.documents;
+                    let before = self.builder.out.len();
+                    let step = scanner.step(self.text, &mut self.builder, &mut |builder, at| {
+                        documents.begin(builder, at)
+                    });
+                    match step {
+                        Ok(Step::Content) => self.ready = before,
+                        Ok(Step::Blank) => {}
+                        Ok(Step::End) => self.done = true,
+                        Ok(Step::General) => self.read_generally(),
+                        Err(error) => {
+                            self.builder.out.push_back(Err(*error));
+                            self.done = true;
+                        }
                     }
+                    continue;
                 }
-                continue;
-            }
-            let Some(general) = &mut self.general else {
-                return None;
+                Reader::General(general) => general.parser.next_event(),
             };
-            match general.parser.next_event() {
+            match event {
                 None => self.done = true,
                 Some(Err(error)) => {
                     let error = self.syntax_error(&error);
@@ -467,27 +469,6 @@ impl Iterator for YamlRecords<'_> {
             }
         }
     }
-}
-
-/// The byte after the closing quote of the quoted scalar that starts at `at`, if it closes.
-fn quoted_end(bytes: &[u8], at: usize) -> usize {
-    let quote = bytes.get(at).copied();
-    let mut i = at + 1;
-    while let Some(&b) = bytes.get(i) {
-        if Some(b) == quote {
-            if quote == Some(b'\'') && bytes.get(i + 1) == Some(&b'\'') {
-                i += 2;
-                continue;
-            }
-            return i + 1;
-        }
-        i += if b == b'\\' && quote == Some(b'"') {
-            2
-        } else {
-            1
-        };
-    }
-    usize::MAX
 }
 
 /// The `-` before `at`, with only spaces and line breaks between, if there is one; else `at`.

@@ -93,3 +93,21 @@ pub(super) fn parse_number(bytes: &[u8]) -> Option<rust_decimal::Decimal> {
     };
     decimal_from_parts(negative, int, frac, exp)
 }
+
+/// The byte after the closing quote of the single- or double-quoted scalar whose opening quote is
+/// at `at` (escaped quotes, `''` and `\"`, skipped); `None` when it does not close in `bytes`.
+pub(super) fn quoted_end(bytes: &[u8], at: usize) -> Option<usize> {
+    let quote = *bytes.get(at)?;
+    let mut i = at + 1;
+    while let Some(&b) = bytes.get(i) {
+        if b == quote {
+            if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') {
+                i += 2;
+                continue;
+            }
+            return Some(i + 1);
+        }
+        i += if b == b'\\' && quote == b'"' { 2 } else { 1 };
+    }
+    None
+}
