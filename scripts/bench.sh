@@ -92,11 +92,18 @@ if [ -n "${CARDINAL:-}" ] && [ -x "$CARDINAL" ]; then
   sed -i 's/^let no_price_details = \[\]/let no_price_details = ["Sorteo de Obras"]/' bench-data/red-flags/settings.policy
   printf 'currency = USD\nno_price_comparison_procurement_methods = Sorteo de Obras\n' > bench-data/cardinal.ini
   for r in R003 R018 R024 R025 R028 R030 R035 R036 R038 R048 R058; do printf '[%s]\n' "$r" >> bench-data/cardinal.ini; done
-  cpu() { /usr/bin/time -o bench-data/.cpu -f "%U %S" "$@" > /dev/null 2>&1 || true; awk '{ printf "%.2f", $1 + $2 }' bench-data/.cpu; }
-  c_cardinal=$(cpu "$CARDINAL" indicators -s bench-data/cardinal.ini bench-data/ocds-100000.jsonl)
-  c_caveat=$(cpu "$bin/caveat" check --jobs 1 --id-field ocid --format jsonl bench-data/red-flags bench-data/ocds-100000.jsonl)
+  # cpu OUT COMMAND...: the command's CPU seconds; its output goes to OUT.
+  cpu() { local out=$1; shift; /usr/bin/time -o bench-data/.cpu -f "%U %S" "$@" > "$out" 2> /dev/null || true; awk '{ printf "%.2f", $1 + $2 }' bench-data/.cpu; }
+  c_cardinal=$(cpu bench-data/red-flags-cardinal.json "$CARDINAL" indicators -s bench-data/cardinal.ini bench-data/ocds-100000.jsonl)
+  c_caveat=$(cpu bench-data/red-flags-caveat.jsonl "$bin/caveat" check --jobs 1 --id-field ocid --format jsonl bench-data/red-flags bench-data/ocds-100000.jsonl)
   p10r=$(ratio "$c_caveat" "$c_cardinal")
-  p10="$p10r (caveat $c_caveat s, Cardinal $c_cardinal s of CPU)"
+  # The same results: every process, tenderer, buyer and procuring entity, indicator by indicator.
+  if python3 scripts/compare-cardinal.py bench-data/red-flags-cardinal.json bench-data/red-flags-caveat.jsonl > bench-data/red-flags-compare.txt; then
+    same="same results"
+  else
+    same="DIFFERENT results, see bench-data/red-flags-compare.txt"
+  fi
+  p10="$p10r (caveat $c_caveat s, Cardinal $c_cardinal s of CPU; $same)"
 fi
 
 # P2: two cores against one, on one large file.

@@ -38,6 +38,13 @@ rule tenderers {
   note per bidders as bidder when entered >= quantile(all.entered, 0.5)
   message "{bidder} in {entered}"
 }
+rule shares {
+  let each share = amount / 1000
+  let top = max(group.share)
+  note per bidders as bidder where share > 1
+  when top >= quantile(all.share, 0.5) and any r in group where r.share > 5
+  message "{bidder}: top {top} of {group.share}, {count(all.share)} counted"
+}
 "#;
 
 /// Records from generated numbers: vendor, unit, day, amount, bidders.
@@ -327,4 +334,69 @@ fn values_per_member_are_those_of_the_group() {
         hoisted[0]
     );
     assert!(hoisted[2].contains("error"), "{}", hoisted[2]);
+}
+
+/// `let each` is computed per record before grouping: `where` and the keys read it by name, the
+/// group reads it as `group.NAME` and `r.NAME`, and `all.NAME` counts each record once (in the
+/// first group it joins), whatever `having` decides.
+#[test]
+fn a_let_each_is_a_value_per_record() {
+    let policy = "rule r {\n  let each half = amount / 2\n  \
+                  note per bidders as bidder where half > 50\n  \
+                  message \"{bidder}: {group.half} of {all.half}; highest {[r.id for r in group where r.half == max(group.half)]}\"\n}\n";
+    let data = "- {id: p1, vendor: A, amount: 200, bidders: [X, Y]}\n\
+                - {id: p2, vendor: B, amount: 400, bidders: [Y]}\n\
+                - {id: p3, vendor: A, amount: 800, bidders: [X]}\n\
+                - {id: p4, vendor: C, amount: 50, bidders: [Z]}\n";
+    let found = naive(policy, data);
+    // p4's half (25) fails `where`; p1 joins X and Y but counts once, in X.
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(
+        found[0].contains("X: [100, 400] of [100, 400, 200]; highest [p3]"),
+        "{}",
+        found[0]
+    );
+    assert!(
+        found[1].contains("Y: [100, 200] of [100, 400, 200]; highest [p2]"),
+        "{}",
+        found[1]
+    );
+    // `having` chooses groups, not the records `all.` counts.
+    let having = policy.replace("where half > 50", "where half > 50 having count(group) > 5");
+    assert!(naive(&having, data).is_empty());
+    let counted = having
+        .replace("having count(group) > 5", "having bidder == Y")
+        .replace("{group.half} of", "{count(all.half)} of");
+    let found = naive(&counted, data);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(found[0].contains("Y: 3 of [100, 400, 200]"), "{}", found[0]);
+}
+
+/// A `let each` that cannot be computed on a record: an error finding for the record when
+/// `all.` reads it (the record cannot count), for the group that reads it otherwise.
+#[test]
+fn a_let_each_that_fails_is_reported() {
+    let data = "- {id: p1, vendor: A, amount: 200}\n\
+                - {id: p2, vendor: A, amount: seven}\n\
+                - {id: p3, vendor: B, amount: 400}\n";
+    let in_all = "rule r {\n  let each half = amount / 2\n  note per vendor\n  \
+                  when max(group.half) >= min(all.half)\n  message \"{vendor}: {group.half}\"\n}\n";
+    let found = naive(in_all, data);
+    assert_eq!(found.len(), 3, "{found:#?}");
+    assert!(found[0].contains("A: [100]"), "{}", found[0]);
+    assert!(
+        found[1].contains("p2") && found[1].contains("error"),
+        "{}",
+        found[1]
+    );
+    assert!(found[2].contains("B: [200]"), "{}", found[2]);
+    let in_group = in_all.replace("min(all.half)", "150");
+    let found = naive(&in_group, data);
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(
+        found[0].contains("A") && found[0].contains("error"),
+        "{}",
+        found[0]
+    );
+    assert!(found[1].contains("B: [200]"), "{}", found[1]);
 }

@@ -564,6 +564,12 @@ impl<'s> Checker<'_, 's> {
             ExprKind::GroupKey(_) => Ty::Unknown,
             ExprKind::AllOf(_) => Ty::List(Box::new(Ty::Unknown)),
             ExprKind::GroupName => Ty::Str,
+            ExprKind::GroupLet(index) => Ty::List(Box::new(
+                self.locals.get(*index).cloned().unwrap_or(Ty::Unknown),
+            )),
+            ExprKind::MemberLet(_, index) => {
+                self.locals.get(*index).cloned().unwrap_or(Ty::Unknown)
+            }
             ExprKind::Group => match self.schema {
                 Some(schema) => Ty::List(Box::new(Ty::Record(&schema.root))),
                 None => Ty::List(Box::new(Ty::Unknown)),

@@ -43,6 +43,9 @@ pub(crate) struct Compiler<'a> {
     source: &'a Source,
     scope: &'a Scope,
     vars: Vec<String>,
+    /// The slots of the variables that range over `group` itself (`r` in `any r in group …`),
+    /// which read a `let each` as `r.NAME`.
+    group_vars: Vec<usize>,
     /// The names of the rule block being compiled, if any.
     pub rule: Option<RuleNames>,
     /// Every error found so far.
@@ -54,6 +57,10 @@ pub(crate) struct Compiler<'a> {
 pub(crate) struct RuleNames {
     /// The rule-local `let`s, by index.
     pub lets: Vec<String>,
+    /// Which of them are `let each` of a group rule (computed per record before grouping).
+    pub each: Vec<bool>,
+    /// Whether a `let each` is being compiled: it reads no group-level let and no `all.`.
+    pub in_each: bool,
     /// Group keys: their text as written and their `as` name.
     pub keys: Vec<(String, Option<String>)>,
     /// Whether the expression is evaluated per group (a group rule's `having`, `when`, `unless`,
@@ -91,6 +98,7 @@ impl<'a> Compiler<'a> {
             source,
             scope,
             vars: Vec::new(),
+            group_vars: Vec::new(),
             rule: None,
             errors: Vec::new(),
         }
@@ -427,6 +435,54 @@ impl<'a> Compiler<'a> {
         true
     }
 
+    /// Declares a comprehension's or quantifier's variable, ranging over `list`: its slot.
+    fn push_var(&mut self, name: &str, list: &Expr) -> usize {
+        self.vars.push(name.to_string());
+        let slot = self.vars.len() - 1;
+        if matches!(list.kind, ExprKind::Group) {
+            self.group_vars.push(slot);
+        }
+        slot
+    }
+
+    /// Ends the innermost variable's scope.
+    fn pop_var(&mut self) {
+        self.vars.pop();
+        let len = self.vars.len();
+        self.group_vars.retain(|&slot| slot < len);
+    }
+
+    /// The index of the `let each` named `name` of the rule being compiled, if there is one.
+    fn each_let(&self, name: &str) -> Option<usize> {
+        let rule = self.rule.as_ref()?;
+        let index = rule.lets.iter().position(|l| l == name)?;
+        rule.each
+            .get(index)
+            .copied()
+            .unwrap_or(false)
+            .then_some(index)
+    }
+
+    /// `group.NAME` or `r.NAME` for `r in group`, NAME a `let each`: its values per record.
+    fn each_in_group(&mut self, expr: &ast::Expr) -> Option<ExprKind> {
+        let A::Member(base, field) = &expr.kind else {
+            return None;
+        };
+        let index = self.each_let(&field.node)?;
+        match &base.kind {
+            A::Group if self.rule.as_ref().is_some_and(|r| r.per_group) => {
+                Some(ExprKind::GroupLet(index))
+            }
+            A::Name(name, NamePlace::Plain) => {
+                let slot = self.vars.iter().rposition(|v| v == name)?;
+                self.group_vars
+                    .contains(&slot)
+                    .then_some(ExprKind::MemberLet(slot, index))
+            }
+            _ => None,
+        }
+    }
+
     /// Compiles any expression.
     pub(crate) fn expr(&mut self, expr: &ast::Expr) -> Expr {
         let span = expr.span;
@@ -435,6 +491,9 @@ impl<'a> Compiler<'a> {
                 kind: ExprKind::GroupKey(key),
                 span,
             };
+        }
+        if let Some(kind) = self.each_in_group(expr) {
+            return Expr { kind, span };
         }
         if matches!(expr.kind, A::Member(..)) && self.field_in_group(expr) {
             return Self::failed(span);
@@ -452,13 +511,12 @@ impl<'a> Compiler<'a> {
                 filter,
             } => {
                 let list = self.expr(list);
-                self.vars.push(var.node.clone());
-                let slot = self.vars.len() - 1;
+                let slot = self.push_var(&var.node, &list);
                 let body = self.expr(body);
                 let filter = filter
                     .as_ref()
                     .map(|f| Box::new(self.condition(f, Position::Operand)));
-                self.vars.pop();
+                self.pop_var();
                 ExprKind::Comprehension(slot, Box::new(list), Box::new(body), filter)
             }
             A::AllOf(name) => return self.all_of(name),
@@ -580,10 +638,9 @@ impl<'a> Compiler<'a> {
             }
             A::Quantifier(q, var, list, body) => {
                 let list = self.expr(list);
-                self.vars.push(var.node.clone());
-                let slot = self.vars.len() - 1;
+                let slot = self.push_var(&var.node, &list);
                 let body = self.condition(body, Position::Operand);
-                self.vars.pop();
+                self.pop_var();
                 ExprKind::Quantifier(*q, slot, Box::new(list), Box::new(body))
             }
             A::Paren(inner) => return self.expr(inner),
@@ -633,16 +690,30 @@ impl<'a> Compiler<'a> {
             return Self::failed(span);
         };
         if !rule.all_allowed {
-            self.error(
-                Code::CheckAllCycle,
-                format!("`all.{}` cannot be read in `where` or `having`", name.node),
-                span,
-                "this depends on which records or groups the rule considers",
-                Some(
+            let (place, help) = if rule.in_each {
+                (
+                    "a `let each`",
+                    format!(
+                        "a `let each` is computed on each record as it is read, before `all.` is \
+                         known: compare with `all.{0}` in a `let` of the group or in `when` \
+                         (`any r in group where r.{0} > median(all.{0})`)",
+                        name.node
+                    ),
+                )
+            } else {
+                (
+                    "`where` or `having`",
                     "`all.NAME` is taken over the records (or groups) that pass `where` and \
                      `having`, so they cannot read it: compare in `when` instead"
-                        .into(),
-                ),
+                        .to_string(),
+                )
+            };
+            self.error(
+                Code::CheckAllCycle,
+                format!("`all.{}` cannot be read in {place}", name.node),
+                span,
+                "this depends on which records or groups the rule considers",
+                Some(help),
             );
             return Self::failed(span);
         }
@@ -666,17 +737,37 @@ impl<'a> Compiler<'a> {
         // A rule-local `let`, then a group key's `as` name.
         if let Some(rule) = self.rule.as_mut() {
             if let Some(index) = rule.lets.iter().position(|l| l == name) {
-                if !rule.lets_allowed {
+                let each = rule.each.get(index).copied().unwrap_or(false);
+                if each && rule.per_group {
+                    self.error(
+                        Code::CheckGroupField,
+                        format!(
+                            "`{name}` differs between the records of a group: use `group.{name}`"
+                        ),
+                        span,
+                        "a `let each`, computed for each record",
+                        Some(format!(
+                            "a `let each` has a value per record: read it through the group \
+                             (`max(group.{name})`, `any r in group where r.{name} …`)"
+                        )),
+                    );
+                    return Self::failed(span);
+                }
+                if !each && (rule.in_each || !rule.lets_allowed) {
+                    let help = if rule.in_each {
+                        "a `let each` is computed for each record before grouping: it may read \
+                         the record, file-level names and other `let each`, not a group's `let`"
+                    } else {
+                        "a group rule's `where` and keys run on each record before grouping: \
+                         write the expression itself here, or make it a `let each`, which is \
+                         computed for each record"
+                    };
                     self.error(
                         Code::CheckLocalInWhere,
                         format!("`{name}` is computed per group, after grouping"),
                         span,
                         "a rule-local `let` of a group rule",
-                        Some(
-                            "a group rule's `where` and keys run on each record before grouping: \
-                             write the expression itself here"
-                                .into(),
-                        ),
+                        Some(help.into()),
                     );
                     return Self::failed(span);
                 }

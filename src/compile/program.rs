@@ -283,7 +283,9 @@ macro_rules! each_operand {
             | ExprKind::AllOf(_)
             | ExprKind::GroupKey(_)
             | ExprKind::Group
-            | ExprKind::GroupName => {}
+            | ExprKind::GroupName
+            | ExprKind::GroupLet(_)
+            | ExprKind::MemberLet(..) => {}
             ExprKind::If(a, b, c) => {
                 $f(a);
                 $f(b);
@@ -380,6 +382,9 @@ pub struct LocalLet {
     pub name: Arc<str>,
     /// Its value.
     pub expr: Expr,
+    /// `let each` in a group rule: computed for each record before grouping, read in the
+    /// group as `group.NAME` and `r.NAME` ([`ExprKind::GroupLet`], [`ExprKind::MemberLet`]).
+    pub each: bool,
 }
 
 /// How a rule looks across records: its groups (none for a per-record rule with `all.`), the
@@ -464,7 +469,11 @@ impl Expr {
                 | ExprKind::Comprehension(..)
                 | ExprKind::Quantifier(..) => reads.record = true,
                 ExprKind::Local(_) => reads.lets = true,
-                ExprKind::GroupKey(_) | ExprKind::Group | ExprKind::GroupName => {
+                ExprKind::GroupKey(_)
+                | ExprKind::Group
+                | ExprKind::GroupName
+                | ExprKind::GroupLet(_)
+                | ExprKind::MemberLet(..) => {
                     reads.group = true;
                 }
                 ExprKind::AllOf(_) => reads.all = true,
@@ -502,7 +511,9 @@ impl Expr {
                 | ExprKind::Local(_)
                 | ExprKind::AllOf(_)
                 | ExprKind::Group
-                | ExprKind::GroupName => return false,
+                | ExprKind::GroupName
+                | ExprKind::GroupLet(_)
+                | ExprKind::MemberLet(..) => return false,
                 _ => e.for_each_child(&mut |child| stack.push(child)),
             }
         }
@@ -636,6 +647,11 @@ pub enum ExprKind {
     Group,
     /// The name of a group finding (its keys joined with ` / `), as `id` reads in a group rule.
     GroupName,
+    /// `group.NAME`, NAME a `let each`: its value for each record of the group, by let index.
+    GroupLet(usize),
+    /// `r.NAME` for `r in group`, NAME a `let each`: the member's value (the variable's slot,
+    /// then the let's index).
+    MemberLet(usize, usize),
 }
 
 /// `< <= > >=`

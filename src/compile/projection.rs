@@ -245,8 +245,11 @@ impl RuleReads<'_> {
             self.value(&clause.expr);
         }
         // A let reads what its expression reads; its value, what reads the let reads of it.
-        for index in 0..rule.lets.len() {
-            self.local(index);
+        for (index, local) in rule.lets.iter().enumerate() {
+            // A `let each` is computed as the records stream past, and only its value is kept.
+            if streamed || !local.each {
+                self.local(index);
+            }
         }
         if let Some(across) = &rule.across {
             if streamed {
@@ -333,7 +336,12 @@ impl RuleReads<'_> {
             };
         }
         match &expr.kind {
-            ExprKind::Const(_) | ExprKind::GroupName | ExprKind::GroupKey(_) => Vec::new(),
+            // A `let each` is computed while its record is read (its reads are the let's).
+            ExprKind::Const(_)
+            | ExprKind::GroupName
+            | ExprKind::GroupKey(_)
+            | ExprKind::GroupLet(_)
+            | ExprKind::MemberLet(..) => Vec::new(),
             ExprKind::Field(path) => vec![keys(&[], path)],
             ExprKind::RootField(slot, rest) => {
                 let root = self.root_names.get(*slot).cloned().unwrap_or_default();

@@ -170,6 +170,7 @@ fn compile_waiver(
         let across = r.across.as_ref()?;
         Some(RuleNames {
             lets: r.lets.iter().map(|l| l.name.to_string()).collect(),
+            each: r.lets.iter().map(|l| l.each).collect(),
             keys: across
                 .keys
                 .iter()
@@ -242,6 +243,8 @@ fn compile_rule(compiler: &mut Compiler<'_>, rule: &ast::Rule, id: String) -> Co
     let let_names = local_names(compiler, rule);
     compiler.rule = Some(RuleNames {
         lets: let_names,
+        // In a rule without `per`, every let is computed per record: `each` changes nothing.
+        each: rule.lets.iter().map(|l| l.each && grouped).collect(),
         keys: per
             .iter()
             .map(|k| (k.text.clone(), k.name.as_ref().map(|n| n.node.clone())))
@@ -434,10 +437,23 @@ fn compile_lets(compiler: &mut Compiler<'_>, rule: &ast::Rule) -> Vec<LocalLet> 
     let mut lets = Vec::new();
     let mut reads: Vec<Vec<usize>> = Vec::new();
     for local in &rule.lets {
+        let saved = compiler.rule.clone();
         if let Some(names) = compiler.rule.as_mut() {
             names.lets_read.clear();
+            // A `let each` is computed on each record before grouping, as `where` is.
+            if local.each && names.per_group {
+                names.per_group = false;
+                names.all_allowed = false;
+                names.in_each = true;
+            }
         }
         let expr = compiler.expr(&local.value);
+        let each = compiler.rule.as_ref().is_some_and(|n| n.in_each);
+        if let (Some(names), Some(saved)) = (compiler.rule.as_mut(), saved) {
+            names.per_group = saved.per_group;
+            names.all_allowed = saved.all_allowed;
+            names.in_each = saved.in_each;
+        }
         reads.push(
             compiler
                 .rule
@@ -448,6 +464,7 @@ fn compile_lets(compiler: &mut Compiler<'_>, rule: &ast::Rule) -> Vec<LocalLet> 
         lets.push(LocalLet {
             name: local.name.node.as_str().into(),
             expr,
+            each,
         });
     }
     // A let that reaches itself through the lets it reads.

@@ -106,6 +106,10 @@ pub(crate) struct Collected {
     at: Location,
     /// A record whose key could not be used: the error finding it gives instead.
     pub(crate) error: Option<(String, Location, Span)>,
+    /// Its values of the rule's `let each` (by let index), when the rule has any.
+    each: Option<Arc<[Part]>>,
+    /// The first group it joins: the one where its `let each` values count for `all.`.
+    first: Vec<KeyValue>,
 }
 
 impl Collected {
@@ -134,6 +138,11 @@ struct Group {
     /// Each member's part in each of the rule's expressions per member: by expression, then
     /// by member.
     parts: Vec<Vec<Part>>,
+    /// Each member's values of the rule's `let each`, when it has any.
+    each: Vec<Arc<[Part]>>,
+    /// For each member, whether this is the first group it joins, where its `let each`
+    /// values count for `all.` (so that a record counts once).
+    counts: Vec<bool>,
     /// The line of the first record's deciding value.
     at: Line,
     /// The input position of its first record.
@@ -273,6 +282,19 @@ pub(crate) fn collect<'p>(
                 }
             },
         };
+        let (each, error, at_span) = match error {
+            None if plan.kept_each(index).contains(&true) => {
+                match each_values(&mut context, rule, across, plan.kept_each(index)) {
+                    Ok(values) => (Some(values), None, at_span),
+                    Err(failure) => {
+                        let span = failure.record_span.unwrap_or(record.root.span);
+                        let (_, _, at) = place(span);
+                        (None, Some((failure.message, at, failure.policy_span)), span)
+                    }
+                }
+            }
+            error => (None, error, at_span),
+        };
         let (line, column, at) = place(at_span);
         let exprs = plan.of(index);
         let parts = if exprs.is_empty() {
@@ -291,6 +313,10 @@ pub(crate) fn collect<'p>(
                     per_member::parts(&mut context, exprs, &record.root)
                 })
                 .collect()
+        };
+        let first = match &each {
+            Some(_) => keys.first().cloned().unwrap_or_default(),
+            None => Vec::new(),
         };
         out.push(Collected {
             rule: index,
@@ -311,8 +337,33 @@ pub(crate) fn collect<'p>(
             index: record.index,
             at,
             error,
+            first,
+            each,
         });
     }
+}
+
+/// A record's values of the `let each` of `rule` that its groups read (`kept`, by let index;
+/// nothing for the other lets). A value `all.` reads that cannot be computed fails the record:
+/// it must count for the whole run, and cannot.
+fn each_values<'r>(
+    context: &mut Context<'r, '_>,
+    rule: &'r CompiledRule,
+    across: &Across,
+    kept: &[bool],
+) -> Result<Arc<[Part]>, super::Failure> {
+    let mut values = Vec::with_capacity(rule.lets.len());
+    for (l, local) in rule.lets.iter().enumerate() {
+        if !kept.get(l).copied().unwrap_or(false) {
+            values.push(Part::Out);
+            continue;
+        }
+        match context.local(l, local.expr.span) {
+            Err(failure) if across.all.contains(&l) => return Err(failure),
+            value => values.push(per_member::each_part(value)),
+        }
+    }
+    Ok(values.into())
 }
 
 /// The key tuples of a record: one per combination of the keys' values (a key whose value is a
@@ -447,6 +498,8 @@ impl AcrossRecords {
                     nodes: vec![c.node],
                     members: vec![c.member],
                     parts: Vec::new(),
+                    each: Vec::new(),
+                    counts: Vec::new(),
                     at: Line::of(&c.at),
                     first: order,
                 });
@@ -485,6 +538,8 @@ impl AcrossRecords {
                             nodes: Vec::new(),
                             members: Vec::new(),
                             parts: vec![Vec::new(); parts.len()],
+                            each: Vec::new(),
+                            counts: Vec::new(),
                             at: Line::of(&c.at),
                             first: order,
                         });
@@ -492,6 +547,10 @@ impl AcrossRecords {
                     }
                 };
                 if let Some(group) = groups.get_mut(g) {
+                    if let Some(each) = &c.each {
+                        group.each.push(each.clone());
+                        group.counts.push(group.keys == c.first);
+                    }
                     group.nodes.push(c.node.clone());
                     group.members.push(c.member.clone());
                     for (expr, part) in group.parts.iter_mut().zip(parts) {
@@ -779,6 +838,7 @@ fn group_frame<'r, 'v>(
         today: program.today,
         constants: &[],
         per_member: (!per_member.is_empty()).then_some((per_member, group.parts.as_slice())),
+        each: &group.each,
     }
 }
 
@@ -966,6 +1026,22 @@ fn pass_one<'r>(
             &[],
             per_member,
         );
+        // A `let each` counts each record once, in the first group it joins, whatever
+        // `having` decides of the group.
+        for &l in &across.all {
+            if !rule.lets.get(l).is_some_and(|local| local.each) {
+                continue;
+            }
+            let counted = group.each.iter().zip(&group.counts).filter(|(_, c)| **c);
+            for (values, _) in counted {
+                if let Some(values_of_let) = all.get_mut(l)
+                    && let Ok(value) = per_member::each_value(values, l)
+                    && !value.is_missing()
+                {
+                    values_of_let.push(value);
+                }
+            }
+        }
         let mut context = Context::new(root, &mut vars, &slots).with_frame(frame);
         let result = (|| {
             if let Some(having) = &across.having
@@ -974,6 +1050,9 @@ fn pass_one<'r>(
                 return Ok(false);
             }
             for &l in &across.all {
+                if rule.lets.get(l).is_some_and(|local| local.each) {
+                    continue;
+                }
                 let value = context.local(l, rule.span)?;
                 if !value.is_missing()
                     && let Some(values) = all.get_mut(l)

@@ -314,6 +314,9 @@ struct Context<'r, 'v> {
     slots: &'v RootSlots,
     /// What a rule block's expressions read besides the record.
     frame: Frame<'r, 'v>,
+    /// For each variable slot that ranges over `group`, the member it stands for now (by its
+    /// position in the group), so that `r.NAME` reads that member's `let each`.
+    members: Vec<usize>,
 }
 
 /// A rule block's names while it is evaluated on a record or a group: its lets (computed once,
@@ -339,6 +342,8 @@ pub(crate) struct Frame<'r, 'v> {
     constants: &'v [(usize, Operand<'r>)],
     /// The expressions per member of a group, by address, and each one's parts in the group.
     per_member: Option<(&'v [usize], &'r [Vec<per_member::Part>])>,
+    /// Each member's values of the rule's `let each` (by member, then by let index).
+    each: &'r [Arc<[per_member::Part]>],
 }
 
 /// A value a frame holds for an expression before it is evaluated.
@@ -391,6 +396,7 @@ impl<'r, 'v> Context<'r, 'v> {
             vars,
             slots,
             frame: Frame::default(),
+            members: Vec::new(),
         }
     }
 
@@ -751,6 +757,29 @@ impl<'r> Context<'r, '_> {
                 value: EvalValue::Str(Cow::Owned(self.frame.name.to_string())),
                 span: None,
             },
+            ExprKind::GroupLet(index) => {
+                let mut values = Vec::with_capacity(self.frame.each.len());
+                for member in self.frame.each {
+                    let value = per_member::each_value(member, *index)?;
+                    if !value.is_missing() {
+                        values.push(value);
+                    }
+                }
+                Operand {
+                    value: EvalValue::List(values),
+                    span: None,
+                }
+            }
+            ExprKind::MemberLet(slot, index) => {
+                let member = self
+                    .members
+                    .get(*slot)
+                    .and_then(|&m| self.frame.each.get(m));
+                match member {
+                    Some(member) => per_member::each_value(member, *index)?,
+                    None => Operand::MISSING,
+                }
+            }
             ExprKind::Neg(inner) => {
                 let ev = self.eval(inner)?;
                 match as_number(&ev, "`-`").map_err(|m| Self::fail(expr, m))? {
@@ -781,9 +810,9 @@ impl<'r> Context<'r, '_> {
                 let want = *q == Quantifier::Any;
                 let mut result = !want;
                 let mut witness = l.span;
-                for item in items {
-                    self.vars.truncate(*slot);
-                    self.vars.push(item);
+                let over_group = matches!(list.kind, ExprKind::Group);
+                for (member, item) in items.enumerate() {
+                    self.bind(*slot, item, over_group.then_some(member));
                     let (b, span) = self.condition(body)?;
                     if b == want {
                         result = want;
@@ -818,9 +847,9 @@ impl<'r> Context<'r, '_> {
                 policy_span: list.span,
             });
         };
-        for item in items {
-            self.vars.truncate(slot);
-            self.vars.push(item);
+        let over_group = matches!(list.kind, ExprKind::Group);
+        for (member, item) in items.enumerate() {
+            self.bind(slot, item, over_group.then_some(member));
             if let Some(filter) = filter
                 && !self.condition(filter)?.0
             {
@@ -833,6 +862,21 @@ impl<'r> Context<'r, '_> {
         }
         self.vars.truncate(slot);
         Ok(true)
+    }
+
+    /// Binds the variable in `slot` to `item`, which is the group's member at `member` when the
+    /// variable ranges over `group`.
+    fn bind(&mut self, slot: usize, item: Operand<'r>, member: Option<usize>) {
+        self.vars.truncate(slot);
+        self.vars.push(item);
+        if let Some(member) = member {
+            if self.members.len() <= slot {
+                self.members.resize(slot + 1, usize::MAX);
+            }
+            if let Some(at) = self.members.get_mut(slot) {
+                *at = member;
+            }
+        }
     }
 
     /// A rule-local let, computed the first time it is read.

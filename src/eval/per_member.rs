@@ -17,10 +17,12 @@ use crate::source::Span;
 use crate::syntax::ast::Quantifier;
 use crate::value::{Node, Value};
 
-/// The expressions per member of each group rule of a program, by rule index.
+/// The expressions per member of each group rule of a program, and the `let each` values its
+/// groups keep, by rule index.
 #[derive(Debug, Default)]
 pub(crate) struct Plan<'p> {
     rules: Vec<Vec<&'p Expr>>,
+    kept: Vec<Vec<bool>>,
 }
 
 impl<'p> Plan<'p> {
@@ -29,13 +31,69 @@ impl<'p> Plan<'p> {
         let rules = (0..program.rules.len())
             .map(|index| of_rule(program, index))
             .collect();
-        Plan { rules }
+        let kept = (0..program.rules.len())
+            .map(|index| kept_each(program, index))
+            .collect();
+        Plan { rules, kept }
     }
 
     /// The expressions per member of the rule at `index`.
     pub(crate) fn of(&self, index: usize) -> &[&'p Expr] {
         self.rules.get(index).map_or(&[], Vec::as_slice)
     }
+
+    /// Which `let each` of the rule at `index` its groups read (by let index): the values a
+    /// record keeps. A `let each` that only `where`, the keys or other `let each` read is not
+    /// kept.
+    pub(crate) fn kept_each(&self, index: usize) -> &[bool] {
+        self.kept.get(index).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Which `let each` of the rule at `index` are read after grouping: as `group.NAME` or `r.NAME`
+/// in its lets, clauses, `having`, message and waivers, or through `all.NAME`.
+fn kept_each(program: &Program, index: usize) -> Vec<bool> {
+    let Some(rule) = program.rules.get(index) else {
+        return Vec::new();
+    };
+    let Some(across) = rule
+        .across
+        .as_ref()
+        .filter(|_| rule.lets.iter().any(|l| l.each))
+    else {
+        return Vec::new();
+    };
+    let mut kept = vec![false; rule.lets.len()];
+    for &l in &across.all {
+        if let Some(flag) = kept.get_mut(l) {
+            *flag = true;
+        }
+    }
+    let mut stack: Vec<&Expr> = rule.clauses().map(|(_, c)| &c.expr).collect();
+    stack.extend(rule.lets.iter().filter(|l| !l.each).map(|l| &l.expr));
+    stack.extend(across.having.iter().map(|c| &c.expr));
+    if let Some(message) = &rule.message {
+        stack.extend(message.parts.iter().filter_map(|p| match p {
+            crate::compile::TemplatePart::Expr(e) => Some(e),
+            _ => None,
+        }));
+    }
+    stack.extend(
+        program
+            .waivers
+            .iter()
+            .filter(|w| w.rule == index)
+            .map(|w| &w.condition.expr),
+    );
+    while let Some(expr) = stack.pop() {
+        if let ExprKind::GroupLet(l) | ExprKind::MemberLet(_, l) = &expr.kind
+            && let Some(flag) = kept.get_mut(*l)
+        {
+            *flag = true;
+        }
+        expr.for_each_child(&mut |child| stack.push(child));
+    }
+    kept
 }
 
 /// The expressions per member of the rule at `index`, in its lets, clauses, `having`, message
@@ -145,6 +203,28 @@ impl Owned {
             Owned::Node(node) => return Operand::node(node),
         };
         Operand { value, span: None }
+    }
+}
+
+/// A record's value of the `let each` at `index`, from its values (`member`, by let index):
+/// missing when it has none, the failure when it could not be computed.
+pub(crate) fn each_value(member: &[Part], index: usize) -> Result<Operand<'_>> {
+    match member.get(index) {
+        Some(Part::Value(value)) => Ok(value.operand()),
+        Some(Part::Failed(message, span)) => Err(Failure {
+            message: message.to_string(),
+            record_span: None,
+            policy_span: *span,
+        }),
+        _ => Ok(Operand::MISSING),
+    }
+}
+
+/// A record's value of a `let each`, as a group keeps it.
+pub(crate) fn each_part(value: Result<Operand<'_>>) -> Part {
+    match value {
+        Ok(value) => Owned::of(&value).map_or(Part::Out, Part::Value),
+        Err(failure) => Part::Failed(failure.message.into(), failure.policy_span),
     }
 }
 

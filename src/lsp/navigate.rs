@@ -63,8 +63,12 @@ pub(crate) fn rule_locals<'r>(
         .lets
         .iter()
         .map(|l| {
-            // The declaration starts at its `let`, right before the name.
+            // The declaration starts at its `let` (and `each`), right before the name.
             let before = text.get(..l.name.span.start).unwrap_or("").trim_end();
+            let before = match l.each {
+                true => before.strip_suffix("each").unwrap_or(before).trim_end(),
+                false => before,
+            };
             let start = before
                 .strip_suffix("let")
                 .map_or(l.name.span.start, str::len);
@@ -510,8 +514,8 @@ pub(crate) const STATEMENT_KEYWORDS: &[&str] = &[
 /// Keywords that start a line inside a rule block: its `let`s, its statement, the statement's
 /// clauses and the metadata.
 pub(crate) const RULE_KEYWORDS: &[&str] = &[
-    "let", "deny", "warn", "note", "require", "per", "where", "having", "when", "unless",
-    "message", "cite", "tags",
+    "let", "let each", "deny", "warn", "note", "require", "per", "where", "having", "when",
+    "unless", "message", "cite", "tags",
 ];
 
 /// Keywords that start a line inside a test block.

@@ -233,6 +233,8 @@ pub(crate) struct LocalLet {
     pub name: Spanned<String>,
     /// The value, computed per record (or per group).
     pub value: Expr,
+    /// `let each`: in a group rule, computed for each record before grouping.
+    pub each: bool,
 }
 
 /// One key of `per`: an expression and the name it goes by inside the rule.

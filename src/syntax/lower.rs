@@ -364,13 +364,18 @@ impl Lower<'_> {
         }
     }
 
-    /// `let NAME = EXPR` in a rule block.
+    /// `let NAME = EXPR` (or `let each NAME = EXPR`) in a rule block.
     fn local_let(&self, pair: Pair<'_, Rule>) -> Lowered<LocalLet> {
         let mut inner = pair.clone().into_inner();
         let _kw = self.next(&mut inner, &pair)?;
-        let name = self.spanned_str(&self.next(&mut inner, &pair)?);
+        let mut name = self.next(&mut inner, &pair)?;
+        let each = name.as_rule() == Rule::kw_each;
+        if each {
+            name = self.next(&mut inner, &pair)?;
+        }
+        let name = self.spanned_str(&name);
         let value = self.expr(self.next(&mut inner, &pair)?, 0)?;
-        Ok(LocalLet { name, value })
+        Ok(LocalLet { name, value, each })
     }
 
     /// The `{…}` placeholders of the message string at `span`, each parsed as an expression
