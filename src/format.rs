@@ -181,7 +181,8 @@ fn space_between(a: &Token<'_>, b: &Token<'_>) -> bool {
     if a.text == "-" || b.text == "-" {
         return b.spaced;
     }
-    if matches!(b.text, "(" | "[") && a.kind == Kind::Word {
+    // A call or an index (`count(x)`, `xs[0]`, `[… for …][0]`) stays as written.
+    if matches!(b.text, "(" | "[") && (a.kind == Kind::Word || matches!(a.text, ")" | "]")) {
         return b.spaced;
     }
     // A schema field: `name: TYPE`, `name?: TYPE`.
@@ -385,6 +386,11 @@ mod tests {
         check(
             "let xs = [ a ,b,  c ]\nwarn when xs[0].name==\"x\"\n",
             "let xs = [a, b, c]\nwarn when xs[0].name == \"x\"\n",
+        );
+        // An index right after a list or a call is not pulled away from it.
+        check(
+            "rule r {\n  let w = [a.id for a in awards][0]\n  note when w == x\n}\n",
+            "rule r {\n  let w = [a.id for a in awards][0]\n  note when w == x\n}\n",
         );
     }
 
