@@ -400,3 +400,18 @@ fn a_let_each_that_fails_is_reported() {
     );
     assert!(found[1].contains("B: [200]"), "{}", found[1]);
 }
+
+/// A rule without `per` that reads `all.` keeps the values of its lets, computed while the
+/// record is read, not the fields they read: a missing value stays missing, and a value that
+/// cannot be computed is the record's error.
+#[test]
+fn a_rule_reading_all_keeps_its_values_missing_and_failed_ones_too() {
+    let policy = "rule r {\n  let a = amount * 2\n  let m = if amount exists then nothing_here else 1\n  \
+                  note where id exists when a >= median(all.a) and m is missing\n  message \"{a}\"\n}\n";
+    let data = "- {id: p1, amount: 200}\n- {id: p2, amount: 10}\n- {id: p3, amount: seven}\n";
+    let found = naive(policy, data);
+    // all.a is [400, 20] (p3's fails): the median is 210.
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(found[0].starts_with("r p1 note 400"), "{}", found[0]);
+    assert!(found[1].starts_with("r p3 error"), "{}", found[1]);
+}

@@ -173,6 +173,64 @@ impl Program {
 }
 
 impl Program {
+    /// For the rule across records at `index`, the lets whose values each record keeps (by let
+    /// index), computed while the record is read: the lets that are not
+    /// [late](CompiledRule::late_lets) but that what runs once every record is read reads (its
+    /// `when`, `unless`, `having`, message, late lets and waivers, as a name, as `group.NAME` or
+    /// `r.NAME`) or that `all.` reads. A record then keeps these values rather than the fields
+    /// they are computed from.
+    pub(crate) fn stored_lets(&self, index: usize) -> Vec<bool> {
+        let Some(rule) = self.rules.get(index) else {
+            return Vec::new();
+        };
+        let Some(across) = &rule.across else {
+            return Vec::new();
+        };
+        let late = rule.late_lets();
+        if !late.contains(&false) {
+            return Vec::new();
+        }
+        let mut stored = vec![false; rule.lets.len()];
+        let mut keep = |l: usize| {
+            if !late.get(l).copied().unwrap_or(true)
+                && let Some(flag) = stored.get_mut(l)
+            {
+                *flag = true;
+            }
+        };
+        for &l in &across.all {
+            keep(l);
+        }
+        let mut stack: Vec<&Expr> = rule.clauses().map(|(_, c)| &c.expr).collect();
+        stack.extend(
+            rule.lets
+                .iter()
+                .zip(&late)
+                .filter(|(_, late)| **late)
+                .map(|(l, _)| &l.expr),
+        );
+        stack.extend(across.having.iter().map(|c| &c.expr));
+        if let Some(message) = &rule.message {
+            stack.extend(message.parts.iter().filter_map(|p| match p {
+                TemplatePart::Expr(e) => Some(e),
+                _ => None,
+            }));
+        }
+        stack.extend(
+            self.waivers
+                .iter()
+                .filter(|w| w.rule == index)
+                .map(|w| &w.condition.expr),
+        );
+        while let Some(expr) = stack.pop() {
+            match &expr.kind {
+                ExprKind::GroupLet(l) | ExprKind::MemberLet(_, l) | ExprKind::Local(l) => keep(*l),
+                _ => expr.for_each_child(&mut |child| stack.push(child)),
+            }
+        }
+        stored
+    }
+
     /// The name of the top-level field in each root-field slot (see [`ExprKind::RootField`]).
     pub(crate) fn root_field_names(&self) -> Vec<&str> {
         let mut names = vec![""; self.root_fields.len()];
@@ -415,6 +473,46 @@ pub struct GroupKey {
 }
 
 impl CompiledRule {
+    /// For a rule across records, which of its lets are computed once every record is read
+    /// (by let index): a group rule's lets but its `let each`; in a rule without `per`, the lets
+    /// that read `all.`, directly or through another let. The others are computed while their
+    /// record is read.
+    pub(crate) fn late_lets(&self) -> Vec<bool> {
+        let Some(across) = &self.across else {
+            return Vec::new();
+        };
+        if !across.keys.is_empty() {
+            return self.lets.iter().map(|l| !l.each).collect();
+        }
+        let mut late = vec![false; self.lets.len()];
+        loop {
+            let mut changed = false;
+            for (l, local) in self.lets.iter().enumerate() {
+                if late.get(l).copied().unwrap_or(true) {
+                    continue;
+                }
+                let mut reads_all = false;
+                let mut stack = vec![&local.expr];
+                while let Some(e) = stack.pop() {
+                    match &e.kind {
+                        ExprKind::AllOf(_) => reads_all = true,
+                        ExprKind::Local(k) if late.get(*k).copied().unwrap_or(false) => {
+                            reads_all = true;
+                        }
+                        _ => e.for_each_child(&mut |child| stack.push(child)),
+                    }
+                }
+                if reads_all && let Some(flag) = late.get_mut(l) {
+                    *flag = true;
+                    changed = true;
+                }
+            }
+            if !changed {
+                return late;
+            }
+        }
+    }
+
     /// Its clauses in order, each with its role: the filters and the `when`, then the `unless`
     /// or the `require`.
     pub(crate) fn clauses(&self) -> impl Iterator<Item = (ClauseRole, &Clause)> {

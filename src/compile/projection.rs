@@ -176,6 +176,11 @@ impl Program {
                 lets: vec![None; rule.lets.len()],
                 projection,
                 streamed,
+                late: if streamed {
+                    Vec::new()
+                } else {
+                    rule.late_lets()
+                },
             };
             reads.rule();
             for waiver in self.waivers.iter().filter(|w| w.rule == index) {
@@ -233,6 +238,10 @@ struct RuleReads<'a> {
     projection: &'a mut Projection,
     /// Also what is read as records stream past: keys, filters, `where`, values per member.
     streamed: bool,
+    /// Unless `streamed`: which lets are computed once every record is read
+    /// ([`CompiledRule::late_lets`]); the others are computed as the record streams past, and
+    /// only their values are kept.
+    late: Vec<bool>,
 }
 
 impl RuleReads<'_> {
@@ -245,9 +254,8 @@ impl RuleReads<'_> {
             self.value(&clause.expr);
         }
         // A let reads what its expression reads; its value, what reads the let reads of it.
-        for (index, local) in rule.lets.iter().enumerate() {
-            // A `let each` is computed as the records stream past, and only its value is kept.
-            if streamed || !local.each {
+        for index in 0..rule.lets.len() {
+            if self.is_late(index) {
                 self.local(index);
             }
         }
@@ -294,7 +302,16 @@ impl RuleReads<'_> {
         }
     }
 
+    /// Whether the let at `index` is computed from what is read (not kept as a value).
+    fn is_late(&self, index: usize) -> bool {
+        self.streamed || self.late.get(index).copied().unwrap_or(true)
+    }
+
     fn local(&mut self, index: usize) -> Origins {
+        if !self.is_late(index) {
+            // Its value is kept: none of the fields it reads is.
+            return Vec::new();
+        }
         if let Some(Some(origins)) = self.lets.get(index) {
             return origins.clone();
         }
@@ -536,6 +553,34 @@ mod tests {
         );
         let program = crate::check::check_sources(&[source]).expect("the policy compiles");
         assert!(program.across_projection().is_nothing());
+    }
+
+    #[test]
+    fn a_let_computed_as_the_record_streams_past_keeps_its_value_not_its_fields() {
+        let source = crate::source::SourceFile::new(
+            "p.policy",
+            "rule r {\n  let share = amount / total\n  let fence = upper_fence(all.share)\n  \
+             warn when share > fence and flagged == true\n  message \"{share}\"\n}\n\
+             rule g {\n  let each half = amount / 2\n  let big = [r.id for r in group where r.half > 3]\n  \
+             note per vendor when count(big) > 0\n}\n",
+        );
+        let program = crate::check::check_sources(&[source]).expect("the policy compiles");
+        let kept = program.across_projection();
+        // `share` and `half` are kept as values; `flagged` and `id` are read once every
+        // record is read.
+        for field in ["amount", "total", "vendor"] {
+            assert_eq!(reads(&kept, &[field]), None, "{field}");
+        }
+        assert_eq!(reads(&kept, &["flagged"]), Some(Wanted::Everything));
+        // (Only whether there is an `id`: `count` reads no more of it.)
+        assert!(reads(&kept, &["id"]).is_some());
+        assert_eq!(program.stored_lets(0), [true, false]);
+        assert_eq!(program.stored_lets(1), [true, false]);
+        // Everything is still read as the records stream past.
+        let read = program.projection(&[]).expect("a projection");
+        for field in ["amount", "total", "flagged", "vendor"] {
+            assert_eq!(reads(&read, &[field]), Some(Wanted::Everything), "{field}");
+        }
     }
 
     #[test]

@@ -283,8 +283,8 @@ pub(crate) fn collect<'p>(
             },
         };
         let (each, error, at_span) = match error {
-            None if plan.kept_each(index).contains(&true) => {
-                match each_values(&mut context, rule, across, plan.kept_each(index)) {
+            None if plan.stored(index).contains(&true) => {
+                match each_values(&mut context, rule, across, plan.stored(index)) {
                     Ok(values) => (Some(values), None, at_span),
                     Err(failure) => {
                         let span = failure.record_span.unwrap_or(record.root.span);
@@ -343,9 +343,10 @@ pub(crate) fn collect<'p>(
     }
 }
 
-/// A record's values of the `let each` of `rule` that its groups read (`kept`, by let index;
-/// nothing for the other lets). A value `all.` reads that cannot be computed fails the record:
-/// it must count for the whole run, and cannot.
+/// A record's values of the lets of `rule` that it keeps (`kept`, by let index; nothing for the
+/// other lets: [`Program::stored_lets`]). In a group rule, a `let each` value that `all.` reads
+/// and that cannot be computed fails the record: it must count for the whole run, and cannot.
+/// (In a rule without `per`, the record is its group, which fails when the value is read.)
 fn each_values<'r>(
     context: &mut Context<'r, '_>,
     rule: &'r CompiledRule,
@@ -359,7 +360,7 @@ fn each_values<'r>(
             continue;
         }
         match context.local(l, local.expr.span) {
-            Err(failure) if across.all.contains(&l) => return Err(failure),
+            Err(failure) if local.each && across.all.contains(&l) => return Err(failure),
             value => values.push(per_member::each_part(value)),
         }
     }
@@ -498,7 +499,7 @@ impl AcrossRecords {
                     nodes: vec![c.node],
                     members: vec![c.member],
                     parts: Vec::new(),
-                    each: Vec::new(),
+                    each: c.each.into_iter().collect(),
                     counts: Vec::new(),
                     at: Line::of(&c.at),
                     first: order,
@@ -838,7 +839,11 @@ fn group_frame<'r, 'v>(
         today: program.today,
         constants: &[],
         per_member: (!per_member.is_empty()).then_some((per_member, group.parts.as_slice())),
-        each: &group.each,
+        each: if grouped { &group.each } else { &[] },
+        stored: match group.each.first() {
+            Some(values) if !grouped => values,
+            _ => &[],
+        },
     }
 }
 

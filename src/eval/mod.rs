@@ -344,6 +344,9 @@ pub(crate) struct Frame<'r, 'v> {
     per_member: Option<(&'v [usize], &'r [Vec<per_member::Part>])>,
     /// Each member's values of the rule's `let each` (by member, then by let index).
     each: &'r [Arc<[per_member::Part]>],
+    /// In a rule without `per` that reads `all.`, the values of the lets its record kept (by let
+    /// index; [`Program::stored_lets`]), read instead of computed.
+    stored: &'r [per_member::Part],
 }
 
 /// A value a frame holds for an expression before it is evaluated.
@@ -881,6 +884,12 @@ impl<'r> Context<'r, '_> {
 
     /// A rule-local let, computed the first time it is read.
     fn local(&mut self, index: usize, blame: Span) -> Result<Operand<'r>> {
+        if let Some(
+            per_member::Part::Value(_) | per_member::Part::Missing | per_member::Part::Failed(..),
+        ) = self.frame.stored.get(index)
+        {
+            return per_member::each_value(self.frame.stored, index);
+        }
         match self.frame.memo.get(index) {
             Some(Memo::Done(value)) => return Ok(value.clone()),
             Some(Memo::Busy) => {

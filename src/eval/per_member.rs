@@ -17,8 +17,8 @@ use crate::source::Span;
 use crate::syntax::ast::Quantifier;
 use crate::value::{Node, Value};
 
-/// The expressions per member of each group rule of a program, and the `let each` values its
-/// groups keep, by rule index.
+/// The expressions per member of each group rule of a program, and the lets whose values each
+/// record keeps ([`Program::stored_lets`]), by rule index.
 #[derive(Debug, Default)]
 pub(crate) struct Plan<'p> {
     rules: Vec<Vec<&'p Expr>>,
@@ -32,7 +32,7 @@ impl<'p> Plan<'p> {
             .map(|index| of_rule(program, index))
             .collect();
         let kept = (0..program.rules.len())
-            .map(|index| kept_each(program, index))
+            .map(|index| program.stored_lets(index))
             .collect();
         Plan { rules, kept }
     }
@@ -42,58 +42,10 @@ impl<'p> Plan<'p> {
         self.rules.get(index).map_or(&[], Vec::as_slice)
     }
 
-    /// Which `let each` of the rule at `index` its groups read (by let index): the values a
-    /// record keeps. A `let each` that only `where`, the keys or other `let each` read is not
-    /// kept.
-    pub(crate) fn kept_each(&self, index: usize) -> &[bool] {
+    /// Which lets of the rule at `index` each record keeps the values of (by let index).
+    pub(crate) fn stored(&self, index: usize) -> &[bool] {
         self.kept.get(index).map_or(&[], Vec::as_slice)
     }
-}
-
-/// Which `let each` of the rule at `index` are read after grouping: as `group.NAME` or `r.NAME`
-/// in its lets, clauses, `having`, message and waivers, or through `all.NAME`.
-fn kept_each(program: &Program, index: usize) -> Vec<bool> {
-    let Some(rule) = program.rules.get(index) else {
-        return Vec::new();
-    };
-    let Some(across) = rule
-        .across
-        .as_ref()
-        .filter(|_| rule.lets.iter().any(|l| l.each))
-    else {
-        return Vec::new();
-    };
-    let mut kept = vec![false; rule.lets.len()];
-    for &l in &across.all {
-        if let Some(flag) = kept.get_mut(l) {
-            *flag = true;
-        }
-    }
-    let mut stack: Vec<&Expr> = rule.clauses().map(|(_, c)| &c.expr).collect();
-    stack.extend(rule.lets.iter().filter(|l| !l.each).map(|l| &l.expr));
-    stack.extend(across.having.iter().map(|c| &c.expr));
-    if let Some(message) = &rule.message {
-        stack.extend(message.parts.iter().filter_map(|p| match p {
-            crate::compile::TemplatePart::Expr(e) => Some(e),
-            _ => None,
-        }));
-    }
-    stack.extend(
-        program
-            .waivers
-            .iter()
-            .filter(|w| w.rule == index)
-            .map(|w| &w.condition.expr),
-    );
-    while let Some(expr) = stack.pop() {
-        if let ExprKind::GroupLet(l) | ExprKind::MemberLet(_, l) = &expr.kind
-            && let Some(flag) = kept.get_mut(*l)
-        {
-            *flag = true;
-        }
-        expr.for_each_child(&mut |child| stack.push(child));
-    }
-    kept
 }
 
 /// The expressions per member of the rule at `index`, in its lets, clauses, `having`, message
@@ -151,6 +103,8 @@ pub(crate) enum Part {
     Value(Owned),
     /// The member could not be evaluated: the message and the expression that failed.
     Failed(Arc<str>, Span),
+    /// A let's value that a record kept, and that is missing (a let it did not keep is `Out`).
+    Missing,
 }
 
 /// A value that outlives the record it came from.
@@ -223,7 +177,7 @@ pub(crate) fn each_value(member: &[Part], index: usize) -> Result<Operand<'_>> {
 /// A record's value of a `let each`, as a group keeps it.
 pub(crate) fn each_part(value: Result<Operand<'_>>) -> Part {
     match value {
-        Ok(value) => Owned::of(&value).map_or(Part::Out, Part::Value),
+        Ok(value) => Owned::of(&value).map_or(Part::Missing, Part::Value),
         Err(failure) => Part::Failed(failure.message.into(), failure.policy_span),
     }
 }
@@ -307,7 +261,7 @@ pub(crate) fn value<'r>(
         .zip(members.iter().map(Some).chain(std::iter::repeat(None)))
     {
         match part {
-            Part::Out | Part::Holds(_) => {}
+            Part::Out | Part::Missing | Part::Holds(_) => {}
             Part::Itself => out.extend(member.map(|m| Operand::node(m))),
             Part::Value(value) => out.push(value.operand()),
             Part::Failed(message, span) => return Err(failed(message, span)),
