@@ -415,3 +415,21 @@ fn a_rule_reading_all_keeps_its_values_missing_and_failed_ones_too() {
     assert!(found[0].starts_with("r p1 note 400"), "{}", found[0]);
     assert!(found[1].starts_with("r p3 error"), "{}", found[1]);
 }
+
+/// A waiver of a group rule reads its `let each` through the group, as the rule does.
+#[test]
+fn a_waiver_reads_a_let_each_through_the_group() {
+    let policy = "rule big {\n  let each share = amount / 100\n  warn per vendor\n  \
+                  when any r in group where r.share > 5\n  message \"{vendor}: {group.share}\"\n}\n\
+                  waive big for max(group.share) > 7 until 2099-01-01 because \"known\"\n";
+    let data = "- {id: a, vendor: X, amount: 200}\n- {id: c, vendor: X, amount: 800}\n\
+                - {id: b, vendor: Y, amount: 600}\n";
+    let found = naive(policy, data);
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(
+        found[0].starts_with("big X waived X: [2, 8]"),
+        "{}",
+        found[0]
+    );
+    assert!(found[1].starts_with("big Y warn Y: [6]"), "{}", found[1]);
+}
