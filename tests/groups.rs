@@ -433,3 +433,47 @@ fn a_waiver_reads_a_let_each_through_the_group() {
     );
     assert!(found[1].starts_with("big Y warn Y: [6]"), "{}", found[1]);
 }
+
+/// A let that several rules compute alike is computed once per record and read by each: a rule
+/// per record and a group rule see the value each would compute alone.
+#[test]
+fn rules_sharing_a_let_see_the_values_they_would_compute_alone() {
+    let first = "rule p {\n  let big = [b.v for b in bids where b.v > 10]\n  note when count(big) > 0\n  \
+                 message \"{big}\"\n}\n";
+    let second = "rule g {\n  let each big = [b.v for b in bids where b.v > 10]\n  \
+                  note per vendor when count(flatten(group.big)) > 1\n  message \"{group.big}\"\n}\n";
+    let data = "- {id: r1, vendor: A, bids: [{v: 5}, {v: 20}]}\n- {id: r2, vendor: A, bids: [{v: 30}]}\n\
+                - {id: r3, vendor: B, bids: [{v: 1}]}\n";
+    let dir = tempfile::tempdir().unwrap();
+    let run = |policies: &[&str]| {
+        let mut paths = Vec::new();
+        for (i, policy) in policies.iter().enumerate() {
+            let path = dir.path().join(format!("p{i}.policy"));
+            std::fs::write(&path, policy).unwrap();
+            paths.push(path);
+        }
+        let data_path = dir.path().join("d.yaml");
+        std::fs::write(&data_path, data).unwrap();
+        paths.push(data_path);
+        let (findings, _) = common::run_check(&paths, 1, 0);
+        let mut shown: Vec<String> = findings
+            .iter()
+            .map(|f| format!("{} {} {}", f.rule_id, f.record, f.message))
+            .collect();
+        shown.sort();
+        for path in paths {
+            std::fs::remove_file(path).unwrap();
+        }
+        shown
+    };
+    let together = run(&[first, second]);
+    let mut alone = run(&[first]);
+    alone.extend(run(&[second]));
+    alone.sort();
+    assert_eq!(together, alone);
+    assert_eq!(
+        together,
+        ["g A [[20], [30]]", "p r1 [20]", "p r2 [30]"],
+        "{together:#?}"
+    );
+}

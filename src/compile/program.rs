@@ -35,6 +35,9 @@ pub struct Program {
     /// What the rules across records (and their waivers) read of a record: all a record keeps
     /// for them.
     pub across_projection: super::projection::Projection,
+    /// How many values the rules of a record share ([`LocalLet::shared`]): lets of different
+    /// rules computed the same way from the record alone are computed once per record.
+    pub shared_lets: usize,
 }
 
 impl Program {
@@ -56,15 +59,11 @@ impl Program {
             }
         }
         for rule in &mut rules {
-            let clauses = rule
-                .conditions
-                .iter_mut()
-                .chain(rule.unless.as_mut())
-                .chain(rule.require.as_mut());
-            for clause in clauses {
-                slot_root_fields(&mut clause.expr, &mut root_fields);
+            for expr in rule.exprs_mut() {
+                slot_root_fields(expr, &mut root_fields);
             }
         }
+        let shared_lets = share_lets(&mut rules);
         let mut program = Program {
             rules,
             index,
@@ -75,6 +74,7 @@ impl Program {
             today: None,
             aliases: Vec::new(),
             across_projection: super::projection::Projection::default(),
+            shared_lets,
         };
         program.across_projection = program.across_projection();
         program
@@ -210,12 +210,7 @@ impl Program {
                 .map(|(l, _)| &l.expr),
         );
         stack.extend(across.having.iter().map(|c| &c.expr));
-        if let Some(message) = &rule.message {
-            stack.extend(message.parts.iter().filter_map(|p| match p {
-                TemplatePart::Expr(e) => Some(e),
-                _ => None,
-            }));
-        }
+        stack.extend(rule.message.iter().flat_map(Template::exprs));
         stack.extend(
             self.waivers
                 .iter()
@@ -312,6 +307,101 @@ pub struct CompiledTest {
 fn slot_of(key: &str, names: &mut foldhash::HashMap<Box<str>, usize>) -> usize {
     let next = names.len();
     *names.entry(key.into()).or_insert(next)
+}
+
+/// Gives each rule-local let that is computed from the record alone (no group, key or `all.`),
+/// and that another rule computes the same way (the same expression, its lets alike), a slot
+/// shared by those rules, so that a record's value is computed once for all of them: a policy
+/// pack's rule per process and its rule per tenderer compute the same values. Returns the
+/// number of slots.
+fn share_lets(rules: &mut [CompiledRule]) -> usize {
+    let (Ok(span), Ok(local)) = (
+        regex::Regex::new(r"Span \{ start: \d+, end: \d+ \}"),
+        regex::Regex::new(r"Local\((\d+)\)"),
+    ) else {
+        return 0;
+    };
+    // The text of each let's expression, spans left out and lets named by their own text:
+    // alike for lets computed alike. `None` for a let that reads more than the record.
+    let mut texts: Vec<Vec<Option<String>>> = Vec::with_capacity(rules.len());
+    for rule in rules.iter() {
+        let mut rule_texts: Vec<Option<Option<String>>> = vec![None; rule.lets.len()];
+        for l in 0..rule.lets.len() {
+            canonical_let(rule, l, &mut rule_texts, (&span, &local), 0);
+        }
+        texts.push(rule_texts.into_iter().map(Option::flatten).collect());
+    }
+    let mut count: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for text in texts.iter().flatten().flatten() {
+        *count.entry(text).or_default() += 1;
+    }
+    let mut slots: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut assigned: Vec<Vec<Option<usize>>> = Vec::with_capacity(texts.len());
+    for rule_texts in &texts {
+        assigned.push(
+            rule_texts
+                .iter()
+                .map(|text| {
+                    let text = text.as_deref()?;
+                    if count.get(text).copied().unwrap_or(0) < 2 {
+                        return None;
+                    }
+                    let next = slots.len();
+                    Some(*slots.entry(text).or_insert(next))
+                })
+                .collect(),
+        );
+    }
+    for (rule, shared) in rules.iter_mut().zip(assigned) {
+        for (local, shared) in rule.lets.iter_mut().zip(shared) {
+            local.shared = shared;
+        }
+    }
+    slots.len()
+}
+
+/// The text [`share_lets`] compares for the let at `l` of `rule`, computed once into `texts`
+/// (`Some(None)`: it reads more than the record).
+fn canonical_let(
+    rule: &CompiledRule,
+    l: usize,
+    texts: &mut Vec<Option<Option<String>>>,
+    (span, local): (&regex::Regex, &regex::Regex),
+    depth: usize,
+) -> Option<String> {
+    if let Some(Some(done)) = texts.get(l) {
+        return done.clone();
+    }
+    let expr = &rule.lets.get(l)?.expr;
+    let reads = expr.reads();
+    // A cycle (refused by the compiler) or a very deep chain is not shared.
+    if reads.group || reads.all || depth > 64 {
+        if let Some(slot) = texts.get_mut(l) {
+            *slot = Some(None);
+        }
+        return None;
+    }
+    let text = format!("{:?}", expr.kind);
+    let text = span.replace_all(&text, "");
+    let mut pure = true;
+    let text = local.replace_all(&text, |c: &regex::Captures<'_>| {
+        let inner = c
+            .get(1)
+            .and_then(|m| m.as_str().parse::<usize>().ok())
+            .and_then(|k| canonical_let(rule, k, texts, (span, local), depth + 1));
+        match inner {
+            Some(inner) => format!("Local({inner})"),
+            None => {
+                pure = false;
+                String::new()
+            }
+        }
+    });
+    let text = pure.then(|| text.into_owned());
+    if let Some(slot) = texts.get_mut(l) {
+        *slot = Some(text.clone());
+    }
+    text
 }
 
 /// Rewrites `Field` paths that start with a key into `RootField`s, giving their first keys slots
@@ -443,6 +533,9 @@ pub struct LocalLet {
     /// `let each` in a group rule: computed for each record before grouping, read in the
     /// group as `group.NAME` and `r.NAME` ([`ExprKind::GroupLet`], [`ExprKind::MemberLet`]).
     pub each: bool,
+    /// Its slot among the values a record's rules share ([`Program::shared_lets`]): set when
+    /// another rule has a let computed the same way from the record alone.
+    pub shared: Option<usize>,
 }
 
 /// How a rule looks across records: its groups (none for a per-record rule with `all.`), the
@@ -473,6 +566,35 @@ pub struct GroupKey {
 }
 
 impl CompiledRule {
+    /// Every expression of the rule: its clauses, lets, keys, filters, `where`, `having` and
+    /// the expressions of its message.
+    fn exprs_mut(&mut self) -> impl Iterator<Item = &mut Expr> {
+        let clauses = self
+            .conditions
+            .iter_mut()
+            .chain(self.unless.as_mut())
+            .chain(self.require.as_mut())
+            .map(|c| &mut c.expr);
+        let lets = self.lets.iter_mut().map(|l| &mut l.expr);
+        let across = self.across.iter_mut().flat_map(|a| {
+            let keys = a.keys.iter_mut().map(|k| &mut k.expr);
+            let clauses = a
+                .filters
+                .iter_mut()
+                .chain(a.where_.as_mut())
+                .chain(a.having.as_mut())
+                .map(|c| &mut c.expr);
+            keys.chain(clauses)
+        });
+        let message = self.message.iter_mut().flat_map(|m| {
+            m.parts.iter_mut().filter_map(|p| match p {
+                TemplatePart::Expr(e) => Some(e),
+                _ => None,
+            })
+        });
+        clauses.chain(lets).chain(across).chain(message)
+    }
+
     /// For a rule across records, which of its lets are computed once every record is read
     /// (by let index): a group rule's lets but its `let each`; in a rule without `per`, the lets
     /// that read `all.`, directly or through another let. The others are computed while their
@@ -641,6 +763,16 @@ pub struct Clause {
 pub struct Template {
     /// Literal text and placeholders, in order.
     pub parts: Vec<TemplatePart>,
+}
+
+impl Template {
+    /// The expressions of its placeholders.
+    pub(crate) fn exprs(&self) -> impl Iterator<Item = &Expr> {
+        self.parts.iter().filter_map(|p| match p {
+            TemplatePart::Expr(e) => Some(e),
+            _ => None,
+        })
+    }
 }
 
 /// A piece of a message template.
@@ -1025,6 +1157,44 @@ pub struct ConstSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The shared slots of each rule's lets, by rule id.
+    fn shared(policy: &str) -> Vec<(String, Vec<Option<usize>>)> {
+        let source = crate::source::SourceFile::new("p.policy", policy);
+        let program = crate::check::check_sources(&[source]).expect("the policy compiles");
+        program
+            .rules
+            .iter()
+            .map(|r| (r.id.to_string(), r.lets.iter().map(|l| l.shared).collect()))
+            .collect()
+    }
+
+    /// Lets computed alike from the record alone share a slot across rules, through the lets
+    /// they read; lets that read a group or `all.`, or that differ, do not.
+    #[test]
+    fn lets_computed_alike_from_the_record_are_shared() {
+        let found = shared(
+            "rule a {\n  let x = amount * 2\n  let y = [b.v for b in bids where b.v > x]\n  \
+             let all_x = max(all.x)\n  note when count(y) > all_x\n}\n\
+             rule b {\n  let twice = amount  *  2\n  let y = [b.v for b in bids where b.v > twice]\n  \
+             note when count(y) > 1\n}\n\
+             rule c {\n  let x = amount * 3\n  let y = [b.v for b in bids where b.v > x]\n  \
+             note when count(y) > 1\n}\n\
+             rule d {\n  let each x = amount * 2\n  let n = count(group)\n  note per vendor when n > max(group.x)\n}\n",
+        );
+        let (a, b, c, d) = (&found[0].1, &found[1].1, &found[2].1, &found[3].1);
+        // `x` of a, `twice` of b and the `let each x` of d: the same value.
+        assert!(a[0].is_some());
+        assert_eq!(a[0], b[0]);
+        assert_eq!(a[0], d[0]);
+        // `y` reads a let computed alike in a and b, not in c.
+        assert!(a[1].is_some());
+        assert_eq!(a[1], b[1]);
+        assert_eq!(c, &vec![None, None]);
+        // `all.` and `group` are not the record's.
+        assert_eq!(a[2], None);
+        assert_eq!(d[1], None);
+    }
 
     /// Normalising on the stack (short ASCII) finds what normalising into a string finds.
     #[test]

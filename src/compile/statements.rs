@@ -465,6 +465,7 @@ fn compile_lets(compiler: &mut Compiler<'_>, rule: &ast::Rule) -> Vec<LocalLet> 
             name: local.name.node.as_str().into(),
             expr,
             each,
+            shared: None,
         });
     }
     // A let that reaches itself through the lets it reads.

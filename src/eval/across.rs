@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 pub(crate) use super::per_member::Plan;
 use super::per_member::{self, Part};
 use super::value::{EvalValue, Operand};
-use super::{Context, Finding, Frame, Memo, RootSlots, Verdict};
+use super::{Context, Finding, Frame, Memo, RootSlots, SharedValues, Verdict};
 use crate::compile::projection::project;
 use crate::compile::{Across, CompiledRule, Program};
 use crate::data::Record;
@@ -224,6 +224,24 @@ pub(crate) fn collect<'p>(
     name: &Arc<str>,
     out: &mut Vec<Collected>,
 ) {
+    collect_sharing(
+        program,
+        plan,
+        (record, name),
+        out,
+        &mut SharedValues::default(),
+    );
+}
+
+/// [`collect`], reading and adding to the values the record's rules share (those its rules
+/// without `all.` or `per` computed already).
+pub(crate) fn collect_sharing<'p: 'r, 'r>(
+    program: &'p Program,
+    plan: &Plan<'p>,
+    (record, name): (&'r Record, &Arc<str>),
+    out: &mut Vec<Collected>,
+    shared: &mut SharedValues<'r>,
+) {
     let mut slots = RootSlots::default();
     slots.fill(program, &record.root);
     let mut vars = Vec::new();
@@ -234,8 +252,9 @@ pub(crate) fn collect<'p>(
         let Some(across) = &rule.across else {
             continue;
         };
-        let mut context =
-            Context::new(&record.root, &mut vars, &slots).with_frame(Frame::record(rule, program));
+        let mut context = Context::new(&record.root, &mut vars, &slots)
+            .with_frame(Frame::record(rule, program))
+            .with_shared(shared);
         // Filters and `where` choose the records the rule considers.
         let mut considered = Ok(true);
         for clause in across.filters.iter().chain(&across.where_) {

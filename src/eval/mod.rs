@@ -86,6 +86,19 @@ impl<'p> Evaluator<'p> {
     /// Evaluates the rules `record` can meet (by the rule index), appending findings in rule
     /// order. The findings are exactly those of [`evaluate_all`].
     pub fn evaluate(&mut self, record: &Record, findings: &mut Vec<Finding>) {
+        self.evaluate_sharing(record, findings, &mut SharedValues::default());
+    }
+
+    /// [`Evaluator::evaluate`], keeping the values its rules share in `shared` for the rules
+    /// across records of the record.
+    pub(crate) fn evaluate_sharing<'r>(
+        &mut self,
+        record: &'r Record,
+        findings: &mut Vec<Finding>,
+        shared: &mut SharedValues<'r>,
+    ) where
+        'p: 'r,
+    {
         let program = self.program;
         self.slots.fill(program, &record.root);
         let index = &program.index;
@@ -117,10 +130,10 @@ impl<'p> Evaluator<'p> {
         let first = findings.len();
         evaluate_rules(
             program,
-            record,
-            &self.slots,
+            (record, &self.slots),
             self.candidates.iter().copied(),
             findings,
+            shared,
         );
         if let Some(new) = findings.get_mut(first..) {
             apply_waivers(program, record, &self.slots, new, &mut self.used_waivers);
@@ -248,23 +261,29 @@ pub fn evaluate_all(program: &Program, record: &Record, findings: &mut Vec<Findi
     let mut slots = RootSlots::default();
     slots.fill(program, &record.root);
     let first = findings.len();
-    evaluate_rules(program, record, &slots, 0..program.rules.len(), findings);
+    evaluate_rules(
+        program,
+        (record, &slots),
+        0..program.rules.len(),
+        findings,
+        &mut SharedValues::default(),
+    );
     let mut used = vec![false; program.waivers.len()];
     if let Some(new) = findings.get_mut(first..) {
         apply_waivers(program, record, &slots, new, &mut used);
     }
 }
 
-fn evaluate_rules(
-    program: &Program,
-    record: &Record,
-    slots: &RootSlots,
+fn evaluate_rules<'r>(
+    program: &'r Program,
+    (record, slots): (&'r Record, &RootSlots),
     rules: impl Iterator<Item = usize>,
     findings: &mut Vec<Finding>,
+    shared: &mut SharedValues<'r>,
 ) {
     let mut vars = Vec::new();
     // One context for all the rules, its frame set for each (not built anew each time).
-    let mut context = Context::new(&record.root, &mut vars, slots);
+    let mut context = Context::new(&record.root, &mut vars, slots).with_shared(shared);
     context.frame.today = program.today;
     for index in rules {
         let Some(rule) = program.rules.get(index) else {
@@ -317,7 +336,15 @@ struct Context<'r, 'v> {
     /// For each variable slot that ranges over `group`, the member it stands for now (by its
     /// position in the group), so that `r.NAME` reads that member's `let each`.
     members: Vec<usize>,
+    /// The values the rules of the record share ([`LocalLet::shared`]), when the context is
+    /// one of a record's: computed by the first rule that reads one.
+    shared: Option<&'v mut SharedValues<'r>>,
 }
+
+/// The values of lets that several rules compute alike from a record ([`LocalLet::shared`]), by
+/// slot: computed by the first rule of the record that reads one, read by the others.
+#[derive(Default)]
+pub(crate) struct SharedValues<'r>(Vec<Memo<'r>>);
 
 /// A rule block's names while it is evaluated on a record or a group: its lets (computed once,
 /// when first read), the group's keys and records, and `all.NAME` over the run.
@@ -400,7 +427,14 @@ impl<'r, 'v> Context<'r, 'v> {
             slots,
             frame: Frame::default(),
             members: Vec::new(),
+            shared: None,
         }
+    }
+
+    /// The context with the values the rules of its record share.
+    fn with_shared(mut self, shared: &'v mut SharedValues<'r>) -> Self {
+        self.shared = Some(shared);
+        self
     }
 
     /// [`Context::new`] for a rule block's expressions, with its frame.
@@ -905,6 +939,16 @@ impl<'r> Context<'r, '_> {
         let Some(local) = lets.get(index) else {
             return Ok(Operand::MISSING);
         };
+        // Another rule of the record computed it already.
+        if let (Some(slot), Some(shared)) = (local.shared, self.shared.as_deref())
+            && let Some(Memo::Done(value)) = shared.0.get(slot)
+        {
+            let value = value.clone();
+            if let Some(m) = self.frame.memo.get_mut(index) {
+                *m = Memo::Done(value.clone());
+            }
+            return Ok(value);
+        }
         if let Some(m) = self.frame.memo.get_mut(index) {
             *m = Memo::Busy;
         }
@@ -915,6 +959,15 @@ impl<'r> Context<'r, '_> {
         let value = value?;
         if let Some(m) = self.frame.memo.get_mut(index) {
             *m = Memo::Done(value.clone());
+        }
+        if let (Some(slot), Some(SharedValues(shared))) = (local.shared, self.shared.as_deref_mut())
+        {
+            if shared.len() <= slot {
+                shared.resize(slot + 1, Memo::Unset);
+            }
+            if let Some(m) = shared.get_mut(slot) {
+                *m = Memo::Done(value.clone());
+            }
         }
         Ok(value)
     }

@@ -72,12 +72,11 @@ fn per_member_exprs<'p>(
     let mut stack: Vec<&Expr> = rule.clauses().map(|(_, c)| &c.expr).collect();
     stack.extend(rule.lets.iter().map(|l| &l.expr));
     stack.extend(across.having.iter().map(|c| &c.expr));
-    if let Some(message) = &rule.message {
-        stack.extend(message.parts.iter().filter_map(|p| match p {
-            crate::compile::TemplatePart::Expr(e) => Some(e),
-            _ => None,
-        }));
-    }
+    stack.extend(
+        rule.message
+            .iter()
+            .flat_map(crate::compile::Template::exprs),
+    );
     stack.extend(waivers);
     let mut found = Vec::new();
     while let Some(expr) = stack.pop() {

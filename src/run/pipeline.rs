@@ -404,8 +404,16 @@ fn read_chunk(
         if let Some(seen) = &mut seen {
             seen.record(read_paths, &record.root);
         }
-        let mut violations =
-            super::records::evaluate_record(program, &mut evaluator, &mut record, &mut findings);
+        let mut violations = super::records::conform(program, &mut record);
+        let record = record;
+        let mut shared = crate::eval::SharedValues::default();
+        super::records::evaluate_conformed(
+            &mut evaluator,
+            &record,
+            &violations,
+            &mut findings,
+            &mut shared,
+        );
         if let Some(split) = options.paired {
             // Both policy sets see the same record: its conformance errors are no difference.
             drop_twins(program, split, &mut findings, |f| (f, ""));
@@ -418,12 +426,12 @@ fn read_chunk(
             .unwrap_or_default()
             .into();
         if across {
-            crate::eval::across::collect(
+            crate::eval::across::collect_sharing(
                 program,
                 &evaluator.per_member,
-                &record,
-                &name,
+                (&record, &name),
                 &mut outcome.collected,
+                &mut shared,
             );
         }
         if every_record {

@@ -32,7 +32,7 @@ use crate::compile::{Program, Segment};
 use crate::data::{DataError, Record};
 use crate::diagnostic::Diag;
 use crate::eval::across::{self, AcrossRecords};
-use crate::eval::{Evaluator, Finding, Outcome};
+use crate::eval::{Evaluator, Finding, Outcome, SharedValues};
 use crate::report::Reported;
 use crate::report::finding::{nonconforming, reported};
 
@@ -122,11 +122,15 @@ impl<'p> RecordCheck<'p> {
                 return;
             }
         };
-        let violations = evaluate_record(
-            self.program,
+        let violations = conform(self.program, &mut record);
+        let record = record;
+        let mut shared = SharedValues::default();
+        evaluate_conformed(
             &mut self.evaluator,
-            &mut record,
+            &record,
+            &violations,
             &mut self.scratch,
+            &mut shared,
         );
         let name: Arc<str> = crate::eval::record_id(&record, &self.id_field)
             .unwrap_or_else(|| format!("{}#{}", record.source.name(), record.index))
@@ -143,12 +147,12 @@ impl<'p> RecordCheck<'p> {
             return;
         }
         let mut collected = Vec::new();
-        across::collect(
+        across::collect_sharing(
             self.program,
             &self.evaluator.per_member,
-            &record,
-            &name,
+            (&record, &name),
             &mut collected,
+            &mut shared,
         );
         match self.stage {
             AcrossStage::Whole => self.across.add(self.program, collected, |i| i.to_string()),
@@ -192,23 +196,29 @@ impl<'p> RecordCheck<'p> {
     }
 }
 
-/// Evaluates one record as every run does: its conformance to the policies' `record` schema,
-/// then each rule into `findings` (cleared first). An error finding of a rule is dropped when the
-/// record does not conform: its conformance errors, returned, say it already.
-pub(crate) fn evaluate_record(
-    program: &Program,
-    evaluator: &mut Evaluator<'_>,
-    record: &mut Record,
-    findings: &mut Vec<Finding>,
-) -> Vec<crate::schema::Violation> {
-    let violations = match &program.schema {
+/// Checks one record as every run does, first: its conformance to the policies' `record`
+/// schema (which types its values), returned; then [`evaluate_conformed`].
+pub(crate) fn conform(program: &Program, record: &mut Record) -> Vec<crate::schema::Violation> {
+    match &program.schema {
         Some(schema) => crate::schema::conform(schema, record),
         None => Vec::new(),
-    };
+    }
+}
+
+/// Evaluates each rule on a record that [`conform`] checked into `findings` (cleared first),
+/// with the values its rules share in `shared` (for [`across::collect`] to read on). An error
+/// finding of a rule is dropped when the record does not conform (`violations`): its
+/// conformance errors say it already.
+pub(crate) fn evaluate_conformed<'p: 'r, 'r>(
+    evaluator: &mut Evaluator<'p>,
+    record: &'r Record,
+    violations: &[crate::schema::Violation],
+    findings: &mut Vec<Finding>,
+    shared: &mut SharedValues<'r>,
+) {
     findings.clear();
-    evaluator.evaluate(record, findings);
+    evaluator.evaluate_sharing(record, findings, shared);
     if !violations.is_empty() {
         findings.retain(|f| f.outcome != Outcome::Error);
     }
-    violations
 }
