@@ -477,3 +477,25 @@ fn rules_sharing_a_let_see_the_values_they_would_compute_alone() {
         "{together:#?}"
     );
 }
+
+/// A record whose key has another type than in the records before it: an error finding that
+/// shows the record's value and the key in the rule.
+#[test]
+fn a_key_of_another_type_points_at_the_value_and_the_key() {
+    let dir = common::scratch(
+        "mixed-key-kinds",
+        &[
+            (
+                "p.policy",
+                "rule by-vendor {\n  warn per vendor\n  when count(group) > 1\n}\n",
+            ),
+            (
+                "d.yaml",
+                "- {id: R1, vendor: DJI}\n- {id: R2, vendor: 42}\n- {id: R3, vendor: DJI}\n",
+            ),
+        ],
+    );
+    let out = common::caveat_in(&dir, &["check", "p.policy", "d.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+}

@@ -315,6 +315,10 @@ fn slot_of(key: &str, names: &mut foldhash::HashMap<Box<str>, usize>) -> usize {
 /// pack's rule per process and its rule per tenderer compute the same values. Returns the
 /// number of slots.
 fn share_lets(rules: &mut [CompiledRule]) -> usize {
+    if rules.iter().filter(|r| !r.lets.is_empty()).nth(1).is_none() {
+        // Sharing needs lets in two rules.
+        return 0;
+    }
     let (Ok(span), Ok(local)) = (
         regex::Regex::new(r"Span \{ start: \d+, end: \d+ \}"),
         regex::Regex::new(r"Local\((\d+)\)"),

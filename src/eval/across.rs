@@ -530,9 +530,9 @@ impl AcrossRecords {
                 .get(c.rule)
                 .and_then(|r| r.across.as_ref())
                 .map_or(&[][..], |a| a.keys.as_slice());
-            if let Some(error) = mixed_kinds(rule, &c, key_names) {
+            if let Some((error, key_span)) = mixed_kinds(rule, &c, key_names) {
                 self.errors
-                    .push(error_finding(&c, &c.at, order, error, None));
+                    .push(error_finding(&c, &c.at, order, error, key_span));
                 continue;
             }
             let mut parts = c.parts.into_iter();
@@ -615,12 +615,13 @@ fn key_hash(keys: &[KeyValue]) -> u64 {
     foldhash::fast::FixedState::with_seed(0).hash_one(keys)
 }
 
-/// A record whose key has another type than the same key of earlier records: the message.
+/// A record whose key has another type than the same key of earlier records: the message, and
+/// the key in the rule.
 fn mixed_kinds(
     rule: &mut RuleGroups,
     c: &Collected,
     keys: &[crate::compile::GroupKey],
-) -> Option<String> {
+) -> Option<(String, Option<Span>)> {
     let first = c.keys.first()?;
     if rule.kinds.len() < first.len() {
         rule.kinds.resize(first.len(), None);
@@ -633,11 +634,12 @@ fn mixed_kinds(
                 let name = keys
                     .get(position)
                     .map_or_else(|| format!("{}", position + 1), |k| format!("`{}`", k.name));
-                return Some(format!(
+                let message = format!(
                     "this record's key {name} is {}, but it was {} for `{earlier}`: a key must have one type in every record",
                     kv.kind(),
                     kind
-                ));
+                );
+                return Some((message, keys.get(position).map(|k| k.expr.span)));
             }
             Some(_) => {}
         }
