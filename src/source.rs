@@ -14,9 +14,10 @@ pub struct SourceFile {
     /// that was read in pieces.
     first_line: usize,
     line_starts: OnceLock<Vec<usize>>,
-    /// The line (1-based) of the last offset looked up: findings come in file order, so the
-    /// next one is mostly on the same line or a later one close by.
-    line_hint: std::sync::atomic::AtomicUsize,
+    /// The last offset looked up, its line (1-based; 0: none yet) and where that line starts:
+    /// findings come in file order, so the next one is found by counting the line breaks from
+    /// there, without an index of every line.
+    last_line: std::sync::Mutex<(usize, usize, usize)>,
     /// Characters before every [`CHAR_BLOCK`]-th byte, for columns on long lines.
     char_marks: OnceLock<Vec<usize>>,
     /// The text as snippets show it, when it holds control characters.
@@ -51,7 +52,7 @@ impl SourceFile {
             text: text.into(),
             first_line: first_line.max(1),
             line_starts: OnceLock::new(),
-            line_hint: std::sync::atomic::AtomicUsize::new(1),
+            last_line: std::sync::Mutex::new((0, 0, 0)),
             char_marks: OnceLock::new(),
             shown: OnceLock::new(),
         })
@@ -144,30 +145,64 @@ impl SourceFile {
     /// The 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let starts = self.line_starts();
-        // The line is the number of line starts at or before the offset.
-        let holds = |line: usize| {
-            line >= 1
-                && starts.get(line - 1).is_some_and(|&s| s <= offset)
-                && starts.get(line).is_none_or(|&next| next > offset)
-        };
-        let hint = self.line_hint.load(std::sync::atomic::Ordering::Relaxed);
-        let line = if holds(hint) {
-            hint
-        } else if holds(hint + 1) {
-            hint + 1
-        } else {
-            starts.partition_point(|&s| s <= offset).max(1)
-        };
-        self.line_hint
-            .store(line, std::sync::atomic::Ordering::Relaxed);
-        let mut start = starts.get(line - 1).copied().unwrap_or(0);
+        // Another thread looking up a line of the same file counts from the index instead.
+        let mut last = self.last_line.try_lock().ok();
+        let (line, mut start) = last
+            .as_deref()
+            .and_then(|&last| self.line_after(last, offset))
+            .unwrap_or_else(|| self.line_by_index(offset));
+        if let Some(last) = last.as_deref_mut() {
+            *last = (offset, line, start);
+        }
         // A byte order mark is not a column.
         if line == 1 && self.first_line == 1 && self.text.starts_with('\u{feff}') {
             start = (start + '\u{feff}'.len_utf8()).min(offset);
         }
         let column = self.chars_between(start, offset);
         (line + self.first_line - 1, column + 1)
+    }
+
+    /// The line (1-based, in this text) of `offset` and where it starts, found from the index
+    /// of line starts.
+    fn line_by_index(&self, offset: usize) -> (usize, usize) {
+        let starts = self.line_starts();
+        // The line is the number of line starts at or before the offset.
+        let line = starts.partition_point(|&s| s <= offset).max(1);
+        (line, starts.get(line - 1).copied().unwrap_or(0))
+    }
+
+    /// [`SourceFile::line_by_index`] for an offset at most 64 KiB after the last one looked up
+    /// (`last`: its offset, line and line start), by counting the line breaks in between (LF,
+    /// CRLF and a lone CR each end a line).
+    fn line_after(&self, last: (usize, usize, usize), offset: usize) -> Option<(usize, usize)> {
+        /// Farther than this, the index is cheaper than counting.
+        const NEAR: usize = 64 * 1024;
+        // Before the first lookup, count from the start of the text.
+        let (last, last_line, last_start) = match last {
+            (_, 0, _) => (0, 1, 0),
+            last => last,
+        };
+        if offset < last || offset - last > NEAR {
+            return None;
+        }
+        let bytes = self.text.as_bytes();
+        let between = bytes.get(last..offset)?;
+        if memchr::memchr(b'\r', between).is_none() {
+            // Only LFs end lines here: count them, and the line starts after the last.
+            let breaks = memchr::memchr_iter(b'\n', between).count();
+            let start = memchr::memrchr(b'\n', between).map_or(last_start, |i| last + i + 1);
+            return Some((last_line + breaks, start));
+        }
+        let ends_line = |i: usize| bytes.get(i) == Some(&b'\n') || bytes.get(i + 1) != Some(&b'\n');
+        let mut line = last_line;
+        let mut start = last_start;
+        for i in memchr::memchr2_iter(b'\n', b'\r', between) {
+            if ends_line(last + i) {
+                line += 1;
+                start = last + i + 1;
+            }
+        }
+        Some((line, start))
     }
 
     /// The line holding `span` (at most 1 KiB of it), as a source of its own that keeps the
@@ -558,6 +593,49 @@ mod tests {
                     source.line_col(offset).0,
                     naive_line(text, offset),
                     "at {offset}"
+                );
+            }
+        }
+    }
+
+    /// Lines counted forward from the last lookup (the path of findings in file order) agree
+    /// with counting from the start, across LF, CRLF, lone CRs and characters of any width.
+    #[test]
+    fn lines_counted_from_the_last_lookup_are_the_lines() {
+        let pieces = ["ab", "\n", "\r\n", "\r", "é✓", "𝄞x", "\n\n", "\r\r\n"];
+        let mut text = String::new();
+        let mut seed = 7u32;
+        for _ in 0..400 {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            text.push_str(pieces[(seed >> 16) as usize % pieces.len()]);
+        }
+        let line_start = |offset: usize| {
+            let before = &text.as_bytes()[..offset];
+            (0..offset)
+                .rev()
+                .find(|&i| {
+                    before[i] == b'\n'
+                        || (before[i] == b'\r' && text.as_bytes().get(i + 1) != Some(&b'\n'))
+                })
+                .map_or(0, |i| i + 1)
+        };
+        for step in [1, 3, 17, 250] {
+            let source = SourceFile::new("t.yaml", text.clone());
+            let offsets = (0..=text.len())
+                .step_by(step)
+                .filter(|&o| text.is_char_boundary(o));
+            for offset in offsets {
+                let (line, column) = source.line_col(offset);
+                assert_eq!(
+                    line,
+                    naive_line(&text, offset),
+                    "line at {offset}, step {step}"
+                );
+                let start = line_start(offset);
+                assert_eq!(
+                    column,
+                    text[start..offset].chars().count() + 1,
+                    "column at {offset}, step {step}"
                 );
             }
         }

@@ -270,8 +270,11 @@ fn write_plain_finding(f: &PlainFinding, out: &mut Vec<u8>) {
 fn write_place(out: &mut Vec<u8>, (file, line, column): (&str, usize, usize)) {
     out.extend_from_slice(b"\"file\":");
     write_str(out, file);
-    // Writing into a vector cannot fail.
-    let _ = write!(out, ",\"line\":{line},\"column\":{column}");
+    let mut digits = itoa::Buffer::new();
+    out.extend_from_slice(b",\"line\":");
+    out.extend_from_slice(digits.format(line).as_bytes());
+    out.extend_from_slice(b",\"column\":");
+    out.extend_from_slice(digits.format(column).as_bytes());
 }
 
 /// A JSON string: copied as it is when nothing in it needs an escape, else as serde_json
