@@ -54,12 +54,12 @@ impl<W: Write> super::Report for JsonWriter<W> {
 impl<W: Write> Sink for JsonWriter<W> {
     fn finding(&mut self, f: &Reported) -> std::io::Result<()> {
         let mut bytes = Vec::new();
-        JsonItemRender.render(f, &mut bytes);
+        JsonItemRender::default().render(f, &mut bytes);
         self.rendered(&bytes)
     }
 
     fn renderer(&self) -> Option<Box<dyn Render + Send + Sync>> {
-        Some(Box::new(JsonItemRender))
+        Some(Box::new(JsonItemRender::default()))
     }
 
     /// Each finding comes with the `,` before it, which the first of the report goes without.
@@ -76,7 +76,8 @@ impl<W: Write> Sink for JsonWriter<W> {
 
 /// Renders a finding as an item of the report's `findings` array: `,`, a new line and the
 /// indentation, then the finding, so that findings can be written in one piece.
-struct JsonItemRender;
+#[derive(Default)]
+struct JsonItemRender(JsonRender);
 
 impl JsonItemRender {
     const BEFORE: &[u8] = b",\n    ";
@@ -85,7 +86,7 @@ impl JsonItemRender {
 impl Render for JsonItemRender {
     fn render(&self, f: &Reported, out: &mut Vec<u8>) {
         out.extend_from_slice(Self::BEFORE);
-        JsonRender.render(f, out);
+        self.0.render(f, out);
     }
 
     fn render_finding(
@@ -98,7 +99,7 @@ impl Render for JsonItemRender {
     ) -> bool {
         let start = out.len();
         out.extend_from_slice(Self::BEFORE);
-        let written = JsonRender.render_finding(program, record, name, finding, out);
+        let written = self.0.render_finding(program, record, name, finding, out);
         if !written {
             out.truncate(start);
         }
@@ -116,12 +117,12 @@ pub(crate) struct JsonlWriter<W: Write> {
 impl<W: Write> Sink for JsonlWriter<W> {
     fn finding(&mut self, f: &Reported) -> std::io::Result<()> {
         let mut bytes = Vec::new();
-        JsonlRender.render(f, &mut bytes);
+        JsonlRender::default().render(f, &mut bytes);
         self.out.write_all(&bytes)
     }
 
     fn renderer(&self) -> Option<Box<dyn Render + Send + Sync>> {
-        Some(Box::new(JsonlRender))
+        Some(Box::new(JsonlRender::default()))
     }
 
     fn rendered(&mut self, bytes: &[u8]) -> std::io::Result<()> {
@@ -154,11 +155,12 @@ impl<W: Write> super::Report for JsonlWriter<W> {
 }
 
 /// Renders a finding as one line of JSON Lines.
-struct JsonlRender;
+#[derive(Default)]
+struct JsonlRender(JsonRender);
 
 impl Render for JsonlRender {
     fn render(&self, f: &Reported, out: &mut Vec<u8>) {
-        JsonRender.render(f, out);
+        self.0.render(f, out);
         out.push(b'\n');
     }
 
@@ -170,7 +172,7 @@ impl Render for JsonlRender {
         finding: &Finding,
         out: &mut Vec<u8>,
     ) -> bool {
-        let written = JsonRender.render_finding(program, record, name, finding, out);
+        let written = self.0.render_finding(program, record, name, finding, out);
         if written {
             out.push(b'\n');
         }
@@ -179,7 +181,11 @@ impl Render for JsonlRender {
 }
 
 /// Renders a finding as one line of JSON.
-pub(crate) struct JsonRender;
+#[derive(Default)]
+pub(crate) struct JsonRender {
+    /// Each rule's JSON that is the same in all its findings, written on the first finding.
+    rules: std::sync::OnceLock<Vec<RuleJson>>,
+}
 
 impl Render for JsonRender {
     fn render(&self, f: &Reported, out: &mut Vec<u8>) {
@@ -216,22 +222,53 @@ impl Render for JsonRender {
         if finding.waived.is_some() {
             return false;
         }
+        let rules = self
+            .rules
+            .get_or_init(|| program.rules.iter().map(RuleJson::of).collect());
+        let Some(pieces) = rules.get(finding.rule) else {
+            return false;
+        };
         let at = finding.span.unwrap_or(record.root.span);
         let (line, column) = record.source.line_col(at.start);
-        let policy = finding.policy_span.unwrap_or(rule.span);
-        let (policy_line, policy_column) = rule.source.line_col(policy.start);
-        write_plain_finding(
-            &PlainFinding {
-                rule: &rule.id,
-                outcome: finding.outcome,
-                record: name,
-                place: (record.source.name(), line, column),
-                message: &finding.message,
-                policy: (rule.source.name(), policy_line, policy_column),
-            },
+        out.extend_from_slice(&pieces.head);
+        write_finding_body(
             out,
+            finding.outcome,
+            name,
+            (record.source.name(), line, column),
+            &finding.message,
         );
+        match finding.policy_span {
+            None => out.extend_from_slice(&pieces.policy),
+            Some(span) => {
+                let (policy_line, policy_column) = rule.source.line_col(span.start);
+                write_policy(out, (rule.source.name(), policy_line, policy_column));
+            }
+        }
         true
+    }
+}
+
+/// The JSON of a rule's findings that is the same in each: written once, copied into each.
+struct RuleJson {
+    /// `{"rule":"ID",`
+    head: Box<[u8]>,
+    /// `,"policy":{…}}` at the rule itself (a finding that failed elsewhere in the rule points
+    /// there instead).
+    policy: Box<[u8]>,
+}
+
+impl RuleJson {
+    fn of(rule: &crate::compile::CompiledRule) -> RuleJson {
+        let mut head = Vec::new();
+        write_head(&mut head, &rule.id);
+        let mut policy = Vec::new();
+        let (line, column) = rule.source.line_col(rule.span.start);
+        write_policy(&mut policy, (rule.source.name(), line, column));
+        RuleJson {
+            head: head.into(),
+            policy: policy.into(),
+        }
     }
 }
 
@@ -251,18 +288,41 @@ struct PlainFinding<'a> {
 /// as serialising its [`JsonFinding`], without building one (what most findings are, and what
 /// a check with many findings spends its time on).
 fn write_plain_finding(f: &PlainFinding, out: &mut Vec<u8>) {
+    write_head(out, f.rule);
+    write_finding_body(out, f.outcome, f.record, f.place, f.message);
+    write_policy(out, f.policy);
+}
+
+/// `{"rule":"ID",`: how a finding's JSON starts.
+fn write_head(out: &mut Vec<u8>, rule: &str) {
     out.extend_from_slice(b"{\"rule\":");
-    write_str(out, f.rule);
-    out.extend_from_slice(b",\"effect\":");
-    write_str(out, f.outcome.name());
-    out.extend_from_slice(b",\"record\":");
-    write_str(out, f.record);
+    write_str(out, rule);
     out.push(b',');
-    write_place(out, f.place);
+}
+
+/// `"effect":…,"record":…,"file":…,"line":…,"column":…,"message":…`: the middle of a
+/// finding's JSON.
+fn write_finding_body(
+    out: &mut Vec<u8>,
+    outcome: Outcome,
+    record: &str,
+    place: (&str, usize, usize),
+    message: &str,
+) {
+    out.extend_from_slice(b"\"effect\":");
+    write_str(out, outcome.name());
+    out.extend_from_slice(b",\"record\":");
+    write_str(out, record);
+    out.push(b',');
+    write_place(out, place);
     out.extend_from_slice(b",\"message\":");
-    write_str(out, f.message);
+    write_str(out, message);
+}
+
+/// `,"policy":{"file":…,"line":…,"column":…}}`: how a finding's JSON ends.
+fn write_policy(out: &mut Vec<u8>, place: (&str, usize, usize)) {
     out.extend_from_slice(b",\"policy\":{");
-    write_place(out, f.policy);
+    write_place(out, place);
     out.extend_from_slice(b"}}");
 }
 
@@ -514,11 +574,17 @@ mod tests {
             assert_eq!(findings.len(), 3, "{findings:?}");
             for finding in findings {
                 let mut direct = Vec::new();
-                assert!(JsonRender.render_finding(&program, &record, "N-1", &finding, &mut direct));
+                assert!(JsonRender::default().render_finding(
+                    &program,
+                    &record,
+                    "N-1",
+                    &finding,
+                    &mut direct
+                ));
                 let name: Arc<str> = "N-1".into();
                 let reported = crate::report::finding::reported(&program, &record, &name, finding);
                 let mut via_report = Vec::new();
-                JsonlRender.render(&reported, &mut via_report);
+                JsonlRender::default().render(&reported, &mut via_report);
                 direct.push(b'\n');
                 assert_eq!(
                     String::from_utf8_lossy(&direct),
@@ -562,8 +628,8 @@ mod tests {
             Err(e) => panic!("{e}"),
         };
         let mut two = Vec::new();
-        JsonItemRender.render(&f, &mut two);
-        JsonItemRender.render(&f, &mut two);
+        JsonItemRender::default().render(&f, &mut two);
+        JsonItemRender::default().render(&f, &mut two);
         for step in [
             writer.finding(&f),
             writer.rendered(&two),
@@ -617,7 +683,7 @@ mod tests {
                 across: false,
             };
             let mut direct = Vec::new();
-            JsonRender.render(&f, &mut direct);
+            JsonRender::default().render(&f, &mut direct);
             let serde = serde_json::to_vec(&finding(&f)).unwrap_or_default();
             assert_eq!(
                 String::from_utf8_lossy(&direct),
