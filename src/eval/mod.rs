@@ -1304,19 +1304,21 @@ pub(crate) fn render_value(value: &Operand<'_>, record: Option<&Record>, out: &m
 
 /// The record's name in reports: its id field when present, else `FILE#INDEX`.
 pub fn record_name(record: &Record, id_field: &[Segment]) -> String {
-    record_id(record, id_field)
-        .unwrap_or_else(|| format!("{}#{}", record.source.name(), record.index))
+    record_id(record, id_field).map_or_else(
+        || format!("{}#{}", record.source.name(), record.index),
+        |id| id.to_string(),
+    )
 }
 
 /// The record's id field rendered as text, when it has a non-empty one.
-pub(crate) fn record_id(record: &Record, id_field: &[Segment]) -> Option<String> {
+pub(crate) fn record_id(record: &Record, id_field: &[Segment]) -> Option<Arc<str>> {
     let id = walk(Operand::node(&record.root), id_field);
     match &id.value {
-        EvalValue::Str(s) if !s.is_empty() => Some(s.to_string()),
+        EvalValue::Str(s) if !s.is_empty() => Some(Arc::from(s.as_ref())),
         EvalValue::Num(_) | EvalValue::Bool(_) | EvalValue::Date(_) => {
             let mut out = String::new();
             render_value(&id, Some(record), &mut out);
-            Some(out)
+            Some(out.into())
         }
         _ => None,
     }

@@ -72,8 +72,7 @@ fn one_group(
     let plan = across::Plan::new(program);
     for record in records {
         let name: Arc<str> = super::record_id(&record, id_field)
-            .unwrap_or_else(|| format!("{}#{}", record.source.name(), record.index))
-            .into();
+            .unwrap_or_else(|| format!("{}#{}", record.source.name(), record.index).into());
         collected.clear();
         across::collect(program, &plan, &record, &name, &mut collected);
         let chosen = collected.drain(..).filter_map(|mut c| {

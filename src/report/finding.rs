@@ -216,8 +216,7 @@ pub struct RunResult {
 pub fn reported_finding(program: &Program, record: &Record, finding: Finding) -> Reported {
     let id = [Segment::Key("id".into())];
     let name: Arc<str> = eval::record_id(record, &id)
-        .unwrap_or_else(|| format!("{}#{}", record.source.name(), record.index))
-        .into();
+        .unwrap_or_else(|| format!("{}#{}", record.source.name(), record.index).into());
     reported(program, record, &name, finding)
 }
 

@@ -422,9 +422,7 @@ fn read_chunk(
         if findings.is_empty() && violations.is_empty() && !every_record && !across {
             continue;
         }
-        let name: Arc<str> = eval::record_id(&record, id_field)
-            .unwrap_or_default()
-            .into();
+        let name: Arc<str> = eval::record_id(&record, id_field).unwrap_or_else(|| "".into());
         if across {
             crate::eval::across::collect_sharing(
                 program,

@@ -133,8 +133,7 @@ impl<'p> RecordCheck<'p> {
             &mut shared,
         );
         let name: Arc<str> = crate::eval::record_id(&record, &self.id_field)
-            .unwrap_or_else(|| format!("{}#{}", record.source.name(), record.index))
-            .into();
+            .unwrap_or_else(|| format!("{}#{}", record.source.name(), record.index).into());
         let conformance = violations
             .into_iter()
             .map(|v| nonconforming(&record, &name, v));
