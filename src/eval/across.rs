@@ -173,7 +173,8 @@ struct RuleGroups {
 /// The run's records as its rules across records keep them.
 #[derive(Debug, Default)]
 pub struct AcrossRecords {
-    rules: HashMap<usize, RuleGroups>,
+    /// By rule index (grown to the highest index that got a record).
+    rules: Vec<RuleGroups>,
     /// Records added so far, for the order of findings.
     seen: u64,
     /// Error findings of records whose key could not be used, in input order.
@@ -480,7 +481,7 @@ impl AcrossRecords {
     /// The names of the groups (or records) the rule at `index` has, in input order.
     pub fn names(&self, index: usize) -> Vec<String> {
         self.rules
-            .get(&index)
+            .get(index)
             .map(|r| r.groups.iter().map(group_name).collect())
             .unwrap_or_default()
     }
@@ -510,7 +511,12 @@ impl AcrossRecords {
                     .push(error_finding(&c, &at, order, message, Some(policy_span)));
                 continue;
             }
-            let rule = self.rules.entry(c.rule).or_default();
+            if self.rules.len() <= c.rule {
+                self.rules.resize_with(c.rule + 1, RuleGroups::default);
+            }
+            let Some(rule) = self.rules.get_mut(c.rule) else {
+                continue;
+            };
             if c.keys.is_empty() {
                 // A per-record rule that reads `all.`: each record is its own group.
                 rule.groups.push(Group {
@@ -708,10 +714,11 @@ pub(crate) fn finish_with(
     given: &GivenAll,
 ) -> Vec<AcrossFinding> {
     let mut out = records.errors.clone();
-    let mut rule_indexes: Vec<&usize> = records.rules.keys().collect();
-    rule_indexes.sort_unstable();
-    for &index in rule_indexes {
-        let (Some(rule), Some(groups)) = (program.rules.get(index), records.rules.get(&index))
+    for (index, groups) in records.rules.iter().enumerate() {
+        let Some(rule) = program
+            .rules
+            .get(index)
+            .filter(|_| !groups.groups.is_empty())
         else {
             continue;
         };
@@ -1010,7 +1017,7 @@ pub(crate) fn all_values<T>(
     index: usize,
     convert: impl Fn(&Operand<'_>) -> T,
 ) -> Vec<Vec<T>> {
-    let (Some(rule), Some(groups)) = (program.rules.get(index), records.rules.get(&index)) else {
+    let (Some(rule), Some(groups)) = (program.rules.get(index), records.rules.get(index)) else {
         return Vec::new();
     };
     let grouped = rule.across.as_ref().is_some_and(|a| !a.keys.is_empty());
@@ -1120,7 +1127,7 @@ pub fn explain_group(
     use super::explain::{Explanation, Step};
     let rule = program.rules.get(index)?;
     let across = rule.across.as_ref()?;
-    let groups = &records.rules.get(&index)?.groups;
+    let groups = &records.rules.get(index)?.groups;
     let grouped = !across.keys.is_empty();
     let empty = crate::value::empty_record();
     let per_member = per_member::of_rule(program, index);
