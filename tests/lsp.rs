@@ -606,6 +606,11 @@ rule above {
   let total = amount
   note where amount exists when total > upper_fence(all.total)
 }
+
+rule shares {
+  let each share = amount / 100
+  note per vendor when any r in group where r.share > max(group.share) / 2
+}
 "#;
 
 #[test]
@@ -750,6 +755,31 @@ fn the_language_of_rules_across_records() {
             line_of("message \"{count")
         ],
         "the declaration, the condition and the placeholder"
+    );
+    // `r.NAME` and `group.NAME` read the rule's `let each`: its definition, its hover.
+    let each_let = find(ACROSS, "let each share", 0);
+    for (needle, offset) in [("r.share >", 2), ("group.share)", 6)] {
+        let definition = client.at(
+            "textDocument/definition",
+            &policy,
+            find(ACROSS, needle, offset),
+        );
+        assert_eq!(
+            definition[0]["range"]["start"]["line"], each_let.0,
+            "{needle}"
+        );
+    }
+    let hover = client.at(
+        "textDocument/hover",
+        &policy,
+        find(ACROSS, "group.share)", 6),
+    );
+    assert!(
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("let each share = amount / 100"),
+        "{hover}"
     );
     // Document symbols: a rule's lets and named keys are its children.
     let symbols = client.request(

@@ -119,6 +119,7 @@ pub(crate) fn occurrences(
         names,
         bound: Vec::new(),
         locals: Vec::new(),
+        each: Vec::new(),
         rule: 0,
         out: Vec::new(),
     };
@@ -136,6 +137,8 @@ struct Walker<'a> {
     bound: Vec<String>,
     /// The names of the rule being walked ([`rule_locals`]).
     locals: Vec<String>,
+    /// Its `let each`, which `group.NAME` and `r.NAME` read.
+    each: Vec<String>,
     /// The start of the rule being walked, which keys its [`Target::Local`]s.
     rule: usize,
     out: Vec<Occurrence>,
@@ -202,6 +205,12 @@ impl Walker<'_> {
         self.rule = rule.span.start;
         let locals = rule_locals(rule, self.text);
         self.locals = locals.iter().map(|(name, ..)| name.to_string()).collect();
+        self.each = rule
+            .lets
+            .iter()
+            .filter(|l| l.each)
+            .map(|l| l.name.node.clone())
+            .collect();
         for (name, span, whole, _) in locals {
             self.push(
                 span,
@@ -333,7 +342,19 @@ impl Walker<'_> {
                 self.bound.pop();
             }
             ExprKind::Member(base, member) => {
-                if let Some(mut path) = self.field_path(base) {
+                let through_group = match &base.kind {
+                    ExprKind::Group => true,
+                    ExprKind::Name(name, NamePlace::Plain) => self.bound.contains(name),
+                    _ => false,
+                };
+                if through_group && self.each.contains(&member.node) {
+                    // `group.NAME`, `r.NAME`: the rule's `let each`.
+                    self.push(
+                        member.span,
+                        Target::Local(self.rule, member.node.clone()),
+                        None,
+                    );
+                } else if let Some(mut path) = self.field_path(base) {
                     path.push(member.node.clone());
                     self.push(member.span, Target::Field(path), None);
                 }
