@@ -134,7 +134,8 @@ impl Collected {
 struct Group {
     keys: Vec<KeyValue>,
     nodes: Vec<Arc<Node>>,
-    members: Vec<Member>,
+    /// Its records, each shared by the groups of the rule the record joins.
+    members: Vec<Arc<Member>>,
     /// Each member's part in each of the rule's expressions per member: by expression, then
     /// by member.
     parts: Vec<Vec<Part>>,
@@ -522,7 +523,7 @@ impl AcrossRecords {
                 rule.groups.push(Group {
                     keys: Vec::new(),
                     nodes: vec![c.node],
-                    members: vec![c.member],
+                    members: vec![Arc::new(c.member)],
                     parts: Vec::new(),
                     each: c.each.into_iter().collect(),
                     counts: Vec::new(),
@@ -541,6 +542,7 @@ impl AcrossRecords {
                     .push(error_finding(&c, &c.at, order, error, key_span));
                 continue;
             }
+            let member = Arc::new(c.member);
             let mut parts = c.parts.into_iter();
             for keys in c.keys {
                 let parts = parts.next().unwrap_or_default();
@@ -578,7 +580,7 @@ impl AcrossRecords {
                         group.counts.push(group.keys == c.first);
                     }
                     group.nodes.push(c.node.clone());
-                    group.members.push(c.member.clone());
+                    group.members.push(member.clone());
                     for (expr, part) in group.parts.iter_mut().zip(parts) {
                         expr.push(part);
                     }
@@ -1251,7 +1253,7 @@ fn finding_of(
                         .collect()
                 })
                 .unwrap_or_default(),
-            records: group.members.clone(),
+            records: group.members.iter().map(|m| Member::clone(m)).collect(),
         })
     });
     let file = group.members.first().map_or("", |m| &*m.file);
