@@ -133,8 +133,7 @@ impl SourceFile {
             let mut starts = vec![0];
             let bytes = self.text.as_bytes();
             for i in memchr::memchr2_iter(b'\n', b'\r', bytes) {
-                // A lone CR ends a line too; in CRLF the line ends after the LF.
-                if bytes.get(i) == Some(&b'\n') || bytes.get(i + 1) != Some(&b'\n') {
+                if ends_line(bytes, i) {
                     starts.push(i + 1);
                 }
             }
@@ -193,11 +192,10 @@ impl SourceFile {
             let start = memchr::memrchr(b'\n', between).map_or(last_start, |i| last + i + 1);
             return Some((last_line + breaks, start));
         }
-        let ends_line = |i: usize| bytes.get(i) == Some(&b'\n') || bytes.get(i + 1) != Some(&b'\n');
         let mut line = last_line;
         let mut start = last_start;
         for i in memchr::memchr2_iter(b'\n', b'\r', between) {
-            if ends_line(last + i) {
+            if ends_line(bytes, last + i) {
                 line += 1;
                 start = last + i + 1;
             }
@@ -553,6 +551,12 @@ impl Location {
         let (line, column) = self.line_col();
         (self.source.name(), line, column)
     }
+}
+
+/// Whether the LF or CR at `i` ends a line: an LF does, and so does a lone CR; in CRLF the
+/// line ends after the LF.
+fn ends_line(bytes: &[u8], i: usize) -> bool {
+    bytes.get(i) == Some(&b'\n') || bytes.get(i + 1) != Some(&b'\n')
 }
 
 #[cfg(test)]

@@ -116,11 +116,10 @@ pub fn run_tests(program: &Program) -> (Vec<TestOutcome>, Coverage) {
                 );
                 if crate::eval::across::any(program) {
                     let mut collected = Vec::new();
-                    let name: std::sync::Arc<str> = crate::eval::record_name(
+                    let name = crate::eval::record_label(
                         record,
                         &[crate::compile::Segment::Key("id".into())],
-                    )
-                    .into();
+                    );
                     crate::eval::across::collect(
                         program,
                         &evaluator.per_member,

@@ -444,31 +444,29 @@ fn rules_sharing_a_let_see_the_values_they_would_compute_alone() {
                   note per vendor when count(flatten(group.big)) > 1\n  message \"{group.big}\"\n}\n";
     let data = "- {id: r1, vendor: A, bids: [{v: 5}, {v: 20}]}\n- {id: r2, vendor: A, bids: [{v: 30}]}\n\
                 - {id: r3, vendor: B, bids: [{v: 1}]}\n";
-    let dir = tempfile::tempdir().unwrap();
-    let run = |policies: &[&str]| {
-        let mut paths = Vec::new();
-        for (i, policy) in policies.iter().enumerate() {
-            let path = dir.path().join(format!("p{i}.policy"));
-            std::fs::write(&path, policy).unwrap();
-            paths.push(path);
-        }
-        let data_path = dir.path().join("d.yaml");
-        std::fs::write(&data_path, data).unwrap();
-        paths.push(data_path);
+    let run = |name: &str, policies: &[&str]| {
+        let names: Vec<String> = (0..policies.len())
+            .map(|i| format!("p{i}.policy"))
+            .collect();
+        let mut files: Vec<(&str, &str)> = names
+            .iter()
+            .map(String::as_str)
+            .zip(policies.iter().copied())
+            .collect();
+        files.push(("d.yaml", data));
+        let dir = common::scratch(name, &files);
+        let paths: Vec<PathBuf> = files.iter().map(|(file, _)| dir.join(file)).collect();
         let (findings, _) = common::run_check(&paths, 1, 0);
         let mut shown: Vec<String> = findings
             .iter()
             .map(|f| format!("{} {} {}", f.rule_id, f.record, f.message))
             .collect();
         shown.sort();
-        for path in paths {
-            std::fs::remove_file(path).unwrap();
-        }
         shown
     };
-    let together = run(&[first, second]);
-    let mut alone = run(&[first]);
-    alone.extend(run(&[second]));
+    let together = run("shared-lets-together", &[first, second]);
+    let mut alone = run("shared-lets-first", &[first]);
+    alone.extend(run("shared-lets-second", &[second]));
     alone.sort();
     assert_eq!(together, alone);
     assert_eq!(

@@ -103,7 +103,7 @@ fn explain_across(
     let plan = crate::eval::across::Plan::new(program);
     let mut trouble = Vec::new();
     each_record(prepared, &mut trouble, |record| {
-        let record_name: std::sync::Arc<str> = crate::eval::record_name(&record, id_field).into();
+        let record_name = crate::eval::record_label(&record, id_field);
         let mut collected = Vec::new();
         crate::eval::across::collect(program, &plan, &record, &record_name, &mut collected);
         kept.add(program, collected, |i| {

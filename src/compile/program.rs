@@ -38,6 +38,9 @@ pub struct Program {
     /// How many values the rules of a record share ([`LocalLet::shared`]): lets of different
     /// rules computed the same way from the record alone are computed once per record.
     pub shared_lets: usize,
+    /// For each rule across records, the lets whose values a record keeps
+    /// ([`Program::stored_lets`]); empty when it keeps none.
+    kept_lets: Vec<Vec<bool>>,
 }
 
 impl Program {
@@ -75,9 +78,19 @@ impl Program {
             aliases: Vec::new(),
             across_projection: super::projection::Projection::default(),
             shared_lets,
+            kept_lets: Vec::new(),
         };
-        program.across_projection = program.across_projection();
+        program.plan_across();
         program
+    }
+
+    /// Works out, once the rules and their waivers are known, what the rules across records
+    /// keep of each record: the fields they read later, and the values of their lets.
+    fn plan_across(&mut self) {
+        self.across_projection = self.across_projection();
+        self.kept_lets = (0..self.rules.len())
+            .map(|index| self.kept_lets_of(index))
+            .collect();
     }
 
     /// Attaches waivers to the rules they waive, each waiver's condition given root-field slots
@@ -90,7 +103,7 @@ impl Program {
             }
         }
         self.waivers = waivers;
-        self.across_projection = self.across_projection();
+        self.plan_across();
         self
     }
 
@@ -178,8 +191,13 @@ impl Program {
     /// [late](CompiledRule::late_lets) but that what runs once every record is read reads (its
     /// `when`, `unless`, `having`, message, late lets and waivers, as a name, as `group.NAME` or
     /// `r.NAME`) or that `all.` reads. A record then keeps these values rather than the fields
-    /// they are computed from.
-    pub(crate) fn stored_lets(&self, index: usize) -> Vec<bool> {
+    /// they are computed from. Empty when the rule keeps none.
+    pub(crate) fn stored_lets(&self, index: usize) -> &[bool] {
+        self.kept_lets.get(index).map_or(&[], Vec::as_slice)
+    }
+
+    /// [`Program::stored_lets`], worked out.
+    fn kept_lets_of(&self, index: usize) -> Vec<bool> {
         let Some(rule) = self.rules.get(index) else {
             return Vec::new();
         };
@@ -222,6 +240,9 @@ impl Program {
                 ExprKind::GroupLet(l) | ExprKind::MemberLet(_, l) | ExprKind::Local(l) => keep(*l),
                 _ => expr.for_each_child(&mut |child| stack.push(child)),
             }
+        }
+        if !stored.contains(&true) {
+            stored.clear();
         }
         stored
     }
@@ -319,93 +340,107 @@ fn share_lets(rules: &mut [CompiledRule]) -> usize {
         // Sharing needs lets in two rules.
         return 0;
     }
-    let (Ok(span), Ok(local)) = (
-        regex::Regex::new(r"Span \{ start: \d+, end: \d+ \}"),
-        regex::Regex::new(r"Local\((\d+)\)"),
-    ) else {
-        return 0;
-    };
-    // The text of each let's expression, spans left out and lets named by their own text:
-    // alike for lets computed alike. `None` for a let that reads more than the record.
-    let mut texts: Vec<Vec<Option<String>>> = Vec::with_capacity(rules.len());
-    for rule in rules.iter() {
-        let mut rule_texts: Vec<Option<Option<String>>> = vec![None; rule.lets.len()];
-        for l in 0..rule.lets.len() {
-            canonical_let(rule, l, &mut rule_texts, (&span, &local), 0);
-        }
-        texts.push(rule_texts.into_iter().map(Option::flatten).collect());
-    }
-    let mut count: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for text in texts.iter().flatten().flatten() {
-        *count.entry(text).or_default() += 1;
-    }
-    let mut slots: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    let mut assigned: Vec<Vec<Option<usize>>> = Vec::with_capacity(texts.len());
-    for rule_texts in &texts {
-        assigned.push(
-            rule_texts
-                .iter()
-                .map(|text| {
-                    let text = text.as_deref()?;
-                    if count.get(text).copied().unwrap_or(0) < 2 {
-                        return None;
-                    }
-                    let next = slots.len();
-                    Some(*slots.entry(text).or_insert(next))
-                })
-                .collect(),
-        );
-    }
-    for (rule, shared) in rules.iter_mut().zip(assigned) {
-        for (local, shared) in rule.lets.iter_mut().zip(shared) {
-            local.shared = shared;
+    // Every let computed alike gets the same form, whatever rule it is in.
+    let mut forms = Forms::default();
+    let of_rules: Vec<Vec<Option<usize>>> = rules
+        .iter()
+        .map(|rule| {
+            let mut done = vec![None; rule.lets.len()];
+            (0..rule.lets.len())
+                .map(|l| forms.of_let(rule, l, &mut done, 0))
+                .collect()
+        })
+        .collect();
+    let mut count = vec![0usize; forms.texts.len()];
+    for &form in of_rules.iter().flatten().flatten() {
+        if let Some(n) = count.get_mut(form) {
+            *n += 1;
         }
     }
-    slots.len()
+    // A slot for each form that two lets or more have.
+    let mut slots: Vec<Option<usize>> = vec![None; count.len()];
+    let mut next = 0;
+    for (rule, forms_of_lets) in rules.iter_mut().zip(of_rules) {
+        for (local, form) in rule.lets.iter_mut().zip(forms_of_lets) {
+            local.shared = form
+                .filter(|&f| count.get(f).is_some_and(|&n| n >= 2))
+                .and_then(|f| {
+                    let slot = slots.get_mut(f)?;
+                    Some(*slot.get_or_insert_with(|| {
+                        next += 1;
+                        next - 1
+                    }))
+                });
+        }
+    }
+    next
 }
 
-/// The text [`share_lets`] compares for the let at `l` of `rule`, computed once into `texts`
-/// (`Some(None)`: it reads more than the record).
-fn canonical_let(
-    rule: &CompiledRule,
-    l: usize,
-    texts: &mut Vec<Option<Option<String>>>,
-    (span, local): (&regex::Regex, &regex::Regex),
-    depth: usize,
-) -> Option<String> {
-    if let Some(Some(done)) = texts.get(l) {
-        return done.clone();
-    }
-    let expr = &rule.lets.get(l)?.expr;
-    let reads = expr.reads();
-    // A cycle (refused by the compiler) or a very deep chain is not shared.
-    if reads.group || reads.all || depth > 64 {
-        if let Some(slot) = texts.get_mut(l) {
-            *slot = Some(None);
+/// The forms of lets computed from the record alone: the text of the expression with its spans
+/// left out and the lets it reads replaced by their forms, numbered as they are met.
+#[derive(Default)]
+struct Forms {
+    /// Each form's number, by its text.
+    texts: std::collections::HashMap<String, usize>,
+}
+
+impl Forms {
+    /// The form of the let at `l` of `rule` (`done` keeps those of the rule's lets found so
+    /// far); `None` when it reads more than the record.
+    fn of_let(
+        &mut self,
+        rule: &CompiledRule,
+        l: usize,
+        done: &mut Vec<Option<Option<usize>>>,
+        depth: usize,
+    ) -> Option<usize> {
+        if let Some(Some(form)) = done.get(l) {
+            return *form;
         }
-        return None;
+        let local = rule.lets.get(l)?;
+        let reads = local.expr.reads();
+        // A cycle (refused by the compiler) or a very deep chain is not shared.
+        let form = if reads.group || reads.all || depth > 64 {
+            None
+        } else {
+            let mut expr = local.expr.clone();
+            let mut pure = true;
+            self.normalise(&mut expr, rule, done, depth, &mut pure);
+            let text = format!("{expr:?}");
+            let next = self.texts.len();
+            pure.then(|| *self.texts.entry(text).or_insert(next))
+        };
+        if let Some(slot) = done.get_mut(l) {
+            *slot = Some(form);
+        }
+        form
     }
-    let text = format!("{:?}", expr.kind);
-    let text = span.replace_all(&text, "");
-    let mut pure = true;
-    let text = local.replace_all(&text, |c: &regex::Captures<'_>| {
-        let inner = c
-            .get(1)
-            .and_then(|m| m.as_str().parse::<usize>().ok())
-            .and_then(|k| canonical_let(rule, k, texts, (span, local), depth + 1));
-        match inner {
-            Some(inner) => format!("Local({inner})"),
-            None => {
-                pure = false;
-                String::new()
+
+    /// Clears the spans of `expr` and names each let it reads by its form (`pure` turns false
+    /// when one of them has none).
+    fn normalise(
+        &mut self,
+        expr: &mut Expr,
+        rule: &CompiledRule,
+        done: &mut Vec<Option<Option<usize>>>,
+        depth: usize,
+        pure: &mut bool,
+    ) {
+        expr.span = Span::default();
+        match &mut expr.kind {
+            ExprKind::Local(k) => match self.of_let(rule, *k, done, depth + 1) {
+                Some(form) => *k = form,
+                None => *pure = false,
+            },
+            ExprKind::Arith(_, rest) => {
+                for (_, op_span, _) in rest.iter_mut() {
+                    *op_span = Span::default();
+                }
             }
+            _ => {}
         }
-    });
-    let text = pure.then(|| text.into_owned());
-    if let Some(slot) = texts.get_mut(l) {
-        *slot = Some(text.clone());
+        expr.for_each_child_mut(&mut |child| self.normalise(child, rule, done, depth, pure));
     }
-    text
 }
 
 /// Rewrites `Field` paths that start with a key into `RootField`s, giving their first keys slots
@@ -590,12 +625,7 @@ impl CompiledRule {
                 .map(|c| &mut c.expr);
             keys.chain(clauses)
         });
-        let message = self.message.iter_mut().flat_map(|m| {
-            m.parts.iter_mut().filter_map(|p| match p {
-                TemplatePart::Expr(e) => Some(e),
-                _ => None,
-            })
-        });
+        let message = self.message.iter_mut().flat_map(Template::exprs_mut);
         clauses.chain(lets).chain(across).chain(message)
     }
 
@@ -773,6 +803,14 @@ impl Template {
     /// The expressions of its placeholders.
     pub(crate) fn exprs(&self) -> impl Iterator<Item = &Expr> {
         self.parts.iter().filter_map(|p| match p {
+            TemplatePart::Expr(e) => Some(e),
+            _ => None,
+        })
+    }
+
+    /// [`Template::exprs`], for rewriting them.
+    fn exprs_mut(&mut self) -> impl Iterator<Item = &mut Expr> {
+        self.parts.iter_mut().filter_map(|p| match p {
             TemplatePart::Expr(e) => Some(e),
             _ => None,
         })

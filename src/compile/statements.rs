@@ -437,22 +437,22 @@ fn compile_lets(compiler: &mut Compiler<'_>, rule: &ast::Rule) -> Vec<LocalLet> 
     let mut lets = Vec::new();
     let mut reads: Vec<Vec<usize>> = Vec::new();
     for local in &rule.lets {
-        let saved = compiler.rule.clone();
+        // A `let each` of a group rule is computed on each record before grouping, as `where`
+        // is: compiled as `where` is, then the names read per group again.
+        let each = local.each && compiler.rule.as_ref().is_some_and(|n| n.per_group);
         if let Some(names) = compiler.rule.as_mut() {
             names.lets_read.clear();
-            // A `let each` is computed on each record before grouping, as `where` is.
-            if local.each && names.per_group {
+            if each {
                 names.per_group = false;
                 names.all_allowed = false;
                 names.in_each = true;
             }
         }
         let expr = compiler.expr(&local.value);
-        let each = compiler.rule.as_ref().is_some_and(|n| n.in_each);
-        if let (Some(names), Some(saved)) = (compiler.rule.as_mut(), saved) {
-            names.per_group = saved.per_group;
-            names.all_allowed = saved.all_allowed;
-            names.in_each = saved.in_each;
+        if let Some(names) = compiler.rule.as_mut().filter(|_| each) {
+            names.per_group = true;
+            names.all_allowed = true;
+            names.in_each = false;
         }
         reads.push(
             compiler

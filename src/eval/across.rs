@@ -106,7 +106,8 @@ pub(crate) struct Collected {
     at: Location,
     /// A record whose key could not be used: the error finding it gives instead.
     pub(crate) error: Option<(String, Location, Span)>,
-    /// Its values of the rule's `let each` (by let index), when the rule has any.
+    /// The values of the rule's lets it keeps ([`Program::stored_lets`], by let index), when
+    /// the rule keeps any: its `let each` in a group rule, its lets in a rule without `per`.
     each: Option<Arc<[Part]>>,
     /// The first group it joins: the one where its `let each` values count for `all.`.
     first: Vec<KeyValue>,
@@ -139,7 +140,8 @@ struct Group {
     /// Each member's part in each of the rule's expressions per member: by expression, then
     /// by member.
     parts: Vec<Vec<Part>>,
-    /// Each member's values of the rule's `let each`, when it has any.
+    /// Each member's kept let values ([`Collected`]'s), when the rule keeps any; a rule
+    /// without `per` has one member, whose values its lets read instead of computing them.
     each: Vec<Arc<[Part]>>,
     /// For each member, whether this is the first group it joins, where its `let each`
     /// values count for `all.` (so that a record counts once).
@@ -304,8 +306,8 @@ pub(crate) fn collect_sharing<'p: 'r, 'r>(
             },
         };
         let (each, error, at_span) = match error {
-            None if plan.stored(index).contains(&true) => {
-                match each_values(&mut context, rule, across, plan.stored(index)) {
+            None if !program.stored_lets(index).is_empty() => {
+                match each_values(&mut context, rule, across, program.stored_lets(index)) {
                     Ok(values) => (Some(values), None, at_span),
                     Err(failure) => {
                         let span = failure.record_span.unwrap_or(record.root.span);

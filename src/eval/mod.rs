@@ -918,11 +918,8 @@ impl<'r> Context<'r, '_> {
 
     /// A rule-local let, computed the first time it is read.
     fn local(&mut self, index: usize, blame: Span) -> Result<Operand<'r>> {
-        if let Some(
-            per_member::Part::Value(_) | per_member::Part::Missing | per_member::Part::Failed(..),
-        ) = self.frame.stored.get(index)
-        {
-            return per_member::each_value(self.frame.stored, index);
+        if let Some(value) = per_member::kept_value(self.frame.stored, index) {
+            return value;
         }
         match self.frame.memo.get(index) {
             Some(Memo::Done(value)) => return Ok(value.clone()),
@@ -1304,10 +1301,13 @@ pub(crate) fn render_value(value: &Operand<'_>, record: Option<&Record>, out: &m
 
 /// The record's name in reports: its id field when present, else `FILE#INDEX`.
 pub fn record_name(record: &Record, id_field: &[Segment]) -> String {
-    record_id(record, id_field).map_or_else(
-        || format!("{}#{}", record.source.name(), record.index),
-        |id| id.to_string(),
-    )
+    record_label(record, id_field).to_string()
+}
+
+/// [`record_name`], as the findings of the record share it.
+pub(crate) fn record_label(record: &Record, id_field: &[Segment]) -> Arc<str> {
+    record_id(record, id_field)
+        .unwrap_or_else(|| format!("{}#{}", record.source.name(), record.index).into())
 }
 
 /// The record's id field rendered as text, when it has a non-empty one.

@@ -17,12 +17,10 @@ use crate::source::Span;
 use crate::syntax::ast::Quantifier;
 use crate::value::{Node, Value};
 
-/// The expressions per member of each group rule of a program, and the lets whose values each
-/// record keeps ([`Program::stored_lets`]), by rule index.
+/// The expressions per member of each group rule of a program, by rule index.
 #[derive(Debug, Default)]
 pub(crate) struct Plan<'p> {
     rules: Vec<Vec<&'p Expr>>,
-    kept: Vec<Vec<bool>>,
 }
 
 impl<'p> Plan<'p> {
@@ -31,20 +29,12 @@ impl<'p> Plan<'p> {
         let rules = (0..program.rules.len())
             .map(|index| of_rule(program, index))
             .collect();
-        let kept = (0..program.rules.len())
-            .map(|index| program.stored_lets(index))
-            .collect();
-        Plan { rules, kept }
+        Plan { rules }
     }
 
     /// The expressions per member of the rule at `index`.
     pub(crate) fn of(&self, index: usize) -> &[&'p Expr] {
         self.rules.get(index).map_or(&[], Vec::as_slice)
-    }
-
-    /// Which lets of the rule at `index` each record keeps the values of (by let index).
-    pub(crate) fn stored(&self, index: usize) -> &[bool] {
-        self.kept.get(index).map_or(&[], Vec::as_slice)
     }
 }
 
@@ -159,18 +149,25 @@ impl Owned {
     }
 }
 
-/// A record's value of the `let each` at `index`, from its values (`member`, by let index):
-/// missing when it has none, the failure when it could not be computed.
-pub(crate) fn each_value(member: &[Part], index: usize) -> Result<Operand<'_>> {
-    match member.get(index) {
-        Some(Part::Value(value)) => Ok(value.operand()),
-        Some(Part::Failed(message, span)) => Err(Failure {
+/// A record's value of the let at `index` among the values it kept (`values`, by let index):
+/// the failure when it could not be computed; `None` when the record did not keep that let.
+pub(crate) fn kept_value(values: &[Part], index: usize) -> Option<Result<Operand<'_>>> {
+    Some(match values.get(index)? {
+        Part::Value(value) => Ok(value.operand()),
+        Part::Missing => Ok(Operand::MISSING),
+        Part::Failed(message, span) => Err(Failure {
             message: message.to_string(),
             record_span: None,
             policy_span: *span,
         }),
-        _ => Ok(Operand::MISSING),
-    }
+        Part::Out | Part::Itself | Part::Holds(_) => return None,
+    })
+}
+
+/// A record's value of the `let each` at `index`, from its values (`member`, by let index):
+/// missing when it has none, the failure when it could not be computed.
+pub(crate) fn each_value(member: &[Part], index: usize) -> Result<Operand<'_>> {
+    kept_value(member, index).unwrap_or(Ok(Operand::MISSING))
 }
 
 /// A record's value of a `let each`, as a group keeps it.

@@ -15,7 +15,6 @@
 //! numbers stay exact decimals and dates stay dates.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use jiff::civil::Date;
 use rust_decimal::Decimal;
@@ -71,8 +70,7 @@ fn one_group(
     let mut collected = Vec::new();
     let plan = across::Plan::new(program);
     for record in records {
-        let name: Arc<str> = super::record_id(&record, id_field)
-            .unwrap_or_else(|| format!("{}#{}", record.source.name(), record.index).into());
+        let name = super::record_label(&record, id_field);
         collected.clear();
         across::collect(program, &plan, &record, &name, &mut collected);
         let chosen = collected.drain(..).filter_map(|mut c| {

@@ -215,8 +215,7 @@ pub struct RunResult {
 /// callers outside a run: tests, fuzzing, tools).
 pub fn reported_finding(program: &Program, record: &Record, finding: Finding) -> Reported {
     let id = [Segment::Key("id".into())];
-    let name: Arc<str> = eval::record_id(record, &id)
-        .unwrap_or_else(|| format!("{}#{}", record.source.name(), record.index).into());
+    let name = eval::record_label(record, &id);
     reported(program, record, &name, finding)
 }
 

@@ -54,12 +54,12 @@ impl<W: Write> super::Report for JsonWriter<W> {
 impl<W: Write> Sink for JsonWriter<W> {
     fn finding(&mut self, f: &Reported) -> std::io::Result<()> {
         let mut bytes = Vec::new();
-        JsonItemRender::default().render(f, &mut bytes);
+        FramedJson::item().render(f, &mut bytes);
         self.rendered(&bytes)
     }
 
     fn renderer(&self) -> Option<Box<dyn Render + Send + Sync>> {
-        Some(Box::new(JsonItemRender::default()))
+        Some(Box::new(FramedJson::item()))
     }
 
     /// Each finding comes with the `,` before it, which the first of the report goes without.
@@ -74,19 +74,39 @@ impl<W: Write> Sink for JsonWriter<W> {
     }
 }
 
-/// Renders a finding as an item of the report's `findings` array: `,`, a new line and the
-/// indentation, then the finding, so that findings can be written in one piece.
+/// Renders a finding as [`JsonRender`] does, with bytes before and after it: an item of the
+/// JSON report's `findings` array (`,`, a new line and the indentation before it, so that
+/// findings can be written in one piece), or a line of JSON Lines (a new line after it).
 #[derive(Default)]
-struct JsonItemRender(JsonRender);
-
-impl JsonItemRender {
-    const BEFORE: &[u8] = b",\n    ";
+struct FramedJson {
+    before: &'static [u8],
+    after: &'static [u8],
+    json: JsonRender,
 }
 
-impl Render for JsonItemRender {
+impl FramedJson {
+    /// An item of the JSON report's `findings` array.
+    fn item() -> Self {
+        FramedJson {
+            before: b",\n    ",
+            ..FramedJson::default()
+        }
+    }
+
+    /// A line of JSON Lines.
+    fn line() -> Self {
+        FramedJson {
+            after: b"\n",
+            ..FramedJson::default()
+        }
+    }
+}
+
+impl Render for FramedJson {
     fn render(&self, f: &Reported, out: &mut Vec<u8>) {
-        out.extend_from_slice(Self::BEFORE);
-        self.0.render(f, out);
+        out.extend_from_slice(self.before);
+        self.json.render(f, out);
+        out.extend_from_slice(self.after);
     }
 
     fn render_finding(
@@ -98,12 +118,16 @@ impl Render for JsonItemRender {
         out: &mut Vec<u8>,
     ) -> bool {
         let start = out.len();
-        out.extend_from_slice(Self::BEFORE);
-        let written = self.0.render_finding(program, record, name, finding, out);
-        if !written {
+        out.extend_from_slice(self.before);
+        if !self
+            .json
+            .render_finding(program, record, name, finding, out)
+        {
             out.truncate(start);
+            return false;
         }
-        written
+        out.extend_from_slice(self.after);
+        true
     }
 }
 
@@ -117,12 +141,12 @@ pub(crate) struct JsonlWriter<W: Write> {
 impl<W: Write> Sink for JsonlWriter<W> {
     fn finding(&mut self, f: &Reported) -> std::io::Result<()> {
         let mut bytes = Vec::new();
-        JsonlRender::default().render(f, &mut bytes);
+        FramedJson::line().render(f, &mut bytes);
         self.out.write_all(&bytes)
     }
 
     fn renderer(&self) -> Option<Box<dyn Render + Send + Sync>> {
-        Some(Box::new(JsonlRender::default()))
+        Some(Box::new(FramedJson::line()))
     }
 
     fn rendered(&mut self, bytes: &[u8]) -> std::io::Result<()> {
@@ -151,32 +175,6 @@ impl<W: Write> super::Report for JsonlWriter<W> {
         serde_json::to_writer(&mut self.out, &Line::Summary(&result.summary))?;
         self.out.write_all(b"\n")?;
         self.out.flush()
-    }
-}
-
-/// Renders a finding as one line of JSON Lines.
-#[derive(Default)]
-struct JsonlRender(JsonRender);
-
-impl Render for JsonlRender {
-    fn render(&self, f: &Reported, out: &mut Vec<u8>) {
-        self.0.render(f, out);
-        out.push(b'\n');
-    }
-
-    fn render_finding(
-        &self,
-        program: &Program,
-        record: &Record,
-        name: &str,
-        finding: &Finding,
-        out: &mut Vec<u8>,
-    ) -> bool {
-        let written = self.0.render_finding(program, record, name, finding, out);
-        if written {
-            out.push(b'\n');
-        }
-        written
     }
 }
 
@@ -584,7 +582,7 @@ mod tests {
                 let name: Arc<str> = "N-1".into();
                 let reported = crate::report::finding::reported(&program, &record, &name, finding);
                 let mut via_report = Vec::new();
-                JsonlRender::default().render(&reported, &mut via_report);
+                FramedJson::line().render(&reported, &mut via_report);
                 direct.push(b'\n');
                 assert_eq!(
                     String::from_utf8_lossy(&direct),
@@ -628,8 +626,8 @@ mod tests {
             Err(e) => panic!("{e}"),
         };
         let mut two = Vec::new();
-        JsonItemRender::default().render(&f, &mut two);
-        JsonItemRender::default().render(&f, &mut two);
+        FramedJson::item().render(&f, &mut two);
+        FramedJson::item().render(&f, &mut two);
         for step in [
             writer.finding(&f),
             writer.rendered(&two),

@@ -26,8 +26,6 @@
 //! assert_eq!(checked.findings[0].index, 1);
 //! ```
 
-use std::sync::Arc;
-
 use crate::compile::{Program, Segment};
 use crate::data::{DataError, Record};
 use crate::diagnostic::Diag;
@@ -132,8 +130,7 @@ impl<'p> RecordCheck<'p> {
             &mut self.scratch,
             &mut shared,
         );
-        let name: Arc<str> = crate::eval::record_id(&record, &self.id_field)
-            .unwrap_or_else(|| format!("{}#{}", record.source.name(), record.index).into());
+        let name = crate::eval::record_label(&record, &self.id_field);
         let conformance = violations
             .into_iter()
             .map(|v| nonconforming(&record, &name, v));
