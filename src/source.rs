@@ -20,6 +20,8 @@ pub struct SourceFile {
     last_line: std::sync::Mutex<(usize, usize, usize)>,
     /// Characters before every [`CHAR_BLOCK`]-th byte, for columns on long lines.
     char_marks: OnceLock<Vec<usize>>,
+    /// Whether the text holds a carriage return (else only LFs end lines).
+    has_cr: OnceLock<bool>,
     /// The text as snippets show it, when it holds control characters.
     shown: OnceLock<Option<Shown>>,
 }
@@ -54,6 +56,7 @@ impl SourceFile {
             line_starts: OnceLock::new(),
             last_line: std::sync::Mutex::new((0, 0, 0)),
             char_marks: OnceLock::new(),
+            has_cr: OnceLock::new(),
             shown: OnceLock::new(),
         })
     }
@@ -184,10 +187,25 @@ impl SourceFile {
         if offset < last || offset - last > NEAR {
             return None;
         }
+        /// Nearer than this, line breaks are found one by one in one pass; farther, they are
+        /// counted in bulk and the last one found from the end.
+        const FEW: usize = 2048;
         let bytes = self.text.as_bytes();
         let between = bytes.get(last..offset)?;
-        if memchr::memchr(b'\r', between).is_none() {
-            // Only LFs end lines here: count them, and the line starts after the last.
+        let has_cr = *self
+            .has_cr
+            .get_or_init(|| memchr::memchr(b'\r', bytes).is_some());
+        if !has_cr && between.len() <= FEW {
+            // Only LFs end lines: the line starts after the last one.
+            let mut line = last_line;
+            let mut start = last_start;
+            for i in memchr::memchr_iter(b'\n', between) {
+                line += 1;
+                start = last + i + 1;
+            }
+            return Some((line, start));
+        }
+        if !has_cr {
             let breaks = memchr::memchr_iter(b'\n', between).count();
             let start = memchr::memrchr(b'\n', between).map_or(last_start, |i| last + i + 1);
             return Some((last_line + breaks, start));
@@ -241,12 +259,7 @@ impl SourceFile {
         let to = to.min(self.text.len());
         let from = from.min(to);
         let bytes = self.text.as_bytes();
-        let count = |range: std::ops::Range<usize>| {
-            // Characters are the bytes that do not continue a UTF-8 sequence.
-            bytes
-                .get(range)
-                .map_or(0, |b| b.iter().filter(|&&b| (b as i8) >= -0x40).count())
-        };
+        let count = |range: std::ops::Range<usize>| bytes.get(range).map_or(0, count_chars);
         if to - from <= CHAR_BLOCK {
             return count(from..to);
         }
@@ -255,7 +268,7 @@ impl SourceFile {
             let mut total = 0;
             marks.push(0);
             for block in bytes.chunks(CHAR_BLOCK) {
-                total += block.iter().filter(|&&b| (b as i8) >= -0x40).count();
+                total += count_chars(block);
                 marks.push(total);
             }
             marks
@@ -553,6 +566,24 @@ impl Location {
     }
 }
 
+/// How many UTF-8 characters `bytes` holds: the bytes that do not continue a sequence
+/// (`10xxxxxx`), counted eight at a time.
+fn count_chars(bytes: &[u8]) -> usize {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let words = bytes.chunks_exact(8);
+    let tail = words.remainder();
+    let mut continuations = 0;
+    for word in words {
+        let mut eight = [0; 8];
+        eight.copy_from_slice(word);
+        let w = u64::from_le_bytes(eight);
+        // Bit 7 set and bit 6 (shifted up into bit 7 of the same byte) clear.
+        continuations += (w & !(w << 1) & HIGH).count_ones() as usize;
+    }
+    continuations += tail.iter().filter(|&&b| b & 0xC0 == 0x80).count();
+    bytes.len() - continuations
+}
+
 /// Whether the LF or CR at `i` ends a line: an LF does, and so does a lone CR; in CRLF the
 /// line ends after the LF.
 fn ends_line(bytes: &[u8], i: usize) -> bool {
@@ -603,13 +634,21 @@ mod tests {
     }
 
     /// Lines counted forward from the last lookup (the path of findings in file order) agree
-    /// with counting from the start, across LF, CRLF, lone CRs and characters of any width.
+    /// with counting from the start, across LF, CRLF, lone CRs and characters of any width, in
+    /// a text with carriage returns and in one with LFs only, near and far.
     #[test]
     fn lines_counted_from_the_last_lookup_are_the_lines() {
-        let pieces = ["ab", "\n", "\r\n", "\r", "é✓", "𝄞x", "\n\n", "\r\r\n"];
+        let with_cr = ["ab", "\n", "\r\n", "\r", "é✓", "𝄞x", "\n\n", "\r\r\n"];
+        let lf_only = ["ab", "\n", "é✓", "𝄞x", "\n\n", "abcdefghij"];
+        for pieces in [&with_cr[..], &lf_only[..]] {
+            lines_counted_forward(pieces);
+        }
+    }
+
+    fn lines_counted_forward(pieces: &[&str]) {
         let mut text = String::new();
         let mut seed = 7u32;
-        for _ in 0..400 {
+        for _ in 0..4000 {
             seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
             text.push_str(pieces[(seed >> 16) as usize % pieces.len()]);
         }
@@ -623,7 +662,7 @@ mod tests {
                 })
                 .map_or(0, |i| i + 1)
         };
-        for step in [1, 3, 17, 250] {
+        for step in [1, 3, 17, 250, 3000] {
             let source = SourceFile::new("t.yaml", text.clone());
             let offsets = (0..=text.len())
                 .step_by(step)
@@ -641,6 +680,19 @@ mod tests {
                     text[start..offset].chars().count() + 1,
                     "column at {offset}, step {step}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn characters_are_counted_eight_bytes_at_a_time_as_one_by_one() {
+        let text = "aé✓𝄞b\u{7f}\u{80}\u{7ff}\u{800}\u{ffff}\u{10000}\u{10ffff}z".repeat(3);
+        let bytes = text.as_bytes();
+        for from in 0..bytes.len() {
+            for to in from..=bytes.len() {
+                let slice = bytes.get(from..to).unwrap();
+                let expected = slice.iter().filter(|&&b| (b as i8) >= -0x40).count();
+                assert_eq!(count_chars(slice), expected, "{from}..{to}");
             }
         }
     }

@@ -1306,15 +1306,18 @@ pub fn record_name(record: &Record, id_field: &[Segment]) -> String {
 
 /// [`record_name`], as the findings of the record share it.
 pub(crate) fn record_label(record: &Record, id_field: &[Segment]) -> Arc<str> {
-    record_id(record, id_field)
-        .unwrap_or_else(|| format!("{}#{}", record.source.name(), record.index).into())
+    record_id(record, id_field).map_or_else(
+        || format!("{}#{}", record.source.name(), record.index).into(),
+        |id| id.as_ref().into(),
+    )
 }
 
-/// The record's id field rendered as text, when it has a non-empty one.
-pub(crate) fn record_id(record: &Record, id_field: &[Segment]) -> Option<Arc<str>> {
+/// The record's id field rendered as text, when it has a non-empty one: borrowed from the
+/// record when it is a string.
+pub(crate) fn record_id<'r>(record: &'r Record, id_field: &[Segment]) -> Option<Cow<'r, str>> {
     let id = walk(Operand::node(&record.root), id_field);
-    match &id.value {
-        EvalValue::Str(s) if !s.is_empty() => Some(Arc::from(s.as_ref())),
+    match id.value {
+        EvalValue::Str(s) if !s.is_empty() => Some(s),
         EvalValue::Num(_) | EvalValue::Bool(_) | EvalValue::Date(_) => {
             let mut out = String::new();
             render_value(&id, Some(record), &mut out);

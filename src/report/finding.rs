@@ -103,12 +103,17 @@ fn is_zero(n: &usize) -> bool {
 impl Summary {
     /// Counts one finding.
     pub fn count(&mut self, outcome: Outcome) {
+        self.count_many(outcome, 1);
+    }
+
+    /// Counts `n` findings of one outcome.
+    pub fn count_many(&mut self, outcome: Outcome, n: usize) {
         match outcome {
-            Outcome::Deny => self.deny += 1,
-            Outcome::Warn => self.warn += 1,
-            Outcome::Note => self.note += 1,
-            Outcome::Error => self.error += 1,
-            Outcome::Waived => self.waived += 1,
+            Outcome::Deny => self.deny += n,
+            Outcome::Warn => self.warn += n,
+            Outcome::Note => self.note += n,
+            Outcome::Error => self.error += n,
+            Outcome::Waived => self.waived += n,
         }
     }
 }

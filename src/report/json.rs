@@ -307,14 +307,23 @@ fn write_finding_body(
     place: (&str, usize, usize),
     message: &str,
 ) {
-    out.extend_from_slice(b"\"effect\":");
-    write_str(out, outcome.name());
-    out.extend_from_slice(b",\"record\":");
+    out.extend_from_slice(effect_then_record(outcome));
     write_str(out, record);
     out.push(b',');
     write_place(out, place);
     out.extend_from_slice(b",\"message\":");
     write_str(out, message);
+}
+
+/// `"effect":"EFFECT","record":`, written whole.
+fn effect_then_record(outcome: Outcome) -> &'static [u8] {
+    match outcome {
+        Outcome::Deny => b"\"effect\":\"deny\",\"record\":",
+        Outcome::Warn => b"\"effect\":\"warn\",\"record\":",
+        Outcome::Note => b"\"effect\":\"note\",\"record\":",
+        Outcome::Error => b"\"effect\":\"error\",\"record\":",
+        Outcome::Waived => b"\"effect\":\"waived\",\"record\":",
+    }
 }
 
 /// `,"policy":{"file":…,"line":…,"column":…}}`: how a finding's JSON ends.
@@ -338,11 +347,7 @@ fn write_place(out: &mut Vec<u8>, (file, line, column): (&str, usize, usize)) {
 /// A JSON string: copied as it is when nothing in it needs an escape, else as serde_json
 /// escapes it.
 fn write_str(out: &mut Vec<u8>, text: &str) {
-    // Without an early exit, the check runs over whole vectors.
-    let plain = text.bytes().fold(true, |plain, b| {
-        plain & (b >= 0x20) & (b != b'"') & (b != b'\\')
-    });
-    if !plain {
+    if needs_escape(text.as_bytes()) {
         let _ = serde_json::to_writer(out, text);
     } else {
         out.reserve(text.len() + 2);
@@ -350,6 +355,29 @@ fn write_str(out: &mut Vec<u8>, text: &str) {
         out.extend_from_slice(text.as_bytes());
         out.push(b'"');
     }
+}
+
+/// Whether a JSON string of these bytes needs an escape: a control character, `"` or `\`,
+/// tested eight bytes at a time.
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Whether some byte of `w` is below `n` (at most 0x80): exact as a yes or no.
+    let below = |w: u64, n: u64| w.wrapping_sub(ONES * n) & !w & HIGH != 0;
+    let special =
+        |w: u64| below(w, 0x20) || below(w ^ (ONES * 0x22), 1) || below(w ^ (ONES * 0x5C), 1);
+    let word = |at: usize| {
+        let mut eight = [0; 8];
+        if let Some(bytes) = bytes.get(at..at + 8) {
+            eight.copy_from_slice(bytes);
+        }
+        u64::from_le_bytes(eight)
+    };
+    if bytes.len() < 8 {
+        return bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+    }
+    // Whole words, then the last eight bytes (which may overlap the words before).
+    (0..bytes.len() / 8).any(|i| special(word(i * 8))) || special(word(bytes.len() - 8))
 }
 
 /// One finding, borrowed from the [`Reported`] it shows.
@@ -547,6 +575,38 @@ mod tests {
     use super::*;
     use crate::effect::Outcome;
     use crate::source::{Location, SourceFile, Span};
+
+    #[test]
+    fn each_effect_is_written_by_its_name() {
+        for outcome in [
+            Outcome::Deny,
+            Outcome::Warn,
+            Outcome::Note,
+            Outcome::Error,
+            Outcome::Waived,
+        ] {
+            let expected = format!("\"effect\":\"{}\",\"record\":", outcome.name());
+            assert_eq!(effect_then_record(outcome), expected.as_bytes());
+        }
+    }
+
+    /// Every byte, at every position of a word and of the tail, is found as escaping needs.
+    #[test]
+    fn escapes_are_found_in_any_byte_position() {
+        for len in 0..20 {
+            for at in 0..len {
+                for byte in 0..=255u8 {
+                    let mut bytes = vec![b'a'; len];
+                    if let Some(b) = bytes.get_mut(at) {
+                        *b = byte;
+                    }
+                    let expected = bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+                    assert_eq!(needs_escape(&bytes), expected, "{byte:#x} at {at} of {len}");
+                }
+            }
+        }
+        assert!(!needs_escape("D\u{e9}j\u{e0} vu \u{2713}".as_bytes()));
+    }
 
     /// A finding written straight from the evaluation has the bytes of its report.
     #[test]

@@ -227,8 +227,13 @@ fn merge_outcomes(
         // Findings rendered one after the other go to the sink in one piece.
         let mut run: Option<std::ops::Range<usize>> = None;
         for item in outcome.findings {
-            if let Item::Rendered(outcome_of, range) = item {
-                result.summary.count(outcome_of);
+            if let Item::Rendered {
+                outcome: outcome_of,
+                count,
+                bytes: range,
+            } = item
+            {
+                result.summary.count_many(outcome_of, count);
                 run = match run {
                     Some(before) if before.end == range.start => Some(before.start..range.end),
                     Some(before) => {
@@ -243,7 +248,7 @@ fn merge_outcomes(
                 sink.rendered(rendered.get(before).unwrap_or(&[]))?;
             }
             match item {
-                Item::Rendered(..) => {}
+                Item::Rendered { .. } => {}
                 Item::Pending(mut finding) => {
                     finding.index += *first_index;
                     if finding.record.is_empty() {
@@ -305,16 +310,46 @@ struct ChunkOutcome {
     fields_seen: Option<crate::unseen::Seen>,
 }
 
-/// A finding of a chunk: rendered already, or left for the merge.
+/// Findings of a chunk: rendered already, or left for the merge.
 enum Item {
-    /// Rendered by the sink's renderer: its outcome and its bytes in the chunk's buffer.
-    Rendered(Outcome, std::ops::Range<usize>),
+    /// Findings of one outcome rendered one after the other by the sink's renderer: how many,
+    /// and their bytes in the chunk's buffer.
+    Rendered {
+        /// Their outcome.
+        outcome: Outcome,
+        /// How many findings.
+        count: usize,
+        /// Their bytes.
+        bytes: std::ops::Range<usize>,
+    },
     /// Not rendered: the sink has no renderer, or the record is named by its position in the
     /// file, which is only known at the merge (its name is empty until then).
-    Pending(Reported),
+    Pending(Box<Reported>),
     /// A record read, for sinks that want every record (its name is empty, as above, when it
     /// has no id).
-    Record(CheckedRecord),
+    Record(Box<CheckedRecord>),
+}
+
+/// Adds a rendered finding to `items`: to the last item when that holds the findings rendered
+/// just before it, of the same outcome.
+fn push_rendered(items: &mut Vec<Item>, outcome: Outcome, bytes: std::ops::Range<usize>) {
+    if let Some(Item::Rendered {
+        outcome: last,
+        count,
+        bytes: before,
+    }) = items.last_mut()
+        && *last == outcome
+        && before.end == bytes.start
+    {
+        *count += 1;
+        before.end = bytes.end;
+        return;
+    }
+    items.push(Item::Rendered {
+        outcome,
+        count: 1,
+        bytes,
+    });
 }
 
 /// A finding rendered into `out` by `renderer`, or left for the merge without one.
@@ -327,9 +362,13 @@ fn rendered_or_pending(
         Some(renderer) => {
             let start = out.len();
             renderer.render(&reported, out);
-            Item::Rendered(reported.outcome, start..out.len())
+            Item::Rendered {
+                outcome: reported.outcome,
+                count: 1,
+                bytes: start..out.len(),
+            }
         }
-        None => Item::Pending(reported),
+        None => Item::Pending(Box::new(reported)),
     }
 }
 
@@ -422,20 +461,23 @@ fn read_chunk(
         if findings.is_empty() && violations.is_empty() && !every_record && !across {
             continue;
         }
-        let name: Arc<str> = eval::record_id(&record, id_field).unwrap_or_else(|| "".into());
+        let label = eval::record_id(&record, id_field).unwrap_or_default();
+        // The name as the findings that outlive the record share it, made only when one does.
+        let shared_name = std::cell::OnceCell::<Arc<str>>::new();
+        let name = || -> Arc<str> { shared_name.get_or_init(|| Arc::from(&*label)).clone() };
         if across {
             crate::eval::across::collect_sharing(
                 program,
                 &evaluator.per_member,
-                (&record, &name),
+                (&record, &name()),
                 &mut outcome.collected,
                 &mut shared,
             );
         }
         if every_record {
-            outcome.findings.push(Item::Record(CheckedRecord {
+            outcome.findings.push(Item::Record(Box::new(CheckedRecord {
                 file: source.name().into(),
-                name: name.clone(),
+                name: name(),
                 index: record.index,
                 at: Location {
                     source: record.source.clone(),
@@ -448,7 +490,7 @@ fn read_chunk(
                     },
                     _ => None,
                 },
-            }));
+            })));
         }
         // With `--explain` only: each finding's explanation.
         let explanations: Vec<Option<Arc<[crate::eval::explain::Step]>>> = if options.explain {
@@ -464,9 +506,9 @@ fn read_chunk(
         };
         let conformance = violations
             .into_iter()
-            .map(|v| nonconforming(&record, &name, v));
+            .map(|v| nonconforming(&record, &name(), v));
         let mut explanations = explanations.into_iter();
-        let direct = renderer.filter(|_| !name.is_empty());
+        let direct = renderer.filter(|_| !label.is_empty());
         for reported in conformance {
             outcome
                 .findings
@@ -477,18 +519,21 @@ fn read_chunk(
             if let (Some(renderer), None) = (direct, &explanation) {
                 // Straight from the evaluation into the output, when the format can.
                 let start = outcome.rendered.len();
-                if renderer.render_finding(program, &record, &name, &finding, &mut outcome.rendered)
-                {
+                if renderer.render_finding(
+                    program,
+                    &record,
+                    &label,
+                    &finding,
+                    &mut outcome.rendered,
+                ) {
                     let range = start..outcome.rendered.len();
-                    outcome
-                        .findings
-                        .push(Item::Rendered(finding.outcome, range));
+                    push_rendered(&mut outcome.findings, finding.outcome, range);
                     continue;
                 }
             }
             let reported = Reported {
                 explanation,
-                ..reported(program, &record, &name, finding)
+                ..reported(program, &record, &name(), finding)
             };
             outcome
                 .findings
