@@ -22,6 +22,8 @@ pub struct SourceFile {
     char_marks: OnceLock<Vec<usize>>,
     /// Whether the text holds a carriage return (else only LFs end lines).
     has_cr: OnceLock<bool>,
+    /// Whether the text is all ASCII (then a column is a count of bytes).
+    is_ascii: OnceLock<bool>,
     /// The text as snippets show it, when it holds control characters.
     shown: OnceLock<Option<Shown>>,
 }
@@ -57,6 +59,7 @@ impl SourceFile {
             last_line: std::sync::Mutex::new((0, 0, 0)),
             char_marks: OnceLock::new(),
             has_cr: OnceLock::new(),
+            is_ascii: OnceLock::new(),
             shown: OnceLock::new(),
         })
     }
@@ -258,6 +261,9 @@ impl SourceFile {
     fn chars_between(&self, from: usize, to: usize) -> usize {
         let to = to.min(self.text.len());
         let from = from.min(to);
+        if *self.is_ascii.get_or_init(|| self.text.is_ascii()) {
+            return to - from;
+        }
         let bytes = self.text.as_bytes();
         let count = |range: std::ops::Range<usize>| bytes.get(range).map_or(0, count_chars);
         if to - from <= CHAR_BLOCK {
@@ -635,12 +641,13 @@ mod tests {
 
     /// Lines counted forward from the last lookup (the path of findings in file order) agree
     /// with counting from the start, across LF, CRLF, lone CRs and characters of any width, in
-    /// a text with carriage returns and in one with LFs only, near and far.
+    /// a text with carriage returns, in one with LFs only and in one all ASCII, near and far.
     #[test]
     fn lines_counted_from_the_last_lookup_are_the_lines() {
         let with_cr = ["ab", "\n", "\r\n", "\r", "é✓", "𝄞x", "\n\n", "\r\r\n"];
         let lf_only = ["ab", "\n", "é✓", "𝄞x", "\n\n", "abcdefghij"];
-        for pieces in [&with_cr[..], &lf_only[..]] {
+        let ascii = ["ab", "\n", "abcdefghij", "\n\n", "\r\n"];
+        for pieces in [&with_cr[..], &lf_only[..], &ascii[..]] {
             lines_counted_forward(pieces);
         }
     }

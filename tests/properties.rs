@@ -233,3 +233,101 @@ proptest! {
         }
     }
 }
+
+/// Fields and constants for comparisons: each rule `FIELD OP CONSTANT` has a mirror
+/// `CONSTANT OP' (FIELD)` (parenthesised, so that a bare name on the right of `==` is a field,
+/// not a symbol), which the evaluator decides by its general path only.
+const COMPARED_FIELDS: &[&str] = &[
+    "amount",
+    "date",
+    "vendor",
+    "quantity",
+    "buyer.kind",
+    "buyer.amount",
+];
+/// Each constant as the right side writes it, and as the left side must (a bare name on the
+/// left is a field, on the right of `==` a symbol).
+const CONSTANTS: &[(&str, &str)] = &[
+    ("0", "0"),
+    ("-5", "-5"),
+    ("100", "100"),
+    ("2018-11-14", "2018-11-14"),
+    ("2019-01-01", "2019-01-01"),
+    ("\"DJI\"", "\"DJI\""),
+    ("DJI", "\"DJI\""),
+    ("\"abc\"", "\"abc\""),
+    ("\"2018-11-14\"", "\"2018-11-14\""),
+    ("true", "true"),
+    ("\"\"", "\"\""),
+];
+const ORDERS: &[(&str, &str)] = &[
+    ("<", ">"),
+    ("<=", ">="),
+    (">", "<"),
+    (">=", "<="),
+    ("==", "=="),
+    ("!=", "!="),
+];
+
+/// Each comparison and its mirror, for those that compile, and a policy of them as rules
+/// `d-I` and `m-I` (worked out once).
+fn mirrored_rules() -> &'static (Vec<(String, String)>, String) {
+    static RULES: std::sync::OnceLock<(Vec<(String, String)>, String)> = std::sync::OnceLock::new();
+    RULES.get_or_init(|| {
+        let pairs = comparisons_and_mirrors();
+        let mut text = String::new();
+        for (i, (direct, mirrored)) in pairs.iter().enumerate() {
+            text.push_str(&format!(
+                "rule d-{i} {{ {direct} }}\nrule m-{i} {{ {mirrored} }}\n"
+            ));
+        }
+        (pairs, text)
+    })
+}
+
+fn comparisons_and_mirrors() -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    for field in COMPARED_FIELDS {
+        for (right, left) in CONSTANTS {
+            for (op, mirror) in ORDERS {
+                if *right == "DJI" && !matches!(*op, "==" | "!=") {
+                    continue; // a bare name on the right of `<` is a field
+                }
+                let direct = format!("note when {field} {op} {right}");
+                let mirrored = format!("note when {left} {mirror} ({field})");
+                let compiles =
+                    |text: &str| check_sources(&[SourceFile::new("p.policy", text)]).is_ok();
+                if compiles(&direct) && compiles(&mirrored) {
+                    pairs.push((direct, mirrored));
+                }
+            }
+        }
+    }
+    pairs
+}
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// The evaluator's quick paths for `FIELD OP CONSTANT` decide as the general path decides
+    /// the mirrored comparison: the same outcome at the same place, or both an error.
+    #[test]
+    fn a_comparison_decides_as_its_mirror(records in prop::collection::vec(record(), 1..8)) {
+        let (pairs, text) = mirrored_rules();
+        prop_assert!(pairs.len() > 300, "{} comparisons compile", pairs.len());
+        let program = check_sources(&[SourceFile::new("p.policy", text.as_str())]).unwrap();
+        let source = SourceFile::new("r.yaml", records.concat());
+        let mut evaluator = Evaluator::new(&program);
+        for record in read_records(&source, Format::Yaml, &LoadOptions::default()).flatten() {
+            let mut findings = Vec::new();
+            evaluator.evaluate(&record, &mut findings);
+            // Rule 2i is the direct comparison, 2i + 1 its mirror.
+            let mut decided = vec![None; program.rules.len()];
+            for f in &findings {
+                decided[f.rule] = Some((f.outcome, (f.outcome != caveat::eval::Outcome::Error).then_some(f.span)));
+            }
+            for (i, pair) in decided.chunks(2).enumerate() {
+                prop_assert_eq!(&pair[0], &pair[1], "{:?} on {}", pairs[i], record.source.text());
+            }
+        }
+    }
+}

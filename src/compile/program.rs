@@ -939,6 +939,19 @@ pub enum Order {
     Ge,
 }
 
+impl Order {
+    /// Whether two values in this `ordering` satisfy the comparison.
+    pub fn holds(self, ordering: std::cmp::Ordering) -> bool {
+        use std::cmp::Ordering::{Greater, Less};
+        match self {
+            Order::Lt => ordering == Less,
+            Order::Le => ordering != Greater,
+            Order::Gt => ordering == Greater,
+            Order::Ge => ordering != Less,
+        }
+    }
+}
+
 /// The built-in functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Function {

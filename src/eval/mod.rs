@@ -519,6 +519,72 @@ impl<'r> Context<'r, '_> {
         }
     }
 
+    /// The record's value that `expr` reads, when `expr` is a top-level field or a path of keys
+    /// under one and the record has a value there: found without building operands. `None`
+    /// otherwise (also for a missing field or a null), when the general path decides.
+    fn field_node(&self, expr: &'r Expr) -> Option<&'r Node> {
+        let ExprKind::RootField(slot, rest) = &expr.kind else {
+            return None;
+        };
+        let mut node = self.slots.get(self.root, *slot)?;
+        for segment in rest {
+            let (crate::value::Value::Map(map), Segment::Key(key)) = (&node.value, segment) else {
+                return None;
+            };
+            node = map.get(key)?;
+        }
+        Some(node).filter(|node| !matches!(node.value, crate::value::Value::Null))
+    }
+
+    /// `FIELD < > <= >= CONSTANT` where the record's value has the constant's type (a number
+    /// or a date): what [`compare`] would decide, without the general path. `None` for
+    /// anything else, which the general path decides.
+    fn quick_order(&self, order: Order, left: &'r Expr, right: &'r Expr) -> Option<Operand<'r>> {
+        use crate::value::Value;
+        let ExprKind::Const(constant) = &right.kind else {
+            return None;
+        };
+        let node = self.field_node(left)?;
+        let ordering = match (&node.value, constant) {
+            (Value::Number(x), Const::Number(y)) => x.cmp(y),
+            (Value::Date(x), Const::Date(y)) => x.cmp(y),
+            _ => return None,
+        };
+        Some(Self::boolean(order.holds(ordering), Some(node.span)))
+    }
+
+    /// `FIELD == CONSTANT` (or `!=`) where the record's value has the constant's type: what
+    /// [`equals`] would decide, without the general path. A string that differs is decided
+    /// here only when no alias applies and the constant cannot be read as a date or time
+    /// (which `==` would compare as one). `None` for anything else.
+    fn quick_equals(
+        &self,
+        left: &'r Expr,
+        right: &'r Expr,
+        aliased: bool,
+        negated: bool,
+    ) -> Option<Operand<'r>> {
+        use crate::value::Value;
+        let ExprKind::Const(constant) = &right.kind else {
+            return None;
+        };
+        let node = self.field_node(left)?;
+        let eq = match (&node.value, constant) {
+            (Value::String(x), Const::String(y)) => {
+                let date_like = y.as_bytes().first().is_none_or(u8::is_ascii_digit);
+                if **x != **y && (aliased || date_like) {
+                    return None;
+                }
+                **x == **y
+            }
+            (Value::Number(x), Const::Number(y)) => x == y,
+            (Value::Date(x), Const::Date(y)) => x == y,
+            (Value::Bool(x), Const::Bool(y)) => x == y,
+            _ => return None,
+        };
+        Some(Self::boolean(eq != negated, Some(node.span)))
+    }
+
     /// What the frame knows of `expr` already: a constant of the run, or a value per member of
     /// the group.
     fn known(&self, expr: &Expr) -> Option<Known<'r, '_>> {
@@ -612,6 +678,9 @@ impl<'r> Context<'r, '_> {
                 aliases,
                 negated,
             } => {
+                if let Some(quick) = self.quick_equals(left, right, aliases.is_some(), *negated) {
+                    return Ok(quick);
+                }
                 let l = self.eval(left)?;
                 let r = self.eval(right)?;
                 let eq = equals(&l, &r, aliases.as_deref()).map_err(|m| Self::fail(expr, m))?;
@@ -622,15 +691,13 @@ impl<'r> Context<'r, '_> {
                 }
             }
             ExprKind::Order(order, left, right) => {
+                if let Some(quick) = self.quick_order(*order, left, right) {
+                    return Ok(quick);
+                }
                 let l = self.eval(left)?;
                 let r = self.eval(right)?;
                 let ordering = compare(&l, &r).map_err(|m| Self::fail(expr, m))?;
-                let holds = ordering.is_some_and(|o| match order {
-                    Order::Lt => o == Ordering::Less,
-                    Order::Le => o != Ordering::Greater,
-                    Order::Gt => o == Ordering::Greater,
-                    Order::Ge => o != Ordering::Less,
-                });
+                let holds = ordering.is_some_and(|o| order.holds(o));
                 Self::boolean(holds, l.span.or(r.span))
             }
             ExprKind::InSet(needle, set, negated) => {

@@ -2,6 +2,7 @@
 //! findings arrive.
 
 use std::io::Write;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -234,8 +235,14 @@ impl Render for JsonRender {
             finding.outcome,
             name,
             (record.source.name(), line, column),
-            &finding.message,
         );
+        match &pieces.generated {
+            // The message the rule's text gives, written when the rule was first met.
+            (message, json) if Arc::ptr_eq(message, &finding.message) => {
+                out.extend_from_slice(json);
+            }
+            _ => write_str(out, &finding.message),
+        }
         match finding.policy_span {
             None => out.extend_from_slice(&pieces.policy),
             Some(span) => {
@@ -254,6 +261,8 @@ struct RuleJson {
     /// `,"policy":{…}}` at the rule itself (a finding that failed elsewhere in the rule points
     /// there instead).
     policy: Box<[u8]>,
+    /// The message generated from the rule's text, and its JSON string.
+    generated: (Arc<str>, Box<[u8]>),
 }
 
 impl RuleJson {
@@ -263,9 +272,12 @@ impl RuleJson {
         let mut policy = Vec::new();
         let (line, column) = rule.source.line_col(rule.span.start);
         write_policy(&mut policy, (rule.source.name(), line, column));
+        let mut message = Vec::new();
+        write_str(&mut message, &rule.generated_message);
         RuleJson {
             head: head.into(),
             policy: policy.into(),
+            generated: (rule.generated_message.clone(), message.into()),
         }
     }
 }
@@ -287,7 +299,8 @@ struct PlainFinding<'a> {
 /// a check with many findings spends its time on).
 fn write_plain_finding(f: &PlainFinding, out: &mut Vec<u8>) {
     write_head(out, f.rule);
-    write_finding_body(out, f.outcome, f.record, f.place, f.message);
+    write_finding_body(out, f.outcome, f.record, f.place);
+    write_str(out, f.message);
     write_policy(out, f.policy);
 }
 
@@ -298,21 +311,19 @@ fn write_head(out: &mut Vec<u8>, rule: &str) {
     out.push(b',');
 }
 
-/// `"effect":…,"record":…,"file":…,"line":…,"column":…,"message":…`: the middle of a
-/// finding's JSON.
+/// `"effect":…,"record":…,"file":…,"line":…,"column":…,"message":`: the middle of a finding's
+/// JSON, up to its message.
 fn write_finding_body(
     out: &mut Vec<u8>,
     outcome: Outcome,
     record: &str,
     place: (&str, usize, usize),
-    message: &str,
 ) {
     out.extend_from_slice(effect_then_record(outcome));
     write_str(out, record);
     out.push(b',');
     write_place(out, place);
     out.extend_from_slice(b",\"message\":");
-    write_str(out, message);
 }
 
 /// `"effect":"EFFECT","record":`, written whole.
