@@ -173,7 +173,7 @@ fn has(node: &Node, keys: &[Box<str>], mut stopped: Option<&mut BTreeSet<Box<str
             Some(child) => has(child, rest, stopped),
             None => {
                 if let Some(out) = stopped {
-                    out.extend(map.entries.iter().map(|e| e.key.clone()));
+                    out.extend(map.entries.iter().map(|e| Box::from(e.key.as_str())));
                 }
                 false
             }

@@ -5,6 +5,10 @@ use rust_decimal::Decimal;
 
 use crate::source::Span;
 
+/// The text of a string value or a mapping key: kept inline, without an allocation, up to 24
+/// bytes (most keys and strings of records are shorter).
+pub type Text = compact_str::CompactString;
+
 /// A value read from a record, with its span in the data file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
@@ -25,7 +29,7 @@ pub enum Value {
     /// An exact decimal number; its text as written is the node's span in the source.
     Number(Decimal),
     /// A string.
-    String(Box<str>),
+    String(Text),
     /// A date (only from typed sources such as a schema; YAML dates stay strings).
     Date(Date),
     /// A list.
@@ -46,7 +50,7 @@ pub struct Map {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     /// The key.
-    pub key: Box<str>,
+    pub key: Text,
     /// Where the key was written.
     pub key_span: Span,
     /// The value.

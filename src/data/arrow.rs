@@ -28,7 +28,7 @@ use super::build::data_error;
 use super::{DataError, Record};
 use crate::diagnostic::Code;
 use crate::source::{Source, SourceFile, Span};
-use crate::value::{Entry, Map, Node, Value};
+use crate::value::{Entry, Map, Node, Text, Value};
 
 /// The deepest nesting of Arrow types read (as `--max-depth` for files).
 const MAX_DEPTH: usize = 128;
@@ -55,7 +55,7 @@ enum Kind<'a> {
     Date(At<'a, i64>),
     /// Nanoseconds since 1970-01-01T00:00:00Z, and whether the column has a time zone.
     Timestamp(At<'a, Option<i128>>, bool),
-    Struct(Vec<(Box<str>, Column<'a>)>),
+    Struct(Vec<(Text, Column<'a>)>),
     /// Each row's range of elements in the child.
     List(At<'a, Range<usize>>, Box<Column<'a>>),
     /// Each row's range of entries; the keys and the values.

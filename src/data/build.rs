@@ -15,7 +15,7 @@ use rust_decimal::Decimal;
 use super::{DataError, Limits, LoadOptions, Record};
 use crate::compile::projection::{Projection, Wanted};
 use crate::source::{Source, Span};
-use crate::value::{Entry, Map, Node, Value};
+use crate::value::{Entry, Map, Node, Text, Value};
 
 /// The error for `key` at `span`, given before at `first` in the same mapping.
 pub(super) fn duplicate_key(source: &Source, key: &str, span: Span, first: Span) -> DataError {
@@ -171,7 +171,7 @@ struct MapBody {
     pending: Option<PendingKey>,
     /// Key positions (in the entry stack), once the mapping is large enough that a linear search
     /// would cost.
-    index: Option<HashMap<Box<str>, usize>>,
+    index: Option<HashMap<Text, usize>>,
 }
 
 /// Mappings with more keys than this get a hash index for the duplicate check.
@@ -197,7 +197,7 @@ impl MapBody {
             index.insert(entry.key.clone(), entries.len());
         } else if entries.len().saturating_sub(self.first) >= INDEX_FROM {
             let mine = entries.get(self.first..).unwrap_or(&[]);
-            let mut index: HashMap<Box<str>, usize> = mine
+            let mut index: HashMap<Text, usize> = mine
                 .iter()
                 .enumerate()
                 .map(|(i, e)| (e.key.clone(), self.first + i))
@@ -211,7 +211,7 @@ impl MapBody {
 
 /// A key waiting for its value.
 struct PendingKey {
-    key: Box<str>,
+    key: Text,
     span: Span,
     /// False for a duplicate or complex key: the value is read and dropped.
     keep: bool,
@@ -482,7 +482,7 @@ impl Builder {
     }
 
     /// A mapping key.
-    pub(super) fn key(&mut self, key: Box<str>, span: Span, anchor: usize) {
+    pub(super) fn key(&mut self, key: Text, span: Span, anchor: usize) {
         if span.end.saturating_sub(span.start) > self.limits.max_scalar_bytes {
             let error = self.scalar_too_large(span, "key");
             self.error(error);
@@ -732,7 +732,7 @@ impl Builder {
             );
             if self.expects_key() {
                 self.error(error);
-                self.key(Box::from(""), span, 0);
+                self.key(Text::default(), span, 0);
             } else {
                 self.scalar(Err(Box::new(error)), span, 0);
             }
@@ -769,10 +769,10 @@ impl Builder {
         if self.expects_key() {
             let key = match &node.value {
                 Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string().into_boxed_str()),
-                Value::Bool(b) => Some(b.to_string().into_boxed_str()),
-                Value::Null => Some(Box::from("")),
-                Value::Date(d) => Some(d.to_string().into_boxed_str()),
+                Value::Number(n) => Some(n.to_string().into()),
+                Value::Bool(b) => Some(b.to_string().into()),
+                Value::Null => Some(Text::default()),
+                Value::Date(d) => Some(d.to_string().into()),
                 Value::List(_) | Value::Map(_) => None,
             };
             if let Some(key) = key {
@@ -915,7 +915,7 @@ impl Builder {
                 }
                 None => {
                     body.pending = Some(PendingKey {
-                        key: Box::from(""),
+                        key: Text::default(),
                         span,
                         keep: false,
                         on_path: false,

@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use super::build::data_error;
 use super::{DataError, Record};
 use crate::source::{Source, Span};
-use crate::value::{Entry, Map, Node, Value};
+use crate::value::{Entry, Map, Node, Text, Value};
 
 /// A cell: its text (quotes removed, `""` unescaped) and where it was written.
 struct Cell {
@@ -26,7 +26,7 @@ pub(crate) struct CsvRecords {
     source: Source,
     pos: usize,
     /// The header: each column's path of names.
-    header: Option<Vec<(Vec<Box<str>>, Span)>>,
+    header: Option<Vec<(Vec<Text>, Span)>>,
     index: usize,
     pending: VecDeque<Result<Record, DataError>>,
     done: bool,
@@ -223,9 +223,9 @@ impl CsvRecords {
 
     /// Reads the header row.
     fn header(&mut self, cells: Vec<Cell>) -> Result<(), DataError> {
-        let mut columns: Vec<(Vec<Box<str>>, Span)> = Vec::new();
+        let mut columns: Vec<(Vec<Text>, Span)> = Vec::new();
         for cell in cells {
-            let path: Vec<Box<str>> = cell.text.trim().split('.').map(Box::from).collect();
+            let path: Vec<Text> = cell.text.trim().split('.').map(Text::from).collect();
             if path.iter().any(|p| p.is_empty()) {
                 return Err(data_error(
                     &self.source,
@@ -292,7 +292,7 @@ impl CsvRecords {
                 path,
                 *key_span,
                 Node {
-                    value: Value::String(cell.text.into_boxed_str()),
+                    value: Value::String(cell.text.into()),
                     span: cell.span,
                 },
                 span,
@@ -310,7 +310,7 @@ impl CsvRecords {
 }
 
 /// Puts `node` at `path` in `map`, making the mappings on the way (spanning the row).
-fn insert(map: &mut Map, path: &[Box<str>], key_span: Span, node: Node, row: Span) {
+fn insert(map: &mut Map, path: &[Text], key_span: Span, node: Node, row: Span) {
     let [first, rest @ ..] = path else {
         return;
     };

@@ -5,7 +5,7 @@ use super::build::{Builder, char_span, data_error, decimal_from_parts, duplicate
 use super::{DataError, LoadOptions, Record};
 use crate::diagnostic::Code;
 use crate::source::{Source, Span};
-use crate::value::Value;
+use crate::value::{Text, Value};
 
 /// The records of a JSON or JSON Lines file, one at a time; see [`super::read_records`].
 pub(crate) struct JsonRecords {
@@ -566,7 +566,7 @@ impl JsonRecords {
     }
 
     /// Reads a string at the opening quote: its text and its span, quotes included.
-    fn string(&mut self) -> Result<(Box<str>, Span), Box<DataError>> {
+    fn string(&mut self) -> Result<(Text, Span), Box<DataError>> {
         let text = self.source.text();
         let start = self.pos;
         let mut i = start + 1;
@@ -576,7 +576,7 @@ impl JsonRecords {
                 Some(b'"') => {
                     self.pos = i + 1;
                     let s = text.get(start + 1..i).unwrap_or("");
-                    return Ok((Box::from(s), Span::new(start, i + 1)));
+                    return Ok((Text::from(s), Span::new(start, i + 1)));
                 }
                 Some(b'\\') => break,
                 Some(0..0x20) => return Err(self.control_character(i)),
@@ -598,7 +598,7 @@ impl JsonRecords {
             match self.at(i) {
                 Some(b'"') => {
                     self.pos = i + 1;
-                    return Ok((out.into_boxed_str(), Span::new(start, i + 1)));
+                    return Ok((Text::from(out), Span::new(start, i + 1)));
                 }
                 Some(b'\\') => {
                     let escape = i;
@@ -738,7 +738,7 @@ impl JsonRecords {
         let span = Span::new(start, i);
         let value = match decimal_from_parts(negative, int, frac, exp) {
             Some(number) => Value::Number(number),
-            None => Value::String(Box::from(self.source.slice(span))),
+            None => Value::String(self.source.slice(span).into()),
         };
         Ok((value, span))
     }

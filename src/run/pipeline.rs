@@ -485,7 +485,7 @@ fn read_chunk(
                 },
                 vendor: match &record.root.value {
                     crate::value::Value::Map(map) => match map.get("vendor").map(|n| &n.value) {
-                        Some(crate::value::Value::String(v)) => Some(v.as_ref().into()),
+                        Some(crate::value::Value::String(v)) => Some(v.as_str().into()),
                         _ => None,
                     },
                     _ => None,

@@ -209,8 +209,8 @@ impl Checker<'_> {
                     None
                 }
             },
-            (Type::Bool, Value::String(s)) if matches!(s.as_ref(), "true" | "false") => {
-                Some(Value::Bool(s.as_ref() == "true"))
+            (Type::Bool, Value::String(s)) if matches!(s.as_str(), "true" | "false") => {
+                Some(Value::Bool(s.as_str() == "true"))
             }
             (Type::Enum(members), Value::String(_) | Value::Number(_)) => {
                 let text = match &node.value {

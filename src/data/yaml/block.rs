@@ -17,7 +17,7 @@ use super::super::DataError;
 use super::super::build::Builder;
 use super::scalar::{plain_value, quoted_end};
 use crate::source::Span;
-use crate::value::Value;
+use crate::value::{Text, Value};
 
 /// What one step of the scanner came to.
 pub(super) enum Step {
@@ -367,7 +367,7 @@ impl BlockScanner {
             return Ok(false);
         }
         builder.count_event();
-        builder.key(Box::from(&*text), key.span, 0);
+        builder.key(Text::from(&*text), key.span, 0);
         let after = line.skip_spaces(colon + 1);
         match line.at(after) {
             None => {
@@ -586,7 +586,7 @@ fn scalar_or_flow(
     let end = scanned.span.end;
     if let Some(builder) = builder {
         let value = match scanned.quoted {
-            Some(text) => Value::String(text.into_boxed_str()),
+            Some(text) => Value::String(text.into()),
             None => plain_value(Cow::Borrowed(line.str(scanned.span))),
         };
         builder.count_event();
@@ -643,7 +643,7 @@ fn flow_collection(
                     None => line.str(key.span),
                 };
                 builder.count_event();
-                builder.key(Box::from(text), key.span, 0);
+                builder.key(Text::from(text), key.span, 0);
             }
             i = line.skip_spaces(colon + 1);
         }

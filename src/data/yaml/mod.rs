@@ -267,12 +267,12 @@ impl<'a> YamlRecords<'a> {
                 );
                 self.builder.error(error);
             }
-            self.builder.key(text.into_boxed_str(), span, anchor);
+            self.builder.key(text.into(), span, anchor);
             return;
         }
         let value = match tag {
             None if style == ScalarStyle::Plain => Ok(plain_value(std::borrow::Cow::Owned(text))),
-            None => Ok(Value::String(text.into_boxed_str())),
+            None => Ok(Value::String(text.into())),
             Some(tag) => self.tagged_value(text, tag, span, props),
         };
         self.builder.scalar(value, span, anchor);
@@ -287,7 +287,7 @@ impl<'a> YamlRecords<'a> {
     ) -> Result<Value, Box<DataError>> {
         let kind = classify_tag(tag);
         let value = match kind {
-            TagKind::NonSpecific | TagKind::Str => return Ok(Value::String(text.into_boxed_str())),
+            TagKind::NonSpecific | TagKind::Str => return Ok(Value::String(text.into())),
             TagKind::Int => parse_int(text.as_bytes()).map(Value::Number),
             TagKind::Float => parse_number(text.as_bytes()).map(Value::Number),
             TagKind::Bool => match text.as_str() {

@@ -21,7 +21,7 @@ pub(super) fn plain_value(text: std::borrow::Cow<str>) -> Value {
         Some(b'0'..=b'9' | b'-' | b'+' | b'.') => parse_number(bytes).map(Value::Number),
         _ => None,
     };
-    special.unwrap_or_else(|| Value::String(text.into_owned().into_boxed_str()))
+    special.unwrap_or_else(|| Value::String(text.into()))
 }
 
 /// A core-schema integer: `[-+]?[0-9]+`, `0o[0-7]+` or `0x[0-9a-fA-F]+`.
