@@ -526,13 +526,7 @@ impl<'r> Context<'r, '_> {
         let ExprKind::RootField(slot, rest) = &expr.kind else {
             return None;
         };
-        let mut node = self.slots.get(self.root, *slot)?;
-        for segment in rest {
-            let (crate::value::Value::Map(map), Segment::Key(key)) = (&node.value, segment) else {
-                return None;
-            };
-            node = map.get(key)?;
-        }
+        let node = node_at(self.slots.get(self.root, *slot)?, rest)?;
         Some(node).filter(|node| !matches!(node.value, crate::value::Value::Null))
     }
 
@@ -1261,6 +1255,17 @@ fn walk<'r>(start: Operand<'r>, path: &[Segment]) -> Operand<'r> {
     current
 }
 
+/// The node at a path of keys from `node`, if every step is a key of a mapping.
+fn node_at<'r>(mut node: &'r Node, path: &[Segment]) -> Option<&'r Node> {
+    for segment in path {
+        let (crate::value::Value::Map(map), Segment::Key(key)) = (&node.value, segment) else {
+            return None;
+        };
+        node = map.get(key)?;
+    }
+    Some(node)
+}
+
 /// A list position; negative counts from the end.
 fn position(len: usize, index: i64) -> Option<usize> {
     if index >= 0 {
@@ -1382,6 +1387,12 @@ pub(crate) fn record_label(record: &Record, id_field: &[Segment]) -> Arc<str> {
 /// The record's id field rendered as text, when it has a non-empty one: borrowed from the
 /// record when it is a string.
 pub(crate) fn record_id<'r>(record: &'r Record, id_field: &[Segment]) -> Option<Cow<'r, str>> {
+    // The common case, a string under a path of keys, straight from the record.
+    if let Some(node) = node_at(&record.root, id_field)
+        && let crate::value::Value::String(id) = &node.value
+    {
+        return (!id.is_empty()).then_some(Cow::Borrowed(id.as_str()));
+    }
     let id = walk(Operand::node(&record.root), id_field);
     match id.value {
         EvalValue::Str(s) if !s.is_empty() => Some(s),
