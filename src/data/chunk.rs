@@ -96,14 +96,23 @@ impl Chunks {
         let Some(file) = self.file.as_mut() else {
             return Ok(());
         };
-        let mut block = vec![0u8; 64 << 10];
         // A file known to be too large is refused before any of it is read.
         let mut known_size = std::mem::take(&mut self.size);
+        if want != usize::MAX {
+            // Room for all of it at once: the buffer does not grow (and copy) as it fills.
+            self.buffer
+                .reserve(want.saturating_sub(self.buffer.len()) + (64 << 10));
+        }
         while self.buffer.len() < want {
             let read = if known_size > self.max_bytes {
                 Ok(usize::try_from(known_size).unwrap_or(usize::MAX))
             } else {
-                file.read(&mut block)
+                // Straight into the buffer, 64 KiB at most at a time.
+                let before = self.buffer.len();
+                (&mut *file)
+                    .take(64 << 10)
+                    .read_to_end(&mut self.buffer)
+                    .map(|_| self.buffer.len() - before)
             };
             known_size = 0;
             match read {
@@ -127,7 +136,6 @@ impl Chunks {
                             "raise the limit with `--max-file-size BYTES` if the file is right",
                         ));
                     }
-                    self.buffer.extend_from_slice(block.get(..n).unwrap_or(&[]));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
@@ -193,14 +201,20 @@ impl Chunks {
             }
         }
         let rest = text.get(from..).unwrap_or(&[]);
-        let starts = std::iter::once(0).chain(memchr::memchr_iter(b'\n', rest).map(|i| i + 1));
-        for start in starts {
-            // The line runs on to the text's end: the checks read only its first bytes.
-            let line = rest.get(start..).unwrap_or(&[]);
-            if is_marker(line, b"---") || is_marker(line, b"...") || line.starts_with(b"%") {
-                self.splitting = false;
-                return;
-            }
+        // The lines that could be markers or directives, found by what starts them (each line
+        // runs on to the text's end: the checks read only its first bytes).
+        let unsafe_line = |line: &[u8]| {
+            is_marker(line, b"---") || is_marker(line, b"...") || line.starts_with(b"%")
+        };
+        let after_break =
+            |start: &'static [u8]| memchr::memmem::find_iter(rest, start).map(|i| i + 1);
+        let mut starts = std::iter::once(0)
+            .chain(after_break(b"\n-"))
+            .chain(after_break(b"\n."))
+            .chain(after_break(b"\n%"));
+        if starts.any(|start| unsafe_line(rest.get(start..).unwrap_or(&[]))) {
+            self.splitting = false;
+            return;
         }
         if has_anchor(text) {
             self.splitting = false;
@@ -295,6 +309,9 @@ fn has_anchor(text: &[u8]) -> bool {
 
 /// Lines as `SourceFile` counts them: a newline, or a carriage return not followed by one.
 fn count_lines(bytes: &[u8]) -> usize {
+    if memchr::memchr(b'\r', bytes).is_none() {
+        return memchr::memchr_iter(b'\n', bytes).count();
+    }
     memchr::memchr2_iter(b'\n', b'\r', bytes)
         .filter(|&i| bytes.get(i) == Some(&b'\n') || bytes.get(i + 1) != Some(&b'\n'))
         .count()
