@@ -525,6 +525,7 @@ impl JsonRecords {
         let mut i = start + 1;
         let mut escaped = false;
         loop {
+            i = self.next_special(i);
             match self.at(i) {
                 Some(b'"') => {
                     self.pos = i + 1;
@@ -543,6 +544,37 @@ impl JsonRecords {
                 None => return Err(self.unterminated(start, i)),
             }
         }
+    }
+
+    /// Where the first `"`, `\` or control character at or after `from` is in the current
+    /// document (its end if there is none): eight bytes at a time, then one by one.
+    fn next_special(&self, from: usize) -> usize {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+        // The high bit of each byte of `y` that is zero, and only of those.
+        let zero_bytes = |y: u64| !(((y & LOW7) + LOW7) | y | LOW7);
+        let bytes = self.source.text().as_bytes();
+        let end = self.end.min(bytes.len());
+        let mut i = from;
+        while let Some(word) = bytes.get(i..i + 8).filter(|_| i + 8 <= end) {
+            let mut eight = [0; 8];
+            eight.copy_from_slice(word);
+            let w = u64::from_le_bytes(eight);
+            let special = zero_bytes(w ^ (ONES * u64::from(b'"')))
+                | zero_bytes(w ^ (ONES * u64::from(b'\\')))
+                | zero_bytes(w & (ONES * 0xE0));
+            if special != 0 {
+                return i + (special.trailing_zeros() / 8) as usize;
+            }
+            i += 8;
+        }
+        while let Some(&b) = bytes.get(i).filter(|_| i < end) {
+            if b == b'"' || b == b'\\' || b < 0x20 {
+                break;
+            }
+            i += 1;
+        }
+        i
     }
 
     fn literal(&mut self, word: &[u8], value: Value) -> Result<(), Box<DataError>> {
@@ -572,6 +604,7 @@ impl JsonRecords {
         let mut i = start + 1;
         // Most strings have no escapes: one allocation, straight from the text.
         loop {
+            i = self.next_special(i);
             match self.at(i) {
                 Some(b'"') => {
                     self.pos = i + 1;
@@ -588,12 +621,7 @@ impl JsonRecords {
         out.push_str(text.get(start + 1..i).unwrap_or(""));
         loop {
             let segment = i;
-            while let Some(b) = self.at(i) {
-                if b == b'"' || b == b'\\' || b < 0x20 {
-                    break;
-                }
-                i += 1;
-            }
+            i = self.next_special(i);
             out.push_str(text.get(segment..i).unwrap_or(""));
             match self.at(i) {
                 Some(b'"') => {
@@ -1027,6 +1055,43 @@ mod tests {
         assert_eq!(number(get(&ok(&results[0]).root, "id")), Decimal::from(1));
         let (_, results) = read_with("{\"title\": \"x\"}", false, records_path("entry"));
         assert_eq!(err(&results[0]).code, Code::DataNoRecordsList);
+    }
+
+    /// The first `"`, `\\` or control character, found a word at a time, is the one a byte by
+    /// byte search finds, wherever it lies and wherever the document ends.
+    #[test]
+    fn special_bytes_are_found_as_one_by_one() {
+        for special in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+            for len in 0..20 {
+                for at in 0..=len {
+                    let mut bytes = vec![b'x'; len];
+                    bytes.extend_from_slice("é ~\u{7f}".as_bytes());
+                    // At `len`: no special byte before the tail (which holds none).
+                    if let Some(b) = bytes.get_mut(at).filter(|_| at < len) {
+                        *b = special;
+                    }
+                    let text = String::from_utf8(bytes.clone()).unwrap();
+                    let mut records = JsonRecords::new(
+                        SourceFile::new("t.json", text),
+                        LoadOptions::default(),
+                        false,
+                    );
+                    for end in 0..=bytes.len() {
+                        records.end = end;
+                        for from in 0..=end {
+                            let expected = (from..end)
+                                .find(|&i| matches!(bytes[i], b'"' | b'\\' | 0..0x20))
+                                .unwrap_or(end);
+                            assert_eq!(
+                                records.next_special(from),
+                                expected,
+                                "{bytes:?} {from}..{end}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -182,6 +182,11 @@ fn apply_waivers(
 struct RootSlots {
     /// Entry position by slot; `MISSING` when the record has no such field.
     positions: Vec<u32>,
+    /// The keys of the record filled before, in order, each with its slot (`None`: no rule
+    /// reads it), and the program they were matched for: the records of a file mostly have the
+    /// same keys in the same order, so a key is matched by comparing it with the one at its
+    /// position before, without a hash lookup.
+    last_keys: (usize, Vec<(crate::value::Text, Option<usize>)>),
 }
 
 impl RootSlots {
@@ -191,12 +196,27 @@ impl RootSlots {
         self.positions.clear();
         self.positions
             .resize(program.root_fields.len(), Self::MISSING);
+        let (matched_for, last_keys) = &mut self.last_keys;
+        let program_address = std::ptr::from_ref(program) as usize;
+        if *matched_for != program_address {
+            *matched_for = program_address;
+            last_keys.clear();
+        }
         if let crate::value::Value::Map(map) = &root.value {
             for (position, entry) in map.entries.iter().enumerate() {
-                if let (Some(&slot), Ok(position)) = (
-                    program.root_fields.get(&*entry.key),
-                    u32::try_from(position),
-                ) && let Some(at) = self.positions.get_mut(slot)
+                let slot = match last_keys.get_mut(position) {
+                    Some((key, slot)) if *key == entry.key => *slot,
+                    last => {
+                        let slot = program.root_fields.get(&*entry.key).copied();
+                        match last {
+                            Some(last) => *last = (entry.key.clone(), slot),
+                            None => last_keys.push((entry.key.clone(), slot)),
+                        }
+                        slot
+                    }
+                };
+                if let (Some(slot), Ok(position)) = (slot, u32::try_from(position))
+                    && let Some(at) = self.positions.get_mut(slot)
                 {
                     *at = position;
                 }
