@@ -65,12 +65,14 @@ impl Map {
 
     /// The entry stored under `key`, if any.
     pub fn entry(&self, key: &str) -> Option<&Entry> {
-        // Length and first byte first: most keys differ there, without a call to `memcmp`.
-        let (len, first) = (key.len(), key.as_bytes().first());
-        self.entries
-            .iter()
-            .find(|e| e.key.len() == len && e.key.as_bytes().first() == first && &*e.key == key)
+        self.entries.iter().find(|e| same_key(&e.key, key))
     }
+}
+
+/// Whether two keys are the same: length and first byte first, where most keys differ,
+/// without a call to `memcmp`.
+pub(crate) fn same_key(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
 }
 
 /// A record with no fields: the root expressions see where no record is at hand.

@@ -302,18 +302,38 @@ fn comparisons_and_mirrors() -> Vec<(String, String)> {
                 }
             }
         }
+        // Presence and membership, against the same test of the field read through `if`, which
+        // only the general path evaluates.
+        let general = format!("(if true then {field} else {field})");
+        for test in [
+            "exists",
+            "is missing",
+            "in [\"DJI\", \"abc\", \"2018-11-14\"]",
+            "not in [DJI, abc]",
+            "in [\"DJI\", 5, 2018-11-14, true]",
+            "not in [\"abc\", 100]",
+        ] {
+            let direct = format!("note when {field} {test}");
+            let mirrored = format!("note when {general} {test}");
+            let compiles = |text: &str| check_sources(&[SourceFile::new("p.policy", text)]).is_ok();
+            if compiles(&direct) && compiles(&mirrored) {
+                pairs.push((direct, mirrored));
+            }
+        }
     }
     pairs
 }
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(32))]
 
-    /// The evaluator's quick paths for `FIELD OP CONSTANT` decide as the general path decides
-    /// the mirrored comparison: the same outcome at the same place, or both an error.
+    /// The evaluator's quick paths for `FIELD OP CONSTANT`, `FIELD exists`, `FIELD is missing`
+    /// and `FIELD in LIST` decide as the general path decides the mirrored comparison or the
+    /// same test of the field read through `if`: the same outcome at the same place, or both an
+    /// error.
     #[test]
     fn a_comparison_decides_as_its_mirror(records in prop::collection::vec(record(), 1..8)) {
         let (pairs, text) = mirrored_rules();
-        prop_assert!(pairs.len() > 300, "{} comparisons compile", pairs.len());
+        prop_assert!(pairs.len() > 330, "{} comparisons compile", pairs.len());
         let program = check_sources(&[SourceFile::new("p.policy", text.as_str())]).unwrap();
         let source = SourceFile::new("r.yaml", records.concat());
         let mut evaluator = Evaluator::new(&program);

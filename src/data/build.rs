@@ -187,7 +187,7 @@ impl MapBody {
             None => entries
                 .get(self.first..)?
                 .iter()
-                .find(|e| &*e.key == key)
+                .find(|e| crate::value::same_key(&e.key, key))
                 .map(|e| e.key_span),
         }
     }

@@ -105,21 +105,12 @@ impl<'p> Evaluator<'p> {
         self.candidates.clear();
         self.candidates.extend_from_slice(&index.always);
         for path_index in &index.paths {
-            let value = match path_index.slot {
+            let probe = match path_index.slot {
                 Some(slot) => match self.slots.get(&record.root, slot) {
-                    Some(node) => {
-                        walk(Operand::node(node), path_index.path.get(1..).unwrap_or(&[]))
-                    }
-                    None => Operand::MISSING,
+                    Some(node) => probe_at(node, path_index.path.get(1..).unwrap_or(&[])),
+                    None => Probe::Missing,
                 },
-                None => walk(Operand::node(&record.root), &path_index.path),
-            };
-            let probe = match &value.value {
-                EvalValue::Missing => Probe::Missing,
-                EvalValue::Str(s) => Probe::Text(s),
-                EvalValue::Num(n) => Probe::Number(*n),
-                EvalValue::Date(d) => Probe::Date(*d),
-                _ => Probe::Other,
+                None => probe_at(&record.root, &path_index.path),
             };
             path_index.candidates(probe, &mut self.candidates, &mut self.scratch);
         }
@@ -138,6 +129,29 @@ impl<'p> Evaluator<'p> {
         if let Some(new) = findings.get_mut(first..) {
             apply_waivers(program, record, &self.slots, new, &mut self.used_waivers);
         }
+    }
+}
+
+/// What the rule index sees of the value at `path` from `node`, read straight from the record:
+/// the value, or `Other` (every rule of its kind is a candidate) where the path meets a list.
+fn probe_at<'r>(mut node: &'r Node, path: &[Segment]) -> Probe<'r> {
+    use crate::value::Value;
+    for segment in path {
+        match (&node.value, segment) {
+            (Value::Map(map), Segment::Key(key)) => match map.get(key) {
+                Some(next) => node = next,
+                None => return Probe::Missing,
+            },
+            (Value::List(_), _) => return Probe::Other,
+            _ => return Probe::Missing,
+        }
+    }
+    match &node.value {
+        Value::Null => Probe::Missing,
+        Value::String(s) => Probe::Text(s),
+        Value::Number(n) => Probe::Number(*n),
+        Value::Date(d) => Probe::Date(*d),
+        Value::Bool(_) | Value::List(_) | Value::Map(_) => Probe::Other,
     }
 }
 
@@ -715,6 +729,12 @@ impl<'r> Context<'r, '_> {
                 Self::boolean(holds, l.span.or(r.span))
             }
             ExprKind::InSet(needle, set, negated) => {
+                if let Some(node) = self.field_node(needle)
+                    && let crate::value::Value::String(text) = &node.value
+                    && let Some(found) = text_in_set(text, set)
+                {
+                    return Ok(Self::boolean(found != *negated, Some(node.span)));
+                }
                 let n = self.eval(needle)?;
                 match in_set(&n, set).map_err(|m| Self::fail(expr, m))? {
                     None => Self::boolean(false, n.span),
@@ -805,10 +825,16 @@ impl<'r> Context<'r, '_> {
                 Self::boolean(holds, l.span)
             }
             ExprKind::Exists(inner) => {
+                if let Some(node) = self.field_node(inner) {
+                    return Ok(Self::boolean(true, Some(node.span)));
+                }
                 let v = self.eval(inner)?;
                 Self::boolean(!v.is_missing(), v.span)
             }
             ExprKind::Missing(inner) => {
+                if let Some(node) = self.field_node(inner) {
+                    return Ok(Self::boolean(false, Some(node.span)));
+                }
                 let v = self.eval(inner)?;
                 Self::boolean(v.is_missing(), v.span)
             }
@@ -1295,19 +1321,25 @@ fn position(len: usize, index: i64) -> Option<usize> {
     }
 }
 
+/// Membership of a string in a constant set, by hash and spelling (its strings and aliased
+/// symbols): the common case. `None` when it is in neither and the set holds other constants,
+/// which it must be compared with as `==` would.
+fn text_in_set(text: &str, set: &ConstSet) -> Option<bool> {
+    if set.strings.contains(text) || set.aliases.matches(text) {
+        return Some(true);
+    }
+    set.others.is_empty().then_some(false)
+}
+
 /// Membership in a constant set; `Ok(None)` when the needle is missing.
 fn in_set(needle: &Operand<'_>, set: &ConstSet) -> std::result::Result<Option<bool>, Mismatch> {
     if needle.is_missing() {
         return Ok(None);
     }
-    if let EvalValue::Str(s) = &needle.value {
-        // The common case: a string against strings and aliased symbols, by hash and spelling.
-        if set.strings.contains(s.as_ref()) || set.aliases.matches(s) {
-            return Ok(Some(true));
-        }
-        if set.others.is_empty() {
-            return Ok(Some(false));
-        }
+    if let EvalValue::Str(s) = &needle.value
+        && let Some(found) = text_in_set(s, set)
+    {
+        return Ok(Some(found));
     }
     // Otherwise compare with each element as `==` would, reporting a type mismatch only if no
     // element matched.
