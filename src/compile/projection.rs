@@ -68,7 +68,10 @@ impl Projection {
             return Some(Wanted::Everything);
         };
         let node = self.nodes.get(node)?;
-        let &(_, child) = node.children.iter().find(|(name, _)| &**name == key)?;
+        let &(_, child) = node
+            .children
+            .iter()
+            .find(|(name, _)| crate::value::same_key(name, key))?;
         Some(self.wanted(child))
     }
 

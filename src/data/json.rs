@@ -251,10 +251,7 @@ impl JsonRecords {
                 return;
             }
             let rest = text.as_bytes().get(start..).unwrap_or(&[]);
-            let line_end = rest
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(len, |i| start + i);
+            let line_end = memchr::memchr(b'\n', rest).map_or(len, |i| start + i);
             self.next_line = line_end + 1;
             let line = text.as_bytes().get(start..line_end).unwrap_or(&[]);
             let end = if line.last() == Some(&b'\r') {
