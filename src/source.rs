@@ -26,6 +26,17 @@ pub struct SourceFile {
     is_ascii: OnceLock<bool>,
     /// The text as snippets show it, when it holds control characters.
     shown: OnceLock<Option<Shown>>,
+    /// What takes the text's buffer back when the file is dropped (a chunk reader reusing its
+    /// buffers: memory it has touched already, not fresh pages for every chunk).
+    give_back: Option<fn(Vec<u8>)>,
+}
+
+impl Drop for SourceFile {
+    fn drop(&mut self) {
+        if let Some(give_back) = self.give_back {
+            give_back(std::mem::take(&mut self.text).into_bytes());
+        }
+    }
 }
 
 /// A copy of a file's text with its control characters escaped (`\u{1b}`), for snippets: what
@@ -61,7 +72,15 @@ impl SourceFile {
             has_cr: OnceLock::new(),
             is_ascii: OnceLock::new(),
             shown: OnceLock::new(),
+            give_back: None,
         })
+    }
+
+    /// Has `give_back` take the text's buffer when this file, not yet shared, is dropped.
+    pub(crate) fn give_back_on_drop(source: &mut Source, give_back: fn(Vec<u8>)) {
+        if let Some(file) = Arc::get_mut(source) {
+            file.give_back = Some(give_back);
+        }
     }
 
     /// The file as snippets show it: this one, or, if it holds control characters, a copy in

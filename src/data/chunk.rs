@@ -12,7 +12,7 @@ use std::path::Path;
 
 use super::Format;
 use crate::diagnostic::{Code, Diag};
-use crate::source::{Source, TextKind};
+use crate::source::{Source, SourceFile, TextKind};
 
 /// The path that means standard input.
 pub(crate) const STDIN: &str = "-";
@@ -25,6 +25,36 @@ pub(crate) const CHUNK_BYTES: usize = 1 << 20;
 
 /// How far past a chunk's target size the reader looks for a record's start, at first.
 const MARGIN_BYTES: usize = 64 << 10;
+
+/// The buffers of chunks checked already, for the next chunks: with several threads, memory
+/// freed on one and allocated on another would otherwise often be fresh pages from the system,
+/// each a page fault (at `--jobs 2`, 48,000 of them for a 200 MB file, against 2,700 on one).
+static FREE_BUFFERS: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+
+/// The most buffers kept (two windows of chunks in flight on two cores need about eight).
+const KEPT_BUFFERS: usize = 8;
+
+/// An empty buffer for a chunk, one given back before if there is one.
+fn chunk_buffer() -> Vec<u8> {
+    FREE_BUFFERS
+        .lock()
+        .ok()
+        .and_then(|mut free| free.pop())
+        .unwrap_or_default()
+}
+
+/// Takes back the buffer of a chunk that is checked, if it is of a chunk's size.
+fn give_back(mut buffer: Vec<u8>) {
+    if !(CHUNK_BYTES..=4 * CHUNK_BYTES).contains(&buffer.capacity()) {
+        return;
+    }
+    buffer.clear();
+    if let Ok(mut free) = FREE_BUFFERS.lock()
+        && free.len() < KEPT_BUFFERS
+    {
+        free.push(buffer);
+    }
+}
 
 /// Reads a data file as a series of chunks, each a [`SourceFile`] that knows its first line.
 pub(crate) struct Chunks {
@@ -224,7 +254,10 @@ impl Chunks {
     fn make_source(&mut self, bytes: Vec<u8>) -> Result<Source, Diag> {
         let first_line = self.line;
         self.line += count_lines(&bytes);
-        crate::source::text_from_bytes(self.name.clone(), bytes, first_line, TextKind::Data)
+        let mut source =
+            crate::source::text_from_bytes(self.name.clone(), bytes, first_line, TextKind::Data)?;
+        SourceFile::give_back_on_drop(&mut source, give_back);
+        Ok(source)
     }
 }
 
@@ -269,7 +302,9 @@ impl Iterator for Chunks {
                     continue; // read the rest of the file into this chunk
                 }
             }
-            let rest = self.buffer.split_off(end);
+            let mut rest = chunk_buffer();
+            rest.extend_from_slice(self.buffer.get(end..).unwrap_or(&[]));
+            self.buffer.truncate(end);
             let chunk = std::mem::replace(&mut self.buffer, rest);
             self.started = true;
             return Some(self.make_source(chunk));
@@ -343,6 +378,39 @@ mod tests {
         let mut chunks = yaml_chunks(started);
         chunks.check_safe(text.as_bytes());
         chunks.splitting
+    }
+
+    /// Chunks read into buffers given back by chunks dropped before hold their own text and
+    /// nothing of the buffer's past: together they are the file, line numbers and all.
+    #[test]
+    fn chunks_in_recycled_buffers_are_the_file() {
+        let mut text = String::new();
+        for i in 0..60_000 {
+            text.push_str(&format!(
+                "- id: r{i}\n  vendor: \"{}\"\n",
+                "v".repeat(i % 37)
+            ));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.yaml");
+        std::fs::write(&path, &text).unwrap();
+        let mut joined = String::new();
+        let mut line = 1;
+        let mut count = 0;
+        for source in Chunks::open(&path, Format::Yaml, true).unwrap() {
+            let source = source.unwrap();
+            assert_eq!(
+                source.line_col(0).0,
+                line,
+                "chunk {count} starts on its line"
+            );
+            line += source.text().matches('\n').count();
+            joined.push_str(source.text());
+            count += 1;
+            // Dropped here: its buffer may hold the next chunk.
+        }
+        assert!(count > 2, "{count} chunks");
+        assert_eq!(joined, text);
     }
 
     #[test]
