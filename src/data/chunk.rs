@@ -26,34 +26,57 @@ pub(crate) const CHUNK_BYTES: usize = 1 << 20;
 /// How far past a chunk's target size the reader looks for a record's start, at first.
 const MARGIN_BYTES: usize = 64 << 10;
 
-/// The buffers of chunks checked already, for the next chunks: with several threads, memory
-/// freed on one and allocated on another would otherwise often be fresh pages from the system,
-/// each a page fault (at `--jobs 2`, 48,000 of them for a 200 MB file, against 2,700 on one).
-static FREE_BUFFERS: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
-
-/// The most buffers kept (two windows of chunks in flight on two cores need about eight).
-const KEPT_BUFFERS: usize = 8;
-
-/// An empty buffer for a chunk, one given back before if there is one.
-fn chunk_buffer() -> Vec<u8> {
-    FREE_BUFFERS
-        .lock()
-        .ok()
-        .and_then(|mut free| free.pop())
-        .unwrap_or_default()
+/// Byte buffers used before, kept for reuse: with several threads, memory freed on one and
+/// allocated on another is otherwise often fresh pages from the system, each a page fault.
+pub(crate) struct BufferPool {
+    free: std::sync::Mutex<Vec<Vec<u8>>>,
+    /// The most buffers kept.
+    kept: usize,
+    /// The capacities worth keeping.
+    sizes: std::ops::RangeInclusive<usize>,
 }
 
-/// Takes back the buffer of a chunk that is checked, if it is of a chunk's size.
-fn give_back(mut buffer: Vec<u8>) {
-    if !(CHUNK_BYTES..=4 * CHUNK_BYTES).contains(&buffer.capacity()) {
-        return;
+impl BufferPool {
+    /// A pool keeping at most `kept` buffers whose capacity lies in `sizes`.
+    pub(crate) const fn new(kept: usize, sizes: std::ops::RangeInclusive<usize>) -> BufferPool {
+        BufferPool {
+            free: std::sync::Mutex::new(Vec::new()),
+            kept,
+            sizes,
+        }
     }
-    buffer.clear();
-    if let Ok(mut free) = FREE_BUFFERS.lock()
-        && free.len() < KEPT_BUFFERS
-    {
-        free.push(buffer);
+
+    /// An empty buffer, one given back before if there is one.
+    pub(crate) fn take(&self) -> Vec<u8> {
+        self.free
+            .lock()
+            .ok()
+            .and_then(|mut free| free.pop())
+            .unwrap_or_default()
     }
+
+    /// Takes back a buffer whose bytes are used up, if it is of a size worth keeping.
+    pub(crate) fn give_back(&self, mut buffer: Vec<u8>) {
+        if !self.sizes.contains(&buffer.capacity()) {
+            return;
+        }
+        buffer.clear();
+        if let Ok(mut free) = self.free.lock()
+            && free.len() < self.kept
+        {
+            free.push(buffer);
+        }
+    }
+}
+
+/// The buffers of chunks checked already, for the next chunks (at `--jobs 2`, without them,
+/// 48,000 page faults for a 200 MB file against 2,700 on one core). Two windows of chunks in
+/// flight on two cores need about eight.
+static CHUNK_BUFFERS: BufferPool = BufferPool::new(8, CHUNK_BYTES..=4 * CHUNK_BYTES);
+
+/// Gives a dropped chunk's buffer back to [`CHUNK_BUFFERS`].
+fn give_back(buffer: Vec<u8>) {
+    CHUNK_BUFFERS.give_back(buffer);
 }
 
 /// Reads a data file as a series of chunks, each a [`SourceFile`] that knows its first line.
@@ -302,7 +325,7 @@ impl Iterator for Chunks {
                     continue; // read the rest of the file into this chunk
                 }
             }
-            let mut rest = chunk_buffer();
+            let mut rest = CHUNK_BUFFERS.take();
             rest.extend_from_slice(self.buffer.get(end..).unwrap_or(&[]));
             self.buffer.truncate(end);
             let chunk = std::mem::replace(&mut self.buffer, rest);

@@ -279,7 +279,7 @@ fn merge_outcomes(
             .add(program, collected, |index| format!("{name}#{index}"));
         *first_index += outcome.indexes;
         sink.progress(outcome.bytes);
-        give_back(rendered);
+        RENDER_BUFFERS.give_back(rendered);
     }
     Ok(())
 }
@@ -373,34 +373,10 @@ fn rendered_or_pending(
 }
 
 /// Render buffers written out already, for the next chunks: a check with many findings then
-/// writes them into memory it has touched before, instead of growing a new buffer each chunk.
-static RENDER_BUFFERS: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
-
-/// The most buffers kept, and the largest (a buffer that grew beyond is let go).
-const KEPT_BUFFERS: usize = 16;
-const KEPT_BUFFER_BYTES: usize = 64 << 20;
-
-/// An empty render buffer, used before if one is free.
-fn render_buffer() -> Vec<u8> {
-    RENDER_BUFFERS
-        .lock()
-        .ok()
-        .and_then(|mut free| free.pop())
-        .unwrap_or_default()
-}
-
-/// Gives back a render buffer whose bytes are written out.
-fn give_back(mut buffer: Vec<u8>) {
-    if buffer.capacity() == 0 || buffer.capacity() > KEPT_BUFFER_BYTES {
-        return;
-    }
-    buffer.clear();
-    if let Ok(mut free) = RENDER_BUFFERS.lock()
-        && free.len() < KEPT_BUFFERS
-    {
-        free.push(buffer);
-    }
-}
+/// writes them into memory it has touched before, instead of growing a new buffer each chunk
+/// (a buffer that grew beyond 64 MiB is let go).
+static RENDER_BUFFERS: crate::data::chunk::BufferPool =
+    crate::data::chunk::BufferPool::new(16, 1..=64 << 20);
 
 fn read_chunk(
     program: &Program,
@@ -413,7 +389,7 @@ fn read_chunk(
     (every_record, read_paths): (bool, &[crate::unseen::ReadPath]),
 ) -> ChunkOutcome {
     let mut outcome = ChunkOutcome {
-        rendered: render_buffer(),
+        rendered: RENDER_BUFFERS.take(),
         ..ChunkOutcome::default()
     };
     let mut seen = (!read_paths.is_empty()).then(|| crate::unseen::Seen::new(read_paths));
