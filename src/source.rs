@@ -14,10 +14,10 @@ pub struct SourceFile {
     /// that was read in pieces.
     first_line: usize,
     line_starts: OnceLock<Vec<usize>>,
-    /// The last offset looked up, its line (1-based; 0: none yet) and where that line starts:
-    /// findings come in file order, so the next one is found by counting the line breaks from
-    /// there, without an index of every line.
-    last_line: std::sync::Mutex<(usize, usize, usize)>,
+    /// The last offset looked up (at first, the text's start): findings come in file order, so
+    /// the next one is found by counting the line breaks from there, without an index of every
+    /// line.
+    last_line: std::sync::Mutex<LineMark>,
     /// Characters before every [`CHAR_BLOCK`]-th byte, for columns on long lines.
     char_marks: OnceLock<Vec<usize>>,
     /// Whether the text holds a carriage return (else only LFs end lines).
@@ -37,6 +37,14 @@ impl Drop for SourceFile {
             give_back(std::mem::take(&mut self.text).into_bytes());
         }
     }
+}
+
+/// An offset of a text, its line (1-based) and where that line starts.
+#[derive(Debug, Clone, Copy)]
+struct LineMark {
+    offset: usize,
+    line: usize,
+    start: usize,
 }
 
 /// A copy of a file's text with its control characters escaped (`\u{1b}`), for snippets: what
@@ -67,7 +75,11 @@ impl SourceFile {
             text: text.into(),
             first_line: first_line.max(1),
             line_starts: OnceLock::new(),
-            last_line: std::sync::Mutex::new((0, 0, 0)),
+            last_line: std::sync::Mutex::new(LineMark {
+                offset: 0,
+                line: 1,
+                start: 0,
+            }),
             char_marks: OnceLock::new(),
             has_cr: OnceLock::new(),
             is_ascii: OnceLock::new(),
@@ -176,7 +188,11 @@ impl SourceFile {
             .and_then(|&last| self.line_after(last, offset))
             .unwrap_or_else(|| self.line_by_index(offset));
         if let Some(last) = last.as_deref_mut() {
-            *last = (offset, line, start);
+            *last = LineMark {
+                offset,
+                line,
+                start,
+            };
         }
         // A byte order mark is not a column.
         if line == 1 && self.first_line == 1 && self.text.starts_with('\u{feff}') {
@@ -195,17 +211,16 @@ impl SourceFile {
         (line, starts.get(line - 1).copied().unwrap_or(0))
     }
 
-    /// [`SourceFile::line_by_index`] for an offset at most 64 KiB after the last one looked up
-    /// (`last`: its offset, line and line start), by counting the line breaks in between (LF,
-    /// CRLF and a lone CR each end a line).
-    fn line_after(&self, last: (usize, usize, usize), offset: usize) -> Option<(usize, usize)> {
+    /// [`SourceFile::line_by_index`] for an offset at most 64 KiB after the last one looked up,
+    /// by counting the line breaks in between (LF, CRLF and a lone CR each end a line).
+    fn line_after(&self, last: LineMark, offset: usize) -> Option<(usize, usize)> {
         /// Farther than this, the index is cheaper than counting.
         const NEAR: usize = 64 * 1024;
-        // Before the first lookup, count from the start of the text.
-        let (last, last_line, last_start) = match last {
-            (_, 0, _) => (0, 1, 0),
-            last => last,
-        };
+        let LineMark {
+            offset: last,
+            line: last_line,
+            start: last_start,
+        } = last;
         if offset < last || offset - last > NEAR {
             return None;
         }
@@ -607,6 +622,17 @@ fn count_chars(bytes: &[u8]) -> usize {
     }
     continuations += tail.iter().filter(|&&b| b & 0xC0 == 0x80).count();
     bytes.len() - continuations
+}
+
+/// How many lines end in `bytes`, as [`SourceFile`] counts them (LF, CRLF and a lone CR each
+/// end a line): what a chunk of a file adds to the line its successor starts on.
+pub(crate) fn count_lines(bytes: &[u8]) -> usize {
+    if memchr::memchr(b'\r', bytes).is_none() {
+        return memchr::memchr_iter(b'\n', bytes).count();
+    }
+    memchr::memchr2_iter(b'\n', b'\r', bytes)
+        .filter(|&i| ends_line(bytes, i))
+        .count()
 }
 
 /// Whether the LF or CR at `i` ends a line: an LF does, and so does a lone CR; in CRLF the

@@ -440,19 +440,18 @@ fn compile_lets(compiler: &mut Compiler<'_>, rule: &ast::Rule) -> Vec<LocalLet> 
         // A `let each` of a group rule is computed on each record before grouping, as `where`
         // is: compiled as `where` is, then the names read per group again.
         let each = local.each && compiler.rule.as_ref().is_some_and(|n| n.per_group);
+        // What the rule's names allow around the let, while a `let each` is compiled.
+        let mut around = None;
         if let Some(names) = compiler.rule.as_mut() {
             names.lets_read.clear();
             if each {
-                names.per_group = false;
-                names.all_allowed = false;
-                names.in_each = true;
+                around = Some((names.per_group, names.all_allowed, names.in_each));
+                (names.per_group, names.all_allowed, names.in_each) = (false, false, true);
             }
         }
         let expr = compiler.expr(&local.value);
-        if let Some(names) = compiler.rule.as_mut().filter(|_| each) {
-            names.per_group = true;
-            names.all_allowed = true;
-            names.in_each = false;
+        if let (Some(names), Some(around)) = (compiler.rule.as_mut(), around) {
+            (names.per_group, names.all_allowed, names.in_each) = around;
         }
         reads.push(
             compiler

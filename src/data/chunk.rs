@@ -26,6 +26,9 @@ pub(crate) const CHUNK_BYTES: usize = 1 << 20;
 /// How far past a chunk's target size the reader looks for a record's start, at first.
 const MARGIN_BYTES: usize = 64 << 10;
 
+/// The most bytes one read asks the file for.
+const READ_BYTES: usize = 64 << 10;
+
 /// Byte buffers used before, kept for reuse: with several threads, memory freed on one and
 /// allocated on another is otherwise often fresh pages from the system, each a page fault.
 pub(crate) struct BufferPool {
@@ -73,11 +76,6 @@ impl BufferPool {
 /// 48,000 page faults for a 200 MB file against 2,700 on one core). Two windows of chunks in
 /// flight on two cores need about eight.
 static CHUNK_BUFFERS: BufferPool = BufferPool::new(8, CHUNK_BYTES..=4 * CHUNK_BYTES);
-
-/// Gives a dropped chunk's buffer back to [`CHUNK_BUFFERS`].
-fn give_back(buffer: Vec<u8>) {
-    CHUNK_BUFFERS.give_back(buffer);
-}
 
 /// Reads a data file as a series of chunks, each a [`SourceFile`] that knows its first line.
 pub(crate) struct Chunks {
@@ -154,16 +152,16 @@ impl Chunks {
         if want != usize::MAX {
             // Room for all of it at once: the buffer does not grow (and copy) as it fills.
             self.buffer
-                .reserve(want.saturating_sub(self.buffer.len()) + (64 << 10));
+                .reserve(want.saturating_sub(self.buffer.len()) + READ_BYTES);
         }
         while self.buffer.len() < want {
             let read = if known_size > self.max_bytes {
                 Ok(usize::try_from(known_size).unwrap_or(usize::MAX))
             } else {
-                // Straight into the buffer, 64 KiB at most at a time.
+                // Straight into the buffer (`read_to_end` retries an interrupted read).
                 let before = self.buffer.len();
                 (&mut *file)
-                    .take(64 << 10)
+                    .take(READ_BYTES as u64)
                     .read_to_end(&mut self.buffer)
                     .map(|_| self.buffer.len() - before)
             };
@@ -190,7 +188,6 @@ impl Chunks {
                         ));
                     }
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     self.file = None;
                     return Err(Diag::io(Code::IoRead, "cannot read", &self.name, &e));
@@ -276,10 +273,10 @@ impl Chunks {
 
     fn make_source(&mut self, bytes: Vec<u8>) -> Result<Source, Diag> {
         let first_line = self.line;
-        self.line += count_lines(&bytes);
+        self.line += crate::source::count_lines(&bytes);
         let mut source =
             crate::source::text_from_bytes(self.name.clone(), bytes, first_line, TextKind::Data)?;
-        SourceFile::give_back_on_drop(&mut source, give_back);
+        SourceFile::give_back_on_drop(&mut source, |buffer| CHUNK_BUFFERS.give_back(buffer));
         Ok(source)
     }
 }
@@ -363,16 +360,6 @@ fn has_anchor(text: &[u8]) -> bool {
                 .is_some_and(|b| matches!(b, b' ' | b'\t' | b'[' | b'{' | b',' | b'\n'));
             after && text.get(i + 1).is_some_and(|c| !c.is_ascii_whitespace())
         })
-}
-
-/// Lines as `SourceFile` counts them: a newline, or a carriage return not followed by one.
-fn count_lines(bytes: &[u8]) -> usize {
-    if memchr::memchr(b'\r', bytes).is_none() {
-        return memchr::memchr_iter(b'\n', bytes).count();
-    }
-    memchr::memchr2_iter(b'\n', b'\r', bytes)
-        .filter(|&i| bytes.get(i) == Some(&b'\n') || bytes.get(i + 1) != Some(&b'\n'))
-        .count()
 }
 
 #[cfg(test)]

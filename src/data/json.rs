@@ -544,34 +544,11 @@ impl JsonRecords {
     }
 
     /// Where the first `"`, `\` or control character at or after `from` is in the current
-    /// document (its end if there is none): eight bytes at a time, then one by one.
+    /// document (its end if there is none).
     fn next_special(&self, from: usize) -> usize {
-        const ONES: u64 = 0x0101_0101_0101_0101;
-        const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-        // The high bit of each byte of `y` that is zero, and only of those.
-        let zero_bytes = |y: u64| !(((y & LOW7) + LOW7) | y | LOW7);
-        let bytes = self.source.text().as_bytes();
-        let end = self.end.min(bytes.len());
-        let mut i = from;
-        while let Some(word) = bytes.get(i..i + 8).filter(|_| i + 8 <= end) {
-            let mut eight = [0; 8];
-            eight.copy_from_slice(word);
-            let w = u64::from_le_bytes(eight);
-            let special = zero_bytes(w ^ (ONES * u64::from(b'"')))
-                | zero_bytes(w ^ (ONES * u64::from(b'\\')))
-                | zero_bytes(w & (ONES * 0xE0));
-            if special != 0 {
-                return i + (special.trailing_zeros() / 8) as usize;
-            }
-            i += 8;
-        }
-        while let Some(&b) = bytes.get(i).filter(|_| i < end) {
-            if b == b'"' || b == b'\\' || b < 0x20 {
-                break;
-            }
-            i += 1;
-        }
-        i
+        let end = self.end.min(self.source.text().len());
+        let rest = self.source.text().as_bytes().get(from..end).unwrap_or(&[]);
+        first_special(rest).map_or(end.max(from), |i| from + i)
     }
 
     fn literal(&mut self, word: &[u8], value: Value) -> Result<(), Box<DataError>> {
@@ -905,6 +882,33 @@ impl JsonRecords {
     }
 }
 
+/// Where the first byte of `bytes` that a JSON string cannot hold as it is lies: `"`, `\` or a
+/// control character. Eight bytes at a time, then one by one; the reader ends strings with it
+/// and the report writer looks for what to escape with it.
+pub(crate) fn first_special(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    // The high bit of each byte of `y` that is zero, and only of those.
+    let zero_bytes = |y: u64| !(((y & LOW7) + LOW7) | y | LOW7);
+    let words = bytes.chunks_exact(8);
+    let tail = words.remainder();
+    for (n, word) in words.enumerate() {
+        let mut eight = [0; 8];
+        eight.copy_from_slice(word);
+        let w = u64::from_le_bytes(eight);
+        let special = zero_bytes(w ^ (ONES * u64::from(b'"')))
+            | zero_bytes(w ^ (ONES * u64::from(b'\\')))
+            | zero_bytes(w & (ONES * 0xE0));
+        if special != 0 {
+            return Some(n * 8 + (special.trailing_zeros() / 8) as usize);
+        }
+    }
+    let whole = bytes.len() - tail.len();
+    tail.iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .map(|i| whole + i)
+}
+
 /// A key's hash, for the duplicate check of skipped objects.
 fn hash_key(bytes: &[u8]) -> u64 {
     use std::hash::BuildHasher;
@@ -1054,7 +1058,7 @@ mod tests {
         assert_eq!(err(&results[0]).code, Code::DataNoRecordsList);
     }
 
-    /// The first `"`, `\\` or control character, found a word at a time, is the one a byte by
+    /// The first `"`, `\` or control character, found a word at a time, is the one a byte by
     /// byte search finds, wherever it lies and wherever the document ends.
     #[test]
     fn special_bytes_are_found_as_one_by_one() {

@@ -9,6 +9,8 @@ mod csv;
 mod json;
 mod yaml;
 
+pub(crate) use json::first_special;
+
 use crate::diagnostic::Code;
 use crate::source::{Source, Span};
 use crate::value::Node;

@@ -134,18 +134,13 @@ impl<'p> Evaluator<'p> {
 
 /// What the rule index sees of the value at `path` from `node`, read straight from the record:
 /// the value, or `Other` (every rule of its kind is a candidate) where the path meets a list.
-fn probe_at<'r>(mut node: &'r Node, path: &[Segment]) -> Probe<'r> {
+fn probe_at<'r>(node: &'r Node, path: &[Segment]) -> Probe<'r> {
     use crate::value::Value;
-    for segment in path {
-        match (&node.value, segment) {
-            (Value::Map(map), Segment::Key(key)) => match map.get(key) {
-                Some(next) => node = next,
-                None => return Probe::Missing,
-            },
-            (Value::List(_), _) => return Probe::Other,
-            _ => return Probe::Missing,
-        }
-    }
+    let node = match reach(node, path) {
+        Reach::Node(node) => node,
+        Reach::Missing => return Probe::Missing,
+        Reach::List => return Probe::Other,
+    };
     match &node.value {
         Value::Null => Probe::Missing,
         Value::String(s) => Probe::Text(s),
@@ -196,11 +191,18 @@ fn apply_waivers(
 struct RootSlots {
     /// Entry position by slot; `MISSING` when the record has no such field.
     positions: Vec<u32>,
-    /// The keys of the record filled before, in order, each with its slot (`None`: no rule
-    /// reads it), and the program they were matched for: the records of a file mostly have the
-    /// same keys in the same order, so a key is matched by comparing it with the one at its
+    /// The keys of the record filled before and their slots: the records of a file mostly have
+    /// the same keys in the same order, so a key is matched by comparing it with the one at its
     /// position before, without a hash lookup.
-    last_keys: (usize, Vec<(crate::value::Text, Option<usize>)>),
+    last_shape: Shape,
+}
+
+/// A record's top-level keys in order, each with its slot (`None`: no rule reads it), and the
+/// program (by address) whose slots they are.
+#[derive(Debug, Default)]
+struct Shape {
+    program: usize,
+    keys: Vec<(crate::value::Text, Option<usize>)>,
 }
 
 impl RootSlots {
@@ -210,10 +212,10 @@ impl RootSlots {
         self.positions.clear();
         self.positions
             .resize(program.root_fields.len(), Self::MISSING);
-        let (matched_for, last_keys) = &mut self.last_keys;
         let program_address = std::ptr::from_ref(program) as usize;
-        if *matched_for != program_address {
-            *matched_for = program_address;
+        let last_keys = &mut self.last_shape.keys;
+        if self.last_shape.program != program_address {
+            self.last_shape.program = program_address;
             last_keys.clear();
         }
         if let crate::value::Value::Map(map) = &root.value {
@@ -599,6 +601,7 @@ impl<'r> Context<'r, '_> {
         let node = self.field_node(left)?;
         let eq = match (&node.value, constant) {
             (Value::String(x), Const::String(y)) => {
+                // A date or a date-time starts with a digit.
                 let date_like = y.as_bytes().first().is_none_or(u8::is_ascii_digit);
                 if **x != **y && (aliased || date_like) {
                     return None;
@@ -1301,15 +1304,39 @@ fn walk<'r>(start: Operand<'r>, path: &[Segment]) -> Operand<'r> {
     current
 }
 
-/// The node at a path of keys from `node`, if every step is a key of a mapping.
-fn node_at<'r>(mut node: &'r Node, path: &[Segment]) -> Option<&'r Node> {
+/// Where a path leads from a node, read straight from the record (without the operands of
+/// [`walk`]).
+enum Reach<'r> {
+    /// Every step is a key of a mapping: the node there.
+    Node(&'r Node),
+    /// A key is not there, or a step meets a value that has no keys.
+    Missing,
+    /// A step meets a list, over whose elements [`walk`] would go on.
+    List,
+}
+
+/// [`Reach`]: where `path` leads from `node`.
+fn reach<'r>(mut node: &'r Node, path: &[Segment]) -> Reach<'r> {
+    use crate::value::Value;
     for segment in path {
-        let (crate::value::Value::Map(map), Segment::Key(key)) = (&node.value, segment) else {
-            return None;
-        };
-        node = map.get(key)?;
+        match (&node.value, segment) {
+            (Value::Map(map), Segment::Key(key)) => match map.get(key) {
+                Some(next) => node = next,
+                None => return Reach::Missing,
+            },
+            (Value::List(_), _) => return Reach::List,
+            _ => return Reach::Missing,
+        }
     }
-    Some(node)
+    Reach::Node(node)
+}
+
+/// The node at a path of keys from `node`, if every step is a key of a mapping.
+fn node_at<'r>(node: &'r Node, path: &[Segment]) -> Option<&'r Node> {
+    match reach(node, path) {
+        Reach::Node(node) => Some(node),
+        Reach::Missing | Reach::List => None,
+    }
 }
 
 /// A list position; negative counts from the end.

@@ -182,8 +182,9 @@ impl<W: Write> super::Report for JsonlWriter<W> {
 /// Renders a finding as one line of JSON.
 #[derive(Default)]
 pub(crate) struct JsonRender {
-    /// Each rule's JSON that is the same in all its findings, written on the first finding.
-    rules: std::sync::OnceLock<Vec<RuleJson>>,
+    /// Each rule's JSON that is the same in all its findings, written on the first finding, and
+    /// the program (by address) whose rules they are.
+    rules: std::sync::OnceLock<(usize, Vec<RuleJson>)>,
 }
 
 impl Render for JsonRender {
@@ -221,11 +222,18 @@ impl Render for JsonRender {
         if finding.waived.is_some() {
             return false;
         }
-        let rules = self
+        let address = std::ptr::from_ref(program) as usize;
+        let (written_for, rules) = self
             .rules
-            .get_or_init(|| program.rules.iter().map(RuleJson::of).collect());
-        let Some(pieces) = rules.get(finding.rule) else {
-            return false;
+            .get_or_init(|| (address, program.rules.iter().map(RuleJson::of).collect()));
+        // A renderer serves one program; another one's rules are written on the spot.
+        let pieces_of_another;
+        let pieces = match rules.get(finding.rule) {
+            Some(pieces) if *written_for == address => pieces,
+            _ => {
+                pieces_of_another = RuleJson::of(rule);
+                &pieces_of_another
+            }
         };
         let at = finding.span.unwrap_or(record.root.span);
         let (line, column) = record.source.line_col(at.start);
@@ -368,27 +376,9 @@ fn write_str(out: &mut Vec<u8>, text: &str) {
     }
 }
 
-/// Whether a JSON string of these bytes needs an escape: a control character, `"` or `\`,
-/// tested eight bytes at a time.
+/// Whether a JSON string of these bytes needs an escape: a control character, `"` or `\`.
 fn needs_escape(bytes: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // Whether some byte of `w` is below `n` (at most 0x80): exact as a yes or no.
-    let below = |w: u64, n: u64| w.wrapping_sub(ONES * n) & !w & HIGH != 0;
-    let special =
-        |w: u64| below(w, 0x20) || below(w ^ (ONES * 0x22), 1) || below(w ^ (ONES * 0x5C), 1);
-    let word = |at: usize| {
-        let mut eight = [0; 8];
-        if let Some(bytes) = bytes.get(at..at + 8) {
-            eight.copy_from_slice(bytes);
-        }
-        u64::from_le_bytes(eight)
-    };
-    if bytes.len() < 8 {
-        return bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
-    }
-    // Whole words, then the last eight bytes (which may overlap the words before).
-    (0..bytes.len() / 8).any(|i| special(word(i * 8))) || special(word(bytes.len() - 8))
+    crate::data::first_special(bytes).is_some()
 }
 
 /// One finding, borrowed from the [`Reported`] it shows.

@@ -352,23 +352,21 @@ fn push_rendered(items: &mut Vec<Item>, outcome: Outcome, bytes: std::ops::Range
     });
 }
 
-/// A finding rendered into `out` by `renderer`, or left for the merge without one.
-fn rendered_or_pending(
+/// Adds a finding to `items`: rendered into `out` by `renderer`, or left for the merge without
+/// one.
+fn push_rendered_or_pending(
     renderer: Option<&(dyn Render + Send + Sync)>,
     reported: Reported,
     out: &mut Vec<u8>,
-) -> Item {
+    items: &mut Vec<Item>,
+) {
     match renderer {
         Some(renderer) => {
             let start = out.len();
             renderer.render(&reported, out);
-            Item::Rendered {
-                outcome: reported.outcome,
-                count: 1,
-                bytes: start..out.len(),
-            }
+            push_rendered(items, reported.outcome, start..out.len());
         }
-        None => Item::Pending(Box::new(reported)),
+        None => items.push(Item::Pending(Box::new(reported))),
     }
 }
 
@@ -420,15 +418,8 @@ fn read_chunk(
             seen.record(read_paths, &record.root);
         }
         let mut violations = super::records::conform(program, &mut record);
-        let record = record;
-        let mut shared = crate::eval::SharedValues::default();
-        super::records::evaluate_conformed(
-            &mut evaluator,
-            &record,
-            &violations,
-            &mut findings,
-            &mut shared,
-        );
+        let mut shared =
+            super::records::evaluate_conformed(&mut evaluator, &record, &violations, &mut findings);
         if let Some(split) = options.paired {
             // Both policy sets see the same record: its conformance errors are no difference.
             drop_twins(program, split, &mut findings, |f| (f, ""));
@@ -486,9 +477,12 @@ fn read_chunk(
         let mut explanations = explanations.into_iter();
         let direct = renderer.filter(|_| !label.is_empty());
         for reported in conformance {
-            outcome
-                .findings
-                .push(rendered_or_pending(direct, reported, &mut outcome.rendered));
+            push_rendered_or_pending(
+                direct,
+                reported,
+                &mut outcome.rendered,
+                &mut outcome.findings,
+            );
         }
         for finding in findings.drain(..) {
             let explanation = explanations.next().flatten();
@@ -511,9 +505,12 @@ fn read_chunk(
                 explanation,
                 ..reported(program, &record, &name(), finding)
             };
-            outcome
-                .findings
-                .push(rendered_or_pending(direct, reported, &mut outcome.rendered));
+            push_rendered_or_pending(
+                direct,
+                reported,
+                &mut outcome.rendered,
+                &mut outcome.findings,
+            );
         }
     }
     outcome.indexes = next_index;

@@ -121,15 +121,8 @@ impl<'p> RecordCheck<'p> {
             }
         };
         let violations = conform(self.program, &mut record);
-        let record = record;
-        let mut shared = SharedValues::default();
-        evaluate_conformed(
-            &mut self.evaluator,
-            &record,
-            &violations,
-            &mut self.scratch,
-            &mut shared,
-        );
+        let mut shared =
+            evaluate_conformed(&mut self.evaluator, &record, &violations, &mut self.scratch);
         let name = crate::eval::record_label(&record, &self.id_field);
         let conformance = violations
             .into_iter()
@@ -202,7 +195,7 @@ pub(crate) fn conform(program: &Program, record: &mut Record) -> Vec<crate::sche
 }
 
 /// Evaluates each rule on a record that [`conform`] checked into `findings` (cleared first),
-/// with the values its rules share in `shared` (for [`across::collect`] to read on). An error
+/// returning the values its rules share (for [`across::collect_sharing`] to read on). An error
 /// finding of a rule is dropped when the record does not conform (`violations`): its
 /// conformance errors say it already.
 pub(crate) fn evaluate_conformed<'p: 'r, 'r>(
@@ -210,11 +203,12 @@ pub(crate) fn evaluate_conformed<'p: 'r, 'r>(
     record: &'r Record,
     violations: &[crate::schema::Violation],
     findings: &mut Vec<Finding>,
-    shared: &mut SharedValues<'r>,
-) {
+) -> SharedValues<'r> {
+    let mut shared = SharedValues::default();
     findings.clear();
-    evaluator.evaluate_sharing(record, findings, shared);
+    evaluator.evaluate_sharing(record, findings, &mut shared);
     if !violations.is_empty() {
         findings.retain(|f| f.outcome != Outcome::Error);
     }
+    shared
 }
