@@ -145,6 +145,29 @@ fn record() -> impl Strategy<Value = String> {
     .prop_map(|kv| format!("- {{{}}}\n", entries(kv)))
 }
 
+/// A record whose `items` are mostly mappings with the keys the quantifier tests read, some of
+/// them mappings or lists of mappings again.
+fn record_with_items() -> impl Strategy<Value = String> {
+    let keyed = |inner: BoxedStrategy<String>| {
+        prop::collection::vec(
+            (
+                prop::sample::select(&["amount", "date", "kind", "items"][..]),
+                inner,
+            ),
+            0..4,
+        )
+        .prop_map(|kv| format!("{{{}}}", entries(kv)))
+    };
+    let nested = keyed(yaml_value().boxed());
+    let value = prop_oneof![
+        yaml_value(),
+        nested.clone(),
+        prop::collection::vec(nested, 0..3).prop_map(|v| format!("[{}]", v.join(", "))),
+    ];
+    let item = prop_oneof![4 => keyed(value.boxed()), 1 => yaml_value()];
+    prop::collection::vec(item, 0..4).prop_map(|v| format!("- {{items: [{}]}}\n", v.join(", ")))
+}
+
 const POLICY: &str = include_str!("../bench/rules/realistic-20.policy");
 
 /// Valid statements, their tokens separated by single spaces where a gap may go.
@@ -238,6 +261,8 @@ proptest! {
 /// `CONSTANT OP' (FIELD)` (parenthesised, so that a bare name on the right of `==` is a field,
 /// not a symbol), which the evaluator decides by its general path only.
 const COMPARED_FIELDS: &[&str] = &[
+    "items[0].amount",
+    "items[-1].kind",
     "amount",
     "date",
     "vendor",
@@ -285,16 +310,47 @@ fn mirrored_rules() -> &'static (Vec<(String, String)>, String) {
     })
 }
 
+/// Paths from a quantifier's variable over `items`, compared inside `any i in items where (…)`:
+/// keys, and keys over a list (which project). (A position is compared from the root, above: on
+/// a variable that holds a list, `i.items[0]` projects the position while reading step by step
+/// indexes the projection.)
+const VARIABLE_FIELDS: &[&str] = &[
+    "i.amount",
+    "i.date",
+    "i.kind",
+    "i.items.kind",
+    "i.items.amount",
+];
+
 fn comparisons_and_mirrors() -> Vec<(String, String)> {
     let mut pairs = Vec::new();
-    for field in COMPARED_FIELDS {
+    let fields = COMPARED_FIELDS.iter().map(|f| (*f, "")).chain(
+        VARIABLE_FIELDS
+            .iter()
+            .map(|f| (*f, "any i in items where ")),
+    );
+    for (field, quantifier) in fields {
+        // The field as only the general path reads it: a top-level field in brackets, a
+        // variable's path from the value of an `if`.
+        let read = match field.strip_prefix("i.") {
+            Some(rest) => format!("(if true then i else i).{rest}"),
+            None => format!("({field})"),
+        };
+        // A test inside the quantifier's body, or the condition itself.
+        let wrap = |test: String| {
+            if quantifier.is_empty() {
+                test
+            } else {
+                format!("{quantifier}({test})")
+            }
+        };
         for (right, left) in CONSTANTS {
             for (op, mirror) in ORDERS {
                 if *right == "DJI" && !matches!(*op, "==" | "!=") {
                     continue; // a bare name on the right of `<` is a field
                 }
-                let direct = format!("note when {field} {op} {right}");
-                let mirrored = format!("note when {left} {mirror} ({field})");
+                let direct = format!("note when {}", wrap(format!("{field} {op} {right}")));
+                let mirrored = format!("note when {}", wrap(format!("{left} {mirror} {read}")));
                 let compiles =
                     |text: &str| check_sources(&[SourceFile::new("p.policy", text)]).is_ok();
                 if compiles(&direct) && compiles(&mirrored) {
@@ -304,7 +360,10 @@ fn comparisons_and_mirrors() -> Vec<(String, String)> {
         }
         // Presence and membership, against the same test of the field read through `if`, which
         // only the general path evaluates.
-        let general = format!("(if true then {field} else {field})");
+        let general = match field.strip_prefix("i.") {
+            Some(_) => read.clone(),
+            None => format!("(if true then {field} else {field})"),
+        };
         for test in [
             "exists",
             "is missing",
@@ -313,8 +372,8 @@ fn comparisons_and_mirrors() -> Vec<(String, String)> {
             "in [\"DJI\", 5, 2018-11-14, true]",
             "not in [\"abc\", 100]",
         ] {
-            let direct = format!("note when {field} {test}");
-            let mirrored = format!("note when {general} {test}");
+            let direct = format!("note when {}", wrap(format!("{field} {test}")));
+            let mirrored = format!("note when {}", wrap(format!("{general} {test}")));
             let compiles = |text: &str| check_sources(&[SourceFile::new("p.policy", text)]).is_ok();
             if compiles(&direct) && compiles(&mirrored) {
                 pairs.push((direct, mirrored));
@@ -327,13 +386,15 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(32))]
 
     /// The evaluator's quick paths for `FIELD OP CONSTANT`, `FIELD exists`, `FIELD is missing`
-    /// and `FIELD in LIST` decide as the general path decides the mirrored comparison or the
-    /// same test of the field read through `if`: the same outcome at the same place, or both an
-    /// error.
+    /// and `FIELD in LIST`, on fields of the record and on paths from a quantifier's variable,
+    /// decide as the general path decides the mirrored comparison or the same test of the field
+    /// read through `if`: the same outcome at the same place, or both an error.
     #[test]
-    fn a_comparison_decides_as_its_mirror(records in prop::collection::vec(record(), 1..8)) {
+    fn a_comparison_decides_as_its_mirror(
+        records in prop::collection::vec(prop_oneof![record(), record_with_items()], 1..8)
+    ) {
         let (pairs, text) = mirrored_rules();
-        prop_assert!(pairs.len() > 330, "{} comparisons compile", pairs.len());
+        prop_assert!(pairs.len() > 600, "{} comparisons compile", pairs.len());
         let program = check_sources(&[SourceFile::new("p.policy", text.as_str())]).unwrap();
         let source = SourceFile::new("r.yaml", records.concat());
         let mut evaluator = Evaluator::new(&program);

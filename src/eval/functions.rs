@@ -13,14 +13,28 @@ use super::value::{
 use crate::compile::Function;
 use crate::time;
 
+/// The function's name in backquotes, as messages name it (made once, not on every call).
+fn quoted_name(function: Function) -> &'static str {
+    static QUOTED: std::sync::OnceLock<Vec<(Function, String)>> = std::sync::OnceLock::new();
+    QUOTED
+        .get_or_init(|| {
+            Function::ALL
+                .iter()
+                .map(|(name, f)| (*f, format!("`{name}`")))
+                .collect()
+        })
+        .iter()
+        .find(|(f, _)| *f == function)
+        .map_or("``", |(_, quoted)| quoted.as_str())
+}
+
 /// Calls one of the functions of §11–§12 on evaluated arguments. Missing in, missing out.
 pub(crate) fn call<'r>(
     function: Function,
     values: &[Operand<'r>],
     today: Date,
 ) -> Result<Operand<'r>, Mismatch> {
-    let name = function.name();
-    let what = format!("`{name}`");
+    let what = quoted_name(function);
     if function == Function::Today {
         return Ok(computed(EvalValue::Date(today)));
     }
@@ -46,7 +60,7 @@ pub(crate) fn call<'r>(
                 d.whole_days(),
                 0,
             ))),
-            _ => return Err(needs(&what, "a duration", first)),
+            _ => return Err(needs(what, "a duration", first)),
         },
         Function::Year => with_span(EvalValue::Num(Decimal::from(date(first)?.year()))),
         Function::FiscalYear => with_span(EvalValue::Num(Decimal::from(time::fiscal_year(date(
@@ -58,7 +72,7 @@ pub(crate) fn call<'r>(
         Function::Day => with_span(EvalValue::Date(date(first)?)),
         Function::Distinct => {
             let mut kept: Vec<Operand<'r>> = Vec::new();
-            for item in elements(first, &what)? {
+            for item in elements(first, what)? {
                 let mut seen = false;
                 for k in &kept {
                     if equals(k, &item, None).unwrap_or(None) == Some(true) {
@@ -73,7 +87,7 @@ pub(crate) fn call<'r>(
             computed(EvalValue::List(kept))
         }
         Function::Sort => {
-            let mut items: Vec<Operand<'r>> = elements(first, &what)?
+            let mut items: Vec<Operand<'r>> = elements(first, what)?
                 .into_iter()
                 .filter(|i| !i.is_missing())
                 .collect();
@@ -96,7 +110,7 @@ pub(crate) fn call<'r>(
         }
         Function::Flatten => {
             let mut out = Vec::new();
-            for item in elements(first, &what)? {
+            for item in elements(first, what)? {
                 match item.elements() {
                     Some(inner) => out.extend(inner),
                     None => out.push(item),
@@ -109,7 +123,7 @@ pub(crate) fn call<'r>(
         | Function::Quantile
         | Function::LowerFence
         | Function::UpperFence => {
-            let numbers = numbers(first, &what)?;
+            let numbers = numbers(first, what)?;
             if numbers.is_empty() {
                 return Ok(Operand::MISSING);
             }
@@ -117,16 +131,16 @@ pub(crate) fn call<'r>(
                 Function::Avg => {
                     let mut total = Decimal::ZERO;
                     for n in &numbers {
-                        total = total.checked_add(*n).ok_or_else(|| overflow(&what, span))?;
+                        total = total.checked_add(*n).ok_or_else(|| overflow(what, span))?;
                     }
                     total
                         .checked_div(Decimal::from(numbers.len()))
-                        .ok_or_else(|| overflow(&what, span))?
+                        .ok_or_else(|| overflow(what, span))?
                 }
                 Function::Median => quantile(&numbers, Decimal::new(5, 1)),
                 Function::Quantile => {
                     let p_operand = values.get(1).unwrap_or(&Operand::MISSING);
-                    let Some(p) = as_number(p_operand, &what)? else {
+                    let Some(p) = as_number(p_operand, what)? else {
                         return Ok(Operand::MISSING);
                     };
                     if p < Decimal::ZERO || p > Decimal::ONE {
@@ -151,12 +165,12 @@ pub(crate) fn call<'r>(
             computed(EvalValue::Num(result.normalize()))
         }
         Function::Substring => {
-            let Some(text) = as_str(first, &what)? else {
+            let Some(text) = as_str(first, what)? else {
                 return Ok(Operand::MISSING);
             };
             let index = |i: usize| -> Result<Option<usize>, Mismatch> {
                 let operand = values.get(i).unwrap_or(&Operand::MISSING);
-                match as_number(operand, &what)? {
+                match as_number(operand, what)? {
                     None => Ok(None),
                     Some(n) if n.fract().is_zero() && n >= Decimal::ZERO => {
                         Ok(Some(usize::try_from(n).unwrap_or(usize::MAX)))
@@ -172,17 +186,17 @@ pub(crate) fn call<'r>(
             };
             owned(text.chars().skip(start).take(length).collect(), span)
         }
-        Function::Abs => match as_number(first, &what)? {
+        Function::Abs => match as_number(first, what)? {
             Some(n) => computed(EvalValue::Num(n.abs())),
             None => Operand::MISSING,
         },
         Function::Round => {
-            let Some(n) = as_number(first, &what)? else {
+            let Some(n) = as_number(first, what)? else {
                 return Ok(Operand::MISSING);
             };
             let digits = match values.get(1) {
                 None => 0,
-                Some(d) => match as_number(d, &what)? {
+                Some(d) => match as_number(d, what)? {
                     None => return Ok(Operand::MISSING),
                     Some(d)
                         if d.fract().is_zero()

@@ -555,15 +555,36 @@ impl<'r> Context<'r, '_> {
         }
     }
 
-    /// The record's value that `expr` reads, when `expr` is a top-level field or a path of keys
-    /// under one and the record has a value there: found without building operands. `None`
-    /// otherwise (also for a missing field or a null), when the general path decides.
+    /// The record's value that `expr` reads, when `expr` is a path from a top-level field or
+    /// from a variable bound to a mapping of the record, and the record has a value there:
+    /// found without building operands. `None` otherwise (also for a missing field or a null,
+    /// or a path that projects over a list), when the general path decides.
     fn field_node(&self, expr: &'r Expr) -> Option<&'r Node> {
-        let ExprKind::RootField(slot, rest) = &expr.kind else {
+        let node = match &expr.kind {
+            ExprKind::RootField(slot, rest) => node_at(self.slots.get(self.root, *slot)?, rest)?,
+            ExprKind::Var(slot, path) => match self.var_reach(*slot, path)? {
+                Reach::Node(node) => node,
+                Reach::Missing | Reach::List => return None,
+            },
+            _ => return None,
+        };
+        Some(node).filter(|node| !matches!(node.value, crate::value::Value::Null))
+    }
+
+    /// Where a path from a quantifier's or comprehension's variable leads, read straight from
+    /// the record, when the variable holds a mapping of the record and the path starts with a
+    /// key; `None` otherwise (the general [`walk`] decides).
+    fn var_reach(&self, slot: usize, path: &[Segment]) -> Option<Reach<'r>> {
+        let EvalValue::Map(map) = self.vars.get(slot)?.value else {
             return None;
         };
-        let node = node_at(self.slots.get(self.root, *slot)?, rest)?;
-        Some(node).filter(|node| !matches!(node.value, crate::value::Value::Null))
+        let (Segment::Key(first), rest) = path.split_first()? else {
+            return None;
+        };
+        Some(match map.get(first) {
+            Some(node) => reach(node, rest),
+            None => Reach::Missing,
+        })
     }
 
     /// `FIELD < > <= >= CONSTANT` where the record's value has the constant's type (a number
@@ -649,10 +670,17 @@ impl<'r> Context<'r, '_> {
                 Some(node) => walk(Operand::node(node), rest),
                 None => Operand::MISSING,
             },
-            ExprKind::Var(slot, path) => {
-                let base = self.vars.get(*slot).cloned().unwrap_or(Operand::MISSING);
-                walk(base, path)
-            }
+            ExprKind::Var(slot, path) => match self.var_reach(*slot, path) {
+                // A null is missing, with no place (as `walk` gives it).
+                Some(Reach::Node(node)) if !matches!(node.value, crate::value::Value::Null) => {
+                    Operand::node(node)
+                }
+                Some(Reach::Node(_) | Reach::Missing) => Operand::MISSING,
+                Some(Reach::List) | None => {
+                    let base = self.vars.get(*slot).cloned().unwrap_or(Operand::MISSING);
+                    walk(base, path)
+                }
+            },
             ExprKind::Member(base, key) => {
                 let base = self.eval(base)?;
                 walk(base, std::slice::from_ref(key))
@@ -1133,14 +1161,23 @@ impl<'r> Context<'r, '_> {
                 Operand::MISSING
             });
         }
-        let mut values = Vec::with_capacity(args.len());
-        for arg in args {
-            values.push(self.eval(arg)?);
-        }
+        // Most calls have one argument: it is evaluated without a vector.
+        let single;
+        let many;
+        let values: &[Operand<'r>] = if let [arg] = args {
+            single = self.eval(arg)?;
+            std::slice::from_ref(&single)
+        } else {
+            many = args
+                .iter()
+                .map(|arg| self.eval(arg))
+                .collect::<Result<Vec<_>>>()?;
+            &many
+        };
         let fail = |m: Mismatch| Self::fail(expr, m);
         let today = self.today();
         if function == Function::Today {
-            return functions::call(function, &values, today).map_err(fail);
+            return functions::call(function, values, today).map_err(fail);
         }
         let Some(first) = values.first() else {
             return Ok(Operand::MISSING);
@@ -1215,7 +1252,7 @@ impl<'r> Context<'r, '_> {
                         Some(items) => items,
                     }
                 } else {
-                    values.clone()
+                    values.to_vec()
                 };
                 let mut best: Option<Operand<'r>> = None;
                 for item in items {
@@ -1257,7 +1294,7 @@ impl<'r> Context<'r, '_> {
                     }
                 }
             }
-            _ => functions::call(function, &values, today).map_err(fail)?,
+            _ => functions::call(function, values, today).map_err(fail)?,
         })
     }
 }
@@ -1315,7 +1352,8 @@ enum Reach<'r> {
     List,
 }
 
-/// [`Reach`]: where `path` leads from `node`.
+/// [`Reach`]: where `path` leads from `node`, as [`walk`] would go: a key of a mapping, a
+/// position of a list.
 fn reach<'r>(mut node: &'r Node, path: &[Segment]) -> Reach<'r> {
     use crate::value::Value;
     for segment in path {
@@ -1324,14 +1362,20 @@ fn reach<'r>(mut node: &'r Node, path: &[Segment]) -> Reach<'r> {
                 Some(next) => node = next,
                 None => return Reach::Missing,
             },
-            (Value::List(_), _) => return Reach::List,
+            (Value::List(items), Segment::Index(i)) => {
+                match position(items.len(), *i).and_then(|p| items.get(p)) {
+                    Some(next) => node = next,
+                    None => return Reach::Missing,
+                }
+            }
+            (Value::List(_), Segment::Key(_)) => return Reach::List,
             _ => return Reach::Missing,
         }
     }
     Reach::Node(node)
 }
 
-/// The node at a path of keys from `node`, if every step is a key of a mapping.
+/// The node at a path from `node`, if every step is a key of a mapping or a position of a list.
 fn node_at<'r>(node: &'r Node, path: &[Segment]) -> Option<&'r Node> {
     match reach(node, path) {
         Reach::Node(node) => Some(node),
