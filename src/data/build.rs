@@ -378,6 +378,37 @@ impl Builder {
         self.reset();
     }
 
+    /// What is read of a record's fields when a document's root is the record itself (no
+    /// `--records` path): for a reader that builds such a record on its own.
+    pub(super) fn record_wanted(&self) -> Option<Wanted> {
+        if self.path.is_some() {
+            return None;
+        }
+        Some(
+            self.projection
+                .as_ref()
+                .map_or(Wanted::Everything, |p| p.root()),
+        )
+    }
+
+    /// What is read of the value of `key` in a mapping read as `at`; `None` when it is only
+    /// checked (as [`Builder::key`] decides it).
+    pub(super) fn child_wanted(&self, at: Wanted, key: &str) -> Option<Wanted> {
+        match &self.projection {
+            Some(projection) => projection.child(at, key),
+            None => Some(Wanted::Everything),
+        }
+    }
+
+    /// Hands out a document's record that a reader built on its own, valid and whole: what
+    /// [`Builder::begin_document`], the events of the record and [`Builder::end_document`]
+    /// would give.
+    pub(super) fn whole_record(&mut self, root: Node) {
+        self.reset();
+        self.doc_index = self.next_index;
+        self.emit(root, None);
+    }
+
     /// Events read in the current document (for tests that check records stream out).
     #[cfg(test)]
     pub(super) fn events_read(&self) -> usize {

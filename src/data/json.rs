@@ -3,9 +3,10 @@
 
 use super::build::{Builder, char_span, data_error, decimal_from_parts, duplicate_key, exponent};
 use super::{DataError, LoadOptions, Record};
+use crate::compile::projection::Wanted;
 use crate::diagnostic::Code;
 use crate::source::{Source, Span};
-use crate::value::{Text, Value};
+use crate::value::{Entry, Node, Text, Value};
 
 /// The records of a JSON or JSON Lines file, one at a time; see [`super::read_records`].
 pub(crate) struct JsonRecords {
@@ -27,7 +28,19 @@ pub(crate) struct JsonRecords {
     done: bool,
     /// A value nothing reads, being checked without being built.
     skip: Option<Skip>,
+    /// Whether lines are first tried by [`JsonRecords::whole_line`] (off only in tests that
+    /// compare it with the general reader).
+    whole_lines: bool,
+    /// The entries of the objects [`JsonRecords::whole_line`] has open, innermost last.
+    open_entries: Vec<Entry>,
+    /// The elements of the arrays it has open, innermost last.
+    open_items: Vec<Node>,
+    /// The keys (spans) of the objects it checks without building, innermost last.
+    open_keys: Vec<Span>,
 }
+
+/// How deep [`JsonRecords::whole_line`] goes before it leaves a line to the general reader.
+const WHOLE_LINE_DEPTH: usize = 64;
 
 /// A value that is checked but not built (see [`Builder::skips_value`]): where it started, and
 /// the keys of its open objects, for the duplicate-key check.
@@ -89,6 +102,10 @@ impl JsonRecords {
             after_comma: false,
             done: false,
             skip: None,
+            whole_lines: true,
+            open_entries: Vec::new(),
+            open_items: Vec::new(),
+            open_keys: Vec::new(),
         }
     }
 
@@ -264,12 +281,183 @@ impl JsonRecords {
             }
             self.pos = start;
             self.end = end;
+            if self.whole_lines
+                && let Some(root) = self.whole_line()
+            {
+                // The state stays `Start`: the next line is the next document.
+                self.builder.whole_record(root);
+                return;
+            }
+            self.pos = start;
             self.stack.clear();
             self.after_comma = false;
             self.builder.begin_document();
             self.state = State::Value;
             return;
         }
+    }
+
+    /// The record of the current line read straight into nodes, when the line is the common
+    /// case: an object, valid, with no escape in a key, no key twice and within the limits, and
+    /// no `--records` path. `None` leaves the line to the general reader (from its start), which
+    /// gives the same record or says what is wrong. This skips the event-by-event building.
+    fn whole_line(&mut self) -> Option<Node> {
+        let wanted = self.builder.record_wanted()?;
+        self.open_entries.clear();
+        self.open_items.clear();
+        self.open_keys.clear();
+        self.skip_blanks();
+        if self.at(self.pos) != Some(b'{') {
+            return None;
+        }
+        let root = self.whole_value(0, Some(wanted))?;
+        self.skip_blanks();
+        (self.pos >= self.end).then_some(root)
+    }
+
+    /// A value at `depth` (the root is 0) for [`JsonRecords::whole_line`], built as `wanted`
+    /// says, or only checked (a null over its span, as the general reader keeps a value
+    /// nothing reads) when `wanted` is `None`.
+    fn whole_value(&mut self, depth: usize, wanted: Option<Wanted>) -> Option<Node> {
+        self.skip_blanks();
+        let start = self.pos;
+        let value = match self.at(start)? {
+            b'{' | b'[' => return self.whole_container(depth, wanted),
+            b'"' if wanted.is_some() => Value::String(self.string().ok()?.0),
+            b'"' => {
+                self.scan_string().ok()?;
+                Value::Null
+            }
+            b'-' | b'0'..=b'9' => self.number(wanted.is_some()).ok()?.0,
+            b't' => self.whole_literal(b"true", Value::Bool(true))?,
+            b'f' => self.whole_literal(b"false", Value::Bool(false))?,
+            b'n' => self.whole_literal(b"null", Value::Null)?,
+            _ => return None,
+        };
+        let span = Span::new(start, self.pos);
+        if span.end - span.start > self.builder.limits().max_scalar_bytes {
+            return None;
+        }
+        let value = if wanted.is_some() { value } else { Value::Null };
+        Some(Node { value, span })
+    }
+
+    /// `word` at the current position, as a value.
+    fn whole_literal(&mut self, word: &[u8], value: Value) -> Option<Value> {
+        let bytes = self.source.text().as_bytes();
+        let end = self.pos + word.len();
+        if end > self.end || bytes.get(self.pos..end) != Some(word) {
+            return None;
+        }
+        self.pos = end;
+        Some(value)
+    }
+
+    /// An object or an array at its opening bracket, for [`JsonRecords::whole_value`].
+    fn whole_container(&mut self, depth: usize, wanted: Option<Wanted>) -> Option<Node> {
+        if depth >= WHOLE_LINE_DEPTH || depth >= self.builder.limits().max_depth {
+            return None;
+        }
+        let start = self.pos;
+        let object = self.at(start) == Some(b'{');
+        let close = if object { b'}' } else { b']' };
+        let first = if object {
+            if wanted.is_some() {
+                self.open_entries.len()
+            } else {
+                self.open_keys.len()
+            }
+        } else {
+            self.open_items.len()
+        };
+        self.pos += 1;
+        self.skip_blanks();
+        if self.at(self.pos) == Some(close) {
+            self.pos += 1;
+        } else {
+            loop {
+                if object {
+                    self.whole_member(depth, wanted, first)?;
+                } else {
+                    let item = self.whole_value(depth + 1, wanted)?;
+                    if wanted.is_some() {
+                        self.open_items.push(item);
+                    }
+                }
+                self.skip_blanks();
+                match self.at(self.pos)? {
+                    b',' => self.pos += 1,
+                    b if b == close => {
+                        self.pos += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        let span = Span::new(start, self.pos);
+        let value = match (object, wanted) {
+            (true, None) => {
+                self.open_keys.truncate(first);
+                Value::Null
+            }
+            (false, None) => Value::Null,
+            (true, Some(_)) => Value::Map(crate::value::Map {
+                entries: self.open_entries.drain(first..).collect(),
+            }),
+            (false, Some(_)) => Value::List(self.open_items.drain(first..).collect()),
+        };
+        Some(Node { value, span })
+    }
+
+    /// One `"key": value` of an object whose entries (or, when it is only checked, keys) start
+    /// at `first`.
+    fn whole_member(&mut self, depth: usize, wanted: Option<Wanted>, first: usize) -> Option<()> {
+        self.skip_blanks();
+        if self.at(self.pos) != Some(b'"') {
+            return None;
+        }
+        let (key_span, escaped) = self.scan_string().ok()?;
+        if escaped || key_span.end - key_span.start > self.builder.limits().max_scalar_bytes {
+            return None;
+        }
+        // Between two quotes of the (valid UTF-8) text: slicing checks no more than that.
+        let key = self
+            .source
+            .text()
+            .get(key_span.start + 1..key_span.end - 1)?;
+        let twice = match wanted {
+            Some(_) => self
+                .open_entries
+                .get(first..)?
+                .iter()
+                .any(|e| crate::value::same_key(&e.key, key)),
+            None => self
+                .open_keys
+                .get(first..)?
+                .iter()
+                .any(|&k| self.key_bytes(k) == key.as_bytes()),
+        };
+        if twice {
+            return None;
+        }
+        let child = wanted.and_then(|w| self.builder.child_wanted(w, key));
+        let key = Text::from(key);
+        self.skip_blanks();
+        if self.at(self.pos) != Some(b':') {
+            return None;
+        }
+        self.pos += 1;
+        let value = self.whole_value(depth + 1, child)?;
+        match wanted {
+            Some(_) => self.open_entries.push(Entry {
+                key,
+                key_span,
+                value,
+            }),
+            None => self.open_keys.push(key_span),
+        }
+        Some(())
     }
 
     /// Reads a value (or opens a container) at the current position.
@@ -1361,7 +1549,43 @@ mod tests {
             })
         }
 
+        /// Lines of JSON Lines: records, other values, blank lines and CRLF endings.
+        fn lines() -> impl Strategy<Value = String> {
+            let line = prop_oneof![
+                4 => json().prop_map(|r| format!("{{\"id\": 1, \"x\": {r}, \"a\": {r}}}")),
+                2 => json(),
+                1 => json().prop_map(|r| format!("{{\"id\": 1, \"a\": {r}}} 2")),
+                1 => Just(String::new()),
+            ];
+            let ending = prop::sample::select(vec!["\n", "\r\n", " \n"]);
+            prop::collection::vec((line, ending), 1..5)
+                .prop_map(|lines| lines.into_iter().map(|(l, e)| format!("{l}{e}")).collect())
+        }
+
         proptest! {
+            /// A line read whole (`JsonRecords::whole_line`) gives what the general reader
+            /// gives: the same records with the same values and spans, the same errors, with or
+            /// without a projection and under tight limits.
+            #[test]
+            fn lines_read_whole_are_read_as_the_general_reader_reads_them(
+                text in lines(),
+                policy in policy(),
+                projected in any::<bool>(),
+                tight in any::<bool>(),
+            ) {
+                let mut options = if projected { reading(&policy) } else { LoadOptions::default() };
+                if tight {
+                    options.limits.max_depth = 3;
+                    options.limits.max_scalar_bytes = 6;
+                }
+                let source = SourceFile::new("test.jsonl", text.as_str());
+                let whole: Vec<_> = JsonRecords::new(source.clone(), options.clone(), true).collect();
+                let mut general = JsonRecords::new(source, options, true);
+                general.whole_lines = false;
+                let general: Vec<_> = general.collect();
+                prop_assert_eq!(format!("{whole:?}"), format!("{general:?}"));
+            }
+
             /// A record read with a projection is accepted or refused as the whole record is, and
             /// holds the same values wherever the projection reads.
             #[test]
