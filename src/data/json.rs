@@ -42,6 +42,10 @@ pub(crate) struct JsonRecords {
 /// How deep [`JsonRecords::whole_line`] goes before it leaves a line to the general reader.
 const WHOLE_LINE_DEPTH: usize = 64;
 
+/// The most keys an object may have for [`JsonRecords::whole_line`], which compares each key with
+/// the object's others one by one: a wider object goes to the general reader, which indexes them.
+const WHOLE_LINE_KEYS: usize = 32;
+
 /// A value that is checked but not built (see [`Builder::skips_value`]): where it started, and
 /// the keys of its open objects, for the duplicate-key check.
 struct Skip {
@@ -427,17 +431,18 @@ impl JsonRecords {
             .text()
             .get(key_span.start + 1..key_span.end - 1)?;
         let twice = match wanted {
-            Some(_) => self
-                .open_entries
-                .get(first..)?
-                .iter()
-                .any(|e| crate::value::same_key(&e.key, key)),
-            None => self
-                .open_keys
-                .get(first..)?
-                .iter()
-                .any(|&k| self.key_bytes(k) == key.as_bytes()),
+            Some(_) => {
+                let mine = self.open_entries.get(first..)?;
+                mine.len() >= WHOLE_LINE_KEYS
+                    || mine.iter().any(|e| crate::value::same_key(&e.key, key))
+            }
+            None => {
+                let mine = self.open_keys.get(first..)?;
+                mine.len() >= WHOLE_LINE_KEYS
+                    || mine.iter().any(|&k| self.key_bytes(k) == key.as_bytes())
+            }
         };
+        // A key seen before, or too many to compare: the general reader decides.
         if twice {
             return None;
         }
@@ -1547,6 +1552,43 @@ mod tests {
                 let conditions: Vec<String> = paths.iter().map(|p| format!("{p} exists")).collect();
                 format!("deny when {}\n", conditions.join(" and "))
             })
+        }
+
+        /// A record too wide for `JsonRecords::whole_line` (more keys than it compares one by
+        /// one), read and unread, with and without a key twice: the general reader's records
+        /// and errors.
+        #[test]
+        fn wide_records_are_read_as_the_general_reader_reads_them() {
+            let wide = |n: usize, again: &str| {
+                let inner: Vec<String> = (0..n).map(|i| format!("\"k{i}\": {i}")).collect();
+                format!(
+                    "{{\"id\": 1, \"a\": {{{}{again}}}, \"x\": {{{}{again}}}}}\n",
+                    inner.join(", "),
+                    inner.join(", ")
+                )
+            };
+            let text = [
+                wide(5, ""),
+                wide(40, ""),
+                wide(40, ", \"k3\": 0"),
+                wide(31, ", \"k0\": 1"),
+            ]
+            .concat();
+            for options in [LoadOptions::default(), reading("deny when a exists\n")] {
+                let source = SourceFile::new("test.jsonl", text.as_str());
+                let whole: Vec<_> =
+                    JsonRecords::new(source.clone(), options.clone(), true).collect();
+                let mut general = JsonRecords::new(source, options, true);
+                general.whole_lines = false;
+                let general: Vec<_> = general.collect();
+                assert_eq!(format!("{whole:?}"), format!("{general:?}"));
+                let errors: Vec<_> = whole
+                    .iter()
+                    .filter_map(|r| r.as_ref().err())
+                    .map(|e| e.code)
+                    .collect();
+                assert_eq!(errors, vec![Code::DataDuplicateKey, Code::DataDuplicateKey]);
+            }
         }
 
         /// Lines of JSON Lines: records, other values, blank lines and CRLF endings.
