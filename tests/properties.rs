@@ -104,6 +104,10 @@ fn yaml_value() -> impl Strategy<Value = String> {
         Just("true".to_string()),
         Just("2019-02-30".to_string()),
         Just("2018-11-14".to_string()),
+        // Strings that read as a date or a number (as JSON gives them).
+        Just("\"2018-11-14\"".to_string()),
+        Just("\"100.5\"".to_string()),
+        Just("\"-5\"".to_string()),
         Just(".nan".to_string()),
         Just("1e309".to_string()),
         any::<i64>().prop_map(|n| n.to_string()),
