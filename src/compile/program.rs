@@ -113,7 +113,6 @@ impl Program {
         use crate::diagnostic::{Code, Diag};
         self.today = Some(today);
         let mut diags = Vec::new();
-        self.today = Some(today);
         for (index, waiver) in self.waivers.iter().enumerate() {
             let rule_id = self
                 .rules
