@@ -383,7 +383,7 @@ fn each_values<'r>(
             continue;
         }
         match context.local(l, local.expr.span) {
-            Err(failure) if local.each && across.all.contains(&l) => return Err(failure),
+            Err(failure) if local.each && across.all.contains(&l) => return Err(failure.into()),
             value => values.push(per_member::each_part(value)),
         }
     }

@@ -56,7 +56,14 @@ struct Failure {
     policy_span: Span,
 }
 
-type Result<T> = std::result::Result<T, Failure>;
+/// A result of evaluation; the failure is boxed, which keeps the values the evaluator moves small.
+type Result<T> = std::result::Result<T, Box<Failure>>;
+
+impl From<Box<Failure>> for Failure {
+    fn from(failure: Box<Failure>) -> Failure {
+        *failure
+    }
+}
 
 /// Evaluates a program's rules on records, reusing its buffers from one record to the next.
 pub struct Evaluator<'p> {
@@ -536,16 +543,17 @@ impl<'r> Context<'r, '_> {
                 ),
                 record_span: ev.span,
                 policy_span: expr.span,
-            }),
+            }
+            .into()),
         }
     }
 
-    fn fail(expr: &Expr, mismatch: Mismatch) -> Failure {
-        Failure {
+    fn fail(expr: &Expr, mismatch: Mismatch) -> Box<Failure> {
+        Box::new(Failure {
             message: mismatch.message,
             record_span: mismatch.span,
             policy_span: expr.span,
-        }
+        })
     }
 
     fn boolean(value: bool, span: Option<Span>) -> Operand<'r> {
@@ -703,7 +711,8 @@ impl<'r> Context<'r, '_> {
                             message: format!("cannot index with {}", other.type_name()),
                             record_span: index.span,
                             policy_span: expr.span,
-                        });
+                        }
+                        .into());
                     }
                 };
                 walk(base, std::slice::from_ref(&segment))
@@ -835,7 +844,8 @@ impl<'r> Context<'r, '_> {
                             ),
                             record_span: h.span,
                             policy_span: expr.span,
-                        });
+                        }
+                        .into());
                     }
                 };
                 Self::boolean(found, h.span)
@@ -983,7 +993,8 @@ impl<'r> Context<'r, '_> {
                         ),
                         record_span: l.span,
                         policy_span: list.span,
-                    });
+                    }
+                    .into());
                 };
                 let want = *q == Quantifier::Any;
                 let mut result = !want;
@@ -1023,7 +1034,8 @@ impl<'r> Context<'r, '_> {
                 message: format!("a comprehension needs a list, but {}", what_it_is(&l)),
                 record_span: l.span,
                 policy_span: list.span,
-            });
+            }
+            .into());
         };
         let over_group = matches!(list.kind, ExprKind::Group);
         for (member, item) in items.enumerate() {
@@ -1069,7 +1081,8 @@ impl<'r> Context<'r, '_> {
                     message: "a `let` is defined in terms of itself".into(),
                     record_span: None,
                     policy_span: blame,
-                });
+                }
+                .into());
             }
             _ => {}
         }

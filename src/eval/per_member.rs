@@ -159,7 +159,8 @@ pub(crate) fn kept_value(values: &[Part], index: usize) -> Option<Result<Operand
             message: message.to_string(),
             record_span: None,
             policy_span: *span,
-        }),
+        }
+        .into()),
         Part::Out | Part::Itself | Part::Holds(_) => return None,
     })
 }
@@ -242,7 +243,7 @@ pub(crate) fn value<'r>(
                     result = want;
                     break;
                 }
-                Part::Failed(message, span) => return Err(failed(message, span)),
+                Part::Failed(message, span) => return Err(failed(message, span).into()),
                 _ => {}
             }
         }
@@ -260,7 +261,7 @@ pub(crate) fn value<'r>(
             Part::Out | Part::Missing | Part::Holds(_) => {}
             Part::Itself => out.extend(member.map(|m| Operand::node(m))),
             Part::Value(value) => out.push(value.operand()),
-            Part::Failed(message, span) => return Err(failed(message, span)),
+            Part::Failed(message, span) => return Err(failed(message, span).into()),
         }
     }
     Ok(Operand {
