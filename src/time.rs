@@ -12,8 +12,10 @@ const HOUR: i128 = 60 * MINUTE;
 const DAY: i128 = 24 * HOUR;
 
 /// A point in time: nanoseconds since 1970-01-01T00:00:00Z, and the UTC offset it was written in,
-/// which decides its calendar date "as written".
+/// which decides its calendar date "as written". Aligned to 8 bytes, not the 16 of an `i128`, so
+/// that the values the evaluator moves are a third smaller (fields are read by copy).
 #[derive(Debug, Clone, Copy)]
+#[repr(C, packed(8))]
 pub struct Instant {
     /// Nanoseconds since the Unix epoch, in UTC.
     pub nanos: i128,
@@ -32,7 +34,7 @@ impl Eq for Instant {}
 impl std::hash::Hash for Instant {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         // As equality: the instant, whatever the offset it was written in.
-        self.nanos.hash(state);
+        { self.nanos }.hash(state);
     }
 }
 
@@ -44,12 +46,14 @@ impl PartialOrd for Instant {
 
 impl Ord for Instant {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.nanos.cmp(&other.nanos)
+        { self.nanos }.cmp(&{ other.nanos })
     }
 }
 
-/// An exact length of time, in nanoseconds (negative when the end comes first).
+/// An exact length of time, in nanoseconds (negative when the end comes first); aligned to 8
+/// bytes, as [`Instant`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(C, packed(8))]
 pub struct Duration(pub i128);
 
 impl Duration {

@@ -47,7 +47,7 @@ pub(crate) fn token(keys: &[KeyValue], index: usize) -> String {
             }
             KeyValue::Number(n) => out.push_str(&format!("n:{n}")),
             KeyValue::Date(d) => out.push_str(&format!("d:{d}")),
-            KeyValue::Instant(t) => out.push_str(&format!("t:{}", t.nanos)),
+            KeyValue::Instant(t) => out.push_str(&format!("t:{}", { t.nanos })),
             KeyValue::Bool(b) => out.push_str(&format!("b:{b}")),
         }
     }
@@ -183,8 +183,14 @@ fn to_json(value: &Operand<'_>) -> Result<Json, String> {
         EvalValue::Num(n) => json!({ "n": n.to_string() }),
         EvalValue::Str(s) => json!({ "s": s }),
         EvalValue::Date(d) => json!({ "d": d.to_string() }),
-        EvalValue::DateTime(t) => json!({ "t": [t.nanos.to_string(), t.offset_seconds] }),
-        EvalValue::Duration(d) => json!({ "u": d.0.to_string() }),
+        EvalValue::DateTime(t) => {
+            let nanos = t.nanos;
+            json!({ "t": [nanos.to_string(), t.offset_seconds] })
+        }
+        EvalValue::Duration(d) => {
+            let nanos = d.0;
+            json!({ "u": nanos.to_string() })
+        }
         EvalValue::Nodes(_) | EvalValue::List(_) => {
             let items = value.elements().unwrap_or_default();
             json!({ "l": items.iter().map(to_json).collect::<Result<Vec<_>, _>>()? })

@@ -390,3 +390,16 @@ pub(crate) fn as_number(ev: &Operand<'_>, what: &str) -> Result<Option<Decimal>,
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The evaluator moves an operand for every expression it evaluates: a value must not grow
+    /// past a string's size (an `i128` aligned to 16 bytes once made every operand 80 bytes).
+    #[test]
+    fn operands_stay_small() {
+        assert!(std::mem::size_of::<EvalValue<'static>>() <= 32);
+        assert!(std::mem::size_of::<Operand<'static>>() <= 56);
+    }
+}
