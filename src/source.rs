@@ -13,6 +13,9 @@ pub struct SourceFile {
     /// The line of the file on which `text` starts: 1, unless this is a later chunk of a file
     /// that was read in pieces.
     first_line: usize,
+    /// The characters of that line before `text` starts: 0, unless this is a window of a long
+    /// line ([`SourceFile::snippet`]).
+    first_column: usize,
     line_starts: OnceLock<Vec<usize>>,
     /// The last offset looked up (at first, the text's start): findings come in file order, so
     /// the next one is found by counting the line breaks from there, without an index of every
@@ -29,6 +32,22 @@ pub struct SourceFile {
     /// What takes the text's buffer back when the file is dropped (a chunk reader reusing its
     /// buffers: memory it has touched already, not fresh pages for every chunk).
     give_back: Option<fn(Vec<u8>)>,
+}
+
+/// How many bytes of a long line [`SourceFile::line_around`] keeps.
+const AROUND: usize = 1024;
+
+/// What [`SourceFile::line_around`] gives: a line, or a window of a long one.
+#[derive(Debug, Clone, Copy)]
+pub struct Around<'a> {
+    /// The text.
+    pub text: &'a str,
+    /// The file's line it is on (1-based).
+    pub line: usize,
+    /// The column (1-based, in characters) where it starts on that line.
+    pub column: usize,
+    /// The span within the text.
+    pub span: Span,
 }
 
 impl Drop for SourceFile {
@@ -70,10 +89,22 @@ impl SourceFile {
     /// A piece of the file `name` that starts on line `first_line` of it: line numbers in
     /// diagnostics and reports are the file's.
     pub fn chunk(name: impl Into<String>, text: impl Into<String>, first_line: usize) -> Source {
+        SourceFile::window(name, text, first_line, 0)
+    }
+
+    /// [`SourceFile::chunk`] for a piece that starts `first_column` characters into its first
+    /// line: columns on that line count them.
+    pub fn window(
+        name: impl Into<String>,
+        text: impl Into<String>,
+        first_line: usize,
+        first_column: usize,
+    ) -> Source {
         Arc::new(SourceFile {
             name: name.into(),
             text: text.into(),
             first_line: first_line.max(1),
+            first_column,
             line_starts: OnceLock::new(),
             last_line: std::sync::Mutex::new(LineMark {
                 offset: 0,
@@ -198,7 +229,10 @@ impl SourceFile {
         if line == 1 && self.first_line == 1 && self.text.starts_with('\u{feff}') {
             start = (start + '\u{feff}'.len_utf8()).min(offset);
         }
-        let column = self.chars_between(start, offset);
+        let mut column = self.chars_between(start, offset);
+        if line == 1 {
+            column += self.first_column;
+        }
         (line + self.first_line - 1, column + 1)
     }
 
@@ -259,34 +293,59 @@ impl SourceFile {
     }
 
     /// The line holding `span` (at most 1 KiB of it), as a source of its own that keeps the
-    /// file's name and line number, with the span within it: what a finding keeps of a record
-    /// it no longer holds.
+    /// file's name, line number and columns, with the span within it: what a finding keeps of a
+    /// record it no longer holds.
     pub fn snippet(&self, span: Span) -> (Source, Span) {
-        let (text, line, inner) = self.line_around(span);
-        (SourceFile::chunk(self.name.clone(), text, line), inner)
+        let around = self.line_around(span);
+        let source = SourceFile::window(
+            self.name.clone(),
+            around.text,
+            around.line,
+            around.column - 1,
+        );
+        (source, around.span)
     }
 
-    /// The line `span` starts on (its first 1,024 bytes at most), the line's number, and the
-    /// span within it: what [`SourceFile::snippet`] makes a source of.
-    pub fn line_around(&self, span: Span) -> (&str, usize, Span) {
+    /// The line `span` starts on, whole when it holds at most [`AROUND`] bytes, else the
+    /// [`AROUND`] bytes around where the span starts (half before, half after, within the
+    /// line); where that text starts (its line and column), and the span within it: what
+    /// [`SourceFile::snippet`] makes a source of. Only bytes near the span are searched, so
+    /// that each lookup on a minified file (one long line) costs the same.
+    pub fn line_around(&self, span: Span) -> Around<'_> {
+        const HALF: usize = AROUND / 2;
+        let bytes = self.text.as_bytes();
         let at = self.floor_boundary(span.start.min(self.text.len()));
-        let line_start = self
-            .text
-            .get(..at)
-            .and_then(|t| t.rfind('\n'))
-            .map_or(0, |i| i + 1);
-        let mut line_end = self
-            .text
-            .get(at..)
-            .and_then(|t| t.find('\n'))
-            .map_or(self.text.len(), |i| at + i);
-        if line_end - line_start > 1024 {
-            line_end = self.floor_boundary((at + 512).min(line_end).max(line_start));
+        // The line's ends, when they are within AROUND bytes of `at`.
+        let back_from = at.saturating_sub(AROUND);
+        let line_start = match bytes
+            .get(back_from..at)
+            .and_then(|b| memchr::memrchr(b'\n', b))
+        {
+            Some(i) => Some(back_from + i + 1),
+            None => (back_from == 0).then_some(0),
+        };
+        let ahead_to = (at + AROUND).min(bytes.len());
+        let line_end = match bytes
+            .get(at..ahead_to)
+            .and_then(|b| memchr::memchr(b'\n', b))
+        {
+            Some(i) => Some(at + i),
+            None => (ahead_to == bytes.len()).then_some(bytes.len()),
+        };
+        let (start, end) = match (line_start, line_end) {
+            (Some(start), Some(end)) if end - start <= AROUND => (start, end),
+            _ => (
+                self.floor_boundary(line_start.unwrap_or(0).max(at.saturating_sub(HALF))),
+                self.floor_boundary(line_end.unwrap_or(bytes.len()).min(at + HALF)),
+            ),
+        };
+        let (line, column) = self.line_col(start);
+        Around {
+            text: self.text.get(start..end).unwrap_or(""),
+            line,
+            column,
+            span: Span::new(at - start, span.end.min(end).max(at) - start),
         }
-        let text = self.text.get(line_start..line_end).unwrap_or("");
-        let (line, _) = self.line_col(line_start);
-        let inner = Span::new(at - line_start, span.end.min(line_end).max(at) - line_start);
-        (text, line, inner)
     }
 
     /// How many characters lie between two byte offsets (`from <= to`), in time bounded by
@@ -645,6 +704,41 @@ fn ends_line(bytes: &[u8], i: usize) -> bool {
 #[allow(clippy::unwrap_used, reason = "a test fails by panicking")]
 mod tests {
     use super::*;
+
+    /// A value deep in a long line (a minified file) keeps a window of at most `AROUND` bytes
+    /// around it, found without searching the line, and the window's columns are the file's
+    /// (characters, not bytes); a short line, or a value near the start of a long one, keeps
+    /// what it kept before: the line from its start.
+    #[test]
+    fn a_snippet_of_a_long_line_is_a_window_with_the_file_s_columns() {
+        let records: String = (0..20_000)
+            .map(|i| format!("{{\"id\":{i},\"n\":\"é\"}},"))
+            .collect();
+        let text = format!("first line\n[{records}]\nlast\n");
+        let file = SourceFile::new("m.json", text.as_str());
+        for needle in ["\"id\":15000,", "\"id\":3,", "\"id\":19999,"] {
+            let at = text.find(needle).expect("the value is there");
+            let span = Span::new(at, at + needle.len());
+            let around = file.line_around(span);
+            assert!(
+                around.text.len() <= AROUND,
+                "{needle}: {} bytes",
+                around.text.len()
+            );
+            assert_eq!(around.line, 2);
+            let (snippet, inner) = file.snippet(span);
+            assert_eq!(snippet.text().get(inner.start..inner.end), Some(needle));
+            assert_eq!(snippet.line_col(inner.start), file.line_col(at), "{needle}");
+        }
+        let near_start = text.find("\"id\":3,").unwrap_or_default();
+        let around = file.line_around(Span::new(near_start, near_start + 1));
+        assert!(around.text.starts_with("[{"));
+        assert_eq!(around.column, 1);
+        let short = file.line_around(Span::new(2, 4));
+        assert_eq!((short.text, short.line, short.column), ("first line", 1, 1));
+        let last = file.line_around(Span::new(text.len() - 3, text.len() - 2));
+        assert_eq!((last.text, last.line), ("last", 3));
+    }
 
     /// The column as counted character by character from the line's start.
     fn naive_column(text: &str, offset: usize) -> usize {

@@ -667,27 +667,36 @@ fn line_of(at: &Location) -> Location {
 /// source of its own only then: most groups give none).
 #[derive(Debug)]
 struct Line {
+    /// The line, or a window of a long one ([`crate::source::SourceFile::line_around`]).
     text: Box<str>,
     /// Its 1-based number in the file.
     number: usize,
+    /// The 1-based column where the text starts on that line.
+    column: usize,
     /// The value within it.
     span: Span,
 }
 
 impl Line {
     fn of(at: &Location) -> Line {
-        let (text, number, span) = at.source.line_around(at.span);
+        let around = at.source.line_around(at.span);
         Line {
-            text: text.into(),
-            number,
-            span,
+            text: around.text.into(),
+            number: around.line,
+            column: around.column,
+            span: around.span,
         }
     }
 
     /// The line as a source named `file`, and the value in it.
     fn location(&self, file: &str) -> Location {
         Location {
-            source: crate::source::SourceFile::chunk(file, &*self.text, self.number),
+            source: crate::source::SourceFile::window(
+                file,
+                &*self.text,
+                self.number,
+                self.column - 1,
+            ),
             span: self.span,
         }
     }
