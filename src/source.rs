@@ -89,22 +89,22 @@ impl SourceFile {
     /// A piece of the file `name` that starts on line `first_line` of it: line numbers in
     /// diagnostics and reports are the file's.
     pub fn chunk(name: impl Into<String>, text: impl Into<String>, first_line: usize) -> Source {
-        SourceFile::window(name, text, first_line, 0)
+        SourceFile::window(name, text, first_line, 1)
     }
 
-    /// [`SourceFile::chunk`] for a piece that starts `first_column` characters into its first
-    /// line: columns on that line count them.
+    /// [`SourceFile::chunk`] for a piece that starts at `column` (1-based, in characters) of its
+    /// first line: columns on that line are the file's.
     pub fn window(
         name: impl Into<String>,
         text: impl Into<String>,
         first_line: usize,
-        first_column: usize,
+        column: usize,
     ) -> Source {
         Arc::new(SourceFile {
             name: name.into(),
             text: text.into(),
             first_line: first_line.max(1),
-            first_column,
+            first_column: column.saturating_sub(1),
             line_starts: OnceLock::new(),
             last_line: std::sync::Mutex::new(LineMark {
                 offset: 0,
@@ -297,12 +297,7 @@ impl SourceFile {
     /// record it no longer holds.
     pub fn snippet(&self, span: Span) -> (Source, Span) {
         let around = self.line_around(span);
-        let source = SourceFile::window(
-            self.name.clone(),
-            around.text,
-            around.line,
-            around.column - 1,
-        );
+        let source = SourceFile::window(self.name.clone(), around.text, around.line, around.column);
         (source, around.span)
     }
 

@@ -256,6 +256,12 @@ struct BuiltNode {
     error: Option<Box<DataError>>,
 }
 
+/// What is read of the value of `key` in a mapping read as `at`, by `projection` (everything
+/// without one); `None` when the value is only checked.
+fn child_of(projection: Option<&Projection>, at: Wanted, key: &str) -> Option<Wanted> {
+    projection.map_or(Some(Wanted::Everything), |p| p.child(at, key))
+}
+
 /// Turns events into records; see the module documentation.
 pub(super) struct Builder {
     source: Source,
@@ -381,31 +387,20 @@ impl Builder {
     /// What is read of a record's fields when a document's root is the record itself (no
     /// `--records` path): for a reader that builds such a record on its own.
     pub(super) fn record_wanted(&self) -> Option<Wanted> {
-        if self.path.is_some() {
-            return None;
-        }
-        Some(
-            self.projection
-                .as_ref()
-                .map_or(Wanted::Everything, |p| p.root()),
-        )
+        self.path.is_none().then(|| self.wanted_below(Role::Record))
     }
 
     /// What is read of the value of `key` in a mapping read as `at`; `None` when it is only
     /// checked (as [`Builder::key`] decides it).
     pub(super) fn child_wanted(&self, at: Wanted, key: &str) -> Option<Wanted> {
-        match &self.projection {
-            Some(projection) => projection.child(at, key),
-            None => Some(Wanted::Everything),
-        }
+        child_of(self.projection.as_deref(), at, key)
     }
 
     /// Hands out a document's record that a reader built on its own, valid and whole: what
     /// [`Builder::begin_document`], the events of the record and [`Builder::end_document`]
     /// would give.
     pub(super) fn whole_record(&mut self, root: Node) {
-        self.reset();
-        self.doc_index = self.next_index;
+        self.begin_document();
         self.emit(root, None);
     }
 
@@ -549,10 +544,7 @@ impl Builder {
                     .is_some_and(|name| **name == *key),
                 _ => false,
             };
-            let wanted = match (&self.projection, *wanted) {
-                (Some(projection), at @ Wanted::Fields(_)) => projection.child(at, &key),
-                _ => Some(Wanted::Everything),
-            };
+            let wanted = child_of(self.projection.as_deref(), *wanted, &key);
             body.pending = Some(PendingKey {
                 key,
                 span,

@@ -339,7 +339,7 @@ impl JsonRecords {
             _ => return None,
         };
         let span = Span::new(start, self.pos);
-        if span.end - span.start > self.builder.limits().max_scalar_bytes {
+        if self.too_large(span) {
             return None;
         }
         let value = if wanted.is_some() { value } else { Value::Null };
@@ -348,13 +348,23 @@ impl JsonRecords {
 
     /// `word` at the current position, as a value.
     fn whole_literal(&mut self, word: &[u8], value: Value) -> Option<Value> {
-        let bytes = self.source.text().as_bytes();
-        let end = self.pos + word.len();
-        if end > self.end || bytes.get(self.pos..end) != Some(word) {
+        if !self.at_word(word) {
             return None;
         }
-        self.pos = end;
+        self.pos += word.len();
         Some(value)
+    }
+
+    /// Whether `word` stands at the current position, inside the current document.
+    fn at_word(&self, word: &[u8]) -> bool {
+        word.iter()
+            .enumerate()
+            .all(|(i, &b)| self.at(self.pos + i) == Some(b))
+    }
+
+    /// Whether a key or a value at `span` is longer than the limits allow.
+    fn too_large(&self, span: Span) -> bool {
+        span.end.saturating_sub(span.start) > self.builder.limits().max_scalar_bytes
     }
 
     /// An object or an array at its opening bracket, for [`JsonRecords::whole_value`].
@@ -422,7 +432,7 @@ impl JsonRecords {
             return None;
         }
         let (key_span, escaped) = self.scan_string().ok()?;
-        if escaped || key_span.end - key_span.start > self.builder.limits().max_scalar_bytes {
+        if escaped || self.too_large(key_span) {
             return None;
         }
         // Between two quotes of the (valid UTF-8) text: slicing checks no more than that.
@@ -615,7 +625,7 @@ impl JsonRecords {
 
     /// The size limit for a key or a value that is skipped, as for one that is built.
     fn check_size(&mut self, span: Span, what: &str) {
-        if span.end.saturating_sub(span.start) > self.builder.limits().max_scalar_bytes {
+        if self.too_large(span) {
             let error = self.builder.scalar_too_large(span, what);
             self.builder.error(error);
         }
@@ -746,11 +756,7 @@ impl JsonRecords {
 
     fn literal(&mut self, word: &[u8], value: Value) -> Result<(), Box<DataError>> {
         let start = self.pos;
-        let matches = word
-            .iter()
-            .enumerate()
-            .all(|(i, &b)| self.at(start + i) == Some(b));
-        if !matches {
+        if !self.at_word(word) {
             return Err(self.expected(
                 "a value",
                 Some("JSON literals are `true`, `false` and `null`; strings need double quotes"),

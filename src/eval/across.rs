@@ -375,7 +375,7 @@ fn each_values<'r>(
     rule: &'r CompiledRule,
     across: &Across,
     kept: &[bool],
-) -> Result<Arc<[Part]>, super::Failure> {
+) -> super::Result<Arc<[Part]>> {
     let mut values = Vec::with_capacity(rule.lets.len());
     for (l, local) in rule.lets.iter().enumerate() {
         if !kept.get(l).copied().unwrap_or(false) {
@@ -383,7 +383,7 @@ fn each_values<'r>(
             continue;
         }
         match context.local(l, local.expr.span) {
-            Err(failure) if local.each && across.all.contains(&l) => return Err(failure.into()),
+            Err(failure) if local.each && across.all.contains(&l) => return Err(failure),
             value => values.push(per_member::each_part(value)),
         }
     }
@@ -691,12 +691,7 @@ impl Line {
     /// The line as a source named `file`, and the value in it.
     fn location(&self, file: &str) -> Location {
         Location {
-            source: crate::source::SourceFile::window(
-                file,
-                &*self.text,
-                self.number,
-                self.column - 1,
-            ),
+            source: crate::source::SourceFile::window(file, &*self.text, self.number, self.column),
             span: self.span,
         }
     }
@@ -953,7 +948,7 @@ fn group_steps<'r>(
 struct Prepared<'r> {
     names: Vec<String>,
     key_operands: Vec<Vec<Operand<'r>>>,
-    states: Vec<Result<bool, super::Failure>>,
+    states: Vec<super::Result<bool>>,
     /// The lets each group computed in pass 1 (none read `all.`), for pass 2 to start from.
     memos: Vec<Vec<Memo<'r>>>,
     all: Vec<Vec<Operand<'r>>>,
@@ -1053,7 +1048,7 @@ fn pass_one<'r>(
     (key_operands, names): (&[Vec<Operand<'r>>], &[String]),
     per_member: &[usize],
 ) -> PassOne<'r> {
-    let mut states: Vec<Result<bool, super::Failure>> = Vec::with_capacity(groups.len());
+    let mut states: Vec<super::Result<bool>> = Vec::with_capacity(groups.len());
     let mut memos: Vec<Vec<Memo<'r>>> = Vec::with_capacity(groups.len());
     let mut all: Vec<Vec<Operand<'r>>> = vec![Vec::new(); rule.lets.len()];
     let Some(across) = &rule.across else {
@@ -1123,7 +1118,7 @@ fn pass_one<'r>(
 
 /// What pass 1 gives: each group's state and lets, and the values of `all.`.
 type PassOne<'r> = (
-    Vec<Result<bool, super::Failure>>,
+    Vec<super::Result<bool>>,
     Vec<Vec<Memo<'r>>>,
     Vec<Vec<Operand<'r>>>,
 );

@@ -59,12 +59,6 @@ struct Failure {
 /// A result of evaluation; the failure is boxed, which keeps the values the evaluator moves small.
 type Result<T> = std::result::Result<T, Box<Failure>>;
 
-impl From<Box<Failure>> for Failure {
-    fn from(failure: Box<Failure>) -> Failure {
-        *failure
-    }
-}
-
 /// Evaluates a program's rules on records, reusing its buffers from one record to the next.
 pub struct Evaluator<'p> {
     program: &'p Program,
@@ -1360,11 +1354,11 @@ fn walk<'r>(start: Operand<'r>, path: &[Segment]) -> Operand<'r> {
 /// Where a path leads from a node, read straight from the record (without the operands of
 /// [`walk`]).
 enum Reach<'r> {
-    /// Every step is a key of a mapping: the node there.
+    /// Every step is a key of a mapping or a position of a list: the node there.
     Node(&'r Node),
-    /// A key is not there, or a step meets a value that has no keys.
+    /// A key or a position is not there, or a step meets a value that has neither.
     Missing,
-    /// A step meets a list, over whose elements [`walk`] would go on.
+    /// A key meets a list, over whose elements [`walk`] would go on.
     List,
 }
 

@@ -149,18 +149,23 @@ impl Owned {
     }
 }
 
+/// The failure a member's part records (its message and the expression that failed), as the
+/// evaluator reports it.
+fn part_failure(message: &Arc<str>, span: &Span) -> Box<Failure> {
+    Box::new(Failure {
+        message: message.to_string(),
+        record_span: None,
+        policy_span: *span,
+    })
+}
+
 /// A record's value of the let at `index` among the values it kept (`values`, by let index):
 /// the failure when it could not be computed; `None` when the record did not keep that let.
 pub(crate) fn kept_value(values: &[Part], index: usize) -> Option<Result<Operand<'_>>> {
     Some(match values.get(index)? {
         Part::Value(value) => Ok(value.operand()),
         Part::Missing => Ok(Operand::MISSING),
-        Part::Failed(message, span) => Err(Failure {
-            message: message.to_string(),
-            record_span: None,
-            policy_span: *span,
-        }
-        .into()),
+        Part::Failed(message, span) => Err(part_failure(message, span)),
         Part::Out | Part::Itself | Part::Holds(_) => return None,
     })
 }
@@ -229,11 +234,6 @@ pub(crate) fn value<'r>(
     parts: &'r [Part],
     members: &'r [Arc<Node>],
 ) -> Result<Operand<'r>> {
-    let failed = |message: &Arc<str>, span: &Span| Failure {
-        message: message.to_string(),
-        record_span: None,
-        policy_span: *span,
-    };
     if let ExprKind::Quantifier(q, ..) = &expr.kind {
         let want = *q == Quantifier::Any;
         let mut result = !want;
@@ -243,7 +243,7 @@ pub(crate) fn value<'r>(
                     result = want;
                     break;
                 }
-                Part::Failed(message, span) => return Err(failed(message, span).into()),
+                Part::Failed(message, span) => return Err(part_failure(message, span)),
                 _ => {}
             }
         }
@@ -261,7 +261,7 @@ pub(crate) fn value<'r>(
             Part::Out | Part::Missing | Part::Holds(_) => {}
             Part::Itself => out.extend(member.map(|m| Operand::node(m))),
             Part::Value(value) => out.push(value.operand()),
-            Part::Failed(message, span) => return Err(failed(message, span).into()),
+            Part::Failed(message, span) => return Err(part_failure(message, span)),
         }
     }
     Ok(Operand {
