@@ -75,6 +75,34 @@ pub(crate) fn same_key(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
 }
 
+/// A key's first eight bytes and its length in one number, compared where keys are compared
+/// often: keys whose prints differ differ, and keys of up to seven bytes with the same print
+/// are the same (a longer key's print leaves some of it out).
+pub(crate) fn key_print(key: &[u8]) -> u64 {
+    let head = match key.first_chunk::<8>() {
+        Some(head) => u64::from_le_bytes(*head),
+        None => key
+            .iter()
+            .rev()
+            .fold(0, |print, &byte| (print << 8) | u64::from(byte)),
+    };
+    head ^ ((key.len() as u64) << 56)
+}
+
+/// [`key_print`] of the key at `key` in `text`, read with one load where eight bytes follow
+/// its start (a short key's bytes past its end masked off).
+pub(crate) fn key_print_in(text: &[u8], key: std::ops::Range<usize>) -> u64 {
+    let len = key.len();
+    match text.get(key.start..).and_then(<[u8]>::first_chunk::<8>) {
+        Some(head) if len >= 8 => u64::from_le_bytes(*head) ^ ((len as u64) << 56),
+        Some(head) => {
+            let mask = (1u64 << (8 * len)) - 1;
+            (u64::from_le_bytes(*head) & mask) ^ ((len as u64) << 56)
+        }
+        None => key_print(text.get(key).unwrap_or(&[])),
+    }
+}
+
 /// A record with no fields: the root expressions see where no record is at hand.
 pub(crate) fn empty_record() -> Node {
     Node {
@@ -232,6 +260,28 @@ pub(crate) fn arith(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_s_print_is_the_same_read_in_place_and_tells_short_keys_apart() {
+        let text = b"\"vendorX\":1,\"a\":\"abcdefgh\",\"abcdefghi\"";
+        for start in 0..text.len() {
+            for end in start..=text.len() {
+                assert_eq!(
+                    key_print_in(text, start..end),
+                    key_print(&text[start..end]),
+                    "{start}..{end}"
+                );
+            }
+        }
+        // Up to seven bytes, different keys have different prints; the length counts too.
+        let short = ["", "a", "a\0", "ab", "ba", "vendor", "vendorX", "vendorY"];
+        for a in short {
+            for b in short {
+                assert_eq!(key_print(a.as_bytes()) == key_print(b.as_bytes()), a == b);
+            }
+        }
+        assert_ne!(key_print(b"abcdefgh"), key_print(b"abcdefghi"));
+    }
 
     #[test]
     fn date_literals_must_be_real_dates() {

@@ -14,7 +14,7 @@
 use super::program::{
     CompiledRule, Const, Expr, ExprKind, Function, Program, Segment, TemplatePart,
 };
-use crate::value::{Entry, Map, Node, Value};
+use crate::value::{Entry, Map, Node, Value, key_print};
 
 /// The fields a program reads, as a tree from the record's root. The default keeps everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,6 +30,8 @@ struct ProjectionNode {
     whole: bool,
     /// The fields under it that are read, each with its node.
     children: Vec<(Box<str>, usize)>,
+    /// The prints of their names ([`key_print`]), in the same order: searched first.
+    prints: Vec<u64>,
 }
 
 /// Where a reader stands in a [`Projection`]: everything is read from here on, or only what a
@@ -61,17 +63,22 @@ impl Projection {
         }
     }
 
-    /// What is read of the value of `key` in a mapping that stands at `at`; `None` when nothing
-    /// is (the value is only checked).
-    pub fn child(&self, at: Wanted, key: &str) -> Option<Wanted> {
+    /// What is read of the value of `key` (whose [`key_print`] is `print`) in a mapping that
+    /// stands at `at`; `None` when nothing is (the value is only checked).
+    pub fn child(&self, at: Wanted, key: &str, print: u64) -> Option<Wanted> {
         let Wanted::Fields(node) = at else {
             return Some(Wanted::Everything);
         };
         let node = self.nodes.get(node)?;
-        let &(_, child) = node
-            .children
-            .iter()
-            .find(|(name, _)| crate::value::same_key(name, key))?;
+        let position = node.prints.iter().position(|&p| p == print)?;
+        let (name, child) = node.children.get(position)?;
+        // Keys of up to seven bytes with the same print are the same.
+        if key.len() >= 8 && **name != *key {
+            // Another key with the same print (past its first seven bytes).
+            let &(_, child) = node.children.iter().find(|(name, _)| **name == *key)?;
+            return Some(self.wanted(child));
+        }
+        let child = *child;
         Some(self.wanted(child))
     }
 
@@ -94,6 +101,7 @@ impl Projection {
                     self.nodes.push(ProjectionNode::default());
                     if let Some(node) = self.nodes.get_mut(at) {
                         node.children.push((key.clone(), child));
+                        node.prints.push(key_print(key.as_bytes()));
                     }
                     child
                 }
@@ -102,6 +110,7 @@ impl Projection {
         if whole && let Some(node) = self.nodes.get_mut(at) {
             node.whole = true;
             node.children.clear();
+            node.prints.clear();
         }
     }
 
@@ -203,7 +212,7 @@ pub(crate) fn project(node: &Node, projection: &Projection, at: Wanted) -> Node 
                 .entries
                 .iter()
                 .filter_map(|e| {
-                    let below = projection.child(at, &e.key)?;
+                    let below = projection.child(at, &e.key, key_print(e.key.as_bytes()))?;
                     Some(Entry {
                         key: e.key.clone(),
                         key_span: e.key_span,
@@ -463,7 +472,7 @@ mod tests {
     fn reads(projection: &Projection, path: &[&str]) -> Option<Wanted> {
         let mut at = projection.root();
         for key in path {
-            at = projection.child(at, key)?;
+            at = projection.child(at, key, key_print(key.as_bytes()))?;
         }
         Some(at)
     }

@@ -15,7 +15,7 @@ use rust_decimal::Decimal;
 use super::{DataError, Limits, LoadOptions, Record};
 use crate::compile::projection::{Projection, Wanted};
 use crate::source::{Source, Span};
-use crate::value::{Entry, Map, Node, Text, Value};
+use crate::value::{Entry, Map, Node, Text, Value, key_print};
 
 /// The error for `key` at `span`, given before at `first` in the same mapping.
 pub(super) fn duplicate_key(source: &Source, key: &str, span: Span, first: Span) -> DataError {
@@ -258,8 +258,8 @@ struct BuiltNode {
 
 /// What is read of the value of `key` in a mapping read as `at`, by `projection` (everything
 /// without one); `None` when the value is only checked.
-fn child_of(projection: Option<&Projection>, at: Wanted, key: &str) -> Option<Wanted> {
-    projection.map_or(Some(Wanted::Everything), |p| p.child(at, key))
+fn child_of(projection: Option<&Projection>, at: Wanted, key: &str, print: u64) -> Option<Wanted> {
+    projection.map_or(Some(Wanted::Everything), |p| p.child(at, key, print))
 }
 
 /// Turns events into records; see the module documentation.
@@ -390,10 +390,11 @@ impl Builder {
         self.path.is_none().then(|| self.wanted_below(Role::Record))
     }
 
-    /// What is read of the value of `key` in a mapping read as `at`; `None` when it is only
-    /// checked (as [`Builder::key`] decides it).
-    pub(super) fn child_wanted(&self, at: Wanted, key: &str) -> Option<Wanted> {
-        child_of(self.projection.as_deref(), at, key)
+    /// What is read of the value of `key` (whose [`key_print`](crate::value::key_print) is
+    /// `print`) in a mapping read as `at`; `None` when it is only checked (as [`Builder::key`]
+    /// decides it).
+    pub(super) fn child_wanted(&self, at: Wanted, key: &str, print: u64) -> Option<Wanted> {
+        child_of(self.projection.as_deref(), at, key, print)
     }
 
     /// Hands out a document's record that a reader built on its own, valid and whole: what
@@ -544,7 +545,12 @@ impl Builder {
                     .is_some_and(|name| **name == *key),
                 _ => false,
             };
-            let wanted = child_of(self.projection.as_deref(), *wanted, &key);
+            let wanted = child_of(
+                self.projection.as_deref(),
+                *wanted,
+                &key,
+                key_print(key.as_bytes()),
+            );
             body.pending = Some(PendingKey {
                 key,
                 span,

@@ -6,7 +6,7 @@ use super::{DataError, LoadOptions, Record};
 use crate::compile::projection::Wanted;
 use crate::diagnostic::Code;
 use crate::source::{Source, Span};
-use crate::value::{Entry, Node, Text, Value};
+use crate::value::{Entry, Node, Text, Value, key_print_in};
 
 /// The records of a JSON or JSON Lines file, one at a time; see [`super::read_records`].
 pub(crate) struct JsonRecords {
@@ -35,8 +35,9 @@ pub(crate) struct JsonRecords {
     open_entries: Vec<Entry>,
     /// The elements of the arrays it has open, innermost last.
     open_items: Vec<Node>,
-    /// The keys (spans) of the objects it checks without building, innermost last.
-    open_keys: Vec<Span>,
+    /// The prints ([`key_print`]) of the keys of the objects it has open, innermost last, for
+    /// the duplicate-key check.
+    open_prints: Vec<u64>,
 }
 
 /// How deep [`JsonRecords::whole_line`] goes before it leaves a line to the general reader.
@@ -109,7 +110,7 @@ impl JsonRecords {
             whole_lines: true,
             open_entries: Vec::new(),
             open_items: Vec::new(),
-            open_keys: Vec::new(),
+            open_prints: Vec::new(),
         }
     }
 
@@ -309,7 +310,7 @@ impl JsonRecords {
         let wanted = self.builder.record_wanted()?;
         self.open_entries.clear();
         self.open_items.clear();
-        self.open_keys.clear();
+        self.open_prints.clear();
         self.skip_blanks();
         if self.at(self.pos) != Some(b'{') {
             return None;
@@ -375,12 +376,9 @@ impl JsonRecords {
         let start = self.pos;
         let object = self.at(start) == Some(b'{');
         let close = if object { b'}' } else { b']' };
+        let first_print = self.open_prints.len();
         let first = if object {
-            if wanted.is_some() {
-                self.open_entries.len()
-            } else {
-                self.open_keys.len()
-            }
+            self.open_entries.len()
         } else {
             self.open_items.len()
         };
@@ -391,7 +389,7 @@ impl JsonRecords {
         } else {
             loop {
                 if object {
-                    self.whole_member(depth, wanted, first)?;
+                    self.whole_member(depth, wanted, first_print)?;
                 } else {
                     let item = self.whole_value(depth + 1, wanted)?;
                     if wanted.is_some() {
@@ -410,12 +408,9 @@ impl JsonRecords {
             }
         }
         let span = Span::new(start, self.pos);
+        self.open_prints.truncate(first_print);
         let value = match (object, wanted) {
-            (true, None) => {
-                self.open_keys.truncate(first);
-                Value::Null
-            }
-            (false, None) => Value::Null,
+            (_, None) => Value::Null,
             (true, Some(_)) => Value::Map(crate::value::Map {
                 entries: self.open_entries.drain(first..).collect(),
             }),
@@ -424,9 +419,13 @@ impl JsonRecords {
         Some(Node { value, span })
     }
 
-    /// One `"key": value` of an object whose entries (or, when it is only checked, keys) start
-    /// at `first`.
-    fn whole_member(&mut self, depth: usize, wanted: Option<Wanted>, first: usize) -> Option<()> {
+    /// One `"key": value` of an object whose keys' prints start at `first_print`.
+    fn whole_member(
+        &mut self,
+        depth: usize,
+        wanted: Option<Wanted>,
+        first_print: usize,
+    ) -> Option<()> {
         self.skip_blanks();
         if self.at(self.pos) != Some(b'"') {
             return None;
@@ -440,23 +439,18 @@ impl JsonRecords {
             .source
             .text()
             .get(key_span.start + 1..key_span.end - 1)?;
-        let twice = match wanted {
-            Some(_) => {
-                let mine = self.open_entries.get(first..)?;
-                mine.len() >= WHOLE_LINE_KEYS
-                    || mine.iter().any(|e| crate::value::same_key(&e.key, key))
-            }
-            None => {
-                let mine = self.open_keys.get(first..)?;
-                mine.len() >= WHOLE_LINE_KEYS
-                    || mine.iter().any(|&k| self.key_bytes(k) == key.as_bytes())
-            }
-        };
-        // A key seen before, or too many to compare: the general reader decides.
-        if twice {
+        let print = key_print_in(
+            self.source.text().as_bytes(),
+            key_span.start + 1..key_span.end - 1,
+        );
+        let prints = self.open_prints.get(first_print..)?;
+        // A key seen before (or one alike in its print), or too many to compare: the general
+        // reader decides.
+        if prints.len() >= WHOLE_LINE_KEYS || prints.contains(&print) {
             return None;
         }
-        let child = wanted.and_then(|w| self.builder.child_wanted(w, key));
+        self.open_prints.push(print);
+        let child = wanted.and_then(|w| self.builder.child_wanted(w, key, print));
         let key = Text::from(key);
         self.skip_blanks();
         if self.at(self.pos) != Some(b':') {
@@ -464,13 +458,12 @@ impl JsonRecords {
         }
         self.pos += 1;
         let value = self.whole_value(depth + 1, child)?;
-        match wanted {
-            Some(_) => self.open_entries.push(Entry {
+        if wanted.is_some() {
+            self.open_entries.push(Entry {
                 key,
                 key_span,
                 value,
-            }),
-            None => self.open_keys.push(key_span),
+            });
         }
         Some(())
     }
