@@ -61,7 +61,7 @@ fn rule(rng: &mut Rng, i: usize) -> String {
     let b = rng.pick(BRANCHES);
     let x = rng.next() % 2000;
     let m = 1 + rng.next() % 9;
-    let body = match rng.next() % 20 {
+    let body = match rng.next() % 22 {
         0 => format!("deny vendor {v}"),
         1 => format!("warn vendor in [{v}, {w}]"),
         2 => format!("note vendor {v} when amount > {x}"),
@@ -80,6 +80,8 @@ fn rule(rng: &mut Rng, i: usize) -> String {
         15 => "deny when exemption exists".to_string(),
         16 => format!("warn when date >= 2018-0{m}-15"),
         17 => format!("note when 2018-0{m}-15 > date"),
+        18 => format!("note when (amount > {x} and vendor == {v}) and buyer.branch == {b}"),
+        19 => format!("warn when exemption exists and amount > {x} unless vendor == {w}"),
         _ => format!("require vendor != {v} when buyer.branch in [Army, {b}]"),
     };
     format!("rule r{i} {{ {body} }}\n")

@@ -13,6 +13,10 @@
 //! Wherever the plain scan could behave differently (a value of another type, which is an error,
 //! or a string that looks like a date, which `==` compares as a date), the index gives back every
 //! rule of that kind on the path. Every other rule is a candidate for every record.
+//!
+//! A rule found by its key (a string it names, a range that holds the value, a value present)
+//! has that test true on the record, just as evaluating it would find it: its evaluation starts
+//! past the test ([`PathIndex::candidates`]), which is half the work of most indexed rules.
 
 use std::cmp::Ordering;
 
@@ -20,6 +24,7 @@ use jiff::civil::Date;
 use rust_decimal::Decimal;
 
 use super::program::{Const, Expr, ExprKind, Order, Segment};
+use crate::source::Span;
 use crate::value::{parse_data_date, parse_data_number};
 
 /// Rules bucketed by the value their first clause compares a field with.
@@ -81,7 +86,7 @@ impl<T: Ord + Copy> Bounds<T> {
     }
 
     /// The rules whose range holds `value`.
-    fn holding(&self, value: T, out: &mut Vec<usize>) {
+    fn holding(&self, value: T) -> impl Iterator<Item = usize> + '_ {
         let satisfied = |ordering: Ordering, inclusive: bool| {
             ordering == Ordering::Less || (ordering == Ordering::Equal && inclusive)
         };
@@ -93,12 +98,12 @@ impl<T: Ord + Copy> Bounds<T> {
             .partition_point(|(bound, inclusive, _)| satisfied(value.cmp(bound), *inclusive));
         let above = self.above.get(..above).unwrap_or(&[]);
         let below = self.below.get(..below).unwrap_or(&[]);
-        out.extend(above.iter().chain(below).map(|e| e.2));
+        above.iter().chain(below).map(|e| e.2)
     }
 
     /// Every rule, for a value of another type (which the plain scan reports as an error).
-    fn all(&self, out: &mut Vec<usize>) {
-        out.extend(self.above.iter().chain(&self.below).map(|e| e.2));
+    fn all(&self) -> impl Iterator<Item = usize> + '_ {
+        self.above.iter().chain(&self.below).map(|e| e.2)
     }
 
     fn is_empty(&self) -> bool {
@@ -193,13 +198,23 @@ impl PathIndex {
     }
 
     /// Appends to `out` the rules of this path that a record whose value at the path is `probe`
-    /// may meet (unsorted; a rule may appear twice). `scratch` is reused for normalising.
-    pub(crate) fn candidates(&self, probe: Probe<'_>, out: &mut Vec<usize>, scratch: &mut String) {
+    /// may meet (unsorted; a rule may appear twice). `at` is where a plain string, number or
+    /// date value stands: a rule whose key the value meets has its test true there, which
+    /// `decided` (by rule) is given. `scratch` is reused for normalising.
+    pub(crate) fn candidates(
+        &self,
+        (probe, at): (Probe<'_>, Option<Span>),
+        (out, decided): (&mut Vec<usize>, &mut [Option<Span>]),
+        scratch: &mut String,
+    ) {
+        let mut out = Found { out, decided };
         if let Probe::Missing = probe {
             return;
         }
-        out.extend_from_slice(&self.present);
-        self.equal_candidates(probe, out, scratch);
+        out.push(self.present.iter().copied(), at);
+        self.equal_candidates(probe, scratch, |rules, all| {
+            out.push(rules.iter().copied(), if all { None } else { at });
+        });
         if !self.numbers.is_empty() {
             let number = match probe {
                 Probe::Number(n) => Some(n),
@@ -207,8 +222,8 @@ impl PathIndex {
                 _ => None,
             };
             match number {
-                Some(n) => self.numbers.holding(n, out),
-                None => self.numbers.all(out),
+                Some(n) => out.push(self.numbers.holding(n), at),
+                None => out.push(self.numbers.all(), None),
             }
         }
         if !self.dates.is_empty() {
@@ -218,30 +233,55 @@ impl PathIndex {
                 _ => None,
             };
             match date {
-                Some(d) => self.dates.holding(d, out),
-                None => self.dates.all(out),
+                Some(d) => out.push(self.dates.holding(d), at),
+                None => out.push(self.dates.all(), None),
             }
         }
     }
 
-    fn equal_candidates(&self, probe: Probe<'_>, out: &mut Vec<usize>, scratch: &mut String) {
+    /// Hands `give` the rules keyed by equality or membership that `probe` may meet: with
+    /// `false` those it meets (their test is true), with `true` all of them, when the value is
+    /// not a plain string that the keys can decide.
+    fn equal_candidates(
+        &self,
+        probe: Probe<'_>,
+        scratch: &mut String,
+        mut give: impl FnMut(&[usize], bool),
+    ) {
         if self.equality.is_empty() {
             return;
         }
         let text = match probe {
             Probe::Text(text) if parse_data_date(text).is_none() => text,
-            _ => {
-                out.extend_from_slice(&self.equality);
-                return;
-            }
+            _ => return give(&self.equality, true),
         };
         if let Some(rules) = self.exact.get(text) {
-            out.extend_from_slice(rules);
+            give(rules, false);
         }
         if !self.normalized.is_empty() {
             super::program::normalize_into(text, scratch);
             if let Some(rules) = self.normalized.get(scratch.as_str()) {
-                out.extend_from_slice(rules);
+                give(rules, false);
+            }
+        }
+    }
+}
+
+/// Where [`PathIndex::candidates`] puts the rules it finds.
+struct Found<'a> {
+    out: &'a mut Vec<usize>,
+    decided: &'a mut [Option<Span>],
+}
+
+impl Found<'_> {
+    /// Adds `rules`, each with its test true at `decided` when that is given.
+    fn push(&mut self, rules: impl Iterator<Item = usize>, decided: Option<Span>) {
+        for rule in rules {
+            self.out.push(rule);
+            if let Some(at) = decided
+                && let Some(slot) = self.decided.get_mut(rule)
+            {
+                *slot = Some(at);
             }
         }
     }

@@ -801,7 +801,7 @@ fn evaluate_rule(
             frame.memo = memo;
         }
         let mut context = Context::new(root, &mut vars, &slots).with_frame(frame);
-        let verdict = context.rule(rule).and_then(|v| match v {
+        let verdict = context.rule(rule, None).and_then(|v| match v {
             Verdict::Passes => Ok(None),
             Verdict::Fires { .. } => context.message(rule, None).map(Some),
         });

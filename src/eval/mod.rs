@@ -65,6 +65,8 @@ pub struct Evaluator<'p> {
     /// The expressions per member of its group rules.
     pub(crate) per_member: per_member::Plan<'p>,
     candidates: Vec<usize>,
+    /// By rule: where the rule index found the rule's first test true on the current record.
+    decided: Vec<Option<Span>>,
     scratch: String,
     slots: RootSlots,
     /// Which of the program's waivers have waived a finding so far.
@@ -78,6 +80,7 @@ impl<'p> Evaluator<'p> {
             program,
             per_member: per_member::Plan::new(program),
             candidates: Vec::new(),
+            decided: vec![None; program.rules.len()],
             scratch: String::new(),
             slots: RootSlots::default(),
             used_waivers: vec![false; program.waivers.len()],
@@ -109,11 +112,15 @@ impl<'p> Evaluator<'p> {
             let probe = match path_index.slot {
                 Some(slot) => match self.slots.get(&record.root, slot) {
                     Some(node) => probe_at(node, path_index.path.get(1..).unwrap_or(&[])),
-                    None => Probe::Missing,
+                    None => (Probe::Missing, None),
                 },
                 None => probe_at(&record.root, &path_index.path),
             };
-            path_index.candidates(probe, &mut self.candidates, &mut self.scratch);
+            path_index.candidates(
+                probe,
+                (&mut self.candidates, &mut self.decided),
+                &mut self.scratch,
+            );
         }
         if !index.paths.is_empty() {
             self.candidates.sort_unstable();
@@ -123,7 +130,10 @@ impl<'p> Evaluator<'p> {
         evaluate_rules(
             program,
             (record, &self.slots),
-            self.candidates.iter().copied(),
+            self.candidates.iter().map(|&rule| Candidate {
+                rule,
+                decided: self.decided.get_mut(rule).and_then(Option::take),
+            }),
             findings,
             shared,
         );
@@ -134,21 +144,23 @@ impl<'p> Evaluator<'p> {
 }
 
 /// What the rule index sees of the value at `path` from `node`, read straight from the record:
-/// the value, or `Other` (every rule of its kind is a candidate) where the path meets a list.
-fn probe_at<'r>(node: &'r Node, path: &[Segment]) -> Probe<'r> {
+/// the value, or `Other` (every rule of its kind is a candidate) where the path meets a list;
+/// and where a string, number or date value stands, for the rules it decides.
+fn probe_at<'r>(node: &'r Node, path: &[Segment]) -> (Probe<'r>, Option<Span>) {
     use crate::value::Value;
     let node = match reach(node, path) {
         Reach::Node(node) => node,
-        Reach::Missing => return Probe::Missing,
-        Reach::List => return Probe::Other,
+        Reach::Missing => return (Probe::Missing, None),
+        Reach::List => return (Probe::Other, None),
     };
-    match &node.value {
+    let probe = match &node.value {
         Value::Null => Probe::Missing,
         Value::String(s) => Probe::Text(s),
         Value::Number(n) => Probe::Number(*n),
         Value::Date(d) => Probe::Date(*d),
-        Value::Bool(_) | Value::List(_) | Value::Map(_) => Probe::Other,
-    }
+        Value::Bool(_) | Value::List(_) | Value::Map(_) => return (Probe::Other, None),
+    };
+    (probe, Some(node.span))
 }
 
 /// Marks as waived each `deny`, `warn` or `note` finding that a waiver in force for its rule
@@ -301,7 +313,10 @@ pub fn evaluate_all(program: &Program, record: &Record, findings: &mut Vec<Findi
     evaluate_rules(
         program,
         (record, &slots),
-        0..program.rules.len(),
+        (0..program.rules.len()).map(|rule| Candidate {
+            rule,
+            decided: None,
+        }),
         findings,
         &mut SharedValues::default(),
     );
@@ -311,10 +326,19 @@ pub fn evaluate_all(program: &Program, record: &Record, findings: &mut Vec<Findi
     }
 }
 
+/// A rule to evaluate on a record, by index in the program's rules.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    rule: usize,
+    /// Where the rule index found the leftmost test of the rule's first clause true, if it did
+    /// ([`PathIndex::candidates`](crate::compile::index::PathIndex::candidates)).
+    decided: Option<Span>,
+}
+
 fn evaluate_rules<'r>(
     program: &'r Program,
     (record, slots): (&'r Record, &RootSlots),
-    rules: impl Iterator<Item = usize>,
+    rules: impl Iterator<Item = Candidate>,
     findings: &mut Vec<Finding>,
     shared: &mut SharedValues<'r>,
 ) {
@@ -322,7 +346,11 @@ fn evaluate_rules<'r>(
     // One context for all the rules, its frame set for each (not built anew each time).
     let mut context = Context::new(&record.root, &mut vars, slots).with_shared(shared);
     context.frame.today = program.today;
-    for index in rules {
+    for Candidate {
+        rule: index,
+        decided,
+    } in rules
+    {
         let Some(rule) = program.rules.get(index) else {
             continue;
         };
@@ -334,13 +362,15 @@ fn evaluate_rules<'r>(
         context.frame.lets = &rule.lets;
         context.frame.memo.clear();
         context.frame.memo.resize(rule.lets.len(), Memo::Unset);
-        let verdict = context.rule(rule).and_then(|verdict| match verdict {
-            Verdict::Passes => Ok(None),
-            Verdict::Fires { witness } => {
-                let message = context.message(rule, Some(record))?;
-                Ok(Some((witness, message)))
-            }
-        });
+        let verdict = context
+            .rule(rule, decided)
+            .and_then(|verdict| match verdict {
+                Verdict::Passes => Ok(None),
+                Verdict::Fires { witness } => {
+                    let message = context.message(rule, Some(record))?;
+                    Ok(Some((witness, message)))
+                }
+            });
         match verdict {
             Ok(None) => {}
             Ok(Some((span, message))) => findings.push(Finding {
@@ -492,10 +522,21 @@ impl<'r, 'v> Context<'r, 'v> {
 }
 
 impl<'r> Context<'r, '_> {
-    /// Whether the rule fires, with the record value that decided it.
-    fn rule(&mut self, rule: &'r CompiledRule) -> Result<Verdict> {
+    /// Whether the rule fires, with the record value that decided it. `decided`: the rule
+    /// index found the leftmost test of the first clause true at that value (so it is not
+    /// tested again).
+    fn rule(&mut self, rule: &'r CompiledRule, decided: Option<Span>) -> Result<Verdict> {
         let mut witness = None;
-        for clause in &rule.conditions {
+        let mut conditions = rule.conditions.iter();
+        if decided.is_some()
+            && let Some(first) = conditions.next()
+        {
+            if !self.holds_past_leftmost(&first.expr)? {
+                return Ok(Verdict::Passes);
+            }
+            witness = decided;
+        }
+        for clause in conditions {
             let (holds, span) = self.clause(clause)?;
             if !holds {
                 return Ok(Verdict::Passes);
@@ -515,6 +556,26 @@ impl<'r> Context<'r, '_> {
             witness = witness.or(span);
         }
         Ok(Verdict::Fires { witness })
+    }
+
+    /// Whether `expr` holds, given that its leftmost test (the first operand of its `and`s,
+    /// down to a test that is not one) holds: the other operands of those `and`s are tested.
+    fn holds_past_leftmost(&mut self, expr: &'r Expr) -> Result<bool> {
+        let ExprKind::And(items) = &expr.kind else {
+            return Ok(true);
+        };
+        let Some((first, rest)) = items.split_first() else {
+            return Ok(true);
+        };
+        if !self.holds_past_leftmost(first)? {
+            return Ok(false);
+        }
+        for item in rest {
+            if !self.condition(item)?.0 {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     fn clause(&mut self, clause: &'r Clause) -> Result<(bool, Option<Span>)> {
