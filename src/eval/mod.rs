@@ -360,8 +360,10 @@ fn evaluate_rules<'r>(
         }
         context.vars.clear();
         context.frame.lets = &rule.lets;
-        context.frame.memo.clear();
-        context.frame.memo.resize(rule.lets.len(), Memo::Unset);
+        if !(rule.lets.is_empty() && context.frame.memo.is_empty()) {
+            context.frame.memo.clear();
+            context.frame.memo.resize(rule.lets.len(), Memo::Unset);
+        }
         let verdict = context
             .rule(rule, decided)
             .and_then(|verdict| match verdict {
