@@ -85,6 +85,28 @@ pub(super) fn decimal_from_parts(
     frac: &[u8],
     exp: i64,
 ) -> Option<Decimal> {
+    // The common case: at most 18 digits (no overflow of a u64 is possible) and no exponent.
+    if exp == 0 && int.len() + frac.len() <= 18 {
+        let mantissa = int
+            .iter()
+            .chain(frac)
+            .fold(0u64, |m, &d| m * 10 + u64::from(d.wrapping_sub(b'0')));
+        let scale = u32::try_from(frac.len()).ok()?;
+        if mantissa == 0 {
+            return Some(Decimal::new(0, scale));
+        }
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "the two 32-bit halves of the mantissa"
+        )]
+        let (lo, mid) = (mantissa as u32, (mantissa >> 32) as u32);
+        return Some(Decimal::from_parts(lo, mid, 0, negative, scale));
+    }
+    decimal_from_any_parts(negative, int, frac, exp)
+}
+
+/// [`decimal_from_parts`] for any number of digits and any exponent.
+fn decimal_from_any_parts(negative: bool, int: &[u8], frac: &[u8], exp: i64) -> Option<Decimal> {
     let mut mantissa: u128 = 0;
     for &d in int.iter().chain(frac) {
         mantissa = mantissa
@@ -1001,5 +1023,47 @@ impl Builder {
             }
         };
         self.out.push_back(Err(error));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_numbers_read_quickly_are_the_numbers_read_in_general() {
+        let digits = [
+            "",
+            "0",
+            "00",
+            "5",
+            "05",
+            "10",
+            "123",
+            "000100",
+            "99999999",
+            "4294967295",
+            "4294967296",
+            "18446744073",
+            "999999999999999999",
+        ];
+        for negative in [false, true] {
+            for int in digits {
+                for frac in digits {
+                    if int.len() + frac.len() > 18 || int.is_empty() {
+                        continue;
+                    }
+                    let (int, frac) = (int.as_bytes(), frac.as_bytes());
+                    let quick = decimal_from_parts(negative, int, frac, 0);
+                    let general = decimal_from_any_parts(negative, int, frac, 0);
+                    // Same value, same scale (numbers keep the digits they were written with).
+                    assert_eq!(
+                        quick.map(|d| (d, d.scale(), d.is_sign_negative())),
+                        general.map(|d| (d, d.scale(), d.is_sign_negative())),
+                        "{negative} {int:?} {frac:?}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -937,11 +937,14 @@ impl JsonRecords {
         Ok((value, span))
     }
 
-    fn digits_end(&self, mut i: usize) -> usize {
-        while self.at(i).is_some_and(|b| b.is_ascii_digit()) {
-            i += 1;
-        }
-        i
+    /// Where the run of ASCII digits at `i` ends (within the current document).
+    fn digits_end(&self, i: usize) -> usize {
+        let end = self.end.min(self.source.text().len());
+        let rest = self.source.text().as_bytes().get(i..end).unwrap_or(&[]);
+        i + rest
+            .iter()
+            .position(|b| !b.is_ascii_digit())
+            .unwrap_or(rest.len())
     }
 
     /// What stands at the current position, for a message.
