@@ -31,10 +31,9 @@ pub(crate) struct JsonRecords {
     /// Whether lines are first tried by [`JsonRecords::whole_line`] (off only in tests that
     /// compare it with the general reader).
     whole_lines: bool,
-    /// The entries of the objects [`JsonRecords::whole_line`] has open, innermost last.
-    open_entries: Vec<Entry>,
-    /// The elements of the arrays it has open, innermost last.
-    open_items: Vec<Node>,
+    /// By depth, how many entries or elements the widest container [`JsonRecords::whole_line`]
+    /// built there had (at most [`WHOLE_LINE_KEYS`]).
+    widths: Vec<usize>,
     /// The prints ([`key_print`]) of the keys of the objects it has open, innermost last, for
     /// the duplicate-key check.
     open_prints: Vec<u64>,
@@ -108,8 +107,7 @@ impl JsonRecords {
             done: false,
             skip: None,
             whole_lines: true,
-            open_entries: Vec::new(),
-            open_items: Vec::new(),
+            widths: vec![0; WHOLE_LINE_DEPTH],
             open_prints: Vec::new(),
         }
     }
@@ -308,8 +306,6 @@ impl JsonRecords {
     /// gives the same record or says what is wrong. This skips the event-by-event building.
     fn whole_line(&mut self) -> Option<Node> {
         let wanted = self.builder.record_wanted()?;
-        self.open_entries.clear();
-        self.open_items.clear();
         self.open_prints.clear();
         self.skip_blanks();
         if self.at(self.pos) != Some(b'{') {
@@ -377,10 +373,16 @@ impl JsonRecords {
         let object = self.at(start) == Some(b'{');
         let close = if object { b'}' } else { b']' };
         let first_print = self.open_prints.len();
-        let first = if object {
-            self.open_entries.len()
+        // Built straight into vectors of the width the containers at this depth had (the
+        // records of a file mostly have one shape).
+        let width = match wanted {
+            Some(_) => self.widths.get(depth).copied().unwrap_or(0),
+            None => 0,
+        };
+        let (mut entries, mut items) = if object {
+            (Vec::with_capacity(width), Vec::new())
         } else {
-            self.open_items.len()
+            (Vec::new(), Vec::with_capacity(width))
         };
         self.pos += 1;
         self.skip_blanks();
@@ -389,11 +391,11 @@ impl JsonRecords {
         } else {
             loop {
                 if object {
-                    self.whole_member(depth, wanted, first_print)?;
+                    self.whole_member(depth, wanted, first_print, &mut entries)?;
                 } else {
                     let item = self.whole_value(depth + 1, wanted)?;
                     if wanted.is_some() {
-                        self.open_items.push(item);
+                        items.push(item);
                     }
                 }
                 self.skip_blanks();
@@ -409,22 +411,30 @@ impl JsonRecords {
         }
         let span = Span::new(start, self.pos);
         self.open_prints.truncate(first_print);
+        if wanted.is_some()
+            && let Some(width) = self.widths.get_mut(depth)
+        {
+            // The widest lately, up to the most keys this reader takes: room for a record with
+            // one more field than its predecessor without growing.
+            let built = if object { entries.len() } else { items.len() };
+            *width = built.max(*width).min(WHOLE_LINE_KEYS);
+        }
         let value = match (object, wanted) {
             (_, None) => Value::Null,
-            (true, Some(_)) => Value::Map(crate::value::Map {
-                entries: self.open_entries.drain(first..).collect(),
-            }),
-            (false, Some(_)) => Value::List(self.open_items.drain(first..).collect()),
+            (true, Some(_)) => Value::Map(crate::value::Map { entries }),
+            (false, Some(_)) => Value::List(items),
         };
         Some(Node { value, span })
     }
 
-    /// One `"key": value` of an object whose keys' prints start at `first_print`.
+    /// One `"key": value` of an object whose keys' prints start at `first_print`, added to
+    /// `entries` when it is built.
     fn whole_member(
         &mut self,
         depth: usize,
         wanted: Option<Wanted>,
         first_print: usize,
+        entries: &mut Vec<Entry>,
     ) -> Option<()> {
         self.skip_blanks();
         if self.at(self.pos) != Some(b'"') {
@@ -435,14 +445,9 @@ impl JsonRecords {
             return None;
         }
         // Between two quotes of the (valid UTF-8) text: slicing checks no more than that.
-        let key = self
-            .source
-            .text()
-            .get(key_span.start + 1..key_span.end - 1)?;
-        let print = key_print_in(
-            self.source.text().as_bytes(),
-            key_span.start + 1..key_span.end - 1,
-        );
+        let key_range = key_span.start + 1..key_span.end - 1;
+        let key = self.source.text().get(key_range.clone())?;
+        let print = key_print_in(self.source.text().as_bytes(), key_range.clone());
         let prints = self.open_prints.get(first_print..)?;
         // A key seen before (or one alike in its print), or too many to compare: the general
         // reader decides.
@@ -451,7 +456,6 @@ impl JsonRecords {
         }
         self.open_prints.push(print);
         let child = wanted.and_then(|w| self.builder.child_wanted(w, key, print));
-        let key = Text::from(key);
         self.skip_blanks();
         if self.at(self.pos) != Some(b':') {
             return None;
@@ -459,8 +463,8 @@ impl JsonRecords {
         self.pos += 1;
         let value = self.whole_value(depth + 1, child)?;
         if wanted.is_some() {
-            self.open_entries.push(Entry {
-                key,
+            entries.push(Entry {
+                key: Text::from(self.source.text().get(key_range)?),
                 key_span,
                 value,
             });
