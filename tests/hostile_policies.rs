@@ -49,6 +49,26 @@ fn nested_lists_and_quantifiers_are_refused() {
 }
 
 #[test]
+fn brackets_nested_to_the_limit_parse_without_backtracking_at_each_level() {
+    // A list and a comprehension both open with `[`: the first expression after it is parsed
+    // once, not once for each, or 63 levels would take 2^63 parses (the fuzzer found a policy
+    // with 28 unclosed brackets that took minutes).
+    let n = caveat::MAX_NESTING - 1;
+    let closed = format!("deny when x == {}1{}\n", "[".repeat(n), "]".repeat(n));
+    assert_eq!(codes(&closed), Vec::<String>::new());
+    let unclosed = format!(
+        "deny when any i in items{}x where i.v == 1\n",
+        "[".repeat(n)
+    );
+    assert_eq!(codes(&unclosed), ["caveat::parse::syntax"]);
+    let comprehension = (0..n - 2).fold("v".to_string(), |body, level| {
+        format!("[{body} for v in items{level}]")
+    });
+    let comprehensions = format!("deny when count({comprehension}) > 0\n");
+    assert_eq!(codes(&comprehensions), Vec::<String>::new());
+}
+
+#[test]
 fn a_hundred_thousand_member_and_index_accessors_are_refused() {
     let members = format!("deny when exemption{} == 1\n", ".kind".repeat(100_000));
     assert_eq!(codes(&members), ["caveat::parse::too_deep"]);

@@ -734,6 +734,14 @@ impl Lower<'_> {
                 kind: ExprKind::Name(pair.as_str().to_string(), place),
                 span,
             }),
+            Rule::list_lit if is_comprehension(&pair) => Err(vec![
+                Diag::error(
+                    Code::ParseSyntax,
+                    "a comprehension cannot stand here: a vendor filter takes a list of names",
+                )
+                .label(self.source, span, "a computed list")
+                .help("write the test as a condition instead: `when vendor in [...]`"),
+            ]),
             Rule::list_lit => {
                 let items = self.list_items(pair, 0)?;
                 Ok(Expr {
@@ -745,6 +753,7 @@ impl Lower<'_> {
         }
     }
 
+    /// The items of a list literal that is not a comprehension.
     fn list_items(&self, pair: Pair<'_, Rule>, depth: usize) -> Lowered<Vec<Expr>> {
         pair.into_inner()
             .filter(|p| p.as_rule() != Rule::close_bracket)
@@ -1027,7 +1036,7 @@ impl Lower<'_> {
                     .collect::<Result<Vec<_>, _>>()?;
                 ExprKind::Call(name, args)
             }
-            Rule::comprehension => {
+            Rule::list_lit if is_comprehension(&pair) => {
                 let mut inner = pair.clone().into_inner();
                 let body = self.expr(self.next(&mut inner, &pair)?, depth + 1)?;
                 let _for = self.next(&mut inner, &pair)?;
@@ -1255,3 +1264,11 @@ fn single_or(
 
 /// The AST's `Rule`, renamed here because pest's generated enum is also called `Rule`.
 use super::ast::Rule as Rule_;
+
+/// Whether a `list_lit` is a comprehension: its first expression is followed by `for`.
+fn is_comprehension(pair: &Pair<'_, Rule>) -> bool {
+    pair.clone()
+        .into_inner()
+        .nth(1)
+        .is_some_and(|p| p.as_rule() == Rule::kw_for)
+}
