@@ -314,6 +314,14 @@ pub(crate) fn given_records(test: &CompiledTest) -> Result<Vec<Record>, Diag> {
     for read in crate::data::read_records(&source, format, &LoadOptions::default()) {
         let mut record = read.map_err(|mut error| {
             error.file = shown.clone();
+            // Past the given's end (the rest of the copy is blank), the reader has run out of
+            // data: what is not closed was opened at the given's start.
+            if let Given::Inline(span) | Given::Records(span) = &test.given
+                && error.span.start >= span.end
+            {
+                error.span = Span::new(span.start, span.start + 1);
+                error.label = "opened here, not closed".to_string();
+            }
             crate::run::data_error(error)
         })?;
         record.source = shown.clone();

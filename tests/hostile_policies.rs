@@ -69,6 +69,19 @@ fn brackets_nested_to_the_limit_parse_without_backtracking_at_each_level() {
 }
 
 #[test]
+fn unclosed_flow_brackets_in_a_test_block_are_read_without_backtracking_at_each_level() {
+    // Read as a plain character after failing to close, each `{` or `[` of a test's data was
+    // tried both ways: 2^n tries for n of them.
+    let n = caveat::MAX_NESTING - 2;
+    let text = format!(
+        "rule a {{ deny when x == 1 }}\ntest \"t\" {{\n  given {}\n  expect pass\n}}\n",
+        "{[".repeat(n / 2)
+    );
+    // The data reader says what is wrong with the data, when the test runs.
+    assert_eq!(codes(&text), Vec::<String>::new());
+}
+
+#[test]
 fn a_hundred_thousand_member_and_index_accessors_are_refused() {
     let members = format!("deny when exemption{} == 1\n", ".kind".repeat(100_000));
     assert_eq!(codes(&members), ["caveat::parse::too_deep"]);

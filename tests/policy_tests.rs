@@ -132,6 +132,21 @@ fn a_given_that_is_not_valid_yaml_fails_its_test_at_its_position() {
 }
 
 #[test]
+fn a_given_whose_brackets_do_not_balance_fails_its_test_with_the_data_reader_s_message() {
+    let dir = scratch(
+        "policy_tests/unbalanced",
+        &[(
+            "p.policy",
+            "rule r { deny vendor DJI }\ntest \"open\" {\n  given [ {vendor: DJI}\n  expect deny r\n}\n",
+        )],
+    );
+    let out = caveat_in(&dir, &["test", "--today", "2026-12-05", "p.policy"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    insta::assert_snapshot!(stdout);
+}
+
+#[test]
 fn explain_a_finding_and_a_non_finding() {
     let common = [
         "tests/review/policies",

@@ -170,6 +170,10 @@ impl Lower<'_> {
         let given = match what.as_rule() {
             Rule::flow_mapping => Given::Inline(self.span(&what)),
             Rule::flow_sequence => Given::Records(self.span(&what)),
+            Rule::flow_unbalanced if what.as_str().starts_with('{') => {
+                Given::Inline(self.span(&what))
+            }
+            Rule::flow_unbalanced => Given::Records(self.span(&what)),
             Rule::given_file => {
                 let mut parts = what.clone().into_inner();
                 let _file = self.next(&mut parts, &what)?;
