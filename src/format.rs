@@ -404,6 +404,11 @@ mod tests {
             "test \"t\" {\n  given {\n     a: 1,   # one\n   b: [x, y]\n  }\n  expect pass\n}\n",
             "test \"t\" {\n  given {\n     a: 1,   # one\n   b: [x, y]\n  }\n  expect pass\n}\n",
         );
+        // Data whose brackets do not balance is kept as written too (its test reports it).
+        check(
+            "test \"t\" {\n  given {vendor: [DJI,   x}\n  expect   pass\n}\n",
+            "test \"t\" {\n  given {vendor: [DJI,   x}\n  expect pass\n}\n",
+        );
     }
 
     #[test]

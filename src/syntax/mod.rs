@@ -93,10 +93,14 @@ fn bidi_controls(source: &Source) -> Vec<Diag> {
 }
 
 /// The length of the YAML flow mapping (`given { … }`) at the start of `text`, by the grammar's
-/// own rule, if one starts there and is closed.
+/// own rules: a closed one, else one whose brackets do not balance (up to `expect`, without the
+/// blanks before it), if one starts there.
 pub(crate) fn flow_mapping_len(text: &str) -> Option<usize> {
-    let mut pairs = PolicyParser::parse(Rule::flow_mapping, text).ok()?;
-    Some(pairs.next()?.as_span().end())
+    if let Ok(mut pairs) = PolicyParser::parse(Rule::flow_mapping, text) {
+        return Some(pairs.next()?.as_span().end());
+    }
+    let mut pairs = PolicyParser::parse(Rule::flow_unbalanced, text).ok()?;
+    Some(pairs.next()?.as_str().trim_end().len())
 }
 
 /// How a message's text is written: as in the policy file, between the message's double quotes
