@@ -112,7 +112,7 @@ impl Lower<'_> {
         let _kw = self.next(&mut inner, &pair)?;
         let name = self.spanned_str(&self.next(&mut inner, &pair)?);
         let list = self.next(&mut inner, &pair)?;
-        let spellings = self.list_items(list, 0)?;
+        let spellings = self.written_list(list, "an alias lists its spellings")?;
         Ok(AliasDecl {
             name,
             spellings,
@@ -738,16 +738,8 @@ impl Lower<'_> {
                 kind: ExprKind::Name(pair.as_str().to_string(), place),
                 span,
             }),
-            Rule::list_lit if is_comprehension(&pair) => Err(vec![
-                Diag::error(
-                    Code::ParseSyntax,
-                    "a comprehension cannot stand here: a vendor filter takes a list of names",
-                )
-                .label(self.source, span, "a computed list")
-                .help("write the test as a condition instead: `when vendor in [...]`"),
-            ]),
             Rule::list_lit => {
-                let items = self.list_items(pair, 0)?;
+                let items = self.written_list(pair, "a vendor filter takes a list of names")?;
                 Ok(Expr {
                     kind: ExprKind::List(items),
                     span,
@@ -755,6 +747,22 @@ impl Lower<'_> {
             }
             _ => self.primary(pair, 0),
         }
+    }
+
+    /// The items of a list literal written out where one must be (`what` says where); a
+    /// comprehension there is an error.
+    fn written_list(&self, pair: Pair<'_, Rule>, what: &str) -> Lowered<Vec<Expr>> {
+        if is_comprehension(&pair) {
+            return Err(vec![
+                Diag::error(
+                    Code::ParseSyntax,
+                    format!("a comprehension cannot stand here: {what}"),
+                )
+                .label(self.source, self.span(&pair), "a computed list")
+                .help("a computed list belongs in a condition, as in `when vendor in [...]`"),
+            ]);
+        }
+        self.list_items(pair, 0)
     }
 
     /// The items of a list literal that is not a comprehension.
@@ -1115,7 +1123,19 @@ impl Lower<'_> {
             Rule::string | Rule::raw_string => {
                 ExprKind::Literal(Literal::String(self.string(pair)?.node))
             }
-            _ => return self.expr(pair, depth),
+            // The levels of an expression above a primary go back to `expr`; anything else here
+            // is a tree this lowering does not know (not an endless round between the two).
+            Rule::expr
+            | Rule::if_expr
+            | Rule::or_expr
+            | Rule::and_expr
+            | Rule::not_expr
+            | Rule::compare
+            | Rule::sum
+            | Rule::product
+            | Rule::unary
+            | Rule::postfix => return self.expr(pair, depth),
+            _ => return Err(self.internal(&pair)),
         };
         Ok(Expr { kind, span })
     }
