@@ -314,8 +314,8 @@ pub(crate) fn given_records(test: &CompiledTest) -> Result<Vec<Record>, Diag> {
     for read in crate::data::read_records(&source, format, &LoadOptions::default()) {
         let mut record = read.map_err(|mut error| {
             error.file = shown.clone();
-            // Past the given's end (the rest of the copy is blank), the reader has run out of
-            // data: what is not closed was opened at the given's start.
+            // At the given's end (where the copy ends), the reader has run out of data: what
+            // is not closed was opened at the given's start.
             if let Given::Inline(span) | Given::Records(span) = &test.given
                 && error.span.start >= span.end
             {
@@ -378,19 +378,18 @@ fn one_record_error(test: &CompiledTest, what: &str) -> Diag {
     })
 }
 
-/// The policy file with everything but `span` blanked (line breaks kept), so that the YAML
-/// reader sees only the mapping, at its own line and column.
+/// The policy file up to the end of `span`, everything before it blanked (line breaks kept), so
+/// that the YAML reader sees only the data, at its own line and column, and its end where the
+/// data ends.
 fn inline_source(policy: &Source, span: Span) -> Source {
-    let text: String = policy
-        .text()
-        .char_indices()
-        .map(|(i, c)| {
-            if (span.start..span.end).contains(&i) || c == '\n' || c == '\r' {
-                c.to_string()
-            } else {
-                " ".repeat(c.len_utf8())
-            }
-        })
-        .collect();
+    let data = policy.text().get(..span.end).unwrap_or_default();
+    let mut text = String::with_capacity(data.len());
+    for (i, c) in data.char_indices() {
+        if i >= span.start || c == '\n' || c == '\r' {
+            text.push(c);
+        } else {
+            text.extend(std::iter::repeat_n(' ', c.len_utf8()));
+        }
+    }
     SourceFile::new(policy.name().to_string(), text)
 }

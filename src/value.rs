@@ -86,21 +86,27 @@ pub(crate) fn key_print(key: &[u8]) -> u64 {
             .rev()
             .fold(0, |print, &byte| (print << 8) | u64::from(byte)),
     };
-    head ^ ((key.len() as u64) << 56)
+    with_length(head, key.len())
 }
 
 /// [`key_print`] of the key at `key` in `text`, read with one load where eight bytes follow
 /// its start (a short key's bytes past its end masked off).
 pub(crate) fn key_print_in(text: &[u8], key: std::ops::Range<usize>) -> u64 {
     let len = key.len();
-    match text.get(key.start..).and_then(<[u8]>::first_chunk::<8>) {
-        Some(head) if len >= 8 => u64::from_le_bytes(*head) ^ ((len as u64) << 56),
-        Some(head) => {
-            let mask = (1u64 << (8 * len)) - 1;
-            (u64::from_le_bytes(*head) & mask) ^ ((len as u64) << 56)
-        }
-        None => key_print(text.get(key).unwrap_or(&[])),
-    }
+    let Some(head) = text.get(key.start..).and_then(<[u8]>::first_chunk::<8>) else {
+        return key_print(text.get(key).unwrap_or(&[]));
+    };
+    let mask = if len >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * len)) - 1
+    };
+    with_length(u64::from_le_bytes(*head) & mask, len)
+}
+
+/// A print from a key's first bytes (zero past its end) and its length.
+fn with_length(head: u64, len: usize) -> u64 {
+    head ^ ((len as u64) << 56)
 }
 
 /// A record with no fields: the root expressions see where no record is at hand.

@@ -103,46 +103,36 @@ fn min_coverage_fails_below_the_threshold() {
 
 #[test]
 fn a_given_file_that_cannot_be_read_fails_its_test() {
-    let dir = scratch(
+    insta::assert_snapshot!(failing_test(
         "policy_tests/missing_file",
-        &[(
-            "p.policy",
-            "rule r { deny vendor DJI }\ntest \"from a file\" {\n  given file \"nowhere.yaml\"\n  expect deny r\n}\n",
-        )],
-    );
+        "rule r { deny vendor DJI }\ntest \"from a file\" {\n  given file \"nowhere.yaml\"\n  expect deny r\n}\n",
+    ));
+}
+
+/// The output of `caveat test` on a policy in a scratch folder `name` whose test fails.
+fn failing_test(name: &str, policy: &str) -> String {
+    let dir = scratch(name, &[("p.policy", policy)]);
     let out = caveat_in(&dir, &["test", "--today", "2026-12-05", "p.policy"]);
     assert_eq!(out.status.code(), Some(1));
-    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+    String::from_utf8(out.stdout).unwrap()
 }
 
 #[test]
 fn a_given_that_is_not_valid_yaml_fails_its_test_at_its_position() {
-    let dir = scratch(
+    let stdout = failing_test(
         "policy_tests/bad_yaml",
-        &[(
-            "p.policy",
-            "rule r { deny vendor DJI }\ntest \"bad\" {\n  given { vendor: DJI, vendor: Autel }\n  expect deny r\n}\n",
-        )],
+        "rule r { deny vendor DJI }\ntest \"bad\" {\n  given { vendor: DJI, vendor: Autel }\n  expect deny r\n}\n",
     );
-    let out = caveat_in(&dir, &["test", "--today", "2026-12-05", "p.policy"]);
-    assert_eq!(out.status.code(), Some(1));
-    let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains("caveat::data::duplicate_key"), "{stdout}");
     assert!(stdout.contains("[p.policy:3:24]"), "{stdout}");
 }
 
 #[test]
 fn a_given_whose_brackets_do_not_balance_fails_its_test_with_the_data_reader_s_message() {
-    let dir = scratch(
+    let stdout = failing_test(
         "policy_tests/unbalanced",
-        &[(
-            "p.policy",
-            "rule r { deny vendor DJI }\ntest \"open\" {\n  given [ {vendor: DJI}\n  expect deny r\n}\n",
-        )],
+        "rule r { deny vendor DJI }\ntest \"open\" {\n  given [ {vendor: DJI}\n  expect deny r\n}\n",
     );
-    let out = caveat_in(&dir, &["test", "--today", "2026-12-05", "p.policy"]);
-    assert_eq!(out.status.code(), Some(1));
-    let stdout = String::from_utf8(out.stdout).unwrap();
     insta::assert_snapshot!(stdout);
 }
 

@@ -16,7 +16,7 @@
 //!
 //! A rule found by its key (a string it names, a range that holds the value, a value present)
 //! has that test true on the record, just as evaluating it would find it: its evaluation starts
-//! past the test ([`PathIndex::candidates`]), which is half the work of most indexed rules.
+//! past the test ([`PathIndex::candidates`]).
 
 use std::cmp::Ordering;
 
@@ -212,9 +212,7 @@ impl PathIndex {
             return;
         }
         out.push(self.present.iter().copied(), at);
-        self.equal_candidates(probe, scratch, |rules, all| {
-            out.push(rules.iter().copied(), if all { None } else { at });
-        });
+        self.equal_candidates(probe, at, &mut out, scratch);
         if !self.numbers.is_empty() {
             let number = match probe {
                 Probe::Number(n) => Some(n),
@@ -239,29 +237,30 @@ impl PathIndex {
         }
     }
 
-    /// Hands `give` the rules keyed by equality or membership that `probe` may meet: with
-    /// `false` those it meets (their test is true), with `true` all of them, when the value is
-    /// not a plain string that the keys can decide.
+    /// Adds the rules keyed by equality or membership that `probe` may meet: decided at `at`
+    /// those whose key it meets, or all of them undecided when the value is not a plain string
+    /// the keys can decide.
     fn equal_candidates(
         &self,
         probe: Probe<'_>,
+        at: Option<Span>,
+        out: &mut Found<'_>,
         scratch: &mut String,
-        mut give: impl FnMut(&[usize], bool),
     ) {
         if self.equality.is_empty() {
             return;
         }
         let text = match probe {
             Probe::Text(text) if parse_data_date(text).is_none() => text,
-            _ => return give(&self.equality, true),
+            _ => return out.push(self.equality.iter().copied(), None),
         };
         if let Some(rules) = self.exact.get(text) {
-            give(rules, false);
+            out.push(rules.iter().copied(), at);
         }
         if !self.normalized.is_empty() {
             super::program::normalize_into(text, scratch);
             if let Some(rules) = self.normalized.get(scratch.as_str()) {
-                give(rules, false);
+                out.push(rules.iter().copied(), at);
             }
         }
     }

@@ -63,22 +63,28 @@ impl Projection {
         }
     }
 
-    /// What is read of the value of `key` (whose [`key_print`] is `print`) in a mapping that
-    /// stands at `at`; `None` when nothing is (the value is only checked).
-    pub fn child(&self, at: Wanted, key: &str, print: u64) -> Option<Wanted> {
+    /// What is read of the value of `key` in a mapping that stands at `at`; `None` when nothing
+    /// is (the value is only checked).
+    pub fn child(&self, at: Wanted, key: &str) -> Option<Wanted> {
+        match at {
+            Wanted::Everything => Some(Wanted::Everything),
+            Wanted::Fields(_) => self.child_printed(at, key, key_print(key.as_bytes())),
+        }
+    }
+
+    /// [`Projection::child`] for a reader that has the key's [`key_print`] already.
+    pub fn child_printed(&self, at: Wanted, key: &str, print: u64) -> Option<Wanted> {
         let Wanted::Fields(node) = at else {
             return Some(Wanted::Everything);
         };
         let node = self.nodes.get(node)?;
         let position = node.prints.iter().position(|&p| p == print)?;
-        let (name, child) = node.children.get(position)?;
-        // Keys of up to seven bytes with the same print are the same.
-        if key.len() >= 8 && **name != *key {
-            // Another key with the same print (past its first seven bytes).
-            let &(_, child) = node.children.iter().find(|(name, _)| **name == *key)?;
-            return Some(self.wanted(child));
-        }
-        let child = *child;
+        // Keys of up to seven bytes with the same print are the same; a longer one may share its
+        // print with another name.
+        let child = match node.children.get(position)? {
+            (name, child) if key.len() < 8 || **name == *key => *child,
+            _ => node.children.iter().find(|(name, _)| **name == *key)?.1,
+        };
         Some(self.wanted(child))
     }
 
@@ -212,7 +218,7 @@ pub(crate) fn project(node: &Node, projection: &Projection, at: Wanted) -> Node 
                 .entries
                 .iter()
                 .filter_map(|e| {
-                    let below = projection.child(at, &e.key, key_print(e.key.as_bytes()))?;
+                    let below = projection.child(at, &e.key)?;
                     Some(Entry {
                         key: e.key.clone(),
                         key_span: e.key_span,
@@ -472,7 +478,7 @@ mod tests {
     fn reads(projection: &Projection, path: &[&str]) -> Option<Wanted> {
         let mut at = projection.root();
         for key in path {
-            at = projection.child(at, key, key_print(key.as_bytes()))?;
+            at = projection.child(at, key)?;
         }
         Some(at)
     }

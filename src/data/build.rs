@@ -15,7 +15,7 @@ use rust_decimal::Decimal;
 use super::{DataError, Limits, LoadOptions, Record};
 use crate::compile::projection::{Projection, Wanted};
 use crate::source::{Source, Span};
-use crate::value::{Entry, Map, Node, Text, Value, key_print};
+use crate::value::{Entry, Map, Node, Text, Value};
 
 /// The error for `key` at `span`, given before at `first` in the same mapping.
 pub(super) fn duplicate_key(source: &Source, key: &str, span: Span, first: Span) -> DataError {
@@ -278,10 +278,20 @@ struct BuiltNode {
     error: Option<Box<DataError>>,
 }
 
-/// What is read of the value of `key` in a mapping read as `at`, by `projection` (everything
-/// without one); `None` when the value is only checked.
-fn child_of(projection: Option<&Projection>, at: Wanted, key: &str, print: u64) -> Option<Wanted> {
-    projection.map_or(Some(Wanted::Everything), |p| p.child(at, key, print))
+/// What is read of the value of `key` (with its [`key_print`](crate::value::key_print), when the
+/// reader has it) in a mapping read as `at`, by `projection` (everything without one); `None` when
+/// the value is only checked.
+fn child_of(
+    projection: Option<&Projection>,
+    at: Wanted,
+    key: &str,
+    print: Option<u64>,
+) -> Option<Wanted> {
+    match (projection, print) {
+        (None, _) => Some(Wanted::Everything),
+        (Some(p), Some(print)) => p.child_printed(at, key, print),
+        (Some(p), None) => p.child(at, key),
+    }
 }
 
 /// Turns events into records; see the module documentation.
@@ -416,7 +426,7 @@ impl Builder {
     /// `print`) in a mapping read as `at`; `None` when it is only checked (as [`Builder::key`]
     /// decides it).
     pub(super) fn child_wanted(&self, at: Wanted, key: &str, print: u64) -> Option<Wanted> {
-        child_of(self.projection.as_deref(), at, key, print)
+        child_of(self.projection.as_deref(), at, key, Some(print))
     }
 
     /// Hands out a document's record that a reader built on its own, valid and whole: what
@@ -567,12 +577,7 @@ impl Builder {
                     .is_some_and(|name| **name == *key),
                 _ => false,
             };
-            let wanted = child_of(
-                self.projection.as_deref(),
-                *wanted,
-                &key,
-                key_print(key.as_bytes()),
-            );
+            let wanted = child_of(self.projection.as_deref(), *wanted, &key, None);
             body.pending = Some(PendingKey {
                 key,
                 span,

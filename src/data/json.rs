@@ -414,8 +414,8 @@ impl JsonRecords {
         if wanted.is_some()
             && let Some(width) = self.widths.get_mut(depth)
         {
-            // The widest lately, up to the most keys this reader takes: room for a record with
-            // one more field than its predecessor without growing.
+            // The widest so far, up to the most keys this reader takes: room for a record with
+            // more fields than its predecessor without growing.
             let built = if object { entries.len() } else { items.len() };
             *width = built.max(*width).min(WHOLE_LINE_KEYS);
         }

@@ -112,7 +112,11 @@ impl Lower<'_> {
         let _kw = self.next(&mut inner, &pair)?;
         let name = self.spanned_str(&self.next(&mut inner, &pair)?);
         let list = self.next(&mut inner, &pair)?;
-        let spellings = self.written_list(list, "an alias lists its spellings")?;
+        let spellings = self.written_list(
+            list,
+            "an alias lists its spellings",
+            "write the spellings out, as in `alias DJI = [\"Da-Jiang Innovations\", Dajiang]`",
+        )?;
         Ok(AliasDecl {
             name,
             spellings,
@@ -739,7 +743,11 @@ impl Lower<'_> {
                 span,
             }),
             Rule::list_lit => {
-                let items = self.written_list(pair, "a vendor filter takes a list of names")?;
+                let items = self.written_list(
+                    pair,
+                    "a vendor filter takes a list of names",
+                    "test a computed list in a condition instead: `when vendor in [...]`",
+                )?;
                 Ok(Expr {
                     kind: ExprKind::List(items),
                     span,
@@ -750,8 +758,8 @@ impl Lower<'_> {
     }
 
     /// The items of a list literal written out where one must be (`what` says where); a
-    /// comprehension there is an error.
-    fn written_list(&self, pair: Pair<'_, Rule>, what: &str) -> Lowered<Vec<Expr>> {
+    /// comprehension there is an error, with `help`.
+    fn written_list(&self, pair: Pair<'_, Rule>, what: &str, help: &str) -> Lowered<Vec<Expr>> {
         if is_comprehension(&pair) {
             return Err(vec![
                 Diag::error(
@@ -759,7 +767,7 @@ impl Lower<'_> {
                     format!("a comprehension cannot stand here: {what}"),
                 )
                 .label(self.source, self.span(&pair), "a computed list")
-                .help("a computed list belongs in a condition, as in `when vendor in [...]`"),
+                .help(help),
             ]);
         }
         self.list_items(pair, 0)
@@ -1125,16 +1133,9 @@ impl Lower<'_> {
             }
             // The levels of an expression above a primary go back to `expr`; anything else here
             // is a tree this lowering does not know (not an endless round between the two).
-            Rule::expr
-            | Rule::if_expr
-            | Rule::or_expr
-            | Rule::and_expr
-            | Rule::not_expr
-            | Rule::compare
-            | Rule::sum
-            | Rule::product
-            | Rule::unary
-            | Rule::postfix => return self.expr(pair, depth),
+            level if level == Rule::if_expr || super::PRECEDENCE_LEVELS.contains(&level) => {
+                return self.expr(pair, depth);
+            }
             _ => return Err(self.internal(&pair)),
         };
         Ok(Expr { kind, span })
