@@ -307,11 +307,17 @@ impl SourceFile {
     /// [`SourceFile::snippet`] makes a source of. Only bytes near the span are searched, so
     /// that each lookup on a minified file (one long line) costs the same.
     pub fn line_around(&self, span: Span) -> Around<'_> {
-        const HALF: usize = AROUND / 2;
+        self.line_within(span, AROUND)
+    }
+
+    /// [`SourceFile::line_around`] with a window of at most `around` bytes: what is kept of a
+    /// line for longer than one finding (the first line of a group across records) keeps less.
+    pub fn line_within(&self, span: Span, around: usize) -> Around<'_> {
+        let half = around / 2;
         let bytes = self.text.as_bytes();
         let at = self.floor_boundary(span.start.min(self.text.len()));
-        // The line's ends, when they are within AROUND bytes of `at`.
-        let back_from = at.saturating_sub(AROUND);
+        // The line's ends, when they are within around bytes of `at`.
+        let back_from = at.saturating_sub(around);
         let line_start = match bytes
             .get(back_from..at)
             .and_then(|b| memchr::memrchr(b'\n', b))
@@ -319,7 +325,7 @@ impl SourceFile {
             Some(i) => Some(back_from + i + 1),
             None => (back_from == 0).then_some(0),
         };
-        let ahead_to = (at + AROUND).min(bytes.len());
+        let ahead_to = (at + around).min(bytes.len());
         let line_end = match bytes
             .get(at..ahead_to)
             .and_then(|b| memchr::memchr(b'\n', b))
@@ -328,10 +334,10 @@ impl SourceFile {
             None => (ahead_to == bytes.len()).then_some(bytes.len()),
         };
         let (start, end) = match (line_start, line_end) {
-            (Some(start), Some(end)) if end - start <= AROUND => (start, end),
+            (Some(start), Some(end)) if end - start <= around => (start, end),
             _ => (
-                self.floor_boundary(line_start.unwrap_or(0).max(at.saturating_sub(HALF))),
-                self.floor_boundary(line_end.unwrap_or(bytes.len()).min(at + HALF)),
+                self.floor_boundary(line_start.unwrap_or(0).max(at.saturating_sub(half))),
+                self.floor_boundary(line_end.unwrap_or(bytes.len()).min(at + half)),
             ),
         };
         let (line, column) = self.line_col(start);

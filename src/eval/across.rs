@@ -663,11 +663,16 @@ fn line_of(at: &Location) -> Location {
     Location { source, span }
 }
 
+/// How many bytes of a long line a group keeps around its first deciding value: a group is kept
+/// until every record is read, one per record where keys never repeat, and a snippet shows an
+/// excerpt of a long line anyway (a finding of one record keeps 1 KiB).
+const GROUP_LINE: usize = 240;
+
 /// The line of a group's first deciding value, kept for the finding the group may give (made a
 /// source of its own only then: most groups give none).
 #[derive(Debug)]
 struct Line {
-    /// The line, or a window of a long one ([`crate::source::SourceFile::line_around`]).
+    /// The line, or a window of a long one ([`crate::source::SourceFile::line_within`]).
     text: Box<str>,
     /// Its 1-based number in the file.
     number: usize,
@@ -679,7 +684,7 @@ struct Line {
 
 impl Line {
     fn of(at: &Location) -> Line {
-        let around = at.source.line_around(at.span);
+        let around = at.source.line_within(at.span, GROUP_LINE);
         Line {
             text: around.text.into(),
             number: around.line,
@@ -1278,5 +1283,45 @@ fn finding_of(
         explanation: None,
         index: group.members.first().map_or(0, |m| m.index),
         order,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceFile;
+
+    /// A group keeps a window of at most `GROUP_LINE` bytes of its first record's long line (it
+    /// is kept until every record is read), with the value in it and the file's line and column;
+    /// a short line is kept whole.
+    #[test]
+    fn a_group_keeps_a_short_window_of_a_long_line() {
+        let padding = "x".repeat(3_000);
+        let text = format!(
+            "{{\"a\":1}}\n{{\"pad\":\"{padding}\",\"buyer\":{{\"id\":\"B-1\"}},\"more\":\"{padding}\"}}\n"
+        );
+        let source = SourceFile::new("r.jsonl", text.as_str());
+        let at = text.find("\"B-1\"").expect("the value is there");
+        let location = Location {
+            source: source.clone(),
+            span: Span::new(at, at + 5),
+        };
+        let line = Line::of(&location);
+        assert!(
+            line.text.len() <= GROUP_LINE,
+            "{} bytes kept",
+            line.text.len()
+        );
+        let kept = line.location("r.jsonl");
+        assert_eq!(
+            kept.source.text().get(kept.span.start..kept.span.end),
+            Some("\"B-1\"")
+        );
+        assert_eq!(kept.line_col(), source.line_col(at));
+        let short = Line::of(&Location {
+            source,
+            span: Span::new(1, 4),
+        });
+        assert_eq!(&*short.text, "{\"a\":1}");
     }
 }
