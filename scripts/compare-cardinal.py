@@ -4,7 +4,8 @@
 Usage: compare-cardinal.py CARDINAL.json CAVEAT.jsonl
 
 CARDINAL.json is the output of `ocdscardinal indicators` (its "OCID", "Tenderer", "Buyer" and
-"ProcuringEntity" maps); CAVEAT.jsonl that of `caveat check --id-field ocid --format jsonl
+"ProcuringEntity" maps), or a `.expected` file of Cardinal's indicator fixtures, which has the
+same shape (`scripts/cardinal-fixtures.sh`); CAVEAT.jsonl that of `caveat check --id-field ocid --format jsonl
 policies/red-flags ...`. A rule `RNNN` or `RNNN-KIND` of the pack stands for indicator RNNN on
 processes (R025 and R048 flag tenderers and suppliers) or on KIND. Prints one line per indicator
 and kind, and exits 1 when any differs.
