@@ -7,11 +7,12 @@ use std::process::ExitCode;
 const STACK_SIZE: usize = 64 << 20;
 
 fn main() -> ExitCode {
-    // A reader that closes stdout early (`caveat man | head`) ends the command quietly.
+    // A reader that closes stdout early (`caveat man | head`) ends the command quietly; one that
+    // closes stderr (`caveat lint 2>&1 | head`) too, but the command has not finished.
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        if caveat::cli::is_closed_pipe_panic(info) {
-            std::process::exit(0);
+        if let Some(code) = caveat::cli::closed_pipe_exit(info) {
+            std::process::exit(code);
         }
         default_hook(info);
     }));

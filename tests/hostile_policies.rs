@@ -45,7 +45,26 @@ fn nested_lists_and_quantifiers_are_refused() {
     let lists = format!("let x = {}1{}\n", "[".repeat(100_000), "]".repeat(100_000));
     assert_eq!(codes(&lists), ["caveat::parse::too_deep"]);
     let quantifiers = format!("deny when {}true\n", "any i in items where ".repeat(5_000));
-    assert!(!codes(&quantifiers).is_empty());
+    assert_eq!(codes(&quantifiers), ["caveat::parse::too_deep"]);
+}
+
+/// Quantifiers and `else if`s nest without brackets, so no bracket count refuses them before the
+/// parser runs; the parser stops where its stack would run out, and that is reported as nesting
+/// (it was "expected something else" before).
+#[test]
+fn a_hundred_thousand_unbracketed_quantifiers_or_else_ifs_are_too_deep() {
+    let quantifiers = format!(
+        "deny when {}true\n",
+        "any i in items where ".repeat(100_000)
+    );
+    assert_eq!(codes(&quantifiers), ["caveat::parse::too_deep"]);
+    let else_ifs = format!("let x = {}2\n", "if a then 1 else ".repeat(100_000));
+    assert_eq!(codes(&else_ifs), ["caveat::parse::too_deep"]);
+    let in_a_message = format!(
+        "rule r {{ deny when a message \"{{{}2}}\" }}\n",
+        "if a then 1 else ".repeat(100_000)
+    );
+    assert_eq!(codes(&in_a_message), ["caveat::parse::too_deep"]);
 }
 
 #[test]

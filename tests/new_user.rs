@@ -491,6 +491,32 @@ fn with_closed_stdout(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Diagnostics on a stderr whose reader has gone (`caveat lint 2>&1 | head`) end the command
+/// quietly, without a panic, and not as a pass: the diagnostics were not all written.
+#[test]
+fn a_closed_stderr_ends_the_command_quietly_and_not_as_a_pass() {
+    let dir = project(
+        "closed_stderr",
+        &[("policies/broken.policy", "deny when (\n")],
+    );
+    for args in [
+        &["lint", "policies/broken.policy"][..],
+        &["test", "policies/broken.policy"][..],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_caveat"))
+            .args(args)
+            .current_dir(&dir)
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(writer)
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(2), "{args:?}");
+    }
+}
+
 #[test]
 fn a_closed_stdout_ends_every_command_quietly() {
     let dir = waived_project("closed_pipe", "today = \"2025-06-01\"\n");

@@ -199,16 +199,27 @@ pub fn write_stdout(bytes: &[u8]) -> Exit {
     }
 }
 
-/// Whether a panic is Rust's `print!` failing on a closed stdout: the last resort of
-/// [`is_closed_pipe`] for output not written through [`write_stdout`].
-pub fn is_closed_pipe_panic(info: &std::panic::PanicHookInfo<'_>) -> bool {
+/// The exit code for a panic of Rust's `print!` or `eprint!` failing on a closed pipe, the last
+/// resort of output not written through [`write_stdout`]: 0 for stdout (the reader stopped
+/// early, `caveat man | head`), 2 for stderr (the command's diagnostics could not all be
+/// written: it did not finish, and must not pass for clean); `None` for any other panic.
+pub fn closed_pipe_exit(info: &std::panic::PanicHookInfo<'_>) -> Option<i32> {
     let payload = info.payload();
     let message = payload
         .downcast_ref::<String>()
         .map(String::as_str)
         .or_else(|| payload.downcast_ref::<&str>().copied())
         .unwrap_or("");
-    message.starts_with("failed printing to stdout") && message.contains("Broken pipe")
+    if !message.contains("Broken pipe") {
+        return None;
+    }
+    if message.starts_with("failed printing to stdout") {
+        Some(0)
+    } else if message.starts_with("failed printing to stderr") {
+        Some(2)
+    } else {
+        None
+    }
 }
 
 /// The style for a stream: by `--color`; with `auto`, colour only on a terminal and never with

@@ -423,7 +423,10 @@ impl Lower<'_> {
         }
         let source = super::placeholder_source(written);
         let text = source.as_str();
-        let parsed = super::grammar::PolicyParser::parse_placeholder(text).map_err(|_| {
+        let parsed = super::grammar::PolicyParser::parse_placeholder(text).map_err(|error| {
+            if super::hit_parser_limit(&error) {
+                return vec![super::too_deep(self.source, at)];
+            }
             vec![
                 Diag::error(
                     Code::CheckBadMessage,
@@ -797,14 +800,7 @@ impl Lower<'_> {
     }
 
     fn too_deep(&self, span: Span) -> Vec<Diag> {
-        vec![
-            Diag::error(
-                Code::ParseTooDeep,
-                format!("expression nested more than {MAX_NESTING} levels deep"),
-            )
-            .label(self.source, span, "too deep here")
-            .help("split the expression, for example with `let`"),
-        ]
+        vec![super::too_deep(self.source, span)]
     }
 
     /// Any expression rule. `depth` counts nesting, so that hostile input cannot overflow the stack.

@@ -290,6 +290,23 @@ fn parse_range(source: &Source, start: usize, end: usize) -> Piece {
     piece
 }
 
+/// An expression nested more than [`MAX_NESTING`] levels deep, at `span`.
+pub(crate) fn too_deep(source: &Source, span: Span) -> Diag {
+    Diag::error(
+        Code::ParseTooDeep,
+        format!("expression nested more than {MAX_NESTING} levels deep"),
+    )
+    .label(source, span, "too deep here")
+    .help("split the expression, for example with `let`")
+}
+
+/// Whether pest gave up because recursing further would overflow its stack (or its call budget):
+/// input nested too deeply, whatever its syntax.
+pub(crate) fn hit_parser_limit(error: &pest::error::Error<Rule>) -> bool {
+    matches!(&error.variant, pest::error::ErrorVariant::CustomError { message }
+        if message.ends_with("limit reached"))
+}
+
 /// Describes a syntax error in the words of the language.
 fn syntax_error(
     source: &Source,
@@ -303,6 +320,13 @@ fn syntax_error(
     // A stray word (a misspelt keyword) is reported where it stands; anything else where the
     // parse of both statements got furthest.
     let text = source.text();
+    // The parser refuses to recurse deeper than its stack allows (thousands of nested `if`s or
+    // quantifiers, which no bracket count catches beforehand): that is nesting, not syntax.
+    if hit_parser_limit(&error) {
+        let at = pos + error_offset(&error);
+        let len = found_token(text, at).len.max(1);
+        return too_deep(source, Span::new(at, at + len));
+    }
     let word = leading_word(text.get(pos..).unwrap_or(""));
     let stray_word = !word.is_empty() && !KEYWORDS.contains(&word);
     let continued = match (&error.location, previous_start) {
