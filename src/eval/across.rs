@@ -137,6 +137,18 @@ struct Group {
     nodes: Vec<Arc<Node>>,
     /// Its records, each shared by the groups of the rule the record joins.
     members: Vec<Arc<Member>>,
+    /// Its members' values, when the rule keeps any (boxed: most groups of a run with one group
+    /// per record have none, and a group is kept until every record is read).
+    values: Option<Box<MemberValues>>,
+    /// The line of the first record's deciding value.
+    at: Line,
+    /// The input position of its first record.
+    first: u64,
+}
+
+/// What a group keeps of its members besides their fields.
+#[derive(Debug, Default)]
+struct MemberValues {
     /// Each member's part in each of the rule's expressions per member: by expression, then
     /// by member.
     parts: Vec<Vec<Part>>,
@@ -146,13 +158,24 @@ struct Group {
     /// For each member, whether this is the first group it joins, where its `let each`
     /// values count for `all.` (so that a record counts once).
     counts: Vec<bool>,
-    /// The line of the first record's deciding value.
-    at: Line,
-    /// The input position of its first record.
-    first: u64,
 }
 
 impl Group {
+    /// Each member's part in each of the rule's expressions per member.
+    fn parts(&self) -> &[Vec<Part>] {
+        self.values.as_ref().map_or(&[], |v| v.parts.as_slice())
+    }
+
+    /// Each member's kept let values.
+    fn each(&self) -> &[Arc<[Part]>] {
+        self.values.as_ref().map_or(&[], |v| v.each.as_slice())
+    }
+
+    /// For each member, whether its `let each` values count for `all.` here.
+    fn counts(&self) -> &[bool] {
+        self.values.as_ref().map_or(&[], |v| v.counts.as_slice())
+    }
+
     /// What a rule's expressions read as the record: nothing of one for a group rule (its fields
     /// are read through `group`), the record itself for a rule without `per`.
     fn root<'g>(&'g self, grouped: bool, empty: &'g Node) -> &'g Node {
@@ -439,7 +462,9 @@ fn keys_of<'r>(
         let mut next = Vec::with_capacity(tuples.len() * distinct.len());
         for tuple in &tuples {
             for kv in &distinct {
-                let mut t = tuple.clone();
+                // Room for exactly the keys: a tuple is kept with its group to the end.
+                let mut t = Vec::with_capacity(across.keys.len());
+                t.extend_from_slice(tuple);
                 t.push(kv.clone());
                 next.push(t);
             }
@@ -526,9 +551,12 @@ impl AcrossRecords {
                     keys: Vec::new(),
                     nodes: vec![c.node],
                     members: vec![Arc::new(c.member)],
-                    parts: Vec::new(),
-                    each: c.each.into_iter().collect(),
-                    counts: Vec::new(),
+                    values: c.each.map(|each| {
+                        Box::new(MemberValues {
+                            each: vec![each],
+                            ..MemberValues::default()
+                        })
+                    }),
                     at: Line::of(&c.at),
                     first: order,
                 });
@@ -563,13 +591,17 @@ impl AcrossRecords {
                         by_keys.insert_unique(hash, groups.len(), |&g| {
                             groups.get(g).map_or(0, |group| key_hash(&group.keys))
                         });
+                        let kept = !parts.is_empty() || c.each.is_some();
                         groups.push(Group {
                             keys,
                             nodes: Vec::new(),
                             members: Vec::new(),
-                            parts: vec![Vec::new(); parts.len()],
-                            each: Vec::new(),
-                            counts: Vec::new(),
+                            values: kept.then(|| {
+                                Box::new(MemberValues {
+                                    parts: vec![Vec::new(); parts.len()],
+                                    ..MemberValues::default()
+                                })
+                            }),
                             at: Line::of(&c.at),
                             first: order,
                         });
@@ -577,15 +609,17 @@ impl AcrossRecords {
                     }
                 };
                 if let Some(group) = groups.get_mut(g) {
-                    if let Some(each) = &c.each {
-                        group.each.push(each.clone());
-                        group.counts.push(group.keys == c.first);
+                    if let Some(values) = group.values.as_deref_mut() {
+                        if let Some(each) = &c.each {
+                            values.each.push(each.clone());
+                            values.counts.push(group.keys == c.first);
+                        }
+                        for (expr, part) in values.parts.iter_mut().zip(parts) {
+                            expr.push(part);
+                        }
                     }
                     group.nodes.push(c.node.clone());
                     group.members.push(member.clone());
-                    for (expr, part) in group.parts.iter_mut().zip(parts) {
-                        expr.push(part);
-                    }
                 }
             }
         }
@@ -879,9 +913,9 @@ fn group_frame<'r, 'v>(
         all,
         today: program.today,
         constants: &[],
-        per_member: (!per_member.is_empty()).then_some((per_member, group.parts.as_slice())),
-        each: if grouped { &group.each } else { &[] },
-        stored: match group.each.first() {
+        per_member: (!per_member.is_empty()).then_some((per_member, group.parts())),
+        each: if grouped { group.each() } else { &[] },
+        stored: match group.each().first() {
             Some(values) if !grouped => values,
             _ => &[],
         },
@@ -1078,7 +1112,7 @@ fn pass_one<'r>(
             if !rule.lets.get(l).is_some_and(|local| local.each) {
                 continue;
             }
-            let counted = group.each.iter().zip(&group.counts).filter(|(_, c)| **c);
+            let counted = group.each().iter().zip(group.counts()).filter(|(_, c)| **c);
             for (values, _) in counted {
                 if let Some(values_of_let) = all.get_mut(l)
                     && let Ok(value) = per_member::each_value(values, l)
@@ -1290,6 +1324,14 @@ fn finding_of(
 mod tests {
     use super::*;
     use crate::source::SourceFile;
+
+    /// A group is kept from its first record to the end of the run, one per record where keys
+    /// never repeat: its values per member are boxed, not three empty vectors in every group.
+    #[test]
+    fn a_group_is_small() {
+        let size = std::mem::size_of::<Group>();
+        assert!(size <= 136, "{size} bytes");
+    }
 
     /// A group keeps a window of at most `GROUP_LINE` bytes of its first record's long line (it
     /// is kept until every record is read), with the value in it and the file's line and column;
