@@ -310,20 +310,36 @@ pub(crate) fn given_records(test: &CompiledTest) -> Result<Vec<Record>, Diag> {
         Given::Inline(_) | Given::Records(_) => test.source.clone(),
         Given::File(_) => source.clone(),
     };
+    let reads: Vec<_> =
+        crate::data::read_records(&source, format, &LoadOptions::default()).collect();
+    // At the given's end (where the copy ends), the reader has run out of data: what is not
+    // closed was opened at the given's start. That is the error to show, before anything the
+    // reader said of the records it read on the way (`given [1, 2` is unclosed before its
+    // items are not mappings).
+    let data_end = match &test.given {
+        Given::Inline(span) | Given::Records(span) => Some(*span),
+        Given::File(_) => None,
+    };
+    let unclosed =
+        |error: &crate::data::DataError| data_end.is_some_and(|span| error.span.start >= span.end);
+    let first_error = reads
+        .iter()
+        .filter_map(|read| read.as_ref().err())
+        .find(|error| unclosed(error))
+        .or_else(|| reads.iter().find_map(|read| read.as_ref().err()));
+    if let Some(error) = first_error {
+        let mut error = error.clone();
+        error.file = shown.clone();
+        if let Some(span) = data_end
+            && unclosed(&error)
+        {
+            error.span = Span::new(span.start, span.start + 1);
+            error.label = "opened here, not closed".to_string();
+        }
+        return Err(crate::run::data_error(error));
+    }
     let mut records = Vec::new();
-    for read in crate::data::read_records(&source, format, &LoadOptions::default()) {
-        let mut record = read.map_err(|mut error| {
-            error.file = shown.clone();
-            // At the given's end (where the copy ends), the reader has run out of data: what
-            // is not closed was opened at the given's start.
-            if let Given::Inline(span) | Given::Records(span) = &test.given
-                && error.span.start >= span.end
-            {
-                error.span = Span::new(span.start, span.start + 1);
-                error.label = "opened here, not closed".to_string();
-            }
-            crate::run::data_error(error)
-        })?;
+    for mut record in reads.into_iter().flatten() {
         record.source = shown.clone();
         records.push(record);
     }

@@ -136,6 +136,17 @@ fn a_given_whose_brackets_do_not_balance_fails_its_test_with_the_data_reader_s_m
     insta::assert_snapshot!(stdout);
 }
 
+/// An unclosed given is reported as unclosed, not by what its items are: the reader meets the
+/// number `1` (not a record) before it runs out of data.
+#[test]
+fn an_unclosed_given_of_non_records_fails_as_unclosed() {
+    let stdout = failing_test(
+        "policy_tests/unclosed_numbers",
+        "rule r { deny vendor DJI }\ntest \"open\" {\n  given [1, 2\n  expect deny r\n}\n",
+    );
+    insta::assert_snapshot!(stdout);
+}
+
 #[test]
 fn explain_a_finding_and_a_non_finding() {
     let common = [
