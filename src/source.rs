@@ -174,7 +174,13 @@ impl SourceFile {
                     }
                 }
                 Some(Shown {
-                    source: SourceFile::chunk(self.name.clone(), text, self.first_line),
+                    // A window of a line keeps the column it starts at.
+                    source: SourceFile::window(
+                        self.name.clone(),
+                        text,
+                        self.first_line,
+                        self.first_column + 1,
+                    ),
                     shifts,
                 })
             })
@@ -214,7 +220,7 @@ impl SourceFile {
         let offset = offset.min(self.text.len());
         // Another thread looking up a line of the same file counts from the index instead.
         let mut last = self.last_line.try_lock().ok();
-        let (line, mut start) = last
+        let (line, start) = last
             .as_deref()
             .and_then(|&last| self.line_after(last, offset))
             .unwrap_or_else(|| self.line_by_index(offset));
@@ -225,6 +231,15 @@ impl SourceFile {
                 start,
             };
         }
+        self.line_col_on(offset, (line, start))
+    }
+
+    /// [`SourceFile::line_col`] of an offset on a line the caller knows: its number in this
+    /// text (1-based) and the byte where it starts, as a reader that went through the text line
+    /// by line found them ([`SourceFile::only_lf`] must hold for its count to be this one's).
+    pub fn line_col_on(&self, offset: usize, (line, start): (usize, usize)) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let mut start = start.min(offset);
         // A byte order mark is not a column.
         if line == 1 && self.first_line == 1 && self.text.starts_with('\u{feff}') {
             start = (start + '\u{feff}'.len_utf8()).min(offset);
@@ -245,6 +260,14 @@ impl SourceFile {
         (line, starts.get(line - 1).copied().unwrap_or(0))
     }
 
+    /// Whether only LF ends lines in the text (no CR at all): then a reader that counts LFs
+    /// counts lines as [`SourceFile::line_col`] does.
+    pub fn only_lf(&self) -> bool {
+        !*self
+            .has_cr
+            .get_or_init(|| memchr::memchr(b'\r', self.text.as_bytes()).is_some())
+    }
+
     /// [`SourceFile::line_by_index`] for an offset at most 64 KiB after the last one looked up,
     /// by counting the line breaks in between (LF, CRLF and a lone CR each end a line).
     fn line_after(&self, last: LineMark, offset: usize) -> Option<(usize, usize)> {
@@ -263,9 +286,7 @@ impl SourceFile {
         const FEW: usize = 2048;
         let bytes = self.text.as_bytes();
         let between = bytes.get(last..offset)?;
-        let has_cr = *self
-            .has_cr
-            .get_or_init(|| memchr::memchr(b'\r', bytes).is_some());
+        let has_cr = !self.only_lf();
         if !has_cr && between.len() <= FEW {
             // Only LFs end lines: the line starts after the last one.
             let mut line = last_line;
@@ -330,6 +351,8 @@ impl SourceFile {
             .get(at..ahead_to)
             .and_then(|b| memchr::memchr(b'\n', b))
         {
+            // A CRLF's CR ends the line too: it is no part of the text kept.
+            Some(i) if i > 0 && bytes.get(at + i - 1) == Some(&b'\r') => Some(at + i - 1),
             Some(i) => Some(at + i),
             None => (ahead_to == bytes.len()).then_some(bytes.len()),
         };

@@ -312,16 +312,16 @@ pub(crate) fn given_records(test: &CompiledTest) -> Result<Vec<Record>, Diag> {
     };
     let reads: Vec<_> =
         crate::data::read_records(&source, format, &LoadOptions::default()).collect();
-    // At the given's end (where the copy ends), the reader has run out of data: what is not
-    // closed was opened at the given's start. That is the error to show, before anything the
-    // reader said of the records it read on the way (`given [1, 2` is unclosed before its
-    // items are not mappings).
-    let data_end = match &test.given {
+    // At the data's end (where an inline given's copy ends, or the file's end), the reader has
+    // run out of data: something is not closed. That is the error to show, before anything
+    // the reader said of the records it read on the way (`given [1, 2` is unclosed before its
+    // items are not mappings). Inline, what is not closed was opened at the given's start.
+    let inline = match &test.given {
         Given::Inline(span) | Given::Records(span) => Some(*span),
         Given::File(_) => None,
     };
-    let unclosed =
-        |error: &crate::data::DataError| data_end.is_some_and(|span| error.span.start >= span.end);
+    let data_end = inline.map_or(source.text().len(), |span| span.end);
+    let unclosed = |error: &crate::data::DataError| error.span.start >= data_end;
     let first_error = reads
         .iter()
         .filter_map(|read| read.as_ref().err())
@@ -330,7 +330,7 @@ pub(crate) fn given_records(test: &CompiledTest) -> Result<Vec<Record>, Diag> {
     if let Some(error) = first_error {
         let mut error = error.clone();
         error.file = shown.clone();
-        if let Some(span) = data_end
+        if let Some(span) = inline
             && unclosed(&error)
         {
             error.span = Span::new(span.start, span.start + 1);

@@ -497,11 +497,19 @@ fn with_closed_stdout(dir: &Path, args: &[&str]) -> Output {
 fn a_closed_stderr_ends_the_command_quietly_and_not_as_a_pass() {
     let dir = project(
         "closed_stderr",
-        &[("policies/broken.policy", "deny when (\n")],
+        &[
+            ("policies/broken.policy", "deny when (\n"),
+            // Only a warning: exit 0 when it is written.
+            (
+                "policies/warned.policy",
+                "let unused = 1\ndeny vendor DJI\n",
+            ),
+        ],
     );
     for args in [
         &["lint", "policies/broken.policy"][..],
         &["test", "policies/broken.policy"][..],
+        &["lint", "policies/warned.policy"][..],
     ] {
         let (reader, writer) = std::io::pipe().unwrap();
         drop(reader);

@@ -147,6 +147,26 @@ fn an_unclosed_given_of_non_records_fails_as_unclosed() {
     insta::assert_snapshot!(stdout);
 }
 
+/// The same for a given file: it is unclosed at its end, whatever its items are.
+#[test]
+fn an_unclosed_given_file_fails_as_unclosed() {
+    let dir = scratch(
+        "policy_tests/unclosed_file",
+        &[
+            ("numbers.yaml", "[1, 2\n"),
+            (
+                "p.policy",
+                "rule r { deny vendor DJI }\ntest \"open\" {\n  given file \"numbers.yaml\"\n  expect deny r\n}\n",
+            ),
+        ],
+    );
+    let out = caveat_in(&dir, &["test", "--today", "2026-12-05", "p.policy"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("caveat::data::yaml_syntax"), "{stdout}");
+    assert!(!stdout.contains("not_a_record"), "{stdout}");
+}
+
 #[test]
 fn explain_a_finding_and_a_non_finding() {
     let common = [

@@ -42,6 +42,7 @@ pub fn record(item: &Bound<'_, PyAny>, source: &Source, index: usize) -> PyResul
         source: source.clone(),
         index,
         root,
+        line: None,
     })
 }
 

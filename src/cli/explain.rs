@@ -60,7 +60,7 @@ pub fn run(args: &Args) -> Exit {
         }
         found += 1;
         if let Some(explanation) = explain(program, &record, rule) {
-            let (line, column) = record.source.line_col(record.root.span.start);
+            let (line, column) = record.line_col(record.root.span.start);
             let shown = format!("{name} ({}:{line}:{column})", record.source.name());
             print!(
                 "{}",

@@ -117,6 +117,7 @@ impl Iterator for ArrowRecords<'_> {
             source: self.source.clone(),
             index,
             root: node(&self.root, row),
+            line: None,
         }))
     }
 

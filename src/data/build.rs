@@ -297,6 +297,8 @@ fn child_of(
 /// Turns events into records; see the module documentation.
 pub(super) struct Builder {
     source: Source,
+    /// The line the next records lie on, when the reader knows ([`Record::line`]).
+    pub(super) line: Option<(usize, usize)>,
     path: Option<Vec<String>>,
     /// What the rules read of a record.
     projection: Option<Arc<Projection>>,
@@ -328,6 +330,7 @@ pub(super) struct Builder {
 impl Builder {
     pub(super) fn new(source: Source, options: &LoadOptions) -> Builder {
         Builder {
+            line: None,
             source,
             path: options.records_path.clone().filter(|p| !p.is_empty()),
             projection: options.projection.clone(),
@@ -1001,6 +1004,7 @@ impl Builder {
                 source: self.source.clone(),
                 index,
                 root: node,
+                line: self.line,
             }),
         };
         self.out.push_back(result);

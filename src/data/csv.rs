@@ -305,6 +305,8 @@ impl CsvRecords {
                 value: Value::Map(root),
                 span,
             },
+            // A quoted field may hold line breaks: the row's lines are counted when needed.
+            line: None,
         })
     }
 }

@@ -20,6 +20,8 @@ pub(crate) struct JsonRecords {
     end: usize,
     /// JSON Lines: where the next line starts.
     next_line: usize,
+    /// JSON Lines: the number (in the text, from 1) of the line last started.
+    line_number: usize,
     /// The open containers, innermost last: `true` for an object.
     stack: Vec<bool>,
     state: State,
@@ -101,6 +103,7 @@ impl JsonRecords {
             lines,
             pos,
             next_line: pos,
+            line_number: 0,
             stack: Vec::new(),
             state: State::Start,
             after_comma: false,
@@ -264,6 +267,8 @@ impl JsonRecords {
         }
         let text = self.source.text();
         let len = text.len();
+        // Counting LFs counts lines only where nothing else ends one.
+        let only_lf = self.source.only_lf();
         loop {
             let start = self.next_line;
             if start >= len {
@@ -273,6 +278,10 @@ impl JsonRecords {
             let rest = text.as_bytes().get(start..).unwrap_or(&[]);
             let line_end = memchr::memchr(b'\n', rest).map_or(len, |i| start + i);
             self.next_line = line_end + 1;
+            self.line_number += 1;
+            // The first line starts at the text's start, before a byte order mark.
+            let line_start = if self.line_number == 1 { 0 } else { start };
+            self.builder.line = only_lf.then_some((self.line_number, line_start));
             let line = text.as_bytes().get(start..line_end).unwrap_or(&[]);
             let end = if line.last() == Some(&b'\r') {
                 line_end - 1
@@ -1160,6 +1169,38 @@ mod tests {
 
     fn read_lines(text: &str) -> (Source, Vec<Result<Record, DataError>>) {
         read_with(text, true, LoadOptions::default())
+    }
+
+    /// A JSON Lines record knows its line, and a place in it is where counting lines puts it:
+    /// after a byte order mark, blank lines and lines with multi-byte characters, by the
+    /// general reader and the whole-line one; with a CR in the text the reader leaves it to
+    /// counting (a lone CR ends a line there).
+    #[test]
+    fn a_json_lines_record_knows_its_line() {
+        let text = "\u{feff}{\"id\": \"é-1\", \"n\": 1}\n\n  {\"id\": \"ü\", \"n\": [1, {\"k\": 2}]}\n{\"id\": 3, \"id2\": \"→\"}\n\n{\"a\": {\"a\": 1}, \"a\": 2}\n";
+        let (source, results) = read_lines(text);
+        let records: Vec<&Record> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        assert_eq!(records.len(), 3, "{results:?}");
+        for record in &records {
+            let (line, start) = record.line.expect("a JSON Lines record knows its line");
+            assert_eq!(source.line_col(start).0, line);
+            let span = record.root.span;
+            for offset in span.start..=span.end {
+                if text.is_char_boundary(offset) {
+                    assert_eq!(
+                        record.line_col(offset),
+                        source.line_col(offset),
+                        "offset {offset}"
+                    );
+                }
+            }
+        }
+        let (_, results) = read_lines("{\"a\": 1}\r\n{\"a\": 2}\r\n");
+        assert!(
+            results
+                .iter()
+                .all(|r| r.as_ref().is_ok_and(|r| r.line.is_none()))
+        );
     }
 
     #[test]

@@ -24,6 +24,23 @@ pub struct Record {
     pub index: usize,
     /// The record itself; always a [`crate::value::Value::Map`].
     pub root: Node,
+    /// When the record lies on one line of its source (JSON Lines): that line's number in the
+    /// source's text and the byte where it starts, so that a place in the record is found
+    /// without counting lines ([`Record::line_col`]).
+    pub line: Option<(usize, usize)>,
+}
+
+impl Record {
+    /// The 1-based line and column of a byte offset within the record, as
+    /// [`crate::source::SourceFile::line_col`] gives them.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        match self.line {
+            Some(line) if (line.1..=self.root.span.end).contains(&offset) => {
+                self.source.line_col_on(offset, line)
+            }
+            _ => self.source.line_col(offset),
+        }
+    }
 }
 
 /// The format of a data file.

@@ -298,7 +298,7 @@ pub(crate) fn collect_sharing<'p: 'r, 'r>(
             }
         }
         let place = |span: Span| {
-            let (line, column) = record.source.line_col(span.start);
+            let (line, column) = record.line_col(span.start);
             let at = Location {
                 source: record.source.clone(),
                 span,
@@ -697,9 +697,10 @@ fn line_of(at: &Location) -> Location {
     Location { source, span }
 }
 
-/// How many bytes of a long line a group keeps around its first deciding value: a group is kept
-/// until every record is read, one per record where keys never repeat, and a snippet shows an
-/// excerpt of a long line anyway (a finding of one record keeps 1 KiB).
+/// How many bytes of a long line a group keeps around its first deciding value (half before where
+/// the value starts, half after): a group is kept until every record is read, one per record
+/// where keys never repeat. A finding of one record keeps 1 KiB; a group's snippet shows these
+/// 240 bytes.
 const GROUP_LINE: usize = 240;
 
 /// The line of a group's first deciding value, kept for the finding the group may give (made a
@@ -1365,5 +1366,21 @@ mod tests {
             span: Span::new(1, 4),
         });
         assert_eq!(&*short.text, "{\"a\":1}");
+        // With CRLF line ends, near the line's end: the window keeps no CR, and the window as
+        // a snippet shows it (a control character escaped) keeps the file's column.
+        let text = format!("{{\"pad\":\"{padding}\",\"v\":\"\u{7}B\"}}\r\n{{}}\r\n");
+        let source = SourceFile::new("r.jsonl", text.as_str());
+        let at = text.find("\"\u{7}B\"").expect("the value is there");
+        let line = Line::of(&Location {
+            source: source.clone(),
+            span: Span::new(at, at + 4),
+        });
+        assert!(!line.text.contains('\r'), "{:?}", line.text);
+        let kept = line.location("r.jsonl");
+        let shown = kept.source.shown();
+        assert_eq!(
+            shown.line_col(kept.source.shown_offset(kept.span.start)),
+            source.line_col(at)
+        );
     }
 }

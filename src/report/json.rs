@@ -236,7 +236,7 @@ impl Render for JsonRender {
             }
         };
         let at = finding.span.unwrap_or(record.root.span);
-        let (line, column) = record.source.line_col(at.start);
+        let (line, column) = record.line_col(at.start);
         out.extend_from_slice(&pieces.head);
         write_finding_body(
             out,
