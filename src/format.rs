@@ -2,162 +2,18 @@
 //! does) and every comment, and makes the rest canonical: one space between tokens (none inside
 //! brackets, before `,` or around `.`), two spaces of indentation per open bracket, and two more
 //! for a line that continues an item: a top-level statement, or a clause of a `rule` or `test`
-//! block (a line starting `deny`, `warn`, `note`, `require`, `when`, `unless`, `message`, `cite`,
-//! `tags`, `given` or `expect` starts one); a comment one space after the code it follows, at
-//! most one blank line in a row, LF line ends and a final newline.
+//! block (a line starting `deny`, `warn`, `note`, `require`, `let`, `per`, `where`, `having`,
+//! `when`, `unless`, `message`, `cite`, `tags`, `given` or `expect` starts one, except a `where`
+//! that a quantifier of the clause waits for); a comment one space after the code it follows, at
+//! most one blank line in a row, LF line ends and a final newline. A test's `given` data is YAML
+//! and stays as written.
 //!
 //! A space next to `-` is kept or left out as written, and so is the space before a `(` or `[`
 //! that follows a word: rule ids, tags and dates hold `-`, and `f(x)` and `f (x)` may differ.
 //! Before a file is rewritten, the result is parsed again and must give the same statements.
 
 use crate::source::{SourceFile, Span};
-
-/// The kinds of token the formatter tells apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    /// A name, keyword, number or date part.
-    Word,
-    /// A quoted string (`"…"` or `'…'`), verbatim.
-    Text,
-    /// An operator or bracket.
-    Punct,
-    /// `# …` to the end of the line.
-    Comment,
-}
-
-/// A token and how it sat in the source.
-#[derive(Debug, Clone)]
-struct Token<'a> {
-    kind: Kind,
-    text: &'a str,
-    /// Whitespace came before it on its line.
-    spaced: bool,
-    /// It is the first token of its line.
-    line_start: bool,
-    /// Blank lines just before it.
-    blank_before: usize,
-}
-
-/// Splits a policy into tokens; whitespace only decides `spaced`, `line_start` and blank lines.
-fn tokens(text: &str) -> Vec<Token<'_>> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    let mut spaced = false;
-    let mut line_start = true;
-    let mut newlines = 0usize;
-    while let Some(&b) = bytes.get(i) {
-        let start = i;
-        let kind = match b {
-            b' ' | b'\t' => {
-                spaced = true;
-                i += 1;
-                continue;
-            }
-            b'\n' | b'\r' => {
-                if b == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
-                    i += 1;
-                }
-                i += 1;
-                newlines += 1;
-                line_start = true;
-                spaced = false;
-                continue;
-            }
-            b'#' => {
-                while bytes.get(i).is_some_and(|&c| c != b'\n' && c != b'\r') {
-                    i += 1;
-                }
-                Kind::Comment
-            }
-            // A test's record, verbatim: it is YAML, not policy text.
-            b'{' if out.last().is_some_and(|t: &Token<'_>| t.text == "given") => {
-                i += text
-                    .get(i..)
-                    .and_then(crate::syntax::flow_mapping_len)
-                    .unwrap_or(1);
-                if i - start > 1 {
-                    Kind::Text
-                } else {
-                    Kind::Punct
-                }
-            }
-            b'"' => {
-                i += 1;
-                while let Some(&c) = bytes.get(i) {
-                    i += 1;
-                    if c == b'\\' {
-                        i += 1;
-                    } else if c == b'"' {
-                        break;
-                    }
-                }
-                Kind::Text
-            }
-            b'\'' => {
-                i += 1;
-                while let Some(&c) = bytes.get(i) {
-                    i += 1;
-                    if c == b'\'' {
-                        break;
-                    }
-                }
-                Kind::Text
-            }
-            b'$' | b'0'..=b'9' | b'A'..=b'Z' | b'a'..=b'z' | b'_' => {
-                i += 1;
-                while bytes
-                    .get(i)
-                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
-                {
-                    i += 1;
-                }
-                // A decimal point inside a number is part of it.
-                if (b.is_ascii_digit() || b == b'$')
-                    && bytes.get(i) == Some(&b'.')
-                    && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
-                {
-                    i += 1;
-                    while bytes
-                        .get(i)
-                        .is_some_and(|c| c.is_ascii_digit() || *c == b'_')
-                    {
-                        i += 1;
-                    }
-                }
-                Kind::Word
-            }
-            b'=' | b'!' | b'<' | b'>' => {
-                i += if bytes.get(i + 1) == Some(&b'=') {
-                    2
-                } else {
-                    1
-                };
-                Kind::Punct
-            }
-            _ => {
-                // One character, whatever it is (non-ASCII characters never parse outside strings).
-                i += text
-                    .get(i..)
-                    .and_then(|r| r.chars().next())
-                    .map_or(1, char::len_utf8);
-                Kind::Punct
-            }
-        };
-        i = i.min(bytes.len());
-        out.push(Token {
-            kind,
-            text: text.get(start..i).unwrap_or(""),
-            spaced,
-            line_start,
-            blank_before: newlines.saturating_sub(1),
-        });
-        spaced = false;
-        line_start = false;
-        newlines = 0;
-    }
-    out
-}
+use crate::syntax::tokens::{Kind, Token, space_between, tokens};
 
 /// Words that start a statement at the top level.
 const STATEMENT_WORDS: &[&str] = &[
@@ -167,30 +23,12 @@ const STATEMENT_WORDS: &[&str] = &[
 /// Words that start a clause of a `rule` block: inside one, a line starting with one of them
 /// starts an item, as a statement word does at the top level.
 const RULE_CLAUSE_WORDS: &[&str] = &[
-    "deny", "warn", "note", "require", "when", "unless", "message", "cite", "tags",
+    "deny", "warn", "note", "require", "let", "per", "where", "having", "when", "unless",
+    "message", "cite", "tags",
 ];
 
 /// Words that start a clause of a `test` block.
 const TEST_CLAUSE_WORDS: &[&str] = &["given", "expect"];
-
-/// Whether one space goes between `a` and `b` on the same line.
-fn space_between(a: &Token<'_>, b: &Token<'_>) -> bool {
-    if b.kind == Kind::Comment {
-        return true;
-    }
-    if a.text == "-" || b.text == "-" {
-        return b.spaced;
-    }
-    // A call or an index (`count(x)`, `xs[0]`, `[… for …][0]`) stays as written.
-    if matches!(b.text, "(" | "[") && (a.kind == Kind::Word || matches!(a.text, ")" | "]")) {
-        return b.spaced;
-    }
-    // A schema field: `name: TYPE`, `name?: TYPE`.
-    if matches!(a.text, "(" | "[" | ".") || matches!(b.text, ")" | "]" | "," | "." | ":" | "?") {
-        return false;
-    }
-    true
-}
 
 /// Formats a policy's text. The text should parse; the result is checked by [`format_file`].
 pub fn format(text: &str) -> String {
@@ -208,8 +46,11 @@ pub fn format(text: &str) -> String {
     let mut clause_block: Option<usize> = None;
     let mut clause_words: &[&str] = RULE_CLAUSE_WORDS;
     let mut in_clause = false;
+    // Quantifiers (`any b in bids where …`) of the current clause, outside brackets, still
+    // waiting for their `where`: a line starting with that `where` continues the clause.
+    let mut open_quantifiers = 0usize;
     let mut previous: Option<&Token<'_>> = None;
-    for token in &tokens {
+    for (at, token) in tokens.iter().enumerate() {
         if token.line_start {
             if previous.is_some() {
                 out.push('\n');
@@ -227,9 +68,12 @@ pub fn format(text: &str) -> String {
             let continuation = if clause_block == Some(depth) {
                 // One rule everywhere: a line that continues an item is indented one step more
                 // than the item's first line, inside a block as at the top level.
-                let starts_clause = token.kind == Kind::Word && clause_words.contains(&token.text);
+                let starts_clause = token.kind == Kind::Word
+                    && clause_words.contains(&token.text)
+                    && !(token.text == "where" && open_quantifiers > 0);
                 if starts_clause {
                     in_clause = true;
+                    open_quantifiers = 0;
                 }
                 in_clause && !starts_clause && closes == 0 && token.kind != Kind::Comment
             } else {
@@ -245,6 +89,14 @@ pub fn format(text: &str) -> String {
         match token.kind {
             Kind::Comment => out.push_str(token.text.trim_end()),
             _ => out.push_str(token.text),
+        }
+        if clause_block == Some(depth) && token.kind == Kind::Word {
+            let member = tokens.get(at + 1).is_some_and(|next| next.text == ".");
+            match token.text {
+                "any" | "all" if !member => open_quantifiers += 1,
+                "where" => open_quantifiers = open_quantifiers.saturating_sub(1),
+                _ => {}
+            }
         }
         match token.text {
             "{" if depth == 0 && matches!(statement_word, "rule" | "test") => {
@@ -404,6 +256,11 @@ mod tests {
             "test \"t\" {\n  given {\n     a: 1,   # one\n   b: [x, y]\n  }\n  expect pass\n}\n",
             "test \"t\" {\n  given {\n     a: 1,   # one\n   b: [x, y]\n  }\n  expect pass\n}\n",
         );
+        // A list of records too.
+        check(
+            "test \"t\" {\n  given [ {a:  1},\n          {a: 2} ]\n  expect   pass\n}\n",
+            "test \"t\" {\n  given [ {a:  1},\n          {a: 2} ]\n  expect pass\n}\n",
+        );
         // Data whose brackets do not balance is kept as written too (its test reports it).
         check(
             "test \"t\" {\n  given {vendor: [DJI,   x}\n  expect   pass\n}\n",
@@ -477,6 +334,53 @@ mod tests {
             );
             assert!(gaps > 20, "{name}: {gaps} gaps");
         }
+    }
+
+    /// Every shipped policy is in the one layout: `caveat fmt --check` passes on what ships.
+    #[test]
+    fn the_shipped_policies_are_formatted() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+        let mut paths = Vec::new();
+        for entry in std::fs::read_dir(&root).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                for inner in std::fs::read_dir(&path).unwrap() {
+                    paths.push(inner.unwrap().path());
+                }
+            } else {
+                paths.push(path);
+            }
+        }
+        paths.retain(|p| p.extension().is_some_and(|e| e == "policy"));
+        assert!(paths.len() >= 18, "{paths:?}");
+        for path in paths {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let name = path.display().to_string();
+            assert_eq!(format_file(&name, &text).unwrap(), text, "{name}");
+        }
+    }
+
+    /// A date-time literal is one token: its `:`s and offset take no spaces.
+    #[test]
+    fn date_times_are_kept_whole() {
+        check(
+            "rule e { note when x > 2018-01-01T10:00 and y<2020-07-14T17:00:00.5+02:00 }\n",
+            "rule e { note when x > 2018-01-01T10:00 and y < 2020-07-14T17:00:00.5+02:00 }\n",
+        );
+        check(
+            "let t = 2020-07-14T17:00:00Z - 3 days\n",
+            "let t = 2020-07-14T17:00:00Z - 3 days\n",
+        );
+    }
+
+    /// `where` and `having` start clauses as `when` does; a `where` a quantifier waits for
+    /// continues its clause.
+    #[test]
+    fn where_and_having_are_clauses_unless_a_quantifier_waits_for_where() {
+        check(
+            "rule r {\nwarn per vendor\n    where amount > 1\n  and any b in bids\n  where b.x > 1\n      having count(group) > 1\nwhen x > 1\n}\n",
+            "rule r {\n  warn per vendor\n  where amount > 1\n    and any b in bids\n    where b.x > 1\n  having count(group) > 1\n  when x > 1\n}\n",
+        );
     }
 
     #[test]

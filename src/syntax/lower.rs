@@ -615,11 +615,7 @@ impl Lower<'_> {
     fn group_key(&self, pair: Pair<'_, Rule>) -> Lowered<GroupKey> {
         let mut inner = pair.clone().into_inner();
         let key_pair = self.next(&mut inner, &pair)?;
-        let text = key_pair
-            .as_str()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let text = super::tokens::one_line(key_pair.as_str());
         let expr = self.expr(key_pair, 0)?;
         let name = match (inner.next(), inner.next()) {
             (Some(_as), Some(name)) => Some(self.spanned_str(&name)),

@@ -6,6 +6,7 @@
 pub(crate) mod ast;
 mod grammar;
 mod lower;
+pub(crate) mod tokens;
 
 use pest::Parser as _;
 
@@ -92,11 +93,16 @@ fn bidi_controls(source: &Source) -> Vec<Diag> {
         .collect()
 }
 
-/// The length of the YAML flow mapping (`given { … }`) at the start of `text`, by the grammar's
-/// own rules: a closed one, else one whose brackets do not balance (up to `expect`, without the
-/// blanks before it), if one starts there.
-pub(crate) fn flow_mapping_len(text: &str) -> Option<usize> {
-    if let Ok(mut pairs) = PolicyParser::parse(Rule::flow_mapping, text) {
+/// The length of the YAML flow mapping or sequence (`given { … }`, `given [ … ]`) at the start
+/// of `text`, by the grammar's own rules: a closed one, else one whose brackets do not balance
+/// (up to `expect`, without the blanks before it), if one starts there.
+pub(crate) fn flow_data_len(text: &str) -> Option<usize> {
+    let closed = if text.starts_with('[') {
+        Rule::flow_sequence
+    } else {
+        Rule::flow_mapping
+    };
+    if let Ok(mut pairs) = PolicyParser::parse(closed, text) {
         return Some(pairs.next()?.as_span().end());
     }
     let mut pairs = PolicyParser::parse(Rule::flow_unbalanced, text).ok()?;

@@ -1,0 +1,272 @@
+//! Policy text as tokens, for layout: what `caveat fmt` lays out, and the one spacing of an
+//! expression's text where that text is shown (a group key's name).
+
+/// The kinds of token the formatter tells apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A name, keyword, number or date part.
+    Word,
+    /// A quoted string (`"…"` or `'…'`), verbatim.
+    Text,
+    /// An operator or bracket.
+    Punct,
+    /// `# …` to the end of the line.
+    Comment,
+}
+
+/// A token and how it sat in the source.
+#[derive(Debug, Clone)]
+pub(crate) struct Token<'a> {
+    pub(crate) kind: Kind,
+    pub(crate) text: &'a str,
+    /// Whitespace came before it on its line.
+    pub(crate) spaced: bool,
+    /// It is the first token of its line.
+    pub(crate) line_start: bool,
+    /// Blank lines just before it.
+    pub(crate) blank_before: usize,
+}
+
+/// Splits a policy into tokens; whitespace only decides `spaced`, `line_start` and blank lines.
+pub(crate) fn tokens(text: &str) -> Vec<Token<'_>> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut spaced = false;
+    let mut line_start = true;
+    let mut newlines = 0usize;
+    while let Some(&b) = bytes.get(i) {
+        let start = i;
+        let kind = match b {
+            b' ' | b'\t' => {
+                spaced = true;
+                i += 1;
+                continue;
+            }
+            b'\n' | b'\r' => {
+                if b == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+                i += 1;
+                newlines += 1;
+                line_start = true;
+                spaced = false;
+                continue;
+            }
+            b'#' => {
+                while bytes.get(i).is_some_and(|&c| c != b'\n' && c != b'\r') {
+                    i += 1;
+                }
+                Kind::Comment
+            }
+            // A test's records, verbatim: they are YAML, not policy text.
+            b'{' | b'[' if out.last().is_some_and(|t: &Token<'_>| t.text == "given") => {
+                i += text.get(i..).and_then(super::flow_data_len).unwrap_or(1);
+                if i - start > 1 {
+                    Kind::Text
+                } else {
+                    Kind::Punct
+                }
+            }
+            b'"' => {
+                i += 1;
+                while let Some(&c) = bytes.get(i) {
+                    i += 1;
+                    if c == b'\\' {
+                        i += 1;
+                    } else if c == b'"' {
+                        break;
+                    }
+                }
+                Kind::Text
+            }
+            b'\'' => {
+                i += 1;
+                while let Some(&c) = bytes.get(i) {
+                    i += 1;
+                    if c == b'\'' {
+                        break;
+                    }
+                }
+                Kind::Text
+            }
+            // A date-time is one token: its `:`s and offset sign are no operators.
+            b'0'..=b'9' if let Some(len) = bytes.get(i..).and_then(datetime_len) => {
+                i += len;
+                Kind::Word
+            }
+            b'$' | b'0'..=b'9' | b'A'..=b'Z' | b'a'..=b'z' | b'_' => {
+                i += 1;
+                while bytes
+                    .get(i)
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                {
+                    i += 1;
+                }
+                // A decimal point inside a number is part of it.
+                if (b.is_ascii_digit() || b == b'$')
+                    && bytes.get(i) == Some(&b'.')
+                    && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
+                {
+                    i += 1;
+                    while bytes
+                        .get(i)
+                        .is_some_and(|c| c.is_ascii_digit() || *c == b'_')
+                    {
+                        i += 1;
+                    }
+                }
+                Kind::Word
+            }
+            b'=' | b'!' | b'<' | b'>' => {
+                i += if bytes.get(i + 1) == Some(&b'=') {
+                    2
+                } else {
+                    1
+                };
+                Kind::Punct
+            }
+            _ => {
+                // One character, whatever it is (non-ASCII characters never parse outside strings).
+                i += text
+                    .get(i..)
+                    .and_then(|r| r.chars().next())
+                    .map_or(1, char::len_utf8);
+                Kind::Punct
+            }
+        };
+        i = i.min(bytes.len());
+        out.push(Token {
+            kind,
+            text: text.get(start..i).unwrap_or(""),
+            spaced,
+            line_start,
+            blank_before: newlines.saturating_sub(1),
+        });
+        spaced = false;
+        line_start = false;
+        newlines = 0;
+    }
+    out
+}
+
+/// Whether one space goes between `a` and `b` on the same line.
+pub(crate) fn space_between(a: &Token<'_>, b: &Token<'_>) -> bool {
+    if b.kind == Kind::Comment {
+        return true;
+    }
+    if a.text == "-" || b.text == "-" {
+        return b.spaced;
+    }
+    // A call or an index (`count(x)`, `xs[0]`, `[… for …][0]`) stays as written.
+    if matches!(b.text, "(" | "[") && (a.kind == Kind::Word || matches!(a.text, ")" | "]")) {
+        return b.spaced;
+    }
+    // A schema field: `name: TYPE`, `name?: TYPE`.
+    if matches!(a.text, "(" | "[" | ".") || matches!(b.text, ")" | "]" | "," | "." | ":" | "?") {
+        return false;
+    }
+    true
+}
+
+/// The length of the date-time literal at the start of `bytes` (`2020-07-14T17:00`,
+/// `2020-07-14T17:00:00.5Z`, `2020-07-14T17:00:00+02:00`), as the grammar reads one.
+fn datetime_len(bytes: &[u8]) -> Option<usize> {
+    let digits = |from: usize| {
+        bytes.get(from..).map_or(0, |rest| {
+            rest.iter().take_while(|b| b.is_ascii_digit()).count()
+        })
+    };
+    let exactly = |from: usize, n: usize| (digits(from) >= n).then_some(from + n);
+    let byte = |at: usize, want: u8| (bytes.get(at) == Some(&want)).then_some(at + 1);
+    let mut at = 0;
+    for _ in 0..2 {
+        let n = digits(at);
+        if n == 0 {
+            return None;
+        }
+        at = byte(at + n, b'-')?;
+    }
+    let n = digits(at);
+    if n == 0 {
+        return None;
+    }
+    at = byte(at + n, b'T')?;
+    at = exactly(at, 2)?;
+    at = byte(at, b':')?;
+    at = exactly(at, 2)?;
+    if let Some(next) = byte(at, b':') {
+        at = exactly(next, 2)?;
+        if let Some(next) = byte(at, b'.') {
+            let n = digits(next);
+            if n == 0 {
+                return None;
+            }
+            at = next + n;
+        }
+    }
+    if let Some(next) = byte(at, b'Z') {
+        at = next;
+    } else if let Some(b'+' | b'-') = bytes.get(at)
+        && let Some(next) = exactly(at + 1, 2)
+        && bytes.get(next) == Some(&b':')
+        && let Some(end) = exactly(next + 1, 2)
+    {
+        at = end;
+    }
+    let ident = bytes
+        .get(at)
+        .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_');
+    (!ident).then_some(at)
+}
+
+/// `text` on one line with the formatter's spacing: what `caveat fmt` makes of it, so that a
+/// name taken from an expression's text (`per week( date )` is the key `week(date)`) does not
+/// change when the policy is formatted.
+pub(crate) fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut previous: Option<Token<'_>> = None;
+    for mut token in tokens(text) {
+        if token.kind == Kind::Comment {
+            continue;
+        }
+        // A line break is a space, whatever the indentation after it.
+        token.spaced |= token.line_start;
+        if let Some(prev) = &previous
+            && space_between(prev, &token)
+        {
+            out.push(' ');
+        }
+        out.push_str(token.text);
+        previous = Some(token);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A key's text reads as the formatter writes it, so formatting never renames a group key.
+    #[test]
+    fn one_line_is_the_formatter_s_spacing() {
+        for (written, name) in [
+            ("week( date )", "week(date)"),
+            ("a+b", "a + b"),
+            ("f(\n    x,y)", "f(x, y)"),
+            ("month (date)", "month (date)"),
+            ("tender . id", "tender.id"),
+            ("2020-07-14T17:00+02:00", "2020-07-14T17:00+02:00"),
+        ] {
+            assert_eq!(one_line(written), name, "{written:?}");
+            let policy = format!("rule r {{ note per {written} }}\n");
+            let formatted = crate::format::format(&policy);
+            let key = formatted
+                .trim_end()
+                .strip_prefix("rule r { note per ")
+                .and_then(|k| k.strip_suffix(" }"))
+                .expect("the key is there");
+            assert_eq!(one_line(key), name, "{formatted:?}");
+        }
+    }
+}
