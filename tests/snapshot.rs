@@ -99,3 +99,29 @@ fn check_shows_the_records_a_policy_change_flips() {
     assert!(diff.contains("-c\tdeny\trules:1\n+c\tpass\n"), "{diff}");
     assert!(String::from_utf8_lossy(&changed.stderr).contains("2 lines gone, 2 new"));
 }
+
+/// Findings found once every record is read do not take the place of the last record's
+/// outcome: with a group rule, the last record still passes; a rule without `per` that reads
+/// `all.` flags its record, which then does not also pass.
+#[test]
+fn findings_across_records_leave_every_record_its_outcome() {
+    let dir = scratch(
+        "snapshot/across",
+        &[
+            (
+                "rules.policy",
+                "rule g { note per v }\nrule top {\n  let a = v\n  note where v exists when a >= max(all.a)\n}\n",
+            ),
+            (
+                "records.yaml",
+                "[{id: a, v: 1}, {id: b, v: 5}, {id: c, w: 5}]\n",
+            ),
+        ],
+    );
+    let out = caveat_in(&dir, &["snapshot", "rules.policy", "records.yaml"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "1\tnote\tg\n5\tnote\tg\na\tpass\nb\tnote\ttop\nc\tpass\n"
+    );
+}

@@ -36,6 +36,10 @@ struct Outcomes {
     lines: Vec<String>,
     /// The record read last, until a finding or the next record says it did not pass.
     pending: Option<String>,
+    /// Records that passed as they were read.
+    passed: Vec<String>,
+    /// Records that a rule across records without `per` flagged once every record was read.
+    flagged_late: std::collections::HashSet<String>,
 }
 
 /// A name on one line: tabs and line breaks would break the format.
@@ -47,17 +51,35 @@ fn clean(text: &str) -> String {
 impl Outcomes {
     fn close_record(&mut self) {
         if let Some(name) = self.pending.take() {
-            self.lines.push(format!("{name}\tpass"));
+            self.passed.push(name);
+        }
+    }
+
+    /// Ends the run: each record that passed as it was read, and was not flagged once every
+    /// record was read, passes.
+    fn finish(&mut self) {
+        self.close_record();
+        for name in std::mem::take(&mut self.passed) {
+            if !self.flagged_late.contains(&name) {
+                self.lines.push(format!("{name}\tpass"));
+            }
         }
     }
 }
 
 impl Sink for Outcomes {
     fn finding(&mut self, f: &Reported) -> std::io::Result<()> {
-        self.pending = None;
+        let record = clean(&f.record);
+        if !f.across {
+            // A finding of the record read last, as it was read.
+            self.pending = None;
+        } else if f.group.is_none() {
+            // Found once every record was read, of a record (a rule that reads `all.`); a
+            // group rule's finding is its group's, which is no record.
+            self.flagged_late.insert(record.clone());
+        }
         self.lines.push(format!(
-            "{}\t{}\t{}",
-            clean(&f.record),
+            "{record}\t{}\t{}",
             f.outcome.name(),
             clean(&f.rule_id)
         ));
@@ -95,7 +117,7 @@ pub fn run(args: &Args) -> Exit {
             return Exit::Trouble;
         }
     };
-    outcomes.close_record();
+    outcomes.finish();
     // On stderr, so that the snapshot file does not change with the day it was written.
     eprintln!(
         "caveat: outcomes {}",
