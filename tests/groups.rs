@@ -38,6 +38,12 @@ rule tenderers {
   note per bidders as bidder when entered >= quantile(all.entered, 0.5)
   message "{bidder} in {entered}"
 }
+rule deviation {
+  let total = sum(group.amount)
+  let dev = total - median(all.total)
+  note per vendor when dev >= quantile(all.dev, 0.75)
+  message "{vendor} {dev}"
+}
 rule shares {
   let each share = amount / 1000
   let top = max(group.share)
@@ -414,6 +420,30 @@ fn a_rule_reading_all_keeps_its_values_missing_and_failed_ones_too() {
     assert_eq!(found.len(), 2, "{found:#?}");
     assert!(found[0].starts_with("r p1 note 400"), "{}", found[0]);
     assert!(found[1].starts_with("r p3 error"), "{}", found[1]);
+}
+
+/// `all.` of a let that reads `all.` itself: its values are taken once those it reads are
+/// complete (they were all missing, and the rule silently never fired), for a rule without
+/// `per` and for a group rule.
+#[test]
+fn all_of_a_let_that_reads_all_is_taken_a_round_later() {
+    let data = "- {id: H1, vendor: A, amount: 100}\n- {id: H2, vendor: A, amount: 5}\n- {id: H3, vendor: B, amount: 1000}\n- {id: H4, vendor: C, amount: 50}\n- {id: H5, vendor: C, amount: 60}\n- {id: H6, vendor: D, amount: 20}\n";
+    // The median of the amounts is 55: b is 45, -50, 945, -5, 5, -35.
+    let records = "rule na {\n  let a = amount\n  let b = a - median(all.a)\n  \
+                   let c = b * 2\n  note when c >= max(all.c) and b >= max(all.b)\n  message \"{b} {all.b}\"\n}\n";
+    let found = naive(records, data);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].starts_with("na H3 note 945 [45, -50, 945, -5, 5, -35]"),
+        "{}",
+        found[0]
+    );
+    // Totals 105, 1000, 110, 20; their mean 308.75: B is 691.25 above it.
+    let groups = "rule gd {\n  let t = sum(group.amount)\n  let dev = t - avg(all.t)\n  \
+                  note per vendor when dev >= max(all.dev)\n  message \"{vendor} {dev}\"\n}\n";
+    let found = naive(groups, data);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(found[0].starts_with("gd B note B 691.25"), "{}", found[0]);
 }
 
 /// A waiver of a group rule reads its `let each` through the group, as the rule does.

@@ -628,6 +628,73 @@ impl CompiledRule {
         clauses.chain(lets).chain(across).chain(message)
     }
 
+    /// For each let (by index), how many rounds over the run its values take: 0 for a let that
+    /// reads no `all.`, directly or through another let; one more than the deepest let whose
+    /// `all.` it reads otherwise (`let b = a - median(all.a)` is one round after `a`). `Err`
+    /// names a let whose values depend on themselves through `all.` (`let c = median(all.c)`),
+    /// and the `all.` that closes the cycle.
+    pub(crate) fn all_levels(&self) -> Result<Vec<usize>, (usize, Span)> {
+        /// Where the walk stands with a let.
+        #[derive(Clone, Copy)]
+        enum Seen {
+            Not,
+            Busy,
+            Done(usize),
+        }
+        /// The level of let `l`, entered through `all.` when `via_all`; `path` holds the lets
+        /// being walked, each with how it was entered.
+        fn level(
+            lets: &[LocalLet],
+            (l, via_all, span): (usize, bool, Span),
+            seen: &mut [Seen],
+            path: &mut Vec<(usize, bool)>,
+        ) -> Result<usize, (usize, Span)> {
+            match seen.get(l).copied() {
+                Some(Seen::Done(level)) => return Ok(level),
+                Some(Seen::Busy) => {
+                    // A cycle: through `all.` somewhere on it, the values depend on themselves;
+                    // through plain lets only, it is refused where lets are resolved.
+                    let from = path.iter().rposition(|&(p, _)| p == l).unwrap_or(0);
+                    let through_all = via_all || path.iter().skip(from + 1).any(|&(_, a)| a);
+                    return if through_all { Err((l, span)) } else { Ok(0) };
+                }
+                None => return Ok(0),
+                Some(Seen::Not) => {}
+            }
+            if let Some(at) = seen.get_mut(l) {
+                *at = Seen::Busy;
+            }
+            path.push((l, via_all));
+            let mut deepest = 0;
+            let mut stack = lets
+                .get(l)
+                .map(|local| &local.expr)
+                .into_iter()
+                .collect::<Vec<_>>();
+            while let Some(e) = stack.pop() {
+                match &e.kind {
+                    ExprKind::AllOf(k) => {
+                        deepest = deepest.max(1 + level(lets, (*k, true, e.span), seen, path)?);
+                    }
+                    ExprKind::Local(k) => {
+                        deepest = deepest.max(level(lets, (*k, false, e.span), seen, path)?);
+                    }
+                    _ => e.for_each_child(&mut |child| stack.push(child)),
+                }
+            }
+            path.pop();
+            if let Some(at) = seen.get_mut(l) {
+                *at = Seen::Done(deepest);
+            }
+            Ok(deepest)
+        }
+        let mut seen = vec![Seen::Not; self.lets.len()];
+        let mut path = Vec::new();
+        (0..self.lets.len())
+            .map(|l| level(&self.lets, (l, false, self.span), &mut seen, &mut path))
+            .collect()
+    }
+
     /// For a rule across records, which of its lets are computed once every record is read
     /// (by let index): a group rule's lets but its `let each`; in a rule without `per`, the lets
     /// that read `all.`, directly or through another let. The others are computed while their

@@ -382,6 +382,21 @@ fn compile_rule(compiler: &mut Compiler<'_>, rule: &ast::Rule, id: String) -> Co
         across,
     };
     compiled.generated_message = compiled.generate_message().into();
+    if compiled.across.is_some()
+        && let Err((l, span)) = compiled.all_levels()
+    {
+        let name = compiled.lets.get(l).map_or("", |local| &*local.name);
+        compiler.errors.push(
+            Diag::error(
+                Code::CheckAllCycle,
+                format!("the values of `{name}` depend on themselves through `all.`"),
+            )
+            .label(compiler.source(), span, "this closes the cycle")
+            .help(
+                "`all.NAME` lists NAME's values over the run, so NAME cannot be computed from it, directly or through other lets: compute NAME from the record or group alone, and compare it with `all.NAME` in another let or in `when`",
+            ),
+        );
+    }
     compiled
 }
 

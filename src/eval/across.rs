@@ -1094,64 +1094,96 @@ fn pass_one<'r>(
     let Some(across) = &rule.across else {
         return (states, memos, all);
     };
+    // A let whose `all.` another let reads is computed a round before it (the policy check
+    // refused lets whose values depend on themselves).
+    let levels = rule.all_levels().unwrap_or_default();
+    let level_of = |l: usize| levels.get(l).copied().unwrap_or(0);
+    let rounds = across.all.iter().map(|&l| level_of(l)).max().unwrap_or(0);
     let mut vars = Vec::new();
-    for (g, group) in groups.iter().enumerate() {
-        let root = group.root(grouped, empty);
-        let mut slots = RootSlots::default();
-        slots.fill(program, root);
-        let frame = group_frame(
-            rule,
-            program,
-            (group, grouped),
-            (key_operands, g, names),
-            &[],
-            per_member,
-        );
-        // A `let each` counts each record once, in the first group it joins, whatever
-        // `having` decides of the group.
-        for &l in &across.all {
-            if !rule.lets.get(l).is_some_and(|local| local.each) {
+    for round in 0..=rounds {
+        // The values of this round's lets: `all` holds those of the rounds before.
+        let mut found: Vec<Vec<Operand<'r>>> = vec![Vec::new(); rule.lets.len()];
+        for (g, group) in groups.iter().enumerate() {
+            if round > 0 && !matches!(states.get(g), Some(Ok(true))) {
                 continue;
             }
-            let counted = group.each().iter().zip(group.counts()).filter(|(_, c)| **c);
-            for (values, _) in counted {
-                if let Some(values_of_let) = all.get_mut(l)
-                    && let Ok(value) = per_member::each_value(values, l)
-                    && !value.is_missing()
+            let root = group.root(grouped, empty);
+            let mut slots = RootSlots::default();
+            slots.fill(program, root);
+            let mut frame = group_frame(
+                rule,
+                program,
+                (group, grouped),
+                (key_operands, g, names),
+                &all,
+                per_member,
+            );
+            if let Some(memo) = memos.get_mut(g) {
+                frame.memo = std::mem::take(memo);
+            }
+            if round == 0 {
+                // A `let each` counts each record once, in the first group it joins, whatever
+                // `having` decides of the group.
+                for &l in &across.all {
+                    if !rule.lets.get(l).is_some_and(|local| local.each) {
+                        continue;
+                    }
+                    let counted = group.each().iter().zip(group.counts()).filter(|(_, c)| **c);
+                    for (values, _) in counted {
+                        if let Some(values_of_let) = found.get_mut(l)
+                            && let Ok(value) = per_member::each_value(values, l)
+                            && !value.is_missing()
+                        {
+                            values_of_let.push(value);
+                        }
+                    }
+                }
+            }
+            let mut context = Context::new(root, &mut vars, &slots).with_frame(frame);
+            let result = (|| {
+                if round == 0
+                    && let Some(having) = &across.having
+                    && !context.condition(&having.expr)?.0
                 {
-                    values_of_let.push(value);
+                    return Ok(false);
+                }
+                for &l in &across.all {
+                    if level_of(l) != round || rule.lets.get(l).is_some_and(|local| local.each) {
+                        continue;
+                    }
+                    let value = context.local(l, rule.span)?;
+                    if !value.is_missing()
+                        && let Some(values) = found.get_mut(l)
+                    {
+                        values.push(value);
+                    }
+                }
+                Ok(true)
+            })();
+            // A let whose evaluation failed is computed again (and fails again) where it is read.
+            let mut memo = std::mem::take(&mut context.frame.memo);
+            for m in &mut memo {
+                if matches!(m, Memo::Busy) {
+                    *m = Memo::Unset;
+                }
+            }
+            if round == 0 {
+                states.push(result);
+                memos.push(memo);
+            } else {
+                if result.is_err()
+                    && let Some(state) = states.get_mut(g)
+                {
+                    *state = result;
+                }
+                if let Some(at) = memos.get_mut(g) {
+                    *at = memo;
                 }
             }
         }
-        let mut context = Context::new(root, &mut vars, &slots).with_frame(frame);
-        let result = (|| {
-            if let Some(having) = &across.having
-                && !context.condition(&having.expr)?.0
-            {
-                return Ok(false);
-            }
-            for &l in &across.all {
-                if rule.lets.get(l).is_some_and(|local| local.each) {
-                    continue;
-                }
-                let value = context.local(l, rule.span)?;
-                if !value.is_missing()
-                    && let Some(values) = all.get_mut(l)
-                {
-                    values.push(value);
-                }
-            }
-            Ok(true)
-        })();
-        states.push(result);
-        // A let whose evaluation failed is computed again (and fails again) where it is read.
-        let mut memo = std::mem::take(&mut context.frame.memo);
-        for m in &mut memo {
-            if matches!(m, Memo::Busy) {
-                *m = Memo::Unset;
-            }
+        for (values, new) in all.iter_mut().zip(found) {
+            values.extend(new);
         }
-        memos.push(memo);
     }
     (states, memos, all)
 }
