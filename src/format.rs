@@ -256,6 +256,11 @@ mod tests {
             "test \"t\" {\n  given {\n     a: 1,   # one\n   b: [x, y]\n  }\n  expect pass\n}\n",
             "test \"t\" {\n  given {\n     a: 1,   # one\n   b: [x, y]\n  }\n  expect pass\n}\n",
         );
+        // After a comment too: `#` inside the data is YAML's.
+        check(
+            "test \"t\" {\n  given # the record\n  {a: x#y}\n  expect pass\n}\n",
+            "test \"t\" {\n  given # the record\n    {a: x#y}\n  expect pass\n}\n",
+        );
         // A list of records too.
         check(
             "test \"t\" {\n  given [ {a:  1},\n          {a: 2} ]\n  expect   pass\n}\n",

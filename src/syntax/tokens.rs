@@ -60,7 +60,14 @@ pub(crate) fn tokens(text: &str) -> Vec<Token<'_>> {
                 Kind::Comment
             }
             // A test's records, verbatim: they are YAML, not policy text.
-            b'{' | b'[' if out.last().is_some_and(|t: &Token<'_>| t.text == "given") => {
+            // (A comment may stand between `given` and its data.)
+            b'{' | b'['
+                if out
+                    .iter()
+                    .rev()
+                    .find(|t: &&Token<'_>| t.kind != Kind::Comment)
+                    .is_some_and(|t| t.text == "given") =>
+            {
                 i += text.get(i..).and_then(super::flow_data_len).unwrap_or(1);
                 if i - start > 1 {
                     Kind::Text
