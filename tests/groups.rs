@@ -527,3 +527,16 @@ fn a_key_of_another_type_points_at_the_value_and_the_key() {
     assert_eq!(out.status.code(), Some(1));
     insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
 }
+
+/// A key whose value is a list: every element's type counts, not only the first one's, so the
+/// order of the elements does not decide whether a record is refused.
+#[test]
+fn every_element_of_a_list_key_has_the_key_s_type() {
+    let policy = "rule lk { note per line_items.vendor as v }\n";
+    let data = "- {id: a, line_items: [{vendor: DJI}]}\n- {id: b, line_items: [{vendor: DJI}, {vendor: 7}]}\n- {id: c, line_items: [{vendor: 7}, {vendor: DJI}]}\n";
+    let found = naive(policy, data);
+    let errors: Vec<&String> = found.iter().filter(|f| f.contains(" error ")).collect();
+    assert_eq!(errors.len(), 2, "{found:#?}");
+    assert!(errors[0].starts_with("lk b error"), "{}", errors[0]);
+    assert!(errors[1].starts_with("lk c error"), "{}", errors[1]);
+}

@@ -666,11 +666,12 @@ fn mixed_kinds(
     c: &Collected,
     keys: &[crate::compile::GroupKey],
 ) -> Option<(String, Option<Span>)> {
-    let first = c.keys.first()?;
-    if rule.kinds.len() < first.len() {
-        rule.kinds.resize(first.len(), None);
+    let width = c.keys.first()?.len();
+    if rule.kinds.len() < width {
+        rule.kinds.resize(width, None);
     }
-    for (position, kv) in first.iter().enumerate() {
+    // Every tuple: a key whose value is a list gives one per element, each of its own type.
+    for (position, kv) in c.keys.iter().flat_map(|tuple| tuple.iter().enumerate()) {
         let seen = rule.kinds.get_mut(position)?;
         match seen {
             None => *seen = Some((kv.kind(), c.member.record.clone())),
