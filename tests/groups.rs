@@ -389,12 +389,13 @@ fn a_let_each_that_fails_is_reported() {
                   when max(group.half) >= min(all.half)\n  message \"{vendor}: {group.half}\"\n}\n";
     let found = naive(in_all, data);
     assert_eq!(found.len(), 3, "{found:#?}");
-    assert!(found[0].contains("A: [100]"), "{}", found[0]);
+    // The record's error first: the findings of records come before those of groups.
     assert!(
-        found[1].contains("p2") && found[1].contains("error"),
+        found[0].contains("p2") && found[0].contains("error"),
         "{}",
-        found[1]
+        found[0]
     );
+    assert!(found[1].contains("A: [100]"), "{}", found[1]);
     assert!(found[2].contains("B: [200]"), "{}", found[2]);
     let in_group = in_all.replace("min(all.half)", "150");
     let found = naive(&in_group, data);

@@ -781,7 +781,9 @@ pub(crate) fn finish_with(
             &mut out,
         );
     }
-    out.sort_by_key(|f| f.order);
+    // Findings of records (a rule without `per` that reads `all.`, a record whose key cannot
+    // be used) come before those of groups, as per-record findings do.
+    out.sort_by_key(|f| (f.group.is_some(), f.order));
     out
 }
 
