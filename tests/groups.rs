@@ -541,3 +541,42 @@ fn every_element_of_a_list_key_has_the_key_s_type() {
     assert!(errors[0].starts_with("lk b error"), "{}", errors[0]);
     assert!(errors[1].starts_with("lk c error"), "{}", errors[1]);
 }
+
+/// `explain` on a rule without `per` that reads `all.`: a record it kept is "the record", not
+/// "the group"; one its `where` left out is explained clause by clause, not unknown.
+#[test]
+fn explain_a_record_of_a_rule_reading_all() {
+    let dir = common::scratch(
+        "explain-all-record",
+        &[
+            (
+                "p.policy",
+                "rule pr {\n  let a = amount\n  note where amount > 10 when a >= median(all.a)\n}\n",
+            ),
+            (
+                "d.yaml",
+                "- {id: H1, amount: 100}\n- {id: H2, amount: 5}\n- {id: H3, amount: 1000}\n- {id: H5, amount: 60}\n",
+            ),
+        ],
+    );
+    let explain = |record: &str| {
+        let out = common::caveat_in(&dir, &["explain", "pr", record, "p.policy", "d.yaml"]);
+        (out.status.code(), String::from_utf8(out.stdout).unwrap())
+    };
+    let (code, kept) = explain("H5");
+    assert_eq!(code, Some(0));
+    assert!(
+        kept.starts_with("rule `pr` does not fire on the record `H5`:"),
+        "{kept}"
+    );
+    assert!(
+        kept.contains("✗ when a >= median(all.a)   a = 60"),
+        "{kept}"
+    );
+    let (code, left_out) = explain("H2");
+    assert_eq!(code, Some(0));
+    assert!(
+        left_out.contains("✗ where amount > 10   amount = 5"),
+        "{left_out}"
+    );
+}

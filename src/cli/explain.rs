@@ -44,8 +44,10 @@ pub fn run(args: &Args) -> Exit {
         .iter()
         .map(|s| Segment::Key(s.as_str().into()))
         .collect();
-    if program.rules.get(rule).is_some_and(|r| r.across.is_some()) {
-        return explain_across(program, rule, &prepared, &id_field, &args.record);
+    if program.rules.get(rule).is_some_and(|r| r.across.is_some())
+        && let Some(exit) = explain_across(program, rule, &prepared, &id_field, &args.record)
+    {
+        return exit;
     }
     let mut names = Vec::new();
     let mut found = 0;
@@ -59,7 +61,12 @@ pub fn run(args: &Args) -> Exit {
             return;
         }
         found += 1;
-        if let Some(explanation) = explain(program, &record, rule) {
+        let explanation = if program.rules.get(rule).is_some_and(|r| r.across.is_some()) {
+            crate::eval::explain::explain_left_out(program, &record, rule)
+        } else {
+            explain(program, &record, rule)
+        };
+        if let Some(explanation) = explanation {
             let (line, column) = record.line_col(record.root.span.start);
             let shown = format!("{name} ({}:{line}:{column})", record.source.name());
             print!(
@@ -91,14 +98,21 @@ pub fn run(args: &Args) -> Exit {
 }
 
 /// `explain` of a rule across records: every record is read and grouped as `check` does, then
-/// the group (or record) named `name` is explained.
+/// the group (or record) named `name` is explained. `None` for a rule without `per` that kept
+/// no record of that name (its filters or `where` left it out): the record is explained as a
+/// per-record rule's is, clause by clause.
 fn explain_across(
     program: &crate::compile::Program,
     rule: usize,
     prepared: &super::check::Prepared,
     id_field: &[Segment],
     name: &str,
-) -> Exit {
+) -> Option<Exit> {
+    let grouped = program
+        .rules
+        .get(rule)
+        .and_then(|r| r.across.as_ref())
+        .is_some_and(|a| !a.keys.is_empty());
     let mut kept = crate::eval::across::AcrossRecords::default();
     let plan = crate::eval::across::Plan::new(program);
     let mut trouble = Vec::new();
@@ -113,20 +127,22 @@ fn explain_across(
     print_errors(&trouble);
     match crate::eval::across::explain_group(program, &kept, rule, name) {
         Some(explanation) => {
+            let what = if grouped { "group" } else { "record" };
             print!(
                 "{}",
                 crate::report::text::visible(&render(
                     program,
                     &explanation,
-                    &format!("the group `{name}`")
+                    &format!("the {what} `{name}`")
                 ))
             );
-            if trouble.is_empty() {
+            Some(if trouble.is_empty() {
                 Exit::Clean
             } else {
                 Exit::Trouble
-            }
+            })
         }
+        None if !grouped => None,
         None => {
             let names = kept.names(rule);
             let help = match crate::suggest::closest(name, names.iter().map(String::as_str)) {
@@ -136,10 +152,10 @@ fn explain_across(
             };
             print_errors(&[Diag::error(
                 Code::ExplainUnknownRecord,
-                format!("no group or record of this rule is named `{name}`"),
+                format!("no group of this rule is named `{name}`"),
             )
             .help(help)]);
-            Exit::Trouble
+            Some(Exit::Trouble)
         }
     }
 }

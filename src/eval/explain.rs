@@ -72,24 +72,10 @@ pub(crate) fn explain_with(
 ) -> Option<Explanation> {
     let compiled = program.rules.get(rule)?;
     if compiled.across.is_some() {
-        // A rule across records is decided on groups, not on one record.
+        // A rule across records is decided on groups, or on the records of the whole run.
         return None;
     }
-    let mut slots = RootSlots::default();
-    slots.fill(program, &record.root);
-    let mut vars = Vec::new();
-    let mut context = Context::new(&record.root, &mut vars, &slots)
-        .with_frame(super::Frame::record(compiled, program));
-    let names = program.root_field_names();
-    let mut steps = Vec::new();
-    for (index, (role, clause)) in compiled.clauses().enumerate() {
-        let step = context.step(clause, role, index, record, (&compiled.source, &names));
-        let decided = !step.for_finding();
-        steps.push(step);
-        if decided {
-            break;
-        }
-    }
+    let steps = steps_of(program, record, compiled, compiled.clauses().collect());
     // The evaluator decided the outcome; the steps only show why.
     let finding = findings.iter().find(|f| f.rule == rule);
     Some(Explanation {
@@ -98,6 +84,51 @@ pub(crate) fn explain_with(
         steps,
         waiver: finding.and_then(|f| f.waived).map(|(index, _)| index),
     })
+}
+
+/// Why a rule without `per` that reads `all.` leaves `record` out (it is decided with the
+/// run's records, on those its filters and `where` keep): those clauses, up to the one that does
+/// not hold. `None` for any other rule.
+pub fn explain_left_out(program: &Program, record: &Record, rule: usize) -> Option<Explanation> {
+    let compiled = program.rules.get(rule)?;
+    let across = compiled.across.as_ref().filter(|a| a.keys.is_empty())?;
+    let clauses = across
+        .filters
+        .iter()
+        .chain(&across.where_)
+        .map(|clause| (ClauseRole::Condition, clause))
+        .collect();
+    Some(Explanation {
+        rule,
+        outcome: None,
+        steps: steps_of(program, record, compiled, clauses),
+        waiver: None,
+    })
+}
+
+/// The steps of `clauses` of `compiled` on `record`, up to the first that decides.
+fn steps_of<'r>(
+    program: &Program,
+    record: &'r Record,
+    compiled: &'r crate::compile::CompiledRule,
+    clauses: Vec<(ClauseRole, &'r Clause)>,
+) -> Vec<Step> {
+    let mut slots = RootSlots::default();
+    slots.fill(program, &record.root);
+    let mut vars = Vec::new();
+    let mut context = Context::new(&record.root, &mut vars, &slots)
+        .with_frame(super::Frame::record(compiled, program));
+    let names = program.root_field_names();
+    let mut steps = Vec::new();
+    for (index, (role, clause)) in clauses.into_iter().enumerate() {
+        let step = context.step(clause, role, index, record, (&compiled.source, &names));
+        let decided = !step.for_finding();
+        steps.push(step);
+        if decided {
+            break;
+        }
+    }
+    steps
 }
 
 impl<'r> Context<'r, '_> {
