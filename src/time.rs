@@ -166,12 +166,14 @@ impl Instant {
         date_from_days(i64::try_from(local.div_euclid(DAY)).ok()?)
     }
 
-    /// The instant `by` later (or earlier, for a negative duration), written in the same offset.
+    /// The instant `by` later (or earlier, for a negative duration), written in the same offset;
+    /// `None` past the calendar's range (no date to write it with), as date arithmetic is.
     pub fn checked_add(self, by: Duration) -> Option<Instant> {
-        Some(Instant {
+        let moved = Instant {
             nanos: self.nanos.checked_add(by.0)?,
             offset_seconds: self.offset_seconds,
-        })
+        };
+        moved.date().map(|_| moved)
     }
 
     /// The exact duration from `earlier` to `self`.
@@ -320,6 +322,17 @@ mod tests {
             assert_eq!(days_from_date(d), days);
             assert_eq!(date_from_days(days), Some(d));
         }
+    }
+
+    /// Adding past the calendar's last day, in the offset the instant is written with, fails
+    /// as date arithmetic does (it gave an instant shown as "(a date out of range)").
+    #[test]
+    fn adding_past_the_calendar_fails() {
+        let last = parse_instant("9999-12-31T23:59:59-14:00").unwrap();
+        assert!(last.checked_add(Duration(DAY)).is_none());
+        assert!(last.checked_add(Duration(SECOND)).is_none());
+        let earlier = last.checked_add(Duration(-DAY)).unwrap();
+        assert_eq!(earlier.to_string(), "9999-12-30T23:59:59-14:00");
     }
 
     #[test]
