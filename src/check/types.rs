@@ -338,7 +338,17 @@ impl<'s> Checker<'_, 's> {
             (left.1, right.1),
             (Ty::Duration, t) | (t, Ty::Duration) if t.is_number()
         );
+        let all_list = [left.0, right.0]
+            .into_iter()
+            .find(|e| matches!(e.kind, ExprKind::AllOf(_)))
+            .map(|e| self.text(e.span));
         let help = match self.field_named_like(right.0) {
+            _ if all_list.is_some() => {
+                let all = all_list.unwrap_or_default();
+                format!(
+                    "`{all}` is the list of the values over the run: compare with one value made                      from it, such as `max({all})` or `quantile({all}, 0.75)`"
+                )
+            }
             _ if duration_and_number => {
                 "a duration compares with a duration: write the number with its unit, such as \
                  `15 days`, or take `days(…)` of the duration"

@@ -519,7 +519,7 @@ impl<'a> Compiler<'a> {
                 self.pop_var();
                 ExprKind::Comprehension(slot, Box::new(list), Box::new(body), filter)
             }
-            A::AllOf(name) => return self.all_of(name),
+            A::AllOf(name) => return self.all_of(name, span),
             A::Group => {
                 if self.rule.as_ref().is_some_and(|r| r.per_group) {
                     ExprKind::Group
@@ -649,7 +649,8 @@ impl<'a> Compiler<'a> {
     }
 
     /// `all.NAME`: a rule-local let over the whole run.
-    fn all_of(&mut self, name: &crate::source::Spanned<String>) -> Expr {
+    /// `all.NAME`, written at `whole`: what reads it (a comparison's message) names it whole.
+    fn all_of(&mut self, name: &crate::source::Spanned<String>, whole: Span) -> Expr {
         let span = name.span;
         let Some(rule) = self.rule.as_mut() else {
             self.error(
@@ -722,7 +723,7 @@ impl<'a> Compiler<'a> {
         }
         Expr {
             kind: ExprKind::AllOf(index),
-            span,
+            span: whole,
         }
     }
 
