@@ -1025,7 +1025,24 @@ impl<'a> Compiler<'a> {
             );
             return Self::failed(span);
         }
-        let args = args.iter().map(|a| self.expr(a)).collect();
+        let args: Vec<Expr> = args.iter().map(|a| self.expr(a)).collect();
+        // A probability written as a constant is checked once, here, not on every record.
+        if function == Function::Quantile
+            && let Some(Expr {
+                kind: ExprKind::Const(Const::Number(p)),
+                span: p_span,
+            }) = args.get(1)
+            && (p.is_sign_negative() && !p.is_zero() || *p > rust_decimal::Decimal::ONE)
+        {
+            self.error(
+                Code::CheckArithmetic,
+                format!("`quantile` takes a probability from 0 to 1, not {p}"),
+                *p_span,
+                "not a probability",
+                Some("write the quantile as a fraction: 0.75 for the third quartile".to_string()),
+            );
+            return Self::failed(span);
+        }
         Expr {
             kind: ExprKind::Call(function, args),
             span,
