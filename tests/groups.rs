@@ -580,3 +580,28 @@ fn explain_a_record_of_a_rule_reading_all() {
         "{left_out}"
     );
 }
+
+/// A group whose key is an element of a list points at that element in its first record (the
+/// spec's "at the first KEY's value where that is a field"), not at the whole list.
+#[test]
+fn a_group_of_a_list_key_points_at_its_element() {
+    let dir = common::scratch(
+        "list-key-place",
+        &[
+            (
+                "p.policy",
+                "rule bidders {\n  note per bids.details.tenderers.id as tenderer when count(group) >= 2\n}\n",
+            ),
+            (
+                "d.yaml",
+                "- {id: O1, bids: {details: [{tenderers: [{id: A}, {id: C}]}]}}\n- {id: O2, bids: {details: [{tenderers: [{id: B}, {id: C}]}]}}\n",
+            ),
+        ],
+    );
+    let out = common::caveat_in(&dir, &["check", "--format", "jsonl", "p.policy", "d.yaml"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(r#""record":"C","file":"d.yaml","line":1,"column":56"#),
+        "{text}"
+    );
+}

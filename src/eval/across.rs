@@ -94,6 +94,9 @@ pub(crate) struct Collected {
     pub(crate) rule: usize,
     /// The key values of each group it joins (one empty tuple for a rule without `per`).
     pub(crate) keys: Vec<Vec<KeyValue>>,
+    /// For each of those, where its first key's value stands in the record's chunk: a group
+    /// the record starts points there.
+    key_spans: Vec<Span>,
     /// For each group it joins, its part in each of the rule's expressions per member.
     parts: Vec<Vec<Part>>,
     /// The fields of the record that the rules across records read, shared by them.
@@ -117,16 +120,21 @@ impl Collected {
     /// Keeps the groups (key tuples) `keep` chooses, with the record's parts in them.
     pub(crate) fn retain_groups(&mut self, mut keep: impl FnMut(&[KeyValue]) -> bool) {
         let mut parts = std::mem::take(&mut self.parts).into_iter();
+        let mut spans = std::mem::take(&mut self.key_spans).into_iter();
         let mut kept_parts = Vec::new();
+        let mut kept_spans = Vec::new();
         self.keys.retain(|keys| {
             let part = parts.next();
+            let span = spans.next();
             let kept = keep(keys);
-            if kept && let Some(part) = part {
-                kept_parts.push(part);
+            if kept {
+                kept_parts.extend(part);
+                kept_spans.extend(span);
             }
             kept
         });
         self.parts = kept_parts;
+        self.key_spans = kept_spans;
     }
 }
 
@@ -305,26 +313,23 @@ pub(crate) fn collect_sharing<'p: 'r, 'r>(
             };
             (line, column, at)
         };
-        let (error, keys, at_span) = match considered {
+        let (error, (keys, key_spans), at_span) = match considered {
             Ok(false) => continue,
             Err(failure) => {
                 let span = failure.record_span.unwrap_or(record.root.span);
                 let (_, _, at) = place(span);
                 (
                     Some((failure.message, at, failure.policy_span)),
-                    Vec::new(),
+                    (Vec::new(), Vec::new()),
                     span,
                 )
             }
             Ok(true) => match keys_of(&mut context, program, across) {
-                Ok((keys, span)) if keys.is_empty() && !across.keys.is_empty() => {
-                    let _ = span;
-                    continue;
-                }
-                Ok((keys, span)) => (None, keys, span.unwrap_or(record.root.span)),
+                Ok((keys, _, _)) if keys.is_empty() && !across.keys.is_empty() => continue,
+                Ok((keys, spans, span)) => (None, (keys, spans), span.unwrap_or(record.root.span)),
                 Err((message, span, policy)) => {
                     let (_, _, at) = place(span);
-                    (Some((message, at, policy)), Vec::new(), span)
+                    (Some((message, at, policy)), (Vec::new(), Vec::new()), span)
                 }
             },
         };
@@ -367,6 +372,7 @@ pub(crate) fn collect_sharing<'p: 'r, 'r>(
         out.push(Collected {
             rule: index,
             keys,
+            key_spans,
             parts,
             node: kept
                 .get_or_insert_with(|| kept_of(&record.root, &program.across_projection))
@@ -424,11 +430,13 @@ fn keys_of<'r>(
     context: &mut Context<'r, '_>,
     program: &Program,
     across: &'r Across,
-) -> Result<(Vec<Vec<KeyValue>>, Option<Span>), (String, Span, Span)> {
+) -> Result<KeyTuples, (String, Span, Span)> {
     if across.keys.is_empty() {
-        return Ok((Vec::new(), None));
+        return Ok((Vec::new(), Vec::new(), None));
     }
     let mut tuples: Vec<Vec<KeyValue>> = vec![Vec::new()];
+    // For each tuple, where its first key's value stands (an element, for a key that is a list).
+    let mut tuple_spans: Vec<Option<Span>> = vec![None];
     let mut first_span = None;
     for key in &across.keys {
         let value = context
@@ -440,6 +448,7 @@ fn keys_of<'r>(
             None => vec![value],
         };
         let mut distinct: Vec<KeyValue> = Vec::new();
+        let mut distinct_spans: Vec<Option<Span>> = Vec::new();
         for item in values {
             if item.is_missing() {
                 continue;
@@ -457,11 +466,14 @@ fn keys_of<'r>(
             };
             if !distinct.contains(&kv) {
                 distinct.push(kv);
+                distinct_spans.push(item.span);
             }
         }
         let mut next = Vec::with_capacity(tuples.len() * distinct.len());
-        for tuple in &tuples {
-            for kv in &distinct {
+        let mut next_spans = Vec::with_capacity(next.capacity());
+        for (tuple, tuple_span) in tuples.iter().zip(&tuple_spans) {
+            for (kv, kv_span) in distinct.iter().zip(&distinct_spans) {
+                next_spans.push(tuple_span.or(*kv_span));
                 // Room for exactly the keys: a tuple is kept with its group to the end.
                 let mut t = Vec::with_capacity(across.keys.len());
                 t.extend_from_slice(tuple);
@@ -470,9 +482,18 @@ fn keys_of<'r>(
             }
         }
         tuples = next;
+        tuple_spans = next_spans;
     }
-    Ok((tuples, first_span))
+    let spans = tuple_spans
+        .into_iter()
+        .map(|span| span.or(first_span).unwrap_or_default())
+        .collect();
+    Ok((tuples, spans, first_span))
 }
+
+/// What [`keys_of`] gives: the key tuples of the groups a record joins, where each tuple's first
+/// key value stands, and where the first key's value stands.
+type KeyTuples = (Vec<Vec<KeyValue>>, Vec<Span>, Option<Span>);
 
 /// A key's value as groups tell it apart; a spelling of an aliased symbol is that symbol.
 fn key_value(value: &Operand<'_>, program: &Program) -> Option<KeyValue> {
@@ -574,8 +595,10 @@ impl AcrossRecords {
             }
             let member = Arc::new(c.member);
             let mut parts = c.parts.into_iter();
+            let mut key_spans = c.key_spans.into_iter();
             for keys in c.keys {
                 let parts = parts.next().unwrap_or_default();
+                let key_span = key_spans.next().unwrap_or(c.at.span);
                 let RuleGroups {
                     groups, by_keys, ..
                 } = rule;
@@ -602,7 +625,11 @@ impl AcrossRecords {
                                     ..MemberValues::default()
                                 })
                             }),
-                            at: Line::of(&c.at),
+                            // At the key value that put the record in this group.
+                            at: Line::of(&Location {
+                                source: c.at.source.clone(),
+                                span: key_span,
+                            }),
                             first: order,
                         });
                         groups.len() - 1
