@@ -26,22 +26,28 @@ for data in "$fixtures"/*.jsonl; do
   indicator=${name%%-*}
   rm -rf "$work" && mkdir -p "$work/pack"
   cp policies/red-flags/settings.policy "policies/red-flags/$indicator.policy" "$work/pack/"
-  sed -i -e 's/^let excluded_details = \[\]/let excluded_details = [EXC]/' \
-    -e 's/^let no_price_details = \[\]/let no_price_details = [NPC]/' "$work/pack/settings.policy"
+  # set FILE PATTERN REPLACEMENT: a setting changed in place; a pattern that no longer matches
+  # the pack stops the run (it would silently compare with the defaults).
+  set_let() {
+    grep -q "$2" "$1" || { echo "$name: no line matches '$2' in $1" >&2; exit 2; }
+    sed -i "s/$2/$3/" "$1"
+  }
+  set_let "$work/pack/settings.policy" '^let excluded_details = \[\]' 'let excluded_details = [EXC]'
+  set_let "$work/pack/settings.policy" '^let no_price_details = \[\]' 'let no_price_details = [NPC]'
   # A setting in the fixture's name: INDICATOR-FIELD-VALUE, or INDICATOR-FIELD-KEY-VALUE-...
   # for a map; `+` separates the items of a list.
   setting=${name#"$indicator"}
   case $setting in
     "" | -tenderer) ;;
-    -threshold-*) sed -i "s/^let r003_days = .*/let r003_days = ${setting#-threshold-}/" "$work/pack/$indicator.policy" ;;
+    -threshold-*) set_let "$work/pack/$indicator.policy" '^let r003_days = .*' "let r003_days = ${setting#-threshold-}" ;;
     -procurement_methods-*)
       list=${setting#-procurement_methods-}
-      sed -i "s/^let r003_methods = .*/let r003_methods = [${list//+/, }]/" "$work/pack/$indicator.policy" ;;
+      set_let "$work/pack/$indicator.policy" '^let r003_methods = .*' "let r003_methods = [${list//+/, }]" ;;
     -procurement_method_details-*)
       pairs=$(echo "${setting#-procurement_method_details-}" | awk -F- '{ for (i = 1; i < NF; i += 2) printf "%s[%s, %s]", (i > 1 ? ", " : ""), $i, $(i + 1) }')
-      sed -i "s/^let r003_days_by_details = .*/let r003_days_by_details = [$pairs]/" "$work/pack/$indicator.policy" ;;
+      set_let "$work/pack/$indicator.policy" '^let r003_days_by_details = .*' "let r003_days_by_details = [$pairs]" ;;
     -minimum_contracting_processes-*)
-      sed -i "s/^let r048_minimum_processes = .*/let r048_minimum_processes = ${setting#-minimum_contracting_processes-}/" "$work/pack/$indicator.policy" ;;
+      set_let "$work/pack/$indicator.policy" '^let r048_minimum_processes = .*' "let r048_minimum_processes = ${setting#-minimum_contracting_processes-}" ;;
     *) echo "$name: a setting this script does not know ($setting)"; failed=1; continue ;;
   esac
   cp "$data" "$work/releases.jsonl"
@@ -52,6 +58,8 @@ for data in "$fixtures"/*.jsonl; do
   else
     echo "$name: DIFFERENT"
     grep -v ' same' "$work/compare.txt" | sed 's/^/  /'
+    # What caveat said on stderr (errors in the pack, data it could not read), if anything.
+    grep -v 'lint::unused_let\|is never used\|^$' "$work/stderr" | head -5 | sed 's/^/  caveat: /'
     failed=1
   fi
 done
