@@ -44,8 +44,8 @@ pub fn run(args: &Args) -> Exit {
         .iter()
         .map(|s| Segment::Key(s.as_str().into()))
         .collect();
-    if program.rules.get(rule).is_some_and(|r| r.across.is_some())
-        && let Some(exit) = explain_across(program, rule, &prepared, &id_field, &args.record)
+    let across = program.rules.get(rule).is_some_and(|r| r.across.is_some());
+    if across && let Some(exit) = explain_across(program, rule, &prepared, &id_field, &args.record)
     {
         return exit;
     }
@@ -61,7 +61,7 @@ pub fn run(args: &Args) -> Exit {
             return;
         }
         found += 1;
-        let explanation = if program.rules.get(rule).is_some_and(|r| r.across.is_some()) {
+        let explanation = if across {
             crate::eval::explain::explain_left_out(program, &record, rule)
         } else {
             explain(program, &record, rule)

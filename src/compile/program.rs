@@ -590,6 +590,9 @@ pub struct Across {
     pub having: Option<Clause>,
     /// Which rule-local lets `all.NAME` reads, by index in [`CompiledRule::lets`].
     pub all: Vec<usize>,
+    /// For each let, the round over the run that computes its values
+    /// ([`CompiledRule::all_levels`], worked out once when the rule is compiled).
+    pub rounds: Vec<usize>,
 }
 
 /// One key of a group rule.

@@ -356,6 +356,7 @@ fn compile_rule(compiler: &mut Compiler<'_>, rule: &ast::Rule, id: String) -> Co
             where_: where_clause,
             having,
             all,
+            rounds: Vec::new(),
         })
     } else {
         // A per-record rule's `where` is one more condition.
@@ -382,9 +383,12 @@ fn compile_rule(compiler: &mut Compiler<'_>, rule: &ast::Rule, id: String) -> Co
         across,
     };
     compiled.generated_message = compiled.generate_message().into();
-    if compiled.across.is_some()
-        && let Err((l, span)) = compiled.all_levels()
-    {
+    let levels = compiled.across.is_some().then(|| compiled.all_levels());
+    if let Some(Ok(rounds)) = levels {
+        if let Some(across) = compiled.across.as_mut() {
+            across.rounds = rounds;
+        }
+    } else if let Some(Err((l, span))) = levels {
         let name = compiled.lets.get(l).map_or("", |local| &*local.name);
         compiler.errors.push(
             Diag::error(

@@ -1118,23 +1118,24 @@ fn pass_one<'r>(
     (key_operands, names): (&[Vec<Operand<'r>>], &[String]),
     per_member: &[usize],
 ) -> PassOne<'r> {
-    let mut states: Vec<super::Result<bool>> = Vec::with_capacity(groups.len());
-    let mut memos: Vec<Vec<Memo<'r>>> = Vec::with_capacity(groups.len());
     let mut all: Vec<Vec<Operand<'r>>> = vec![Vec::new(); rule.lets.len()];
     let Some(across) = &rule.across else {
-        return (states, memos, all);
+        return (Vec::new(), Vec::new(), all);
     };
+    let mut states: Vec<super::Result<bool>> = groups.iter().map(|_| Ok(true)).collect();
+    let mut memos: Vec<Vec<Memo<'r>>> = vec![Vec::new(); groups.len()];
     // A let whose `all.` another let reads is computed a round before it (the policy check
     // refused lets whose values depend on themselves).
-    let levels = rule.all_levels().unwrap_or_default();
-    let level_of = |l: usize| levels.get(l).copied().unwrap_or(0);
-    let rounds = across.all.iter().map(|&l| level_of(l)).max().unwrap_or(0);
+    let round_of = |l: usize| across.rounds.get(l).copied().unwrap_or(0);
+    let rounds = across.all.iter().map(|&l| round_of(l)).max().unwrap_or(0);
     let mut vars = Vec::new();
     for round in 0..=rounds {
         // The values of this round's lets: `all` holds those of the rounds before.
         let mut found: Vec<Vec<Operand<'r>>> = vec![Vec::new(); rule.lets.len()];
         for (g, group) in groups.iter().enumerate() {
-            if round > 0 && !matches!(states.get(g), Some(Ok(true))) {
+            if round == 0 {
+                count_each(rule, across, group, &mut found);
+            } else if !matches!(states.get(g), Some(Ok(true))) {
                 continue;
             }
             let root = group.root(grouped, empty);
@@ -1148,26 +1149,10 @@ fn pass_one<'r>(
                 &all,
                 per_member,
             );
-            if let Some(memo) = memos.get_mut(g) {
+            if round > 0
+                && let Some(memo) = memos.get_mut(g)
+            {
                 frame.memo = std::mem::take(memo);
-            }
-            if round == 0 {
-                // A `let each` counts each record once, in the first group it joins, whatever
-                // `having` decides of the group.
-                for &l in &across.all {
-                    if !rule.lets.get(l).is_some_and(|local| local.each) {
-                        continue;
-                    }
-                    let counted = group.each().iter().zip(group.counts()).filter(|(_, c)| **c);
-                    for (values, _) in counted {
-                        if let Some(values_of_let) = found.get_mut(l)
-                            && let Ok(value) = per_member::each_value(values, l)
-                            && !value.is_missing()
-                        {
-                            values_of_let.push(value);
-                        }
-                    }
-                }
             }
             let mut context = Context::new(root, &mut vars, &slots).with_frame(frame);
             let result = (|| {
@@ -1178,7 +1163,7 @@ fn pass_one<'r>(
                     return Ok(false);
                 }
                 for &l in &across.all {
-                    if level_of(l) != round || rule.lets.get(l).is_some_and(|local| local.each) {
+                    if round_of(l) != round || rule.lets.get(l).is_some_and(|local| local.each) {
                         continue;
                     }
                     let value = context.local(l, rule.span)?;
@@ -1197,18 +1182,14 @@ fn pass_one<'r>(
                     *m = Memo::Unset;
                 }
             }
-            if round == 0 {
-                states.push(result);
-                memos.push(memo);
-            } else {
-                if result.is_err()
-                    && let Some(state) = states.get_mut(g)
-                {
-                    *state = result;
-                }
-                if let Some(at) = memos.get_mut(g) {
-                    *at = memo;
-                }
+            // A later round only fails a group (its state was `Ok(true)` to get there).
+            if let Some(state) = states.get_mut(g)
+                && (round == 0 || result.is_err())
+            {
+                *state = result;
+            }
+            if let Some(at) = memos.get_mut(g) {
+                *at = memo;
             }
         }
         for (values, new) in all.iter_mut().zip(found) {
@@ -1216,6 +1197,30 @@ fn pass_one<'r>(
         }
     }
     (states, memos, all)
+}
+
+/// Adds the group's `let each` values that `all.` reads to `found`: each record counts once, in
+/// the first group it joins, whatever `having` decides of the group.
+fn count_each<'r>(
+    rule: &CompiledRule,
+    across: &Across,
+    group: &'r Group,
+    found: &mut [Vec<Operand<'r>>],
+) {
+    for &l in &across.all {
+        if !rule.lets.get(l).is_some_and(|local| local.each) {
+            continue;
+        }
+        let counted = group.each().iter().zip(group.counts()).filter(|(_, c)| **c);
+        for (values, _) in counted {
+            if let Some(values_of_let) = found.get_mut(l)
+                && let Ok(value) = per_member::each_value(values, l)
+                && !value.is_missing()
+            {
+                values_of_let.push(value);
+            }
+        }
+    }
 }
 
 /// What pass 1 gives: each group's state and lets, and the values of `all.`.

@@ -93,6 +93,13 @@ fn bidi_controls(source: &Source) -> Vec<Diag> {
         .collect()
 }
 
+/// The length of the date-time literal at the start of `text` (`2020-07-14T17:00`,
+/// `2020-07-14T17:00:00.5+02:00`), as the grammar reads one; `None` when none starts there.
+pub(crate) fn datetime_len(text: &str) -> Option<usize> {
+    let mut pairs = PolicyParser::parse(Rule::datetime, text).ok()?;
+    Some(pairs.next()?.as_span().end())
+}
+
 /// The length of the YAML flow mapping or sequence (`given { … }`, `given [ … ]`) at the start
 /// of `text`, by the grammar's own rules: a closed one, else one whose brackets do not balance
 /// (up to `expect`, without the blanks before it), if one starts there.

@@ -75,30 +75,12 @@ pub(crate) fn tokens(text: &str) -> Vec<Token<'_>> {
                     Kind::Punct
                 }
             }
-            b'"' => {
-                i += 1;
-                while let Some(&c) = bytes.get(i) {
-                    i += 1;
-                    if c == b'\\' {
-                        i += 1;
-                    } else if c == b'"' {
-                        break;
-                    }
-                }
-                Kind::Text
-            }
-            b'\'' => {
-                i += 1;
-                while let Some(&c) = bytes.get(i) {
-                    i += 1;
-                    if c == b'\'' {
-                        break;
-                    }
-                }
+            b'"' | b'\'' => {
+                i += quoted_len(bytes.get(i..).unwrap_or(&[]));
                 Kind::Text
             }
             // A date-time is one token: its `:`s and offset sign are no operators.
-            b'0'..=b'9' if let Some(len) = bytes.get(i..).and_then(datetime_len) => {
+            b'0'..=b'9' if let Some(len) = text.get(i..).and_then(super::datetime_len) => {
                 i += len;
                 Kind::Word
             }
@@ -176,55 +158,20 @@ pub(crate) fn space_between(a: &Token<'_>, b: &Token<'_>) -> bool {
     true
 }
 
-/// The length of the date-time literal at the start of `bytes` (`2020-07-14T17:00`,
-/// `2020-07-14T17:00:00.5Z`, `2020-07-14T17:00:00+02:00`), as the grammar reads one.
-fn datetime_len(bytes: &[u8]) -> Option<usize> {
-    let digits = |from: usize| {
-        bytes.get(from..).map_or(0, |rest| {
-            rest.iter().take_while(|b| b.is_ascii_digit()).count()
-        })
-    };
-    let exactly = |from: usize, n: usize| (digits(from) >= n).then_some(from + n);
-    let byte = |at: usize, want: u8| (bytes.get(at) == Some(&want)).then_some(at + 1);
-    let mut at = 0;
-    for _ in 0..2 {
-        let n = digits(at);
-        if n == 0 {
-            return None;
-        }
-        at = byte(at + n, b'-')?;
-    }
-    let n = digits(at);
-    if n == 0 {
-        return None;
-    }
-    at = byte(at + n, b'T')?;
-    at = exactly(at, 2)?;
-    at = byte(at, b':')?;
-    at = exactly(at, 2)?;
-    if let Some(next) = byte(at, b':') {
-        at = exactly(next, 2)?;
-        if let Some(next) = byte(at, b'.') {
-            let n = digits(next);
-            if n == 0 {
-                return None;
-            }
-            at = next + n;
+/// The length of the string at the start of `bytes`, quotes included (to the end when it is not
+/// closed): `"…"` with `\` escapes, or a raw `'…'` without.
+fn quoted_len(bytes: &[u8]) -> usize {
+    let quote = bytes.first().copied();
+    let mut i = 1;
+    while let Some(&c) = bytes.get(i) {
+        i += 1;
+        if c == b'\\' && quote == Some(b'"') {
+            i += 1;
+        } else if Some(c) == quote {
+            break;
         }
     }
-    if let Some(next) = byte(at, b'Z') {
-        at = next;
-    } else if let Some(b'+' | b'-') = bytes.get(at)
-        && let Some(next) = exactly(at + 1, 2)
-        && bytes.get(next) == Some(&b':')
-        && let Some(end) = exactly(next + 1, 2)
-    {
-        at = end;
-    }
-    let ident = bytes
-        .get(at)
-        .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_');
-    (!ident).then_some(at)
+    i.min(bytes.len())
 }
 
 /// `text` on one line with the formatter's spacing: what `caveat fmt` makes of it, so that a
