@@ -92,13 +92,8 @@ pub struct Member {
 pub(crate) struct Collected {
     /// The rule, by index.
     pub(crate) rule: usize,
-    /// The key values of each group it joins (one empty tuple for a rule without `per`).
-    pub(crate) keys: Vec<Vec<KeyValue>>,
-    /// For each of those, where its first key's value stands in the record's chunk: a group
-    /// the record starts points there.
-    key_spans: Vec<Span>,
-    /// For each group it joins, its part in each of the rule's expressions per member.
-    parts: Vec<Vec<Part>>,
+    /// The groups it joins (none for a rule without `per`).
+    pub(crate) joins: Vec<Join>,
     /// The fields of the record that the rules across records read, shared by them.
     node: Arc<Node>,
     /// Its name (empty when it is named by its position, known only at the merge).
@@ -116,25 +111,22 @@ pub(crate) struct Collected {
     first: Vec<KeyValue>,
 }
 
+/// One group a record joins.
+#[derive(Debug)]
+pub(crate) struct Join {
+    /// The group's key values.
+    pub(crate) keys: Vec<KeyValue>,
+    /// Where the first key's value stands in the record's chunk (an element, for a key that is
+    /// a list): a group the record starts points there.
+    span: Span,
+    /// The record's part in each of the rule's expressions per member (none when it has none).
+    parts: Vec<Part>,
+}
+
 impl Collected {
     /// Keeps the groups (key tuples) `keep` chooses, with the record's parts in them.
     pub(crate) fn retain_groups(&mut self, mut keep: impl FnMut(&[KeyValue]) -> bool) {
-        let mut parts = std::mem::take(&mut self.parts).into_iter();
-        let mut spans = std::mem::take(&mut self.key_spans).into_iter();
-        let mut kept_parts = Vec::new();
-        let mut kept_spans = Vec::new();
-        self.keys.retain(|keys| {
-            let part = parts.next();
-            let span = spans.next();
-            let kept = keep(keys);
-            if kept {
-                kept_parts.extend(part);
-                kept_spans.extend(span);
-            }
-            kept
-        });
-        self.parts = kept_parts;
-        self.key_spans = kept_spans;
+        self.joins.retain(|join| keep(&join.keys));
     }
 }
 
@@ -313,7 +305,7 @@ pub(crate) fn collect_sharing<'p: 'r, 'r>(
             };
             (line, column, at)
         };
-        let (error, (keys, key_spans), at_span) = match considered {
+        let (error, (keys, spans), at_span) = match considered {
             Ok(false) => continue,
             Err(failure) => {
                 let span = failure.record_span.unwrap_or(record.root.span);
@@ -348,12 +340,18 @@ pub(crate) fn collect_sharing<'p: 'r, 'r>(
         };
         let (line, column, at) = place(at_span);
         let exprs = plan.of(index);
-        let parts = if exprs.is_empty() {
-            Vec::new()
-        } else {
-            keys.iter()
-                .map(|tuple| {
-                    let operands: Vec<Operand<'_>> = tuple.iter().map(KeyValue::operand).collect();
+        let first = match &each {
+            Some(_) => keys.first().cloned().unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let joins = keys
+            .into_iter()
+            .zip(spans)
+            .map(|(keys, span)| {
+                let parts = if exprs.is_empty() {
+                    Vec::new()
+                } else {
+                    let operands: Vec<Operand<'_>> = keys.iter().map(KeyValue::operand).collect();
                     let frame = Frame {
                         keys: &operands,
                         ..Frame::record(rule, program)
@@ -362,18 +360,13 @@ pub(crate) fn collect_sharing<'p: 'r, 'r>(
                     let mut context =
                         Context::new(&record.root, &mut vars, &slots).with_frame(frame);
                     per_member::parts(&mut context, exprs, &record.root)
-                })
-                .collect()
-        };
-        let first = match &each {
-            Some(_) => keys.first().cloned().unwrap_or_default(),
-            None => Vec::new(),
-        };
+                };
+                Join { keys, span, parts }
+            })
+            .collect();
         out.push(Collected {
             rule: index,
-            keys,
-            key_spans,
-            parts,
+            joins,
             node: kept
                 .get_or_insert_with(|| kept_of(&record.root, &program.across_projection))
                 .clone(),
@@ -566,7 +559,7 @@ impl AcrossRecords {
             let Some(rule) = self.rules.get_mut(c.rule) else {
                 continue;
             };
-            if c.keys.is_empty() {
+            if c.joins.is_empty() {
                 // A per-record rule that reads `all.`: each record is its own group.
                 rule.groups.push(Group {
                     keys: Vec::new(),
@@ -594,11 +587,12 @@ impl AcrossRecords {
                 continue;
             }
             let member = Arc::new(c.member);
-            let mut parts = c.parts.into_iter();
-            let mut key_spans = c.key_spans.into_iter();
-            for keys in c.keys {
-                let parts = parts.next().unwrap_or_default();
-                let key_span = key_spans.next().unwrap_or(c.at.span);
+            for Join {
+                keys,
+                span: key_span,
+                parts,
+            } in c.joins
+            {
                 let RuleGroups {
                     groups, by_keys, ..
                 } = rule;
@@ -693,12 +687,12 @@ fn mixed_kinds(
     c: &Collected,
     keys: &[crate::compile::GroupKey],
 ) -> Option<(String, Option<Span>)> {
-    let width = c.keys.first()?.len();
+    let width = c.joins.first()?.keys.len();
     if rule.kinds.len() < width {
         rule.kinds.resize(width, None);
     }
     // Every tuple: a key whose value is a list gives one per element, each of its own type.
-    for (position, kv) in c.keys.iter().flat_map(|tuple| tuple.iter().enumerate()) {
+    for (position, kv) in c.joins.iter().flat_map(|join| join.keys.iter().enumerate()) {
         let seen = rule.kinds.get_mut(position)?;
         match seen {
             None => *seen = Some((kv.kind(), c.member.record.clone())),

@@ -80,13 +80,13 @@ fn one_group(
             let Some(token_of_group) = token_of_group else {
                 return Some(c);
             };
-            if c.keys.is_empty() {
+            if c.joins.is_empty() {
                 // A rule without `per`: the record is the group.
                 return (token(&[], c.index) == token_of_group).then_some(c);
             }
             let index = c.index;
             c.retain_groups(|k| token(k, index) == token_of_group);
-            (!c.keys.is_empty()).then_some(c)
+            (!c.joins.is_empty()).then_some(c)
         });
         kept.add(program, chosen.collect(), |index| index.to_string());
     }

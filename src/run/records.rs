@@ -149,18 +149,18 @@ impl<'p> RecordCheck<'p> {
                 let (errors, grouped): (Vec<_>, Vec<_>) =
                     collected.into_iter().partition(|c| c.error.is_some());
                 for c in grouped {
-                    if c.keys.is_empty() {
+                    if c.joins.is_empty() {
                         self.checked.groups.push(GroupOf {
                             index: c.index,
                             rule: c.rule,
                             token: crate::eval::split::token(&[], c.index),
                         });
                     }
-                    for keys in &c.keys {
+                    for join in &c.joins {
                         self.checked.groups.push(GroupOf {
                             index: c.index,
                             rule: c.rule,
-                            token: crate::eval::split::token(keys, c.index),
+                            token: crate::eval::split::token(&join.keys, c.index),
                         });
                     }
                 }
