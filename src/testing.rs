@@ -338,11 +338,15 @@ pub(crate) fn given_records(test: &CompiledTest) -> Result<Vec<Record>, Diag> {
         }
         return Err(crate::run::data_error(error));
     }
-    let mut records = Vec::new();
-    for mut record in reads.into_iter().flatten() {
-        record.source = shown.clone();
-        records.push(record);
-    }
+    // No error: every read is a record.
+    let records: Vec<Record> = reads
+        .into_iter()
+        .flatten()
+        .map(|record| Record {
+            source: shown.clone(),
+            ..record
+        })
+        .collect();
     let many = matches!(test.given, Given::Records(_));
     match records.len() {
         0 => Err(one_record_error(test, "holds no record")),

@@ -111,7 +111,14 @@ fn a_given_file_that_cannot_be_read_fails_its_test() {
 
 /// The output of `caveat test` on a policy in a scratch folder `name` whose test fails.
 fn failing_test(name: &str, policy: &str) -> String {
-    let dir = scratch(name, &[("p.policy", policy)]);
+    failing_test_with(name, policy, &[])
+}
+
+/// [`failing_test`] with more files beside the policy (a test's `given file`).
+fn failing_test_with(name: &str, policy: &str, files: &[(&str, &str)]) -> String {
+    let mut all = vec![("p.policy", policy)];
+    all.extend_from_slice(files);
+    let dir = scratch(name, &all);
     let out = caveat_in(&dir, &["test", "--today", "2026-12-05", "p.policy"]);
     assert_eq!(out.status.code(), Some(1));
     String::from_utf8(out.stdout).unwrap()
@@ -150,19 +157,11 @@ fn an_unclosed_given_of_non_records_fails_as_unclosed() {
 /// The same for a given file: it is unclosed at its end, whatever its items are.
 #[test]
 fn an_unclosed_given_file_fails_as_unclosed() {
-    let dir = scratch(
+    let stdout = failing_test_with(
         "policy_tests/unclosed_file",
-        &[
-            ("numbers.yaml", "[1, 2\n"),
-            (
-                "p.policy",
-                "rule r { deny vendor DJI }\ntest \"open\" {\n  given file \"numbers.yaml\"\n  expect deny r\n}\n",
-            ),
-        ],
+        "rule r { deny vendor DJI }\ntest \"open\" {\n  given file \"numbers.yaml\"\n  expect deny r\n}\n",
+        &[("numbers.yaml", "[1, 2\n")],
     );
-    let out = caveat_in(&dir, &["test", "--today", "2026-12-05", "p.policy"]);
-    assert_eq!(out.status.code(), Some(1));
-    let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains("caveat::data::yaml_syntax"), "{stdout}");
     assert!(!stdout.contains("not_a_record"), "{stdout}");
 }
