@@ -605,3 +605,32 @@ fn a_group_of_a_list_key_points_at_its_element() {
         "{text}"
     );
 }
+
+#[test]
+fn date_time_strings_group_by_their_instant() {
+    // Three writings of 20:00 UTC (two offsets and none) and one of another instant: two
+    // groups, the first named as its first record wrote it, whatever the jobs and chunks.
+    let dir = common::scratch(
+        "instant-keys",
+        &[
+            (
+                "p.policy",
+                "rule same-time {\n  note per received when count(group) >= 2\n  message \"{count(group)} at {received}\"\n}\n",
+            ),
+            (
+                "d.yaml",
+                "- {id: B1, received: \"2020-07-14T21:00:00+01:00\"}\n- {id: B2, received: \"2020-07-14T20:00:00Z\"}\n- {id: B3, received: \"2020-07-14 20:00\"}\n- {id: B4, received: \"2020-07-14T20:00:01Z\"}\n",
+            ),
+        ],
+    );
+    let paths = [dir.join("p.policy"), dir.join("d.yaml")];
+    let one = pipeline(&paths, 1, 0);
+    assert_eq!(
+        one,
+        [
+            r#"same-time 2020-07-14T21:00:00+01:00 note 3 at 2020-07-14T21:00:00+01:00 Some(["B1", "B2", "B3"])"#
+        ],
+        "{one:?}"
+    );
+    assert_eq!(one, pipeline(&paths, 2, 40));
+}

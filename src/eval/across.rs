@@ -32,6 +32,11 @@ pub(crate) enum KeyValue {
     Date(Date),
     /// A date-time, by its instant (written in any offset).
     Instant(crate::time::Instant),
+    /// A data string that is a date-time (LANGUAGE.md §11), by its instant: two strings that
+    /// carry a time compare as instants, so `…T21:00:00+01:00` and `…T20:00:00Z` are one key.
+    /// It stays a string (as a key's type and in expressions), shown in the offset the first
+    /// record of its group wrote it in.
+    TimeText(crate::time::Instant),
     /// `true` or `false`.
     Bool(bool),
 }
@@ -39,7 +44,7 @@ pub(crate) enum KeyValue {
 impl KeyValue {
     fn kind(&self) -> &'static str {
         match self {
-            KeyValue::Text(_) => "a string",
+            KeyValue::Text(_) | KeyValue::TimeText(_) => "a string",
             KeyValue::Number(_) => "a number",
             KeyValue::Date(_) => "a date",
             KeyValue::Instant(..) => "a date-time",
@@ -54,6 +59,7 @@ impl KeyValue {
             KeyValue::Number(n) => EvalValue::Num(*n),
             KeyValue::Date(d) => EvalValue::Date(*d),
             KeyValue::Instant(t) => EvalValue::DateTime(*t),
+            KeyValue::TimeText(t) => EvalValue::Str(std::borrow::Cow::Owned(t.to_string())),
             KeyValue::Bool(b) => EvalValue::Bool(*b),
         };
         Operand { value, span: None }
@@ -66,7 +72,7 @@ impl std::fmt::Display for KeyValue {
             KeyValue::Text(s) => f.write_str(s),
             KeyValue::Number(n) => write!(f, "{n}"),
             KeyValue::Date(d) => write!(f, "{d}"),
-            KeyValue::Instant(t) => write!(f, "{t}"),
+            KeyValue::Instant(t) | KeyValue::TimeText(t) => write!(f, "{t}"),
             KeyValue::Bool(b) => write!(f, "{b}"),
         }
     }
@@ -497,7 +503,10 @@ fn key_value(value: &Operand<'_>, program: &Program) -> Option<KeyValue> {
                 .iter()
                 .find(|(_, set)| set.matches(s))
                 .map(|(symbol, _)| symbol.as_ref());
-            KeyValue::Text(symbol.unwrap_or(s).into())
+            match (symbol, crate::time::parse_instant(s)) {
+                (None, Some(instant)) => KeyValue::TimeText(instant),
+                _ => KeyValue::Text(symbol.unwrap_or(s).into()),
+            }
         }
         EvalValue::Num(n) => KeyValue::Number(n.normalize()),
         EvalValue::Date(d) => KeyValue::Date(*d),

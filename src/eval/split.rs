@@ -48,6 +48,7 @@ pub(crate) fn token(keys: &[KeyValue], index: usize) -> String {
             KeyValue::Number(n) => out.push_str(&format!("n:{n}")),
             KeyValue::Date(d) => out.push_str(&format!("d:{d}")),
             KeyValue::Instant(t) => out.push_str(&format!("t:{}", { t.nanos })),
+            KeyValue::TimeText(t) => out.push_str(&format!("st:{}", { t.nanos })),
             KeyValue::Bool(b) => out.push_str(&format!("b:{b}")),
         }
     }
