@@ -308,6 +308,13 @@ impl<'s> Checker<'_, 's> {
 
     /// An expression that must be true or false.
     fn condition(&mut self, expr: &Expr) {
+        if let ExprKind::If(condition, then, otherwise) = &expr.kind {
+            // Each branch is the condition in its case: each must be true or false.
+            for branch in [condition, then, otherwise] {
+                self.condition(branch);
+            }
+            return;
+        }
         let ty = self.ty(expr);
         if ty.known() && !matches!(ty, Ty::Bool) {
             let text = self.text(expr.span);
@@ -725,6 +732,10 @@ impl<'s> Checker<'_, 's> {
         {
             return Ty::Unknown;
         }
+        if function == Function::Today {
+            // The one function without an argument.
+            return Ty::Date;
+        }
         let types: Vec<Ty<'s>> = args.iter().map(|a| self.ty(a)).collect();
         let (Some(first), Some(first_ty)) = (args.first(), types.first()) else {
             return Ty::Unknown;
@@ -808,9 +819,13 @@ impl<'s> Checker<'_, 's> {
                 other => self.wrong_operand(&what, "a string or a list", first, other),
             },
             Function::Sum => match first_ty {
-                Ty::List(element) if element.is_number() || !element.known() => Ty::Num,
-                Ty::Unknown => Ty::Num,
-                other => self.wrong_operand(&what, "a list of numbers", first, other),
+                Ty::List(element) if element.is_number() => Ty::Num,
+                // Durations add to each other (§11).
+                Ty::List(element) if matches!(**element, Ty::Duration) => Ty::Duration,
+                // Numbers or durations: not known until run time.
+                Ty::List(element) if !element.known() => Ty::Unknown,
+                Ty::Unknown => Ty::Unknown,
+                other => self.wrong_operand(&what, "a list of numbers or durations", first, other),
             },
             Function::Lower | Function::Upper => match first_ty {
                 t if t.is_string() || !t.known() => Ty::Str,

@@ -8,7 +8,8 @@ use jiff::civil::Date;
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use super::value::{
-    EvalValue, Mismatch, Operand, as_number, as_str, as_when, compare, equals, what_it_is,
+    EvalValue, Mismatch, Operand, as_number, as_str, as_when, compare, equals, ordering_keys,
+    what_it_is,
 };
 use crate::compile::Function;
 use crate::time;
@@ -87,17 +88,22 @@ pub(crate) fn call<'r>(
             computed(EvalValue::List(kept))
         }
         Function::Sort => {
-            let mut items: Vec<Operand<'r>> = elements(first, what)?
+            let items: Vec<Operand<'r>> = elements(first, what)?
                 .into_iter()
                 .filter(|i| !i.is_missing())
                 .collect();
+            let keys = ordering_keys(&items);
+            let keys = keys.as_deref().unwrap_or(&items);
+            let mut order: Vec<usize> = (0..items.len()).collect();
             let mut failure = None;
-            items.sort_by(|a, b| match compare(a, b) {
-                Ok(Some(o)) => o,
-                Ok(None) => Ordering::Equal,
-                Err(m) => {
-                    failure.get_or_insert(m);
-                    Ordering::Equal
+            order.sort_by(|&a, &b| {
+                match keys.get(a).zip(keys.get(b)).map(|(a, b)| compare(a, b)) {
+                    Some(Ok(Some(o))) => o,
+                    Some(Ok(None)) | None => Ordering::Equal,
+                    Some(Err(m)) => {
+                        failure.get_or_insert(m);
+                        Ordering::Equal
+                    }
                 }
             });
             if let Some(m) = failure {
@@ -106,7 +112,8 @@ pub(crate) fn call<'r>(
                     span: m.span,
                 });
             }
-            computed(EvalValue::List(items))
+            let sorted = order.iter().filter_map(|&i| items.get(i).cloned());
+            computed(EvalValue::List(sorted.collect()))
         }
         Function::Flatten => {
             let mut out = Vec::new();

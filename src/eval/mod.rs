@@ -1296,6 +1296,13 @@ impl<'r> Context<'r, '_> {
             Function::Sum => match items_arg("sum")? {
                 None => Operand::MISSING,
                 Some(items) => {
+                    let items: Vec<Operand<'r>> = items.collect();
+                    if let Some(total) = sum_of_durations(&items, expr)? {
+                        return Ok(Operand {
+                            value: EvalValue::Duration(total),
+                            span,
+                        });
+                    }
                     let mut total = Decimal::ZERO;
                     for item in items {
                         if let Some(n) = as_number(&item, "`sum`").map_err(fail)? {
@@ -1327,24 +1334,28 @@ impl<'r> Context<'r, '_> {
                 } else {
                     values.to_vec()
                 };
-                let mut best: Option<Operand<'r>> = None;
-                for item in items {
-                    if item.is_missing() {
+                let keys = value::ordering_keys(&items);
+                let keys = keys.as_deref().unwrap_or(&items);
+                // Where the best so far stands.
+                let mut best: Option<usize> = None;
+                for (i, key) in keys.iter().enumerate() {
+                    if key.is_missing() {
                         continue;
                     }
-                    best = Some(match best {
-                        None => item,
-                        Some(b) => {
-                            let o = compare(&item, &b).map_err(fail)?;
+                    best = Some(match best.and_then(|b| Some((b, keys.get(b)?))) {
+                        None => i,
+                        Some((b, b_key)) => {
+                            let o = compare(key, b_key).map_err(fail)?;
                             let better = match function {
                                 Function::Min => o == Some(Ordering::Less),
                                 _ => o == Some(Ordering::Greater),
                             };
-                            if better { item } else { b }
+                            if better { i } else { b }
                         }
                     });
                 }
-                best.unwrap_or(Operand::MISSING)
+                best.and_then(|b| items.get(b).cloned())
+                    .unwrap_or(Operand::MISSING)
             }
             Function::Lower | Function::Upper => {
                 let what = if function == Function::Lower {
@@ -1373,6 +1384,41 @@ impl<'r> Context<'r, '_> {
 }
 
 /// Follows a field path from a value; a key applied to a list projects over its elements.
+/// `sum` of a list of durations (LANGUAGE.md §11: durations add to each other), missing ones
+/// left out; `None` when the list holds no duration (a sum of numbers). A duration beside a
+/// value of another type is bad data, at that value.
+fn sum_of_durations(items: &[Operand<'_>], expr: &Expr) -> Result<Option<crate::time::Duration>> {
+    if !items
+        .iter()
+        .any(|i| matches!(i.value, EvalValue::Duration(_)))
+    {
+        return Ok(None);
+    }
+    let mut total = crate::time::Duration(0);
+    for item in items {
+        let sum = match &item.value {
+            EvalValue::Missing => continue,
+            EvalValue::Duration(d) => total.checked_add(*d),
+            _ => {
+                return Err(Box::new(Failure {
+                    message: format!(
+                        "`sum` of durations needs durations only, but {}",
+                        what_it_is(item)
+                    ),
+                    record_span: item.span,
+                    policy_span: expr.span,
+                }));
+            }
+        };
+        total = sum.ok_or_else(|| Failure {
+            message: "`sum` failed: the total is too long a duration".to_string(),
+            record_span: item.span,
+            policy_span: expr.span,
+        })?;
+    }
+    Ok(Some(total))
+}
+
 fn walk<'r>(start: Operand<'r>, path: &[Segment]) -> Operand<'r> {
     let mut current = start;
     for (i, segment) in path.iter().enumerate() {

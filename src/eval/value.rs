@@ -391,6 +391,28 @@ pub(crate) fn as_number(ev: &Operand<'_>, what: &str) -> Result<Option<Decimal>,
     }
 }
 
+/// What `sort`, `min` and `max` order `items` by, when it is not the items themselves: among
+/// numbers, a string that is a plain decimal is that number (`"10"` after `9.5`, not before it
+/// as text), as comparisons read it one pair at a time. `None` when no item needs that.
+pub(crate) fn ordering_keys<'r>(items: &[Operand<'r>]) -> Option<Vec<Operand<'r>>> {
+    let is_number = |i: &Operand<'_>| matches!(i.value, EvalValue::Num(_));
+    let is_string = |i: &Operand<'_>| matches!(i.value, EvalValue::Str(_));
+    if !(items.iter().any(is_number) && items.iter().any(is_string)) {
+        return None;
+    }
+    let key = |item: &Operand<'r>| match &item.value {
+        EvalValue::Str(s) => parse_data_number(s).map_or_else(
+            || item.clone(),
+            |n| Operand {
+                value: EvalValue::Num(n),
+                span: item.span,
+            },
+        ),
+        _ => item.clone(),
+    };
+    Some(items.iter().map(key).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1101,6 +1101,7 @@ impl Lower<'_> {
                 let unit = self.next(&mut inner, &pair)?;
                 let duration = count
                     .as_str()
+                    .replace('_', "")
                     .parse::<i128>()
                     .ok()
                     .and_then(|n| crate::time::Duration::of(n, unit.as_str()))

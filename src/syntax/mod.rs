@@ -463,6 +463,43 @@ fn describe_expected(source: &Source, at: usize, expected: &[Rule], found: Found
     diag
 }
 
+/// The fix for a duration whose count is not a whole number of units (`1.5 days`, `$5 days`),
+/// when `token` at `at` is a unit after such a count: the same duration in whole units.
+fn duration_help(text: &str, at: usize, token: &str) -> Option<String> {
+    // Each unit, its singular, and the next smaller unit with how many of it make one.
+    let units = [
+        ("week", 7, "days"),
+        ("day", 24, "hours"),
+        ("hour", 60, "minutes"),
+        ("minute", 60, "seconds"),
+        ("second", 1, "seconds"),
+    ];
+    let &(_, factor, smaller) = units
+        .iter()
+        .find(|(unit, ..)| token == *unit || token.strip_suffix('s') == Some(*unit))?;
+    let before = text.get(..at)?.trim_end();
+    let count_start = before
+        .rfind(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '_' | '$')))
+        .map_or(0, |i| i + 1);
+    let written = before.get(count_start..)?;
+    if !(written.contains('.') || written.starts_with('$')) {
+        return None;
+    }
+    let count: rust_decimal::Decimal = written.replace(['$', '_'], "").parse().ok()?;
+    let whole = |n: rust_decimal::Decimal| n.fract().is_zero().then(|| n.normalize());
+    let fix = match (
+        whole(count),
+        whole(count * rust_decimal::Decimal::from(factor)),
+    ) {
+        (Some(n), _) => format!("`{n} {token}`"),
+        (None, Some(n)) if factor > 1 => format!("`{n} {smaller}`"),
+        _ => "a whole number of a smaller unit".to_string(),
+    };
+    Some(format!(
+        "a duration counts whole units, without `$` or a decimal point: write {fix}"
+    ))
+}
+
 /// A fix to suggest for a syntax error, when one is plain.
 fn syntax_help(text: &str, at: usize, found: &FoundToken, expected: &[&str]) -> Option<String> {
     let token = text.get(at..at + found.len).unwrap_or("");
@@ -472,6 +509,9 @@ fn syntax_help(text: &str, at: usize, found: &FoundToken, expected: &[&str]) -> 
             return Some(format!(
                 "filters come right after the effect, before `when`: `deny {token} … when …`"
             ));
+        }
+        if let Some(help) = duration_help(text, at, token) {
+            return Some(help);
         }
         if let Some(keyword) = crate::suggest::closest(token, KEYWORDS.iter().copied())
             && keyword != token
