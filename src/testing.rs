@@ -389,7 +389,10 @@ fn one_record_error(test: &CompiledTest, what: &str) -> Diag {
     };
     Diag::error(
         Code::TestGiven,
-        format!("the record of test `{}` {what}", test.name),
+        match test.given {
+            Given::Records(_) => format!("the records of test `{}`: the list {what}", test.name),
+            _ => format!("the record of test `{}` {what}", test.name),
+        },
     )
     .label(&test.source, span, "given here")
     .help(match test.given {

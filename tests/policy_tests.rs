@@ -338,3 +338,17 @@ fn explain_shows_only_the_operands_that_decided() {
          rule `o` warns about a (c.yaml:1:3):\n  ✓ when vendor == DJI or amount > 5   vendor = \"DJI\"\n"
     );
 }
+
+/// An empty list of records is named as the list it is.
+#[test]
+fn an_empty_given_list_fails_its_test() {
+    let stdout = failing_test(
+        "policy_tests/empty_list",
+        "rule r { deny vendor DJI }\ntest \"empty\" {\n  given [ ]\n  expect pass\n}\n",
+    );
+    assert!(
+        stdout.contains("the records of test `empty`: the list holds no record"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("[p.policy:3:9]"), "{stdout}");
+}

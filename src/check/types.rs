@@ -665,10 +665,15 @@ impl<'s> Checker<'_, 's> {
                 (a, Ty::Duration, ArithOp::Add | ArithOp::Sub) if time(a) => a.clone(),
                 (Ty::Duration, b, ArithOp::Add) if time(b) => b.clone(),
                 (Ty::Duration, Ty::Duration, ArithOp::Add | ArithOp::Sub) => Ty::Duration,
-                (a, b, _) if time(a) && b.is_number() => {
+                (a, b, ArithOp::Add | ArithOp::Sub) if time(a) && b.is_number() => {
                     let text = self.text(operand.span);
+                    let verb = if *op == ArithOp::Add {
+                        "add a number to"
+                    } else {
+                        "subtract a number from"
+                    };
                     self.mismatch(
-                        format!("cannot add a number to a date: `{text}` is {}", b.name()),
+                        format!("cannot {verb} {}: `{text}` is {}", a.name(), b.name()),
                         operand.span,
                         "a number, not a duration",
                         Some(format!("write a duration, such as `{text} days`")),

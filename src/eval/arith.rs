@@ -94,25 +94,23 @@ pub(crate) fn combine(op: ArithOp, a: Term, b: Term) -> Result<Term, String> {
         (Term::Duration(x), Term::Duration(y), ArithOp::Sub) => {
             Term::Duration(Duration(x.0.checked_sub(y.0).ok_or_else(overflow)?))
         }
-        (Term::When(_), Term::Num(_), _) => {
+        (Term::When(_), Term::Num(_), ArithOp::Add | ArithOp::Sub) => {
             return Err(format!(
-                "cannot {} a number and {}: write a duration, such as `5 days`",
-                verb(op),
-                a.name()
+                "{}: write a duration, such as `5 days`",
+                cannot(op, a.name(), b.name())
             ));
         }
-        _ => {
-            return Err(format!("cannot {} {} and {}", verb(op), a.name(), b.name()));
-        }
+        _ => return Err(cannot(op, a.name(), b.name())),
     })
 }
 
-fn verb(op: ArithOp) -> &'static str {
+/// "cannot add a number to a date", and so on: `op` with `a` on its left and `b` on its right.
+fn cannot(op: ArithOp, a: &str, b: &str) -> String {
     match op {
-        ArithOp::Add => "add",
-        ArithOp::Sub => "subtract",
-        ArithOp::Mul => "multiply",
-        ArithOp::Div => "divide",
+        ArithOp::Add => format!("cannot add {b} to {a}"),
+        ArithOp::Sub => format!("cannot subtract {b} from {a}"),
+        ArithOp::Mul => format!("cannot multiply {a} by {b}"),
+        ArithOp::Div => format!("cannot divide {a} by {b}"),
     }
 }
 

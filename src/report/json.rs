@@ -415,9 +415,24 @@ pub(crate) struct JsonFinding<'a> {
 #[derive(Debug, Serialize)]
 pub(crate) struct JsonGroup<'a> {
     /// Each key's name and value.
-    pub key: std::collections::BTreeMap<&'a str, &'a str>,
+    pub key: KeysInOrder<'a>,
     /// The group's records, in input order.
     pub records: Vec<JsonPlace<'a>>,
+}
+
+/// A group's keys as a JSON object, in the order the rule's `per` names them.
+#[derive(Debug)]
+pub(crate) struct KeysInOrder<'a>(Vec<(&'a str, &'a str)>);
+
+impl Serialize for KeysInOrder<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, value) in &self.0 {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
 }
 
 /// A clause that decided a finding.
@@ -502,7 +517,7 @@ fn finding(f: &Reported) -> JsonFinding<'_> {
         column: place.column,
         message: &f.message,
         group: f.group.as_ref().map(|g| JsonGroup {
-            key: g.keys.iter().map(|(k, v)| (&**k, v.as_str())).collect(),
+            key: KeysInOrder(g.keys.iter().map(|(k, v)| (&**k, v.as_str())).collect()),
             records: g
                 .records
                 .iter()
