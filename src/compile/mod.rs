@@ -379,8 +379,11 @@ impl<'a> Compiler<'a> {
         ) {
             return None;
         }
-        let text = collapse_whitespace(self.source.slice(expr.span));
-        names.keys.iter().position(|(key, _)| *key == text)
+        // As the key's text was taken: on one line, spaced as `caveat fmt` spaces it (so that
+        // `week( date )` is `week(date)`); `record.vendor` is the field `vendor`.
+        let text = crate::syntax::tokens::one_line(self.source.slice(expr.span));
+        let text = text.strip_prefix("record.").unwrap_or(&text);
+        names.keys.iter().position(|(key, _)| key == text)
     }
 
     /// In a group rule, a field path that is neither a key nor a name: an error that says what to
