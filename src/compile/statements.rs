@@ -299,6 +299,25 @@ fn compile_rule(compiler: &mut Compiler<'_>, rule: &ast::Rule, id: String) -> Co
             text: k.text.clone(),
         })
         .collect();
+    // The same key twice (two `as` names alike are `local_shadows`).
+    for (i, key) in per.iter().enumerate() {
+        let first = per.get(..i).and_then(|before| {
+            before
+                .iter()
+                .find(|k| k.name.is_none() && key.name.is_none() && k.text == key.text)
+        });
+        if let Some(first) = first {
+            compiler.errors.push(
+                Diag::error(
+                    Code::CheckKeyTwice,
+                    format!("`{}` is a key of this `per` twice", key.text),
+                )
+                .label(compiler.source(), first.expr.span, "a key here")
+                .label(compiler.source(), key.expr.span, "and again here")
+                .help("remove the second one: a group's records already share the key's value"),
+            );
+        }
+    }
     // Read on each group (or record): everything else.
     if let Some(names) = compiler.rule.as_mut() {
         names.per_group = grouped;

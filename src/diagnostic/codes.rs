@@ -78,6 +78,7 @@ codes! {
     CheckImportCycle = "caveat::check::import_cycle", Error, "an `import` closes a cycle of files importing each other";
     CheckImportMissing = "caveat::check::import_missing", Error, "an `import` names a file that does not exist (the path is relative to the importing file)";
     CheckImportOutsideRoot = "caveat::check::import_outside_root", Error, "an `import` leads, through `..` or a symlink, to a file outside the policy root";
+    CheckKeyTwice = "caveat::check::key_twice", Error, "the same key is written twice in one `per` (`per vendor, vendor`)";
     CheckLetCycle = "caveat::check::let_cycle", Error, "a `let` is defined in terms of itself through other `let`s";
     CheckLetNotConstant = "caveat::check::let_not_constant", Error, "the value of a `let` depends on the record instead of being a constant";
     CheckLocalCycle = "caveat::check::local_cycle", Error, "rule-local `let`s are defined in terms of each other";
