@@ -1086,9 +1086,23 @@ impl Lower<'_> {
                     )
                 })?;
                 let instant = crate::time::parse_instant(text).ok_or_else(|| {
+                    // The time of day is right and the offset is not (`+24:00`), or the other way.
+                    let time_start = text.find('T').map_or(text.len(), |t| t + 1);
+                    let offset_at = text
+                        .get(time_start..)
+                        .and_then(|time| time.find(['+', '-', 'Z']))
+                        .map(|i| time_start + i);
+                    let offset_wrong = offset_at
+                        .and_then(|at| text.get(..at))
+                        .is_some_and(|local| crate::time::parse_instant(local).is_some());
+                    let why = if offset_wrong {
+                        "the offset is out of range (`Z`, or `+HH:MM` / `-HH:MM` up to 23:59)"
+                    } else {
+                        "the time is not a time of day"
+                    };
                     self.error(
                         Code::ParseInvalidDate,
-                        format!("invalid date-time `{text}`: the time is not a time of day"),
+                        format!("invalid date-time `{text}`: {why}"),
                         span,
                         "a date-time like 2020-07-14T17:00:00Z",
                     )
