@@ -837,7 +837,8 @@ fn evaluate_rule(
     let mut prepared = prepare(program, rule, &per_member, groups, grouped, &empty);
     if let Some(given) = given {
         prepared.all = given.clone();
-        prepared.constants = run_constants(program, rule, &empty, &prepared.all);
+        prepared.all_from.clear();
+        (prepared.constants, prepared.faults) = run_constants(program, rule, &empty, &prepared.all);
     }
     let states = std::mem::take(&mut prepared.states);
     let mut memos = std::mem::take(&mut prepared.memos).into_iter();
@@ -856,7 +857,7 @@ fn evaluate_rule(
                     grouped,
                     name,
                     Outcome::Error,
-                    failure.message.into(),
+                    prepared.message_of(rule, &failure, g).into(),
                     Some(failure.policy_span),
                     order,
                 ));
@@ -898,7 +899,7 @@ fn evaluate_rule(
                 grouped,
                 name,
                 Outcome::Error,
-                failure.message.into(),
+                prepared.message_of(rule, &failure, g).into(),
                 Some(failure.policy_span),
                 order,
             ),
@@ -1025,13 +1026,41 @@ struct Prepared<'r> {
     /// The lets each group computed in pass 1 (none read `all.`), for pass 2 to start from.
     memos: Vec<Vec<Memo<'r>>>,
     all: Vec<Vec<Operand<'r>>>,
+    /// For each value of `all`, the group it came from (none when the values were given, in a
+    /// split run).
+    all_from: Vec<Vec<usize>>,
     /// The run-wide values that do not depend on the group, computed once.
-    constants: Vec<(usize, Operand<'r>)>,
+    constants: Vec<(usize, super::RunValue<'r>)>,
+    /// The run-wide expressions that could not be evaluated, each with the value of `all.` at
+    /// fault (by let and position), when one value alone is.
+    faults: Vec<Fault>,
     /// The addresses of the rule's expressions per member.
     per_member: Vec<usize>,
 }
 
 impl<'r> Prepared<'r> {
+    /// The message of `failure` on group `g`: when a value that `all.` brought from another
+    /// group is at fault, which group that is (`all.a` holds it, from C), so that the groups
+    /// that only read it do not seem to hold it.
+    fn message_of(&self, rule: &CompiledRule, failure: &super::Failure, g: usize) -> String {
+        let from = self
+            .faults
+            .iter()
+            .find(|f| f.expr == failure.policy_span)
+            .and_then(|f| {
+                let (l, i) = f.value;
+                Some((l, *self.all_from.get(l)?.get(i)?))
+            });
+        match from {
+            Some((l, from)) if from != g => {
+                let name = rule.lets.get(l).map_or("", |local| &*local.name);
+                let group = self.names.get(from).map_or("", String::as_str);
+                format!("{} (`all.{name}` holds it, from {group})", failure.message)
+            }
+            _ => failure.message.clone(),
+        }
+    }
+
     /// The frame of the rule on group `g`, with `all.` and the run-wide values.
     fn frame<'v>(
         &'v self,
@@ -1071,21 +1100,23 @@ fn prepare<'r>(
         .iter()
         .map(|e| std::ptr::from_ref(*e) as usize)
         .collect();
-    let (states, memos, all) = pass_one(
+    let (states, memos, all, all_from) = pass_one(
         program,
         rule,
         (groups, grouped, empty),
         (&key_operands, &names),
         &per_member,
     );
-    let constants = run_constants(program, rule, empty, &all);
+    let (constants, faults) = run_constants(program, rule, empty, &all);
     Prepared {
         names,
         key_operands,
         states,
         memos,
         all,
+        all_from,
         constants,
+        faults,
         per_member,
     }
 }
@@ -1122,8 +1153,9 @@ fn pass_one<'r>(
     per_member: &[usize],
 ) -> PassOne<'r> {
     let mut all: Vec<Vec<Operand<'r>>> = vec![Vec::new(); rule.lets.len()];
+    let mut all_from: Vec<Vec<usize>> = vec![Vec::new(); rule.lets.len()];
     let Some(across) = &rule.across else {
-        return (Vec::new(), Vec::new(), all);
+        return (Vec::new(), Vec::new(), all, all_from);
     };
     let mut states: Vec<super::Result<bool>> = groups.iter().map(|_| Ok(true)).collect();
     let mut memos: Vec<Vec<Memo<'r>>> = vec![Vec::new(); groups.len()];
@@ -1135,9 +1167,10 @@ fn pass_one<'r>(
     for round in 0..=rounds {
         // The values of this round's lets: `all` holds those of the rounds before.
         let mut found: Vec<Vec<Operand<'r>>> = vec![Vec::new(); rule.lets.len()];
+        let mut found_from: Vec<Vec<usize>> = vec![Vec::new(); rule.lets.len()];
         for (g, group) in groups.iter().enumerate() {
             if round == 0 {
-                count_each(rule, across, group, &mut found);
+                count_each(rule, across, (g, group), (&mut found, &mut found_from));
             } else if !matches!(states.get(g), Some(Ok(true))) {
                 continue;
             }
@@ -1171,9 +1204,11 @@ fn pass_one<'r>(
                     }
                     let value = context.local(l, rule.span)?;
                     if !value.is_missing()
-                        && let Some(values) = found.get_mut(l)
+                        && let (Some(values), Some(from)) =
+                            (found.get_mut(l), found_from.get_mut(l))
                     {
                         values.push(value);
+                        from.push(g);
                     }
                 }
                 Ok(true)
@@ -1198,8 +1233,11 @@ fn pass_one<'r>(
         for (values, new) in all.iter_mut().zip(found) {
             values.extend(new);
         }
+        for (from, new) in all_from.iter_mut().zip(found_from) {
+            from.extend(new);
+        }
     }
-    (states, memos, all)
+    (states, memos, all, all_from)
 }
 
 /// Adds the group's `let each` values that `all.` reads to `found`: each record counts once, in
@@ -1207,8 +1245,8 @@ fn pass_one<'r>(
 fn count_each<'r>(
     rule: &CompiledRule,
     across: &Across,
-    group: &'r Group,
-    found: &mut [Vec<Operand<'r>>],
+    (g, group): (usize, &'r Group),
+    (found, found_from): (&mut [Vec<Operand<'r>>], &mut [Vec<usize>]),
 ) {
     for &l in &across.all {
         if !rule.lets.get(l).is_some_and(|local| local.each) {
@@ -1216,21 +1254,24 @@ fn count_each<'r>(
         }
         let counted = group.each().iter().zip(group.counts()).filter(|(_, c)| **c);
         for (values, _) in counted {
-            if let Some(values_of_let) = found.get_mut(l)
+            if let (Some(values_of_let), Some(from)) = (found.get_mut(l), found_from.get_mut(l))
                 && let Ok(value) = per_member::each_value(values, l)
                 && !value.is_missing()
             {
                 values_of_let.push(value);
+                from.push(g);
             }
         }
     }
 }
 
-/// What pass 1 gives: each group's state and lets, and the values of `all.`.
+/// What pass 1 gives: each group's state and lets, the values of `all.`, and for each value
+/// the group it came from.
 type PassOne<'r> = (
     Vec<super::Result<bool>>,
     Vec<Vec<Memo<'r>>>,
     Vec<Vec<Operand<'r>>>,
+    Vec<Vec<usize>>,
 );
 
 /// Why the rule across records at `index` did or did not fire on the group (or, for a rule
@@ -1280,7 +1321,7 @@ fn run_constants<'r>(
     rule: &'r CompiledRule,
     empty: &'r Node,
     all: &[Vec<Operand<'r>>],
-) -> Vec<(usize, Operand<'r>)> {
+) -> (Vec<(usize, super::RunValue<'r>)>, Vec<Fault>) {
     let mut found: Vec<&'r crate::compile::Expr> = Vec::new();
     let mut stack: Vec<&'r crate::compile::Expr> = rule.clauses().map(|(_, c)| &c.expr).collect();
     stack.extend(rule.lets.iter().map(|l| &l.expr));
@@ -1299,8 +1340,9 @@ fn run_constants<'r>(
         }
     }
     let mut values = Vec::new();
+    let mut faults = Vec::new();
     if found.is_empty() {
-        return values;
+        return (values, faults);
     }
     let slots = RootSlots::default();
     let mut vars = Vec::new();
@@ -1313,11 +1355,62 @@ fn run_constants<'r>(
     };
     let mut context = Context::new(empty, &mut vars, &slots).with_frame(frame);
     for expr in found {
-        if let Ok(value) = context.eval(expr) {
-            values.push((std::ptr::from_ref(expr) as usize, value));
+        let value = context.eval(expr).map_err(|failure| *failure);
+        if value.is_err() {
+            faults.extend(fault_of(program, rule, (empty, expr), all));
+        }
+        values.push((std::ptr::from_ref(expr) as usize, value));
+    }
+    (values, faults)
+}
+
+/// A run-wide expression that could not be evaluated, and the value of `all.` at fault.
+#[derive(Debug, Clone, Copy)]
+struct Fault {
+    /// Where the expression is written.
+    expr: Span,
+    /// The let whose `all.` list holds the value, and its position there.
+    value: (usize, usize),
+}
+
+/// Which value of `all.` makes `expr` fail, when one does alone: `expr` is evaluated with one
+/// value in one list of `all.` and the others empty, for each value in turn (only when it
+/// failed, so at most once per rule, and each evaluation reads one value). `None` when no value
+/// alone makes it fail.
+fn fault_of(
+    program: &Program,
+    rule: &CompiledRule,
+    (empty, expr): (&Node, &crate::compile::Expr),
+    all: &[Vec<Operand<'_>>],
+) -> Option<Fault> {
+    let slots = RootSlots::default();
+    let mut vars = Vec::new();
+    let mut alone: Vec<Vec<Operand<'_>>> = vec![Vec::new(); all.len()];
+    for (l, values) in all.iter().enumerate() {
+        for (i, value) in values.iter().enumerate() {
+            if let Some(list) = alone.get_mut(l) {
+                *list = vec![value.clone()];
+            }
+            let frame = Frame {
+                lets: &rule.lets,
+                memo: vec![Memo::Unset; rule.lets.len()],
+                all: &alone,
+                today: program.today,
+                ..Frame::default()
+            };
+            let mut context = Context::new(empty, &mut vars, &slots).with_frame(frame);
+            if context.eval(expr).is_err() {
+                return Some(Fault {
+                    expr: expr.span,
+                    value: (l, i),
+                });
+            }
+        }
+        if let Some(list) = alone.get_mut(l) {
+            list.clear();
         }
     }
-    values
+    None
 }
 
 /// Whether an expression is one value for the whole run that reads `all.`: it reads nothing of

@@ -49,7 +49,7 @@ pub struct Finding {
 }
 
 /// A run-time failure: bad data met by an expression.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Failure {
     message: String,
     record_span: Option<Span>,
@@ -58,6 +58,10 @@ struct Failure {
 
 /// A result of evaluation; the failure is boxed, which keeps the values the evaluator moves small.
 type Result<T> = std::result::Result<T, Box<Failure>>;
+
+/// A value computed once for the whole run (it reads `all.` and nothing of a record or a
+/// group), or why it could not be.
+type RunValue<'r> = std::result::Result<Operand<'r>, Failure>;
 
 /// Evaluates a program's rules on records, reusing its buffers from one record to the next.
 pub struct Evaluator<'p> {
@@ -435,7 +439,7 @@ pub(crate) struct Frame<'r, 'v> {
     today: Option<jiff::civil::Date>,
     /// Values of expressions that depend on `all.` and on nothing of a record or group, by the
     /// expression's address: computed once for the whole run (a rule has few of them).
-    constants: &'v [(usize, Operand<'r>)],
+    constants: &'v [(usize, RunValue<'r>)],
     /// The expressions per member of a group, by address, and each one's parts in the group.
     per_member: Option<(&'v [usize], &'r [Vec<per_member::Part>])>,
     /// Each member's values of the rule's `let each` (by member, then by let index).
@@ -447,8 +451,9 @@ pub(crate) struct Frame<'r, 'v> {
 
 /// A value a frame holds for an expression before it is evaluated.
 enum Known<'r, 'v> {
-    /// It depends on `all.` and on nothing of a record or group: computed once for the run.
-    Constant(&'v Operand<'r>),
+    /// It depends on `all.` and on nothing of a record or group: computed once for the run
+    /// (or failed once: every group that reads it fails the same way).
+    Constant(&'v RunValue<'r>),
     /// A comprehension or quantifier over the group's members: its part of each member.
     PerMember(&'r [per_member::Part]),
 }
@@ -725,7 +730,7 @@ impl<'r> Context<'r, '_> {
 
     fn eval(&mut self, expr: &'r Expr) -> Result<Operand<'r>> {
         match self.known(expr) {
-            Some(Known::Constant(value)) => return Ok(value.clone()),
+            Some(Known::Constant(value)) => return value.clone().map_err(Box::new),
             Some(Known::PerMember(parts)) => {
                 return per_member::value(expr, parts, self.frame.group);
             }
