@@ -591,7 +591,8 @@ impl SourceCode for SourceFile {
         let data = self.text.get(from..to).ok_or(MietteError::OutOfBounds)?;
         let line_count = self.line_index(to) - self.line_index(from);
         Ok(Box::new(MietteSpanContents::new_named(
-            self.name.clone(),
+            // A file's name may hold control characters: shown escaped, never raw.
+            crate::report::text::one_line(&self.name).into_owned(),
             data.as_bytes(),
             SourceSpan::new(from.into(), to - from),
             self.line_index(from) + self.first_line - 1,

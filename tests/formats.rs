@@ -124,6 +124,33 @@ fn github_annotations_carry_the_line_of_the_deciding_value() {
     );
 }
 
+/// A warning of no file (an empty folder) is an annotation without `file`, `line` or `col`: an
+/// empty `file=` would point it at nothing.
+#[test]
+fn a_github_annotation_of_no_file_names_none() {
+    let dir = common::scratch(
+        "github_no_file",
+        &[
+            ("p.policy", "rule r { deny when amount > 5 }\n"),
+            ("d.yaml", "- {id: a, amount: 1}\n"),
+        ],
+    );
+    std::fs::create_dir_all(dir.join("empty")).unwrap();
+    let out = common::caveat_in(
+        &dir,
+        &["check", "p.policy", "d.yaml", "empty", "--format", "github"],
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains("empty_folder"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.starts_with("::warning title=caveat%3A%3Aio%3A%3Aempty_folder::"),
+        "{line}"
+    );
+}
+
 #[test]
 fn several_reports_in_one_run() {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("several_reports");

@@ -440,6 +440,45 @@ fn report_over_a_policy_is_refused() {
     assert!(stderr(&out).contains("caveat::cli::output_is_input"));
 }
 
+/// A policy file that only an `import` names (here one holding nothing but a `let`) is an input
+/// too: neither a report nor a snapshot may overwrite it.
+#[test]
+fn report_over_an_imported_policy_is_refused() {
+    let main = "import \"lib.policy\"\nrule r { deny when amount > 5 }\n";
+    let lib = "let unused = 1\n";
+    let scene = Scene::new(&[
+        ("policies/main.policy", main),
+        ("policies/lib.policy", lib),
+        ("data/d.yaml", "- {id: a, amount: 10}\n"),
+    ]);
+    let check = [
+        "check",
+        "policies/main.policy",
+        "data",
+        "--format",
+        "json",
+        "-o",
+        "policies/lib.policy",
+    ];
+    let snapshot = [
+        "snapshot",
+        "policies/main.policy",
+        "data",
+        "-o",
+        "policies/lib.policy",
+    ];
+    for args in [&check[..], &snapshot[..]] {
+        let out = scene.caveat(args);
+        assert_eq!(out.status.code(), Some(2), "{}", all(&out));
+        assert!(
+            stderr(&out).contains("caveat::cli::output_is_input"),
+            "{}",
+            all(&out)
+        );
+        assert_eq!(scene.read("policies/lib.policy"), lib);
+    }
+}
+
 // 5. Outputs out of the project and through links.
 
 #[test]
@@ -592,6 +631,42 @@ fn terminal_escapes_in_data_are_shown_escaped_in_every_text_format() {
             assert!(text.contains("\\u{1b}"), "{format}: {text}");
         }
     }
+}
+
+#[test]
+fn terminal_escapes_in_a_file_name_are_shown_escaped() {
+    let scene = Scene::new(&[
+        ("policies/p.policy", POLICY),
+        ("data/c\u{1b}[31md.yaml", "- {id: a, vendor: DJI}\n"),
+    ]);
+    for format in ["human", "tap", "github", "csv", "summary"] {
+        let out = scene.caveat(&[
+            "check", "--color", "never", "policies", "data", "--format", format,
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{format}: {}", all(&out));
+        let text = all(&out);
+        assert!(!text.contains('\u{1b}'), "{format}: {text:?}");
+    }
+    let out = scene.caveat(&["check", "--color", "never", "policies", "data"]);
+    assert!(all(&out).contains("c\\u{1b}[31md.yaml:1:"), "{}", all(&out));
+}
+
+/// A record named `c\# SKIP evil` must not make its failing TAP test point a skipped one: the
+/// backslash is escaped too, so the `#` stays text.
+#[test]
+fn a_record_name_cannot_add_a_tap_directive() {
+    let scene = Scene::new(&[
+        ("policies/p.policy", POLICY),
+        ("data/d.yaml", "- {id: 'c\\# SKIP evil', vendor: DJI}\n"),
+    ]);
+    let out = scene.caveat(&["check", "policies", "data", "--format", "tap"]);
+    assert_eq!(out.status.code(), Some(1), "{}", all(&out));
+    let text = stdout(&out);
+    let point = text
+        .lines()
+        .find(|l| l.starts_with("not ok 1"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(point, "not ok 1 - c\\\\\\# SKIP evil", "{text}");
 }
 
 #[test]

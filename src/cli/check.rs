@@ -623,6 +623,9 @@ fn guard_outputs(
     let mut read: Vec<PathBuf> = inputs.policies.iter().map(|p| p.path.clone()).collect();
     read.extend(inputs.data.iter().map(|(path, _)| path.clone()));
     read.extend(program.rules.iter().map(|r| PathBuf::from(r.source.name())));
+    if !wanted.iter().all(|(_, file)| file.is_none()) {
+        read.extend(crate::check::policy_files(&inputs.policies));
+    }
     read.push(config.path.clone());
     let identities: Vec<_> = read
         .iter()

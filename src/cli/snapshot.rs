@@ -234,10 +234,12 @@ fn is_input(path: &std::path::Path, inputs: &run::Inputs) -> bool {
     let Some(output) = crate::project::identity(path) else {
         return false;
     };
+    let imported = crate::check::policy_files(&inputs.policies);
     inputs
         .policies
         .iter()
         .map(|p| p.path.as_path())
+        .chain(imported.iter().map(PathBuf::as_path))
         .chain(inputs.data.iter().map(|(p, _)| p.as_path()))
         .any(|p| crate::project::identity(p) == Some(output))
 }

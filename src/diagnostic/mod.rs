@@ -259,7 +259,7 @@ impl SourceCode for Files {
         let inner = source.read_span(&local, context_lines_before, context_lines_after)?;
         let moved = SourceSpan::new((inner.span().offset() + base).into(), inner.span().len());
         Ok(Box::new(MietteSpanContents::new_named(
-            source.name().to_string(),
+            inner.name().unwrap_or_default().to_string(),
             inner.data(),
             moved,
             inner.line(),

@@ -6,7 +6,6 @@ use std::io::Write;
 use super::{Place, Report};
 use crate::eval::Outcome;
 use crate::report::{Reported, RunResult, Sink};
-use crate::source::Location;
 
 /// Writes `::error file=…,line=…,col=…,title=…::message` lines.
 pub(crate) struct GithubWriter<W: Write> {
@@ -63,11 +62,15 @@ impl<W: Write> Report for GithubWriter<W> {
                 crate::diagnostic::Severity::Warning => "warning",
                 crate::diagnostic::Severity::Advice => "notice",
             };
-            let (file, line, column) = diag.location().map_or(("", 1, 1), Location::place);
+            // A diagnostic of no file (an empty folder) names none: an empty `file=` would
+            // point the annotation at nothing.
+            let place = diag.location().map_or_else(String::new, |at| {
+                let (file, line, column) = at.place();
+                format!("file={},line={line},col={column},", property(file))
+            });
             writeln!(
                 self.out,
-                "::{command} file={},line={line},col={column},title={}::{}",
-                property(file),
+                "::{command} {place}title={}::{}",
                 property(diag.code.as_str()),
                 data(&diag.message),
             )?;

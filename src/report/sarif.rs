@@ -34,9 +34,19 @@ fn level(outcome: Outcome) -> sarif::ResultLevel {
     }
 }
 
-/// A file name as a SARIF URI reference: forward slashes, relative as given.
+/// A file name as a SARIF URI reference (RFC 3986): forward slashes, relative as given, and
+/// every byte but letters, digits, `-._~` and `/` percent-encoded, so that a `%`, a space or a
+/// `:` in a name (which would read as a scheme) names the same file to code scanning.
 fn uri(file: &str) -> String {
-    file.replace('\\', "/")
+    let mut out = String::with_capacity(file.len());
+    for byte in file.replace('\\', "/").bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// The base of relative URIs: the working folder of the run, which code scanning takes to be the
@@ -274,5 +284,20 @@ impl<W: Write> Report for SarifWriter<W> {
         serde_json::to_writer(&mut self.out, &invocation)?;
         self.out.write_all(b"]\n    }\n  ]\n}\n")?;
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_percent_encoded_uris() {
+        assert_eq!(uri("data/d.yaml"), "data/d.yaml");
+        assert_eq!(
+            uri("dir, %‹&é/d:a%2C.yaml"),
+            "dir%2C%20%25%E2%80%B9%26%C3%A9/d%3Aa%252C.yaml"
+        );
+        assert_eq!(uri("a\\b c.yaml"), "a/b%20c.yaml");
     }
 }

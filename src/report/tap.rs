@@ -47,9 +47,13 @@ impl<W: Write> TapWriter<W> {
     }
 }
 
-/// A test point's description is one line.
+/// A test point's description is one line, in which a `#` is text, not the start of a
+/// directive: TAP 14 escapes it as `\#`, and a backslash as `\\` (else a written `\#` would
+/// become an escaped backslash and a directive, `# SKIP`, that passes a failing record).
 fn one_line(text: &str) -> String {
-    super::text::one_line(text).replace('#', "\\#")
+    super::text::one_line(text)
+        .replace('\\', "\\\\")
+        .replace('#', "\\#")
 }
 
 /// A string as a YAML double-quoted scalar (JSON's quoting is valid YAML).

@@ -73,9 +73,24 @@ pub fn csv_cell(text: &str) -> Cow<'_, str> {
 }
 
 /// A Markdown table cell: on one line, with backslashes and `|` escaped so that a value cannot
-/// end the cell or the row.
+/// end the cell or the row, HTML's `<`, `>` and `&` written as entities and Markdown's own
+/// punctuation escaped, so that a value from a record cannot add a tag, a link or an image to a
+/// job summary.
 pub fn markdown_cell(text: &str) -> String {
-    one_line(text).replace('\\', "\\\\").replace('|', "\\|")
+    let mut out = String::with_capacity(text.len());
+    for c in one_line(text).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '|' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '!' | '~' | ':' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -112,5 +127,13 @@ mod tests {
     fn markdown_cells_cannot_end_the_cell_or_the_row() {
         assert_eq!(markdown_cell("a|b\n| x |"), "a\\|b\\\\u{a}\\| x \\|");
         assert_eq!(markdown_cell("a\\|b"), "a\\\\\\|b");
+    }
+
+    #[test]
+    fn markdown_cells_hold_no_html_links_or_images() {
+        assert_eq!(
+            markdown_cell("<img src=x onerror=alert(1)> [l](http://e) ![i](x) a&b `c` *d*"),
+            "&lt;img src=x onerror=alert\\(1\\)&gt; \\[l\\]\\(http\\://e\\) \\!\\[i\\]\\(x\\) a&amp;b \\`c\\` \\*d\\*"
+        );
     }
 }
