@@ -211,6 +211,17 @@ pub(crate) fn declaration_names(statement: &Statement) -> Vec<String> {
 }
 
 pub(crate) fn let_binding(compiler: &mut Compiler<'_>, decl: &ast::LetDecl) -> Option<Binding> {
+    // `let v = DJI`, DJI an aliased symbol (or a let that is one): `v` is that symbol, with its
+    // spellings, as a list `let l = [DJI]` keeps them.
+    if let ast::ExprKind::Name(name, _) = &decl.value.kind {
+        match compiler.scope.names.get(name) {
+            Some(Binding::Alias(set)) => {
+                return Some(Binding::Symbol(name.as_str().into(), set.clone()));
+            }
+            Some(binding @ Binding::Symbol(..)) => return Some(binding.clone()),
+            _ => {}
+        }
+    }
     let value = compiler.expr(&decl.value);
     match value.kind {
         compile::ExprKind::Const(Const::List(values)) => {

@@ -28,6 +28,9 @@ pub(crate) enum Binding {
     Let(Const, Option<Arc<ConstSet>>),
     /// `alias NAME = [...]`: the symbol's spellings.
     Alias(Arc<AliasSet>),
+    /// `let NAME = SYMBOL` where SYMBOL is an aliased symbol (`let v = DJI`): the symbol, which
+    /// the name is wherever it is used, and its spellings, which it matches as the symbol does.
+    Symbol(Arc<str>, Arc<AliasSet>),
 }
 
 /// The names visible in one policy file: its own `let`s and `alias`es and those of the files it
@@ -41,7 +44,7 @@ pub(crate) struct Scope {
 /// Compiles the expressions of one policy file in its scope.
 pub(crate) struct Compiler<'a> {
     source: &'a Source,
-    scope: &'a Scope,
+    pub(crate) scope: &'a Scope,
     vars: Vec<String>,
     /// The slots of the variables that range over `group` itself (`r` in `any r in group …`),
     /// which read a `let each` as `r.NAME`.
@@ -265,10 +268,14 @@ impl<'a> Compiler<'a> {
     fn symbol_operand(&mut self, expr: &ast::Expr) -> (Expr, Option<Arc<AliasSet>>) {
         if let A::Name(name, NamePlace::SymbolSlot) = &expr.kind
             && !self.vars.contains(name)
-            && let Some(Binding::Alias(set)) = self.scope.names.get(name)
         {
+            let (symbol, set) = match self.scope.names.get(name) {
+                Some(Binding::Alias(set)) => (name.as_str(), set),
+                Some(Binding::Symbol(symbol, set)) => (&**symbol, set),
+                _ => return (self.expr(expr), None),
+            };
             let symbol = Expr {
-                kind: ExprKind::Const(Const::String(name.as_str().into())),
+                kind: ExprKind::Const(Const::String(symbol.into())),
                 span: expr.span,
             };
             return (symbol, Some(set.clone()));
@@ -298,8 +305,11 @@ impl<'a> Compiler<'a> {
                     };
                     ExprKind::InSet(needle, Arc::new(set), negated)
                 }
-                Some(Binding::Let(value, None)) => {
-                    let found = value.type_name();
+                Some(Binding::Let(_, None) | Binding::Symbol(..)) => {
+                    let found = match self.scope.names.get(name) {
+                        Some(Binding::Let(value, _)) => value.type_name(),
+                        _ => "a string",
+                    };
                     self.error(
                         Code::CheckNotAList,
                         format!("`{name}` is {found}, not a list"),
@@ -335,7 +345,7 @@ impl<'a> Compiler<'a> {
     fn suggest_list(&self, name: &str) -> String {
         let lists = self.scope.names.iter().filter_map(|(n, b)| match b {
             Binding::Let(_, Some(_)) | Binding::Alias(_) => Some(n.as_str()),
-            Binding::Let(_, None) => None,
+            Binding::Let(_, None) | Binding::Symbol(..) => None,
         });
         match closest(name, lists) {
             Some(found) => format!("did you mean `{found}`?"),
@@ -348,7 +358,8 @@ impl<'a> Compiler<'a> {
         let mut set = ConstSet::default();
         for item in items {
             if let A::Name(name, _) = &item.kind
-                && let Some(Binding::Alias(aliases)) = self.scope.names.get(name)
+                && let Some(Binding::Alias(aliases) | Binding::Symbol(_, aliases)) =
+                    self.scope.names.get(name)
             {
                 set.aliases.extend(aliases);
                 continue;
@@ -806,6 +817,12 @@ impl<'a> Compiler<'a> {
             Some(Binding::Alias(_)) => {
                 return Expr {
                     kind: ExprKind::Const(Const::String(name.into())),
+                    span,
+                };
+            }
+            Some(Binding::Symbol(symbol, _)) => {
+                return Expr {
+                    kind: ExprKind::Const(Const::String((**symbol).into())),
                     span,
                 };
             }
