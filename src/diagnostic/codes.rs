@@ -163,7 +163,7 @@ codes! {
     ParseEscape = "caveat::parse::escape", Error, "a string has an invalid escape; the escapes are `\\\"`, `\\\\`, `\\n`, `\\t` and `\\u{HEX}`";
     ParseInternal = "caveat::parse::internal", Error, "the parser meets an unexpected node in the syntax tree (a bug in caveat)";
     ParseInvalidDate = "caveat::parse::invalid_date", Error, "a date literal is not a valid `YYYY-MM-DD` date, e.g. `2018-02-30`";
-    ParseNumber = "caveat::parse::number", Error, "a number literal is too large or has too many digits to hold exactly (at most 28 significant digits)";
+    ParseNumber = "caveat::parse::number", Error, "a number literal is too large or has too many digits to hold exactly (28 significant digits, 29 below 2^96, and 28 decimal places)";
     ParseRuleId = "caveat::parse::rule_id", Error, "a rule id ends in `-` or `.`";
     ParseSyntax = "caveat::parse::syntax", Error, "a policy does not parse: an unexpected token, an unterminated string or an unfinished statement";
     ParseTooDeep = "caveat::parse::too_deep", Error, "brackets, `not`s, unary minuses, `.field`/`[i]` chains, quantifiers or `if … else if` in a policy nest more than 64 levels deep";

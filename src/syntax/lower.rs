@@ -1170,7 +1170,7 @@ impl Lower<'_> {
                 Code::ParseNumber,
                 format!("the number `{}` {what}", pair.as_str()),
                 self.span(pair),
-                "caveat numbers have at most 28 significant digits and 28 decimal places",
+                "caveat numbers have 28 significant digits (29 below 2^96) and 28 decimal places",
             )
         })
     }
