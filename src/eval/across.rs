@@ -1046,7 +1046,10 @@ impl<'r> Prepared<'r> {
         let from = self
             .faults
             .iter()
-            .find(|f| f.expr == failure.policy_span)
+            // The failure stands in the run-wide expression, or is the whole of it.
+            .find(|f| {
+                f.expr.start <= failure.policy_span.start && failure.policy_span.end <= f.expr.end
+            })
             .and_then(|f| {
                 let (l, i) = f.value;
                 Some((l, *self.all_from.get(l)?.get(i)?))
