@@ -67,13 +67,6 @@ impl Checked {
     }
 }
 
-/// Every policy file the inputs read, imports included (a file that holds only `let`s too):
-/// the files a report must never overwrite.
-pub(crate) fn policy_files(inputs: &[PolicyInput]) -> Vec<std::path::PathBuf> {
-    let (files, _) = load(inputs);
-    files.into_iter().map(|file| file.canonical).collect()
-}
-
 /// Reads, parses and checks the policy files as [`check`] does, and lints them; an error only
 /// for what stops a policy set from compiling, lint errors being in [`Checked::lints`].
 pub fn check_linted(inputs: &[PolicyInput]) -> Result<Checked, Vec<Diag>> {
@@ -177,6 +170,7 @@ fn check_files(
     let mut program = compile_statements(&checked_files(files), &scopes, &mut errors).program();
     program.schema = schema;
     program.aliases = aliases_of(scopes.iter());
+    program.policy_files = files.iter().map(|file| file.canonical.clone()).collect();
     if !errors.is_empty() {
         return Err(errors);
     }

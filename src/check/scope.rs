@@ -214,7 +214,7 @@ pub(crate) fn let_binding(compiler: &mut Compiler<'_>, decl: &ast::LetDecl) -> O
     // `let v = DJI`, DJI an aliased symbol (or a let that is one): `v` is that symbol, with its
     // spellings, as a list `let l = [DJI]` keeps them.
     if let ast::ExprKind::Name(name, _) = &decl.value.kind {
-        match compiler.scope.names.get(name) {
+        match compiler.binding(name) {
             Some(Binding::Alias(set)) => {
                 return Some(Binding::Symbol(name.as_str().into(), set.clone()));
             }

@@ -349,23 +349,21 @@ impl<'s> Checker<'_, 's> {
             .into_iter()
             .find(|e| matches!(e.kind, ExprKind::AllOf(_)))
             .map(|e| self.text(e.span));
-        let help = match self.field_named_like(right.0) {
-            _ if all_list.is_some() => {
-                let all = all_list.unwrap_or_default();
-                format!(
-                    "`{all}` is the list of the values over the run: compare with one value made                      from it, such as `max({all})` or `quantile({all}, 0.75)`"
-                )
-            }
+        let help = match (all_list, self.field_named_like(right.0)) {
+            (Some(all), _) => format!(
+                "`{all}` is the list of the values over the run: compare with one value made \
+                 from it, such as `max({all})` or `quantile({all}, 0.75)`"
+            ),
             _ if duration_and_number => {
                 "a duration compares with a duration: write the number with its unit, such as \
                  `15 days`, or take `days(…)` of the duration"
                     .to_string()
             }
-            Some(name) => format!(
+            (None, Some(name)) => format!(
                 "`{name}` here is the symbol \"{name}\", not the field: did you mean the field \
                  `record.{name}`?"
             ),
-            None => {
+            (None, None) => {
                 "compare values of the same type: a date with a date, a number with a number".into()
             }
         };

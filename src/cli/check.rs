@@ -622,10 +622,7 @@ fn guard_outputs(
     let project = crate::project::Project::current();
     let mut read: Vec<PathBuf> = inputs.policies.iter().map(|p| p.path.clone()).collect();
     read.extend(inputs.data.iter().map(|(path, _)| path.clone()));
-    read.extend(program.rules.iter().map(|r| PathBuf::from(r.source.name())));
-    if !wanted.iter().all(|(_, file)| file.is_none()) {
-        read.extend(crate::check::policy_files(&inputs.policies));
-    }
+    read.extend(program.policy_files.iter().cloned());
     read.push(config.path.clone());
     let identities: Vec<_> = read
         .iter()

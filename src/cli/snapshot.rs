@@ -143,7 +143,7 @@ pub fn run(args: &Args) -> Exit {
     }
     match (&args.check, &args.output) {
         (Some(path), _) => compare(path, &text),
-        (None, Some(path)) if is_input(path, &inputs) => {
+        (None, Some(path)) if is_input(path, &program, &inputs) => {
             print_errors(&[Diag::error(
                 Code::CliOutputIsInput,
                 format!(
@@ -229,17 +229,21 @@ fn compare(path: &std::path::Path, text: &str) -> Exit {
     Exit::Findings
 }
 
-/// Whether `path` is one of the files of `inputs` (whatever links lead to it).
-fn is_input(path: &std::path::Path, inputs: &run::Inputs) -> bool {
+/// Whether `path` is one of the files of `inputs` or a policy file `program` was compiled from,
+/// an import too (whatever links lead to it).
+fn is_input(
+    path: &std::path::Path,
+    program: &crate::compile::Program,
+    inputs: &run::Inputs,
+) -> bool {
     let Some(output) = crate::project::identity(path) else {
         return false;
     };
-    let imported = crate::check::policy_files(&inputs.policies);
     inputs
         .policies
         .iter()
         .map(|p| p.path.as_path())
-        .chain(imported.iter().map(PathBuf::as_path))
+        .chain(program.policy_files.iter().map(PathBuf::as_path))
         .chain(inputs.data.iter().map(|(p, _)| p.as_path()))
         .any(|p| crate::project::identity(p) == Some(output))
 }

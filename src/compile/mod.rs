@@ -44,7 +44,7 @@ pub(crate) struct Scope {
 /// Compiles the expressions of one policy file in its scope.
 pub(crate) struct Compiler<'a> {
     source: &'a Source,
-    pub(crate) scope: &'a Scope,
+    scope: &'a Scope,
     vars: Vec<String>,
     /// The slots of the variables that range over `group` itself (`r` in `any r in group …`),
     /// which read a `let each` as `r.NAME`.
@@ -264,6 +264,11 @@ impl<'a> Compiler<'a> {
         None
     }
 
+    /// What `name` is bound to in the file's scope (a `let` or an `alias`), if anything.
+    pub(crate) fn binding(&self, name: &str) -> Option<&'a Binding> {
+        self.scope.names.get(name)
+    }
+
     /// A symbol position: the compiled operand and, for an aliased symbol, its spellings.
     fn symbol_operand(&mut self, expr: &ast::Expr) -> (Expr, Option<Arc<AliasSet>>) {
         if let A::Name(name, NamePlace::SymbolSlot) = &expr.kind
@@ -305,9 +310,9 @@ impl<'a> Compiler<'a> {
                     };
                     ExprKind::InSet(needle, Arc::new(set), negated)
                 }
-                Some(Binding::Let(_, None) | Binding::Symbol(..)) => {
-                    let found = match self.scope.names.get(name) {
-                        Some(Binding::Let(value, _)) => value.type_name(),
+                Some(binding @ (Binding::Let(_, None) | Binding::Symbol(..))) => {
+                    let found = match binding {
+                        Binding::Let(value, _) => value.type_name(),
                         _ => "a string",
                     };
                     self.error(

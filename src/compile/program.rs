@@ -32,6 +32,9 @@ pub struct Program {
     /// Every aliased symbol of the run, for group keys: records whose key is a spelling of one
     /// share its group.
     pub aliases: Vec<(Arc<str>, Arc<AliasSet>)>,
+    /// The policy files it was compiled from, imports included (a file of `let`s alone too):
+    /// inputs that no report may overwrite.
+    pub policy_files: Vec<std::path::PathBuf>,
     /// What the rules across records (and their waivers) read of a record: all a record keeps
     /// for them.
     pub across_projection: super::projection::Projection,
@@ -76,6 +79,7 @@ impl Program {
             schema: None,
             today: None,
             aliases: Vec::new(),
+            policy_files: Vec::new(),
             across_projection: super::projection::Projection::default(),
             shared_lets,
             kept_lets: Vec::new(),

@@ -402,23 +402,26 @@ fn compile_rule(compiler: &mut Compiler<'_>, rule: &ast::Rule, id: String) -> Co
         across,
     };
     compiled.generated_message = compiled.generate_message().into();
-    let levels = compiled.across.is_some().then(|| compiled.all_levels());
-    if let Some(Ok(rounds)) = levels {
-        if let Some(across) = compiled.across.as_mut() {
-            across.rounds = rounds;
+    match compiled.across.is_some().then(|| compiled.all_levels()) {
+        Some(Ok(rounds)) => {
+            if let Some(across) = compiled.across.as_mut() {
+                across.rounds = rounds;
+            }
         }
-    } else if let Some(Err((l, span))) = levels {
-        let name = compiled.lets.get(l).map_or("", |local| &*local.name);
-        compiler.errors.push(
-            Diag::error(
-                Code::CheckAllCycle,
-                format!("the values of `{name}` depend on themselves through `all.`"),
-            )
-            .label(compiler.source(), span, "this closes the cycle")
-            .help(
-                "`all.NAME` lists NAME's values over the run, so NAME cannot be computed from it, directly or through other lets: compute NAME from the record or group alone, and compare it with `all.NAME` in another let or in `when`",
-            ),
-        );
+        Some(Err((l, span))) => {
+            let name = compiled.lets.get(l).map_or("", |local| &*local.name);
+            compiler.errors.push(
+                Diag::error(
+                    Code::CheckAllCycle,
+                    format!("the values of `{name}` depend on themselves through `all.`"),
+                )
+                .label(compiler.source(), span, "this closes the cycle")
+                .help(
+                    "`all.NAME` lists NAME's values over the run, so NAME cannot be computed from it, directly or through other lets: compute NAME from the record or group alone, and compare it with `all.NAME` in another let or in `when`",
+                ),
+            );
+        }
+        None => {}
     }
     compiled
 }

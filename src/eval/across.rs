@@ -311,23 +311,23 @@ pub(crate) fn collect_sharing<'p: 'r, 'r>(
             };
             (line, column, at)
         };
-        let (error, (keys, spans), at_span) = match considered {
+        let (error, keys, at_span) = match considered {
             Ok(false) => continue,
             Err(failure) => {
                 let span = failure.record_span.unwrap_or(record.root.span);
                 let (_, _, at) = place(span);
                 (
                     Some((failure.message, at, failure.policy_span)),
-                    (Vec::new(), Vec::new()),
+                    Vec::new(),
                     span,
                 )
             }
             Ok(true) => match keys_of(&mut context, program, across) {
-                Ok((keys, _, _)) if keys.is_empty() && !across.keys.is_empty() => continue,
-                Ok((keys, spans, span)) => (None, (keys, spans), span.unwrap_or(record.root.span)),
+                Ok((keys, _)) if keys.is_empty() && !across.keys.is_empty() => continue,
+                Ok((keys, span)) => (None, keys, span.unwrap_or(record.root.span)),
                 Err((message, span, policy)) => {
                     let (_, _, at) = place(span);
-                    (Some((message, at, policy)), (Vec::new(), Vec::new()), span)
+                    (Some((message, at, policy)), Vec::new(), span)
                 }
             },
         };
@@ -347,12 +347,11 @@ pub(crate) fn collect_sharing<'p: 'r, 'r>(
         let (line, column, at) = place(at_span);
         let exprs = plan.of(index);
         let first = match &each {
-            Some(_) => keys.first().cloned().unwrap_or_default(),
+            Some(_) => keys.first().map(|(k, _)| k.clone()).unwrap_or_default(),
             None => Vec::new(),
         };
         let joins = keys
             .into_iter()
-            .zip(spans)
             .map(|(keys, span)| {
                 let parts = if exprs.is_empty() {
                     Vec::new()
@@ -431,11 +430,10 @@ fn keys_of<'r>(
     across: &'r Across,
 ) -> Result<KeyTuples, (String, Span, Span)> {
     if across.keys.is_empty() {
-        return Ok((Vec::new(), Vec::new(), None));
+        return Ok((Vec::new(), None));
     }
-    let mut tuples: Vec<Vec<KeyValue>> = vec![Vec::new()];
-    // For each tuple, where its first key's value stands (an element, for a key that is a list).
-    let mut tuple_spans: Vec<Option<Span>> = vec![None];
+    // Each tuple, with where its first key's value stands (an element, for a key that is a list).
+    let mut tuples: Vec<(Vec<KeyValue>, Option<Span>)> = vec![(Vec::new(), None)];
     let mut first_span = None;
     for key in &across.keys {
         let value = context
@@ -446,8 +444,8 @@ fn keys_of<'r>(
             Some(items) => items,
             None => vec![value],
         };
-        let mut distinct: Vec<KeyValue> = Vec::new();
-        let mut distinct_spans: Vec<Option<Span>> = Vec::new();
+        // Each distinct value, with where it first stands.
+        let mut distinct: Vec<(KeyValue, Option<Span>)> = Vec::new();
         for item in values {
             if item.is_missing() {
                 continue;
@@ -463,36 +461,32 @@ fn keys_of<'r>(
                     key.expr.span,
                 ));
             };
-            if !distinct.contains(&kv) {
-                distinct.push(kv);
-                distinct_spans.push(item.span);
+            if !distinct.iter().any(|(seen, _)| *seen == kv) {
+                distinct.push((kv, item.span));
             }
         }
         let mut next = Vec::with_capacity(tuples.len() * distinct.len());
-        let mut next_spans = Vec::with_capacity(next.capacity());
-        for (tuple, tuple_span) in tuples.iter().zip(&tuple_spans) {
-            for (kv, kv_span) in distinct.iter().zip(&distinct_spans) {
-                next_spans.push(tuple_span.or(*kv_span));
+        for (tuple, tuple_span) in &tuples {
+            for (kv, kv_span) in &distinct {
                 // Room for exactly the keys: a tuple is kept with its group to the end.
                 let mut t = Vec::with_capacity(across.keys.len());
                 t.extend_from_slice(tuple);
                 t.push(kv.clone());
-                next.push(t);
+                next.push((t, tuple_span.or(*kv_span)));
             }
         }
         tuples = next;
-        tuple_spans = next_spans;
     }
-    let spans = tuple_spans
+    let tuples = tuples
         .into_iter()
-        .map(|span| span.or(first_span).unwrap_or_default())
+        .map(|(tuple, span)| (tuple, span.or(first_span).unwrap_or_default()))
         .collect();
-    Ok((tuples, spans, first_span))
+    Ok((tuples, first_span))
 }
 
-/// What [`keys_of`] gives: the key tuples of the groups a record joins, where each tuple's first
-/// key value stands, and where the first key's value stands.
-type KeyTuples = (Vec<Vec<KeyValue>>, Vec<Span>, Option<Span>);
+/// What [`keys_of`] gives: the key tuples of the groups a record joins, each with where its
+/// first key value stands, and where the first key's value stands.
+type KeyTuples = (Vec<(Vec<KeyValue>, Span)>, Option<Span>);
 
 /// A key's value as groups tell it apart; a spelling of an aliased symbol is that symbol.
 fn key_value(value: &Operand<'_>, program: &Program) -> Option<KeyValue> {
@@ -503,9 +497,10 @@ fn key_value(value: &Operand<'_>, program: &Program) -> Option<KeyValue> {
                 .iter()
                 .find(|(_, set)| set.matches(s))
                 .map(|(symbol, _)| symbol.as_ref());
-            match (symbol, crate::time::parse_instant(s)) {
-                (None, Some(instant)) => KeyValue::TimeText(instant),
-                _ => KeyValue::Text(symbol.unwrap_or(s).into()),
+            match symbol {
+                Some(symbol) => KeyValue::Text(symbol.into()),
+                None => crate::time::parse_instant(s)
+                    .map_or_else(|| KeyValue::Text(s.as_ref().into()), KeyValue::TimeText),
             }
         }
         EvalValue::Num(n) => KeyValue::Number(n.normalize()),

@@ -112,7 +112,9 @@ pub(crate) fn call<'r>(
                     span: m.span,
                 });
             }
-            let sorted = order.iter().filter_map(|&i| items.get(i).cloned());
+            // Each item moved to its place, not copied.
+            let mut items: Vec<Option<Operand<'r>>> = items.into_iter().map(Some).collect();
+            let sorted = order.iter().filter_map(|&i| items.get_mut(i)?.take());
             computed(EvalValue::List(sorted.collect()))
         }
         Function::Flatten => {

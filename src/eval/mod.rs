@@ -1341,25 +1341,24 @@ impl<'r> Context<'r, '_> {
                 };
                 let keys = value::ordering_keys(&items);
                 let keys = keys.as_deref().unwrap_or(&items);
-                // Where the best so far stands.
-                let mut best: Option<usize> = None;
-                for (i, key) in keys.iter().enumerate() {
-                    if key.is_missing() {
-                        continue;
-                    }
-                    best = Some(match best.and_then(|b| Some((b, keys.get(b)?))) {
-                        None => i,
-                        Some((b, b_key)) => {
-                            let o = compare(key, b_key).map_err(fail)?;
-                            let better = match function {
+                // The best so far: where it stands, and the key it is ordered by.
+                let mut best: Option<(usize, &Operand<'r>)> = None;
+                for (i, key) in keys.iter().enumerate().filter(|(_, k)| !k.is_missing()) {
+                    let better = match best {
+                        None => true,
+                        Some((_, best_key)) => {
+                            let o = compare(key, best_key).map_err(fail)?;
+                            match function {
                                 Function::Min => o == Some(Ordering::Less),
                                 _ => o == Some(Ordering::Greater),
-                            };
-                            if better { i } else { b }
+                            }
                         }
-                    });
+                    };
+                    if better {
+                        best = Some((i, key));
+                    }
                 }
-                best.and_then(|b| items.get(b).cloned())
+                best.and_then(|(i, _)| items.get(i).cloned())
                     .unwrap_or(Operand::MISSING)
             }
             Function::Lower | Function::Upper => {
@@ -1388,7 +1387,6 @@ impl<'r> Context<'r, '_> {
     }
 }
 
-/// Follows a field path from a value; a key applied to a list projects over its elements.
 /// `sum` of a list of durations (LANGUAGE.md §11: durations add to each other), missing ones
 /// left out; `None` when the list holds no duration (a sum of numbers). A duration beside a
 /// value of another type is bad data, at that value.
@@ -1424,6 +1422,7 @@ fn sum_of_durations(items: &[Operand<'_>], expr: &Expr) -> Result<Option<crate::
     Ok(Some(total))
 }
 
+/// Follows a field path from a value; a key applied to a list projects over its elements.
 fn walk<'r>(start: Operand<'r>, path: &[Segment]) -> Operand<'r> {
     let mut current = start;
     for (i, segment) in path.iter().enumerate() {
