@@ -299,6 +299,9 @@ pub(super) struct Builder {
     source: Source,
     /// The line the next records lie on, when the reader knows ([`Record::line`]).
     pub(super) line: Option<(usize, usize)>,
+    /// Each document is one record (a JSON Lines line): a list at its root is not read as a
+    /// list of records.
+    pub(super) one_record: bool,
     path: Option<Vec<String>>,
     /// What the rules read of a record.
     projection: Option<Arc<Projection>>,
@@ -331,6 +334,7 @@ impl Builder {
     pub(super) fn new(source: Source, options: &LoadOptions) -> Builder {
         Builder {
             line: None,
+            one_record: false,
             source,
             path: options.records_path.clone().filter(|p| !p.is_empty()),
             projection: options.projection.clone(),
@@ -487,6 +491,7 @@ impl Builder {
         let Some(top) = self.stack.last() else {
             return match (&self.path, kind) {
                 (None, Kind::Map) => Role::Record,
+                (None, Kind::Seq) if self.one_record => Role::NotRecord,
                 (None, Kind::Seq) => Role::List,
                 // An empty or null document holds no records.
                 (None, Kind::Scalar("null")) => Role::Ignore,
@@ -1018,16 +1023,24 @@ impl Builder {
             Some(error) if !collection => *error,
             _ => {
                 let found = node.value.type_name();
+                let (message, help) = if self.one_record {
+                    (
+                        format!("a JSON Lines line holds one record, a mapping; found {found}"),
+                        "write each record on a line of its own, as `{\"id\": \"N-1\"}`",
+                    )
+                } else {
+                    (
+                        format!("a record must be a mapping, found {found}"),
+                        "each record is a mapping of fields, such as `{id: N-1, vendor: DJI}`",
+                    )
+                };
                 data_error(
                     &self.source,
                     Code::DataNotARecord,
-                    format!("a record must be a mapping, found {found}"),
+                    message,
                     node.span,
                     format!("this is {found}"),
-                    Some(
-                        "each record is a mapping of fields, such as `{id: N-1, vendor: DJI}`"
-                            .to_string(),
-                    ),
+                    Some(help.to_string()),
                 )
             }
         };

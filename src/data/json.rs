@@ -96,8 +96,10 @@ impl JsonRecords {
         } else {
             0
         };
+        let mut builder = Builder::new(source.clone(), &options);
+        builder.one_record = lines;
         JsonRecords {
-            builder: Builder::new(source.clone(), &options),
+            builder,
             end: source.text().len(),
             source,
             lines,
@@ -1411,7 +1413,7 @@ mod tests {
         let source = SourceFile::new("p.policy", policy);
         let program = crate::check::check_sources(&[source]).expect("the policy compiles");
         let projection = program
-            .projection(&[crate::compile::Segment::Key("id".into())])
+            .projection(&[&[crate::compile::Segment::Key("id".into())]])
             .expect("a projection");
         LoadOptions {
             projection: Some(std::sync::Arc::new(projection)),
@@ -1811,7 +1813,7 @@ mod tests {
     fn json_lines_read_each_line_on_its_own() {
         let text = "{\"id\": 1}\n\n{\"id\": 2, oops}\r\n  \r\n{\"id\": 3}\r\n[{\"id\": 4}, {\"id\": 5}]\n\"text\"\n{\"id\": 6, \"id\": 7}\n{\"id\": 8}";
         let (source, results) = read_lines(text);
-        assert_eq!(results.len(), 8);
+        assert_eq!(results.len(), 7);
         assert_eq!(ok(&results[0]).index, 0);
         let error = err(&results[1]);
         assert_eq!(error.code, Code::DataJsonSyntax);
@@ -1825,13 +1827,19 @@ mod tests {
         assert_eq!(number(get(&third.root, "id")), Decimal::from(3));
         assert_eq!(source.line_col(third.root.span.start), (5, 1));
         assert_eq!(source.slice(third.root.span), "{\"id\": 3}");
-        assert_eq!(number(get(&ok(&results[3]).root, "id")), Decimal::from(4));
-        assert_eq!(ok(&results[4]).index, 4);
-        assert_eq!(err(&results[5]).code, Code::DataNotARecord);
-        assert_eq!(err(&results[6]).code, Code::DataDuplicateKey);
-        let last = ok(&results[7]);
+        // One record a line: a list on a line is not a list of records.
+        let list = err(&results[3]);
+        assert_eq!(list.code, Code::DataNotARecord);
         assert_eq!(
-            last.index, 7,
+            list.message,
+            "a JSON Lines line holds one record, a mapping; found a list"
+        );
+        assert_eq!(source.line_col(list.span.start), (6, 1));
+        assert_eq!(err(&results[4]).code, Code::DataNotARecord);
+        assert_eq!(err(&results[5]).code, Code::DataDuplicateKey);
+        let last = ok(&results[6]);
+        assert_eq!(
+            last.index, 6,
             "a line with a syntax error counts as a record"
         );
         assert_eq!(source.line_col(last.root.span.start), (9, 1));
@@ -1849,7 +1857,7 @@ mod tests {
             "expected the end of the line, found `{`"
         );
         assert_eq!(ok(&results[1]).index, 1);
-        // A bad line gives one error, not the records read before the error.
+        // A bad line gives one error.
         let (_, results) = read_lines("[{\"id\": 1}, {\"id\": 2}, oops]\n{\"id\": 3}\n");
         assert_eq!(results.len(), 2);
         assert_eq!(err(&results[0]).code, Code::DataJsonSyntax);
