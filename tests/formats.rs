@@ -233,3 +233,40 @@ fn waived_findings_in_every_format() {
         insta::assert_snapshot!(format!("waived_{format}"), text);
     }
 }
+
+#[test]
+fn summary_tables_by_vendor_even_when_no_rule_reads_it() {
+    // The rule reads only `amount`, so the readers build no more of a record unless the report
+    // asks for its vendor; a list of vendors is named as the list.
+    let dir = common::scratch(
+        "summary-vendor",
+        &[
+            ("p.policy", "rule big { deny when amount > 5 }\n"),
+            (
+                "d.yaml",
+                "- {id: a, vendor: DJI, amount: 9}\n- {id: b, vendor: [Autel, Parrot], amount: 9}\n- {id: c, amount: 9}\n",
+            ),
+            (
+                "e.jsonl",
+                "{\"id\": \"d\", \"vendor\": \"DJI\", \"amount\": 7}\n",
+            ),
+        ],
+    );
+    let out = common::caveat_in(&dir, &["check", "--format", "summary", "."]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let vendors: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("## Findings by vendor"))
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| vendor") && !l.starts_with("| ---"))
+        .collect();
+    assert_eq!(
+        vendors,
+        [
+            "| DJI | 2 | 0 | 0 | 0 | 2 |",
+            "| \\(no vendor\\) | 1 | 0 | 0 | 0 | 1 |",
+            "| Autel, Parrot | 1 | 0 | 0 | 0 | 1 |",
+        ],
+        "{text}"
+    );
+}

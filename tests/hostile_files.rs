@@ -728,6 +728,28 @@ fn junit_stays_well_formed_with_noncharacters_in_values() {
 }
 
 #[test]
+fn junit_attributes_keep_tabs_and_line_breaks_visible() {
+    // A reader of XML turns a tab or line break inside an attribute into a space: the record's
+    // name and the failure message, both attributes, show them as escapes instead.
+    let scene = Scene::new(&[
+        ("policies/p.policy", POLICY),
+        (
+            "data/d.json",
+            "[{\"id\": \"a\\tb\\nc\", \"vendor\": \"x\"}]\n",
+        ),
+    ]);
+    let out = scene.caveat(&["check", "policies", "data", "--format", "junit"]);
+    assert_eq!(out.status.code(), Some(1), "{}", all(&out));
+    let xml = stdout(&out);
+    let case = xml
+        .lines()
+        .find(|l| l.trim_start().starts_with("<testcase"))
+        .unwrap();
+    assert!(case.contains("name=\"a\\u{9}b\\u{a}c\""), "{xml}");
+    assert!(!xml.contains('\t'), "{xml}");
+}
+
+#[test]
 fn summary_markdown_newline_in_vendor_cannot_forge_a_line() {
     let scene = Scene::new(&[
         ("policies/p.policy", POLICY),

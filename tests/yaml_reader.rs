@@ -395,7 +395,7 @@ fn skipping_unread_values_changes_no_finding() {
             .collect();
     let program = caveat::check(&inputs).unwrap_or_else(|e| panic!("{:?}", e[0].message));
     let id = [caveat::compile::Segment::Key("id".into())];
-    let projection = program.projection(&id).map(std::sync::Arc::new);
+    let projection = program.projection(&[&id]).map(std::sync::Arc::new);
     assert!(projection.is_some(), "the policies read some fields only");
     let mut skipped = 0;
     for file in ["examples/purchases.yaml", "examples/split-purchases.yaml"] {

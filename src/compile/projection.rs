@@ -140,15 +140,16 @@ impl Projection {
 }
 
 impl Program {
-    /// What the rules, their waivers and messages, and the record names (`id_field`) read of a
-    /// record; `None` when a schema checks every field, so records are read whole.
-    pub fn projection(&self, id_field: &[Segment]) -> Option<Projection> {
+    /// What the rules, their waivers and messages read of a record, and the field paths in
+    /// `also` (the record's name, a report's vendor); `None` when a schema checks every field,
+    /// so records are read whole.
+    pub fn projection(&self, also: &[&[Segment]]) -> Option<Projection> {
         if self.schema.is_some() {
             return None;
         }
         let mut projection = Projection::new();
-        if !id_field.is_empty() {
-            projection.add(&keys(&[], id_field), true);
+        for path in also.iter().filter(|p| !p.is_empty()) {
+            projection.add(&keys(&[], path), true);
         }
         self.add_reads(&mut projection, |_| true, true);
         (!projection.is_everything()).then_some(projection)
@@ -472,7 +473,7 @@ mod tests {
     fn projection_of(policy: &str) -> Option<Projection> {
         let source = crate::source::SourceFile::new("p.policy", policy);
         let program = crate::check::check_sources(&[source]).expect("the policy compiles");
-        program.projection(&[Segment::Key("id".into())])
+        program.projection(&[&[Segment::Key("id".into())]])
     }
 
     fn reads(projection: &Projection, path: &[&str]) -> Option<Wanted> {

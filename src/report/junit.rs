@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use quick_junit::{NonSuccessKind, Report as JunitReport, TestCase, TestCaseStatus, TestSuite};
 
-use super::text::xml;
+use super::text::{xml, xml_attribute};
 use super::{Place, Report};
 use crate::eval::Outcome;
 use crate::report::{CheckedRecord, Reported, RunResult, Sink};
@@ -104,8 +104,8 @@ impl<W: Write> Sink for JunitWriter<W> {
             self.close_record();
         }
         let case = self.current.get_or_insert_with(|| Case {
-            file: xml(place.file).into(),
-            name: xml(&f.record).into(),
+            file: xml_attribute(place.file).into(),
+            name: xml_attribute(&f.record).into(),
             findings: Vec::new(),
             first_failure: None,
         });
@@ -113,8 +113,8 @@ impl<W: Write> Sink for JunitWriter<W> {
             case.first_failure = Some(format!(
                 "{} {}: {}",
                 f.outcome.name(),
-                xml(&f.rule_id),
-                xml(&f.message)
+                xml_attribute(&f.rule_id),
+                xml_attribute(&f.message)
             ));
         }
         case.findings.push(line);
@@ -128,8 +128,8 @@ impl<W: Write> Sink for JunitWriter<W> {
     fn record(&mut self, record: &CheckedRecord) -> std::io::Result<()> {
         self.close_record();
         self.current = Some(Case {
-            file: xml(&record.file).into(),
-            name: xml(&record.name).into(),
+            file: xml_attribute(&record.file).into(),
+            name: xml_attribute(&record.name).into(),
             findings: Vec::new(),
             first_failure: None,
         });
@@ -142,12 +142,12 @@ impl<W: Write> Report for JunitWriter<W> {
         self.close_record();
         for diag in &result.data_errors {
             let (file, at) = match diag.location().map(Location::place) {
-                Some((file, line, column)) => (xml(file), format!(" at {line}:{column}")),
+                Some((file, line, column)) => (xml_attribute(file), format!(" at {line}:{column}")),
                 None => ("caveat".into(), String::new()),
             };
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
             status
-                .set_message(xml(&diag.message).as_ref())
+                .set_message(xml_attribute(&diag.message).as_ref())
                 .set_type(diag.code.as_str());
             let mut case = TestCase::new(format!("could not read{at}"), status);
             case.set_classname(file.as_ref());

@@ -60,6 +60,15 @@ pub fn xml(text: &str) -> Cow<'_, str> {
     escape_where(text, |c| hidden(c) || !xml_char(c))
 }
 
+/// Text for an XML attribute value: as [`xml`], and line breaks and tabs escaped too, which a
+/// reader of the document would otherwise turn into spaces (XML's attribute-value
+/// normalisation), losing them without a trace.
+pub fn xml_attribute(text: &str) -> Cow<'_, str> {
+    escape_where(text, |c| {
+        hidden(c) || !xml_char(c) || matches!(c, '\t' | '\n' | '\r')
+    })
+}
+
 /// A CSV cell: control characters escaped, and a cell that a spreadsheet would run as a formula
 /// (one starting with `=`, `+`, `-`, `@`, a tab or a carriage return) prefixed with `'`, as the
 /// OWASP advice on CSV injection has it.
@@ -112,6 +121,8 @@ mod tests {
     fn xml_text_has_no_character_xml_forbids() {
         assert_eq!(xml("a\u{fffe}b\u{ffff}\u{0}"), "a\\u{fffe}b\\u{ffff}\\u{0}");
         assert_eq!(xml("é ✓ 𝄞"), "é ✓ 𝄞");
+        assert_eq!(xml("a\tb\nc"), "a\tb\nc");
+        assert_eq!(xml_attribute("a\tb\nc\rd"), "a\\u{9}b\\u{a}c\\u{d}d");
     }
 
     #[test]

@@ -56,10 +56,17 @@ pub fn evaluate(
         .iter()
         .map(|s| Segment::Key(s.as_str().into()))
         .collect();
-    // Readers build only what the rules read.
+    // Readers build only what the rules read, the record's name, and its vendor for a report
+    // that tables findings by vendor.
+    let vendor = [Segment::Key("vendor".into())];
+    let kept: &[&[Segment]] = if sink.wants_records() {
+        &[&id_field, &vendor]
+    } else {
+        &[&id_field]
+    };
     let options = &RunOptions {
         load: LoadOptions {
-            projection: program.projection(&id_field).map(std::sync::Arc::new),
+            projection: program.projection(kept).map(std::sync::Arc::new),
             ..options.load.clone()
         },
         ..options.clone()
@@ -450,13 +457,7 @@ fn read_chunk(
                     source: record.source.clone(),
                     span: record.root.span,
                 },
-                vendor: match &record.root.value {
-                    crate::value::Value::Map(map) => match map.get("vendor").map(|n| &n.value) {
-                        Some(crate::value::Value::String(v)) => Some(v.as_str().into()),
-                        _ => None,
-                    },
-                    _ => None,
-                },
+                vendor: vendor_of(&record.root.value),
             })));
         }
         // With `--explain` only: each finding's explanation.
@@ -594,4 +595,25 @@ pub fn data_error(error: data::DataError) -> Diag {
         diag = diag.label(&error.file, related, error.related_label);
     }
     diag.maybe_help(error.help)
+}
+
+/// A record's `vendor` as the summary tables name it: its text, or the texts of a list of
+/// vendors joined with `, `; `None` when it has none or it is not text.
+fn vendor_of(root: &crate::value::Value) -> Option<Arc<str>> {
+    use crate::value::Value;
+    let Value::Map(map) = root else { return None };
+    match &map.get("vendor")?.value {
+        Value::String(v) => Some(v.as_str().into()),
+        Value::List(items) => {
+            let names: Option<Vec<&str>> = items
+                .iter()
+                .map(|item| match &item.value {
+                    Value::String(v) => Some(v.as_str()),
+                    _ => None,
+                })
+                .collect();
+            names.filter(|n| !n.is_empty()).map(|n| n.join(", ").into())
+        }
+        _ => None,
+    }
 }
