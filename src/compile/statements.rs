@@ -1,7 +1,7 @@
 //! Compiling a checked policy set's statements: rules (with duplicate ids reported), then waivers
 //! and tests, whose rule references are resolved against all the rules.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::{
     Across, Clause, CompiledRule, CompiledTest, CompiledWaiver, Compiler, GroupKey, LocalLet,
@@ -104,6 +104,15 @@ pub(crate) fn compile_statements(
         errors.append(&mut compiler.errors);
     }
     let by_id: HashMap<&str, usize> = rules.iter().enumerate().map(|(i, r)| (&*r.id, i)).collect();
+    let unparsed: HashSet<&str> = files
+        .iter()
+        .flat_map(|f| &f.ast.unparsed_rules)
+        .map(String::as_str)
+        .collect();
+    let known = KnownRules {
+        by_id: &by_id,
+        unparsed: &unparsed,
+    };
     let mut waivers = Vec::new();
     let mut tests = Vec::new();
     for (index, file) in files.iter().enumerate() {
@@ -112,12 +121,12 @@ pub(crate) fn compile_statements(
         for statement in &file.ast.statements {
             match statement {
                 Statement::Waive(waiver) => {
-                    if let Some(w) = compile_waiver(&mut compiler, waiver, &by_id, &rules) {
+                    if let Some(w) = compile_waiver(&mut compiler, waiver, &known, &rules) {
                         waivers.push(w);
                     }
                 }
                 Statement::Test(test) => {
-                    if let Some(t) = compile_test(&mut compiler, test, &by_id) {
+                    if let Some(t) = compile_test(&mut compiler, test, &known) {
                         tests.push(t);
                     }
                 }
@@ -133,16 +142,28 @@ pub(crate) fn compile_statements(
     }
 }
 
-/// The index of the rule `reference` names, or an error with the closest id.
+/// The rules a waiver or a test may name.
+struct KnownRules<'a> {
+    /// Each compiled rule's index by its id.
+    by_id: &'a HashMap<&'a str, usize>,
+    /// The ids of rule blocks that did not parse (their syntax error is reported already).
+    unparsed: &'a HashSet<&'a str>,
+}
+
+/// The index of the rule `reference` names, or an error with the closest id (none when the rule
+/// it names did not parse).
 fn rule_named(
     compiler: &mut Compiler<'_>,
     reference: &crate::source::Spanned<String>,
-    by_id: &HashMap<&str, usize>,
+    known: &KnownRules<'_>,
 ) -> Option<usize> {
-    if let Some(&index) = by_id.get(reference.node.as_str()) {
+    if let Some(&index) = known.by_id.get(reference.node.as_str()) {
         return Some(index);
     }
-    let suggestion = crate::suggest::closest(&reference.node, by_id.keys().copied());
+    if known.unparsed.contains(reference.node.as_str()) {
+        return None;
+    }
+    let suggestion = crate::suggest::closest(&reference.node, known.by_id.keys().copied());
     compiler.errors.push(
         Diag::error(
             Code::CheckUnknownRule,
@@ -161,10 +182,10 @@ fn rule_named(
 fn compile_waiver(
     compiler: &mut Compiler<'_>,
     waiver: &ast::Waiver,
-    by_id: &HashMap<&str, usize>,
+    known: &KnownRules<'_>,
     rules: &[CompiledRule],
 ) -> Option<CompiledWaiver> {
-    let rule = rule_named(compiler, &waiver.rule, by_id);
+    let rule = rule_named(compiler, &waiver.rule, known);
     // A waiver of a group rule reads the group as the rule does: its keys, `group`, its lets, `id`.
     let names = rule.and_then(|r| rules.get(r)).and_then(|r| {
         let across = r.across.as_ref()?;
@@ -191,6 +212,29 @@ fn compile_waiver(
     let condition = compiler.clause(&waiver.condition, Position::For);
     compiler.rule = None;
     let until = compiler.date_constant(&waiver.until, "`until` takes a date");
+    let said = [
+        ("because", Some(&waiver.reason)),
+        ("by", waiver.owner.as_ref()),
+    ];
+    for (keyword, text) in said {
+        if let Some(text) = text.filter(|t| t.node.trim().is_empty()) {
+            let what = if keyword == "because" {
+                "the reason the finding is waived"
+            } else {
+                "who decided the waiver"
+            };
+            compiler.errors.push(
+                Diag::error(
+                    Code::CheckEmptyWaiverText,
+                    format!("a waiver's `{keyword}` is empty"),
+                )
+                .label(compiler.source(), text.span, "empty")
+                .help(format!(
+                    "write {what}, which the report shows with the waived finding"
+                )),
+            );
+        }
+    }
     Some(CompiledWaiver {
         rule: rule?,
         condition,
@@ -206,13 +250,13 @@ fn compile_waiver(
 fn compile_test(
     compiler: &mut Compiler<'_>,
     test: &ast::TestBlock,
-    by_id: &HashMap<&str, usize>,
+    known: &KnownRules<'_>,
 ) -> Option<CompiledTest> {
     let mut expect = Vec::new();
     let mut complete = true;
     for expectation in &test.expect {
         let outcome = expectation.effect.node;
-        match rule_named(compiler, &expectation.rule, by_id) {
+        match rule_named(compiler, &expectation.rule, known) {
             Some(rule) => expect.push((outcome, rule)),
             None => complete = false,
         }
@@ -426,21 +470,32 @@ fn compile_rule(compiler: &mut Compiler<'_>, rule: &ast::Rule, id: String) -> Co
     compiled
 }
 
-/// The names of a rule block's lets; a name declared twice, or that hides a file-level `let` or
-/// `alias`, is an error.
+/// The names of a rule block's lets; a name declared twice, that hides a file-level `let` or
+/// `alias`, or that hides `id` (a group's name) in a group rule, is an error.
 fn local_names(compiler: &mut Compiler<'_>, rule: &ast::Rule) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     // The `as` names of the keys are names of the rule too.
-    let key_names: Vec<&crate::source::Spanned<String>> = match &rule.body {
-        RuleBody::Effect { per, .. } => per.iter().filter_map(|k| k.name.as_ref()).collect(),
-        RuleBody::Require { .. } => Vec::new(),
+    let (key_names, grouped): (Vec<&crate::source::Spanned<String>>, bool) = match &rule.body {
+        RuleBody::Effect { per, .. } => (
+            per.iter().filter_map(|k| k.name.as_ref()).collect(),
+            !per.is_empty(),
+        ),
+        RuleBody::Require { .. } => (Vec::new(), false),
     };
+    let group_name = "the group's name in this group rule (a waiver matches it with `id == …`)";
     for (i, key) in key_names.iter().enumerate() {
-        if key_names.iter().take(i).any(|k| k.node == key.node) {
+        let clash = if key_names.iter().take(i).any(|k| k.node == key.node) {
+            Some("the name of another key of this rule")
+        } else if key.node == "id" {
+            Some(group_name)
+        } else {
+            None
+        };
+        if let Some(what) = clash {
             compiler.errors.push(
                 Diag::error(
                     Code::CheckLocalShadows,
-                    format!("`{}` names two keys of this rule", key.node),
+                    format!("`{}` is already {what}", key.node),
                 )
                 .label(compiler.source(), key.span, "named again here")
                 .help("give each key a name of its own"),
@@ -450,11 +505,13 @@ fn local_names(compiler: &mut Compiler<'_>, rule: &ast::Rule) -> Vec<String> {
     for local in &rule.lets {
         let name = &local.name.node;
         let clash = if names.contains(name) {
-            Some("another `let` of this rule")
+            Some("the name of another `let` of this rule")
         } else if key_names.iter().any(|k| k.node == *name) {
-            Some("a key of this rule (`as`)")
+            Some("the name of a key of this rule (`as`)")
         } else if compiler.declares(name) {
-            Some("a `let` or `alias` of the file")
+            Some("the name of a `let` or `alias` of the file")
+        } else if grouped && name == "id" {
+            Some(group_name)
         } else {
             None
         };
@@ -462,7 +519,7 @@ fn local_names(compiler: &mut Compiler<'_>, rule: &ast::Rule) -> Vec<String> {
             compiler.errors.push(
                 Diag::error(
                     Code::CheckLocalShadows,
-                    format!("`{name}` is already the name of {what}"),
+                    format!("`{name}` is already {what}"),
                 )
                 .label(compiler.source(), local.name.span, "declared again here")
                 .help("give the rule's `let` a name of its own"),

@@ -72,6 +72,7 @@ codes! {
     CheckConstantHasNoFields = "caveat::check::constant_has_no_fields", Error, "a field is read (`NAME.field`) from a `let` or `alias` name, which is a constant; `record.NAME` reads the field";
     CheckDuplicateName = "caveat::check::duplicate_name", Error, "a `let` or `alias` name is declared twice in one file, or imports bring the same name from two files";
     CheckDuplicateRuleId = "caveat::check::duplicate_rule_id", Error, "two rules have the same id: a `rule ID` used twice, or two unnamed rules that get the same `FILE-STEM:LINE`";
+    CheckEmptyWaiverText = "caveat::check::empty_waiver_text", Error, "a waiver's `because` reason or `by` owner is empty or only blanks, so the report could not say why the finding is waived or who decided it";
     CheckGroupField = "caveat::check::group_field", Error, "inside a rule with `per`, a field path that is not a key has no single value: read it through `group`";
     CheckGroupOutside = "caveat::check::group_outside", Error, "`group` is used outside a rule with `per`, or in a group rule's `where`";
     CheckHavingWithoutPer = "caveat::check::having_without_per", Error, "`having` in a rule without `per`: it chooses groups, and such a rule has none";
@@ -83,7 +84,7 @@ codes! {
     CheckLetNotConstant = "caveat::check::let_not_constant", Error, "the value of a `let` depends on the record instead of being a constant";
     CheckLocalCycle = "caveat::check::local_cycle", Error, "rule-local `let`s are defined in terms of each other";
     CheckLocalInWhere = "caveat::check::local_in_where", Error, "a group rule's `where` or key reads a rule-local `let`, which is computed per group after grouping";
-    CheckLocalShadows = "caveat::check::local_shadows", Error, "a rule-local `let` or a key\'s `as` name repeats the name of a file-level `let` or `alias`, or of another `let` or key of the rule";
+    CheckLocalShadows = "caveat::check::local_shadows", Error, "a rule-local `let` or a key\'s `as` name repeats the name of a file-level `let` or `alias`, or of another `let` or key of the rule, or is `id` (the group\'s name) in a group rule";
     CheckNotADate = "caveat::check::not_a_date", Error, "a date filter (`after`, `before`, `between`) or a waiver's `until` is given something other than a date constant";
     CheckNotAList = "caveat::check::not_a_list", Error, "the name after `in` is a `let` bound to a constant that is not a list";
     CheckNotBoolean = "caveat::check::not_boolean", Error, "a `when`, `unless`, `require`, waiver `for` or operand of `and`/`or`/`not`/`where` is a number, string or other non-condition";

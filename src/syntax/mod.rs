@@ -194,24 +194,25 @@ const PARALLEL_PARSE_BYTES: usize = 64 * 1024;
 /// Parses a policy file. Returns the statements that parsed and every syntax error found.
 pub fn parse(source: &Source) -> (PolicyFile, Vec<Diag>) {
     let text = source.text();
-    let file = |statements| PolicyFile {
+    let file = |statements, unparsed_rules| PolicyFile {
         source: source.clone(),
         statements,
+        unparsed_rules,
     };
     let bidi = bidi_controls(source);
     if !bidi.is_empty() {
-        return (file(Vec::new()), bidi);
+        return (file(Vec::new(), Vec::new()), bidi);
     }
     let statement_starts = match scan_layout(source) {
         Ok(starts) => starts,
-        Err(diag) => return (file(Vec::new()), vec![diag]),
+        Err(diag) => return (file(Vec::new(), Vec::new()), vec![diag]),
     };
     let start = if text.starts_with('\u{feff}') { 3 } else { 0 };
     if let Some(statements) = parse_in_pieces(source, start, &statement_starts) {
-        return (file(statements), Vec::new());
+        return (file(statements, Vec::new()), Vec::new());
     }
     let piece = parse_range(source, start, text.len());
-    (file(piece.statements), piece.errors)
+    (file(piece.statements, piece.unparsed_rules), piece.errors)
 }
 
 /// Parses a big file in pieces, cut at statements that start a line outside any bracket, on all
@@ -257,6 +258,8 @@ fn parse_in_pieces(source: &Source, start: usize, starts: &[usize]) -> Option<Ve
 struct Piece {
     statements: Vec<Statement>,
     errors: Vec<Diag>,
+    /// The ids of rule blocks that did not parse.
+    unparsed_rules: Vec<String>,
     /// The last statement ran past the end of the range.
     overran: bool,
 }
@@ -279,7 +282,10 @@ fn parse_range(source: &Source, start: usize, end: usize) -> Piece {
                 let statement_end = pos + pair.as_span().end();
                 match lower::statement(source, pos, pair) {
                     Ok(statement) => piece.statements.push(statement),
-                    Err(mut diags) => piece.errors.append(&mut diags),
+                    Err(mut diags) => {
+                        piece.errors.append(&mut diags);
+                        piece.unparsed_rules.extend(rule_block_id(rest));
+                    }
                 }
                 previous_start = Some(pos);
                 // A statement that consumed nothing would loop forever; the grammar has none.
@@ -287,6 +293,7 @@ fn parse_range(source: &Source, start: usize, end: usize) -> Piece {
                 piece.overran = pos > end;
             }
             Err(error) => {
+                piece.unparsed_rules.extend(rule_block_id(rest));
                 let diag = syntax_error(source, pos, previous_start, error);
                 let at = diag.location().map_or(pos, |l| l.span.start);
                 piece.errors.push(diag);
@@ -301,6 +308,19 @@ fn parse_range(source: &Source, start: usize, end: usize) -> Piece {
         }
     }
     piece
+}
+
+/// The id of the rule block `text` starts with (`rule ID`), if it does.
+fn rule_block_id(text: &str) -> Option<String> {
+    let rest = text.strip_prefix("rule")?;
+    let id = rest.trim_start_matches([' ', '\t', '\r', '\n']);
+    if id.len() == rest.len() || !id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return None;
+    }
+    let len = id
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+        .unwrap_or(id.len());
+    Some(id[..len].to_string())
 }
 
 /// An expression nested more than [`MAX_NESTING`] levels deep, at `span`.
@@ -500,6 +520,30 @@ fn duration_help(text: &str, at: usize, token: &str) -> Option<String> {
     ))
 }
 
+/// The fix for a number written with an exponent (`1e3`, `2.5E-2`), when `token` at `at` is
+/// one: the number written out.
+fn exponent_help(text: &str, at: usize, token: &str) -> Option<String> {
+    // The token may stop before an exponent's sign: `2.5E-2` is found as `2.5E`.
+    let rest = text.get(at..)?;
+    let len = rest
+        .char_indices()
+        .find(|&(i, c)| {
+            !(c.is_ascii_alphanumeric()
+                || c == '.'
+                || (matches!(c, '-' | '+') && rest[..i].ends_with(['e', 'E'])))
+        })
+        .map_or(rest.len(), |(i, _)| i);
+    let written = rest.get(..len)?;
+    if !token.starts_with(|c: char| c.is_ascii_digit()) || !written.contains(['e', 'E']) {
+        return None;
+    }
+    let number = rust_decimal::Decimal::from_scientific(written).ok()?;
+    Some(format!(
+        "a number in a policy is written out, without an exponent: `{}`",
+        number.normalize()
+    ))
+}
+
 /// A fix to suggest for a syntax error, when one is plain.
 fn syntax_help(text: &str, at: usize, found: &FoundToken, expected: &[&str]) -> Option<String> {
     let token = text.get(at..at + found.len).unwrap_or("");
@@ -511,6 +555,9 @@ fn syntax_help(text: &str, at: usize, found: &FoundToken, expected: &[&str]) -> 
             ));
         }
         if let Some(help) = duration_help(text, at, token) {
+            return Some(help);
+        }
+        if let Some(help) = exponent_help(text, at, token) {
             return Some(help);
         }
         if let Some(keyword) = crate::suggest::closest(token, KEYWORDS.iter().copied())
