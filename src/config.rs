@@ -98,7 +98,7 @@ pub fn load(path: &Path) -> Result<Config, Diag> {
             format!("cannot read `{}`: it is not UTF-8 text", path.display()),
         )
     })?;
-    let source = SourceFile::new(path.display().to_string(), text);
+    let source = SourceFile::new(crate::workdir::relative(path).display().to_string(), text);
     parse(&source, path)
 }
 

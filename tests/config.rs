@@ -160,7 +160,8 @@ fn unknown_keys_are_errors_that_point_into_the_config() {
         text.contains("`fail_on` is not a setting caveat knows"),
         "{text}"
     );
-    assert!(text.contains("caveat.toml:2:1"), "{text}");
+    // Named as every other file is: relative to the working folder.
+    assert!(text.contains("─[caveat.toml:2:1]"), "{text}");
     assert!(text.contains("did you mean `fail-on`?"), "{text}");
 }
 

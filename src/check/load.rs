@@ -190,6 +190,22 @@ impl Loader {
                     );
                     continue;
                 }
+                Ok(_) if shown.extension().is_none_or(|e| e != "policy") => {
+                    let data = crate::data::Format::from_path(&shown).is_some();
+                    self.errors.push(
+                        Diag::error(
+                            Code::CheckImportNotPolicy,
+                            format!("import `{target}` is not a policy file"),
+                        )
+                        .label(&source, span, "not a `.policy` file")
+                        .help(if data {
+                            "this is a data file: give it on the command line (`caveat check POLICIES DATA`) or in `caveat.toml`'s `data`, not to `import`"
+                        } else {
+                            "`import` reads policy files, whose names end in `.policy`"
+                        }),
+                    );
+                    continue;
+                }
                 Ok(_) => {}
                 Err(_) => {
                     let help = match nearby_policy(&shown) {

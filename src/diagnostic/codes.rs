@@ -78,6 +78,7 @@ codes! {
     CheckHavingWithoutPer = "caveat::check::having_without_per", Error, "`having` in a rule without `per`: it chooses groups, and such a rule has none";
     CheckImportCycle = "caveat::check::import_cycle", Error, "an `import` closes a cycle of files importing each other";
     CheckImportMissing = "caveat::check::import_missing", Error, "an `import` names a file that does not exist (the path is relative to the importing file)";
+    CheckImportNotPolicy = "caveat::check::import_not_policy", Error, "an `import` names a file that is not a policy file (`.policy`), such as a data file";
     CheckImportOutsideRoot = "caveat::check::import_outside_root", Error, "an `import` leads, through `..` or a symlink, to a file outside the policy root";
     CheckKeyTwice = "caveat::check::key_twice", Error, "the same key is written twice in one `per` (`per vendor, vendor`)";
     CheckLetCycle = "caveat::check::let_cycle", Error, "a `let` is defined in terms of itself through other `let`s";
