@@ -39,7 +39,43 @@ pub(crate) struct JsonRecords {
     /// The prints ([`key_print`]) of the keys of the objects it has open, innermost last, for
     /// the duplicate-key check.
     open_prints: Vec<u64>,
+    /// The keys of the last object [`JsonRecords::whole_line`] read at each place (at most
+    /// [`SHAPES`] places): the records of a file mostly spell the same keys in the same order.
+    shapes: Vec<Shape>,
 }
+
+/// The keys an object at one place of a record had (a depth and what is read there), each as
+/// [`JsonRecords::whole_member`] found it: an object spelling the same keys in the same order
+/// is read without searching the projection, comparing prints or allocating its keys again.
+struct Shape {
+    depth: usize,
+    wanted: Option<Wanted>,
+    keys: Vec<KnownKey>,
+}
+
+/// A key of a [`Shape`]: its text (no escapes, within the limits), its print, and what is read
+/// of its value.
+#[derive(Clone)]
+struct KnownKey {
+    text: Text,
+    print: u64,
+    child: Option<Wanted>,
+}
+
+/// Where an object being read stands against its place's [`Shape`].
+struct ShapeCursor {
+    /// The shape of its place, if it has one.
+    slot: Option<usize>,
+    /// How many keys it has read.
+    index: usize,
+    /// Whether every key so far is the shape's key at the same index.
+    matched: bool,
+    /// Once a key differs: the keys it has, for the shape of its place.
+    fresh: Vec<KnownKey>,
+}
+
+/// The most places of a record whose keys [`JsonRecords::whole_line`] remembers.
+const SHAPES: usize = 32;
 
 /// How deep [`JsonRecords::whole_line`] goes before it leaves a line to the general reader.
 const WHOLE_LINE_DEPTH: usize = 64;
@@ -114,6 +150,7 @@ impl JsonRecords {
             whole_lines: true,
             widths: vec![0; WHOLE_LINE_DEPTH],
             open_prints: Vec::new(),
+            shapes: Vec::new(),
         }
     }
 
@@ -395,6 +432,16 @@ impl JsonRecords {
         } else {
             (Vec::new(), Vec::with_capacity(width))
         };
+        let mut cursor = ShapeCursor {
+            slot: if object {
+                self.shape_slot(depth, wanted)
+            } else {
+                None
+            },
+            index: 0,
+            matched: true,
+            fresh: Vec::new(),
+        };
         self.pos += 1;
         self.skip_blanks();
         if self.at(self.pos) == Some(close) {
@@ -402,7 +449,7 @@ impl JsonRecords {
         } else {
             loop {
                 if object {
-                    self.whole_member(depth, wanted, first_print, &mut entries)?;
+                    self.whole_member(depth, wanted, first_print, &mut entries, &mut cursor)?;
                 } else {
                     let item = self.whole_value(depth + 1, wanted)?;
                     if wanted.is_some() {
@@ -422,6 +469,11 @@ impl JsonRecords {
         }
         let span = Span::new(start, self.pos);
         self.open_prints.truncate(first_print);
+        if let (Some(slot), false) = (cursor.slot, cursor.matched)
+            && let Some(shape) = self.shapes.get_mut(slot)
+        {
+            shape.keys = cursor.fresh;
+        }
         if wanted.is_some()
             && let Some(width) = self.widths.get_mut(depth)
         {
@@ -438,19 +490,100 @@ impl JsonRecords {
         Some(Node { value, span })
     }
 
+    /// The shape of the objects at `depth` read as `wanted`, if there is room for it.
+    fn shape_slot(&mut self, depth: usize, wanted: Option<Wanted>) -> Option<usize> {
+        let found = self
+            .shapes
+            .iter()
+            .position(|s| s.depth == depth && s.wanted == wanted);
+        if found.is_none() && self.shapes.len() < SHAPES {
+            self.shapes.push(Shape {
+                depth,
+                wanted,
+                keys: Vec::new(),
+            });
+            return Some(self.shapes.len() - 1);
+        }
+        found
+    }
+
+    /// The shape's key at the cursor, when the key at the current position (its opening quote)
+    /// is spelt the same: its text, print and what is read of its value, with the position
+    /// moved past it.
+    fn known_key(&mut self, cursor: &ShapeCursor) -> Option<KnownKey> {
+        if !cursor.matched {
+            return None;
+        }
+        let key = self.shapes.get(cursor.slot?)?.keys.get(cursor.index)?;
+        let bytes = key.text.as_bytes();
+        let from = self.pos + 1;
+        let close = from + bytes.len();
+        let text = self.source.text().as_bytes();
+        if close >= self.end
+            || text.get(from..close) != Some(bytes)
+            || text.get(close) != Some(&b'"')
+        {
+            return None;
+        }
+        let key = key.clone();
+        self.pos = close + 1;
+        Some(key)
+    }
+
     /// One `"key": value` of an object whose keys' prints start at `first_print`, added to
-    /// `entries` when it is built.
+    /// `entries` when it is built. A key its place's shape has at the same index (`cursor`) is
+    /// taken as it is: the keys before it are the shape's too, so it repeats none of them.
     fn whole_member(
         &mut self,
         depth: usize,
         wanted: Option<Wanted>,
         first_print: usize,
         entries: &mut Vec<Entry>,
+        cursor: &mut ShapeCursor,
     ) -> Option<()> {
         self.skip_blanks();
         if self.at(self.pos) != Some(b'"') {
             return None;
         }
+        let key_start = self.pos;
+        let key = match self.known_key(cursor) {
+            Some(key) => key,
+            None => {
+                if cursor.matched
+                    && let Some(shape) = cursor.slot.and_then(|slot| self.shapes.get(slot))
+                {
+                    cursor.fresh = shape.keys.get(..cursor.index)?.to_vec();
+                }
+                cursor.matched = false;
+                let key = self.new_key(wanted, first_print)?;
+                if cursor.slot.is_some() {
+                    cursor.fresh.push(key.clone());
+                }
+                key
+            }
+        };
+        cursor.index += 1;
+        let key_span = Span::new(key_start, self.pos);
+        self.open_prints.push(key.print);
+        self.skip_blanks();
+        if self.at(self.pos) != Some(b':') {
+            return None;
+        }
+        self.pos += 1;
+        let value = self.whole_value(depth + 1, key.child)?;
+        if wanted.is_some() {
+            entries.push(Entry {
+                key: key.text,
+                key_span,
+                value,
+            });
+        }
+        Some(())
+    }
+
+    /// A key at its opening quote that no shape foretold, checked (no escape, within the limits,
+    /// none of its object's keys before it alike in print) and looked up in the projection.
+    fn new_key(&mut self, wanted: Option<Wanted>, first_print: usize) -> Option<KnownKey> {
         let (key_span, escaped) = self.scan_string().ok()?;
         if escaped || self.too_large(key_span) {
             return None;
@@ -458,29 +591,18 @@ impl JsonRecords {
         // Between two quotes of the (valid UTF-8) text: slicing checks no more than that.
         let key_range = key_span.start + 1..key_span.end - 1;
         let key = self.source.text().get(key_range.clone())?;
-        let print = key_print_in(self.source.text().as_bytes(), key_range.clone());
+        let print = key_print_in(self.source.text().as_bytes(), key_range);
         let prints = self.open_prints.get(first_print..)?;
         // A key seen before (or one alike in its print), or too many to compare: the general
         // reader decides.
         if prints.len() >= WHOLE_LINE_KEYS || prints.contains(&print) {
             return None;
         }
-        self.open_prints.push(print);
-        let child = wanted.and_then(|w| self.builder.child_wanted(w, key, print));
-        self.skip_blanks();
-        if self.at(self.pos) != Some(b':') {
-            return None;
-        }
-        self.pos += 1;
-        let value = self.whole_value(depth + 1, child)?;
-        if wanted.is_some() {
-            entries.push(Entry {
-                key: Text::from(self.source.text().get(key_range)?),
-                key_span,
-                value,
-            });
-        }
-        Some(())
+        Some(KnownKey {
+            text: Text::from(key),
+            print,
+            child: wanted.and_then(|w| self.builder.child_wanted(w, key, print)),
+        })
     }
 
     /// Reads a value (or opens a container) at the current position.
@@ -782,10 +904,9 @@ impl JsonRecords {
     fn string(&mut self) -> Result<(Text, Span), Box<DataError>> {
         let text = self.source.text();
         let start = self.pos;
-        let mut i = start + 1;
+        let mut i = self.next_special(start + 1);
         // Most strings have no escapes: one allocation, straight from the text.
         loop {
-            i = self.next_special(i);
             match self.at(i) {
                 Some(b'"') => {
                     self.pos = i + 1;
@@ -794,7 +915,8 @@ impl JsonRecords {
                 }
                 Some(b'\\') => break,
                 Some(0..0x20) => return Err(self.control_character(i)),
-                Some(_) => i += 1,
+                // A long string: on from here, eight bytes at a time.
+                Some(_) => i = self.next_special(i),
                 None => return Err(self.unterminated(start, i)),
             }
         }
@@ -1171,6 +1293,64 @@ mod tests {
 
     fn read_lines(text: &str) -> (Source, Vec<Result<Record, DataError>>) {
         read_with(text, true, LoadOptions::default())
+    }
+
+    #[test]
+    fn lines_of_one_shape_are_read_as_each_line_alone_is() {
+        // Each line is read after lines whose keys it shares, in part, in another order, or
+        // spelt with an escape, or with a key twice: what a reader that starts afresh at
+        // each line gives.
+        let lines = [
+            r#"{"id": 1, "vendor": "DJI", "buyer": {"unit": "U1", "branch": "Army"}}"#,
+            r#"{"id": 2, "vendor": "DJI", "buyer": {"unit": "U2", "branch": "Navy"}}"#,
+            r#"{"id": 3, "vendor": "DJI"}"#,
+            r#"{"id": 4, "vendor": "DJI", "buyer": {"unit": "U4"}, "amount": 5}"#,
+            r#"{"id": 4, "vendor": "DJI", "buyer": {"unit": "U4"}, "amount": 5, "id": 1}"#,
+            r#"{"vendor": "DJI", "id": 5}"#,
+            r#"{"id": 6, "vendor": "DJI", "id": 7}"#,
+            r#"{"id": 8, "vend\u006fr": "DJI"}"#,
+            r#"{"id": 9, "vendor": "DJI", "vendor": "Autel"}"#,
+            r#"{"id": 10, "vendorx": "DJI"}"#,
+            r#"{"id": 11, "vendo": "DJI"}"#,
+            r#"{"id": 12, "buyer": {"unit": "U1", "unit": "U2"}}"#,
+            r#"{"id": 13, "vendor": "DJI", "buyer": {"unit": "U1", "branch": "Army"}}"#,
+        ];
+        for options in [
+            LoadOptions::default(),
+            reading("deny when buyer.unit exists\n"),
+        ] {
+            let text = lines.join("\n");
+            let (_, together) = read_with(&text, true, options.clone());
+            // What a result is, without the text it was read from and its index.
+            let shown = |r: &Result<Record, DataError>| match r {
+                Ok(record) => format!("{:?}", record.root),
+                Err(e) => format!("{:?} {} {:?}", e.code, e.message, e.span),
+            };
+            assert_eq!(together.len(), lines.len());
+            for (i, result) in together.iter().enumerate() {
+                // The line at the same place, the lines around it blanked out.
+                let blanked: Vec<String> = lines
+                    .iter()
+                    .enumerate()
+                    .map(|(j, l)| {
+                        if j == i {
+                            l.to_string()
+                        } else {
+                            " ".repeat(l.len())
+                        }
+                    })
+                    .collect();
+                let (_, alone) = read_with(&blanked.join("\n"), true, options.clone());
+                assert_eq!(shown(result), shown(&alone[0]), "line {}", i + 1);
+            }
+            let errors: Vec<usize> = together
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.is_err())
+                .map(|(i, _)| i + 1)
+                .collect();
+            assert_eq!(errors, [5, 7, 9, 12]);
+        }
     }
 
     /// A JSON Lines record knows its line, and a place in it is where counting lines puts it:
