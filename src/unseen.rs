@@ -116,6 +116,8 @@ pub struct Seen {
     pub keys: Vec<BTreeSet<Box<str>>>,
     /// Per path: how many records lacking it were sampled.
     misses: Vec<usize>,
+    /// How many records were looked at (records that could not be read are not).
+    records: usize,
 }
 
 impl Seen {
@@ -125,11 +127,13 @@ impl Seen {
             had: vec![false; paths.len()],
             keys: vec![BTreeSet::new(); paths.len()],
             misses: vec![0; paths.len()],
+            records: 0,
         }
     }
 
     /// Looks for the paths not seen yet in one record.
     pub fn record(&mut self, paths: &[ReadPath], root: &Node) {
+        self.records += 1;
         for (index, path) in paths.iter().enumerate() {
             if self.had.get(index).copied().unwrap_or(true) {
                 continue;
@@ -153,6 +157,7 @@ impl Seen {
 
     /// Adds what another chunk saw.
     pub fn merge(&mut self, other: Seen) {
+        self.records += other.records;
         for (mine, theirs) in self.had.iter_mut().zip(other.had) {
             *mine |= theirs;
         }
@@ -186,8 +191,12 @@ fn has(node: &Node, keys: &[Box<str>], mut stopped: Option<&mut BTreeSet<Box<str
 }
 
 /// A warning for each read path that no record of the run had, at the rule that reads it, with
-/// the nearest key seen where the path stopped.
+/// the nearest key seen where the path stopped; none when no record could be read (the data
+/// errors say why).
 pub fn warnings(program: &Program, paths: &[ReadPath], seen: &Seen) -> Vec<Diag> {
+    if seen.records == 0 {
+        return Vec::new();
+    }
     paths
         .iter()
         .zip(&seen.had)

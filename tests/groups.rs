@@ -529,6 +529,28 @@ fn a_key_of_another_type_points_at_the_value_and_the_key() {
     insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
 }
 
+/// A rule that compares each record with `all.` of a value one record holds badly: that record
+/// is told its value is bad; the others that its value reaches are told whose it is.
+#[test]
+fn a_bad_value_brought_by_all_is_shown_as_another_records() {
+    let dir = common::scratch(
+        "bad-all-value",
+        &[
+            (
+                "p.policy",
+                "rule outlier {\n  let v = amount\n  warn when v > upper_fence(all.v)\n}\n",
+            ),
+            (
+                "d.yaml",
+                "- {id: R1, amount: 5}\n- {id: R2, amount: lots}\n- {id: R3, amount: 7}\n",
+            ),
+        ],
+    );
+    let out = common::caveat_in(&dir, &["check", "p.policy", "d.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+}
+
 /// A key whose value is a list: every element's type counts, not only the first one's, so the
 /// order of the elements does not decide whether a record is refused.
 #[test]

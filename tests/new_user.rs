@@ -718,4 +718,20 @@ fn a_field_no_record_has_is_a_warning_at_the_rule_with_a_suggestion() {
     );
     let out = caveat_in(&dir, &["check", "m.policy", "m.yaml"]);
     assert!(!stderr(&out).contains("unseen_field"), "{}", stderr(&out));
+    // When no record could be read, the data error says why; no field was unseen.
+    let dir = project(
+        "unseen_unreadable",
+        &[
+            ("m.policy", "deny when amount > 1\n"),
+            ("m.jsonl", "{\"id\": \"a\", \"amount\": 9,}\n"),
+        ],
+    );
+    let out = caveat_in(&dir, &["check", "m.policy", "m.jsonl"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("caveat::data::json_syntax"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("unseen_field"), "{}", stderr(&out));
 }

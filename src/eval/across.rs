@@ -1033,6 +1033,10 @@ struct Prepared<'r> {
     per_member: Vec<usize>,
 }
 
+/// The words that name, in an error's message, the record or group whose value a run-wide
+/// `all.` value brought to the failing rule: "(`all.a` holds it, from R6)".
+pub(crate) const HELD_FROM: &str = "holds it, from";
+
 impl<'r> Prepared<'r> {
     /// The message of `failure` on group `g`: when a value that `all.` brought from another
     /// group is at fault, which group that is (`all.a` holds it, from C), so that the groups
@@ -1053,7 +1057,7 @@ impl<'r> Prepared<'r> {
             Some((l, from)) if from != g => {
                 let name = rule.lets.get(l).map_or("", |local| &*local.name);
                 let group = self.names.get(from).map_or("", String::as_str);
-                format!("{} (`all.{name}` holds it, from {group})", failure.message)
+                format!("{} (`all.{name}` {HELD_FROM} {group})", failure.message)
             }
             _ => failure.message.clone(),
         }

@@ -97,7 +97,15 @@ pub fn finding_diag(finding: &Reported) -> Diag {
         value
     };
     let conformance = finding.is_conformance();
+    // The bad value is another record's, which `all.` brought to this one.
+    let elsewhere = finding.outcome == Outcome::Error
+        && finding
+            .message
+            .contains(&format!("` {} ", crate::eval::across::HELD_FROM));
     let record_label = match (&finding.field, finding.outcome) {
+        (None, Outcome::Error) if elsewhere => {
+            "the bad value is another record's, read through `all.`".to_string()
+        }
         (None, _) if conformance && finding.rule_id.ends_with("missing_field") => {
             "a required field is missing from this record".to_string()
         }
@@ -127,6 +135,9 @@ pub fn finding_diag(finding: &Reported) -> Diag {
     };
     let help = match finding.outcome {
         _ if conformance => None,
+        Outcome::Error if elsewhere => Some(
+            "fix the value in the record the message names, or make the rule expect it".to_string(),
+        ),
         Outcome::Error => {
             Some("fix the value in the record, or make the rule expect it".to_string())
         }
