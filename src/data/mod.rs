@@ -9,6 +9,12 @@ mod csv;
 mod json;
 mod yaml;
 
+/// A number as YAML's core schema (or JSON, or a plain decimal string) writes it: `1e3`, `.5`,
+/// `0x1F`, `389838.00`.
+pub(crate) fn number_as_written(text: &str) -> Option<rust_decimal::Decimal> {
+    yaml::parse_number(text.as_bytes())
+}
+
 pub(crate) use json::first_special;
 
 use crate::diagnostic::Code;

@@ -1581,7 +1581,7 @@ pub(crate) fn render_value(value: &Operand<'_>, record: Option<&Record>, out: &m
                     .find_map(|q| written.strip_prefix(*q)?.strip_suffix(*q))
                     .unwrap_or(written);
                 // Only a value the data wrote is shown as written; a computed one is not.
-                match crate::value::parse_data_number(written) {
+                match crate::data::number_as_written(written) {
                     Some(w) if w == *n => out.push_str(written),
                     _ => out.push_str(&n.to_string()),
                 }

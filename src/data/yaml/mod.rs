@@ -11,7 +11,8 @@ use crate::source::{Source, Span};
 use crate::value::Value;
 use block::{BlockScanner, Step};
 use offsets::Offsets;
-use scalar::{parse_int, parse_number, plain_value, quoted_end};
+pub(crate) use scalar::parse_number;
+use scalar::{parse_int, plain_value, quoted_end};
 use tags::{TagKind, classify_tag, display_tag, find_tag, skip_properties};
 
 mod block;

@@ -63,7 +63,7 @@ pub(super) fn split_sign(bytes: &[u8]) -> (bool, &[u8]) {
 
 /// A core-schema number: an integer (also octal or hex) or
 /// `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`.
-pub(super) fn parse_number(bytes: &[u8]) -> Option<rust_decimal::Decimal> {
+pub(crate) fn parse_number(bytes: &[u8]) -> Option<rust_decimal::Decimal> {
     if bytes.starts_with(b"0o") || bytes.starts_with(b"0x") {
         return parse_int(bytes);
     }
