@@ -282,6 +282,48 @@ fn diff_shows_the_group_findings_a_policy_change_adds() {
     );
 }
 
+/// Every group whose finding changes is listed, each against its own base finding, and counted
+/// as a group, not as a record.
+#[test]
+fn diff_compares_each_group_with_its_own_base_finding() {
+    let dir = common::scratch(
+        "groups-diff-each",
+        &[
+            (
+                "base.policy",
+                "rule tot { warn per vendor when count(group) >= 2 message \"{vendor} has {count(group)}\" }\n",
+            ),
+            (
+                "head.policy",
+                "rule tot { deny per vendor when count(group) >= 3 message \"{vendor} has {count(group)} orders\" }\n",
+            ),
+            (
+                "d.yaml",
+                "- {id: a, vendor: X}\n- {id: b, vendor: X}\n- {id: c, vendor: Y}\n- {id: d, vendor: Y}\n- {id: e, vendor: X}\n",
+            ),
+        ],
+    );
+    let out = common::caveat_in(
+        &dir,
+        &[
+            "diff",
+            "--base",
+            "base.policy",
+            "--head",
+            "head.policy",
+            "--today",
+            "2026-12-05",
+            "d.yaml",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+}
+
 #[test]
 fn a_waiver_names_a_group_by_its_id_or_chooses_groups_by_their_keys() {
     let policy = format!(

@@ -101,6 +101,9 @@ pub(crate) struct DiffSummary {
     pub records: usize,
     /// Records with at least one change.
     pub records_changed: usize,
+    /// Groups (of the rules across records) with at least one change.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub groups_changed: usize,
     /// New findings.
     pub new: usize,
     /// Resolved findings.
@@ -109,8 +112,17 @@ pub(crate) struct DiffSummary {
     pub changed: usize,
 }
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// What a finding of a rule across records is about: a record (its file and index) or a group
+/// (`None`: a group is known by its name, whichever record it starts at), and the name.
+type About = (Option<(Arc<str>, usize)>, Arc<str>);
+
 /// Collects the changes record by record as the run reports them. The run reports only the
-/// findings that differ between the two sets, in record order.
+/// findings that differ between the two sets, in record order; the findings of rules across
+/// records come once every record is read, and are compared by the record or group they name.
 struct DiffSink<'p> {
     /// The program of both policy sets.
     program: &'p Program,
@@ -118,15 +130,54 @@ struct DiffSink<'p> {
     split: usize,
     /// The findings of the record being read.
     current: Vec<Reported>,
+    /// The findings found once every record was read (groups, and records of rules reading
+    /// `all.`), by what they are about, in the order they came.
+    across: Vec<(About, Vec<Reported>)>,
+    /// The records (file and index) counted as changed while they were read.
+    changed_records: std::collections::HashSet<(Arc<str>, usize)>,
     changes: Vec<Change>,
     summary: DiffSummary,
 }
 
 impl DiffSink<'_> {
+    /// Compares the findings kept of the rules across records, each group (or record) alone.
+    fn finish(&mut self) {
+        self.close_record();
+        for ((record, _), findings) in std::mem::take(&mut self.across) {
+            self.current = findings;
+            if !self.compare() {
+                continue;
+            }
+            match record {
+                None => self.summary.groups_changed += 1,
+                Some(record) => {
+                    if self.changed_records.insert(record) {
+                        self.summary.records_changed += 1;
+                    }
+                }
+            }
+        }
+    }
+
     /// Compares the base's and the head's findings of the record just read.
     fn close_record(&mut self) {
+        let record = self
+            .current
+            .first()
+            .map(|f| (Arc::from(f.at.source.name()), f.index));
+        if self.compare()
+            && let Some(record) = record
+            && self.changed_records.insert(record)
+        {
+            self.summary.records_changed += 1;
+        }
+    }
+
+    /// Compares the base's and the head's findings in `current`, rule by rule, and empties it:
+    /// whether any changed.
+    fn compare(&mut self) -> bool {
         if self.current.is_empty() {
-            return;
+            return false;
         }
         let mut by_rule: BTreeMap<Arc<str>, (Option<&Reported>, Option<&Reported>)> =
             BTreeMap::new();
@@ -182,15 +233,25 @@ impl DiffSink<'_> {
                 message_changed,
             });
         }
-        if self.changes.len() > before {
-            self.summary.records_changed += 1;
-        }
         self.current.clear();
+        self.changes.len() > before
     }
 }
 
 impl Sink for DiffSink<'_> {
     fn finding(&mut self, finding: &Reported) -> std::io::Result<()> {
+        if finding.across {
+            let record = (Arc::from(finding.at.source.name()), finding.index);
+            let about: About = (
+                finding.group.is_none().then_some(record),
+                finding.record.clone(),
+            );
+            match self.across.iter_mut().find(|(a, _)| *a == about) {
+                Some((_, findings)) => findings.push(finding.clone()),
+                None => self.across.push((about, vec![finding.clone()])),
+            }
+            return Ok(());
+        }
         let same_record = self.current.first().is_some_and(|f| {
             f.index == finding.index && f.at.source.name() == finding.at.source.name()
         });
@@ -282,6 +343,8 @@ fn diff(
         program: &program,
         split,
         current: Vec::new(),
+        across: Vec::new(),
+        changed_records: std::collections::HashSet::new(),
         changes: Vec::new(),
         summary: DiffSummary::default(),
     };
@@ -296,7 +359,7 @@ fn diff(
             return Exit::Trouble;
         }
     };
-    sink.close_record();
+    sink.finish();
     sink.summary.records = result.summary.records;
     let mut changes = sink.changes;
     changes.sort_by(|a, b| (&a.rule, a.change).cmp(&(&b.rule, b.change)));
@@ -380,8 +443,13 @@ fn human(changes: &[Change], summary: &DiffSummary) -> String {
         }
         text.push('\n');
     }
+    let groups = match summary.groups_changed {
+        0 => String::new(),
+        1 => " and 1 group".to_string(),
+        n => format!(" and {n} groups"),
+    };
     text.push_str(&format!(
-        "{} of {} record{} change: {} new, {} resolved, {} changed\n",
+        "{} of {} record{}{groups} change: {} new, {} resolved, {} changed\n",
         summary.records_changed,
         summary.records,
         if summary.records == 1 { "" } else { "s" },
