@@ -493,8 +493,8 @@ impl Builder {
                 (None, Kind::Map) => Role::Record,
                 (None, Kind::Seq) if self.one_record => Role::NotRecord,
                 (None, Kind::Seq) => Role::List,
-                // An empty or null document holds no records.
-                (None, Kind::Scalar("null")) => Role::Ignore,
+                // An empty or null document holds no records; a JSON Lines line holds one.
+                (None, Kind::Scalar("null")) if !self.one_record => Role::Ignore,
                 (None, Kind::Scalar(_)) => Role::NotRecord,
                 (Some(_), Kind::Map) => Role::Path(0),
                 (Some(_), _) => Role::Ignore,
