@@ -633,6 +633,38 @@ fn terminal_escapes_in_data_are_shown_escaped_in_every_text_format() {
     }
 }
 
+/// The same through a group finding, whose records are listed by name under it; and a record
+/// name with a line break heads its human finding on one line, so that it cannot start a line of
+/// its own (a GitHub workflow command, say).
+#[test]
+fn names_listed_under_a_group_finding_are_shown_escaped() {
+    let policy = format!("{POLICY}rule tot {{ note per vendor when count(group) >= 1 }}\n");
+    let data = "[{\"id\": \"a\\n::warning file=x::forged\", \"vendor\": \"\\u001b[2JDJI\"}]\n";
+    let scene = Scene::new(&[
+        ("policies/p.policy", policy.as_str()),
+        ("data/d.json", data),
+    ]);
+    for format in ["human", "tap", "github", "csv", "junit", "summary", "html"] {
+        let out = scene.caveat(&[
+            "check", "--color", "never", "policies", "data", "--format", format,
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{format}: {}", all(&out));
+        let text = all(&out);
+        assert!(!text.contains('\u{1b}'), "{format}: {text:?}");
+        // The formats a CI log shows line by line (a CSV cell, an HTML or XML text may hold a
+        // line break, as those formats allow).
+        let forged = text.lines().any(|l| l.starts_with("::warning file=x"));
+        let logged = ["human", "tap", "github", "summary"].contains(&format);
+        assert!(!(logged && forged), "{format}: {text}");
+        if format == "human" {
+            assert!(
+                text.contains("× a\\u{a}::warning file=x::forged: "),
+                "{text}"
+            );
+        }
+    }
+}
+
 #[test]
 fn terminal_escapes_in_a_file_name_are_shown_escaped() {
     let scene = Scene::new(&[

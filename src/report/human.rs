@@ -122,16 +122,18 @@ pub fn finding_diag(finding: &Reported) -> Diag {
         Outcome::Error => format!("rule `{}` failed here", finding.rule_id),
         _ => format!("rule `{}`", finding.rule_id),
     };
+    // The record's name heads the finding: on one line, whatever the data holds.
+    let record = super::text::one_line(&finding.record);
     let message = match finding.outcome {
         _ if conformance => format!(
             "{}: does not conform to the schema: {}",
-            finding.record, finding.message
+            record, finding.message
         ),
         Outcome::Error => format!(
             "{}: cannot evaluate rule `{}`: {}",
-            finding.record, finding.rule_id, finding.message
+            record, finding.rule_id, finding.message
         ),
-        _ => format!("{}: {}", finding.record, finding.message),
+        _ => format!("{}: {}", record, finding.message),
     };
     let help = match finding.outcome {
         _ if conformance => None,

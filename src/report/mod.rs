@@ -164,7 +164,17 @@ pub(crate) fn group_records(group: &crate::eval::across::GroupNote, limit: usize
         .records
         .iter()
         .take(limit)
-        .map(|m| format!("{} ({}:{}:{})", m.record, m.file, m.line, m.column))
+        .map(|m| {
+            // Names from the data, each on one line with its control characters shown.
+            let shown = |text: &str| text::one_line(text).into_owned();
+            format!(
+                "{} ({}:{}:{})",
+                shown(&m.record),
+                shown(&m.file),
+                m.line,
+                m.column
+            )
+        })
         .collect();
     if group.records.len() > limit {
         lines.push(format!("… and {} more", group.records.len() - limit));
