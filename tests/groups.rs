@@ -593,6 +593,56 @@ fn a_bad_value_brought_by_all_is_shown_as_another_records() {
     insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
 }
 
+/// TAP and JUnit give a record one test point or case, also when a finding about it comes once
+/// every record is read (a rule reading `all.`, a key of another type): a CI run must not show a
+/// record as passed and then as failed. Each file is one JUnit suite.
+#[test]
+fn tap_and_junit_give_a_record_one_point_whatever_finds_it() {
+    let dir = common::scratch(
+        "one-point-per-record",
+        &[
+            (
+                "p.policy",
+                "rule by-vendor { note per vendor when count(group) > 1 }\nrule above {\n  let a = amount\n  deny when a > median(all.a)\n}\n",
+            ),
+            (
+                "d.yaml",
+                "- {id: R1, vendor: DJI, amount: 1}\n- {id: R2, vendor: 42, amount: 2}\n",
+            ),
+            ("e.yaml", "- {id: R3, vendor: DJI, amount: 3}\n"),
+        ],
+    );
+    let tap = common::caveat_in(
+        &dir,
+        &["check", "--format", "tap", "p.policy", "d.yaml", "e.yaml"],
+    );
+    let tap = String::from_utf8(tap.stdout).unwrap();
+    let points: Vec<&str> = tap
+        .lines()
+        .filter(|l| l.starts_with("ok ") || l.starts_with("not ok "))
+        .collect();
+    assert_eq!(
+        points,
+        ["ok 1 - R1", "not ok 2 - R2", "not ok 3 - R3", "ok 4 - DJI"],
+        "{tap}"
+    );
+    assert!(tap.ends_with("1..4\n"), "{tap}");
+    let junit = common::caveat_in(
+        &dir,
+        &["check", "--format", "junit", "p.policy", "d.yaml", "e.yaml"],
+    );
+    let junit = String::from_utf8(junit.stdout).unwrap();
+    assert_eq!(junit.matches("<testsuite ").count(), 2, "{junit}");
+    for name in ["R1", "R2", "R3", "DJI"] {
+        assert_eq!(
+            junit.matches(&format!("<testcase name=\"{name}\"")).count(),
+            1,
+            "{junit}"
+        );
+    }
+    assert_eq!(junit.matches("<failure ").count(), 2, "{junit}");
+}
+
 /// A key whose value is a list: every element's type counts, not only the first one's, so the
 /// order of the elements does not decide whether a record is refused.
 #[test]

@@ -348,7 +348,7 @@ pub(crate) fn across_finding(
         rule_id: rule.map_or_else(|| "".into(), |r| r.id.clone()),
         outcome: found.finding.outcome,
         record: found.name,
-        index: 0,
+        index: found.index,
         at: found.at,
         field,
         message: found.finding.message,

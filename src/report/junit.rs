@@ -14,7 +14,7 @@ use crate::eval::Outcome;
 use crate::report::{CheckedRecord, Reported, RunResult, Sink};
 use crate::source::Location;
 
-/// A record being reported: its file, name and findings (one line each).
+/// A record (or group) being reported: its file, name and findings (one line each).
 struct Case {
     file: Arc<str>,
     name: Arc<str>,
@@ -25,8 +25,11 @@ struct Case {
 /// Collects test cases, and writes the XML at the end.
 pub(crate) struct JunitWriter<W: Write> {
     out: W,
-    suites: Vec<TestSuite>,
-    current: Option<Case>,
+    /// Every case so far, in order: a finding found once every record was read may belong to a
+    /// record's case.
+    cases: Vec<Case>,
+    /// Where each record's case is in `cases`.
+    by_record: std::collections::HashMap<(Arc<str>, usize), usize>,
 }
 
 impl<W: Write> JunitWriter<W> {
@@ -34,47 +37,48 @@ impl<W: Write> JunitWriter<W> {
     pub fn new(out: W) -> Self {
         JunitWriter {
             out,
-            suites: Vec::new(),
-            current: None,
+            cases: Vec::new(),
+            by_record: std::collections::HashMap::new(),
         }
     }
 
-    /// Adds a case to the suite of `file`: the last suite if it is that file's, else a new one.
-    fn add(&mut self, file: &str, case: TestCase) {
-        match self.suites.last_mut() {
-            Some(suite) if suite.name.as_str() == file => {
-                suite.add_test_case(case);
-            }
-            _ => {
-                let mut suite = TestSuite::new(file);
-                suite.add_test_case(case);
-                self.suites.push(suite);
+    /// The suites, one per file in the order the files first came, each with its cases.
+    fn suites(&mut self) -> Vec<TestSuite> {
+        let mut suites: Vec<TestSuite> = Vec::new();
+        let mut by_file: std::collections::HashMap<Arc<str>, usize> =
+            std::collections::HashMap::new();
+        for case in std::mem::take(&mut self.cases) {
+            let at = *by_file.entry(case.file.clone()).or_insert_with(|| {
+                suites.push(TestSuite::new(case.file.as_ref()));
+                suites.len() - 1
+            });
+            if let Some(suite) = suites.get_mut(at) {
+                suite.add_test_case(test_case(case));
             }
         }
+        suites
     }
+}
 
-    fn close_record(&mut self) {
-        let Some(case) = self.current.take() else {
-            return;
-        };
-        let status = match &case.first_failure {
-            Some(message) => {
-                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                status
-                    .set_message(message.as_str())
-                    .set_type("caveat finding")
-                    .set_description(case.findings.join("\n"));
-                status
-            }
-            None => TestCaseStatus::success(),
-        };
-        let mut test_case = TestCase::new(case.name.as_ref(), status);
-        test_case.set_classname(case.file.as_ref());
-        if case.first_failure.is_none() && !case.findings.is_empty() {
-            test_case.set_system_out(case.findings.join("\n"));
+/// A case as JUnit has it: failed by its first `deny` or `error` finding, every finding listed.
+fn test_case(case: Case) -> TestCase {
+    let status = match &case.first_failure {
+        Some(message) => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            status
+                .set_message(message.as_str())
+                .set_type("caveat finding")
+                .set_description(case.findings.join("\n"));
+            status
         }
-        self.add(&case.file, test_case);
+        None => TestCaseStatus::success(),
+    };
+    let mut test_case = TestCase::new(case.name.as_ref(), status);
+    test_case.set_classname(case.file.as_ref());
+    if case.first_failure.is_none() && !case.findings.is_empty() {
+        test_case.set_system_out(case.findings.join("\n"));
     }
+    test_case
 }
 
 impl<W: Write> Sink for JunitWriter<W> {
@@ -99,16 +103,29 @@ impl<W: Write> Sink for JunitWriter<W> {
             ),
             None => line,
         };
-        if f.across {
-            // Found once every record was read: a case of its own.
-            self.close_record();
-        }
-        let case = self.current.get_or_insert_with(|| Case {
-            file: xml_attribute(place.file).into(),
-            name: xml_attribute(&f.record).into(),
-            findings: Vec::new(),
-            first_failure: None,
-        });
+        // Found once every record was read: a finding about a record joins its case; a
+        // group's is a case of its own. Any other finding is the last record's.
+        let record = (Arc::from(f.at.source.name()), f.index);
+        let known = match (f.across, &f.group) {
+            (true, None) => self.by_record.get(&record).copied(),
+            (true, Some(_)) => None,
+            (false, _) => self.cases.len().checked_sub(1),
+        };
+        let at = match known {
+            Some(at) => at,
+            None => {
+                self.cases.push(Case {
+                    file: xml_attribute(place.file).into(),
+                    name: xml_attribute(&f.record).into(),
+                    findings: Vec::new(),
+                    first_failure: None,
+                });
+                self.cases.len() - 1
+            }
+        };
+        let Some(case) = self.cases.get_mut(at) else {
+            return Ok(());
+        };
         if matches!(f.outcome, Outcome::Deny | Outcome::Error) && case.first_failure.is_none() {
             case.first_failure = Some(format!(
                 "{} {}: {}",
@@ -126,8 +143,9 @@ impl<W: Write> Sink for JunitWriter<W> {
     }
 
     fn record(&mut self, record: &CheckedRecord) -> std::io::Result<()> {
-        self.close_record();
-        self.current = Some(Case {
+        self.by_record
+            .insert((record.file.clone(), record.index), self.cases.len());
+        self.cases.push(Case {
             file: xml_attribute(&record.file).into(),
             name: xml_attribute(&record.name).into(),
             findings: Vec::new(),
@@ -139,7 +157,7 @@ impl<W: Write> Sink for JunitWriter<W> {
 
 impl<W: Write> Report for JunitWriter<W> {
     fn finish(&mut self, result: &RunResult) -> std::io::Result<()> {
-        self.close_record();
+        let mut suites = self.suites();
         for diag in &result.data_errors {
             let (file, at) = match diag.location().map(Location::place) {
                 Some((file, line, column)) => (xml_attribute(file), format!(" at {line}:{column}")),
@@ -151,10 +169,19 @@ impl<W: Write> Report for JunitWriter<W> {
                 .set_type(diag.code.as_str());
             let mut case = TestCase::new(format!("could not read{at}"), status);
             case.set_classname(file.as_ref());
-            self.add(&file, case);
+            match suites.iter_mut().find(|s| s.name.as_str() == file.as_ref()) {
+                Some(suite) => {
+                    suite.add_test_case(case);
+                }
+                None => {
+                    let mut suite = TestSuite::new(file.as_ref());
+                    suite.add_test_case(case);
+                    suites.push(suite);
+                }
+            }
         }
         let mut report = JunitReport::new("caveat");
-        report.add_test_suites(std::mem::take(&mut self.suites));
+        report.add_test_suites(suites);
         report
             .serialize(&mut self.out)
             .map_err(|e| std::io::Error::other(e.to_string()))?;

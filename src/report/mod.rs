@@ -88,7 +88,7 @@ pub fn open(
         Format::Sarif => Box::new(sarif::SarifWriter::new(out, program)?),
         Format::Junit => Box::new(junit::JunitWriter::new(out)),
         Format::Github => Box::new(github::GithubWriter { out }),
-        Format::Tap => Box::new(tap::TapWriter::new(out)?),
+        Format::Tap => Box::new(tap::TapWriter::new(out, crate::eval::across::any(program))?),
         Format::Csv => Box::new(table::CsvWriter::new(out)),
         Format::Summary => Box::new(summary::SummaryWriter::new(out)),
         Format::Html => Box::new(html::HtmlWriter::new(

@@ -13,32 +13,71 @@ use crate::source::Location;
 pub(crate) struct TapWriter<W: Write> {
     out: W,
     points: usize,
-    /// The record being reported and its findings so far.
-    current: Option<(Arc<str>, Vec<String>, bool)>,
+    /// The record (or group) being reported and its findings so far.
+    current: Option<Point>,
+    /// With rules across records, a finding about a record may come once every record is read:
+    /// the test points are then held until the end, so that a record has one point.
+    held: Option<Held>,
+}
+
+/// The test point of a record or a group.
+struct Point {
+    name: Arc<str>,
+    /// Each finding's entry in the point's YAML block.
+    findings: Vec<String>,
+    failed: bool,
+    /// The record's file and position; `None` for a group.
+    record: Option<(Arc<str>, usize)>,
+}
+
+/// The test points held until the end, and where each record's is.
+#[derive(Default)]
+struct Held {
+    points: Vec<Point>,
+    by_record: std::collections::HashMap<(Arc<str>, usize), usize>,
 }
 
 impl<W: Write> TapWriter<W> {
-    /// Starts the stream.
-    pub fn new(mut out: W) -> std::io::Result<Self> {
+    /// Starts the stream; `across` says whether the program has rules across records.
+    pub fn new(mut out: W, across: bool) -> std::io::Result<Self> {
         out.write_all(b"TAP version 14\n")?;
         Ok(TapWriter {
             out,
             points: 0,
             current: None,
+            held: across.then(Held::default),
         })
     }
 
-    /// Writes the test point of the record read last.
+    /// Writes (or holds) the test point of the record read last.
     fn close_record(&mut self) -> std::io::Result<()> {
-        let Some((name, findings, failed)) = self.current.take() else {
+        let Some(point) = self.current.take() else {
             return Ok(());
         };
+        match &mut self.held {
+            Some(held) => {
+                if let Some(record) = point.record.clone() {
+                    held.by_record.insert(record, held.points.len());
+                }
+                held.points.push(point);
+                Ok(())
+            }
+            None => self.write_point(point),
+        }
+    }
+
+    fn write_point(&mut self, point: Point) -> std::io::Result<()> {
         self.points += 1;
-        let status = if failed { "not ok" } else { "ok" };
-        writeln!(self.out, "{status} {} - {}", self.points, one_line(&name))?;
-        if !findings.is_empty() {
+        let status = if point.failed { "not ok" } else { "ok" };
+        writeln!(
+            self.out,
+            "{status} {} - {}",
+            self.points,
+            one_line(&point.name)
+        )?;
+        if !point.findings.is_empty() {
             writeln!(self.out, "  ---\n  findings:")?;
-            for finding in findings {
+            for finding in point.findings {
                 self.out.write_all(finding.as_bytes())?;
             }
             writeln!(self.out, "  ...")?;
@@ -85,15 +124,34 @@ impl<W: Write> Sink for TapWriter<W> {
         };
         let fails = matches!(f.outcome, Outcome::Deny | Outcome::Error);
         if f.across {
-            // Found once every record was read: a test point of its own.
+            // Found once every record was read: a finding about a record joins its test point;
+            // a group's is a test point of its own.
             self.close_record()?;
+            let record = (Arc::from(f.at.source.name()), f.index);
+            if let (None, Some(held)) = (&f.group, &mut self.held)
+                && let Some(point) = held
+                    .by_record
+                    .get(&record)
+                    .and_then(|&at| held.points.get_mut(at))
+            {
+                point.findings.push(entry);
+                point.failed |= fails;
+                return Ok(());
+            }
         }
         match &mut self.current {
-            Some((_, findings, failed)) => {
-                findings.push(entry);
-                *failed |= fails;
+            Some(point) => {
+                point.findings.push(entry);
+                point.failed |= fails;
             }
-            None => self.current = Some((f.record.clone(), vec![entry], fails)),
+            None => {
+                self.current = Some(Point {
+                    name: f.record.clone(),
+                    findings: vec![entry],
+                    failed: fails,
+                    record: None,
+                })
+            }
         }
         Ok(())
     }
@@ -104,7 +162,12 @@ impl<W: Write> Sink for TapWriter<W> {
 
     fn record(&mut self, record: &CheckedRecord) -> std::io::Result<()> {
         self.close_record()?;
-        self.current = Some((record.name.clone(), Vec::new(), false));
+        self.current = Some(Point {
+            name: record.name.clone(),
+            findings: Vec::new(),
+            failed: false,
+            record: Some((record.file.clone(), record.index)),
+        });
         Ok(())
     }
 }
@@ -112,6 +175,11 @@ impl<W: Write> Sink for TapWriter<W> {
 impl<W: Write> Report for TapWriter<W> {
     fn finish(&mut self, result: &RunResult) -> std::io::Result<()> {
         self.close_record()?;
+        if let Some(held) = self.held.take() {
+            for point in held.points {
+                self.write_point(point)?;
+            }
+        }
         for diag in &result.data_errors {
             self.points += 1;
             let at = diag
