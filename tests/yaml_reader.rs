@@ -154,6 +154,43 @@ fn the_readers_agree_on_limits() {
     }
 }
 
+/// A value no rule reads is still checked as a read one is: a key twice in a flow mapping, a
+/// merge key (in a flow mapping, read or not) and a scalar over the size limit are refused by
+/// both readers alike, with or without a rule reading them.
+#[test]
+fn the_readers_agree_on_what_no_rule_reads() {
+    let source = SourceFile::new("p.policy", "deny when amount > 1000\n");
+    let program = caveat::check_sources(&[source]).unwrap_or_else(|e| panic!("{:?}", e[0].message));
+    let long = "x".repeat(200);
+    let texts = [
+        "- id: a\n  amount: 1500\n  x: {k: 1, k: 2}\n".to_string(),
+        "- id: a\n  amount: 1500\n  x: [{k: 1, \"k\": 2}]\n".to_string(),
+        "- id: a\n  amount: 1500\n  x: {<<: {k: 1}, j: 2}\n".to_string(),
+        "- id: a\n  amount: {<<: {k: 1}}\n".to_string(),
+        format!("- id: a\n  amount: 1500\n  note: {long}\n"),
+        format!("- id: a\n  amount: 1500\n  note: [\"{long}\"]\n"),
+        format!("- id: a\n  amount: 1500\n  note: {{{long}: 1}}\n"),
+    ];
+    for projection in [None, program.projection(&[]).map(std::sync::Arc::new)] {
+        let options = LoadOptions {
+            projection: projection.clone(),
+            limits: caveat::data::Limits {
+                max_scalar_bytes: 100,
+                ..caveat::data::Limits::default()
+            },
+            ..LoadOptions::default()
+        };
+        for text in &texts {
+            let ours = agree_with(text, &options).unwrap();
+            assert!(
+                ours.iter().any(|r| r.starts_with("error")),
+                "{text:?} (projected: {}): {ours:?}",
+                projection.is_some()
+            );
+        }
+    }
+}
+
 /// Shapes the scanner leaves to the general parser, which still reads them (or refuses them)
 /// the same way.
 #[test]

@@ -545,15 +545,51 @@ fn unescape(inner: &str) -> Option<String> {
 /// A value that starts at `at` on its line (after `key: ` or `- `): a quoted or plain scalar or
 /// a flow collection, given to the builder. Its end, or `None` when it is for the general parser.
 fn value(line: Line, at: usize, builder: &mut Builder) -> Result<Option<usize>, Fatal> {
-    scalar_or_flow(line, at, false, 0, Some(builder))
+    scalar_or_flow(line, at, false, 0, Reading::Built(builder))
 }
 
-/// A value nothing reads: checked as [`value`] checks it, and given to the builder as skipped.
+/// A value nothing reads: checked as [`value`] checks it (its scalars' sizes, its flow
+/// mappings' keys), and given to the builder as skipped.
 fn skip_value(line: Line, at: usize, builder: &mut Builder) -> Option<usize> {
-    let end = scalar_or_flow(line, at, false, 0, None).ok()??;
+    let limit = builder.limits().max_scalar_bytes;
+    let end = scalar_or_flow(line, at, false, 0, Reading::Checked(limit)).ok()??;
     builder.count_event();
     builder.skipped(Span::new(at, end));
     Some(end)
+}
+
+/// How a value is read: given to the builder, which checks it; or only checked, against the
+/// most bytes a scalar may have. What the check would refuse goes to the general parser, which
+/// says why.
+enum Reading<'b> {
+    Built(&'b mut Builder),
+    Checked(usize),
+}
+
+impl Reading<'_> {
+    fn builder(&mut self) -> Option<&mut Builder> {
+        match self {
+            Reading::Built(builder) => Some(builder),
+            Reading::Checked(_) => None,
+        }
+    }
+
+    /// Whether a scalar (or key) at `span` may be read here: within the size limit when it is
+    /// only checked (the builder checks a built one itself).
+    fn fits(&self, span: Span) -> bool {
+        match self {
+            Reading::Built(_) => true,
+            Reading::Checked(limit) => span.end.saturating_sub(span.start) <= *limit,
+        }
+    }
+
+    /// The same reading, for a value inside this one.
+    fn inner(&mut self) -> Reading<'_> {
+        match self {
+            Reading::Built(builder) => Reading::Built(builder),
+            Reading::Checked(limit) => Reading::Checked(*limit),
+        }
+    }
 }
 
 /// A scalar or flow collection at `at`, given to `builder` if there is one. `flow` says whether
@@ -563,13 +599,13 @@ fn scalar_or_flow(
     at: usize,
     flow: bool,
     depth: usize,
-    builder: Option<&mut Builder>,
+    mut reading: Reading<'_>,
 ) -> Result<Option<usize>, Fatal> {
     let Some(b) = line.at(at) else {
         return Ok(None);
     };
     let scanned = match b {
-        b'[' | b'{' => return flow_collection(line, at, depth + 1, builder),
+        b'[' | b'{' => return flow_collection(line, at, depth + 1, reading),
         b'"' | b'\'' => match quoted(line, at) {
             Some(scanned) => scanned,
             None => return Ok(None),
@@ -584,7 +620,10 @@ fn scalar_or_flow(
         _ => return Ok(None),
     };
     let end = scanned.span.end;
-    if let Some(builder) = builder {
+    if !reading.fits(scanned.span) {
+        return Ok(None);
+    }
+    if let Some(builder) = reading.builder() {
         let value = match scanned.quoted {
             Some(text) => Value::String(text.into()),
             None => plain_value(Cow::Borrowed(line.str(scanned.span))),
@@ -595,25 +634,28 @@ fn scalar_or_flow(
     Ok(Some(end))
 }
 
-/// A flow mapping or list at `at` that closes on its line; its end.
+/// A flow mapping or list at `at` that closes on its line; its end. A plain `<<` key (a merge
+/// key), and in a mapping only checked a key twice, go to the general parser.
 fn flow_collection(
     line: Line,
     at: usize,
     depth: usize,
-    mut builder: Option<&mut Builder>,
+    mut reading: Reading<'_>,
 ) -> Result<Option<usize>, Fatal> {
     if depth > MAX_FLOW_DEPTH {
         return Ok(None);
     }
     let map = line.at(at) == Some(b'{');
     let close = if map { b'}' } else { b']' };
-    if let Some(builder) = builder.as_deref_mut() {
+    if let Some(builder) = reading.builder() {
         builder.count_event();
         builder.start(map, at, true, 0)?;
     }
+    // The keys of a mapping only checked (a built one's are the builder's to check).
+    let mut keys: Vec<Cow<'_, str>> = Vec::new();
     let mut i = line.skip_spaces(at + 1);
     if line.at(i) == Some(close) {
-        return Ok(finish_flow(i, builder));
+        return Ok(finish_flow(i, reading.builder()));
     }
     loop {
         if map {
@@ -637,17 +679,26 @@ fn flow_collection(
             if line.at(colon) != Some(b':') || line.at(colon + 1) != Some(b' ') {
                 return Ok(None);
             }
-            if let Some(builder) = builder.as_deref_mut() {
-                let text = match &key.quoted {
-                    Some(text) => text.as_str(),
-                    None => line.str(key.span),
-                };
-                builder.count_event();
-                builder.key(Text::from(text), key.span, 0);
+            let text = match key.quoted {
+                Some(text) => Cow::Owned(text),
+                None if line.str(key.span) == "<<" => return Ok(None),
+                None => Cow::Borrowed(line.str(key.span)),
+            };
+            match reading.builder() {
+                Some(builder) => {
+                    builder.count_event();
+                    builder.key(Text::from(&*text), key.span, 0);
+                }
+                None => {
+                    if !reading.fits(key.span) || keys.contains(&text) {
+                        return Ok(None);
+                    }
+                    keys.push(text);
+                }
             }
             i = line.skip_spaces(colon + 1);
         }
-        let Some(end) = scalar_or_flow(line, i, true, depth, builder.as_deref_mut())? else {
+        let Some(end) = scalar_or_flow(line, i, true, depth, reading.inner())? else {
             return Ok(None);
         };
         i = line.skip_spaces(end);
@@ -658,7 +709,7 @@ fn flow_collection(
                     return Ok(None);
                 }
             }
-            Some(b) if b == close => return Ok(finish_flow(i, builder)),
+            Some(b) if b == close => return Ok(finish_flow(i, reading.builder())),
             _ => return Ok(None),
         }
     }
