@@ -270,3 +270,21 @@ fn summary_tables_by_vendor_even_when_no_rule_reads_it() {
         "{text}"
     );
 }
+
+#[test]
+fn summary_tables_a_group_by_its_vendor_key_whatever_its_name() {
+    let dir = common::scratch(
+        "summary-group-vendor",
+        &[
+            (
+                "p.policy",
+                "rule t { note per record.vendor as seller when count(group) > 1 }\n",
+            ),
+            ("d.yaml", "- {id: a, vendor: DJI}\n- {id: b, vendor: DJI}\n"),
+        ],
+    );
+    let out = common::caveat_in(&dir, &["check", "--format", "summary", "."]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("| DJI | 0 | 0 | 1 | 0 | 1 |"), "{text}");
+}

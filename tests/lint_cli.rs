@@ -194,3 +194,34 @@ fn check_shows_a_screenful_of_lint_warnings_then_a_count() {
         200
     );
 }
+
+#[test]
+fn check_shows_a_screenful_of_run_warnings_then_a_count() {
+    // 100 rules reading fields no record has: 100 warnings after the report, a screenful shown.
+    let rules: String = (0..100)
+        .map(|i| format!("rule r{i} {{ deny when missing_{i} == x }}\n"))
+        .collect();
+    let dir = scratch(
+        "run-warnings-screenful",
+        &[
+            ("p.policy", rules.as_str()),
+            ("r.yaml", "- {id: A-1, vendor: DJI}\n"),
+        ],
+    );
+    let out = caveat_in(&dir, &["check", "p.policy", "r.yaml"]);
+    let err = stderr(&out);
+    let shown = err.matches("caveat::run::unseen_field").count();
+    assert!((1..20).contains(&shown), "{shown} shown:\n{err}");
+    assert!(err.lines().count() <= 45, "{err}");
+    assert!(
+        err.contains(&format!(
+            "… and {} more warnings: `--format json` lists them all under `warnings`",
+            100 - shown
+        )),
+        "{err}"
+    );
+    // The JSON report lists every one.
+    let out = caveat_in(&dir, &["check", "--format", "json", "p.policy", "r.yaml"]);
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(json.matches("caveat::run::unseen_field").count(), 100);
+}

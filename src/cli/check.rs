@@ -532,7 +532,7 @@ pub fn run(args: &Args) -> Exit {
         );
     }
     if let Some(result) = &result {
-        print_errors(&result.policy_warnings);
+        super::print_run_warnings(&result.policy_warnings);
         print_errors(&result.data_errors);
     }
     let result = match (result, written) {

@@ -270,22 +270,37 @@ pub fn project(config_path: Option<&std::path::Path>) -> crate::project::Project
     project
 }
 
-/// Prints diagnostics on stderr.
-/// The most lines of lint warnings `check` shows before the first finding.
+/// The most lines of lint warnings `check` shows before the first finding, and of the run's
+/// warnings after the report.
 const LINT_SCREENFUL: usize = 40;
 
 /// Lint warnings on stderr: as many as fit in a screenful, then how many more there are and
 /// how to see them all, so that a large policy set does not bury its findings.
 pub(crate) fn print_lint_warnings(diags: &[Diag]) {
+    print_screenful(diags, |more, s| {
+        format!("… and {more} more lint warning{s}: `caveat lint` shows them all")
+    });
+}
+
+/// The run's warnings (waivers, fields no record has, inputs) on stderr, a screenful of them;
+/// a JSON report lists them all.
+pub(crate) fn print_run_warnings(diags: &[Diag]) {
+    print_screenful(diags, |more, s| {
+        format!("… and {more} more warning{s}: `--format json` lists them all under `warnings`")
+    });
+}
+
+/// `diags` on stderr as long as they fit in [`LINT_SCREENFUL`] lines (at least one), then the
+/// line `more` makes of how many are left (and the plural's `s`).
+fn print_screenful(diags: &[Diag], more: impl Fn(usize, &str) -> String) {
     let style = style_for(std::io::stderr().is_terminal());
     let mut lines = 0;
     for (shown, diag) in diags.iter().enumerate() {
         let text = human::render(diag, style);
         let height = text.lines().count();
         if shown > 0 && lines + height > LINT_SCREENFUL {
-            let more = diags.len() - shown;
-            let s = if more == 1 { "" } else { "s" };
-            eprintln!("… and {more} more lint warning{s}: `caveat lint` shows them all\n");
+            let left = diags.len() - shown;
+            eprintln!("{}\n", more(left, if left == 1 { "" } else { "s" }));
             return;
         }
         lines += height;
@@ -293,6 +308,7 @@ pub(crate) fn print_lint_warnings(diags: &[Diag]) {
     }
 }
 
+/// Prints diagnostics on stderr.
 pub(crate) fn print_errors(diags: &[Diag]) {
     let style = style_for(std::io::stderr().is_terminal());
     for diag in diags {

@@ -343,12 +343,14 @@ fn compile_rule(compiler: &mut Compiler<'_>, rule: &ast::Rule, id: String) -> Co
             text: k.text.clone(),
         })
         .collect();
-    // The same key twice (two `as` names alike are `local_shadows`).
+    // The same key twice (two `as` names alike are `local_shadows`); `record.vendor` is the
+    // field `vendor`.
+    let field = |text: &str| text.strip_prefix("record.").unwrap_or(text).to_string();
     for (i, key) in per.iter().enumerate() {
         let first = per.get(..i).and_then(|before| {
-            before
-                .iter()
-                .find(|k| k.name.is_none() && key.name.is_none() && k.text == key.text)
+            before.iter().find(|k| {
+                k.name.is_none() && key.name.is_none() && field(&k.text) == field(&key.text)
+            })
         });
         if let Some(first) = first {
             compiler.errors.push(

@@ -239,6 +239,10 @@ pub struct AcrossFinding {
 pub struct GroupNote {
     /// Each key's name and value.
     pub keys: Vec<(Arc<str>, String)>,
+    /// Which key is the records' `vendor` field (written `vendor` or `record.vendor`, whatever
+    /// its `as` name; else the key named `vendor`), for the reports that table findings by
+    /// vendor.
+    pub vendor: Option<usize>,
     /// The group's records, in input order.
     pub records: Vec<Member>,
 }
@@ -1464,6 +1468,12 @@ fn finding_of(
                         .collect()
                 })
                 .unwrap_or_default(),
+            vendor: rule.across.as_ref().and_then(|a| {
+                let keys = &a.keys;
+                keys.iter()
+                    .position(|k| matches!(&*k.text, "vendor" | "record.vendor"))
+                    .or_else(|| keys.iter().position(|k| &*k.name == "vendor"))
+            }),
             records: group.members.iter().map(|m| Member::clone(m)).collect(),
         })
     });

@@ -67,10 +67,9 @@ impl Reported {
     /// The vendor of a finding across records, which belongs to no one record: its group's
     /// `vendor` key, if it has one.
     pub(crate) fn group_vendor(&self) -> Option<Arc<str>> {
-        self.group
-            .as_ref()
-            .and_then(|g| g.keys.iter().find(|(name, _)| &**name == "vendor"))
-            .map(|(_, value)| value.as_str().into())
+        let group = self.group.as_ref()?;
+        let (_, value) = group.keys.get(group.vendor?)?;
+        Some(value.as_str().into())
     }
 }
 
