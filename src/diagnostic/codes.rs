@@ -159,7 +159,7 @@ codes! {
     LintUnknownField = "caveat::lint::unknown_field", Error, "a field path in an expression, filter or message placeholder names a field the schema does not declare";
     LintUnnamedRule = "caveat::lint::unnamed_rule", Warning, "a rule is written outside a `rule ID { … }` block (a style lint, reported by `caveat lint` only)";
     LintUnusedAlias = "caveat::lint::unused_alias", Warning, "an `alias` is used by no policy file of the run";
-    LintUnusedLet = "caveat::lint::unused_let", Warning, "a `let` is used by no policy file of the run";
+    LintUnusedLet = "caveat::lint::unused_let", Warning, "a `let` is used by no policy file of the run, or a rule's own `let` by nothing of its rule (its body, message, lets, `all.`, waivers)";
     ParseBidiControl = "caveat::parse::bidi_control", Error, "a policy contains a bidirectional control character, even inside a string or comment";
     ParseDuplicateMetadata = "caveat::parse::duplicate_metadata", Error, "a rule block has more than one `message`, `cite` or `tags`";
     ParseEscape = "caveat::parse::escape", Error, "a string has an invalid escape; the escapes are `\\\"`, `\\\\`, `\\n`, `\\t` and `\\u{HEX}`";

@@ -48,6 +48,7 @@ fn run(
     fires::check(program, mistyped, warnings, &mut diags);
     if warnings {
         unused(files, &mut diags);
+        unused_local(files, &mut diags);
         unnamed(files, &mut diags);
     }
     let order = |d: &Diag| {
@@ -104,6 +105,59 @@ fn unused(files: &[&PolicyFile], diags: &mut Vec<Diag>) {
                         name.node
                     )),
             );
+        }
+    }
+}
+
+/// Rule-local `let`s that nothing of their rule uses: its lets, body and message, `all.` of
+/// them, a member's `.NAME` (a `let each`), or a waiver of the rule (which reads a group
+/// rule's lets).
+fn unused_local(files: &[&PolicyFile], diags: &mut Vec<Diag>) {
+    let waivers: Vec<&crate::syntax::ast::Waiver> = files
+        .iter()
+        .flat_map(|f| &f.statements)
+        .filter_map(|s| match s {
+            Statement::Waive(w) => Some(&**w),
+            _ => None,
+        })
+        .collect();
+    for file in files {
+        for statement in &file.statements {
+            let Statement::Rule(rule) = statement else {
+                continue;
+            };
+            if rule.lets.is_empty() {
+                continue;
+            }
+            let mut used: HashSet<String> = HashSet::new();
+            let id = rule.id.as_ref().map(|id| id.node.as_str());
+            let waived = waivers
+                .iter()
+                .filter(|w| id == Some(w.rule.node.as_str()))
+                .map(|w| &w.condition);
+            for expr in statement_exprs(statement).into_iter().chain(waived) {
+                expr.for_each_name_a_let_may_be(&mut |name| {
+                    used.insert(name.to_string());
+                });
+            }
+            for local in &rule.lets {
+                let name = &local.name;
+                if used.contains(name.node.as_str()) {
+                    continue;
+                }
+                let rule_name = id.unwrap_or("this rule");
+                diags.push(
+                    Diag::warning(
+                        Code::LintUnusedLet,
+                        format!("`let {}` is never used", name.node),
+                    )
+                    .label(&file.source, name.span, "declared here")
+                    .help(format!(
+                        "nothing in rule `{rule_name}` or its waivers uses `{}`: remove it, or check the spelling where it is meant to be used",
+                        name.node
+                    )),
+                );
+            }
         }
     }
 }

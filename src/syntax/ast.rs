@@ -363,10 +363,25 @@ impl Expr {
     /// Calls `f` with every bare name the expression holds (`let` and `alias` names, symbols,
     /// fields and quantifier variables alike), in no particular order.
     pub(crate) fn for_each_name<'e>(&'e self, f: &mut dyn FnMut(&'e str)) {
+        self.walk_names(false, f);
+    }
+
+    /// As [`Expr::for_each_name`], with every name a rule-local `let` may be read by too: the
+    /// NAME of each `all.NAME`, and of each `.NAME` (`group.share`, `r.share` of a `let each`).
+    pub(crate) fn for_each_name_a_let_may_be(&self, f: &mut dyn FnMut(&str)) {
+        self.walk_names(true, f);
+    }
+
+    fn walk_names<'e>(&'e self, in_rule: bool, f: &mut dyn FnMut(&'e str)) {
         let mut stack = vec![self];
         while let Some(e) = stack.pop() {
             match &e.kind {
                 ExprKind::Name(n, _) => f(n),
+                ExprKind::AllOf(n) if in_rule => f(&n.node),
+                ExprKind::Member(inner, n) if in_rule => {
+                    f(&n.node);
+                    stack.push(inner);
+                }
                 ExprKind::Literal(_)
                 | ExprKind::RecordRoot
                 | ExprKind::AllOf(_)
