@@ -144,3 +144,37 @@ fn quiet_and_verbose() {
     // Not a terminal: no progress bar, whatever the size.
     assert!(!text.contains("checking"), "{text}");
 }
+
+#[test]
+fn records_and_id_field_take_a_dotted_path_and_records_is_refused_for_csv() {
+    let dir = common::scratch(
+        "cli-dotted-paths",
+        &[
+            ("p.policy", "rule big { deny when amount > 1000 }\n"),
+            ("d.csv", "id,amount\na,5000\n"),
+            (
+                "d.json",
+                "{\"entry\": [{\"id\": \"a\", \"amount\": 5000}]}\n",
+            ),
+        ],
+    );
+    for (flag, value) in [
+        ("--records", ""),
+        ("--records", "a..b"),
+        ("--id-field", ""),
+        ("--id-field", ".id"),
+    ] {
+        let out = common::caveat_in(&dir, &["check", flag, value, "p.policy", "d.json"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value:?}: {err}");
+        assert!(
+            err.contains(&format!("invalid value '{value}' for '{flag} <PATH>'")),
+            "{err}"
+        );
+    }
+    let out = common::caveat_in(&dir, &["check", "--records", "entry", "p.policy", "d.csv"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("caveat::data::no_records_list"), "{err}");
+    assert!(err.contains("d.csv:1:1"), "{err}");
+}

@@ -203,6 +203,31 @@ fn explain_an_unknown_record_suggests_one() {
     assert!(stderr.contains("did you mean `AF-2018-1114`?"), "{stderr}");
 }
 
+/// Two records sharing an id: `FILE#INDEX` names one of them, as the help says.
+#[test]
+fn explain_names_a_record_by_its_position_too() {
+    let dir = common::scratch(
+        "explain-position",
+        &[
+            ("p.policy", "rule big { deny when amount > 1000 }\n"),
+            (
+                "d.yaml",
+                "- {id: a, amount: 5000}\n- {id: a, amount: 7000}\n",
+            ),
+        ],
+    );
+    let out = common::caveat_in(&dir, &["explain", "big", "d.yaml#1", "p.policy", "d.yaml"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("amount = 7000"), "{stdout}");
+    assert!(!stdout.contains("amount = 5000"), "{stdout}");
+}
+
 #[test]
 fn check_explain_shows_the_deciding_clauses_under_each_finding() {
     let (code, stdout, _) = run(&[

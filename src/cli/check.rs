@@ -70,10 +70,10 @@ pub struct InputArgs {
     /// `data`, or `policies/` and `examples/` of the current folder.
     pub paths: Vec<PathBuf>,
     /// Take the records from the list at this dotted path inside each document (`entry`).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", value_parser = dotted_path)]
     pub records: Option<String>,
     /// The dotted path of the field that names a record in reports [default: id].
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", value_parser = dotted_path)]
     pub id_field: Option<String>,
     /// Leave out files and folders matching this glob (gitignore syntax) when walking folders.
     #[arg(long, value_name = "GLOB")]
@@ -144,6 +144,20 @@ fn parse_size(text: &str) -> Result<u64, String> {
 /// Parses `--today`.
 pub(crate) fn parse_today(text: &str) -> Result<jiff::civil::Date, String> {
     crate::value::parse_date_literal(text).map_err(|why| format!("`{text}` is not a date: {why}"))
+}
+
+/// A dotted path of field names given on the command line (`entry`, `award.piid`): refused
+/// when empty or when a name in it is.
+fn dotted_path(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        return Err("give a field name, or a dotted path of them such as `award.piid`".into());
+    }
+    if text.split('.').any(str::is_empty) {
+        return Err(format!(
+            "`{text}` has an empty field name: write the names with one `.` between them, such as `award.piid`"
+        ));
+    }
+    Ok(text.to_string())
 }
 
 fn dotted(path: &str) -> Vec<String> {

@@ -54,7 +54,10 @@ pub fn run(args: &Args) -> Exit {
     let mut trouble = Vec::new();
     each_record(&prepared, &mut trouble, |record| {
         let name = crate::eval::record_name(&record, &id_field);
-        if name != args.record {
+        // `FILE#INDEX` names a record whatever its id, as the help says (two records may
+        // share an id).
+        let position = format!("{}#{}", record.source.name(), record.index);
+        if name != args.record && position != args.record {
             if names.len() < 100_000 {
                 names.push(name);
             }

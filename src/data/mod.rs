@@ -167,6 +167,21 @@ pub fn read_records<'a>(
             options.clone(),
             true,
         )),
+        Format::Csv if options.records_path.is_some() => {
+            let first = source.text().chars().next().map_or(0, char::len_utf8);
+            Box::new(std::iter::once(Err(build::data_error(
+                source,
+                crate::diagnostic::Code::DataNoRecordsList,
+                "`--records` takes the records from a list inside each document, and a CSV file \
+                 has none: its rows are its records",
+                crate::source::Span::new(0, first),
+                "a CSV file",
+                Some(
+                    "check CSV files in a run without `--records`, or convert the file to JSON"
+                        .to_string(),
+                ),
+            ))))
+        }
         Format::Csv => Box::new(
             csv::CsvRecords::new(source.clone()).with_max_cell(options.limits.max_scalar_bytes),
         ),
