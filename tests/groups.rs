@@ -643,6 +643,33 @@ fn tap_and_junit_give_a_record_one_point_whatever_finds_it() {
     assert_eq!(junit.matches("<failure ").count(), 2, "{junit}");
 }
 
+/// `explain` says of a group what `check` finds: a group whose clause cannot be evaluated is
+/// one the rule cannot evaluate, not one it does not fire on.
+#[test]
+fn explain_a_group_that_cannot_be_evaluated() {
+    let dir = common::scratch(
+        "explain-group-error",
+        &[
+            (
+                "p.policy",
+                "rule tot { note per vendor when sum(group.amount) > 100 }\n",
+            ),
+            (
+                "d.yaml",
+                "- {id: A1, vendor: DJI, amount: 50}\n- {id: A2, vendor: DJI, amount: lots}\n",
+            ),
+        ],
+    );
+    let out = common::caveat_in(&dir, &["explain", "tot", "DJI", "p.policy", "d.yaml"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("rule `tot` cannot evaluate the group `DJI`:"),
+        "{text}"
+    );
+    let check = common::caveat_in(&dir, &["check", "--format", "jsonl", "p.policy", "d.yaml"]);
+    assert!(String::from_utf8_lossy(&check.stdout).contains("\"effect\":\"error\""));
+}
+
 /// A key whose value is a list: every element's type counts, not only the first one's, so the
 /// order of the elements does not decide whether a record is refused.
 #[test]

@@ -1307,10 +1307,17 @@ pub fn explain_group(
     let mut context = Context::new(root, &mut vars, &slots).with_frame(frame);
     let considered = matches!(prepared.states.get(g), Some(Ok(true)));
     let steps = group_steps(&mut context, rule, group);
-    let mut outcome = None;
-    if considered && steps.iter().all(Step::for_finding) {
-        outcome = Some(Outcome::from(rule.effect));
-    }
+    // As the check decides: a group whose `where` or `having`, or a considered group whose
+    // clause, cannot be evaluated gets an error finding.
+    let failed = matches!(prepared.states.get(g), Some(Err(_)))
+        || (considered && steps.iter().any(|s| s.holds.is_err()));
+    let outcome = if failed {
+        Some(Outcome::Error)
+    } else if considered && steps.iter().all(Step::for_finding) {
+        Some(Outcome::from(rule.effect))
+    } else {
+        None
+    };
     Some(Explanation {
         rule: index,
         outcome,
