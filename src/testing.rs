@@ -134,6 +134,25 @@ pub fn run_tests(program: &Program) -> (Vec<TestOutcome>, Coverage) {
             }
             let mut used = vec![false; program.waivers.len()];
             let grouped = crate::eval::across::finish(program, &across, &mut used, false);
+            // Why each rule across records did what it did on each of its groups (or records).
+            let mut group_explanations = Vec::new();
+            for (rule_index, rule) in program.rules.iter().enumerate() {
+                let Some(rule_across) = &rule.across else {
+                    continue;
+                };
+                let what = if rule_across.keys.is_empty() {
+                    "the record"
+                } else {
+                    "the group"
+                };
+                for name in across.names(rule_index) {
+                    if let Some(e) =
+                        crate::eval::across::explain_group(program, &across, rule_index, &name)
+                    {
+                        group_explanations.push((e, format!("{what} `{name}`")));
+                    }
+                }
+            }
             for (rule_index, rule) in program.rules.iter().enumerate() {
                 if rule.across.is_none() {
                     continue;
@@ -154,7 +173,12 @@ pub fn run_tests(program: &Program) -> (Vec<TestOutcome>, Coverage) {
             }
             TestOutcome {
                 test: index,
-                failure: check_expectations(program, test, &findings, &explanations),
+                failure: check_expectations(
+                    program,
+                    test,
+                    &findings,
+                    (&explanations, &group_explanations),
+                ),
             }
         })
         .collect();
@@ -191,12 +215,13 @@ fn cover(coverage: &mut Coverage, explanation: &Explanation) {
 
 /// `None` when the findings are exactly those expected (notes aside unless listed); else a
 /// diagnostic that shows expected against actual, with the clauses that decided each rule that
-/// differs.
+/// differs: on the test's record, and on each group (or record) of a rule across records,
+/// named.
 fn check_expectations(
     program: &Program,
     test: &CompiledTest,
     findings: &[Finding],
-    explanations: &[Explanation],
+    (explanations, group_explanations): (&[Explanation], &[(Explanation, String)]),
 ) -> Option<Diag> {
     let expected: BTreeSet<(Outcome, usize)> = test.expect.iter().copied().collect();
     // Notes are aside unless listed, waived ones too.
@@ -230,8 +255,14 @@ fn check_expectations(
     let record_name = format!("the record of `{}`", test.name);
     let why: Vec<String> = explanations
         .iter()
-        .filter(|e| differing.contains(&e.rule))
-        .map(|e| render(program, e, &record_name))
+        .map(|e| (e, record_name.as_str()))
+        .chain(
+            group_explanations
+                .iter()
+                .map(|(e, name)| (e, name.as_str())),
+        )
+        .filter(|(e, _)| differing.contains(&e.rule))
+        .map(|(e, name)| render(program, e, name))
         .collect();
     let diag = Diag::error(
         Code::TestFailed,
