@@ -553,44 +553,31 @@ fn rules_sharing_a_let_see_the_values_they_would_compute_alone() {
 /// shows the record's value and the key in the rule.
 #[test]
 fn a_key_of_another_type_points_at_the_value_and_the_key() {
-    let dir = common::scratch(
+    insta::assert_snapshot!(failing_check(
         "mixed-key-kinds",
-        &[
-            (
-                "p.policy",
-                "rule by-vendor {\n  warn per vendor\n  when count(group) > 1\n}\n",
-            ),
-            (
-                "d.yaml",
-                "- {id: R1, vendor: DJI}\n- {id: R2, vendor: 42}\n- {id: R3, vendor: DJI}\n",
-            ),
-        ],
-    );
+        "rule by-vendor {\n  warn per vendor\n  when count(group) > 1\n}\n",
+        "- {id: R1, vendor: DJI}\n- {id: R2, vendor: 42}\n- {id: R3, vendor: DJI}\n",
+    ));
+}
+
+/// The human report of `caveat check` on `policy` and `data` in a scratch folder `name`, which
+/// exits 1.
+fn failing_check(name: &str, policy: &str, data: &str) -> String {
+    let dir = common::scratch(name, &[("p.policy", policy), ("d.yaml", data)]);
     let out = common::caveat_in(&dir, &["check", "p.policy", "d.yaml"]);
     assert_eq!(out.status.code(), Some(1));
-    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+    String::from_utf8(out.stdout).unwrap()
 }
 
 /// A rule that compares each record with `all.` of a value one record holds badly: that record
 /// is told its value is bad; the others that its value reaches are told whose it is.
 #[test]
 fn a_bad_value_brought_by_all_is_shown_as_another_records() {
-    let dir = common::scratch(
+    insta::assert_snapshot!(failing_check(
         "bad-all-value",
-        &[
-            (
-                "p.policy",
-                "rule outlier {\n  let v = amount\n  warn when v > upper_fence(all.v)\n}\n",
-            ),
-            (
-                "d.yaml",
-                "- {id: R1, amount: 5}\n- {id: R2, amount: lots}\n- {id: R3, amount: 7}\n",
-            ),
-        ],
-    );
-    let out = common::caveat_in(&dir, &["check", "p.policy", "d.yaml"]);
-    assert_eq!(out.status.code(), Some(1));
-    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+        "rule outlier {\n  let v = amount\n  warn when v > upper_fence(all.v)\n}\n",
+        "- {id: R1, amount: 5}\n- {id: R2, amount: lots}\n- {id: R3, amount: 7}\n",
+    ));
 }
 
 /// TAP and JUnit give a record one test point or case, also when a finding about it comes once
