@@ -224,8 +224,13 @@ fn shown_with_type(ev: &Operand<'_>) -> String {
 }
 
 fn mismatch(a: &Operand<'_>, b: &Operand<'_>, what: &str) -> Mismatch {
-    // Point at whichever side came from the record: that is the bad data.
-    let (bad, other) = if a.span.is_some() { (a, b) } else { (b, a) };
+    // Point at whichever side came from the record: that is the bad data. When neither (or
+    // both) did, the sides stay in the order the rule wrote them.
+    let (bad, other) = if a.span.is_none() && b.span.is_some() {
+        (b, a)
+    } else {
+        (a, b)
+    };
     Mismatch {
         message: format!(
             "cannot {what} {} with {}",
