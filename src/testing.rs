@@ -158,11 +158,17 @@ pub fn run_tests(program: &Program) -> (Vec<TestOutcome>, Coverage) {
                     continue;
                 }
                 let fired = grouped.iter().any(|f| f.finding.rule == rule_index);
+                // A group it did not fire on (`having` left it out, or a clause did not hold)
+                // shows the rule not firing, as a record does for a rule per record.
+                let passed_over = group_explanations
+                    .iter()
+                    .any(|(e, _)| e.rule == rule_index && e.outcome.is_none());
                 if let Some(c) = coverage.rules.get_mut(rule_index) {
                     if fired {
                         c.fired = true;
                         c.decisive.iter_mut().for_each(|d| *d = true);
-                    } else {
+                    }
+                    if !fired || passed_over {
                         c.not_fired = true;
                     }
                 }

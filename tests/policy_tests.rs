@@ -399,3 +399,21 @@ fn a_failing_group_test_shows_the_clauses_on_each_group() {
     );
     assert!(text.contains("✓ when count(group) >= 2"), "{text}");
 }
+
+/// A group that `having` leaves out is one the rule does not fire on: one test whose records
+/// make a group that fires and one that is left out covers both ways.
+#[test]
+fn coverage_counts_a_group_left_out_as_not_fired() {
+    let dir = scratch(
+        "coverage-having",
+        &[(
+            "hv.policy",
+            "rule hv { warn per vendor having count(group) >= 2 when count(group) < 5 }\ntest \"a\" { given [ {vendor: X}, {vendor: X}, {vendor: Y} ]  expect warn hv }\n",
+        )],
+    );
+    let out = caveat_in(&dir, &["test", "--min-coverage", "100", "hv.policy"]);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("fired ✓  not fired ✓"), "{text}");
+}
