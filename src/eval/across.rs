@@ -167,6 +167,40 @@ struct MemberValues {
 }
 
 impl Group {
+    /// The member whose kept fields hold the value at `span` (the place of a bad value a
+    /// clause met), if one does.
+    fn member_holding(&self, span: Span) -> Option<&Member> {
+        fn holds(node: &Node, span: Span) -> bool {
+            node.span == span
+                || (node.span.start <= span.start
+                    && span.end <= node.span.end
+                    && match &node.value {
+                        crate::value::Value::Map(map) => {
+                            map.entries.iter().any(|e| holds(&e.value, span))
+                        }
+                        crate::value::Value::List(items) => items.iter().any(|i| holds(i, span)),
+                        _ => false,
+                    })
+        }
+        let at = self.nodes.iter().position(|node| holds(node, span))?;
+        self.members.get(at).map(|m| &**m)
+    }
+
+    /// The member whose values computed as it was read (its parts in the expressions per
+    /// member, its `let each` values) hold `failure`, if one does.
+    fn member_failing(&self, failure: &super::Failure) -> Option<&Member> {
+        let failed = |part: &Part| {
+            matches!(part, Part::Failed(message, span)
+                if *span == failure.policy_span && **message == *failure.message)
+        };
+        let in_parts = self
+            .parts()
+            .iter()
+            .find_map(|by_member| by_member.iter().position(failed));
+        let at = in_parts.or_else(|| self.each().iter().position(|v| v.iter().any(failed)))?;
+        self.members.get(at).map(|m| &**m)
+    }
+
     /// Each member's part in each of the rule's expressions per member.
     fn parts(&self) -> &[Vec<Part>] {
         self.values.as_ref().map_or(&[], |v| v.parts.as_slice())
@@ -856,7 +890,7 @@ fn evaluate_rule(
                     grouped,
                     name,
                     Outcome::Error,
-                    prepared.message_of(rule, &failure, g).into(),
+                    prepared.message_of(rule, &failure, (group, g)).into(),
                     Some(failure.policy_span),
                     order,
                 ));
@@ -898,7 +932,7 @@ fn evaluate_rule(
                 grouped,
                 name,
                 Outcome::Error,
-                prepared.message_of(rule, &failure, g).into(),
+                prepared.message_of(rule, &failure, (group, g)).into(),
                 Some(failure.policy_span),
                 order,
             ),
@@ -1045,7 +1079,12 @@ impl<'r> Prepared<'r> {
     /// The message of `failure` on group `g`: when a value that `all.` brought from another
     /// group is at fault, which group that is (`all.a` holds it, from C), so that the groups
     /// that only read it do not seem to hold it.
-    fn message_of(&self, rule: &CompiledRule, failure: &super::Failure, g: usize) -> String {
+    fn message_of(
+        &self,
+        rule: &CompiledRule,
+        failure: &super::Failure,
+        (group, g): (&Group, usize),
+    ) -> String {
         let from = self
             .faults
             .iter()
@@ -1063,7 +1102,18 @@ impl<'r> Prepared<'r> {
                 let group = self.names.get(from).map_or("", String::as_str);
                 format!("{} (`all.{name}` {HELD_FROM} {group})", failure.message)
             }
-            _ => failure.message.clone(),
+            // A value of one of the group's records: which record, and where it is.
+            _ => match failure
+                .record_span
+                .and_then(|span| group.member_holding(span))
+                .or_else(|| group.member_failing(failure))
+            {
+                Some(m) if group.members.len() > 1 => format!(
+                    "{} (in {}, {}:{}:{})",
+                    failure.message, m.record, m.file, m.line, m.column
+                ),
+                _ => failure.message.clone(),
+            },
         }
     }
 
