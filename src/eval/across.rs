@@ -1483,7 +1483,9 @@ fn run_wide(expr: &crate::compile::Expr) -> Option<bool> {
     (!reads.record && !reads.lets && !reads.group).then_some(reads.all)
 }
 
-/// A group's name: its key values joined with ` / `; a record's own name without keys.
+/// A group's name: its key values joined with ` / `, a value that holds ` / ` itself (or starts
+/// with a quote) written in double quotes, so that two groups never share a name; a record's
+/// own name without keys.
 fn group_name(group: &Group) -> String {
     if group.keys.is_empty() {
         return group
@@ -1495,7 +1497,14 @@ fn group_name(group: &Group) -> String {
     group
         .keys
         .iter()
-        .map(ToString::to_string)
+        .map(|key| {
+            let text = key.to_string();
+            if text.contains(" / ") || text.starts_with('"') {
+                serde_json::to_string(&text).unwrap_or(text)
+            } else {
+                text
+            }
+        })
         .collect::<Vec<_>>()
         .join(" / ")
 }
