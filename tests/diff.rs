@@ -240,3 +240,40 @@ fn a_git_revision_as_base_is_read_without_touching_the_work_tree() {
     assert!(stderr.contains("[HEAD:policies/dod.policy:1:"), "{stderr}");
     assert!(!stderr.contains("caveat-diff-"), "{stderr}");
 }
+
+/// A rule that reads `all.` on one side only is found once every record is read on that side and
+/// as each record is read on the other: its findings of a record are still paired.
+#[test]
+fn a_rule_that_starts_reading_all_is_paired_record_by_record() {
+    let dir = scratch(
+        "diff-mixed-all",
+        &[
+            ("base.policy", "rule r { deny when amount > 10 }\n"),
+            (
+                "head.policy",
+                "rule r {\n  let a = amount\n  deny when a > 3 and count(all.a) > 0\n}\n",
+            ),
+            ("d.yaml", "- {id: R1, amount: 20}\n- {id: R2, amount: 5}\n"),
+        ],
+    );
+    let out = caveat_in(
+        &dir,
+        &[
+            "diff",
+            "--base",
+            "base.policy",
+            "--head",
+            "head.policy",
+            "--today",
+            "2026-12-05",
+            "d.yaml",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("r: 1 new\n  + deny   R2:"), "{text}");
+    assert!(
+        text.contains("1 of 2 records change: 1 new, 0 resolved, 0 changed"),
+        "{text}"
+    );
+}

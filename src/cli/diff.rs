@@ -135,6 +135,9 @@ struct DiffSink<'p> {
     across: Vec<(About, Vec<Reported>)>,
     /// The records (file and index) counted as changed while they were read.
     changed_records: std::collections::HashSet<(Arc<str>, usize)>,
+    /// The ids of rules found on one side as the records are read and on the other once every
+    /// record is read (one side reads `all.`): their findings of a record wait to be paired.
+    mixed: std::collections::HashSet<Arc<str>>,
     changes: Vec<Change>,
     summary: DiffSummary,
 }
@@ -240,7 +243,7 @@ impl DiffSink<'_> {
 
 impl Sink for DiffSink<'_> {
     fn finding(&mut self, finding: &Reported) -> std::io::Result<()> {
-        if finding.across {
+        if finding.across || self.mixed.contains(&finding.rule_id) {
             let record = (Arc::from(finding.at.source.name()), finding.index);
             let about: About = (
                 finding.group.is_none().then_some(record),
@@ -261,6 +264,25 @@ impl Sink for DiffSink<'_> {
         self.current.push(finding.clone());
         Ok(())
     }
+}
+
+/// The ids of the rules that are across records (read `all.` or group) on one side of the
+/// combined program and not on the other.
+fn mixed_rules(program: &Program, split: usize) -> std::collections::HashSet<Arc<str>> {
+    let sides = |base: bool| -> std::collections::HashMap<&str, bool> {
+        program
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| (*i < split) == base)
+            .map(|(_, r)| (&*r.id, r.across.is_some()))
+            .collect()
+    };
+    let (base, head) = (sides(true), sides(false));
+    base.iter()
+        .filter(|(id, across)| head.get(*id).is_some_and(|h| h != *across))
+        .map(|(id, _)| Arc::from(*id))
+        .collect()
 }
 
 /// Runs `caveat diff`.
@@ -345,6 +367,7 @@ fn diff(
         current: Vec::new(),
         across: Vec::new(),
         changed_records: std::collections::HashSet::new(),
+        mixed: mixed_rules(&program, split),
         changes: Vec::new(),
         summary: DiffSummary::default(),
     };

@@ -168,7 +168,8 @@ struct MemberValues {
 
 impl Group {
     /// The member whose kept fields hold the value at `span` (the place of a bad value a
-    /// clause met), if one does.
+    /// clause met), if exactly one does: a span names no file, and members from several files
+    /// may have a value at the same place.
     fn member_holding(&self, span: Span) -> Option<&Member> {
         fn holds(node: &Node, span: Span) -> bool {
             node.span == span
@@ -182,7 +183,15 @@ impl Group {
                         _ => false,
                     })
         }
-        let at = self.nodes.iter().position(|node| holds(node, span))?;
+        let mut holding = self
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| holds(n, span));
+        let (at, _) = holding.next()?;
+        if holding.next().is_some() {
+            return None;
+        }
         self.members.get(at).map(|m| &**m)
     }
 

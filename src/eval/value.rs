@@ -139,7 +139,7 @@ impl EvalValue<'_> {
             EvalValue::Missing => "missing",
             EvalValue::Bool(_) => "a boolean",
             EvalValue::Num(_) => "a number",
-            EvalValue::Str(s) if beyond_decimals(s) => "a number beyond what exact decimals hold",
+            EvalValue::Str(s) if beyond_decimals(s) => "a number too long for exact decimals",
             EvalValue::Str(_) => "a string",
             EvalValue::Date(_) => "a date",
             EvalValue::DateTime(_) => "a date-time",
@@ -150,25 +150,18 @@ impl EvalValue<'_> {
     }
 }
 
-/// Whether `text` is a number as data writes it (`1e400`, 40 digits, `.inf`) that an exact
-/// decimal cannot hold (28 significant digits, no infinities), so that the reader kept it as
-/// text: a message calls it a number, not a string.
+/// Whether `text` is a plain decimal (`-123.45`, digits only) too long for an exact decimal (28
+/// significant digits), so that the reader kept it as text: the language compares such a
+/// string as a number, quoted or not, and a message calls it one. (`1e400` or `.inf` written
+/// unquoted cannot be told from the quoted string here, so they stay "a string".)
 fn beyond_decimals(text: &str) -> bool {
     let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
-    if matches!(unsigned, ".inf" | ".Inf" | ".INF") || matches!(text, ".nan" | ".NaN" | ".NAN") {
-        return true;
-    }
-    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
-        Some((m, e)) => (m, Some(e.strip_prefix(['-', '+']).unwrap_or(e))),
-        None => (unsigned, None),
-    };
-    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
     let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
-    let written = digits(int)
+    !int.is_empty()
+        && digits(int)
         && digits(frac)
-        && !(int.is_empty() && frac.is_empty())
-        && exponent.is_none_or(|e| !e.is_empty() && digits(e));
-    written && crate::data::number_as_written(text).is_none()
+        && crate::value::parse_data_number(text).is_none()
 }
 
 /// Why two values could not be compared: the value that did not fit and what was expected.

@@ -313,8 +313,19 @@ fn parse_range(source: &Source, start: usize, end: usize) -> Piece {
 /// The id of the rule block `text` starts with (`rule ID`), if it does.
 fn rule_block_id(text: &str) -> Option<String> {
     let rest = text.strip_prefix("rule")?;
-    let id = rest.trim_start_matches([' ', '\t', '\r', '\n']);
-    if id.len() == rest.len() || !id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+    if !rest.starts_with([' ', '\t', '\r', '\n', '#']) {
+        return None;
+    }
+    // Blanks and comments may stand between the keyword and the id.
+    let blanks = [' ', '\t', '\r', '\n'];
+    let mut id = rest.trim_start_matches(blanks);
+    while let Some(comment) = id.strip_prefix('#') {
+        id = comment
+            .find('\n')
+            .map_or("", |end| &comment[end..])
+            .trim_start_matches(blanks);
+    }
+    if !id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
         return None;
     }
     let len = id
