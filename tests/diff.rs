@@ -256,19 +256,7 @@ fn a_rule_that_starts_reading_all_is_paired_record_by_record() {
             ("d.yaml", "- {id: R1, amount: 20}\n- {id: R2, amount: 5}\n"),
         ],
     );
-    let out = caveat_in(
-        &dir,
-        &[
-            "diff",
-            "--base",
-            "base.policy",
-            "--head",
-            "head.policy",
-            "--today",
-            "2026-12-05",
-            "d.yaml",
-        ],
-    );
+    let out = common::diff_in(&dir, "base.policy", "head.policy", &["d.yaml"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("r: 1 new\n  + deny   R2:"), "{text}");

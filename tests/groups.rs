@@ -253,20 +253,11 @@ fn diff_shows_the_group_findings_a_policy_change_adds() {
     let dir = project("groups-diff", &SPLIT);
     let base = POLICY.replace("sum(group.amount) > 10000", "sum(group.amount) > 20000");
     std::fs::write(dir.join("base.policy"), base).unwrap();
-    let out = common::caveat_in(
+    let out = common::diff_in(
         &dir,
-        &[
-            "diff",
-            "--base",
-            "base.policy",
-            "--head",
-            "p.policy",
-            "--today",
-            "2026-12-05",
-            "d.yaml",
-            "--format",
-            "json",
-        ],
+        "base.policy",
+        "p.policy",
+        &["d.yaml", "--format", "json"],
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -303,19 +294,7 @@ fn diff_compares_each_group_with_its_own_base_finding() {
             ),
         ],
     );
-    let out = common::caveat_in(
-        &dir,
-        &[
-            "diff",
-            "--base",
-            "base.policy",
-            "--head",
-            "head.policy",
-            "--today",
-            "2026-12-05",
-            "d.yaml",
-        ],
-    );
+    let out = common::diff_in(&dir, "base.policy", "head.policy", &["d.yaml"]);
     assert!(
         out.status.success(),
         "{}",

@@ -28,6 +28,26 @@ pub fn caveat_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
         .unwrap_or_else(|e| panic!("the binary does not run: {e}"))
 }
 
+/// `caveat diff --base BASE --head HEAD` of `extra` (data, options) in `dir`, as of a fixed day.
+pub fn diff_in(
+    dir: &std::path::Path,
+    base: &str,
+    head: &str,
+    extra: &[&str],
+) -> std::process::Output {
+    let mut args = vec![
+        "diff",
+        "--base",
+        base,
+        "--head",
+        head,
+        "--today",
+        "2026-12-05",
+    ];
+    args.extend_from_slice(extra);
+    caveat_in(dir, &args)
+}
+
 /// Runs the built binary with `args` in the repository's folder.
 pub fn caveat(args: &[&str]) -> std::process::Output {
     caveat_in(std::path::Path::new(env!("CARGO_MANIFEST_DIR")), args)
