@@ -134,35 +134,19 @@ pub fn run_tests(program: &Program) -> (Vec<TestOutcome>, Coverage) {
             }
             let mut used = vec![false; program.waivers.len()];
             let grouped = crate::eval::across::finish(program, &across, &mut used, false);
-            // Why each rule across records did what it did on each of its groups (or records).
-            let mut group_explanations = Vec::new();
-            for (rule_index, rule) in program.rules.iter().enumerate() {
-                let Some(rule_across) = &rule.across else {
-                    continue;
-                };
-                let what = if rule_across.keys.is_empty() {
-                    "the record"
-                } else {
-                    "the group"
-                };
-                for name in across.names(rule_index) {
-                    if let Some(e) =
-                        crate::eval::across::explain_group(program, &across, rule_index, &name)
-                    {
-                        group_explanations.push((e, format!("{what} `{name}`")));
-                    }
-                }
-            }
             for (rule_index, rule) in program.rules.iter().enumerate() {
                 if rule.across.is_none() {
                     continue;
                 }
-                let fired = grouped.iter().any(|f| f.finding.rule == rule_index);
-                // A group it did not fire on (`having` left it out, or a clause did not hold)
-                // shows the rule not firing, as a record does for a rule per record.
-                let passed_over = group_explanations
+                // A group gives at most one finding: a group without one (`having` left it out,
+                // or a clause did not hold) shows the rule not firing, as a record does for a
+                // rule per record.
+                let found = grouped
                     .iter()
-                    .any(|(e, _)| e.rule == rule_index && e.outcome.is_none());
+                    .filter(|f| f.finding.rule == rule_index)
+                    .count();
+                let fired = found > 0;
+                let passed_over = across.names(rule_index).len() > found;
                 if let Some(c) = coverage.rules.get_mut(rule_index) {
                     if fired {
                         c.fired = true;
@@ -179,12 +163,7 @@ pub fn run_tests(program: &Program) -> (Vec<TestOutcome>, Coverage) {
             }
             TestOutcome {
                 test: index,
-                failure: check_expectations(
-                    program,
-                    test,
-                    &findings,
-                    (&explanations, &group_explanations),
-                ),
+                failure: check_expectations(program, test, &findings, (&explanations, &across)),
             }
         })
         .collect();
@@ -219,6 +198,32 @@ fn cover(coverage: &mut Coverage, explanation: &Explanation) {
     }
 }
 
+/// Why each rule across records among `rules` did what it did on each of its groups (or
+/// records), each with the words that name it.
+fn group_explanations(
+    program: &Program,
+    across: &crate::eval::across::AcrossRecords,
+    rules: &BTreeSet<usize>,
+) -> Vec<(Explanation, String)> {
+    let mut out = Vec::new();
+    for &index in rules {
+        let Some(rule_across) = program.rules.get(index).and_then(|r| r.across.as_ref()) else {
+            continue;
+        };
+        let what = if rule_across.keys.is_empty() {
+            "the record"
+        } else {
+            "the group"
+        };
+        for name in across.names(index) {
+            if let Some(e) = crate::eval::across::explain_group(program, across, index, &name) {
+                out.push((e, format!("{what} `{name}`")));
+            }
+        }
+    }
+    out
+}
+
 /// `None` when the findings are exactly those expected (notes aside unless listed); else a
 /// diagnostic that shows expected against actual, with the clauses that decided each rule that
 /// differs: on the test's record, and on each group (or record) of a rule across records,
@@ -227,7 +232,7 @@ fn check_expectations(
     program: &Program,
     test: &CompiledTest,
     findings: &[Finding],
-    (explanations, group_explanations): (&[Explanation], &[(Explanation, String)]),
+    (explanations, across): (&[Explanation], &crate::eval::across::AcrossRecords),
 ) -> Option<Diag> {
     let expected: BTreeSet<(Outcome, usize)> = test.expect.iter().copied().collect();
     // Notes are aside unless listed, waived ones too.
@@ -259,14 +264,12 @@ fn check_expectations(
         .map(|(_, rule)| *rule)
         .collect();
     let record_name = format!("the record of `{}`", test.name);
+    // Explained only now that the test failed, and only the rules that differ.
+    let groups = group_explanations(program, across, &differing);
     let why: Vec<String> = explanations
         .iter()
         .map(|e| (e, record_name.as_str()))
-        .chain(
-            group_explanations
-                .iter()
-                .map(|(e, name)| (e, name.as_str())),
-        )
+        .chain(groups.iter().map(|(e, name)| (e, name.as_str())))
         .filter(|(e, _)| differing.contains(&e.rule))
         .map(|(e, name)| render(program, e, name))
         .collect();

@@ -212,17 +212,17 @@ fn compile_waiver(
     let condition = compiler.clause(&waiver.condition, Position::For);
     compiler.rule = None;
     let until = compiler.date_constant(&waiver.until, "`until` takes a date");
+    // Each text a report shows with the waived finding: its keyword, and what it must say.
     let said = [
-        ("because", Some(&waiver.reason)),
-        ("by", waiver.owner.as_ref()),
+        (
+            "because",
+            Some(&waiver.reason),
+            "the reason the finding is waived",
+        ),
+        ("by", waiver.owner.as_ref(), "who decided the waiver"),
     ];
-    for (keyword, text) in said {
+    for (keyword, text, what) in said {
         if let Some(text) = text.filter(|t| t.node.trim().is_empty()) {
-            let what = if keyword == "because" {
-                "the reason the finding is waived"
-            } else {
-                "who decided the waiver"
-            };
             compiler.errors.push(
                 Diag::error(
                     Code::CheckEmptyWaiverText,

@@ -273,6 +273,9 @@ pub struct AcrossFinding {
     pub explanation: Option<Vec<super::explain::Step>>,
     /// The position of its (first) record among its file's or table's records, from 0.
     pub index: usize,
+    /// An error whose bad value another record or group holds, which `all.` brought here (the
+    /// message names where it comes from).
+    pub elsewhere: bool,
     /// The input position of the first record, for the order of findings.
     order: (u64, usize),
 }
@@ -721,6 +724,7 @@ fn error_finding(
         group: None,
         explanation: None,
         index: c.index,
+        elsewhere: false,
         order: (order, c.rule),
     }
 }
@@ -889,20 +893,27 @@ fn evaluate_rule(
     for (g, ((group, state), name)) in groups.iter().zip(states).zip(&prepared.names).enumerate() {
         let memo = memos.next();
         let order = (group.first, index);
+        // The error finding of a group the rule cannot be evaluated on.
+        let failed = |failure: &super::Failure| {
+            let (message, elsewhere) = prepared.message_of(rule, failure, (group, g));
+            let mut found = finding_of(
+                rule,
+                index,
+                group,
+                grouped,
+                name,
+                Outcome::Error,
+                message.into(),
+                Some(failure.policy_span),
+                order,
+            );
+            found.elsewhere = elsewhere;
+            found
+        };
         let considered = match state {
             Ok(considered) => considered,
             Err(failure) => {
-                out.push(finding_of(
-                    rule,
-                    index,
-                    group,
-                    grouped,
-                    name,
-                    Outcome::Error,
-                    prepared.message_of(rule, &failure, (group, g)).into(),
-                    Some(failure.policy_span),
-                    order,
-                ));
+                out.push(failed(&failure));
                 continue;
             }
         };
@@ -934,17 +945,7 @@ fn evaluate_rule(
                 None,
                 order,
             ),
-            Err(failure) => finding_of(
-                rule,
-                index,
-                group,
-                grouped,
-                name,
-                Outcome::Error,
-                prepared.message_of(rule, &failure, (group, g)).into(),
-                Some(failure.policy_span),
-                order,
-            ),
+            Err(failure) => failed(&failure),
         };
         if explain {
             found.explanation = Some(group_steps(&mut context, rule, group));
@@ -1080,10 +1081,6 @@ struct Prepared<'r> {
     per_member: Vec<usize>,
 }
 
-/// The words that name, in an error's message, the record or group whose value a run-wide
-/// `all.` value brought to the failing rule: "(`all.a` holds it, from R6)".
-pub(crate) const HELD_FROM: &str = "holds it, from";
-
 impl<'r> Prepared<'r> {
     /// The message of `failure` on group `g`: when a value that `all.` brought from another
     /// group is at fault, which group that is (`all.a` holds it, from C), so that the groups
@@ -1093,7 +1090,7 @@ impl<'r> Prepared<'r> {
         rule: &CompiledRule,
         failure: &super::Failure,
         (group, g): (&Group, usize),
-    ) -> String {
+    ) -> (String, bool) {
         let from = self
             .faults
             .iter()
@@ -1109,7 +1106,8 @@ impl<'r> Prepared<'r> {
             Some((l, from)) if from != g => {
                 let name = rule.lets.get(l).map_or("", |local| &*local.name);
                 let group = self.names.get(from).map_or("", String::as_str);
-                format!("{} (`all.{name}` {HELD_FROM} {group})", failure.message)
+                let message = format!("{} (`all.{name}` holds it, from {group})", failure.message);
+                (message, true)
             }
             // A value of one of the group's records: which record, and where it is.
             _ => match failure
@@ -1117,11 +1115,14 @@ impl<'r> Prepared<'r> {
                 .and_then(|span| group.member_holding(span))
                 .or_else(|| group.member_failing(failure))
             {
-                Some(m) if group.members.len() > 1 => format!(
-                    "{} (in {}, {}:{}:{})",
-                    failure.message, m.record, m.file, m.line, m.column
+                Some(m) if group.members.len() > 1 => (
+                    format!(
+                        "{} (in {}, {}:{}:{})",
+                        failure.message, m.record, m.file, m.line, m.column
+                    ),
+                    false,
                 ),
-                _ => failure.message.clone(),
+                _ => (failure.message.clone(), false),
             },
         }
     }
@@ -1567,6 +1568,7 @@ fn finding_of(
         group: note,
         explanation: None,
         index: group.members.first().map_or(0, |m| m.index),
+        elsewhere: false,
         order,
     }
 }

@@ -166,13 +166,7 @@ pub fn group_findings(
     let mut used = vec![false; program.waivers.len()];
     Ok(finish_with(program, &kept, &mut used, false, &given)
         .into_iter()
-        .map(|found| {
-            let index = found.index;
-            crate::report::Reported {
-                index,
-                ..crate::report::finding::across_finding(program, found)
-            }
-        })
+        .map(|found| crate::report::finding::across_finding(program, found))
         .collect())
 }
 

@@ -121,45 +121,54 @@ fn unused_local(files: &[&PolicyFile], diags: &mut Vec<Diag>) {
             _ => None,
         })
         .collect();
-    for file in files {
-        for statement in &file.statements {
-            let Statement::Rule(rule) = statement else {
+    for (file, statement, rule) in rules_in(files) {
+        if rule.lets.is_empty() {
+            continue;
+        }
+        let mut used: HashSet<&str> = HashSet::new();
+        let id = rule.id.as_ref().map(|id| id.node.as_str());
+        let waived = waivers
+            .iter()
+            .filter(|w| id == Some(w.rule.node.as_str()))
+            .map(|w| &w.condition);
+        for expr in statement_exprs(statement).into_iter().chain(waived) {
+            expr.for_each_name_a_let_may_be(&mut |name| {
+                used.insert(name);
+            });
+        }
+        for local in &rule.lets {
+            let name = &local.name;
+            if used.contains(name.node.as_str()) {
                 continue;
-            };
-            if rule.lets.is_empty() {
-                continue;
             }
-            let mut used: HashSet<String> = HashSet::new();
-            let id = rule.id.as_ref().map(|id| id.node.as_str());
-            let waived = waivers
-                .iter()
-                .filter(|w| id == Some(w.rule.node.as_str()))
-                .map(|w| &w.condition);
-            for expr in statement_exprs(statement).into_iter().chain(waived) {
-                expr.for_each_name_a_let_may_be(&mut |name| {
-                    used.insert(name.to_string());
-                });
-            }
-            for local in &rule.lets {
-                let name = &local.name;
-                if used.contains(name.node.as_str()) {
-                    continue;
-                }
-                let rule_name = id.unwrap_or("this rule");
-                diags.push(
-                    Diag::warning(
-                        Code::LintUnusedLet,
-                        format!("`let {}` is never used", name.node),
-                    )
-                    .label(&file.source, name.span, "declared here")
-                    .help(format!(
-                        "nothing in rule `{rule_name}` or its waivers uses `{}`: remove it, or check the spelling where it is meant to be used",
-                        name.node
-                    )),
-                );
-            }
+            let rule_name = id.unwrap_or("this rule");
+            diags.push(
+                Diag::warning(
+                    Code::LintUnusedLet,
+                    format!("`let {}` is never used", name.node),
+                )
+                .label(&file.source, name.span, "declared here")
+                .help(format!(
+                    "nothing in rule `{rule_name}` or its waivers uses `{}`: remove it, or check the spelling where it is meant to be used",
+                    name.node
+                )),
+            );
         }
     }
+}
+
+/// Each rule of `files`, with its file and statement.
+fn rules_in<'a>(
+    files: &'a [&'a PolicyFile],
+) -> impl Iterator<Item = (&'a PolicyFile, &'a Statement, &'a crate::syntax::ast::Rule)> {
+    files.iter().flat_map(|file| {
+        file.statements
+            .iter()
+            .filter_map(move |statement| match statement {
+                Statement::Rule(rule) => Some((*file, statement, &**rule)),
+                _ => None,
+            })
+    })
 }
 
 /// The expressions a statement holds.
@@ -218,37 +227,32 @@ fn rule_body_exprs(body: &RuleBody) -> Vec<&Expr> {
 
 /// Rules written outside a `rule ID { … }` block, unless another lint already points into them.
 fn unnamed(files: &[&PolicyFile], diags: &mut Vec<Diag>) {
-    for file in files {
-        for statement in &file.statements {
-            let Statement::Rule(rule) = statement else {
-                continue;
-            };
-            if rule.id.is_some() {
-                continue;
-            }
-            // One thing at a time: a rule with a real mistake is not also told to get a name.
-            let flagged = diags.iter().any(|d| {
-                d.location().is_some_and(|l| {
-                    std::sync::Arc::ptr_eq(&l.source, &file.source)
-                        && rule.span.start <= l.span.start
-                        && l.span.start < rule.span.end
-                })
-            });
-            if flagged {
-                continue;
-            }
-            let keyword = match &rule.body {
-                RuleBody::Effect { effect, .. } => effect.span,
-                RuleBody::Require { keyword, .. } => *keyword,
-            };
-            diags.push(
-                Diag::warning(Code::LintUnnamedRule, "this rule has no name")
-                    .label(&file.source, keyword, "an unnamed rule")
-                    .help(
-                        "name it, so that findings, tests and waivers can refer to it: \
-                         `rule my-rule-id { … }`",
-                    ),
-            );
+    for (file, _, rule) in rules_in(files) {
+        if rule.id.is_some() {
+            continue;
         }
+        // One thing at a time: a rule with a real mistake is not also told to get a name.
+        let flagged = diags.iter().any(|d| {
+            d.location().is_some_and(|l| {
+                std::sync::Arc::ptr_eq(&l.source, &file.source)
+                    && rule.span.start <= l.span.start
+                    && l.span.start < rule.span.end
+            })
+        });
+        if flagged {
+            continue;
+        }
+        let keyword = match &rule.body {
+            RuleBody::Effect { effect, .. } => effect.span,
+            RuleBody::Require { keyword, .. } => *keyword,
+        };
+        diags.push(
+            Diag::warning(Code::LintUnnamedRule, "this rule has no name")
+                .label(&file.source, keyword, "an unnamed rule")
+                .help(
+                    "name it, so that findings, tests and waivers can refer to it: \
+                         `rule my-rule-id { … }`",
+                ),
+        );
     }
 }

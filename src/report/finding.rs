@@ -41,6 +41,9 @@ pub struct Reported {
     pub group: Option<Arc<crate::eval::across::GroupNote>>,
     /// Whether it was found once every record was read (by a rule across records).
     pub across: bool,
+    /// An error whose bad value another record or group holds, which `all.` brought to this one
+    /// (the message names where it comes from).
+    pub elsewhere: bool,
 }
 
 /// What a report says of the waiver that covers a finding.
@@ -256,6 +259,7 @@ pub(crate) fn reported(
         explanation: None,
         group: None,
         across: false,
+        elsewhere: false,
     }
 }
 
@@ -291,6 +295,7 @@ pub(crate) fn nonconforming(
         explanation: None,
         group: None,
         across: false,
+        elsewhere: false,
     }
 }
 
@@ -364,6 +369,7 @@ pub(crate) fn across_finding(
         explanation: found.explanation.map(Into::into),
         group: found.group,
         across: true,
+        elsewhere: found.elsewhere,
     }
 }
 

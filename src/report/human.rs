@@ -98,10 +98,7 @@ pub fn finding_diag(finding: &Reported) -> Diag {
     };
     let conformance = finding.is_conformance();
     // The bad value is another record's, which `all.` brought to this one.
-    let elsewhere = finding.outcome == Outcome::Error
-        && finding
-            .message
-            .contains(&format!("` {} ", crate::eval::across::HELD_FROM));
+    let elsewhere = finding.outcome == Outcome::Error && finding.elsewhere;
     let record_label = match (&finding.field, finding.outcome) {
         (None, Outcome::Error) if elsewhere => {
             "the bad value is another record's, read through `all.`".to_string()

@@ -695,6 +695,7 @@ mod tests {
             explanation: None,
             group: None,
             across: false,
+            elsewhere: false,
         };
         let mut out = Vec::new();
         let mut writer = match JsonWriter::new(&mut out) {
@@ -755,6 +756,7 @@ mod tests {
                 explanation: None,
                 group: None,
                 across: false,
+                elsewhere: false,
             };
             let mut direct = Vec::new();
             JsonRender::default().render(&f, &mut direct);

@@ -25,11 +25,8 @@ struct Case {
 /// Collects test cases, and writes the XML at the end.
 pub(crate) struct JunitWriter<W: Write> {
     out: W,
-    /// Every case so far, in order: a finding found once every record was read may belong to a
-    /// record's case.
-    cases: Vec<Case>,
-    /// Where each record's case is in `cases`.
-    by_record: std::collections::HashMap<(Arc<str>, usize), usize>,
+    /// Every case so far, in order.
+    cases: super::ByRecord<Case>,
 }
 
 impl<W: Write> JunitWriter<W> {
@@ -37,8 +34,7 @@ impl<W: Write> JunitWriter<W> {
     pub fn new(out: W) -> Self {
         JunitWriter {
             out,
-            cases: Vec::new(),
-            by_record: std::collections::HashMap::new(),
+            cases: super::ByRecord::default(),
         }
     }
 
@@ -47,7 +43,7 @@ impl<W: Write> JunitWriter<W> {
         let mut suites: Vec<TestSuite> = Vec::new();
         let mut by_file: std::collections::HashMap<Arc<str>, usize> =
             std::collections::HashMap::new();
-        for case in std::mem::take(&mut self.cases) {
+        for case in std::mem::take(&mut self.cases).into_items() {
             let at = *by_file.entry(case.file.clone()).or_insert_with(|| {
                 suites.push(TestSuite::new(case.file.as_ref()));
                 suites.len() - 1
@@ -105,26 +101,28 @@ impl<W: Write> Sink for JunitWriter<W> {
         };
         // Found once every record was read: a finding about a record joins its case; a
         // group's is a case of its own. Any other finding is the last record's.
-        let record = (Arc::from(f.at.source.name()), f.index);
-        let known = match (f.across, &f.group) {
-            (true, None) => self.by_record.get(&record).copied(),
-            (true, Some(_)) => None,
-            (false, _) => self.cases.len().checked_sub(1),
+        let known = if f.across {
+            self.cases.of_record(f).is_some()
+        } else {
+            self.cases.last_mut().is_some()
         };
-        let at = match known {
-            Some(at) => at,
-            None => {
-                self.cases.push(Case {
+        if !known {
+            self.cases.push(
+                None,
+                Case {
                     file: xml_attribute(place.file).into(),
                     name: xml_attribute(&f.record).into(),
                     findings: Vec::new(),
                     first_failure: None,
-                });
-                self.cases.len() - 1
-            }
-        };
-        let Some(case) = self.cases.get_mut(at) else {
-            return Ok(());
+                },
+            );
+        }
+        let case = match (f.across, self.cases.of_record(f)) {
+            (true, Some(case)) => case,
+            _ => match self.cases.last_mut() {
+                Some(case) => case,
+                None => return Ok(()),
+            },
         };
         if matches!(f.outcome, Outcome::Deny | Outcome::Error) && case.first_failure.is_none() {
             case.first_failure = Some(format!(
@@ -143,14 +141,15 @@ impl<W: Write> Sink for JunitWriter<W> {
     }
 
     fn record(&mut self, record: &CheckedRecord) -> std::io::Result<()> {
-        self.by_record
-            .insert((record.file.clone(), record.index), self.cases.len());
-        self.cases.push(Case {
-            file: xml_attribute(&record.file).into(),
-            name: xml_attribute(&record.name).into(),
-            findings: Vec::new(),
-            first_failure: None,
-        });
+        self.cases.push(
+            Some((record.file.clone(), record.index)),
+            Case {
+                file: xml_attribute(&record.file).into(),
+                name: xml_attribute(&record.name).into(),
+                findings: Vec::new(),
+                first_failure: None,
+            },
+        );
         Ok(())
     }
 }

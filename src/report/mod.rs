@@ -16,6 +16,7 @@ pub mod tap;
 pub mod text;
 
 use std::io::Write;
+use std::sync::Arc;
 
 use crate::compile::Program;
 pub use finding::{
@@ -156,6 +157,54 @@ pub(crate) struct Place<'a> {
 
 /// How many records of a group a text report lists before it says how many more there are.
 pub(crate) const GROUP_SHOWN: usize = 10;
+
+/// The test points (TAP) or cases (JUnit) of a run, in order, and where each record's is: a
+/// finding about a record that comes once every record is read (a rule reading `all.`, a key of
+/// another type) joins its record's, so that a record is reported once.
+pub(crate) struct ByRecord<P> {
+    items: Vec<P>,
+    at: std::collections::HashMap<(Arc<str>, usize), usize>,
+}
+
+impl<P> Default for ByRecord<P> {
+    fn default() -> Self {
+        ByRecord {
+            items: Vec::new(),
+            at: std::collections::HashMap::new(),
+        }
+    }
+}
+
+impl<P> ByRecord<P> {
+    /// Adds `item`, the record's (file and position) when `record` is given, else a group's.
+    pub fn push(&mut self, record: Option<(Arc<str>, usize)>, item: P) {
+        if let Some(record) = record {
+            self.at.insert(record, self.items.len());
+        }
+        self.items.push(item);
+    }
+
+    /// The item of the record that `finding` is about, when it is about a record reported
+    /// before it (a finding of a group is about no one record).
+    pub fn of_record(&mut self, finding: &Reported) -> Option<&mut P> {
+        if finding.group.is_some() {
+            return None;
+        }
+        let record = (Arc::from(finding.at.source.name()), finding.index);
+        let at = *self.at.get(&record)?;
+        self.items.get_mut(at)
+    }
+
+    /// The item added last.
+    pub fn last_mut(&mut self) -> Option<&mut P> {
+        self.items.last_mut()
+    }
+
+    /// Every item, in the order added.
+    pub fn into_items(self) -> Vec<P> {
+        self.items
+    }
+}
 
 /// The records of a group finding as text, `RECORD (FILE:LINE:COLUMN)`: the first `limit`, then
 /// a line saying how many more.

@@ -17,7 +17,7 @@ pub(crate) struct TapWriter<W: Write> {
     current: Option<Point>,
     /// With rules across records, a finding about a record may come once every record is read:
     /// the test points are then held until the end, so that a record has one point.
-    held: Option<Held>,
+    held: Option<super::ByRecord<Point>>,
 }
 
 /// The test point of a record or a group.
@@ -30,13 +30,6 @@ struct Point {
     record: Option<(Arc<str>, usize)>,
 }
 
-/// The test points held until the end, and where each record's is.
-#[derive(Default)]
-struct Held {
-    points: Vec<Point>,
-    by_record: std::collections::HashMap<(Arc<str>, usize), usize>,
-}
-
 impl<W: Write> TapWriter<W> {
     /// Starts the stream; `across` says whether the program has rules across records.
     pub fn new(mut out: W, across: bool) -> std::io::Result<Self> {
@@ -45,7 +38,7 @@ impl<W: Write> TapWriter<W> {
             out,
             points: 0,
             current: None,
-            held: across.then(Held::default),
+            held: across.then(super::ByRecord::default),
         })
     }
 
@@ -56,10 +49,7 @@ impl<W: Write> TapWriter<W> {
         };
         match &mut self.held {
             Some(held) => {
-                if let Some(record) = point.record.clone() {
-                    held.by_record.insert(record, held.points.len());
-                }
-                held.points.push(point);
+                held.push(point.record.clone(), point);
                 Ok(())
             }
             None => self.write_point(point),
@@ -127,13 +117,7 @@ impl<W: Write> Sink for TapWriter<W> {
             // Found once every record was read: a finding about a record joins its test point;
             // a group's is a test point of its own.
             self.close_record()?;
-            let record = (Arc::from(f.at.source.name()), f.index);
-            if let (None, Some(held)) = (&f.group, &mut self.held)
-                && let Some(point) = held
-                    .by_record
-                    .get(&record)
-                    .and_then(|&at| held.points.get_mut(at))
-            {
+            if let Some(point) = self.held.as_mut().and_then(|held| held.of_record(f)) {
                 point.findings.push(entry);
                 point.failed |= fails;
                 return Ok(());
@@ -176,7 +160,7 @@ impl<W: Write> Report for TapWriter<W> {
     fn finish(&mut self, result: &RunResult) -> std::io::Result<()> {
         self.close_record()?;
         if let Some(held) = self.held.take() {
-            for point in held.points {
+            for point in held.into_items() {
                 self.write_point(point)?;
             }
         }

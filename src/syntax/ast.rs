@@ -368,7 +368,7 @@ impl Expr {
 
     /// As [`Expr::for_each_name`], with every name a rule-local `let` may be read by too: the
     /// NAME of each `all.NAME`, and of each `.NAME` (`group.share`, `r.share` of a `let each`).
-    pub(crate) fn for_each_name_a_let_may_be(&self, f: &mut dyn FnMut(&str)) {
+    pub(crate) fn for_each_name_a_let_may_be<'e>(&'e self, f: &mut dyn FnMut(&'e str)) {
         self.walk_names(true, f);
     }
 
