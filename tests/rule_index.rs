@@ -1,4 +1,5 @@
-//! The rule index gives exactly the findings of the plain scan, on generated rules and records.
+//! The rule index and the quick tests give exactly the findings of the plain scan (the general
+//! evaluation of every rule), on generated rules and records.
 #![allow(
     clippy::unwrap_used,
     clippy::indexing_slicing,
@@ -61,7 +62,8 @@ fn rule(rng: &mut Rng, i: usize) -> String {
     let b = rng.pick(BRANCHES);
     let x = rng.next() % 2000;
     let m = 1 + rng.next() % 9;
-    let body = match rng.next() % 22 {
+    let q = rng.next() % 40;
+    let body = match rng.next() % 34 {
         0 => format!("deny vendor {v}"),
         1 => format!("warn vendor in [{v}, {w}]"),
         2 => format!("note vendor {v} when amount > {x}"),
@@ -82,6 +84,18 @@ fn rule(rng: &mut Rng, i: usize) -> String {
         17 => format!("note when 2018-0{m}-15 > date"),
         18 => format!("note when (amount > {x} and vendor == {v}) and buyer.branch == {b}"),
         19 => format!("warn when exemption exists and amount > {x} unless vendor == {w}"),
+        // Shapes the quick tests decide: arithmetic, `not`, `or`, `matches`, `is missing`.
+        22 => format!("warn when quantity > 0 and amount / quantity > {q}"),
+        23 => format!("note when amount - {x} * quantity >= 0"),
+        24 => format!("deny when not (amount > {x}) and vendor != {v}"),
+        25 => format!("warn when buyer.branch is missing or amount < {x}"),
+        26 => "note when vendor matches '^[A-Z][a-z]+$'".to_string(),
+        27 => format!("deny when exemption.kind == urgent and {x} / quantity < 100"),
+        28 => format!("warn vendor in uas unless exemption.kind == urgent or amount > {x}"),
+        29 => format!("require exemption.kind exists when amount > {x}"),
+        30 => format!("note when not (buyer.branch == {b} or exemption is missing)"),
+        31 => format!("warn when date > 2018-0{m}-01 and quantity * 2 > {q}"),
+        32 => format!("deny when amount / quantity == {q}"),
         _ => format!("require vendor != {v} when buyer.branch in [Army, {b}]"),
     };
     format!("rule r{i} {{ {body} }}\n")
@@ -101,8 +115,18 @@ fn record(rng: &mut Rng, i: usize) -> String {
         5 => fields.push(format!("amount: {}.5", rng.next() % 2500)),
         _ => fields.push(format!("amount: {}", rng.next() % 2500)),
     }
-    match rng.next() % 5 {
+    match rng.next() % 8 {
+        0 => {}
+        1 => fields.push("quantity: 0".into()),
+        2 => fields.push("quantity: lots".into()),
+        3 => fields.push(format!("quantity: \"{}\"", rng.next() % 30)),
+        4 => fields.push("quantity: [1, 2]".into()),
+        5 => fields.push("quantity: null".into()),
+        _ => fields.push(format!("quantity: {}", rng.next() % 30)),
+    }
+    match rng.next() % 6 {
         0 => fields.push("exemption: {kind: urgent}".into()),
+        2 => fields.push("exemption: {kind: [urgent]}".into()),
         1 => fields.push("exemption: null".into()),
         _ => {}
     }
@@ -124,7 +148,7 @@ fn record(rng: &mut Rng, i: usize) -> String {
 }
 
 #[test]
-fn the_index_agrees_with_the_plain_scan() {
+fn the_index_and_the_quick_tests_agree_with_the_plain_scan() {
     let mut rng = Rng(7);
     let mut compared = 0;
     for case in 0..40 {

@@ -356,7 +356,7 @@ fn key_of(expr: &Expr) -> Option<(&[Segment], Key<'_>)> {
 }
 
 /// `a < b` is `b > a`.
-fn flipped(order: Order) -> Order {
+pub(crate) fn flipped(order: Order) -> Order {
     match order {
         Order::Lt => Order::Gt,
         Order::Le => Order::Ge,

@@ -5,6 +5,7 @@ pub mod alias;
 pub mod index;
 pub mod program;
 pub mod projection;
+pub mod quick;
 pub mod statements;
 
 use std::collections::HashMap;

@@ -17,6 +17,8 @@ pub struct Program {
     pub rules: Vec<CompiledRule>,
     /// Which rules a record can meet, by the values their first clauses test.
     pub index: super::index::RuleIndex,
+    /// By rule: its clauses' quick tests ([`super::quick`]), when it has any.
+    pub quick: Vec<Option<super::quick::QuickRule>>,
     /// The record's top-level fields that rules and the index read: name → slot (see
     /// [`ExprKind::RootField`]).
     pub root_fields: foldhash::HashMap<Box<str>, usize>,
@@ -70,9 +72,11 @@ impl Program {
             }
         }
         let shared_lets = share_lets(&mut rules);
+        let quick = rules.iter().map(super::quick::QuickRule::of).collect();
         let mut program = Program {
             rules,
             index,
+            quick,
             root_fields,
             waivers: Vec::new(),
             tests: Vec::new(),

@@ -7,6 +7,7 @@ mod arith;
 pub mod explain;
 mod functions;
 mod per_member;
+mod quick;
 pub mod split;
 pub mod value;
 
@@ -138,7 +139,7 @@ impl<'p> Evaluator<'p> {
                 rule,
                 decided: self.decided.get_mut(rule).and_then(Option::take),
             }),
-            findings,
+            (findings, true),
             shared,
         );
         if let Some(new) = findings.get_mut(first..) {
@@ -309,7 +310,8 @@ pub fn evaluate(program: &Program, record: &Record, findings: &mut Vec<Finding>)
     Evaluator::new(program).evaluate(record, findings);
 }
 
-/// Evaluates every rule on `record`, without the index: the plain scan the index must agree with.
+/// Evaluates every rule on `record` by the general evaluation alone, without the index and the
+/// quick tests: the plain scan they must agree with.
 pub fn evaluate_all(program: &Program, record: &Record, findings: &mut Vec<Finding>) {
     let mut slots = RootSlots::default();
     slots.fill(program, &record.root);
@@ -321,7 +323,7 @@ pub fn evaluate_all(program: &Program, record: &Record, findings: &mut Vec<Findi
             rule,
             decided: None,
         }),
-        findings,
+        (findings, false),
         &mut SharedValues::default(),
     );
     let mut used = vec![false; program.waivers.len()];
@@ -343,7 +345,8 @@ fn evaluate_rules<'r>(
     program: &'r Program,
     (record, slots): (&'r Record, &RootSlots),
     rules: impl Iterator<Item = Candidate>,
-    findings: &mut Vec<Finding>,
+    // Where findings go, and whether quick tests may decide the rules that pass.
+    (findings, quick): (&mut Vec<Finding>, bool),
     shared: &mut SharedValues<'r>,
 ) {
     let mut vars = Vec::new();
@@ -360,6 +363,14 @@ fn evaluate_rules<'r>(
         };
         if rule.across.is_some() {
             // Evaluated once every record is read.
+            continue;
+        }
+        // Most rules pass on most records: their quick tests show it without the general
+        // evaluation, which makes the findings.
+        if quick
+            && let Some(Some(tests)) = program.quick.get(index)
+            && context.quick_passes(tests, decided.is_some())
+        {
             continue;
         }
         context.vars.clear();
@@ -412,7 +423,13 @@ struct Context<'r, 'v> {
     /// The values the rules of the record share ([`LocalLet::shared`]), when the context is
     /// one of a record's: computed by the first rule that reads one.
     shared: Option<&'v mut SharedValues<'r>>,
+    /// The last data string the quick tests read as a date (by address and length), and what
+    /// it read as.
+    last_date: std::cell::Cell<Option<DateRead>>,
 }
+
+/// A data string's address and length, and the date it reads as.
+type DateRead = ((usize, usize), Option<jiff::civil::Date>);
 
 /// The values of lets that several rules compute alike from a record ([`LocalLet::shared`]), by
 /// slot: computed by the first rule of the record that reads one, read by the others.
@@ -502,6 +519,7 @@ impl<'r, 'v> Context<'r, 'v> {
             frame: Frame::default(),
             members: Vec::new(),
             shared: None,
+            last_date: std::cell::Cell::new(None),
         }
     }
 

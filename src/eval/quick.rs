@@ -1,0 +1,205 @@
+//! Deciding a rule by its quick tests ([`crate::compile::quick`]): when they show that the rule
+//! passes on a record, the general evaluation is skipped; otherwise (the rule fires, or a test
+//! cannot decide) the general evaluation runs as before and makes the finding.
+
+use super::{Context, Reach, reach, text_in_set};
+use crate::compile::Const;
+use crate::compile::quick::{Bound, Number, Place, Quick, QuickRule};
+use crate::value::{Node, Value, parse_data_date, parse_data_number};
+
+impl<'r> Context<'r, '_> {
+    /// Whether the quick tests show that the rule passes on the record (as the general
+    /// evaluation would decide, with no error). `decided`: the rule index found the leftmost
+    /// test of the first condition true.
+    pub(super) fn quick_passes(&self, rule: &QuickRule, decided: bool) -> bool {
+        let mut conditions = rule.conditions.iter();
+        if decided && let Some(first) = conditions.next() {
+            match first.as_ref().map(|q| self.past_leftmost(q)) {
+                Some(Some(false)) => return true,
+                Some(Some(true)) => {}
+                Some(None) | None => return false,
+            }
+        }
+        for condition in conditions {
+            match condition.as_ref().and_then(|q| self.holds(q)) {
+                Some(false) => return true,
+                Some(true) => {}
+                None => return false,
+            }
+        }
+        if let Some(unless) = &rule.unless {
+            match unless.as_ref().and_then(|q| self.holds(q)) {
+                Some(true) => return true,
+                Some(false) => {}
+                None => return false,
+            }
+        }
+        if let Some(require) = &rule.require {
+            return require.as_ref().and_then(|q| self.holds(q)) == Some(true);
+        }
+        false
+    }
+
+    /// As [`Context::holds_past_leftmost`]: whether `quick` holds given that its leftmost test
+    /// does.
+    fn past_leftmost(&self, quick: &Quick) -> Option<bool> {
+        let Quick::And(items) = quick else {
+            return Some(true);
+        };
+        let Some((first, rest)) = items.split_first() else {
+            return Some(true);
+        };
+        if !self.past_leftmost(first)? {
+            return Some(false);
+        }
+        self.all_hold(rest)
+    }
+
+    /// Whether every test holds, tested left to right.
+    fn all_hold(&self, items: &[Quick]) -> Option<bool> {
+        for item in items {
+            if !self.holds(item)? {
+                return Some(false);
+            }
+        }
+        Some(true)
+    }
+
+    /// Whether a quick test holds on the record; `None` when it cannot tell.
+    fn holds(&self, quick: &Quick) -> Option<bool> {
+        match quick {
+            Quick::Not(inner) => self.holds(inner).map(|b| !b),
+            Quick::And(items) => self.all_hold(items),
+            Quick::Or(items) => {
+                for item in items {
+                    if self.holds(item)? {
+                        return Some(true);
+                    }
+                }
+                Some(false)
+            }
+            Quick::Order(value, order, bound) => {
+                let ordering = match (value, bound) {
+                    (Number::Field(place), Bound::Date(date)) => {
+                        let Some(node) = self.place(place)? else {
+                            return Some(false);
+                        };
+                        match &node.value {
+                            Value::Date(d) => d.cmp(date),
+                            Value::String(s) => self.data_date(s)?.cmp(date),
+                            _ => return None,
+                        }
+                    }
+                    (_, Bound::Number(bound)) => match self.number(value)? {
+                        Some(n) => n.cmp(bound),
+                        None => return Some(false),
+                    },
+                    (_, Bound::Date(_)) => return None,
+                };
+                Some(order.holds(ordering))
+            }
+            Quick::Equals {
+                at,
+                constant,
+                aliased,
+                negated,
+            } => {
+                let Some(node) = self.place(at)? else {
+                    return Some(false);
+                };
+                let eq = match (&node.value, constant) {
+                    (Value::String(x), Const::String(y)) => {
+                        // A date or a date-time starts with a digit: such strings are compared
+                        // as dates, and an aliased symbol by its spellings.
+                        let date_like = y.as_bytes().first().is_none_or(u8::is_ascii_digit);
+                        if **x != **y && (*aliased || date_like) {
+                            return None;
+                        }
+                        **x == **y
+                    }
+                    (Value::Number(x), Const::Number(y)) => x == y,
+                    (Value::Date(x), Const::Date(y)) => x == y,
+                    (Value::Bool(x), Const::Bool(y)) => x == y,
+                    _ => return None,
+                };
+                Some(eq != *negated)
+            }
+            Quick::InSet(at, set, negated) => {
+                let Some(node) = self.place(at)? else {
+                    return Some(false);
+                };
+                match &node.value {
+                    Value::String(text) => Some(text_in_set(text, set)? != *negated),
+                    _ => None,
+                }
+            }
+            Quick::Matches(at, regex) => match self.place(at)? {
+                None => Some(false),
+                Some(Node {
+                    value: Value::String(text),
+                    ..
+                }) => Some(regex.is_match(text)),
+                Some(_) => None,
+            },
+            Quick::Exists(at) => Some(self.place(at)?.is_some()),
+            Quick::Missing(at) => Some(self.place(at)?.is_none()),
+        }
+    }
+
+    /// The record's value at `place`: `Some(None)` when it is missing (or null), `None` when
+    /// the path meets a list (over which the general evaluation projects).
+    fn place(&self, place: &Place) -> Option<Option<&'r Node>> {
+        let Some(field) = self.slots.get(self.root, place.slot) else {
+            return Some(None);
+        };
+        match reach(field, &place.rest) {
+            Reach::Node(node) if matches!(node.value, Value::Null) => Some(None),
+            Reach::Node(node) => Some(Some(node)),
+            Reach::Missing => Some(None),
+            Reach::List => None,
+        }
+    }
+
+    /// A number computed from the record: `Some(None)` when a value it needs is missing (the
+    /// arithmetic is then missing, as in the general evaluation), `None` when it cannot tell (a
+    /// value of another type, a failing operation).
+    fn number(&self, number: &Number) -> Option<Option<rust_decimal::Decimal>> {
+        match number {
+            Number::Const(n) => Some(Some(*n)),
+            Number::Field(place) => match self.place(place)? {
+                None => Some(None),
+                Some(node) => match &node.value {
+                    Value::Number(n) => Some(Some(*n)),
+                    Value::String(s) => parse_data_number(s).map(Some),
+                    _ => None,
+                },
+            },
+            Number::Arith(first, rest) => {
+                let Some(mut acc) = self.number(first)? else {
+                    return Some(None);
+                };
+                for (op, operand) in rest {
+                    let Some(term) = self.number(operand)? else {
+                        return Some(None);
+                    };
+                    acc = crate::value::arith(*op, acc, term).ok()?;
+                }
+                Some(Some(acc))
+            }
+        }
+    }
+
+    /// A data string read as a date ([`parse_data_date`]), remembered for the record: several
+    /// rules often compare the same date field.
+    fn data_date(&self, text: &str) -> Option<jiff::civil::Date> {
+        let key = (text.as_ptr() as usize, text.len());
+        if let Some((at, date)) = self.last_date.get()
+            && at == key
+        {
+            return date;
+        }
+        let date = parse_data_date(text);
+        self.last_date.set(Some((key, date)));
+        date
+    }
+}
