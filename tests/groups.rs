@@ -209,7 +209,7 @@ fn explain_shows_a_groups_keys_size_and_clauses() {
     assert_eq!(
         text,
         "rule `split` warns about the group `DJI / 1st SOW / 2018-W46`:\n  \
-         ✓ when count(group) >= 2 and sum(group.amount) > 10000   vendor = DJI, buyer.unit = 1st SOW, week(date) = 2018-W46, count(group) = 2\n"
+         ✓ when count(group) >= 2 and sum(group.amount) > 10000   vendor = DJI, buyer.unit = 1st SOW, week(date) = 2018-W46, count(group) = 2, sum(group.amount) = 11000\n"
     );
     let missing = common::caveat_in(
         &dir,
@@ -245,6 +245,31 @@ fn explain_shows_a_groups_keys_size_and_clauses() {
     assert!(
         String::from_utf8_lossy(&missing.stderr)
             .contains("did you mean `DJI / 1st SOW / 2018-W46`?")
+    );
+}
+
+#[test]
+fn explain_shows_the_values_a_clause_computes_from_the_run() {
+    let dir = common::scratch(
+        "explain-all",
+        &[
+            (
+                "p.policy",
+                "rule outlier {\n  let a = amount\n  warn when a > max(all.a) / 2\n}\n",
+            ),
+            (
+                "d.yaml",
+                "- {id: A1, amount: 10}\n- {id: A2, amount: 12}\n- {id: A3, amount: 30}\n",
+            ),
+        ],
+    );
+    let out = common::caveat_in(&dir, &["explain", "outlier", "A2", "p.policy", "d.yaml"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "rule `outlier` does not fire on the record `A2`:\n  \
+         ✗ when a > max(all.a) / 2   a = 12, max(all.a) = 30\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }
 

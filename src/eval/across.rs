@@ -1032,16 +1032,35 @@ fn group_steps<'r>(
             .condition(&clause.expr)
             .map(|(h, _)| h)
             .map_err(|f| f.message);
-        // The lets the clause reads, with the values they took.
+        // The lets the clause reads, with the values they took, and the values it computes
+        // from the group or the run (`sum(group.amount)`, `upper_fence(all.a)`), as written.
         let mut stack = vec![&clause.expr];
         while let Some(e) = stack.pop() {
-            if let crate::compile::ExprKind::Local(l) = &e.kind
-                && let (Some(local), Ok(value)) = (rule.lets.get(*l), context.local(*l, rule.span))
-                && !values.iter().any(|(n, _)| **n == *local.name)
-            {
-                values.push((local.name.to_string(), super::explain::shown(&value, None)));
+            let shown = match &e.kind {
+                crate::compile::ExprKind::Local(l) => rule
+                    .lets
+                    .get(*l)
+                    .zip(context.local(*l, rule.span).ok())
+                    .map(|(local, value)| (local.name.to_string(), value)),
+                crate::compile::ExprKind::Call(..) if e.reads().group || e.reads().all => {
+                    let text = crate::compile::collapse_whitespace(rule.source.slice(e.span));
+                    context.eval(e).ok().map(|value| (text, value))
+                }
+                _ => None,
+            };
+            match shown {
+                Some((name, value)) => {
+                    if !values.iter().any(|(n, _)| *n == name) {
+                        values.push((name, super::explain::shown(&value, None)));
+                    }
+                }
+                None => {
+                    // Children in written order, the first on top.
+                    let mut children = Vec::new();
+                    e.for_each_child(&mut |child| children.push(child));
+                    stack.extend(children.into_iter().rev());
+                }
             }
-            e.for_each_child(&mut |child| stack.push(child));
         }
         let step = Step {
             clause: i,
