@@ -564,6 +564,17 @@ fn a_key_of_another_type_points_at_the_value_and_the_key() {
     ));
 }
 
+/// A group whose sum fails on one record's value: the message names that record and where it
+/// is; the label on the group's first key does not call the key the bad data.
+#[test]
+fn a_groups_error_names_the_record_holding_the_bad_value() {
+    insta::assert_snapshot!(failing_check(
+        "group-error-label",
+        "rule tot { warn per vendor when sum(group.amount) > 100 }\n",
+        "- {id: A1, vendor: DJI, amount: 600}\n- {id: A2, vendor: DJI, amount: lots}\n- {id: A3, vendor: Autel, amount: 5}\n",
+    ));
+}
+
 /// The human report of `caveat check` on `policy` and `data` in a scratch folder `name`, which
 /// exits 1.
 fn failing_check(name: &str, policy: &str, data: &str) -> String {

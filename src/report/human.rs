@@ -109,6 +109,11 @@ pub fn finding_diag(finding: &Reported) -> Diag {
         (None, _) if conformance && finding.rule_id.ends_with("undeclared_field") => {
             "not declared in the schema".to_string()
         }
+        // A group's error: the label stands on the group's first key, and the message names
+        // the record that holds the bad value.
+        (Some(field), Outcome::Error) if finding.group.is_some() => {
+            format!("the group's first record, where `{field}` is {value}")
+        }
         (Some(field), Outcome::Error) => format!("bad data: `{field}` is {value}"),
         (Some(field), _) => format!("`{field}` is {value}"),
         (None, Outcome::Error) => "bad data in this record".to_string(),
@@ -137,6 +142,9 @@ pub fn finding_diag(finding: &Reported) -> Diag {
         Outcome::Error if elsewhere => Some(
             "fix the value in the record the message names, or make the rule expect it".to_string(),
         ),
+        Outcome::Error if finding.group.is_some() => {
+            Some("fix the bad value in the group's records, or make the rule expect it".to_string())
+        }
         Outcome::Error => {
             Some("fix the value in the record, or make the rule expect it".to_string())
         }
