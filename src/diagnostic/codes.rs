@@ -151,6 +151,7 @@ codes! {
     IoUnsafeOutput = "caveat::io::unsafe_output", Error, "a file to write is a symbolic link, or not a regular file (a FIFO, a device, a folder), or `caveat init` would write through a link: caveat never writes through or replaces one";
     IoWrite = "caveat::io::write", Error, "a file cannot be written: a report, a formatted policy, a snapshot or a `caveat init` starter file";
     LintAlwaysFires = "caveat::lint::always_fires", Warning, "a rule fires on every record: no filter or condition, only `when true`, or `require false`";
+    LintConstantGroupKey = "caveat::lint::constant_group_key", Warning, "a key of `per` reads nothing of the record (`per 5`, `per [vendor, unit]`), so it is the same for every record";
     LintNeverFires = "caveat::lint::never_fires", Error, "a rule can never fire: its filters and conditions contradict each other, or a clause is constant (`when false`)";
     LintNotInEnum = "caveat::lint::not_in_enum", Error, "a symbol or string compared with an enum field is not one of the enum's members, e.g. `exemption.kind == urgnet`";
     LintShadowedRule = "caveat::lint::shadowed_rule", Warning, "every finding of a rule is already a finding of an earlier rule of the same effect in the same file";

@@ -47,6 +47,7 @@ fn run(
 ) -> Vec<Diag> {
     fires::check(program, mistyped, warnings, &mut diags);
     if warnings {
+        constant_group_keys(program, &mut diags);
         unused(files, &mut diags);
         unused_local(files, &mut diags);
         unnamed(files, &mut diags);
@@ -69,6 +70,49 @@ fn run(
         !once || seen.insert((d.code, d.message.clone(), file))
     });
     diags
+}
+
+/// Keys of `per` that are constants (`per 5`, `per [vendor, unit]`): every record has the same
+/// value for them, so they split no group; a list of names was most likely meant as several keys.
+fn constant_group_keys(program: &Program, diags: &mut Vec<Diag>) {
+    use crate::compile::{Const, ExprKind};
+    for rule in &program.rules {
+        for key in rule.across.iter().flat_map(|a| &a.keys) {
+            let ExprKind::Const(constant) = &key.expr.kind else {
+                continue;
+            };
+            let names: Option<Vec<&str>> = match constant {
+                Const::List(items) => items
+                    .iter()
+                    .map(|item| match item {
+                        Const::String(name) => Some(&**name),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => None,
+            };
+            let help = match names {
+                Some(names) if !names.is_empty() => format!(
+                    "to group by several fields, list them without brackets: `per {}`",
+                    names.join(", ")
+                ),
+                _ => "name a field of the record, such as `per vendor`; a rule about every \
+                      record together reads `all.` instead"
+                    .to_string(),
+            };
+            diags.push(
+                Diag::warning(
+                    Code::LintConstantGroupKey,
+                    format!(
+                        "the key `{}` of rule `{}` is the same for every record: it splits no group",
+                        key.text, rule.id
+                    ),
+                )
+                .label(&rule.source, key.expr.span, "reads nothing of the record")
+                .help(help),
+            );
+        }
+    }
 }
 
 /// `let`s and `alias`es no file of the run uses.
