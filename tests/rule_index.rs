@@ -63,7 +63,7 @@ fn rule(rng: &mut Rng, i: usize) -> String {
     let x = rng.next() % 2000;
     let m = 1 + rng.next() % 9;
     let q = rng.next() % 40;
-    let body = match rng.next() % 34 {
+    let body = match rng.next() % 36 {
         0 => format!("deny vendor {v}"),
         1 => format!("warn vendor in [{v}, {w}]"),
         2 => format!("note vendor {v} when amount > {x}"),
@@ -96,6 +96,9 @@ fn rule(rng: &mut Rng, i: usize) -> String {
         30 => format!("note when not (buyer.branch == {b} or exemption is missing)"),
         31 => format!("warn when date > 2018-0{m}-01 and quantity * 2 > {q}"),
         32 => format!("deny when amount / quantity == {q}"),
+        // A null top-level field is the deciding value of these when they fire.
+        33 => "note when exemption is missing".to_string(),
+        34 => format!("warn when not (quantity > {q}) and amount exists"),
         _ => format!("require vendor != {v} when buyer.branch in [Army, {b}]"),
     };
     format!("rule r{i} {{ {body} }}\n")

@@ -366,11 +366,12 @@ fn evaluate_rules<'r>(
             continue;
         }
         // Most rules pass on most records: their quick tests show it without the general
-        // evaluation, which makes the findings.
-        if quick
-            && let Some(Some(tests)) = program.quick.get(index)
-            && context.quick_passes(tests, decided.is_some())
-        {
+        // evaluation, and find the deciding value of most that fire.
+        let known = match program.quick.get(index) {
+            Some(Some(tests)) if quick => context.quick_verdict(tests, decided),
+            _ => None,
+        };
+        if let Some(Verdict::Passes) = known {
             continue;
         }
         context.vars.clear();
@@ -379,8 +380,8 @@ fn evaluate_rules<'r>(
             context.frame.memo.clear();
             context.frame.memo.resize(rule.lets.len(), Memo::Unset);
         }
-        let verdict = context
-            .rule(rule, decided)
+        let verdict = known
+            .map_or_else(|| context.rule(rule, decided), Ok)
             .and_then(|verdict| match verdict {
                 Verdict::Passes => Ok(None),
                 Verdict::Fires { witness } => {

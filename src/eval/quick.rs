@@ -2,42 +2,57 @@
 //! passes on a record, the general evaluation is skipped; otherwise (the rule fires, or a test
 //! cannot decide) the general evaluation runs as before and makes the finding.
 
-use super::{Context, Reach, reach, text_in_set};
+use super::{Context, Reach, Verdict, reach, text_in_set};
 use crate::compile::Const;
 use crate::compile::quick::{Bound, Number, Place, Quick, QuickRule};
+use crate::source::Span;
 use crate::value::{Node, Value, parse_data_date, parse_data_number};
 
 impl<'r> Context<'r, '_> {
-    /// Whether the quick tests show that the rule passes on the record (as the general
-    /// evaluation would decide, with no error). `decided`: the rule index found the leftmost
-    /// test of the first condition true.
-    pub(super) fn quick_passes(&self, rule: &QuickRule, decided: bool) -> bool {
+    /// What the quick tests decide of the rule on the record, as the general evaluation would
+    /// (with the same witness when it fires, and no error either way); `None` when they cannot
+    /// tell. `decided`: where the rule index found the leftmost test of the first condition
+    /// true.
+    pub(super) fn quick_verdict(&self, rule: &QuickRule, decided: Option<Span>) -> Option<Verdict> {
         let mut conditions = rule.conditions.iter();
-        if decided && let Some(first) = conditions.next() {
-            match first.as_ref().map(|q| self.past_leftmost(q)) {
-                Some(Some(false)) => return true,
-                Some(Some(true)) => {}
-                Some(None) | None => return false,
+        if decided.is_some()
+            && let Some(first) = conditions.next()
+            && !self.past_leftmost(first.as_ref()?)?
+        {
+            return Some(Verdict::Passes);
+        }
+        let rest = conditions.as_slice();
+        for condition in rest {
+            if !self.holds(condition.as_ref()?)? {
+                return Some(Verdict::Passes);
             }
         }
-        for condition in conditions {
-            match condition.as_ref().and_then(|q| self.holds(q)) {
-                Some(false) => return true,
-                Some(true) => {}
-                None => return false,
+        if let Some(unless) = &rule.unless
+            && self.holds(unless.as_ref()?)?
+        {
+            return Some(Verdict::Passes);
+        }
+        let require = match &rule.require {
+            Some(require) => {
+                let require = require.as_ref()?;
+                if self.holds(require)? {
+                    return Some(Verdict::Passes);
+                }
+                Some(require)
             }
+            None => None,
+        };
+        // It fires: the deciding value, as `Context::rule` finds it.
+        let mut witness = decided;
+        let tested = if decided.is_some() {
+            rest
+        } else {
+            rule.conditions.as_slice()
+        };
+        for condition in tested.iter().flatten().chain(require) {
+            witness = witness.or_else(|| self.witness(condition));
         }
-        if let Some(unless) = &rule.unless {
-            match unless.as_ref().and_then(|q| self.holds(q)) {
-                Some(true) => return true,
-                Some(false) => {}
-                None => return false,
-            }
-        }
-        if let Some(require) = &rule.require {
-            return require.as_ref().and_then(|q| self.holds(q)) == Some(true);
-        }
-        false
+        Some(Verdict::Fires { witness })
     }
 
     /// As [`Context::holds_past_leftmost`]: whether `quick` holds given that its leftmost test
@@ -201,5 +216,71 @@ impl<'r> Context<'r, '_> {
         let date = parse_data_date(text);
         self.last_date.set(Some((key, date)));
         date
+    }
+
+    /// The record value that decided a quick test, as the general evaluation gives it with the
+    /// test's result: the value it read (for a top-level field, also a null one), or for `and`
+    /// and `or` the first such of the operands they tested.
+    fn witness(&self, quick: &Quick) -> Option<Span> {
+        match quick {
+            Quick::Not(inner) => self.witness(inner),
+            // `and` stops at an operand that is false, keeping the first value found; `or` at
+            // one that is true, giving its value first.
+            Quick::And(items) => {
+                let mut witness = None;
+                for item in items {
+                    witness = witness.or_else(|| self.witness(item));
+                    if self.holds(item) == Some(false) {
+                        break;
+                    }
+                }
+                witness
+            }
+            Quick::Or(items) => {
+                let mut witness = None;
+                for item in items {
+                    let span = self.witness(item);
+                    if self.holds(item) == Some(true) {
+                        return span.or(witness);
+                    }
+                    witness = witness.or(span);
+                }
+                witness
+            }
+            Quick::Order(value, _, _) => self.number_span(value),
+            Quick::Equals { at, .. }
+            | Quick::InSet(at, ..)
+            | Quick::Matches(at, _)
+            | Quick::Exists(at)
+            | Quick::Missing(at) => self.place_span(at),
+        }
+    }
+
+    /// Where the value at `place` stands, as the general evaluation's operand has it: a
+    /// top-level field's node, also a null one; a value further down unless it is null.
+    fn place_span(&self, place: &Place) -> Option<Span> {
+        let field = self.slots.get(self.root, place.slot)?;
+        if place.rest.is_empty() {
+            return Some(field.span);
+        }
+        match reach(field, &place.rest) {
+            Reach::Node(node) if !matches!(node.value, Value::Null) => Some(node.span),
+            _ => None,
+        }
+    }
+
+    /// Where a computed number's value stands: a field's, or for arithmetic the first operand
+    /// that has a place, none when an operand is missing.
+    fn number_span(&self, number: &Number) -> Option<Span> {
+        match number {
+            Number::Const(_) => None,
+            Number::Field(place) => self.place_span(place),
+            Number::Arith(first, rest) => {
+                self.number(number)?.as_ref()?;
+                std::iter::once(&**first)
+                    .chain(rest.iter().map(|(_, operand)| operand))
+                    .find_map(|operand| self.number_span(operand))
+            }
+        }
     }
 }
