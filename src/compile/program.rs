@@ -17,8 +17,9 @@ pub struct Program {
     pub rules: Vec<CompiledRule>,
     /// Which rules a record can meet, by the values their first clauses test.
     pub index: super::index::RuleIndex,
-    /// By rule: its clauses' quick tests ([`super::quick`]), when it has any.
-    pub quick: Vec<Option<super::quick::QuickRule>>,
+    /// By rule: its clauses' quick tests ([`super::quick`]), when it has any; made when a
+    /// record is first evaluated ([`Program::quick_tests`]), not for a program only checked.
+    quick: std::sync::OnceLock<Vec<Option<super::quick::QuickRule>>>,
     /// The record's top-level fields that rules and the index read: name → slot (see
     /// [`ExprKind::RootField`]).
     pub root_fields: foldhash::HashMap<Box<str>, usize>,
@@ -72,11 +73,10 @@ impl Program {
             }
         }
         let shared_lets = share_lets(&mut rules);
-        let quick = rules.iter().map(super::quick::QuickRule::of).collect();
         let mut program = Program {
             rules,
             index,
-            quick,
+            quick: std::sync::OnceLock::new(),
             root_fields,
             waivers: Vec::new(),
             tests: Vec::new(),
@@ -99,6 +99,12 @@ impl Program {
         self.kept_lets = (0..self.rules.len())
             .map(|index| self.kept_lets_of(index))
             .collect();
+    }
+
+    /// By rule, the quick tests of its clauses ([`super::quick`]), made on first use.
+    pub fn quick_tests(&self) -> &[Option<super::quick::QuickRule>] {
+        self.quick
+            .get_or_init(|| self.rules.iter().map(super::quick::QuickRule::of).collect())
     }
 
     /// Attaches waivers to the rules they waive, each waiver's condition given root-field slots

@@ -353,6 +353,7 @@ fn evaluate_rules<'r>(
     // One context for all the rules, its frame set for each (not built anew each time).
     let mut context = Context::new(&record.root, &mut vars, slots).with_shared(shared);
     context.frame.today = program.today;
+    let quick_tests = if quick { program.quick_tests() } else { &[] };
     for Candidate {
         rule: index,
         decided,
@@ -367,8 +368,8 @@ fn evaluate_rules<'r>(
         }
         // Most rules pass on most records: their quick tests show it without the general
         // evaluation, and find the deciding value of most that fire.
-        let known = match program.quick.get(index) {
-            Some(Some(tests)) if quick => context.quick_verdict(tests, decided),
+        let known = match quick_tests.get(index) {
+            Some(Some(tests)) => context.quick_verdict(tests, decided),
             _ => None,
         };
         if let Some(Verdict::Passes) = known {
