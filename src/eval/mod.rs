@@ -708,25 +708,11 @@ impl<'r> Context<'r, '_> {
         aliased: bool,
         negated: bool,
     ) -> Option<Operand<'r>> {
-        use crate::value::Value;
         let ExprKind::Const(constant) = &right.kind else {
             return None;
         };
         let node = self.field_node(left)?;
-        let eq = match (&node.value, constant) {
-            (Value::String(x), Const::String(y)) => {
-                // A date or a date-time starts with a digit.
-                let date_like = y.as_bytes().first().is_none_or(u8::is_ascii_digit);
-                if **x != **y && (aliased || date_like) {
-                    return None;
-                }
-                **x == **y
-            }
-            (Value::Number(x), Const::Number(y)) => x == y,
-            (Value::Date(x), Const::Date(y)) => x == y,
-            (Value::Bool(x), Const::Bool(y)) => x == y,
-            _ => return None,
-        };
+        let eq = equals_constant(&node.value, constant, aliased)?;
         Some(Self::boolean(eq != negated, Some(node.span)))
     }
 
@@ -1440,6 +1426,28 @@ fn sum_of_durations(items: &[Operand<'_>], expr: &Expr) -> Result<Option<crate::
         })?;
     }
     Ok(Some(total))
+}
+
+/// Whether a record's value equals a constant of its own type, as `==` decides it; `None` where
+/// `==` must decide otherwise: a string that differs from an aliased symbol (its other
+/// spellings) or from a constant that starts with a digit (compared as a date), or values of
+/// different types.
+fn equals_constant(value: &crate::value::Value, constant: &Const, aliased: bool) -> Option<bool> {
+    use crate::value::Value;
+    Some(match (value, constant) {
+        (Value::String(x), Const::String(y)) => {
+            // A date or a date-time starts with a digit.
+            let date_like = y.as_bytes().first().is_none_or(u8::is_ascii_digit);
+            if **x != **y && (aliased || date_like) {
+                return None;
+            }
+            **x == **y
+        }
+        (Value::Number(x), Const::Number(y)) => x == y,
+        (Value::Date(x), Const::Date(y)) => x == y,
+        (Value::Bool(x), Const::Bool(y)) => x == y,
+        _ => return None,
+    })
 }
 
 /// Follows a field path from a value; a key applied to a list projects over its elements.

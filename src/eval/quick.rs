@@ -2,8 +2,7 @@
 //! passes on a record, the general evaluation is skipped; otherwise (the rule fires, or a test
 //! cannot decide) the general evaluation runs as before and makes the finding.
 
-use super::{Context, Reach, Verdict, reach, text_in_set};
-use crate::compile::Const;
+use super::{Context, Reach, Verdict, equals_constant, reach, text_in_set};
 use crate::compile::quick::{Bound, Number, Place, Quick, QuickRule};
 use crate::source::Span;
 use crate::value::{Node, Value, parse_data_date, parse_data_number};
@@ -122,22 +121,7 @@ impl<'r> Context<'r, '_> {
                 let Some(node) = self.place(at)? else {
                     return Some(false);
                 };
-                let eq = match (&node.value, constant) {
-                    (Value::String(x), Const::String(y)) => {
-                        // A date or a date-time starts with a digit: such strings are compared
-                        // as dates, and an aliased symbol by its spellings.
-                        let date_like = y.as_bytes().first().is_none_or(u8::is_ascii_digit);
-                        if **x != **y && (*aliased || date_like) {
-                            return None;
-                        }
-                        **x == **y
-                    }
-                    (Value::Number(x), Const::Number(y)) => x == y,
-                    (Value::Date(x), Const::Date(y)) => x == y,
-                    (Value::Bool(x), Const::Bool(y)) => x == y,
-                    _ => return None,
-                };
-                Some(eq != *negated)
+                Some(equals_constant(&node.value, constant, *aliased)? != *negated)
             }
             Quick::InSet(at, set, negated) => {
                 let Some(node) = self.place(at)? else {
