@@ -1,6 +1,7 @@
 //! Deciding a rule by its quick tests ([`crate::compile::quick`]): when they show that the rule
-//! passes on a record, the general evaluation is skipped; otherwise (the rule fires, or a test
-//! cannot decide) the general evaluation runs as before and makes the finding.
+//! passes on a record, the general evaluation is skipped; when they show that it fires, they
+//! also find the value that decided it, and only the message is made by the general path; when
+//! a test cannot decide, the general evaluation decides the rule as before.
 
 use super::{Context, Reach, Verdict, equals_constant, reach, text_in_set};
 use crate::compile::quick::{Bound, Number, Place, Quick, QuickRule};
