@@ -191,3 +191,28 @@ fn the_index_and_the_quick_tests_agree_with_the_plain_scan() {
         "the cases produce findings to compare ({compared})"
     );
 }
+
+/// A list meeting `in` a list of strings is a type mismatch named after one of the strings: the
+/// same one in every run (a set's order of iteration changes with each program compiled).
+#[test]
+fn a_mismatch_with_a_list_of_strings_names_the_same_string_every_time() {
+    let source = SourceFile::new("d.yaml", "- {id: r1, x: [1]}\n".to_string());
+    let record = read_records(&source, Format::Yaml, &LoadOptions::default())
+        .next()
+        .unwrap()
+        .unwrap();
+    for _ in 0..16 {
+        let program = check_sources_linted(&[SourceFile::new(
+            "p.policy",
+            "rule r { note when x in [b, c, a] }\n".to_string(),
+        )])
+        .unwrap()
+        .program;
+        let mut findings = Vec::new();
+        evaluate_all(&program, &record, &mut findings);
+        assert_eq!(
+            findings.iter().map(|f| &*f.message).collect::<Vec<_>>(),
+            ["cannot compare a list with \"a\" (a string)"]
+        );
+    }
+}

@@ -1295,7 +1295,7 @@ pub struct ConstSet {
 /// The members of a hash set in order: its own order differs from one set to another (each has
 /// its own random seed), and the debug text of expressions must not (two lets alike are shared
 /// by their text, [`Forms`]).
-fn sorted<T: Ord>(set: &foldhash::HashSet<T>) -> Vec<&T> {
+pub(crate) fn sorted<T: Ord>(set: &foldhash::HashSet<T>) -> Vec<&T> {
     let mut members: Vec<&T> = set.iter().collect();
     members.sort_unstable();
     members

@@ -1564,8 +1564,10 @@ fn in_set(needle: &Operand<'_>, set: &ConstSet) -> std::result::Result<Option<bo
         return Ok(Some(found));
     }
     // Otherwise compare with each element as `==` would, reporting a type mismatch only if no
-    // element matched.
-    let strings = set.strings.iter().map(|s| Const::String(s.clone()));
+    // element matched: the first, in an order that does not change from run to run.
+    let strings = crate::compile::program::sorted(&set.strings)
+        .into_iter()
+        .map(|s| Const::String(s.clone()));
     let candidates: Vec<Const> = match needle.value {
         EvalValue::Str(_) => set.others.clone(),
         _ => set.others.iter().cloned().chain(strings).collect(),
