@@ -193,7 +193,7 @@ impl Number {
 }
 
 /// The bound of an order test: a number or a date constant.
-fn bound(constant: &Const) -> Option<Bound> {
+pub(crate) fn bound(constant: &Const) -> Option<Bound> {
     match constant {
         Const::Number(n) => Some(Bound::Number(*n)),
         Const::Date(d) => Some(Bound::Date(*d)),

@@ -1034,32 +1034,24 @@ fn group_steps<'r>(
             .map_err(|f| f.message);
         // The lets the clause reads, with the values they took, and the values it computes
         // from the group or the run (`sum(group.amount)`, `upper_fence(all.a)`), as written.
-        let mut stack = vec![&clause.expr];
-        while let Some(e) = stack.pop() {
-            let shown = match &e.kind {
+        let mut parts = Vec::new();
+        super::explain::group_parts(&clause.expr, &mut parts);
+        for part in parts {
+            let shown = match &part.kind {
                 crate::compile::ExprKind::Local(l) => rule
                     .lets
                     .get(*l)
                     .zip(context.local(*l, rule.span).ok())
                     .map(|(local, value)| (local.name.to_string(), value)),
-                crate::compile::ExprKind::Call(..) if e.reads().group || e.reads().all => {
-                    let text = crate::compile::collapse_whitespace(rule.source.slice(e.span));
-                    context.eval(e).ok().map(|value| (text, value))
-                }
-                _ => None,
+                _ => context.eval(part).ok().map(|value| {
+                    let text = crate::compile::collapse_whitespace(rule.source.slice(part.span));
+                    (text, value)
+                }),
             };
-            match shown {
-                Some((name, value)) => {
-                    if !values.iter().any(|(n, _)| *n == name) {
-                        values.push((name, super::explain::shown(&value, None)));
-                    }
-                }
-                None => {
-                    // Children in written order, the first on top.
-                    let mut children = Vec::new();
-                    e.for_each_child(&mut |child| children.push(child));
-                    stack.extend(children.into_iter().rev());
-                }
+            if let Some((name, value)) = shown
+                && !values.iter().any(|(n, _)| *n == name)
+            {
+                values.push((name, super::explain::shown(&value, None)));
             }
         }
         let step = Step {

@@ -271,6 +271,25 @@ pub(super) fn fields_read<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
     }
 }
 
+/// The parts of a clause of a rule across records whose values explain it, outermost first, in
+/// written order: the rule's lets it reads, and the calls that read the group or the run
+/// (`sum(group.amount)`, `upper_fence(all.a)`).
+pub(super) fn group_parts<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
+    let shown = match &expr.kind {
+        ExprKind::Local(_) => true,
+        ExprKind::Call(..) => {
+            let reads = expr.reads();
+            reads.group || reads.all
+        }
+        _ => false,
+    };
+    if shown {
+        out.push(expr);
+    } else {
+        expr.for_each_child(&mut |child| group_parts(child, out));
+    }
+}
+
 /// Whether an expression reads the record at all.
 fn reads_record(expr: &Expr) -> bool {
     let mut fields = Vec::new();

@@ -681,19 +681,12 @@ impl<'r> Context<'r, '_> {
     /// or a date), or is a string that reads as one: what [`compare`] would decide, without the
     /// general path. `None` for anything else, which the general path decides.
     fn quick_order(&self, order: Order, left: &'r Expr, right: &'r Expr) -> Option<Operand<'r>> {
-        use crate::value::Value;
         let ExprKind::Const(constant) = &right.kind else {
             return None;
         };
+        let bound = crate::compile::quick::bound(constant)?;
         let node = self.field_node(left)?;
-        let ordering = match (&node.value, constant) {
-            (Value::Number(x), Const::Number(y)) => x.cmp(y),
-            (Value::Date(x), Const::Date(y)) => x.cmp(y),
-            // A string read as a number or a date, as `compare` reads it (JSON has no dates).
-            (Value::String(x), Const::Number(y)) => crate::value::parse_data_number(x)?.cmp(y),
-            (Value::String(x), Const::Date(y)) => crate::value::parse_data_date(x)?.cmp(y),
-            _ => return None,
-        };
+        let ordering = self.order_against(&node.value, &bound)?;
         Some(Self::boolean(order.holds(ordering), Some(node.span)))
     }
 

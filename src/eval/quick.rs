@@ -3,6 +3,8 @@
 //! also find the value that decided it, and only the message is made by the general path; when
 //! a test cannot decide, the general evaluation decides the rule as before.
 
+use std::cmp::Ordering;
+
 use super::{Context, Reach, Verdict, equals_constant, reach, text_in_set};
 use crate::compile::quick::{Bound, Number, Place, Quick, QuickRule};
 use crate::source::Span;
@@ -95,16 +97,10 @@ impl<'r> Context<'r, '_> {
             }
             Quick::Order(value, order, bound) => {
                 let ordering = match (value, bound) {
-                    (Number::Field(place), Bound::Date(date)) => {
-                        let Some(node) = self.place(place)? else {
-                            return Some(false);
-                        };
-                        match &node.value {
-                            Value::Date(d) => d.cmp(date),
-                            Value::String(s) => self.data_date(s)?.cmp(date),
-                            _ => return None,
-                        }
-                    }
+                    (Number::Field(place), _) => match self.place(place)? {
+                        Some(node) => self.order_against(&node.value, bound)?,
+                        None => return Some(false),
+                    },
                     (_, Bound::Number(bound)) => match self.number(value)? {
                         Some(n) => n.cmp(bound),
                         None => return Some(false),
@@ -187,6 +183,19 @@ impl<'r> Context<'r, '_> {
                 Some(Some(acc))
             }
         }
+    }
+
+    /// How a record's value orders against a number or date bound, as `compare` decides it
+    /// when the value has the bound's type or is a string that reads as one (JSON has no
+    /// dates); `None` for anything else, which the general path decides.
+    pub(super) fn order_against(&self, value: &Value, bound: &Bound) -> Option<Ordering> {
+        Some(match (value, bound) {
+            (Value::Number(x), Bound::Number(y)) => x.cmp(y),
+            (Value::Date(x), Bound::Date(y)) => x.cmp(y),
+            (Value::String(x), Bound::Number(y)) => parse_data_number(x)?.cmp(y),
+            (Value::String(x), Bound::Date(y)) => self.data_date(x)?.cmp(y),
+            _ => return None,
+        })
     }
 
     /// A data string read as a date ([`parse_data_date`]), remembered for the record: several
