@@ -95,7 +95,12 @@ impl<'a> YamlRecords<'a> {
             done: false,
             options,
         };
-        if records.options.yaml_general_only {
+        if let Some(at) = unprintable(records.text) {
+            // The whole text is refused: YAML does not allow the character anywhere.
+            let error = unprintable_error(&records.builder, records.text, at);
+            records.builder.out.push_back(Err(error));
+            records.done = true;
+        } else if records.options.yaml_general_only {
             records.read_generally();
         }
         records
@@ -470,6 +475,60 @@ impl Iterator for YamlRecords<'_> {
             }
         }
     }
+}
+
+/// The byte offset of the first character YAML 1.2 does not allow in a stream (outside its
+/// printable set, §5.1): a C0 control other than tab, line feed and carriage return, DEL, a C1
+/// control other than NEL, or the noncharacters U+FFFE and U+FFFF. Such a character can only
+/// be written as an escape in a double-quoted scalar (`"\x01"`).
+fn unprintable(text: &str) -> Option<usize> {
+    // Bytes that may start one: most texts have none, so 32 bytes are tested at a time.
+    let suspect =
+        |b: u8| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) | matches!(b, 0x7f | 0xc2 | 0xef);
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    for chunk in bytes.chunks(32) {
+        if chunk.iter().fold(false, |any, &b| any | suspect(b)) {
+            for (i, &b) in chunk.iter().enumerate() {
+                let at = start + i;
+                let next = |n: usize| bytes.get(at + n).copied().unwrap_or(0);
+                let bad = match b {
+                    0xc2 => (0x80..=0x9f).contains(&next(1)) && next(1) != 0x85,
+                    0xef => next(1) == 0xbf && matches!(next(2), 0xbe | 0xbf),
+                    _ => suspect(b),
+                };
+                if bad {
+                    return Some(at);
+                }
+            }
+        }
+        start += chunk.len();
+    }
+    None
+}
+
+/// The error for the character at `at`, which [`unprintable`] found.
+fn unprintable_error(builder: &Builder, text: &str, at: usize) -> DataError {
+    let span = char_span(text, at);
+    let code = text
+        .get(at..)
+        .and_then(|rest| rest.chars().next())
+        .map_or(0, u32::from);
+    let what = if (0xfffe..=0xffff).contains(&code) {
+        "the noncharacter"
+    } else {
+        "the raw control character"
+    };
+    data_error(
+        builder.source(),
+        Code::DataYamlSyntax,
+        format!("a YAML file cannot hold {what} U+{code:04X}"),
+        span,
+        "not allowed in YAML",
+        Some(format!(
+            "remove it, or write it as an escape in a double-quoted string: \"\\u{code:04X}\""
+        )),
+    )
 }
 
 /// The `-` before `at`, with only spaces and line breaks between, if there is one; else `at`.
@@ -1000,6 +1059,41 @@ mod tests {
         let (_, results) = read("a:\n\t- b\n");
         let error = err(results.last().unwrap());
         assert_eq!(error.code, Code::DataYamlSyntax);
+    }
+
+    #[test]
+    fn characters_outside_the_printable_set_are_refused_where_they_stand() {
+        // Raw, quoted or plain, in the block shape or a flow collection: the file is refused
+        // at the character, by the block scanner and the general parser alike.
+        let cases = [
+            ("- id: a\n  vendor: \"DJ\u{1}I\"\n", 2, "U+0001"),
+            ("- id: a\n- id: b\n  vendor: DJ\u{7f}I\n", 3, "U+007F"),
+            ("[{id: a, vendor: \"x\u{9b}\"}]\n", 1, "U+009B"),
+            ("- id: a\n  vendor: x\u{fffe}\n", 2, "U+FFFE"),
+            ("- id: a\n  note: |\n    one\u{0}two\n", 3, "U+0000"),
+        ];
+        for general in [false, true] {
+            for (text, line, code) in cases {
+                let options = LoadOptions {
+                    yaml_general_only: general,
+                    ..LoadOptions::default()
+                };
+                let (source, results) = read_with(text, options);
+                assert_eq!(results.len(), 1, "{text:?}");
+                let error = err(&results[0]);
+                assert_eq!(error.code, Code::DataYamlSyntax);
+                assert!(error.message.ends_with(code), "{}", error.message);
+                assert_eq!(source.line_col(error.span.start).0, line, "{text:?}");
+                let bad = &source.text()[error.span.start..error.span.end];
+                assert_eq!(
+                    format!("U+{:04X}", u32::from(bad.chars().next().unwrap())),
+                    code
+                );
+            }
+        }
+        // Tabs, line breaks, NEL, a no-break space, a byte order mark and other text are allowed.
+        let (_, results) = read("- id: a\r\n  note: \"a\tb \u{85} \u{a0} \u{feff} é 語\"\n");
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
     }
 
     #[test]
