@@ -139,8 +139,7 @@ impl EvalValue<'_> {
             EvalValue::Missing => "missing",
             EvalValue::Bool(_) => "a boolean",
             EvalValue::Num(_) => "a number",
-            EvalValue::Str(s) if beyond_decimals(s) => "a number too long for exact decimals",
-            EvalValue::Str(_) => "a string",
+            EvalValue::Str(s) => beyond_decimals(s).unwrap_or("a string"),
             EvalValue::Date(_) => "a date",
             EvalValue::DateTime(_) => "a date-time",
             EvalValue::Duration(_) => "a duration",
@@ -150,18 +149,40 @@ impl EvalValue<'_> {
     }
 }
 
-/// Whether `text` is a plain decimal (`-123.45`, digits only) too long for an exact decimal (28
-/// significant digits), so that the reader kept it as text: the language compares such a
-/// string as a number, quoted or not, and a message calls it one. (`1e400` or `.inf` written
-/// unquoted cannot be told from the quoted string here, so they stay "a string".)
-fn beyond_decimals(text: &str) -> bool {
+/// What `text` is when it is written as a number that an exact decimal cannot hold, so that the
+/// reader kept it as text: a plain decimal longer than 28 significant digits, a number whose
+/// exponent takes it out of range (`1e400`, `5e-40`), or YAML's infinity or not-a-number
+/// (`.inf`, `-.inf`, `.nan`). The language compares a string that reads as a number as one, quoted
+/// or not, so a message calls these numbers; `None` for any other text.
+fn beyond_decimals(text: &str) -> Option<&'static str> {
     let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
-    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    if matches!(unsigned, ".inf" | ".Inf" | ".INF") {
+        return Some("YAML's infinity, which exact decimals cannot hold");
+    }
+    if matches!(text, ".nan" | ".NaN" | ".NAN") {
+        return Some("YAML's not-a-number, which exact decimals cannot hold");
+    }
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((mantissa, exponent)) => (mantissa, Some(exponent)),
+        None => (unsigned, None),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
     let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
-    !int.is_empty()
-        && digits(int)
-        && digits(frac)
-        && crate::value::parse_data_number(text).is_none()
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && digits(e)
+    });
+    let is_number =
+        !(int.is_empty() && frac.is_empty()) && digits(int) && digits(frac) && exponent_ok;
+    if !is_number || crate::data::number_as_written(text).is_some() {
+        return None;
+    }
+    let significant = int.trim_start_matches('0').len() + frac.len();
+    match exponent {
+        Some(_) => Some("a number out of the range of exact decimals"),
+        None if significant > 28 => Some("a number too long for exact decimals"),
+        None => None,
+    }
 }
 
 /// Why two values could not be compared: the value that did not fit and what was expected.
@@ -443,5 +464,40 @@ mod tests {
     fn operands_stay_small() {
         assert!(std::mem::size_of::<EvalValue<'static>>() <= 32);
         assert!(std::mem::size_of::<Operand<'static>>() <= 56);
+    }
+
+    /// A number the reader kept as text is named as the number it is written as, not as "a
+    /// string"; text that is not written as a number stays a string.
+    #[test]
+    fn numbers_beyond_exact_decimals_are_named_as_numbers() {
+        let name = |text: &'static str| EvalValue::Str(Cow::Borrowed(text)).type_name();
+        let long = "1234567890123456789012345678901";
+        assert_eq!(name(long), "a number too long for exact decimals");
+        assert_eq!(
+            name("-0.0000000000000000000000000000001"),
+            "a number too long for exact decimals"
+        );
+        for text in ["1e400", "-2.5E+400", "5e-40"] {
+            assert_eq!(
+                name(text),
+                "a number out of the range of exact decimals",
+                "{text}"
+            );
+        }
+        for text in [".inf", "-.Inf", "+.INF"] {
+            assert_eq!(
+                name(text),
+                "YAML's infinity, which exact decimals cannot hold"
+            );
+        }
+        assert_eq!(
+            name(".nan"),
+            "YAML's not-a-number, which exact decimals cannot hold"
+        );
+        for text in [
+            "DJI", "1e", "e5", "1.", ".5", "1e4x", "-.nan", "..inf", "12.5", "1e3", "",
+        ] {
+            assert_eq!(name(text), "a string", "{text}");
+        }
     }
 }
