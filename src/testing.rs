@@ -146,7 +146,7 @@ pub fn run_tests(program: &Program) -> (Vec<TestOutcome>, Coverage) {
                     .filter(|f| f.finding.rule == rule_index)
                     .count();
                 let fired = found > 0;
-                let passed_over = across.names(rule_index).len() > found;
+                let passed_over = across.group_count(rule_index) > found;
                 if let Some(c) = coverage.rules.get_mut(rule_index) {
                     if fired {
                         c.fired = true;

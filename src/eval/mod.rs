@@ -1557,17 +1557,23 @@ fn in_set(needle: &Operand<'_>, set: &ConstSet) -> std::result::Result<Option<bo
         return Ok(Some(found));
     }
     // Otherwise compare with each element as `==` would, reporting a type mismatch only if no
-    // element matched: the first, in an order that does not change from run to run.
-    let strings = crate::compile::program::sorted(&set.strings)
-        .into_iter()
-        .map(|s| Const::String(s.clone()));
-    let candidates: Vec<Const> = match needle.value {
-        EvalValue::Str(_) => set.others.clone(),
-        _ => set.others.iter().cloned().chain(strings).collect(),
+    // element matched: the first, in an order that does not change from run to run. A string
+    // needle was already looked up among the strings.
+    let strings = match needle.value {
+        EvalValue::Str(_) => Vec::new(),
+        _ => crate::compile::program::sorted(&set.strings),
     };
+    let elements = set
+        .others
+        .iter()
+        .map(Operand::constant)
+        .chain(strings.into_iter().map(|s| Operand {
+            value: EvalValue::Str(Cow::Borrowed(s)),
+            span: None,
+        }));
     let mut first_error = None;
-    for element in &candidates {
-        match equals(needle, &Operand::constant(element), None) {
+    for element in elements {
+        match equals(needle, &element, None) {
             Ok(Some(true)) => return Ok(Some(true)),
             Ok(_) => {}
             Err(e) => {

@@ -101,13 +101,10 @@ impl<W: Write> Sink for JunitWriter<W> {
         };
         // Found once every record was read: a finding about a record joins its case; a
         // group's is a case of its own. Any other finding is the last record's.
-        let known = if f.across {
-            self.cases.of_record(f).is_some()
-        } else {
-            self.cases.last_mut().is_some()
-        };
-        if !known {
-            self.cases.push(
+        let last = self.cases.len().checked_sub(1);
+        let at = match (f.across, self.cases.position_of(f), last) {
+            (true, Some(at), _) | (false, _, Some(at)) => at,
+            _ => self.cases.push(
                 None,
                 Case {
                     file: xml_attribute(place.file).into(),
@@ -115,14 +112,10 @@ impl<W: Write> Sink for JunitWriter<W> {
                     findings: Vec::new(),
                     first_failure: None,
                 },
-            );
-        }
-        let case = match (f.across, self.cases.of_record(f)) {
-            (true, Some(case)) => case,
-            _ => match self.cases.last_mut() {
-                Some(case) => case,
-                None => return Ok(()),
-            },
+            ),
+        };
+        let Some(case) = self.cases.get_mut(at) else {
+            return Ok(());
         };
         if matches!(f.outcome, Outcome::Deny | Outcome::Error) && case.first_failure.is_none() {
             case.first_failure = Some(format!(

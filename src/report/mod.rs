@@ -176,28 +176,41 @@ impl<P> Default for ByRecord<P> {
 }
 
 impl<P> ByRecord<P> {
-    /// Adds `item`, the record's (file and position) when `record` is given, else a group's.
-    pub fn push(&mut self, record: Option<(Arc<str>, usize)>, item: P) {
+    /// Adds `item`, the record's (file and position) when `record` is given, else a group's;
+    /// gives its position.
+    pub fn push(&mut self, record: Option<(Arc<str>, usize)>, item: P) -> usize {
+        let at = self.items.len();
         if let Some(record) = record {
-            self.at.insert(record, self.items.len());
+            self.at.insert(record, at);
         }
         self.items.push(item);
+        at
     }
 
-    /// The item of the record that `finding` is about, when it is about a record reported
-    /// before it (a finding of a group is about no one record).
-    pub fn of_record(&mut self, finding: &Reported) -> Option<&mut P> {
+    /// The position of the item of the record that `finding` is about, when it is about a
+    /// record added before it (a finding of a group is about no one record).
+    pub fn position_of(&self, finding: &Reported) -> Option<usize> {
         if finding.group.is_some() {
             return None;
         }
         let record = (Arc::from(finding.at.source.name()), finding.index);
-        let at = *self.at.get(&record)?;
+        self.at.get(&record).copied()
+    }
+
+    /// The item of the record that `finding` is about ([`ByRecord::position_of`]).
+    pub fn of_record(&mut self, finding: &Reported) -> Option<&mut P> {
+        let at = self.position_of(finding)?;
         self.items.get_mut(at)
     }
 
-    /// The item added last.
-    pub fn last_mut(&mut self) -> Option<&mut P> {
-        self.items.last_mut()
+    /// The item at `at`.
+    pub fn get_mut(&mut self, at: usize) -> Option<&mut P> {
+        self.items.get_mut(at)
+    }
+
+    /// How many items there are.
+    pub fn len(&self) -> usize {
+        self.items.len()
     }
 
     /// Every item, in the order added.
