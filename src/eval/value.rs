@@ -150,17 +150,20 @@ impl EvalValue<'_> {
 }
 
 /// What `text` is when it is written as a number that an exact decimal cannot hold, so that the
-/// reader kept it as text: a plain decimal longer than 28 significant digits, a number whose
-/// exponent takes it out of range (`1e400`, `5e-40`), or YAML's infinity or not-a-number
-/// (`.inf`, `-.inf`, `.nan`). The language compares a string that reads as a number as one, quoted
-/// or not, so a message calls these numbers; `None` for any other text.
+/// reader kept it as text. A plain decimal longer than 28 significant digits is called a number:
+/// the language compares it as one, quoted or not. A number whose exponent takes it out of range
+/// (`1e400`, `5e-40`) and YAML's infinity and not-a-number (`.inf`, `.nan`) are strings to the
+/// language, and may have been quoted on purpose (which cannot be told here): they are called
+/// strings, with what they would be as numbers. `None` for any other text.
 fn beyond_decimals(text: &str) -> Option<&'static str> {
     let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
     if matches!(unsigned, ".inf" | ".Inf" | ".INF") {
-        return Some("YAML's infinity, which exact decimals cannot hold");
+        return Some("a string: as a number, YAML's infinity, which exact decimals cannot hold");
     }
     if matches!(text, ".nan" | ".NaN" | ".NAN") {
-        return Some("YAML's not-a-number, which exact decimals cannot hold");
+        return Some(
+            "a string: as a number, YAML's not-a-number, which exact decimals cannot hold",
+        );
     }
     let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
         Some((mantissa, exponent)) => (mantissa, Some(exponent)),
@@ -179,7 +182,7 @@ fn beyond_decimals(text: &str) -> Option<&'static str> {
     }
     let significant = int.trim_start_matches('0').len() + frac.len();
     match exponent {
-        Some(_) => Some("a number out of the range of exact decimals"),
+        Some(_) => Some("a string: as a number, out of the range of exact decimals"),
         None if significant > 28 => Some("a number too long for exact decimals"),
         None => None,
     }
@@ -466,8 +469,8 @@ mod tests {
         assert!(std::mem::size_of::<Operand<'static>>() <= 56);
     }
 
-    /// A number the reader kept as text is named as the number it is written as, not as "a
-    /// string"; text that is not written as a number stays a string.
+    /// A number the reader kept as text says what it is as a number; text that is not written
+    /// as a number is just a string.
     #[test]
     fn numbers_beyond_exact_decimals_are_named_as_numbers() {
         let name = |text: &'static str| EvalValue::Str(Cow::Borrowed(text)).type_name();
@@ -480,19 +483,19 @@ mod tests {
         for text in ["1e400", "-2.5E+400", "5e-40"] {
             assert_eq!(
                 name(text),
-                "a number out of the range of exact decimals",
+                "a string: as a number, out of the range of exact decimals",
                 "{text}"
             );
         }
         for text in [".inf", "-.Inf", "+.INF"] {
             assert_eq!(
                 name(text),
-                "YAML's infinity, which exact decimals cannot hold"
+                "a string: as a number, YAML's infinity, which exact decimals cannot hold"
             );
         }
         assert_eq!(
             name(".nan"),
-            "YAML's not-a-number, which exact decimals cannot hold"
+            "a string: as a number, YAML's not-a-number, which exact decimals cannot hold"
         );
         for text in [
             "DJI", "1e", "e5", "1.", ".5", "1e4x", "-.nan", "..inf", "12.5", "1e3", "",

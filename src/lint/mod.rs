@@ -76,9 +76,18 @@ fn run(
 /// value for them, so they split no group; a list of names was most likely meant as several keys.
 fn constant_group_keys(program: &Program, diags: &mut Vec<Diag>) {
     use crate::compile::{Const, ExprKind};
+    fn constant(key: &crate::compile::GroupKey) -> Option<&Const> {
+        match &key.expr.kind {
+            ExprKind::Const(constant) => Some(constant),
+            _ => None,
+        }
+    }
     for rule in &program.rules {
-        for key in rule.across.iter().flat_map(|a| &a.keys) {
-            let ExprKind::Const(constant) = &key.expr.kind else {
+        let keys = rule.across.as_ref().map_or(&[][..], |a| a.keys.as_slice());
+        // Keys that read the record group it without the constant ones.
+        let grouped_without = keys.iter().any(|key| constant(key).is_none());
+        for key in keys {
+            let Some(constant) = constant(key) else {
                 continue;
             };
             let names: Option<Vec<&str>> = match constant {
@@ -95,6 +104,10 @@ fn constant_group_keys(program: &Program, diags: &mut Vec<Diag>) {
                 Some(names) if !names.is_empty() => format!(
                     "to group by several fields, list them without brackets: `per {}`",
                     names.join(", ")
+                ),
+                _ if grouped_without => format!(
+                    "remove `{}`: the rule's other keys make the same groups without it",
+                    key.text
                 ),
                 _ => "name a field of the record, such as `per vendor`; a rule about every \
                       record together reads `all.` instead"
