@@ -30,8 +30,8 @@ pub struct RuleCoverage {
     pub fired: bool,
     /// Some test's record did not make it fire.
     pub not_fired: bool,
-    /// For each clause (conditions, then `unless` or `require`): whether it ever decided an
-    /// outcome.
+    /// For each clause ([`crate::compile::CompiledRule::all_clauses`]): whether it ever
+    /// decided an outcome.
     pub decisive: Vec<bool>,
 }
 
@@ -78,7 +78,7 @@ pub fn run_tests(program: &Program) -> (Vec<TestOutcome>, Coverage) {
             .rules
             .iter()
             .map(|rule| RuleCoverage {
-                decisive: vec![false; rule.clauses().count()],
+                decisive: vec![false; rule.all_clauses().count()],
                 ..RuleCoverage::default()
             })
             .collect(),
@@ -135,26 +135,10 @@ pub fn run_tests(program: &Program) -> (Vec<TestOutcome>, Coverage) {
             let mut used = vec![false; program.waivers.len()];
             let grouped = crate::eval::across::finish(program, &across, &mut used, false);
             for (rule_index, rule) in program.rules.iter().enumerate() {
-                if rule.across.is_none() {
-                    continue;
-                }
-                // A group gives at most one finding: a group without one (`having` left it out,
-                // or a clause did not hold) shows the rule not firing, as a record does for a
-                // rule per record.
-                let found = grouped
-                    .iter()
-                    .filter(|f| f.finding.rule == rule_index)
-                    .count();
-                let fired = found > 0;
-                let passed_over = across.group_count(rule_index) > found;
-                if let Some(c) = coverage.rules.get_mut(rule_index) {
-                    if fired {
-                        c.fired = true;
-                        c.decisive.iter_mut().for_each(|d| *d = true);
-                    }
-                    if !fired || passed_over {
-                        c.not_fired = true;
-                    }
+                if rule.across.is_some()
+                    && let Some(c) = coverage.rules.get_mut(rule_index)
+                {
+                    cover_across(program, (rule_index, rule), (&records, &across), c);
                 }
             }
             findings.extend(grouped.into_iter().map(|f| f.finding));
@@ -172,9 +156,13 @@ pub fn run_tests(program: &Program) -> (Vec<TestOutcome>, Coverage) {
 
 /// Marks what one explanation shows: the rule fired or not, and which clauses decided it.
 fn cover(coverage: &mut Coverage, explanation: &Explanation) {
-    let Some(rule) = coverage.rules.get_mut(explanation.rule) else {
-        return;
-    };
+    if let Some(rule) = coverage.rules.get_mut(explanation.rule) {
+        cover_steps(rule, explanation, 0);
+    }
+}
+
+/// [`cover`] for one rule, its explanation's clauses counted from `first` among the rule's.
+fn cover_steps(rule: &mut RuleCoverage, explanation: &Explanation, first: usize) {
     let decisive: Vec<usize> = match explanation.outcome {
         Some(Outcome::Error) => return,
         Some(_) => {
@@ -192,9 +180,46 @@ fn cover(coverage: &mut Coverage, explanation: &Explanation) {
         }
     };
     for clause in decisive {
-        if let Some(flag) = rule.decisive.get_mut(clause) {
+        if let Some(flag) = rule.decisive.get_mut(first + clause) {
             *flag = true;
         }
+    }
+}
+
+/// What one test shows of a rule across records: a filter or the `where` is decisive when it
+/// leaves one of the test's records out, and each group (or record of the run) is explained as
+/// the check decides it: the clauses of a group that fires, or the one that stopped it. A test in
+/// which no group fires shows the rule not firing; a group that fires shows every clause
+/// decisive, the filters and `where` its records passed among them.
+fn cover_across(
+    program: &Program,
+    (index, rule): (usize, &crate::compile::CompiledRule),
+    (records, across): (&[Record], &crate::eval::across::AcrossRecords),
+    coverage: &mut RuleCoverage,
+) {
+    let record_clauses = rule.record_clauses().count();
+    for record in records {
+        let steps = crate::eval::explain::record_steps(program, record, rule);
+        if let Some(last) = steps.last().filter(|s| !s.for_finding())
+            && let Some(flag) = coverage.decisive.get_mut(last.clause)
+        {
+            *flag = true;
+        }
+    }
+    let mut fired = false;
+    for name in across.names(index) {
+        let Some(explanation) = crate::eval::across::explain_group(program, across, index, &name)
+        else {
+            continue;
+        };
+        if matches!(explanation.outcome, Some(o) if o != Outcome::Error) {
+            fired = true;
+            coverage.decisive.iter_mut().for_each(|d| *d = true);
+        }
+        cover_steps(coverage, &explanation, record_clauses);
+    }
+    if !fired {
+        coverage.not_fired = true;
     }
 }
 

@@ -67,6 +67,23 @@ fn passing_tests_with_coverage() {
     insta::assert_snapshot!(stdout);
 }
 
+/// A group rule's coverage counts its filters, `where` and `having` with its other clauses, each
+/// decisive when a test shows it deciding: `where` leaving a record out, `having` a group.
+#[test]
+fn group_rule_coverage_counts_where_and_having() {
+    let policy = "rule g {\n  warn vendor not in [z] per vendor\n  where kind == a\n  having sum(group.amount) > 3\n  when count(group) > 1\n  unless vendor == y\n}\n\
+        test \"one left out, the other too small\" {\n  given [ {vendor: x, amount: 2, kind: b}, {vendor: x, amount: 2, kind: a} ]\n  expect pass\n}\n\
+        test \"large enough, but alone\" {\n  given [ {vendor: x, amount: 5, kind: a} ]\n  expect pass\n}\n";
+    let dir = scratch("group_coverage", &[("g.policy", policy)]);
+    let out = caveat_in(
+        &dir,
+        &["test", "--today", "2026-12-05", "--coverage", "g.policy"],
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    insta::assert_snapshot!(stdout);
+}
+
 #[test]
 fn each_way_a_test_fails_is_a_diagnostic_with_the_deciding_clauses() {
     let (code, stdout, _) = run(&["test", "--today", "2026-12-05", "tests/review/failing"]);

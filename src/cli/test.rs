@@ -141,7 +141,7 @@ pub(crate) fn coverage_report(program: &crate::compile::Program, coverage: &Cove
             mark(seen.not_fired),
             seen.decisive.len(),
         ));
-        for ((role, clause), was_decisive) in rule.clauses().zip(&seen.decisive) {
+        for ((role, clause), was_decisive) in rule.all_clauses().zip(&seen.decisive) {
             if !was_decisive {
                 let clause = role.written(&clause.text);
                 text.push_str(&format!("      never decisive: {clause}\n"));

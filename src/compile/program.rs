@@ -761,6 +761,24 @@ impl CompiledRule {
         conditions.chain(unless).chain(require)
     }
 
+    /// The clauses a rule across records applies to each record before grouping: its filters,
+    /// then its `where` (none for a rule per record, whose filters are among its conditions).
+    pub(crate) fn record_clauses(&self) -> impl Iterator<Item = (ClauseRole, &Clause)> {
+        let across = self.across.iter();
+        let filters = across.clone().flat_map(|a| &a.filters);
+        let where_ = across.flat_map(|a| &a.where_);
+        filters.chain(where_).map(|c| (ClauseRole::Condition, c))
+    }
+
+    /// Every clause that can decide an outcome, in order, as coverage counts them: the
+    /// [`CompiledRule::record_clauses`], the `having`, then the [`CompiledRule::clauses`].
+    pub(crate) fn all_clauses(&self) -> impl Iterator<Item = (ClauseRole, &Clause)> {
+        let having = self.across.iter().flat_map(|a| &a.having);
+        self.record_clauses()
+            .chain(having.map(|c| (ClauseRole::Condition, c)))
+            .chain(self.clauses())
+    }
+
     /// The message of a rule without `message`: which clauses matched, and which did not excuse.
     pub(crate) fn generate_message(&self) -> String {
         let mut text = match &self.require {

@@ -91,19 +91,28 @@ pub(crate) fn explain_with(
 /// not hold. `None` for any other rule.
 pub fn explain_left_out(program: &Program, record: &Record, rule: usize) -> Option<Explanation> {
     let compiled = program.rules.get(rule)?;
-    let across = compiled.across.as_ref().filter(|a| a.keys.is_empty())?;
-    let clauses = across
-        .filters
-        .iter()
-        .chain(&across.where_)
-        .map(|clause| (ClauseRole::Condition, clause))
-        .collect();
+    compiled.across.as_ref().filter(|a| a.keys.is_empty())?;
     Some(Explanation {
         rule,
         outcome: None,
-        steps: steps_of(program, record, compiled, clauses),
+        steps: record_steps(program, record, compiled),
         waiver: None,
     })
+}
+
+/// The steps of a rule across records' filters and `where` on `record`, up to the first that
+/// leaves it out (all of them when none does).
+pub(crate) fn record_steps(
+    program: &Program,
+    record: &Record,
+    compiled: &crate::compile::CompiledRule,
+) -> Vec<Step> {
+    steps_of(
+        program,
+        record,
+        compiled,
+        compiled.record_clauses().collect(),
+    )
 }
 
 /// The steps of `clauses` of `compiled` on `record`, up to the first that decides.
