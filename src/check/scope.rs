@@ -255,12 +255,7 @@ pub(crate) fn compiler_source<'c>(compiler: &'c Compiler<'_>) -> &'c Source {
 pub(crate) fn set_of(values: &[Const]) -> ConstSet {
     let mut set = ConstSet::default();
     for v in values {
-        match v {
-            Const::String(s) => {
-                set.strings.insert(s.clone());
-            }
-            other => set.others.push(other.clone()),
-        }
+        set.insert(v.clone());
     }
     set
 }

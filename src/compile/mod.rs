@@ -371,10 +371,7 @@ impl<'a> Compiler<'a> {
                 continue;
             }
             match self.expr(item).kind {
-                ExprKind::Const(Const::String(s)) => {
-                    set.strings.insert(s);
-                }
-                ExprKind::Const(other) => set.others.push(other),
+                ExprKind::Const(constant) => set.insert(constant),
                 _ => self.error(
                     Code::CheckNotConstant,
                     "list elements after `in` must be constants".into(),

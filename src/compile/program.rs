@@ -1306,8 +1306,22 @@ pub struct ConstSet {
     pub strings: foldhash::HashSet<Box<str>>,
     /// Aliased symbols, matched after normalising.
     pub aliases: AliasSet,
-    /// Elements that are not strings (numbers, dates, booleans, lists).
+    /// Elements compared one by one as `==` compares them: numbers, dates, booleans, lists, and
+    /// strings that read as a date or a date-time (equal as dates or instants, not as text).
     pub others: Vec<Const>,
+}
+
+impl ConstSet {
+    /// Adds an element: a string to [`ConstSet::strings`], unless it reads as a date or a
+    /// date-time (`"2020-07-14T16:00:00+01:00"` is `"2020-07-14T15:00:00Z"` to `==`).
+    pub(crate) fn insert(&mut self, element: Const) {
+        match element {
+            Const::String(s) if crate::value::parse_data_date(&s).is_none() => {
+                self.strings.insert(s);
+            }
+            other => self.others.push(other),
+        }
+    }
 }
 
 /// The members of a hash set in order: its own order differs from one set to another (each has
