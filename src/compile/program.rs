@@ -723,31 +723,27 @@ impl CompiledRule {
         if !across.keys.is_empty() {
             return self.lets.iter().map(|l| !l.each).collect();
         }
-        let mut late = vec![false; self.lets.len()];
+        self.lets_reading_all()
+    }
+
+    /// Which of its lets read `all.`, directly or through another let (by let index).
+    pub(crate) fn lets_reading_all(&self) -> Vec<bool> {
+        let mut reading = vec![false; self.lets.len()];
         loop {
             let mut changed = false;
             for (l, local) in self.lets.iter().enumerate() {
-                if late.get(l).copied().unwrap_or(true) {
+                if reading.get(l).copied().unwrap_or(true) {
                     continue;
                 }
-                let mut reads_all = false;
-                let mut stack = vec![&local.expr];
-                while let Some(e) = stack.pop() {
-                    match &e.kind {
-                        ExprKind::AllOf(_) => reads_all = true,
-                        ExprKind::Local(k) if late.get(*k).copied().unwrap_or(false) => {
-                            reads_all = true;
-                        }
-                        _ => e.for_each_child(&mut |child| stack.push(child)),
-                    }
-                }
-                if reads_all && let Some(flag) = late.get_mut(l) {
+                if reads_all(&local.expr, &reading).is_some()
+                    && let Some(flag) = reading.get_mut(l)
+                {
                     *flag = true;
                     changed = true;
                 }
             }
             if !changed {
-                return late;
+                return reading;
             }
         }
     }
@@ -794,6 +790,25 @@ impl CompiledRule {
         }
         text
     }
+}
+
+/// Where `expr` reads `all.`: an `all.NAME`, or a let that `reading` (by let index) marks as
+/// reading it; the first found, if any.
+pub(crate) fn reads_all<'e>(expr: &'e Expr, reading: &[bool]) -> Option<&'e Expr> {
+    let mut stack = vec![expr];
+    while let Some(e) = stack.pop() {
+        match &e.kind {
+            ExprKind::AllOf(_) => return Some(e),
+            ExprKind::Local(k) if reading.get(*k).copied().unwrap_or(false) => return Some(e),
+            _ => {
+                // Leftmost first.
+                let mut children = Vec::new();
+                e.for_each_child(&mut |child| children.push(child));
+                stack.extend(children.into_iter().rev());
+            }
+        }
+    }
+    None
 }
 
 /// What an expression reads besides constants, as far as the value it gives may depend on it.

@@ -469,7 +469,55 @@ fn compile_rule(compiler: &mut Compiler<'_>, rule: &ast::Rule, id: String) -> Co
         }
         None => {}
     }
+    refuse_all_before_grouping(compiler, &compiled);
     compiled
+}
+
+/// A let that reads `all.` (directly or through other lets) read by a filter, `where` or
+/// `having`: those decide the records or groups `all.` is taken over, so the let has no value
+/// there yet (`all.NAME` written there is refused where it is compiled).
+fn refuse_all_before_grouping(compiler: &mut Compiler<'_>, rule: &CompiledRule) {
+    let Some(across) = &rule.across else {
+        return;
+    };
+    let reading = rule.lets_reading_all();
+    let clauses = across.filters.iter().map(|c| ("a filter", c));
+    let clauses = clauses
+        .chain(across.where_.iter().map(|c| ("`where`", c)))
+        .chain(across.having.iter().map(|c| ("`having`", c)));
+    for (place, clause) in clauses {
+        let Some(found) = super::program::reads_all(&clause.expr, &reading) else {
+            continue;
+        };
+        let super::ExprKind::Local(l) = found.kind else {
+            continue;
+        };
+        let name = rule.lets.get(l).map_or("", |local| &*local.name);
+        // Which `all.` it reads, through the lets between.
+        let mut through = l;
+        let mut all = "";
+        for _ in 0..rule.lets.len() {
+            let Some(local) = rule.lets.get(through) else {
+                break;
+            };
+            match super::program::reads_all(&local.expr, &reading).map(|e| &e.kind) {
+                Some(super::ExprKind::Local(k)) => through = *k,
+                Some(super::ExprKind::AllOf(a)) => {
+                    all = rule.lets.get(*a).map_or("", |local| &*local.name);
+                    break;
+                }
+                _ => break,
+            }
+        }
+        compiler.errors.push(
+            Diag::error(
+                Code::CheckAllCycle,
+                format!("`{name}` reads `all.{all}`, so it cannot be read in {place}"),
+            )
+            .label(compiler.source(), found.span, "its value depends on which records or groups the rule considers")
+            .help("`all.NAME` is taken over the records (or groups) that pass the filters, `where` and `having`, so they cannot read it, even through a `let`: compare in `when` instead"),
+        );
+    }
 }
 
 /// The names of a rule block's lets; a name declared twice, that hides a file-level `let` or
