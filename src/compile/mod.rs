@@ -395,9 +395,13 @@ impl<'a> Compiler<'a> {
         }
         // As the key's text was taken: on one line, spaced as `caveat fmt` spaces it (so that
         // `week( date )` is `week(date)`); `record.vendor` is the field `vendor`.
-        let text = crate::syntax::tokens::one_line(self.source.slice(expr.span));
-        let text = text.strip_prefix("record.").unwrap_or(&text);
-        names.keys.iter().position(|(key, _)| key == text)
+        // A placeholder's `\"` is a quote.
+        let written = self.source.slice(expr.span).replace("\\\"", "\"");
+        let text = field_text(&crate::syntax::tokens::one_line(&written));
+        names
+            .keys
+            .iter()
+            .position(|(key, _)| field_text(key) == text)
     }
 
     /// In a group rule, a field path that is neither a key nor a name: an error that says what to
@@ -407,13 +411,27 @@ impl<'a> Compiler<'a> {
             return false;
         };
         let mut root = expr;
-        while let A::Member(base, _) = &root.kind {
+        while let A::Member(base, _) | A::Index(base, _) = &root.kind {
             root = base;
         }
         let first = match &root.kind {
             A::Name(first, NamePlace::Plain) => first.as_str(),
-            // `record.amount` in a group rule has no single value either.
+            // `record.amount` or `record["amount"]` in a group rule has no single value either.
             A::RecordRoot if !std::ptr::eq(root, expr) => "",
+            A::RecordRoot => {
+                self.error(
+                    Code::CheckGroupField,
+                    "`record` differs between the records of a group: use `group`".into(),
+                    expr.span,
+                    "not one record",
+                    Some(
+                        "inside a rule with `per`, the group's records are the list `group` \
+                         (`count(group)`, `all r in group where …`)"
+                            .into(),
+                    ),
+                );
+                return true;
+            }
             _ => return false,
         };
         let is_name = !first.is_empty()
@@ -425,11 +443,17 @@ impl<'a> Compiler<'a> {
         if is_name {
             return false;
         }
-        let written = collapse_whitespace(self.source.slice(expr.span));
-        let path = written
-            .strip_prefix("record.")
-            .unwrap_or(&written)
-            .to_string();
+        // As written, a placeholder's `\"` unescaped.
+        let written = collapse_whitespace(self.source.slice(expr.span)).replace("\\\"", "\"");
+        // What follows a record in the path (`.amount`, `["amount"]`, `[0].unit`).
+        let tail = match written.strip_prefix("record") {
+            Some(rest) if rest.starts_with(['.', '[']) => rest.to_string(),
+            _ => format!(".{written}"),
+        };
+        let path = match tail.strip_prefix('.') {
+            Some(path) => path.to_string(),
+            None => written.clone(),
+        };
         let keys: Vec<String> = names
             .keys
             .iter()
@@ -437,12 +461,12 @@ impl<'a> Compiler<'a> {
             .collect();
         self.error(
             Code::CheckGroupField,
-            format!("`{path}` differs between the records of a group: use `group.{path}`"),
+            format!("`{path}` differs between the records of a group: use `group{tail}`"),
             expr.span,
             "not a key of the group",
             Some(format!(
-                "inside a rule with `per`, a field is read through `group` (`sum(group.{path})`, \
-                 `all r in group where r.{path} …`); the group's keys are {}",
+                "inside a rule with `per`, a field is read through `group` (`sum(group{tail})`, \
+                 `all r in group where r{tail} …`); the group's keys are {}",
                 keys.iter()
                     .map(|k| format!("`{k}`"))
                     .collect::<Vec<_>>()
@@ -512,7 +536,9 @@ impl<'a> Compiler<'a> {
         if let Some(kind) = self.each_in_group(expr) {
             return Expr { kind, span };
         }
-        if matches!(expr.kind, A::Member(..)) && self.field_in_group(expr) {
+        if matches!(expr.kind, A::Member(..) | A::Index(..) | A::RecordRoot)
+            && self.field_in_group(expr)
+        {
             return Self::failed(span);
         }
         let kind = match &expr.kind {
@@ -1237,4 +1263,20 @@ pub(crate) fn template(text: &str, compiled: Vec<Expr>) -> Result<Template, Stri
         parts.push(TemplatePart::Text(literal));
     }
     Ok(Template { parts })
+}
+
+/// A group key's or a path's text as the field it reads: `record.vendor` and `record["vendor"]`
+/// are `vendor`; any other text is itself.
+fn field_text(text: &str) -> String {
+    if let Some(field) = text.strip_prefix("record.") {
+        return field.to_string();
+    }
+    match text
+        .strip_prefix("record[\"")
+        .and_then(|rest| rest.strip_suffix("\"]"))
+    {
+        // Not a key that reads as a path (`record["a.b"]` is the field `a.b`, not `a` then `b`).
+        Some(key) if !key.contains(['"', '\\', '.', '[', ']']) => key.to_string(),
+        _ => text.to_string(),
+    }
 }
