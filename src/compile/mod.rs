@@ -1215,9 +1215,23 @@ fn static_non_boolean(expr: &Expr) -> Option<&'static str> {
     }
 }
 
-/// The text with every run of whitespace made one space.
+/// The text with every run of whitespace made one space, and comments left out.
 pub(crate) fn collapse_whitespace(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    if !text.contains('#') {
+        return text.split_whitespace().collect::<Vec<_>>().join(" ");
+    }
+    // A comment inside an expression written over several lines is not part of its text.
+    let mut out = String::with_capacity(text.len());
+    for token in crate::syntax::tokens::tokens(text) {
+        if token.kind == crate::syntax::tokens::Kind::Comment {
+            continue;
+        }
+        if !out.is_empty() && (token.spaced || token.line_start) {
+            out.push(' ');
+        }
+        out.push_str(token.text);
+    }
+    out
 }
 
 /// Splits a message into text and its placeholders, `compiled` holding each placeholder's
