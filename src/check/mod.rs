@@ -179,7 +179,13 @@ fn check_files(
     let mistyped = types::check(&program, &mut diags);
     types::check_messages(&asts, &program, &mut diags);
     let lints = match lints {
-        Lints::All => crate::lint::lint(&asts, &program, &mistyped, diags),
+        Lints::All => {
+            let imports: Vec<Vec<usize>> = files
+                .iter()
+                .map(|f| f.imports.iter().map(|(i, _)| *i).collect())
+                .collect();
+            crate::lint::lint((&asts, &imports), &program, &mistyped, diags)
+        }
         Lints::ErrorsOnly => crate::lint::lint_errors(&asts, &program, &mistyped, diags),
     };
     Ok(Checked { program, lints })

@@ -153,14 +153,15 @@ codes! {
     LintAlwaysFires = "caveat::lint::always_fires", Warning, "a rule fires on every record: no filter or condition, only `when true`, or `require false`";
     LintConstantGroupKey = "caveat::lint::constant_group_key", Warning, "a key of `per` reads nothing of the record (`per 5`, `per [vendor, unit]`), so it is the same for every record";
     LintNeverFires = "caveat::lint::never_fires", Error, "a rule can never fire: its filters and conditions contradict each other, or a clause is constant (`when false`)";
+    LintNotImported = "caveat::lint::not_imported", Warning, "a symbol is spelt as a `let` or `alias` of another policy file that its file does not import, so it is only its own text, matched exactly";
     LintNotInEnum = "caveat::lint::not_in_enum", Error, "a symbol or string compared with an enum field is not one of the enum's members, e.g. `exemption.kind == urgnet`";
     LintShadowedRule = "caveat::lint::shadowed_rule", Warning, "every finding of a rule is already a finding of an earlier rule of the same effect in the same file";
     LintSymbolIsField = "caveat::lint::symbol_is_field", Warning, "a bare name on the right of `==`/`!=` is a symbol, but the schema declares a top-level field of that name";
     LintTypeMismatch = "caveat::lint::type_mismatch", Error, "an expression can never be evaluated on conforming data, e.g. `date > 100`, `lower(5)` or arithmetic on a string";
     LintUnknownField = "caveat::lint::unknown_field", Error, "a field path in an expression, filter or message placeholder names a field the schema does not declare";
     LintUnnamedRule = "caveat::lint::unnamed_rule", Warning, "a rule is written outside a `rule ID { … }` block (a style lint, reported by `caveat lint` only)";
-    LintUnusedAlias = "caveat::lint::unused_alias", Warning, "an `alias` is used by no policy file of the run";
-    LintUnusedLet = "caveat::lint::unused_let", Warning, "a `let` is used by no policy file of the run, or a rule's own `let` by nothing of its rule (its body, message, lets, `all.`, waivers)";
+    LintUnusedAlias = "caveat::lint::unused_alias", Warning, "an `alias` is used by no policy file that sees it (its own, or one that imports it)";
+    LintUnusedLet = "caveat::lint::unused_let", Warning, "a `let` is used by no policy file that sees it (its own, or one that imports it), or a rule's own `let` by nothing of its rule (its body, message, lets, `all.`, waivers)";
     ParseBidiControl = "caveat::parse::bidi_control", Error, "a policy contains a bidirectional control character, even inside a string or comment";
     ParseDuplicateMetadata = "caveat::parse::duplicate_metadata", Error, "a rule block has more than one `message`, `cite` or `tags`";
     ParseEscape = "caveat::parse::escape", Error, "a string has an invalid escape; the escapes are `\\\"`, `\\\\`, `\\n`, `\\t` and `\\u{HEX}`";

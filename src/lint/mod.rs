@@ -17,12 +17,12 @@ pub(crate) const STYLE: &[Code] = &[Code::LintUnnamedRule];
 /// Every lint of a checked policy set, errors and warnings, with the type checker's
 /// diagnostics `typed` (`mistyped` marks the rules with a type error), in file order.
 pub fn lint(
-    files: &[&PolicyFile],
+    (files, imports): (&[&PolicyFile], &[Vec<usize>]),
     program: &Program,
     mistyped: &[bool],
     typed: Vec<Diag>,
 ) -> Vec<Diag> {
-    run(files, program, mistyped, typed, true)
+    run((files, imports), program, mistyped, typed, true)
 }
 
 /// The lints at error level only, in file order: what decides whether a policy set may run,
@@ -33,13 +33,13 @@ pub(crate) fn lint_errors(
     mistyped: &[bool],
     typed: Vec<Diag>,
 ) -> Vec<Diag> {
-    let mut diags = run(files, program, mistyped, typed, false);
+    let mut diags = run((files, &[]), program, mistyped, typed, false);
     diags.retain(|d| d.severity == Severity::Error);
     diags
 }
 
 fn run(
-    files: &[&PolicyFile],
+    (files, imports): (&[&PolicyFile], &[Vec<usize>]),
     program: &Program,
     mistyped: &[bool],
     mut diags: Vec<Diag>,
@@ -48,7 +48,9 @@ fn run(
     fires::check(program, mistyped, warnings, &mut diags);
     if warnings {
         constant_group_keys(program, &mut diags);
-        unused(files, &mut diags);
+        let declared = declared_names(files);
+        unused((files, imports), &declared, &mut diags);
+        not_imported((files, imports), &declared, &mut diags);
         unused_local(files, &mut diags);
         unnamed(files, &mut diags);
     }
@@ -128,42 +130,168 @@ fn constant_group_keys(program: &Program, diags: &mut Vec<Diag>) {
     }
 }
 
-/// `let`s and `alias`es no file of the run uses.
-fn unused(files: &[&PolicyFile], diags: &mut Vec<Diag>) {
-    let mut used: HashSet<&str> = HashSet::new();
-    for file in files {
-        for statement in &file.statements {
-            for expr in statement_exprs(statement) {
-                expr.for_each_name(&mut |name| {
-                    used.insert(name);
-                });
+/// Each file's `let` and `alias` declarations by name: whether it is an alias, and the name as
+/// declared.
+type Declared<'a> =
+    Vec<std::collections::HashMap<&'a str, (bool, &'a crate::source::Spanned<String>)>>;
+
+fn declared_names<'a>(files: &[&'a PolicyFile]) -> Declared<'a> {
+    files
+        .iter()
+        .map(|file| {
+            file.statements
+                .iter()
+                .filter_map(|statement| match statement {
+                    Statement::Let(l) => Some((l.name.node.as_str(), (false, &l.name))),
+                    Statement::Alias(a) => Some((a.name.node.as_str(), (true, &a.name))),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The files that see file `index`'s declarations: itself and the files that import it.
+fn seen_by(imports: &[Vec<usize>], index: usize) -> impl Iterator<Item = usize> + '_ {
+    let importers = imports
+        .iter()
+        .enumerate()
+        .filter(move |(_, imported)| imported.contains(&index))
+        .map(|(i, _)| i);
+    std::iter::once(index).chain(importers)
+}
+
+/// `let`s and `alias`es that no file which sees them uses (their own, or one that imports it).
+fn unused(
+    (files, imports): (&[&PolicyFile], &[Vec<usize>]),
+    declared: &Declared<'_>,
+    diags: &mut Vec<Diag>,
+) {
+    let used: Vec<HashSet<&str>> = files
+        .iter()
+        .map(|file| {
+            let mut used = HashSet::new();
+            for statement in &file.statements {
+                for expr in statement_exprs(statement) {
+                    expr.for_each_name(&mut |name| {
+                        used.insert(name);
+                    });
+                }
             }
-        }
-    }
+            used
+        })
+        .collect();
     // A group rule's keys read every alias of the run: a key spelled as an alias groups as it.
     let grouped = files.iter().flat_map(|f| &f.statements).any(|s| {
         matches!(s, Statement::Rule(rule) if matches!(&rule.body, RuleBody::Effect { per, .. } if !per.is_empty()))
     });
-    for file in files {
-        for statement in &file.statements {
-            let (name, code, what) = match statement {
-                Statement::Let(l) => (&l.name, Code::LintUnusedLet, "let"),
-                Statement::Alias(a) if !grouped => (&a.name, Code::LintUnusedAlias, "alias"),
-                _ => continue,
-            };
-            if used.contains(name.node.as_str()) {
+    for (index, (file, names)) in files.iter().zip(declared).enumerate() {
+        let mut names: Vec<_> = names.iter().collect();
+        names.sort_by_key(|(_, (_, name))| name.span.start);
+        for (text, (alias, name)) in names {
+            if (*alias && grouped)
+                || seen_by(imports, index).any(|i| used.get(i).is_some_and(|u| u.contains(text)))
+            {
                 continue;
             }
+            let (code, what) = if *alias {
+                (Code::LintUnusedAlias, "alias")
+            } else {
+                (Code::LintUnusedLet, "let")
+            };
             diags.push(
                 Diag::warning(code, format!("`{what} {}` is never used", name.node))
                     .label(&file.source, name.span, "declared here")
                     .help(format!(
-                        "no policy file of this run uses `{}`: remove it, or check the spelling where it is meant to be used",
+                        "no policy file that sees it (its own, or one that imports it) uses `{}`: remove it, import its file where it is meant to be used, or check the spelling",
                         name.node
                     )),
             );
         }
     }
+}
+
+/// A symbol (`vendor DJI`, `kind == urgent`) spelt as a `let` or `alias` of another file that
+/// this file does not import: here it is only its own text, matched exactly, which is rarely
+/// what was meant.
+fn not_imported(
+    (files, imports): (&[&PolicyFile], &[Vec<usize>]),
+    declared: &Declared<'_>,
+    diags: &mut Vec<Diag>,
+) {
+    for (index, file) in files.iter().enumerate() {
+        let visible = |name: &str| {
+            std::iter::once(index)
+                .chain(imports.get(index).into_iter().flatten().copied())
+                .any(|i| declared.get(i).is_some_and(|d| d.contains_key(name)))
+        };
+        for statement in &file.statements {
+            let local: HashSet<&str> = match statement {
+                Statement::Rule(rule) => rule
+                    .lets
+                    .iter()
+                    .map(|l| l.name.node.as_str())
+                    .chain(rule_key_names(&rule.body))
+                    .collect(),
+                _ => HashSet::new(),
+            };
+            for expr in statement_exprs(statement) {
+                expr.for_each_symbol(&mut |name, span| {
+                    if local.contains(name) || visible(name) {
+                        return;
+                    }
+                    let Some((elsewhere, alias)) = declared.iter().enumerate().find_map(|(i, d)| {
+                        d.get(name).map(|(alias, _)| (i, *alias))
+                    }) else {
+                        return;
+                    };
+                    let what = if alias { "an `alias`" } else { "a `let`" };
+                    let other = files.get(elsewhere).map_or("", |f| f.source.name());
+                    diags.push(
+                        Diag::warning(
+                            Code::LintNotImported,
+                            format!("`{name}` is {what} of {other}, which this file does not import"),
+                        )
+                        .label(&file.source, span, "here it is the text itself, matched exactly")
+                        .help(format!(
+                            "import the file that declares it: `import \"{}\"`; or quote the text, `\"{name}\"`, if the text itself is meant",
+                            relative_import(file.source.name(), other)
+                        )),
+                    );
+                });
+            }
+        }
+    }
+}
+
+/// The `as` names of a group rule's keys.
+fn rule_key_names(body: &RuleBody) -> impl Iterator<Item = &str> {
+    let keys = match body {
+        RuleBody::Effect { per, .. } => per.as_slice(),
+        RuleBody::Require { .. } => &[],
+    };
+    keys.iter()
+        .filter_map(|k| k.name.as_ref().map(|n| n.node.as_str()))
+}
+
+/// How a file named `from` imports the file named `to` (both as shown in diagnostics, from the
+/// same folder): `to` relative to `from`'s folder, `..` where it climbs.
+fn relative_import(from: &str, to: &str) -> String {
+    use std::path::{Component, Path};
+    let base: Vec<Component<'_>> = Path::new(from)
+        .parent()
+        .map(|p| p.components().collect())
+        .unwrap_or_default();
+    let target: Vec<Component<'_>> = Path::new(to).components().collect();
+    let shared = base.iter().zip(&target).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = vec!["..".to_string(); base.len() - shared];
+    parts.extend(
+        target
+            .iter()
+            .skip(shared)
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    parts.join("/")
 }
 
 /// Rule-local `let`s that nothing of their rule uses: its lets, body and message, `all.` of

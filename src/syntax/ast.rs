@@ -363,23 +363,33 @@ impl Expr {
     /// Calls `f` with every bare name the expression holds (`let` and `alias` names, symbols,
     /// fields and quantifier variables alike), in no particular order.
     pub(crate) fn for_each_name<'e>(&'e self, f: &mut dyn FnMut(&'e str)) {
-        self.walk_names(false, f);
+        self.walk_names(false, &mut |name, _| f(name));
     }
 
     /// As [`Expr::for_each_name`], with every name a rule-local `let` may be read by too: the
     /// NAME of each `all.NAME`, and of each `.NAME` (`group.share`, `r.share` of a `let each`).
     pub(crate) fn for_each_name_a_let_may_be<'e>(&'e self, f: &mut dyn FnMut(&'e str)) {
-        self.walk_names(true, f);
+        self.walk_names(true, &mut |name, _| f(name));
     }
 
-    fn walk_names<'e>(&'e self, in_rule: bool, f: &mut dyn FnMut(&'e str)) {
+    /// Calls `f` with every name in a symbol's place ([`NamePlace::SymbolSlot`]) and its span.
+    pub(crate) fn for_each_symbol<'e>(&'e self, f: &mut dyn FnMut(&'e str, Span)) {
+        self.walk_names(false, &mut |name, e| {
+            if matches!(e.kind, ExprKind::Name(_, NamePlace::SymbolSlot)) {
+                f(name, e.span);
+            }
+        });
+    }
+
+    /// Calls `f` with each name and the expression that holds it.
+    fn walk_names<'e>(&'e self, in_rule: bool, f: &mut dyn FnMut(&'e str, &'e Expr)) {
         let mut stack = vec![self];
         while let Some(e) = stack.pop() {
             match &e.kind {
-                ExprKind::Name(n, _) => f(n),
-                ExprKind::AllOf(n) if in_rule => f(&n.node),
+                ExprKind::Name(n, _) => f(n, e),
+                ExprKind::AllOf(n) if in_rule => f(&n.node, e),
                 ExprKind::Member(inner, n) if in_rule => {
-                    f(&n.node);
+                    f(&n.node, e);
                     stack.push(inner);
                 }
                 ExprKind::Literal(_)
