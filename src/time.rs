@@ -92,15 +92,19 @@ impl Duration {
 impl fmt::Display for Duration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0;
-        if n % DAY == 0 {
-            let days = n / DAY;
-            write!(f, "{days} {}", if days.abs() == 1 { "day" } else { "days" })
-        } else if n % HOUR == 0 {
-            write!(f, "{} hours", n / HOUR)
-        } else if n % MINUTE == 0 {
-            write!(f, "{} minutes", n / MINUTE)
-        } else if n % SECOND == 0 {
-            write!(f, "{} seconds", n / SECOND)
+        // The largest whole unit, singular for one (`1 hour`, `-1 day`).
+        let whole = [
+            (DAY, "day"),
+            (HOUR, "hour"),
+            (MINUTE, "minute"),
+            (SECOND, "second"),
+        ]
+        .into_iter()
+        .find(|(unit, _)| n % unit == 0);
+        if let Some((unit, name)) = whole {
+            let count = n / unit;
+            let plural = if count.abs() == 1 { "" } else { "s" };
+            write!(f, "{count} {name}{plural}")
         } else {
             write!(
                 f,

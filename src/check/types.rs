@@ -852,7 +852,8 @@ impl<'s> Checker<'_, 's> {
                         unknown = true;
                         continue;
                     }
-                    let orderable_alone = t.is_string() || matches!(t, Ty::Num | Ty::Date);
+                    let orderable_alone = t.is_string()
+                        || matches!(t, Ty::Num | Ty::Date | Ty::DateTime | Ty::Duration);
                     let joined = match &result {
                         None => Some(t.clone()),
                         Some(r) => common([r.clone(), t.clone()].into_iter()),
@@ -862,7 +863,9 @@ impl<'s> Checker<'_, 's> {
                         _ => {
                             let wanted = match &result {
                                 Some(r) => format!("values of one type ({})", r.name()),
-                                None => "numbers, dates or strings".to_string(),
+                                None => {
+                                    "numbers, dates, date-times, durations or strings".to_string()
+                                }
                             };
                             return self.wrong_operand(&what, &wanted, operand, t);
                         }

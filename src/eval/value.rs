@@ -317,6 +317,8 @@ pub fn compare(a: &Operand<'_>, b: &Operand<'_>) -> Result<Option<Ordering>, Mis
     let ordering = match (&a.value, &b.value) {
         (EvalValue::Missing, _) | (_, EvalValue::Missing) => return Ok(None),
         (EvalValue::Num(x), EvalValue::Num(y)) => x.cmp(y),
+        // Values of one type order (LANGUAGE.md §4): `false` before `true`.
+        (EvalValue::Bool(x), EvalValue::Bool(y)) => x.cmp(y),
         (EvalValue::Date(x), EvalValue::Date(y)) => x.cmp(y),
         (EvalValue::Duration(x), EvalValue::Duration(y)) => x.cmp(y),
         (EvalValue::Duration(_), _) | (_, EvalValue::Duration(_)) => {
