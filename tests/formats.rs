@@ -288,3 +288,42 @@ fn summary_tables_a_group_by_its_vendor_key_whatever_its_name() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("| DJI | 0 | 0 | 1 | 0 | 1 |"), "{text}");
 }
+
+/// A file that cannot be read takes its place among the files in the order given (README: data
+/// files in the order given), in JUnit's suites and TAP's points as in the human report, not
+/// after every readable file.
+#[test]
+fn unreadable_files_keep_their_place_in_junit_and_tap() {
+    let dir = common::scratch(
+        "unreadable_in_order",
+        &[
+            ("p.policy", "rule r { deny vendor DJI }\n"),
+            ("a.yaml", "id: [\n"),
+            ("b.yaml", "- {id: b1, vendor: DJI}\n"),
+            ("c.json", "{\"id\": \"c1\",}\n"),
+        ],
+    );
+    let run = |format: &str| {
+        let out = common::caveat_in(
+            &dir,
+            &[
+                "check", "--format", format, "p.policy", "a.yaml", "b.yaml", "c.json",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let junit = quick_junit::Report::deserialize_from_str(&run("junit")).unwrap();
+    let suites: Vec<&str> = junit.test_suites.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(suites, ["a.yaml", "b.yaml", "c.json"]);
+    let tap = run("tap");
+    let points: Vec<&str> = tap
+        .lines()
+        .filter(|l| l.starts_with("ok ") || l.starts_with("not ok "))
+        .collect();
+    assert_eq!(points.len(), 3, "{tap}");
+    assert!(points[0].starts_with("not ok 1 - a.yaml:"), "{tap}");
+    assert_eq!(points[1], "not ok 2 - b1", "{tap}");
+    assert!(points[2].starts_with("not ok 3 - c.json:"), "{tap}");
+    assert!(tap.ends_with("1..3\n"), "{tap}");
+}

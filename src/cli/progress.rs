@@ -71,6 +71,10 @@ impl Sink for WithProgress {
         self.inner.record(record)
     }
 
+    fn data_error(&mut self, diag: &crate::diagnostic::Diag) -> std::io::Result<()> {
+        self.inner.data_error(diag)
+    }
+
     fn progress(&mut self, bytes: usize) {
         self.bar.inc(u64::try_from(bytes).unwrap_or(u64::MAX));
         if !self.shown && self.started.elapsed() >= DELAY {

@@ -139,6 +139,14 @@ pub trait Sink {
         Ok(())
     }
 
+    /// A data file, or a part of one, that could not be read: told in input order, after the
+    /// findings of the records read before it in its file. It also stays in
+    /// [`RunResult::data_errors`].
+    fn data_error(&mut self, diag: &Diag) -> std::io::Result<()> {
+        let _ = diag;
+        Ok(())
+    }
+
     /// Whether the sink wants to hear of every record read ([`Sink::record`]), not only of
     /// findings.
     fn wants_records(&self) -> bool {

@@ -20,6 +20,8 @@ struct Case {
     name: Arc<str>,
     findings: Vec<String>,
     first_failure: Option<String>,
+    /// For a data error: its message and code.
+    error: Option<(String, &'static str)>,
 }
 
 /// Collects test cases, and writes the XML at the end.
@@ -58,8 +60,13 @@ impl<W: Write> JunitWriter<W> {
 
 /// A case as JUnit has it: failed by its first `deny` or `error` finding, every finding listed.
 fn test_case(case: Case) -> TestCase {
-    let status = match &case.first_failure {
-        Some(message) => {
+    let status = match (&case.error, &case.first_failure) {
+        (Some((message, code)), _) => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+            status.set_message(message.as_str()).set_type(*code);
+            status
+        }
+        (None, Some(message)) => {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
             status
                 .set_message(message.as_str())
@@ -67,7 +74,7 @@ fn test_case(case: Case) -> TestCase {
                 .set_description(case.findings.join("\n"));
             status
         }
-        None => TestCaseStatus::success(),
+        (None, None) => TestCaseStatus::success(),
     };
     let mut test_case = TestCase::new(case.name.as_ref(), status);
     test_case.set_classname(case.file.as_ref());
@@ -111,6 +118,7 @@ impl<W: Write> Sink for JunitWriter<W> {
                     name: xml_attribute(&f.record).into(),
                     findings: Vec::new(),
                     first_failure: None,
+                    error: None,
                 },
             ),
         };
@@ -141,6 +149,28 @@ impl<W: Write> Sink for JunitWriter<W> {
                 name: xml_attribute(&record.name).into(),
                 findings: Vec::new(),
                 first_failure: None,
+                error: None,
+            },
+        );
+        Ok(())
+    }
+
+    fn data_error(&mut self, diag: &crate::diagnostic::Diag) -> std::io::Result<()> {
+        let (file, at) = match diag.location().map(Location::place) {
+            Some((file, line, column)) => (xml_attribute(file), format!(" at {line}:{column}")),
+            None => ("caveat".into(), String::new()),
+        };
+        self.cases.push(
+            None,
+            Case {
+                file: file.as_ref().into(),
+                name: format!("could not read{at}").into(),
+                findings: Vec::new(),
+                first_failure: None,
+                error: Some((
+                    xml_attribute(&diag.message).into_owned(),
+                    diag.code.as_str(),
+                )),
             },
         );
         Ok(())
@@ -148,30 +178,8 @@ impl<W: Write> Sink for JunitWriter<W> {
 }
 
 impl<W: Write> Report for JunitWriter<W> {
-    fn finish(&mut self, result: &RunResult) -> std::io::Result<()> {
-        let mut suites = self.suites();
-        for diag in &result.data_errors {
-            let (file, at) = match diag.location().map(Location::place) {
-                Some((file, line, column)) => (xml_attribute(file), format!(" at {line}:{column}")),
-                None => ("caveat".into(), String::new()),
-            };
-            let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
-            status
-                .set_message(xml_attribute(&diag.message).as_ref())
-                .set_type(diag.code.as_str());
-            let mut case = TestCase::new(format!("could not read{at}"), status);
-            case.set_classname(file.as_ref());
-            match suites.iter_mut().find(|s| s.name.as_str() == file.as_ref()) {
-                Some(suite) => {
-                    suite.add_test_case(case);
-                }
-                None => {
-                    let mut suite = TestSuite::new(file.as_ref());
-                    suite.add_test_case(case);
-                    suites.push(suite);
-                }
-            }
-        }
+    fn finish(&mut self, _result: &RunResult) -> std::io::Result<()> {
+        let suites = self.suites();
         let mut report = JunitReport::new("caveat");
         report.add_test_suites(suites);
         report

@@ -128,6 +128,10 @@ impl Sink for Reports {
         self.0.iter_mut().try_for_each(|r| r.record(record))
     }
 
+    fn data_error(&mut self, diag: &crate::diagnostic::Diag) -> std::io::Result<()> {
+        self.0.iter_mut().try_for_each(|r| r.data_error(diag))
+    }
+
     fn progress(&mut self, bytes: usize) {
         self.0.iter_mut().for_each(|r| r.progress(bytes));
     }

@@ -26,8 +26,10 @@ struct Point {
     /// Each finding's entry in the point's YAML block.
     findings: Vec<String>,
     failed: bool,
-    /// The record's file and position; `None` for a group.
+    /// The record's file and position; `None` for a group or a data error.
     record: Option<(Arc<str>, usize)>,
+    /// For a data error: its code, in the point's YAML block.
+    code: Option<&'static str>,
 }
 
 impl<W: Write> TapWriter<W> {
@@ -65,6 +67,9 @@ impl<W: Write> TapWriter<W> {
             self.points,
             one_line(&point.name)
         )?;
+        if let Some(code) = point.code {
+            writeln!(self.out, "  ---\n  code: {}\n  ...", quoted(code))?;
+        }
         if !point.findings.is_empty() {
             writeln!(self.out, "  ---\n  findings:")?;
             for finding in point.findings {
@@ -134,6 +139,7 @@ impl<W: Write> Sink for TapWriter<W> {
                     findings: vec![entry],
                     failed: fails,
                     record: None,
+                    code: None,
                 })
             }
         }
@@ -151,38 +157,37 @@ impl<W: Write> Sink for TapWriter<W> {
             findings: Vec::new(),
             failed: false,
             record: Some((record.file.clone(), record.index)),
+            code: None,
         });
         Ok(())
+    }
+
+    fn data_error(&mut self, diag: &crate::diagnostic::Diag) -> std::io::Result<()> {
+        self.close_record()?;
+        let at = diag
+            .location()
+            .map(Location::place)
+            .map_or_else(String::new, |(file, line, column)| {
+                format!("{file}:{line}:{column}: ")
+            });
+        self.current = Some(Point {
+            name: format!("{at}{}", diag.message).into(),
+            findings: Vec::new(),
+            failed: true,
+            record: None,
+            code: Some(diag.code.as_str()),
+        });
+        self.close_record()
     }
 }
 
 impl<W: Write> Report for TapWriter<W> {
-    fn finish(&mut self, result: &RunResult) -> std::io::Result<()> {
+    fn finish(&mut self, _result: &RunResult) -> std::io::Result<()> {
         self.close_record()?;
         if let Some(held) = self.held.take() {
             for point in held.into_items() {
                 self.write_point(point)?;
             }
-        }
-        for diag in &result.data_errors {
-            self.points += 1;
-            let at = diag
-                .location()
-                .map(Location::place)
-                .map_or_else(String::new, |(file, line, column)| {
-                    format!("{file}:{line}:{column}: ")
-                });
-            writeln!(
-                self.out,
-                "not ok {} - {at}{}",
-                self.points,
-                one_line(&diag.message)
-            )?;
-            writeln!(
-                self.out,
-                "  ---\n  code: {}\n  ...",
-                quoted(diag.code.as_str())
-            )?;
         }
         writeln!(self.out, "1..{}", self.points)?;
         self.out.flush()

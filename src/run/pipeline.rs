@@ -100,6 +100,7 @@ pub fn evaluate(
             Ok(chunks) if options.chunk_bytes > 0 => chunks.with_target(options.chunk_bytes),
             Ok(chunks) => chunks,
             Err(diag) => {
+                sink.data_error(&diag)?;
                 result.data_errors.push(diag);
                 continue;
             }
@@ -220,7 +221,6 @@ fn merge_outcomes(
 ) -> std::io::Result<()> {
     for outcome in outcomes {
         result.summary.records += outcome.summary.records;
-        result.data_errors.extend(outcome.errors);
         for (flag, used) in result.used_waivers.iter_mut().zip(&outcome.used_waivers) {
             *flag |= used;
         }
@@ -276,6 +276,10 @@ fn merge_outcomes(
         if let Some(before) = run.take() {
             sink.rendered(rendered.get(before).unwrap_or(&[]))?;
         }
+        for diag in &outcome.errors {
+            sink.data_error(diag)?;
+        }
+        result.data_errors.extend(outcome.errors);
         let mut collected = outcome.collected;
         for c in &mut collected {
             c.index += *first_index;
