@@ -159,6 +159,9 @@ impl<W: Write> SarifWriter<W> {
             serde_json::to_string(sarif::SCHEMA_URL)?
         )?;
         serde_json::to_writer(&mut out, &tool)?;
+        // Columns count characters (code points), as every caveat report does; said outright,
+        // since a reader may otherwise assume UTF-16 code units.
+        out.write_all(b",\n      \"columnKind\": \"unicodeCodePoints\"")?;
         out.write_all(b",\n      \"originalUriBaseIds\": ")?;
         serde_json::to_writer(&mut out, &base_ids())?;
         out.write_all(b",\n      \"results\": [")?;
