@@ -281,7 +281,7 @@ fn compile_rule(compiler: &mut Compiler<'_>, rule: &ast::Rule, id: String) -> Co
                 having,
                 ..
             } => (per, where_.as_ref(), having.as_ref()),
-            RuleBody::Require { .. } => (&[], None, None),
+            RuleBody::Require { where_, .. } => (&[], where_.as_ref(), None),
         };
     let grouped = !per.is_empty();
     let let_names = local_names(compiler, rule);

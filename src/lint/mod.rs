@@ -405,8 +405,14 @@ fn rule_body_exprs(body: &RuleBody) -> Vec<&Expr> {
             out
         }
         RuleBody::Require {
-            condition, when, ..
-        } => std::iter::once(condition).chain(when.iter()).collect(),
+            condition,
+            where_,
+            when,
+            ..
+        } => std::iter::once(condition)
+            .chain(where_.iter())
+            .chain(when.iter())
+            .collect(),
     }
 }
 

@@ -256,10 +256,13 @@ impl Walker<'_> {
                     .for_each(|e| self.expr(e));
             }
             RuleBody::Require {
-                condition, when, ..
+                condition,
+                where_,
+                when,
+                ..
             } => {
                 self.expr(condition);
-                when.iter().for_each(|e| self.expr(e));
+                where_.iter().chain(when).for_each(|e| self.expr(e));
             }
         }
         rule.placeholders.iter().for_each(|e| self.expr(e));

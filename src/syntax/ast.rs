@@ -196,10 +196,6 @@ pub struct Rule {
 
 /// The testing part of a rule.
 #[derive(Debug, Clone)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "one per rule, built once; boxing would only add indirection"
-)]
 pub(crate) enum RuleBody {
     /// `EFFECT FILTER* [when EXPR] [unless EXPR]`
     Effect {
@@ -224,6 +220,8 @@ pub(crate) enum RuleBody {
         keyword: Span,
         /// What must hold.
         condition: Expr,
+        /// `where EXPR`: the records the rule considers at all (§12).
+        where_: Option<Expr>,
         /// The `when` condition.
         when: Option<Expr>,
     },

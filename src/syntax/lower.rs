@@ -548,13 +548,17 @@ impl Lower<'_> {
                 let mut inner = pair.clone().into_inner();
                 let kw = self.next(&mut inner, &pair)?;
                 let condition = self.expr(self.next(&mut inner, &pair)?, 0)?;
-                let when = match inner.next() {
-                    Some(clause) => Some(self.clause(clause)?),
-                    None => None,
-                };
+                let (mut where_, mut when) = (None, None);
+                for clause in inner {
+                    match clause.as_rule() {
+                        Rule::where_clause => where_ = Some(self.clause(clause)?),
+                        _ => when = Some(self.clause(clause)?),
+                    }
+                }
                 Ok(RuleBody::Require {
                     keyword: self.span(&kw),
                     condition,
+                    where_,
                     when,
                 })
             }
