@@ -56,11 +56,17 @@ pub fn no_rules(program: &Program, policies: &[PolicyInput]) -> Option<Diag> {
 /// A warning for a data file that was read without error and held no record (empty, `[]`, or a
 /// CSV file with only its header row); `text` is its text when it is short enough to show.
 pub fn empty_data_file(path: &Path, text: Option<String>) -> Diag {
-    let source = SourceFile::new(path.display().to_string(), text.unwrap_or_default());
+    // Named as findings name it: standard input is `<stdin>`.
+    let name = if path == Path::new(crate::data::chunk::STDIN) {
+        crate::data::chunk::STDIN_NAME.to_string()
+    } else {
+        path.display().to_string()
+    };
+    let source = SourceFile::new(name.clone(), text.unwrap_or_default());
     let header = source.text().trim_end().len();
     Diag::warning(
         Code::InputEmptyData,
-        format!("data file `{}` holds no records", path.display()),
+        format!("data file `{name}` holds no records"),
     )
     .label(&source, Span::new(0, header), "no records")
     .help("nothing in it was checked: fill it, or leave it out of the run")
@@ -110,7 +116,9 @@ pub fn check_file_read(start: Option<FileStart<'_>>, result: &mut crate::report:
     if result.summary.records > start.records || result.data_errors.len() > start.errors {
         return;
     }
-    let small = std::fs::metadata(start.path).is_ok_and(|m| m.len() <= SHOWN_BYTES);
+    // Standard input is gone once read: no text to show (and no file named `-` to read instead).
+    let stdin = start.path == Path::new(crate::data::chunk::STDIN);
+    let small = !stdin && std::fs::metadata(start.path).is_ok_and(|m| m.len() <= SHOWN_BYTES);
     let text = small
         .then(|| std::fs::read_to_string(start.path).ok())
         .flatten();

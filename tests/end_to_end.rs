@@ -495,3 +495,17 @@ fn invalid_utf8_and_nul_bytes_are_diagnosed_where_they_are() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("caveat::io::not_utf8"));
 }
+
+/// Empty standard input is named as findings name it, `<stdin>`, and its text is not looked for
+/// in a file named `-`.
+#[test]
+fn empty_standard_input_is_named_stdin() {
+    let out = caveat_with_stdin(&["check", "tests/e2e/headline/headline.policy", "-"], "");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("data file `<stdin>` holds no records"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("[<stdin>:1:1]"), "{stderr}");
+    assert!(!stderr.contains("`-`"), "{stderr}");
+}

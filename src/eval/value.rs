@@ -427,7 +427,13 @@ pub(crate) fn as_number(ev: &Operand<'_>, what: &str) -> Result<Option<Decimal>,
         EvalValue::Missing => Ok(None),
         EvalValue::Num(n) => Ok(Some(*n)),
         EvalValue::Str(s) => parse_data_number(s).map(Some).ok_or_else(|| Mismatch {
-            message: format!("{what} needs a number, but {} is not one", show(ev)),
+            // A number exact decimals cannot hold says what it is (`beyond_decimals`).
+            message: match beyond_decimals(s) {
+                Some(what_it_is) => {
+                    format!("{what} needs a number, but {} is {what_it_is}", show(ev))
+                }
+                None => format!("{what} needs a number, but {} is not one", show(ev)),
+            },
             span: ev.span,
         }),
         _ => Err(Mismatch {
