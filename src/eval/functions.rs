@@ -74,13 +74,13 @@ pub(crate) fn call<'r>(
         Function::Distinct => {
             let mut kept: Vec<Operand<'r>> = Vec::new();
             for item in elements(first, what)? {
-                let mut seen = false;
-                for k in &kept {
-                    if equals(k, &item, None).unwrap_or(None) == Some(true) {
-                        seen = true;
-                        break;
-                    }
-                }
+                // Missing values (nulls) are one value: the first is kept.
+                let same = |k: &Operand<'r>| match (k.is_missing(), item.is_missing()) {
+                    (true, true) => true,
+                    (false, false) => equals(k, &item, None).unwrap_or(None) == Some(true),
+                    _ => false,
+                };
+                let seen = kept.iter().any(same);
                 if !seen {
                     kept.push(item);
                 }
