@@ -574,11 +574,6 @@ fn kept_of(root: &Node, projection: &crate::compile::projection::Projection) -> 
 }
 
 impl AcrossRecords {
-    /// How many groups (or records) the rule at `index` has.
-    pub fn group_count(&self, index: usize) -> usize {
-        self.rules.get(index).map_or(0, |r| r.groups.len())
-    }
-
     /// The names of the groups (or records) the rule at `index` has, in input order.
     pub fn names(&self, index: usize) -> Vec<String> {
         self.rules
