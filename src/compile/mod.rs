@@ -459,13 +459,23 @@ impl<'a> Compiler<'a> {
             .iter()
             .map(|(text, name)| name.clone().unwrap_or_else(|| text.clone()))
             .collect();
+        // `group.amount` lists every record's amount; a position (`buyer[0]`) would pick from
+        // that whole list instead, so each record's value is taken by a comprehension.
+        let picks = tail
+            .match_indices('[')
+            .any(|(i, _)| !tail.get(i + 1..).is_some_and(|rest| rest.starts_with('"')));
+        let values = if picks {
+            format!("[r{tail} for r in group]")
+        } else {
+            format!("group{tail}")
+        };
         self.error(
             Code::CheckGroupField,
-            format!("`{path}` differs between the records of a group: use `group{tail}`"),
+            format!("`{path}` differs between the records of a group: use `{values}`"),
             expr.span,
             "not a key of the group",
             Some(format!(
-                "inside a rule with `per`, a field is read through `group` (`sum(group{tail})`, \
+                "inside a rule with `per`, a field is read through `group` (`sum({values})`, \
                  `all r in group where r{tail} …`); the group's keys are {}",
                 keys.iter()
                     .map(|k| format!("`{k}`"))
