@@ -1520,7 +1520,14 @@ fn group_name(group: &Group) -> String {
         .iter()
         .map(|key| {
             let text = key.to_string();
-            if text.contains(" / ") || text.starts_with('"') {
+            // Quoted where it could run into the ` / ` between keys: `X /` then `Y`, and `X`
+            // then `/ Y`, would both read `X / / Y`.
+            let ambiguous = text.contains(" / ")
+                || text.starts_with('"')
+                || text.starts_with("/ ")
+                || text.ends_with(" /")
+                || text == "/";
+            if ambiguous {
                 serde_json::to_string(&text).unwrap_or(text)
             } else {
                 text
