@@ -10,7 +10,8 @@
 //!
 //! A space next to `-` is kept or left out as written, and so is the space before a `(` or `[`
 //! that follows a word: rule ids, tags and dates hold `-`, and `f(x)` and `f (x)` may differ.
-//! Before a file is rewritten, the result is parsed again and must give the same statements.
+//! Before a file is rewritten, the result is parsed again and must give the same statements, and
+//! each rule written outside a block must stand on its line: its id is `FILE-STEM:LINE`.
 
 use crate::source::{SourceFile, Span};
 use crate::syntax::tokens::{Kind, Token, space_between, tokens};
@@ -162,18 +163,73 @@ pub fn keeps_every_gap_comment(formatted: &str, gaps: usize) -> bool {
 }
 
 /// The statements of a policy text as the parser sees them, spans left out: what formatting must
-/// not change.
-fn meaning(name: &str, text: &str) -> Result<String, Vec<crate::diagnostic::Diag>> {
+/// not change; and the line (from 1) of each rule written outside a block, whose id
+/// (`FILE-STEM:LINE`) formatting must not change either.
+fn meaning(name: &str, text: &str) -> Result<(String, Vec<usize>), Vec<crate::diagnostic::Diag>> {
     let source = SourceFile::new(name, text.to_string());
     let (file, errors) = crate::syntax::parse(&source);
     if !errors.is_empty() {
         return Err(errors);
     }
     let debug = format!("{:?}", file.statements);
-    Ok(match span_pattern() {
+    let debug = match span_pattern() {
         Some(pattern) => pattern.replace_all(&debug, "Span").into_owned(),
         None => debug,
-    })
+    };
+    let unnamed = file
+        .statements
+        .iter()
+        .filter_map(|statement| match statement {
+            crate::syntax::ast::Statement::Rule(rule) if rule.id.is_none() => {
+                Some(line_of(text, rule.span.start))
+            }
+            _ => None,
+        })
+        .collect();
+    Ok((debug, unnamed))
+}
+
+/// The line (from 1) of byte `at` of `text`.
+fn line_of(text: &str, at: usize) -> usize {
+    1 + text
+        .as_bytes()
+        .get(..at)
+        .map_or(0, |before| before.iter().filter(|&&b| b == b'\n').count())
+}
+
+/// `formatted` with blank lines added before each rule written outside a block that formatting
+/// moved up (`at`, its lines there), so that it stands on its line of the original (`lines`) and
+/// keeps its id. `Err` with the rule's index when formatting moved it down, past its line.
+fn keep_unnamed_rule_lines(
+    formatted: &str,
+    at: &[usize],
+    lines: &[usize],
+) -> Result<String, usize> {
+    let mut out: Vec<&str> = formatted.split_inclusive('\n').collect();
+    let mut added = 0;
+    for (index, (&now, &before)) in at.iter().zip(lines).enumerate() {
+        let now = now + added;
+        if now > before {
+            return Err(index);
+        }
+        let missing = before - now;
+        if missing > 0 {
+            // Above the comments written right before the rule, which belong to it.
+            let mut insert = now - 1;
+            while insert > 0
+                && out
+                    .get(insert - 1)
+                    .is_some_and(|line| line.trim_start().starts_with('#'))
+            {
+                insert -= 1;
+            }
+            for _ in 0..missing {
+                out.insert(insert, "\n");
+            }
+            added += missing;
+        }
+    }
+    Ok(out.concat())
 }
 
 /// Spans in the statements' debug text.
@@ -192,6 +248,16 @@ pub enum NotFormatted {
     /// Formatting would change what it means or lose a comment (a bug in the formatter): the
     /// place where the output first differs.
     Changed(Span),
+    /// Formatting would move a rule written outside a block to a later line, and so change its
+    /// id, `FILE-STEM:LINE`.
+    MovesUnnamedRule {
+        /// Where the rule starts.
+        at: Span,
+        /// Its line.
+        from: usize,
+        /// The line formatting would move it to.
+        to: usize,
+    },
 }
 
 /// Formats the text of the policy `name`: the formatted text, after checking that it parses to
@@ -207,7 +273,24 @@ pub fn format_file(name: &str, text: &str) -> Result<String, NotFormatted> {
             .collect()
     };
     match meaning(name, &formatted) {
-        Ok(after) if after == before && comments(text) == comments(&formatted) => Ok(formatted),
+        Ok((after, at)) if after == before.0 && comments(text) == comments(&formatted) => {
+            if at == before.1 {
+                return Ok(formatted);
+            }
+            keep_unnamed_rule_lines(&formatted, &at, &before.1).map_err(|index| {
+                let line = before.1.get(index).copied().unwrap_or(1);
+                let start = text
+                    .split_inclusive('\n')
+                    .take(line - 1)
+                    .map(str::len)
+                    .sum::<usize>();
+                NotFormatted::MovesUnnamedRule {
+                    at: Span::new(start, start + 1),
+                    from: line,
+                    to: at.get(index).copied().unwrap_or(line),
+                }
+            })
+        }
         _ => {
             let at = text
                 .bytes()
@@ -312,6 +395,33 @@ mod tests {
     #[test]
     fn a_byte_order_mark_and_crlf_are_dropped() {
         check("\u{feff}deny vendor DJI\r\n", "deny vendor DJI\n");
+    }
+
+    /// An unnamed rule's id, `FILE-STEM:LINE`, is one word where waivers and tests name it, and
+    /// the rule keeps its line (the blank lines before it that formatting would drop are kept),
+    /// so that what refers to it, in this file or another, still finds it.
+    #[test]
+    fn unnamed_rules_keep_their_ids() {
+        let text = "\n\n# the first\nwarn when amount > 5\n\n\n\n# the second\nnote   when amount > 9\n\
+                    waive z:4 for id == \"a\" until 2030-01-01 because \"r\"\n\
+                    test \"t\" { given { amount: 6 } expect warn z:4, note   z:9 }\n";
+        let formatted = format_file("z.policy", text).unwrap_or_else(|_| panic!("not formatted"));
+        assert_eq!(
+            formatted,
+            "\n\n# the first\nwarn when amount > 5\n\n\n\n# the second\nnote when amount > 9\n\
+             waive z:4 for id == \"a\" until 2030-01-01 because \"r\"\n\
+             test \"t\" { given { amount: 6 } expect warn z:4, note z:9 }\n"
+        );
+        assert_eq!(
+            format_file("z.policy", &formatted).ok(),
+            Some(formatted.clone())
+        );
+        // A rule that formatting would move down cannot keep its line: the file is left alone.
+        assert_eq!(keep_unnamed_rule_lines("a\nb\nc\n", &[3], &[2]), Err(0));
+        assert_eq!(
+            keep_unnamed_rule_lines("a\n# c\nrule\n", &[3], &[5]).as_deref(),
+            Ok("a\n\n\n# c\nrule\n")
+        );
     }
 
     #[test]

@@ -80,6 +80,22 @@ fn format_one(path: &Path, check: bool, left: &mut usize) -> Result<bool, Vec<Di
     let formatted = match format_file(&name, &text) {
         Ok(formatted) => formatted,
         Err(NotFormatted::Invalid(errors)) => return Err(errors),
+        Err(NotFormatted::MovesUnnamedRule { at, from, to }) => {
+            let source = SourceFile::new(name.clone(), text);
+            let stem = std::path::Path::new(&name)
+                .file_stem()
+                .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+            return Err(vec![
+                Diag::error(
+                    Code::FmtRenamesRule,
+                    format!(
+                        "formatting `{name}` would move the rule `{stem}:{from}` to line {to}, and so rename it; it was left as it is"
+                    ),
+                )
+                .label(&source, at, "a rule outside a `rule ID { … }` block is named by its line")
+                .help("name the rule, `rule ID { … }`, so that waivers and tests keep finding it wherever it stands"),
+            ]);
+        }
         Err(NotFormatted::Changed(span)) => {
             let source = SourceFile::new(name.clone(), text);
             return Err(vec![

@@ -84,6 +84,18 @@ pub(crate) fn tokens(text: &str) -> Vec<Token<'_>> {
                 i += len;
                 Kind::Word
             }
+            // A rule id after `waive` or an effect (`expect deny z:1`): one word, `:`, `.` and
+            // `-` included, so that `z:1` (an unnamed rule's id) is not spaced into `z: 1`.
+            b'0'..=b'9' | b'A'..=b'Z' | b'a'..=b'z' if names_a_rule(&out) => {
+                i += 1;
+                while bytes
+                    .get(i)
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || b"_-.:".contains(c))
+                {
+                    i += 1;
+                }
+                Kind::Word
+            }
             b'$' | b'0'..=b'9' | b'A'..=b'Z' | b'a'..=b'z' | b'_' => {
                 i += 1;
                 while bytes
@@ -156,6 +168,20 @@ pub(crate) fn space_between(a: &Token<'_>, b: &Token<'_>) -> bool {
         return false;
     }
     true
+}
+
+/// Whether the next token is a rule's id: it follows `waive`, or an effect in `expect` (`expect
+/// deny r`, `expect warn a, note b`).
+fn names_a_rule(before: &[Token<'_>]) -> bool {
+    let mut words = before.iter().rev().filter(|t| t.kind != Kind::Comment);
+    match words.next().map(|t| t.text) {
+        Some("waive") => true,
+        Some("deny" | "warn" | "note" | "error" | "waived") => {
+            // In an `expect` list: `expect` or a `,` before the effect.
+            matches!(words.next().map(|t| t.text), Some("expect" | ","))
+        }
+        _ => false,
+    }
 }
 
 /// The length of the string at the start of `bytes`, quotes included (to the end when it is not
