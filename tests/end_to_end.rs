@@ -509,3 +509,28 @@ fn empty_standard_input_is_named_stdin() {
     assert!(stderr.contains("[<stdin>:1:1]"), "{stderr}");
     assert!(!stderr.contains("`-`"), "{stderr}");
 }
+
+/// `explain` reads records from standard input (`-`) as `check` does, once, though a rule across
+/// records goes over them twice; a group rule without clauses shows its keys and size.
+#[test]
+fn explain_reads_standard_input_and_shows_a_bare_groups_keys() {
+    let dir = scratch(
+        "explain_stdin",
+        &[("p.policy", "rule by-vendor { note per vendor }\n")],
+    );
+    let policy = dir.join("p.policy");
+    let policy = policy.to_str().unwrap();
+    let records = "- {id: r1, vendor: A}\n- {id: r2, vendor: A}\n- {id: r3, vendor: B}\n";
+    let out = caveat_with_stdin(&["explain", "by-vendor", "A", policy, "-"], records);
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "rule `by-vendor` notes the group `A`:\n  ✓ per vendor   vendor = A, count(group) = 2\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A name that is no group's falls back to the records, which were read once.
+    let out = caveat_with_stdin(&["explain", "by-vendor", "r9", policy, "-"], records);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("cannot read"), "{stderr}");
+}

@@ -172,7 +172,12 @@ fn each_record(
 ) {
     let program = &prepared.program;
     for (path, format) in &prepared.inputs.data {
-        let source = match crate::source::read_text(path) {
+        let read = if path == std::path::Path::new(crate::data::chunk::STDIN) {
+            stdin_text()
+        } else {
+            crate::source::read_text(path)
+        };
+        let source = match read {
             Ok(source) => source,
             Err(diag) => {
                 trouble.push(diag);
@@ -194,4 +199,35 @@ fn each_record(
             each(record);
         }
     }
+}
+
+/// Standard input's text, read once (`explain` may go over the records twice: for a rule across
+/// records, then for a record's name).
+fn stdin_text() -> Result<crate::source::Source, Diag> {
+    static STDIN: std::sync::OnceLock<Result<crate::source::Source, Diag>> =
+        std::sync::OnceLock::new();
+    STDIN
+        .get_or_init(|| {
+            let max = crate::data::Limits::default().max_file_bytes;
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(
+                &mut std::io::Read::take(std::io::stdin(), max.saturating_add(1)),
+                &mut bytes,
+            )
+            .map_err(|e| Diag::error(Code::IoRead, format!("cannot read standard input: {e}")))?;
+            if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > max {
+                return Err(Diag::error(
+                    Code::DataFileTooLarge,
+                    format!("standard input is larger than the limit of {max} bytes"),
+                )
+                .help("give a larger `--max-file-size`, or explain a smaller part of the data"));
+            }
+            crate::source::text_from_bytes(
+                crate::data::chunk::STDIN_NAME.to_string(),
+                bytes,
+                1,
+                crate::source::TextKind::Data,
+            )
+        })
+        .clone()
 }

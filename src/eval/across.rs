@@ -1067,6 +1067,17 @@ fn group_steps<'r>(
             break;
         }
     }
+    // A group rule with no clause to show them with: its keys and size, under its `per`.
+    if steps.is_empty() && !values.is_empty() {
+        let keys: Vec<&str> = across.keys.iter().map(|k| k.text.as_str()).collect();
+        steps.push(Step {
+            clause: 0,
+            role: ClauseRole::Condition,
+            text: format!("per {}", keys.join(", ")),
+            holds: Ok(true),
+            values,
+        });
+    }
     steps
 }
 
