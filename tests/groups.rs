@@ -777,3 +777,29 @@ fn date_time_strings_group_by_their_instant() {
     );
     assert_eq!(one, pipeline(&paths, 2, 40));
 }
+
+/// A group finding points at its first key's value in the group's first record: labelled with
+/// the field as the record writes it when the key is a field path (whatever its `as` name, and
+/// though an alias names the group), and not as the key when the key computes its value
+/// (`lower(vendor)` is not the text pointed at).
+#[test]
+fn a_group_finding_labels_the_value_it_points_at_truly() {
+    let dir = common::scratch(
+        "group-labels",
+        &[
+            (
+                "p.policy",
+                "alias DJI = [Dajiang]\n\
+                 rule computed { note per lower(vendor) as lv, month(date) }\n\
+                 rule named { note per vendor as v }\n",
+            ),
+            ("d.yaml", "- {id: r1, vendor: Dajiang, date: 2018-11-14}\n"),
+        ],
+    );
+    let out = common::caveat_in(&dir, &["check", "p.policy", "d.yaml"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("╰── the group's first record"), "{text}");
+    assert!(text.contains("╰── `vendor` is Dajiang"), "{text}");
+    assert!(!text.contains("`lv` is"), "{text}");
+    assert!(!text.contains("`v` is"), "{text}");
+}

@@ -350,11 +350,28 @@ pub(crate) fn across_finding(
 ) -> Reported {
     let rule = program.rules.get(found.finding.rule);
     let policy_source = rule.map_or_else(|| found.at.source.clone(), |r| r.source.clone());
+    // The finding points at the first key's value in the group's first record: named by the
+    // field path as written when the key is one (`vendor`, whatever its `as` name, since the
+    // record's text is shown), and by nothing when the key computes its value (`lower(vendor)`
+    // is not the text it points at).
     let field = found
         .group
         .as_ref()
-        .and_then(|g| g.keys.first())
-        .map(|(name, _)| name.to_string());
+        .and(rule)
+        .and_then(|r| r.across.as_ref())
+        .and_then(|a| a.keys.first())
+        .filter(|key| {
+            matches!(
+                key.expr.kind,
+                crate::compile::ExprKind::Field(_) | crate::compile::ExprKind::RootField(..)
+            )
+        })
+        .map(|key| {
+            key.text
+                .strip_prefix("record.")
+                .unwrap_or(&key.text)
+                .to_string()
+        });
     Reported {
         rule: Some(found.finding.rule),
         rule_id: rule.map_or_else(|| "".into(), |r| r.id.clone()),

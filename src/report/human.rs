@@ -116,6 +116,7 @@ pub fn finding_diag(finding: &Reported) -> Diag {
         }
         (Some(field), Outcome::Error) => format!("bad data: `{field}` is {value}"),
         (Some(field), _) => format!("`{field}` is {value}"),
+        (None, _) if finding.group.is_some() => "the group's first record".to_string(),
         (None, Outcome::Error) => "bad data in this record".to_string(),
         (None, _) => format!("record `{}`", finding.record),
     };
