@@ -397,7 +397,14 @@ impl<'s> Checker<'_, 's> {
             }
             ExprKind::Var(slot, path) => {
                 let base = self.vars.get(*slot).cloned().unwrap_or(Ty::Unknown);
-                self.walk(base, path, String::new(), expr.span)
+                // Shown from the variable, as written (`i.vendr`), so that a misspelt field of
+                // an element is not taken for a top-level one of the same name.
+                let written = self.source.slice(expr.span);
+                let name = written
+                    .split(['.', '[', ' ', '\t', '\n', '\r'])
+                    .next()
+                    .unwrap_or_default();
+                self.walk(base, path, name.to_string(), expr.span)
             }
             ExprKind::Member(base, segment) => {
                 let base = self.ty(base);
