@@ -204,17 +204,17 @@ pub fn warnings(program: &Program, paths: &[ReadPath], seen: &Seen) -> Vec<Diag>
         .filter(|((_, had), _)| !**had)
         .filter_map(|((path, _), keys)| {
             let rule = program.rules.get(path.rule)?;
-            let dotted = path.keys.join(".");
+            let written = crate::syntax::path_as_written(path.keys.iter().map(|k| &**k));
             let last = path.keys.last().map_or("", |k| &**k);
             let suggestion = crate::suggest::closest(last, keys.iter().map(|k| &**k));
-            let parent = path
-                .keys
-                .split_last()
-                .map(|(_, parent)| parent.join("."))
-                .unwrap_or_default();
+            let parent = path.keys.split_last().map_or(&[][..], |(_, parent)| parent);
             let help = match suggestion {
-                Some(near) if parent.is_empty() => format!("did you mean `{near}`?"),
-                Some(near) => format!("did you mean `{parent}.{near}`?"),
+                Some(near) => format!(
+                    "did you mean `{}`?",
+                    crate::syntax::path_as_written(
+                        parent.iter().map(|k| &**k).chain(std::iter::once(near))
+                    )
+                ),
                 None => {
                     "check the spelling, or declare the records' fields in a `record { … }` schema"
                         .to_string()
@@ -224,7 +224,7 @@ pub fn warnings(program: &Program, paths: &[ReadPath], seen: &Seen) -> Vec<Diag>
                 Diag::warning(
                     Code::RunUnseenField,
                     format!(
-                        "no record of this run has `{dotted}`, which rule `{}` reads",
+                        "no record of this run has `{written}`, which rule `{}` reads",
                         rule.id
                     ),
                 )

@@ -735,3 +735,33 @@ fn a_field_no_record_has_is_a_warning_at_the_rule_with_a_suggestion() {
     );
     assert!(!stderr(&out).contains("unseen_field"), "{}", stderr(&out));
 }
+
+/// The "did you mean" of a field no record has is written as a policy writes it: a key that is
+/// not an identifier in brackets, `content.award["#text"]`, `record["Entity Name"]`.
+#[test]
+fn unseen_fields_suggest_paths_that_parse() {
+    let dir = scratch(
+        "unseen-brackets",
+        &[
+            (
+                "p.policy",
+                "rule t1 { warn when content.award[\"#txt\"] == G }\n\
+                 rule t2 { note when record[\"Entity Nme\"] == x }\n",
+            ),
+            (
+                "d.yaml",
+                "- {id: a, content: {award: {\"#text\": G}}, \"Entity Name\": y}\n",
+            ),
+        ],
+    );
+    let out = caveat_in(&dir, &["check", "p.policy", "d.yaml"]);
+    let errors = stderr(&out);
+    assert!(
+        errors.contains("did you mean `content.award[\"#text\"]`?"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("did you mean `record[\"Entity Name\"]`?"),
+        "{errors}"
+    );
+}

@@ -969,18 +969,15 @@ impl<'s> Checker<'_, 's> {
     }
 
     fn unknown_field(&mut self, record: &RecordType, parent: &str, key: &str, span: Span) {
-        // A path as a policy writes it: `.name` for an identifier, `["…"]` for any other key.
+        // A path as a policy writes it (`parent` is already so written).
         let path = |name: &str| {
-            let identifier = name
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            match (parent.is_empty(), identifier) {
-                (true, true) => name.to_string(),
-                (true, false) => format!("record[{name:?}]"),
-                (false, true) => format!("{parent}.{name}"),
-                (false, false) => format!("{parent}[{name:?}]"),
+            let written = crate::syntax::path_as_written([name]);
+            match written.strip_prefix("record") {
+                Some(rest) if !parent.is_empty() && rest.starts_with(['.', '[']) => {
+                    format!("{parent}{rest}")
+                }
+                _ if !parent.is_empty() => format!("{parent}.{written}"),
+                _ => written,
             }
         };
         let full = path(key);

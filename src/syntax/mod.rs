@@ -37,14 +37,48 @@ const STATEMENT_KEYWORDS: &[&str] = &[
     "deny", "warn", "note", "require", "rule", "let", "alias", "import", "test", "waive", "record",
 ];
 
-/// Every reserved word, for "did you mean" suggestions.
-const KEYWORDS: &[&str] = &[
+/// The words reserved as bare identifiers (LANGUAGE.md §2): a field of that name is written
+/// `record.NAME`.
+const RESERVED: &[&str] = &[
     "deny", "warn", "note", "require", "rule", "when", "unless", "after", "before", "between",
     "and", "or", "not", "in", "where", "let", "alias", "import", "test", "given", "expect", "pass",
     "record", "waive", "for", "until", "because", "by", "message", "cite", "tags", "true", "false",
     "exists", "is", "missing", "matches", "contains", "starts", "ends", "with", "any", "all",
-    "vendor",
+    "per", "as", "having", "group", "if", "then", "else",
 ];
+
+/// A field path as a policy writes it: `.name` after a name, `["…"]` for a key that is not an
+/// identifier, and `record.` or `record[…]` before a first key that is a keyword or not an
+/// identifier (`buyer.unit`, `record.tags`, `content["#text"]`, `record["Entity Name"]`).
+pub(crate) fn path_as_written<'a>(keys: impl IntoIterator<Item = &'a str>) -> String {
+    let mut out = String::new();
+    for key in keys {
+        let identifier = key
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        match (out.is_empty(), identifier) {
+            (true, true) if RESERVED.contains(&key) => out.push_str(&format!("record.{key}")),
+            (true, true) => out.push_str(key),
+            (true, false) => out.push_str(&format!("record[{key:?}]")),
+            (false, true) => out.push_str(&format!(".{key}")),
+            (false, false) => out.push_str(&format!("[{key:?}]")),
+        }
+    }
+    out
+}
+
+/// Every keyword, for "did you mean" suggestions: the reserved words and `vendor`, which starts
+/// a filter.
+fn keywords() -> impl Iterator<Item = &'static str> {
+    RESERVED.iter().copied().chain(["vendor"])
+}
+
+/// Whether `word` is a keyword ([`keywords`]).
+fn is_keyword(word: &str) -> bool {
+    keywords().any(|k| k == word)
+}
 
 /// The bidirectional control characters, with their names: they can make a policy display
 /// differently from how it parses ("Trojan Source").
@@ -372,7 +406,7 @@ fn syntax_error(
         return too_deep(source, Span::new(at, at + len));
     }
     let word = leading_word(text.get(pos..).unwrap_or(""));
-    let stray_word = !word.is_empty() && !KEYWORDS.contains(&word);
+    let stray_word = !word.is_empty() && !is_keyword(word);
     let continued = match (&error.location, previous_start) {
         (pest::error::InputLocation::Pos(0), Some(start)) if stray_word => text
             .get(start..pos)
@@ -555,9 +589,30 @@ fn exponent_help(text: &str, at: usize, token: &str) -> Option<String> {
     ))
 }
 
+/// The schema's type names, which an enum member must quote.
+const TYPE_NAMES: [&str; 5] = ["string", "integer", "number", "date", "bool"];
+
 /// A fix to suggest for a syntax error, when one is plain.
 fn syntax_help(text: &str, at: usize, found: &FoundToken, expected: &[&str]) -> Option<String> {
     let token = text.get(at..at + found.len).unwrap_or("");
+    // `kind: date | urgent`: the type name, first, was taken for the field's type.
+    if token == "|" {
+        let before = text.get(..at).unwrap_or("").trim_end();
+        let word_start = before
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(0, |i| i + 1);
+        let word = before.get(word_start..).unwrap_or("");
+        let after_colon = before
+            .get(..word_start)
+            .unwrap_or("")
+            .trim_end()
+            .ends_with(':');
+        if TYPE_NAMES.contains(&word) && after_colon {
+            return Some(format!(
+                "a type name used as an enum member must be quoted: `\"{word}\"`"
+            ));
+        }
+    }
     if found.kind == FoundKind::Word {
         let filter_words = ["vendor", "after", "before", "between"];
         if filter_words.contains(&token) {
@@ -571,19 +626,18 @@ fn syntax_help(text: &str, at: usize, found: &FoundToken, expected: &[&str]) -> 
         if let Some(help) = exponent_help(text, at, token) {
             return Some(help);
         }
-        if let Some(keyword) = crate::suggest::closest(token, KEYWORDS.iter().copied())
-            && keyword != token
-            && !KEYWORDS.contains(&token)
-        {
-            return Some(format!("did you mean `{keyword}`?"));
-        }
-        let expects = |w: &str| expected.iter().any(|e| e.contains(&format!("`{w}`")));
-        let type_names = ["string", "integer", "number", "date", "bool"];
-        if type_names.contains(&token) && expected.iter().any(|e| e.starts_with("a type")) {
+        if TYPE_NAMES.contains(&token) && expected.iter().any(|e| e.starts_with("a type")) {
             return Some(format!(
                 "a type name used as an enum member must be quoted: `\"{token}\"`"
             ));
         }
+        if let Some(keyword) = crate::suggest::closest(token, keywords())
+            && keyword != token
+            && !is_keyword(token)
+        {
+            return Some(format!("did you mean `{keyword}`?"));
+        }
+        let expects = |w: &str| expected.iter().any(|e| e.contains(&format!("`{w}`")));
         match token {
             "unless" if !expects("unless") => {
                 return Some(
@@ -606,7 +660,7 @@ fn syntax_help(text: &str, at: usize, found: &FoundToken, expected: &[&str]) -> 
                     .to_string(),
             );
         }
-        if KEYWORDS.contains(&token) && !expects(token) {
+        if is_keyword(token) && !expects(token) {
             return Some(format!(
                 "`{token}` is a keyword; to use a field of that name write `record.{token}`"
             ));
