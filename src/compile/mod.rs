@@ -353,6 +353,14 @@ impl<'a> Compiler<'a> {
             Binding::Let(_, Some(_)) | Binding::Alias(_) => Some(n.as_str()),
             Binding::Let(_, None) | Binding::Symbol(..) => None,
         });
+        // The rule's own lets and keys too: a list known when the rule runs.
+        let local = self.rule.iter().flat_map(|r| {
+            r.lets
+                .iter()
+                .map(String::as_str)
+                .chain(r.keys.iter().filter_map(|(_, n)| n.as_deref()))
+        });
+        let lists = lists.chain(local);
         match closest(name, lists) {
             Some(found) => format!("did you mean `{found}`?"),
             None => format!("declare it: `let {name} = [...]`, or import the file that does"),
@@ -920,6 +928,30 @@ impl<'a> Compiler<'a> {
             }
             ExprKind::Const(c) => {
                 let name = self.source.slice(base.span).to_string();
+                let declared = name
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+                let (label, help) = if declared {
+                    (
+                        "declared with `let` or `alias`".to_string(),
+                        format!("to read the record's field of that name, write `record.{name}`"),
+                    )
+                } else if matches!(c, Const::Number(_)) {
+                    (
+                        "a number".to_string(),
+                        "in a number, `_` stands only between digits (`10_500`) and a decimal \
+                         point is followed by a digit (`10.5`)"
+                            .to_string(),
+                    )
+                } else {
+                    (
+                        "a literal".to_string(),
+                        "a literal has no fields: to read a field of the record, write its path \
+                         (`amount`, `buyer.unit`, `record[\"unit name\"]`)"
+                            .to_string(),
+                    )
+                };
                 self.error(
                     Code::CheckConstantHasNoFields,
                     format!(
@@ -927,10 +959,8 @@ impl<'a> Compiler<'a> {
                         c.type_name()
                     ),
                     base.span,
-                    "declared with `let` or `alias`",
-                    Some(format!(
-                        "to read the record's field of that name, write `record.{name}`"
-                    )),
+                    &label,
+                    Some(help),
                 );
                 return Self::failed(span);
             }

@@ -118,13 +118,42 @@ fn bidi_controls(source: &Source) -> Vec<Diag> {
                     Span::new(i, i + c.len_utf8()),
                     "it can make this line display differently from how it is read",
                 )
-                .help(format!(
-                    "remove it; in a string that needs it, write the escape `\\u{{{:X}}}`",
-                    u32::from(c)
-                )),
+                .help(if in_test_data(source.text(), i) {
+                    format!(
+                        "remove it; in a test's data (YAML), a double-quoted string that needs it \
+                         writes the escape `\\u{:04X}`",
+                        u32::from(c)
+                    )
+                } else {
+                    format!(
+                        "remove it; in a string that needs it, write the escape `\\u{{{:X}}}`",
+                        u32::from(c)
+                    )
+                }),
             )
         })
         .collect()
+}
+
+/// Whether byte `at` of a policy's text stands in a test's `given` data, which is YAML.
+fn in_test_data(text: &str, at: usize) -> bool {
+    let tokens = tokens::tokens(text);
+    let mut words = tokens.iter().filter(|t| t.kind != tokens::Kind::Comment);
+    let mut previous: Option<&tokens::Token<'_>> = None;
+    for token in words.by_ref() {
+        let start = (token.text.as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+        if start > at {
+            break;
+        }
+        if token.kind == tokens::Kind::Text
+            && previous.is_some_and(|p| p.text == "given")
+            && at < start + token.text.len()
+        {
+            return true;
+        }
+        previous = Some(token);
+    }
+    false
 }
 
 /// The length of the date-time literal at the start of `text` (`2020-07-14T17:00`,
@@ -519,7 +548,13 @@ fn describe_expected(source: &Source, at: usize, expected: &[Rule], found: Found
     };
     let mut diag = Diag::error(Code::ParseSyntax, message).label(source, span, label);
     if found.kind == FoundKind::UnterminatedString {
-        diag = diag.help("add the closing quote; a `\"` inside a string is written `\\\"`");
+        let raw = source.text().get(at..).is_some_and(|t| t.starts_with('\''));
+        diag = diag.help(if raw {
+            "add the closing `'`; a raw string has no escapes, so one that holds a `'` is written \
+             as a `\"…\"` string, with `\\` before each backslash"
+        } else {
+            "add the closing quote; a `\"` inside a string is written `\\\"`"
+        });
     } else if unfinished {
         diag = diag.help("finish the statement; a new line does not end one, so the next statement was read as its continuation");
     } else if let Some(help) = syntax_help(source.text(), at, &found, &words) {
