@@ -630,6 +630,25 @@ const TYPE_NAMES: [&str; 5] = ["string", "integer", "number", "date", "bool"];
 /// A fix to suggest for a syntax error, when one is plain.
 fn syntax_help(text: &str, at: usize, found: &FoundToken, expected: &[&str]) -> Option<String> {
     let token = text.get(at..at + found.len).unwrap_or("");
+    // `deny vendor DJI mesage "x"`: a misspelt keyword among the filters was read as the field
+    // of a date filter (`delivered after …`), so the error stands after it.
+    let date_filter = ["`after`", "`before`", "`between`"];
+    if date_filter.iter().all(|w| expected.contains(w)) {
+        let before = text.get(..at).unwrap_or("").trim_end();
+        let start = before
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(0, |i| i + 1);
+        let word = before.get(start..).unwrap_or("");
+        if !word.is_empty()
+            && !is_keyword(word)
+            && let Some(keyword) = crate::suggest::closest(word, keywords())
+        {
+            return Some(format!(
+                "`{word}` was read as the field of a date filter (`delivered after …`): did you \
+                 mean `{keyword}`?"
+            ));
+        }
+    }
     // `kind: date | urgent`: the type name, first, was taken for the field's type.
     if token == "|" {
         let before = text.get(..at).unwrap_or("").trim_end();
