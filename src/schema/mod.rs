@@ -142,7 +142,7 @@ pub(crate) fn build<'a>(
             schema.closed = Some((source.clone(), decl.span));
         }
         let declared = record_type(source, &decl.fields, errors);
-        merge(&mut schema.root, declared, errors);
+        merge(&mut schema.root, declared, &[], errors);
     }
     schema
 }
@@ -231,9 +231,10 @@ fn type_of(source: &Source, ty: &TypeExpr, errors: &mut Vec<Diag>) -> Type {
     }
 }
 
-/// Adds the fields of `other` to `into`: a field of both must have the same type (nested
-/// records are merged field by field).
-fn merge(into: &mut RecordType, other: RecordType, errors: &mut Vec<Diag>) {
+/// Adds the fields of `other` to `into` (at the path `parent`, empty for the record): a field of
+/// both must have the same type and be required in both or optional in both (nested records
+/// are merged field by field).
+fn merge(into: &mut RecordType, other: RecordType, parent: &[&str], errors: &mut Vec<Diag>) {
     for field in other.fields {
         let Some(existing) = into.fields.iter_mut().find(|f| f.name == field.name) else {
             into.fields.push(field);
@@ -242,18 +243,23 @@ fn merge(into: &mut RecordType, other: RecordType, errors: &mut Vec<Diag>) {
         if let (Type::Record(a), Type::Record(b)) = (&mut existing.ty, &field.ty)
             && existing.optional == field.optional
         {
-            merge(Arc::make_mut(a), (**b).clone(), errors);
+            let path: Vec<&str> = parent.iter().copied().chain([&*field.name]).collect();
+            merge(Arc::make_mut(a), (**b).clone(), &path, errors);
             continue;
         }
-        if existing.optional != field.optional || !existing.ty.same_as(&field.ty) {
+        let same_type = existing.ty.same_as(&field.ty);
+        if existing.optional != field.optional || !same_type {
             let mark = |f: &Field| if f.optional { "?" } else { "" };
+            let path = crate::syntax::path_as_written(parent.iter().copied().chain([&*field.name]));
+            let what = if same_type {
+                "required in one declaration and optional (`?`) in the other"
+            } else {
+                "declared twice with different types"
+            };
             errors.push(
                 Diag::error(
                     Code::SchemaConflictingField,
-                    format!(
-                        "the field `{}` is declared twice with different types",
-                        field.name
-                    ),
+                    format!("the field `{path}` is {what}"),
                 )
                 .label(
                     &field.source,
