@@ -263,7 +263,7 @@ pub enum NotFormatted {
 /// Formats the text of the policy `name`: the formatted text, after checking that it parses to
 /// the same statements.
 pub fn format_file(name: &str, text: &str) -> Result<String, NotFormatted> {
-    let before = meaning(name, text).map_err(NotFormatted::Invalid)?;
+    let (statements, lines) = meaning(name, text).map_err(NotFormatted::Invalid)?;
     let formatted = format(text);
     let comments = |t: &str| -> Vec<String> {
         tokens(t)
@@ -273,12 +273,12 @@ pub fn format_file(name: &str, text: &str) -> Result<String, NotFormatted> {
             .collect()
     };
     match meaning(name, &formatted) {
-        Ok((after, at)) if after == before.0 && comments(text) == comments(&formatted) => {
-            if at == before.1 {
+        Ok((after, at)) if after == statements && comments(text) == comments(&formatted) => {
+            if at == lines {
                 return Ok(formatted);
             }
-            keep_unnamed_rule_lines(&formatted, &at, &before.1).map_err(|index| {
-                let line = before.1.get(index).copied().unwrap_or(1);
+            keep_unnamed_rule_lines(&formatted, &at, &lines).map_err(|index| {
+                let line = lines.get(index).copied().unwrap_or(1);
                 let start = text
                     .split_inclusive('\n')
                     .take(line - 1)

@@ -207,11 +207,7 @@ fn cover_across(
         }
     }
     let mut fired = false;
-    for name in across.names(index) {
-        let Some(explanation) = crate::eval::across::explain_group(program, across, index, &name)
-        else {
-            continue;
-        };
+    for (_, explanation) in crate::eval::across::explain_groups(program, across, index, |_| true) {
         if matches!(explanation.outcome, Some(o) if o != Outcome::Error) {
             fired = true;
             coverage.decisive.iter_mut().for_each(|d| *d = true);
@@ -240,10 +236,8 @@ fn group_explanations(
         } else {
             "the group"
         };
-        for name in across.names(index) {
-            if let Some(e) = crate::eval::across::explain_group(program, across, index, &name) {
-                out.push((e, format!("{what} `{name}`")));
-            }
+        for (name, e) in crate::eval::across::explain_groups(program, across, index, |_| true) {
+            out.push((e, format!("{what} `{name}`")));
         }
     }
     out

@@ -57,7 +57,7 @@ pub fn no_rules(program: &Program, policies: &[PolicyInput]) -> Option<Diag> {
 /// CSV file with only its header row); `text` is its text when it is short enough to show.
 pub fn empty_data_file(path: &Path, text: Option<String>) -> Diag {
     // Named as findings name it: standard input is `<stdin>`.
-    let name = if path == Path::new(crate::data::chunk::STDIN) {
+    let name = if crate::data::chunk::is_stdin(path) {
         crate::data::chunk::STDIN_NAME.to_string()
     } else {
         path.display().to_string()
@@ -117,7 +117,7 @@ pub fn check_file_read(start: Option<FileStart<'_>>, result: &mut crate::report:
         return;
     }
     // Standard input is gone once read: no text to show (and no file named `-` to read instead).
-    let stdin = start.path == Path::new(crate::data::chunk::STDIN);
+    let stdin = crate::data::chunk::is_stdin(start.path);
     let small = !stdin && std::fs::metadata(start.path).is_ok_and(|m| m.len() <= SHOWN_BYTES);
     let text = small
         .then(|| std::fs::read_to_string(start.path).ok())

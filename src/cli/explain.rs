@@ -45,14 +45,17 @@ pub fn run(args: &Args) -> Exit {
         .map(|s| Segment::Key(s.as_str().into()))
         .collect();
     let across = program.rules.get(rule).is_some_and(|r| r.across.is_some());
-    if across && let Some(exit) = explain_across(program, rule, &prepared, &id_field, &args.record)
+    let stdin = StdinText::new();
+    if across
+        && let Some(exit) =
+            explain_across(program, rule, (&prepared, &stdin), &id_field, &args.record)
     {
         return exit;
     }
     let mut names = Vec::new();
     let mut found = 0;
     let mut trouble = Vec::new();
-    each_record(&prepared, &mut trouble, |record| {
+    each_record((&prepared, &stdin), &mut trouble, |record| {
         let name = crate::eval::record_name(&record, &id_field);
         // `FILE#INDEX` names a record whatever its id, as the help says (two records may
         // share an id).
@@ -107,7 +110,7 @@ pub fn run(args: &Args) -> Exit {
 fn explain_across(
     program: &crate::compile::Program,
     rule: usize,
-    prepared: &super::check::Prepared,
+    (prepared, stdin): (&super::check::Prepared, &StdinText),
     id_field: &[Segment],
     name: &str,
 ) -> Option<Exit> {
@@ -119,7 +122,7 @@ fn explain_across(
     let mut kept = crate::eval::across::AcrossRecords::default();
     let plan = crate::eval::across::Plan::new(program);
     let mut trouble = Vec::new();
-    each_record(prepared, &mut trouble, |record| {
+    each_record((prepared, stdin), &mut trouble, |record| {
         let record_name = crate::eval::record_label(&record, id_field);
         let mut collected = Vec::new();
         crate::eval::across::collect(program, &plan, &record, &record_name, &mut collected);
@@ -163,17 +166,25 @@ fn explain_across(
     }
 }
 
+/// Standard input's text, once read.
+type StdinText = std::cell::OnceCell<Result<crate::source::Source, Diag>>;
+
 /// Reads every record of the run's data files, typed by the schema as `check` types them, and
 /// calls `each` with it; what cannot be read goes to `trouble`.
 fn each_record(
-    prepared: &super::check::Prepared,
+    (prepared, stdin): (&super::check::Prepared, &StdinText),
     trouble: &mut Vec<Diag>,
     mut each: impl FnMut(crate::data::Record),
 ) {
     let program = &prepared.program;
+    let limit = prepared.options.load.limits.max_file_bytes;
     for (path, format) in &prepared.inputs.data {
-        let read = if path == std::path::Path::new(crate::data::chunk::STDIN) {
-            stdin_text()
+        let read = if crate::data::chunk::is_stdin(path) {
+            // Read once: `explain` may go over the records twice (for a rule across records,
+            // then for a record's name).
+            stdin
+                .get_or_init(|| crate::data::chunk::read_stdin(*format, limit))
+                .clone()
         } else {
             crate::source::read_text(path)
         };
@@ -199,35 +210,4 @@ fn each_record(
             each(record);
         }
     }
-}
-
-/// Standard input's text, read once (`explain` may go over the records twice: for a rule across
-/// records, then for a record's name).
-fn stdin_text() -> Result<crate::source::Source, Diag> {
-    static STDIN: std::sync::OnceLock<Result<crate::source::Source, Diag>> =
-        std::sync::OnceLock::new();
-    STDIN
-        .get_or_init(|| {
-            let max = crate::data::Limits::default().max_file_bytes;
-            let mut bytes = Vec::new();
-            std::io::Read::read_to_end(
-                &mut std::io::Read::take(std::io::stdin(), max.saturating_add(1)),
-                &mut bytes,
-            )
-            .map_err(|e| Diag::error(Code::IoRead, format!("cannot read standard input: {e}")))?;
-            if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > max {
-                return Err(Diag::error(
-                    Code::DataFileTooLarge,
-                    format!("standard input is larger than the limit of {max} bytes"),
-                )
-                .help("give a larger `--max-file-size`, or explain a smaller part of the data"));
-            }
-            crate::source::text_from_bytes(
-                crate::data::chunk::STDIN_NAME.to_string(),
-                bytes,
-                1,
-                crate::source::TextKind::Data,
-            )
-        })
-        .clone()
 }

@@ -20,6 +20,20 @@ pub(crate) const STDIN: &str = "-";
 /// The name standard input has in reports.
 pub(crate) const STDIN_NAME: &str = "<stdin>";
 
+/// Whether `path` stands for standard input.
+pub(crate) fn is_stdin(path: &Path) -> bool {
+    path == Path::new(STDIN)
+}
+
+/// All of standard input as one text named [`STDIN_NAME`], read as a file of `format` is (at
+/// most `limit` bytes, UTF-8).
+pub(crate) fn read_stdin(format: Format, limit: u64) -> Result<Source, Diag> {
+    Chunks::open(Path::new(STDIN), format, false)?
+        .with_limit(limit)
+        .next()
+        .unwrap_or_else(|| Ok(SourceFile::new(STDIN_NAME, String::new())))
+}
+
 /// The size a chunk grows to before it is cut at the next safe place.
 pub(crate) const CHUNK_BYTES: usize = 1 << 20;
 
@@ -105,7 +119,7 @@ impl Chunks {
     /// one chunk.
     pub fn open(path: &Path, format: Format, split: bool) -> Result<Chunks, Diag> {
         let mut size_hint = 0;
-        let (name, file): (String, Box<dyn Read>) = if path == Path::new(STDIN) {
+        let (name, file): (String, Box<dyn Read>) = if is_stdin(path) {
             (STDIN_NAME.to_string(), Box::new(std::io::stdin()))
         } else {
             let name = path.display().to_string();

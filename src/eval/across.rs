@@ -1071,6 +1071,7 @@ fn group_steps<'r>(
     if steps.is_empty() && !values.is_empty() {
         let keys: Vec<&str> = across.keys.iter().map(|k| k.text.as_str()).collect();
         steps.push(Step {
+            // Past the rule's clauses, of which it has none here: coverage counts no clause.
             clause: 0,
             role: ClauseRole::Condition,
             text: format!("per {}", keys.join(", ")),
@@ -1371,41 +1372,65 @@ pub fn explain_group(
     index: usize,
     name: &str,
 ) -> Option<super::explain::Explanation> {
+    explain_groups(program, records, index, |n| n == name)
+        .into_iter()
+        .next()
+        .map(|(_, explanation)| explanation)
+}
+
+/// [`explain_group`] for each group of rule `index` whose name `wanted` takes, in input order,
+/// each with its name: the rule's groups are prepared once for all of them.
+pub fn explain_groups(
+    program: &Program,
+    records: &AcrossRecords,
+    index: usize,
+    wanted: impl Fn(&str) -> bool,
+) -> Vec<(String, super::explain::Explanation)> {
     use super::explain::{Explanation, Step};
-    let rule = program.rules.get(index)?;
-    let across = rule.across.as_ref()?;
-    let groups = &records.rules.get(index)?.groups;
+    let (Some(rule), Some(kept)) = (program.rules.get(index), records.rules.get(index)) else {
+        return Vec::new();
+    };
+    let Some(across) = &rule.across else {
+        return Vec::new();
+    };
+    let groups = &kept.groups;
     let grouped = !across.keys.is_empty();
     let empty = crate::value::empty_record();
     let per_member = per_member::of_rule(program, index);
     let prepared = prepare(program, rule, &per_member, groups, grouped, &empty);
-    let g = prepared.names.iter().position(|n| n == name)?;
-    let group = groups.get(g)?;
-    let root = group.root(grouped, &empty);
-    let mut slots = RootSlots::default();
-    slots.fill(program, root);
-    let mut vars = Vec::new();
-    let frame = prepared.frame(rule, program, group, grouped, g);
-    let mut context = Context::new(root, &mut vars, &slots).with_frame(frame);
-    let considered = matches!(prepared.states.get(g), Some(Ok(true)));
-    let steps = group_steps(&mut context, rule, group);
-    // As the check decides: a group whose `where` or `having`, or a considered group whose
-    // clause, cannot be evaluated gets an error finding.
-    let failed = matches!(prepared.states.get(g), Some(Err(_)))
-        || (considered && steps.iter().any(|s| s.holds.is_err()));
-    let outcome = if failed {
-        Some(Outcome::Error)
-    } else if considered && steps.iter().all(Step::for_finding) {
-        Some(Outcome::from(rule.effect))
-    } else {
-        None
-    };
-    Some(Explanation {
-        rule: index,
-        outcome,
-        steps,
-        waiver: None,
-    })
+    let mut out = Vec::new();
+    for (g, (group, name)) in groups.iter().zip(&prepared.names).enumerate() {
+        if !wanted(name) {
+            continue;
+        }
+        let root = group.root(grouped, &empty);
+        let mut slots = RootSlots::default();
+        slots.fill(program, root);
+        let mut vars = Vec::new();
+        let frame = prepared.frame(rule, program, group, grouped, g);
+        let mut context = Context::new(root, &mut vars, &slots).with_frame(frame);
+        let considered = matches!(prepared.states.get(g), Some(Ok(true)));
+        let steps = group_steps(&mut context, rule, group);
+        // As the check decides: a group whose `where` or `having`, or a considered group whose
+        // clause, cannot be evaluated gets an error finding.
+        let failed = matches!(prepared.states.get(g), Some(Err(_)))
+            || (considered && steps.iter().any(|s| s.holds.is_err()));
+        let outcome = if failed {
+            Some(Outcome::Error)
+        } else if considered && steps.iter().all(Step::for_finding) {
+            Some(Outcome::from(rule.effect))
+        } else {
+            None
+        };
+        let explanation = Explanation {
+            rule: index,
+            outcome,
+            steps,
+            waiver: None,
+        };
+        out.push((name.clone(), explanation));
+    }
+    out
 }
 
 /// The values of the rule's expressions that read `all.` and nothing of a record or a group

@@ -37,7 +37,7 @@ pub fn discover(
     let mut inputs = Inputs::default();
     let mut errors = Vec::new();
     for path in paths {
-        if path == Path::new(crate::data::chunk::STDIN) {
+        if crate::data::chunk::is_stdin(path) {
             inputs.data.push((path.clone(), stdin_format));
         } else if std::fs::symlink_metadata(path).is_err() {
             errors.push(Diag::error(

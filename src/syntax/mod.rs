@@ -138,9 +138,9 @@ fn bidi_controls(source: &Source) -> Vec<Diag> {
 /// Whether byte `at` of a policy's text stands in a test's `given` data, which is YAML.
 fn in_test_data(text: &str, at: usize) -> bool {
     let tokens = tokens::tokens(text);
-    let mut words = tokens.iter().filter(|t| t.kind != tokens::Kind::Comment);
+    let words = tokens.iter().filter(|t| t.kind != tokens::Kind::Comment);
     let mut previous: Option<&tokens::Token<'_>> = None;
-    for token in words.by_ref() {
+    for token in words {
         let start = (token.text.as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
         if start > at {
             break;
@@ -624,6 +624,18 @@ fn exponent_help(text: &str, at: usize, token: &str) -> Option<String> {
     ))
 }
 
+/// The word (letters, digits, `_`) that ends right before `at`, blanks aside, and the text
+/// before that word.
+fn word_before(text: &str, at: usize) -> (&str, &str) {
+    let before = text.get(..at).unwrap_or("").trim_end();
+    let start = before
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    before.split_at_checked(start).unwrap_or((before, ""))
+}
+
 /// The schema's type names, which an enum member must quote.
 const TYPE_NAMES: [&str; 5] = ["string", "integer", "number", "date", "bool"];
 
@@ -633,39 +645,22 @@ fn syntax_help(text: &str, at: usize, found: &FoundToken, expected: &[&str]) -> 
     // `deny vendor DJI mesage "x"`: a misspelt keyword among the filters was read as the field
     // of a date filter (`delivered after …`), so the error stands after it.
     let date_filter = ["`after`", "`before`", "`between`"];
-    if date_filter.iter().all(|w| expected.contains(w)) {
-        let before = text.get(..at).unwrap_or("").trim_end();
-        let start = before
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .map_or(0, |i| i + 1);
-        let word = before.get(start..).unwrap_or("");
-        if !word.is_empty()
-            && !is_keyword(word)
-            && let Some(keyword) = crate::suggest::closest(word, keywords())
-        {
-            return Some(format!(
-                "`{word}` was read as the field of a date filter (`delivered after …`): did you \
-                 mean `{keyword}`?"
-            ));
-        }
+    let (ahead, word) = word_before(text, at);
+    if date_filter.iter().all(|w| expected.contains(w))
+        && !word.is_empty()
+        && !is_keyword(word)
+        && let Some(keyword) = crate::suggest::closest(word, keywords())
+    {
+        return Some(format!(
+            "`{word}` was read as the field of a date filter (`delivered after …`): did you mean \
+             `{keyword}`?"
+        ));
     }
     // `kind: date | urgent`: the type name, first, was taken for the field's type.
-    if token == "|" {
-        let before = text.get(..at).unwrap_or("").trim_end();
-        let word_start = before
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .map_or(0, |i| i + 1);
-        let word = before.get(word_start..).unwrap_or("");
-        let after_colon = before
-            .get(..word_start)
-            .unwrap_or("")
-            .trim_end()
-            .ends_with(':');
-        if TYPE_NAMES.contains(&word) && after_colon {
-            return Some(format!(
-                "a type name used as an enum member must be quoted: `\"{word}\"`"
-            ));
-        }
+    if token == "|" && TYPE_NAMES.contains(&word) && ahead.trim_end().ends_with(':') {
+        return Some(format!(
+            "a type name used as an enum member must be quoted: `\"{word}\"`"
+        ));
     }
     if found.kind == FoundKind::Word {
         let filter_words = ["vendor", "after", "before", "between"];
