@@ -72,7 +72,91 @@ impl Map {
 /// Whether two keys are the same: length and first byte first, where most keys differ,
 /// without a call to `memcmp`.
 pub(crate) fn same_key(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
+    same_bytes(a.as_bytes(), b.as_bytes())
+}
+
+/// Whether two byte strings are the same, compared a word at a time without a call to
+/// `memcmp` (which costs more than the comparison for the short keys and names of records).
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |bytes: &[u8], at: usize| {
+        bytes
+            .get(at..)
+            .and_then(<[u8]>::first_chunk::<8>)
+            .map(|w| u64::from_le_bytes(*w))
+    };
+    if n >= 8 {
+        // Eight bytes at a time, the last word overlapping the one before.
+        let mut at = 0;
+        while at + 8 < n {
+            if word(a, at) != word(b, at) {
+                return false;
+            }
+            at += 8;
+        }
+        return word(a, n - 8) == word(b, n - 8);
+    }
+    let half = |bytes: &[u8], at: usize| {
+        bytes
+            .get(at..)
+            .and_then(<[u8]>::first_chunk::<4>)
+            .map(|w| u32::from_le_bytes(*w))
+    };
+    if n >= 4 {
+        return half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4);
+    }
+    a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// Orders two exact decimals as [`Decimal`]'s own `cmp` does, by their integer mantissas when
+/// their scales are equal or one scales to the other without overflow (the common case: an
+/// amount against a threshold), which costs a fraction of the general comparison.
+pub(crate) fn order_decimals(a: &Decimal, b: &Decimal) -> std::cmp::Ordering {
+    /// 10 to the power of each scale difference that is rescaled by a plain multiplication.
+    const POWERS: [i128; 19] = [
+        1,
+        10,
+        100,
+        1_000,
+        10_000,
+        100_000,
+        1_000_000,
+        10_000_000,
+        100_000_000,
+        1_000_000_000,
+        10_000_000_000,
+        100_000_000_000,
+        1_000_000_000_000,
+        10_000_000_000_000,
+        100_000_000_000_000,
+        1_000_000_000_000_000,
+        10_000_000_000_000_000,
+        100_000_000_000_000_000,
+        1_000_000_000_000_000_000,
+    ];
+    let (scale_a, scale_b) = (a.scale(), b.scale());
+    let (x, y) = (a.mantissa(), b.mantissa());
+    if scale_a == scale_b {
+        return x.cmp(&y);
+    }
+    // A mantissa below 2^64 times at most 10^18 stays far below 2^127: no overflow.
+    let small = |m: i128| m.unsigned_abs() < 1 << 64;
+    if scale_a < scale_b
+        && small(x)
+        && let Some(power) = POWERS.get((scale_b - scale_a) as usize)
+    {
+        return (x * power).cmp(&y);
+    }
+    if scale_b < scale_a
+        && small(y)
+        && let Some(power) = POWERS.get((scale_a - scale_b) as usize)
+    {
+        return x.cmp(&(y * power));
+    }
+    a.cmp(b)
 }
 
 /// A key's first eight bytes and its length in one number, compared where keys are compared
@@ -287,6 +371,99 @@ mod tests {
             }
         }
         assert_ne!(key_print(b"abcdefgh"), key_print(b"abcdefghi"));
+    }
+
+    #[test]
+    fn decimals_order_as_decimal_orders_them() {
+        let numbers = [
+            "0",
+            "-0",
+            "0.00",
+            "1",
+            "-1",
+            "1.0",
+            "0.99999999999999999999999999",
+            "225000",
+            "225000.01",
+            "224999.99",
+            "-225000.5",
+            "79228162514264337593543950335",
+            "-79228162514264337593543950335",
+            "7922816251426433759354395033.5",
+            "0.0000000000000000000000000001",
+            "12345678901234567890.12345678",
+            "1e-28",
+        ];
+        let numbers: Vec<Decimal> = numbers
+            .iter()
+            .map(|n| Decimal::from_scientific(n).or_else(|_| n.parse()).unwrap())
+            .collect();
+        for a in &numbers {
+            for b in &numbers {
+                assert_eq!(order_decimals(a, b), a.cmp(b), "{a} against {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn decimals_of_every_scale_order_as_decimal_orders_them() {
+        let mantissas: [i128; 10] = [
+            0,
+            1,
+            -1,
+            7,
+            123_456_789,
+            -987_654_321_012,
+            1 << 63,
+            (1 << 64) - 1,
+            1 << 64,
+            -((1 << 95) + 12_345),
+        ];
+        let mut numbers: Vec<Decimal> = (0..=28)
+            .flat_map(|scale| {
+                mantissas
+                    .iter()
+                    .map(move |&m| Decimal::from_i128_with_scale(m, scale))
+            })
+            .collect();
+        // The same number at every scale it can be written at, and its neighbours there.
+        for base in [1i128, -7, 123_456_789] {
+            let mut mantissa = base;
+            for scale in 0..=28 {
+                for step in [-1, 0, 1] {
+                    if let Ok(n) = Decimal::try_from_i128_with_scale(mantissa + step, scale) {
+                        numbers.push(n);
+                    }
+                }
+                mantissa = mantissa.saturating_mul(10);
+            }
+        }
+        for a in &numbers {
+            for b in &numbers {
+                assert_eq!(order_decimals(a, b), a.cmp(b), "{a} against {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn bytes_are_the_same_only_when_equal() {
+        let words = [
+            "",
+            "a",
+            "b",
+            "ab",
+            "vendor",
+            "vendorX",
+            "vendor_X",
+            "vendor_Y",
+            "a_long_key_name_1",
+            "a_long_key_name_2",
+        ];
+        for a in words {
+            for b in words {
+                assert_eq!(same_bytes(a.as_bytes(), b.as_bytes()), a == b, "{a} {b}");
+            }
+        }
     }
 
     #[test]

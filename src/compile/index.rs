@@ -68,7 +68,23 @@ pub struct Bounds<T> {
     below: Vec<(T, bool, usize)>,
 }
 
-impl<T: Ord + Copy> Bounds<T> {
+/// A bound's type, ordered as the evaluation orders it.
+pub trait BoundValue: Ord + Copy {
+    /// The same as [`Ord::cmp`], by the quickest way there is.
+    fn order(&self, other: &Self) -> Ordering {
+        self.cmp(other)
+    }
+}
+
+impl BoundValue for Decimal {
+    fn order(&self, other: &Self) -> Ordering {
+        crate::value::order_decimals(self, other)
+    }
+}
+
+impl BoundValue for Date {}
+
+impl<T: BoundValue> Bounds<T> {
     fn add(&mut self, order: Order, bound: T, rule: usize) {
         match order {
             Order::Gt => self.above.push((bound, false, rule)),
@@ -92,10 +108,10 @@ impl<T: Ord + Copy> Bounds<T> {
         };
         let above = self
             .above
-            .partition_point(|(bound, inclusive, _)| satisfied(bound.cmp(&value), *inclusive));
+            .partition_point(|(bound, inclusive, _)| satisfied(bound.order(&value), *inclusive));
         let below = self
             .below
-            .partition_point(|(bound, inclusive, _)| satisfied(value.cmp(bound), *inclusive));
+            .partition_point(|(bound, inclusive, _)| satisfied(value.order(bound), *inclusive));
         let above = self.above.get(..above).unwrap_or(&[]);
         let below = self.below.get(..below).unwrap_or(&[]);
         above.iter().chain(below).map(|e| e.2)

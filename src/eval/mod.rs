@@ -239,7 +239,7 @@ impl RootSlots {
         if let crate::value::Value::Map(map) = &root.value {
             for (position, entry) in map.entries.iter().enumerate() {
                 let slot = match last_keys.get_mut(position) {
-                    Some((key, slot)) if *key == entry.key => *slot,
+                    Some((key, slot)) if crate::value::same_key(key, &entry.key) => *slot,
                     last => {
                         let slot = program.root_fields.get(&*entry.key).copied();
                         match last {

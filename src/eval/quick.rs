@@ -8,7 +8,7 @@ use std::cmp::Ordering;
 use super::{Context, Reach, Verdict, equals_constant, reach, text_in_set};
 use crate::compile::quick::{Bound, Number, Place, Quick, QuickRule};
 use crate::source::Span;
-use crate::value::{Node, Value, parse_data_date, parse_data_number};
+use crate::value::{Node, Value, order_decimals, parse_data_date, parse_data_number};
 
 impl<'r> Context<'r, '_> {
     /// What the quick tests decide of the rule on the record, as the general evaluation would
@@ -102,7 +102,7 @@ impl<'r> Context<'r, '_> {
                         None => return Some(false),
                     },
                     (_, Bound::Number(bound)) => match self.number(value)? {
-                        Some(n) => n.cmp(bound),
+                        Some(n) => order_decimals(&n, bound),
                         None => return Some(false),
                     },
                     (_, Bound::Date(_)) => return None,
@@ -190,9 +190,9 @@ impl<'r> Context<'r, '_> {
     /// dates); `None` for anything else, which the general path decides.
     pub(super) fn order_against(&self, value: &Value, bound: &Bound) -> Option<Ordering> {
         Some(match (value, bound) {
-            (Value::Number(x), Bound::Number(y)) => x.cmp(y),
+            (Value::Number(x), Bound::Number(y)) => order_decimals(x, y),
             (Value::Date(x), Bound::Date(y)) => x.cmp(y),
-            (Value::String(x), Bound::Number(y)) => parse_data_number(x)?.cmp(y),
+            (Value::String(x), Bound::Number(y)) => order_decimals(&parse_data_number(x)?, y),
             (Value::String(x), Bound::Date(y)) => self.data_date(x)?.cmp(y),
             _ => return None,
         })

@@ -316,7 +316,7 @@ pub(crate) fn as_when(value: &EvalValue<'_>) -> Option<When> {
 pub fn compare(a: &Operand<'_>, b: &Operand<'_>) -> Result<Option<Ordering>, Mismatch> {
     let ordering = match (&a.value, &b.value) {
         (EvalValue::Missing, _) | (_, EvalValue::Missing) => return Ok(None),
-        (EvalValue::Num(x), EvalValue::Num(y)) => x.cmp(y),
+        (EvalValue::Num(x), EvalValue::Num(y)) => crate::value::order_decimals(x, y),
         // Values of one type order (LANGUAGE.md §4): `false` before `true`.
         (EvalValue::Bool(x), EvalValue::Bool(y)) => x.cmp(y),
         (EvalValue::Date(x), EvalValue::Date(y)) => x.cmp(y),
