@@ -8,6 +8,14 @@ use crate::diagnostic::Code;
 use crate::source::{Source, Span};
 use crate::value::{Entry, Node, Text, Value, key_print_in};
 
+/// A null with no span, for a value [`JsonRecords::whole_value`] is to write.
+fn null_node() -> Node {
+    Node {
+        value: Value::Null,
+        span: Span::default(),
+    }
+}
+
 /// The records of a JSON or JSON Lines file, one at a time; see [`super::read_records`].
 pub(crate) struct JsonRecords {
     source: Source,
@@ -359,45 +367,78 @@ impl JsonRecords {
         if self.at(self.pos) != Some(b'{') {
             return None;
         }
-        let root = self.whole_value(0, Some(wanted))?;
+        let mut root = null_node();
+        self.whole_value(0, Some(wanted), &mut root)?;
         self.skip_blanks();
         (self.pos >= self.end).then_some(root)
     }
 
     /// A value at `depth` (the root is 0) for [`JsonRecords::whole_line`], built as `wanted`
     /// says, or only checked (a null over its span, as the general reader keeps a value
-    /// nothing reads) when `wanted` is `None`.
-    fn whole_value(&mut self, depth: usize, wanted: Option<Wanted>) -> Option<Node> {
+    /// nothing reads) when `wanted` is `None`. The value is written into `out`, where it
+    /// stays: a value built and then moved into place costs more than building it (the move
+    /// reads back what was just written, piecemeal).
+    fn whole_value(&mut self, depth: usize, wanted: Option<Wanted>, out: &mut Node) -> Option<()> {
         self.skip_blanks();
         let start = self.pos;
-        let value = match self.at(start)? {
-            b'{' | b'[' => return self.whole_container(depth, wanted),
-            b'"' if wanted.is_some() => Value::String(self.string().ok()?.0),
+        match self.at(start)? {
+            b'{' | b'[' => return self.whole_container(depth, wanted, out),
+            b'"' if wanted.is_some() => self.whole_string(&mut out.value)?,
             b'"' => {
                 self.scan_string().ok()?;
-                Value::Null
             }
-            b'-' | b'0'..=b'9' => self.number(wanted.is_some()).ok()?.0,
-            b't' => self.whole_literal(b"true", Value::Bool(true))?,
-            b'f' => self.whole_literal(b"false", Value::Bool(false))?,
-            b'n' => self.whole_literal(b"null", Value::Null)?,
+            b'-' | b'0'..=b'9' => {
+                let number = self.number(wanted.is_some()).ok()?.0;
+                if wanted.is_some() {
+                    out.value = number;
+                }
+            }
+            b't' => self.whole_literal(b"true", Value::Bool(true), wanted, out)?,
+            b'f' => self.whole_literal(b"false", Value::Bool(false), wanted, out)?,
+            b'n' => self.whole_literal(b"null", Value::Null, wanted, out)?,
             _ => return None,
-        };
-        let span = Span::new(start, self.pos);
-        if self.too_large(span) {
+        }
+        out.span = Span::new(start, self.pos);
+        if self.too_large(out.span) {
             return None;
         }
-        let value = if wanted.is_some() { value } else { Value::Null };
-        Some(Node { value, span })
+        Some(())
     }
 
-    /// `word` at the current position, as a value.
-    fn whole_literal(&mut self, word: &[u8], value: Value) -> Option<Value> {
+    /// The string at the current position (its opening quote), written into `out`: one with
+    /// no escape is copied straight from the text into its place.
+    fn whole_string(&mut self, out: &mut Value) -> Option<()> {
+        let start = self.pos;
+        let close = self.next_special(start + 1);
+        if self.at(close) == Some(b'"') {
+            let text = self.source.text().get(start + 1..close)?;
+            *out = Value::String(Text::default());
+            if let Value::String(place) = out {
+                place.push_str(text);
+            }
+            self.pos = close + 1;
+        } else {
+            *out = Value::String(self.string().ok()?.0);
+        }
+        Some(())
+    }
+
+    /// `word` at the current position, as a value (written into `out` when it is `wanted`).
+    fn whole_literal(
+        &mut self,
+        word: &[u8],
+        value: Value,
+        wanted: Option<Wanted>,
+        out: &mut Node,
+    ) -> Option<()> {
         if !self.at_word(word) {
             return None;
         }
         self.pos += word.len();
-        Some(value)
+        if wanted.is_some() {
+            out.value = value;
+        }
+        Some(())
     }
 
     /// Whether `word` stands at the current position, inside the current document.
@@ -413,7 +454,12 @@ impl JsonRecords {
     }
 
     /// An object or an array at its opening bracket, for [`JsonRecords::whole_value`].
-    fn whole_container(&mut self, depth: usize, wanted: Option<Wanted>) -> Option<Node> {
+    fn whole_container(
+        &mut self,
+        depth: usize,
+        wanted: Option<Wanted>,
+        out: &mut Node,
+    ) -> Option<()> {
         if depth >= WHOLE_LINE_DEPTH || depth >= self.builder.limits().max_depth {
             return None;
         }
@@ -442,6 +488,17 @@ impl JsonRecords {
             matched: true,
             fresh: Vec::new(),
         };
+        // The keys of the shape's place written ahead, each with a null to be overwritten: an
+        // object spelling them has each value read straight into its entry.
+        if wanted.is_some()
+            && let Some(shape) = cursor.slot.and_then(|slot| self.shapes.get(slot))
+        {
+            entries.extend(shape.keys.iter().map(|key| Entry {
+                key: key.text.clone(),
+                key_span: Span::default(),
+                value: null_node(),
+            }));
+        }
         self.pos += 1;
         self.skip_blanks();
         if self.at(self.pos) == Some(close) {
@@ -450,11 +507,11 @@ impl JsonRecords {
             loop {
                 if object {
                     self.whole_member(depth, wanted, first_print, &mut entries, &mut cursor)?;
+                } else if wanted.is_some() {
+                    items.push(null_node());
+                    self.whole_value(depth + 1, wanted, items.last_mut()?)?;
                 } else {
-                    let item = self.whole_value(depth + 1, wanted)?;
-                    if wanted.is_some() {
-                        items.push(item);
-                    }
+                    self.whole_value(depth + 1, wanted, &mut null_node())?;
                 }
                 self.skip_blanks();
                 match self.at(self.pos)? {
@@ -468,6 +525,8 @@ impl JsonRecords {
             }
         }
         let span = Span::new(start, self.pos);
+        // Keys written ahead that the object did not have.
+        entries.truncate(cursor.index);
         self.open_prints.truncate(first_print);
         if let (Some(slot), false) = (cursor.slot, cursor.matched)
             && let Some(shape) = self.shapes.get_mut(slot)
@@ -482,12 +541,13 @@ impl JsonRecords {
             let built = if object { entries.len() } else { items.len() };
             *width = built.max(*width).min(WHOLE_LINE_KEYS);
         }
-        let value = match (object, wanted) {
-            (_, None) => Value::Null,
-            (true, Some(_)) => Value::Map(crate::value::Map { entries }),
-            (false, Some(_)) => Value::List(items),
-        };
-        Some(Node { value, span })
+        match (object, wanted) {
+            (_, None) => {}
+            (true, Some(_)) => out.value = Value::Map(crate::value::Map { entries }),
+            (false, Some(_)) => out.value = Value::List(items),
+        }
+        out.span = span;
+        Some(())
     }
 
     /// The shape of the objects at `depth` read as `wanted`, if there is room for it.
@@ -508,9 +568,9 @@ impl JsonRecords {
     }
 
     /// The shape's key at the cursor, when the key at the current position (its opening quote)
-    /// is spelt the same: its text, print and what is read of its value, with the position
+    /// is spelt the same: its print and what is read of its value, with the position
     /// moved past it.
-    fn known_key(&mut self, cursor: &ShapeCursor) -> Option<KnownKey> {
+    fn known_key(&mut self, cursor: &ShapeCursor) -> Option<(u64, Option<Wanted>)> {
         if !cursor.matched {
             return None;
         }
@@ -520,14 +580,16 @@ impl JsonRecords {
         let close = from + bytes.len();
         let text = self.source.text().as_bytes();
         if close >= self.end
-            || text.get(from..close) != Some(bytes)
+            || !text
+                .get(from..close)
+                .is_some_and(|written| crate::value::same_bytes(written, bytes))
             || text.get(close) != Some(&b'"')
         {
             return None;
         }
-        let key = key.clone();
+        let found = (key.print, key.child);
         self.pos = close + 1;
-        Some(key)
+        Some(found)
     }
 
     /// One `"key": value` of an object whose keys' prints start at `first_print`, added to
@@ -546,8 +608,9 @@ impl JsonRecords {
             return None;
         }
         let key_start = self.pos;
-        let key = match self.known_key(cursor) {
-            Some(key) => key,
+        let index = cursor.index;
+        let (print, child, fresh) = match self.known_key(cursor) {
+            Some((print, child)) => (print, child, None),
             None => {
                 if cursor.matched
                     && let Some(shape) = cursor.slot.and_then(|slot| self.shapes.get(slot))
@@ -559,26 +622,36 @@ impl JsonRecords {
                 if cursor.slot.is_some() {
                     cursor.fresh.push(key.clone());
                 }
-                key
+                (key.print, key.child, Some(key.text))
             }
         };
         cursor.index += 1;
         let key_span = Span::new(key_start, self.pos);
-        self.open_prints.push(key.print);
+        self.open_prints.push(print);
         self.skip_blanks();
         if self.at(self.pos) != Some(b':') {
             return None;
         }
         self.pos += 1;
-        let value = self.whole_value(depth + 1, key.child)?;
         if wanted.is_some() {
-            entries.push(Entry {
-                key: key.text,
-                key_span,
-                value,
-            });
+            let entry = match fresh {
+                // Written ahead by `whole_container`.
+                None => entries.get_mut(index)?,
+                Some(key) => {
+                    entries.truncate(index);
+                    entries.push(Entry {
+                        key,
+                        key_span,
+                        value: null_node(),
+                    });
+                    entries.last_mut()?
+                }
+            };
+            entry.key_span = key_span;
+            self.whole_value(depth + 1, child, &mut entry.value)
+        } else {
+            self.whole_value(depth + 1, child, &mut null_node())
         }
-        Some(())
     }
 
     /// A key at its opening quote that no shape foretold, checked (no escape, within the limits,
