@@ -82,33 +82,28 @@ pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if n != b.len() {
         return false;
     }
-    let word = |bytes: &[u8], at: usize| {
-        bytes
-            .get(at..)
-            .and_then(<[u8]>::first_chunk::<8>)
-            .map(|w| u64::from_le_bytes(*w))
-    };
     if n >= 8 {
         // Eight bytes at a time, the last word overlapping the one before.
         let mut at = 0;
         while at + 8 < n {
-            if word(a, at) != word(b, at) {
+            if piece::<8>(a, at) != piece::<8>(b, at) {
                 return false;
             }
             at += 8;
         }
-        return word(a, n - 8) == word(b, n - 8);
+        return piece::<8>(a, n - 8) == piece::<8>(b, n - 8);
     }
-    let half = |bytes: &[u8], at: usize| {
-        bytes
-            .get(at..)
-            .and_then(<[u8]>::first_chunk::<4>)
-            .map(|w| u32::from_le_bytes(*w))
-    };
     if n >= 4 {
-        return half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4);
+        return piece::<4>(a, 0) == piece::<4>(b, 0)
+            && piece::<4>(a, n - 4) == piece::<4>(b, n - 4);
     }
     a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// The `N` bytes of `bytes` from `at`, if there are so many.
+#[inline]
+fn piece<const N: usize>(bytes: &[u8], at: usize) -> Option<[u8; N]> {
+    bytes.get(at..).and_then(<[u8]>::first_chunk::<N>).copied()
 }
 
 /// Orders two exact decimals as [`Decimal`]'s own `cmp` does, by their integer mantissas when
