@@ -69,8 +69,7 @@ impl Map {
     }
 }
 
-/// Whether two keys are the same: length and first byte first, where most keys differ,
-/// without a call to `memcmp`.
+/// Whether two keys are the same ([`same_bytes`]).
 pub(crate) fn same_key(a: &str, b: &str) -> bool {
     same_bytes(a.as_bytes(), b.as_bytes())
 }

@@ -253,9 +253,8 @@ proptest! {
     fn formatting_keeps_the_meaning_and_is_idempotent(text in policy_text()) {
         // Only text that parses can be formatted; format_file checks the meaning itself.
         if let Ok(formatted) = format_file("p.policy", &text) {
-            // `caveat fmt` twice is `caveat fmt` once (the blank lines it keeps before an unnamed
-        // rule, whose id is its line, included).
-        prop_assert_eq!(format_file("p.policy", &formatted).ok(), Some(formatted.clone()));
+            // As above: `caveat fmt` twice is `caveat fmt` once.
+            prop_assert_eq!(format_file("p.policy", &formatted).ok(), Some(formatted.clone()));
             prop_assert_eq!(
                 text.matches('#').count(),
                 formatted.matches('#').count(),

@@ -198,12 +198,16 @@ fn checked_files(files: &[LoadedFile]) -> Vec<CheckedFile<'_>> {
         .iter()
         .map(|file| CheckedFile {
             ast: &file.ast,
-            stem: file
-                .canonical
-                .file_stem()
-                .map_or_else(|| "policy".into(), |s| s.to_string_lossy().into_owned()),
+            stem: unnamed_rule_stem(&file.canonical),
         })
         .collect()
+}
+
+/// The stem that names the rules a policy file writes outside a `rule ID { … }` block
+/// (`FILE-STEM:LINE`).
+pub(crate) fn unnamed_rule_stem(path: &std::path::Path) -> String {
+    path.file_stem()
+        .map_or_else(|| "policy".into(), |s| s.to_string_lossy().into_owned())
 }
 
 /// Every aliased symbol of the run, once, in name order: group keys read a spelling of one as

@@ -82,9 +82,7 @@ fn format_one(path: &Path, check: bool, left: &mut usize) -> Result<bool, Vec<Di
         Err(NotFormatted::Invalid(errors)) => return Err(errors),
         Err(NotFormatted::MovesUnnamedRule { at, from, to }) => {
             let source = SourceFile::new(name.clone(), text);
-            let stem = std::path::Path::new(&name)
-                .file_stem()
-                .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+            let stem = crate::check::unnamed_rule_stem(std::path::Path::new(&name));
             return Err(vec![
                 Diag::error(
                     Code::FmtRenamesRule,

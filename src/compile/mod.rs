@@ -392,6 +392,11 @@ impl<'a> Compiler<'a> {
         set
     }
 
+    /// The text of `span` as written, a message placeholder's `\"` read as the quote it is.
+    fn written(&self, span: Span) -> String {
+        self.source.slice(span).replace("\\\"", "\"")
+    }
+
     /// In a group rule, the key an expression is written as (`vendor`, `week(date)`), if any.
     fn group_key_of(&self, expr: &ast::Expr) -> Option<usize> {
         let names = self.rule.as_ref().filter(|r| r.per_group)?;
@@ -403,9 +408,7 @@ impl<'a> Compiler<'a> {
         }
         // As the key's text was taken: on one line, spaced as `caveat fmt` spaces it (so that
         // `week( date )` is `week(date)`); `record.vendor` is the field `vendor`.
-        // A placeholder's `\"` is a quote.
-        let written = self.source.slice(expr.span).replace("\\\"", "\"");
-        let text = field_text(&crate::syntax::tokens::one_line(&written));
+        let text = field_text(&crate::syntax::tokens::one_line(&self.written(expr.span)));
         names
             .keys
             .iter()
@@ -451,8 +454,7 @@ impl<'a> Compiler<'a> {
         if is_name {
             return false;
         }
-        // As written, a placeholder's `\"` unescaped.
-        let written = collapse_whitespace(self.source.slice(expr.span)).replace("\\\"", "\"");
+        let written = collapse_whitespace(&self.written(expr.span));
         // What follows a record in the path (`.amount`, `["amount"]`, `[0].unit`).
         let tail = match written.strip_prefix("record") {
             Some(rest) if rest.starts_with(['.', '[']) => rest.to_string(),

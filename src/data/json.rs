@@ -387,12 +387,8 @@ impl JsonRecords {
             b'"' => {
                 self.scan_string().ok()?;
             }
-            b'-' | b'0'..=b'9' => {
-                let number = self.number(wanted.is_some()).ok()?.0;
-                if wanted.is_some() {
-                    out.value = number;
-                }
-            }
+            // A number nothing reads is a null (`number(false)`).
+            b'-' | b'0'..=b'9' => out.value = self.number(wanted.is_some()).ok()?.0,
             b't' => self.whole_literal(b"true", Value::Bool(true), wanted, out)?,
             b'f' => self.whole_literal(b"false", Value::Bool(false), wanted, out)?,
             b'n' => self.whole_literal(b"null", Value::Null, wanted, out)?,

@@ -639,6 +639,11 @@ fn word_before(text: &str, at: usize) -> (&str, &str) {
 /// The schema's type names, which an enum member must quote.
 const TYPE_NAMES: [&str; 5] = ["string", "integer", "number", "date", "bool"];
 
+/// The help for a schema type name written as an enum member.
+fn quote_type_name(name: &str) -> String {
+    format!("a type name used as an enum member must be quoted: `\"{name}\"`")
+}
+
 /// A fix to suggest for a syntax error, when one is plain.
 fn syntax_help(text: &str, at: usize, found: &FoundToken, expected: &[&str]) -> Option<String> {
     let token = text.get(at..at + found.len).unwrap_or("");
@@ -658,9 +663,7 @@ fn syntax_help(text: &str, at: usize, found: &FoundToken, expected: &[&str]) -> 
     }
     // `kind: date | urgent`: the type name, first, was taken for the field's type.
     if token == "|" && TYPE_NAMES.contains(&word) && ahead.trim_end().ends_with(':') {
-        return Some(format!(
-            "a type name used as an enum member must be quoted: `\"{word}\"`"
-        ));
+        return Some(quote_type_name(word));
     }
     if found.kind == FoundKind::Word {
         let filter_words = ["vendor", "after", "before", "between"];
@@ -676,9 +679,7 @@ fn syntax_help(text: &str, at: usize, found: &FoundToken, expected: &[&str]) -> 
             return Some(help);
         }
         if TYPE_NAMES.contains(&token) && expected.iter().any(|e| e.starts_with("a type")) {
-            return Some(format!(
-                "a type name used as an enum member must be quoted: `\"{token}\"`"
-            ));
+            return Some(quote_type_name(token));
         }
         if let Some(keyword) = crate::suggest::closest(token, keywords())
             && keyword != token
