@@ -162,10 +162,13 @@ pub fn keeps_every_gap_comment(formatted: &str, gaps: usize) -> bool {
     })
 }
 
+/// Each rule written outside a block: its line (from 1) and where it starts.
+type UnnamedRules = Vec<(usize, Span)>;
+
 /// The statements of a policy text as the parser sees them, spans left out: what formatting must
-/// not change; and the line (from 1) of each rule written outside a block, whose id
-/// (`FILE-STEM:LINE`) formatting must not change either.
-fn meaning(name: &str, text: &str) -> Result<(String, Vec<usize>), Vec<crate::diagnostic::Diag>> {
+/// not change; and where each rule written outside a block starts, with its line (from 1, as
+/// its id `FILE-STEM:LINE` counts it), which formatting must not change either.
+fn meaning(name: &str, text: &str) -> Result<(String, UnnamedRules), Vec<crate::diagnostic::Diag>> {
     let source = SourceFile::new(name, text.to_string());
     let (file, errors) = crate::syntax::parse(&source);
     if !errors.is_empty() {
@@ -181,20 +184,12 @@ fn meaning(name: &str, text: &str) -> Result<(String, Vec<usize>), Vec<crate::di
         .iter()
         .filter_map(|statement| match statement {
             crate::syntax::ast::Statement::Rule(rule) if rule.id.is_none() => {
-                Some(line_of(text, rule.span.start))
+                Some((source.line_col(rule.span.start).0, rule.span))
             }
             _ => None,
         })
         .collect();
     Ok((debug, unnamed))
-}
-
-/// The line (from 1) of byte `at` of `text`.
-fn line_of(text: &str, at: usize) -> usize {
-    1 + text
-        .as_bytes()
-        .get(..at)
-        .map_or(0, |before| before.iter().filter(|&&b| b == b'\n').count())
 }
 
 /// `formatted` with blank lines added before each rule written outside a block that formatting
@@ -263,7 +258,8 @@ pub enum NotFormatted {
 /// Formats the text of the policy `name`: the formatted text, after checking that it parses to
 /// the same statements.
 pub fn format_file(name: &str, text: &str) -> Result<String, NotFormatted> {
-    let (statements, lines) = meaning(name, text).map_err(NotFormatted::Invalid)?;
+    let (statements, unnamed) = meaning(name, text).map_err(NotFormatted::Invalid)?;
+    let lines: Vec<usize> = unnamed.iter().map(|(line, _)| *line).collect();
     let formatted = format(text);
     let comments = |t: &str| -> Vec<String> {
         tokens(t)
@@ -273,21 +269,17 @@ pub fn format_file(name: &str, text: &str) -> Result<String, NotFormatted> {
             .collect()
     };
     match meaning(name, &formatted) {
-        Ok((after, at)) if after == statements && comments(text) == comments(&formatted) => {
+        Ok((after, moved)) if after == statements && comments(text) == comments(&formatted) => {
+            let at: Vec<usize> = moved.iter().map(|(line, _)| *line).collect();
             if at == lines {
                 return Ok(formatted);
             }
             keep_unnamed_rule_lines(&formatted, &at, &lines).map_err(|index| {
-                let line = lines.get(index).copied().unwrap_or(1);
-                let start = text
-                    .split_inclusive('\n')
-                    .take(line - 1)
-                    .map(str::len)
-                    .sum::<usize>();
+                let (from, span) = unnamed.get(index).copied().unwrap_or_default();
                 NotFormatted::MovesUnnamedRule {
-                    at: Span::new(start, start + 1),
-                    from: line,
-                    to: at.get(index).copied().unwrap_or(line),
+                    at: Span::new(span.start, span.start + 1),
+                    from,
+                    to: at.get(index).copied().unwrap_or(from),
                 }
             })
         }
@@ -422,6 +414,20 @@ mod tests {
             keep_unnamed_rule_lines("a\n# c\nrule\n", &[3], &[5]).as_deref(),
             Ok("a\n\n\n# c\nrule\n")
         );
+    }
+
+    /// Lines end as the rule ids count them: a lone CR and CRLF end one too, so a file written
+    /// with them keeps its unnamed rules on their lines (and ids) when formatted with LFs.
+    #[test]
+    fn unnamed_rules_keep_their_ids_whatever_ends_their_lines() {
+        for end in ["\r", "\r\n"] {
+            let text = format!("deny vendor A{end}{end}warn   vendor B{end}");
+            assert_eq!(
+                format_file("x.policy", &text).ok().as_deref(),
+                Some("deny vendor A\n\nwarn vendor B\n"),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]
