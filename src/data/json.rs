@@ -50,6 +50,13 @@ pub(crate) struct JsonRecords {
     /// The keys of the last object [`JsonRecords::whole_line`] read at each place (at most
     /// [`SHAPES`] places): the records of a file mostly spell the same keys in the same order.
     shapes: Vec<Shape>,
+    /// The tree of a record given back ([`super::RecordReader::give_back`]), which
+    /// [`JsonRecords::whole_line`] reads the next line into.
+    spare: Option<Node>,
+    /// A second handle on the source, taken out while [`JsonRecords::whole_line`] reads a line:
+    /// the line's text is then a plain slice for the reading methods, not reached through
+    /// `self` at every byte.
+    lent: Option<Source>,
 }
 
 /// The keys an object at one place of a record had (a depth and what is read there), each as
@@ -116,6 +123,16 @@ struct SkippedObject {
 /// Objects with more keys than this get a hash index for the duplicate check.
 const LINEAR_KEYS: usize = 32;
 
+/// A number as [`JsonRecords::scan_number`] found it: its sign, the byte ranges of its integer
+/// and fraction digits, its exponent and its span.
+struct ScannedNumber {
+    negative: bool,
+    int: std::ops::Range<usize>,
+    frac: std::ops::Range<usize>,
+    exp: i64,
+    span: Span,
+}
+
 /// What the parser expects next.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum State {
@@ -143,6 +160,7 @@ impl JsonRecords {
         let mut builder = Builder::new(source.clone(), &options);
         builder.one_record = lines;
         JsonRecords {
+            lent: Some(source.clone()),
             builder,
             end: source.text().len(),
             source,
@@ -159,6 +177,7 @@ impl JsonRecords {
             widths: vec![0; WHOLE_LINE_DEPTH],
             open_prints: Vec::new(),
             shapes: Vec::new(),
+            spare: None,
         }
     }
 
@@ -362,36 +381,69 @@ impl JsonRecords {
     /// gives the same record or says what is wrong. This skips the event-by-event building.
     fn whole_line(&mut self) -> Option<Node> {
         let wanted = self.builder.record_wanted()?;
+        let source = self.lent.take()?;
+        let read = source
+            .text()
+            .get(..self.end)
+            .and_then(|doc| self.whole_document(doc, wanted));
+        self.lent = Some(source);
+        read
+    }
+
+    /// [`JsonRecords::whole_line`] on `doc`, the text up to the line's end.
+    fn whole_document(&mut self, doc: &str, wanted: Wanted) -> Option<Node> {
         self.open_prints.clear();
-        self.skip_blanks();
-        if self.at(self.pos) != Some(b'{') {
+        self.pos = past_blanks(doc, self.pos);
+        if byte_at(doc, self.pos) != Some(b'{') {
             return None;
         }
-        let mut root = null_node();
-        self.whole_value(0, Some(wanted), &mut root)?;
-        self.skip_blanks();
-        (self.pos >= self.end).then_some(root)
+        let mut root = self.spare.take().unwrap_or_else(null_node);
+        let read = self.whole_value(doc, 0, Some(wanted), &mut root);
+        self.pos = past_blanks(doc, self.pos);
+        if read.is_some() && self.pos >= doc.len() {
+            return Some(root);
+        }
+        // Half overwritten, it is as good a tree to read into as any.
+        self.spare = Some(root);
+        None
     }
 
     /// A value at `depth` (the root is 0) for [`JsonRecords::whole_line`], built as `wanted`
     /// says, or only checked (a null over its span, as the general reader keeps a value
     /// nothing reads) when `wanted` is `None`. The value is written into `out`, where it
     /// stays: a value built and then moved into place costs more than building it (the move
-    /// reads back what was just written, piecemeal).
-    fn whole_value(&mut self, depth: usize, wanted: Option<Wanted>, out: &mut Node) -> Option<()> {
-        self.skip_blanks();
-        let start = self.pos;
-        match self.at(start)? {
-            b'{' | b'[' => return self.whole_container(depth, wanted, out),
-            b'"' if wanted.is_some() => self.whole_string(&mut out.value)?,
+    /// reads back what was just written, piecemeal). `out` may hold anything, such as the
+    /// value at the same place of a record given back: whatever of it is reused (a string's
+    /// room, a container's vector, its entries' keys) is overwritten, the rest dropped.
+    fn whole_value(
+        &mut self,
+        doc: &str,
+        depth: usize,
+        wanted: Option<Wanted>,
+        out: &mut Node,
+    ) -> Option<()> {
+        if wanted.is_none() && !matches!(out.value, Value::Null) {
+            out.value = Value::Null;
+        }
+        let start = past_blanks(doc, self.pos);
+        self.pos = start;
+        match byte_at(doc, start)? {
+            b'{' | b'[' => return self.whole_container(doc, depth, wanted, out),
+            b'"' if wanted.is_some() => self.whole_string(doc, &mut out.value)?,
             b'"' => {
                 self.scan_string().ok()?;
             }
             // A number nothing reads is a null (`number(false)`).
-            b'-' | b'0'..=b'9' => out.value = self.number(wanted.is_some()).ok()?.0,
-            b't' => self.whole_literal(b"true", Value::Bool(true), wanted, out)?,
-            b'f' => self.whole_literal(b"false", Value::Bool(false), wanted, out)?,
-            b'n' => self.whole_literal(b"null", Value::Null, wanted, out)?,
+            b'-' | b'0'..=b'9' => {
+                let number = scan_number(doc.as_bytes(), start).ok()?;
+                self.pos = number.span.end;
+                if wanted.is_some() {
+                    write_number(doc, &number, &mut out.value);
+                }
+            }
+            b't' => self.whole_literal(doc, b"true", Value::Bool(true), wanted, out)?,
+            b'f' => self.whole_literal(doc, b"false", Value::Bool(false), wanted, out)?,
+            b'n' => self.whole_literal(doc, b"null", Value::Null, wanted, out)?,
             _ => return None,
         }
         out.span = Span::new(start, self.pos);
@@ -402,13 +454,17 @@ impl JsonRecords {
     }
 
     /// The string at the current position (its opening quote), written into `out`: one with
-    /// no escape is copied straight from the text into its place.
-    fn whole_string(&mut self, out: &mut Value) -> Option<()> {
+    /// no escape is copied straight from the text into its place (the room of a string there
+    /// already).
+    fn whole_string(&mut self, doc: &str, out: &mut Value) -> Option<()> {
         let start = self.pos;
-        let close = self.next_special(start + 1);
-        if self.at(close) == Some(b'"') {
-            let text = self.source.text().get(start + 1..close)?;
-            *out = Value::String(Text::default());
+        let close = special_from(doc.as_bytes(), start + 1);
+        if byte_at(doc, close) == Some(b'"') {
+            let text = doc.get(start + 1..close)?;
+            match &mut *out {
+                Value::String(place) => place.clear(),
+                other => *other = Value::String(Text::default()),
+            }
             if let Value::String(place) = out {
                 place.push_str(text);
             }
@@ -422,12 +478,13 @@ impl JsonRecords {
     /// `word` at the current position, as a value (written into `out` when it is `wanted`).
     fn whole_literal(
         &mut self,
+        doc: &str,
         word: &[u8],
         value: Value,
         wanted: Option<Wanted>,
         out: &mut Node,
     ) -> Option<()> {
-        if !self.at_word(word) {
+        if doc.as_bytes().get(self.pos..self.pos + word.len()) != Some(word) {
             return None;
         }
         self.pos += word.len();
@@ -435,13 +492,6 @@ impl JsonRecords {
             out.value = value;
         }
         Some(())
-    }
-
-    /// Whether `word` stands at the current position, inside the current document.
-    fn at_word(&self, word: &[u8]) -> bool {
-        word.iter()
-            .enumerate()
-            .all(|(i, &b)| self.at(self.pos + i) == Some(b))
     }
 
     /// Whether a key or a value at `span` is longer than the limits allow.
@@ -452,6 +502,7 @@ impl JsonRecords {
     /// An object or an array at its opening bracket, for [`JsonRecords::whole_value`].
     fn whole_container(
         &mut self,
+        doc: &str,
         depth: usize,
         wanted: Option<Wanted>,
         out: &mut Node,
@@ -460,7 +511,7 @@ impl JsonRecords {
             return None;
         }
         let start = self.pos;
-        let object = self.at(start) == Some(b'{');
+        let object = byte_at(doc, start) == Some(b'{');
         let close = if object { b'}' } else { b']' };
         let first_print = self.open_prints.len();
         // Built straight into vectors of the width the containers at this depth had (the
@@ -469,11 +520,23 @@ impl JsonRecords {
             Some(_) => self.widths.get(depth).copied().unwrap_or(0),
             None => 0,
         };
-        let (mut entries, mut items) = if object {
-            (Vec::with_capacity(width), Vec::new())
-        } else {
-            (Vec::new(), Vec::with_capacity(width))
+        // Built into the vector already in place when there is one of the kind (a record given
+        // back): its entries are overwritten in turn, and what is left over cut off at the end.
+        match (&out.value, wanted.is_some(), object) {
+            (_, false, _) | (Value::Map(_), true, true) | (Value::List(_), true, false) => {}
+            (_, true, true) => {
+                out.value = Value::Map(crate::value::Map {
+                    entries: Vec::with_capacity(width),
+                });
+            }
+            (_, true, false) => out.value = Value::List(Vec::with_capacity(width)),
+        }
+        let (mut entries, mut items) = match &mut out.value {
+            Value::Map(map) => (Some(&mut map.entries), None),
+            Value::List(list) => (None, Some(list)),
+            _ => (None, None),
         };
+        let mut count = 0;
         let mut cursor = ShapeCursor {
             slot: if object {
                 self.shape_slot(depth, wanted)
@@ -484,33 +547,25 @@ impl JsonRecords {
             matched: true,
             fresh: Vec::new(),
         };
-        // The keys of the shape's place written ahead, each with a null to be overwritten: an
-        // object spelling them has each value read straight into its entry.
-        if wanted.is_some()
-            && let Some(shape) = cursor.slot.and_then(|slot| self.shapes.get(slot))
-        {
-            entries.extend(shape.keys.iter().map(|key| Entry {
-                key: key.text.clone(),
-                key_span: Span::default(),
-                value: null_node(),
-            }));
-        }
-        self.pos += 1;
-        self.skip_blanks();
-        if self.at(self.pos) == Some(close) {
+        self.pos = past_blanks(doc, start + 1);
+        if byte_at(doc, self.pos) == Some(close) {
             self.pos += 1;
         } else {
             loop {
                 if object {
-                    self.whole_member(depth, wanted, first_print, &mut entries, &mut cursor)?;
-                } else if wanted.is_some() {
-                    items.push(null_node());
-                    self.whole_value(depth + 1, wanted, items.last_mut()?)?;
+                    let entries = entries.as_deref_mut();
+                    self.whole_member(doc, depth, wanted, first_print, entries, &mut cursor)?;
+                } else if let Some(items) = &mut items {
+                    if items.len() <= count {
+                        items.push(null_node());
+                    }
+                    self.whole_value(doc, depth + 1, wanted, items.get_mut(count)?)?;
+                    count += 1;
                 } else {
-                    self.whole_value(depth + 1, wanted, &mut null_node())?;
+                    self.whole_value(doc, depth + 1, wanted, &mut null_node())?;
                 }
-                self.skip_blanks();
-                match self.at(self.pos)? {
+                self.pos = past_blanks(doc, self.pos);
+                match byte_at(doc, self.pos)? {
                     b',' => self.pos += 1,
                     b if b == close => {
                         self.pos += 1;
@@ -521,8 +576,14 @@ impl JsonRecords {
             }
         }
         let span = Span::new(start, self.pos);
-        // Keys written ahead that the object did not have.
-        entries.truncate(cursor.index);
+        // What the container in place had beyond this one's entries or elements.
+        let built = if object { cursor.index } else { count };
+        if let Some(entries) = entries {
+            entries.truncate(built);
+        }
+        if let Some(items) = items {
+            items.truncate(built);
+        }
         self.open_prints.truncate(first_print);
         if let (Some(slot), false) = (cursor.slot, cursor.matched)
             && let Some(shape) = self.shapes.get_mut(slot)
@@ -534,13 +595,7 @@ impl JsonRecords {
         {
             // The widest so far, up to the most keys this reader takes: room for a record with
             // more fields than its predecessor without growing.
-            let built = if object { entries.len() } else { items.len() };
             *width = built.max(*width).min(WHOLE_LINE_KEYS);
-        }
-        match (object, wanted) {
-            (_, None) => {}
-            (true, Some(_)) => out.value = Value::Map(crate::value::Map { entries }),
-            (false, Some(_)) => out.value = Value::List(items),
         }
         out.span = span;
         Some(())
@@ -566,7 +621,7 @@ impl JsonRecords {
     /// The shape's key at the cursor, when the key at the current position (its opening quote)
     /// is spelt the same: its print and what is read of its value, with the position
     /// moved past it.
-    fn known_key(&mut self, cursor: &ShapeCursor) -> Option<(u64, Option<Wanted>)> {
+    fn known_key(&mut self, doc: &str, cursor: &ShapeCursor) -> Option<(u64, Option<Wanted>)> {
         if !cursor.matched {
             return None;
         }
@@ -574,11 +629,10 @@ impl JsonRecords {
         let bytes = key.text.as_bytes();
         let from = self.pos + 1;
         let close = from + bytes.len();
-        let text = self.source.text().as_bytes();
-        if close >= self.end
-            || !text
-                .get(from..close)
-                .is_some_and(|written| crate::value::same_bytes(written, bytes))
+        let text = doc.as_bytes();
+        if !text
+            .get(from..close)
+            .is_some_and(|written| crate::value::same_bytes(written, bytes))
             || text.get(close) != Some(&b'"')
         {
             return None;
@@ -588,24 +642,27 @@ impl JsonRecords {
         Some(found)
     }
 
-    /// One `"key": value` of an object whose keys' prints start at `first_print`, added to
-    /// `entries` when it is built. A key its place's shape has at the same index (`cursor`) is
-    /// taken as it is: the keys before it are the shape's too, so it repeats none of them.
+    /// One `"key": value` of an object whose keys' prints start at `first_print`, written into
+    /// `entries` when it is built (at the cursor's index: the entry there, left by a record
+    /// given back, keeps its key when that is the same). A key its place's shape has at the
+    /// same index (`cursor`) is taken as it is: the keys before it are the shape's too, so it
+    /// repeats none of them.
     fn whole_member(
         &mut self,
+        doc: &str,
         depth: usize,
         wanted: Option<Wanted>,
         first_print: usize,
-        entries: &mut Vec<Entry>,
+        entries: Option<&mut Vec<Entry>>,
         cursor: &mut ShapeCursor,
     ) -> Option<()> {
-        self.skip_blanks();
-        if self.at(self.pos) != Some(b'"') {
+        self.pos = past_blanks(doc, self.pos);
+        if byte_at(doc, self.pos) != Some(b'"') {
             return None;
         }
         let key_start = self.pos;
         let index = cursor.index;
-        let (print, child, fresh) = match self.known_key(cursor) {
+        let (print, child, fresh) = match self.known_key(doc, cursor) {
             Some((print, child)) => (print, child, None),
             None => {
                 if cursor.matched
@@ -624,30 +681,48 @@ impl JsonRecords {
         cursor.index += 1;
         let key_span = Span::new(key_start, self.pos);
         self.open_prints.push(print);
-        self.skip_blanks();
-        if self.at(self.pos) != Some(b':') {
+        self.pos = past_blanks(doc, self.pos);
+        if byte_at(doc, self.pos) != Some(b':') {
             return None;
         }
         self.pos += 1;
-        if wanted.is_some() {
-            let entry = match fresh {
-                // Written ahead by `whole_container`.
-                None => entries.get_mut(index)?,
-                Some(key) => {
-                    entries.truncate(index);
-                    entries.push(Entry {
-                        key,
-                        key_span,
-                        value: null_node(),
-                    });
-                    entries.last_mut()?
+        let Some(entries) = entries else {
+            return self.whole_value(doc, depth + 1, child, &mut null_node());
+        };
+        // The entries before `index` are this object's: one at `index` is left over.
+        // The key to write, unless the entry there has it already.
+        let key = match fresh {
+            Some(key) => {
+                entries.truncate(index);
+                Some(key)
+            }
+            None => {
+                let known = &cursor.slot.and_then(|slot| self.shapes.get(slot))?.keys;
+                let text = &known.get(index)?.text;
+                match entries.get(index) {
+                    Some(entry) if crate::value::same_key(&entry.key, text) => None,
+                    _ => Some(text.clone()),
                 }
-            };
-            entry.key_span = key_span;
-            self.whole_value(depth + 1, child, &mut entry.value)
-        } else {
-            self.whole_value(depth + 1, child, &mut null_node())
-        }
+            }
+        };
+        let entry = match entries.get_mut(index) {
+            Some(entry) => {
+                if let Some(key) = key {
+                    entry.key = key;
+                }
+                entry
+            }
+            None => {
+                entries.push(Entry {
+                    key: key.unwrap_or_default(),
+                    key_span,
+                    value: null_node(),
+                });
+                entries.last_mut()?
+            }
+        };
+        entry.key_span = key_span;
+        self.whole_value(doc, depth + 1, child, &mut entry.value)
     }
 
     /// A key at its opening quote that no shape foretold, checked (no escape, within the limits,
@@ -948,9 +1023,15 @@ impl JsonRecords {
     /// Where the first `"`, `\` or control character at or after `from` is in the current
     /// document (its end if there is none).
     fn next_special(&self, from: usize) -> usize {
-        let end = self.end.min(self.source.text().len());
-        let rest = self.source.text().as_bytes().get(from..end).unwrap_or(&[]);
-        first_special(rest).map_or(end.max(from), |i| from + i)
+        let text = self.source.text().as_bytes();
+        special_from(text.get(..self.end.min(text.len())).unwrap_or(&[]), from)
+    }
+
+    /// Whether `word` stands at the current position, inside the current document.
+    fn at_word(&self, word: &[u8]) -> bool {
+        word.iter()
+            .enumerate()
+            .all(|(i, &b)| self.at(self.pos + i) == Some(b))
     }
 
     fn literal(&mut self, word: &[u8], value: Value) -> Result<(), Box<DataError>> {
@@ -1067,90 +1148,41 @@ impl JsonRecords {
     /// Reads a number: an exact decimal, or its text when it is too large for one; only checked
     /// (a null) unless `build`.
     fn number(&mut self, build: bool) -> Result<(Value, Span), Box<DataError>> {
-        let start = self.pos;
-        let mut i = start;
-        let negative = self.at(i) == Some(b'-');
-        if negative {
-            i += 1;
-        }
-        let int_start = i;
-        match self.at(i) {
-            Some(b'0') => {
-                i += 1;
-                if self.at(i).is_some_and(|b| b.is_ascii_digit()) {
-                    self.pos = i;
-                    return Err(self.syntax(
-                        "a JSON number cannot have leading zeros".to_string(),
-                        char_span(self.source.text(), int_start),
-                        "leading zero".to_string(),
-                        Some(
-                            "write the number without leading zeros, or quote it as a string"
-                                .to_string(),
-                        ),
-                    ));
-                }
-            }
-            Some(b'1'..=b'9') => i = self.digits_end(i),
-            _ => {
-                self.pos = i;
-                return Err(self.expected("a digit after `-`", None));
-            }
-        }
-        let int_end = i;
-        let mut frac = (i, i);
-        if self.at(i) == Some(b'.') {
-            let frac_start = i + 1;
-            i = self.digits_end(frac_start);
-            if i == frac_start {
-                self.pos = i;
-                return Err(self.expected("a digit after the decimal point", None));
-            }
-            frac = (frac_start, i);
-        }
-        let mut exp = 0;
-        if let Some(b'e' | b'E') = self.at(i) {
-            i += 1;
-            let exp_negative = self.at(i) == Some(b'-');
-            if let Some(b'-' | b'+') = self.at(i) {
-                i += 1;
-            }
-            let exp_start = i;
-            i = self.digits_end(i);
-            if i == exp_start {
-                self.pos = i;
-                return Err(self.expected("a digit in the exponent", None));
-            }
-            let digits = self
-                .source
-                .text()
-                .as_bytes()
-                .get(exp_start..i)
-                .unwrap_or(&[]);
-            exp = exponent(exp_negative, digits);
-        }
-        self.pos = i;
-        if !build {
-            return Ok((Value::Null, Span::new(start, i)));
-        }
-        let bytes = self.source.text().as_bytes();
-        let int = bytes.get(int_start..int_end).unwrap_or(&[]);
-        let frac = bytes.get(frac.0..frac.1).unwrap_or(&[]);
-        let span = Span::new(start, i);
-        let value = match decimal_from_parts(negative, int, frac, exp) {
-            Some(number) => Value::Number(number),
-            None => Value::String(self.source.slice(span).into()),
+        let text = self.source.text();
+        let doc = text.get(..self.end.min(text.len())).unwrap_or("");
+        let number = match scan_number(doc.as_bytes(), self.pos) {
+            Ok(number) => number,
+            Err(fault) => return Err(self.number_fault(fault)),
         };
-        Ok((value, span))
+        self.pos = number.span.end;
+        let mut value = Value::Null;
+        if build {
+            write_number(doc, &number, &mut value);
+        }
+        Ok((value, number.span))
     }
 
-    /// Where the run of ASCII digits at `i` ends (within the current document).
-    fn digits_end(&self, i: usize) -> usize {
-        let end = self.end.min(self.source.text().len());
-        let rest = self.source.text().as_bytes().get(i..end).unwrap_or(&[]);
-        i + rest
-            .iter()
-            .position(|b| !b.is_ascii_digit())
-            .unwrap_or(rest.len())
+    /// What is wrong with a number, as a syntax error there.
+    #[cold]
+    fn number_fault(&mut self, fault: NumberFault) -> Box<DataError> {
+        match fault {
+            NumberFault::LeadingZero { zero, next } => {
+                self.pos = next;
+                self.syntax(
+                    "a JSON number cannot have leading zeros".to_string(),
+                    char_span(self.source.text(), zero),
+                    "leading zero".to_string(),
+                    Some(
+                        "write the number without leading zeros, or quote it as a string"
+                            .to_string(),
+                    ),
+                )
+            }
+            NumberFault::Missing { at, what } => {
+                self.pos = at;
+                self.expected(what, None)
+            }
+        }
     }
 
     /// What stands at the current position, for a message.
@@ -1175,6 +1207,7 @@ impl JsonRecords {
         }
     }
 
+    #[cold]
     fn expected(&self, what: &str, help: Option<&str>) -> Box<DataError> {
         let found = self.found();
         let span = if self.pos < self.end {
@@ -1190,6 +1223,7 @@ impl JsonRecords {
         )
     }
 
+    #[cold]
     fn syntax(
         &self,
         message: String,
@@ -1207,6 +1241,7 @@ impl JsonRecords {
         ))
     }
 
+    #[cold]
     fn unterminated(&self, start: usize, at: usize) -> Box<DataError> {
         let message = format!(
             "expected `\"` to close the string, found {}",
@@ -1223,6 +1258,7 @@ impl JsonRecords {
         error
     }
 
+    #[cold]
     fn control_character(&self, at: usize) -> Box<DataError> {
         let code = self.at(at).map_or(0, u32::from);
         self.syntax(
@@ -1236,6 +1272,7 @@ impl JsonRecords {
         )
     }
 
+    #[cold]
     fn bad_escape(&self, at: usize) -> Box<DataError> {
         let text = self.source.text();
         let len = text
@@ -1251,6 +1288,7 @@ impl JsonRecords {
         )
     }
 
+    #[cold]
     fn lone_surrogate(&self, at: usize) -> Box<DataError> {
         let span = Span::new(at, (at + 6).min(self.end));
         self.syntax(
@@ -1310,10 +1348,132 @@ pub(crate) fn first_special(bytes: &[u8]) -> Option<usize> {
         .map(|i| whole + i)
 }
 
+/// Writes the number a [`ScannedNumber`] of `doc` spells into `out`: exact, or its text when
+/// no decimal holds it.
+fn write_number(doc: &str, number: &ScannedNumber, out: &mut Value) {
+    let bytes = doc.as_bytes();
+    let int = bytes.get(number.int.clone()).unwrap_or(&[]);
+    let frac = bytes.get(number.frac.clone()).unwrap_or(&[]);
+    match decimal_from_parts(number.negative, int, frac, number.exp) {
+        Some(decimal) => *out = Value::Number(decimal),
+        None => {
+            let text = doc.get(number.span.start..number.span.end).unwrap_or("");
+            *out = Value::String(text.into());
+        }
+    }
+}
+
+/// Why the text at a number's start is not a JSON number.
+enum NumberFault {
+    /// A zero followed by a digit (`0`'s place, and the digit's).
+    LeadingZero { zero: usize, next: usize },
+    /// No digit where one must be, and what was expected there.
+    Missing { at: usize, what: &'static str },
+}
+
+/// The number at `start` of `doc` (a document's text, cut at its end), checked and cut into its
+/// parts.
+#[inline(always)]
+fn scan_number(doc: &[u8], start: usize) -> Result<ScannedNumber, NumberFault> {
+    let at = |i: usize| doc.get(i).copied();
+    let mut i = start;
+    let negative = at(i) == Some(b'-');
+    if negative {
+        i += 1;
+    }
+    let int_start = i;
+    match at(i) {
+        Some(b'0') => {
+            i += 1;
+            if at(i).is_some_and(|b| b.is_ascii_digit()) {
+                return Err(NumberFault::LeadingZero {
+                    zero: int_start,
+                    next: i,
+                });
+            }
+        }
+        Some(b'1'..=b'9') => i = digits_end(doc, i),
+        _ => {
+            let what = "a digit after `-`";
+            return Err(NumberFault::Missing { at: i, what });
+        }
+    }
+    let int_end = i;
+    let mut frac = (i, i);
+    if at(i) == Some(b'.') {
+        let frac_start = i + 1;
+        i = digits_end(doc, frac_start);
+        if i == frac_start {
+            let what = "a digit after the decimal point";
+            return Err(NumberFault::Missing { at: i, what });
+        }
+        frac = (frac_start, i);
+    }
+    let mut exp = 0;
+    if let Some(b'e' | b'E') = at(i) {
+        i += 1;
+        let exp_negative = at(i) == Some(b'-');
+        if let Some(b'-' | b'+') = at(i) {
+            i += 1;
+        }
+        let exp_start = i;
+        i = digits_end(doc, i);
+        if i == exp_start {
+            let what = "a digit in the exponent";
+            return Err(NumberFault::Missing { at: i, what });
+        }
+        exp = exponent(exp_negative, doc.get(exp_start..i).unwrap_or(&[]));
+    }
+    Ok(ScannedNumber {
+        negative,
+        int: int_start..int_end,
+        frac: frac.0..frac.1,
+        exp,
+        span: Span::new(start, i),
+    })
+}
+
+/// Where the run of ASCII digits at `i` of `doc` ends.
+fn digits_end(doc: &[u8], i: usize) -> usize {
+    let rest = doc.get(i..).unwrap_or(&[]);
+    i + rest
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(rest.len())
+}
+
+/// Where the first `"`, `\` or control character at or after `from` is in `doc` (its end if
+/// there is none).
+fn special_from(doc: &[u8], from: usize) -> usize {
+    let rest = doc.get(from..).unwrap_or(&[]);
+    first_special(rest).map_or(doc.len().max(from), |i| from + i)
+}
+
+/// The byte at `i` of `doc`.
+#[inline]
+fn byte_at(doc: &str, i: usize) -> Option<u8> {
+    doc.as_bytes().get(i).copied()
+}
+
+/// The first place at or after `i` in `doc` that is not a blank.
+#[inline]
+fn past_blanks(doc: &str, mut i: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = doc.as_bytes().get(i) {
+        i += 1;
+    }
+    i
+}
+
 /// A key's hash, for the duplicate check of skipped objects.
 fn hash_key(bytes: &[u8]) -> u64 {
     use std::hash::BuildHasher;
     foldhash::fast::FixedState::with_seed(0).hash_one(bytes)
+}
+
+impl super::RecordReader for JsonRecords {
+    fn give_back(&mut self, root: Node) {
+        self.spare = Some(root);
+    }
 }
 
 impl Iterator for JsonRecords {
@@ -1898,7 +2058,7 @@ mod tests {
                 1 => Just(String::new()),
             ];
             let ending = prop::sample::select(vec!["\n", "\r\n", " \n"]);
-            prop::collection::vec((line, ending), 1..5)
+            prop::collection::vec((line, ending), 1..8)
                 .prop_map(|lines| lines.into_iter().map(|(l, e)| format!("{l}{e}")).collect())
         }
 
@@ -1924,6 +2084,20 @@ mod tests {
                 general.whole_lines = false;
                 let general: Vec<_> = general.collect();
                 prop_assert_eq!(format!("{whole:?}"), format!("{general:?}"));
+            }
+
+            /// Records read into the trees of records given back, as the pipeline gives each
+            /// back once it is done with it, are the records read into fresh trees: nothing of
+            /// an earlier record stays in a later one.
+            #[test]
+            fn records_read_into_trees_given_back_are_read_as_into_fresh_ones(
+                text in lines(),
+                policy in policy(),
+                projected in any::<bool>(),
+            ) {
+                let options = if projected { reading(&policy) } else { LoadOptions::default() };
+                let (fresh, reused) = fresh_and_given_back(&text, &options);
+                prop_assert_eq!(reused, fresh);
             }
 
             /// A record read with a projection is accepted or refused as the whole record is, and
@@ -1954,6 +2128,39 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Each record's results read afresh, and read into the trees of the records before it,
+    /// given back one by one.
+    fn fresh_and_given_back(text: &str, options: &LoadOptions) -> (Vec<String>, Vec<String>) {
+        use crate::data::RecordReader;
+        let source = SourceFile::new("test.jsonl", text);
+        let fresh = JsonRecords::new(source.clone(), options.clone(), true)
+            .map(|result| format!("{result:?}"))
+            .collect();
+        let mut reader = JsonRecords::new(source, options.clone(), true);
+        let mut reused = Vec::new();
+        while let Some(result) = reader.next() {
+            reused.push(format!("{result:?}"));
+            if let Ok(record) = result {
+                reader.give_back(record.root);
+            }
+        }
+        (fresh, reused)
+    }
+
+    #[test]
+    fn a_tree_given_back_keeps_nothing_of_its_record() {
+        // The elements of a list share one shape, which the second element leaves as `u, k`.
+        // The next record's first element is read into the first element before it, keyed
+        // `k, u`: its key `u` is written over `k`, and the number read there must not stay as
+        // the value of `u`, which nothing reads.
+        let text = "{\"id\": 1, \"items\": [{\"k\": 1, \"u\": 5}, {\"u\": 6, \"k\": 2}]}\n\
+                    {\"id\": 2, \"items\": [{\"u\": 7, \"k\": 3}]}\n";
+        let (fresh, reused) = fresh_and_given_back(text, &reading("deny when items.k exists\n"));
+        assert_eq!(fresh.len(), 2);
+        assert!(fresh[1].contains("Number(3)"), "{}", fresh[1]);
+        assert_eq!(reused, fresh);
     }
 
     #[test]

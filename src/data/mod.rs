@@ -146,6 +146,22 @@ pub struct DataError {
     pub related_label: String,
 }
 
+/// The records of one file, one at a time, in file order (see [`read_records`]).
+pub trait RecordReader: Iterator<Item = Result<Record, DataError>> + Send {
+    /// Hands back the tree of a record that is done with, for the reader to read a later record
+    /// into: a reader that keeps it overwrites the values of the next record of the same shape
+    /// in place, instead of building its keys and containers again. Others drop it.
+    fn give_back(&mut self, root: Node) {
+        drop(root);
+    }
+}
+
+impl RecordReader for yaml::YamlRecords<'_> {}
+
+impl RecordReader for csv::CsvRecords {}
+
+impl RecordReader for std::iter::Once<Result<Record, DataError>> {}
+
 /// Reads the records of one file, one at a time, in file order.
 ///
 /// A record that cannot be read (a duplicate key, a value that is not a mapping) is an `Err` and
@@ -154,7 +170,7 @@ pub fn read_records<'a>(
     source: &'a Source,
     format: Format,
     options: &LoadOptions,
-) -> Box<dyn Iterator<Item = Result<Record, DataError>> + Send + 'a> {
+) -> Box<dyn RecordReader + 'a> {
     match format {
         Format::Yaml => Box::new(yaml::YamlRecords::new(source, options.clone())),
         Format::Json => Box::new(json::JsonRecords::new(

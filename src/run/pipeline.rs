@@ -413,7 +413,8 @@ fn read_chunk(
     let across = crate::eval::across::any(program);
     let mut findings = Vec::new();
     let mut next_index = 0;
-    for record in data::read_records(&source, format, &options.load) {
+    let mut records = data::read_records(&source, format, &options.load);
+    while let Some(record) = records.next() {
         outcome.summary.records += 1;
         let mut record = match record {
             Ok(record) => record,
@@ -437,6 +438,8 @@ fn read_chunk(
             violations.clear();
         }
         if findings.is_empty() && violations.is_empty() && !every_record && !across {
+            // Done with: the reader may read the next record into it.
+            records.give_back(record.root);
             continue;
         }
         let label = eval::record_id(&record, id_field).unwrap_or_default();
@@ -517,6 +520,7 @@ fn read_chunk(
                 &mut outcome.findings,
             );
         }
+        records.give_back(record.root);
     }
     outcome.indexes = next_index;
     outcome.bytes = source.text().len();
