@@ -439,9 +439,16 @@ impl Builder {
     /// Hands out a document's record that a reader built on its own, valid and whole: what
     /// [`Builder::begin_document`], the events of the record and [`Builder::end_document`]
     /// would give.
-    pub(super) fn whole_record(&mut self, root: Node) {
+    pub(super) fn whole_record(&mut self, root: Node) -> Record {
         self.begin_document();
-        self.emit(root, None);
+        let index = self.next_index;
+        self.next_index += 1;
+        Record {
+            source: self.source.clone(),
+            index,
+            root,
+            line: self.line,
+        }
     }
 
     /// Events read in the current document (for tests that check records stream out).

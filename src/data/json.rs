@@ -201,7 +201,9 @@ impl JsonRecords {
     fn step(&mut self) -> Result<(), Box<DataError>> {
         match self.state {
             State::Start => {
-                self.start_document();
+                if let Some(record) = self.start_document() {
+                    self.builder.out.push_back(Ok(record));
+                }
                 Ok(())
             }
             State::Value => self.value(),
@@ -319,17 +321,18 @@ impl JsonRecords {
         }
     }
 
-    /// Starts the next document: the whole file, or the next line that is not blank.
-    fn start_document(&mut self) {
+    /// Starts the next document: the whole file, or the next line that is not blank. A line
+    /// read whole ([`JsonRecords::whole_line`]) is its record, returned straight away.
+    fn start_document(&mut self) -> Option<Record> {
         if !self.lines {
             if self.next_line > self.end {
                 self.done = true;
-                return;
+                return None;
             }
             self.next_line = self.end + 1;
             self.builder.begin_document();
             self.state = State::Value;
-            return;
+            return None;
         }
         let text = self.source.text();
         let len = text.len();
@@ -339,7 +342,7 @@ impl JsonRecords {
             let start = self.next_line;
             if start >= len {
                 self.done = true;
-                return;
+                return None;
             }
             let rest = text.as_bytes().get(start..).unwrap_or(&[]);
             let line_end = memchr::memchr(b'\n', rest).map_or(len, |i| start + i);
@@ -363,15 +366,14 @@ impl JsonRecords {
                 && let Some(root) = self.whole_line()
             {
                 // The state stays `Start`: the next line is the next document.
-                self.builder.whole_record(root);
-                return;
+                return Some(self.builder.whole_record(root));
             }
             self.pos = start;
             self.stack.clear();
             self.after_comma = false;
             self.builder.begin_document();
             self.state = State::Value;
-            return;
+            return None;
         }
     }
 
@@ -1489,6 +1491,13 @@ impl Iterator for JsonRecords {
                 if self.done {
                     return None;
                 }
+            }
+            if self.state == State::Start {
+                // Most lines are read whole: their records go out without the queue.
+                if let Some(record) = self.start_document() {
+                    return Some(Ok(record));
+                }
+                continue;
             }
             if let Err(error) = self.step() {
                 self.fail(*error);
