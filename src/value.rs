@@ -153,6 +153,45 @@ pub(crate) fn order_decimals(a: &Decimal, b: &Decimal) -> std::cmp::Ordering {
     a.cmp(b)
 }
 
+/// How `a / divisor`, as [`arith`] divides (rounded to what a [`Decimal`] holds), orders against
+/// `bound`, found without dividing, when it is certain to be the same; `None` otherwise.
+///
+/// It is found exactly, as `a` against `bound × divisor` (reversed for a negative divisor).
+/// The rounded quotient orders alike whenever rounding cannot reach the bound: with every scale
+/// at most [`QUOTIENT_SCALE`], `a` and the divisor below 10^15 and the divisor at least 1, an
+/// exact quotient other than the bound lies at least 10^-10 / |divisor| from it, while rounding
+/// to a decimal's 28 digits moves it less than |a| / |divisor| × 10^-27, below 10^-12 /
+/// |divisor|. A quotient equal to the bound has at most ten decimals, and is exact.
+pub(crate) fn order_quotient(
+    a: &Decimal,
+    divisor: &Decimal,
+    bound: &Decimal,
+) -> Option<std::cmp::Ordering> {
+    let (ma, sa) = (a.mantissa(), a.scale());
+    let (md, sd) = (divisor.mantissa(), divisor.scale());
+    let (mb, sb) = (bound.mantissa(), bound.scale());
+    let scale = sa.max(sb + sd);
+    if scale > QUOTIENT_SCALE || md == 0 {
+        return None;
+    }
+    let power = |exponent: u32| 10i128.checked_pow(exponent);
+    let limit = |scale: u32| power(15 + scale);
+    // |a| < 10^15, 1 <= |divisor| < 10^15.
+    if ma.unsigned_abs() >= limit(sa)?.unsigned_abs()
+        || md.unsigned_abs() >= limit(sd)?.unsigned_abs()
+        || md.unsigned_abs() < power(sd)?.unsigned_abs()
+    {
+        return None;
+    }
+    let left = ma.checked_mul(power(scale - sa)?)?;
+    let right = mb.checked_mul(md)?.checked_mul(power(scale - sb - sd)?)?;
+    let ordering = left.cmp(&right);
+    Some(if md < 0 { ordering.reverse() } else { ordering })
+}
+
+/// The largest scale of the numbers [`order_quotient`] orders without dividing.
+const QUOTIENT_SCALE: u32 = 10;
+
 /// A key's first eight bytes and its length in one number, compared where keys are compared
 /// often: keys whose prints differ differ, and keys of up to seven bytes with the same print
 /// are the same (a longer key's print leaves some of it out).
@@ -344,6 +383,92 @@ pub(crate) fn arith(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// How the quotient [`arith`] computes orders against `bound`: what [`order_quotient`] must
+    /// give whenever it gives anything.
+    fn divided(a: Decimal, divisor: Decimal, bound: Decimal) -> Option<std::cmp::Ordering> {
+        let quotient = arith(crate::syntax::ast::ArithOp::Div, a, divisor).ok()?;
+        Some(quotient.cmp(&bound))
+    }
+
+    #[test]
+    fn a_quotient_orders_without_dividing_as_it_does_divided() {
+        let numbers = [
+            "0",
+            "1",
+            "-1",
+            "3",
+            "7",
+            "0.01",
+            "12763.11",
+            "125425.08",
+            "-0.5",
+            "20000",
+            "2.5",
+            "999999999999999",
+            "100000000000000",
+            "0.0000000001",
+            "1.0000000001",
+            "3.3333333333",
+        ];
+        let numbers: Vec<Decimal> = numbers.iter().map(|n| n.parse().unwrap()).collect();
+        let mut decided = 0;
+        for &a in &numbers {
+            for &divisor in &numbers {
+                // The bounds that matter most: the quotient itself, rounded, and its neighbours.
+                let mut bounds = numbers.clone();
+                if let Some(q) = a.checked_div(divisor) {
+                    for dp in 0..=10 {
+                        let step = Decimal::new(1, dp);
+                        let r = q.round_dp(dp);
+                        bounds.extend([r, r - step, r + step]);
+                    }
+                }
+                for bound in bounds {
+                    if let Some(ordering) = order_quotient(&a, &divisor, &bound) {
+                        decided += 1;
+                        assert_eq!(
+                            Some(ordering),
+                            divided(a, divisor, bound),
+                            "{a} / {divisor} against {bound}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(decided > 1000, "only {decided} decided");
+        // Where rounding could decide, it is left to the division.
+        let third: Decimal = "0.3333333333333333333333333333".parse().unwrap();
+        assert_eq!(
+            order_quotient(&Decimal::ONE, &Decimal::from(3), &third),
+            None
+        );
+        assert_eq!(order_quotient(&Decimal::ONE, &Decimal::ZERO, &third), None);
+    }
+
+    proptest::proptest! {
+        /// On any numbers, a quotient ordered without dividing orders as the division's result.
+        #[test]
+        fn quotients_order_as_divided(
+            (ma, sa) in (-(10i64.pow(17))..10i64.pow(17), 0u32..13),
+            (md, sd) in (-(10i64.pow(17))..10i64.pow(17), 0u32..13),
+            (mb, sb) in (-(10i64.pow(17))..10i64.pow(17), 0u32..13),
+            near in 0u32..12,
+            offset in -2i64..3,
+        ) {
+            let a = Decimal::new(ma, sa);
+            let divisor = Decimal::new(md, sd);
+            let mut bounds = vec![Decimal::new(mb, sb)];
+            if let Some(q) = a.checked_div(divisor) {
+                bounds.push(q.round_dp(near) + Decimal::new(offset, near));
+            }
+            for bound in bounds {
+                if let Some(ordering) = order_quotient(&a, &divisor, &bound) {
+                    proptest::prop_assert_eq!(Some(ordering), divided(a, divisor, bound));
+                }
+            }
+        }
+    }
 
     #[test]
     fn a_key_s_print_is_the_same_read_in_place_and_tells_short_keys_apart() {

@@ -8,7 +8,10 @@ use std::cmp::Ordering;
 use super::{Context, Reach, Verdict, equals_constant, reach, text_in_set};
 use crate::compile::quick::{Bound, Number, Place, Quick, QuickRule};
 use crate::source::Span;
-use crate::value::{Node, Value, order_decimals, parse_data_date, parse_data_number};
+use crate::syntax::ast::ArithOp;
+use crate::value::{
+    Node, Value, arith, order_decimals, order_quotient, parse_data_date, parse_data_number,
+};
 
 impl<'r> Context<'r, '_> {
     /// What the quick tests decide of the rule on the record, as the general evaluation would
@@ -101,6 +104,21 @@ impl<'r> Context<'r, '_> {
                         Some(node) => self.order_against(&node.value, bound)?,
                         None => return Some(false),
                     },
+                    (Number::Arith(first, rest), Bound::Number(bound))
+                        if let [(ArithOp::Div, divisor)] = rest.as_slice() =>
+                    {
+                        let Some(a) = self.number(first)? else {
+                            return Some(false);
+                        };
+                        let Some(divisor) = self.number(divisor)? else {
+                            return Some(false);
+                        };
+                        // A ratio against a constant: most often decided without dividing.
+                        match order_quotient(&a, &divisor, bound) {
+                            Some(ordering) => ordering,
+                            None => order_decimals(&arith(ArithOp::Div, a, divisor).ok()?, bound),
+                        }
+                    }
                     (_, Bound::Number(bound)) => match self.number(value)? {
                         Some(n) => order_decimals(&n, bound),
                         None => return Some(false),
