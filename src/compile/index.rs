@@ -32,8 +32,49 @@ use crate::value::{parse_data_date, parse_data_number};
 pub struct RuleIndex {
     /// One index per field path that some rule's first clause tests.
     pub paths: Vec<PathIndex>,
-    /// Rules that are candidates for every record, in rule order.
-    pub always: Vec<usize>,
+    /// Rules that are candidates for every record.
+    pub always: RuleSet,
+}
+
+/// A set of rules, by index: a rule added twice is in it once, and the rules come out in rule
+/// order, without sorting.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    /// Bit `i % 64` of word `i / 64` stands for rule `i`.
+    words: Vec<u64>,
+}
+
+impl RuleSet {
+    /// Makes this set the same as `other`, reusing its room.
+    pub(crate) fn copy_from(&mut self, other: &RuleSet) {
+        self.words.clear();
+        self.words.extend_from_slice(&other.words);
+    }
+
+    /// Adds a rule.
+    pub(crate) fn insert(&mut self, rule: usize) {
+        let word = rule / 64;
+        if self.words.len() <= word {
+            self.words.resize(word + 1, 0);
+        }
+        if let Some(bits) = self.words.get_mut(word) {
+            *bits |= 1 << (rule % 64);
+        }
+    }
+
+    /// The rules, in rule order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.words.iter().enumerate().flat_map(|(word, &bits)| {
+            let mut bits = bits;
+            std::iter::from_fn(move || {
+                let bit = bits.trailing_zeros() as usize;
+                (bits != 0).then(|| {
+                    bits &= bits - 1;
+                    word * 64 + bit
+                })
+            })
+        })
+    }
 }
 
 /// The rules whose first clause tests one field path.
@@ -163,7 +204,7 @@ impl RuleIndex {
         let mut index = RuleIndex::default();
         for (rule, clause) in first_clauses.enumerate() {
             let Some((path, key)) = clause.and_then(key_of) else {
-                index.always.push(rule);
+                index.always.insert(rule);
                 continue;
             };
             let position = match index.paths.iter().position(|p| p.path == path) {
@@ -213,14 +254,14 @@ impl PathIndex {
         }
     }
 
-    /// Appends to `out` the rules of this path that a record whose value at the path is `probe`
-    /// may meet (unsorted; a rule may appear twice). `at` is where a plain string, number or
+    /// Adds to `out` the rules of this path that a record whose value at the path is `probe`
+    /// may meet. `at` is where a plain string, number or
     /// date value stands: a rule whose key the value meets has its test true there, which
     /// `decided` (by rule) is given. `scratch` is reused for normalising.
     pub(crate) fn candidates(
         &self,
         (probe, at): (Probe<'_>, Option<Span>),
-        (out, decided): (&mut Vec<usize>, &mut [Option<Span>]),
+        (out, decided): (&mut RuleSet, &mut [Option<Span>]),
         scratch: &mut String,
     ) {
         let mut out = Found { out, decided };
@@ -284,7 +325,7 @@ impl PathIndex {
 
 /// Where [`PathIndex::candidates`] puts the rules it finds.
 struct Found<'a> {
-    out: &'a mut Vec<usize>,
+    out: &'a mut RuleSet,
     decided: &'a mut [Option<Span>],
 }
 
@@ -292,7 +333,7 @@ impl Found<'_> {
     /// Adds `rules`, each with its test true at `decided` when that is given.
     fn push(&mut self, rules: impl Iterator<Item = usize>, decided: Option<Span>) {
         for rule in rules {
-            self.out.push(rule);
+            self.out.insert(rule);
             if let Some(at) = decided
                 && let Some(slot) = self.decided.get_mut(rule)
             {
@@ -378,5 +419,25 @@ pub(crate) fn flipped(order: Order) -> Order {
         Order::Le => Order::Ge,
         Order::Gt => Order::Lt,
         Order::Ge => Order::Le,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RuleSet;
+
+    #[test]
+    fn a_rule_set_gives_each_rule_once_in_rule_order() {
+        let mut always = RuleSet::default();
+        always.insert(3);
+        let mut set = RuleSet::default();
+        set.insert(700);
+        set.copy_from(&always);
+        for rule in [130, 0, 63, 64, 3, 130, 1000, 64] {
+            set.insert(rule);
+        }
+        assert_eq!(set.iter().collect::<Vec<_>>(), [0, 3, 63, 64, 130, 1000]);
+        set.copy_from(&RuleSet::default());
+        assert_eq!(set.iter().count(), 0);
     }
 }

@@ -69,7 +69,7 @@ pub struct Evaluator<'p> {
     program: &'p Program,
     /// The expressions per member of its group rules.
     pub(crate) per_member: per_member::Plan<'p>,
-    candidates: Vec<usize>,
+    candidates: crate::compile::index::RuleSet,
     /// By rule: where the rule index found the rule's first test true on the current record.
     decided: Vec<Option<Span>>,
     scratch: String,
@@ -84,7 +84,7 @@ impl<'p> Evaluator<'p> {
         Evaluator {
             program,
             per_member: per_member::Plan::new(program),
-            candidates: Vec::new(),
+            candidates: crate::compile::index::RuleSet::default(),
             decided: vec![None; program.rules.len()],
             scratch: String::new(),
             slots: RootSlots::default(),
@@ -111,8 +111,7 @@ impl<'p> Evaluator<'p> {
         let program = self.program;
         self.slots.fill(program, &record.root);
         let index = &program.index;
-        self.candidates.clear();
-        self.candidates.extend_from_slice(&index.always);
+        self.candidates.copy_from(&index.always);
         for path_index in &index.paths {
             let probe = match path_index.slot {
                 Some(slot) => match self.slots.get(&record.root, slot) {
@@ -127,15 +126,11 @@ impl<'p> Evaluator<'p> {
                 &mut self.scratch,
             );
         }
-        if !index.paths.is_empty() {
-            self.candidates.sort_unstable();
-            self.candidates.dedup();
-        }
         let first = findings.len();
         evaluate_rules(
             program,
             (record, &self.slots),
-            self.candidates.iter().map(|&rule| Candidate {
+            self.candidates.iter().map(|rule| Candidate {
                 rule,
                 decided: self.decided.get_mut(rule).and_then(Option::take),
             }),
