@@ -334,8 +334,7 @@ impl JsonRecords {
             self.state = State::Value;
             return None;
         }
-        let text = self.source.text();
-        let len = text.len();
+        let len = self.source.text().len();
         // Counting LFs counts lines only where nothing else ends one.
         let only_lf = self.source.only_lf();
         loop {
@@ -344,13 +343,24 @@ impl JsonRecords {
                 self.done = true;
                 return None;
             }
-            let rest = text.as_bytes().get(start..).unwrap_or(&[]);
-            let line_end = memchr::memchr(b'\n', rest).map_or(len, |i| start + i);
-            self.next_line = line_end + 1;
             self.line_number += 1;
             // The first line starts at the text's start, before a byte order mark.
             let line_start = if self.line_number == 1 { 0 } else { start };
             self.builder.line = only_lf.then_some((self.line_number, line_start));
+            if self.whole_lines {
+                self.pos = start;
+                self.end = len;
+                if let Some(root) = self.whole_line() {
+                    // The line ends where its record's blanks do; the state stays `Start`:
+                    // the next line is the next document.
+                    self.next_line = self.pos + 1;
+                    return Some(self.builder.whole_record(root));
+                }
+            }
+            let text = self.source.text();
+            let rest = text.as_bytes().get(start..).unwrap_or(&[]);
+            let line_end = memchr::memchr(b'\n', rest).map_or(len, |i| start + i);
+            self.next_line = line_end + 1;
             let line = text.as_bytes().get(start..line_end).unwrap_or(&[]);
             let end = if line.last() == Some(&b'\r') {
                 line_end - 1
@@ -362,13 +372,6 @@ impl JsonRecords {
             }
             self.pos = start;
             self.end = end;
-            if self.whole_lines
-                && let Some(root) = self.whole_line()
-            {
-                // The state stays `Start`: the next line is the next document.
-                return Some(self.builder.whole_record(root));
-            }
-            self.pos = start;
             self.stack.clear();
             self.after_comma = false;
             self.builder.begin_document();
@@ -377,8 +380,9 @@ impl JsonRecords {
         }
     }
 
-    /// The record of the current line read straight into nodes, when the line is the common
-    /// case: an object, valid, with no escape in a key, no key twice and within the limits, and
+    /// The record of the line at the current position read straight into nodes, with the
+    /// position left at the line's end (its LF, or the end of the text), when the line is the
+    /// common case: an object, valid, with no escape in a key, no key twice and within the limits, and
     /// no `--records` path. `None` leaves the line to the general reader (from its start), which
     /// gives the same record or says what is wrong. This skips the event-by-event building.
     fn whole_line(&mut self) -> Option<Node> {
@@ -392,7 +396,9 @@ impl JsonRecords {
         read
     }
 
-    /// [`JsonRecords::whole_line`] on `doc`, the text up to the line's end.
+    /// [`JsonRecords::whole_line`] on `doc`, the text from the line on. The line is read
+    /// without first looking for its end: blanks here are those within a line, and nothing
+    /// else read here (a string, a number, a literal) takes in an LF.
     fn whole_document(&mut self, doc: &str, wanted: Wanted) -> Option<Node> {
         self.open_prints.clear();
         self.pos = past_blanks(doc, self.pos);
@@ -402,7 +408,7 @@ impl JsonRecords {
         let mut root = self.spare.take().unwrap_or_else(null_node);
         let read = self.whole_value(doc, 0, Some(wanted), &mut root);
         self.pos = past_blanks(doc, self.pos);
-        if read.is_some() && self.pos >= doc.len() {
+        if read.is_some() && matches!(byte_at(doc, self.pos), None | Some(b'\n')) {
             return Some(root);
         }
         // Half overwritten, it is as good a tree to read into as any.
@@ -1457,10 +1463,11 @@ fn byte_at(doc: &str, i: usize) -> Option<u8> {
     doc.as_bytes().get(i).copied()
 }
 
-/// The first place at or after `i` in `doc` that is not a blank.
+/// The first place at or after `i` in `doc` that is not a blank within a line (a space, a tab
+/// or a CR: an LF ends a JSON Lines line).
 #[inline]
 fn past_blanks(doc: &str, mut i: usize) -> usize {
-    while let Some(b' ' | b'\t' | b'\n' | b'\r') = doc.as_bytes().get(i) {
+    while let Some(b' ' | b'\t' | b'\r') = doc.as_bytes().get(i) {
         i += 1;
     }
     i
@@ -1531,6 +1538,30 @@ mod tests {
 
     fn read_lines(text: &str) -> (Source, Vec<Result<Record, DataError>>) {
         read_with(text, true, LoadOptions::default())
+    }
+
+    #[test]
+    fn a_line_read_whole_ends_at_its_lf() {
+        // A line is read whole without looking for its end first: an LF inside an object,
+        // a string or after a number still ends the line, as the general reader has it.
+        let texts = [
+            "{\"id\": 1,\n\"a\": 2}\n{\"id\": 2}\n",
+            "{\"id\": 1, \"a\": \"x\ny\"}\n{\"id\": 2}\n",
+            "{\"id\": 1}\r\n{\"id\": 2}\t\r\n\n{\"id\": 3} \r",
+            "{\"id\": 1, \"a\": 2\n}\n",
+            "{\"id\": 1}\r{\"id\": 2}\n",
+            "{\"id\": 1, \"a\": [1,\n2]}\n",
+        ];
+        for text in texts {
+            let source = SourceFile::new("test.jsonl", text);
+            let whole: Vec<_> = JsonRecords::new(source.clone(), LoadOptions::default(), true)
+                .map(|r| format!("{r:?}"))
+                .collect();
+            let mut general = JsonRecords::new(source, LoadOptions::default(), true);
+            general.whole_lines = false;
+            let general: Vec<_> = general.map(|r| format!("{r:?}")).collect();
+            assert_eq!(whole, general, "{text:?}");
+        }
     }
 
     #[test]
@@ -2066,7 +2097,7 @@ mod tests {
                 1 => json().prop_map(|r| format!("{{\"id\": 1, \"a\": {r}}} 2")),
                 1 => Just(String::new()),
             ];
-            let ending = prop::sample::select(vec!["\n", "\r\n", " \n"]);
+            let ending = prop::sample::select(vec!["\n", "\r\n", " \n", "\r", "\t\r\n", ""]);
             prop::collection::vec((line, ending), 1..8)
                 .prop_map(|lines| lines.into_iter().map(|(l, e)| format!("{l}{e}")).collect())
         }
