@@ -66,6 +66,9 @@ struct Shape {
     depth: usize,
     wanted: Option<Wanted>,
     keys: Vec<KnownKey>,
+    /// The entries last cut off the end of an object at this place (a field that only some
+    /// records have), last first: the next object with more entries takes them back.
+    cut: Vec<Entry>,
 }
 
 /// A key of a [`Shape`]: its text (no escapes, within the limits), its print, and what is read
@@ -587,7 +590,13 @@ impl JsonRecords {
         // What the container in place had beyond this one's entries or elements.
         let built = if object { cursor.index } else { count };
         if let Some(entries) = entries {
-            entries.truncate(built);
+            match cursor.slot.and_then(|slot| self.shapes.get_mut(slot)) {
+                Some(shape) if entries.len() > built => {
+                    shape.cut.clear();
+                    shape.cut.extend(entries.drain(built..).rev());
+                }
+                _ => entries.truncate(built),
+            }
         }
         if let Some(items) = items {
             items.truncate(built);
@@ -620,6 +629,7 @@ impl JsonRecords {
                 depth,
                 wanted,
                 keys: Vec::new(),
+                cut: Vec::new(),
             });
             return Some(self.shapes.len() - 1);
         }
@@ -697,38 +707,31 @@ impl JsonRecords {
         let Some(entries) = entries else {
             return self.whole_value(doc, depth + 1, child, &mut null_node());
         };
-        // The entries before `index` are this object's: one at `index` is left over.
-        // The key to write, unless the entry there has it already.
-        let key = match fresh {
-            Some(key) => {
-                entries.truncate(index);
-                Some(key)
-            }
-            None => {
-                let known = &cursor.slot.and_then(|slot| self.shapes.get(slot))?.keys;
-                let text = &known.get(index)?.text;
-                match entries.get(index) {
-                    Some(entry) if crate::value::same_key(&entry.key, text) => None,
-                    _ => Some(text.clone()),
-                }
-            }
-        };
-        let entry = match entries.get_mut(index) {
-            Some(entry) => {
-                if let Some(key) = key {
-                    entry.key = key;
-                }
-                entry
-            }
-            None => {
-                entries.push(Entry {
-                    key: key.unwrap_or_default(),
+        // The entries before `index` are this object's. The one at `index` is left over from a
+        // record given back, or taken back from those cut off an object at this place before,
+        // or new; its key is written unless it is the same.
+        if entries.len() <= index {
+            let shape = cursor.slot.and_then(|slot| self.shapes.get_mut(slot));
+            let entry = shape
+                .and_then(|shape| shape.cut.pop())
+                .unwrap_or_else(|| Entry {
+                    key: Text::default(),
                     key_span,
                     value: null_node(),
                 });
-                entries.last_mut()?
+            entries.push(entry);
+        }
+        let entry = entries.get_mut(index)?;
+        match fresh {
+            Some(key) => entry.key = key,
+            None => {
+                let known = &cursor.slot.and_then(|slot| self.shapes.get(slot))?.keys;
+                let text = &known.get(index)?.text;
+                if !crate::value::same_key(&entry.key, text) {
+                    entry.key = text.clone();
+                }
             }
-        };
+        }
         entry.key_span = key_span;
         self.whole_value(doc, depth + 1, child, &mut entry.value)
     }
