@@ -109,28 +109,6 @@ fn piece<const N: usize>(bytes: &[u8], at: usize) -> Option<[u8; N]> {
 /// their scales are equal or one scales to the other without overflow (the common case: an
 /// amount against a threshold), which costs a fraction of the general comparison.
 pub(crate) fn order_decimals(a: &Decimal, b: &Decimal) -> std::cmp::Ordering {
-    /// 10 to the power of each scale difference that is rescaled by a plain multiplication.
-    const POWERS: [i128; 19] = [
-        1,
-        10,
-        100,
-        1_000,
-        10_000,
-        100_000,
-        1_000_000,
-        10_000_000,
-        100_000_000,
-        1_000_000_000,
-        10_000_000_000,
-        100_000_000_000,
-        1_000_000_000_000,
-        10_000_000_000_000,
-        100_000_000_000_000,
-        1_000_000_000_000_000,
-        10_000_000_000_000_000,
-        100_000_000_000_000_000,
-        1_000_000_000_000_000_000,
-    ];
     let (scale_a, scale_b) = (a.scale(), b.scale());
     let (x, y) = (a.mantissa(), b.mantissa());
     if scale_a == scale_b {
@@ -138,20 +116,36 @@ pub(crate) fn order_decimals(a: &Decimal, b: &Decimal) -> std::cmp::Ordering {
     }
     // A mantissa below 2^64 times at most 10^18 stays far below 2^127: no overflow.
     let small = |m: i128| m.unsigned_abs() < 1 << 64;
+    let power = |difference: u32| POWERS_OF_TEN.get(..19)?.get(difference as usize);
     if scale_a < scale_b
         && small(x)
-        && let Some(power) = POWERS.get((scale_b - scale_a) as usize)
+        && let Some(power) = power(scale_b - scale_a)
     {
         return (x * power).cmp(&y);
     }
     if scale_b < scale_a
         && small(y)
-        && let Some(power) = POWERS.get((scale_a - scale_b) as usize)
+        && let Some(power) = power(scale_a - scale_b)
     {
         return x.cmp(&(y * power));
     }
     a.cmp(b)
 }
+
+/// 10 to the power of 0 to 28, the scales a [`Decimal`] can have.
+#[allow(
+    clippy::indexing_slicing,
+    reason = "evaluated when compiling: an index out of range fails the build"
+)]
+const POWERS_OF_TEN: [i128; 29] = {
+    let mut powers = [1i128; 29];
+    let mut i = 1;
+    while i < 29 {
+        powers[i] = powers[i - 1] * 10;
+        i += 1;
+    }
+    powers
+};
 
 /// How `a / divisor`, as [`arith`] divides (rounded to what a [`Decimal`] holds), orders against
 /// `bound`, found without dividing, when it is certain to be the same; `None` otherwise.
@@ -174,7 +168,7 @@ pub(crate) fn order_quotient(
     if scale > QUOTIENT_SCALE || md == 0 {
         return None;
     }
-    let power = |exponent: u32| 10i128.checked_pow(exponent);
+    let power = |exponent: u32| POWERS_OF_TEN.get(exponent as usize).copied();
     let limit = |scale: u32| power(15 + scale);
     // |a| < 10^15, 1 <= |divisor| < 10^15.
     if ma.unsigned_abs() >= limit(sa)?.unsigned_abs()
