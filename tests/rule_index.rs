@@ -84,6 +84,10 @@ fn rule(rng: &mut Rng, i: usize) -> String {
         17 => format!("note when 2018-0{m}-15 > date"),
         18 => format!("note when (amount > {x} and vendor == {v}) and buyer.branch == {b}"),
         19 => format!("warn when exemption exists and amount > {x} unless vendor == {w}"),
+        // A second pattern (each evaluator searches with its own copy of each regex), and a
+        // message of the rule's own beside the generated ones.
+        20 => "warn when vendor matches '(?i)^[a-d].*'".to_string(),
+        21 => format!("note when amount > {x}\n  message \"{{vendor}} spent {{amount}}\""),
         // Shapes the quick tests decide: arithmetic, `not`, `or`, `matches`, `is missing`.
         22 => format!("warn when quantity > 0 and amount / quantity > {q}"),
         23 => format!("note when amount - {x} * quantity >= 0"),

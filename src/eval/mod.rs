@@ -74,8 +74,55 @@ pub struct Evaluator<'p> {
     decided: Vec<Option<Span>>,
     scratch: String,
     slots: RootSlots,
+    /// This evaluator's own copies of the generated messages its findings share.
+    messages: MessageCopies,
+    /// This evaluator's own copies of the regexes its `matches` tests search with.
+    regexes: RegexCopies,
     /// Which of the program's waivers have waived a finding so far.
     pub used_waivers: Vec<bool>,
+}
+
+/// By rule, an evaluator's own copies of the rules' generated messages, made when a finding
+/// first needs one: the message is an `Arc` whose count each finding changes, and threads
+/// evaluating chunks side by side would otherwise all write to the same memory.
+#[derive(Default)]
+struct MessageCopies(Vec<Option<Arc<str>>>);
+
+impl MessageCopies {
+    /// The generated message of the rule at `index`, as this evaluator's own `Arc`.
+    fn message(&mut self, index: usize, rule: &CompiledRule) -> Arc<str> {
+        match self.0.get_mut(index) {
+            Some(copy) => copy
+                .get_or_insert_with(|| Arc::from(&*rule.generated_message))
+                .clone(),
+            None => rule.generated_message.clone(),
+        }
+    }
+}
+
+/// An evaluator's own copies of the program's regexes, made when first searched: a
+/// `regex::Regex` keeps its search caches in a pool that only the first thread to use it reaches
+/// without a lock, so threads evaluating chunks side by side each search with a copy.
+#[derive(Default)]
+pub(crate) struct RegexCopies(std::cell::RefCell<Vec<(usize, regex::Regex)>>);
+
+impl RegexCopies {
+    /// Whether `regex` matches `text`, searched with this evaluator's copy of it. Copies are
+    /// found by the address of the program's regex: the program outlives its evaluators, so an
+    /// address stands for one regex.
+    fn is_match(&self, regex: &Arc<regex::Regex>, text: &str) -> bool {
+        let address = Arc::as_ptr(regex) as usize;
+        let Ok(mut copies) = self.0.try_borrow_mut() else {
+            return regex.is_match(text);
+        };
+        if !copies.iter().any(|(a, _)| *a == address) {
+            copies.push((address, regex::Regex::clone(regex)));
+        }
+        match copies.iter().find(|(a, _)| *a == address) {
+            Some((_, copy)) => copy.is_match(text),
+            None => regex.is_match(text),
+        }
+    }
 }
 
 impl<'p> Evaluator<'p> {
@@ -88,6 +135,8 @@ impl<'p> Evaluator<'p> {
             decided: vec![None; program.rules.len()],
             scratch: String::new(),
             slots: RootSlots::default(),
+            messages: MessageCopies(vec![None; program.rules.len()]),
+            regexes: RegexCopies::default(),
             used_waivers: vec![false; program.waivers.len()],
         }
     }
@@ -136,6 +185,7 @@ impl<'p> Evaluator<'p> {
             }),
             (findings, true),
             shared,
+            Some((&mut self.messages, &self.regexes)),
         );
         if let Some(new) = findings.get_mut(first..) {
             apply_waivers(program, record, &self.slots, new, &mut self.used_waivers);
@@ -320,6 +370,7 @@ pub fn evaluate_all(program: &Program, record: &Record, findings: &mut Vec<Findi
         }),
         (findings, false),
         &mut SharedValues::default(),
+        None,
     );
     let mut used = vec![false; program.waivers.len()];
     if let Some(new) = findings.get_mut(first..) {
@@ -343,10 +394,17 @@ fn evaluate_rules<'r>(
     // Where findings go, and whether quick tests may decide the rules that pass.
     (findings, quick): (&mut Vec<Finding>, bool),
     shared: &mut SharedValues<'r>,
+    // The evaluator's own copies of generated messages and regexes, if it keeps them.
+    copies: Option<(&mut MessageCopies, &RegexCopies)>,
 ) {
     let mut vars = Vec::new();
+    let (mut messages, regexes) = match copies {
+        Some((messages, regexes)) => (Some(messages), Some(regexes)),
+        None => (None, None),
+    };
     // One context for all the rules, its frame set for each (not built anew each time).
     let mut context = Context::new(&record.root, &mut vars, slots).with_shared(shared);
+    context.regexes = regexes;
     context.frame.today = program.today;
     let quick_tests = if quick { program.quick_tests() } else { &[] };
     for Candidate {
@@ -381,7 +439,10 @@ fn evaluate_rules<'r>(
             .and_then(|verdict| match verdict {
                 Verdict::Passes => Ok(None),
                 Verdict::Fires { witness } => {
-                    let message = context.message(rule, Some(record))?;
+                    let message = match (&rule.message, messages.as_deref_mut()) {
+                        (None, Some(messages)) => messages.message(index, rule),
+                        _ => context.message(rule, Some(record))?,
+                    };
                     Ok(Some((witness, message)))
                 }
             });
@@ -423,6 +484,8 @@ struct Context<'r, 'v> {
     /// The last data string the quick tests read as a date (by address and length), and what
     /// it read as.
     last_date: std::cell::Cell<Option<DateRead>>,
+    /// The evaluator's own copies of the regexes, when it keeps them.
+    regexes: Option<&'v RegexCopies>,
 }
 
 /// A data string's address and length, and the date it reads as.
@@ -517,6 +580,15 @@ impl<'r, 'v> Context<'r, 'v> {
             members: Vec::new(),
             shared: None,
             last_date: std::cell::Cell::new(None),
+            regexes: None,
+        }
+    }
+
+    /// Whether `regex` matches `text`: searched with the evaluator's copy when there is one.
+    fn is_match(&self, regex: &Arc<regex::Regex>, text: &str) -> bool {
+        match self.regexes {
+            Some(copies) => copies.is_match(regex, text),
+            None => regex.is_match(text),
         }
     }
 
@@ -867,7 +939,7 @@ impl<'r> Context<'r, '_> {
             ExprKind::Matches(subject, regex) => {
                 let s = self.eval(subject)?;
                 let text = as_str(&s, "`matches`").map_err(|m| Self::fail(expr, m))?;
-                Self::boolean(text.is_some_and(|t| regex.is_match(t)), s.span)
+                Self::boolean(text.is_some_and(|t| self.is_match(regex, t)), s.span)
             }
             ExprKind::Contains(haystack, needle, aliases) => {
                 let h = self.eval(haystack)?;

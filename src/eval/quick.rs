@@ -152,7 +152,7 @@ impl<'r> Context<'r, '_> {
                 Some(Node {
                     value: Value::String(text),
                     ..
-                }) => Some(regex.is_match(text)),
+                }) => Some(self.is_match(regex, text)),
                 Some(_) => None,
             },
             Quick::Exists(at) => Some(self.place(at)?.is_some()),
