@@ -24,7 +24,10 @@ fuzz_target!(|data: &[u8]| {
         let (mut indexed, mut scanned) = (Vec::new(), Vec::new());
         evaluator.evaluate(&record, &mut indexed);
         evaluate_all(&program, &record, &mut scanned);
-        assert_eq!(indexed, scanned, "the index and the quick tests agree with the scan");
+        assert_eq!(
+            indexed, scanned,
+            "the index and the quick tests agree with the scan"
+        );
         for finding in indexed {
             let reported = reported_finding(&program, &record, finding);
             let _ = render(
