@@ -441,9 +441,13 @@ impl JsonRecords {
         match byte_at(doc, start)? {
             b'{' | b'[' => return self.whole_container(doc, depth, wanted, out),
             b'"' if wanted.is_some() => self.whole_string(doc, &mut out.value)?,
-            b'"' => {
-                self.scan_string().ok()?;
-            }
+            b'"' => match skip_string(doc.as_bytes(), start) {
+                Some(end) => self.pos = end,
+                // A `\u` escape, or something wrong: checked as the general reader checks it.
+                None => {
+                    self.scan_string().ok()?;
+                }
+            },
             // A number nothing reads is a null (`number(false)`).
             b'-' | b'0'..=b'9' => {
                 let number = scan_number(doc.as_bytes(), start).ok()?;
@@ -1460,6 +1464,25 @@ fn special_from(doc: &[u8], from: usize) -> usize {
     first_special(rest).map_or(doc.len().max(from), |i| from + i)
 }
 
+/// The end of the string whose opening quote is at `start` of `doc`, when it holds nothing but
+/// text and the escapes of one character (`\n`, `\"`…); `None` for anything else (a `\u`
+/// escape, a bad escape, a control character, no closing quote), which
+/// [`JsonRecords::scan_string`] checks.
+fn skip_string(doc: &[u8], start: usize) -> Option<usize> {
+    let mut i = start + 1;
+    loop {
+        i = special_from(doc, i);
+        match doc.get(i)? {
+            b'"' => return Some(i + 1),
+            b'\\' => match doc.get(i + 1)? {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                _ => return None,
+            },
+            _ => return None,
+        }
+    }
+}
+
 /// The byte at `i` of `doc`.
 #[inline]
 fn byte_at(doc: &str, i: usize) -> Option<u8> {
@@ -2028,7 +2051,11 @@ mod tests {
                 Just("1.5e3".to_string()),
                 Just("\"x}\\\"y\"".to_string()),
                 Just("\"\\ud83d\\ude00\"".to_string()),
+                Just("\"a\\\\\"".to_string()),
+                Just("\"t\\tab\\/\\n\"".to_string()),
                 // Malformed now and then.
+                Just("\"\\ud800\"".to_string()),
+                Just("\"a\tb\"".to_string()),
                 Just("01".to_string()),
                 Just("\"a\\q\"".to_string()),
             ];
