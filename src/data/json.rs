@@ -59,16 +59,26 @@ pub(crate) struct JsonRecords {
     lent: Option<Source>,
 }
 
-/// The keys an object at one place of a record had (a depth and what is read there), each as
+/// The keys an object at one place of a record had (a [`Place`] and what is read there), each as
 /// [`JsonRecords::whole_member`] found it: an object spelling the same keys in the same order
 /// is read without searching the projection, comparing prints or allocating its keys again.
 struct Shape {
-    depth: usize,
+    at: Place,
     wanted: Option<Wanted>,
     keys: Vec<KnownKey>,
     /// The entries last cut off the end of an object at this place (a field that only some
     /// records have), last first: the next object with more entries takes them back.
     cut: Vec<Entry>,
+}
+
+/// Where an object or list of a record stands, for its [`Shape`]: its depth (the root is 0) and
+/// the print of the key it is the value of (a list's elements stand where the list does; the
+/// root's key is 0). Objects under different keys at one depth (`buyer`, `exemption`) spell
+/// different keys, and have a shape each.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Place {
+    depth: usize,
+    key: u64,
 }
 
 /// A key of a [`Shape`]: its text (no escapes, within the limits), its print, and what is read
@@ -409,7 +419,8 @@ impl JsonRecords {
             return None;
         }
         let mut root = self.spare.take().unwrap_or_else(null_node);
-        let read = self.whole_value(doc, 0, Some(wanted), &mut root);
+        let root_place = Place { depth: 0, key: 0 };
+        let read = self.whole_value(doc, root_place, Some(wanted), &mut root);
         self.pos = past_blanks(doc, self.pos);
         if read.is_some() && matches!(byte_at(doc, self.pos), None | Some(b'\n')) {
             return Some(root);
@@ -429,7 +440,7 @@ impl JsonRecords {
     fn whole_value(
         &mut self,
         doc: &str,
-        depth: usize,
+        at: Place,
         wanted: Option<Wanted>,
         out: &mut Node,
     ) -> Option<()> {
@@ -439,7 +450,7 @@ impl JsonRecords {
         let start = past_blanks(doc, self.pos);
         self.pos = start;
         match byte_at(doc, start)? {
-            b'{' | b'[' => return self.whole_container(doc, depth, wanted, out),
+            b'{' | b'[' => return self.whole_container(doc, at, wanted, out),
             b'"' if wanted.is_some() => self.whole_string(doc, &mut out.value)?,
             b'"' => match skip_string(doc.as_bytes(), start) {
                 Some(end) => self.pos = end,
@@ -518,13 +529,19 @@ impl JsonRecords {
     fn whole_container(
         &mut self,
         doc: &str,
-        depth: usize,
+        at: Place,
         wanted: Option<Wanted>,
         out: &mut Node,
     ) -> Option<()> {
+        let depth = at.depth;
         if depth >= WHOLE_LINE_DEPTH || depth >= self.builder.limits().max_depth {
             return None;
         }
+        // A list's elements stand where the list does, one level down.
+        let element = Place {
+            depth: depth + 1,
+            key: at.key,
+        };
         let start = self.pos;
         let object = byte_at(doc, start) == Some(b'{');
         let close = if object { b'}' } else { b']' };
@@ -554,7 +571,7 @@ impl JsonRecords {
         let mut count = 0;
         let mut cursor = ShapeCursor {
             slot: if object {
-                self.shape_slot(depth, wanted)
+                self.shape_slot(at, wanted)
             } else {
                 None
             },
@@ -569,15 +586,15 @@ impl JsonRecords {
             loop {
                 if object {
                     let entries = entries.as_deref_mut();
-                    self.whole_member(doc, depth, wanted, first_print, entries, &mut cursor)?;
+                    self.whole_member(doc, at, wanted, first_print, entries, &mut cursor)?;
                 } else if let Some(items) = &mut items {
                     if items.len() <= count {
                         items.push(null_node());
                     }
-                    self.whole_value(doc, depth + 1, wanted, items.get_mut(count)?)?;
+                    self.whole_value(doc, element, wanted, items.get_mut(count)?)?;
                     count += 1;
                 } else {
-                    self.whole_value(doc, depth + 1, wanted, &mut null_node())?;
+                    self.whole_value(doc, element, wanted, &mut null_node())?;
                 }
                 self.pos = past_blanks(doc, self.pos);
                 match byte_at(doc, self.pos)? {
@@ -623,14 +640,14 @@ impl JsonRecords {
     }
 
     /// The shape of the objects at `depth` read as `wanted`, if there is room for it.
-    fn shape_slot(&mut self, depth: usize, wanted: Option<Wanted>) -> Option<usize> {
+    fn shape_slot(&mut self, at: Place, wanted: Option<Wanted>) -> Option<usize> {
         let found = self
             .shapes
             .iter()
-            .position(|s| s.depth == depth && s.wanted == wanted);
+            .position(|s| s.at == at && s.wanted == wanted);
         if found.is_none() && self.shapes.len() < SHAPES {
             self.shapes.push(Shape {
-                depth,
+                at,
                 wanted,
                 keys: Vec::new(),
                 cut: Vec::new(),
@@ -672,7 +689,7 @@ impl JsonRecords {
     fn whole_member(
         &mut self,
         doc: &str,
-        depth: usize,
+        at: Place,
         wanted: Option<Wanted>,
         first_print: usize,
         entries: Option<&mut Vec<Entry>>,
@@ -708,8 +725,12 @@ impl JsonRecords {
             return None;
         }
         self.pos += 1;
+        let value_place = Place {
+            depth: at.depth + 1,
+            key: print,
+        };
         let Some(entries) = entries else {
-            return self.whole_value(doc, depth + 1, child, &mut null_node());
+            return self.whole_value(doc, value_place, child, &mut null_node());
         };
         // The entries before `index` are this object's. The one at `index` is left over from a
         // record given back, or taken back from those cut off an object at this place before,
@@ -737,7 +758,7 @@ impl JsonRecords {
             }
         }
         entry.key_span = key_span;
-        self.whole_value(doc, depth + 1, child, &mut entry.value)
+        self.whole_value(doc, value_place, child, &mut entry.value)
     }
 
     /// A key at its opening quote that no shape foretold, checked (no escape, within the limits,
@@ -2217,6 +2238,24 @@ mod tests {
             }
         }
         (fresh, reused)
+    }
+
+    #[test]
+    fn objects_under_different_keys_keep_a_shape_each() {
+        // `buyer` and `exemption` sit at one depth and nothing reads either: under one shape
+        // they would take turns replacing its keys, and every key would be looked up afresh.
+        let line = r#"{"id": 1, "buyer": {"branch": "Army", "unit": "U1"}, "exemption": {"kind": "urgent"}}"#;
+        let text = format!("{line}\n{line}\n");
+        let source = SourceFile::new("test.jsonl", text.as_str());
+        let mut reader = JsonRecords::new(source, reading("deny when id exists\n"), true);
+        assert_eq!(reader.by_ref().filter(Result::is_ok).count(), 2);
+        let nested: Vec<Vec<&str>> = reader
+            .shapes
+            .iter()
+            .filter(|shape| shape.at.depth == 1)
+            .map(|shape| shape.keys.iter().map(|k| k.text.as_str()).collect())
+            .collect();
+        assert_eq!(nested, [vec!["branch", "unit"], vec!["kind"]]);
     }
 
     #[test]
