@@ -436,11 +436,16 @@ impl Builder {
         child_of(self.projection.as_deref(), at, key, Some(print))
     }
 
-    /// Hands out a document's record that a reader built on its own, valid and whole: what
+    /// The record of a document that a reader built on its own, valid and whole: what
     /// [`Builder::begin_document`], the events of the record and [`Builder::end_document`]
-    /// would give.
+    /// would hand out.
     pub(super) fn whole_record(&mut self, root: Node) -> Record {
         self.begin_document();
+        self.next_record(root)
+    }
+
+    /// `root` as the next record of the file.
+    fn next_record(&mut self, root: Node) -> Record {
         let index = self.next_index;
         self.next_index += 1;
         Record {
@@ -1008,16 +1013,12 @@ impl Builder {
 
     /// Hands out a record (a mapping), or the error found inside it.
     fn emit(&mut self, node: Node, error: Option<Box<DataError>>) {
-        let index = self.next_index;
-        self.next_index += 1;
         let result = match error {
-            Some(error) => Err(*error),
-            None => Ok(Record {
-                source: self.source.clone(),
-                index,
-                root: node,
-                line: self.line,
-            }),
+            Some(error) => {
+                self.next_index += 1;
+                Err(*error)
+            }
+            None => Ok(self.next_record(node)),
         };
         self.out.push_back(result);
     }

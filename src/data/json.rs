@@ -430,7 +430,7 @@ impl JsonRecords {
         None
     }
 
-    /// A value at `depth` (the root is 0) for [`JsonRecords::whole_line`], built as `wanted`
+    /// A value at the place `at` for [`JsonRecords::whole_line`], built as `wanted`
     /// says, or only checked (a null over its span, as the general reader keeps a value
     /// nothing reads) when `wanted` is `None`. The value is written into `out`, where it
     /// stays: a value built and then moved into place costs more than building it (the move

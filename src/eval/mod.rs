@@ -104,7 +104,7 @@ impl MessageCopies {
 /// `regex::Regex` keeps its search caches in a pool that only the first thread to use it reaches
 /// without a lock, so threads evaluating chunks side by side each search with a copy.
 #[derive(Default)]
-pub(crate) struct RegexCopies(std::cell::RefCell<Vec<(usize, regex::Regex)>>);
+struct RegexCopies(std::cell::RefCell<Vec<(usize, regex::Regex)>>);
 
 impl RegexCopies {
     /// Whether `regex` matches `text`, searched with this evaluator's copy of it. Copies are
