@@ -694,6 +694,36 @@ impl Builder {
             Ok(value) => (value, None),
             Err(error) => (Value::Null, Some(error)),
         };
+        // The common case, a scalar without an anchor in data being built (a key's value, a
+        // list's element): written into its place as `complete` would, without being moved
+        // through a `BuiltNode` first (a move that reads back what was just written).
+        if anchor == 0
+            && error.is_none()
+            && let Some(parent) = self.stack.last_mut()
+            && !matches!(parent.role, Role::List | Role::Path(_))
+            // With no key waiting, the general path says what is wrong.
+            && !matches!(parent.body, Body::Map(MapBody { pending: None, .. }))
+        {
+            let node = Node { value, span };
+            match &mut parent.body {
+                Body::Seq(_) => self.items.push(node),
+                Body::Map(body) => {
+                    if let Some(pending) = body.pending.take()
+                        && pending.keep
+                    {
+                        let entry = Entry {
+                            key: pending.key,
+                            key_span: pending.span,
+                            value: node,
+                        };
+                        body.push(&mut self.entries, entry);
+                    }
+                }
+            }
+            parent.nodes = parent.nodes.saturating_add(1);
+            parent.last_end = parent.last_end.max(span.end);
+            return;
+        }
         let kind = match (&value, &error) {
             (_, Some(_)) => Kind::Scalar("a scalar"),
             (value, None) => Kind::of(value),
