@@ -229,3 +229,50 @@ fn aliases_of<'s>(
         .map(|(name, set)| (name.into(), set))
         .collect()
 }
+
+/// Maps `f` over a program's rules (each with its index) in rule order: on all cores when there
+/// are enough rules to repay waking rayon's threads, else on this thread (for a policy of a few
+/// dozen rules, starting the pool and its threads' idle spinning cost more than the rules do).
+pub(crate) fn map_rules<'a, T: Sync, R: Send>(
+    rules: &'a [T],
+    f: impl Fn(usize, &'a T) -> R + Sync + Send,
+) -> Vec<R> {
+    use rayon::prelude::*;
+    if rules.len() < PARALLEL_RULES {
+        rules
+            .iter()
+            .enumerate()
+            .map(|(i, rule)| f(i, rule))
+            .collect()
+    } else {
+        rules
+            .par_iter()
+            .enumerate()
+            .map(|(i, rule)| f(i, rule))
+            .collect()
+    }
+}
+
+/// The fewest rules [`map_rules`] works out on all cores.
+const PARALLEL_RULES: usize = 256;
+
+#[cfg(test)]
+mod tests {
+    use super::{PARALLEL_RULES, map_rules};
+
+    #[test]
+    fn rules_are_mapped_in_rule_order_on_one_core_or_all() {
+        for len in [
+            0,
+            3,
+            PARALLEL_RULES - 1,
+            PARALLEL_RULES,
+            3 * PARALLEL_RULES + 7,
+        ] {
+            let rules: Vec<usize> = (0..len).map(|i| i * 10).collect();
+            let mapped = map_rules(&rules, |i, rule| (i, *rule + 1));
+            let expected: Vec<(usize, usize)> = (0..len).map(|i| (i, i * 10 + 1)).collect();
+            assert_eq!(mapped, expected, "{len} rules");
+        }
+    }
+}

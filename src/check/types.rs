@@ -3,8 +3,6 @@
 //! operators give the rest. A type that cannot be known is [`Ty::Unknown`], which fits anywhere:
 //! once a subexpression is wrong, its parents are unknown and nothing cascades.
 
-use rayon::prelude::*;
-
 use crate::compile::{
     CompiledRule, Const, Expr, ExprKind, Function, Program, Segment, TemplatePart,
 };
@@ -165,23 +163,19 @@ fn equatable(a: &Ty<'_>, b: &Ty<'_>) -> bool {
 pub fn check(program: &Program, diags: &mut Vec<Diag>) -> Vec<bool> {
     let slots = program.root_field_names();
     // Each rule on its own, on all cores; the diagnostics in rule order.
-    let found: Vec<Vec<Diag>> = program
-        .rules
-        .par_iter()
-        .map(|rule| {
-            let mut found = Vec::new();
-            let mut checker = Checker {
-                source: &rule.source,
-                schema: program.schema.as_deref(),
-                slots: &slots,
-                vars: Vec::new(),
-                diags: &mut found,
-                locals: Vec::new(),
-            };
-            checker.rule(rule);
-            found
-        })
-        .collect();
+    let found: Vec<Vec<Diag>> = super::map_rules(&program.rules, |_, rule| {
+        let mut found = Vec::new();
+        let mut checker = Checker {
+            source: &rule.source,
+            schema: program.schema.as_deref(),
+            slots: &slots,
+            vars: Vec::new(),
+            diags: &mut found,
+            locals: Vec::new(),
+        };
+        checker.rule(rule);
+        found
+    });
     let wrong = found
         .iter()
         .map(|f| f.iter().any(|d| d.severity == Severity::Error))

@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use rayon::prelude::*;
 use rust_decimal::Decimal;
 
 use crate::compile::{CompiledRule, Const, Expr, ExprKind, Order, Program, Segment};
@@ -26,23 +25,18 @@ type Path<'r> = (usize, &'r [Segment]);
 pub fn check(program: &Program, skip: &[bool], warnings: bool, diags: &mut Vec<Diag>) {
     let slots = program.root_field_names();
     // Rules are independent until they are compared: work them out on all cores.
-    let verdicts: Vec<(Option<Diag>, bool)> = program
-        .rules
-        .par_iter()
-        .enumerate()
-        .map(|(i, rule)| {
-            if skip.get(i).copied().unwrap_or(false) || rule.across.is_some() {
-                // Neither reported nor compared: `true` keeps it out of the comparisons. A rule
-                // across records is decided on groups, which this analysis does not model.
-                return (None, true);
-            }
-            match never_fires(rule, &slots) {
-                Some(diag) => (Some(diag), true),
-                None if warnings => (always_fires(rule), false),
-                None => (None, false),
-            }
-        })
-        .collect();
+    let verdicts: Vec<(Option<Diag>, bool)> = crate::check::map_rules(&program.rules, |i, rule| {
+        if skip.get(i).copied().unwrap_or(false) || rule.across.is_some() {
+            // Neither reported nor compared: `true` keeps it out of the comparisons. A rule
+            // across records is decided on groups, which this analysis does not model.
+            return (None, true);
+        }
+        match never_fires(rule, &slots) {
+            Some(diag) => (Some(diag), true),
+            None if warnings => (always_fires(rule), false),
+            None => (None, false),
+        }
+    });
     // Rules that never fire (or have a type error) neither cover nor are covered.
     let never: Vec<bool> = verdicts.iter().map(|(_, never)| *never).collect();
     diags.extend(verdicts.into_iter().filter_map(|(diag, _)| diag));
@@ -50,12 +44,10 @@ pub fn check(program: &Program, skip: &[bool], warnings: bool, diags: &mut Vec<D
         return;
     }
     // What each rule that may cover or be covered says, worked out once.
-    let facts: Vec<Option<Facts<'_>>> = program
-        .rules
-        .par_iter()
-        .zip(&never)
-        .map(|(rule, never)| (rule.require.is_none() && !never).then(|| Facts::of(rule)))
-        .collect();
+    let facts: Vec<Option<Facts<'_>>> = crate::check::map_rules(&program.rules, |i, rule| {
+        let never = never.get(i).copied().unwrap_or(true);
+        (rule.require.is_none() && !never).then(|| Facts::of(rule))
+    });
     // Each rule that could cover later ones, filed under keys one of which every rule it covers
     // has.
     let mut by_key: HashMap<u64, Vec<usize>> = HashMap::new();
@@ -64,10 +56,8 @@ pub fn check(program: &Program, skip: &[bool], warnings: bool, diags: &mut Vec<D
             by_key.entry(key).or_default().push(i);
         }
     }
-    let shadowed: Vec<Option<Diag>> = (0..program.rules.len())
-        .into_par_iter()
-        .map(|j| shadowed(program, &facts, &by_key, j))
-        .collect();
+    let shadowed: Vec<Option<Diag>> =
+        crate::check::map_rules(&program.rules, |j, _| shadowed(program, &facts, &by_key, j));
     diags.extend(shadowed.into_iter().flatten());
 }
 
