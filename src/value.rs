@@ -486,6 +486,15 @@ mod tests {
         assert_ne!(key_print(b"abcdefgh"), key_print(b"abcdefghi"));
     }
 
+    /// Holds [`order_decimals`] to [`Decimal`]'s own order on every pair of `numbers`.
+    fn orders_as_decimal_orders(numbers: &[Decimal]) {
+        for a in numbers {
+            for b in numbers {
+                assert_eq!(order_decimals(a, b), a.cmp(b), "{a} against {b}");
+            }
+        }
+    }
+
     #[test]
     fn decimals_order_as_decimal_orders_them() {
         let numbers = [
@@ -511,11 +520,7 @@ mod tests {
             .iter()
             .map(|n| Decimal::from_scientific(n).or_else(|_| n.parse()).unwrap())
             .collect();
-        for a in &numbers {
-            for b in &numbers {
-                assert_eq!(order_decimals(a, b), a.cmp(b), "{a} against {b}");
-            }
-        }
+        orders_as_decimal_orders(&numbers);
     }
 
     #[test]
@@ -551,11 +556,7 @@ mod tests {
                 mantissa = mantissa.saturating_mul(10);
             }
         }
-        for a in &numbers {
-            for b in &numbers {
-                assert_eq!(order_decimals(a, b), a.cmp(b), "{a} against {b}");
-            }
-        }
+        orders_as_decimal_orders(&numbers);
     }
 
     #[test]

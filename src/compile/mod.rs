@@ -933,7 +933,7 @@ impl<'a> Compiler<'a> {
                 let declared = name
                     .chars()
                     .next()
-                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+                    .is_some_and(crate::syntax::starts_identifier);
                 let (label, help) = if declared {
                     (
                         "declared with `let` or `alias`".to_string(),

@@ -268,6 +268,58 @@ struct Frame {
     wanted: Wanted,
 }
 
+/// What a finished child adds to its parent's counts: its nodes, its height and its span.
+struct Child {
+    nodes: usize,
+    height: usize,
+    span: Span,
+}
+
+/// Puts a finished child into its parent: counted, and (`kept`, when it is built) pushed as a
+/// list's next element or as the value of the key waiting in a mapping (a kept key whose child
+/// is not built gets a null over the child's span). `false` when the parent is a mapping with no
+/// key waiting: the child was written as a key.
+#[inline(always)]
+fn attach(
+    parent: &mut Frame,
+    (items, entries): (&mut Vec<Node>, &mut Vec<Entry>),
+    kept: Option<Node>,
+    child: Child,
+) -> bool {
+    parent.nodes = parent.nodes.saturating_add(child.nodes);
+    parent.height = parent.height.max(child.height);
+    parent.last_end = parent.last_end.max(child.span.end);
+    let building = !matches!(parent.role, Role::Path(_) | Role::List);
+    match &mut parent.body {
+        Body::Seq(_) => {
+            if let (Some(node), true) = (kept, building) {
+                items.push(node);
+            }
+        }
+        Body::Map(body) => {
+            let Some(pending) = body.pending.take() else {
+                return false;
+            };
+            if pending.keep {
+                let value = match kept {
+                    Some(node) if building => node,
+                    _ => Node {
+                        value: Value::Null,
+                        span: child.span,
+                    },
+                };
+                let entry = Entry {
+                    key: pending.key,
+                    key_span: pending.span,
+                    value,
+                };
+                body.push(entries, entry);
+            }
+        }
+    }
+    true
+}
+
 /// A node as built: its value, how many nodes it holds, how deep it goes, and its first error.
 /// Nodes that carry an anchor are kept so, for aliases, until the end of the document.
 #[derive(Clone)]
@@ -704,24 +756,17 @@ impl Builder {
             // With no key waiting, the general path says what is wrong.
             && !matches!(parent.body, Body::Map(MapBody { pending: None, .. }))
         {
-            let node = Node { value, span };
-            match &mut parent.body {
-                Body::Seq(_) => self.items.push(node),
-                Body::Map(body) => {
-                    if let Some(pending) = body.pending.take()
-                        && pending.keep
-                    {
-                        let entry = Entry {
-                            key: pending.key,
-                            key_span: pending.span,
-                            value: node,
-                        };
-                        body.push(&mut self.entries, entry);
-                    }
-                }
-            }
-            parent.nodes = parent.nodes.saturating_add(1);
-            parent.last_end = parent.last_end.max(span.end);
+            let child = Child {
+                nodes: 1,
+                height: 0,
+                span,
+            };
+            attach(
+                parent,
+                (&mut self.items, &mut self.entries),
+                Some(Node { value, span }),
+                child,
+            );
             return;
         }
         let kind = match (&value, &error) {
@@ -989,56 +1034,37 @@ impl Builder {
             }
             return;
         };
-        parent.nodes = parent.nodes.saturating_add(nodes);
-        parent.height = parent.height.max(height);
-        parent.last_end = parent.last_end.max(span.end);
-        let building = !matches!(parent.role, Role::Path(_) | Role::List);
-        match &mut parent.body {
-            Body::Seq(_) => {
-                if let (Some(node), true) = (kept, building) {
-                    self.items.push(node);
-                }
-            }
-            Body::Map(body) => match body.pending.take() {
-                Some(pending) => {
-                    if pending.keep {
-                        let value = match kept {
-                            Some(node) if building => node,
-                            _ => Node {
-                                value: Value::Null,
-                                span,
-                            },
-                        };
-                        body.push(
-                            &mut self.entries,
-                            Entry {
-                                key: pending.key,
-                                key_span: pending.span,
-                                value,
-                            },
-                        );
-                    }
-                }
-                None => {
-                    body.pending = Some(PendingKey {
-                        key: Text::default(),
-                        span,
-                        keep: false,
-                        on_path: false,
-                        wanted: Some(Wanted::Everything),
-                    });
-                    let error = data_error(
-                        &self.source,
-                        Code::DataComplexKey,
-                        "a mapping key must be a plain value, not a list or a mapping",
-                        span,
-                        "complex key",
-                        Some("use a string as the key".to_string()),
-                    );
-                    self.error(error);
-                }
-            },
+        let child = Child {
+            nodes,
+            height,
+            span,
+        };
+        if attach(parent, (&mut self.items, &mut self.entries), kept, child) {
+            return;
         }
+        // No key waited for it: a list or a mapping was written as a key.
+        if let Some(Frame {
+            body: Body::Map(body),
+            ..
+        }) = self.stack.last_mut()
+        {
+            body.pending = Some(PendingKey {
+                key: Text::default(),
+                span,
+                keep: false,
+                on_path: false,
+                wanted: Some(Wanted::Everything),
+            });
+        }
+        let error = data_error(
+            &self.source,
+            Code::DataComplexKey,
+            "a mapping key must be a plain value, not a list or a mapping",
+            span,
+            "complex key",
+            Some("use a string as the key".to_string()),
+        );
+        self.error(error);
     }
 
     /// Hands out a record (a mapping), or the error found inside it.

@@ -487,6 +487,8 @@ impl JsonRecords {
         let close = special_from(doc.as_bytes(), start + 1);
         if byte_at(doc, close) == Some(b'"') {
             let text = doc.get(start + 1..close)?;
+            // The string written in place: one built aside and moved there costs more (the
+            // move reads back what was just written).
             match &mut *out {
                 Value::String(place) => place.clear(),
                 other => *other = Value::String(Text::default()),

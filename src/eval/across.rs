@@ -1399,14 +1399,14 @@ pub fn explain_groups(
     let per_member = per_member::of_rule(program, index);
     let prepared = prepare(program, rule, &per_member, groups, grouped, &empty);
     let mut out = Vec::new();
+    let mut slots = RootSlots::default();
+    let mut vars = Vec::new();
     for (g, (group, name)) in groups.iter().zip(&prepared.names).enumerate() {
         if !wanted(name) {
             continue;
         }
         let root = group.root(grouped, &empty);
-        let mut slots = RootSlots::default();
         slots.fill(program, root);
-        let mut vars = Vec::new();
         let frame = prepared.frame(rule, program, group, grouped, g);
         let mut context = Context::new(root, &mut vars, &slots).with_frame(frame);
         let considered = matches!(prepared.states.get(g), Some(Ok(true)));

@@ -115,13 +115,16 @@ impl RegexCopies {
         let Ok(mut copies) = self.0.try_borrow_mut() else {
             return regex.is_match(text);
         };
-        if !copies.iter().any(|(a, _)| *a == address) {
-            copies.push((address, regex::Regex::clone(regex)));
-        }
-        match copies.iter().find(|(a, _)| *a == address) {
-            Some((_, copy)) => copy.is_match(text),
-            None => regex.is_match(text),
-        }
+        let at = match copies.iter().position(|(a, _)| *a == address) {
+            Some(at) => at,
+            None => {
+                copies.push((address, regex::Regex::clone(regex)));
+                copies.len() - 1
+            }
+        };
+        copies
+            .get(at)
+            .map_or_else(|| regex.is_match(text), |(_, copy)| copy.is_match(text))
     }
 }
 

@@ -117,12 +117,7 @@ impl PartialEq for Type {
 
 /// An enum member as a policy writes it: bare when it is an identifier, else quoted.
 pub(crate) fn symbol_text(member: &str) -> String {
-    let mut chars = member.chars();
-    let ident = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if ident {
+    if crate::syntax::is_identifier(member) {
         member.to_string()
     } else {
         format!("{member:?}")

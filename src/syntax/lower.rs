@@ -463,13 +463,7 @@ impl Lower<'_> {
     fn placeholder_path(&self, text: &str, at: Span) -> Option<Expr> {
         let lead = text.len() - text.trim_start().len();
         let words: Vec<&str> = text.trim().split('.').collect();
-        let word_ok = |w: &&str| {
-            w.chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        };
-        if text.trim().is_empty() || !words.iter().all(word_ok) {
+        if text.trim().is_empty() || !words.iter().all(|w| super::is_identifier(w)) {
             return None;
         }
         let mut offset = at.start + lead;

@@ -53,12 +53,7 @@ const RESERVED: &[&str] = &[
 pub(crate) fn path_as_written<'a>(keys: impl IntoIterator<Item = &'a str>) -> String {
     let mut out = String::new();
     for key in keys {
-        let identifier = key
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        match (out.is_empty(), identifier) {
+        match (out.is_empty(), is_identifier(key)) {
             (true, true) if RESERVED.contains(&key) => out.push_str(&format!("record.{key}")),
             (true, true) => out.push_str(key),
             (true, false) => out.push_str(&format!("record[{key:?}]")),
@@ -67,6 +62,18 @@ pub(crate) fn path_as_written<'a>(keys: impl IntoIterator<Item = &'a str>) -> St
         }
     }
     out
+}
+
+/// Whether `c` may start an identifier (a name, a field written bare): an ASCII letter or `_`.
+pub(crate) fn starts_identifier(c: char) -> bool {
+    c.is_ascii_alphabetic() || c == '_'
+}
+
+/// Whether `word` is an identifier: it starts as one ([`starts_identifier`]), and has only
+/// ASCII letters, digits and `_`.
+pub(crate) fn is_identifier(word: &str) -> bool {
+    word.chars().next().is_some_and(starts_identifier)
+        && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Every keyword, for "did you mean" suggestions: the reserved words and `vendor`, which starts
@@ -100,6 +107,9 @@ const BIDI_CONTROLS: &[(char, &str)] = &[
 /// An error for each bidirectional control character in a policy, anywhere (strings and comments
 /// included), as rustc refuses them.
 fn bidi_controls(source: &Source) -> Vec<Diag> {
+    // Found once, when a first control character needs it (the text is read once, however many
+    // there are).
+    let test_data = std::cell::OnceCell::new();
     source
         .text()
         .char_indices()
@@ -118,7 +128,7 @@ fn bidi_controls(source: &Source) -> Vec<Diag> {
                     Span::new(i, i + c.len_utf8()),
                     "it can make this line display differently from how it is read",
                 )
-                .help(if in_test_data(source.text(), i) {
+                .help(if test_data_ranges(&test_data, source.text()).iter().any(|r| r.contains(&i)) {
                     format!(
                         "remove it; in a test's data (YAML), a double-quoted string that needs it \
                          writes the escape `\\u{:04X}`",
@@ -135,25 +145,24 @@ fn bidi_controls(source: &Source) -> Vec<Diag> {
         .collect()
 }
 
-/// Whether byte `at` of a policy's text stands in a test's `given` data, which is YAML.
-fn in_test_data(text: &str, at: usize) -> bool {
-    let tokens = tokens::tokens(text);
-    let words = tokens.iter().filter(|t| t.kind != tokens::Kind::Comment);
-    let mut previous: Option<&tokens::Token<'_>> = None;
-    for token in words {
-        let start = (token.text.as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
-        if start > at {
-            break;
+/// Where a policy's text holds tests' `given` data, which is YAML: found once into `found`.
+fn test_data_ranges<'c>(
+    found: &'c std::cell::OnceCell<Vec<std::ops::Range<usize>>>,
+    text: &str,
+) -> &'c [std::ops::Range<usize>] {
+    found.get_or_init(|| {
+        let tokens = tokens::tokens(text);
+        let mut previous: Option<&tokens::Token<'_>> = None;
+        let mut ranges = Vec::new();
+        for token in tokens.iter().filter(|t| t.kind != tokens::Kind::Comment) {
+            if token.kind == tokens::Kind::Text && previous.is_some_and(|p| p.text == "given") {
+                let start = (token.text.as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+                ranges.push(start..start + token.text.len());
+            }
+            previous = Some(token);
         }
-        if token.kind == tokens::Kind::Text
-            && previous.is_some_and(|p| p.text == "given")
-            && at < start + token.text.len()
-        {
-            return true;
-        }
-        previous = Some(token);
-    }
-    false
+        ranges
+    })
 }
 
 /// The length of the date-time literal at the start of `text` (`2020-07-14T17:00`,
