@@ -452,13 +452,7 @@ impl JsonRecords {
         match byte_at(doc, start)? {
             b'{' | b'[' => return self.whole_container(doc, at, wanted, out),
             b'"' if wanted.is_some() => self.whole_string(doc, &mut out.value)?,
-            b'"' => match skip_string(doc.as_bytes(), start) {
-                Some(end) => self.pos = end,
-                // A `\u` escape, or something wrong: checked as the general reader checks it.
-                None => {
-                    self.scan_string().ok()?;
-                }
-            },
+            b'"' => self.pos = scan_string(doc.as_bytes(), start).ok()?.0,
             // A number nothing reads is a null (`number(false)`).
             b'-' | b'0'..=b'9' => {
                 let number = scan_number(doc.as_bytes(), start).ok()?;
@@ -1034,27 +1028,12 @@ impl JsonRecords {
     /// escapes. The errors are those of [`JsonRecords::string`].
     fn scan_string(&mut self) -> Result<(Span, bool), Box<DataError>> {
         let start = self.pos;
-        let mut i = start + 1;
-        let mut escaped = false;
-        loop {
-            i = self.next_special(i);
-            match self.at(i) {
-                Some(b'"') => {
-                    self.pos = i + 1;
-                    return Ok((Span::new(start, i + 1), escaped));
-                }
-                Some(b'\\') => {
-                    escaped = true;
-                    match self.at(i + 1) {
-                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
-                        Some(b'u') => i += self.unicode_escape(i)?.1,
-                        _ => return Err(self.bad_escape(i)),
-                    }
-                }
-                Some(0..0x20) => return Err(self.control_character(i)),
-                Some(_) => i += 1,
-                None => return Err(self.unterminated(start, i)),
+        match scan_string(self.document(), start) {
+            Ok((end, escaped)) => {
+                self.pos = end;
+                Ok((Span::new(start, end), escaped))
             }
+            Err(fault) => Err(self.string_fault(fault)),
         }
     }
 
@@ -1150,37 +1129,24 @@ impl JsonRecords {
     /// Reads `\uXXXX` (and its low surrogate, if it is a high one) at `at`: the character and
     /// how many bytes the escape takes.
     fn unicode_escape(&self, at: usize) -> Result<(char, usize), Box<DataError>> {
-        let first = self.hex4(at + 2).ok_or_else(|| self.bad_escape(at))?;
-        match first {
-            0xD800..0xDC00 => {
-                let low = if self.at(at + 6) == Some(b'\\') && self.at(at + 7) == Some(b'u') {
-                    self.hex4(at + 8)
-                } else {
-                    None
-                };
-                match low {
-                    Some(low @ 0xDC00..0xE000) => {
-                        let code = 0x10000 + ((first - 0xD800) << 10) + (low - 0xDC00);
-                        char::from_u32(code)
-                            .map(|c| (c, 12))
-                            .ok_or_else(|| self.lone_surrogate(at))
-                    }
-                    _ => Err(self.lone_surrogate(at)),
-                }
-            }
-            0xDC00..0xE000 => Err(self.lone_surrogate(at)),
-            code => char::from_u32(code)
-                .map(|c| (c, 6))
-                .ok_or_else(|| self.bad_escape(at)),
-        }
+        unicode_escape(self.document(), at).map_err(|fault| self.string_fault(fault))
     }
 
-    fn hex4(&self, at: usize) -> Option<u32> {
-        let mut value = 0;
-        for i in at..at + 4 {
-            value = value * 16 + char::from(self.at(i)?).to_digit(16)?;
+    /// The current document's text (the file, or the line), as bytes.
+    fn document(&self) -> &[u8] {
+        let text = self.source.text().as_bytes();
+        text.get(..self.end.min(text.len())).unwrap_or(&[])
+    }
+
+    /// What is wrong with a string, as a syntax error there.
+    #[cold]
+    fn string_fault(&self, fault: StringFault) -> Box<DataError> {
+        match fault {
+            StringFault::Unterminated { start, at } => self.unterminated(start, at),
+            StringFault::Control(at) => self.control_character(at),
+            StringFault::BadEscape(at) => self.bad_escape(at),
+            StringFault::LoneSurrogate(at) => self.lone_surrogate(at),
         }
-        Some(value)
     }
 
     /// Reads a number: an exact decimal, or its text when it is too large for one; only checked
@@ -1487,22 +1453,74 @@ fn special_from(doc: &[u8], from: usize) -> usize {
     first_special(rest).map_or(doc.len().max(from), |i| from + i)
 }
 
-/// The end of the string whose opening quote is at `start` of `doc`, when it holds nothing but
-/// text and the escapes of one character (`\n`, `\"`…); `None` for anything else (a `\u`
-/// escape, a bad escape, a control character, no closing quote), which
-/// [`JsonRecords::scan_string`] checks.
-fn skip_string(doc: &[u8], start: usize) -> Option<usize> {
+/// Why the text at a string's opening quote is not a JSON string, and where.
+enum StringFault {
+    /// No closing quote before the document's end.
+    Unterminated { start: usize, at: usize },
+    /// A control character, which must be escaped.
+    Control(usize),
+    /// An escape JSON does not have (or a `\u` without four hex digits).
+    BadEscape(usize),
+    /// A `\u` escape of half a surrogate pair.
+    LoneSurrogate(usize),
+}
+
+/// Checks the string whose opening quote is at `start` of `doc` (a document's text, cut at its
+/// end) without building it: where it ends, and whether it has escapes.
+#[inline]
+fn scan_string(doc: &[u8], start: usize) -> Result<(usize, bool), StringFault> {
     let mut i = start + 1;
+    let mut escaped = false;
     loop {
         i = special_from(doc, i);
-        match doc.get(i)? {
-            b'"' => return Some(i + 1),
-            b'\\' => match doc.get(i + 1)? {
-                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
-                _ => return None,
-            },
-            _ => return None,
+        match doc.get(i) {
+            Some(b'"') => return Ok((i + 1, escaped)),
+            Some(b'\\') => {
+                escaped = true;
+                match doc.get(i + 1) {
+                    Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
+                    Some(b'u') => i += unicode_escape(doc, i)?.1,
+                    _ => return Err(StringFault::BadEscape(i)),
+                }
+            }
+            Some(0..0x20) => return Err(StringFault::Control(i)),
+            Some(_) => i += 1,
+            None => return Err(StringFault::Unterminated { start, at: i }),
         }
+    }
+}
+
+/// Reads the `\uXXXX` escape at `at` of `doc` (and its low surrogate, if it is a high one): the
+/// character and how many bytes the escape takes.
+fn unicode_escape(doc: &[u8], at: usize) -> Result<(char, usize), StringFault> {
+    let hex4 = |from: usize| {
+        let digits = doc.get(from..from + 4)?;
+        digits.iter().try_fold(0, |value, &d| {
+            Some(value * 16 + char::from(d).to_digit(16)?)
+        })
+    };
+    let first = hex4(at + 2).ok_or(StringFault::BadEscape(at))?;
+    match first {
+        0xD800..0xDC00 => {
+            let low = if doc.get(at + 6..at + 8) == Some(b"\\u") {
+                hex4(at + 8)
+            } else {
+                None
+            };
+            match low {
+                Some(low @ 0xDC00..0xE000) => {
+                    let code = 0x10000 + ((first - 0xD800) << 10) + (low - 0xDC00);
+                    char::from_u32(code)
+                        .map(|c| (c, 12))
+                        .ok_or(StringFault::LoneSurrogate(at))
+                }
+                _ => Err(StringFault::LoneSurrogate(at)),
+            }
+        }
+        0xDC00..0xE000 => Err(StringFault::LoneSurrogate(at)),
+        code => char::from_u32(code)
+            .map(|c| (c, 6))
+            .ok_or(StringFault::BadEscape(at)),
     }
 }
 
