@@ -307,9 +307,11 @@ pub(crate) fn collect<'p>(
     name: &Arc<str>,
     out: &mut Vec<Collected>,
 ) {
+    let mut slots = RootSlots::default();
+    slots.fill(program, &record.root);
     collect_sharing(
         program,
-        plan,
+        (plan, &slots),
         (record, name),
         out,
         &mut SharedValues::default(),
@@ -317,17 +319,17 @@ pub(crate) fn collect<'p>(
 }
 
 /// [`collect`], reading and adding to the values the record's rules share (those its rules
-/// without `all.` or `per` computed already).
+/// without `all.` or `per` computed already), with the record's top-level fields in `slots`.
 pub(crate) fn collect_sharing<'p: 'r, 'r>(
     program: &'p Program,
-    plan: &Plan<'p>,
+    (plan, slots): (&Plan<'p>, &RootSlots),
     (record, name): (&'r Record, &Arc<str>),
     out: &mut Vec<Collected>,
     shared: &mut SharedValues<'r>,
 ) {
-    let mut slots = RootSlots::default();
-    slots.fill(program, &record.root);
     let mut vars = Vec::new();
+    // The lets' memo of each rule in turn (one buffer, not one each).
+    let mut memo = Vec::new();
     let mut kept: Option<Arc<Node>> = None;
     // The file's name, made once the record joins a rule.
     let mut file: Option<Arc<str>> = None;
@@ -335,8 +337,8 @@ pub(crate) fn collect_sharing<'p: 'r, 'r>(
         let Some(across) = &rule.across else {
             continue;
         };
-        let mut context = Context::new(&record.root, &mut vars, &slots)
-            .with_frame(Frame::record(rule, program))
+        let mut context = Context::new(&record.root, &mut vars, slots)
+            .with_frame(Frame::reusing(rule, program, std::mem::take(&mut memo)))
             .with_shared(shared);
         // Filters and `where` choose the records the rule considers.
         let mut considered = Ok(true);
@@ -394,6 +396,7 @@ pub(crate) fn collect_sharing<'p: 'r, 'r>(
             }
             error => (None, error, at_span),
         };
+        memo = std::mem::take(&mut context.frame.memo);
         let (line, column, at) = place(at_span);
         let exprs = plan.of(index);
         let first = match &each {
@@ -413,7 +416,7 @@ pub(crate) fn collect_sharing<'p: 'r, 'r>(
                     };
                     let mut vars = Vec::new();
                     let mut context =
-                        Context::new(&record.root, &mut vars, &slots).with_frame(frame);
+                        Context::new(&record.root, &mut vars, slots).with_frame(frame);
                     per_member::parts(&mut context, exprs, &record.root)
                 };
                 Join { keys, span, parts }

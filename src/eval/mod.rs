@@ -144,6 +144,12 @@ impl<'p> Evaluator<'p> {
         }
     }
 
+    /// The expressions per member of the group rules, and where the top-level fields of the
+    /// record last evaluated are: what [`across::collect_sharing`] reads of that record.
+    pub(crate) fn plan_and_slots(&self) -> (&per_member::Plan<'p>, &RootSlots) {
+        (&self.per_member, &self.slots)
+    }
+
     /// Evaluates the rules `record` can meet (by the rule index), appending findings in rule
     /// order. The findings are exactly those of [`evaluate_all`].
     pub fn evaluate(&mut self, record: &Record, findings: &mut Vec<Finding>) {
@@ -254,7 +260,7 @@ fn apply_waivers(
 /// Where each of the program's top-level fields (by slot) sits among a record's entries, found
 /// in one pass over the record so that rules never search it.
 #[derive(Debug, Default)]
-struct RootSlots {
+pub(crate) struct RootSlots {
     /// Entry position by slot; `MISSING` when the record has no such field.
     positions: Vec<u32>,
     /// The keys of the record filled before and their slots: the records of a file mostly have
@@ -540,7 +546,7 @@ enum Known<'r, 'v> {
 
 /// A rule-local let's state during one evaluation.
 #[derive(Clone, Default)]
-enum Memo<'r> {
+pub(crate) enum Memo<'r> {
     /// Not read yet.
     #[default]
     Unset,
@@ -553,9 +559,20 @@ enum Memo<'r> {
 impl<'r, 'v> Frame<'r, 'v> {
     /// The frame of `rule` on one record: its lets, nothing of a group.
     pub(crate) fn record(rule: &'r CompiledRule, program: &Program) -> Self {
+        Self::reusing(rule, program, Vec::new())
+    }
+
+    /// [`Frame::record`], its lets' memo in `memo` (emptied first): a buffer used before.
+    pub(crate) fn reusing(
+        rule: &'r CompiledRule,
+        program: &Program,
+        mut memo: Vec<Memo<'r>>,
+    ) -> Self {
+        memo.clear();
+        memo.resize(rule.lets.len(), Memo::Unset);
         Frame {
             lets: &rule.lets,
-            memo: vec![Memo::Unset; rule.lets.len()],
+            memo,
             today: program.today,
             ..Frame::default()
         }

@@ -449,7 +449,7 @@ fn read_chunk(
         if across {
             crate::eval::across::collect_sharing(
                 program,
-                &evaluator.per_member,
+                evaluator.plan_and_slots(),
                 (&record, &name()),
                 &mut outcome.collected,
                 &mut shared,

@@ -138,7 +138,7 @@ impl<'p> RecordCheck<'p> {
         let mut collected = Vec::new();
         across::collect_sharing(
             self.program,
-            &self.evaluator.per_member,
+            self.evaluator.plan_and_slots(),
             (&record, &name),
             &mut collected,
             &mut shared,
