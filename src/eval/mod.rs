@@ -27,7 +27,7 @@ use crate::source::Span;
 use crate::syntax::ast::{ArithOp, Quantifier};
 use crate::value::Node;
 use arith::Term;
-use value::{EvalValue, Mismatch, Operand, as_number, as_str, compare, equals, what_it_is};
+use value::{EvalValue, Items, Mismatch, Operand, as_number, as_str, compare, equals, what_it_is};
 
 pub use crate::effect::Outcome;
 
@@ -210,7 +210,7 @@ fn probe_at<'r>(node: &'r Node, path: &[Segment]) -> (Probe<'r>, Option<Span>) {
     let node = match reach(node, path) {
         Reach::Node(node) => node,
         Reach::Missing => return (Probe::Missing, None),
-        Reach::List => return (Probe::Other, None),
+        Reach::List(..) => return (Probe::Other, None),
     };
     let probe = match &node.value {
         Value::Null => Probe::Missing,
@@ -741,7 +741,7 @@ impl<'r> Context<'r, '_> {
             ExprKind::RootField(slot, rest) => node_at(self.slots.get(self.root, *slot)?, rest)?,
             ExprKind::Var(slot, path) => match self.var_reach(*slot, path)? {
                 Reach::Node(node) => node,
-                Reach::Missing | Reach::List => return None,
+                Reach::Missing | Reach::List(..) => return None,
             },
             _ => return None,
         };
@@ -751,7 +751,7 @@ impl<'r> Context<'r, '_> {
     /// Where a path from a quantifier's or comprehension's variable leads, read straight from
     /// the record, when the variable holds a mapping of the record and the path starts with a
     /// key; `None` otherwise (the general [`walk`] decides).
-    fn var_reach(&self, slot: usize, path: &[Segment]) -> Option<Reach<'r>> {
+    fn var_reach<'s>(&self, slot: usize, path: &'s [Segment]) -> Option<Reach<'r, 's>> {
         let EvalValue::Map(map) = self.vars.get(slot)?.value else {
             return None;
         };
@@ -762,6 +762,27 @@ impl<'r> Context<'r, '_> {
             Some(node) => reach(node, rest),
             None => Reach::Missing,
         })
+    }
+
+    /// The elements of the list that the field path `expr` gives when it projects over a list
+    /// of the record (`bids.details.status`, `b.tenderers.id`), read one by one instead of
+    /// collected, with the list's place; `None` for anything else.
+    fn projection(&self, expr: &'r Expr) -> Option<(Projection<'r, 'r, 'r>, Option<Span>)> {
+        let reached = match &expr.kind {
+            ExprKind::RootField(slot, rest) => reach(self.slots.get(self.root, *slot)?, rest),
+            ExprKind::Var(slot, path) => self.var_reach(*slot, path)?,
+            _ => return None,
+        };
+        let Reach::List(list, rest) = reached else {
+            return None;
+        };
+        let crate::value::Value::List(items) = &list.value else {
+            return None;
+        };
+        Some((
+            Projection::new(Items::Nodes(items.iter()), rest),
+            Some(list.span),
+        ))
     }
 
     /// `FIELD < > <= >= CONSTANT` where the record's value has the constant's type (a number
@@ -835,7 +856,7 @@ impl<'r> Context<'r, '_> {
                     Operand::node(node)
                 }
                 Some(Reach::Node(_) | Reach::Missing) => Operand::MISSING,
-                Some(Reach::List) | None => {
+                Some(Reach::List(..)) | None => {
                     let base = self.vars.get(*slot).cloned().unwrap_or(Operand::MISSING);
                     walk(base, path)
                 }
@@ -934,6 +955,13 @@ impl<'r> Context<'r, '_> {
             }
             ExprKind::InList(needle, list, negated) => {
                 let n = self.eval(needle)?;
+                if let Some((items, _)) = self.projection(list) {
+                    if n.is_missing() {
+                        return Ok(Self::boolean(false, n.span));
+                    }
+                    let found = Self::any_equal(&n, items, expr)?;
+                    return Ok(Self::boolean(found != *negated, n.span));
+                }
                 let l = self.eval(list)?;
                 if n.is_missing() || l.is_missing() {
                     return Ok(Self::boolean(false, n.span));
@@ -947,13 +975,7 @@ impl<'r> Context<'r, '_> {
                         },
                     ));
                 };
-                let mut found = false;
-                for item in items {
-                    if equals(&n, &item, None).map_err(|m| Self::fail(expr, m))? == Some(true) {
-                        found = true;
-                        break;
-                    }
-                }
+                let found = Self::any_equal(&n, items, expr)?;
                 Self::boolean(found != *negated, n.span)
             }
             ExprKind::Matches(subject, regex) => {
@@ -1128,6 +1150,9 @@ impl<'r> Context<'r, '_> {
             }
             ExprKind::Call(function, args) => self.call(*function, args, expr)?,
             ExprKind::Quantifier(q, slot, list, body) => {
+                if let Some((items, span)) = self.projection(list) {
+                    return self.quantify(*q == Quantifier::Any, *slot, (items, span), body, false);
+                }
                 let l = self.eval(list)?;
                 if l.is_missing() {
                     return Ok(Self::boolean(false, None));
@@ -1144,23 +1169,55 @@ impl<'r> Context<'r, '_> {
                     }
                     .into());
                 };
-                let want = *q == Quantifier::Any;
-                let mut result = !want;
-                let mut witness = l.span;
                 let over_group = matches!(list.kind, ExprKind::Group);
-                for (member, item) in items.enumerate() {
-                    self.bind(*slot, item, over_group.then_some(member));
-                    let (b, span) = self.condition(body)?;
-                    if b == want {
-                        result = want;
-                        witness = span.or(witness);
-                        break;
-                    }
-                }
-                self.vars.truncate(*slot);
-                Self::boolean(result, witness)
+                self.quantify(
+                    *q == Quantifier::Any,
+                    *slot,
+                    (items, l.span),
+                    body,
+                    over_group,
+                )?
             }
         })
+    }
+
+    /// `any` (`want`: true) or `all` (false) of the list `items` (at `span`), each bound to the
+    /// variable in `slot` while `body` is tested; `over_group`: the list is the group's members.
+    fn quantify(
+        &mut self,
+        want: bool,
+        slot: usize,
+        (items, span): (impl Iterator<Item = Operand<'r>>, Option<Span>),
+        body: &'r Expr,
+        over_group: bool,
+    ) -> Result<Operand<'r>> {
+        let mut result = !want;
+        let mut witness = span;
+        for (member, item) in items.enumerate() {
+            self.bind(slot, item, over_group.then_some(member));
+            let (b, span) = self.condition(body)?;
+            if b == want {
+                result = want;
+                witness = span.or(witness);
+                break;
+            }
+        }
+        self.vars.truncate(slot);
+        Ok(Self::boolean(result, witness))
+    }
+
+    /// Whether any of `items` equals `needle` (for `in`, at `expr`).
+    fn any_equal(
+        needle: &Operand<'r>,
+        items: impl Iterator<Item = Operand<'r>>,
+        expr: &Expr,
+    ) -> Result<bool> {
+        for item in items {
+            if equals(needle, &item, None).map_err(|m| Self::fail(expr, m))? == Some(true) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Runs the comprehension `[body for VAR in list where filter]` (VAR in `slot`), handing each
@@ -1323,6 +1380,15 @@ impl<'r> Context<'r, '_> {
                 }
             } else {
                 Operand::MISSING
+            });
+        }
+        // `count(b.tenderers.id)` counts the record's values without collecting them.
+        if let (Function::Count, [arg]) = (function, args)
+            && let Some((items, span)) = self.projection(arg)
+        {
+            return Ok(Operand {
+                value: EvalValue::Num(Decimal::from(items.count())),
+                span,
             });
         }
         // Most calls have one argument: it is evaluated without a vector.
@@ -1541,16 +1607,10 @@ fn walk<'r>(start: Operand<'r>, path: &[Segment]) -> Operand<'r> {
             (EvalValue::Nodes(_) | EvalValue::List(_), Segment::Key(_)) => {
                 // Project the rest of the path over the elements, flattening lists.
                 let rest = path.get(i..).unwrap_or(&[]);
-                let mut out = Vec::new();
-                for element in current.items().into_iter().flatten() {
-                    let value = walk(element, rest);
-                    match value.value {
-                        EvalValue::Missing => {}
-                        EvalValue::Nodes(nodes) => out.extend(nodes.iter().map(Operand::node)),
-                        EvalValue::List(items) => out.extend(items),
-                        _ => out.push(value),
-                    }
-                }
+                let out = match current.items() {
+                    Some(items) => Projection::new(items, rest).collect(),
+                    None => Vec::new(),
+                };
                 return Operand {
                     value: EvalValue::List(out),
                     span: current.span,
@@ -1572,22 +1632,80 @@ fn walk<'r>(start: Operand<'r>, path: &[Segment]) -> Operand<'r> {
     current
 }
 
+/// The elements of a projection `LIST.PATH`, one by one, as [`walk`] collects them: the path
+/// followed from each element of the list, missing values left out and lists flattened.
+pub(crate) struct Projection<'a, 'r, 's> {
+    elements: Items<'a, 'r>,
+    rest: &'s [Segment],
+    /// The elements of the list the last element's path gave, still to come.
+    inner: Flattened<'r>,
+}
+
+/// What is left of a list within a projection.
+enum Flattened<'r> {
+    Nothing,
+    Nodes(std::slice::Iter<'r, Node>),
+    List(std::vec::IntoIter<Operand<'r>>),
+}
+
+impl<'a, 'r, 's> Projection<'a, 'r, 's> {
+    /// The projection of `rest` over `elements`.
+    pub(crate) fn new(elements: Items<'a, 'r>, rest: &'s [Segment]) -> Self {
+        Projection {
+            elements,
+            rest,
+            inner: Flattened::Nothing,
+        }
+    }
+}
+
+impl<'r> Iterator for Projection<'_, 'r, '_> {
+    type Item = Operand<'r>;
+
+    fn next(&mut self) -> Option<Operand<'r>> {
+        loop {
+            let next = match &mut self.inner {
+                Flattened::Nothing => None,
+                Flattened::Nodes(nodes) => nodes.next().map(Operand::node),
+                Flattened::List(items) => items.next(),
+            };
+            if next.is_some() {
+                return next;
+            }
+            let value = walk(self.elements.next()?, self.rest);
+            self.inner = match value.value {
+                EvalValue::Missing => Flattened::Nothing,
+                EvalValue::Nodes(nodes) => Flattened::Nodes(nodes.iter()),
+                EvalValue::List(items) => Flattened::List(items.into_iter()),
+                other => {
+                    self.inner = Flattened::Nothing;
+                    return Some(Operand {
+                        value: other,
+                        span: value.span,
+                    });
+                }
+            };
+        }
+    }
+}
+
 /// Where a path leads from a node, read straight from the record (without the operands of
 /// [`walk`]).
-enum Reach<'r> {
+enum Reach<'r, 's> {
     /// Every step is a key of a mapping or a position of a list: the node there.
     Node(&'r Node),
     /// A key or a position is not there, or a step meets a value that has neither.
     Missing,
-    /// A key meets a list, over whose elements [`walk`] would go on.
-    List,
+    /// A key meets a list, over whose elements [`walk`] would go on: the list, and the path
+    /// from its elements (starting with that key).
+    List(&'r Node, &'s [Segment]),
 }
 
 /// [`Reach`]: where `path` leads from `node`, as [`walk`] would go: a key of a mapping, a
 /// position of a list.
-fn reach<'r>(mut node: &'r Node, path: &[Segment]) -> Reach<'r> {
+fn reach<'r, 's>(mut node: &'r Node, path: &'s [Segment]) -> Reach<'r, 's> {
     use crate::value::Value;
-    for segment in path {
+    for (i, segment) in path.iter().enumerate() {
         match (&node.value, segment) {
             (Value::Map(map), Segment::Key(key)) => match map.get(key) {
                 Some(next) => node = next,
@@ -1599,7 +1717,9 @@ fn reach<'r>(mut node: &'r Node, path: &[Segment]) -> Reach<'r> {
                     None => return Reach::Missing,
                 }
             }
-            (Value::List(_), Segment::Key(_)) => return Reach::List,
+            (Value::List(_), Segment::Key(_)) => {
+                return Reach::List(node, path.get(i..).unwrap_or(&[]));
+            }
             _ => return Reach::Missing,
         }
     }
@@ -1610,7 +1730,7 @@ fn reach<'r>(mut node: &'r Node, path: &[Segment]) -> Reach<'r> {
 fn node_at<'r>(node: &'r Node, path: &[Segment]) -> Option<&'r Node> {
     match reach(node, path) {
         Reach::Node(node) => Some(node),
-        Reach::Missing | Reach::List => None,
+        Reach::Missing | Reach::List(..) => None,
     }
 }
 

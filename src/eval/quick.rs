@@ -170,7 +170,7 @@ impl<'r> Context<'r, '_> {
             Reach::Node(node) if matches!(node.value, Value::Null) => Some(None),
             Reach::Node(node) => Some(Some(node)),
             Reach::Missing => Some(None),
-            Reach::List => None,
+            Reach::List(..) => None,
         }
     }
 
