@@ -320,6 +320,7 @@ pub(crate) fn prepare_inputs(
         chunk_bytes: 0,
         explain: false,
         paired: None,
+        ends_process: true,
     };
     let mut inputs = run::discover(&paths, &exclude, input.stdin_format, &project)?;
     if input.changed {

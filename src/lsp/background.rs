@@ -89,6 +89,8 @@ pub(crate) fn count(
             chunk_bytes: 0,
             explain: false,
             paired: None,
+            // The server lives on: everything a run keeps is freed.
+            ends_process: false,
         };
         let Ok(result) = crate::run::evaluate(&program, &inputs, &options, &mut counter) else {
             return;
