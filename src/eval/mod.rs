@@ -13,6 +13,7 @@ pub mod value;
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
@@ -552,8 +553,26 @@ pub(crate) enum Memo<'r> {
     Unset,
     /// Being computed (reading it again is a cycle the compiler missed).
     Busy,
-    /// Computed.
-    Done(Operand<'r>),
+    /// Computed: shared, so that reading a list does not copy it.
+    Done(Rc<Operand<'r>>),
+}
+
+/// A value an expression reads without copying it: a let's, shared with its memo, or one
+/// computed for the reader.
+enum Read<'r> {
+    Own(Operand<'r>),
+    Shared(Rc<Operand<'r>>),
+}
+
+impl<'r> std::ops::Deref for Read<'r> {
+    type Target = Operand<'r>;
+
+    fn deref(&self) -> &Operand<'r> {
+        match self {
+            Read::Own(value) => value,
+            Read::Shared(value) => value,
+        }
+    }
 }
 
 impl<'r, 'v> Frame<'r, 'v> {
@@ -856,17 +875,17 @@ impl<'r> Context<'r, '_> {
                     Operand::node(node)
                 }
                 Some(Reach::Node(_) | Reach::Missing) => Operand::MISSING,
-                Some(Reach::List(..)) | None => {
-                    let base = self.vars.get(*slot).cloned().unwrap_or(Operand::MISSING);
-                    walk(base, path)
-                }
+                Some(Reach::List(..)) | None => match self.vars.get(*slot) {
+                    Some(base) => walk_from(base, path),
+                    None => Operand::MISSING,
+                },
             },
             ExprKind::Member(base, key) => {
-                let base = self.eval(base)?;
-                walk(base, std::slice::from_ref(key))
+                let base = self.read(base)?;
+                walk_from(&base, std::slice::from_ref(key))
             }
             ExprKind::Index(base, index) => {
-                let base = self.eval(base)?;
+                let base = self.read(base)?;
                 let index = self.eval(index)?;
                 let segment = match &index.value {
                     EvalValue::Missing => return Ok(Operand::MISSING),
@@ -884,7 +903,7 @@ impl<'r> Context<'r, '_> {
                         .into());
                     }
                 };
-                walk(base, std::slice::from_ref(&segment))
+                walk_from(&base, std::slice::from_ref(&segment))
             }
             ExprKind::Not(inner) => {
                 let (b, span) = self.condition(inner)?;
@@ -1153,7 +1172,7 @@ impl<'r> Context<'r, '_> {
                 if let Some((items, span)) = self.projection(list) {
                     return self.quantify(*q == Quantifier::Any, *slot, (items, span), body, false);
                 }
-                let l = self.eval(list)?;
+                let l = self.read(list)?;
                 if l.is_missing() {
                     return Ok(Self::boolean(false, None));
                 }
@@ -1230,7 +1249,7 @@ impl<'r> Context<'r, '_> {
         filter: Option<&'r Expr>,
         mut give: impl FnMut(Operand<'r>),
     ) -> Result<bool> {
-        let l = self.eval(list)?;
+        let l = self.read(list)?;
         if l.is_missing() {
             return Ok(false);
         }
@@ -1276,11 +1295,31 @@ impl<'r> Context<'r, '_> {
 
     /// A rule-local let, computed the first time it is read.
     fn local(&mut self, index: usize, blame: Span) -> Result<Operand<'r>> {
+        Ok(match self.local_read(index, blame)? {
+            Read::Own(value) => value,
+            Read::Shared(value) => Operand::clone(&value),
+        })
+    }
+
+    /// The value of `expr` for a reader that only looks at it (the list of a comprehension or
+    /// quantifier, a function's argument): a let's value is read without being copied.
+    fn read(&mut self, expr: &'r Expr) -> Result<Read<'r>> {
+        match expr.kind {
+            ExprKind::Local(index) if self.known(expr).is_none() => {
+                self.local_read(index, expr.span)
+            }
+            _ => self.eval(expr).map(Read::Own),
+        }
+    }
+
+    /// [`Context::local`], shared with the memo when it is computed (or read from the values a
+    /// record kept).
+    fn local_read(&mut self, index: usize, blame: Span) -> Result<Read<'r>> {
         if let Some(value) = per_member::kept_value(self.frame.stored, index) {
-            return value;
+            return value.map(Read::Own);
         }
         match self.frame.memo.get(index) {
-            Some(Memo::Done(value)) => return Ok(value.clone()),
+            Some(Memo::Done(value)) => return Ok(Read::Shared(value.clone())),
             Some(Memo::Busy) => {
                 return Err(Failure {
                     message: "a `let` is defined in terms of itself".into(),
@@ -1293,7 +1332,7 @@ impl<'r> Context<'r, '_> {
         }
         let lets = self.frame.lets;
         let Some(local) = lets.get(index) else {
-            return Ok(Operand::MISSING);
+            return Ok(Read::Own(Operand::MISSING));
         };
         // Another rule of the record computed it already.
         if let (Some(slot), Some(shared)) = (local.shared, self.shared.as_deref())
@@ -1303,7 +1342,7 @@ impl<'r> Context<'r, '_> {
             if let Some(m) = self.frame.memo.get_mut(index) {
                 *m = Memo::Done(value.clone());
             }
-            return Ok(value);
+            return Ok(Read::Shared(value));
         }
         if let Some(m) = self.frame.memo.get_mut(index) {
             *m = Memo::Busy;
@@ -1312,7 +1351,7 @@ impl<'r> Context<'r, '_> {
         let vars = std::mem::take(self.vars);
         let value = self.eval(&local.expr);
         *self.vars = vars;
-        let value = value?;
+        let value = Rc::new(value?);
         if let Some(m) = self.frame.memo.get_mut(index) {
             *m = Memo::Done(value.clone());
         }
@@ -1325,7 +1364,7 @@ impl<'r> Context<'r, '_> {
                 *m = Memo::Done(value.clone());
             }
         }
-        Ok(value)
+        Ok(Read::Shared(value))
     }
 
     /// The message of a finding of `rule`: its template rendered, or the generated one.
@@ -1395,8 +1434,8 @@ impl<'r> Context<'r, '_> {
         let single;
         let many;
         let values: &[Operand<'r>] = if let [arg] = args {
-            single = self.eval(arg)?;
-            std::slice::from_ref(&single)
+            single = self.read(arg)?;
+            std::slice::from_ref(&*single)
         } else {
             many = args
                 .iter()
@@ -1599,37 +1638,66 @@ fn equals_constant(value: &crate::value::Value, constant: &Const, aliased: bool)
 /// Follows a field path from a value; a key applied to a list projects over its elements.
 fn walk<'r>(start: Operand<'r>, path: &[Segment]) -> Operand<'r> {
     let mut current = start;
-    for (i, segment) in path.iter().enumerate() {
-        current = match (&current.value, segment) {
-            (EvalValue::Map(map), Segment::Key(key)) => {
-                map.get(key).map_or(Operand::MISSING, Operand::node)
-            }
-            (EvalValue::Nodes(_) | EvalValue::List(_), Segment::Key(_)) => {
-                // Project the rest of the path over the elements, flattening lists.
-                let rest = path.get(i..).unwrap_or(&[]);
-                let out = match current.items() {
-                    Some(items) => Projection::new(items, rest).collect(),
-                    None => Vec::new(),
-                };
-                return Operand {
-                    value: EvalValue::List(out),
-                    span: current.span,
-                };
-            }
-            (EvalValue::Nodes(nodes), Segment::Index(i)) => position(nodes.len(), *i)
-                .and_then(|p| nodes.get(p))
-                .map_or(Operand::MISSING, Operand::node),
-            (EvalValue::List(items), Segment::Index(i)) => position(items.len(), *i)
-                .and_then(|p| items.get(p))
-                .cloned()
-                .unwrap_or(Operand::MISSING),
-            _ => Operand::MISSING,
-        };
-        if current.is_missing() {
-            return Operand::MISSING;
+    for i in 0..path.len() {
+        match step(&current, path.get(i..).unwrap_or(&[])) {
+            Step::Next(next) if next.is_missing() => return Operand::MISSING,
+            Step::Next(next) => current = next,
+            Step::Last(value) => return value,
         }
     }
     current
+}
+
+/// [`walk`] from a value that stays where it is (a let's, shared): only what the path reaches
+/// is copied.
+fn walk_from<'r>(start: &Operand<'r>, path: &[Segment]) -> Operand<'r> {
+    if path.is_empty() {
+        return start.clone();
+    }
+    match step(start, path) {
+        Step::Next(next) if next.is_missing() => Operand::MISSING,
+        Step::Next(next) => walk(next, path.get(1..).unwrap_or(&[])),
+        Step::Last(value) => value,
+    }
+}
+
+/// One step of [`walk`]: where the first segment of `path` (the rest of the path) leads from
+/// `current`.
+enum Step<'r> {
+    /// The value the segment leads to, from which the walk goes on.
+    Next(Operand<'r>),
+    /// The walk's result: a key applied to a list projected the whole path over its elements.
+    Last(Operand<'r>),
+}
+
+fn step<'r>(current: &Operand<'r>, path: &[Segment]) -> Step<'r> {
+    let Some(segment) = path.first() else {
+        return Step::Last(current.clone());
+    };
+    Step::Next(match (&current.value, segment) {
+        (EvalValue::Map(map), Segment::Key(key)) => {
+            map.get(key).map_or(Operand::MISSING, Operand::node)
+        }
+        (EvalValue::Nodes(_) | EvalValue::List(_), Segment::Key(_)) => {
+            // Project the path over the elements, flattening lists.
+            let out = match current.items() {
+                Some(items) => Projection::new(items, path).collect(),
+                None => Vec::new(),
+            };
+            return Step::Last(Operand {
+                value: EvalValue::List(out),
+                span: current.span,
+            });
+        }
+        (EvalValue::Nodes(nodes), Segment::Index(i)) => position(nodes.len(), *i)
+            .and_then(|p| nodes.get(p))
+            .map_or(Operand::MISSING, Operand::node),
+        (EvalValue::List(items), Segment::Index(i)) => position(items.len(), *i)
+            .and_then(|p| items.get(p))
+            .cloned()
+            .unwrap_or(Operand::MISSING),
+        _ => Operand::MISSING,
+    })
 }
 
 /// The elements of a projection `LIST.PATH`, one by one, as [`walk`] collects them: the path
