@@ -364,7 +364,10 @@ pub(crate) fn collect_sharing<'p: 'r, 'r>(
             (line, column, at)
         };
         let (error, keys, at_span) = match considered {
-            Ok(false) => continue,
+            Ok(false) => {
+                memo = std::mem::take(&mut context.frame.memo);
+                continue;
+            }
             Err(failure) => {
                 let span = failure.record_span.unwrap_or(record.root.span);
                 let (_, _, at) = place(span);
@@ -375,7 +378,10 @@ pub(crate) fn collect_sharing<'p: 'r, 'r>(
                 )
             }
             Ok(true) => match keys_of(&mut context, program, across) {
-                Ok((keys, _)) if keys.is_empty() && !across.keys.is_empty() => continue,
+                Ok((keys, _)) if keys.is_empty() && !across.keys.is_empty() => {
+                    memo = std::mem::take(&mut context.frame.memo);
+                    continue;
+                }
                 Ok((keys, span)) => (None, keys, span.unwrap_or(record.root.span)),
                 Err((message, span, policy)) => {
                     let (_, _, at) = place(span);

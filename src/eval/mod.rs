@@ -440,10 +440,7 @@ fn evaluate_rules<'r>(
         }
         context.vars.clear();
         context.frame.lets = &rule.lets;
-        if !(rule.lets.is_empty() && context.frame.memo.is_empty()) {
-            context.frame.memo.clear();
-            context.frame.memo.resize(rule.lets.len(), Memo::Unset);
-        }
+        context.frame.memo.clear();
         let verdict = known
             .map_or_else(|| context.rule(rule, decided), Ok)
             .and_then(|verdict| match verdict {
@@ -553,13 +550,14 @@ pub(crate) enum Memo<'r> {
     Unset,
     /// Being computed (reading it again is a cycle the compiler missed).
     Busy,
-    /// Computed: shared, so that reading a list does not copy it.
-    Done(Rc<Operand<'r>>),
+    /// Computed.
+    Done(Read<'r>),
 }
 
-/// A value an expression reads without copying it: a let's, shared with its memo, or one
-/// computed for the reader.
-enum Read<'r> {
+/// A value an expression reads without copying it: a let's list, shared with its memo, or a
+/// value of its own.
+#[derive(Clone)]
+pub(crate) enum Read<'r> {
     Own(Operand<'r>),
     Shared(Rc<Operand<'r>>),
 }
@@ -581,14 +579,14 @@ impl<'r, 'v> Frame<'r, 'v> {
         Self::reusing(rule, program, Vec::new())
     }
 
-    /// [`Frame::record`], its lets' memo in `memo` (emptied first): a buffer used before.
+    /// [`Frame::record`], its lets' memo in `memo` (emptied first; it grows when a let is
+    /// first read): a buffer used before.
     pub(crate) fn reusing(
         rule: &'r CompiledRule,
         program: &Program,
         mut memo: Vec<Memo<'r>>,
     ) -> Self {
         memo.clear();
-        memo.resize(rule.lets.len(), Memo::Unset);
         Frame {
             lets: &rule.lets,
             memo,
@@ -1318,8 +1316,12 @@ impl<'r> Context<'r, '_> {
         if let Some(value) = per_member::kept_value(self.frame.stored, index) {
             return value.map(Read::Own);
         }
+        // The memo is made when a let is first read: most rules on most records read none.
+        if self.frame.memo.len() < self.frame.lets.len() {
+            self.frame.memo.resize(self.frame.lets.len(), Memo::Unset);
+        }
         match self.frame.memo.get(index) {
-            Some(Memo::Done(value)) => return Ok(Read::Shared(value.clone())),
+            Some(Memo::Done(value)) => return Ok(value.clone()),
             Some(Memo::Busy) => {
                 return Err(Failure {
                     message: "a `let` is defined in terms of itself".into(),
@@ -1342,7 +1344,7 @@ impl<'r> Context<'r, '_> {
             if let Some(m) = self.frame.memo.get_mut(index) {
                 *m = Memo::Done(value.clone());
             }
-            return Ok(Read::Shared(value));
+            return Ok(value);
         }
         if let Some(m) = self.frame.memo.get_mut(index) {
             *m = Memo::Busy;
@@ -1351,7 +1353,15 @@ impl<'r> Context<'r, '_> {
         let vars = std::mem::take(self.vars);
         let value = self.eval(&local.expr);
         *self.vars = vars;
-        let value = Rc::new(value?);
+        // A list is shared (copying it at every read costs more than the count); any other
+        // value is copied.
+        let value = match value? {
+            list @ Operand {
+                value: EvalValue::List(_),
+                ..
+            } => Read::Shared(Rc::new(list)),
+            value => Read::Own(value),
+        };
         if let Some(m) = self.frame.memo.get_mut(index) {
             *m = Memo::Done(value.clone());
         }
@@ -1364,7 +1374,7 @@ impl<'r> Context<'r, '_> {
                 *m = Memo::Done(value.clone());
             }
         }
-        Ok(Read::Shared(value))
+        Ok(value)
     }
 
     /// The message of a finding of `rule`: its template rendered, or the generated one.
