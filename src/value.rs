@@ -18,6 +18,46 @@ pub struct Node {
     pub span: Span,
 }
 
+impl Node {
+    /// The dotted path of the value at `span` inside this node (`amount`, `bids.0.value`), if a
+    /// value of it starts there (and it is not the node itself).
+    pub fn field_path(&self, span: Span) -> Option<String> {
+        use std::fmt::Write as _;
+        let mut path = String::new();
+        let mut node = self;
+        let contains = |outer: Span| outer.start <= span.start && span.end <= outer.end;
+        'descend: loop {
+            if node.span == span {
+                return (!path.is_empty()).then_some(path);
+            }
+            if !path.is_empty() {
+                path.push('.');
+            }
+            match &node.value {
+                Value::Map(map) => {
+                    if let Some(entry) = map.entries.iter().find(|e| contains(e.value.span)) {
+                        path.push_str(&entry.key);
+                        node = &entry.value;
+                        continue 'descend;
+                    }
+                    return None;
+                }
+                Value::List(items) => {
+                    if let Some((i, item)) =
+                        items.iter().enumerate().find(|(_, i)| contains(i.span))
+                    {
+                        let _ = write!(path, "{i}");
+                        node = item;
+                        continue 'descend;
+                    }
+                    return None;
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
 /// A record value. Strings stay strings (a string that looks like a number or a date is compared as
 /// one when it meets a number or a date); numbers are exact decimals.
 #[derive(Debug, Clone, PartialEq)]

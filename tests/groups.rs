@@ -595,6 +595,24 @@ fn a_bad_value_brought_by_all_is_shown_as_another_records() {
     ));
 }
 
+/// A rule without `per` that reads `all.` decides once every record is read, from the values its
+/// records kept: its finding still points at the value that decided it (the value of the first
+/// let its `when` reads, here `amount` on its own line), as a rule without `all.` would.
+#[test]
+fn a_finding_of_a_rule_reading_all_points_at_the_value_of_its_let() {
+    let records: String = (1..=8)
+        .map(|i| {
+            let amount = if i == 6 { 9_000 } else { 100 + i };
+            format!("- id: R{i}\n  vendor: V{i}\n  amount: {amount}\n")
+        })
+        .collect();
+    insta::assert_snapshot!(failing_check(
+        "all-finding-at-let",
+        "rule outlier {\n  let spent = amount\n  deny when spent > upper_fence(all.spent)\n  message \"{vendor} spent {spent}\"\n}\n",
+        &records,
+    ));
+}
+
 /// TAP and JUnit give a record one test point or case, also when a finding about it comes once
 /// every record is read (a rule reading `all.`, a key of another type): a CI run must not show a
 /// record as passed and then as failed. Each file is one JUnit suite.

@@ -47,6 +47,9 @@ pub struct Program {
     /// For each rule across records, the lets whose values a record keeps
     /// ([`Program::stored_lets`]); empty when it keeps none.
     kept_lets: Vec<Vec<bool>>,
+    /// For each rule across records without `per`, the kept lets its conditions read
+    /// ([`Program::anchor_lets`]).
+    anchor_lets: Vec<Vec<usize>>,
 }
 
 impl Program {
@@ -87,6 +90,7 @@ impl Program {
             across_projection: super::projection::Projection::default(),
             shared_lets,
             kept_lets: Vec::new(),
+            anchor_lets: Vec::new(),
         };
         program.plan_across();
         program
@@ -98,6 +102,9 @@ impl Program {
         self.across_projection = self.across_projection();
         self.kept_lets = (0..self.rules.len())
             .map(|index| self.kept_lets_of(index))
+            .collect();
+        self.anchor_lets = (0..self.rules.len())
+            .map(|index| self.anchor_lets_of(index))
             .collect();
     }
 
@@ -207,6 +214,50 @@ impl Program {
     /// they are computed from. Empty when the rule keeps none.
     pub(crate) fn stored_lets(&self, index: usize) -> &[bool] {
         self.kept_lets.get(index).map_or(&[], Vec::as_slice)
+    }
+
+    /// For the rule without `per` at `index` that reads `all.`, the lets that each record keeps
+    /// and that its conditions read (also through a let computed once every record is read), in
+    /// the order they read them: a finding of the rule points at the value of the first one
+    /// that has a place in the record, as a finding of a rule without `all.` points at the value
+    /// that decided it. Empty for any other rule.
+    pub(crate) fn anchor_lets(&self, index: usize) -> &[usize] {
+        self.anchor_lets.get(index).map_or(&[], Vec::as_slice)
+    }
+
+    /// [`Program::anchor_lets`], worked out.
+    fn anchor_lets_of(&self, index: usize) -> Vec<usize> {
+        let Some(rule) = self.rules.get(index) else {
+            return Vec::new();
+        };
+        if rule.across.as_ref().is_none_or(|a| !a.keys.is_empty()) {
+            return Vec::new();
+        }
+        let stored = self.stored_lets(index);
+        let mut order = Vec::new();
+        let mut visited = vec![false; rule.lets.len()];
+        // Depth first, operands left to right: the order evaluation reads them in.
+        let mut stack: Vec<&Expr> = rule.conditions.iter().rev().map(|c| &c.expr).collect();
+        while let Some(expr) = stack.pop() {
+            if let ExprKind::Local(l) = expr.kind {
+                if visited.get(l).copied().unwrap_or(true) {
+                    continue;
+                }
+                if let Some(seen) = visited.get_mut(l) {
+                    *seen = true;
+                }
+                if stored.get(l).copied().unwrap_or(false) {
+                    order.push(l);
+                } else if let Some(local) = rule.lets.get(l) {
+                    stack.push(&local.expr);
+                }
+                continue;
+            }
+            let mut children = Vec::new();
+            expr.for_each_child(&mut |child| children.push(child));
+            stack.extend(children.into_iter().rev());
+        }
+        order
     }
 
     /// [`Program::stored_lets`], worked out.

@@ -115,6 +115,9 @@ pub(crate) struct Collected {
     each: Option<Arc<[Part]>>,
     /// The first group it joins: the one where its `let each` values count for `all.`.
     first: Vec<KeyValue>,
+    /// For a rule without `per` that reads `all.`, the field path of the value its finding
+    /// points at ([`Program::anchor_lets`]), when there is one.
+    field: Option<Box<str>>,
 }
 
 /// One group a record joins.
@@ -164,6 +167,9 @@ struct MemberValues {
     /// For each member, whether this is the first group it joins, where its `let each`
     /// values count for `all.` (so that a record counts once).
     counts: Vec<bool>,
+    /// In a rule without `per`, the field path of the value its record's finding points at
+    /// ([`Collected`]'s).
+    field: Option<Box<str>>,
 }
 
 impl Group {
@@ -267,6 +273,9 @@ pub struct AcrossFinding {
     pub name: Arc<str>,
     /// The deciding value's line.
     pub at: Location,
+    /// The field path of the deciding value, when it is known (a rule without `per` that reads
+    /// `all.` points at the value of a let it reads; a group's key is named by the report).
+    pub field: Option<Box<str>>,
     /// For a group: its keys, by name, and its records.
     pub group: Option<Arc<GroupNote>>,
     /// With `--explain`: the group's keys and size and the clauses that decided.
@@ -389,10 +398,15 @@ pub(crate) fn collect_sharing<'p: 'r, 'r>(
                 }
             },
         };
+        // Where a finding of a rule without `per` points, when a let it reads has a place.
+        let mut anchored = None;
         let (each, error, at_span) = match error {
             None if !program.stored_lets(index).is_empty() => {
                 match each_values(&mut context, rule, across, program.stored_lets(index)) {
-                    Ok(values) => (Some(values), None, at_span),
+                    Ok(values) => {
+                        anchored = anchor_span(&mut context, rule, program.anchor_lets(index));
+                        (Some(values), None, anchored.unwrap_or(at_span))
+                    }
                     Err(failure) => {
                         let span = failure.record_span.unwrap_or(record.root.span);
                         let (_, _, at) = place(span);
@@ -448,8 +462,23 @@ pub(crate) fn collect_sharing<'p: 'r, 'r>(
             error,
             first,
             each,
+            field: anchored
+                .and_then(|span| record.root.field_path(span))
+                .map(Box::from),
         });
     }
+}
+
+/// Where a finding of a rule without `per` that reads `all.` points in the record: at the value
+/// of the first of its `anchors` ([`Program::anchor_lets`]) that has a place there.
+fn anchor_span<'r>(
+    context: &mut Context<'r, '_>,
+    rule: &'r CompiledRule,
+    anchors: &[usize],
+) -> Option<Span> {
+    anchors
+        .iter()
+        .find_map(|&l| context.local(l, rule.span).ok()?.span)
 }
 
 /// A record's values of the lets of `rule` that it keeps (`kept`, by let index; nothing for the
@@ -631,6 +660,7 @@ impl AcrossRecords {
                     values: c.each.map(|each| {
                         Box::new(MemberValues {
                             each: vec![each],
+                            field: c.field,
                             ..MemberValues::default()
                         })
                     }),
@@ -730,6 +760,7 @@ fn error_finding(
         },
         name: c.member.record.clone(),
         at,
+        field: None,
         group: None,
         explanation: None,
         index: c.index,
@@ -1628,6 +1659,12 @@ fn finding_of(
         },
         name: name.into(),
         at: group.at.location(file),
+        // An error's bad value may be another of the record's, or another record's.
+        field: group
+            .values
+            .as_ref()
+            .and_then(|v| v.field.clone())
+            .filter(|_| outcome != Outcome::Error),
         group: note,
         explanation: None,
         index: group.members.first().map_or(0, |m| m.index),

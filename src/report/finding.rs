@@ -7,7 +7,7 @@ use crate::compile::{Program, Segment};
 use crate::data::Record;
 use crate::diagnostic::Diag;
 use crate::eval::{self, Finding, Outcome};
-use crate::source::{Location, Span};
+use crate::source::Location;
 
 /// A finding ready to report: the finding and everything needed to show it.
 #[derive(Debug, Clone)]
@@ -242,7 +242,7 @@ pub(crate) fn reported(
 ) -> Reported {
     let rule = program.rules.get(finding.rule);
     let span = finding.span.unwrap_or(record.root.span);
-    let field = field_path_of(&record.root, span);
+    let field = record.root.field_path(span);
     Reported {
         rule: Some(finding.rule),
         rule_id: rule.map_or_else(|| "".into(), |r| r.id.clone()),
@@ -292,7 +292,7 @@ pub(crate) fn nonconforming(
             source: record.source.clone(),
             span: violation.span,
         },
-        field: field_path_of(&record.root, violation.span),
+        field: record.root.field_path(violation.span),
         message: message.into(),
         policy: Location {
             source: violation.schema_source,
@@ -307,42 +307,6 @@ pub(crate) fn nonconforming(
     }
 }
 
-/// The dotted path of the value at `span` inside `root`, if a value starts there.
-fn field_path_of(root: &crate::value::Node, span: Span) -> Option<String> {
-    use crate::value::Value;
-    use std::fmt::Write as _;
-    let mut path = String::new();
-    let mut node = root;
-    let contains = |outer: Span| outer.start <= span.start && span.end <= outer.end;
-    'descend: loop {
-        if node.span == span {
-            return (!path.is_empty()).then_some(path);
-        }
-        if !path.is_empty() {
-            path.push('.');
-        }
-        match &node.value {
-            Value::Map(map) => {
-                if let Some(entry) = map.entries.iter().find(|e| contains(e.value.span)) {
-                    path.push_str(&entry.key);
-                    node = &entry.value;
-                    continue 'descend;
-                }
-                return None;
-            }
-            Value::List(items) => {
-                if let Some((i, item)) = items.iter().enumerate().find(|(_, i)| contains(i.span)) {
-                    let _ = write!(path, "{i}");
-                    node = item;
-                    continue 'descend;
-                }
-                return None;
-            }
-            _ => return None,
-        }
-    }
-}
-
 /// A finding of a rule across records, ready to report.
 pub(crate) fn across_finding(
     program: &Program,
@@ -350,28 +314,31 @@ pub(crate) fn across_finding(
 ) -> Reported {
     let rule = program.rules.get(found.finding.rule);
     let policy_source = rule.map_or_else(|| found.at.source.clone(), |r| r.source.clone());
-    // The finding points at the first key's value in the group's first record: named by the
-    // field path as written when the key is one (`vendor`, whatever its `as` name, since the
-    // record's text is shown), and by nothing when the key computes its value (`lower(vendor)`
-    // is not the text it points at).
-    let field = found
-        .group
-        .as_ref()
-        .and(rule)
-        .and_then(|r| r.across.as_ref())
-        .and_then(|a| a.keys.first())
-        .filter(|key| {
-            matches!(
-                key.expr.kind,
-                crate::compile::ExprKind::Field(_) | crate::compile::ExprKind::RootField(..)
-            )
-        })
-        .map(|key| {
-            key.text
-                .strip_prefix("record.")
-                .unwrap_or(&key.text)
-                .to_string()
-        });
+    // A group's finding points at the first key's value in the group's first record: named by
+    // the field path as written when the key is one (`vendor`, whatever its `as` name, since
+    // the record's text is shown), and by nothing when the key computes its value
+    // (`lower(vendor)` is not the text it points at). A rule without `per` names the value of
+    // the let it points at.
+    let field = found.field.as_deref().map(str::to_string).or_else(|| {
+        found
+            .group
+            .as_ref()
+            .and(rule)
+            .and_then(|r| r.across.as_ref())
+            .and_then(|a| a.keys.first())
+            .filter(|key| {
+                matches!(
+                    key.expr.kind,
+                    crate::compile::ExprKind::Field(_) | crate::compile::ExprKind::RootField(..)
+                )
+            })
+            .map(|key| {
+                key.text
+                    .strip_prefix("record.")
+                    .unwrap_or(&key.text)
+                    .to_string()
+            })
+    });
     Reported {
         rule: Some(found.finding.rule),
         rule_id: rule.map_or_else(|| "".into(), |r| r.id.clone()),
