@@ -768,7 +768,7 @@ impl<'r> Context<'r, '_> {
     /// Where a path from a quantifier's or comprehension's variable leads, read straight from
     /// the record, when the variable holds a mapping of the record and the path starts with a
     /// key; `None` otherwise (the general [`walk`] decides).
-    fn var_reach<'s>(&self, slot: usize, path: &'s [Segment]) -> Option<Reach<'r, 's>> {
+    fn var_reach(&self, slot: usize, path: &[Segment]) -> Option<Reach<'r>> {
         let EvalValue::Map(map) = self.vars.get(slot)?.value else {
             return None;
         };
@@ -785,19 +785,28 @@ impl<'r> Context<'r, '_> {
     /// of the record (`bids.details.status`, `b.tenderers.id`), read one by one instead of
     /// collected, with the list's place; `None` for anything else.
     fn projection(&self, expr: &'r Expr) -> Option<(Projection<'r, 'r, 'r>, Option<Span>)> {
-        let reached = match &expr.kind {
-            ExprKind::RootField(slot, rest) => reach(self.slots.get(self.root, *slot)?, rest),
-            ExprKind::Var(slot, path) => self.var_reach(*slot, path)?,
+        let (start, path): (&'r Node, &'r [Segment]) = match &expr.kind {
+            ExprKind::RootField(slot, rest) => (self.slots.get(self.root, *slot)?, rest),
+            ExprKind::Var(slot, path) => {
+                let EvalValue::Map(map) = self.vars.get(*slot)?.value else {
+                    return None;
+                };
+                let (Segment::Key(first), rest) = path.split_first()? else {
+                    return None;
+                };
+                (map.get(first)?, rest)
+            }
             _ => return None,
         };
-        let Reach::List(list, rest) = reached else {
+        let Reach::List(at) = reach(start, path) else {
             return None;
         };
+        let list = node_at(start, path.get(..at)?)?;
         let crate::value::Value::List(items) = &list.value else {
             return None;
         };
         Some((
-            Projection::new(Items::Nodes(items.iter()), rest),
+            Projection::new(Items::Nodes(items.iter()), path.get(at..)?),
             Some(list.span),
         ))
     }
@@ -1769,19 +1778,19 @@ impl<'r> Iterator for Projection<'_, 'r, '_> {
 
 /// Where a path leads from a node, read straight from the record (without the operands of
 /// [`walk`]).
-enum Reach<'r, 's> {
+enum Reach<'r> {
     /// Every step is a key of a mapping or a position of a list: the node there.
     Node(&'r Node),
     /// A key or a position is not there, or a step meets a value that has neither.
     Missing,
-    /// A key meets a list, over whose elements [`walk`] would go on: the list, and the path
-    /// from its elements (starting with that key).
-    List(&'r Node, &'s [Segment]),
+    /// A key meets a list, over whose elements [`walk`] would go on: how many segments of the
+    /// path lead to the list.
+    List(usize),
 }
 
 /// [`Reach`]: where `path` leads from `node`, as [`walk`] would go: a key of a mapping, a
 /// position of a list.
-fn reach<'r, 's>(mut node: &'r Node, path: &'s [Segment]) -> Reach<'r, 's> {
+fn reach<'r>(mut node: &'r Node, path: &[Segment]) -> Reach<'r> {
     use crate::value::Value;
     for (i, segment) in path.iter().enumerate() {
         match (&node.value, segment) {
@@ -1795,9 +1804,7 @@ fn reach<'r, 's>(mut node: &'r Node, path: &'s [Segment]) -> Reach<'r, 's> {
                     None => return Reach::Missing,
                 }
             }
-            (Value::List(_), Segment::Key(_)) => {
-                return Reach::List(node, path.get(i..).unwrap_or(&[]));
-            }
+            (Value::List(_), Segment::Key(_)) => return Reach::List(i),
             _ => return Reach::Missing,
         }
     }
