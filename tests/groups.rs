@@ -613,6 +613,18 @@ fn a_finding_of_a_rule_reading_all_points_at_the_value_of_its_let() {
     ));
 }
 
+/// Such a rule points at the value of the first let its `when` reads, which need not be the value
+/// that failed: the label says so, and the message names the bad value. A record whose first let
+/// itself fails points at the record.
+#[test]
+fn an_error_of_a_rule_reading_all_does_not_blame_the_value_it_points_at() {
+    insta::assert_snapshot!(failing_check(
+        "all-error-at-let",
+        "rule outlier {\n  let a = amount * 2\n  let p = price\n  deny when a > upper_fence(all.a) or p > upper_fence(all.p)\n}\n",
+        "- id: R1\n  amount: 5\n  price: lots\n- id: R2\n  amount: many\n  price: 7\n",
+    ));
+}
+
 /// TAP and JUnit give a record one test point or case, also when a finding about it comes once
 /// every record is read (a rule reading `all.`, a key of another type): a CI run must not show a
 /// record as passed and then as failed. Each file is one JUnit suite.

@@ -217,10 +217,11 @@ impl Program {
     }
 
     /// For the rule without `per` at `index` that reads `all.`, the lets that each record keeps
-    /// and that its conditions read (also through a let computed once every record is read), in
-    /// the order they read them: a finding of the rule points at the value of the first one
-    /// that has a place in the record, as a finding of a rule without `all.` points at the value
-    /// that decided it. Empty for any other rule.
+    /// and that its conditions read (also through a let computed once every record is read),
+    /// operands left to right: a finding of the rule points at the value of the first one that
+    /// has a place in the record, so that it points into the record as other findings do (at a
+    /// value the rule reads, not necessarily the one that decided: an `or` may hold on a later
+    /// let). Empty for any other rule.
     pub(crate) fn anchor_lets(&self, index: usize) -> &[usize] {
         self.anchor_lets.get(index).map_or(&[], Vec::as_slice)
     }
@@ -236,7 +237,8 @@ impl Program {
         let stored = self.stored_lets(index);
         let mut order = Vec::new();
         let mut visited = vec![false; rule.lets.len()];
-        // Depth first, operands left to right: the order evaluation reads them in.
+        // Depth first, operands left to right (as written, which is mostly the order evaluation
+        // reads them in).
         let mut stack: Vec<&Expr> = rule.conditions.iter().rev().map(|c| &c.expr).collect();
         while let Some(expr) = stack.pop() {
             if let ExprKind::Local(l) = expr.kind {

@@ -85,7 +85,8 @@ pub struct Member {
     pub record: Arc<str>,
     /// The data file.
     pub file: Arc<str>,
-    /// 1-based line of the record's first key value (or of the record).
+    /// 1-based line of the record's first key value, or for a rule without `per` of the value
+    /// its finding points at (or of the record).
     pub line: usize,
     /// 1-based column.
     pub column: usize,
@@ -470,15 +471,22 @@ pub(crate) fn collect_sharing<'p: 'r, 'r>(
 }
 
 /// Where a finding of a rule without `per` that reads `all.` points in the record: at the value
-/// of the first of its `anchors` ([`Program::anchor_lets`]) that has a place there.
+/// of the first of its `anchors` ([`Program::anchor_lets`]) that has a place there; `None` (the
+/// record) when none has, or when one before it fails.
 fn anchor_span<'r>(
     context: &mut Context<'r, '_>,
     rule: &'r CompiledRule,
     anchors: &[usize],
 ) -> Option<Span> {
-    anchors
-        .iter()
-        .find_map(|&l| context.local(l, rule.span).ok()?.span)
+    for &l in anchors {
+        // A let that fails fails the record once every record is read: its error then points
+        // at the record, not at another let's value.
+        let value = context.local_read(l, rule.span).ok()?;
+        if let Some(span) = value.span {
+            return Some(span);
+        }
+    }
+    None
 }
 
 /// A record's values of the lets of `rule` that it keeps (`kept`, by let index; nothing for the
@@ -1659,12 +1667,7 @@ fn finding_of(
         },
         name: name.into(),
         at: group.at.location(file),
-        // An error's bad value may be another of the record's, or another record's.
-        field: group
-            .values
-            .as_ref()
-            .and_then(|v| v.field.clone())
-            .filter(|_| outcome != Outcome::Error),
+        field: group.values.as_ref().and_then(|v| v.field.clone()),
         group: note,
         explanation: None,
         index: group.members.first().map_or(0, |m| m.index),

@@ -1720,7 +1720,8 @@ fn step<'r>(current: &Operand<'r>, path: &[Segment]) -> Step<'r> {
 }
 
 /// The elements of a projection `LIST.PATH`, one by one, as [`walk`] collects them: the path
-/// followed from each element of the list, missing values left out and lists flattened.
+/// followed from each element of the list, the elements where it is missing (or null) left out
+/// and lists it reaches flattened one level (a null inside such a list stays, as missing).
 pub(crate) struct Projection<'a, 'r, 's> {
     elements: Items<'a, 'r>,
     rest: &'s [Segment],

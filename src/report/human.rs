@@ -103,6 +103,14 @@ pub fn finding_diag(finding: &Reported) -> Diag {
         (None, Outcome::Error) if elsewhere => {
             "the bad value is another record's, read through `all.`".to_string()
         }
+        // A rule without `per` that reads `all.` points at the value of a let it reads, which
+        // need not be the value that failed (the message names that).
+        (Some(_), Outcome::Error) if elsewhere && finding.group.is_none() => {
+            "the bad value is another record's, read through `all.`".to_string()
+        }
+        (Some(field), Outcome::Error) if finding.across && finding.group.is_none() => {
+            format!("`{field}` is {value}, which the rule reads; the message says what failed")
+        }
         (None, _) if conformance && finding.rule_id.ends_with("missing_field") => {
             "a required field is missing from this record".to_string()
         }
