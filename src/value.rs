@@ -26,7 +26,7 @@ impl Node {
         let mut path = String::new();
         let mut node = self;
         let contains = |outer: Span| outer.start <= span.start && span.end <= outer.end;
-        'descend: loop {
+        loop {
             if node.span == span {
                 return (!path.is_empty()).then_some(path);
             }
@@ -38,7 +38,7 @@ impl Node {
                     if let Some(entry) = map.entries.iter().find(|e| contains(e.value.span)) {
                         path.push_str(&entry.key);
                         node = &entry.value;
-                        continue 'descend;
+                        continue;
                     }
                     return None;
                 }
@@ -48,7 +48,7 @@ impl Node {
                     {
                         let _ = write!(path, "{i}");
                         node = item;
-                        continue 'descend;
+                        continue;
                     }
                     return None;
                 }

@@ -408,10 +408,7 @@ fn evaluate_rules<'r>(
     copies: Option<(&mut MessageCopies, &RegexCopies)>,
 ) {
     let mut vars = Vec::new();
-    let (mut messages, regexes) = match copies {
-        Some((messages, regexes)) => (Some(messages), Some(regexes)),
-        None => (None, None),
-    };
+    let (mut messages, regexes) = copies.unzip();
     // One context for all the rules, its frame set for each (not built anew each time).
     let mut context = Context::new(&record.root, &mut vars, slots).with_shared(shared);
     context.regexes = regexes;
@@ -769,46 +766,59 @@ impl<'r> Context<'r, '_> {
     /// the record, when the variable holds a mapping of the record and the path starts with a
     /// key; `None` otherwise (the general [`walk`] decides).
     fn var_reach(&self, slot: usize, path: &[Segment]) -> Option<Reach<'r>> {
+        let (node, rest) = self.var_start(slot, path)?;
+        Some(match node {
+            Some(node) => reach(node, rest),
+            None => Reach::Missing,
+        })
+    }
+
+    /// Where a path from the variable in `slot` starts in the record, when the variable holds a
+    /// mapping of the record and the path starts with a key: that key's node (`None` when the
+    /// mapping has no such key) and the rest of the path. `None` otherwise.
+    fn var_start<'s>(
+        &self,
+        slot: usize,
+        path: &'s [Segment],
+    ) -> Option<(Option<&'r Node>, &'s [Segment])> {
         let EvalValue::Map(map) = self.vars.get(slot)?.value else {
             return None;
         };
         let (Segment::Key(first), rest) = path.split_first()? else {
             return None;
         };
-        Some(match map.get(first) {
-            Some(node) => reach(node, rest),
-            None => Reach::Missing,
-        })
+        Some((map.get(first), rest))
     }
 
-    /// The elements of the list that the field path `expr` gives when it projects over a list
-    /// of the record (`bids.details.status`, `b.tenderers.id`), read one by one instead of
-    /// collected, with the list's place; `None` for anything else.
-    fn projection(&self, expr: &'r Expr) -> Option<(Projection<'r, 'r, 'r>, Option<Span>)> {
+    /// The elements of the list of the record that the field path `expr` reaches, one by one
+    /// and without collecting them: the list itself (`bids.details`), or a projection over it
+    /// (`b.tenderers.id`), with the list's place. `None` for anything else (a missing value, one
+    /// that is not a list, a computed list), which the general path decides.
+    fn record_list(&self, expr: &'r Expr) -> Option<(RecordList<'r>, Option<Span>)> {
         let (start, path): (&'r Node, &'r [Segment]) = match &expr.kind {
             ExprKind::RootField(slot, rest) => (self.slots.get(self.root, *slot)?, rest),
             ExprKind::Var(slot, path) => {
-                let EvalValue::Map(map) = self.vars.get(*slot)?.value else {
-                    return None;
-                };
-                let (Segment::Key(first), rest) = path.split_first()? else {
-                    return None;
-                };
-                (map.get(first)?, rest)
+                let (node, rest) = self.var_start(*slot, path)?;
+                (node?, rest)
             }
             _ => return None,
         };
-        let Reach::List(at) = reach(start, path) else {
-            return None;
-        };
-        let list = node_at(start, path.get(..at)?)?;
-        let crate::value::Value::List(items) = &list.value else {
-            return None;
-        };
-        Some((
-            Projection::new(Items::Nodes(items.iter()), path.get(at..)?),
-            Some(list.span),
-        ))
+        use crate::value::Value;
+        match reach(start, path) {
+            Reach::Node(Node {
+                value: Value::List(items),
+                span,
+            }) => Some((RecordList::Whole(Items::Nodes(items.iter())), Some(*span))),
+            Reach::List(at) => {
+                let list = node_at(start, path.get(..at)?)?;
+                let Value::List(items) = &list.value else {
+                    return None;
+                };
+                let projection = Projection::new(Items::Nodes(items.iter()), path.get(at..)?);
+                Some((RecordList::Projected(projection), Some(list.span)))
+            }
+            Reach::Node(_) | Reach::Missing => None,
+        }
     }
 
     /// `FIELD < > <= >= CONSTANT` where the record's value has the constant's type (a number
@@ -981,14 +991,14 @@ impl<'r> Context<'r, '_> {
             }
             ExprKind::InList(needle, list, negated) => {
                 let n = self.eval(needle)?;
-                if let Some((items, _)) = self.projection(list) {
+                if let Some((items, _)) = self.record_list(list) {
                     if n.is_missing() {
                         return Ok(Self::boolean(false, n.span));
                     }
                     let found = Self::any_equal(&n, items, expr)?;
                     return Ok(Self::boolean(found != *negated, n.span));
                 }
-                let l = self.eval(list)?;
+                let l = self.read(list)?;
                 if n.is_missing() || l.is_missing() {
                     return Ok(Self::boolean(false, n.span));
                 }
@@ -1176,7 +1186,7 @@ impl<'r> Context<'r, '_> {
             }
             ExprKind::Call(function, args) => self.call(*function, args, expr)?,
             ExprKind::Quantifier(q, slot, list, body) => {
-                if let Some((items, span)) = self.projection(list) {
+                if let Some((items, span)) = self.record_list(list) {
                     return self.quantify(*q == Quantifier::Any, *slot, (items, span), body, false);
                 }
                 let l = self.read(list)?;
@@ -1440,9 +1450,9 @@ impl<'r> Context<'r, '_> {
                 Operand::MISSING
             });
         }
-        // `count(b.tenderers.id)` counts the record's values without collecting them.
+        // `count(bids.details)`, `count(b.tenderers.id)`: the record's values counted in place.
         if let (Function::Count, [arg]) = (function, args)
-            && let Some((items, span)) = self.projection(arg)
+            && let Some((items, span)) = self.record_list(arg)
         {
             return Ok(Operand {
                 value: EvalValue::Num(Decimal::from(items.count())),
@@ -1773,6 +1783,23 @@ impl<'r> Iterator for Projection<'_, 'r, '_> {
                     });
                 }
             };
+        }
+    }
+}
+
+/// A list of the record as [`Context::record_list`] reads it: whole, or projected.
+enum RecordList<'r> {
+    Whole(Items<'r, 'r>),
+    Projected(Projection<'r, 'r, 'r>),
+}
+
+impl<'r> Iterator for RecordList<'r> {
+    type Item = Operand<'r>;
+
+    fn next(&mut self) -> Option<Operand<'r>> {
+        match self {
+            RecordList::Whole(items) => items.next(),
+            RecordList::Projected(projection) => projection.next(),
         }
     }
 }

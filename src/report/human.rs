@@ -100,14 +100,12 @@ pub fn finding_diag(finding: &Reported) -> Diag {
     // The bad value is another record's, which `all.` brought to this one.
     let elsewhere = finding.outcome == Outcome::Error && finding.elsewhere;
     let record_label = match (&finding.field, finding.outcome) {
-        (None, Outcome::Error) if elsewhere => {
+        // (A group's error with a field has its own label, below.)
+        (field, Outcome::Error) if elsewhere && (field.is_none() || finding.group.is_none()) => {
             "the bad value is another record's, read through `all.`".to_string()
         }
         // A rule without `per` that reads `all.` points at the value of a let it reads, which
         // need not be the value that failed (the message names that).
-        (Some(_), Outcome::Error) if elsewhere && finding.group.is_none() => {
-            "the bad value is another record's, read through `all.`".to_string()
-        }
         (Some(field), Outcome::Error) if finding.across && finding.group.is_none() => {
             format!("`{field}` is {value}, which the rule reads; the message says what failed")
         }
