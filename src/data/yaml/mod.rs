@@ -393,14 +393,24 @@ impl<'a> YamlRecords<'a> {
                 )),
             );
         }
+        let after_tab = offset
+            .checked_sub(1)
+            .and_then(|at| self.text.as_bytes().get(at))
+            == Some(&b'\t')
+            && info.contains("whitespace");
         let mut message = String::with_capacity(info.len() + 16);
         message.push_str("invalid YAML: ");
         let mut chars = info.chars();
-        if let Some(first) = chars.next() {
+        if after_tab {
+            message.push_str("a tab follows the `:`, where the reader needs a space");
+        } else if let Some(first) = chars.next() {
             message.extend(first.to_lowercase());
             message.push_str(chars.as_str());
         }
-        let help = if info.contains("tab") {
+        let help = if after_tab {
+            // `key:<TAB>value`: YAML 1.2 allows it, the reader (like PyYAML) does not.
+            "put a space after the `:` instead of the tab: the YAML reader does not take a tab as the space that separates a key from its value"
+        } else if info.contains("tab") {
             "indent YAML with spaces, never tabs"
         } else if info.contains("indentation") || info.contains("block") {
             "check the indentation: items of one list or mapping line up in the same column"
