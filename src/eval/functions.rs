@@ -2,13 +2,12 @@
 //! decimals, Hyndman and Fan's type-8 quantile, Tukey's fences), strings and rounding.
 
 use std::borrow::Cow;
-use std::cmp::Ordering;
 
 use jiff::civil::Date;
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use super::value::{
-    EvalValue, Mismatch, Operand, as_number, as_str, as_when, compare, equals, ordering_keys,
+    EvalValue, Mismatch, Operand, Ranking, as_number, as_str, as_when, equals, ordering_keys,
     what_it_is,
 };
 use crate::compile::Function;
@@ -94,24 +93,12 @@ pub(crate) fn call<'r>(
                 .collect();
             let keys = ordering_keys(&items);
             let keys = keys.as_deref().unwrap_or(&items);
+            let ranks = Ranking::of(keys).ranks(keys).map_err(|m| Mismatch {
+                message: format!("{what} needs values of one type: {}", m.message),
+                span: m.span,
+            })?;
             let mut order: Vec<usize> = (0..items.len()).collect();
-            let mut failure = None;
-            order.sort_by(|&a, &b| {
-                match keys.get(a).zip(keys.get(b)).map(|(a, b)| compare(a, b)) {
-                    Some(Ok(Some(o))) => o,
-                    Some(Ok(None)) | None => Ordering::Equal,
-                    Some(Err(m)) => {
-                        failure.get_or_insert(m);
-                        Ordering::Equal
-                    }
-                }
-            });
-            if let Some(m) = failure {
-                return Err(Mismatch {
-                    message: format!("{what} needs values of one type: {}", m.message),
-                    span: m.span,
-                });
-            }
+            order.sort_by(|&a, &b| ranks.get(a).cmp(&ranks.get(b)));
             // Each item moved to its place, not copied.
             let mut items: Vec<Option<Operand<'r>>> = items.into_iter().map(Some).collect();
             let sorted = order.iter().filter_map(|&i| items.get_mut(i)?.take());
@@ -146,7 +133,9 @@ pub(crate) fn call<'r>(
                         .checked_div(Decimal::from(numbers.len()))
                         .ok_or_else(|| overflow(what, span))?
                 }
-                Function::Median => quantile(&numbers, Decimal::new(5, 1)),
+                Function::Median => {
+                    quantile(&numbers, Decimal::new(5, 1)).ok_or_else(|| overflow(what, span))?
+                }
                 Function::Quantile => {
                     let p_operand = values.get(1).unwrap_or(&Operand::MISSING);
                     let Some(p) = as_number(p_operand, what)? else {
@@ -158,18 +147,10 @@ pub(crate) fn call<'r>(
                             span: p_operand.span,
                         });
                     }
-                    quantile(&numbers, p)
+                    quantile(&numbers, p).ok_or_else(|| overflow(what, span))?
                 }
-                _ => {
-                    let q1 = quantile(&numbers, Decimal::new(25, 2));
-                    let q3 = quantile(&numbers, Decimal::new(75, 2));
-                    let reach = (q3 - q1) * Decimal::new(15, 1);
-                    if function == Function::LowerFence {
-                        q1 - reach
-                    } else {
-                        q3 + reach
-                    }
-                }
+                _ => fence(&numbers, function == Function::LowerFence)
+                    .ok_or_else(|| overflow(what, span))?,
             };
             computed(EvalValue::Num(result.normalize()))
         }
@@ -230,17 +211,35 @@ pub(crate) fn call<'r>(
     })
 }
 
+/// Tukey's fence of `numbers` (not empty): Q1 - 1.5 IQR (`lower`) or Q3 + 1.5 IQR, with type 8
+/// quartiles; `None` when a step overflows.
+fn fence(numbers: &[Decimal], lower: bool) -> Option<Decimal> {
+    let q1 = quantile(numbers, Decimal::new(25, 2))?;
+    let q3 = quantile(numbers, Decimal::new(75, 2))?;
+    let reach = q3.checked_sub(q1)?.checked_mul(Decimal::new(15, 1))?;
+    if lower {
+        q1.checked_sub(reach)
+    } else {
+        q3.checked_add(reach)
+    }
+}
+
 /// Hyndman and Fan's type 8 quantile of sorted-or-not `numbers` (not empty), in exact decimals:
 /// h = (n + 1/3) p + 1/3, then linear interpolation between the order statistics around h,
-/// clamped to the smallest and the largest.
-pub(crate) fn quantile(numbers: &[Decimal], p: Decimal) -> Decimal {
+/// clamped to the smallest and the largest. `None` when it cannot be computed (values near the
+/// largest decimal).
+pub(crate) fn quantile(numbers: &[Decimal], p: Decimal) -> Option<Decimal> {
     let mut sorted = numbers.to_vec();
     sorted.sort_unstable();
     let n = Decimal::from(sorted.len());
-    // Three times h, so that the thirds stay exact.
-    let three_h = (n * Decimal::from(3) + Decimal::ONE) * p + Decimal::ONE;
     let three = Decimal::from(3);
-    let j = (three_h / three).floor();
+    // Three times h, so that the thirds stay exact.
+    let three_h = n
+        .checked_mul(three)?
+        .checked_add(Decimal::ONE)?
+        .checked_mul(p)?
+        .checked_add(Decimal::ONE)?;
+    let j = three_h.checked_div(three)?.floor();
     let at = |k: Decimal| -> Decimal {
         let index = usize::try_from(k).unwrap_or(0).saturating_sub(1);
         sorted
@@ -249,14 +248,25 @@ pub(crate) fn quantile(numbers: &[Decimal], p: Decimal) -> Decimal {
             .unwrap_or_default()
     };
     if j < Decimal::ONE {
-        return at(Decimal::ONE);
+        return Some(at(Decimal::ONE));
     }
     if j >= n {
-        return at(n);
+        return Some(at(n));
     }
-    let (low, high) = (at(j), at(j + Decimal::ONE));
+    let (low, high) = (at(j), at(j.checked_add(Decimal::ONE)?));
     // g = h - j = (3h - 3j) / 3.
-    low + (three_h - three * j) * (high - low) / three
+    let three_g = three_h.checked_sub(three.checked_mul(j)?)?;
+    let exact = high
+        .checked_sub(low)
+        .and_then(|gap| three_g.checked_mul(gap))
+        .and_then(|step| low.checked_add(step.checked_div(three)?));
+    exact.or_else(|| {
+        // Near the largest decimal, where the gap overflows: the weighted mean of the two,
+        // which stays between them.
+        let g = three_g.checked_div(three)?;
+        low.checked_mul(Decimal::ONE.checked_sub(g)?)?
+            .checked_add(high.checked_mul(g)?)
+    })
 }
 
 fn computed<'r>(value: EvalValue<'r>) -> Operand<'r> {
@@ -315,13 +325,19 @@ mod tests {
             .map(|&n| Decimal::from(n))
             .collect();
         // R: quantile(1:10, c(.25, .5, .75), type = 8) → 2.916667 5.500000 8.083333
-        assert_eq!(quantile(&x, d("0.5")), d("5.5"));
-        assert_eq!(quantile(&x, d("0.25")).round_dp(6), d("2.916667"));
-        assert_eq!(quantile(&x, d("0.75")).round_dp(6), d("8.083333"));
-        assert_eq!(quantile(&x, d("0")), d("1"));
-        assert_eq!(quantile(&x, d("1")), d("10"));
+        assert_eq!(quantile(&x, d("0.5")), Some(d("5.5")));
+        assert_eq!(
+            quantile(&x, d("0.25")).map(|q| q.round_dp(6)),
+            Some(d("2.916667"))
+        );
+        assert_eq!(
+            quantile(&x, d("0.75")).map(|q| q.round_dp(6)),
+            Some(d("8.083333"))
+        );
+        assert_eq!(quantile(&x, d("0")), Some(d("1")));
+        assert_eq!(quantile(&x, d("1")), Some(d("10")));
         let odd: Vec<Decimal> = [3, 1, 2].iter().map(|&n| Decimal::from(n)).collect();
-        assert_eq!(quantile(&odd, d("0.5")), d("2"));
-        assert_eq!(quantile(&[d("7")], d("0.9")), d("7"));
+        assert_eq!(quantile(&odd, d("0.5")), Some(d("2")));
+        assert_eq!(quantile(&[d("7")], d("0.9")), Some(d("7")));
     }
 }

@@ -12,7 +12,6 @@ pub mod split;
 pub mod value;
 
 use std::borrow::Cow;
-use std::cmp::Ordering;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -1561,21 +1560,17 @@ impl<'r> Context<'r, '_> {
                 };
                 let keys = value::ordering_keys(&items);
                 let keys = keys.as_deref().unwrap_or(&items);
-                // The best so far: where it stands, and the key it is ordered by.
-                let mut best: Option<(usize, &Operand<'r>)> = None;
-                for (i, key) in keys.iter().enumerate().filter(|(_, k)| !k.is_missing()) {
-                    let better = match best {
-                        None => true,
-                        Some((_, best_key)) => {
-                            let o = compare(key, best_key).map_err(fail)?;
-                            match function {
-                                Function::Min => o == Some(Ordering::Less),
-                                _ => o == Some(Ordering::Greater),
-                            }
-                        }
-                    };
+                let ranks = value::Ranking::of(keys).ranks(keys).map_err(fail)?;
+                // The first of the least (or greatest) rank.
+                let mut best: Option<(usize, &value::Rank<'_>)> = None;
+                for (i, rank) in ranks.iter().enumerate() {
+                    let Some(rank) = rank else { continue };
+                    let better = best.is_none_or(|(_, best)| match function {
+                        Function::Min => rank < best,
+                        _ => rank > best,
+                    });
                     if better {
-                        best = Some((i, key));
+                        best = Some((i, rank));
                     }
                 }
                 best.and_then(|(i, _)| items.get(i).cloned())

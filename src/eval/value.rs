@@ -465,6 +465,90 @@ pub(crate) fn ordering_keys<'r>(items: &[Operand<'r>]) -> Option<Vec<Operand<'r>
     Some(items.iter().map(key).collect())
 }
 
+/// A value as `sort`, `min` and `max` order it among the values of its list: the values of one
+/// list get ranks of one kind, in one total order, so that a sort never meets a cycle (comparing
+/// pair by pair, a date equals every date-time of its day while date-times order as instants).
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Rank<'a> {
+    /// `false` before `true`.
+    Bool(bool),
+    /// A number.
+    Num(Decimal),
+    /// A duration.
+    Duration(Duration),
+    /// A date or date-time, as an instant: a date counts as 00:00 UTC of its day (as where a
+    /// date meets a date-time in arithmetic), so dates alone order by day and date-times alone
+    /// as instants.
+    When(Instant),
+    /// A string of a list in which not every string is a date or date-time: its text.
+    Text(&'a str),
+    /// A value that does not order (a list, a mapping).
+    Other,
+}
+
+/// How the values of one list rank ([`Rank`]).
+pub(crate) struct Ranking {
+    /// Every value is a date or a date-time (or a string that is one): they rank as instants;
+    /// otherwise strings rank by their text.
+    when: bool,
+}
+
+impl Ranking {
+    /// The ranking of `items` (missing ones left out).
+    pub(crate) fn of(items: &[Operand<'_>]) -> Ranking {
+        let when = items
+            .iter()
+            .filter(|i| !i.is_missing())
+            .all(|i| as_when(&i.value).is_some());
+        Ranking { when }
+    }
+
+    /// The rank of `item`; `None` when it is missing.
+    pub(crate) fn rank<'a>(&self, item: &'a Operand<'_>) -> Option<Rank<'a>> {
+        Some(match &item.value {
+            EvalValue::Missing => return None,
+            EvalValue::Bool(b) => Rank::Bool(*b),
+            EvalValue::Num(n) => Rank::Num(*n),
+            EvalValue::Duration(d) => Rank::Duration(*d),
+            EvalValue::Str(s) if !self.when => Rank::Text(s),
+            value => match as_when(value) {
+                Some(when) => Rank::When(when.instant()),
+                None => Rank::Other,
+            },
+        })
+    }
+
+    /// The ranks of `items` by position (`None` for a missing one), or, when two of them do not
+    /// order together (a list mixing types is bad data), what `compare` says of the first such
+    /// pair.
+    pub(crate) fn ranks<'a>(
+        &self,
+        items: &'a [Operand<'_>],
+    ) -> Result<Vec<Option<Rank<'a>>>, Mismatch> {
+        let ranks: Vec<Option<Rank<'a>>> = items.iter().map(|i| self.rank(i)).collect();
+        let mut present = items
+            .iter()
+            .zip(&ranks)
+            .filter_map(|(i, r)| Some((i, r.as_ref()?)));
+        if let Some((first, first_rank)) = present.next() {
+            for (item, rank) in present {
+                if !Rank::orders_with(first_rank, rank) {
+                    return Err(mismatch(first, item, "compare"));
+                }
+            }
+        }
+        Ok(ranks)
+    }
+}
+
+impl Rank<'_> {
+    /// Whether two ranks order together: of one kind, and not [`Rank::Other`].
+    pub(crate) fn orders_with(&self, other: &Rank<'_>) -> bool {
+        std::mem::discriminant(self) == std::mem::discriminant(other)
+            && !matches!(self, Rank::Other)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
