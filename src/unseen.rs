@@ -38,9 +38,11 @@ pub fn read_paths(program: &Program) -> Vec<ReadPath> {
     }
     let mut paths: Vec<ReadPath> = Vec::new();
     for (rule_index, rule) in program.rules.iter().enumerate() {
-        for (_, clause) in rule.clauses() {
-            let mut vars: Vec<Option<Vec<Box<str>>>> = Vec::new();
-            collect(&clause.expr, &slots, &mut vars, &mut |keys, span| {
+        // Clauses, lets, group keys, filters, `where`, `having` and message expressions: a
+        // misspelt field anywhere in them makes the rule silently pass.
+        for expr in rule.exprs() {
+            let mut vars: VarPaths = Vec::new();
+            collect(expr, &slots, &mut vars, &mut |keys, span| {
                 if !keys.is_empty() && !paths.iter().any(|p| p.keys == keys) {
                     paths.push(ReadPath {
                         keys,
@@ -66,14 +68,16 @@ fn keys_of(prefix: &[Box<str>], path: &[Segment]) -> Option<Vec<Box<str>>> {
     Some(keys)
 }
 
+/// The path of the list each quantifier or comprehension variable ranges over, by slot (when
+/// that is a field path).
+type VarPaths = Vec<Option<Vec<Box<str>>>>;
+
+/// Where a path read is handed: its keys and the expression that reads it.
+type Found<'a> = dyn FnMut(Vec<Box<str>>, Span) + 'a;
+
 /// Calls `found` with each root path `expr` reads; `vars` holds, per quantifier variable slot,
 /// the path of the list it ranges over (when that is a field path).
-fn collect(
-    expr: &Expr,
-    slots: &[&str],
-    vars: &mut Vec<Option<Vec<Box<str>>>>,
-    found: &mut dyn FnMut(Vec<Box<str>>, Span),
-) {
+fn collect(expr: &Expr, slots: &[&str], vars: &mut VarPaths, found: &mut Found<'_>) {
     let path = match &expr.kind {
         ExprKind::Field(path) => keys_of(&[], path),
         ExprKind::RootField(slot, rest) => slots
@@ -84,18 +88,23 @@ fn collect(
             .cloned()
             .flatten()
             .and_then(|prefix| keys_of(&prefix, rest)),
+        // `group.amount`: the field of each member record.
+        ExprKind::Member(base, Segment::Key(key)) if matches!(base.kind, ExprKind::Group) => {
+            Some(vec![key.clone()])
+        }
         ExprKind::Quantifier(_, slot, list, body) => {
-            collect(list, slots, vars, found);
-            let mut list_path = None;
-            collect(list, slots, vars, &mut |keys, _| list_path = Some(keys));
-            if vars.len() <= *slot {
-                vars.resize(*slot + 1, None);
-            }
-            let earlier = vars.get_mut(*slot).map(|v| std::mem::replace(v, list_path));
-            collect(body, slots, vars, found);
-            if let (Some(v), Some(earlier)) = (vars.get_mut(*slot), earlier) {
-                *v = earlier;
-            }
+            with_variable(*slot, list, slots, vars, found, &mut |vars, found| {
+                collect(body, slots, vars, found);
+            });
+            return;
+        }
+        ExprKind::Comprehension(slot, list, body, filter) => {
+            with_variable(*slot, list, slots, vars, found, &mut |vars, found| {
+                if let Some(filter) = filter {
+                    collect(filter, slots, vars, found);
+                }
+                collect(body, slots, vars, found);
+            });
             return;
         }
         _ => None,
@@ -105,6 +114,30 @@ fn collect(
         return;
     }
     expr.for_each_child(&mut |child| collect(child, slots, vars, found));
+}
+
+/// Collects the paths `list` reads, then runs `inner` with the variable in `slot` standing for
+/// the list's elements: a path from it continues the list's path (`b.status` for `b in
+/// bids.details` is `bids.details.status`), or starts at a record's root for `r in group`.
+fn with_variable(
+    slot: usize,
+    list: &Expr,
+    slots: &[&str],
+    vars: &mut VarPaths,
+    found: &mut Found<'_>,
+    inner: &mut dyn FnMut(&mut VarPaths, &mut Found<'_>),
+) {
+    collect(list, slots, vars, found);
+    let mut list_path = matches!(list.kind, ExprKind::Group).then(Vec::new);
+    collect(list, slots, vars, &mut |keys, _| list_path = Some(keys));
+    if vars.len() <= slot {
+        vars.resize(slot + 1, None);
+    }
+    let earlier = vars.get_mut(slot).map(|v| std::mem::replace(v, list_path));
+    inner(vars, found);
+    if let (Some(v), Some(earlier)) = (vars.get_mut(slot), earlier) {
+        *v = earlier;
+    }
 }
 
 /// What the records of a chunk (or a run) showed of the read paths.

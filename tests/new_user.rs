@@ -668,6 +668,49 @@ fn explain_says_which_alias_entry_matched() {
     insta::assert_snapshot!(text);
 }
 
+/// A misspelt field makes a rule silently pass wherever the rule reads it: in a rule-local
+/// `let`, a group key, a group rule's `where`, `group.FIELD`, a comprehension's body or
+/// filter, or through `r` of `r in group`. Each is a warning at the expression that reads it;
+/// the fields spelt right, in the same places, are not.
+#[test]
+fn a_field_no_record_has_is_found_in_lets_keys_groups_and_comprehensions() {
+    let policy = "rule local {\n  let x = amout\n  warn when x > median(all.x)\n}\n\
+                  rule keyed {\n  warn per vendr, buyer.unit\n}\n\
+                  rule filtered {\n  warn per vendor where amnt > 5\n}\n\
+                  rule summed {\n  warn per vendor when sum(group.amuont) > 1 and sum(group.amount) > 1\n}\n\
+                  rule listed {\n  note when count([i.pric for i in items where i.qty > 1]) > 0\n}\n\
+                  rule members {\n  warn per vendor when any r in group where r.buyer.unti == u1\n}\n\
+                  rule right {\n  let y = sum(group.amount)\n  warn per vendor, buyer.unit where amount > 5\n    when any r in group where count([i.price for i in r.items where i.qty > 1]) > 0 and y > 0\n}\n";
+    let records = "- {id: a, vendor: V, amount: 5, buyer: {unit: u1}, items: [{price: 2, qty: 3}]}\n\
+                   - {id: b, vendor: W, amount: 7, buyer: {unit: u2}}\n";
+    let dir = project(
+        "unseen-across",
+        &[("m.policy", policy), ("m.yaml", records)],
+    );
+    let out = caveat_in(
+        &dir,
+        &["check", "--format", "json", "-j", "1", "m.policy", "m.yaml"],
+    );
+    let json = stdout(&out);
+    assert!(!json.is_empty(), "{}", stderr(&out));
+    for (field, rule) in [
+        ("amout", "local"),
+        ("vendr", "keyed"),
+        ("amnt", "filtered"),
+        ("amuont", "summed"),
+        ("items.pric", "listed"),
+        ("buyer.unti", "members"),
+    ] {
+        let said = format!("has `{field}`, which rule `{rule}` reads");
+        assert!(json.contains(&said), "no warning that {said}:\n{json}");
+    }
+    assert_eq!(
+        json.matches("no record of this run has").count(),
+        6,
+        "{json}"
+    );
+}
+
 #[test]
 fn a_field_no_record_has_is_a_warning_at_the_rule_with_a_suggestion() {
     let policy = "rule ban {\n  deny when vendr == DJI\n}\n\

@@ -673,29 +673,44 @@ pub struct GroupKey {
     pub text: String,
 }
 
+/// Every expression of a rule: its clauses, lets, keys, filters, `where`, `having` and the
+/// expressions of its message. `$iter`, `$opt` and `$template` are the shared or the mutable
+/// accessors, `$($m)?` is `mut` or nothing: one definition for both traversals.
+macro_rules! rule_exprs {
+    ($rule:expr, $iter:ident, $opt:ident, $template:path $(, $m:tt)?) => {{
+        let rule = $rule;
+        let clauses = rule
+            .conditions
+            .$iter()
+            .chain(rule.unless.$opt())
+            .chain(rule.require.$opt())
+            .map(|c| &$($m)? c.expr);
+        let lets = rule.lets.$iter().map(|l| &$($m)? l.expr);
+        let across = rule.across.$iter().flat_map(|a| {
+            let keys = a.keys.$iter().map(|k| &$($m)? k.expr);
+            let clauses = a
+                .filters
+                .$iter()
+                .chain(a.where_.$opt())
+                .chain(a.having.$opt())
+                .map(|c| &$($m)? c.expr);
+            keys.chain(clauses)
+        });
+        let message = rule.message.$iter().flat_map($template);
+        clauses.chain(lets).chain(across).chain(message)
+    }};
+}
+
 impl CompiledRule {
     /// Every expression of the rule: its clauses, lets, keys, filters, `where`, `having` and
     /// the expressions of its message.
+    pub(crate) fn exprs(&self) -> impl Iterator<Item = &Expr> {
+        rule_exprs!(self, iter, as_ref, Template::exprs)
+    }
+
+    /// [`CompiledRule::exprs`], for rewriting them.
     fn exprs_mut(&mut self) -> impl Iterator<Item = &mut Expr> {
-        let clauses = self
-            .conditions
-            .iter_mut()
-            .chain(self.unless.as_mut())
-            .chain(self.require.as_mut())
-            .map(|c| &mut c.expr);
-        let lets = self.lets.iter_mut().map(|l| &mut l.expr);
-        let across = self.across.iter_mut().flat_map(|a| {
-            let keys = a.keys.iter_mut().map(|k| &mut k.expr);
-            let clauses = a
-                .filters
-                .iter_mut()
-                .chain(a.where_.as_mut())
-                .chain(a.having.as_mut())
-                .map(|c| &mut c.expr);
-            keys.chain(clauses)
-        });
-        let message = self.message.iter_mut().flat_map(Template::exprs_mut);
-        clauses.chain(lets).chain(across).chain(message)
+        rule_exprs!(self, iter_mut, as_mut, Template::exprs_mut, mut)
     }
 
     /// For each let (by index), how many rounds over the run its values take: 0 for a let that
