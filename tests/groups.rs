@@ -615,7 +615,7 @@ fn a_finding_of_a_rule_reading_all_points_at_the_value_of_its_let() {
 
 /// Such a rule points at the value of the first let its `when` reads, which need not be the value
 /// that failed: the label says so, and the message names the bad value. A record whose first let
-/// itself fails points at the record.
+/// itself fails points at the bad value that failed it (`amount: many`).
 #[test]
 fn an_error_of_a_rule_reading_all_does_not_blame_the_value_it_points_at() {
     insta::assert_snapshot!(failing_check(

@@ -52,6 +52,16 @@ impl KeyValue {
         }
     }
 
+    /// [`KeyValue::kind`] as a message says it: a string that is written as a number an exact
+    /// decimal cannot hold says so (`1e400`, 33 digits), so that a key of such numbers among
+    /// numbers is not a puzzling "string".
+    fn described(&self) -> &'static str {
+        match self {
+            KeyValue::Text(s) => super::value::beyond_decimals(s).unwrap_or("a string"),
+            _ => self.kind(),
+        }
+    }
+
     /// The value as a group's key reads in an expression.
     fn operand(&self) -> Operand<'_> {
         let value = match self {
@@ -471,19 +481,19 @@ pub(crate) fn collect_sharing<'p: 'r, 'r>(
 }
 
 /// Where a finding of a rule without `per` that reads `all.` points in the record: at the value
-/// of the first of its `anchors` ([`Program::anchor_lets`]) that has a place there; `None` (the
-/// record) when none has, or when one before it fails.
+/// of the first of its `anchors` ([`Program::anchor_lets`]) that has a place there. When one
+/// before it fails, at the bad value that failed it (the record's error, once every record is
+/// read, is that let's), or `None` (the record) when the failure has no place in the record.
 fn anchor_span<'r>(
     context: &mut Context<'r, '_>,
     rule: &'r CompiledRule,
     anchors: &[usize],
 ) -> Option<Span> {
     for &l in anchors {
-        // A let that fails fails the record once every record is read: its error then points
-        // at the record, not at another let's value.
-        let value = context.local_read(l, rule.span).ok()?;
-        if let Some(span) = value.span {
-            return Some(span);
+        match context.local_read(l, rule.span) {
+            Ok(value) if value.span.is_some() => return value.span,
+            Ok(_) => {}
+            Err(failure) => return failure.record_span,
         }
     }
     None
@@ -805,7 +815,7 @@ fn mixed_kinds(
                     .map_or_else(|| format!("{}", position + 1), |k| format!("`{}`", k.name));
                 let message = format!(
                     "this record's key {name} is {}, but it was {} for `{earlier}`: a key must have one type in every record",
-                    kv.kind(),
+                    kv.described(),
                     kind
                 );
                 return Some((message, keys.get(position).map(|k| k.expr.span)));

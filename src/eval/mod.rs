@@ -1371,6 +1371,12 @@ impl<'r> Context<'r, '_> {
         let vars = std::mem::take(self.vars);
         let value = self.eval(&local.expr);
         *self.vars = vars;
+        // A let that fails fails again when read again (not as a cycle).
+        if value.is_err()
+            && let Some(m) = self.frame.memo.get_mut(index)
+        {
+            *m = Memo::Unset;
+        }
         // A list is shared (copying it at every read costs more than the count); any other
         // value is copied.
         let value = match value? {

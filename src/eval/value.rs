@@ -155,7 +155,7 @@ impl EvalValue<'_> {
 /// (`1e400`, `5e-40`) and YAML's infinity and not-a-number (`.inf`, `.nan`) are strings to the
 /// language, and may have been quoted on purpose (which cannot be told here): they are called
 /// strings, with what they would be as numbers. `None` for any other text.
-fn beyond_decimals(text: &str) -> Option<&'static str> {
+pub(crate) fn beyond_decimals(text: &str) -> Option<&'static str> {
     let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
     if matches!(unsigned, ".inf" | ".Inf" | ".INF") {
         return Some("a string: as a number, YAML's infinity, which exact decimals cannot hold");
