@@ -222,26 +222,60 @@ pub(crate) fn let_binding(compiler: &mut Compiler<'_>, decl: &ast::LetDecl) -> O
             _ => {}
         }
     }
-    let value = compiler.expr(&decl.value);
+    let errors_before = compiler.errors.len();
+    let mut value = compiler.expr(&decl.value);
+    // An expression of constants (`2018-05-23 + 1 day`, `year(2018-01-01)`) is its value.
+    if !matches!(value.kind, compile::ExprKind::Const(_)) {
+        match crate::eval::constant_value(&value) {
+            Some(Ok(constant)) => value.kind = compile::ExprKind::Const(constant),
+            Some(Err(why)) => {
+                compiler.errors.push(
+                    Diag::error(
+                        Code::CheckArithmetic,
+                        format!("`let {}` cannot be computed: {why}", decl.name.node),
+                    )
+                    .label(compiler_source(compiler), decl.value.span, "fails on constants")
+                    .help("a `let` of constants is computed while the policy is compiled; change the values so that it can be"),
+                );
+                return None;
+            }
+            None => {}
+        }
+    }
     match value.kind {
         compile::ExprKind::Const(Const::List(values)) => {
             let ast::ExprKind::List(items) = &decl.value.kind else {
-                // A list from another `let`: rebuild its set from the values.
+                // A list from another `let` or computed: its set from the values.
                 let set = set_of(&values);
                 return Some(Binding::Let(Const::List(values), Some(Arc::new(set))));
             };
-            let set = compiler.const_set(items);
+            // The items are compiled again for the set (aliases keep their spellings there),
+            // unless compiling them failed already: once is enough to say so.
+            let set = if compiler.errors.len() > errors_before {
+                set_of(&values)
+            } else {
+                compiler.const_set(items)
+            };
             Some(Binding::Let(Const::List(values), Some(Arc::new(set))))
         }
         compile::ExprKind::Const(value) => Some(Binding::Let(value, None)),
         _ => {
+            let today = value.reads().today;
             compiler.errors.push(
                 Diag::error(
                     Code::CheckLetNotConstant,
                     format!("`let {}` must be a constant", decl.name.node),
                 )
-                .label(compiler_source(compiler), decl.value.span, "this depends on the record")
-                .help("a `let` binds a string, number, date, boolean or list; for a symbol write it in quotes or in a list"),
+                .label(compiler_source(compiler), decl.value.span, if today {
+                    "`today()` is the date of each run, not a constant"
+                } else {
+                    "this depends on the record"
+                })
+                .help(if today {
+                    "write `today()` in the rule that reads it (`when date < today() - 30 days`)"
+                } else {
+                    "a `let` binds a string, number, date, date-time, duration, boolean or list, or an expression of them; for a symbol write it in quotes or in a list"
+                }),
             );
             None
         }

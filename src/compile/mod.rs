@@ -1174,10 +1174,46 @@ impl<'a> Compiler<'a> {
                 };
             }
         }
-        Expr {
+        let constants = std::iter::once(&first)
+            .chain(rest.iter().map(|(_, _, operand)| operand))
+            .all(|e| {
+                // Other constants (a string, a list) are the type checker's to refuse.
+                matches!(
+                    e.kind,
+                    ExprKind::Const(
+                        Const::Number(_) | Const::Date(_) | Const::DateTime(_) | Const::Duration(_)
+                    )
+                )
+            });
+        let arith = Expr {
             kind: ExprKind::Arith(Box::new(first), rest),
             span,
+        };
+        // Dates, date-times and durations of constants (`2018-05-23 + 1 day`) are folded too,
+        // so that one that overflows is found here, not blamed on every record.
+        if constants {
+            match crate::eval::constant_value(&arith) {
+                Some(Ok(constant)) => {
+                    return Expr {
+                        kind: ExprKind::Const(constant),
+                        span,
+                    };
+                }
+                Some(Err(why)) => {
+                    let why = why.strip_prefix("arithmetic failed: ").unwrap_or(&why);
+                    self.error(
+                        Code::CheckArithmetic,
+                        format!("this constant arithmetic fails: {why}"),
+                        span,
+                        "here",
+                        None,
+                    );
+                    return Self::failed(span);
+                }
+                None => {}
+            }
         }
+        arith
     }
 }
 

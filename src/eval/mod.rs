@@ -325,18 +325,66 @@ impl RootSlots {
 /// The value of a condition that reads nothing of the record (`1 == 1`, `not true`), if it is
 /// one: for lints that find rules that always or never fire.
 pub(crate) fn constant_condition(expr: &Expr) -> Option<bool> {
+    if !reads_nothing(expr) {
+        return None;
+    }
+    let (root, slots, mut vars) = (
+        crate::value::empty_record(),
+        RootSlots::default(),
+        Vec::new(),
+    );
+    let mut context = Context::new(&root, &mut vars, &slots);
+    context.condition(expr).ok().map(|(holds, _)| holds)
+}
+
+/// The value of an expression that reads nothing of the record, of a rule or of the run
+/// (`2018-05-23 + 1 day`, `year(2018-01-01)`, `5 > 3`): what the compiler folds it to. `None`
+/// when it reads something, or its value is no constant (missing, a mapping); the failure's
+/// message when it cannot be computed (`9999-12-31 + 1 day`).
+pub(crate) fn constant_value(expr: &Expr) -> Option<std::result::Result<Const, String>> {
+    if !reads_nothing(expr) {
+        return None;
+    }
+    let (root, slots, mut vars) = (
+        crate::value::empty_record(),
+        RootSlots::default(),
+        Vec::new(),
+    );
+    let mut context = Context::new(&root, &mut vars, &slots);
+    match context.eval(expr) {
+        Ok(value) => constant_of(&value.value).map(Ok),
+        Err(failure) => Some(Err(failure.message)),
+    }
+}
+
+/// Whether `expr` reads nothing of a record, of a rule (its lets, its group, `all.`) or of the
+/// run (`today()`).
+fn reads_nothing(expr: &Expr) -> bool {
     let mut fields = Vec::new();
     explain::fields_read(expr, &mut fields);
     // A let, a group, `all.` or the date are not constants although they name no field.
     let reads = expr.reads();
-    if !fields.is_empty() || reads.lets || reads.group || reads.all || reads.today {
-        return None;
-    }
-    let root = crate::value::empty_record();
-    let slots = RootSlots::default();
-    let mut vars = Vec::new();
-    let mut context = Context::new(&root, &mut vars, &slots);
-    context.condition(expr).ok().map(|(holds, _)| holds)
+    fields.is_empty() && !(reads.lets || reads.group || reads.all || reads.today)
+}
+
+/// A computed value as a constant of the policy; `None` for a missing value or one of the
+/// record's.
+fn constant_of(value: &EvalValue<'_>) -> Option<Const> {
+    Some(match value {
+        EvalValue::Num(n) => Const::Number(*n),
+        EvalValue::Str(s) => Const::String(s.as_ref().into()),
+        EvalValue::Bool(b) => Const::Bool(*b),
+        EvalValue::Date(d) => Const::Date(*d),
+        EvalValue::DateTime(t) => Const::DateTime(*t),
+        EvalValue::Duration(d) => Const::Duration(*d),
+        EvalValue::List(items) => Const::List(
+            items
+                .iter()
+                .map(|item| constant_of(&item.value))
+                .collect::<Option<_>>()?,
+        ),
+        EvalValue::Missing | EvalValue::Nodes(_) | EvalValue::Map(_) => return None,
+    })
 }
 
 /// Evaluates the rules across records of `program` (`per`, `all.`) on `records`, given in input
