@@ -1319,7 +1319,7 @@ impl JsonRecords {
             self.stack.clear();
             self.state = State::Start;
         } else {
-            self.builder.out.push_back(Err(error));
+            self.builder.out.push_back(Err(error.ending_the_text()));
             self.done = true;
         }
     }

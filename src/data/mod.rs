@@ -146,6 +146,39 @@ pub struct DataError {
     pub related_label: String,
 }
 
+impl DataError {
+    /// This error ended the reading of its text (a syntax error, a limit): when records may
+    /// follow it, its message says which lines were not read, so that none is lost without a
+    /// word. (A file cut into chunks goes on with its next chunk: the lines are this chunk's.)
+    pub(crate) fn ending_the_text(mut self) -> DataError {
+        let text = self.file.text();
+        let after = text
+            .get(self.span.end..)
+            .and_then(|rest| rest.find('\n'))
+            .map_or(text.len(), |n| self.span.end + n + 1);
+        let Some(rest) = text.get(after..) else {
+            return self;
+        };
+        let trimmed = rest.trim();
+        if trimmed.is_empty() {
+            return self;
+        }
+        let first = after + (rest.len() - rest.trim_start().len());
+        let last = first + trimmed.len().saturating_sub(1);
+        let (from, _) = self.file.line_col(first);
+        let (to, _) = self.file.line_col(last);
+        let lines = if from == to {
+            format!("line {from}")
+        } else {
+            format!("lines {from} to {to}")
+        };
+        self.message.push_str(&format!(
+            "; reading stopped here, so {lines} (and any records there) were not read"
+        ));
+        self
+    }
+}
+
 /// The records of one file, one at a time, in file order (see [`read_records`]).
 pub trait RecordReader: Iterator<Item = Result<Record, DataError>> + Send {
     /// Hands back the tree of a record that is done with, for the reader to read a later record

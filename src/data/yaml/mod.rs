@@ -461,7 +461,7 @@ impl Iterator for YamlRecords<'_> {
                         Ok(Step::End) => self.done = true,
                         Ok(Step::General) => self.read_generally(),
                         Err(error) => {
-                            self.builder.out.push_back(Err(*error));
+                            self.builder.out.push_back(Err(error.ending_the_text()));
                             self.done = true;
                         }
                     }
@@ -473,12 +473,12 @@ impl Iterator for YamlRecords<'_> {
                 None => self.done = true,
                 Some(Err(error)) => {
                     let error = self.syntax_error(&error);
-                    self.builder.out.push_back(Err(error));
+                    self.builder.out.push_back(Err(error.ending_the_text()));
                     self.done = true;
                 }
                 Some(Ok((event, span))) => {
                     if let Err(error) = self.event(event, span) {
-                        self.builder.out.push_back(Err(*error));
+                        self.builder.out.push_back(Err(error.ending_the_text()));
                         self.done = true;
                     }
                 }
