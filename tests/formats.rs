@@ -190,6 +190,54 @@ fn outputs_must_match_formats() {
     );
 }
 
+/// Two reports to one file would garble it: refused before anything is written, also when the
+/// two names differ (`./`); `-o -` is stdout.
+#[test]
+fn one_file_takes_one_report_and_a_dash_is_stdout() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("same_output");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("same.out");
+    let _ = std::fs::remove_file(&file);
+    let other = dir.join(".").join("same.out");
+    let out = caveat(&[
+        "check",
+        "--format",
+        "json",
+        "-o",
+        file.to_str().unwrap(),
+        "--format",
+        "csv",
+        "-o",
+        other.to_str().unwrap(),
+        FIXTURE,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("caveat::cli::same_output"), "{stderr}");
+    assert!(stderr.contains("are one file"), "{stderr}");
+    assert!(!file.exists(), "nothing is written");
+    let out = caveat(&["check", "--format", "jsonl", "-o", "-", FIXTURE]);
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), report("jsonl"));
+}
+
+/// A thread count or a nesting depth beyond what a run can use is a usage error, not a run that
+/// makes thousands of threads or overflows a stack.
+#[test]
+fn jobs_and_depth_have_bounds() {
+    for (flag, value, range) in [
+        ("--jobs", "5000", "0..=256"),
+        ("--max-depth", "200000", "1..=10000"),
+    ] {
+        let out = caveat(&["check", flag, value, FIXTURE]);
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("{value} is not in {range}")),
+            "{stderr}"
+        );
+    }
+}
+
 #[test]
 fn every_format_on_the_example_data() {
     for format in [

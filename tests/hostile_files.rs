@@ -987,3 +987,37 @@ fn config_glob_from_the_filesystem_root_is_refused() {
         all(&out)
     );
 }
+
+/// Data nested as deep as `--max-depth` allows is read, compared, copied into a group and
+/// rendered on the worker threads without overflowing their stacks.
+#[test]
+fn the_deepest_data_allowed_is_rendered_on_worker_threads() {
+    let sandbox = Scene::new(&[]);
+    let depth = 9_990;
+    sandbox.write(
+        "deep.json",
+        &format!(
+            "{{\"id\":\"deep\",\"v\":{}{}}}",
+            "[".repeat(depth),
+            "]".repeat(depth)
+        ),
+    );
+    sandbox.write(
+        "p.policy",
+        "rule m {\n  note when id exists\n  message \"{v}\"\n}\n\
+         rule g {\n  note per id when count(group) > 0\n  message \"{group.v}\"\n}\n",
+    );
+    let out = sandbox.caveat(&[
+        "check",
+        "--jobs",
+        "2",
+        "--max-depth",
+        "10000",
+        "--format",
+        "json",
+        "p.policy",
+        "deep.json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", all(&out));
+    assert_eq!(json(&out)["summary"]["note"], 2, "{}", all(&out));
+}

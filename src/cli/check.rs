@@ -3,6 +3,8 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser;
+
 use super::progress::WithProgress;
 use super::{Exit, print_errors, style_for};
 use crate::config::Config;
@@ -10,6 +12,10 @@ use crate::data::{Limits, LoadOptions};
 use crate::diagnostic::{Code, Diag};
 use crate::report::{self, FailOn, Format, Report, Reports};
 use crate::run::{self, RunOptions};
+
+/// The deepest `--max-depth` allowed: values nested deeper than this would overflow the stack of
+/// a thread that compares, copies or renders them (a worker has 16 MiB).
+const MAX_DEPTH: i64 = 10_000;
 
 /// Examples shown by `caveat check --help`.
 pub(crate) const EXAMPLES: &str = "Examples:
@@ -93,11 +99,12 @@ pub struct InputArgs {
     /// `today`, else the current date in UTC].
     #[arg(long, value_name = "DATE", value_parser = parse_today)]
     pub today: Option<jiff::civil::Date>,
-    /// How many threads read and evaluate records (default: the cores available).
-    #[arg(long, short = 'j', value_name = "N")]
+    /// How many threads read and evaluate records (default: the cores available; at most 256).
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(0..=256).map(usize::from))]
     pub jobs: Option<usize>,
-    /// The deepest nesting of collections allowed in a data file.
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_depth)]
+    /// The deepest nesting of collections allowed in a data file (at most 10000; YAML is read
+    /// at most 255 deep).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_depth, value_parser = clap::value_parser!(u16).range(1..=MAX_DEPTH).map(usize::from))]
     pub max_depth: usize,
     /// The largest data file read, in bytes (suffixes K, M, G: KiB, MiB, GiB) [default: 64G].
     #[arg(long, value_name = "BYTES", value_parser = parse_size)]
@@ -427,7 +434,30 @@ fn pair_reports(
             )
             .help("give each `--output FILE` its own `--format FORMAT` right before it"));
         }
-        slot.1 = Some(output.clone());
+        // `-o -` is stdout, as `-` is standard input among the paths.
+        slot.1 = Some(output.clone()).filter(|o| o.as_os_str() != "-");
+    }
+    let files: Vec<&PathBuf> = paired
+        .iter()
+        .filter_map(|(_, file)| file.as_ref())
+        .collect();
+    for (i, file) in files.iter().enumerate() {
+        let same = |other: &&&PathBuf| {
+            crate::workdir::absolute(file) == crate::workdir::absolute(other)
+                || crate::project::identity(file)
+                    .is_some_and(|id| crate::project::identity(other) == Some(id))
+        };
+        if let Some(other) = files.iter().take(i).find(same) {
+            return Err(Diag::error(
+                Code::CliSameOutput,
+                format!(
+                    "`--output {}` and `--output {}` are one file",
+                    other.display(),
+                    file.display()
+                ),
+            )
+            .help("give each `--format` a file of its own"));
+        }
     }
     if paired.iter().filter(|(_, file)| file.is_none()).count() > 1 {
         return Err(

@@ -98,6 +98,7 @@ codes! {
     CheckVendorList = "caveat::check::vendor_list", Error, "a `vendor NAME` filter compares the vendor with a list, where `vendor in NAME` was meant";
     CliOutputIsInput = "caveat::cli::output_is_input", Error, "a report or snapshot file is one of the files the run reads (a policy, a data file, the config; whatever links lead to it), which writing would destroy; refused before anything is written";
     CliOutputWithoutFormat = "caveat::cli::output_without_format", Error, "an `--output FILE` has no `--format` right before it to belong to, or two `--output`s follow one `--format`";
+    CliSameOutput = "caveat::cli::same_output", Error, "two `--format`s are given the same `--output` file (or two names of one file), so one report would overwrite or garble the other; refused before anything is written";
     CliSeveralToStdout = "caveat::cli::several_to_stdout", Error, "more than one `--format` is left without an `--output FILE`, so several reports would go to stdout";
     CliUnknownCommand = "caveat::cli::unknown_command", Error, "`caveat man COMMAND` names a command caveat does not have";
     ConfigBadGlob = "caveat::config::bad_glob", Error, "a `data` glob in `caveat.toml` is not a valid pattern or matches no file";
