@@ -259,6 +259,12 @@ pub fn parse_instant(text: &str) -> Option<Instant> {
     if hour > 23 || minute > 59 || second > 60 {
         return None;
     }
+    // A leap second (`23:59:60`) is the last instant of its minute, not the next day's first:
+    // its calendar date stays the one written.
+    if second == 60 {
+        second = 59;
+        frac = 999_999_999;
+    }
     let offset_seconds = match rest.get(at..)? {
         [] | [b'Z'] => 0,
         [sign @ (b'+' | b'-'), tail @ ..] if tail.len() == 5 && tail.get(2) == Some(&b':') => {
