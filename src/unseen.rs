@@ -145,8 +145,9 @@ fn with_variable(
 pub struct Seen {
     /// Per path: some record had it.
     pub had: Vec<bool>,
-    /// Per path: keys found where it stopped, in records that lacked it.
-    pub keys: Vec<BTreeSet<Box<str>>>,
+    /// Per path: keys found where it stopped, in records that lacked it, each with the position
+    /// in the path of the key that was missing there.
+    pub keys: Vec<BTreeSet<(usize, Box<str>)>>,
     /// Per path: how many records lacking it were sampled.
     misses: Vec<usize>,
     /// How many records were looked at (records that could not be read are not).
@@ -173,7 +174,7 @@ impl Seen {
             }
             let sample = self.misses.get(index).is_some_and(|n| *n < SAMPLED_MISSES);
             let mut keys = BTreeSet::new();
-            if has(root, &path.keys, sample.then_some(&mut keys)) {
+            if has(root, &path.keys, 0, sample.then_some(&mut keys)) {
                 if let Some(flag) = self.had.get_mut(index) {
                     *flag = true;
                 }
@@ -200,27 +201,56 @@ impl Seen {
     }
 }
 
-/// Whether `node` has the path `keys` (through lists, in any element); if not, and `stopped` is
-/// given, the keys of the mappings where the path stopped go there.
-fn has(node: &Node, keys: &[Box<str>], mut stopped: Option<&mut BTreeSet<Box<str>>>) -> bool {
+/// Whether `node` has the path `keys` (through lists, in any element), `depth` keys down the
+/// path; if not, and `stopped` is given, the keys of the mappings where the path stopped go
+/// there, with the position of the key that was missing.
+fn has(
+    node: &Node,
+    keys: &[Box<str>],
+    depth: usize,
+    mut stopped: Option<&mut BTreeSet<(usize, Box<str>)>>,
+) -> bool {
     let Some((first, rest)) = keys.split_first() else {
         return true;
     };
     match &node.value {
         Value::Map(map) => match map.get(first) {
-            Some(child) => has(child, rest, stopped),
+            Some(child) => has(child, rest, depth + 1, stopped),
             None => {
                 if let Some(out) = stopped {
-                    out.extend(map.entries.iter().map(|e| Box::from(e.key.as_str())));
+                    out.extend(
+                        map.entries
+                            .iter()
+                            .map(|e| (depth, Box::from(e.key.as_str()))),
+                    );
                 }
                 false
             }
         },
         Value::List(items) => items
             .iter()
-            .any(|item| has(item, keys, stopped.as_deref_mut())),
+            .any(|item| has(item, keys, depth, stopped.as_deref_mut())),
         _ => false,
     }
+}
+
+/// The path a misspelt `keys` most likely meant: the key missing at the deepest place the path
+/// reached in some record, replaced by the nearest key found there (`byer.unit` → `buyer.unit`);
+/// `None` when no key there is near, or the result is the path itself.
+fn suggested(keys: &[Box<str>], found: &BTreeSet<(usize, Box<str>)>) -> Option<String> {
+    let deepest = found.iter().map(|(depth, _)| *depth).max()?;
+    let missing = keys.get(deepest)?;
+    let there = found
+        .iter()
+        .filter(|(depth, _)| *depth == deepest)
+        .map(|(_, key)| &**key);
+    let near = crate::suggest::closest(missing, there)?;
+    let path: Vec<&str> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| if i == deepest { near } else { &**key })
+        .collect();
+    (near != &**missing).then(|| crate::syntax::path_as_written(path))
 }
 
 /// A warning for each read path that no record of the run had, at the rule that reads it, with
@@ -238,16 +268,8 @@ pub fn warnings(program: &Program, paths: &[ReadPath], seen: &Seen) -> Vec<Diag>
         .filter_map(|((path, _), keys)| {
             let rule = program.rules.get(path.rule)?;
             let written = crate::syntax::path_as_written(path.keys.iter().map(|k| &**k));
-            let last = path.keys.last().map_or("", |k| &**k);
-            let suggestion = crate::suggest::closest(last, keys.iter().map(|k| &**k));
-            let parent = path.keys.split_last().map_or(&[][..], |(_, parent)| parent);
-            let help = match suggestion {
-                Some(near) => format!(
-                    "did you mean `{}`?",
-                    crate::syntax::path_as_written(
-                        parent.iter().map(|k| &**k).chain(std::iter::once(near))
-                    )
-                ),
+            let help = match suggested(&path.keys, keys) {
+                Some(near) => format!("did you mean `{near}`?"),
                 None => {
                     "check the spelling, or declare the records' fields in a `record { … }` schema"
                         .to_string()
@@ -266,4 +288,35 @@ pub fn warnings(program: &Program, paths: &[ReadPath], seen: &Seen) -> Vec<Diag>
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(entries: &[(usize, &str)]) -> BTreeSet<(usize, Box<str>)> {
+        entries.iter().map(|(d, k)| (*d, Box::from(*k))).collect()
+    }
+
+    fn path(text: &str) -> Vec<Box<str>> {
+        text.split('.').map(Box::from).collect()
+    }
+
+    /// The key replaced is the one missing where the path stopped, not the last one; a
+    /// suggestion that is the path itself, or that no record has either, is none.
+    #[test]
+    fn the_suggestion_replaces_the_key_that_was_missing() {
+        let root = found(&[(0, "id"), (0, "amount"), (0, "date"), (0, "buyer")]);
+        assert_eq!(
+            suggested(&path("byer.unit"), &root).as_deref(),
+            Some("buyer.unit")
+        );
+        assert_eq!(suggested(&path("x.y.amount"), &root), None);
+        assert_eq!(suggested(&path("t.endDate"), &root), None);
+        let below = found(&[(0, "id"), (0, "buyer"), (1, "unit")]);
+        assert_eq!(
+            suggested(&path("buyer.unti"), &below).as_deref(),
+            Some("buyer.unit")
+        );
+    }
 }
