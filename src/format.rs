@@ -89,6 +89,11 @@ pub fn format(text: &str) -> String {
         }
         match token.kind {
             Kind::Comment => out.push_str(token.text.trim_end()),
+            // A test's records over several lines (YAML, whose line breaks mean LF whatever
+            // ends them) get LF line ends too.
+            Kind::Text if token.text.starts_with(['{', '[']) && token.text.contains('\r') => {
+                out.push_str(&token.text.replace("\r\n", "\n").replace('\r', "\n"));
+            }
             _ => out.push_str(token.text),
         }
         if clause_block == Some(depth) && token.kind == Kind::Word {
@@ -428,6 +433,19 @@ mod tests {
                 "{text:?}"
             );
         }
+    }
+
+    /// A test's records written over lines ending in CRLF get LF line ends like the rest.
+    #[test]
+    fn given_records_get_lf_line_ends() {
+        let text = "rule r {\r\n  deny when amount > 5\r\n}\r\ntest \"t\" {\r\n  given { amount: 6,\r\n          id: x }\r\n  expect deny r\r\n}\r\n";
+        let formatted = format_file("x.policy", text).ok();
+        assert_eq!(
+            formatted.as_deref(),
+            Some(
+                "rule r {\n  deny when amount > 5\n}\ntest \"t\" {\n  given { amount: 6,\n          id: x }\n  expect deny r\n}\n"
+            )
+        );
     }
 
     #[test]

@@ -957,7 +957,7 @@ impl Builder {
             &self.source,
             Code::DataScalarTooLarge,
             format!(
-                "a {what} of {} bytes, more than the limit of {max}",
+                "a {what} written in {} bytes (quotes and escapes included), more than the limit of {max}",
                 span.end.saturating_sub(span.start)
             ),
             Span::new(span.start, span.start.saturating_add(1)),

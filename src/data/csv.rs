@@ -105,7 +105,7 @@ impl CsvRecords {
             &self.source,
             Code::DataScalarTooLarge,
             format!(
-                "a value of {} bytes, more than the limit of {}",
+                "a value written in {} bytes (quotes included), more than the limit of {}",
                 span.end - span.start,
                 self.max_cell
             ),
