@@ -93,6 +93,10 @@ pub(crate) enum Position {
     Operand,
     /// A waiver's `for EXPR`.
     For,
+    /// A group rule's `where EXPR`.
+    Where,
+    /// A group rule's `having EXPR`.
+    Having,
 }
 
 impl<'a> Compiler<'a> {
@@ -161,6 +165,8 @@ impl<'a> Compiler<'a> {
                 Position::Require => "`require` takes",
                 Position::Operand => "`and`, `or`, `not` and `where` take",
                 Position::For => "a waiver's `for` takes",
+                Position::Where => "`where` takes",
+                Position::Having => "`having` takes",
             };
             self.error(
                 Code::CheckNotBoolean,

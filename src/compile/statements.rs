@@ -327,7 +327,7 @@ fn compile_rule(compiler: &mut Compiler<'_>, rule: &ast::Rule, id: String) -> Co
         ),
     };
     let where_clause = where_.map(|w| {
-        let mut clause = compiler.clause(w, Position::Operand);
+        let mut clause = compiler.clause(w, Position::Where);
         clause.text = format!("where {}", clause.text);
         clause
     });
@@ -380,7 +380,7 @@ fn compile_rule(compiler: &mut Compiler<'_>, rule: &ast::Rule, id: String) -> Co
         );
     }
     let having = having.map(|h| {
-        let mut clause = compiler.clause(h, Position::Operand);
+        let mut clause = compiler.clause(h, Position::Having);
         clause.text = format!("having {}", clause.text);
         clause
     });

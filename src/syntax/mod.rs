@@ -574,6 +574,28 @@ fn describe_expected(source: &Source, at: usize, expected: &[Rule], found: Found
 
 /// The fix for a duration whose count is not a whole number of units (`1.5 days`, `$5 days`),
 /// when `token` at `at` is a unit after such a count: the same duration in whole units.
+/// `2018-01-01T10`, `2018-01-01abc`: a date literal (its year and month read) that goes on
+/// with what no date or date-time has, so that its day was taken for another token.
+fn date_literal_help(text: &str, at: usize, token: &str) -> Option<String> {
+    let before = text.get(..at)?.as_bytes();
+    let start = at.checked_sub(8)?;
+    let head = before.get(start..)?;
+    let digits = |range: std::ops::Range<usize>| {
+        head.get(range)
+            .is_some_and(|part| part.iter().all(u8::is_ascii_digit))
+    };
+    let shaped =
+        digits(0..4) && head.get(4) == Some(&b'-') && digits(5..7) && head.get(7) == Some(&b'-');
+    if !shaped || !token.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    let literal = text.get(start..at + token.len())?;
+    Some(format!(
+        "`{literal}` is not a date or a date-time: write a date `YYYY-MM-DD`, or a date-time \
+         `YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM]` (`2018-01-01T10:00Z`)"
+    ))
+}
+
 fn duration_help(text: &str, at: usize, token: &str) -> Option<String> {
     // Each unit, its singular, and the next smaller unit with how many of it make one.
     let units = [
@@ -681,6 +703,9 @@ fn syntax_help(text: &str, at: usize, found: &FoundToken, expected: &[&str]) -> 
                 "filters come right after the effect, before `when`: `deny {token} … when …`"
             ));
         }
+        if let Some(help) = date_literal_help(text, at, token) {
+            return Some(help);
+        }
         if let Some(help) = duration_help(text, at, token) {
             return Some(help);
         }
@@ -710,6 +735,13 @@ fn syntax_help(text: &str, at: usize, found: &FoundToken, expected: &[&str]) -> 
                     "a rule has at most one `when`, before its `unless`: join conditions with `and`"
                         .to_string(),
                 );
+            }
+            // A clause written after one that comes after it (`when … where …`), or twice.
+            "per" | "where" | "having" if !expects(token) && expects("unless") => {
+                return Some(format!(
+                    "`{token}` is out of place: a rule's clauses go in the order EFFECT \
+                     FILTER… [per KEY] [where …] [having …] [when …] [unless …], each at most once"
+                ));
             }
             _ => {}
         }
