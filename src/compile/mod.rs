@@ -261,12 +261,26 @@ impl<'a> Compiler<'a> {
             ExprKind::Const(c) => c.type_name(),
             _ => "not a constant",
         };
+        // A misspelt name of a `let` bound to a date: the nearest such name.
+        let near = match &expr.kind {
+            A::Name(name, _) => {
+                let dates = self.scope.names.iter().filter_map(|(n, b)| {
+                    matches!(b, Binding::Let(Const::Date(_), _)).then_some(n.as_str())
+                });
+                closest(name, dates)
+            }
+            _ => None,
+        };
+        let help = match near {
+            Some(near) => format!("did you mean `{near}`?"),
+            None => "write a date literal, or the name of a `let` bound to one".into(),
+        };
         self.error(
             Code::CheckNotADate,
             format!("{what}, but this is {found}"),
             expr.span,
             "expected a date like 2018-05-23",
-            Some("write a date literal, or the name of a `let` bound to one".into()),
+            Some(help),
         );
         None
     }

@@ -199,13 +199,25 @@ fn unused(
             } else {
                 (Code::LintUnusedLet, "let")
             };
+            // A name written near it (`threshhold` for `threshold`) was read as a field.
+            let written = seen_by(imports, index)
+                .filter_map(|i| used.get(i))
+                .flat_map(|names| names.iter().copied())
+                .filter(|n| n != text);
+            let help = match crate::suggest::closest(text, written) {
+                Some(near) => format!(
+                    "a rule reads `{near}`, which is not this {what} but a field (or a symbol) of that name: if `{}` was meant, correct the spelling there",
+                    name.node
+                ),
+                None => format!(
+                    "no policy file that sees it (its own, or one that imports it) uses `{}`: remove it, import its file where it is meant to be used, or check the spelling",
+                    name.node
+                ),
+            };
             diags.push(
                 Diag::warning(code, format!("`{what} {}` is never used", name.node))
                     .label(&file.source, name.span, "declared here")
-                    .help(format!(
-                        "no policy file that sees it (its own, or one that imports it) uses `{}`: remove it, import its file where it is meant to be used, or check the spelling",
-                        name.node
-                    )),
+                    .help(help),
             );
         }
     }
