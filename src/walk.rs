@@ -78,6 +78,8 @@ pub fn walk(
         if file_type.is_dir() {
             continue;
         }
+        // The folder named itself, when it is a link: the walk goes into it, nothing is left out.
+        let named = entry.depth() == 0;
         let path = entry.into_path();
         if file_type.is_symlink() {
             if let Err(diag) = project.check_inside(&path) {
@@ -85,7 +87,7 @@ pub fn walk(
                 continue;
             }
             if path.is_dir() {
-                skipped += 1;
+                skipped += usize::from(!named);
                 continue;
             }
         }

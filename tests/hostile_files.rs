@@ -1021,3 +1021,26 @@ fn the_deepest_data_allowed_is_rendered_on_worker_threads() {
     assert_eq!(out.status.code(), Some(0), "{}", all(&out));
     assert_eq!(json(&out)["summary"]["note"], 2, "{}", all(&out));
 }
+
+/// A folder named by a link inside the project is walked, and nothing is counted as skipped;
+/// a link to a folder met inside a walk is left out, and counted.
+#[test]
+fn a_folder_named_by_a_link_is_walked_without_a_skip() {
+    let scene = Scene::new(&[
+        ("real/p.policy", "rule r { note when v exists }\n"),
+        ("real/d.yaml", "- {id: a, v: 1}\n"),
+    ]);
+    scene.link("ln", "real");
+    let out = scene.caveat(&["check", "--format", "json", "ln"]);
+    assert_eq!(json(&out)["summary"]["note"], 1, "{}", all(&out));
+    assert!(
+        json(&out)["summary"].get("skipped").is_none(),
+        "{}",
+        all(&out)
+    );
+    scene.link("outer/inner", "../real");
+    scene.write("outer/p.policy", "rule r { note when v exists }\n");
+    scene.write("outer/d.yaml", "- {id: b, v: 2}\n");
+    let out = scene.caveat(&["check", "--format", "json", "outer"]);
+    assert_eq!(json(&out)["summary"]["skipped"], 1, "{}", all(&out));
+}
