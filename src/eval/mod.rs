@@ -325,16 +325,10 @@ impl RootSlots {
 /// The value of a condition that reads nothing of the record (`1 == 1`, `not true`), if it is
 /// one: for lints that find rules that always or never fire.
 pub(crate) fn constant_condition(expr: &Expr) -> Option<bool> {
-    if !reads_nothing(expr) {
-        return None;
+    match constant_value(expr)? {
+        Ok(Const::Bool(holds)) => Some(holds),
+        _ => None,
     }
-    let (root, slots, mut vars) = (
-        crate::value::empty_record(),
-        RootSlots::default(),
-        Vec::new(),
-    );
-    let mut context = Context::new(&root, &mut vars, &slots);
-    context.condition(expr).ok().map(|(holds, _)| holds)
 }
 
 /// The value of an expression that reads nothing of the record, of a rule or of the run
