@@ -191,14 +191,14 @@ fn outputs_must_match_formats() {
 }
 
 /// Two reports to one file would garble it: refused before anything is written, also when the
-/// two names differ (`./`); `-o -` is stdout.
+/// two names differ (`sub/.././`) and the file does not exist yet; `-o -` is stdout.
 #[test]
 fn one_file_takes_one_report_and_a_dash_is_stdout() {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("same_output");
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("same.out");
     let _ = std::fs::remove_file(&file);
-    let other = dir.join(".").join("same.out");
+    let other = dir.join("sub").join("..").join(".").join("same.out");
     let out = caveat(&[
         "check",
         "--format",

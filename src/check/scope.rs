@@ -224,8 +224,19 @@ pub(crate) fn let_binding(compiler: &mut Compiler<'_>, decl: &ast::LetDecl) -> O
     }
     let errors_before = compiler.errors.len();
     let mut value = compiler.expr(&decl.value);
-    // An expression of constants (`2018-05-23 + 1 day`, `year(2018-01-01)`) is its value.
+    // An expression of constants (`2018-05-23 + 1 day`, `year(2018-01-01)`) is its value,
+    // once it compiled and its types are right (`"5" + 1` is refused, as in a rule).
+    let compiled = compiler.errors.len() == errors_before;
+    if !compiled && !matches!(value.kind, compile::ExprKind::Const(_)) {
+        // Its errors are said already.
+        return None;
+    }
     if !matches!(value.kind, compile::ExprKind::Const(_)) {
+        let wrong = super::types::check_constant(&value, compiler_source(compiler));
+        if !wrong.is_empty() {
+            compiler.errors.extend(wrong);
+            return None;
+        }
         match crate::eval::constant_value(&value) {
             Some(Ok(constant)) => value.kind = compile::ExprKind::Const(constant),
             Some(Err(why)) => {

@@ -196,6 +196,22 @@ pub fn check(program: &Program, diags: &mut Vec<Diag>) -> Vec<bool> {
     wrong
 }
 
+/// Type-checks the expression of a file-level `let` (constants only: any field in it is refused
+/// apart), as a rule's expressions are: the diagnostics of `"5" + 1` and the like.
+pub(crate) fn check_constant(expr: &Expr, source: &Source) -> Vec<Diag> {
+    let mut found = Vec::new();
+    let mut checker = Checker {
+        source,
+        schema: None,
+        slots: &[],
+        vars: Vec::new(),
+        diags: &mut found,
+        locals: Vec::new(),
+    };
+    checker.ty(expr);
+    found
+}
+
 /// Checks the field paths of message placeholders (`{vendr}`) against the schema.
 pub(crate) fn check_messages(files: &[&PolicyFile], program: &Program, diags: &mut Vec<Diag>) {
     let Some(schema) = program.schema.as_deref() else {

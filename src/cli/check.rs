@@ -443,7 +443,7 @@ fn pair_reports(
         .collect();
     for (i, file) in files.iter().enumerate() {
         let same = |other: &&&PathBuf| {
-            crate::workdir::absolute(file) == crate::workdir::absolute(other)
+            lexical(file) == lexical(other)
                 || crate::project::identity(file)
                     .is_some_and(|id| crate::project::identity(other) == Some(id))
         };
@@ -466,6 +466,22 @@ fn pair_reports(
         );
     }
     Ok(paired)
+}
+
+/// `path` made absolute with `.` and `..` taken away by their names alone (the file may not
+/// exist yet): two spellings of one report file compare equal.
+fn lexical(path: &std::path::Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in crate::workdir::absolute(path).components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Runs `caveat check`.

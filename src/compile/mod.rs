@@ -1219,6 +1219,9 @@ impl<'a> Compiler<'a> {
                         span,
                     };
                 }
+                // Operands that do not combine (`2018-01-01 + 5`) are the type checker's to
+                // refuse, with its help; an overflow or a division by zero is found here.
+                Some(Err(why)) if !(why.contains("overflow") || why.contains("zero")) => {}
                 Some(Err(why)) => {
                     let why = why.strip_prefix("arithmetic failed: ").unwrap_or(&why);
                     self.error(

@@ -152,15 +152,23 @@ impl DataError {
     /// word. (A file cut into chunks goes on with its next chunk: the lines are this chunk's.)
     pub(crate) fn ending_the_text(mut self) -> DataError {
         let text = self.file.text();
-        let after = text
-            .get(self.span.end..)
-            .and_then(|rest| rest.find('\n'))
-            .map_or(text.len(), |n| self.span.end + n + 1);
+        // What follows the point where reading stopped, on its line too (a minified file has
+        // every record on one line).
+        let after = self.span.end.max(self.span.start.saturating_add(1));
         let Some(rest) = text.get(after..) else {
             return self;
         };
         let trimmed = rest.trim();
-        if trimmed.is_empty() {
+        // Only where another record may start (a mapping `{`, a list item or a document on a
+        // line of its own) was one lost; the end of the record at fault is not one.
+        let record_may_start = trimmed.contains('{')
+            || rest
+                .lines()
+                .skip(1)
+                .map(|line| (line, line.trim()))
+                .filter(|(_, bare)| !bare.chars().all(|c| matches!(c, ']' | '}' | ',')))
+                .any(|(line, bare)| bare.starts_with(['-', '[']) || !line.starts_with([' ', '\t']));
+        if !record_may_start {
             return self;
         }
         let first = after + (rest.len() - rest.trim_start().len());
@@ -168,12 +176,12 @@ impl DataError {
         let (from, _) = self.file.line_col(first);
         let (to, _) = self.file.line_col(last);
         let lines = if from == to {
-            format!("line {from}")
+            format!("the rest of line {from}")
         } else {
-            format!("lines {from} to {to}")
+            format!("the rest of the text, lines {from} to {to},")
         };
         self.message.push_str(&format!(
-            "; reading stopped here, so {lines} (and any records there) were not read"
+            "; reading stopped here, so {lines} was not read (with any records there)"
         ));
         self
     }

@@ -476,10 +476,10 @@ pub(crate) enum Rank<'a> {
     Num(Decimal),
     /// A duration.
     Duration(Duration),
-    /// A date or date-time, as an instant: a date counts as 00:00 UTC of its day (as where a
-    /// date meets a date-time in arithmetic), so dates alone order by day and date-times alone
-    /// as instants.
-    When(Instant),
+    /// A date or date-time. In a list of both, by calendar date first (a date-time's as
+    /// written, as comparisons match a date with a date-time), then as an instant (a date at
+    /// 00:00 UTC of its day); dates alone order by day, date-times alone as instants.
+    When(Option<Date>, Instant),
     /// A string of a list in which not every string is a date or date-time: its text.
     Text(&'a str),
     /// A value that does not order (a list, a mapping).
@@ -488,19 +488,23 @@ pub(crate) enum Rank<'a> {
 
 /// How the values of one list rank ([`Rank`]).
 pub(crate) struct Ranking {
-    /// Every value is a date or a date-time (or a string that is one): they rank as instants;
+    /// Every value is a date or a date-time (or a string that is one): they rank as such;
     /// otherwise strings rank by their text.
     when: bool,
+    /// Among them are dates and date-times both: the calendar date ranks first.
+    mixed: bool,
 }
 
 impl Ranking {
     /// The ranking of `items` (missing ones left out).
     pub(crate) fn of(items: &[Operand<'_>]) -> Ranking {
-        let when = items
-            .iter()
-            .filter(|i| !i.is_missing())
-            .all(|i| as_when(&i.value).is_some());
-        Ranking { when }
+        let present = || items.iter().filter(|i| !i.is_missing());
+        let when = present().all(|i| as_when(&i.value).is_some());
+        let kinds = || present().filter_map(|i| as_when(&i.value));
+        let mixed = when
+            && kinds().any(|w| matches!(w, When::Date(_)))
+            && kinds().any(|w| matches!(w, When::At(_)));
+        Ranking { when, mixed }
     }
 
     /// The rank of `item`; `None` when it is missing.
@@ -512,7 +516,7 @@ impl Ranking {
             EvalValue::Duration(d) => Rank::Duration(*d),
             EvalValue::Str(s) if !self.when => Rank::Text(s),
             value => match as_when(value) {
-                Some(when) => Rank::When(when.instant()),
+                Some(when) => Rank::When(when.date().filter(|_| self.mixed), when.instant()),
                 None => Rank::Other,
             },
         })

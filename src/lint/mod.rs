@@ -185,6 +185,22 @@ fn unused(
     let grouped = files.iter().flat_map(|f| &f.statements).any(|s| {
         matches!(s, Statement::Rule(rule) if matches!(&rule.body, RuleBody::Effect { per, .. } if !per.is_empty()))
     });
+    // Names that are lets or aliases somewhere (a rule's own lets included): not fields.
+    let named: HashSet<&str> = declared
+        .iter()
+        .flat_map(|d| d.keys().copied())
+        .chain(
+            files
+                .iter()
+                .flat_map(|f| &f.statements)
+                .flat_map(|s| match s {
+                    Statement::Rule(rule) => {
+                        rule.lets.iter().map(|l| l.name.node.as_str()).collect()
+                    }
+                    _ => Vec::new(),
+                }),
+        )
+        .collect();
     for (index, (file, names)) in files.iter().zip(declared).enumerate() {
         let mut names: Vec<_> = names.iter().collect();
         names.sort_by_key(|(_, (_, name))| name.span.start);
@@ -203,7 +219,7 @@ fn unused(
             let written = seen_by(imports, index)
                 .filter_map(|i| used.get(i))
                 .flat_map(|names| names.iter().copied())
-                .filter(|n| n != text);
+                .filter(|n| n != text && !named.contains(n));
             let help = match crate::suggest::closest(text, written) {
                 Some(near) => format!(
                     "a rule reads `{near}`, which is not this {what} but a field (or a symbol) of that name: if `{}` was meant, correct the spelling there",

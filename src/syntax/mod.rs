@@ -572,8 +572,6 @@ fn describe_expected(source: &Source, at: usize, expected: &[Rule], found: Found
     diag
 }
 
-/// The fix for a duration whose count is not a whole number of units (`1.5 days`, `$5 days`),
-/// when `token` at `at` is a unit after such a count: the same duration in whole units.
 /// `2018-01-01T10`, `2018-01-01abc`: a date literal (its year and month read) that goes on
 /// with what no date or date-time has, so that its day was taken for another token.
 fn date_literal_help(text: &str, at: usize, token: &str) -> Option<String> {
@@ -596,6 +594,8 @@ fn date_literal_help(text: &str, at: usize, token: &str) -> Option<String> {
     ))
 }
 
+/// The fix for a duration whose count is not a whole number of units (`1.5 days`, `$5 days`),
+/// when `token` at `at` is a unit after such a count: the same duration in whole units.
 fn duration_help(text: &str, at: usize, token: &str) -> Option<String> {
     // Each unit, its singular, and the next smaller unit with how many of it make one.
     let units = [
