@@ -147,6 +147,9 @@ fn orderable(a: &Ty<'_>, b: &Ty<'_>) -> bool {
     }
 }
 
+/// The type of `record` without a schema: a mapping of fields not known.
+static WHOLE_RECORD: RecordType = RecordType { fields: Vec::new() };
+
 /// Whether `==` can compare values of these types without a run-time error.
 fn equatable(a: &Ty<'_>, b: &Ty<'_>) -> bool {
     match (a, b) {
@@ -902,7 +905,12 @@ impl<'s> Checker<'_, 's> {
     /// was given a slot).
     fn field(&mut self, first: Option<&str>, rest: &[Segment], span: Span) -> Ty<'s> {
         let Some(schema) = self.schema else {
-            return Ty::Unknown;
+            // `record` itself is a mapping also without a schema (its fields are unknown).
+            return if first.is_none() && rest.is_empty() {
+                Ty::Record(&WHOLE_RECORD)
+            } else {
+                Ty::Unknown
+            };
         };
         let root = Ty::Record(&schema.root);
         match first {
