@@ -272,6 +272,8 @@ pub(crate) fn let_binding(compiler: &mut Compiler<'_>, decl: &ast::LetDecl) -> O
         compile::ExprKind::Const(value) => Some(Binding::Let(value, None)),
         _ => {
             let today = value.reads().today;
+            // Constants whose value is missing (`max([])`): nothing of the record is read.
+            let missing = !today && crate::eval::reads_nothing(&value);
             compiler.errors.push(
                 Diag::error(
                     Code::CheckLetNotConstant,
@@ -279,6 +281,8 @@ pub(crate) fn let_binding(compiler: &mut Compiler<'_>, decl: &ast::LetDecl) -> O
                 )
                 .label(compiler_source(compiler), decl.value.span, if today {
                     "`today()` is the date of each run, not a constant"
+                } else if missing {
+                    "this has no value (it is missing)"
                 } else {
                     "this depends on the record"
                 })

@@ -353,7 +353,7 @@ pub(crate) fn constant_value(expr: &Expr) -> Option<std::result::Result<Const, S
 
 /// Whether `expr` reads nothing of a record, of a rule (its lets, its group, `all.`) or of the
 /// run (`today()`).
-fn reads_nothing(expr: &Expr) -> bool {
+pub(crate) fn reads_nothing(expr: &Expr) -> bool {
     let mut fields = Vec::new();
     explain::fields_read(expr, &mut fields);
     // A let, a group, `all.` or the date are not constants although they name no field.
