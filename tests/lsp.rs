@@ -707,6 +707,14 @@ fn the_language_of_rules_across_records() {
         completion(&mut client, find(ACROSS, "all.total", 4)),
         ["total"]
     );
+    // Also right after the `.` is typed, when the rule does not parse yet.
+    let typing = ACROSS.replace("upper_fence(all.total)", "upper_fence(all.");
+    client.change(&policy, 2, &typing);
+    assert_eq!(
+        completion(&mut client, find(&typing, "fence(all.", 10)),
+        ["total"]
+    );
+    client.change(&policy, 3, ACROSS);
 
     // Hover on a new function: its call form and its line of doc.
     let hover = client.at(

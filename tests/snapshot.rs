@@ -97,7 +97,20 @@ fn check_shows_the_records_a_policy_change_flips() {
     let diff = String::from_utf8(changed.stdout).unwrap();
     assert!(diff.contains("-a\tdeny\trules:1\n+a\tpass\n"), "{diff}");
     assert!(diff.contains("-c\tdeny\trules:1\n+c\tpass\n"), "{diff}");
-    assert!(String::from_utf8_lossy(&changed.stderr).contains("2 lines gone, 2 new"));
+    let said = String::from_utf8_lossy(&changed.stderr);
+    assert!(said.contains("2 lines gone, 2 new"), "{said}");
+    // The command it suggests writes this run's outcomes: the same paths, `-o` for `--check`.
+    assert!(
+        said.contains("`caveat snapshot -o outcomes.txt p buys.yaml`"),
+        "{said}"
+    );
+    let again = caveat_in(&dir, &["snapshot", "-o", "outcomes.txt", "p", "buys.yaml"]);
+    assert_eq!(again.status.code(), Some(0));
+    let same = caveat_in(
+        &dir,
+        &["snapshot", "--check", "outcomes.txt", "p", "buys.yaml"],
+    );
+    assert_eq!(same.status.code(), Some(0));
 }
 
 /// Findings found once every record is read do not take the place of the last record's

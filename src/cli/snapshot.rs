@@ -223,10 +223,42 @@ fn compare(path: &std::path::Path, text: &str) -> Exit {
     let _ = stdout.write_all(shown.as_bytes());
     eprintln!(
         "caveat: the outcomes changed: {removed} line{} gone, {added} new; if that is intended, \
-         write the snapshot again with `caveat snapshot -o {name}`",
-        if removed == 1 { "" } else { "s" }
+         write the snapshot again with `{}`",
+        if removed == 1 { "" } else { "s" },
+        rewrite_command(std::env::args().skip(1))
     );
     Exit::Findings
+}
+
+/// The command that wrote this run's check as a snapshot: the same arguments (paths, `--today`,
+/// reading options), `--check FILE` turned into `-o FILE`, each quoted for a shell if need be.
+fn rewrite_command(args: impl Iterator<Item = String>) -> String {
+    let mut words = vec!["caveat".to_string()];
+    for arg in args {
+        let arg = match arg.strip_prefix("--check=") {
+            Some(file) => {
+                words.push("-o".into());
+                file.to_string()
+            }
+            None if arg == "--check" => "-o".to_string(),
+            None => arg,
+        };
+        words.push(shell_word(&arg));
+    }
+    words.join(" ")
+}
+
+/// `word` as a shell reads it back: in single quotes unless it is plain.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 /// Whether `path` is one of the files of `inputs` or a policy file `program` was compiled from,

@@ -771,7 +771,16 @@ impl Server {
                 }
             }
             CompletionPlace::AllOf => {
-                for (name, _) in locals.iter().filter(|(_, what)| *what == "let") {
+                let mut lets: Vec<String> = locals
+                    .iter()
+                    .filter(|(_, what)| *what == "let")
+                    .map(|(name, _)| name.clone())
+                    .collect();
+                // `all.` with its name still to write does not parse: the lets from the text.
+                if lets.is_empty() {
+                    lets = navigate::lets_written_before(text.get(..offset).unwrap_or(""));
+                }
+                for name in &lets {
                     add(name, VARIABLE, "rule-local let, over the whole run");
                 }
             }

@@ -530,6 +530,33 @@ pub(crate) fn completion_place(before: &str) -> CompletionPlace {
     CompletionPlace::Expression
 }
 
+/// The names of the `let`s written in the rule block that `before` (the text up to the cursor)
+/// ends in, read from the text alone: for completion while the block does not parse yet
+/// (`deny when a > all.` with the name still to write).
+pub(crate) fn lets_written_before(before: &str) -> Vec<String> {
+    let lines: Vec<&str> = before.lines().collect();
+    let Some(start) = lines
+        .iter()
+        .rposition(|line| line.trim_start().starts_with("rule ") && line.contains('{'))
+    else {
+        return Vec::new();
+    };
+    lines
+        .iter()
+        .skip(start)
+        .filter_map(|line| {
+            let rest = line.trim_start().strip_prefix("let ")?;
+            let rest = rest.trim_start();
+            let rest = rest.strip_prefix("each ").unwrap_or(rest).trim_start();
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            (!name.is_empty() && rest[name.len()..].trim_start().starts_with('=')).then_some(name)
+        })
+        .collect()
+}
+
 /// Keywords that start a statement of a file.
 pub(crate) const STATEMENT_KEYWORDS: &[&str] = &[
     "rule", "deny", "warn", "note", "require", "let", "alias", "import", "record", "waive", "test",
@@ -592,7 +619,9 @@ pub(crate) const RULE_EXPRESSION_KEYWORDS: &[&str] = &["group", "all.", "having"
 
 #[cfg(test)]
 mod tests {
-    use super::{Block, CompletionPlace, block_at, completion_place, function_doc};
+    use super::{
+        Block, CompletionPlace, block_at, completion_place, function_doc, lets_written_before,
+    };
     use crate::compile::Function;
 
     #[test]
@@ -660,5 +689,13 @@ mod tests {
             completion_place("  deny when ven"),
             CompletionPlace::Expression
         );
+    }
+
+    /// After `all.` the block does not parse yet: its lets are read from the text.
+    #[test]
+    fn lets_are_read_from_the_text_of_an_unfinished_rule() {
+        let before = "let x = 1\nrule a {\n  let y = 2\n}\nrule b {\n  let t = amount\n  let each u = v\n  let w=3\n  deny when amount > all.";
+        assert_eq!(lets_written_before(before), ["t", "u", "w"]);
+        assert!(lets_written_before("deny when x > all.").is_empty());
     }
 }
