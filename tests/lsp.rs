@@ -874,6 +874,45 @@ fn bad_input_never_stops_the_server() {
     );
     assert!(response.get("error").is_none());
 
+    // A change with a range (the server asks for full sync, but a client may send one) edits the
+    // text it has, and a lone CR ends a line: `bogus` in `max`'s place, on line 2 of CR lines.
+    client.change(
+        &broken,
+        3,
+        "let a = 1\rrule x {\r  deny when amount > bogus(1)\r}\r",
+    );
+    let diagnostics = client.diagnostics(&broken);
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    assert_eq!(
+        diagnostics[0]["range"]["start"],
+        json!({"line": 2, "character": 21}),
+        "{diagnostics:?}"
+    );
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": broken, "version": 4}, "contentChanges": [
+            {"range": {"start": {"line": 2, "character": 21}, "end": {"line": 2, "character": 26}}, "text": "max"}
+        ]}),
+    );
+    // The text is now `… > max(1)`: what is said of it is said of `max`, on line 2.
+    let diagnostics = client.diagnostics(&broken);
+    let max = diagnostics
+        .iter()
+        .find(|d| {
+            d["message"]
+                .as_str()
+                .unwrap()
+                .contains("`max` needs a list")
+        })
+        .unwrap_or_else(|| panic!("{diagnostics:?}"));
+    assert_eq!(max["range"]["start"], json!({"line": 2, "character": 25}));
+    assert!(
+        !diagnostics
+            .iter()
+            .any(|d| d["message"].as_str().unwrap().contains("bogus")),
+        "{diagnostics:?}"
+    );
+
     // The server still answers about the project.
     let hover = client.at("textDocument/hover", &main, find(MAIN, "after cutoff", 7));
     assert!(

@@ -11,12 +11,23 @@ use lsp_types::{
 use crate::diagnostic::{Diag, Severity};
 use crate::source::Span;
 
+/// Where each line after the first starts in `text`: after a LF, a CRLF or a lone CR, each a
+/// line end to the protocol.
+fn line_starts(text: &str) -> impl Iterator<Item = usize> + '_ {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().filter_map(move |(i, &b)| match b {
+        b'\n' => Some(i + 1),
+        b'\r' if bytes.get(i + 1) != Some(&b'\n') => Some(i + 1),
+        _ => None,
+    })
+}
+
 /// The protocol position of byte `offset` of `text`.
 pub(crate) fn position(text: &str, offset: usize) -> Position {
     let offset = floor_boundary(text, offset.min(text.len()));
-    let before = text.get(..offset).unwrap_or("");
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let line = before.matches('\n').count();
+    let (line, line_start) = line_starts(text)
+        .take_while(|&start| start <= offset)
+        .fold((0usize, 0usize), |(line, _), start| (line + 1, start));
     let character: usize = text
         .get(line_start..offset)
         .unwrap_or("")
@@ -31,15 +42,15 @@ pub(crate) fn position(text: &str, offset: usize) -> Position {
 
 /// The byte offset in `text` of a protocol position (clamped to its line and to the text).
 pub(crate) fn offset(text: &str, position: Position) -> usize {
-    let mut line_start = 0;
-    for _ in 0..position.line {
-        match text.get(line_start..).and_then(|rest| rest.find('\n')) {
-            Some(i) => line_start += i + 1,
+    let line_start = match (position.line as usize).checked_sub(1) {
+        None => 0,
+        Some(n) => match line_starts(text).nth(n) {
+            Some(start) => start,
             None => return text.len(),
-        }
-    }
+        },
+    };
     let line = text.get(line_start..).unwrap_or("");
-    let line = line.split('\n').next().unwrap_or("");
+    let line = line.split(['\n', '\r']).next().unwrap_or("");
     let mut units = 0;
     for (i, c) in line.char_indices() {
         if units >= position.character as usize {
@@ -160,5 +171,16 @@ mod tests {
         assert_eq!(offset(text, Position::new(1, 3)), x);
         assert_eq!(offset(text, Position::new(9, 0)), text.len());
         assert_eq!(offset(text, Position::new(0, 99)), 1);
+    }
+
+    /// A lone CR ends a line as LF and CRLF do, to the protocol.
+    #[test]
+    fn every_line_end_counts() {
+        let text = "let a = 1\rrule x {\r\n  deny when b > c\n}\r";
+        let c = text.find('c').unwrap_or(0);
+        assert_eq!(position(text, c), Position::new(2, 16));
+        assert_eq!(offset(text, Position::new(2, 16)), c);
+        assert_eq!(offset(text, Position::new(0, 99)), "let a = 1".len());
+        assert_eq!(position(text, text.len()), Position::new(4, 0));
     }
 }

@@ -385,22 +385,34 @@ impl Server {
                 self.docs.insert(path, Document { uri, text, version });
             }
             "textDocument/didChange" => {
-                // Full sync: the last change holds the whole text.
-                let Some(text) = at(&params, "/contentChanges")
-                    .as_array()
-                    .and_then(|changes| changes.last())
-                    .and_then(|change| at(change, "/text").as_str())
-                else {
+                // The server asks for full sync, but a change with a `range` (which a client
+                // may send anyway) is applied to the text as it was, not taken for all of it.
+                let Some(changes) = at(&params, "/contentChanges").as_array() else {
                     return;
                 };
-                self.docs.insert(
-                    path,
-                    Document {
-                        uri,
-                        text: text.to_string(),
-                        version,
-                    },
-                );
+                let mut text = self.docs.get(&path).map(|d| d.text.clone());
+                for change in changes {
+                    let Some(new) = at(change, "/text").as_str() else {
+                        return;
+                    };
+                    let range = serde_json::from_value::<lsp_types::Range>(change["range"].clone());
+                    text = Some(match (range, text) {
+                        (Ok(range), Some(old)) => {
+                            let start = convert::offset(&old, range.start);
+                            let end = convert::offset(&old, range.end).max(start);
+                            format!(
+                                "{}{new}{}",
+                                old.get(..start).unwrap_or(""),
+                                old.get(end..).unwrap_or("")
+                            )
+                        }
+                        _ => new.to_string(),
+                    });
+                }
+                let Some(text) = text else {
+                    return;
+                };
+                self.docs.insert(path, Document { uri, text, version });
             }
             "textDocument/didClose" => {
                 self.docs.remove(&path);
