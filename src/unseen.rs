@@ -127,9 +127,12 @@ fn with_variable(
     found: &mut Found<'_>,
     inner: &mut dyn FnMut(&mut VarPaths, &mut Found<'_>),
 ) {
-    collect(list, slots, vars, found);
+    // The list's own paths are read paths; the last one is where its elements stand.
     let mut list_path = matches!(list.kind, ExprKind::Group).then(Vec::new);
-    collect(list, slots, vars, &mut |keys, _| list_path = Some(keys));
+    collect(list, slots, vars, &mut |keys, span| {
+        list_path = Some(keys.clone());
+        found(keys, span);
+    });
     if vars.len() <= slot {
         vars.resize(slot + 1, None);
     }

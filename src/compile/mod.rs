@@ -1166,20 +1166,38 @@ impl<'a> Compiler<'a> {
         rest: Vec<(ast::ArithOp, Span, Expr)>,
         span: Span,
     ) -> Expr {
-        if let ExprKind::Const(Const::Number(mut acc)) = first.kind {
+        use crate::eval::arith::{Fault, Term, combine};
+        // Numbers, dates, date-times and durations of constants (`2018-05-23 + 1 day`) are
+        // folded, so that one that overflows is found here, not blamed on every record. Other
+        // constants (a string, a list) are the type checker's to refuse.
+        let term = |e: &Expr| match &e.kind {
+            ExprKind::Const(constant) => Term::of_constant(constant),
+            _ => None,
+        };
+        // A chain of numbers is blamed at the operator that fails, one with time at the whole.
+        let numbers = std::iter::once(&first)
+            .chain(rest.iter().map(|(_, _, operand)| operand))
+            .all(|e| matches!(e.kind, ExprKind::Const(Const::Number(_))));
+        if let Some(mut acc) = term(&first) {
             let mut folded = true;
             for (op, op_span, operand) in &rest {
-                let ExprKind::Const(Const::Number(n)) = operand.kind else {
+                let Some(next) = term(operand) else {
                     folded = false;
                     break;
                 };
-                match crate::value::arith(*op, acc, n) {
-                    Ok(v) => acc = v,
-                    Err(why) => {
+                match combine(*op, acc, next) {
+                    Ok(value) => acc = value,
+                    // Kinds that do not combine (`2018-01-01 + 5`): the type checker's, with
+                    // its help.
+                    Err(Fault::Kinds(_)) => {
+                        folded = false;
+                        break;
+                    }
+                    Err(Fault::Value(why)) => {
                         self.error(
                             Code::CheckArithmetic,
                             format!("this constant arithmetic fails: {why}"),
-                            *op_span,
+                            if numbers { *op_span } else { span },
                             "here",
                             None,
                         );
@@ -1189,54 +1207,15 @@ impl<'a> Compiler<'a> {
             }
             if folded {
                 return Expr {
-                    kind: ExprKind::Const(Const::Number(acc)),
+                    kind: ExprKind::Const(acc.constant()),
                     span,
                 };
             }
         }
-        let constants = std::iter::once(&first)
-            .chain(rest.iter().map(|(_, _, operand)| operand))
-            .all(|e| {
-                // Other constants (a string, a list) are the type checker's to refuse.
-                matches!(
-                    e.kind,
-                    ExprKind::Const(
-                        Const::Number(_) | Const::Date(_) | Const::DateTime(_) | Const::Duration(_)
-                    )
-                )
-            });
-        let arith = Expr {
+        Expr {
             kind: ExprKind::Arith(Box::new(first), rest),
             span,
-        };
-        // Dates, date-times and durations of constants (`2018-05-23 + 1 day`) are folded too,
-        // so that one that overflows is found here, not blamed on every record.
-        if constants {
-            match crate::eval::constant_value(&arith) {
-                Some(Ok(constant)) => {
-                    return Expr {
-                        kind: ExprKind::Const(constant),
-                        span,
-                    };
-                }
-                // Operands that do not combine (`2018-01-01 + 5`) are the type checker's to
-                // refuse, with its help; an overflow or a division by zero is found here.
-                Some(Err(why)) if !(why.contains("overflow") || why.contains("zero")) => {}
-                Some(Err(why)) => {
-                    let why = why.strip_prefix("arithmetic failed: ").unwrap_or(&why);
-                    self.error(
-                        Code::CheckArithmetic,
-                        format!("this constant arithmetic fails: {why}"),
-                        span,
-                        "here",
-                        None,
-                    );
-                    return Self::failed(span);
-                }
-                None => {}
-            }
         }
-        arith
     }
 }
 

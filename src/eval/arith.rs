@@ -4,6 +4,7 @@
 use rust_decimal::Decimal;
 
 use super::value::{EvalValue, Mismatch, Operand, When, as_when, show};
+use crate::compile::Const;
 use crate::syntax::ast::ArithOp;
 use crate::time::{Duration, Instant, date_from_days, days_from_date};
 
@@ -66,16 +67,56 @@ impl Term {
         }
     }
 
+    /// The term of a number, date, date-time or duration constant of the policy.
+    pub(crate) fn of_constant(constant: &Const) -> Option<Term> {
+        Some(match constant {
+            Const::Number(n) => Term::Num(*n),
+            Const::Date(d) => Term::When(When::Date(*d)),
+            Const::DateTime(t) => Term::When(When::At(*t)),
+            Const::Duration(d) => Term::Duration(*d),
+            _ => return None,
+        })
+    }
+
+    /// The term as a constant of the policy.
+    pub(crate) fn constant(self) -> Const {
+        match self {
+            Term::Num(n) => Const::Number(n),
+            Term::Duration(d) => Const::Duration(d),
+            Term::When(When::Date(d)) => Const::Date(d),
+            Term::When(When::At(t)) => Const::DateTime(t),
+        }
+    }
+
     fn name(self) -> &'static str {
         self.value().type_name()
     }
 }
 
-/// `a OP b`; an error message when the kinds do not combine or the result overflows.
-pub(crate) fn combine(op: ArithOp, a: Term, b: Term) -> Result<Term, String> {
-    let overflow = || "the result is too large (overflow)".to_string();
+/// Why `a OP b` has no value.
+#[derive(Debug)]
+pub(crate) enum Fault {
+    /// The kinds do not combine (`date + 5`): of constants, the type checker says so.
+    Kinds(String),
+    /// The values do: the result overflows, or it divides by zero.
+    Value(String),
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fault::Kinds(why) | Fault::Value(why) => f.write_str(why),
+        }
+    }
+}
+
+/// `a OP b`; why not when the kinds do not combine or the result overflows.
+pub(crate) fn combine(op: ArithOp, a: Term, b: Term) -> Result<Term, Fault> {
+    let overflow = || Fault::Value("the result is too large (overflow)".to_string());
     Ok(match (a, b, op) {
-        (Term::Num(x), Term::Num(y), _) => Term::Num(crate::value::arith(op, x, y)?),
+        (Term::Num(x), Term::Num(y), _) => {
+            Term::Num(crate::value::arith(op, x, y).map_err(Fault::Value)?)
+        }
         (Term::When(x), Term::When(y), ArithOp::Sub) => Term::Duration(between(y, x)),
         (Term::When(w), Term::Duration(d), ArithOp::Add | ArithOp::Sub) => {
             let d = if matches!(op, ArithOp::Sub) {
@@ -95,12 +136,12 @@ pub(crate) fn combine(op: ArithOp, a: Term, b: Term) -> Result<Term, String> {
             Term::Duration(Duration(x.0.checked_sub(y.0).ok_or_else(overflow)?))
         }
         (Term::When(_), Term::Num(_), ArithOp::Add | ArithOp::Sub) => {
-            return Err(format!(
+            return Err(Fault::Kinds(format!(
                 "{}: write a duration, such as `5 days`",
                 cannot(op, a.name(), b.name())
-            ));
+            )));
         }
-        _ => return Err(cannot(op, a.name(), b.name())),
+        _ => return Err(Fault::Kinds(cannot(op, a.name(), b.name()))),
     })
 }
 

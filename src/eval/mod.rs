@@ -3,7 +3,7 @@
 //! an error finding that points at the bad value.
 
 pub mod across;
-mod arith;
+pub(crate) mod arith;
 pub mod explain;
 mod functions;
 mod per_member;
