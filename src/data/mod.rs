@@ -159,16 +159,7 @@ impl DataError {
             return self;
         };
         let trimmed = rest.trim();
-        // Only where another record may start (a mapping `{`, a list item or a document on a
-        // line of its own) was one lost; the end of the record at fault is not one.
-        let record_may_start = trimmed.contains('{')
-            || rest
-                .lines()
-                .skip(1)
-                .map(|line| (line, line.trim()))
-                .filter(|(_, bare)| !bare.chars().all(|c| matches!(c, ']' | '}' | ',')))
-                .any(|(line, bare)| bare.starts_with(['-', '[']) || !line.starts_with([' ', '\t']));
-        if !record_may_start {
+        if !may_start_a_record(rest) {
             return self;
         }
         let first = after + (rest.len() - rest.trim_start().len());
@@ -185,6 +176,20 @@ impl DataError {
         ));
         self
     }
+}
+
+/// Whether another record may start in `rest`, the text after the point where reading stopped:
+/// a mapping `{`, or a later line that is a list item or starts at its first column (a
+/// document's key); the end of the record at fault (its indented lines, closing brackets) is
+/// not one.
+fn may_start_a_record(rest: &str) -> bool {
+    rest.contains('{')
+        || rest
+            .lines()
+            .skip(1)
+            .map(|line| (line, line.trim()))
+            .filter(|(_, bare)| !bare.chars().all(|c| matches!(c, ']' | '}' | ',')))
+            .any(|(line, bare)| bare.starts_with(['-', '[']) || !line.starts_with([' ', '\t']))
 }
 
 /// The records of one file, one at a time, in file order (see [`read_records`]).

@@ -390,13 +390,21 @@ impl Server {
                 let Some(changes) = at(&params, "/contentChanges").as_array() else {
                     return;
                 };
-                let mut text = self.docs.get(&path).map(|d| d.text.clone());
+                // The text so far: the server's copy is read (and copied) only for a range.
+                let mut text: Option<String> = None;
                 for change in changes {
                     let Some(new) = at(change, "/text").as_str() else {
                         return;
                     };
-                    let range = serde_json::from_value::<lsp_types::Range>(change["range"].clone());
-                    text = Some(match (range, text) {
+                    let range =
+                        <lsp_types::Range as serde::Deserialize>::deserialize(&change["range"]);
+                    let before = match range {
+                        Ok(_) => text
+                            .take()
+                            .or_else(|| self.docs.get(&path).map(|d| d.text.clone())),
+                        Err(_) => None,
+                    };
+                    text = Some(match (range, before) {
                         (Ok(range), Some(old)) => {
                             let start = convert::offset(&old, range.start);
                             let end = convert::offset(&old, range.end).max(start);
