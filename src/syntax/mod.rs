@@ -466,7 +466,125 @@ fn syntax_error(
         pest::error::ErrorVariant::CustomError { .. } => Vec::new(),
     };
     let found = found_token(source.text(), at);
+    // A letter outside ASCII in a name (`let café`) stops the parse where it stands or, when the
+    // statement cannot start at all, at the statement: name the letter instead.
+    let line_end = text
+        .get(at + found.len..)
+        .and_then(|rest| rest.find('\n'))
+        .map_or(text.len(), |i| at + found.len + i);
+    if let Some(letter) = letter_outside_ascii(text, pos, line_end) {
+        return non_ascii_name(source, letter);
+    }
     describe_expected(source, at, &expected, found)
+}
+
+/// Where the first letter outside ASCII stands in the policy's code between `from` and `to`
+/// (strings, comments and `given` records, which may hold any letter, skipped).
+fn letter_outside_ascii(text: &str, from: usize, to: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut at = from;
+    while at < to {
+        let b = *bytes.get(at)?;
+        at = match b {
+            b'#' => text.get(at..)?.find('\n').map_or(text.len(), |i| at + i),
+            b'"' | b'\'' => string_end(text, at),
+            b'g' if text.get(at..)?.starts_with("given")
+                && !text
+                    .get(..at)
+                    .and_then(|t| t.chars().last())
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') =>
+            {
+                let after = skip_trivia(text, at + "given".len());
+                match bytes.get(after) {
+                    Some(b'{' | b'[') => bracket_end(text, after),
+                    _ => at + 1,
+                }
+            }
+            _ if b.is_ascii() => at + 1,
+            _ => {
+                let c = text.get(at..)?.chars().next()?;
+                if c.is_alphabetic() {
+                    return Some(at);
+                }
+                at + c.len_utf8()
+            }
+        };
+    }
+    None
+}
+
+/// The end of the string that starts at `at` (`"…"` with escapes, or `'…'`): past its closing
+/// quote, or the end of the text.
+fn string_end(text: &str, at: usize) -> usize {
+    let bytes = text.as_bytes();
+    let quote = bytes.get(at).copied();
+    let mut i = at + 1;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'\\' && quote == Some(b'"') {
+            i += 2;
+            continue;
+        }
+        i += 1;
+        if Some(b) == quote {
+            return i;
+        }
+    }
+    text.len()
+}
+
+/// The end of the bracketed flow value that starts at `at` (`{…}` or `[…]`, quotes aside): past
+/// the bracket that closes it, or the end of the text.
+fn bracket_end(text: &str, at: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut i = at;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'"' | b'\'' => {
+                i = string_end(text, i);
+                continue;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    text.len()
+}
+
+/// A letter outside ASCII at `at`, in a name: names are ASCII.
+fn non_ascii_name(source: &Source, at: usize) -> Diag {
+    let text = source.text();
+    let in_word = |c: char| c.is_alphanumeric() || c == '_';
+    let start = text
+        .get(..at)
+        .and_then(|t| t.char_indices().rev().find(|&(_, c)| !in_word(c)))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let end = text
+        .get(at..)
+        .and_then(|t| t.char_indices().find(|&(_, c)| !in_word(c)))
+        .map_or(text.len(), |(i, _)| at + i);
+    let word = text.get(start..end).unwrap_or("");
+    let letter = text.get(at..).and_then(|t| t.chars().next()).unwrap_or('?');
+    Diag::error(
+        Code::ParseSyntax,
+        format!("`{letter}` cannot be part of a name: names are ASCII letters, digits and `_`"),
+    )
+    .label(
+        source,
+        Span::new(at, at + letter.len_utf8()),
+        "not an ASCII letter",
+    )
+    .help(format!(
+        "text is written in quotes, `\"{word}\"`; a field named `{word}` is read with a string \
+         index, `record[\"{word}\"]`; a `let`, `alias` or rule is named in ASCII"
+    ))
 }
 
 /// Where in its input a pest error happened.
@@ -1006,6 +1124,10 @@ fn starts_statement(text: &str, at: usize) -> bool {
 /// The start of the next line, at or after `from`, whose first word is a statement keyword.
 fn next_statement_start(text: &str, from: usize) -> usize {
     let mut pos = from.min(text.len());
+    // `from` may fall inside a character (one past an error at a letter outside ASCII).
+    while !text.is_char_boundary(pos) {
+        pos += 1;
+    }
     while let Some(rest) = text.get(pos..) {
         let Some(newline) = rest.find(['\n', '\r']) else {
             return text.len();
