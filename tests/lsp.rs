@@ -913,6 +913,37 @@ fn bad_input_never_stops_the_server() {
         "{diagnostics:?}"
     );
 
+    // An unsaved buffer (not a file) is checked too: its diagnostics go to its own URI, and
+    // they clear when it is fixed.
+    let untitled = "untitled:Untitled-1";
+    client.open(
+        untitled,
+        "let limit = 10\nrule u { deny when amount > bogus(limit) }\n",
+    );
+    let diagnostics = client.diagnostics(untitled);
+    assert!(
+        diagnostics.iter().any(|d| {
+            d["message"].as_str().unwrap().contains("bogus") && d["range"]["start"]["line"] == 1
+        }),
+        "{diagnostics:?}"
+    );
+    let hover = client.at("textDocument/hover", untitled, (1, 29));
+    assert!(hover.is_null() || hover["contents"].is_object(), "{hover}");
+    client.change(
+        untitled,
+        2,
+        "let limit = 10\nrule u { deny when amount > limit }\n",
+    );
+    assert_eq!(client.diagnostics(untitled), Vec::<Value>::new());
+    let hover = client.at("textDocument/hover", untitled, (1, 29));
+    assert!(
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("let limit = 10"),
+        "{hover}"
+    );
+
     // The server still answers about the project.
     let hover = client.at("textDocument/hover", &main, find(MAIN, "after cutoff", 7));
     assert!(

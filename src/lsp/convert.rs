@@ -73,9 +73,15 @@ fn floor_boundary(text: &str, mut offset: usize) -> usize {
     offset
 }
 
-/// The path of a `file:` URI.
+/// The path of a `file:` URI; for a buffer that is not a file (`untitled:Untitled-1`, an
+/// unsaved editor tab), a path of its own under no folder of the machine (`/untitled:Untitled-1`),
+/// so that it is checked like a file (its imports resolve beside that path, and are missing).
 pub(crate) fn path_of(uri: &Uri) -> Option<PathBuf> {
-    url::Url::parse(uri.as_str()).ok()?.to_file_path().ok()
+    let url = url::Url::parse(uri.as_str()).ok()?;
+    if url.scheme() == "file" {
+        return url.to_file_path().ok();
+    }
+    Some(Path::new("/").join(url.as_str().trim_start_matches('/')))
 }
 
 /// The `file:` URI of a path.
