@@ -158,3 +158,55 @@ fn unnamed_rules_that_get_the_same_id_are_a_policy_error() {
         "{stderr}"
     );
 }
+
+/// A waiver reads its rule's own lets, in a rule of one record as in a group rule (a let that
+/// only the waiver reads included), whatever the reader.
+#[test]
+fn a_waiver_reads_the_lets_of_its_rule() {
+    let policy = "rule p {\n  let dbl = amount * 2\n  let small = quantity < 5\n  warn when dbl > 10\n}\n\
+                  waive p for dbl < 100 and small until 2030-01-01 because \"small\"\n";
+    for (data, text) in [
+        (
+            "d.yaml",
+            "- {id: a, amount: 20, quantity: 2}\n- {id: b, amount: 20, quantity: 9}\n- {id: c, amount: 80, quantity: 1}\n",
+        ),
+        (
+            "d.jsonl",
+            "{\"id\": \"a\", \"amount\": 20, \"quantity\": 2}\n{\"id\": \"b\", \"amount\": 20, \"quantity\": 9}\n{\"id\": \"c\", \"amount\": 80, \"quantity\": 1}\n",
+        ),
+    ] {
+        let dir = common::scratch("waivers/lets", &[("w.policy", policy), (data, text)]);
+        let out = common::caveat_in(
+            &dir,
+            &[
+                "check",
+                "--today",
+                "2019-01-01",
+                "--format",
+                "jsonl",
+                "w.policy",
+                data,
+            ],
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let effects: Vec<(String, String)> = stdout
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|f| f.get("rule").is_some())
+            .map(|f| {
+                (
+                    f["record"].as_str().unwrap().to_string(),
+                    f["effect"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            effects,
+            [("a", "waived"), ("b", "warn"), ("c", "warn")]
+                .map(|(r, e)| (r.to_string(), e.to_string())),
+            "{data}: {stdout}"
+        );
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(!stderr.contains("stale"), "{stderr}");
+    }
+}

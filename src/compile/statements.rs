@@ -186,10 +186,18 @@ fn compile_waiver(
     rules: &[CompiledRule],
 ) -> Option<CompiledWaiver> {
     let rule = rule_named(compiler, &waiver.rule, known);
-    // A waiver of a group rule reads the group as the rule does: its keys, `group`, its lets, `id`.
-    let names = rule.and_then(|r| rules.get(r)).and_then(|r| {
-        let across = r.across.as_ref()?;
-        Some(RuleNames {
+    // A waiver reads the rule's lets as the rule does; a waiver of a group rule reads the group
+    // as the rule does too: its keys, `group`, `id`.
+    let names = rule.and_then(|r| rules.get(r)).map(|r| {
+        let Some(across) = r.across.as_ref() else {
+            return RuleNames {
+                lets: r.lets.iter().map(|l| l.name.to_string()).collect(),
+                each: r.lets.iter().map(|l| l.each).collect(),
+                lets_allowed: true,
+                ..RuleNames::default()
+            };
+        };
+        RuleNames {
             lets: r.lets.iter().map(|l| l.name.to_string()).collect(),
             each: r.lets.iter().map(|l| l.each).collect(),
             keys: across
@@ -206,7 +214,7 @@ fn compile_waiver(
             lets_allowed: true,
             all_allowed: true,
             ..RuleNames::default()
-        })
+        }
     });
     compiler.rule = names;
     let condition = compiler.clause(&waiver.condition, Position::For);

@@ -244,7 +244,8 @@ fn apply_waivers(
             let Some(waiver) = program.waivers.get(index) else {
                 continue;
             };
-            let mut context = Context::new(&record.root, &mut vars, slots);
+            let mut context = Context::new(&record.root, &mut vars, slots)
+                .with_frame(Frame::record(rule, program));
             if let Ok((true, _)) = context.clause(&waiver.condition) {
                 finding.waived = Some((index, finding.outcome));
                 finding.outcome = Outcome::Waived;
