@@ -874,6 +874,15 @@ impl<'s> Checker<'_, 's> {
                     }
                     let orderable_alone = t.is_string()
                         || matches!(t, Ty::Num | Ty::Date | Ty::DateTime | Ty::Duration);
+                    // Dates and date-times order together (by calendar date, §11): the result
+                    // is one or the other.
+                    if matches!(
+                        (&result, t),
+                        (Some(Ty::Date), Ty::DateTime) | (Some(Ty::DateTime), Ty::Date)
+                    ) {
+                        unknown = true;
+                        continue;
+                    }
                     let joined = match &result {
                         None => Some(t.clone()),
                         Some(r) => common([r.clone(), t.clone()].into_iter()),
