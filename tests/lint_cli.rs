@@ -225,3 +225,20 @@ fn check_shows_a_screenful_of_run_warnings_then_a_count() {
     let json = String::from_utf8_lossy(&out.stdout);
     assert_eq!(json.matches("caveat::run::unseen_field").count(), 100);
 }
+
+/// Two rules whose conditions read the same text through lets of the same name but other
+/// bodies differ: neither covers the other.
+#[test]
+fn conditions_through_lets_of_one_name_are_not_compared_by_their_text() {
+    let dir = scratch(
+        "lint-cli-shadowed-lets",
+        &[(
+            "p.policy",
+            "rule a {\n  let x = amount\n  note when x > 5\n}\nrule b {\n  let x = quantity\n  note when x > 5\n}\n",
+        )],
+    );
+    let out = caveat_in(&dir, &["lint", "--deny", "warnings", "p.policy"]);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("adds nothing"), "{stderr}");
+}

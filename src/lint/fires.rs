@@ -44,9 +44,16 @@ pub fn check(program: &Program, skip: &[bool], warnings: bool, diags: &mut Vec<D
         return;
     }
     // What each rule that may cover or be covered says, worked out once.
+    // A rule whose conditions read its own lets is left out: the same text (`x > 5`) means
+    // something else in another rule, whose `x` is another let.
     let facts: Vec<Option<Facts<'_>>> = crate::check::map_rules(&program.rules, |i, rule| {
         let never = never.get(i).copied().unwrap_or(true);
-        (rule.require.is_none() && !never).then(|| Facts::of(rule))
+        let reads_lets = rule
+            .conditions
+            .iter()
+            .chain(&rule.unless)
+            .any(|c| reads_local(&c.expr));
+        (rule.require.is_none() && !never && !reads_lets).then(|| Facts::of(rule))
     });
     // Each rule that could cover later ones, filed under keys one of which every rule it covers
     // has.
@@ -59,6 +66,16 @@ pub fn check(program: &Program, skip: &[bool], warnings: bool, diags: &mut Vec<D
     let shadowed: Vec<Option<Diag>> =
         crate::check::map_rules(&program.rules, |j, _| shadowed(program, &facts, &by_key, j));
     diags.extend(shadowed.into_iter().flatten());
+}
+
+/// Whether `expr` reads a rule-local let.
+fn reads_local(expr: &Expr) -> bool {
+    if matches!(expr.kind, ExprKind::Local(_)) {
+        return true;
+    }
+    let mut found = false;
+    expr.for_each_child(&mut |child| found = found || reads_local(child));
+    found
 }
 
 /// The `shadowed_rule` warning of rule `j`, if an earlier rule covers it.
