@@ -281,6 +281,47 @@ fn the_changed_files_hook_checks_against_the_configured_policies_and_data() {
     assert!(stdout(&out).contains("data/buys.yaml"));
 }
 
+/// With `--changed`, a waiver of a record in a file not read is not stale (the full run does not
+/// fail, so neither does the hook), and a rule across records says it saw only the files read.
+#[test]
+fn the_changed_files_hook_does_not_call_waivers_stale_and_says_groups_are_partial() {
+    let dir = project(
+        "hook-partial",
+        &[
+            (
+                "caveat.toml",
+                "policies = [\"pol\"]\ndata = [\"data\"]\ntoday = \"2026-01-01\"\nfail-on = \"warn\"\n",
+            ),
+            (
+                "pol/r.policy",
+                "rule big { deny when amount > 1000 }\nwaive big for id == \"W1\" until 2030-01-01 because \"approved\"\n",
+            ),
+            ("data/a.yaml", "- {id: W1, vendor: V, amount: 5000}\n"),
+            ("data/b.yaml", "- {id: B1, vendor: V, amount: 5}\n"),
+        ],
+    );
+    let out = caveat_in(&dir, &["check", "-q"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run_hook(&dir, "caveat-check-files", &["data/b.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("stale"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("run::partial"), "{}", stderr(&out));
+    // A group rule: told that it saw only the changed files, as a note that fails nothing.
+    std::fs::write(
+        dir.join("pol/g.policy"),
+        "rule many { note per vendor having count(group) > 1 }\n",
+    )
+    .unwrap();
+    let out = run_hook(&dir, "caveat-check-files", &["data/b.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("caveat::run::partial"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stdout(&out).contains("many"), "{}", stdout(&out));
+}
+
 #[test]
 fn a_semicolon_csv_export_is_read_by_its_columns() {
     let dir = project(

@@ -23,9 +23,11 @@ pub fn keep_changed(inputs: &mut Inputs, changed: &[PathBuf], config: &Config) {
     if config_changed || policy_changed {
         return;
     }
+    let configured = inputs.data.len();
     inputs
         .data
         .retain(|(path, _)| changed.contains(&absolute(path)));
+    inputs.partial = inputs.data.len() < configured;
 }
 
 fn is_policy(path: &Path) -> bool {

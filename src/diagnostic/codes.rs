@@ -173,6 +173,7 @@ codes! {
     ParseRuleId = "caveat::parse::rule_id", Error, "a rule id ends in `-` or `.`";
     ParseSyntax = "caveat::parse::syntax", Error, "a policy does not parse: an unexpected token, an unterminated string or an unfinished statement";
     ParseTooDeep = "caveat::parse::too_deep", Error, "brackets, `not`s, unary minuses, `.field`/`[i]` chains, quantifiers or `if … else if` in a policy nest more than 64 levels deep";
+    RunPartial = "caveat::run::partial", Note, "with `check --changed`, only the changed data files were read: rules across records saw only their records (waivers matching nothing there are not called stale)";
     RunUnseenField = "caveat::run::unseen_field", Warning, "without a schema, a field path some rule reads is in no record of the run (a misspelt field?); the help suggests the nearest key seen";
     SchemaConflictingField = "caveat::schema::conflicting_field", Error, "two `record` blocks of the run declare the same field with different types or optionality";
     SchemaDuplicateField = "caveat::schema::duplicate_field", Error, "a field is declared twice in one `record { … }` block or nested record";

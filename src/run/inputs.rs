@@ -20,6 +20,9 @@ pub struct Inputs {
     pub skipped: usize,
     /// Warnings about the paths: a folder that yields no file.
     pub warnings: Vec<Diag>,
+    /// Some configured data files were left out (`check --changed`): a waiver that matches
+    /// nothing may match in them, and rules across records see only the files read.
+    pub partial: bool,
 }
 
 /// Sorts the given paths into policy and data files, walking folders in sorted order. Walks

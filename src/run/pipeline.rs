@@ -10,7 +10,7 @@ use super::Inputs;
 use crate::compile::{Program, Segment};
 use crate::data::chunk::Chunks;
 use crate::data::{self, Format, LoadOptions};
-use crate::diagnostic::Diag;
+use crate::diagnostic::{Code, Diag};
 use crate::eval::{self, Finding, Outcome};
 use crate::report::finding::{nonconforming, reported};
 use crate::report::{CheckedRecord, Render, Reported, RunResult, Sink, Summary};
@@ -211,9 +211,23 @@ pub fn evaluate(
     {
         result.policy_warnings.push(warning);
     }
-    result
-        .policy_warnings
-        .extend(program.stale_waivers(&result.used_waivers));
+    if inputs.partial {
+        // The files left out may hold what a waiver matches, and the other records of a group.
+        if crate::eval::across::any(program) {
+            result.policy_warnings.push(
+                Diag::advice(
+                    Code::RunPartial,
+                    "only the changed data files were read: rules across records (`per`, `all.`) \
+                 saw only their records",
+                )
+                .help("run `caveat check` without `--changed` for the whole data set"),
+            );
+        }
+    } else {
+        result
+            .policy_warnings
+            .extend(program.stale_waivers(&result.used_waivers));
+    }
     Ok(result)
 }
 
