@@ -375,3 +375,37 @@ fn unreadable_files_keep_their_place_in_junit_and_tap() {
     assert!(points[2].starts_with("not ok 3 - c.json:"), "{tap}");
     assert!(tap.ends_with("1..3\n"), "{tap}");
 }
+
+/// TAP's YAML blocks escape what YAML forbids in a document (U+FFFE, U+FFFF), which JSON's
+/// quoting leaves as they are; control characters are shown as in every report (`\u{7f}`), and
+/// other text stays as written.
+#[test]
+fn tap_yaml_blocks_escape_what_yaml_forbids() {
+    let dir = common::scratch(
+        "tap_yaml_forbidden",
+        &[
+            (
+                "p.policy",
+                "rule r { deny when amount > 1 message \"{vendor}\" }\n",
+            ),
+            (
+                "d.jsonl",
+                "{\"id\": \"c\", \"vendor\": \"\\uffff\\ufffe\\u007f\\u0086é\", \"amount\": 2000}\n",
+            ),
+        ],
+    );
+    let out = common::caveat_in(&dir, &["check", "--format", "tap", "p.policy", "d.jsonl"]);
+    let tap = String::from_utf8(out.stdout).unwrap();
+    let message = tap
+        .lines()
+        .find(|l| l.trim_start().starts_with("message:"))
+        .unwrap_or_else(|| panic!("{tap}"));
+    assert!(
+        message.ends_with(r#"message: "\uFFFF\uFFFE\\u{7f}\\u{86}é""#),
+        "{message}"
+    );
+    assert!(
+        !tap.contains(['\u{ffff}', '\u{fffe}', '\u{7f}', '\u{86}']),
+        "{tap}"
+    );
+}

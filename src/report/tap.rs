@@ -90,9 +90,27 @@ fn one_line(text: &str) -> String {
         .replace('#', "\\#")
 }
 
-/// A string as a YAML double-quoted scalar (JSON's quoting is valid YAML).
+/// A string as a YAML double-quoted scalar: JSON's quoting, with the characters YAML does not
+/// allow in a document (DEL, C1 controls but NEL, surrogates' neighbours U+FFFE and U+FFFF)
+/// escaped as well, which JSON leaves as they are.
 fn quoted(text: &str) -> String {
-    serde_json::to_string(&super::text::visible(text)).unwrap_or_default()
+    let json = serde_json::to_string(&super::text::visible(text)).unwrap_or_default();
+    let printable = |c: char| {
+        matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7e}' | '\u{85}' | '\u{a0}'..='\u{d7ff}')
+            | matches!(c, '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+    };
+    if json.chars().all(printable) {
+        return json;
+    }
+    json.chars()
+        .map(|c| {
+            if printable(c) {
+                c.to_string()
+            } else {
+                format!("\\u{:04X}", u32::from(c))
+            }
+        })
+        .collect()
 }
 
 impl<W: Write> Sink for TapWriter<W> {
