@@ -833,3 +833,54 @@ fn a_group_finding_labels_the_value_it_points_at_truly() {
     assert!(!text.contains("`lv` is"), "{text}");
     assert!(!text.contains("`v` is"), "{text}");
 }
+
+/// A record in a group's list points at the key value that put it in that group: for a key
+/// that is a list, the element (not the list, nor its first element), in every group it joins.
+#[test]
+fn a_record_of_a_group_points_at_its_own_key_value() {
+    let dir = common::scratch(
+        "groups/list_key_places",
+        &[
+            (
+                "t.policy",
+                "rule tg { note per labels having count(group) >= 2 }\nrule items { note per line_items.vendor as v having count(group) >= 2 }\n",
+            ),
+            (
+                "t.yaml",
+                "- id: O1\n  labels: [alpha, beta]\n  line_items: [{vendor: A}, {vendor: B}]\n- id: O2\n  labels:\n    - beta\n    - alpha\n  line_items:\n    - {vendor: B}\n    - {vendor: A}\n",
+            ),
+        ],
+    );
+    let out = common::caveat_in(&dir, &["check", "--format", "jsonl", "t.policy", "t.yaml"]);
+    let places: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|f| f.get("group").is_some())
+        .map(|f| {
+            let records: Vec<String> = f["group"]["records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| format!("{} {}:{}", r["record"], r["line"], r["column"]))
+                .collect();
+            format!(
+                "{} at {}:{}: {}",
+                f["record"],
+                f["line"],
+                f["column"],
+                records.join(", ")
+            )
+        })
+        .collect();
+    assert_eq!(
+        places,
+        [
+            r#""alpha" at 2:12: "O1" 2:12, "O2" 7:7"#,
+            r#""beta" at 2:19: "O1" 2:19, "O2" 6:7"#,
+            r#""A" at 3:25: "O1" 3:25, "O2" 10:16"#,
+            r#""B" at 3:38: "O1" 3:38, "O2" 9:16"#,
+        ],
+        "{places:#?}"
+    );
+}

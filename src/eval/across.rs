@@ -139,6 +139,10 @@ pub(crate) struct Join {
     /// Where the first key's value stands in the record's chunk (an element, for a key that is
     /// a list): a group the record starts points there.
     span: Span,
+    /// The 1-based line and column of `span`, when it is not where the record's member points
+    /// (an element of a key that is a list other than its first value): the record's place in
+    /// this group's list.
+    place: Option<(usize, usize)>,
     /// The record's part in each of the rule's expressions per member (none when it has none).
     parts: Vec<Part>,
 }
@@ -450,7 +454,13 @@ pub(crate) fn collect_sharing<'p: 'r, 'r>(
                         Context::new(&record.root, &mut vars, slots).with_frame(frame);
                     per_member::parts(&mut context, exprs, &record.root)
                 };
-                Join { keys, span, parts }
+                let place = (span != at_span).then(|| record.line_col(span.start));
+                Join {
+                    keys,
+                    span,
+                    place,
+                    parts,
+                }
             })
             .collect();
         out.push(Collected {
@@ -701,9 +711,19 @@ impl AcrossRecords {
             for Join {
                 keys,
                 span: key_span,
+                place,
                 parts,
             } in c.joins
             {
+                // The record in this group's list, at the key value that put it there.
+                let member = match place {
+                    Some((line, column)) => Arc::new(Member {
+                        line,
+                        column,
+                        ..Member::clone(&member)
+                    }),
+                    None => member.clone(),
+                };
                 let RuleGroups {
                     groups, by_keys, ..
                 } = rule;
@@ -751,7 +771,7 @@ impl AcrossRecords {
                         }
                     }
                     group.nodes.push(c.node.clone());
-                    group.members.push(member.clone());
+                    group.members.push(member);
                 }
             }
         }
