@@ -409,3 +409,46 @@ fn tap_yaml_blocks_escape_what_yaml_forbids() {
         "{tap}"
     );
 }
+
+/// A check stopped by a policy error still writes its report files, each saying why (an earlier
+/// run's report is not left in place to be uploaded as this run's), and exits 2.
+#[test]
+fn a_policy_error_is_written_to_every_report_file() {
+    let dir = common::scratch(
+        "policy_error_reports",
+        &[
+            (
+                "caveat.toml",
+                "policies = [\"pol\"]\ndata = [\"data\"]\n[output]\nsarif = \"caveat.sarif\"\n",
+            ),
+            ("pol/bad.policy", "rule broken { deny when amount > }\n"),
+            ("data/d.yaml", "- {id: a, amount: 5}\n"),
+            ("caveat.sarif", "OLD\n"),
+        ],
+    );
+    let out = common::caveat_in(&dir, &["check", "--format", "tap", "-o", "r.tap"]);
+    assert_eq!(out.status.code(), Some(2));
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("caveat.sarif")).unwrap()).unwrap();
+    let invocation = &sarif["runs"][0]["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], false, "{sarif}");
+    let notification = &invocation["toolExecutionNotifications"][0];
+    assert_eq!(notification["descriptor"]["id"], "caveat::parse::syntax");
+    assert_eq!(
+        notification["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "pol/bad.policy"
+    );
+    let tap = std::fs::read_to_string(dir.join("r.tap")).unwrap();
+    assert!(
+        tap.contains("not ok 1 - pol/bad.policy:1:34: expected an expression"),
+        "{tap}"
+    );
+    assert!(tap.ends_with("1..1\n"), "{tap}");
+    // Nothing is written over a policy file, even one given as a report.
+    let out = common::caveat_in(&dir, &["check", "--format", "json", "-o", "pol/bad.policy"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("pol/bad.policy")).unwrap(),
+        "rule broken { deny when amount > }\n"
+    );
+}

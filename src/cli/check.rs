@@ -494,9 +494,13 @@ pub fn run(args: &Args) -> Exit {
         program,
         warnings,
         lints,
-    } = match prepare_or_report(&args.input) {
-        Some(prepared) => prepared,
-        None => return Exit::Trouble,
+    } = match prepare(&args.input) {
+        Ok(prepared) => prepared,
+        Err(errors) => {
+            print_errors(&errors);
+            report_policy_errors(args, &errors);
+            return Exit::Trouble;
+        }
     };
     let options = RunOptions {
         explain: args.explain,
@@ -617,6 +621,62 @@ pub fn run(args: &Args) -> Exit {
         || (summary.deny > 0 && fail_on != FailOn::Never)
         || ((summary.warn > 0 || warned) && fail_on == FailOn::Warn);
     if fails { Exit::Findings } else { Exit::Clean }
+}
+
+/// A run stopped by its policies (or its inputs) still writes the reports it would write to
+/// files, each holding the errors as its run's errors (SARIF: notifications of an unsuccessful
+/// run): a CI step that uploads a report after a failed check finds this run's, not an earlier
+/// run's or none. A report that cannot be placed safely (its config unreadable, a policy file, a
+/// file the run reads) is left alone.
+fn report_policy_errors(args: &Args, errors: &[Diag]) {
+    let Ok((config, _, inputs)) = prepare_inputs(&args.input) else {
+        return;
+    };
+    let Ok(wanted) = reports_wanted(args, &config) else {
+        return;
+    };
+    // The policy files the errors name (imports among them) are inputs too.
+    let named: Vec<PathBuf> = errors
+        .iter()
+        .flat_map(|d| &d.labels)
+        .map(|l| PathBuf::from(l.location.source.name()))
+        .collect();
+    let files: Vec<(Format, Option<PathBuf>)> = wanted
+        .into_iter()
+        .filter(|(_, file)| {
+            file.as_deref().is_some_and(|f| {
+                f.extension().is_none_or(|e| e != "policy")
+                    && !named.iter().any(|n| {
+                        crate::project::identity(n)
+                            .is_some_and(|n| crate::project::identity(f) == Some(n))
+                    })
+            })
+        })
+        .collect();
+    let program = crate::compile::Program::default();
+    if files.is_empty() || guard_outputs(args, &files, &config, &inputs, &program).is_err() {
+        return;
+    }
+    let info = report::html::RunInfo {
+        today: Some(today(&args.input)),
+        policies: Vec::new(),
+        data: Vec::new(),
+        lints: Vec::new(),
+    };
+    let Ok(mut reports) = open_reports(&files, &program, true, &info) else {
+        return;
+    };
+    let result = report::RunResult {
+        data_errors: errors.to_vec(),
+        ..report::RunResult::default()
+    };
+    let written = errors
+        .iter()
+        .try_for_each(|diag| report::Sink::data_error(&mut reports, diag))
+        .and_then(|()| reports.finish(&result));
+    if let Err(e) = written {
+        eprintln!("caveat: cannot write the report: {e}");
+    }
 }
 
 /// The write buffer of a report that goes to a file or a pipe.
