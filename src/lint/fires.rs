@@ -26,10 +26,16 @@ pub fn check(program: &Program, skip: &[bool], warnings: bool, diags: &mut Vec<D
     let slots = program.root_field_names();
     // Rules are independent until they are compared: work them out on all cores.
     let verdicts: Vec<(Option<Diag>, bool)> = crate::check::map_rules(&program.rules, |i, rule| {
-        if skip.get(i).copied().unwrap_or(false) || rule.across.is_some() {
-            // Neither reported nor compared: `true` keeps it out of the comparisons. A rule
-            // across records is decided on groups, which this analysis does not model.
+        if skip.get(i).copied().unwrap_or(false) {
+            // Neither reported nor compared: `true` keeps it out of the comparisons.
             return (None, true);
+        }
+        if let Some(across) = &rule.across {
+            // A rule across records is decided on groups, which the comparisons do not model;
+            // a clause that is constant (`where false`, `having false`) is decided all the same.
+            let clauses = rule.conditions.iter().chain(&across.filters);
+            let clauses = clauses.chain(&across.where_).chain(&across.having);
+            return (constant_never(rule, clauses), true);
         }
         match never_fires(rule, &slots) {
             Some(diag) => (Some(diag), true),
@@ -521,16 +527,27 @@ impl<'r> Allowed<'r> {
     }
 }
 
-fn never_fires(rule: &CompiledRule, slots: &[&str]) -> Option<Diag> {
-    let diag = |span: Span, label: &str| {
-        Diag::error(
-            Code::LintNeverFires,
-            format!("rule `{}` can never fire", rule.id),
-        )
-        .label(&rule.source, span, label.to_string())
-    };
-    let help = "remove the rule, or fix the condition that contradicts the others";
-    for clause in &rule.conditions {
+/// The help of a rule that can never fire.
+const NEVER_HELP: &str = "remove the rule, or fix the condition that contradicts the others";
+
+/// The `never_fires` error of `rule`, at `span`.
+fn never_diag(rule: &CompiledRule, span: Span, label: &str) -> Diag {
+    Diag::error(
+        Code::LintNeverFires,
+        format!("rule `{}` can never fire", rule.id),
+    )
+    .label(&rule.source, span, label.to_string())
+}
+
+/// The `never_fires` error of `rule` when one of `clauses` (which must all hold) has a part that
+/// is always false, or its `unless` always holds, or its `require` always holds.
+fn constant_never<'r>(
+    rule: &CompiledRule,
+    clauses: impl Iterator<Item = &'r crate::compile::Clause>,
+) -> Option<Diag> {
+    let diag = |span: Span, label: &str| never_diag(rule, span, label);
+    let help = NEVER_HELP;
+    for clause in clauses {
         if let Some(always_false) = conjuncts(&clause.expr)
             .into_iter()
             .find(|e| is_const_bool(e, false))
@@ -543,7 +560,11 @@ fn never_fires(rule: &CompiledRule, slots: &[&str]) -> Option<Diag> {
         .as_ref()
         .filter(|u| is_const_bool(&u.expr, true))
     {
-        return Some(diag(unless.span, "this excuses every record").help(help));
+        let excused = match &rule.across {
+            Some(across) if !across.keys.is_empty() => "this excuses every group",
+            _ => "this excuses every record",
+        };
+        return Some(diag(unless.span, excused).help(help));
     }
     if let Some(require) = rule
         .require
@@ -552,6 +573,17 @@ fn never_fires(rule: &CompiledRule, slots: &[&str]) -> Option<Diag> {
     {
         return Some(diag(require.span, "this always holds").help(help));
     }
+    None
+}
+
+/// The `never_fires` error of a rule of one record: a constant clause, or comparisons of one
+/// field that no value meets together.
+fn never_fires(rule: &CompiledRule, slots: &[&str]) -> Option<Diag> {
+    if let Some(diag) = constant_never(rule, rule.conditions.iter()) {
+        return Some(diag);
+    }
+    let diag = |span: Span, label: &str| never_diag(rule, span, label);
+    let help = NEVER_HELP;
     let mut fields: Vec<(Path<'_>, Allowed<'_>)> = Vec::new();
     let atoms = rule
         .conditions
