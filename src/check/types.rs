@@ -429,12 +429,26 @@ impl<'s> Checker<'_, 's> {
                 )
             }
             ExprKind::Index(base, index) => {
-                self.ty(base);
+                let base_ty = self.ty(base);
                 let index_ty = self.ty(index);
                 if !matches!(index_ty, Ty::Unknown | Ty::Num) && !index_ty.is_string() {
                     self.wrong_operand("an index", "a number or a string", index, &index_ty);
                 }
-                Ty::Unknown
+                // An element of a computed list of single values (`sort(xs)[0]`) has their type
+                // (or is missing); anything else is known only when it is read.
+                match base_ty {
+                    Ty::List(element)
+                        if matches!(index_ty, Ty::Num)
+                            && (element.is_string()
+                                || matches!(
+                                    *element,
+                                    Ty::Num | Ty::Bool | Ty::Date | Ty::DateTime | Ty::Duration
+                                )) =>
+                    {
+                        *element
+                    }
+                    _ => Ty::Unknown,
+                }
             }
             ExprKind::Not(inner) => {
                 self.condition(inner);
@@ -597,7 +611,10 @@ impl<'s> Checker<'_, 's> {
             }
             ExprKind::Local(index) => self.locals.get(*index).cloned().unwrap_or(Ty::Unknown),
             ExprKind::GroupKey(_) => Ty::Unknown,
-            ExprKind::AllOf(_) => Ty::List(Box::new(Ty::Unknown)),
+            // The let's values over the run: a list of its type.
+            ExprKind::AllOf(index) => Ty::List(Box::new(
+                self.locals.get(*index).cloned().unwrap_or(Ty::Unknown),
+            )),
             ExprKind::GroupName => Ty::Str,
             ExprKind::GroupLet(index) => Ty::List(Box::new(
                 self.locals.get(*index).cloned().unwrap_or(Ty::Unknown),
