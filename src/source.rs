@@ -148,6 +148,24 @@ impl SourceFile {
         offset + added
     }
 
+    /// The offset in this file of an offset in [`SourceFile::shown`] that is not inside an
+    /// escape (where a value starts): [`SourceFile::shown_offset`] undone.
+    pub fn given_offset(&self, shown_offset: usize) -> usize {
+        let Some(shown) = self.shown_copy() else {
+            return shown_offset;
+        };
+        // The escapes wholly before the offset: each ends where its character did, shifted by
+        // what it and those before it added.
+        let before = shown
+            .shifts
+            .partition_point(|&(at, added)| at + added < shown_offset);
+        let added = before
+            .checked_sub(1)
+            .and_then(|i| shown.shifts.get(i))
+            .map_or(0, |&(_, added)| added);
+        shown_offset.saturating_sub(added)
+    }
+
     fn shown_copy(&self) -> Option<&Shown> {
         self.shown
             .get_or_init(|| {

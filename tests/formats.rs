@@ -452,3 +452,41 @@ fn a_policy_error_is_written_to_every_report_file() {
         "rule broken { deny when amount > }\n"
     );
 }
+
+/// The human report's header names the file's column even where control characters before the
+/// value are shown escaped (`\u{1b}` is six characters on screen, one in the file).
+#[test]
+fn the_human_header_counts_columns_in_the_file_not_in_the_escaped_text() {
+    let dir = common::scratch(
+        "human_column_after_escapes",
+        &[
+            ("p.policy", "rule big { deny when amount > 1000 }\n"),
+            ("c.csv", "id,note,vendor,amount\nR1,\u{1b}[1m,Acme,2000\n"),
+            (
+                "c.jsonl",
+                "{\"id\":\"a\",\"note\":\"\u{202e}\u{9b}\u{7f}\",\"amount\":2000}\n",
+            ),
+        ],
+    );
+    for (data, place) in [("c.csv", "c.csv:2:14]"), ("c.jsonl", "c.jsonl:1:33]")] {
+        let out = common::caveat_in(&dir, &["check", "--color", "never", "p.policy", data]);
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains(place), "{text}");
+        assert!(
+            text.contains("\\u{1b}") || text.contains("\\u{202e}"),
+            "{text}"
+        );
+        let out = common::caveat_in(&dir, &["check", "--format", "jsonl", "p.policy", data]);
+        let first: serde_json::Value = serde_json::from_str(
+            String::from_utf8(out.stdout)
+                .unwrap()
+                .lines()
+                .next()
+                .unwrap(),
+        )
+        .unwrap();
+        let (line, column) = place.trim_end_matches(']').rsplit_once(':').unwrap();
+        assert_eq!(first["column"].to_string(), column, "{first}");
+        assert!(line.ends_with(&first["line"].to_string()), "{first}");
+    }
+}

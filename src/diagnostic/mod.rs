@@ -246,7 +246,7 @@ impl SourceCode for Files {
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
         let start = span.offset();
         let end = start + span.len();
-        let (base, _, source) = self
+        let (base, given, source) = self
             .sources
             .iter()
             .rev()
@@ -258,12 +258,18 @@ impl SourceCode for Files {
         let local = SourceSpan::new((start - base).into(), span.len());
         let inner = source.read_span(&local, context_lines_before, context_lines_after)?;
         let moved = SourceSpan::new((inner.span().offset() + base).into(), inner.span().len());
+        // The column of a place (what the header shows) is the file's, not the escaped text's.
+        let column = if context_lines_before == 0 && !std::sync::Arc::ptr_eq(given, source) {
+            given.line_col(given.given_offset(start - base)).1 - 1
+        } else {
+            inner.column()
+        };
         Ok(Box::new(MietteSpanContents::new_named(
             inner.name().unwrap_or_default().to_string(),
             inner.data(),
             moved,
             inner.line(),
-            inner.column(),
+            column,
             inner.line_count(),
         )))
     }
