@@ -138,3 +138,41 @@ fn findings_across_records_leave_every_record_its_outcome() {
         "1\tnote\tg\n5\tnote\tg\na\tpass\nb\tnote\ttop\nc\tpass\n"
     );
 }
+
+/// Records of one name in two files (ids that restart in each export) are told apart by file
+/// and position, so that an outcome moving from one to the other fails `--check`; a name only
+/// one record has stays as it is.
+#[test]
+fn records_sharing_a_name_are_told_apart() {
+    let dir = scratch(
+        "snapshot/shared_names",
+        &[
+            ("big.policy", "rule big { deny when amount > 1000 }\n"),
+            (
+                "sd/f1.yaml",
+                "- {id: A, vendor: X, amount: 5000}\n- {id: B, amount: 1}\n",
+            ),
+            ("sd/f2.yaml", "- {id: A, vendor: Y, amount: 5}\n"),
+        ],
+    );
+    let out = caveat_in(&dir, &["snapshot", "-o", "s1.txt", "big.policy", "sd"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("s1.txt")).unwrap(),
+        "A (sd/f1.yaml #1)\tdeny\tbig\nA (sd/f2.yaml #1)\tpass\nB\tpass\n"
+    );
+    std::fs::write(
+        dir.join("sd/f1.yaml"),
+        "- {id: A, vendor: X, amount: 5}\n- {id: B, amount: 1}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("sd/f2.yaml"),
+        "- {id: A, vendor: Y, amount: 5000}\n",
+    )
+    .unwrap();
+    let out = caveat_in(&dir, &["snapshot", "--check", "s1.txt", "big.policy", "sd"]);
+    assert_eq!(out.status.code(), Some(1));
+    let diff = String::from_utf8(out.stdout).unwrap();
+    assert!(diff.contains("+A (sd/f2.yaml #1)\tdeny\tbig"), "{diff}");
+}

@@ -5,8 +5,10 @@
 //! without one; data errors are `FILE:LINE:COLUMN<TAB>unreadable<TAB>CODE`. The lines do not
 //! depend on `--jobs` or on the order of the files.
 
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::check::{InputArgs, Prepared, prepare_or_report};
 use super::fmt::write_atomically;
@@ -30,16 +32,20 @@ pub struct Args {
     pub check: Option<PathBuf>,
 }
 
+/// A record: its file and its position among the file's records.
+type RecordId = (Arc<str>, usize);
+
 /// Collects the outcome lines.
 #[derive(Default)]
 struct Outcomes {
-    lines: Vec<String>,
+    /// Each line: the record's name, the record (none for a group's finding) and the rest.
+    lines: Vec<(String, Option<RecordId>, String)>,
     /// The record read last, until a finding or the next record says it did not pass.
-    pending: Option<String>,
+    pending: Option<(String, RecordId)>,
     /// Records that passed as they were read.
-    passed: Vec<String>,
+    passed: Vec<(String, RecordId)>,
     /// Records that a rule across records without `per` flagged once every record was read.
-    flagged_late: std::collections::HashSet<String>,
+    flagged_late: std::collections::HashSet<RecordId>,
 }
 
 /// A name on one line: tabs and line breaks would break the format.
@@ -50,8 +56,8 @@ fn clean(text: &str) -> String {
 
 impl Outcomes {
     fn close_record(&mut self) {
-        if let Some(name) = self.pending.take() {
-            self.passed.push(name);
+        if let Some(record) = self.pending.take() {
+            self.passed.push(record);
         }
     }
 
@@ -59,29 +65,59 @@ impl Outcomes {
     /// record was read, passes.
     fn finish(&mut self) {
         self.close_record();
-        for name in std::mem::take(&mut self.passed) {
-            if !self.flagged_late.contains(&name) {
-                self.lines.push(format!("{name}\tpass"));
+        for (name, id) in std::mem::take(&mut self.passed) {
+            if !self.flagged_late.contains(&id) {
+                self.lines.push((name, Some(id), "pass".to_string()));
             }
         }
+    }
+
+    /// The lines, sorted. A name that several records share (ids that restart in each file)
+    /// is told apart by the record's file and position, so that an outcome moving from one such
+    /// record to another changes the snapshot.
+    fn into_lines(self) -> Vec<String> {
+        let mut records: HashMap<&str, HashSet<&RecordId>> = HashMap::new();
+        for (name, id, _) in &self.lines {
+            if let Some(id) = id {
+                records.entry(name).or_default().insert(id);
+            }
+        }
+        let shared: HashSet<&str> = records
+            .into_iter()
+            .filter(|(_, ids)| ids.len() > 1)
+            .map(|(name, _)| name)
+            .collect();
+        let mut lines: Vec<String> = self
+            .lines
+            .iter()
+            .map(|(name, id, rest)| match id {
+                Some((file, index)) if shared.contains(name.as_str()) => {
+                    format!("{name} ({} #{})\t{rest}", clean(file), index + 1)
+                }
+                _ => format!("{name}\t{rest}"),
+            })
+            .collect();
+        lines.sort();
+        lines
     }
 }
 
 impl Sink for Outcomes {
     fn finding(&mut self, f: &Reported) -> std::io::Result<()> {
         let record = clean(&f.record);
+        let id = (f.group.is_none()).then(|| (Arc::from(f.at.source.name()), f.index));
         if !f.across {
             // A finding of the record read last, as it was read.
             self.pending = None;
-        } else if f.group.is_none() {
+        } else if let Some(id) = &id {
             // Found once every record was read, of a record (a rule that reads `all.`); a
             // group rule's finding is its group's, which is no record.
-            self.flagged_late.insert(record.clone());
+            self.flagged_late.insert(id.clone());
         }
-        self.lines.push(format!(
-            "{record}\t{}\t{}",
-            f.outcome.name(),
-            clean(&f.rule_id)
+        self.lines.push((
+            record,
+            id,
+            format!("{}\t{}", f.outcome.name(), clean(&f.rule_id)),
         ));
         Ok(())
     }
@@ -92,7 +128,7 @@ impl Sink for Outcomes {
 
     fn record(&mut self, record: &CheckedRecord) -> std::io::Result<()> {
         self.close_record();
-        self.pending = Some(clean(&record.name));
+        self.pending = Some((clean(&record.name), (record.file.clone(), record.index)));
         Ok(())
     }
 }
@@ -134,10 +170,9 @@ pub fn run(args: &Args) -> Exit {
             });
         outcomes
             .lines
-            .push(format!("{}\tunreadable\t{}", clean(&at), diag.code));
+            .push((clean(&at), None, format!("unreadable\t{}", diag.code)));
     }
-    outcomes.lines.sort();
-    let mut text = outcomes.lines.join("\n");
+    let mut text = outcomes.into_lines().join("\n");
     if !text.is_empty() {
         text.push('\n');
     }
