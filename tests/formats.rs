@@ -490,3 +490,45 @@ fn the_human_header_counts_columns_in_the_file_not_in_the_escaped_text() {
         assert!(line.ends_with(&first["line"].to_string()), "{first}");
     }
 }
+
+/// A record that cannot be read is a failing point in its place among its file's records, in
+/// TAP and JUnit (it came after the records that followed it).
+#[test]
+fn unreadable_records_keep_their_place_in_junit_and_tap() {
+    let dir = common::scratch(
+        "unreadable_record_in_order",
+        &[
+            ("p.policy", "rule big { deny when amount > 1000 }\n"),
+            (
+                "u.yaml",
+                "- {id: A, amount: 1}\n- ~\n- {id: C, amount: 1}\n",
+            ),
+            ("u.jsonl", "{\"id\":\"a\"}\n{\"id\":\n{\"id\":\"c\"}\n"),
+        ],
+    );
+    for (data, second) in [
+        ("u.yaml", "not ok 2 - u.yaml:2:3:"),
+        ("u.jsonl", "not ok 2 - u.jsonl:2:7:"),
+    ] {
+        let out = common::caveat_in(&dir, &["check", "--format", "tap", "p.policy", data]);
+        let tap = String::from_utf8(out.stdout).unwrap();
+        let points: Vec<&str> = tap
+            .lines()
+            .filter(|l| l.starts_with("ok ") || l.starts_with("not ok "))
+            .collect();
+        assert_eq!(points.len(), 3, "{tap}");
+        assert!(points[1].starts_with(second), "{tap}");
+        assert!(points[2].starts_with("ok 3 - "), "{tap}");
+        let out = common::caveat_in(&dir, &["check", "--format", "junit", "p.policy", data]);
+        let junit =
+            quick_junit::Report::deserialize_from_str(&String::from_utf8(out.stdout).unwrap())
+                .unwrap();
+        let cases: Vec<String> = junit.test_suites[0]
+            .test_cases
+            .iter()
+            .map(|c| c.name.to_string())
+            .collect();
+        assert!(cases[1].starts_with("could not read at 2:"), "{cases:?}");
+        assert_eq!(cases.len(), 3, "{cases:?}");
+    }
+}

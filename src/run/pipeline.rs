@@ -293,6 +293,10 @@ fn merge_outcomes(
                     }
                     sink.record(&record)?;
                 }
+                Item::Unreadable(diag) => {
+                    sink.data_error(&diag)?;
+                    result.data_errors.push(*diag);
+                }
             }
         }
         if let Some(before) = run.take() {
@@ -361,6 +365,8 @@ enum Item {
     /// A record read, for sinks that want every record (its name is empty, as above, when it
     /// has no id).
     Record(Box<CheckedRecord>),
+    /// A record that could not be read, in its place, for sinks that want every record.
+    Unreadable(Box<Diag>),
 }
 
 /// Adds a rendered finding to `items`: to the last item when that holds the findings rendered
@@ -441,9 +447,15 @@ fn read_chunk(
         let mut record = match record {
             Ok(record) => record,
             Err(error) => {
-                // A record that could not be read still takes its place in the count.
+                // A record that could not be read still takes its place in the count, and for
+                // a report of every record its place among them.
                 next_index += 1;
-                outcome.errors.push(data_error(error));
+                let diag = data_error(error);
+                if every_record {
+                    outcome.findings.push(Item::Unreadable(Box::new(diag)));
+                } else {
+                    outcome.errors.push(diag);
+                }
                 continue;
             }
         };
