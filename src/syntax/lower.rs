@@ -360,7 +360,9 @@ impl Lower<'_> {
             *slot = Some(self.string(self.next(&mut parts, &meta)?)?);
         }
         if let Some(message) = &rule.message {
-            match self.placeholders(message.span) {
+            // `{group}` is the group in a rule with `per`; elsewhere a word like any other.
+            let grouped = matches!(&rule.body, RuleBody::Effect { per, .. } if !per.is_empty());
+            match self.placeholders(message.span, grouped) {
                 Ok(found) => rule.placeholders = found,
                 Err(mut e) => errors.append(&mut e),
             }
@@ -388,7 +390,7 @@ impl Lower<'_> {
 
     /// The `{…}` placeholders of the message string at `span`, each parsed as an expression
     /// where it stands in the file (`{{` and `}}` are literal braces).
-    fn placeholders(&self, span: Span) -> Lowered<Vec<Expr>> {
+    fn placeholders(&self, span: Span, grouped: bool) -> Lowered<Vec<Expr>> {
         let raw = self.source.slice(span);
         let mut found = Vec::new();
         let bytes = raw.as_bytes();
@@ -406,7 +408,7 @@ impl Lower<'_> {
                         return Ok(found);
                     };
                     let start = span.start + i + 1;
-                    found.push(self.placeholder(Span::new(start, start + len))?);
+                    found.push(self.placeholder(Span::new(start, start + len), grouped)?);
                     i += len + 2;
                 }
                 _ => i += 1,
@@ -416,9 +418,9 @@ impl Lower<'_> {
     }
 
     /// One placeholder's text, parsed and lowered as an expression.
-    fn placeholder(&self, at: Span) -> Lowered<Expr> {
+    fn placeholder(&self, at: Span, grouped: bool) -> Lowered<Expr> {
         let written = self.source.slice(at);
-        if let Some(path) = self.placeholder_path(written, at) {
+        if let Some(path) = self.placeholder_path(written, at, grouped) {
             return Ok(path);
         }
         let source = super::placeholder_source(written);
@@ -459,8 +461,9 @@ impl Lower<'_> {
     }
 
     /// A placeholder that is a dotted path of words (`{vendor}`, `{contract.ends}`): inside
-    /// braces any word is a name, keywords too (`{tags}`).
-    fn placeholder_path(&self, text: &str, at: Span) -> Option<Expr> {
+    /// braces any word is a name, keywords too (`{tags}`); `group` is the group in a rule with
+    /// `per` (`grouped`), and a field elsewhere.
+    fn placeholder_path(&self, text: &str, at: Span, grouped: bool) -> Option<Expr> {
         let lead = text.len() - text.trim_start().len();
         let words: Vec<&str> = text.trim().split('.').collect();
         if text.trim().is_empty() || !words.iter().all(|w| super::is_identifier(w)) {
@@ -488,7 +491,7 @@ impl Lower<'_> {
                     kind: ExprKind::RecordRoot,
                     span,
                 },
-                None if word == "group" => Expr {
+                None if word == "group" && grouped => Expr {
                     kind: ExprKind::Group,
                     span,
                 },
