@@ -1558,6 +1558,15 @@ impl<'r> Context<'r, '_> {
                     value: EvalValue::Num(Decimal::from(s.chars().count())),
                     span,
                 },
+                _ if first.items().is_none() => {
+                    return Err(fail(Mismatch {
+                        message: format!(
+                            "`len` needs a string or a list, but {}",
+                            what_it_is(first)
+                        ),
+                        span: first.span,
+                    }));
+                }
                 _ => match list_arg("len")? {
                     None => Operand::MISSING,
                     Some(items) => Operand {

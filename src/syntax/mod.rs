@@ -810,6 +810,27 @@ fn syntax_help(text: &str, at: usize, found: &FoundToken, expected: &[&str]) -> 
              `{keyword}`?"
         ));
     }
+    // `after 2018-01-01T10:00`: a date filter takes a date, a date-time is compared in `when`.
+    if expected.contains(&"a date like 2018-05-23")
+        && let Some(rest) = text.get(at..)
+        && rest.len() > 10
+        && rest.get(10..11).is_some_and(|t| t == "T" || t == "t")
+        && rest
+            .get(..10)
+            .is_some_and(|d| d.bytes().filter(|b| *b == b'-').count() == 2)
+    {
+        return Some(
+            "a date filter (`after`, `before`, `between`) takes a date; compare a date-time in \
+             `when`: `when date > 2018-01-01T10:00`"
+                .to_string(),
+        );
+    }
+    // `vendor [DJI, Autel]`: several vendors are matched with `in`.
+    if let Some(head) = ahead.trim_end().strip_suffix('[')
+        && word_before(head, head.len()).1 == "vendor"
+    {
+        return Some("to match any of several vendors, write `vendor in [DJI, Autel]`".to_string());
+    }
     // `kind: date | urgent`: the type name, first, was taken for the field's type.
     if token == "|" && TYPE_NAMES.contains(&word) && ahead.trim_end().ends_with(':') {
         return Some(quote_type_name(word));
