@@ -505,12 +505,24 @@ impl<'a> Compiler<'a> {
             expr.span,
             "not a key of the group",
             Some(format!(
-                "inside a rule with `per`, a field is read through `group` (`sum({values})`, \
-                 `all r in group where r{tail} …`); the group's keys are {}",
+                "inside a rule with `per`, a field is read through `group`, which lists each \
+                 record's value (`max({values})`, `distinct({values})`, `all r in group where \
+                 r{tail} …`); the group's keys are {}{}",
                 keys.iter()
                     .map(|k| format!("`{k}`"))
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join(", "),
+                // A key computed from fields is read by a name of its own.
+                names
+                    .keys
+                    .iter()
+                    .find(|(text, name)| {
+                        name.is_none() && !text.split('.').all(crate::syntax::is_identifier)
+                    })
+                    .map_or_else(String::new, |(text, _)| format!(
+                        ", and a computed key is read by the name `as` gives it: \
+                         `per {text} as NAME`, then `NAME`"
+                    ))
             )),
         );
         true
