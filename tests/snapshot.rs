@@ -176,3 +176,32 @@ fn records_sharing_a_name_are_told_apart() {
     let diff = String::from_utf8(out.stdout).unwrap();
     assert!(diff.contains("+A (sd/f2.yaml #1)\tdeny\tbig"), "{diff}");
 }
+
+/// A snapshot that is there but outside the project is refused with its own help, not told to
+/// be written first.
+#[test]
+fn a_snapshot_outside_the_project_is_not_called_missing() {
+    let dir = scratch(
+        "snapshot/outside",
+        &[
+            ("big.policy", "rule big { deny when amount > 1000 }\n"),
+            ("d.yaml", "- {id: A, amount: 1}\n"),
+        ],
+    );
+    let outside = std::env::temp_dir().join("caveat-snapshot-outside.txt");
+    std::fs::write(&outside, "A\tpass\n").unwrap();
+    let out = caveat_in(
+        &dir,
+        &[
+            "snapshot",
+            "--check",
+            outside.to_str().unwrap(),
+            "big.policy",
+            "d.yaml",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("outside the project root"), "{stderr}");
+    assert!(!stderr.contains("write one first"), "{stderr}");
+}

@@ -228,7 +228,8 @@ fn compare(path: &std::path::Path, text: &str) -> Exit {
         });
     let old = match read {
         Ok(old) => old.text().to_string(),
-        Err(diag) if diag.code == Code::IoNotUtf8 => {
+        // The file is there but may not be read (or is no text): its own help says why.
+        Err(diag) if diag.code != Code::IoRead => {
             print_errors(&[diag]);
             return Exit::Trouble;
         }
