@@ -1166,9 +1166,58 @@ impl<'a> Compiler<'a> {
             );
             return Self::failed(span);
         }
-        Expr {
+        let call = Expr {
             kind: ExprKind::Call(function, args),
             span,
+        };
+        self.fold_numeric_call(call)
+    }
+
+    /// A call of a function on numbers whose arguments are numbers, or lists of numbers, written
+    /// as constants (`sum([1, 2])`, `round(1.5, 0) * 2`'s `round`): computed now, so that one that
+    /// overflows is found here, not blamed on every record.
+    fn fold_numeric_call(&mut self, call: Expr) -> Expr {
+        let ExprKind::Call(function, args) = &call.kind else {
+            return call;
+        };
+        let numeric = |c: &Const| match c {
+            Const::Number(_) => true,
+            Const::List(items) => items.iter().all(|i| matches!(i, Const::Number(_))),
+            _ => false,
+        };
+        let folds = matches!(
+            function,
+            Function::Sum
+                | Function::Avg
+                | Function::Round
+                | Function::Abs
+                | Function::Median
+                | Function::Quantile
+                | Function::LowerFence
+                | Function::UpperFence
+        ) && !args.is_empty()
+            && args
+                .iter()
+                .all(|a| matches!(&a.kind, ExprKind::Const(c) if numeric(c)));
+        if !folds {
+            return call;
+        }
+        match crate::eval::constant_value(&call) {
+            Some(Ok(constant)) => Expr {
+                kind: ExprKind::Const(constant),
+                span: call.span,
+            },
+            Some(Err(why)) => {
+                self.error(
+                    Code::CheckArithmetic,
+                    format!("this constant arithmetic fails: {why}"),
+                    call.span,
+                    "here",
+                    None,
+                );
+                Self::failed(call.span)
+            }
+            None => call,
         }
     }
 
