@@ -427,3 +427,29 @@ fn coverage_counts_a_group_left_out_as_not_fired() {
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("fired ✓  not fired ✓"), "{text}");
 }
+
+/// A coverage just under the minimum is shown cut, not rounded up to the minimum it misses:
+/// 2,000 of 2,001 items is 99.9%, not "100.0% is below the minimum of 100%".
+#[test]
+fn coverage_just_under_the_minimum_is_not_shown_as_the_minimum() {
+    let mut policy = String::new();
+    for n in 1..=667 {
+        policy.push_str(&format!("rule r{n} {{ warn when k == {n} }}\n"));
+    }
+    for n in 1..=666 {
+        policy.push_str(&format!(
+            "test \"t{n}\" {{ given {{ k: {n} }} expect warn r{n} }}\n"
+        ));
+    }
+    let dir = common::scratch("policy_tests/coverage_cut", &[("many.policy", &policy)]);
+    let out = common::caveat_in(
+        &dir,
+        &["test", "-q", "--min-coverage", "100", "many.policy"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("coverage 99.9% is below the minimum of 100%"),
+        "{stderr}"
+    );
+}

@@ -115,8 +115,8 @@ pub fn run(args: &Args) -> Exit {
         .is_some_and(|minimum| coverage.percent() < minimum);
     if below {
         eprintln!(
-            "caveat: coverage {:.1}% is below the minimum of {}%",
-            coverage.percent(),
+            "caveat: coverage {}% is below the minimum of {}%",
+            shown_percent(coverage.percent()),
             args.min_coverage.unwrap_or_default()
         );
     }
@@ -127,10 +127,16 @@ pub fn run(args: &Args) -> Exit {
     }
 }
 
+/// A coverage percentage to one decimal, cut rather than rounded: 99.95% is 99.9%, never 100.0%
+/// (which a minimum of 100 would then contradict).
+fn shown_percent(percent: f64) -> String {
+    format!("{:.1}", (percent * 10.0).floor() / 10.0)
+}
+
 /// Coverage per rule: fired and not fired seen, clauses that decided an outcome, and the total.
 pub(crate) fn coverage_report(program: &crate::compile::Program, coverage: &Coverage) -> String {
     let mark = |seen: bool| if seen { "✓" } else { "✗" };
-    let mut text = format!("\ncoverage: {:.1}%\n", coverage.percent());
+    let mut text = format!("\ncoverage: {}%\n", shown_percent(coverage.percent()));
     for (rule, seen) in program.rules.iter().zip(&coverage.rules) {
         let (covered, total) = seen.counts();
         let decisive = seen.decisive.iter().filter(|d| **d).count();
