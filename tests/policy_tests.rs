@@ -292,6 +292,8 @@ fn the_shipped_policies_pass_their_tests_with_full_coverage() {
         "100",
         "-q",
         "policies",
+        // Left out of the walk of `policies` by `caveat.toml`'s `exclude`: given by name.
+        "policies/red-flags",
     ]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(
@@ -452,4 +454,36 @@ fn coverage_just_under_the_minimum_is_not_shown_as_the_minimum() {
         stderr.contains("coverage 99.9% is below the minimum of 100%"),
         "{stderr}"
     );
+}
+
+/// `test`, `lint` and `fmt` leave out what the config's `exclude` leaves out of the folders they
+/// walk, as `check` does.
+#[test]
+fn the_config_exclude_leaves_policies_out_of_test_lint_and_fmt() {
+    let dir = common::scratch(
+        "policy_tests/exclude",
+        &[
+            (
+                "caveat.toml",
+                "policies = [\"policies\"]\ndata = [\"examples\"]\nexclude = [\"skip/\"]\n",
+            ),
+            ("policies/a.policy", "rule a { deny when amount > 5 }\n"),
+            (
+                "policies/skip/b.policy",
+                "rule b { deny when amount > 50 }\ntest \"b\" { given {amount: 1} expect deny b }\nrule   c {deny when amount>5}\nlet unused_thing = 3\n",
+            ),
+            ("examples/d.yaml", "- {id: x, amount: 1}\n"),
+        ],
+    );
+    let out = common::caveat_in(&dir, &["test"]);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let out = common::caveat_in(&dir, &["lint", "--deny", "warnings"]);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let out = common::caveat_in(&dir, &["fmt", "--check"]);
+    assert_eq!(out.status.code(), Some(0));
+    // Given by name, the excluded file is read.
+    let out = common::caveat_in(&dir, &["test", "policies/skip/b.policy"]);
+    assert_eq!(out.status.code(), Some(1));
 }

@@ -294,7 +294,7 @@ pub fn run(args: &Args) -> Exit {
             return Exit::Trouble;
         }
     };
-    let head_paths = super::policy_paths(args.head.as_slice());
+    let (head_paths, exclude) = super::policy_paths(args.head.as_slice());
     let base = match base_policies(&args.base, &head_paths) {
         Ok(base) => base,
         Err(diag) => {
@@ -302,7 +302,7 @@ pub fn run(args: &Args) -> Exit {
             return Exit::Trouble;
         }
     };
-    let exit = diff(args, &options, &inputs, &base, &head_paths);
+    let exit = diff(args, &options, &inputs, &base, (&head_paths, &exclude));
     if let Some((folder, _)) = base.temporary {
         let _ = std::fs::remove_dir_all(folder);
     }
@@ -314,13 +314,13 @@ fn diff(
     options: &crate::run::RunOptions,
     inputs: &crate::run::Inputs,
     base: &BasePolicies,
-    head: &[PathBuf],
+    (head, exclude): (&[PathBuf], &[String]),
 ) -> Exit {
     let project = super::project(args.input.config.as_deref());
     let policies = |paths: &[PathBuf],
                     project: &crate::project::Project|
      -> Result<Vec<PolicyInput>, Vec<Diag>> {
-        let found = crate::run::discover(paths, &[], crate::data::Format::Yaml, project)?;
+        let found = crate::run::discover(paths, exclude, crate::data::Format::Yaml, project)?;
         if found.policies.is_empty() {
             return Err(vec![
                 Diag::error(

@@ -22,10 +22,10 @@ pub struct Args {
 
 /// Runs `caveat fmt`.
 pub fn run(args: &Args) -> Exit {
-    let paths = super::policy_paths(&args.paths);
+    let (paths, exclude) = super::policy_paths(&args.paths);
     let files = match crate::run::discover(
         &paths,
-        &[],
+        &exclude,
         crate::data::Format::Yaml,
         &super::project(None),
     ) {

@@ -239,19 +239,29 @@ pub(crate) fn style_for(is_terminal: bool) -> Style {
     Style { color, width }
 }
 
-/// The policy files and folders a command that reads only policies works on: those given, else
-/// the config's `policies`, else `policies/`.
-pub(crate) fn policy_paths(given: &[std::path::PathBuf]) -> Vec<std::path::PathBuf> {
-    if !given.is_empty() {
-        return given.iter().map(|p| crate::workdir::relative(p)).collect();
-    }
-    std::env::current_dir()
+/// The policy files and folders a command that reads only policies works on (those given, else
+/// the config's `policies`, else `policies/`), and the config's `exclude` globs, which leave
+/// entries out of the folders walked as they do for `check`.
+pub(crate) fn policy_paths(given: &[std::path::PathBuf]) -> (Vec<std::path::PathBuf>, Vec<String>) {
+    let config = std::env::current_dir()
         .ok()
         .and_then(|here| crate::config::find(&here))
-        .and_then(|path| crate::config::load(&path).ok())
+        .and_then(|path| crate::config::load(&path).ok());
+    let exclude = config
+        .as_ref()
+        .map(|c| c.exclude.clone())
+        .unwrap_or_default();
+    if !given.is_empty() {
+        return (
+            given.iter().map(|p| crate::workdir::relative(p)).collect(),
+            exclude,
+        );
+    }
+    let paths = config
         .map(|config| config.policies)
         .filter(|policies| !policies.is_empty())
-        .unwrap_or_else(|| vec![std::path::PathBuf::from("policies")])
+        .unwrap_or_else(|| vec![std::path::PathBuf::from("policies")]);
+    (paths, exclude)
 }
 
 /// The project of this run (see [`crate::project`]): rooted at the folder of `config_path` (the

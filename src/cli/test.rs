@@ -39,10 +39,10 @@ fn parse_percent(text: &str) -> Result<f64, String> {
 
 /// Runs `caveat test`.
 pub fn run(args: &Args) -> Exit {
-    let paths = super::policy_paths(&args.paths);
+    let (paths, exclude) = super::policy_paths(&args.paths);
     let inputs = match crate::run::discover(
         &paths,
-        &[],
+        &exclude,
         crate::data::Format::Yaml,
         &super::project(None),
     ) {
