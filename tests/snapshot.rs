@@ -114,8 +114,9 @@ fn check_shows_the_records_a_policy_change_flips() {
 }
 
 /// Findings found once every record is read do not take the place of the last record's
-/// outcome: with a group rule, the last record still passes; a rule without `per` that reads
-/// `all.` flags its record, which then does not also pass.
+/// outcome: a group's finding lists its records (`a … in 1`), which then do not pass; a record
+/// in no group still passes; a rule without `per` that reads `all.` flags its record, which then
+/// does not also pass.
 #[test]
 fn findings_across_records_leave_every_record_its_outcome() {
     let dir = scratch(
@@ -135,7 +136,7 @@ fn findings_across_records_leave_every_record_its_outcome() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
-        "1\tnote\tg\n5\tnote\tg\na\tpass\nb\tnote\ttop\nc\tpass\n"
+        "1\tnote\tg\n5\tnote\tg\na\tnote\tg\tin 1\nb\tnote\tg\tin 5\nb\tnote\ttop\nc\tpass\n"
     );
 }
 
@@ -204,4 +205,36 @@ fn a_snapshot_outside_the_project_is_not_called_missing() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("outside the project root"), "{stderr}");
     assert!(!stderr.contains("write one first"), "{stderr}");
+}
+
+/// A record joining a group finding (a policy change widens the group's `where`) changes the
+/// snapshot and the diff, though the group's own finding reads the same.
+#[test]
+fn a_record_joining_a_group_changes_the_snapshot_and_the_diff() {
+    let base = "rule many {\n  warn per vendor\n  where amount <= 100\n  having count(group) >= 2\n  message \"{vendor} has several small purchases\"\n}\n";
+    let head = base.replace("<= 100", "<= 1000");
+    let dir = scratch(
+        "snapshot/joining",
+        &[
+            ("b/p.policy", base),
+            ("h/p.policy", &head),
+            (
+                "d.yaml",
+                "- {id: a, vendor: V, amount: 50}\n- {id: b, vendor: V, amount: 60}\n- {id: c, vendor: V, amount: 500}\n",
+            ),
+        ],
+    );
+    let out = caveat_in(&dir, &["snapshot", "-o", "snap.txt", "b", "d.yaml"]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = caveat_in(&dir, &["snapshot", "--check", "snap.txt", "h", "d.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let diff = String::from_utf8(out.stdout).unwrap();
+    assert!(diff.contains("-c\tpass\n+c\twarn\tmany\tin V"), "{diff}");
+    let out = caveat_in(&dir, &["diff", "--base", "b", "--head", "h", "d.yaml"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("~ warn   V: V has several small purchases (d.yaml:1:19); +1 record c"),
+        "{text}"
+    );
+    assert!(text.contains("1 of 3 records and 1 group change"), "{text}");
 }

@@ -92,6 +92,26 @@ pub(crate) struct Change {
     /// text aside).
     #[serde(skip)]
     pub message_changed: bool,
+    /// For a group finding of both: the records the head's group has and the base's has not.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub joined: Vec<Arc<str>>,
+    /// For a group finding of both: the records the base's group has and the head's has not.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub left: Vec<Arc<str>>,
+}
+
+/// A record of a group: its file, its position in the file and its name.
+type MemberId = (Arc<str>, usize, Arc<str>);
+
+/// The records of a group finding (none for a finding of one record).
+fn members(finding: &Reported) -> Vec<MemberId> {
+    finding.group.as_ref().map_or_else(Vec::new, |group| {
+        group
+            .records
+            .iter()
+            .map(|m| (m.file.clone(), m.index, m.record.clone()))
+            .collect()
+    })
 }
 
 /// Counts of a diff.
@@ -143,16 +163,25 @@ struct DiffSink<'p> {
 }
 
 impl DiffSink<'_> {
-    /// Compares the findings kept of the rules across records, each group (or record) alone.
+    /// Compares the findings kept of the rules across records, each group (or record) alone. A
+    /// group that changed changes its records' outcomes: all of them when the group's finding
+    /// came, went or changed its effect, those that joined or left it otherwise.
     fn finish(&mut self) {
         self.close_record();
         for ((record, _), findings) in std::mem::take(&mut self.across) {
             self.current = findings;
-            if !self.compare() {
+            let Some(affected) = self.compare() else {
                 continue;
-            }
+            };
             match record {
-                None => self.summary.groups_changed += 1,
+                None => {
+                    self.summary.groups_changed += 1;
+                    for (file, index, _) in affected {
+                        if self.changed_records.insert((file, index)) {
+                            self.summary.records_changed += 1;
+                        }
+                    }
+                }
                 Some(record) => {
                     if self.changed_records.insert(record) {
                         self.summary.records_changed += 1;
@@ -168,7 +197,7 @@ impl DiffSink<'_> {
             .current
             .first()
             .map(|f| (Arc::from(f.at.source.name()), f.index));
-        if self.compare()
+        if self.compare().is_some()
             && let Some(record) = record
             && self.changed_records.insert(record)
         {
@@ -177,11 +206,13 @@ impl DiffSink<'_> {
     }
 
     /// Compares the base's and the head's findings in `current`, rule by rule, and empties it:
-    /// whether any changed.
-    fn compare(&mut self) -> bool {
+    /// `None` when nothing changed, else the records of the groups whose outcome changed (see
+    /// [`DiffSink::finish`]).
+    fn compare(&mut self) -> Option<Vec<MemberId>> {
         if self.current.is_empty() {
-            return false;
+            return None;
         }
+        let mut affected = Vec::new();
         let mut by_rule: BTreeMap<Arc<str>, (Option<&Reported>, Option<&Reported>)> =
             BTreeMap::new();
         for finding in &self.current {
@@ -209,14 +240,39 @@ impl DiffSink<'_> {
                 },
                 _ => false,
             };
+            let (before, after) = (
+                base.map(members).unwrap_or_default(),
+                head.map(members).unwrap_or_default(),
+            );
+            let joined: Vec<&MemberId> = after.iter().filter(|m| !before.contains(m)).collect();
+            let left: Vec<&MemberId> = before.iter().filter(|m| !after.contains(m)).collect();
             let change = match (base, head) {
-                (None, Some(_)) => ChangeKind::New,
-                (Some(_), None) => ChangeKind::Resolved,
-                (Some(b), Some(h)) if b.outcome != h.outcome || message_changed => {
+                (None, Some(_)) => {
+                    affected.extend(after.iter().cloned());
+                    ChangeKind::New
+                }
+                (Some(_), None) => {
+                    affected.extend(before.iter().cloned());
+                    ChangeKind::Resolved
+                }
+                (Some(b), Some(h)) if b.outcome != h.outcome => {
+                    affected.extend(before.iter().chain(&after).cloned());
+                    ChangeKind::Changed
+                }
+                (Some(_), Some(_)) if message_changed || !joined.is_empty() || !left.is_empty() => {
+                    affected.extend(joined.iter().chain(&left).map(|m| (*m).clone()));
                     ChangeKind::Changed
                 }
                 _ => continue,
             };
+            let names = |ms: &[&MemberId]| {
+                if matches!(change, ChangeKind::Changed) {
+                    ms.iter().map(|(_, _, name)| name.clone()).collect()
+                } else {
+                    Vec::new()
+                }
+            };
+            let (joined, left) = (names(&joined), names(&left));
             let Some(at) = head.or(base) else { continue };
             let (file, line, column) = at.at.place();
             match change {
@@ -234,10 +290,12 @@ impl DiffSink<'_> {
                 base: base.map(side),
                 head: head.map(side),
                 message_changed,
+                joined,
+                left,
             });
         }
         self.current.clear();
-        self.changes.len() > before
+        (self.changes.len() > before).then_some(affected)
     }
 }
 
@@ -456,7 +514,26 @@ fn human(changes: &[Change], summary: &DiffSummary) -> String {
                     } else {
                         h.message.to_string()
                     };
-                    format!("  ~ {effect} {}: {message} {place}", change.record)
+                    let mut line = format!("  ~ {effect} {}: {message} {place}", change.record);
+                    // The records that joined or left the group.
+                    for (sign, names) in [("+", &change.joined), ("-", &change.left)] {
+                        if !names.is_empty() {
+                            let shown: Vec<&str> = names.iter().take(10).map(|n| &**n).collect();
+                            let more = names.len().saturating_sub(10);
+                            line.push_str(&format!(
+                                "; {sign}{} record{} {}{}",
+                                names.len(),
+                                if names.len() == 1 { "" } else { "s" },
+                                shown.join(", "),
+                                if more > 0 {
+                                    format!(" and {more} more")
+                                } else {
+                                    String::new()
+                                }
+                            ));
+                        }
+                    }
+                    line
                 }
                 (None, None) => continue,
             };

@@ -114,11 +114,21 @@ impl Sink for Outcomes {
             // group rule's finding is its group's, which is no record.
             self.flagged_late.insert(id.clone());
         }
-        self.lines.push((
-            record,
-            id,
-            format!("{}\t{}", f.outcome.name(), clean(&f.rule_id)),
-        ));
+        let outcome = format!("{}\t{}", f.outcome.name(), clean(&f.rule_id));
+        // A group's records are in its finding: a line each, so that a record joining or
+        // leaving the group changes the snapshot; none of them passes.
+        if let Some(group) = &f.group {
+            for member in &group.records {
+                let id = (member.file.clone(), member.index);
+                self.flagged_late.insert(id.clone());
+                self.lines.push((
+                    clean(&member.record),
+                    Some(id),
+                    format!("{outcome}\tin {record}"),
+                ));
+            }
+        }
+        self.lines.push((record, id, outcome));
         Ok(())
     }
 

@@ -188,7 +188,22 @@ pub fn evaluate(
         std::mem::forget(across);
     }
     if let Some(split) = options.paired {
-        drop_twins(program, split, &mut found, |f| (&f.finding, &*f.name));
+        // A group is the same only with the same records.
+        let records = |f: &crate::eval::across::AcrossFinding| {
+            f.group.as_ref().map(|g| {
+                g.records
+                    .iter()
+                    .map(|m| (m.file.clone(), m.index))
+                    .collect::<Vec<_>>()
+            })
+        };
+        drop_twins(
+            program,
+            split,
+            &mut found,
+            |f| (&f.finding, &*f.name),
+            |b, h| records(b) == records(h),
+        );
     }
     for found in found {
         let reported = crate::report::finding::across_finding(program, found);
@@ -468,7 +483,7 @@ fn read_chunk(
             super::records::evaluate_conformed(&mut evaluator, &record, &violations, &mut findings);
         if let Some(split) = options.paired {
             // Both policy sets see the same record: its conformance errors are no difference.
-            drop_twins(program, split, &mut findings, |f| (f, ""));
+            drop_twins(program, split, &mut findings, |f| (f, ""), |_, _| true);
             violations.clear();
         }
         if findings.is_empty() && violations.is_empty() && !every_record && !across {
@@ -568,12 +583,15 @@ type TwinKey<'a> = (Option<Arc<str>>, &'a str, Outcome);
 
 /// Drops the findings of a paired program that both sets give alike: the same rule id, record
 /// (or group) name, outcome and message (a message generated from the rule's text counts as
-/// alike). The first set's rules come before `split`.
+/// alike), and what `alike` compares besides (a group's records). The first set's rules come
+/// before `split`.
 fn drop_twins<T>(
     program: &Program,
     split: usize,
     items: &mut Vec<T>,
     of: impl Fn(&T) -> (&Finding, &str),
+    // Whether a base's item and a head's are alike beyond their findings (a group's records).
+    alike: impl Fn(&T, &T) -> bool,
 ) {
     let id = |f: &Finding| program.rules.get(f.rule).map(|r| r.id.clone());
     // The head's findings by rule id, name and outcome, each usable once.
@@ -599,9 +617,11 @@ fn drop_twins<T>(
         };
         let found = candidates.iter().position(|&h| {
             let twin = twins.get(h).copied().unwrap_or(true);
-            items.get(h).is_some_and(|item| {
-                let (hf, _) = of(item);
-                !twin && !message_changed(program, (b.rule, &b.message), (hf.rule, &hf.message))
+            items.get(h).is_some_and(|head| {
+                let (hf, _) = of(head);
+                !twin
+                    && !message_changed(program, (b.rule, &b.message), (hf.rule, &hf.message))
+                    && alike(item, head)
             })
         });
         if let Some(position) = found {
