@@ -534,3 +534,34 @@ fn explain_reads_standard_input_and_shows_a_bare_groups_keys() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(!stderr.contains("cannot read"), "{stderr}");
 }
+
+/// `explain` shows the value of each of a rule's lets that a clause read, as it shows fields:
+/// what decided a rule that reads its lets.
+#[test]
+fn explain_shows_the_lets_a_clause_reads() {
+    let dir = scratch(
+        "end_to_end/explain_lets",
+        &[
+            (
+                "p.policy",
+                "rule b {\n  let period = days(e - s)\n  let opened = s\n  warn where opened exists when period < 15 and count(labels) > 0\n}\n",
+            ),
+            (
+                "d.yaml",
+                "- { id: r1, s: \"2024-03-01T09:00:00Z\", e: \"2024-03-21T09:00:00Z\" }\n- { id: r2, e: \"2024-03-21T09:00:00Z\" }\n",
+            ),
+        ],
+    );
+    let out = common::caveat_in(&dir, &["explain", "b", "r1", "p.policy", "d.yaml"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("✗ when period < 15 and count(labels) > 0   period = 20"),
+        "{text}"
+    );
+    let out = common::caveat_in(&dir, &["explain", "b", "r2", "p.policy", "d.yaml"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("✗ where opened exists   opened = (missing)"),
+        "{text}"
+    );
+}

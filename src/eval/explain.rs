@@ -159,6 +159,12 @@ impl<'r> Context<'r, '_> {
         for field in fields {
             let name = match &field.kind {
                 ExprKind::Call(..) => crate::compile::collapse_whitespace(policy.slice(field.span)),
+                ExprKind::Local(index) => self
+                    .frame
+                    .lets
+                    .get(*index)
+                    .map(|l| l.name.to_string())
+                    .unwrap_or_default(),
                 _ => path_text(field, names),
             };
             if name.is_empty() || values.iter().any(|(n, _)| *n == name) {
@@ -229,7 +235,7 @@ impl<'r> Context<'r, '_> {
         let (items, stop_at) = match &expr.kind {
             ExprKind::And(items) => (items, false),
             ExprKind::Or(items) => (items, true),
-            _ => return fields_read(expr, out),
+            _ => return values_read(expr, out),
         };
         for item in items {
             self.deciding_fields(item, out);
@@ -277,6 +283,18 @@ pub(super) fn fields_read<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
         ExprKind::Field(_) | ExprKind::RootField(..) => out.push(expr),
         ExprKind::Call(_, args) if args.iter().any(reads_record) => out.push(expr),
         _ => expr.for_each_child(&mut |child| fields_read(child, out)),
+    }
+}
+
+/// The values a clause of one record reads, as an explanation shows them: [`fields_read`], and
+/// the rule's lets by name (`period = 20`), whose values decided as much as the fields.
+fn values_read<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
+    match &expr.kind {
+        ExprKind::Field(_) | ExprKind::RootField(..) | ExprKind::Local(_) => out.push(expr),
+        ExprKind::Call(_, args) if args.iter().any(|a| reads_record(a) || a.reads().lets) => {
+            out.push(expr);
+        }
+        _ => expr.for_each_child(&mut |child| values_read(child, out)),
     }
 }
 
