@@ -104,15 +104,28 @@ pub fn run_tests(program: &Program) -> (Vec<TestOutcome>, Coverage) {
                 }
             };
             let mut findings = Vec::new();
-            let mut explanations: Vec<Explanation> = Vec::new();
+            // Each record's explanations, with the record as a failure names it: the position
+            // (and id) of a record of a list.
+            let mut explanations: Vec<(Explanation, String)> = Vec::new();
             let mut across = crate::eval::across::AcrossRecords::default();
-            for record in &records {
+            for (position, record) in records.iter().enumerate() {
                 let first = findings.len();
                 evaluator.evaluate(record, &mut findings);
                 let own = findings.get(first..).unwrap_or(&[]);
+                let named = if records.len() == 1 {
+                    format!("the record of `{}`", test.name)
+                } else {
+                    let id = crate::eval::record_id(
+                        record,
+                        &[crate::compile::Segment::Key("id".into())],
+                    )
+                    .map_or_else(String::new, |id| format!(" (`{id}`)"));
+                    format!("record {} of `{}`{id}", position + 1, test.name)
+                };
                 explanations.extend(
                     (0..program.rules.len())
-                        .filter_map(|rule| explain_with(program, record, rule, own)),
+                        .filter_map(|rule| explain_with(program, record, rule, own))
+                        .map(|e| (e, named.clone())),
                 );
                 if crate::eval::across::any(program) {
                     let mut collected = Vec::new();
@@ -142,7 +155,7 @@ pub fn run_tests(program: &Program) -> (Vec<TestOutcome>, Coverage) {
                 }
             }
             findings.extend(grouped.into_iter().map(|f| f.finding));
-            for explanation in &explanations {
+            for (explanation, _) in &explanations {
                 cover(&mut coverage, explanation);
             }
             TestOutcome {
@@ -251,7 +264,10 @@ fn check_expectations(
     program: &Program,
     test: &CompiledTest,
     findings: &[Finding],
-    (explanations, across): (&[Explanation], &crate::eval::across::AcrossRecords),
+    (explanations, across): (
+        &[(Explanation, String)],
+        &crate::eval::across::AcrossRecords,
+    ),
 ) -> Option<Diag> {
     let expected: BTreeSet<(Outcome, usize)> = test.expect.iter().copied().collect();
     // Notes are aside unless listed, waived ones too.
@@ -282,13 +298,12 @@ fn check_expectations(
         .symmetric_difference(&actual)
         .map(|(_, rule)| *rule)
         .collect();
-    let record_name = format!("the record of `{}`", test.name);
     // Explained only now that the test failed, and only the rules that differ.
     let groups = group_explanations(program, across, &differing);
     let why: Vec<String> = explanations
         .iter()
-        .map(|e| (e, record_name.as_str()))
-        .chain(groups.iter().map(|(e, name)| (e, name.as_str())))
+        .chain(groups.iter())
+        .map(|(e, name)| (e, name.as_str()))
         .filter(|(e, _)| differing.contains(&e.rule))
         .map(|(e, name)| render(program, e, name))
         .collect();

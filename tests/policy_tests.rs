@@ -487,3 +487,26 @@ fn the_config_exclude_leaves_policies_out_of_test_lint_and_fmt() {
     let out = common::caveat_in(&dir, &["test", "policies/skip/b.policy"]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// A failing test of several records names each record its help explains: by its position in
+/// the `given` list, and its id when it has one.
+#[test]
+fn a_failure_names_the_record_of_a_given_list() {
+    let dir = common::scratch(
+        "policy_tests/given_list_names",
+        &[(
+            "tl.policy",
+            "rule big { deny when amount > 100 }\ntest \"one of three is big\" {\n  given [ {id: a, amount: 5}, {id: b, amount: 50}, {amount: 99} ]\n  expect deny big\n}\n",
+        )],
+    );
+    let out = common::caveat_in(&dir, &["test", "tl.policy"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stderr).unwrap() + &String::from_utf8(out.stdout).unwrap();
+    for named in [
+        "record 1 of `one of three is big` (`a`):",
+        "record 2 of `one of three is big` (`b`):",
+        "record 3 of `one of three is big`:",
+    ] {
+        assert!(text.contains(named), "{named}: {text}");
+    }
+}
