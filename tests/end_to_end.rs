@@ -565,3 +565,30 @@ fn explain_shows_the_lets_a_clause_reads() {
         "{text}"
     );
 }
+
+/// `explain` of a group rule on a record whose key could not be used (it joined no group, and
+/// `check` names its error finding after it) shows that error where `check` shows it.
+#[test]
+fn explain_shows_a_records_key_error_of_a_group_rule() {
+    let dir = scratch(
+        "end_to_end/explain_key_error",
+        &[
+            (
+                "k.policy",
+                "rule g { warn per buyer having count(group) >= 1 message \"{buyer}\" }\n",
+            ),
+            (
+                "k.yaml",
+                "- {id: k1, buyer: {unit: A}, vendor: V, amount: 5}\n- {id: k2, buyer: B, vendor: V}\n",
+            ),
+        ],
+    );
+    let out = common::caveat_in(&dir, &["explain", "g", "k1", "k.policy", "k.yaml"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        text,
+        "rule `g` cannot evaluate k1 (k.yaml:1:19): the key `buyer` must be a string, number, \
+         date or boolean, but it is a mapping\n"
+    );
+}

@@ -149,6 +149,24 @@ fn explain_across(
             })
         }
         None if !grouped => None,
+        // A record whose keys could not be used joined no group: its error finding is the rule's
+        // outcome on it.
+        None if let Some(error) = kept.key_error(rule, name) => {
+            let (file, line, column) = error.at.place();
+            let id = program.rules.get(rule).map_or("", |r| &*r.id);
+            print!(
+                "{}",
+                crate::report::text::visible(&format!(
+                    "rule `{id}` cannot evaluate {name} ({file}:{line}:{column}): {}\n",
+                    error.finding.message
+                ))
+            );
+            Some(if trouble.is_empty() {
+                Exit::Clean
+            } else {
+                Exit::Trouble
+            })
+        }
         None => {
             let names = kept.names(rule);
             let help = match crate::suggest::closest(name, names.iter().map(String::as_str)) {

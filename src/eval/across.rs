@@ -648,6 +648,14 @@ impl AcrossRecords {
             .unwrap_or_default()
     }
 
+    /// The error finding of rule `index` on the record named `name` whose keys could not be
+    /// used (it joined no group), if there is one.
+    pub fn key_error(&self, index: usize, name: &str) -> Option<&AcrossFinding> {
+        self.errors
+            .iter()
+            .find(|e| e.finding.rule == index && &*e.name == name)
+    }
+
     /// Adds what one record gave, in input order; `fallback` names a record without an id.
     pub(crate) fn add(
         &mut self,
