@@ -433,8 +433,7 @@ impl Lower<'_> {
                 Diag::error(
                     Code::CheckBadMessage,
                     format!(
-                        "this message cannot be used: `{{{}}}` is not an expression",
-                        text.trim()
+                        "this message cannot be used: `{{{text}}}` is not an expression"
                     ),
                 )
                 .label(self.source, at, "in this placeholder")
