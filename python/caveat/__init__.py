@@ -120,14 +120,24 @@ class Rule:
     reads_all: bool
 
 
+#: The words a policy statement starts with: a string that starts with one and a blank is text.
+_STATEMENT_WORDS = frozenset(
+    "deny warn note require rule let alias import waive test record".split()
+)
+
+
 def _looks_like_text(source: str) -> bool:
     """Whether a string is policy text rather than a path: it names no existing file, and it
-    holds a newline, or it neither ends in ``.policy`` nor has a ``/``."""
+    holds a newline, or it starts with a statement's keyword and a blank (``deny vendor
+    "PRI/DJI"``), or it neither ends in ``.policy`` nor has a ``/``."""
     if os.path.exists(source):
         return False
     if "\n" in source:
         return True
     stripped = source.strip()
+    first, _, rest = stripped.partition(" ")
+    if (first in _STATEMENT_WORDS or first.startswith("#")) and rest:
+        return True
     return not (stripped.endswith(".policy") or "/" in stripped or os.sep in stripped)
 
 
@@ -142,7 +152,8 @@ def compile(
 
     ``source`` is a policy file or folder, a list of them (imports are followed, folders walked
     as ``caveat check`` walks them), or policy text (a string that is not a path: it holds a
-    newline or a space, or neither ends in ``.policy`` nor has a ``/``). ``text=`` gives policy
+    newline, or starts with a statement's keyword and a blank, or neither ends in ``.policy``
+    nor has a ``/``). ``text=`` gives policy
     text explicitly, named ``name`` in diagnostics. ``today`` (a date or ``YYYY-MM-DD``) is the
     day waivers are applied as of, as ``--today``; by default the current date (UTC), as
     ``caveat check``. :attr:`Policy.warnings` holds the waivers expired or expiring.
@@ -255,6 +266,9 @@ class Policy:
         """
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
+        # As ``--jobs``: at most 256 threads (more only costs the time of making them).
+        if isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= 256:
+            raise ValueError(f"jobs must be a whole number from 1 to 256, not {jobs!r}")
         try:
             return self._compiled.check_files(
                 [os.fspath(p) for p in paths], id_field, records, jobs

@@ -82,6 +82,10 @@ def decimal_schema(schema: Any, precision: int = 38, scale: int = 2) -> Any:
     """``schema`` with every ``double`` field, at any depth, as ``DecimalType(precision,
     scale)``: read JSON amounts written with ``scale`` decimals exactly.
 
+    Spark rounds a value with more than ``scale`` decimals (half up) and reads one with more
+    than ``precision - scale`` digits before the point as null (missing to caveat), silently:
+    choose both for the data, or the findings differ from ``caveat check``'s.
+
         inferred = spark.read.json(path).schema
         df = spark.read.json(path, schema=decimal_schema(inferred))
     """

@@ -236,3 +236,26 @@ def test_empty_inputs_give_no_findings():
     policy = caveat.compile("deny vendor DJI")
     assert policy.check([]).num_rows == 0
     assert policy.check(pa.table({"vendor": pa.array([], pa.string())})).num_rows == 0
+
+
+def test_policy_text_with_a_slash_is_text_and_jobs_are_bounded(tmp_path):
+    # A one-line policy naming "PRI/DJI" is text, not a path.
+    policy = caveat.compile('deny vendor "PRI/DJI"')
+    found = policy.check([{"id": "a", "vendor": "PRI/DJI"}, {"id": "b", "vendor": "DJI"}])
+    assert rows(found, "effect", "record") == [("deny", "a")]
+    data = tmp_path / "d.yaml"
+    data.write_text("- {id: a, vendor: PRI/DJI}\n")
+    for jobs in (0, 257, -1, 2.5, True):
+        with pytest.raises(ValueError, match="jobs must be"):
+            policy.check_files(str(data), jobs=jobs)
+    assert rows(policy.check_files(str(data), jobs=256), "effect", "record") == [("deny", "a")]
+
+
+def test_two_columns_of_one_name_are_refused():
+    table = pa.Table.from_arrays(
+        [pa.array(["a"]), pa.array(["DJI"]), pa.array(["Skydio"])],
+        names=["id", "vendor", "vendor"],
+    )
+    with pytest.raises(caveat.DataError) as raised:
+        caveat.compile("deny vendor DJI").check(table)
+    assert raised.value.diagnostics[0].code == "caveat::data::duplicate_key"

@@ -237,6 +237,24 @@ fn column<'a>(
             let structs = array.as_struct();
             let mut fields = Vec::with_capacity(structs.num_columns());
             for (name, values) in structs.column_names().into_iter().zip(structs.columns()) {
+                // Two columns of one name would be one key twice: which one a rule reads would
+                // depend on how it reads it.
+                if structs
+                    .column_names()
+                    .iter()
+                    .filter(|n| **n == name)
+                    .count()
+                    > 1
+                {
+                    return Err(data_error(
+                        source,
+                        Code::DataDuplicateKey,
+                        format!("column `{}` appears twice", child(name)),
+                        Span::default(),
+                        "this column",
+                        Some("rename or drop one of the two columns".into()),
+                    ));
+                }
                 let decoded = column(values.as_ref(), &child(name), source, depth + 1)?;
                 fields.push((name.into(), decoded));
             }
@@ -593,6 +611,26 @@ mod tests {
             error.message,
             "column `attachment.blob` has the Arrow type `Binary`, which caveat does not read"
         );
+    }
+
+    #[test]
+    fn two_columns_of_one_name_are_a_duplicate_key() {
+        let rows = batch(vec![
+            ("id", Arc::new(StringArray::from(vec!["a"])) as ArrayRef),
+            (
+                "vendor",
+                Arc::new(StringArray::from(vec!["DJI"])) as ArrayRef,
+            ),
+            (
+                "vendor",
+                Arc::new(StringArray::from(vec!["Skydio"])) as ArrayRef,
+            ),
+        ]);
+        let Err(error) = arrow_records(&rows, "table", 0) else {
+            panic!("a column twice is refused")
+        };
+        assert_eq!(error.code, Code::DataDuplicateKey);
+        assert_eq!(error.message, "column `vendor` appears twice");
     }
 
     #[test]
