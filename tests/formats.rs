@@ -451,6 +451,21 @@ fn a_policy_error_is_written_to_every_report_file() {
         std::fs::read_to_string(dir.join("pol/bad.policy")).unwrap(),
         "rule broken { deny when amount > }\n"
     );
+    // Nor over a file a policy imports that compiled (here through a link named `.policy`).
+    std::fs::write(dir.join("pol/notes.txt"), "let limit = 10\n").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("notes.txt", dir.join("pol/lib.policy")).unwrap();
+    std::fs::write(
+        dir.join("pol/bad.policy"),
+        "import \"lib.policy\"\ndeny when amount > limit and bogus(\n",
+    )
+    .unwrap();
+    let out = common::caveat_in(&dir, &["check", "--format", "json", "-o", "pol/notes.txt"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("pol/notes.txt")).unwrap(),
+        "let limit = 10\n"
+    );
 }
 
 /// The human report's header names the file's column even where control characters before the

@@ -305,6 +305,22 @@ fn the_changed_files_hook_does_not_call_waivers_stale_and_says_groups_are_partia
     let out = run_hook(&dir, "caveat-check-files", &["data/b.yaml"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(!stderr(&out).contains("stale"), "{}", stderr(&out));
+    // Nor is a field only the files left out have called unseen.
+    std::fs::write(
+        dir.join("pol/e.policy"),
+        "rule urgent { note when exemption.kind == urgent }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("data/a.yaml"),
+        "- {id: W1, vendor: V, amount: 5000, exemption: {kind: training}}\n",
+    )
+    .unwrap();
+    let out = caveat_in(&dir, &["check", "-q"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run_hook(&dir, "caveat-check-files", &["data/b.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("unseen"), "{}", stderr(&out));
     assert!(!stderr(&out).contains("run::partial"), "{}", stderr(&out));
     // A group rule: told that it saw only the changed files, as a note that fails nothing.
     std::fs::write(

@@ -16,6 +16,7 @@ diagnostics ``caveat check`` would print.
 from __future__ import annotations
 
 import datetime
+import operator
 import os
 from dataclasses import dataclass
 from typing import Any, Iterable, List, Optional, Sequence, Tuple, Union
@@ -135,8 +136,8 @@ def _looks_like_text(source: str) -> bool:
     if "\n" in source:
         return True
     stripped = source.strip()
-    first, _, rest = stripped.partition(" ")
-    if (first in _STATEMENT_WORDS or first.startswith("#")) and rest:
+    words = stripped.split(None, 1)
+    if len(words) == 2 and (words[0] in _STATEMENT_WORDS or words[0].startswith("#")):
         return True
     return not (stripped.endswith(".policy") or "/" in stripped or os.sep in stripped)
 
@@ -267,8 +268,13 @@ class Policy:
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
         # As ``--jobs``: at most 256 threads (more only costs the time of making them).
-        if isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= 256:
-            raise ValueError(f"jobs must be a whole number from 1 to 256, not {jobs!r}")
+        try:
+            count = operator.index(jobs)
+        except TypeError:
+            count = -1
+        if isinstance(jobs, bool) or not 0 <= count <= 256:
+            raise ValueError(f"jobs must be a whole number from 0 to 256, not {jobs!r}")
+        jobs = count
         try:
             return self._compiled.check_files(
                 [os.fspath(p) for p in paths], id_field, records, jobs

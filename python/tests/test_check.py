@@ -245,7 +245,7 @@ def test_policy_text_with_a_slash_is_text_and_jobs_are_bounded(tmp_path):
     assert rows(found, "effect", "record") == [("deny", "a")]
     data = tmp_path / "d.yaml"
     data.write_text("- {id: a, vendor: PRI/DJI}\n")
-    for jobs in (0, 257, -1, 2.5, True):
+    for jobs in (257, -1, 2.5, True):
         with pytest.raises(ValueError, match="jobs must be"):
             policy.check_files(str(data), jobs=jobs)
     assert rows(policy.check_files(str(data), jobs=256), "effect", "record") == [("deny", "a")]

@@ -4,7 +4,7 @@
 //! Every error is collected; a policy set with any error is never evaluated. The advisory lints
 //! (`lint`) run last.
 
-mod load;
+pub(crate) mod load;
 mod scope;
 pub(crate) mod types;
 pub(crate) mod workspace;

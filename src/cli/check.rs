@@ -641,20 +641,35 @@ fn report_policy_errors(args: &Args, errors: &[Diag]) {
         .flat_map(|d| &d.labels)
         .map(|l| PathBuf::from(l.location.source.name()))
         .collect();
+    // Every policy file the run reads, imports included (read again: compiling stopped).
+    let (loaded, _) = crate::check::load::load(&inputs.policies);
+    let mut program = crate::compile::Program::default();
+    program.policy_files = loaded.into_iter().map(|f| f.canonical).collect();
+    // Each report is written unless it would overwrite what the run reads.
     let files: Vec<(Format, Option<PathBuf>)> = wanted
         .into_iter()
         .filter(|(_, file)| {
             file.as_deref().is_some_and(|f| {
-                f.extension().is_none_or(|e| e != "policy")
+                f.extension()
+                    .is_none_or(|e| !e.eq_ignore_ascii_case("policy"))
                     && !named.iter().any(|n| {
                         crate::project::identity(n)
                             .is_some_and(|n| crate::project::identity(f) == Some(n))
                     })
             })
         })
+        .filter(|report| {
+            guard_outputs(
+                args,
+                std::slice::from_ref(report),
+                &config,
+                &inputs,
+                &program,
+            )
+            .is_ok()
+        })
         .collect();
-    let program = crate::compile::Program::default();
-    if files.is_empty() || guard_outputs(args, &files, &config, &inputs, &program).is_err() {
+    if files.is_empty() {
         return;
     }
     let info = report::html::RunInfo {

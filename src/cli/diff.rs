@@ -3,7 +3,7 @@
 //! evaluated once for both; findings of the base's rules and of the head's are then compared
 //! record by record, by rule id.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -244,8 +244,10 @@ impl DiffSink<'_> {
                 base.map(members).unwrap_or_default(),
                 head.map(members).unwrap_or_default(),
             );
-            let joined: Vec<&MemberId> = after.iter().filter(|m| !before.contains(m)).collect();
-            let left: Vec<&MemberId> = before.iter().filter(|m| !after.contains(m)).collect();
+            let (was, is): (HashSet<&MemberId>, HashSet<&MemberId>) =
+                (before.iter().collect(), after.iter().collect());
+            let joined: Vec<&MemberId> = after.iter().filter(|m| !was.contains(m)).collect();
+            let left: Vec<&MemberId> = before.iter().filter(|m| !is.contains(m)).collect();
             let change = match (base, head) {
                 (None, Some(_)) => {
                     affected.extend(after.iter().cloned());
@@ -345,14 +347,27 @@ fn mixed_rules(program: &Program, split: usize) -> std::collections::HashSet<Arc
 
 /// Runs `caveat diff`.
 pub fn run(args: &Args) -> Exit {
-    let (_, options, inputs) = match prepare_inputs(&args.input) {
+    let (config, options, inputs) = match prepare_inputs(&args.input) {
         Ok(prepared) => prepared,
         Err(errors) => {
             print_errors(&errors);
             return Exit::Trouble;
         }
     };
-    let (head_paths, exclude) = super::policy_paths(args.head.as_slice());
+    // The policies are walked as the data are: `--exclude`, else the config's (the one
+    // `--config` names).
+    let (head_paths, _) = match super::policy_paths(args.head.as_slice()) {
+        Ok(found) => found,
+        Err(diag) => {
+            print_errors(&[diag]);
+            return Exit::Trouble;
+        }
+    };
+    let exclude = if args.input.exclude.is_empty() {
+        config.exclude.clone()
+    } else {
+        args.input.exclude.clone()
+    };
     let base = match base_policies(&args.base, &head_paths) {
         Ok(base) => base,
         Err(diag) => {

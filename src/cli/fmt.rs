@@ -22,7 +22,13 @@ pub struct Args {
 
 /// Runs `caveat fmt`.
 pub fn run(args: &Args) -> Exit {
-    let (paths, exclude) = super::policy_paths(&args.paths);
+    let (paths, exclude) = match super::policy_paths(&args.paths) {
+        Ok(found) => found,
+        Err(diag) => {
+            print_errors(&[diag]);
+            return Exit::Trouble;
+        }
+    };
     let files = match crate::run::discover(
         &paths,
         &exclude,

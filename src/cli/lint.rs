@@ -27,7 +27,13 @@ pub enum Deny {
 /// Runs `caveat lint`: exit 0 when clean, 1 when a lint gives an error (or, with
 /// `--deny warnings`, a warning), 2 when a policy cannot be read, parsed or compiled.
 pub fn run(args: &Args) -> Exit {
-    let (paths, exclude) = super::policy_paths(&args.paths);
+    let (paths, exclude) = match super::policy_paths(&args.paths) {
+        Ok(found) => found,
+        Err(diag) => {
+            print_errors(&[diag]);
+            return Exit::Trouble;
+        }
+    };
     let mut inputs = match crate::run::discover(
         &paths,
         &exclude,

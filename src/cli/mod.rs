@@ -242,26 +242,33 @@ pub(crate) fn style_for(is_terminal: bool) -> Style {
 /// The policy files and folders a command that reads only policies works on (those given, else
 /// the config's `policies`, else `policies/`), and the config's `exclude` globs, which leave
 /// entries out of the folders walked as they do for `check`.
-pub(crate) fn policy_paths(given: &[std::path::PathBuf]) -> (Vec<std::path::PathBuf>, Vec<String>) {
-    let config = std::env::current_dir()
+/// A config that cannot be read is an error (its `exclude` would be lost, and a command such as
+/// `fmt` would walk what it leaves out).
+pub(crate) fn policy_paths(
+    given: &[std::path::PathBuf],
+) -> Result<(Vec<std::path::PathBuf>, Vec<String>), Diag> {
+    let config = match std::env::current_dir()
         .ok()
         .and_then(|here| crate::config::find(&here))
-        .and_then(|path| crate::config::load(&path).ok());
+    {
+        Some(path) => Some(crate::config::load(&path)?),
+        None => None,
+    };
     let exclude = config
         .as_ref()
         .map(|c| c.exclude.clone())
         .unwrap_or_default();
     if !given.is_empty() {
-        return (
+        return Ok((
             given.iter().map(|p| crate::workdir::relative(p)).collect(),
             exclude,
-        );
+        ));
     }
     let paths = config
         .map(|config| config.policies)
         .filter(|policies| !policies.is_empty())
         .unwrap_or_else(|| vec![std::path::PathBuf::from("policies")]);
-    (paths, exclude)
+    Ok((paths, exclude))
 }
 
 /// The project of this run (see [`crate::project`]): rooted at the folder of `config_path` (the

@@ -39,7 +39,13 @@ fn parse_percent(text: &str) -> Result<f64, String> {
 
 /// Runs `caveat test`.
 pub fn run(args: &Args) -> Exit {
-    let (paths, exclude) = super::policy_paths(&args.paths);
+    let (paths, exclude) = match super::policy_paths(&args.paths) {
+        Ok(found) => found,
+        Err(diag) => {
+            print_errors(&[diag]);
+            return Exit::Trouble;
+        }
+    };
     let inputs = match crate::run::discover(
         &paths,
         &exclude,

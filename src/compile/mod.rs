@@ -1207,6 +1207,8 @@ impl<'a> Compiler<'a> {
                 kind: ExprKind::Const(constant),
                 span: call.span,
             },
+            // `round`'s digits out of range are the type checker's to tell, with its help.
+            Some(Err(_)) if *function == Function::Round => call,
             Some(Err(why)) => {
                 self.error(
                     Code::CheckArithmetic,

@@ -236,16 +236,12 @@ fn column<'a>(
         DataType::Struct(_) => {
             let structs = array.as_struct();
             let mut fields = Vec::with_capacity(structs.num_columns());
-            for (name, values) in structs.column_names().into_iter().zip(structs.columns()) {
+            let names = structs.column_names();
+            let mut seen = std::collections::HashSet::with_capacity(names.len());
+            for (name, values) in names.into_iter().zip(structs.columns()) {
                 // Two columns of one name would be one key twice: which one a rule reads would
                 // depend on how it reads it.
-                if structs
-                    .column_names()
-                    .iter()
-                    .filter(|n| **n == name)
-                    .count()
-                    > 1
-                {
+                if !seen.insert(name) {
                     return Err(data_error(
                         source,
                         Code::DataDuplicateKey,

@@ -73,16 +73,21 @@ fn floor_boundary(text: &str, mut offset: usize) -> usize {
     offset
 }
 
-/// The path of a `file:` URI; for a buffer that is not a file (`untitled:Untitled-1`, an
-/// unsaved editor tab), a path of its own under no folder of the machine (`/untitled:Untitled-1`),
-/// so that it is checked like a file (its imports resolve beside that path, and are missing).
+/// The path of a `file:` URI; for an unsaved editor tab (`untitled:Untitled-1`), a path of its
+/// own in a folder that does not exist (`/.caveat-untitled/untitled:Untitled-1`), so that it is
+/// checked like a file whose imports are missing (its policy root is that folder). `None` for
+/// other schemes.
 pub(crate) fn path_of(uri: &Uri) -> Option<PathBuf> {
     let url = url::Url::parse(uri.as_str()).ok()?;
-    if url.scheme() == "file" {
-        return url.to_file_path().ok();
+    match url.scheme() {
+        "file" => url.to_file_path().ok(),
+        "untitled" => Some(Path::new(UNTITLED).join(url.as_str().replace('/', "%2F"))),
+        _ => None,
     }
-    Some(Path::new("/").join(url.as_str().trim_start_matches('/')))
 }
+
+/// The folder, which does not exist, that unsaved editor tabs are placed in.
+const UNTITLED: &str = "/.caveat-untitled";
 
 /// The `file:` URI of a path.
 pub(crate) fn uri_of(path: &Path) -> Option<Uri> {

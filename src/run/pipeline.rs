@@ -211,7 +211,10 @@ pub fn evaluate(
         sink.finding(&reported)?;
     }
     crate::vacuous::check_file_read(file_start, &mut result);
+    // Fields no record has: not said of a part of the data (`--changed`), where the files left
+    // out may have them.
     if result.summary.records > 0
+        && !inputs.partial
         && let Some(seen) = &result.fields_seen
     {
         let unseen = crate::unseen::warnings(program, &read_paths, seen);

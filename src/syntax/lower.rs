@@ -432,7 +432,7 @@ impl Lower<'_> {
             vec![
                 Diag::error(
                     Code::CheckBadMessage,
-                    format!("this message cannot be used: `{{{text}}}` is not an expression"),
+                    format!("this message cannot be used: `{{{written}}}` is not an expression"),
                 )
                 .label(self.source, at, "in this placeholder")
                 .help(

@@ -468,11 +468,16 @@ fn syntax_error(
     let found = found_token(source.text(), at);
     // A letter outside ASCII in a name (`let café`) stops the parse where it stands or, when the
     // statement cannot start at all, at the statement: name the letter instead.
-    let line_end = text
-        .get(at + found.len..)
-        .and_then(|rest| rest.find('\n'))
-        .map_or(text.len(), |i| at + found.len + i);
-    if let Some(letter) = letter_outside_ascii(text, pos, line_end) {
+    // A letter after the error is another matter, unless nothing of the statement parsed (then
+    // the letter may be what stopped it, further on its line).
+    let end = if at <= pos {
+        text.get(at + found.len..)
+            .and_then(|rest| rest.find('\n'))
+            .map_or(text.len(), |i| at + found.len + i)
+    } else {
+        at + found.len.max(1)
+    };
+    if let Some(letter) = letter_outside_ascii(text, pos, end) {
         return non_ascii_name(source, letter);
     }
     describe_expected(source, at, &expected, found)
@@ -542,6 +547,14 @@ fn bracket_end(text: &str, at: usize) -> usize {
         match b {
             b'"' | b'\'' => {
                 i = string_end(text, i);
+                continue;
+            }
+            // A YAML comment (`#` after a blank) runs to the end of its line.
+            b'#' if i == 0 || bytes.get(i - 1).is_some_and(u8::is_ascii_whitespace) => {
+                i = text
+                    .get(i..)
+                    .and_then(|t| t.find('\n'))
+                    .map_or(text.len(), |n| i + n);
                 continue;
             }
             b'{' | b'[' => depth += 1,
