@@ -710,7 +710,7 @@ impl Location {
 
 /// How many UTF-8 characters `bytes` holds: the bytes that do not continue a sequence
 /// (`10xxxxxx`), counted eight at a time.
-fn count_chars(bytes: &[u8]) -> usize {
+pub(crate) fn count_chars(bytes: &[u8]) -> usize {
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let words = bytes.chunks_exact(8);
     let tail = words.remainder();

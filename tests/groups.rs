@@ -884,3 +884,43 @@ fn a_record_of_a_group_points_at_its_own_key_value() {
         "{places:#?}"
     );
 }
+
+/// In JSON Lines (a record on one line), each record of a group points at its own key value,
+/// letters outside ASCII before it counted as one column each.
+#[test]
+fn a_record_of_a_group_points_at_its_own_key_value_on_one_line() {
+    let dir = common::scratch(
+        "groups/list_key_places_jsonl",
+        &[
+            (
+                "t.policy",
+                "rule tg { note per labels having count(group) >= 2 }\n",
+            ),
+            (
+                "t.jsonl",
+                "{\"id\": \"O1\", \"note\": \"é€\", \"labels\": [\"alpha\", \"ñ\", \"beta\"]}\n{\"id\": \"O2\", \"labels\": [\"beta\", \"alpha\"]}\n",
+            ),
+        ],
+    );
+    let out = common::caveat_in(&dir, &["check", "--format", "jsonl", "t.policy", "t.jsonl"]);
+    let places: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|f| f.get("group").is_some())
+        .map(|f| {
+            f["group"]["records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| format!("{} {}:{}", r["record"], r["line"], r["column"]))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .collect();
+    assert_eq!(
+        places,
+        [r#""O1" 1:39, "O2" 2:33"#, r#""O1" 1:53, "O2" 2:25"#],
+        "{places:#?}"
+    );
+}

@@ -438,6 +438,9 @@ pub(crate) fn collect_sharing<'p: 'r, 'r>(
             Some(_) => keys.first().map(|(k, _)| k.clone()).unwrap_or_default(),
             None => Vec::new(),
         };
+        // Each join's place is counted on from the one before on the same line (a record's
+        // list key values stand in order), not from the line's start.
+        let mut last = (at_span.start, (line, column));
         let joins = keys
             .into_iter()
             .map(|(keys, span)| {
@@ -454,7 +457,23 @@ pub(crate) fn collect_sharing<'p: 'r, 'r>(
                         Context::new(&record.root, &mut vars, slots).with_frame(frame);
                     per_member::parts(&mut context, exprs, &record.root)
                 };
-                let place = (span != at_span).then(|| record.line_col(span.start));
+                let place = (span != at_span).then(|| {
+                    let (from, (line, column)) = last;
+                    // A record of one line (JSON Lines) has its values on it.
+                    let found = match record.source.text().get(from..span.start) {
+                        Some(between)
+                            if record.line.is_some() && from >= record.root.span.start =>
+                        {
+                            (
+                                line,
+                                column + crate::source::count_chars(between.as_bytes()),
+                            )
+                        }
+                        _ => record.line_col(span.start),
+                    };
+                    last = (span.start, found);
+                    found
+                });
                 Join {
                     keys,
                     span,
