@@ -47,11 +47,16 @@ pub fn record(item: &Bound<'_, PyAny>, source: &Source, index: usize) -> PyResul
 }
 
 fn type_name(value: &Bound<'_, PyAny>) -> String {
-    value
-        .get_type()
+    let kind = value.get_type();
+    let name = kind
         .name()
         .map(|n| n.to_string())
-        .unwrap_or_else(|_| "object".into())
+        .unwrap_or_else(|_| "object".into());
+    // `numpy.bool`, not `bool`: the built-in of that name is read.
+    match kind.module().map(|m| m.to_string()) {
+        Ok(module) if module != "builtins" => format!("{module}.{name}"),
+        _ => name,
+    }
 }
 
 fn leaf(value: Value) -> Node {
@@ -128,6 +133,11 @@ fn node(value: &Bound<'_, PyAny>, path: &str, depth: usize) -> PyResult<Node> {
     }
     let datetime = py.import("datetime")?;
     if value.is_instance(&datetime.getattr("datetime")?)? {
+        // pandas' NaT is a datetime that is not equal to itself: missing, as pandas gives it
+        // to Arrow (its text, "NaT", would compare as text).
+        if value.ne(value)? {
+            return Ok(leaf(Value::Null));
+        }
         let text: String = value.call_method0("isoformat")?.extract()?;
         return Ok(leaf(Value::String(text.into())));
     }

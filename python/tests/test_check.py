@@ -259,3 +259,12 @@ def test_two_columns_of_one_name_are_refused():
     with pytest.raises(caveat.DataError) as raised:
         caveat.compile("deny vendor DJI").check(table)
     assert raised.value.diagnostics[0].code == "caveat::data::duplicate_key"
+
+
+def test_nat_is_missing_and_a_numpy_type_is_named_with_its_module():
+    policy = caveat.compile("warn when t > u")
+    found = policy.check([{"id": "a", "t": pd.NaT, "u": dt.datetime(2020, 1, 1)}])
+    assert rows(found, "effect", "record") == []
+    np = pytest.importorskip("numpy")
+    with pytest.raises(TypeError, match="numpy"):
+        policy.check([{"id": "a", "t": np.bool_(True)}])
