@@ -834,6 +834,30 @@ fn a_group_finding_labels_the_value_it_points_at_truly() {
     assert!(!text.contains("`v` is"), "{text}");
 }
 
+/// Each group finding of `t.policy` on `data` in `dir`: the group and its place
+/// (`"alpha" at 2:12`), and its records with theirs (`"O1" 2:12, "O2" 7:7`).
+fn group_places(dir: &std::path::Path, data: &str) -> Vec<(String, String)> {
+    let out = common::caveat_in(dir, &["check", "--format", "jsonl", "t.policy", data]);
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|f| f.get("group").is_some())
+        .map(|f| {
+            let records: Vec<String> = f["group"]["records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| format!("{} {}:{}", r["record"], r["line"], r["column"]))
+                .collect();
+            (
+                format!("{} at {}:{}", f["record"], f["line"], f["column"]),
+                records.join(", "),
+            )
+        })
+        .collect()
+}
+
 /// A record in a group's list points at the key value that put it in that group: for a key
 /// that is a list, the element (not the list, nor its first element), in every group it joins.
 #[test]
@@ -851,27 +875,9 @@ fn a_record_of_a_group_points_at_its_own_key_value() {
             ),
         ],
     );
-    let out = common::caveat_in(&dir, &["check", "--format", "jsonl", "t.policy", "t.yaml"]);
-    let places: Vec<String> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|f| f.get("group").is_some())
-        .map(|f| {
-            let records: Vec<String> = f["group"]["records"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| format!("{} {}:{}", r["record"], r["line"], r["column"]))
-                .collect();
-            format!(
-                "{} at {}:{}: {}",
-                f["record"],
-                f["line"],
-                f["column"],
-                records.join(", ")
-            )
-        })
+    let places: Vec<String> = group_places(&dir, "t.yaml")
+        .into_iter()
+        .map(|(finding, records)| format!("{finding}: {records}"))
         .collect();
     assert_eq!(
         places,
@@ -902,21 +908,9 @@ fn a_record_of_a_group_points_at_its_own_key_value_on_one_line() {
             ),
         ],
     );
-    let out = common::caveat_in(&dir, &["check", "--format", "jsonl", "t.policy", "t.jsonl"]);
-    let places: Vec<String> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|f| f.get("group").is_some())
-        .map(|f| {
-            f["group"]["records"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| format!("{} {}:{}", r["record"], r["line"], r["column"]))
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
+    let places: Vec<String> = group_places(&dir, "t.jsonl")
+        .into_iter()
+        .map(|(_, records)| records)
         .collect();
     assert_eq!(
         places,
