@@ -104,28 +104,17 @@ pub fn run_tests(program: &Program) -> (Vec<TestOutcome>, Coverage) {
                 }
             };
             let mut findings = Vec::new();
-            // Each record's explanations, with the record as a failure names it: the position
-            // (and id) of a record of a list.
-            let mut explanations: Vec<(Explanation, String)> = Vec::new();
+            // Each record's explanations, with the record's position in `records`.
+            let mut explanations: Vec<(Explanation, usize)> = Vec::new();
             let mut across = crate::eval::across::AcrossRecords::default();
             for (position, record) in records.iter().enumerate() {
                 let first = findings.len();
                 evaluator.evaluate(record, &mut findings);
                 let own = findings.get(first..).unwrap_or(&[]);
-                let named = if records.len() == 1 {
-                    format!("the record of `{}`", test.name)
-                } else {
-                    let id = crate::eval::record_id(
-                        record,
-                        &[crate::compile::Segment::Key("id".into())],
-                    )
-                    .map_or_else(String::new, |id| format!(" (`{id}`)"));
-                    format!("record {} of `{}`{id}", position + 1, test.name)
-                };
                 explanations.extend(
                     (0..program.rules.len())
                         .filter_map(|rule| explain_with(program, record, rule, own))
-                        .map(|e| (e, named.clone())),
+                        .map(|e| (e, position)),
                 );
                 if crate::eval::across::any(program) {
                     let mut collected = Vec::new();
@@ -160,7 +149,12 @@ pub fn run_tests(program: &Program) -> (Vec<TestOutcome>, Coverage) {
             }
             TestOutcome {
                 test: index,
-                failure: check_expectations(program, test, &findings, (&explanations, &across)),
+                failure: check_expectations(
+                    program,
+                    test,
+                    &findings,
+                    (&explanations, &records, &across),
+                ),
             }
         })
         .collect();
@@ -264,8 +258,9 @@ fn check_expectations(
     program: &Program,
     test: &CompiledTest,
     findings: &[Finding],
-    (explanations, across): (
-        &[(Explanation, String)],
+    (explanations, records, across): (
+        &[(Explanation, usize)],
+        &[Record],
         &crate::eval::across::AcrossRecords,
     ),
 ) -> Option<Diag> {
@@ -298,12 +293,25 @@ fn check_expectations(
         .symmetric_difference(&actual)
         .map(|(_, rule)| *rule)
         .collect();
-    // Explained only now that the test failed, and only the rules that differ.
+    // Explained only now that the test failed, and only the rules that differ; a record of a
+    // list is named by its position (and id).
+    let names: Vec<String> = records
+        .iter()
+        .enumerate()
+        .map(|(position, record)| {
+            if records.len() == 1 {
+                return format!("the record of `{}`", test.name);
+            }
+            let id = crate::eval::record_id(record, &[crate::compile::Segment::Key("id".into())])
+                .map_or_else(String::new, |id| format!(" (`{id}`)"));
+            format!("record {} of `{}`{id}", position + 1, test.name)
+        })
+        .collect();
     let groups = group_explanations(program, across, &differing);
     let why: Vec<String> = explanations
         .iter()
-        .chain(groups.iter())
-        .map(|(e, name)| (e, name.as_str()))
+        .map(|(e, position)| (e, names.get(*position).map_or("", String::as_str)))
+        .chain(groups.iter().map(|(e, name)| (e, name.as_str())))
         .filter(|(e, _)| differing.contains(&e.rule))
         .map(|(e, name)| render(program, e, name))
         .collect();

@@ -174,8 +174,6 @@ fn dotted(path: &str) -> Vec<String> {
 /// What a run reads and evaluates, ready: the arguments, over the config file, over the
 /// defaults; the inputs found and the policies compiled.
 pub(crate) struct Prepared {
-    /// The config file, or an empty one.
-    pub config: Config,
     /// How to run.
     pub options: RunOptions,
     /// The policy and data files.
@@ -185,8 +183,6 @@ pub(crate) struct Prepared {
     /// Warnings and notes about the policies that do not stop a run: waivers expired or
     /// expiring.
     pub warnings: Vec<Diag>,
-    /// The lint warnings, printed on stderr (and shown by the HTML report).
-    pub lints: Vec<Diag>,
 }
 
 /// The config file the arguments name, or the nearest one.
@@ -264,20 +260,39 @@ fn paths(
 
 /// Finds the inputs and compiles the policies; the diagnostics if that fails.
 pub(crate) fn prepare(input: &InputArgs) -> Result<Prepared, Vec<Diag>> {
-    let (config, options, inputs) = prepare_inputs(input)?;
-    let (mut program, lint_warnings) = run::compile_linted(&inputs)?.into_program()?;
-    // Lint warnings go to stderr, where they cannot spoil a report on stdout; a screenful.
-    super::print_lint_warnings(&lint_warnings);
-    let mut warnings = program.apply_today(today(input));
-    warnings.extend(crate::vacuous::empty_policy_files(&inputs.policies));
-    warnings.extend(crate::vacuous::no_rules(&program, &inputs.policies));
+    let (_, options, inputs) = prepare_inputs(input)?;
+    let Compiled {
+        program, warnings, ..
+    } = compile(input, &inputs)?;
     Ok(Prepared {
-        config,
         options,
         inputs,
         program,
         warnings,
-        lints: lint_warnings,
+    })
+}
+
+/// The policies of a run, compiled, with what is said of them.
+struct Compiled {
+    program: crate::compile::Program,
+    /// Warnings about the policies (waivers as of today, empty files, no rules).
+    warnings: Vec<Diag>,
+    /// The lint warnings, printed on stderr (and shown by the HTML report).
+    lints: Vec<Diag>,
+}
+
+/// Compiles the policies of `inputs` as of the run's today; the diagnostics if that fails.
+fn compile(input: &InputArgs, inputs: &run::Inputs) -> Result<Compiled, Vec<Diag>> {
+    let (mut program, lints) = run::compile_linted(inputs)?.into_program()?;
+    // Lint warnings go to stderr, where they cannot spoil a report on stdout; a screenful.
+    super::print_lint_warnings(&lints);
+    let mut warnings = program.apply_today(today(input));
+    warnings.extend(crate::vacuous::empty_policy_files(&inputs.policies));
+    warnings.extend(crate::vacuous::no_rules(&program, &inputs.policies));
+    Ok(Compiled {
+        program,
+        warnings,
+        lints,
     })
 }
 
@@ -471,34 +486,28 @@ fn pair_reports(
 /// `path` made absolute with `.` and `..` taken away by their names alone (the file may not
 /// exist yet): two spellings of one report file compare equal.
 fn lexical(path: &std::path::Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in crate::workdir::absolute(path).components() {
-        match component {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
+    crate::check::load::normalize(&crate::workdir::absolute(path))
 }
 
 /// Runs `caveat check`.
 pub fn run(args: &Args) -> Exit {
     let started = std::time::Instant::now();
-    let Prepared {
-        config,
-        options,
-        inputs,
+    let (config, options, inputs) = match prepare_inputs(&args.input) {
+        Ok(found) => found,
+        Err(errors) => {
+            print_errors(&errors);
+            return Exit::Trouble;
+        }
+    };
+    let Compiled {
         program,
         warnings,
         lints,
-    } = match prepare(&args.input) {
-        Ok(prepared) => prepared,
+    } = match compile(&args.input, &inputs) {
+        Ok(compiled) => compiled,
         Err(errors) => {
             print_errors(&errors);
-            report_policy_errors(args, &errors);
+            report_policy_errors(args, &errors, (&config, &inputs));
             return Exit::Trouble;
         }
     };
@@ -626,13 +635,10 @@ pub fn run(args: &Args) -> Exit {
 /// A run stopped by its policies (or its inputs) still writes the reports it would write to
 /// files, each holding the errors as its run's errors (SARIF: notifications of an unsuccessful
 /// run): a CI step that uploads a report after a failed check finds this run's, not an earlier
-/// run's or none. A report that cannot be placed safely (its config unreadable, a policy file, a
-/// file the run reads) is left alone.
-fn report_policy_errors(args: &Args, errors: &[Diag]) {
-    let Ok((config, _, inputs)) = prepare_inputs(&args.input) else {
-        return;
-    };
-    let Ok(wanted) = reports_wanted(args, &config) else {
+/// run's or none. A report that cannot be placed safely (a policy file, a file the run reads) is
+/// left alone.
+fn report_policy_errors(args: &Args, errors: &[Diag], (config, inputs): (&Config, &run::Inputs)) {
+    let Ok(wanted) = reports_wanted(args, config) else {
         return;
     };
     // The policy files the errors name (imports among them) are inputs too.
@@ -659,14 +665,7 @@ fn report_policy_errors(args: &Args, errors: &[Diag]) {
             })
         })
         .filter(|report| {
-            guard_outputs(
-                args,
-                std::slice::from_ref(report),
-                &config,
-                &inputs,
-                &program,
-            )
-            .is_ok()
+            guard_outputs(args, std::slice::from_ref(report), config, inputs, &program).is_ok()
         })
         .collect();
     if files.is_empty() {

@@ -22,19 +22,7 @@ pub struct Args {
 
 /// Runs `caveat fmt`.
 pub fn run(args: &Args) -> Exit {
-    let (paths, exclude) = match super::policy_paths(&args.paths) {
-        Ok(found) => found,
-        Err(diag) => {
-            print_errors(&[diag]);
-            return Exit::Trouble;
-        }
-    };
-    let files = match crate::run::discover(
-        &paths,
-        &exclude,
-        crate::data::Format::Yaml,
-        &super::project(None),
-    ) {
+    let files = match super::policy_inputs(&args.paths) {
         Ok(inputs) => inputs.policies,
         Err(errors) => {
             print_errors(&errors);

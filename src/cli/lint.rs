@@ -27,19 +27,7 @@ pub enum Deny {
 /// Runs `caveat lint`: exit 0 when clean, 1 when a lint gives an error (or, with
 /// `--deny warnings`, a warning), 2 when a policy cannot be read, parsed or compiled.
 pub fn run(args: &Args) -> Exit {
-    let (paths, exclude) = match super::policy_paths(&args.paths) {
-        Ok(found) => found,
-        Err(diag) => {
-            print_errors(&[diag]);
-            return Exit::Trouble;
-        }
-    };
-    let mut inputs = match crate::run::discover(
-        &paths,
-        &exclude,
-        crate::data::Format::Yaml,
-        &super::project(None),
-    ) {
+    let mut inputs = match super::policy_inputs(&args.paths) {
         Ok(inputs) => inputs,
         Err(errors) => {
             print_errors(&errors);

@@ -271,6 +271,13 @@ pub(crate) fn policy_paths(
     Ok((paths, exclude))
 }
 
+/// The inputs of a command that reads only policies: [`policy_paths`], walked as `check` walks
+/// them; the diagnostics when they cannot be found.
+pub(crate) fn policy_inputs(given: &[std::path::PathBuf]) -> Result<crate::run::Inputs, Vec<Diag>> {
+    let (paths, exclude) = policy_paths(given).map_err(|diag| vec![diag])?;
+    crate::run::discover(&paths, &exclude, crate::data::Format::Yaml, &project(None))
+}
+
 /// The project of this run (see [`crate::project`]): rooted at the folder of `config_path` (the
 /// config in use) or, without one, of the nearest config, else the git work tree, else here;
 /// confined unless `--allow-outside` lifts it (`caveat.toml` cannot: a pull request's author

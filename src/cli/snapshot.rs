@@ -45,7 +45,7 @@ struct Outcomes {
     /// Records that passed as they were read.
     passed: Vec<(String, RecordId)>,
     /// Records that a rule across records without `per` flagged once every record was read.
-    flagged_late: std::collections::HashSet<RecordId>,
+    flagged_late: HashSet<RecordId>,
 }
 
 /// A name on one line: tabs and line breaks would break the format.

@@ -39,19 +39,7 @@ fn parse_percent(text: &str) -> Result<f64, String> {
 
 /// Runs `caveat test`.
 pub fn run(args: &Args) -> Exit {
-    let (paths, exclude) = match super::policy_paths(&args.paths) {
-        Ok(found) => found,
-        Err(diag) => {
-            print_errors(&[diag]);
-            return Exit::Trouble;
-        }
-    };
-    let inputs = match crate::run::discover(
-        &paths,
-        &exclude,
-        crate::data::Format::Yaml,
-        &super::project(None),
-    ) {
+    let inputs = match super::policy_inputs(&args.paths) {
         Ok(inputs) => inputs,
         Err(errors) => {
             print_errors(&errors);

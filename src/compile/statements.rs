@@ -189,17 +189,16 @@ fn compile_waiver(
     // A waiver reads the rule's lets as the rule does; a waiver of a group rule reads the group
     // as the rule does too: its keys, `group`, `id`.
     let names = rule.and_then(|r| rules.get(r)).map(|r| {
-        let Some(across) = r.across.as_ref() else {
-            return RuleNames {
-                lets: r.lets.iter().map(|l| l.name.to_string()).collect(),
-                each: r.lets.iter().map(|l| l.each).collect(),
-                lets_allowed: true,
-                ..RuleNames::default()
-            };
-        };
-        RuleNames {
+        let lets = RuleNames {
             lets: r.lets.iter().map(|l| l.name.to_string()).collect(),
             each: r.lets.iter().map(|l| l.each).collect(),
+            lets_allowed: true,
+            ..RuleNames::default()
+        };
+        let Some(across) = r.across.as_ref() else {
+            return lets;
+        };
+        RuleNames {
             keys: across
                 .keys
                 .iter()
@@ -211,9 +210,8 @@ fn compile_waiver(
                 })
                 .collect(),
             per_group: !across.keys.is_empty(),
-            lets_allowed: true,
             all_allowed: true,
-            ..RuleNames::default()
+            ..lets
         }
     });
     compiler.rule = names;

@@ -279,22 +279,23 @@ pub(crate) fn shown(value: &Operand<'_>, record: Option<&Record>) -> String {
 /// functions it calls (`count(line_items)`) rather than their arguments; quantifier variables
 /// aside.
 pub(super) fn fields_read<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
-    match &expr.kind {
-        ExprKind::Field(_) | ExprKind::RootField(..) => out.push(expr),
-        ExprKind::Call(_, args) if args.iter().any(reads_record) => out.push(expr),
-        _ => expr.for_each_child(&mut |child| fields_read(child, out)),
-    }
+    read(expr, false, out);
 }
 
 /// The values a clause of one record reads, as an explanation shows them: [`fields_read`], and
 /// the rule's lets by name (`period = 20`), whose values decided as much as the fields.
 fn values_read<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
+    read(expr, true, out);
+}
+
+/// [`fields_read`], and with `lets` the rule's lets too.
+fn read<'e>(expr: &'e Expr, lets: bool, out: &mut Vec<&'e Expr>) {
+    let reads = |e: &Expr| reads_record(e) || (lets && e.reads().lets);
     match &expr.kind {
-        ExprKind::Field(_) | ExprKind::RootField(..) | ExprKind::Local(_) => out.push(expr),
-        ExprKind::Call(_, args) if args.iter().any(|a| reads_record(a) || a.reads().lets) => {
-            out.push(expr);
-        }
-        _ => expr.for_each_child(&mut |child| values_read(child, out)),
+        ExprKind::Field(_) | ExprKind::RootField(..) => out.push(expr),
+        ExprKind::Local(_) if lets => out.push(expr),
+        ExprKind::Call(_, args) if args.iter().any(reads) => out.push(expr),
+        _ => expr.for_each_child(&mut |child| read(child, lets, out)),
     }
 }
 

@@ -498,13 +498,24 @@ pub(crate) struct Ranking {
 impl Ranking {
     /// The ranking of `items` (missing ones left out).
     pub(crate) fn of(items: &[Operand<'_>]) -> Ranking {
-        let present = || items.iter().filter(|i| !i.is_missing());
-        let when = present().all(|i| as_when(&i.value).is_some());
-        let kinds = || present().filter_map(|i| as_when(&i.value));
-        let mixed = when
-            && kinds().any(|w| matches!(w, When::Date(_)))
-            && kinds().any(|w| matches!(w, When::At(_)));
-        Ranking { when, mixed }
+        // One pass: each string is read as a date or date-time once.
+        let (mut dates, mut times) = (false, false);
+        for item in items.iter().filter(|i| !i.is_missing()) {
+            match as_when(&item.value) {
+                Some(When::Date(_)) => dates = true,
+                Some(When::At(_)) => times = true,
+                None => {
+                    return Ranking {
+                        when: false,
+                        mixed: false,
+                    };
+                }
+            }
+        }
+        Ranking {
+            when: true,
+            mixed: dates && times,
+        }
     }
 
     /// The rank of `item`; `None` when it is missing.

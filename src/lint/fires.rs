@@ -58,7 +58,7 @@ pub fn check(program: &Program, skip: &[bool], warnings: bool, diags: &mut Vec<D
             .conditions
             .iter()
             .chain(&rule.unless)
-            .any(|c| reads_local(&c.expr));
+            .any(|c| c.expr.reads().lets);
         (rule.require.is_none() && !never && !reads_lets).then(|| Facts::of(rule))
     });
     // Each rule that could cover later ones, filed under keys one of which every rule it covers
@@ -72,16 +72,6 @@ pub fn check(program: &Program, skip: &[bool], warnings: bool, diags: &mut Vec<D
     let shadowed: Vec<Option<Diag>> =
         crate::check::map_rules(&program.rules, |j, _| shadowed(program, &facts, &by_key, j));
     diags.extend(shadowed.into_iter().flatten());
-}
-
-/// Whether `expr` reads a rule-local let.
-fn reads_local(expr: &Expr) -> bool {
-    if matches!(expr.kind, ExprKind::Local(_)) {
-        return true;
-    }
-    let mut found = false;
-    expr.for_each_child(&mut |child| found = found || reads_local(child));
-    found
 }
 
 /// The `shadowed_rule` warning of rule `j`, if an earlier rule covers it.

@@ -1,6 +1,7 @@
 //! TAP version 14: a test point per record, `not ok` when it has a `deny` or `error` finding, its
 //! findings in the point's YAML block.
 
+use std::fmt::Write as _;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -102,15 +103,15 @@ fn quoted(text: &str) -> String {
     if json.chars().all(printable) {
         return json;
     }
-    json.chars()
-        .map(|c| {
-            if printable(c) {
-                c.to_string()
-            } else {
-                format!("\\u{:04X}", u32::from(c))
-            }
-        })
-        .collect()
+    let mut out = String::with_capacity(json.len() + 12);
+    for c in json.chars() {
+        if printable(c) {
+            out.push(c);
+        } else {
+            let _ = write!(out, "\\u{:04X}", u32::from(c));
+        }
+    }
+    out
 }
 
 impl<W: Write> Sink for TapWriter<W> {

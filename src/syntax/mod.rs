@@ -1197,15 +1197,8 @@ fn scan_layout(source: &Source) -> Result<Vec<usize>, Diag> {
                 continue;
             }
             b'"' | b'\'' => {
-                i += 1;
-                while let Some(&c) = bytes.get(i) {
-                    if c == b'\\' && b == b'"' {
-                        i += 1;
-                    } else if c == b {
-                        break;
-                    }
-                    i += 1;
-                }
+                i = string_end(text, i);
+                continue;
             }
             b'(' | b'[' | b'{' => {
                 depth += 1;
