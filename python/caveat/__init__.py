@@ -219,8 +219,9 @@ class Policy:
     def check(self, data: Any, *, id_field: str = "id", name: str = "data") -> Any:
         """Checks records and returns their findings as a ``pyarrow.Table``.
 
-        ``data`` is a ``pyarrow.Table`` or ``RecordBatch`` (or anything with the Arrow PyCapsule
-        interface), a Polars or pandas DataFrame, or an iterable of dicts. Each row is a record;
+        ``data`` is a ``pyarrow.Table``, ``RecordBatch`` or array of structs (or anything with
+        the Arrow PyCapsule interface), a Polars or pandas DataFrame, or an iterable of dicts.
+        Each row is a record (a null row of an array is a :class:`DataError`, not skipped);
         nested structs and lists are mappings and lists. ``id_field`` (dotted) names a record; a
         record without one is named ``NAME#ROW``.
 
@@ -235,10 +236,6 @@ class Policy:
         try:
             arrow = _arrow(data)
             if arrow is not None:
-                if type(arrow).__name__ == "RecordBatch":
-                    import pyarrow as pa
-
-                    arrow = pa.Table.from_batches([arrow])
                 return self._compiled.check_arrow(arrow, name, id_field)
             if isinstance(data, (str, bytes, dict)):
                 raise TypeError(

@@ -12,7 +12,8 @@ mod records;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, RecordBatch, StructArray};
 use caveat::compile::{Program, Segment};
 use caveat::data::arrow::{arrow_records, batch_rows};
 use caveat::data::{Format, LoadOptions};
@@ -23,7 +24,7 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 use pyo3_arrow::PyTable;
-use pyo3_arrow::input::AnyRecordBatch;
+use pyo3_arrow::input::{AnyArray, AnyRecordBatch};
 
 pyo3::create_exception!(
     _caveat,
@@ -177,22 +178,48 @@ fn checked_table<'py>(
 }
 
 /// Evaluates `check` on every row of the batches; `first_row` counts the first batch's first row.
-fn add_batches(
+fn add_chunks(
     check: &mut RecordCheck<'_>,
-    batches: &[RecordBatch],
+    chunks: &[StructArray],
     name: &str,
     first_row: usize,
 ) -> Result<(), Diag> {
     let mut row = first_row;
-    for batch in batches {
-        let rows = batch_rows(batch);
-        let records = arrow_records(&rows, name, row).map_err(caveat::run::data_error)?;
+    for rows in chunks {
+        let records = arrow_records(rows, name, row).map_err(caveat::run::data_error)?;
         for record in records {
             check.add(record);
         }
-        row += batch.num_rows();
+        row += rows.len();
     }
     Ok(())
+}
+
+/// The chunks of an Arrow input whose rows are records: a table's or record batch's rows, or an
+/// array (or chunked array) of structs, whose null rows stay null (a table made of it would
+/// read them as empty records). A chunk of anything else is not records.
+fn record_chunks(data: AnyArray) -> PyResult<Result<Vec<StructArray>, Diag>> {
+    let reader = data.into_reader()?;
+    let mut chunks = Vec::new();
+    for chunk in reader {
+        let chunk = chunk.map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+        match chunk.as_struct_opt() {
+            Some(rows) => chunks.push(rows.clone()),
+            None => {
+                return Ok(Err(Diag::error(
+                    caveat::Code::DataNotARecord,
+                    format!(
+                        "the data's rows are values of type {}, not records",
+                        chunk.data_type()
+                    ),
+                )
+                .help(
+                    "give a table, a DataFrame or an array of structs: each row a record",
+                )));
+            }
+        }
+    }
+    Ok(Ok(chunks))
 }
 
 /// The batches of an Arrow input, read under the GIL (the data is shared, not copied).
@@ -219,18 +246,19 @@ impl Policy {
     fn check_arrow<'py>(
         &self,
         py: Python<'py>,
-        data: AnyRecordBatch,
+        data: AnyArray,
         name: &str,
         id_field: &str,
         first_row: usize,
         split: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let batches = batches_of(data)?;
+        let chunks = record_chunks(data)?;
         let program = &*self.program;
         let id = id_path(id_field);
         let result = py.detach(|| {
+            let chunks = chunks?;
             let mut check = RecordCheck::new(program, &id).with_stage(stage_of(split));
-            add_batches(&mut check, &batches, name, first_row).map(|()| check.finish())
+            add_chunks(&mut check, &chunks, name, first_row).map(|()| check.finish())
         });
         let checked = match result {
             Ok(checked) => checked,

@@ -193,6 +193,35 @@ def test_a_null_where_a_record_is_expected_is_a_data_error():
         policy.check([{"vendor": "DJI"}, ["not", "a", "record"]])
 
 
+def test_a_null_row_of_an_array_of_structs_is_a_data_error_chunked_or_not():
+    policy = caveat.compile("deny vendor DJI")
+    row = pa.struct([("id", pa.string()), ("vendor", pa.string())])
+    chunked = pa.chunked_array([
+        pa.array([{"id": "a", "vendor": "DJI"}], type=row),
+        pa.array([None, {"id": "c", "vendor": "DJI"}], type=row),
+    ])
+    whole = pa.array([{"id": "a", "vendor": "DJI"}, None, {"id": "c", "vendor": "DJI"}], type=row)
+    for data in [chunked, whole]:
+        # A table made of the array reads its null row as an empty record, which passes.
+        with pytest.raises(caveat.DataError) as raised:
+            policy.check(data)
+        [diag] = raised.value.diagnostics
+        assert diag.code == "caveat::data::arrow_null"
+        assert diag.message == "row 1 is null, where a record was expected"
+        assert rows(raised.value.findings, "record", "row") == [("a", 0), ("c", 2)]
+    assert rows(policy.check(pa.array([{"id": "a", "vendor": "DJI"}], type=row)),
+                "record") == [("a",)]
+
+
+def test_an_array_of_other_values_is_not_records():
+    policy = caveat.compile("deny vendor DJI")
+    with pytest.raises(caveat.DataError) as raised:
+        policy.check(pa.array([1, 2]))
+    [diag] = raised.value.diagnostics
+    assert diag.code == "caveat::data::not_a_record"
+    assert diag.message == "the data's rows are values of type Int64, not records"
+
+
 def test_a_value_of_an_unknown_python_type_is_a_type_error():
     policy = caveat.compile("deny vendor DJI")
     with pytest.raises(TypeError, match=r"`item 0.vendor` is a `object`"):
