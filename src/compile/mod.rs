@@ -1210,17 +1210,35 @@ impl<'a> Compiler<'a> {
             // `round`'s digits out of range are the type checker's to tell, with its help.
             Some(Err(_)) if *function == Function::Round => call,
             Some(Err(why)) => {
-                self.error(
-                    Code::CheckArithmetic,
-                    format!("this constant arithmetic fails: {why}"),
-                    call.span,
-                    "here",
-                    None,
-                );
+                self.constant_fails(&why, true, call.span);
                 Self::failed(call.span)
             }
             None => call,
         }
+    }
+
+    /// Reports that arithmetic or a function of constants (numbers, when `numbers`; else dates
+    /// and durations too) fails for `why`, at `span`, with what fits.
+    fn constant_fails(&mut self, why: &str, numbers: bool, span: Span) {
+        // A function's failure reads "`sum` failed: WHY".
+        let (what, why) = match why.strip_prefix('`').and_then(|w| w.split_once("` failed: ")) {
+            Some((function, why)) => (format!("`{function}` of these constants"), why),
+            None => ("this arithmetic on constants".to_string(), why),
+        };
+        let help = if why.starts_with("division by zero") {
+            "divide by a number that is not zero"
+        } else if numbers {
+            "a number has at most 28 significant digits (up to 79228162514264337593543950335)"
+        } else {
+            "dates and date-times go up to 9999-12-31"
+        };
+        self.error(
+            Code::CheckArithmetic,
+            format!("{what} has no value: {why}"),
+            span,
+            "this fails",
+            Some(help.to_string()),
+        );
     }
 
     fn fold_arith(
@@ -1257,13 +1275,7 @@ impl<'a> Compiler<'a> {
                         break;
                     }
                     Err(Fault::Value(why)) => {
-                        self.error(
-                            Code::CheckArithmetic,
-                            format!("this constant arithmetic fails: {why}"),
-                            if numbers { *op_span } else { span },
-                            "here",
-                            None,
-                        );
+                        self.constant_fails(&why, numbers, if numbers { *op_span } else { span });
                         return Self::failed(span);
                     }
                 }
