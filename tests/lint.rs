@@ -87,3 +87,23 @@ rule headline { deny vendor DJI after 2018-05-23 unless exemption.kind == urgent
     assert_eq!(schema.root.fields.len(), 8);
     assert!(schema.closed.is_none());
 }
+
+#[test]
+fn arithmetic_on_fields_of_unknown_type_lints_cleanly_where_it_can_run() {
+    // What `date - 2018-01-01` (a duration) and `amount * 2` (a number) may be compared with,
+    // and operands whose types only the data knows.
+    let text = "rule a { note when (date - 2018-01-01) > 5 days and days(date - 2018-01-01) > 5 }
+rule b { note when amount * 2 > 1000 and amount + fee > 10 and end - start > 15 days }
+rule c { note when date + 5 days > 2018-01-01 and 2018-12-31 - date < 30 days }
+rule d { note when today() - date > 30 days and (end - start) - 2 days > 1 day }
+rule e { note when total - 5 > 1 and 10 / count > 2 and date - 1 day < 2018-01-01 }
+";
+    let source = caveat::source::SourceFile::new("unknown.policy", text);
+    let checked = caveat::check::check_sources_linted(&[source])
+        .unwrap_or_else(|e| panic!("{}", common::rendered(&e)));
+    assert!(
+        checked.lints.is_empty(),
+        "{}",
+        common::rendered(&checked.lints)
+    );
+}

@@ -358,6 +358,15 @@ impl<'s> Checker<'_, 's> {
             (left.1, right.1),
             (Ty::Duration, t) | (t, Ty::Duration) if t.is_number()
         );
+        // `date + 5 > 2018-01-01`: arithmetic with a number is a number.
+        let sum_and_date = [(left, right), (right, left)]
+            .into_iter()
+            .find_map(|(a, b)| {
+                (matches!(a.0.kind, ExprKind::Arith(..))
+                    && matches!(a.1, Ty::Num)
+                    && matches!(b.1, Ty::Date | Ty::DateTime))
+                .then(|| self.text(a.0.span))
+            });
         let all_list = [left.0, right.0]
             .into_iter()
             .find(|e| matches!(e.kind, ExprKind::AllOf(_)))
@@ -366,6 +375,10 @@ impl<'s> Checker<'_, 's> {
             (Some(all), _) => format!(
                 "`{all}` is the list of the values over the run: compare with one value made \
                  from it, such as `max({all})` or `quantile({all}, 0.75)`"
+            ),
+            _ if let Some(sum) = sum_and_date => format!(
+                "arithmetic with a number gives a number: if `{sum}` adds days to a date, write \
+                 them as a duration, such as `5 days`"
             ),
             _ if duration_and_number => {
                 "a duration compares with a duration: write the number with its unit, such as \
@@ -678,8 +691,9 @@ impl<'s> Checker<'_, 's> {
                     return Ty::Unknown;
                 }
             }
-            // An operand of unknown type may be a date or a duration in the data.
-            return if types.iter().all(Ty::known) {
+            // An operand of unknown type may be a date or a duration in the data; beside a
+            // number it can only be a number (a date or a duration does not combine with one).
+            return if types.iter().all(Ty::known) || types.iter().any(|t| matches!(t, Ty::Num)) {
                 Ty::Num
             } else {
                 Ty::Unknown
@@ -690,6 +704,12 @@ impl<'s> Checker<'_, 's> {
         for ((op, _, operand), t) in rest.iter().zip(types) {
             let time = |t: &Ty<'_>| matches!(t, Ty::Date | Ty::DateTime);
             acc = match (&acc, &t, op) {
+                // What a value of unknown type can only give: `X - DATE` a duration, `DATE + X`
+                // a date, `DURATION - X` a duration, `X + NUMBER` a number (anything else fails).
+                (Ty::Unknown, b, ArithOp::Sub) if time(b) => Ty::Duration,
+                (a, Ty::Unknown, ArithOp::Add) if time(a) => a.clone(),
+                (Ty::Duration, Ty::Unknown, ArithOp::Sub) => Ty::Duration,
+                (Ty::Unknown, Ty::Num, _) | (Ty::Num, Ty::Unknown, _) => Ty::Num,
                 (Ty::Unknown, _, _) | (_, Ty::Unknown, _) => Ty::Unknown,
                 (a, b, _) if a.is_number() && b.is_number() => Ty::Num,
                 (a, b, ArithOp::Sub)

@@ -1221,7 +1221,10 @@ impl<'a> Compiler<'a> {
     /// and durations too) fails for `why`, at `span`, with what fits.
     fn constant_fails(&mut self, why: &str, numbers: bool, span: Span) {
         // A function's failure reads "`sum` failed: WHY".
-        let (what, why) = match why.strip_prefix('`').and_then(|w| w.split_once("` failed: ")) {
+        let (what, why) = match why
+            .strip_prefix('`')
+            .and_then(|w| w.split_once("` failed: "))
+        {
             Some((function, why)) => (format!("`{function}` of these constants"), why),
             None => ("this arithmetic on constants".to_string(), why),
         };
