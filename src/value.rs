@@ -409,7 +409,18 @@ pub(crate) fn arith(
         ArithOp::Sub => a.checked_sub(b),
         ArithOp::Mul => a.checked_mul(b),
         ArithOp::Div if b.is_zero() => return Err("division by zero".to_string()),
-        ArithOp::Div => a.checked_div(b),
+        // A quotient has the dividend's decimal places, or the fewer more it needs (`1 / 2` is
+        // 0.5, `49350.00 / 4` is 12337.50); the division itself may give trailing zeros.
+        ArithOp::Div => a.checked_div(b).map(|q| {
+            let q = q.normalize();
+            if q.scale() < a.scale() {
+                let mut widened = q;
+                widened.rescale(a.scale());
+                widened
+            } else {
+                q
+            }
+        }),
     };
     result.ok_or_else(|| "the result is too large (overflow)".to_string())
 }
