@@ -88,10 +88,8 @@ fn collect(expr: &Expr, slots: &[&str], vars: &mut VarPaths, found: &mut Found<'
             .cloned()
             .flatten()
             .and_then(|prefix| keys_of(&prefix, rest)),
-        // `group.amount`: the field of each member record.
-        ExprKind::Member(base, Segment::Key(key)) if matches!(base.kind, ExprKind::Group) => {
-            Some(vec![key.clone()])
-        }
+        // `group.amount`, `group.bids.details`: the field of each member record.
+        ExprKind::Member(..) => group_path(expr),
         ExprKind::Quantifier(_, slot, list, body) => {
             with_variable(*slot, list, slots, vars, found, &mut |vars, found| {
                 collect(body, slots, vars, found);
@@ -114,6 +112,20 @@ fn collect(expr: &Expr, slots: &[&str], vars: &mut VarPaths, found: &mut Found<'
         return;
     }
     expr.for_each_child(&mut |child| collect(child, slots, vars, found));
+}
+
+/// The keys of `group.KEY.KEY…` (the path read from each member record); `None` for anything
+/// else, or a path with an index.
+fn group_path(expr: &Expr) -> Option<Vec<Box<str>>> {
+    let ExprKind::Member(base, Segment::Key(key)) = &expr.kind else {
+        return None;
+    };
+    let mut keys = match base.kind {
+        ExprKind::Group => Vec::new(),
+        _ => group_path(base)?,
+    };
+    keys.push(key.clone());
+    Some(keys)
 }
 
 /// Collects the paths `list` reads, then runs `inner` with the variable in `slot` standing for

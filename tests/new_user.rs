@@ -737,8 +737,9 @@ fn a_field_no_record_has_is_found_in_lets_keys_groups_and_comprehensions() {
                   rule summed {\n  warn per vendor when sum(group.amuont) > 1 and sum(group.amount) > 1\n}\n\
                   rule listed {\n  note when count([i.pric for i in items where i.qty > 1]) > 0\n}\n\
                   rule members {\n  warn per vendor when any r in group where r.buyer.unti == u1\n}\n\
-                  rule right {\n  let y = sum(group.amount)\n  warn per vendor, buyer.unit where amount > 5\n    when any r in group where count([i.price for i in r.items where i.qty > 1]) > 0 and y > 0\n}\n";
-    let records = "- {id: a, vendor: V, amount: 5, buyer: {unit: u1}, items: [{price: 2, qty: 3}]}\n\
+                  rule right {\n  let y = sum(group.amount)\n  warn per vendor, buyer.unit where amount > 5\n    when any r in group where count([i.price for i in r.items where i.qty > 1]) > 0 and y > 0\n}\n\
+                  rule nested {\n  let x = [b.x for b in group.bids.details where b.status == valid]\n  let n = count(group.bids.detail)\n  note per vendor when count(x) > n\n}\n";
+    let records = "- {id: a, vendor: V, amount: 5, buyer: {unit: u1}, items: [{price: 2, qty: 3}], bids: {details: [{status: valid, x: 1}]}}\n\
                    - {id: b, vendor: W, amount: 7, buyer: {unit: u2}}\n";
     let dir = project(
         "unseen-across",
@@ -757,13 +758,15 @@ fn a_field_no_record_has_is_found_in_lets_keys_groups_and_comprehensions() {
         ("amuont", "summed"),
         ("items.pric", "listed"),
         ("buyer.unti", "members"),
+        // `group.bids.details` is read from each record, and its elements' paths after it.
+        ("bids.detail", "nested"),
     ] {
         let said = format!("has `{field}`, which rule `{rule}` reads");
         assert!(json.contains(&said), "no warning that {said}:\n{json}");
     }
     assert_eq!(
         json.matches("no record of this run has").count(),
-        6,
+        7,
         "{json}"
     );
 }
