@@ -54,6 +54,9 @@ pub(crate) struct Compiler<'a> {
     pub rule: Option<RuleNames>,
     /// Every error found so far.
     pub errors: Vec<Diag>,
+    /// Where those errors point: an expression there is a placeholder ([`Compiler::failed`]),
+    /// not an error of its own.
+    failed_at: Vec<Span>,
 }
 
 /// What the names of a rule block mean while one of its expressions is compiled (§12–§13).
@@ -109,6 +112,7 @@ impl<'a> Compiler<'a> {
             group_vars: Vec::new(),
             rule: None,
             errors: Vec::new(),
+            failed_at: Vec::new(),
         }
     }
 
@@ -130,6 +134,7 @@ impl<'a> Compiler<'a> {
         label: &str,
         help: Option<String>,
     ) {
+        self.failed_at.push(span);
         self.errors.push(
             Diag::error(code, message)
                 .label(self.source, span, label)
@@ -959,6 +964,10 @@ impl<'a> Compiler<'a> {
             ExprKind::Var(slot, mut path) => {
                 path.push(segment);
                 ExprKind::Var(slot, path)
+            }
+            // The placeholder of an expression that failed, whose error is told already.
+            ExprKind::Const(_) if self.failed_at.contains(&base.span) => {
+                return Self::failed(span);
             }
             ExprKind::Const(c) => {
                 let name = self.source.slice(base.span).to_string();
