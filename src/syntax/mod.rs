@@ -635,6 +635,11 @@ fn describe_expected(source: &Source, at: usize, expected: &[Rule], found: Found
     if words.iter().any(|w| !continuations.contains(w)) || statement_start {
         words.retain(|w| !continuations[..4].contains(w));
     }
+    // `if … then …` waits for its next word more than for an operator.
+    if let Some(i) = words.iter().position(|w| matches!(*w, "`then`" | "`else`")) {
+        let word = words.remove(i);
+        words.insert(0, word);
+    }
     if statement_start && words.contains(&"`}`") {
         // Inside a rule block, only a rule-local `let` starts a statement.
         words.push("`let`");
@@ -1033,6 +1038,8 @@ fn expected_word(rule: Rule) -> Expected {
             Word("an expression")
         }
         Rule::kw_not | Rule::vendor_not_in => Word("`not`"),
+        Rule::kw_then => Word("`then`"),
+        Rule::kw_else => Word("`else`"),
         _ => Nothing,
     }
 }
