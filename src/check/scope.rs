@@ -265,7 +265,9 @@ pub(crate) fn let_binding(compiler: &mut Compiler<'_>, decl: &ast::LetDecl) -> O
             let set = if compiler.errors.len() > errors_before {
                 set_of(&values)
             } else {
-                compiler.const_set(items)
+                compiler
+                    .const_set(items)
+                    .unwrap_or_else(|_| set_of(&values))
             };
             Some(Binding::Let(Const::List(values), Some(Arc::new(set))))
         }

@@ -532,6 +532,21 @@ impl<'s> Checker<'_, 's> {
                 }
                 Ty::Bool
             }
+            ExprKind::InList(needle, list, _) if matches!(list.kind, ExprKind::List(_)) => {
+                // `b.status in [valid, pending]`: each element is compared with the needle.
+                let n = self.ty(needle);
+                let ExprKind::List(items) = &list.kind else {
+                    return Ty::Bool;
+                };
+                for item in items {
+                    let t = self.ty(item);
+                    if !equatable(&n, &t) {
+                        self.incomparable(expr, (needle, &n), (item, &t));
+                        break;
+                    }
+                }
+                Ty::Bool
+            }
             ExprKind::InList(needle, list, _) => {
                 let n = self.ty(needle);
                 match self.ty(list) {
@@ -602,6 +617,10 @@ impl<'s> Checker<'_, 's> {
                 self.condition(condition);
                 let (a, b) = (self.ty(then), self.ty(otherwise));
                 common([a, b].into_iter()).unwrap_or(Ty::Unknown)
+            }
+            ExprKind::List(items) => {
+                let types: Vec<Ty<'s>> = items.iter().map(|item| self.ty(item)).collect();
+                Ty::List(Box::new(common(types.into_iter()).unwrap_or(Ty::Unknown)))
             }
             ExprKind::Comprehension(slot, list, body, filter) => {
                 let element = match self.ty(list) {

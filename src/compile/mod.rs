@@ -362,10 +362,18 @@ impl<'a> Compiler<'a> {
                     ExprKind::Const(Const::Bool(false))
                 }
             },
-            A::List(items) => {
-                let set = self.const_set(items);
-                ExprKind::InSet(needle, Arc::new(set), negated)
-            }
+            A::List(items) => match self.const_set(items) {
+                Ok(set) => ExprKind::InSet(needle, Arc::new(set), negated),
+                // An element computed per record: a list like any other.
+                Err(items) => ExprKind::InList(
+                    needle,
+                    Box::new(Expr {
+                        kind: ExprKind::List(items),
+                        span: list.span,
+                    }),
+                    negated,
+                ),
+            },
             _ => {
                 let haystack = self.expr(list);
                 ExprKind::InList(needle, Box::new(haystack), negated)
@@ -392,29 +400,28 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    /// Builds the membership set of a list literal's elements.
-    pub(crate) fn const_set(&mut self, items: &[ast::Expr]) -> ConstSet {
+    /// Builds the membership set of a list literal's elements; when one is computed per record
+    /// (a rule's `let`, a field path), the compiled elements instead.
+    pub(crate) fn const_set(&mut self, items: &[ast::Expr]) -> Result<ConstSet, Vec<Expr>> {
         let mut set = ConstSet::default();
+        let mut compiled = Vec::with_capacity(items.len());
+        let mut computed = false;
         for item in items {
+            let expr = self.expr(item);
             if let A::Name(name, _) = &item.kind
                 && let Some(Binding::Alias(aliases) | Binding::Symbol(_, aliases)) =
                     self.scope.names.get(name)
+                && matches!(expr.kind, ExprKind::Const(_))
             {
                 set.aliases.extend(aliases);
-                continue;
+            } else if let ExprKind::Const(constant) = &expr.kind {
+                set.insert(constant.clone());
+            } else {
+                computed = true;
             }
-            match self.expr(item).kind {
-                ExprKind::Const(constant) => set.insert(constant),
-                _ => self.error(
-                    Code::CheckNotConstant,
-                    "list elements after `in` must be constants".into(),
-                    item.span,
-                    "this depends on the record",
-                    Some("compare fields with `==` and `or` instead".into()),
-                ),
-            }
+            compiled.push(expr);
         }
-        set
+        if computed { Err(compiled) } else { Ok(set) }
     }
 
     /// The text of `span` as written, a message placeholder's `\"` read as the quote it is.
@@ -656,16 +663,8 @@ impl<'a> Compiler<'a> {
                 let compiled: Vec<Expr> = items.iter().map(|i| self.expr(i)).collect();
                 match all_const(&compiled) {
                     Some(values) => ExprKind::Const(Const::List(values)),
-                    None => {
-                        self.error(
-                            Code::CheckNotConstant,
-                            "list literals may hold only constants".into(),
-                            span,
-                            "this list depends on the record",
-                            None,
-                        );
-                        ExprKind::Const(Const::List(Vec::new()))
-                    }
+                    // Names in it are lets or fields (LANGUAGE.md §4, names 2 and 5).
+                    None => ExprKind::List(compiled),
                 }
             }
             A::Name(name, place) => return self.name(name, *place, span),

@@ -571,7 +571,10 @@ macro_rules! each_operand {
                 $f(a);
                 $f(b);
             }
-            ExprKind::And(items) | ExprKind::Or(items) | ExprKind::Call(_, items) => {
+            ExprKind::And(items)
+            | ExprKind::Or(items)
+            | ExprKind::Call(_, items)
+            | ExprKind::List(items) => {
                 items.$each().for_each(|item| $f(item));
             }
             ExprKind::Arith(first, rest) => {
@@ -1091,6 +1094,10 @@ pub enum ExprKind {
     Quantifier(Quantifier, usize, Box<Expr>, Box<Expr>),
     /// `if COND then A else B`
     If(Box<Expr>, Box<Expr>, Box<Expr>),
+    /// A list literal with an element computed per record (`[winner, runner_up]`, a `let`'s
+    /// value or a field's); its missing elements are left out. A list of constants is a
+    /// [`Const::List`].
+    List(Vec<Expr>),
     /// `[BODY for VAR in LIST where FILTER]`: the variable's slot, the list, the body, the filter.
     Comprehension(usize, Box<Expr>, Box<Expr>, Option<Box<Expr>>),
     /// A rule-local `let`, by index in [`CompiledRule::lets`].

@@ -441,6 +441,7 @@ impl RuleReads<'_> {
                 origins.extend(self.origins(otherwise));
                 origins
             }
+            ExprKind::List(items) => items.iter().flat_map(|item| self.origins(item)).collect(),
             ExprKind::Local(index) | ExprKind::AllOf(index) => self.local(*index),
             ExprKind::Group => vec![Vec::new()],
             _ => {

@@ -89,7 +89,6 @@ codes! {
     CheckNotADate = "caveat::check::not_a_date", Error, "a date filter (`after`, `before`, `between`) or a waiver's `until` is given something other than a date constant";
     CheckNotAList = "caveat::check::not_a_list", Error, "the name after `in` is a `let` bound to a constant that is not a list";
     CheckNotBoolean = "caveat::check::not_boolean", Error, "a `when`, `unless`, `require`, waiver `for` or operand of `and`/`or`/`not`/`where` is a number, string or other non-condition";
-    CheckNotConstant = "caveat::check::not_constant", Error, "a list literal, or a list after `in`, holds an element that depends on the record";
     CheckRegexNotConstant = "caveat::check::regex_not_constant", Error, "the pattern after `matches` is not a constant string";
     CheckUnknownAll = "caveat::check::unknown_all", Error, "`all.NAME` names no rule-local `let` of its rule";
     CheckUnknownFunction = "caveat::check::unknown_function", Error, "a call names a function caveat does not have (the functions are `count`, `sum`, `min`, `max`, `len`, `lower`, `upper`)";
@@ -159,6 +158,7 @@ codes! {
     LintNotInEnum = "caveat::lint::not_in_enum", Error, "a symbol or string compared with an enum field is not one of the enum's members, e.g. `exemption.kind == urgnet`";
     LintShadowedRule = "caveat::lint::shadowed_rule", Warning, "every finding of a rule is already a finding of an earlier rule of the same effect in the same file";
     LintSymbolIsField = "caveat::lint::symbol_is_field", Warning, "a bare name on the right of `==`/`!=` is a symbol, but the schema declares a top-level field of that name";
+    LintSymbolIsLet = "caveat::lint::symbol_is_let", Warning, "a bare name where a symbol may stand (after `==`, in a list literal) is a `let` of its rule, so it reads the let's value, not the text (`b.status == pending` beside `let pending = …`)";
     LintTypeMismatch = "caveat::lint::type_mismatch", Error, "an expression can never be evaluated on conforming data, e.g. `date > 100`, `lower(5)` or arithmetic on a string";
     LintUnknownField = "caveat::lint::unknown_field", Error, "a field path in an expression, filter or message placeholder names a field the schema does not declare";
     LintUnnamedRule = "caveat::lint::unnamed_rule", Warning, "a rule is written outside a `rule ID { … }` block (a style lint, reported by `caveat lint` only)";

@@ -1174,6 +1174,19 @@ impl<'r> Context<'r, '_> {
                     span: None,
                 }
             }
+            ExprKind::List(items) => {
+                let mut values = Vec::with_capacity(items.len());
+                for item in items {
+                    let value = self.eval(item)?;
+                    if !value.is_missing() {
+                        values.push(value);
+                    }
+                }
+                Operand {
+                    value: EvalValue::List(values),
+                    span: None,
+                }
+            }
             ExprKind::Local(index) => self.local(*index, expr.span)?,
             ExprKind::AllOf(index) => Operand {
                 value: EvalValue::List(self.frame.all.get(*index).cloned().unwrap_or_default()),

@@ -348,6 +348,7 @@ fn unused_local(files: &[&PolicyFile], diags: &mut Vec<Diag>) {
             expr.for_each_name_a_let_may_be(&mut |name| {
                 used.insert(name);
             });
+            symbols_that_are_lets(file, rule, expr, diags);
         }
         for local in &rule.lets {
             let name = &local.name;
@@ -368,6 +369,32 @@ fn unused_local(files: &[&PolicyFile], diags: &mut Vec<Diag>) {
             );
         }
     }
+}
+
+/// A warning for each bare name of `expr` in a symbol's place that a `let` of `rule` takes
+/// (LANGUAGE.md §4: the let comes first), as `pending` in `b.status in [valid, pending]` beside
+/// `let pending = …`: most often the text was meant.
+fn symbols_that_are_lets(
+    file: &PolicyFile,
+    rule: &crate::syntax::ast::Rule,
+    expr: &Expr,
+    diags: &mut Vec<Diag>,
+) {
+    expr.for_each_symbol(&mut |name, span| {
+        if !rule.lets.iter().any(|local| local.name.node == name) {
+            return;
+        }
+        diags.push(
+            Diag::warning(
+                Code::LintSymbolIsLet,
+                format!("`{name}` here is the rule's `let {name}`, not the text \"{name}\""),
+            )
+            .label(&file.source, span, "reads the let")
+            .help(format!(
+                "to compare with the text, write \"{name}\" (or give the `let` another name); to read the let, write `({name})`"
+            )),
+        );
+    });
 }
 
 /// Each rule of `files`, with its file and statement.
