@@ -19,38 +19,27 @@ pub struct Node {
 }
 
 impl Node {
-    /// The dotted path of the value at `span` inside this node (`amount`, `bids.0.value`), if a
-    /// value of it starts there (and it is not the node itself).
+    /// The path of the value at `span` inside this node as a policy writes it (`amount`,
+    /// `bids[0].value`, `record["unit name"]`), if a value of it starts there (and it is not
+    /// the node itself).
     pub fn field_path(&self, span: Span) -> Option<String> {
-        use std::fmt::Write as _;
-        let mut path = String::new();
+        let mut steps: Vec<Result<&str, usize>> = Vec::new();
         let mut node = self;
         let contains = |outer: Span| outer.start <= span.start && span.end <= outer.end;
         loop {
             if node.span == span {
-                return (!path.is_empty()).then_some(path);
-            }
-            if !path.is_empty() {
-                path.push('.');
+                return (!steps.is_empty()).then(|| crate::syntax::steps_as_written(steps));
             }
             match &node.value {
                 Value::Map(map) => {
-                    if let Some(entry) = map.entries.iter().find(|e| contains(e.value.span)) {
-                        path.push_str(&entry.key);
-                        node = &entry.value;
-                        continue;
-                    }
-                    return None;
+                    let entry = map.entries.iter().find(|e| contains(e.value.span))?;
+                    steps.push(Ok(&entry.key));
+                    node = &entry.value;
                 }
                 Value::List(items) => {
-                    if let Some((i, item)) =
-                        items.iter().enumerate().find(|(_, i)| contains(i.span))
-                    {
-                        let _ = write!(path, "{i}");
-                        node = item;
-                        continue;
-                    }
-                    return None;
+                    let (i, item) = items.iter().enumerate().find(|(_, i)| contains(i.span))?;
+                    steps.push(Err(i));
+                    node = item;
                 }
                 _ => return None,
             }
@@ -428,6 +417,54 @@ pub(crate) fn arith(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_field_path_is_written_as_a_policy_writes_it() {
+        // {bids: [{v: 1}], "unit name": 2, tags: [3]}, each value at its own span.
+        let leaf = |at: usize| Node {
+            value: Value::Number(Decimal::from(at)),
+            span: Span::new(at, at + 1),
+        };
+        let entry = |key: &str, value: Node| Entry {
+            key: key.into(),
+            key_span: Span::default(),
+            value,
+        };
+        let map = |entries: Vec<Entry>, span: Span| Node {
+            value: Value::Map(Map { entries }),
+            span,
+        };
+        let list = |items: Vec<Node>, span: Span| Node {
+            value: Value::List(items),
+            span,
+        };
+        let bids = list(
+            vec![map(vec![entry("v", leaf(3))], Span::new(2, 5))],
+            Span::new(1, 6),
+        );
+        let root = map(
+            vec![
+                entry("bids", bids),
+                entry("unit name", leaf(7)),
+                entry("tags", list(vec![leaf(9)], Span::new(8, 11))),
+            ],
+            Span::new(0, 12),
+        );
+        assert_eq!(
+            root.field_path(Span::new(3, 4)).as_deref(),
+            Some("bids[0].v")
+        );
+        assert_eq!(root.field_path(Span::new(2, 5)).as_deref(), Some("bids[0]"));
+        assert_eq!(
+            root.field_path(Span::new(7, 8)).as_deref(),
+            Some("record[\"unit name\"]")
+        );
+        assert_eq!(
+            root.field_path(Span::new(9, 10)).as_deref(),
+            Some("record.tags[0]")
+        );
+        assert_eq!(root.field_path(Span::new(0, 12)), None);
+    }
 
     /// How the quotient [`arith`] computes orders against `bound`: what [`order_quotient`] must
     /// give whenever it gives anything.

@@ -49,16 +49,23 @@ pub fn conform(schema: &Schema, record: &mut Record) -> Vec<Violation> {
     checker.violations
 }
 
+/// A path of keys and list positions as a policy writes it.
+fn written(path: &[Result<String, usize>]) -> String {
+    crate::syntax::steps_as_written(path.iter().map(|step| step.as_deref().map_err(|i| *i)))
+}
+
 struct Checker<'s> {
     text: Source,
     closed: Option<&'s (Source, Span)>,
-    path: Vec<String>,
+    /// Where the checker stands: keys (`Ok`) and list positions (`Err`).
+    path: Vec<Result<String, usize>>,
     violations: Vec<Violation>,
 }
 
 impl Checker<'_> {
+    /// The path as a policy writes it (`line_items[1].amount`).
     fn path(&self) -> String {
-        self.path.join(".")
+        written(&self.path)
     }
 
     fn violation(
@@ -98,7 +105,7 @@ impl Checker<'_> {
         decl: Span,
     ) {
         for field in &ty.fields {
-            self.path.push(field.name.clone());
+            self.path.push(Ok(field.name.clone()));
             match map.entries.iter_mut().find(|e| *e.key == *field.name) {
                 Some(entry) if entry.value.value != Value::Null => {
                     self.value(&mut entry.value, &field.ty, field);
@@ -134,12 +141,12 @@ impl Checker<'_> {
                         .to_string(),
                 };
                 let mut path = self.path.clone();
-                path.push(entry.key.to_string());
+                path.push(Ok(entry.key.to_string()));
                 self.violation(
                     Code::SchemaUndeclaredField,
                     format!(
                         "the field `{}` is not declared in the closed schema",
-                        path.join(".")
+                        written(&path)
                     ),
                     entry.key_span,
                     Some(help),
@@ -244,7 +251,7 @@ impl Checker<'_> {
             (Type::List(element), Value::List(_)) => {
                 if let Value::List(items) = &mut node.value {
                     for (i, item) in items.iter_mut().enumerate() {
-                        self.path.push(i.to_string());
+                        self.path.push(Err(i));
                         if item.value == Value::Null {
                             self.wrong_type(item, element, field);
                         } else {

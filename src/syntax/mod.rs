@@ -51,8 +51,26 @@ const RESERVED: &[&str] = &[
 /// identifier, and `record.` or `record[…]` before a first key that is a keyword or not an
 /// identifier (`buyer.unit`, `record.tags`, `content["#text"]`, `record["Entity Name"]`).
 pub(crate) fn path_as_written<'a>(keys: impl IntoIterator<Item = &'a str>) -> String {
+    steps_as_written(keys.into_iter().map(Ok))
+}
+
+/// [`path_as_written`] of keys (`Ok`) and list positions (`Err`), a position written `[N]`
+/// (`bids.details[1].value`).
+pub(crate) fn steps_as_written<'a>(
+    steps: impl IntoIterator<Item = Result<&'a str, usize>>,
+) -> String {
     let mut out = String::new();
-    for key in keys {
+    for step in steps {
+        let key = match step {
+            Ok(key) => key,
+            Err(position) => {
+                if out.is_empty() {
+                    out.push_str("record");
+                }
+                out.push_str(&format!("[{position}]"));
+                continue;
+            }
+        };
         match (out.is_empty(), is_identifier(key)) {
             (true, true) if RESERVED.contains(&key) => out.push_str(&format!("record.{key}")),
             (true, true) => out.push_str(key),
