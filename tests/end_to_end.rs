@@ -555,7 +555,9 @@ fn explain_shows_the_lets_a_clause_reads() {
     let out = common::caveat_in(&dir, &["explain", "b", "r1", "p.policy", "d.yaml"]);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
-        text.contains("✗ when period < 15 and count(labels) > 0   period = 20"),
+        text.contains(
+            "✗ when period < 15 and count(labels) > 0   false at `period < 15`: period = 20"
+        ),
         "{text}"
     );
     let out = common::caveat_in(&dir, &["explain", "b", "r2", "p.policy", "d.yaml"]);

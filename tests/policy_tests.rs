@@ -378,7 +378,7 @@ fn explain_shows_only_the_operands_that_decided() {
     }
     assert_eq!(
         text,
-        "rule `c` does not fire on a (c.yaml:1:3):\n  ✗ when amount > 1000 and vendor == DJI   amount = 5\n\
+        "rule `c` does not fire on a (c.yaml:1:3):\n  ✗ when amount > 1000 and vendor == DJI   false at `amount > 1000`: amount = 5\n\
          rule `o` warns about a (c.yaml:1:3):\n  ✓ when vendor == DJI or amount > 5   vendor = \"DJI\"\n"
     );
 }
@@ -509,4 +509,43 @@ fn a_failure_names_the_record_of_a_given_list() {
     ] {
         assert!(text.contains(named), "{named}: {text}");
     }
+}
+
+#[test]
+fn an_explanation_names_the_operand_of_and_that_did_not_hold() {
+    let dir = scratch(
+        "policy_tests/false_at",
+        &[
+            (
+                "p.policy",
+                "rule r {\n  warn when amount > 5\n  unless approved == true and (amount < 100 and region == east)\n}\n",
+            ),
+            (
+                "d.yaml",
+                "- {id: a, amount: 50, approved: true, region: west}\n",
+            ),
+        ],
+    );
+    let out = caveat_in(
+        &dir,
+        &[
+            "check",
+            "--explain",
+            "--format",
+            "json",
+            "p.policy",
+            "d.yaml",
+        ],
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let steps = &json["findings"][0]["explanation"];
+    assert!(steps[0].get("false_at").is_none(), "{steps}");
+    // Inside the nested `and`, the comparison that was false.
+    assert_eq!(steps[1]["false_at"], "region == east", "{steps}");
+    let out = caveat_in(&dir, &["explain", "r", "a", "p.policy", "d.yaml"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("false at `region == east`: approved = true, amount = 50, region = \"west\""),
+        "{text}"
+    );
 }

@@ -1159,12 +1159,14 @@ fn group_steps<'r>(
                 values.push((name, super::explain::shown(&value, None)));
             }
         }
+        let false_at = context.false_at(&clause.expr, &holds, &rule.source);
         let step = Step {
             clause: i,
             role,
             text: clause.text.clone(),
             holds,
             values: std::mem::take(&mut values),
+            false_at,
         };
         let decided = !step.for_finding();
         steps.push(step);
@@ -1182,6 +1184,7 @@ fn group_steps<'r>(
             text: format!("per {}", keys.join(", ")),
             holds: Ok(true),
             values,
+            false_at: None,
         });
     }
     steps

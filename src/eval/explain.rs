@@ -24,6 +24,8 @@ pub struct Step {
     pub holds: Result<bool, String>,
     /// The record fields it read, each with its value as the data wrote it.
     pub values: Vec<(String, String)>,
+    /// For a clause of `and`s that did not hold: the operand that did not, as written.
+    pub false_at: Option<String>,
 }
 
 impl Step {
@@ -153,6 +155,7 @@ impl<'r> Context<'r, '_> {
             .clause(clause)
             .map(|(holds, _)| holds)
             .map_err(|failure| failure.message);
+        let false_at = self.false_at(&clause.expr, &holds, policy);
         let mut fields = Vec::new();
         self.deciding_fields(&clause.expr, &mut fields);
         let mut values: Vec<(String, String)> = Vec::new();
@@ -189,6 +192,7 @@ impl<'r> Context<'r, '_> {
             text: clause.text.clone(),
             holds,
             values,
+            false_at,
         }
     }
 }
@@ -229,6 +233,34 @@ fn walk<'e>(expr: &'e Expr, f: &mut dyn FnMut(&'e Expr)) {
 const SHOWN_CHARS: usize = 60;
 
 impl<'r> Context<'r, '_> {
+    /// [`Step::false_at`] of a clause `expr` (of the policy file `policy`) that came to `holds`.
+    pub(super) fn false_at(
+        &mut self,
+        expr: &'r Expr,
+        holds: &Result<bool, String>,
+        policy: &crate::source::Source,
+    ) -> Option<String> {
+        if *holds != Ok(false) {
+            return None;
+        }
+        let part = self.false_operand(expr)?;
+        Some(crate::compile::collapse_whitespace(policy.slice(part.span)))
+    }
+
+    /// In an `and` that does not hold, its first operand that does not (inside nested `and`s);
+    /// `None` for any other expression.
+    fn false_operand(&mut self, expr: &'r Expr) -> Option<&'r Expr> {
+        let ExprKind::And(items) = &expr.kind else {
+            return None;
+        };
+        for item in items {
+            if !matches!(self.condition(item), Ok((true, _))) {
+                return Some(self.false_operand(item).unwrap_or(item));
+            }
+        }
+        None
+    }
+
     /// The record values that decided `expr`: in `and` and `or`, only those of the operands
     /// evaluated before the result was known.
     fn deciding_fields(&mut self, expr: &'r Expr, out: &mut Vec<&'r Expr>) {
@@ -389,10 +421,19 @@ pub(crate) fn render_steps(steps: &[Step]) -> String {
                 .iter()
                 .map(|(name, value)| format!("{name} = {value}"))
                 .collect();
+
             if let Err(why) = &step.holds {
                 values.push(format!("cannot evaluate: {why}"));
             }
-            (format!("{mark} {}", step.written()), values.join(", "))
+            let mut values = values.join(", ");
+            if let Some(part) = &step.false_at {
+                values = if values.is_empty() {
+                    format!("false at `{part}`")
+                } else {
+                    format!("false at `{part}`: {values}")
+                };
+            }
+            (format!("{mark} {}", step.written()), values)
         })
         .collect();
     let width = lines

@@ -444,6 +444,9 @@ pub(crate) struct JsonStep<'a> {
     pub holds: Option<bool>,
     /// The record fields it read, in order.
     pub values: Vec<JsonValue<'a>>,
+    /// For a clause of `and`s that did not hold, the operand that did not, as written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub false_at: Option<&'a str>,
 }
 
 /// A record field a clause read.
@@ -546,6 +549,7 @@ fn finding(f: &Reported) -> JsonFinding<'_> {
                         .iter()
                         .map(|(field, value)| JsonValue { field, value })
                         .collect(),
+                    false_at: step.false_at.as_deref(),
                 })
                 .collect()
         }),
