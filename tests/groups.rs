@@ -266,7 +266,7 @@ fn explain_shows_the_values_a_clause_computes_from_the_run() {
     let out = common::caveat_in(&dir, &["explain", "outlier", "A2", "p.policy", "d.yaml"]);
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "rule `outlier` does not fire on the record `A2`:\n  \
+        "rule `outlier` does not fire on A2 (d.yaml:2:3):\n  \
          ✗ when a > max(all.a) / 2   a = 12, max(all.a) = 30\n",
         "{}",
         String::from_utf8_lossy(&out.stderr)
@@ -739,7 +739,7 @@ fn explain_a_record_of_a_rule_reading_all() {
     let (code, kept) = explain("H5");
     assert_eq!(code, Some(0));
     assert!(
-        kept.starts_with("rule `pr` does not fire on the record `H5`:"),
+        kept.starts_with("rule `pr` does not fire on H5 (d.yaml:4:3):"),
         "{kept}"
     );
     assert!(

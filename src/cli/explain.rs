@@ -122,8 +122,14 @@ fn explain_across(
     let mut kept = crate::eval::across::AcrossRecords::default();
     let plan = crate::eval::across::Plan::new(program);
     let mut trouble = Vec::new();
+    // Where the record of that name stands (the first of the name), for a rule without `per`.
+    let mut place = None;
     each_record((prepared, stdin), &mut trouble, |record| {
         let record_name = crate::eval::record_label(&record, id_field);
+        if place.is_none() && *record_name == *name {
+            let (line, column) = record.line_col(record.root.span.start);
+            place = Some(format!("{}:{line}:{column}", record.source.name()));
+        }
         let mut collected = Vec::new();
         crate::eval::across::collect(program, &plan, &record, &record_name, &mut collected);
         kept.add(program, collected, |i| {
@@ -133,14 +139,14 @@ fn explain_across(
     print_errors(&trouble);
     match crate::eval::across::explain_group(program, &kept, rule, name) {
         Some(explanation) => {
-            let what = if grouped { "group" } else { "record" };
+            // A record is named as a per-record rule's explanation names it.
+            let shown = match place {
+                Some(place) if !grouped => format!("{name} ({place})"),
+                _ => format!("the group `{name}`"),
+            };
             print!(
                 "{}",
-                crate::report::text::visible(&render(
-                    program,
-                    &explanation,
-                    &format!("the {what} `{name}`")
-                ))
+                crate::report::text::visible(&render(program, &explanation, &shown))
             );
             Some(if trouble.is_empty() {
                 Exit::Clean
