@@ -75,14 +75,7 @@ fn the_schema_of_the_language_reference_checks_and_lints_cleanly() {
 }
 rule headline { deny vendor DJI after 2018-05-23 unless exemption.kind == urgent }
 ";
-    let source = caveat::source::SourceFile::new("s7.policy", text);
-    let checked = caveat::check::check_sources_linted(&[source])
-        .unwrap_or_else(|e| panic!("{}", common::rendered(&e)));
-    assert!(
-        checked.lints.is_empty(),
-        "{}",
-        common::rendered(&checked.lints)
-    );
+    let checked = linted_cleanly("s7.policy", text);
     let schema = checked.program.schema.unwrap();
     assert_eq!(schema.root.fields.len(), 8);
     assert!(schema.closed.is_none());
@@ -98,7 +91,12 @@ rule c { note when date + 5 days > 2018-01-01 and 2018-12-31 - date < 30 days }
 rule d { note when today() - date > 30 days and (end - start) - 2 days > 1 day }
 rule e { note when total - 5 > 1 and 10 / count > 2 and date - 1 day < 2018-01-01 }
 ";
-    let source = caveat::source::SourceFile::new("unknown.policy", text);
+    linted_cleanly("unknown.policy", text);
+}
+
+/// The policy `text` (named `name`), checked: it compiles and gives no lint.
+fn linted_cleanly(name: &str, text: &str) -> caveat::check::Checked {
+    let source = caveat::source::SourceFile::new(name, text);
     let checked = caveat::check::check_sources_linted(&[source])
         .unwrap_or_else(|e| panic!("{}", common::rendered(&e)));
     assert!(
@@ -106,4 +104,5 @@ rule e { note when total - 5 > 1 and 10 / count > 2 and date - 1 day < 2018-01-0
         "{}",
         common::rendered(&checked.lints)
     );
+    checked
 }
