@@ -158,7 +158,7 @@ codes! {
     LintNotInEnum = "caveat::lint::not_in_enum", Error, "a symbol or string compared with an enum field is not one of the enum's members, e.g. `exemption.kind == urgnet`";
     LintShadowedRule = "caveat::lint::shadowed_rule", Warning, "every finding of a rule is already a finding of an earlier rule of the same effect in the same file";
     LintSymbolIsField = "caveat::lint::symbol_is_field", Warning, "a bare name on the right of `==`/`!=` is a symbol, but the schema declares a top-level field of that name";
-    LintSymbolIsLet = "caveat::lint::symbol_is_let", Warning, "a bare name where a symbol may stand (after `==`, in a list literal) is a `let` of its rule, so it reads the let's value, not the text (`b.status == pending` beside `let pending = …`)";
+    LintSymbolIsLet = "caveat::lint::symbol_is_let", Warning, "a list literal holds symbols and a bare name that a `let` of its rule takes, so that element is the let's value, not the text (`b.status in [valid, pending]` beside `let pending = …`)";
     LintTypeMismatch = "caveat::lint::type_mismatch", Error, "an expression can never be evaluated on conforming data, e.g. `date > 100`, `lower(5)` or arithmetic on a string";
     LintUnknownField = "caveat::lint::unknown_field", Error, "a field path in an expression, filter or message placeholder names a field the schema does not declare";
     LintUnnamedRule = "caveat::lint::unnamed_rule", Warning, "a rule is written outside a `rule ID { … }` block (a style lint, reported by `caveat lint` only)";

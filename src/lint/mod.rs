@@ -371,29 +371,42 @@ fn unused_local(files: &[&PolicyFile], diags: &mut Vec<Diag>) {
     }
 }
 
-/// A warning for each bare name of `expr` in a symbol's place that a `let` of `rule` takes
-/// (LANGUAGE.md §4: the let comes first), as `pending` in `b.status in [valid, pending]` beside
-/// `let pending = …`: most often the text was meant.
+/// A warning for each element of a list literal of `expr` that is a bare name a `let` of `rule`
+/// takes, beside a bare name that is a symbol (LANGUAGE.md §4: the let comes first), as `pending`
+/// in `b.status in [valid, pending]` beside `let pending = …`: most often the text was meant.
 fn symbols_that_are_lets(
     file: &PolicyFile,
     rule: &crate::syntax::ast::Rule,
     expr: &Expr,
     diags: &mut Vec<Diag>,
 ) {
-    expr.for_each_symbol(&mut |name, span| {
-        if !rule.lets.iter().any(|local| local.name.node == name) {
+    use crate::syntax::ast::ExprKind;
+    let is_let = |name: &str| rule.lets.iter().any(|local| local.name.node == name);
+    expr.walk(&mut |e| {
+        let ExprKind::List(items) = &e.kind else {
+            return;
+        };
+        let names = || {
+            items.iter().filter_map(|item| match &item.kind {
+                ExprKind::Name(name, _) => Some((name.as_str(), item.span)),
+                _ => None,
+            })
+        };
+        if !names().any(|(name, _)| !is_let(name)) {
             return;
         }
-        diags.push(
-            Diag::warning(
-                Code::LintSymbolIsLet,
-                format!("`{name}` here is the rule's `let {name}`, not the text \"{name}\""),
-            )
-            .label(&file.source, span, "reads the let")
-            .help(format!(
-                "to compare with the text, write \"{name}\" (or give the `let` another name); to read the let, write `({name})`"
-            )),
-        );
+        for (name, span) in names().filter(|(name, _)| is_let(name)) {
+            diags.push(
+                Diag::warning(
+                    Code::LintSymbolIsLet,
+                    format!("`{name}` in this list is the rule's `let {name}`, not the text \"{name}\" as the names beside it are"),
+                )
+                .label(&file.source, span, "reads the let")
+                .help(format!(
+                    "to list the text, write \"{name}\" (or give the `let` another name); to list the let's value, write `({name})`"
+                )),
+            );
+        }
     });
 }
 

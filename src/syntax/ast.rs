@@ -381,16 +381,21 @@ impl Expr {
 
     /// Calls `f` with each name and the expression that holds it.
     fn walk_names<'e>(&'e self, in_rule: bool, f: &mut dyn FnMut(&'e str, &'e Expr)) {
+        self.walk(&mut |e| match &e.kind {
+            ExprKind::Name(n, _) => f(n, e),
+            ExprKind::AllOf(n) | ExprKind::Member(_, n) if in_rule => f(&n.node, e),
+            _ => {}
+        });
+    }
+
+    /// Calls `f` with this expression and every expression inside it, outermost first.
+    pub(crate) fn walk<'e>(&'e self, f: &mut dyn FnMut(&'e Expr)) {
         let mut stack = vec![self];
         while let Some(e) = stack.pop() {
+            f(e);
             match &e.kind {
-                ExprKind::Name(n, _) => f(n, e),
-                ExprKind::AllOf(n) if in_rule => f(&n.node, e),
-                ExprKind::Member(inner, n) if in_rule => {
-                    f(&n.node, e);
-                    stack.push(inner);
-                }
-                ExprKind::Literal(_)
+                ExprKind::Name(..)
+                | ExprKind::Literal(_)
                 | ExprKind::RecordRoot
                 | ExprKind::AllOf(_)
                 | ExprKind::Group => {}
