@@ -405,6 +405,41 @@ impl<'s> Checker<'_, 's> {
         );
     }
 
+    /// `sum(line_items.amount) != amount`: a sum of values of unknown type (a number or a
+    /// duration) compared with a string, which never compare. Reports it and says so.
+    fn sum_with_text(
+        &mut self,
+        expr: &Expr,
+        left: (&Expr, &Ty<'_>),
+        right: (&Expr, &Ty<'_>),
+    ) -> bool {
+        let is_sum =
+            |e: &Expr, t: &Ty<'_>| matches!(e.kind, ExprKind::Call(Function::Sum, _)) && !t.known();
+        let Some((sum, text)) = [(left, right), (right, left)]
+            .into_iter()
+            .find(|(a, b)| is_sum(a.0, a.1) && b.1.is_string() && !b.1.is_number())
+        else {
+            return false;
+        };
+        let (sum_text, text_text) = (self.text(sum.0.span), self.text(text.0.span));
+        let help = match &text.0.kind {
+            ExprKind::Const(Const::String(s)) if text_text == **s => format!(
+                "a bare name on the right of `==` is the text \"{s}\": write `record.{s}` for the field"
+            ),
+            _ => "compare a sum with a number, or a sum of durations with a duration".to_string(),
+        };
+        self.mismatch(
+            format!(
+                "cannot compare `{sum_text}` (a number or a duration) with `{text_text}` ({})",
+                text.1.describe()
+            ),
+            expr.span,
+            "these types never compare",
+            Some(help),
+        );
+        true
+    }
+
     /// The name of a bare symbol that is also a declared top-level field, if `operand` is one.
     fn field_named_like<'e>(&self, operand: &'e Expr) -> Option<&'e str> {
         let (Some(schema), ExprKind::Const(Const::String(s))) = (self.schema, &operand.kind) else {
@@ -488,6 +523,7 @@ impl<'s> Checker<'_, 's> {
                 }
                 if !equatable(&l, &r) {
                     self.incomparable(expr, (left, &l), (right, &r));
+                } else if self.sum_with_text(expr, (left, &l), (right, &r)) {
                 } else if aliases.is_none() && !matches!(l, Ty::Enum(_)) {
                     self.symbol_is_field(right);
                 }
