@@ -1018,7 +1018,7 @@ impl<'s> Checker<'_, 's> {
             Some(name) => {
                 let head = [Segment::Key(name.into())];
                 let ty = self.walk(root, &head, String::new(), span);
-                self.walk(ty, rest, name.to_string(), span)
+                self.walk(ty, rest, crate::syntax::path_as_written([name]), span)
             }
             None => self.walk(root, rest, String::new(), span),
         }
@@ -1078,10 +1078,8 @@ impl<'s> Checker<'_, 's> {
                 }
             };
             if let Segment::Key(key) = segment {
-                if !shown.is_empty() {
-                    shown.push('.');
-                }
-                shown.push_str(key);
+                // As a policy writes it: `record.tags.kind`, `buyer["unit name"]`.
+                shown = crate::syntax::path_extended(&shown, key);
             }
         }
         ty
@@ -1089,16 +1087,7 @@ impl<'s> Checker<'_, 's> {
 
     fn unknown_field(&mut self, record: &RecordType, parent: &str, key: &str, span: Span) {
         // A path as a policy writes it (`parent` is already so written).
-        let path = |name: &str| {
-            let written = crate::syntax::path_as_written([name]);
-            match written.strip_prefix("record") {
-                Some(rest) if !parent.is_empty() && rest.starts_with(['.', '[']) => {
-                    format!("{parent}{rest}")
-                }
-                _ if !parent.is_empty() => format!("{parent}.{written}"),
-                _ => written,
-            }
-        };
+        let path = |name: &str| crate::syntax::path_extended(parent, name);
         let full = path(key);
         let names = record.fields.iter().map(|f| f.name.as_str());
         let help = match crate::suggest::closest(key, names) {

@@ -112,7 +112,25 @@ pub(crate) fn suggestion(diag: &Diag) -> Option<String> {
             .map_or("", |i| inner.get(..=i).unwrap_or(""));
         return Some(format!("\"{folder}{suggested}\""));
     }
-    Some(suggested)
+    // A label on the last name of a path (`totl` of `all.totl`) is replaced by the last name
+    // of the suggestion: what stands before the label stays.
+    let before = label
+        .location
+        .source
+        .text()
+        .get(..label.location.span.start)
+        .unwrap_or("");
+    let kept = suggested
+        .match_indices('.')
+        .map(|(i, _)| i + 1)
+        .filter(|&i| {
+            suggested
+                .get(..i)
+                .is_some_and(|prefix| before.ends_with(prefix))
+        })
+        .max()
+        .unwrap_or(0);
+    Some(suggested.get(kept..).unwrap_or(&suggested).to_string())
 }
 
 /// A caveat diagnostic as a protocol diagnostic in the file of its first label: the code, the
@@ -171,8 +189,34 @@ fn file_of(name: &str) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
-    use super::{offset, position};
+    use super::{offset, position, suggestion};
+    use crate::diagnostic::{Code, Diag};
+    use crate::source::{SourceFile, Span};
     use lsp_types::Position;
+
+    /// The quick fix replaces what the label covers: the last name of `all.totl`, the whole of
+    /// `record.tags.kidn`.
+    #[test]
+    fn a_suggestion_keeps_what_stands_before_its_label() {
+        let text =
+            "rule r { let total = 1 note when median(all.totl) > 1 and record.tags.kidn == x }";
+        let source = SourceFile::new("p.policy", text);
+        let fix = |label: &str, help: &str| {
+            let start = text.find(label).unwrap_or(0);
+            let diag = Diag::error(Code::CheckUnknownAll, "x".to_string())
+                .label(&source, Span::new(start, start + label.len()), "here")
+                .help(help);
+            suggestion(&diag)
+        };
+        assert_eq!(
+            fix("totl", "did you mean `all.total`?").as_deref(),
+            Some("total")
+        );
+        assert_eq!(
+            fix("record.tags.kidn", "did you mean `record.tags.kind`?").as_deref(),
+            Some("record.tags.kind")
+        );
+    }
 
     #[test]
     fn positions_count_utf16_code_units() {

@@ -54,6 +54,18 @@ pub(crate) fn path_as_written<'a>(keys: impl IntoIterator<Item = &'a str>) -> St
     steps_as_written(keys.into_iter().map(Ok))
 }
 
+/// `parent` (a path as [`path_as_written`] writes it, or empty) followed by `key`, as written.
+pub(crate) fn path_extended(parent: &str, key: &str) -> String {
+    let written = path_as_written([key]);
+    match written.strip_prefix("record") {
+        Some(rest) if !parent.is_empty() && rest.starts_with(['.', '[']) => {
+            format!("{parent}{rest}")
+        }
+        _ if !parent.is_empty() => format!("{parent}.{written}"),
+        _ => written,
+    }
+}
+
 /// [`path_as_written`] of keys (`Ok`) and list positions (`Err`), a position written `[N]`
 /// (`bids.details[1].value`).
 pub(crate) fn steps_as_written<'a>(
