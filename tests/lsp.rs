@@ -1089,3 +1089,124 @@ fn editor_configurations_are_complete() {
     let neovim = read("neovim/caveat.lua");
     assert!(neovim.contains("vim.lsp.start") && neovim.contains("{ \"caveat\", \"lsp\" }"));
 }
+
+#[test]
+fn files_made_renamed_and_linked_on_disk() {
+    // A project whose policy file is renamed while the editor types: the lints stay, and
+    // `today` of caveat.toml is the date waivers are applied as of.
+    let main_text = "let unused_thing = 5\nrule big { warn when amount > 5 }\n\
+                     waive big for id == \"a\" until 2020-01-01 because \"ok\"\n";
+    let dir = common::scratch(
+        "lsp-disk",
+        &[
+            (
+                "caveat.toml",
+                "policies = [\"policies\"]\ntoday = \"2019-06-01\"\n",
+            ),
+            ("policies/main.policy", main_text),
+            (
+                "policies/other.policy",
+                "rule small { note when amount < 1 }\n",
+            ),
+        ],
+    );
+    let main = uri(&dir.join("policies/main.policy"));
+    let mut client = initialize(&dir);
+    let codes = |diagnostics: &[Value]| -> Vec<String> {
+        diagnostics
+            .iter()
+            .map(|d| d["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    client.open(&main, main_text);
+    assert_eq!(
+        codes(&client.diagnostics(&main)),
+        ["caveat::lint::unused_let"],
+        "no `expired` warning: the waiver runs to 2020, and today is 2019-06-01"
+    );
+    std::fs::rename(
+        dir.join("policies/other.policy"),
+        dir.join("policies/renamed.policy"),
+    )
+    .unwrap();
+    client.drain();
+    client.change(&main, 2, main_text);
+    assert_eq!(
+        codes(&client.diagnostics(&main)),
+        ["caveat::lint::unused_let"]
+    );
+
+    // Without a project, a file of waivers is checked with the rules beside it.
+    let loose = common::scratch(
+        "lsp-loose",
+        &[
+            ("rules.policy", "rule big { warn when amount > 5 }\n"),
+            (
+                "waivers.policy",
+                "waive big for id == \"a\" until 2099-01-01 because \"ok\"\n",
+            ),
+        ],
+    );
+    let waivers = uri(&loose.join("waivers.policy"));
+    let mut client = initialize(&loose);
+    client.open(
+        &waivers,
+        "waive big for id == \"a\" until 2099-01-01 because \"ok\"\n",
+    );
+    assert_eq!(client.diagnostics(&waivers), Vec::<Value>::new());
+
+    // A file opened through a link: its diagnostics are cleared at the URI the editor used.
+    let link = loose.with_file_name("lsp-loose-link");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&loose, &link).unwrap();
+    let linked = format!("file://{}", link.join("rules.policy").display());
+    client.open(&linked, "rule big { warn when amount > bogus(1) }\n");
+    assert_eq!(client.diagnostics(&linked).len(), 1);
+    client.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": linked}}),
+    );
+    assert_eq!(client.diagnostics(&linked), Vec::<Value>::new());
+}
+
+#[test]
+fn the_server_watches_policy_files_when_the_client_can() {
+    let dir = common::scratch(
+        "lsp-watch",
+        &[
+            ("caveat.toml", "policies = [\"policies\"]\n"),
+            (
+                "policies/main.policy",
+                "import \"lists.policy\"\nrule r { deny vendor in banned }\n",
+            ),
+        ],
+    );
+    let mut client = Client::start(&dir);
+    client.request(
+        "initialize",
+        json!({
+            "processId": null,
+            "rootUri": uri(&dir),
+            "capabilities": {"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}}},
+        }),
+    );
+    client.notify("initialized", json!({}));
+    let registration = loop {
+        let message = client.next();
+        if message["method"] == "client/registerCapability" {
+            break message;
+        }
+        client.pending.push(message);
+    };
+    let watchers = &registration["params"]["registrations"][0]["registerOptions"]["watchers"];
+    assert_eq!(watchers[0]["globPattern"], "**/*.policy", "{registration}");
+    // The import is missing until the file is made on disk; the server is told, and checks again.
+    let main = uri(&dir.join("policies/main.policy"));
+    assert!(!client.diagnostics(&main).is_empty());
+    std::fs::write(dir.join("policies/lists.policy"), "let banned = [DJI]\n").unwrap();
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": uri(&dir.join("policies/lists.policy")), "type": 1}]}),
+    );
+    assert_eq!(client.diagnostics(&main), Vec::<Value>::new());
+}

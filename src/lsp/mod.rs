@@ -53,6 +53,8 @@ struct Project {
     data: Vec<(PathBuf, Format)>,
     /// The field that names a record.
     id_field: Vec<String>,
+    /// `today` of `caveat.toml`: the date waivers are applied as of (else the current date).
+    today: Option<jiff::civil::Date>,
 }
 
 /// Finds the project of the workspace at `root` as `caveat check` would there: the nearest
@@ -61,12 +63,17 @@ fn project(root: &Path) -> Result<Project, Vec<Diag>> {
     let config_path = crate::config::find(root);
     // Confined to the project root as `caveat check` is there (no `--allow-outside`).
     let confinement = crate::project::Project::locate(root, config_path.as_deref(), false);
-    let (paths, exclude, id_field) = match &config_path {
+    let (paths, exclude, id_field, today) = match &config_path {
         Some(path) => {
             let config = crate::config::load(path).map_err(|d| vec![d])?;
             let paths =
                 crate::cli::check::config_paths(&config, &confinement).map_err(|d| vec![d])?;
-            (paths, config.exclude.clone(), config.id_field.clone())
+            (
+                paths,
+                config.exclude.clone(),
+                config.id_field.clone(),
+                config.today,
+            )
         }
         None => (
             ["policies", "examples"]
@@ -76,10 +83,14 @@ fn project(root: &Path) -> Result<Project, Vec<Diag>> {
                 .collect(),
             Vec::new(),
             None,
+            None,
         ),
     };
     if paths.is_empty() {
-        return Ok(Project::default());
+        return Ok(Project {
+            today,
+            ..Project::default()
+        });
     }
     let inputs = crate::run::discover(&paths, &exclude, Format::Yaml, &confinement)?;
     Ok(Project {
@@ -90,6 +101,7 @@ fn project(root: &Path) -> Result<Project, Vec<Diag>> {
             .split('.')
             .map(str::to_string)
             .collect(),
+        today,
     })
 }
 
@@ -111,13 +123,13 @@ struct Analysis {
 }
 
 impl Analysis {
-    fn new(workspace: Workspace, project: bool) -> Analysis {
+    fn new(workspace: Workspace, project: bool, today: jiff::civil::Date) -> Analysis {
         let names = navigate::declared_names(workspace.files.iter().map(|f| &f.ast));
         let (diags, program) = match workspace.checked {
             Ok(checked) => {
                 let mut program = checked.program;
                 let mut diags = checked.lints;
-                diags.extend(program.apply_today(crate::cli::check::current_date()));
+                diags.extend(program.apply_today(today));
                 (diags, Some(Arc::new(program)))
             }
             Err(errors) => (errors, None),
@@ -156,6 +168,34 @@ impl Analysis {
     }
 }
 
+/// The policy file at `path` and the other policy files of its folder that are not in the
+/// project's `policies`, in name order, each confined to that folder.
+fn beside(path: &Path, policies: &[PolicyInput]) -> Vec<PolicyInput> {
+    let folder = path.parent().unwrap_or(Path::new("/"));
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(folder)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| canonical(&entry.path()))
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "policy")
+                && p.is_file()
+                && !policies.iter().any(|known| known.path == *p)
+        })
+        .collect();
+    if !paths.iter().any(|p| p == path) {
+        paths.push(path.to_path_buf());
+    }
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| PolicyInput {
+            path,
+            root: folder.to_path_buf(),
+        })
+        .collect()
+}
+
 /// The canonical form of a path, or the path itself when it does not exist.
 fn canonical(path: &Path) -> PathBuf {
     path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
@@ -166,10 +206,16 @@ type Failure = (i32, String);
 
 struct Server {
     out: Sender<Message>,
+    /// The workspace folder, where the project is found again when its files change.
+    root: Option<PathBuf>,
     project: Project,
+    /// Whether the client registers file watchers for the server (`workspace/didChangeWatchedFiles`).
+    watch: bool,
     docs: BTreeMap<PathBuf, Document>,
     analyses: Vec<Analysis>,
-    published: HashSet<PathBuf>,
+    /// The files with diagnostics now, each with the URI they were published at (the client's
+    /// own, for an open file: cleared at the same URI once closed).
+    published: HashMap<PathBuf, Uri>,
     /// Bumped on every change of a text: a count of an older generation is dropped.
     generation: Arc<AtomicU64>,
     counts: Option<(u64, RuleCounts)>,
@@ -187,10 +233,12 @@ impl Server {
         let (done_tx, done_rx) = unbounded();
         let mut server = Server {
             out,
+            root: None,
             project: Project::default(),
+            watch: false,
             docs: BTreeMap::new(),
             analyses: Vec::new(),
-            published: HashSet::new(),
+            published: HashMap::new(),
             generation: Arc::new(AtomicU64::new(0)),
             counts: None,
             sample: None,
@@ -267,6 +315,12 @@ impl Server {
         self.lens_refresh = at(params, "/capabilities/workspace/codeLens/refreshSupport")
             .as_bool()
             .unwrap_or(false);
+        self.watch = at(
+            params,
+            "/capabilities/workspace/didChangeWatchedFiles/dynamicRegistration",
+        )
+        .as_bool()
+        .unwrap_or(false);
         let capabilities = json!({
             "textDocumentSync": { "openClose": true, "change": 1, "save": true },
             "hoverProvider": true,
@@ -285,25 +339,54 @@ impl Server {
                 "serverInfo": { "name": "caveat", "version": env!("CARGO_PKG_VERSION") },
             }),
         ));
-        if let Some(root) = root {
-            match project(&root) {
-                Ok(project) => self.project = project,
-                Err(diags) => {
-                    for diag in diags {
-                        self.notify(
-                            "window/showMessage",
-                            json!({ "type": 1, "message": format!("caveat: {}", diag.message) }),
-                        );
-                    }
-                }
-            }
-        }
+        self.root = root;
+        self.rediscover();
         if !self.project.data.is_empty() {
             background::sample(self.project.data.clone(), self.done_tx.clone());
         }
         if !self.project.policies.is_empty() {
             self.changed();
         }
+    }
+
+    /// Finds the project's files again (as `initialize` did): a policy file added, renamed or
+    /// deleted, or `caveat.toml` changed. A project that cannot be found is told, and the last
+    /// one kept.
+    fn rediscover(&mut self) {
+        let Some(root) = &self.root else {
+            return;
+        };
+        match project(root) {
+            Ok(project) => self.project = project,
+            Err(diags) => {
+                for diag in diags {
+                    self.notify(
+                        "window/showMessage",
+                        json!({ "type": 1, "message": format!("caveat: {}", diag.message) }),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Asks the client to tell the server when policy files or `caveat.toml` change on disk.
+    fn register_watchers(&mut self) {
+        if !self.watch {
+            return;
+        }
+        self.next_id += 1;
+        self.send(Request::new(
+            RequestId::from(self.next_id),
+            "client/registerCapability".to_string(),
+            json!({ "registrations": [{
+                "id": "caveat-files",
+                "method": "workspace/didChangeWatchedFiles",
+                "registerOptions": { "watchers": [
+                    { "globPattern": "**/*.policy" },
+                    { "globPattern": "**/caveat.toml" },
+                ] },
+            }] }),
+        ));
     }
 
     /// Handles one message; `Some` when the server is to stop.
@@ -365,6 +448,15 @@ impl Server {
     }
 
     fn notification(&mut self, method: &str, params: Value) {
+        match method {
+            "initialized" => return self.register_watchers(),
+            // A policy file or the config changed on disk, outside the editor.
+            "workspace/didChangeWatchedFiles" => {
+                self.rediscover();
+                return self.changed();
+            }
+            _ => {}
+        }
         let uri = at(&params, "/textDocument/uri")
             .as_str()
             .and_then(|u| u.parse::<Uri>().ok());
@@ -428,6 +520,17 @@ impl Server {
             "textDocument/didSave" => {}
             _ => return,
         }
+        // Opening, closing or saving a file may follow a file made, renamed or deleted; a
+        // change only when a file of the project is gone (renamed away while the editor typed).
+        let gone = || {
+            self.project
+                .policies
+                .iter()
+                .any(|p| !self.docs.contains_key(&p.path) && !p.path.exists())
+        };
+        if method != "textDocument/didChange" || gone() {
+            self.rediscover();
+        }
         self.changed();
     }
 
@@ -439,25 +542,39 @@ impl Server {
             .iter()
             .map(|(path, doc)| (path.clone(), doc.text.clone()))
             .collect();
+        let today = self
+            .project
+            .today
+            .unwrap_or_else(crate::cli::check::current_date);
         let mut analyses = Vec::new();
         if !self.project.policies.is_empty() {
             analyses.push(Analysis::new(
                 check_workspace(&self.project.policies, overlay.clone()),
                 true,
+                today,
             ));
         }
         for path in self.docs.keys() {
             if analyses.iter().any(|a: &Analysis| a.file(path).is_some()) {
                 continue;
             }
-            let input = PolicyInput {
+            // Outside the project, a file is checked alone, or, when its waivers or tests name
+            // rules it does not have, with the policy files beside it (as `caveat check
+            // FOLDER` would check them).
+            let alone = PolicyInput {
                 path: path.clone(),
                 root: path.parent().unwrap_or(Path::new("/")).to_path_buf(),
             };
-            analyses.push(Analysis::new(
-                check_workspace(&[input], overlay.clone()),
-                false,
-            ));
+            let mut workspace = check_workspace(&[alone], overlay.clone());
+            let names_others = workspace.checked.as_ref().is_err_and(|errors| {
+                errors
+                    .iter()
+                    .any(|d| d.code == crate::diagnostic::Code::CheckUnknownRule)
+            });
+            if names_others {
+                workspace = check_workspace(&beside(path, &self.project.policies), overlay.clone());
+            }
+            analyses.push(Analysis::new(workspace, false, today));
         }
         self.analyses = analyses;
         self.publish();
@@ -502,14 +619,23 @@ impl Server {
                 }
             }
         }
-        for stale in self.published.drain() {
-            by_file.entry(stale).or_default();
+        let earlier = std::mem::take(&mut self.published);
+        for stale in earlier.keys() {
+            by_file.entry(stale.clone()).or_default();
         }
+        let mut published = HashMap::new();
         for (path, diagnostics) in &by_file {
             let doc = self.docs.get(path);
-            let Some(uri) = doc.map(|d| d.uri.clone()).or_else(|| convert::uri_of(path)) else {
+            let uri = doc
+                .map(|d| d.uri.clone())
+                .or_else(|| earlier.get(path).cloned())
+                .or_else(|| convert::uri_of(path));
+            let Some(uri) = uri else {
                 continue;
             };
+            if !diagnostics.is_empty() {
+                published.insert(path.clone(), uri.clone());
+            }
             self.notify(
                 "textDocument/publishDiagnostics",
                 json!({
@@ -519,11 +645,7 @@ impl Server {
                 }),
             );
         }
-        self.published = by_file
-            .into_iter()
-            .filter(|(_, d)| !d.is_empty())
-            .map(|(path, _)| path)
-            .collect();
+        self.published = published;
     }
 
     fn background(&mut self, done: Done) {
