@@ -24,10 +24,45 @@ fn line_starts(text: &str) -> impl Iterator<Item = usize> + '_ {
 
 /// The protocol position of byte `offset` of `text`.
 pub(crate) fn position(text: &str, offset: usize) -> Position {
-    let offset = floor_boundary(text, offset.min(text.len()));
-    let (line, line_start) = line_starts(text)
-        .take_while(|&start| start <= offset)
-        .fold((0usize, 0usize), |(line, _), start| (line + 1, start));
+    Lines::default().position(text, offset)
+}
+
+/// Where the lines of texts start, found once per text while one answer is made (converting
+/// every diagnostic or symbol of a long file from its start each time took seconds). A text is
+/// known by its address and length, which stay its own while the `Lines` lives, as the texts
+/// outlive the answer being made.
+#[derive(Default)]
+pub(crate) struct Lines {
+    starts: std::collections::HashMap<(usize, usize), Vec<usize>>,
+}
+
+impl Lines {
+    /// The protocol position of byte `offset` of `text`.
+    pub(crate) fn position(&mut self, text: &str, offset: usize) -> Position {
+        let offset = floor_boundary(text, offset.min(text.len()));
+        let starts = self
+            .starts
+            .entry((text.as_ptr() as usize, text.len()))
+            .or_insert_with(|| line_starts(text).collect());
+        let line = starts.partition_point(|&start| start <= offset);
+        let line_start = line
+            .checked_sub(1)
+            .and_then(|i| starts.get(i).copied())
+            .unwrap_or(0);
+        utf16_position(text, line, line_start, offset)
+    }
+
+    /// The protocol range of a span of `text`.
+    pub(crate) fn range(&mut self, text: &str, span: Span) -> Range {
+        Range::new(
+            self.position(text, span.start),
+            self.position(text, span.end),
+        )
+    }
+}
+
+/// The position of byte `offset` of `text` on line `line`, which starts at `line_start`.
+fn utf16_position(text: &str, line: usize, line_start: usize, offset: usize) -> Position {
     let character: usize = text
         .get(line_start..offset)
         .unwrap_or("")
@@ -63,7 +98,7 @@ pub(crate) fn offset(text: &str, position: Position) -> usize {
 
 /// The protocol range of a span of `text`.
 pub(crate) fn range(text: &str, span: Span) -> Range {
-    Range::new(position(text, span.start), position(text, span.end))
+    Lines::default().range(text, span)
 }
 
 fn floor_boundary(text: &str, mut offset: usize) -> usize {
@@ -136,7 +171,7 @@ pub(crate) fn suggestion(diag: &Diag) -> Option<String> {
 /// A caveat diagnostic as a protocol diagnostic in the file of its first label: the code, the
 /// help after the message, the other labels as related information, and the replacement of a
 /// did-you-mean in `data` for the quick fix. `None` for a diagnostic without a label.
-pub(crate) fn diagnostic(diag: &Diag) -> Option<(PathBuf, Diagnostic)> {
+pub(crate) fn diagnostic(diag: &Diag, lines: &mut Lines) -> Option<(PathBuf, Diagnostic)> {
     let primary = diag.labels.first()?;
     let text = primary.location.source.text();
     let mut message = diag.message.clone();
@@ -155,7 +190,7 @@ pub(crate) fn diagnostic(diag: &Diag) -> Option<(PathBuf, Diagnostic)> {
             Some(DiagnosticRelatedInformation {
                 location: Location::new(
                     uri_of(&file_of(source.name()))?,
-                    range(source.text(), label.location.span),
+                    lines.range(source.text(), label.location.span),
                 ),
                 message: if label.text.is_empty() {
                     "here".to_string()
@@ -166,7 +201,7 @@ pub(crate) fn diagnostic(diag: &Diag) -> Option<(PathBuf, Diagnostic)> {
         })
         .collect();
     let diagnostic = Diagnostic {
-        range: range(text, primary.location.span),
+        range: lines.range(text, primary.location.span),
         severity: Some(match diag.severity {
             Severity::Error => DiagnosticSeverity::ERROR,
             Severity::Warning => DiagnosticSeverity::WARNING,
@@ -226,6 +261,41 @@ mod tests {
         assert_eq!(offset(text, Position::new(1, 3)), x);
         assert_eq!(offset(text, Position::new(9, 0)), text.len());
         assert_eq!(offset(text, Position::new(0, 99)), 1);
+    }
+
+    /// One `Lines` gives every offset of a text, and of another text, what a count from the
+    /// start gives.
+    #[test]
+    fn lines_found_once_give_the_positions_counted_from_the_start() {
+        let texts = ["a\r\nbé\r𝄞c\n\nd", "x\ny"];
+        let mut lines = super::Lines::default();
+        for text in texts {
+            for offset in 0..=text.len() + 2 {
+                let (mut line, mut character) = (0u32, 0u32);
+                let mut chars = text.char_indices().peekable();
+                while let Some((i, c)) = chars.next() {
+                    if i >= offset.min(text.len())
+                        || !text.is_char_boundary(offset.min(text.len()))
+                            && i + c.len_utf8() > offset
+                    {
+                        break;
+                    }
+                    let crlf = c == '\r' && chars.peek().is_some_and(|&(_, n)| n == '\n');
+                    if c == '\n' || (c == '\r' && !crlf) {
+                        (line, character) = (line + 1, 0);
+                    } else if !crlf {
+                        character += u32::try_from(c.len_utf16()).unwrap_or(0);
+                    } else {
+                        character += 1;
+                    }
+                }
+                assert_eq!(
+                    lines.position(text, offset),
+                    Position::new(line, character),
+                    "{text:?} at {offset}"
+                );
+            }
+        }
     }
 
     /// A lone CR ends a line as LF and CRLF do, to the protocol.

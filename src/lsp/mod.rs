@@ -598,13 +598,14 @@ impl Server {
 
     /// Publishes every file's diagnostics, and clears those of files that no longer have any.
     fn publish(&mut self) {
+        let mut lines = convert::Lines::default();
         let mut by_file: BTreeMap<PathBuf, Vec<lsp_types::Diagnostic>> = BTreeMap::new();
         for analysis in &self.analyses {
             for file in &analysis.files {
                 by_file.entry(file.path.clone()).or_default();
             }
             for diag in &analysis.diags {
-                match convert::diagnostic(diag) {
+                match convert::diagnostic(diag, &mut lines) {
                     Some((path, diagnostic)) => {
                         let list = by_file.entry(canonical(&path)).or_default();
                         if !list
@@ -977,13 +978,15 @@ impl Server {
         const EVENT: u32 = 24;
         const STRUCT: u32 = 23;
         const VARIABLE: u32 = 13;
+        let lines = std::cell::RefCell::new(convert::Lines::default());
         let symbol = |name: &str, detail: &str, kind: u32, span: Span, selection: Span| {
+            let mut lines = lines.borrow_mut();
             json!({
                 "name": name,
                 "detail": detail,
                 "kind": kind,
-                "range": convert::range(text, span),
-                "selectionRange": convert::range(text, selection),
+                "range": lines.range(text, span),
+                "selectionRange": lines.range(text, selection),
             })
         };
         let mut symbols = Vec::new();
