@@ -1044,3 +1044,30 @@ fn a_folder_named_by_a_link_is_walked_without_a_skip() {
     let out = scene.caveat(&["check", "--format", "json", "outer"]);
     assert_eq!(json(&out)["summary"]["skipped"], 1, "{}", all(&out));
 }
+
+#[test]
+fn fmt_keeps_a_files_owner_and_leaves_hard_links_alone() {
+    use std::os::unix::fs::MetadataExt as _;
+    let scene = Scene::new(&[
+        ("policies/a.policy", "deny   vendor DJI\n"),
+        ("policies/b.policy", "deny   vendor Autel\n"),
+    ]);
+    // A second link to a.policy: replacing a.policy would leave the link with the old text.
+    std::fs::hard_link(
+        scene.repo().join("policies/a.policy"),
+        scene.repo().join("a-link.policy"),
+    )
+    .unwrap();
+    // b.policy owned by another user where the tests may give it one (as root), else by us.
+    let b = scene.repo().join("policies/b.policy");
+    let _ = std::os::unix::fs::chown(&b, Some(65534), Some(65534));
+    let before = std::fs::metadata(&b).unwrap();
+    let out = scene.caveat(&["fmt", "policies"]);
+    assert_eq!(out.status.code(), Some(2), "{}", all(&out));
+    assert!(stderr(&out).contains("hard links"), "{}", all(&out));
+    assert_eq!(scene.read("policies/a.policy"), "deny   vendor DJI\n");
+    // The other file is formatted, with its owner kept.
+    assert_eq!(scene.read("policies/b.policy"), "deny vendor Autel\n");
+    let after = std::fs::metadata(&b).unwrap();
+    assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
+}

@@ -153,9 +153,27 @@ fn print_diff(name: &str, old: &str, new: &str) {
     let _ = stdout.write_all(text.as_bytes());
 }
 
+/// Gives the new `file` the owner and group of the file it replaces (`metadata`); an error when
+/// the user running caveat may not.
+#[cfg(unix)]
+fn keep_owner(file: &std::fs::File, metadata: &std::fs::Metadata) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt as _;
+    std::os::unix::fs::fchown(file, Some(metadata.uid()), Some(metadata.gid())).map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!(
+                "its owner ({}:{}) cannot be kept on the formatted copy ({e})",
+                metadata.uid(),
+                metadata.gid()
+            ),
+        )
+    })
+}
+
 /// Replaces `path` with `text` so that an interrupted run leaves the old file or the new one,
 /// never half of one: a temporary file in the same folder, synced, with the old file's
-/// permissions, renamed over it.
+/// permissions and owner, renamed over it. A file with other hard links, or whose owner cannot be
+/// kept, is refused: replacing it would split the links or hand it to the user running caveat.
 pub(crate) fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     let folder = path
         .parent()
@@ -172,6 +190,17 @@ pub(crate) fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
             "it is a symbolic link or not a regular file; caveat replaces only regular files",
         ));
     }
+    #[cfg(unix)]
+    if let Ok(metadata) = std::fs::metadata(path) {
+        use std::os::unix::fs::MetadataExt as _;
+        if metadata.nlink() > 1 {
+            return Err(std::io::Error::other(format!(
+                "it has {} hard links, which replacing it would separate; caveat replaces only \
+                 files with one link",
+                metadata.nlink()
+            )));
+        }
+    }
     let temp = folder.join(format!(".{file_name}.{}.caveat-fmt", std::process::id()));
     let result = (|| {
         let mut file = std::fs::OpenOptions::new()
@@ -182,6 +211,8 @@ pub(crate) fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
         file.sync_all()?;
         if let Ok(metadata) = std::fs::metadata(path) {
             std::fs::set_permissions(&temp, metadata.permissions())?;
+            #[cfg(unix)]
+            keep_owner(&file, &metadata)?;
         }
         std::fs::rename(&temp, path)
     })();
