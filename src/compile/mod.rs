@@ -1381,21 +1381,25 @@ fn static_non_boolean(expr: &Expr) -> Option<&'static str> {
     }
 }
 
-/// The text with every run of whitespace made one space, and comments left out.
+/// The text on one line, spaced as `caveat fmt` spaces it, comments left out.
 pub(crate) fn collapse_whitespace(text: &str) -> String {
-    if !text.contains('#') {
-        return text.split_whitespace().collect::<Vec<_>>().join(" ");
-    }
-    // A comment inside an expression written over several lines is not part of its text.
+    // Spaced as `caveat fmt` spaces it, so that a generated message or an explanation reads the
+    // same however the policy is laid out (`amount>5` is `amount > 5`); a comment inside an
+    // expression written over several lines is not part of its text.
+    use crate::syntax::tokens::{Kind, space_between, tokens};
     let mut out = String::with_capacity(text.len());
-    for token in crate::syntax::tokens::tokens(text) {
-        if token.kind == crate::syntax::tokens::Kind::Comment {
+    let mut previous = None;
+    for token in tokens(text) {
+        if token.kind == Kind::Comment {
             continue;
         }
-        if !out.is_empty() && (token.spaced || token.line_start) {
+        if let Some(previous) = &previous
+            && space_between(previous, &token)
+        {
             out.push(' ');
         }
         out.push_str(token.text);
+        previous = Some(token);
     }
     out
 }

@@ -198,8 +198,23 @@ fn test_data_ranges<'c>(
 /// The length of the date-time literal at the start of `text` (`2020-07-14T17:00`,
 /// `2020-07-14T17:00:00.5+02:00`), as the grammar reads one; `None` when none starts there.
 pub(crate) fn datetime_len(text: &str) -> Option<usize> {
-    let mut pairs = PolicyParser::parse(Rule::datetime, text).ok()?;
-    Some(pairs.next()?.as_span().end())
+    // Tried on the first bytes only: a failed parse costs the length of its line (pest finds
+    // the line of the error), and the tokenizer tries every number of a line (a line of
+    // 100,000 `and amount > 1` took minutes). A literal that reaches the cut is parsed whole;
+    // one longer than the cut (a fraction of a hundred digits) is not taken for one.
+    let mut cut = text.len().min(128);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let head = text.get(..cut).unwrap_or(text);
+    let parse = |text| -> Option<usize> {
+        let mut pairs = PolicyParser::parse(Rule::datetime, text).ok()?;
+        Some(pairs.next()?.as_span().end())
+    };
+    match parse(head)? {
+        len if len < cut || cut == text.len() => Some(len),
+        _ => parse(text),
+    }
 }
 
 /// The length of the YAML flow mapping or sequence (`given { … }`, `given [ … ]`) at the start
