@@ -15,10 +15,10 @@ pub fn empty_policy_files(policies: &[PolicyInput]) -> Vec<Diag> {
         .iter()
         .filter_map(|policy| {
             let text = std::fs::read_to_string(&policy.path).ok()?;
-            let empty = text
-                .lines()
-                .map(str::trim)
-                .all(|line| line.is_empty() || line.starts_with('#') || line == "\u{feff}");
+            // Comments end at any line end, a lone CR too (as the parser has it).
+            let empty = crate::syntax::tokens::tokens(text.trim_start_matches('\u{feff}'))
+                .iter()
+                .all(|token| token.kind == crate::syntax::tokens::Kind::Comment);
             empty.then(|| {
                 let source = SourceFile::new(policy.path.display().to_string(), text);
                 Diag::warning(

@@ -627,13 +627,16 @@ fn nothing_checked_is_a_warning_not_a_pass() {
                 "let uas = [Parrot]\ndeny vendor in uas\n",
             ),
             ("only_lets/names.policy", "let uas = [DJI]\n"),
+            // A lone CR ends a comment, as the parser has it: a rule follows.
+            ("cr/rule.policy", "# a comment\rnote when vendor == DJI\n"),
+            ("cr_empty/e.policy", "\u{feff}# a\r# b\r"),
             ("d/buys.yaml", RECORDS),
             ("d/empty.yaml", ""),
             ("d/header.csv", "id,vendor\n"),
             ("d/none.json", "[]\n"),
         ],
     );
-    let cases: [(&[&str], &[&str]); 5] = [
+    let cases: [(&[&str], &[&str]); 7] = [
         (
             &["p/ban.policy", "p/empty.policy", "d/buys.yaml"],
             &["caveat::input::empty_policy"],
@@ -650,6 +653,11 @@ fn nothing_checked_is_a_warning_not_a_pass() {
         ),
         (&["p/ban.policy"], &["caveat::input::no_records"]),
         (&["lets", "d/buys.yaml"], &[]),
+        (&["cr", "d/buys.yaml"], &[]),
+        (
+            &["p/ban.policy", "cr_empty", "d/buys.yaml"],
+            &["caveat::input::empty_policy"],
+        ),
     ];
     for (paths, codes) in cases {
         let mut args = vec!["check", "--format", "json"];
