@@ -177,7 +177,7 @@ fn checked_table<'py>(
     Err(failure(py, "data", summary, &checked.errors, Some(table)))
 }
 
-/// Evaluates `check` on every row of the batches; `first_row` counts the first batch's first row.
+/// Evaluates `check` on every row of the chunks (struct arrays); `first_row` counts the first chunk's first row.
 fn add_chunks(
     check: &mut RecordCheck<'_>,
     chunks: &[StructArray],

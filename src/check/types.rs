@@ -424,7 +424,7 @@ impl<'s> Checker<'_, 's> {
         let (sum_text, text_text) = (self.text(sum.0.span), self.text(text.0.span));
         let help = match &text.0.kind {
             ExprKind::Const(Const::String(s)) if text_text == **s => format!(
-                "a bare name on the right of `==` is the text \"{s}\": write `record.{s}` for the field"
+                "a bare name on the right of `==` or `!=` is the text \"{s}\": write `record.{s}` for the field"
             ),
             _ => "compare a sum with a number, or a sum of durations with a duration".to_string(),
         };

@@ -364,15 +364,37 @@ impl<'a> Compiler<'a> {
             },
             A::List(items) => match self.const_set(items) {
                 Ok(set) => ExprKind::InSet(needle, Arc::new(set), negated),
-                // An element computed per record: a list like any other.
-                Err(items) => ExprKind::InList(
-                    needle,
-                    Box::new(Expr {
-                        kind: ExprKind::List(items),
-                        span: list.span,
-                    }),
-                    negated,
-                ),
+                // Elements computed per record: a list like any other, beside the set of the
+                // constants (whose aliases keep their spellings). `not in` is in neither.
+                Err((set, computed)) => {
+                    let computed = ExprKind::InList(
+                        needle.clone(),
+                        Box::new(Expr {
+                            kind: ExprKind::List(computed),
+                            span: list.span,
+                        }),
+                        negated,
+                    );
+                    if set.is_empty() {
+                        return computed;
+                    }
+                    let span = needle.span.join(list.span);
+                    let both = vec![
+                        Expr {
+                            kind: ExprKind::InSet(needle, Arc::new(set), negated),
+                            span,
+                        },
+                        Expr {
+                            kind: computed,
+                            span,
+                        },
+                    ];
+                    if negated {
+                        ExprKind::And(both)
+                    } else {
+                        ExprKind::Or(both)
+                    }
+                }
             },
             _ => {
                 let haystack = self.expr(list);
@@ -400,12 +422,14 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    /// Builds the membership set of a list literal's elements; when one is computed per record
-    /// (a rule's `let`, a field path), the compiled elements instead.
-    pub(crate) fn const_set(&mut self, items: &[ast::Expr]) -> Result<ConstSet, Vec<Expr>> {
+    /// Builds the membership set of a list literal's elements; when some are computed per record
+    /// (a rule's `let`, a field path), the set of the others and those compiled.
+    pub(crate) fn const_set(
+        &mut self,
+        items: &[ast::Expr],
+    ) -> Result<ConstSet, (ConstSet, Vec<Expr>)> {
         let mut set = ConstSet::default();
-        let mut compiled = Vec::with_capacity(items.len());
-        let mut computed = false;
+        let mut computed = Vec::new();
         for item in items {
             let expr = self.expr(item);
             if let A::Name(name, _) = &item.kind
@@ -417,11 +441,14 @@ impl<'a> Compiler<'a> {
             } else if let ExprKind::Const(constant) = &expr.kind {
                 set.insert(constant.clone());
             } else {
-                computed = true;
+                computed.push(expr);
             }
-            compiled.push(expr);
         }
-        if computed { Err(compiled) } else { Ok(set) }
+        if computed.is_empty() {
+            Ok(set)
+        } else {
+            Err((set, computed))
+        }
     }
 
     /// The text of `span` as written, a message placeholder's `\"` read as the quote it is.
@@ -1376,32 +1403,16 @@ fn static_non_boolean(expr: &Expr) -> Option<&'static str> {
             Function::Distinct | Function::Sort | Function::Flatten => Some("a list"),
             Function::Min | Function::Max => None,
         },
-        ExprKind::Comprehension(..) => Some("a list"),
+        ExprKind::Comprehension(..) | ExprKind::List(_) => Some("a list"),
         _ => None,
     }
 }
 
-/// The text on one line, spaced as `caveat fmt` spaces it, comments left out.
+/// The text on one line, spaced as `caveat fmt` spaces it, comments left out: a generated
+/// message or an explanation reads the same however the policy is laid out (`amount>5` is
+/// `amount > 5`).
 pub(crate) fn collapse_whitespace(text: &str) -> String {
-    // Spaced as `caveat fmt` spaces it, so that a generated message or an explanation reads the
-    // same however the policy is laid out (`amount>5` is `amount > 5`); a comment inside an
-    // expression written over several lines is not part of its text.
-    use crate::syntax::tokens::{Kind, space_between, tokens};
-    let mut out = String::with_capacity(text.len());
-    let mut previous = None;
-    for token in tokens(text) {
-        if token.kind == Kind::Comment {
-            continue;
-        }
-        if let Some(previous) = &previous
-            && space_between(previous, &token)
-        {
-            out.push(' ');
-        }
-        out.push_str(token.text);
-        previous = Some(token);
-    }
-    out
+    crate::syntax::tokens::one_line(text)
 }
 
 /// Splits a message into text and its placeholders, `compiled` holding each placeholder's

@@ -1402,6 +1402,11 @@ pub struct ConstSet {
 }
 
 impl ConstSet {
+    /// Whether it holds nothing at all (no string, alias or other element).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.strings.is_empty() && self.aliases.normalized.is_empty() && self.others.is_empty()
+    }
+
     /// Adds an element: a string to [`ConstSet::strings`], unless it reads as a date or a
     /// date-time (`"2020-07-14T16:00:00+01:00"` is `"2020-07-14T15:00:00Z"` to `==`).
     pub(crate) fn insert(&mut self, element: Const) {

@@ -348,6 +348,9 @@ fn unused_local(files: &[&PolicyFile], diags: &mut Vec<Diag>) {
             expr.for_each_name_a_let_may_be(&mut |name| {
                 used.insert(name);
             });
+        }
+        // In the rule's own file (its waivers may stand in another).
+        for expr in statement_exprs(statement) {
             symbols_that_are_lets(file, rule, expr, diags);
         }
         for local in &rule.lets {

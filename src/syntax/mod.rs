@@ -200,8 +200,9 @@ fn test_data_ranges<'c>(
 pub(crate) fn datetime_len(text: &str) -> Option<usize> {
     // Tried on the first bytes only: a failed parse costs the length of its line (pest finds
     // the line of the error), and the tokenizer tries every number of a line (a line of
-    // 100,000 `and amount > 1` took minutes). A literal that reaches the cut is parsed whole;
-    // one longer than the cut (a fraction of a hundred digits) is not taken for one.
+    // 100,000 `and amount > 1` took minutes). A literal that ends near the cut (where an offset
+    // may have been cut off) is parsed again whole; one that does not start as a date-time in
+    // the first bytes is none.
     let mut cut = text.len().min(128);
     while !text.is_char_boundary(cut) {
         cut -= 1;
@@ -212,7 +213,7 @@ pub(crate) fn datetime_len(text: &str) -> Option<usize> {
         Some(pairs.next()?.as_span().end())
     };
     match parse(head)? {
-        len if len < cut || cut == text.len() => Some(len),
+        len if len + 16 < cut || cut == text.len() => Some(len),
         _ => parse(text),
     }
 }

@@ -227,6 +227,22 @@ pub(crate) fn one_line(text: &str) -> String {
 mod tests {
     use super::*;
 
+    /// A date-time is one token whatever its length, an offset near the 128 bytes first tried
+    /// included.
+    #[test]
+    fn a_long_date_time_is_one_token() {
+        for zeros in [1, 100, 105, 110, 200] {
+            let literal = format!("2020-07-14T17:00:00.{}+02:00", "0".repeat(zeros));
+            let text = format!("at > {literal} and n > 1");
+            let words: Vec<&str> = tokens(&text).iter().map(|t| t.text).collect();
+            assert_eq!(
+                words,
+                ["at", ">", literal.as_str(), "and", "n", ">", "1"],
+                "{zeros}"
+            );
+        }
+    }
+
     /// A key's text reads as the formatter writes it, so formatting never renames a group key.
     #[test]
     fn one_line_is_the_formatter_s_spacing() {
