@@ -1210,3 +1210,30 @@ fn the_server_watches_policy_files_when_the_client_can() {
     );
     assert_eq!(client.diagnostics(&main), Vec::<Value>::new());
 }
+
+#[test]
+fn a_broken_config_is_told_once_not_at_every_save() {
+    let dir = common::scratch(
+        "lsp-broken-config",
+        &[
+            ("caveat.toml", "policies = [\n"),
+            ("a.policy", "rule r { note when amount > 1 }\n"),
+        ],
+    );
+    let a = uri(&dir.join("a.policy"));
+    let mut client = initialize(&dir);
+    client.open(&a, "rule r { note when amount > 1 }\n");
+    client.diagnostics(&a);
+    for version in 2..4 {
+        client.notify("textDocument/didSave", json!({"textDocument": {"uri": a}}));
+        client.change(&a, version, "rule r { note when amount > 2 }\n");
+        client.diagnostics(&a);
+    }
+    // Told when the server started, and not again for each open, save and change.
+    let told = client
+        .pending
+        .iter()
+        .filter(|m| m["method"] == "window/showMessage")
+        .count();
+    assert_eq!(told, 1, "{:?}", client.pending);
+}

@@ -211,6 +211,8 @@ struct Server {
     project: Project,
     /// Whether the client registers file watchers for the server (`workspace/didChangeWatchedFiles`).
     watch: bool,
+    /// Why the project could not be found the last time, as told (told again only if it changes).
+    project_trouble: Option<String>,
     docs: BTreeMap<PathBuf, Document>,
     analyses: Vec<Analysis>,
     /// The files with diagnostics now, each with the URI they were published at (the client's
@@ -236,6 +238,7 @@ impl Server {
             root: None,
             project: Project::default(),
             watch: false,
+            project_trouble: None,
             docs: BTreeMap::new(),
             analyses: Vec::new(),
             published: HashMap::new(),
@@ -357,13 +360,21 @@ impl Server {
             return;
         };
         match project(root) {
-            Ok(project) => self.project = project,
+            Ok(project) => {
+                self.project = project;
+                self.project_trouble = None;
+            }
             Err(diags) => {
-                for diag in diags {
-                    self.notify(
-                        "window/showMessage",
-                        json!({ "type": 1, "message": format!("caveat: {}", diag.message) }),
-                    );
+                let trouble: Vec<String> = diags.iter().map(|d| d.message.clone()).collect();
+                let trouble = trouble.join("\n");
+                if self.project_trouble.as_ref() != Some(&trouble) {
+                    for diag in diags {
+                        self.notify(
+                            "window/showMessage",
+                            json!({ "type": 1, "message": format!("caveat: {}", diag.message) }),
+                        );
+                    }
+                    self.project_trouble = Some(trouble);
                 }
             }
         }
