@@ -523,8 +523,10 @@ impl<'s> Checker<'_, 's> {
                 }
                 if !equatable(&l, &r) {
                     self.incomparable(expr, (left, &l), (right, &r));
-                } else if self.sum_with_text(expr, (left, &l), (right, &r)) {
-                } else if aliases.is_none() && !matches!(l, Ty::Enum(_)) {
+                } else if !self.sum_with_text(expr, (left, &l), (right, &r))
+                    && aliases.is_none()
+                    && !matches!(l, Ty::Enum(_))
+                {
                     self.symbol_is_field(right);
                 }
                 Ty::Bool
@@ -568,12 +570,9 @@ impl<'s> Checker<'_, 's> {
                 }
                 Ty::Bool
             }
-            ExprKind::InList(needle, list, _) if matches!(list.kind, ExprKind::List(_)) => {
+            ExprKind::InList(needle, list, _) if let ExprKind::List(items) = &list.kind => {
                 // `b.status in [valid, pending]`: each element is compared with the needle.
                 let n = self.ty(needle);
-                let ExprKind::List(items) = &list.kind else {
-                    return Ty::Bool;
-                };
                 for item in items {
                     let t = self.ty(item);
                     if !equatable(&n, &t) {

@@ -296,6 +296,15 @@ fn compile(input: &InputArgs, inputs: &run::Inputs) -> Result<Compiled, Vec<Diag
     })
 }
 
+/// The globs that leave entries out of the folders walked: `--exclude`, else the config's.
+pub(crate) fn exclude(input: &InputArgs, config: &Config) -> Vec<String> {
+    if input.exclude.is_empty() {
+        config.exclude.clone()
+    } else {
+        input.exclude.clone()
+    }
+}
+
 /// The config, the run options and the files to read, from the arguments over the config file
 /// over the defaults.
 pub(crate) fn prepare_inputs(
@@ -310,11 +319,7 @@ pub(crate) fn prepare_inputs(
         .clone()
         .or_else(|| config.id_field.clone())
         .unwrap_or_else(|| "id".to_string());
-    let exclude = if input.exclude.is_empty() {
-        config.exclude.clone()
-    } else {
-        input.exclude.clone()
-    };
+    let exclude = exclude(input, &config);
     let defaults = Limits::default();
     let options = RunOptions {
         paths: paths.clone(),

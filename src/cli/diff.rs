@@ -363,11 +363,7 @@ pub fn run(args: &Args) -> Exit {
             return Exit::Trouble;
         }
     };
-    let exclude = if args.input.exclude.is_empty() {
-        config.exclude.clone()
-    } else {
-        args.input.exclude.clone()
-    };
+    let exclude = super::check::exclude(&args.input, &config);
     let base = match base_policies(&args.base, &head_paths) {
         Ok(base) => base,
         Err(diag) => {

@@ -73,8 +73,7 @@ pub fn run(args: &Args) -> Exit {
             explain(program, &record, rule)
         };
         if let Some(explanation) = explanation {
-            let (line, column) = record.line_col(record.root.span.start);
-            let shown = format!("{name} ({}:{line}:{column})", record.source.name());
+            let shown = shown_record(&name, &record);
             print!(
                 "{}",
                 crate::report::text::visible(&render(program, &explanation, &shown))
@@ -103,6 +102,12 @@ pub fn run(args: &Args) -> Exit {
     }
 }
 
+/// A record as an explanation's head names it: `NAME (FILE:LINE:COLUMN)`.
+fn shown_record(name: &str, record: &crate::data::Record) -> String {
+    let (line, column) = record.line_col(record.root.span.start);
+    format!("{name} ({}:{line}:{column})", record.source.name())
+}
+
 /// `explain` of a rule across records: every record is read and grouped as `check` does, then
 /// the group (or record) named `name` is explained. `None` for a rule without `per` that kept
 /// no record of that name (its filters or `where` left it out): the record is explained as a
@@ -122,13 +127,13 @@ fn explain_across(
     let mut kept = crate::eval::across::AcrossRecords::default();
     let plan = crate::eval::across::Plan::new(program);
     let mut trouble = Vec::new();
-    // Where the record of that name stands (the first of the name), for a rule without `per`.
-    let mut place = None;
+    // The record of that name as an explanation names it (the first of the name), for a rule
+    // without `per`.
+    let mut shown = None;
     each_record((prepared, stdin), &mut trouble, |record| {
         let record_name = crate::eval::record_label(&record, id_field);
-        if place.is_none() && *record_name == *name {
-            let (line, column) = record.line_col(record.root.span.start);
-            place = Some(format!("{}:{line}:{column}", record.source.name()));
+        if shown.is_none() && *record_name == *name {
+            shown = Some(shown_record(name, &record));
         }
         let mut collected = Vec::new();
         crate::eval::across::collect(program, &plan, &record, &record_name, &mut collected);
@@ -140,8 +145,8 @@ fn explain_across(
     match crate::eval::across::explain_group(program, &kept, rule, name) {
         Some(explanation) => {
             // A record is named as a per-record rule's explanation names it.
-            let shown = match place {
-                Some(place) if !grouped => format!("{name} ({place})"),
+            let shown = match shown {
+                Some(record) if !grouped => record,
                 _ => format!("the group `{name}`"),
             };
             print!(

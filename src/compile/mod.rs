@@ -1245,24 +1245,24 @@ impl<'a> Compiler<'a> {
             // `round`'s digits out of range are the type checker's to tell, with its help.
             Some(Err(_)) if *function == Function::Round => call,
             Some(Err(why)) => {
-                self.constant_fails(&why, true, call.span);
+                self.constant_fails(Some(*function), &why, true, call.span);
                 Self::failed(call.span)
             }
             None => call,
         }
     }
 
-    /// Reports that arithmetic or a function of constants (numbers, when `numbers`; else dates
-    /// and durations too) fails for `why`, at `span`, with what fits.
-    fn constant_fails(&mut self, why: &str, numbers: bool, span: Span) {
-        // A function's failure reads "`sum` failed: WHY".
-        let (what, why) = match why
-            .strip_prefix('`')
-            .and_then(|w| w.split_once("` failed: "))
-        {
-            Some((function, why)) => (format!("`{function}` of these constants"), why),
-            None => ("this arithmetic on constants".to_string(), why),
+    /// Reports that `function` (or arithmetic, when `None`) of constants (numbers, when
+    /// `numbers`; else dates and durations too) fails for `why`, at `span`, with what fits.
+    fn constant_fails(&mut self, function: Option<Function>, why: &str, numbers: bool, span: Span) {
+        let what = match function {
+            Some(function) => format!("`{}` of these constants", function.name()),
+            None => "this arithmetic on constants".to_string(),
         };
+        // The evaluator's own words name the function again ("`sum` failed: WHY").
+        let why = function
+            .and_then(|f| why.strip_prefix(&format!("`{}` failed: ", f.name())))
+            .unwrap_or(why);
         let help = if why.starts_with("division by zero") {
             "divide by a number that is not zero"
         } else if numbers {
@@ -1313,7 +1313,8 @@ impl<'a> Compiler<'a> {
                         break;
                     }
                     Err(Fault::Value(why)) => {
-                        self.constant_fails(&why, numbers, if numbers { *op_span } else { span });
+                        let at = if numbers { *op_span } else { span };
+                        self.constant_fails(None, &why, numbers, at);
                         return Self::failed(span);
                     }
                 }

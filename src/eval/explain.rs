@@ -421,7 +421,6 @@ pub(crate) fn render_steps(steps: &[Step]) -> String {
                 .iter()
                 .map(|(name, value)| format!("{name} = {value}"))
                 .collect();
-
             if let Err(why) = &step.holds {
                 values.push(format!("cannot evaluate: {why}"));
             }

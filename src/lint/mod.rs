@@ -52,6 +52,7 @@ fn run(
         unused((files, imports), &declared, &mut diags);
         not_imported((files, imports), &declared, &mut diags);
         unused_local(files, &mut diags);
+        symbols_that_are_lets(files, &mut diags);
         unnamed(files, &mut diags);
     }
     let order = |d: &Diag| {
@@ -349,10 +350,6 @@ fn unused_local(files: &[&PolicyFile], diags: &mut Vec<Diag>) {
                 used.insert(name);
             });
         }
-        // In the rule's own file (its waivers may stand in another).
-        for expr in statement_exprs(statement) {
-            symbols_that_are_lets(file, rule, expr, diags);
-        }
         for local in &rule.lets {
             let name = &local.name;
             if used.contains(name.node.as_str()) {
@@ -374,10 +371,23 @@ fn unused_local(files: &[&PolicyFile], diags: &mut Vec<Diag>) {
     }
 }
 
-/// A warning for each element of a list literal of `expr` that is a bare name a `let` of `rule`
-/// takes, beside a bare name that is a symbol (LANGUAGE.md §4: the let comes first), as `pending`
-/// in `b.status in [valid, pending]` beside `let pending = …`: most often the text was meant.
-fn symbols_that_are_lets(
+/// A warning for each element of a list literal in a rule that is a bare name a `let` of the
+/// rule takes, beside a bare name that is a symbol (LANGUAGE.md §4: the let comes first), as
+/// `pending` in `b.status in [valid, pending]` beside `let pending = …`: most often the text was
+/// meant. (A waiver of the rule, perhaps in another file, is not looked at.)
+fn symbols_that_are_lets(files: &[&PolicyFile], diags: &mut Vec<Diag>) {
+    for (file, statement, rule) in rules_in(files) {
+        if rule.lets.is_empty() {
+            continue;
+        }
+        for expr in statement_exprs(statement) {
+            lets_among_symbols(file, rule, expr, diags);
+        }
+    }
+}
+
+/// [`symbols_that_are_lets`] in one expression of `rule`.
+fn lets_among_symbols(
     file: &PolicyFile,
     rule: &crate::syntax::ast::Rule,
     expr: &Expr,

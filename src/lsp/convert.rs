@@ -22,42 +22,57 @@ fn line_starts(text: &str) -> impl Iterator<Item = usize> + '_ {
     })
 }
 
-/// The protocol position of byte `offset` of `text`.
-pub(crate) fn position(text: &str, offset: usize) -> Position {
-    Lines::default().position(text, offset)
+/// The protocol range of a span of `text`.
+pub(crate) fn range(text: &str, span: Span) -> Range {
+    LineIndex::new(text).range(span)
 }
 
-/// Where the lines of texts start, found once per text while one answer is made (converting
-/// every diagnostic or symbol of a long file from its start each time took seconds). A text is
-/// known by its address and length, which stay its own while the `Lines` lives, as the texts
-/// outlive the answer being made.
-#[derive(Default)]
-pub(crate) struct Lines {
-    starts: std::collections::HashMap<(usize, usize), Vec<usize>>,
+/// Where the lines of one text start, found once for the many positions of one answer
+/// (converting every diagnostic or symbol of a long file from its start took seconds).
+pub(crate) struct LineIndex<'t> {
+    text: &'t str,
+    starts: Vec<usize>,
 }
 
-impl Lines {
-    /// The protocol position of byte `offset` of `text`.
-    pub(crate) fn position(&mut self, text: &str, offset: usize) -> Position {
-        let offset = floor_boundary(text, offset.min(text.len()));
-        let starts = self
-            .starts
-            .entry((text.as_ptr() as usize, text.len()))
-            .or_insert_with(|| line_starts(text).collect());
-        let line = starts.partition_point(|&start| start <= offset);
-        let line_start = line
-            .checked_sub(1)
-            .and_then(|i| starts.get(i).copied())
-            .unwrap_or(0);
-        utf16_position(text, line, line_start, offset)
+impl<'t> LineIndex<'t> {
+    /// The line starts of `text`.
+    pub(crate) fn new(text: &'t str) -> Self {
+        LineIndex {
+            text,
+            starts: line_starts(text).collect(),
+        }
     }
 
-    /// The protocol range of a span of `text`.
-    pub(crate) fn range(&mut self, text: &str, span: Span) -> Range {
-        Range::new(
-            self.position(text, span.start),
-            self.position(text, span.end),
-        )
+    /// The protocol position of byte `offset`.
+    pub(crate) fn position(&self, offset: usize) -> Position {
+        let offset = floor_boundary(self.text, offset.min(self.text.len()));
+        let line = self.starts.partition_point(|&start| start <= offset);
+        let line_start = line
+            .checked_sub(1)
+            .and_then(|i| self.starts.get(i).copied())
+            .unwrap_or(0);
+        utf16_position(self.text, line, line_start, offset)
+    }
+
+    /// The protocol range of a span.
+    pub(crate) fn range(&self, span: Span) -> Range {
+        Range::new(self.position(span.start), self.position(span.end))
+    }
+}
+
+/// The [`LineIndex`] of each text met while one answer is made (diagnostics point into many
+/// files). A text is known by its address and length, its own while it is borrowed here.
+#[derive(Default)]
+pub(crate) struct Lines<'t> {
+    texts: std::collections::HashMap<(usize, usize), LineIndex<'t>>,
+}
+
+impl<'t> Lines<'t> {
+    /// The line index of `text`, made the first time it is asked for.
+    pub(crate) fn of(&mut self, text: &'t str) -> &LineIndex<'t> {
+        self.texts
+            .entry((text.as_ptr() as usize, text.len()))
+            .or_insert_with(|| LineIndex::new(text))
     }
 }
 
@@ -94,11 +109,6 @@ pub(crate) fn offset(text: &str, position: Position) -> usize {
         units += c.len_utf16();
     }
     line_start + line.len()
-}
-
-/// The protocol range of a span of `text`.
-pub(crate) fn range(text: &str, span: Span) -> Range {
-    Lines::default().range(text, span)
 }
 
 fn floor_boundary(text: &str, mut offset: usize) -> usize {
@@ -171,7 +181,10 @@ pub(crate) fn suggestion(diag: &Diag) -> Option<String> {
 /// A caveat diagnostic as a protocol diagnostic in the file of its first label: the code, the
 /// help after the message, the other labels as related information, and the replacement of a
 /// did-you-mean in `data` for the quick fix. `None` for a diagnostic without a label.
-pub(crate) fn diagnostic(diag: &Diag, lines: &mut Lines) -> Option<(PathBuf, Diagnostic)> {
+pub(crate) fn diagnostic<'t>(
+    diag: &'t Diag,
+    lines: &mut Lines<'t>,
+) -> Option<(PathBuf, Diagnostic)> {
     let primary = diag.labels.first()?;
     let text = primary.location.source.text();
     let mut message = diag.message.clone();
@@ -190,7 +203,7 @@ pub(crate) fn diagnostic(diag: &Diag, lines: &mut Lines) -> Option<(PathBuf, Dia
             Some(DiagnosticRelatedInformation {
                 location: Location::new(
                     uri_of(&file_of(source.name()))?,
-                    lines.range(source.text(), label.location.span),
+                    lines.of(source.text()).range(label.location.span),
                 ),
                 message: if label.text.is_empty() {
                     "here".to_string()
@@ -201,7 +214,7 @@ pub(crate) fn diagnostic(diag: &Diag, lines: &mut Lines) -> Option<(PathBuf, Dia
         })
         .collect();
     let diagnostic = Diagnostic {
-        range: lines.range(text, primary.location.span),
+        range: lines.of(text).range(primary.location.span),
         severity: Some(match diag.severity {
             Severity::Error => DiagnosticSeverity::ERROR,
             Severity::Warning => DiagnosticSeverity::WARNING,
@@ -224,7 +237,7 @@ fn file_of(name: &str) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
-    use super::{offset, position, suggestion};
+    use super::{LineIndex, offset, suggestion};
     use crate::diagnostic::{Code, Diag};
     use crate::source::{SourceFile, Span};
     use lsp_types::Position;
@@ -257,7 +270,7 @@ mod tests {
     fn positions_count_utf16_code_units() {
         let text = "a\né𝄞x\n";
         let x = text.find('x').unwrap_or(0);
-        assert_eq!(position(text, x), Position::new(1, 3));
+        assert_eq!(LineIndex::new(text).position(x), Position::new(1, 3));
         assert_eq!(offset(text, Position::new(1, 3)), x);
         assert_eq!(offset(text, Position::new(9, 0)), text.len());
         assert_eq!(offset(text, Position::new(0, 99)), 1);
@@ -270,6 +283,7 @@ mod tests {
         let texts = ["a\r\nbé\r𝄞c\n\nd", "x\ny"];
         let mut lines = super::Lines::default();
         for text in texts {
+            let index = lines.of(text);
             for offset in 0..=text.len() + 2 {
                 let (mut line, mut character) = (0u32, 0u32);
                 let mut chars = text.char_indices().peekable();
@@ -290,7 +304,7 @@ mod tests {
                     }
                 }
                 assert_eq!(
-                    lines.position(text, offset),
+                    index.position(offset),
                     Position::new(line, character),
                     "{text:?} at {offset}"
                 );
@@ -303,9 +317,12 @@ mod tests {
     fn every_line_end_counts() {
         let text = "let a = 1\rrule x {\r\n  deny when b > c\n}\r";
         let c = text.find('c').unwrap_or(0);
-        assert_eq!(position(text, c), Position::new(2, 16));
+        assert_eq!(LineIndex::new(text).position(c), Position::new(2, 16));
         assert_eq!(offset(text, Position::new(2, 16)), c);
         assert_eq!(offset(text, Position::new(0, 99)), "let a = 1".len());
-        assert_eq!(position(text, text.len()), Position::new(4, 0));
+        assert_eq!(
+            LineIndex::new(text).position(text.len()),
+            Position::new(4, 0)
+        );
     }
 }

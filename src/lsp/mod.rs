@@ -176,12 +176,10 @@ fn beside(path: &Path, policies: &[PolicyInput]) -> Vec<PolicyInput> {
         .into_iter()
         .flatten()
         .flatten()
-        .map(|entry| canonical(&entry.path()))
-        .filter(|p| {
-            p.extension().is_some_and(|e| e == "policy")
-                && p.is_file()
-                && !policies.iter().any(|known| known.path == *p)
-        })
+        .map(|entry| entry.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "policy"))
+        .map(|p| canonical(&p))
+        .filter(|p| p.is_file() && !policies.iter().any(|known| known.path == *p))
         .collect();
     if !paths.iter().any(|p| p == path) {
         paths.push(path.to_path_buf());
@@ -703,13 +701,20 @@ impl Server {
         Ok((analysis, file, offset))
     }
 
-    fn location(&self, file: &WorkspaceFile, span: Span) -> Option<Value> {
+    /// The protocol location of `span` in `file`, its lines found through `lines`.
+    fn location<'t>(
+        &self,
+        file: &'t WorkspaceFile,
+        span: Span,
+        lines: &mut convert::Lines<'t>,
+    ) -> Option<Value> {
         let uri = self
             .docs
             .get(&file.path)
             .map(|d| d.uri.clone())
             .or_else(|| convert::uri_of(&file.path))?;
-        Some(json!({ "uri": uri, "range": convert::range(file.ast.source.text(), span) }))
+        let range = lines.of(file.ast.source.text()).range(span);
+        Some(json!({ "uri": uri, "range": range }))
     }
 
     fn hover(&self, params: Value) -> Result<Value, Failure> {
@@ -795,10 +800,11 @@ impl Server {
                 |uri| json!([{ "uri": uri, "range": Range::default() }]),
             ));
         }
+        let mut lines = convert::Lines::default();
         let found: Vec<Value> = analysis
             .declarations(&occurrence.target)
             .into_iter()
-            .filter_map(|(file, o)| self.location(file, o.span))
+            .filter_map(|(file, o)| self.location(file, o.span, &mut lines))
             .collect();
         Ok(if found.is_empty() {
             Value::Null
@@ -817,11 +823,12 @@ impl Server {
         let Some(target) = navigate::at(&occurrences, offset).map(|o| o.target.clone()) else {
             return Ok(Value::Null);
         };
+        let mut lines = convert::Lines::default();
         let found: Vec<Value> = analysis
             .occurrences()
             .into_iter()
             .filter(|(_, o)| o.target == target && (with_declaration || o.declaration.is_none()))
-            .filter_map(|(file, o)| self.location(file, o.span))
+            .filter_map(|(file, o)| self.location(file, o.span, &mut lines))
             .collect();
         Ok(json!(found))
     }
@@ -989,15 +996,14 @@ impl Server {
         const EVENT: u32 = 24;
         const STRUCT: u32 = 23;
         const VARIABLE: u32 = 13;
-        let lines = std::cell::RefCell::new(convert::Lines::default());
+        let lines = convert::LineIndex::new(text);
         let symbol = |name: &str, detail: &str, kind: u32, span: Span, selection: Span| {
-            let mut lines = lines.borrow_mut();
             json!({
                 "name": name,
                 "detail": detail,
                 "kind": kind,
-                "range": lines.range(text, span),
-                "selectionRange": lines.range(text, selection),
+                "range": lines.range(span),
+                "selectionRange": lines.range(selection),
             })
         };
         let mut symbols = Vec::new();
@@ -1072,7 +1078,7 @@ impl Server {
         if !analysis.project || self.project.data.is_empty() {
             return Ok(json!([]));
         }
-        let text = file.ast.source.text();
+        let lines = convert::LineIndex::new(file.ast.source.text());
         let mut lenses = Vec::new();
         for statement in &file.ast.statements {
             let Statement::Rule(rule) = statement else {
@@ -1092,7 +1098,7 @@ impl Server {
                 }
                 None => "counting…".into(),
             };
-            let line = convert::position(text, rule.span.start).line;
+            let line = lines.position(rule.span.start).line;
             lenses.push(json!({
                 "range": Range::new(Position::new(line, 0), Position::new(line, 0)),
                 "command": { "title": title, "command": "" },

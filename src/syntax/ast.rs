@@ -388,7 +388,8 @@ impl Expr {
         });
     }
 
-    /// Calls `f` with this expression and every expression inside it, outermost first.
+    /// Calls `f` with this expression and every expression inside it, each before those inside
+    /// it (siblings in no particular order).
     pub(crate) fn walk<'e>(&'e self, f: &mut dyn FnMut(&'e Expr)) {
         let mut stack = vec![self];
         while let Some(e) = stack.pop() {
