@@ -164,6 +164,21 @@ fn the_shipped_examples_give_the_expected_findings() {
     let (code, report) = json(&[]);
     assert_eq!(code, 1);
     insta::assert_snapshot!(findings(&report).join("\n"));
+    // The README quotes this run's counts and its JSON summary.
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let s = &report["summary"];
+    let line = format!(
+        "{} records checked: {} deny, {} warn, {} note, {} error",
+        s["records"], s["deny"], s["warn"], s["note"], s["error"]
+    );
+    assert!(readme.contains(&line), "README lacks `{line}`");
+    let excerpt = readme
+        .split("```json\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .unwrap();
+    let quoted: serde_json::Value = serde_json::from_str(excerpt).unwrap();
+    assert_eq!(&quoted["summary"], s, "the README's JSON excerpt");
 }
 
 #[test]
