@@ -281,6 +281,59 @@ fn the_changed_files_hook_checks_against_the_configured_policies_and_data() {
     assert!(stdout(&out).contains("data/buys.yaml"));
 }
 
+/// A changed policy file that the configured run does not read (the config excludes it) does not
+/// call for every data file; one it reads through an import does, excluded or not.
+#[test]
+fn a_changed_policy_the_run_does_not_read_checks_only_changed_data() {
+    let dir = project(
+        "hook-excluded",
+        &[
+            (
+                "caveat.toml",
+                "policies = [\"policies\"]\ndata = [\"data\"]\nexclude = [\"drafts/\", \"lib/\"]\n",
+            ),
+            (
+                "policies/ban.policy",
+                "import \"lib/list.policy\"\ndeny vendor in banned\n",
+            ),
+            ("policies/lib/list.policy", "let banned = [DJI]\n"),
+            ("policies/drafts/new.policy", "deny vendor Autel\n"),
+            ("data/a.yaml", "- {id: a, vendor: DJI}\n"),
+            ("data/b.yaml", "- {id: b, vendor: DJI}\n"),
+        ],
+    );
+    let check = |changed: &[&str]| {
+        let mut args = vec!["check", "--changed", "--format", "csv"];
+        args.extend_from_slice(changed);
+        caveat_in(&dir, &args)
+    };
+    let out = check(&["policies/drafts/new.policy", "data/a.yaml"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("data/a.yaml,1,") && !text.contains("data/b.yaml"),
+        "{text}"
+    );
+    let out = check(&["policies/drafts/new.policy"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("nothing to check"),
+        "{}",
+        stderr(&out)
+    );
+    let out = check(&["policies/lib/list.policy"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("data/a.yaml,1,") && text.contains("data/b.yaml,1,"),
+        "{text}"
+    );
+    // A policy file that is gone may have been read: everything is checked.
+    let out = check(&["policies/old.policy"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stdout(&out).contains("data/b.yaml,1,"), "{}", stdout(&out));
+}
+
 /// With `--changed`, a waiver of a record in a file not read is not stale (the full run does not
 /// fail, so neither does the hook), and a rule across records says it saw only the files read.
 #[test]

@@ -1,7 +1,8 @@
 //! `check --changed`: the files a commit changed (as a pre-commit hook passes them) narrow the
-//! configured run. A changed policy (or config) can change any record's outcome, so then every
-//! configured data file is checked; otherwise only the changed ones. Changed files that are not
-//! among the configured ones (a workflow's YAML, say) are left out.
+//! configured run. A changed policy the run reads (configured or imported), a policy file that is
+//! gone, or a changed config can change any record's outcome, so then every configured data file
+//! is checked; otherwise only the changed ones. Changed files that are not among the configured
+//! ones (a workflow's YAML, a policy the config excludes) are left out.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -15,12 +16,16 @@ pub fn keep_changed(inputs: &mut Inputs, changed: &[PathBuf], config: &Config) {
     let changed: HashSet<PathBuf> = changed.iter().map(|p| absolute(p)).collect();
     let config_changed =
         !config.path.as_os_str().is_empty() && changed.contains(&absolute(&config.path));
-    let policy_changed = changed.iter().any(|p| is_policy(p))
-        || inputs
-            .policies
-            .iter()
-            .any(|p| changed.contains(&absolute(&p.path)));
-    if config_changed || policy_changed {
+    if config_changed || changed.iter().any(|p| is_policy(p) && !p.exists()) {
+        return;
+    }
+    let (read, _) = crate::check::load::load(&inputs.policies);
+    let read: HashSet<&Path> = read.iter().map(|f| f.canonical.as_path()).collect();
+    let policy_changed = changed
+        .iter()
+        .filter_map(|p| p.canonicalize().ok())
+        .any(|p| read.contains(p.as_path()));
+    if policy_changed {
         return;
     }
     let configured = inputs.data.len();
