@@ -53,6 +53,20 @@ fn init_writes_a_project_that_checks_and_never_overwrites() {
         ),
         "{text}"
     );
+    // Every setting is at the top level, so one appended at the end is read as itself (it landed
+    // in `[output]`, a format named `today`), and the commented output setting works uncommented.
+    let config = std::fs::read_to_string(dir.join("caveat.toml")).unwrap();
+    let edited = config.replace("# output = {", "output = {") + "today = \"2026-01-01\"\n";
+    std::fs::write(dir.join("caveat.toml"), edited).unwrap();
+    let out = caveat(&dir, &["check", "--format", "jsonl"], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.join("caveat.sarif").is_file() && dir.join("caveat-junit.xml").is_file());
+    std::fs::write(dir.join("caveat.toml"), config).unwrap();
     // A second init writes nothing.
     std::fs::write(dir.join("policies/example.policy"), "# mine\n").unwrap();
     let out = caveat(&dir, &["init"], &[]);
