@@ -388,15 +388,25 @@ fn parse_range(source: &Source, start: usize, end: usize) -> Piece {
     let mut piece = Piece::default();
     let mut pos = start;
     let mut previous_start: Option<usize> = None;
+    // A rule block failed: its lines after the error were parsed as statements of their own,
+    // and its closing `}` is no error of its own.
+    let mut in_failed_block = false;
     loop {
         pos = skip_trivia(text, pos);
         if pos >= end {
             break;
         }
         let Some(rest) = text.get(pos..) else { break };
+        if in_failed_block && rest.starts_with('}') {
+            in_failed_block = false;
+            pos += 1;
+            previous_start = None;
+            continue;
+        }
         match PolicyParser::parse(Rule::statement_at, rest) {
             Ok(mut pairs) => {
                 let Some(pair) = pairs.next() else { break };
+                in_failed_block &= rule_block_id(rest).is_none();
                 let statement_end = pos + pair.as_span().end();
                 match lower::statement(source, pos, pair) {
                     Ok(statement) => piece.statements.push(statement),
@@ -411,7 +421,9 @@ fn parse_range(source: &Source, start: usize, end: usize) -> Piece {
                 piece.overran = pos > end;
             }
             Err(error) => {
-                piece.unparsed_rules.extend(rule_block_id(rest));
+                let block = rule_block_id(rest);
+                in_failed_block = block.is_some();
+                piece.unparsed_rules.extend(block);
                 let diag = syntax_error(source, pos, previous_start, error);
                 let at = diag.location().map_or(pos, |l| l.span.start);
                 piece.errors.push(diag);
@@ -686,9 +698,24 @@ fn describe_expected(source: &Source, at: usize, expected: &[Rule], found: Found
         let word = words.remove(i);
         words.insert(0, word);
     }
+    // Only declarations other than `let` and the effects show that a file's statement may
+    // start here; without them, this is the head of a rule block, before its statement.
+    let top_level = expected.iter().any(|rule| {
+        matches!(
+            rule,
+            Rule::kw_rule
+                | Rule::kw_alias
+                | Rule::kw_import
+                | Rule::alias_decl
+                | Rule::import_decl
+                | Rule::EOI
+        )
+    });
     if statement_start && words.contains(&"`}`") {
         // Inside a rule block, only a rule-local `let` starts a statement.
         words.push("`let`");
+    } else if statement_start && !top_level && words.is_empty() {
+        words.push(BLOCK_START);
     } else if statement_start {
         words.push(if words.is_empty() {
             "a rule or declaration (`deny`, `warn`, `note`, `require`, `rule`, `let`, `alias`, `import`, `waive`, `test`)"
@@ -954,6 +981,24 @@ fn syntax_help(text: &str, at: usize, found: &FoundToken, expected: &[&str]) -> 
                     .to_string(),
             );
         }
+        let place = if expected.contains(&BLOCK_START) {
+            Some("goes after the rule's statement")
+        } else if expected
+            .iter()
+            .any(|e| e.starts_with("a rule or declaration") || *e == "the next rule")
+        {
+            Some("belongs in a rule block, after the rule's statement")
+        } else {
+            None
+        };
+        if let Some(place) = place
+            && matches!(token, "message" | "cite" | "tags")
+        {
+            return Some(format!(
+                "`{token}` is metadata of a rule: it {place}, `rule NAME {{ deny … {token} … }}`; \
+                 to read a field named `{token}` write `record.{token}`"
+            ));
+        }
         if is_keyword(token) && !expects(token) {
             return Some(format!(
                 "`{token}` is a keyword; to use a field of that name write `record.{token}`"
@@ -982,6 +1027,10 @@ fn syntax_help(text: &str, at: usize, found: &FoundToken, expected: &[&str]) -> 
     }
     None
 }
+
+/// What a rule block takes before its statement.
+const BLOCK_START: &str =
+    "a rule-local `let` or the rule's statement (`deny`, `warn`, `note`, `require`)";
 
 /// What pest expected, in the words of the language.
 enum Expected {
