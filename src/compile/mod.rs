@@ -77,6 +77,9 @@ pub(crate) struct RuleNames {
     pub lets_allowed: bool,
     /// Whether `all.NAME` may be read here (not in `where` or `having`: that is a cycle).
     pub all_allowed: bool,
+    /// In a waiver's condition, the lets whose values over the run its rule keeps (those the
+    /// rule reads as `all.NAME`); `None` elsewhere.
+    pub all_kept: Option<Vec<usize>>,
     /// The lets that `all.` reads, found while compiling.
     pub all_read: Vec<usize>,
     /// The lets an expression reads, found while compiling (for cycles between lets).
@@ -841,6 +844,25 @@ impl<'a> Compiler<'a> {
                 span,
                 "this depends on which records or groups the rule considers",
                 Some(help),
+            );
+            return Self::failed(span);
+        }
+        if let Some(kept) = &rule.all_kept
+            && !kept.contains(&index)
+        {
+            self.error(
+                Code::CheckAllInWaiver,
+                format!(
+                    "the rule does not read `all.{}`, so its values over the run are not kept for a waiver",
+                    name.node
+                ),
+                span,
+                "not read by the rule",
+                Some(format!(
+                    "compute what the waiver compares with in a let of the rule, `let typical = \
+                     median(all.{0})`, and read that let in the waiver: `… for {0} > typical`",
+                    name.node
+                )),
             );
             return Self::failed(span);
         }

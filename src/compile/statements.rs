@@ -193,6 +193,8 @@ fn compile_waiver(
             lets: r.lets.iter().map(|l| l.name.to_string()).collect(),
             each: r.lets.iter().map(|l| l.each).collect(),
             lets_allowed: true,
+            all_allowed: true,
+            all_kept: Some(r.across.as_ref().map(|a| a.all.clone()).unwrap_or_default()),
             ..RuleNames::default()
         };
         let Some(across) = r.across.as_ref() else {
@@ -210,7 +212,6 @@ fn compile_waiver(
                 })
                 .collect(),
             per_group: !across.keys.is_empty(),
-            all_allowed: true,
             ..lets
         }
     });

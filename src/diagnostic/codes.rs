@@ -64,6 +64,7 @@ macro_rules! codes {
 codes! {
     CheckAliasSpelling = "caveat::check::alias_spelling", Error, "a spelling in an `alias` list is not a string or symbol, e.g. a number or a field path";
     CheckAllCycle = "caveat::check::all_cycle", Error, "`all.NAME` is read in `where` or `having`, which decide the records `all.` is taken over, or by NAME itself (directly or through other lets)";
+    CheckAllInWaiver = "caveat::check::all_in_waiver", Error, "a waiver's condition reads `all.NAME` of a let whose values over the run its rule does not keep (the rule itself does not read `all.NAME`)";
     CheckArithmetic = "caveat::check::arithmetic", Error, "arithmetic on constants fails when folded while compiling: division by zero or overflow, or a constant quantile probability outside 0 to 1";
     CheckArity = "caveat::check::arity", Error, "a function is given the wrong number of arguments: `min` and `max` take one or more, the others exactly one";
     CheckBadIndex = "caveat::check::bad_index", Error, "a constant number inside `[…]` is not a whole number that can be a list position";
