@@ -851,23 +851,44 @@ fn mixed_kinds(
     if rule.kinds.len() < width {
         rule.kinds.resize(width, None);
     }
-    // Every tuple: a key whose value is a list gives one per element, each of its own type.
+    // Every tuple: a key whose value is a list gives one per element, each of its own type. The
+    // types a record brings are kept only when it is accepted whole: a record refused for mixing
+    // types in one list must not decide the type for the records after it.
+    let mut first_here: Vec<Option<&'static str>> = vec![None; width];
     for (position, kv) in c.joins.iter().flat_map(|join| join.keys.iter().enumerate()) {
-        let seen = rule.kinds.get_mut(position)?;
-        match seen {
-            None => *seen = Some((kv.kind(), c.member.record.clone())),
-            Some((kind, earlier)) if *kind != kv.kind() => {
-                let name = keys
-                    .get(position)
-                    .map_or_else(|| format!("{}", position + 1), |k| format!("`{}`", k.name));
-                let message = format!(
-                    "this record's key {name} is {}, but it was {} for `{earlier}`: a key must have one type in every record",
+        let kind = kv.kind();
+        let (expected, earlier) = match rule.kinds.get(position)? {
+            Some((expected, earlier)) => (*expected, Some(earlier)),
+            None => match first_here.get_mut(position)? {
+                Some(expected) => (*expected, None),
+                here => {
+                    *here = Some(kind);
+                    continue;
+                }
+            },
+        };
+        if expected != kind {
+            let name = keys
+                .get(position)
+                .map_or_else(|| format!("{}", position + 1), |k| format!("`{}`", k.name));
+            let message = match earlier {
+                Some(earlier) => format!(
+                    "this record's key {name} is {}, but it was {expected} for `{earlier}`: a key must have one type in every record",
                     kv.described(),
-                    kind
-                );
-                return Some((message, keys.get(position).map(|k| k.expr.span)));
-            }
-            Some(_) => {}
+                ),
+                None => format!(
+                    "this record's key {name} holds {} and {expected}: a key must have one type in every record",
+                    kv.described(),
+                ),
+            };
+            return Some((message, keys.get(position).map(|k| k.expr.span)));
+        }
+    }
+    for (seen, here) in rule.kinds.iter_mut().zip(first_here) {
+        if let Some(kind) = here
+            && seen.is_none()
+        {
+            *seen = Some((kind, c.member.record.clone()));
         }
     }
     None
