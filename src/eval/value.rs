@@ -534,8 +534,8 @@ impl Ranking {
     }
 
     /// The ranks of `items` by position (`None` for a missing one), or, when two of them do not
-    /// order together (a list mixing types is bad data), what `compare` says of the first such
-    /// pair.
+    /// order together (a list mixing types is bad data), what `compare` says of the first value
+    /// that does not order with the first one, at that value.
     pub(crate) fn ranks<'a>(
         &self,
         items: &'a [Operand<'_>],
@@ -548,7 +548,9 @@ impl Ranking {
         if let Some((first, first_rank)) = present.next() {
             for (item, rank) in present {
                 if !Rank::orders_with(first_rank, rank) {
-                    return Err(mismatch(first, item, "compare"));
+                    // The value that breaks with the ones before it is named (and pointed at)
+                    // first: in a group, which record holds it.
+                    return Err(mismatch(item, first, "compare"));
                 }
             }
         }
