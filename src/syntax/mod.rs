@@ -952,6 +952,13 @@ fn syntax_help(text: &str, at: usize, found: &FoundToken, expected: &[&str]) -> 
             return Some(format!("did you mean `{keyword}`?"));
         }
         let expects = |w: &str| expected.iter().any(|e| e.contains(&format!("`{w}`")));
+        let clause = matches!(token, "when" | "unless" | "where" | "per" | "having");
+        if clause && !expects(token) && statement_word_before(text, at) == Some("let") {
+            return Some(format!(
+                "`{token}` is a clause of the rule's statement, which a `let` ended: write the \
+                 rule-local lets before the statement, or after all its clauses"
+            ));
+        }
         match token {
             "unless" if !expects("unless") => {
                 return Some(
@@ -965,6 +972,14 @@ fn syntax_help(text: &str, at: usize, found: &FoundToken, expected: &[&str]) -> 
                     "a rule has at most one `when`, before its `unless`: join conditions with `and`"
                         .to_string(),
                 );
+            }
+            // After `require EXPR` (which takes `where` but no `unless`): a rule over groups has
+            // an effect.
+            "per" | "having" if !expects(token) && expects("where") && !expects("unless") => {
+                return Some(format!(
+                    "`require` checks each record alone and takes no `{token}`: a rule over \
+                     groups of records has an effect, `deny per vendor having … when …`"
+                ));
             }
             // A clause written after one that comes after it (`when … where …`), or twice.
             "per" | "where" | "having" if !expects(token) && expects("unless") => {
@@ -1026,6 +1041,15 @@ fn syntax_help(text: &str, at: usize, found: &FoundToken, expected: &[&str]) -> 
         );
     }
     None
+}
+
+/// The last keyword before `at` that starts a statement (`let`, `deny`, …), as a word of its
+/// own; `record` (also a field path's head) does not count.
+fn statement_word_before(text: &str, at: usize) -> Option<&str> {
+    text.get(..at)?
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+        .rev()
+        .find(|word| *word != "record" && STATEMENT_KEYWORDS.contains(word))
 }
 
 /// What a rule block takes before its statement.
