@@ -106,3 +106,13 @@ fn linted_cleanly(name: &str, text: &str) -> caveat::check::Checked {
     );
     checked
 }
+
+#[test]
+fn dates_and_date_times_order_together_in_min_max_and_sort() {
+    // As they do in the data: by calendar date, then by instant (docs/language.md).
+    let text = "rule a { note when max([2018-01-01, 2018-01-01T23:00:00-05:00]) > date }
+rule b { note when min([2018-01-02, 2018-01-01T23:00Z]) < date }
+rule c { note when count(sort([2018-01-02, 2018-01-01T23:00Z, 2018-01-01])) > size }
+";
+    linted_cleanly("dates.policy", text);
+}

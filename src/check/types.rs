@@ -702,7 +702,7 @@ impl<'s> Checker<'_, 's> {
             }
             ExprKind::Call(function, args) => self.call(*function, args),
             ExprKind::Quantifier(q, slot, list, body) => {
-                self.mixed_constant_list(list, "give a quantifier a list of one type");
+                self.mixed_constant_list(list, "give a quantifier a list of one type", false);
                 let l = self.ty(list);
                 let element = match l {
                     Ty::List(element) => *element,
@@ -819,13 +819,17 @@ impl<'s> Checker<'_, 's> {
         acc
     }
 
-    /// A mismatch when `list` is a constant list whose elements are not all of one type.
+    /// A mismatch when `list` is a constant list whose elements are not all of one type (or,
+    /// when it is to be `ordered`, do not all order with its first: dates with date-times).
     /// Returns whether it was.
-    fn mixed_constant_list(&mut self, list: &Expr, help: &str) -> bool {
+    fn mixed_constant_list(&mut self, list: &Expr, help: &str, ordered: bool) -> bool {
         let ExprKind::Const(Const::List(items)) = &list.kind else {
             return false;
         };
-        if common(items.iter().map(Ty::of_const)).is_some() {
+        let types: Vec<Ty<'s>> = items.iter().map(Ty::of_const).collect();
+        let orders = |first: &Ty<'s>| types.iter().all(|t| orderable(first, t));
+        if common(types.iter().cloned()).is_some() || (ordered && types.first().is_none_or(orders))
+        {
             return false;
         }
         let text = self.text(list.span);
@@ -839,10 +843,15 @@ impl<'s> Checker<'_, 's> {
     }
 
     fn call(&mut self, function: Function, args: &[Expr]) -> Ty<'s> {
-        // `min`, `max` and `sum` of one list compare or add its elements.
-        if matches!(function, Function::Min | Function::Max | Function::Sum)
+        // `min`, `max` and `sort` of one list order its elements, `sum` adds them.
+        let ordered = matches!(function, Function::Min | Function::Max | Function::Sort);
+        if (ordered || function == Function::Sum)
             && let [list] = args
-            && self.mixed_constant_list(list, "give `min`, `max` and `sum` a list of one type")
+            && self.mixed_constant_list(
+                list,
+                "give `min`, `max`, `sort` and `sum` a list of one type",
+                ordered,
+            )
         {
             return Ty::Unknown;
         }
