@@ -66,6 +66,8 @@ pub(crate) struct RuleNames {
     pub lets: Vec<String>,
     /// Which of them are `let each` of a group rule (computed per record before grouping).
     pub each: Vec<bool>,
+    /// The date each is bound to, when it is a date literal: a date filter may name it.
+    pub dates: Vec<Option<jiff::civil::Date>>,
     /// Whether a `let each` is being compiled: it reads no group-level let and no `all.`.
     pub in_each: bool,
     /// Group keys: their text as written and their `as` name.
@@ -264,8 +266,10 @@ impl<'a> Compiler<'a> {
         what: &str,
     ) -> Option<jiff::civil::Date> {
         let compiled = self.expr(expr);
+        let local_date = |l: usize| self.rule.as_ref()?.dates.get(l).copied().flatten();
         let found = match &compiled.kind {
             ExprKind::Const(Const::Date(d)) => return Some(*d),
+            ExprKind::Local(l) if let Some(d) = local_date(*l) => return Some(d),
             ExprKind::Const(c) => c.type_name(),
             _ => "not a constant",
         };

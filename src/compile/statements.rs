@@ -296,6 +296,14 @@ fn compile_rule(compiler: &mut Compiler<'_>, rule: &ast::Rule, id: String) -> Co
         lets: let_names,
         // In a rule without `per`, every let is computed per record: `each` changes nothing.
         each: rule.lets.iter().map(|l| l.each && grouped).collect(),
+        dates: rule
+            .lets
+            .iter()
+            .map(|l| match &l.value.kind {
+                ast::ExprKind::Literal(ast::Literal::Date(d)) => Some(*d),
+                _ => None,
+            })
+            .collect(),
         keys: per
             .iter()
             .map(|k| (k.text.clone(), k.name.as_ref().map(|n| n.node.clone())))
