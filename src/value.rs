@@ -386,6 +386,15 @@ pub(crate) fn parse_data_number(text: &str) -> Option<Decimal> {
     Decimal::from_str_exact(text.strip_prefix('+').unwrap_or(text)).ok()
 }
 
+/// `-n`, where the negative of zero is zero (a decimal keeps a sign on zero, which shows as `-0`).
+pub(crate) fn negate(n: Decimal) -> Decimal {
+    let mut negated = -n;
+    if negated.is_zero() {
+        negated.set_sign_positive(true);
+    }
+    negated
+}
+
 /// Exact decimal arithmetic; overflow and division by zero are errors, never infinities.
 pub(crate) fn arith(
     op: crate::syntax::ast::ArithOp,

@@ -765,7 +765,9 @@ impl<'a> Compiler<'a> {
             A::Neg(inner) => {
                 let inner = self.expr(inner);
                 match inner.kind {
-                    ExprKind::Const(Const::Number(n)) => ExprKind::Const(Const::Number(-n)),
+                    ExprKind::Const(Const::Number(n)) => {
+                        ExprKind::Const(Const::Number(crate::value::negate(n)))
+                    }
                     _ => ExprKind::Neg(Box::new(inner)),
                 }
             }
@@ -1294,7 +1296,7 @@ impl<'a> Compiler<'a> {
         } else if numbers {
             "a number has at most 28 significant digits (up to 79228162514264337593543950335)"
         } else {
-            "dates and date-times go up to 9999-12-31"
+            "dates and date-times go from 0001-01-01 to 9999-12-31"
         };
         self.error(
             Code::CheckArithmetic,

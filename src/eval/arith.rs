@@ -113,6 +113,8 @@ impl std::fmt::Display for Fault {
 /// `a OP b`; why not when the kinds do not combine or the result overflows.
 pub(crate) fn combine(op: ArithOp, a: Term, b: Term) -> Result<Term, Fault> {
     let overflow = || Fault::Value("the result is too large (overflow)".to_string());
+    let off_calendar =
+        || Fault::Value("the result is not a date of the years 0001 to 9999".to_string());
     Ok(match (a, b, op) {
         (Term::Num(x), Term::Num(y), _) => {
             Term::Num(crate::value::arith(op, x, y).map_err(Fault::Value)?)
@@ -124,10 +126,10 @@ pub(crate) fn combine(op: ArithOp, a: Term, b: Term) -> Result<Term, Fault> {
             } else {
                 d
             };
-            Term::When(shift(w, d).ok_or_else(overflow)?)
+            Term::When(shift(w, d).ok_or_else(off_calendar)?)
         }
         (Term::Duration(d), Term::When(w), ArithOp::Add) => {
-            Term::When(shift(w, d).ok_or_else(overflow)?)
+            Term::When(shift(w, d).ok_or_else(off_calendar)?)
         }
         (Term::Duration(x), Term::Duration(y), ArithOp::Add) => {
             Term::Duration(x.checked_add(y).ok_or_else(overflow)?)

@@ -1234,7 +1234,7 @@ impl<'r> Context<'r, '_> {
                 match as_number(&ev, "`-`").map_err(|m| Self::fail(expr, m))? {
                     None => Operand::MISSING,
                     Some(n) => Operand {
-                        value: EvalValue::Num(-n),
+                        value: EvalValue::Num(crate::value::negate(n)),
                         span: ev.span,
                     },
                 }
