@@ -1294,7 +1294,7 @@ impl<'a> Compiler<'a> {
         let help = if why.starts_with("division by zero") {
             "divide by a number that is not zero"
         } else if numbers {
-            "a number has at most 28 significant digits (up to 79228162514264337593543950335)"
+            "a number has at most 28 significant digits (29 up to 79228162514264337593543950335)"
         } else {
             "dates and date-times go from 0001-01-01 to 9999-12-31"
         };
