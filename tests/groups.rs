@@ -702,6 +702,33 @@ fn explain_a_group_that_cannot_be_evaluated() {
     assert!(String::from_utf8_lossy(&check.stdout).contains("\"effect\":\"error\""));
 }
 
+/// `explain RULE RECORD` of a group rule, the record in no group: it says that the record is
+/// in none and what leaves a record out, not that no group has that name.
+#[test]
+fn explain_of_a_record_in_no_group_says_so() {
+    let dir = common::scratch(
+        "explain-record-no-group",
+        &[
+            (
+                "p.policy",
+                "rule by-vendor { warn per vendor when count(group) > 1 }\n",
+            ),
+            (
+                "d.yaml",
+                "- {id: q1, vendor: A}\n- {id: q2, vendor: A}\n- {id: q3, amount: 9}\n",
+            ),
+        ],
+    );
+    let out = common::caveat_in(&dir, &["explain", "by-vendor", "q3", "p.policy", "d.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("the record q3 (d.yaml:3:3) is in no group of this rule"),
+        "{text}"
+    );
+    assert!(text.contains("whose key is missing"), "{text}");
+}
+
 /// A key whose value is a list: every element's type counts, not only the first one's, so the
 /// order of the elements does not decide whether a record is refused.
 #[test]

@@ -180,16 +180,24 @@ fn explain_across(
         }
         None => {
             let names = kept.names(rule);
-            let help = match crate::suggest::closest(name, names.iter().map(String::as_str)) {
+            let mut help = match crate::suggest::closest(name, names.iter().map(String::as_str)) {
                 Some(found) => format!("did you mean `{found}`?"),
                 None => "a group is named by its key values joined with ` / `, as reports show it"
                     .into(),
             };
-            print_errors(&[Diag::error(
-                Code::ExplainUnknownRecord,
-                format!("no group of this rule is named `{name}`"),
-            )
-            .help(help)]);
+            // A record of that name joined no group: say so, and what leaves a record out.
+            let message = match &shown {
+                Some(record) => {
+                    help = format!(
+                        "the rule's filters and `where` leave records out, and a record whose key \
+                         is missing (or an empty list) joins no group; explain a group by its \
+                         name: {help}"
+                    );
+                    format!("the record {record} is in no group of this rule")
+                }
+                None => format!("no group of this rule is named `{name}`"),
+            };
+            print_errors(&[Diag::error(Code::ExplainUnknownRecord, message).help(help)]);
             Some(Exit::Trouble)
         }
     }
