@@ -178,6 +178,32 @@ fn records_sharing_a_name_are_told_apart() {
     assert!(diff.contains("+A (sd/f2.yaml #1)\tdeny\tbig"), "{diff}");
 }
 
+/// Names with a tab or a line break stay one name on one line, told apart from the same name
+/// with a space: the snapshot is tab-separated.
+#[test]
+fn names_with_tabs_and_line_breaks_stay_distinct() {
+    let dir = scratch(
+        "snapshot/tabs",
+        &[
+            ("p.policy", "rule by { note per vendor }\n"),
+            (
+                "d.jsonl",
+                "{\"id\": \"a\\tb\", \"vendor\": \"V\\tW\"}\n{\"id\": \"a b\", \"vendor\": \"V W\"}\n{\"id\": \"c\\nd\", \"vendor\": \"X\"}\n",
+            ),
+        ],
+    );
+    let out = caveat_in(&dir, &["snapshot", "p.policy", "d.jsonl"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for line in [
+        "a b\tnote\tby\tin V W",
+        "a\\u{9}b\tnote\tby\tin V\\u{9}W",
+        "c\\u{a}d\tnote\tby\tin X",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line:?} in\n{text}");
+    }
+}
+
 /// A snapshot that is there but outside the project is refused with its own help, not told to
 /// be written first.
 #[test]

@@ -48,10 +48,10 @@ struct Outcomes {
     flagged_late: HashSet<RecordId>,
 }
 
-/// A name on one line: tabs and line breaks would break the format.
-/// Other control characters are shown as `\u{…}`, as in every report.
+/// A name on one line: tabs and line breaks would break the format, so they are shown as
+/// `\u{…}` like every other control character (as spaces, `a\tb` and `a b` were one name).
 fn clean(text: &str) -> String {
-    crate::report::text::visible(&text.replace(['\t', '\n', '\r'], " ")).into_owned()
+    crate::report::text::one_line(text).into_owned()
 }
 
 impl Outcomes {
