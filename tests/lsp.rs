@@ -715,6 +715,15 @@ fn the_language_of_rules_across_records() {
         ["total"]
     );
     client.change(&policy, 3, ACROSS);
+    // After `r.`, `r` ranging over the group: the records' fields and the rule's `let each`.
+    let member = completion(&mut client, find(ACROSS, "r.share", 2));
+    has(&member, &["share", "amount", "vendor"]);
+    lacks(&member, &["count", "when"]);
+    // In a comment, nothing.
+    let commented = ACROSS.replace("rule above {", "rule above { # see amount.");
+    client.change(&policy, 4, &commented);
+    assert!(completion(&mut client, find(&commented, "see amount.", 11)).is_empty());
+    client.change(&policy, 5, ACROSS);
 
     // Hover on a new function: its call form and its line of doc.
     let hover = client.at(

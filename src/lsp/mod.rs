@@ -837,11 +837,6 @@ impl Server {
         let (analysis, file, offset) = self.locate(&params)?;
         let offset = offset.ok_or_else(|| invalid("no `position`"))?;
         let text = file.ast.source.text();
-        let line_start = text
-            .get(..offset)
-            .and_then(|t| t.rfind('\n'))
-            .map_or(0, |i| i + 1);
-        let before = text.get(line_start..offset).unwrap_or("");
         // Completion item kinds of the protocol.
         const KEYWORD: u32 = 14;
         const FIELD: u32 = 5;
@@ -892,7 +887,7 @@ impl Server {
             .into_iter()
             .map(|(name, _, _, what)| (name.to_string(), what))
             .collect();
-        let place = navigate::completion_place(before);
+        let place = navigate::completion_place(text.get(..offset).unwrap_or(""));
         let keywords: &[&[&str]] = match (&place, block) {
             (CompletionPlace::StatementStart, Block::Rule) => &[navigate::RULE_KEYWORDS],
             (CompletionPlace::StatementStart, Block::Test) => &[navigate::TEST_KEYWORDS],
@@ -931,6 +926,15 @@ impl Server {
                     add(&name, FIELD, detail);
                 }
             }
+            CompletionPlace::GroupMember => {
+                for (name, detail) in fields_under(&[]) {
+                    add(&name, FIELD, detail);
+                }
+                let before = text.get(..offset).unwrap_or("");
+                for name in navigate::lets_written_before(before, true) {
+                    add(&name, VARIABLE, "`let each` of this rule, per record");
+                }
+            }
             CompletionPlace::AllOf => {
                 let mut lets: Vec<String> = locals
                     .iter()
@@ -939,7 +943,7 @@ impl Server {
                     .collect();
                 // `all.` with its name still to write does not parse: the lets from the text.
                 if lets.is_empty() {
-                    lets = navigate::lets_written_before(text.get(..offset).unwrap_or(""));
+                    lets = navigate::lets_written_before(text.get(..offset).unwrap_or(""), false);
                 }
                 for name in &lets {
                     add(name, VARIABLE, "rule-local let, over the whole run");
@@ -947,7 +951,8 @@ impl Server {
             }
             CompletionPlace::StatementStart
             | CompletionPlace::Keys
-            | CompletionPlace::AfterEffect => {}
+            | CompletionPlace::AfterEffect
+            | CompletionPlace::Nothing => {}
             CompletionPlace::Expression => {
                 for name in &analysis.names {
                     add(name, CONSTANT, "let or alias");

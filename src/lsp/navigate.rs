@@ -469,6 +469,9 @@ pub(crate) enum CompletionPlace {
     RuleId,
     /// A field under this path, after a `.`.
     Member(Vec<String>),
+    /// After `group.` (or `r.` for `r` in `group`): a field of the group's records, or a
+    /// `let each` of the rule.
+    GroupMember,
     /// After `all.`: a rule-local `let`.
     AllOf,
     /// The start of a statement, of a rule block's clause or of a test's.
@@ -479,10 +482,17 @@ pub(crate) enum CompletionPlace {
     Keys,
     /// Inside an expression.
     Expression,
+    /// Inside a comment or a string (a message's `{…}` placeholders aside): nothing.
+    Nothing,
 }
 
-/// Where the cursor is, judging by `before`, the text of its line up to it.
-pub(crate) fn completion_place(before: &str) -> CompletionPlace {
+/// Where the cursor is, judging by `earlier`, the file's text up to it: mostly by its line, and
+/// by the variables the statement binds before it (`b` in `for b in bids.details`).
+pub(crate) fn completion_place(earlier: &str) -> CompletionPlace {
+    let before = earlier.rsplit('\n').next().unwrap_or(earlier);
+    if in_comment_or_string(before) {
+        return CompletionPlace::Nothing;
+    }
     let word_start = before
         .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
         .map_or(0, |i| i + 1);
@@ -496,19 +506,11 @@ pub(crate) fn completion_place(before: &str) -> CompletionPlace {
         return CompletionPlace::RuleId;
     }
     if let Some(base) = head.strip_suffix('.') {
-        let start = base
-            .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
-            .map_or(0, |i| i + 1);
-        let written = base.get(start..).unwrap_or("");
-        if written == "all" {
+        let path = path_written_before(base);
+        if path == ["all"] {
             return CompletionPlace::AllOf;
         }
-        let path: Vec<String> = written
-            .split('.')
-            .filter(|s| !s.is_empty() && *s != "record")
-            .map(str::to_string)
-            .collect();
-        return CompletionPlace::Member(path);
+        return member_place(path, earlier, 0);
     }
     if head.trim().is_empty() {
         return CompletionPlace::StatementStart;
@@ -530,10 +532,123 @@ pub(crate) fn completion_place(before: &str) -> CompletionPlace {
     CompletionPlace::Expression
 }
 
+/// Whether the end of `line` is inside a comment or a string, not in a message's placeholder.
+fn in_comment_or_string(line: &str) -> bool {
+    let mut quote: Option<char> = None;
+    let mut placeholder = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some('"'), '\\') if !placeholder => {
+                chars.next();
+            }
+            (Some('"'), '{') if !placeholder => {
+                if chars.peek() == Some(&'{') {
+                    chars.next();
+                } else {
+                    placeholder = true;
+                }
+            }
+            (Some('"'), '}') if placeholder => placeholder = false,
+            (Some(q), c) if c == q && !placeholder => quote = None,
+            (Some(_), _) => {}
+            (None, '#') => return true,
+            (None, '"' | '\'') => quote = Some(c),
+            (None, _) => {}
+        }
+    }
+    quote.is_some() && !placeholder
+}
+
+/// The field path written right before a `.` (`record.buyer`, `line_items[0]`,
+/// `record["unit name"]`, `b.tenderers`): its names, a list's index left out (an element
+/// stands where its list does).
+fn path_written_before(base: &str) -> Vec<String> {
+    // The path's text: back over names, dots and brackets (with what they hold).
+    let mut start = base.len();
+    let mut depth = 0usize;
+    for (i, c) in base.char_indices().rev() {
+        match c {
+            ']' => depth += 1,
+            '[' if depth > 0 => depth -= 1,
+            _ if depth > 0 => {}
+            c if c.is_alphanumeric() || c == '_' || c == '.' => {}
+            _ => break,
+        }
+        start = i;
+    }
+    let written = base.get(start..).unwrap_or("");
+    let mut path = Vec::new();
+    let mut rest = written;
+    while !rest.is_empty() {
+        if let Some(inside) = rest.strip_prefix('[') {
+            let end = inside.find(']').unwrap_or(inside.len());
+            let index = inside.get(..end).unwrap_or("").trim();
+            if let Some(key) = index
+                .strip_prefix(['"', '\''])
+                .and_then(|k| k.strip_suffix(['"', '\'']))
+            {
+                path.push(key.to_string());
+            }
+            rest = inside.get(end + 1..).unwrap_or("");
+        } else {
+            let end = rest.find(['.', '[']).unwrap_or(rest.len());
+            let name = rest.get(..end).unwrap_or("");
+            let record = path.is_empty() && name == "record";
+            if !name.is_empty() && !record {
+                path.push(name.to_string());
+            }
+            rest = rest.get(end..).unwrap_or("");
+            rest = rest.strip_prefix('.').unwrap_or(rest);
+        }
+    }
+    path
+}
+
+/// What follows `path.`: `group` and a variable over it stand for the group's records; a
+/// comprehension's or quantifier's variable for an element of its list, the nearest binding
+/// written before the cursor.
+fn member_place(path: Vec<String>, earlier: &str, depth: usize) -> CompletionPlace {
+    let Some(first) = path.first() else {
+        return CompletionPlace::Member(path);
+    };
+    if first == "group" {
+        return match path.get(1..) {
+            Some([]) | None => CompletionPlace::GroupMember,
+            Some(rest) => CompletionPlace::Member(rest.to_vec()),
+        };
+    }
+    if depth < 4
+        && let Some(list) = variable_list(earlier, first)
+    {
+        let mut resolved = path_written_before(&list);
+        resolved.extend(path.into_iter().skip(1));
+        return member_place(resolved, earlier, depth + 1);
+    }
+    CompletionPlace::Member(path)
+}
+
+/// The list a variable named `name` ranges over in the last `for NAME in LIST`, `any NAME in
+/// LIST` or `all NAME in LIST` of `earlier`, as written.
+fn variable_list(earlier: &str, name: &str) -> Option<String> {
+    let words: Vec<&str> = earlier.split_whitespace().collect();
+    let at = words.windows(3).rposition(|w| {
+        matches!(w, [binder, var, "in"] if *var == name
+            && (binder.ends_with("for") || binder.ends_with("any") || binder.ends_with("all")))
+    })?;
+    let list = words.get(at + 3)?;
+    // `in bids.details where …`, `in group]`: the path up to what ends it.
+    let end = list
+        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.' || c == '[' || c == ']'))
+        .unwrap_or(list.len());
+    let list = list.get(..end)?.trim_end_matches(']');
+    Some(list.to_string())
+}
+
 /// The names of the `let`s written in the rule block that `before` (the text up to the cursor)
 /// ends in, read from the text alone: for completion while the block does not parse yet
 /// (`deny when a > all.` with the name still to write).
-pub(crate) fn lets_written_before(before: &str) -> Vec<String> {
+pub(crate) fn lets_written_before(before: &str, only_each: bool) -> Vec<String> {
     let lines: Vec<&str> = before.lines().collect();
     let Some(start) = lines
         .iter()
@@ -547,7 +662,11 @@ pub(crate) fn lets_written_before(before: &str) -> Vec<String> {
         .filter_map(|line| {
             let rest = line.trim_start().strip_prefix("let ")?;
             let rest = rest.trim_start();
-            let rest = rest.strip_prefix("each ").unwrap_or(rest).trim_start();
+            let each = rest.strip_prefix("each ");
+            if only_each && each.is_none() {
+                return None;
+            }
+            let rest = each.unwrap_or(rest).trim_start();
             let name: String = rest
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
@@ -691,11 +810,69 @@ mod tests {
         );
     }
 
+    #[test]
+    fn members_follow_indexes_variables_and_the_group() {
+        let member =
+            |path: &[&str]| CompletionPlace::Member(path.iter().map(|p| p.to_string()).collect());
+        assert_eq!(
+            completion_place("  deny when line_items[0]."),
+            member(&["line_items"])
+        );
+        assert_eq!(
+            completion_place("  deny when record[\"unit name\"].bo"),
+            member(&["unit name"])
+        );
+        assert_eq!(
+            completion_place("  let n = count([b for b in bids.details where b.st"),
+            member(&["bids", "details"])
+        );
+        assert_eq!(
+            completion_place(
+                "rule r {\n  note when any a in awards\n    where any s in a.suppliers where s."
+            ),
+            member(&["awards", "suppliers"])
+        );
+        assert_eq!(
+            completion_place("  note per vendor when sum(group."),
+            CompletionPlace::GroupMember
+        );
+        assert_eq!(
+            completion_place("  note per vendor when any r in group where r."),
+            CompletionPlace::GroupMember
+        );
+        assert_eq!(
+            completion_place("  note per vendor when max(group.buyer."),
+            member(&["buyer"])
+        );
+    }
+
+    #[test]
+    fn nothing_completes_in_comments_and_strings() {
+        assert_eq!(
+            completion_place("  deny vendor DJI # see memo."),
+            CompletionPlace::Nothing
+        );
+        assert_eq!(
+            completion_place("  message \"bought from ven"),
+            CompletionPlace::Nothing
+        );
+        assert_eq!(completion_place("  let p = 'a.b"), CompletionPlace::Nothing);
+        assert_eq!(
+            completion_place("  message \"{{literal}} {buyer."),
+            CompletionPlace::Member(vec!["buyer".into()])
+        );
+        assert_eq!(
+            completion_place("  message \"a \\\" quote\" when ven"),
+            CompletionPlace::Expression
+        );
+    }
+
     /// After `all.` the block does not parse yet: its lets are read from the text.
     #[test]
     fn lets_are_read_from_the_text_of_an_unfinished_rule() {
         let before = "let x = 1\nrule a {\n  let y = 2\n}\nrule b {\n  let t = amount\n  let each u = v\n  let w=3\n  deny when amount > all.";
-        assert_eq!(lets_written_before(before), ["t", "u", "w"]);
-        assert!(lets_written_before("deny when x > all.").is_empty());
+        assert_eq!(lets_written_before(before, false), ["t", "u", "w"]);
+        assert_eq!(lets_written_before(before, true), ["u"]);
+        assert!(lets_written_before("deny when x > all.", false).is_empty());
     }
 }
