@@ -131,7 +131,7 @@ pub fn days_from_date(date: Date) -> i64 {
     era * 146_097 + day_of_era - 719_468
 }
 
-/// The civil date `days` after 1970-01-01, if it falls in the years 0001 to 9999.
+/// The civil date `days` after 1970-01-01, if it falls in the years 0000 to 9999.
 pub fn date_from_days(days: i64) -> Option<Date> {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
@@ -147,8 +147,8 @@ pub fn date_from_days(days: i64) -> Option<Date> {
         month_index - 9
     };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
-    // The calendar of the language: four-digit years, 0001 to 9999.
-    if !(1..=9999).contains(&year) {
+    // The calendar of the language: four-digit years, 0000 to 9999 (as dates are read).
+    if !(0..=9999).contains(&year) {
         return None;
     }
     Date::new(

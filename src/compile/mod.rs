@@ -1296,7 +1296,7 @@ impl<'a> Compiler<'a> {
         } else if numbers {
             "a number has at most 28 significant digits (29 up to 79228162514264337593543950335)"
         } else {
-            "dates and date-times go from 0001-01-01 to 9999-12-31"
+            "dates and date-times go from 0000-01-01 to 9999-12-31"
         };
         self.error(
             Code::CheckArithmetic,

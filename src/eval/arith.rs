@@ -114,7 +114,7 @@ impl std::fmt::Display for Fault {
 pub(crate) fn combine(op: ArithOp, a: Term, b: Term) -> Result<Term, Fault> {
     let overflow = || Fault::Value("the result is too large (overflow)".to_string());
     let off_calendar =
-        || Fault::Value("the result is not a date of the years 0001 to 9999".to_string());
+        || Fault::Value("the result is not a date of the years 0000 to 9999".to_string());
     Ok(match (a, b, op) {
         (Term::Num(x), Term::Num(y), _) => {
             Term::Num(crate::value::arith(op, x, y).map_err(Fault::Value)?)

@@ -534,27 +534,63 @@ impl Ranking {
     }
 
     /// The ranks of `items` by position (`None` for a missing one), or, when two of them do not
-    /// order together (a list mixing types is bad data), what `compare` says of the first value
-    /// that does not order with the first one, at that value.
+    /// order together (a list mixing types is bad data), what `compare` says of the odd one out
+    /// ([`odd_one_out`]), at that value.
     pub(crate) fn ranks<'a>(
         &self,
         items: &'a [Operand<'_>],
     ) -> Result<Vec<Option<Rank<'a>>>, Mismatch> {
         let ranks: Vec<Option<Rank<'a>>> = items.iter().map(|i| self.rank(i)).collect();
-        let mut present = items
-            .iter()
-            .zip(&ranks)
-            .filter_map(|(i, r)| Some((i, r.as_ref()?)));
-        if let Some((first, first_rank)) = present.next() {
-            for (item, rank) in present {
-                if !Rank::orders_with(first_rank, rank) {
-                    // The value that breaks with the ones before it is named (and pointed at)
-                    // first: in a group, which record holds it.
-                    return Err(mismatch(item, first, "compare"));
-                }
-            }
+        let mut present = ranks.iter().flatten();
+        if let Some(first) = present.next()
+            && present.any(|rank| !Rank::orders_with(first, rank))
+        {
+            return Err(odd_one_out(items, &ranks));
         }
         Ok(ranks)
+    }
+}
+
+/// Of values that do not all order together, the first that does not order with the kind most
+/// of them have (the earliest kind among equals), compared with the first of that kind: in a
+/// group, the record that holds the bad value is named, wherever it stands.
+fn odd_one_out(items: &[Operand<'_>], ranks: &[Option<Rank<'_>>]) -> Mismatch {
+    let present: Vec<(&Operand<'_>, &Rank<'_>)> = items
+        .iter()
+        .zip(ranks)
+        .filter_map(|(item, rank)| Some((item, rank.as_ref()?)))
+        .collect();
+    let mut kinds: std::collections::HashMap<std::mem::Discriminant<Rank<'_>>, (usize, usize)> =
+        std::collections::HashMap::new();
+    for (at, (_, rank)) in present.iter().enumerate() {
+        if !matches!(rank, Rank::Other) {
+            kinds
+                .entry(std::mem::discriminant(*rank))
+                .or_insert((0, at))
+                .0 += 1;
+        }
+    }
+    let typical = kinds
+        .values()
+        .max_by_key(|(count, first)| (*count, std::cmp::Reverse(*first)))
+        .and_then(|(_, first)| present.get(*first));
+    match typical {
+        Some(&(example, kind)) => {
+            let odd = present
+                .iter()
+                .find(|(_, rank)| !Rank::orders_with(kind, rank))
+                .map_or(example, |(item, _)| *item);
+            mismatch(odd, example, "compare")
+        }
+        // Nothing orders (mappings, lists): the first two.
+        None => match present.as_slice() {
+            [(a, _), (b, _), ..] => mismatch(a, b, "compare"),
+            [(a, _)] => mismatch(a, a, "compare"),
+            [] => Mismatch {
+                message: "cannot compare these values".to_string(),
+                span: None,
+            },
+        },
     }
 }
 
