@@ -727,6 +727,15 @@ fn explain_of_a_record_in_no_group_says_so() {
         "{text}"
     );
     assert!(text.contains("whose key is missing"), "{text}");
+    // A record that is in a group is named as one, with the command that explains the group.
+    let out = common::caveat_in(&dir, &["explain", "by-vendor", "q1", "p.policy", "d.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("q1 (d.yaml:1:3) is a record, in the group `A` of this rule"),
+        "{text}"
+    );
+    assert!(text.contains("`caveat explain by-vendor A`"), "{text}");
 }
 
 /// A key whose value is a list: every element's type counts, not only the first one's, so the

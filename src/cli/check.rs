@@ -89,7 +89,8 @@ pub struct InputArgs {
     pub stdin_format: crate::data::Format,
     /// The PATHs are changed files (as a pre-commit hook passes them): check the changed data
     /// files of the config (or of `policies/` and `examples/`) against its policies, and all of
-    /// its data when a policy it reads changed; other files are left out.
+    /// its data when a policy it reads changed or a policy file is gone; other files are left
+    /// out.
     #[arg(long)]
     pub changed: bool,
     /// The config file (default: the nearest `caveat.toml` here or in a folder above).

@@ -186,7 +186,23 @@ fn explain_across(
                     .into(),
             };
             // A record of that name joined no group: say so, and what leaves a record out.
+            let joined = kept.groups_of(rule, name);
             let message = match &shown {
+                Some(record) if !joined.is_empty() => {
+                    let id = program.rules.get(rule).map_or("", |r| &*r.id);
+                    let groups: Vec<String> = joined.iter().map(|g| format!("`{g}`")).collect();
+                    help = format!(
+                        "explain a group by its name: `caveat explain {id} {}`",
+                        crate::report::text::visible(&super::snapshot::shell_word(
+                            joined.first().map_or("", String::as_str)
+                        ))
+                    );
+                    format!(
+                        "{record} is a record, in the group{} {} of this rule",
+                        if joined.len() == 1 { "" } else { "s" },
+                        groups.join(", ")
+                    )
+                }
                 Some(record) => {
                     help = format!(
                         "the rule's filters and `where` leave records out, and a record whose key \

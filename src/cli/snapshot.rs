@@ -295,7 +295,7 @@ fn rewrite_command(args: impl Iterator<Item = String>) -> String {
 }
 
 /// `word` as a shell reads it back: in single quotes unless it is plain.
-fn shell_word(word: &str) -> String {
+pub(crate) fn shell_word(word: &str) -> String {
     let plain = !word.is_empty()
         && word
             .chars()

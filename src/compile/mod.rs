@@ -265,11 +265,18 @@ impl<'a> Compiler<'a> {
         expr: &ast::Expr,
         what: &str,
     ) -> Option<jiff::civil::Date> {
+        // A rule-local let bound to a date literal is that date, even where the rule's other
+        // lets may not be read (a group rule's filters run before grouping).
+        if let A::Name(name, _) = &expr.kind
+            && let Some(rule) = &self.rule
+            && let Some(l) = rule.lets.iter().position(|l| l == name)
+            && let Some(Some(date)) = rule.dates.get(l)
+        {
+            return Some(*date);
+        }
         let compiled = self.expr(expr);
-        let local_date = |l: usize| self.rule.as_ref()?.dates.get(l).copied().flatten();
         let found = match &compiled.kind {
             ExprKind::Const(Const::Date(d)) => return Some(*d),
-            ExprKind::Local(l) if let Some(d) = local_date(*l) => return Some(d),
             ExprKind::Const(c) => c.type_name(),
             _ => "not a constant",
         };
@@ -865,8 +872,8 @@ impl<'a> Compiler<'a> {
                 span,
                 "not read by the rule",
                 Some(format!(
-                    "compute what the waiver compares with in a let of the rule, `let typical = \
-                     median(all.{0})`, and read that let in the waiver: `… for {0} > typical`",
+                    "compute what the waiver compares with in a let of the rule (say `let typical \
+                     = median(all.{0})`) and read that let in the waiver (`… for {0} > typical`)",
                     name.node
                 )),
             );

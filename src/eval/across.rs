@@ -667,6 +667,20 @@ impl AcrossRecords {
             .unwrap_or_default()
     }
 
+    /// The names of the groups of rule `index` that the record named `record` joined.
+    pub fn groups_of(&self, index: usize, record: &str) -> Vec<String> {
+        self.rules
+            .get(index)
+            .map(|r| {
+                r.groups
+                    .iter()
+                    .filter(|g| g.members.iter().any(|m| *m.record == *record))
+                    .map(group_name)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The error finding of rule `index` on the record named `name` whose keys could not be
     /// used (it joined no group), if there is one.
     pub fn key_error(&self, index: usize, name: &str) -> Option<&AcrossFinding> {
@@ -854,6 +868,17 @@ fn mixed_kinds(
     // Every tuple: a key whose value is a list gives one per element, each of its own type. The
     // types a record brings are kept only when it is accepted whole: a record refused for mixing
     // types in one list must not decide the type for the records after it.
+    if rule.kinds.iter().all(Option::is_some) {
+        // Every key's type is known (after the first records): nothing to remember.
+        for (position, kv) in c.joins.iter().flat_map(|join| join.keys.iter().enumerate()) {
+            if let Some(Some((expected, earlier))) = rule.kinds.get(position)
+                && *expected != kv.kind()
+            {
+                return Some(mixed_message(keys, position, kv, expected, Some(earlier)));
+            }
+        }
+        return None;
+    }
     let mut first_here: Vec<Option<&'static str>> = vec![None; width];
     for (position, kv) in c.joins.iter().flat_map(|join| join.keys.iter().enumerate()) {
         let kind = kv.kind();
@@ -868,20 +893,7 @@ fn mixed_kinds(
             },
         };
         if expected != kind {
-            let name = keys
-                .get(position)
-                .map_or_else(|| format!("{}", position + 1), |k| format!("`{}`", k.name));
-            let message = match earlier {
-                Some(earlier) => format!(
-                    "this record's key {name} is {}, but it was {expected} for `{earlier}`: a key must have one type in every record",
-                    kv.described(),
-                ),
-                None => format!(
-                    "this record's key {name} holds {} and {expected}: a key must have one type in every record",
-                    kv.described(),
-                ),
-            };
-            return Some((message, keys.get(position).map(|k| k.expr.span)));
+            return Some(mixed_message(keys, position, kv, expected, earlier));
         }
     }
     for (seen, here) in rule.kinds.iter_mut().zip(first_here) {
@@ -892,6 +904,31 @@ fn mixed_kinds(
         }
     }
     None
+}
+
+/// What [`mixed_kinds`] says of the key at `position` of `keys`, `kv` where `expected` was
+/// (for the record `earlier`, or earlier in the same record's list): the message and the key.
+fn mixed_message(
+    keys: &[crate::compile::GroupKey],
+    position: usize,
+    kv: &KeyValue,
+    expected: &str,
+    earlier: Option<&Arc<str>>,
+) -> (String, Option<Span>) {
+    let name = keys
+        .get(position)
+        .map_or_else(|| format!("{}", position + 1), |k| format!("`{}`", k.name));
+    let message = match earlier {
+        Some(earlier) => format!(
+            "this record's key {name} is {}, but it was {expected} for `{earlier}`: a key must have one type in every record",
+            kv.described(),
+        ),
+        None => format!(
+            "this record's key {name} holds {} and {expected}: a key must have one type in every record",
+            kv.described(),
+        ),
+    };
+    (message, keys.get(position).map(|k| k.expr.span))
 }
 
 /// The line of a value, as a source of its own: what a finding keeps of a record's chunk.

@@ -422,7 +422,8 @@ fn parse_range(source: &Source, start: usize, end: usize) -> Piece {
             }
             Err(error) => {
                 let block = rule_block_id(rest);
-                in_failed_block = block.is_some();
+                // Until a rule block parses again or its `}` is met.
+                in_failed_block |= block.is_some();
                 piece.unparsed_rules.extend(block);
                 let diag = syntax_error(source, pos, previous_start, error);
                 let at = diag.location().map_or(pos, |l| l.span.start);
@@ -952,11 +953,20 @@ fn syntax_help(text: &str, at: usize, found: &FoundToken, expected: &[&str]) -> 
             return Some(format!("did you mean `{keyword}`?"));
         }
         let expects = |w: &str| expected.iter().any(|e| e.contains(&format!("`{w}`")));
+        // What starts a statement, or follows one in its rule block.
+        let starts = [
+            "deny", "warn", "note", "require", "rule", "let", "alias", "import", "test", "waive",
+            "message", "cite", "tags",
+        ];
         let clause = matches!(token, "when" | "unless" | "where" | "per" | "having");
-        if clause && !expects(token) && statement_word_before(text, at) == Some("let") {
+        let ended_by = last_word_before(text, at, &starts);
+        if clause
+            && !expects(token)
+            && let Some(ended_by @ ("let" | "message" | "cite" | "tags")) = ended_by
+        {
             return Some(format!(
-                "`{token}` is a clause of the rule's statement, which a `let` ended: write the \
-                 rule-local lets before the statement, or after all its clauses"
+                "`{token}` is a clause of the rule's statement, which `{ended_by}` ended: write \
+                 every clause before the rule-local lets and metadata that follow the statement"
             ));
         }
         match token {
@@ -973,9 +983,8 @@ fn syntax_help(text: &str, at: usize, found: &FoundToken, expected: &[&str]) -> 
                         .to_string(),
                 );
             }
-            // After `require EXPR` (which takes `where` but no `unless`): a rule over groups has
-            // an effect.
-            "per" | "having" if !expects(token) && expects("where") && !expects("unless") => {
+            // In a `require` rule: a rule over groups has an effect.
+            "per" | "having" if !expects(token) && ended_by == Some("require") => {
                 return Some(format!(
                     "`require` checks each record alone and takes no `{token}`: a rule over \
                      groups of records has an effect, `deny per vendor having … when …`"
@@ -1043,13 +1052,43 @@ fn syntax_help(text: &str, at: usize, found: &FoundToken, expected: &[&str]) -> 
     None
 }
 
-/// The last keyword before `at` that starts a statement (`let`, `deny`, …), as a word of its
-/// own; `record` (also a field path's head) does not count.
-fn statement_word_before(text: &str, at: usize) -> Option<&str> {
-    text.get(..at)?
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
-        .rev()
-        .find(|word| *word != "record" && STATEMENT_KEYWORDS.contains(word))
+/// The last of `words` before `at`, as a word of its own outside strings and comments.
+fn last_word_before<'t>(text: &'t str, at: usize, words: &[&str]) -> Option<&'t str> {
+    let text = text.get(..at)?;
+    let mut last = None;
+    let mut word_start: Option<usize> = None;
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let in_word = c.is_ascii_alphanumeric() || c == '_' || c == '.';
+        if !in_word && let Some(start) = word_start.take() {
+            let word = text.get(start..i).unwrap_or("");
+            if words.contains(&word) {
+                last = Some(word);
+            }
+        }
+        match (quote, comment, c) {
+            (_, true, '\n') => comment = false,
+            (_, true, _) => {}
+            (Some('"'), _, '\\') => {
+                chars.next();
+            }
+            (Some(q), _, c) if c == q => quote = None,
+            (Some(_), _, _) => {}
+            (None, _, '#') => comment = true,
+            (None, _, '"' | '\'') => quote = Some(c),
+            (None, _, _) if in_word && word_start.is_none() => word_start = Some(i),
+            (None, _, _) => {}
+        }
+    }
+    if let Some(start) = word_start {
+        let word = text.get(start..).unwrap_or("");
+        if words.contains(&word) {
+            last = Some(word);
+        }
+    }
+    last
 }
 
 /// What a rule block takes before its statement.
