@@ -346,6 +346,11 @@ mod tests {
             "test \"t\" {\n  given [ {a:  1},\n          {a: 2} ]\n  expect   pass\n}\n",
             "test \"t\" {\n  given [ {a:  1},\n          {a: 2} ]\n  expect pass\n}\n",
         );
+        // A quote inside a plain scalar is a character of it, not a string to the next quote.
+        check(
+            "test \"t\" {\n  given {product: 27\" monitor,   by: O'Brien}\n  expect   pass\n}\nrule   r { deny vendor DJI }\n",
+            "test \"t\" {\n  given {product: 27\" monitor,   by: O'Brien}\n  expect pass\n}\nrule r { deny vendor DJI }\n",
+        );
         // Data whose brackets do not balance is kept as written too (its test reports it).
         check(
             "test \"t\" {\n  given {vendor: [DJI,   x}\n  expect   pass\n}\n",

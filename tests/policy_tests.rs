@@ -549,3 +549,32 @@ fn an_explanation_names_the_operand_of_and_that_did_not_hold() {
         "{text}"
     );
 }
+
+/// A quote inside a plain YAML scalar of `given` (`27" monitor`, `O'Brien`) is a character of
+/// the value: it does not open a string that runs on over the rules and tests after it (they
+/// vanished, and the DJI record below passed).
+#[test]
+fn quotes_inside_plain_given_values_do_not_hide_what_follows() {
+    let dir = scratch(
+        "plain-quotes",
+        &[
+            (
+                "p.policy",
+                "rule other { warn vendor Parrot }\n\
+                 test \"monitor\" { given { product: 27\" monitor, vendor: Parrot } expect warn other }\n\
+                 rule no-dji { deny vendor DJI }\n\
+                 test \"screen\" { given { product: 32\" screen, vendor: Parrot } expect warn other }\n\
+                 test \"names\" { given [ {vendor: O'Brien Supply, note: \"a, }\"}, {vendor: DJI, x: '#'} ]\n\
+                   expect deny no-dji }\n",
+            ),
+            ("d.yaml", "- {id: a, vendor: DJI}\n"),
+        ],
+    );
+    let out = caveat_in(&dir, &["check", "--format", "jsonl", "p.policy", "d.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"rule\":\"no-dji\""));
+    let out = caveat_in(&dir, &["test", "p.policy"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("3 tests: 3 passed, 0 failed"), "{text}");
+}
