@@ -911,6 +911,13 @@ fn syntax_help(text: &str, at: usize, found: &FoundToken, expected: &[&str]) -> 
             .get(..10)
             .is_some_and(|d| d.bytes().filter(|b| *b == b'-').count() == 2)
     {
+        if word_before(text, at).1 == "until" {
+            return Some(
+                "a waiver's `until` takes a date, and the waiver applies through the end of that \
+                 day: `until 2030-01-01`"
+                    .to_string(),
+            );
+        }
         return Some(
             "a date filter (`after`, `before`, `between`) takes a date; compare a date-time in \
              `when`: `when date > 2018-01-01T10:00`"
@@ -1030,7 +1037,8 @@ fn syntax_help(text: &str, at: usize, found: &FoundToken, expected: &[&str]) -> 
         }
     }
     let comparison = ["==", "!=", "<=", ">=", "<", ">"];
-    if comparison.iter().any(|op| token.starts_with(op)) && expected.contains(&"`and`") {
+    let ahead = text.get(at..).unwrap_or("");
+    if comparison.iter().any(|op| ahead.starts_with(op)) && expected.contains(&"`and`") {
         return Some("comparisons do not chain: write `a < b and b < c`".to_string());
     }
     if token == "=" {
