@@ -82,3 +82,41 @@ fn a_policy_that_does_not_parse_is_reported_and_left_alone() {
         broken
     );
 }
+
+/// `caveat fmt -` formats standard input to standard output, as editors pipe it; with `--check`
+/// it prints only the diff.
+#[test]
+fn standard_input_is_formatted_to_standard_output() {
+    let run = |args: &[&str], input: &str| {
+        use std::io::Write as _;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_caveat"))
+            .args(args)
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = run(&["fmt", "-"], MESSY);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), TIDY);
+    let out = run(&["fmt", "--check", "-"], MESSY);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("+let limits = [1, 2]")
+    );
+    assert_eq!(run(&["fmt", "--check", "-"], TIDY).status.code(), Some(0));
+    let out = run(&["fmt", "-"], "rule r { deny vendor\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("<stdin>:1:"));
+}

@@ -12,8 +12,8 @@ use crate::source::SourceFile;
 /// The arguments of `caveat fmt`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Policy files and folders (walked for `.policy` files). Default: the config's `policies`,
-    /// or `policies/`.
+    /// Policy files and folders (walked for `.policy` files), or `-`: the policy on standard
+    /// input, formatted to standard output. Default: the config's `policies`, or `policies/`.
     pub paths: Vec<PathBuf>,
     /// Change nothing: print a diff of each file that is not formatted, and exit 1 if any.
     #[arg(long)]
@@ -22,6 +22,11 @@ pub struct Args {
 
 /// Runs `caveat fmt`.
 pub fn run(args: &Args) -> Exit {
+    if let [path] = args.paths.as_slice()
+        && crate::data::chunk::is_stdin(path)
+    {
+        return format_stdin(args.check);
+    }
     let files = match super::policy_inputs(&args.paths) {
         Ok(inputs) => inputs.policies,
         Err(errors) => {
@@ -66,40 +71,48 @@ pub fn run(args: &Args) -> Exit {
     }
 }
 
+/// `caveat fmt -`: the policy on standard input, formatted to standard output (with `check`,
+/// nothing but the diff, and exit 1 when it is not formatted).
+fn format_stdin(check: bool) -> Exit {
+    let name = "<stdin>";
+    let mut bytes = Vec::new();
+    if let Err(e) = std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes) {
+        print_errors(&[Diag::io(Code::IoRead, "cannot read", name, &e)]);
+        return Exit::Trouble;
+    }
+    let Ok(text) = String::from_utf8(bytes) else {
+        print_errors(&[Diag::error(
+            Code::IoRead,
+            "standard input is not UTF-8 text: a policy must be",
+        )]);
+        return Exit::Trouble;
+    };
+    match formatted_text(name, &text) {
+        Err(errors) => {
+            print_errors(&errors);
+            Exit::Trouble
+        }
+        Ok(formatted) if check => {
+            if formatted == text {
+                Exit::Clean
+            } else {
+                print_diff(name, &text, &formatted);
+                Exit::Findings
+            }
+        }
+        Ok(formatted) => {
+            print!("{formatted}");
+            Exit::Clean
+        }
+    }
+}
+
 /// Formats one file; `Ok(true)` when it was not formatted (and, unless `check`, now is).
 fn format_one(path: &Path, check: bool, left: &mut usize) -> Result<bool, Vec<Diag>> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| vec![Diag::io(Code::IoRead, "cannot read", &name, &e)])?;
-    let formatted = match format_file(&name, &text) {
-        Ok(formatted) => formatted,
-        Err(NotFormatted::Invalid(errors)) => return Err(errors),
-        Err(NotFormatted::MovesUnnamedRule { at, from, to }) => {
-            let source = SourceFile::new(name.clone(), text);
-            let stem = crate::check::unnamed_rule_stem(std::path::Path::new(&name));
-            return Err(vec![
-                Diag::error(
-                    Code::FmtRenamesRule,
-                    format!(
-                        "formatting `{name}` would move the rule `{stem}:{from}` to line {to}, and so rename it; it was left as it is"
-                    ),
-                )
-                .label(&source, at, "a rule outside a `rule ID { … }` block is named by its line")
-                .help("name the rule, `rule ID { … }`, so that waivers and tests keep finding it wherever it stands"),
-            ]);
-        }
-        Err(NotFormatted::Changed(span)) => {
-            let source = SourceFile::new(name.clone(), text);
-            return Err(vec![
-                Diag::error(
-                    Code::FmtInternal,
-                    format!("formatting `{name}` would change its meaning; it was left as it is"),
-                )
-                .label(&source, span, "the formatted text first differs here")
-                .help("this is a bug in caveat fmt; please report it with this file"),
-            ]);
-        }
-    };
+    let formatted = formatted_text(&name, &text)?;
     if formatted == text {
         return Ok(false);
     }
@@ -114,6 +127,40 @@ fn format_one(path: &Path, check: bool, left: &mut usize) -> Result<bool, Vec<Di
         println!("formatted {}", crate::report::text::visible(&name));
     }
     Ok(true)
+}
+
+/// The policy `text` (named `name`) formatted, or why it is left as it is.
+fn formatted_text(name: &str, text: &str) -> Result<String, Vec<Diag>> {
+    let name = name.to_string();
+    match format_file(&name, text) {
+        Ok(formatted) => Ok(formatted),
+        Err(NotFormatted::Invalid(errors)) => Err(errors),
+        Err(NotFormatted::MovesUnnamedRule { at, from, to }) => {
+            let source = SourceFile::new(name.clone(), text);
+            let stem = crate::check::unnamed_rule_stem(std::path::Path::new(&name));
+            Err(vec![
+                Diag::error(
+                    Code::FmtRenamesRule,
+                    format!(
+                        "formatting `{name}` would move the rule `{stem}:{from}` to line {to}, and so rename it; it was left as it is"
+                    ),
+                )
+                .label(&source, at, "a rule outside a `rule ID { … }` block is named by its line")
+                .help("name the rule, `rule ID { … }`, so that waivers and tests keep finding it wherever it stands"),
+            ])
+        }
+        Err(NotFormatted::Changed(span)) => {
+            let source = SourceFile::new(name.clone(), text);
+            Err(vec![
+                Diag::error(
+                    Code::FmtInternal,
+                    format!("formatting `{name}` would change its meaning; it was left as it is"),
+                )
+                .label(&source, span, "the formatted text first differs here")
+                .help("this is a bug in caveat fmt; please report it with this file"),
+            ])
+        }
+    }
 }
 
 /// Why `fmt` must not replace `path`, if it must not: a symbolic link (replacing it would turn
