@@ -698,6 +698,8 @@ fn explain_a_group_that_cannot_be_evaluated() {
         text.starts_with("rule `tot` cannot evaluate the group `DJI`:"),
         "{text}"
     );
+    // Which record holds the bad value, as the error finding says.
+    assert!(text.contains("is not one (in A2, d.yaml:2:20)"), "{text}");
     let check = common::caveat_in(&dir, &["check", "--format", "jsonl", "p.policy", "d.yaml"]);
     assert!(String::from_utf8_lossy(&check.stdout).contains("\"effect\":\"error\""));
 }

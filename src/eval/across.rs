@@ -1111,7 +1111,8 @@ fn evaluate_rule(
             Err(failure) => failed(&failure),
         };
         if explain {
-            found.explanation = Some(group_steps(&mut context, rule, group));
+            let described = |f: &super::Failure| prepared.message_of(rule, f, (group, g)).0;
+            found.explanation = Some(group_steps(&mut context, rule, group, described));
         }
         if found.finding.outcome != Outcome::Error {
             for &w in &rule.waivers {
@@ -1165,11 +1166,13 @@ fn group_frame<'r, 'v>(
 
 /// The steps that explain a rule on a group: the group's keys and size, then each clause
 /// (`having`, then the rule's own) with the values of the lets it read, up to the clause that
-/// decided.
+/// decided; a clause that cannot be evaluated says why in the words of `described` (which
+/// record holds the bad value, as the error finding says).
 fn group_steps<'r>(
     context: &mut Context<'r, '_>,
     rule: &'r CompiledRule,
     group: &Group,
+    described: impl Fn(&super::Failure) -> String,
 ) -> Vec<super::explain::Step> {
     use super::explain::{ClauseRole, Step};
     let Some(across) = &rule.across else {
@@ -1194,7 +1197,7 @@ fn group_steps<'r>(
         let holds = context
             .condition(&clause.expr)
             .map(|(h, _)| h)
-            .map_err(|f| f.message);
+            .map_err(|f| described(&f));
         // The lets the clause reads, with the values they took, and the values it computes
         // from the group or the run (`sum(group.amount)`, `upper_fence(all.a)`), as written.
         let mut parts = Vec::new();
@@ -1576,7 +1579,8 @@ pub fn explain_groups(
         let frame = prepared.frame(rule, program, group, grouped, g);
         let mut context = Context::new(root, &mut vars, &slots).with_frame(frame);
         let considered = matches!(prepared.states.get(g), Some(Ok(true)));
-        let steps = group_steps(&mut context, rule, group);
+        let described = |f: &super::Failure| prepared.message_of(rule, f, (group, g)).0;
+        let steps = group_steps(&mut context, rule, group, described);
         // As the check decides: a group whose `where` or `having`, or a considered group whose
         // clause, cannot be evaluated gets an error finding.
         let failed = matches!(prepared.states.get(g), Some(Err(_)))
