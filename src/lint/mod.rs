@@ -53,6 +53,7 @@ fn run(
         not_imported((files, imports), &declared, &mut diags);
         unused_local(files, &mut diags);
         symbols_that_are_lets(files, &mut diags);
+        duplicate_tests(files, &mut diags);
         unnamed(files, &mut diags);
     }
     let order = |d: &Diag| {
@@ -498,6 +499,62 @@ fn rule_body_exprs(body: &RuleBody) -> Vec<&Expr> {
 }
 
 /// Rules written outside a `rule ID { … }` block, unless another lint already points into them.
+/// Tests that share a name (a failure names the test, so the two read alike), and the same
+/// expectation twice in one test (findings are a set: the second adds nothing).
+fn duplicate_tests(files: &[&PolicyFile], diags: &mut Vec<Diag>) {
+    let mut named: std::collections::HashMap<&str, (&PolicyFile, crate::source::Span)> =
+        std::collections::HashMap::new();
+    for file in files {
+        for statement in &file.statements {
+            let Statement::Test(test) = statement else {
+                continue;
+            };
+            match named.get(test.name.node.as_str()) {
+                Some((first_file, first)) => {
+                    let first_place = if std::sync::Arc::ptr_eq(&first_file.source, &file.source) {
+                        format!("line {}", first_file.source.line_col(first.start).0)
+                    } else {
+                        first_file.source.name().to_string()
+                    };
+                    diags.push(
+                        Diag::warning(
+                            Code::LintDuplicateTest,
+                            format!(
+                                "a test named \"{}\" comes before this one ({first_place})",
+                                test.name.node
+                            ),
+                        )
+                        .label(&file.source, test.name.span, "the same name again")
+                        .help("give each test its own name, so that a failure says which it is"),
+                    );
+                }
+                None => {
+                    named.insert(test.name.node.as_str(), (file, test.name.span));
+                }
+            }
+            for (i, expectation) in test.expect.iter().enumerate() {
+                let twice = test.expect.iter().take(i).any(|e| {
+                    e.effect.node == expectation.effect.node && e.rule.node == expectation.rule.node
+                });
+                if twice {
+                    diags.push(
+                        Diag::warning(
+                            Code::LintDuplicateTest,
+                            format!(
+                                "this test expects `{} {}` twice",
+                                expectation.effect.node.name(),
+                                expectation.rule.node
+                            ),
+                        )
+                        .label(&file.source, expectation.rule.span, "expected again")
+                        .help("a test's findings are a set: remove the second"),
+                    );
+                }
+            }
+        }
+    }
+}
+
 fn unnamed(files: &[&PolicyFile], diags: &mut Vec<Diag>) {
     for (file, _, rule) in rules_in(files) {
         if rule.id.is_some() {
