@@ -226,16 +226,16 @@ pub(crate) fn let_binding(compiler: &mut Compiler<'_>, decl: &ast::LetDecl) -> O
     let mut value = compiler.expr(&decl.value);
     // An expression of constants (`2018-05-23 + 1 day`, `year(2018-01-01)`) is its value,
     // once it compiled and its types are right (`"5" + 1` is refused, as in a rule).
-    let compiled = compiler.errors.len() == errors_before;
-    if !compiled && !matches!(value.kind, compile::ExprKind::Const(_)) {
-        // Its errors are said already.
-        return None;
+    // Its errors are said already, or those of a `let` it reads: what reads it is a
+    // placeholder, not another error.
+    if compiler.errors.len() > errors_before || compiler.read_a_failure() {
+        return Some(Binding::Failed);
     }
     if !matches!(value.kind, compile::ExprKind::Const(_)) {
         let wrong = super::types::check_constant(&value, compiler_source(compiler));
         if !wrong.is_empty() {
             compiler.errors.extend(wrong);
-            return None;
+            return Some(Binding::Failed);
         }
         match crate::eval::constant_value(&value) {
             Some(Ok(constant)) => value.kind = compile::ExprKind::Const(constant),
@@ -248,7 +248,7 @@ pub(crate) fn let_binding(compiler: &mut Compiler<'_>, decl: &ast::LetDecl) -> O
                     .label(compiler_source(compiler), decl.value.span, "fails on constants")
                     .help("a `let` of constants is computed while the policy is compiled; change the values so that it can be"),
                 );
-                return None;
+                return Some(Binding::Failed);
             }
             None => {}
         }
@@ -260,15 +260,10 @@ pub(crate) fn let_binding(compiler: &mut Compiler<'_>, decl: &ast::LetDecl) -> O
                 let set = set_of(&values);
                 return Some(Binding::Let(Const::List(values), Some(Arc::new(set))));
             };
-            // The items are compiled again for the set (aliases keep their spellings there),
-            // unless compiling them failed already: once is enough to say so.
-            let set = if compiler.errors.len() > errors_before {
-                set_of(&values)
-            } else {
-                compiler
-                    .const_set(items)
-                    .unwrap_or_else(|_| set_of(&values))
-            };
+            // The items are compiled again for the set (aliases keep their spellings there).
+            let set = compiler
+                .const_set(items)
+                .unwrap_or_else(|_| set_of(&values));
             Some(Binding::Let(Const::List(values), Some(Arc::new(set))))
         }
         compile::ExprKind::Const(value) => Some(Binding::Let(value, None)),

@@ -32,6 +32,9 @@ pub(crate) enum Binding {
     /// `let NAME = SYMBOL` where SYMBOL is an aliased symbol (`let v = DJI`): the symbol, which
     /// the name is wherever it is used, and its spellings, which it matches as the symbol does.
     Symbol(Arc<str>, Arc<AliasSet>),
+    /// A `let` whose value could not be computed: its error is said, and what reads it is a
+    /// placeholder, not another error.
+    Failed,
 }
 
 /// The names visible in one policy file: its own `let`s and `alias`es and those of the files it
@@ -145,6 +148,12 @@ impl<'a> Compiler<'a> {
                 .label(self.source, span, label)
                 .maybe_help(help),
         );
+    }
+
+    /// Whether an expression compiled so far read something whose error is said already (a
+    /// `let` that could not be computed).
+    pub(crate) fn read_a_failure(&self) -> bool {
+        !self.failed_at.is_empty()
     }
 
     /// A placeholder for an expression that failed to compile; its error is already recorded.
@@ -275,6 +284,10 @@ impl<'a> Compiler<'a> {
             return Some(*date);
         }
         let compiled = self.expr(expr);
+        if self.failed_at.contains(&compiled.span) {
+            // Its error is said already (a `let` that could not be computed).
+            return None;
+        }
         let found = match &compiled.kind {
             ExprKind::Const(Const::Date(d)) => return Some(*d),
             ExprKind::Const(c) => c.type_name(),
@@ -350,6 +363,10 @@ impl<'a> Compiler<'a> {
                     };
                     ExprKind::InSet(needle, Arc::new(set), negated)
                 }
+                Some(Binding::Failed) => {
+                    self.failed_at.push(list.span);
+                    ExprKind::Const(Const::Bool(false))
+                }
                 Some(binding @ (Binding::Let(_, None) | Binding::Symbol(..))) => {
                     let found = match binding {
                         Binding::Let(value, _) => value.type_name(),
@@ -420,7 +437,7 @@ impl<'a> Compiler<'a> {
     fn suggest_list(&self, name: &str) -> String {
         let lists = self.scope.names.iter().filter_map(|(n, b)| match b {
             Binding::Let(_, Some(_)) | Binding::Alias(_) => Some(n.as_str()),
-            Binding::Let(_, None) | Binding::Symbol(..) => None,
+            Binding::Let(_, None) | Binding::Symbol(..) | Binding::Failed => None,
         });
         // The rule's own lets and keys too: a list known when the rule runs.
         let local = self.rule.iter().flat_map(|r| {
@@ -972,6 +989,10 @@ impl<'a> Compiler<'a> {
                     kind: ExprKind::Const(Const::String((**symbol).into())),
                     span,
                 };
+            }
+            Some(Binding::Failed) => {
+                self.failed_at.push(span);
+                return Self::failed(span);
             }
             None => {}
         }
