@@ -736,6 +736,26 @@ fn the_language_of_rules_across_records() {
         text.contains("upper_fence(LIST)") && text.contains("Q3 + 1.5"),
         "{text}"
     );
+    // Hover on a keyword: what it does; in a comment, nothing.
+    let keyword = |client: &mut Client, at: (usize, usize)| {
+        let hover = client.at("textDocument/hover", &policy, at);
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    assert!(
+        keyword(&mut client, find(ACROSS, "count(group)", 7)).starts_with("`group`: the records"),
+    );
+    assert!(keyword(&mut client, find(ACROSS, "per vendor when any", 1)).starts_with("`per KEY"));
+    assert!(keyword(&mut client, find(ACROSS, "  where amount", 4)).starts_with("`where COND`"));
+    let commented = ACROSS.replace("rule above {", "rule above { # where it goes");
+    client.change(&policy, 6, &commented);
+    assert_eq!(
+        keyword(&mut client, find(&commented, "where it goes", 1)),
+        ""
+    );
+    client.change(&policy, 7, ACROSS);
     // A rule-local `let` is the rule's own: definition and references stay in its rule.
     let above_let = find(ACROSS, "let total = amount", 4);
     let definition = client.at(

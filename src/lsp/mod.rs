@@ -722,7 +722,7 @@ impl Server {
         let offset = offset.ok_or_else(|| invalid("no `position`"))?;
         let occurrences = navigate::occurrences(&file.ast, &file.path, &analysis.names);
         let Some(occurrence) = navigate::at(&occurrences, offset) else {
-            return Ok(Value::Null);
+            return Ok(keyword_hover(file.ast.source.text(), offset));
         };
         let declared = |target: &Target| -> Option<String> {
             let (file, o) = analysis.declarations(target).into_iter().next()?;
@@ -1145,4 +1145,24 @@ fn at<'a>(value: &'a Value, pointer: &str) -> &'a Value {
 
 fn invalid(why: &str) -> Failure {
     (ErrorCode::InvalidParams as i32, why.to_string())
+}
+
+/// Hover on a keyword at `offset` of `text` (not in a comment or a string): what it does.
+fn keyword_hover(text: &str, offset: usize) -> Value {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let before = text.get(..offset).unwrap_or("");
+    let start = before.rfind(|c: char| !is_word(c)).map_or(0, |i| i + 1);
+    let after = text.get(offset..).unwrap_or("");
+    let end = offset + after.find(|c: char| !is_word(c)).unwrap_or(after.len());
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = text.get(line_start..start).unwrap_or("");
+    // A field's name (`record.group`, `buyer.per`) is no keyword.
+    let field = line.ends_with('.');
+    match text.get(start..end).and_then(navigate::keyword_doc) {
+        Some(doc) if !field && !navigate::in_comment_or_string(line) => json!({
+            "contents": { "kind": "markdown", "value": doc },
+            "range": convert::range(text, Span::new(start, end)),
+        }),
+        _ => Value::Null,
+    }
 }

@@ -533,7 +533,7 @@ pub(crate) fn completion_place(earlier: &str) -> CompletionPlace {
 }
 
 /// Whether the end of `line` is inside a comment or a string, not in a message's placeholder.
-fn in_comment_or_string(line: &str) -> bool {
+pub(crate) fn in_comment_or_string(line: &str) -> bool {
     let mut quote: Option<char> = None;
     let mut placeholder = false;
     let mut chars = line.chars().peekable();
@@ -558,6 +558,67 @@ fn in_comment_or_string(line: &str) -> bool {
         }
     }
     quote.is_some() && !placeholder
+}
+
+/// What a keyword of the language does, in a line, for hover: the words a reader meets in a
+/// rule (clauses, filters, `group`, `all`, `each`, the operators spelt as words).
+pub(crate) fn keyword_doc(word: &str) -> Option<&'static str> {
+    Some(match word {
+        "deny" => "`deny`: the rule's finding fails the check (`--fail-on deny`, the default)",
+        "warn" => {
+            "`warn`: the rule's finding is a warning; it fails the check with `--fail-on warn`"
+        }
+        "note" => "`note`: the rule's finding is for information; it never fails the check",
+        "require" => "`require COND`: a `deny` finding on every record where COND does not hold",
+        "vendor" => {
+            "`vendor V` (a filter): the record's `vendor` is V, or one of its alias spellings"
+        }
+        "after" => "`after D` (a filter): the record's `date` is after D (the day itself excluded)",
+        "before" => {
+            "`before D` (a filter): the record's `date` is before D (the day itself excluded)"
+        }
+        "between" => {
+            "`between D1 and D2` (a filter): the record's `date` is from D1 to D2, both included"
+        }
+        "when" => "`when COND`: the rule fires only where COND holds",
+        "unless" => "`unless COND`: the rule does not fire where COND holds",
+        "where" => {
+            "`where COND`: which records the rule considers at all; in a group rule it runs on each record before grouping"
+        }
+        "per" => {
+            "`per KEY [as NAME], …`: one group per distinct key value; the rule is judged per group"
+        }
+        "having" => {
+            "`having COND`: which groups the rule considers (as SQL's `having`), before `when`"
+        }
+        "group" => {
+            "`group`: the records of the group being judged, in input order (`count(group)`, `sum(group.amount)`)"
+        }
+        "all" => {
+            "`all.NAME`: the values of the rule-local let NAME over every record (or group) the rule considers"
+        }
+        "let" => {
+            "`let NAME = EXPR`: a named value; in a rule block, computed per record (or per group)"
+        }
+        "each" => {
+            "`let each NAME = EXPR`: in a group rule, computed on each record before grouping (`group.NAME`)"
+        }
+        "as" => "`KEY as NAME`: the name a group key goes by inside the rule",
+        "in" => "`X in LIST`: X is one of LIST's elements (aliases match their spellings)",
+        "exists" => "`PATH exists`: the field is there and not null",
+        "missing" => "`PATH is missing`: the field is absent or null",
+        "matches" => "`X matches 'REGEX'`: the text X has a match of the regular expression",
+        "contains" => "`X contains Y`: the text X holds Y, or the list X has the element Y",
+        "any" => "`any X in LIST where COND`: COND holds for at least one element",
+        "if" | "then" | "else" => "`if COND then A else B`: A where COND holds, else B",
+        "message" => "`message \"…\"`: the finding's text; `{EXPR}` placeholders are filled in",
+        "cite" => "`cite \"…\"`: the source the rule enforces, shown with its findings",
+        "tags" => "`tags [...]`: labels for the rule, in reports",
+        "waive" => {
+            "`waive RULE for COND until DATE because \"WHY\"`: the rule's findings where COND holds are waived until DATE"
+        }
+        _ => return None,
+    })
 }
 
 /// The field path written right before a `.` (`record.buyer`, `line_items[0]`,
