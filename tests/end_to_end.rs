@@ -10,9 +10,7 @@
 
 mod common;
 
-use common::{caveat, scratch};
-
-use std::process::{Command, Output};
+use common::{caveat, caveat_with_stdin, scratch};
 
 fn json(args: &[&str]) -> (i32, serde_json::Value) {
     let mut all = vec!["check", "--format", "json"];
@@ -288,27 +286,6 @@ fn a_file_named_twice_is_checked_once() {
     ]);
     assert_eq!(findings(&twice), findings(&once));
     assert_eq!(twice["summary"], once["summary"]);
-}
-
-/// Runs the binary with `input` on standard input.
-fn caveat_with_stdin(args: &[&str], input: &str) -> Output {
-    use std::io::Write as _;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_caveat"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("the binary runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
 }
 
 #[test]

@@ -87,24 +87,7 @@ fn a_policy_that_does_not_parse_is_reported_and_left_alone() {
 /// it prints only the diff.
 #[test]
 fn standard_input_is_formatted_to_standard_output() {
-    let run = |args: &[&str], input: &str| {
-        use std::io::Write as _;
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_caveat"))
-            .args(args)
-            .env("NO_COLOR", "1")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    };
+    let run = common::caveat_with_stdin;
     let out = run(&["fmt", "-"], MESSY);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8(out.stdout).unwrap(), TIDY);
