@@ -134,6 +134,12 @@ fn common<'s>(types: impl Iterator<Item = Ty<'s>>) -> Option<Ty<'s>> {
     Some(out.unwrap_or(Ty::Unknown))
 }
 
+/// Whether `expr` is a field of the record read as it is (no arithmetic, no function): data,
+/// which holds strings, numbers, booleans, dates, lists and mappings, never a duration.
+fn read_as_is(expr: &Expr) -> bool {
+    matches!(expr.kind, ExprKind::Field(_) | ExprKind::RootField(..))
+}
+
 /// Whether `<`, `>` and the like can order values of these types without a run-time error.
 fn orderable(a: &Ty<'_>, b: &Ty<'_>) -> bool {
     match (a, b) {
@@ -536,6 +542,24 @@ impl<'s> Checker<'_, 's> {
                 let r = self.ty(right);
                 if !orderable(&l, &r) {
                     self.incomparable(expr, (left, &l), (right, &r));
+                } else if let Some(field) = [(left, &r), (right, &l)]
+                    .into_iter()
+                    .find(|(side, other)| read_as_is(side) && matches!(other, Ty::Duration))
+                    .map(|(side, _)| side)
+                {
+                    // Without a schema a field's type is unknown, but data never holds a
+                    // duration: the comparison fails on every record.
+                    let text = self.text(field.span);
+                    self.mismatch(
+                        format!("`{text}` is a value of the records, which is never a duration"),
+                        field.span,
+                        "read from the record",
+                        Some(
+                            "compare a difference of dates or date-times with a duration \
+                             (`end - start > 3 days`), or the field with a number or a date"
+                                .into(),
+                        ),
+                    );
                 }
                 Ty::Bool
             }
