@@ -599,23 +599,10 @@ fn local_names(compiler: &mut Compiler<'_>, rule: &ast::Rule) -> Vec<String> {
 fn compile_lets(compiler: &mut Compiler<'_>, rule: &ast::Rule) -> Vec<LocalLet> {
     let mut lets = Vec::new();
     let mut reads: Vec<Vec<usize>> = Vec::new();
-    // A plain let named as a key is `caveat::check::local_in_where`, whose help is to make it a
-    // `let each`: it is compiled as one, so that it adds no error of its own (`group_field`).
-    let keyed: Vec<&str> = match &rule.body {
-        RuleBody::Effect { per, .. } => per
-            .iter()
-            .filter_map(|k| match &k.expr.kind {
-                ast::ExprKind::Name(name, _) => Some(name.as_str()),
-                _ => None,
-            })
-            .collect(),
-        RuleBody::Require { .. } => Vec::new(),
-    };
     for local in &rule.lets {
         // A `let each` of a group rule is computed on each record before grouping, as `where`
         // is: compiled as `where` is, then the names read per group again.
-        let each = (local.each || keyed.contains(&local.name.node.as_str()))
-            && compiler.rule.as_ref().is_some_and(|n| n.per_group);
+        let each = local.each && compiler.rule.as_ref().is_some_and(|n| n.per_group);
         // What the rule's names allow around the let, while a `let each` is compiled.
         let mut around = None;
         if let Some(names) = compiler.rule.as_mut() {
