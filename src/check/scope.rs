@@ -289,7 +289,7 @@ pub(crate) fn let_binding(compiler: &mut Compiler<'_>, decl: &ast::LetDecl) -> O
                     "a `let` binds a string, number, date, date-time, duration, boolean or list, or an expression of them; for a symbol write it in quotes or in a list"
                 }),
             );
-            None
+            Some(Binding::Failed)
         }
     }
 }
