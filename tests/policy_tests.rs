@@ -550,9 +550,10 @@ fn an_explanation_names_the_operand_of_and_that_did_not_hold() {
     );
 }
 
-/// A quote inside a plain YAML scalar of `given` (`27" monitor`, `O'Brien`) is a character of
-/// the value: it does not open a string that runs on over the rules and tests after it (they
-/// vanished, and the DJI record below passed).
+/// A quote inside a plain YAML scalar of `given` (`27" monitor`, `O'Brien`, `:'(`, a
+/// continuation line) is a character of the value: it does not open a string that runs on over
+/// the rules and tests after it (they vanished, and the DJI record below passed); tags, anchors,
+/// `? ` keys and JSON's `"a":"b"` keep their quoted scalars.
 #[test]
 fn quotes_inside_plain_given_values_do_not_hide_what_follows() {
     let dir = scratch(
@@ -565,7 +566,13 @@ fn quotes_inside_plain_given_values_do_not_hide_what_follows() {
                  rule no-dji { deny vendor DJI }\n\
                  test \"screen\" { given { product: 32\" screen, vendor: Parrot } expect warn other }\n\
                  test \"names\" { given [ {vendor: O'Brien Supply, note: \"a, }\"}, {vendor: DJI, x: '#'} ]\n\
-                   expect deny no-dji }\n",
+                   expect deny no-dji }\n\
+                 test \"smiley\" { given {vendor: Parrot, mood: :'(} expect warn other }\n\
+                 test \"lines\" { given {vendor: Parrot, note: size 27\n   \" wide} expect warn other }\n\
+                 test \"tag\" { given {vendor: !!str \"Parrot}\", x: 1} expect pass }\n\
+                 test \"json\" { given {\"vendor\":\"Parrot\",\"n\":\"}\"} expect warn other }\n\
+                 test \"anchor\" { given {vendor: &a Parrot, b: *a, ? \"q}\" : w} expect warn other }\n\
+                 test \"last\" { given {vendor: DJI, note: 'x'} expect deny no-dji }\n",
             ),
             ("d.yaml", "- {id: a, vendor: DJI}\n"),
         ],
@@ -576,5 +583,5 @@ fn quotes_inside_plain_given_values_do_not_hide_what_follows() {
     let out = caveat_in(&dir, &["test", "p.policy"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(text.contains("3 tests: 3 passed, 0 failed"), "{text}");
+    assert!(text.contains("9 tests: 9 passed, 0 failed"), "{text}");
 }

@@ -422,6 +422,8 @@ pub(crate) fn block_at(before: &str) -> Block {
     let mut quote: Option<char> = None;
     let mut comment = false;
     let mut escaped = false;
+    // The end of a test's `given` data: YAML, whose quotes follow YAML's rules.
+    let mut data_end = 0;
     for (i, c) in before.char_indices() {
         if c == '\n' {
             line_start = i + 1;
@@ -429,8 +431,26 @@ pub(crate) fn block_at(before: &str) -> Block {
             comment = false;
             continue;
         }
-        if comment {
+        if comment || i < data_end {
             continue;
+        }
+        if quote.is_none()
+            && matches!(c, '{' | '[')
+            && before
+                .get(..i)
+                .is_some_and(|b| b.trim_end().ends_with("given"))
+        {
+            match before
+                .get(i..)
+                .and_then(crate::syntax::closed_flow_data_len)
+            {
+                Some(len) => {
+                    data_end = i + len;
+                    continue;
+                }
+                // The cursor is inside the data (or the data never closes).
+                None => return Block::Other,
+            }
         }
         if let Some(q) = quote {
             if escaped {
@@ -595,7 +615,7 @@ pub(crate) fn keyword_doc(word: &str) -> Option<&'static str> {
             "`group`: the records of the group being judged, in input order (`count(group)`, `sum(group.amount)`)"
         }
         "all" => {
-            "`all.NAME`: the values of the rule-local let NAME over every record (or group) the rule considers"
+            "`all.NAME`: the values of the rule-local let NAME over every record (or group) the rule considers; `all X in LIST where COND`: COND holds for every element"
         }
         "let" => {
             "`let NAME = EXPR`: a named value; in a rule block, computed per record (or per group)"
@@ -604,7 +624,16 @@ pub(crate) fn keyword_doc(word: &str) -> Option<&'static str> {
             "`let each NAME = EXPR`: in a group rule, computed on each record before grouping (`group.NAME`)"
         }
         "as" => "`KEY as NAME`: the name a group key goes by inside the rule",
-        "in" => "`X in LIST`: X is one of LIST's elements (aliases match their spellings)",
+        "in" => {
+            "`X in LIST`: X is one of LIST's elements (aliases match their spellings); in `any X in LIST` and `[… for X in LIST]`, the list X ranges over"
+        }
+        "and" => "`A and B`: both hold",
+        "or" => "`A or B`: at least one holds",
+        "not" => "`not A`: A does not hold (a missing field makes `not (x == y)` hold)",
+        "is" => "`PATH is missing`: the field is absent or null",
+        "for" => {
+            "`[EXPR for X in LIST where COND]`: a list of EXPR for each element X (where COND holds); in a waiver, `for COND` says which findings it waives"
+        }
         "exists" => "`PATH exists`: the field is there and not null",
         "missing" => "`PATH is missing`: the field is absent or null",
         "matches" => "`X matches 'REGEX'`: the text X has a match of the regular expression",
@@ -815,6 +844,15 @@ mod tests {
         assert_eq!(block_at("rule r { note when a }\n# {\n"), Block::File);
         assert_eq!(block_at("test \"t\" {\n  given {a: 1}\n  "), Block::Test);
         assert_eq!(block_at("test \"t\" {\n  given {a: "), Block::Other);
+        // YAML's quotes in `given`: an apostrophe inside a plain scalar opens nothing.
+        assert_eq!(
+            block_at("test \"t\" {\n  given {by: O'Brien}\n  expect pass\n}\n"),
+            Block::File
+        );
+        assert_eq!(
+            block_at("test \"t\" {\n  given {by: O'Brien}\n  "),
+            Block::Test
+        );
     }
 
     #[test]

@@ -222,16 +222,33 @@ pub(crate) fn datetime_len(text: &str) -> Option<usize> {
 /// of `text`, by the grammar's own rules: a closed one, else one whose brackets do not balance
 /// (up to `expect`, without the blanks before it), if one starts there.
 pub(crate) fn flow_data_len(text: &str) -> Option<usize> {
+    if let Some(len) = closed_flow_data_len(text) {
+        return Some(len);
+    }
+    let mut pairs = PolicyParser::parse(Rule::flow_unbalanced, text).ok()?;
+    Some(pairs.next()?.as_str().trim_end().len())
+}
+
+/// The length of the YAML flow mapping or sequence `text` starts with, if its brackets close.
+pub(crate) fn closed_flow_data_len(text: &str) -> Option<usize> {
     let closed = if text.starts_with('[') {
         Rule::flow_sequence
     } else {
         Rule::flow_mapping
     };
-    if let Ok(mut pairs) = PolicyParser::parse(closed, text) {
-        return Some(pairs.next()?.as_span().end());
-    }
-    let mut pairs = PolicyParser::parse(Rule::flow_unbalanced, text).ok()?;
-    Some(pairs.next()?.as_str().trim_end().len())
+    let mut pairs = PolicyParser::parse(closed, text).ok()?;
+    Some(pairs.next()?.as_span().end())
+}
+
+/// Whether the word right before `at` (blanks aside) is `given`.
+fn follows_given(text: &str, at: usize) -> bool {
+    let before = text.get(..at).unwrap_or("").trim_end();
+    before.strip_suffix("given").is_some_and(|head| {
+        !head
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    })
 }
 
 /// How a message's text is written: as in the policy file, between the message's double quotes
@@ -1373,6 +1390,14 @@ fn scan_layout(source: &Source) -> Result<Vec<usize>, Diag> {
                 i = string_end(text, i);
                 continue;
             }
+            // A test's `given` data is YAML, whose quotes follow YAML's rules: skipped whole.
+            b'[' | b'{'
+                if follows_given(text, i)
+                    && let Some(len) = text.get(i..).and_then(closed_flow_data_len) =>
+            {
+                i += len;
+                continue;
+            }
             b'(' | b'[' | b'{' => {
                 depth += 1;
                 if depth > MAX_NESTING {
@@ -1424,6 +1449,18 @@ mod tests {
             });
         }
         text
+    }
+
+    /// An apostrophe inside `given` data is YAML's: it does not start a string for the nesting
+    /// count, which would then count the brackets of a later string as code.
+    #[test]
+    fn brackets_after_an_apostrophe_in_given_data_are_not_nesting() {
+        let text = format!(
+            "test \"t\" {{ given {{by: O'Brien}} expect pass }}\nrule r {{ deny when x > 1 message \"it's {}\" }}\n",
+            "(".repeat(MAX_NESTING + 5)
+        );
+        let (_, errors) = parse(&SourceFile::new("given.policy", text));
+        assert!(errors.is_empty(), "{errors:?}");
     }
 
     #[test]
