@@ -102,4 +102,8 @@ fn standard_input_is_formatted_to_standard_output() {
     let out = run(&["fmt", "-"], "rule r { deny vendor\n");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("<stdin>:1:"));
+    // With files as well, `-` is refused rather than left out.
+    let out = run(&["fmt", "--check", "-", "policies"], MESSY);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be formatted with files"));
 }

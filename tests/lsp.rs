@@ -749,13 +749,20 @@ fn the_language_of_rules_across_records() {
     );
     assert!(keyword(&mut client, find(ACROSS, "per vendor when any", 1)).starts_with("`per KEY"));
     assert!(keyword(&mut client, find(ACROSS, "  where amount", 4)).starts_with("`where COND`"));
+    assert!(keyword(&mut client, find(ACROSS, "and total >", 1)).starts_with("`A and B`"));
+    // A word of a test's `given` data is the data's, not a keyword.
+    let tested =
+        format!("{ACROSS}test \"t\" {{\n  given {{per: O'Brien, group: 1}}\n  expect pass\n}}\n");
+    client.change(&policy, 6, &tested);
+    assert_eq!(keyword(&mut client, find(&tested, "group: 1", 1)), "");
+    client.change(&policy, 7, ACROSS);
     let commented = ACROSS.replace("rule above {", "rule above { # where it goes");
-    client.change(&policy, 6, &commented);
+    client.change(&policy, 8, &commented);
     assert_eq!(
         keyword(&mut client, find(&commented, "where it goes", 1)),
         ""
     );
-    client.change(&policy, 7, ACROSS);
+    client.change(&policy, 9, ACROSS);
     // A rule-local `let` is the rule's own: definition and references stay in its rule.
     let above_let = find(ACROSS, "let total = amount", 4);
     let definition = client.at(

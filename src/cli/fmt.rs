@@ -22,10 +22,16 @@ pub struct Args {
 
 /// Runs `caveat fmt`.
 pub fn run(args: &Args) -> Exit {
-    if let [path] = args.paths.as_slice()
-        && crate::data::chunk::is_stdin(path)
-    {
-        return format_stdin(args.check);
+    if args.paths.iter().any(|p| crate::data::chunk::is_stdin(p)) {
+        if let [_] = args.paths.as_slice() {
+            return format_stdin(args.check);
+        }
+        print_errors(&[Diag::error(
+            Code::FmtNoPolicies,
+            "`-` (standard input) cannot be formatted with files: its result goes to standard output",
+        )
+        .help("run `caveat fmt -` on its own, and the files in another command")]);
+        return Exit::Trouble;
     }
     let files = match super::policy_inputs(&args.paths) {
         Ok(inputs) => inputs.policies,
@@ -82,8 +88,8 @@ fn format_stdin(check: bool) -> Exit {
     }
     let Ok(text) = String::from_utf8(bytes) else {
         print_errors(&[Diag::error(
-            Code::IoRead,
-            "standard input is not UTF-8 text: a policy must be",
+            Code::IoNotUtf8,
+            format!("`{name}` is not UTF-8 text: a policy must be"),
         )]);
         return Exit::Trouble;
     };

@@ -154,7 +154,7 @@ codes! {
     IoWrite = "caveat::io::write", Error, "a file cannot be written: a report, a formatted policy, a snapshot or a `caveat init` starter file";
     LintAlwaysFires = "caveat::lint::always_fires", Warning, "a rule fires on every record: no filter or condition, only `when true`, or `require false`";
     LintConstantGroupKey = "caveat::lint::constant_group_key", Warning, "a key of `per` reads nothing of the record (`per 5`, `per [vendor, unit]`), so it is the same for every record";
-    LintDuplicateTest = "caveat::lint::duplicate_test", Warning, "two tests share a name, so a report's failure does not say which it is, or a test expects the same finding twice";
+    LintDuplicateTest = "caveat::lint::duplicate_test", Warning, "two tests share a name, by which reports name a test, or a test expects the same finding twice";
     LintNeverFires = "caveat::lint::never_fires", Error, "a rule can never fire: its filters and conditions contradict each other, or a clause is constant (`when false`)";
     LintNotImported = "caveat::lint::not_imported", Warning, "a symbol is spelt as a `let` or `alias` of another policy file that its file does not import, so it is only its own text, matched exactly";
     LintNotInEnum = "caveat::lint::not_in_enum", Error, "a symbol or string compared with an enum field is not one of the enum's members, e.g. `exemption.kind == urgnet`";

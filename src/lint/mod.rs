@@ -498,8 +498,7 @@ fn rule_body_exprs(body: &RuleBody) -> Vec<&Expr> {
     }
 }
 
-/// Rules written outside a `rule ID { … }` block, unless another lint already points into them.
-/// Tests that share a name (a failure names the test, so the two read alike), and the same
+/// Tests that share a name (reports and snapshots of test runs name a test by it), and the same
 /// expectation twice in one test (findings are a set: the second adds nothing).
 fn duplicate_tests(files: &[&PolicyFile], diags: &mut Vec<Diag>) {
     let mut named: std::collections::HashMap<&str, (&PolicyFile, crate::source::Span)> =
@@ -525,7 +524,7 @@ fn duplicate_tests(files: &[&PolicyFile], diags: &mut Vec<Diag>) {
                             ),
                         )
                         .label(&file.source, test.name.span, "the same name again")
-                        .help("give each test its own name, so that a failure says which it is"),
+                        .help("give each test its own name: a report names a test by it"),
                     );
                 }
                 None => {
@@ -555,6 +554,7 @@ fn duplicate_tests(files: &[&PolicyFile], diags: &mut Vec<Diag>) {
     }
 }
 
+/// Rules written outside a `rule ID { … }` block, unless another lint already points into them.
 fn unnamed(files: &[&PolicyFile], diags: &mut Vec<Diag>) {
     for (file, _, rule) in rules_in(files) {
         if rule.id.is_some() {

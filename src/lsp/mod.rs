@@ -1156,8 +1156,8 @@ fn keyword_hover(text: &str, offset: usize) -> Value {
     let end = offset + after.find(|c: char| !is_word(c)).unwrap_or(after.len());
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let line = text.get(line_start..start).unwrap_or("");
-    // A field's name (`record.group`, `buyer.per`) is no keyword.
-    let field = line.ends_with('.');
+    // A field's name (`record.group`, `buyer.per`) is no keyword, nor is a word of `given` data.
+    let field = line.ends_with('.') || navigate::block_at(before) == navigate::Block::Other;
     match text.get(start..end).and_then(navigate::keyword_doc) {
         Some(doc) if !field && !navigate::in_comment_or_string(line) => json!({
             "contents": { "kind": "markdown", "value": doc },
