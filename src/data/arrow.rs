@@ -70,6 +70,8 @@ pub struct ArrowRecords<'a> {
     root: Column<'a>,
     rows: Range<usize>,
     first_index: usize,
+    /// A column is an Arrow map, whose entries may repeat a key (struct fields cannot).
+    maps: bool,
 }
 
 /// The records of `batch`, named after `name` (a record without an id is `NAME#ROW`), their
@@ -82,11 +84,13 @@ pub fn arrow_records<'a>(
 ) -> Result<ArrowRecords<'a>, DataError> {
     let source = SourceFile::new(name, "");
     let root = column(batch, "", &source, 0)?;
+    let maps = has_map(&root);
     Ok(ArrowRecords {
         source,
         root,
         rows: 0..batch.len(),
         first_index,
+        maps,
     })
 }
 
@@ -113,16 +117,58 @@ impl Iterator for ArrowRecords<'_> {
                 ),
             )));
         }
+        let root = node(&self.root, row);
+        if self.maps
+            && let Some(key) = repeated_key(&root)
+        {
+            // As a mapping of a file with a key twice: which value a rule reads would depend
+            // on how it reads it.
+            return Some(Err(data_error(
+                &self.source,
+                Code::DataDuplicateKey,
+                format!("row {index} has a map with the key `{key}` twice"),
+                Span::default(),
+                "this row",
+                Some("keep one entry per key in the map".into()),
+            )));
+        }
         Some(Ok(Record {
             source: self.source.clone(),
             index,
-            root: node(&self.root, row),
+            root,
             line: None,
         }))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.rows.size_hint()
+    }
+}
+
+/// Whether `column` or a column inside it is an Arrow map.
+fn has_map(column: &Column<'_>) -> bool {
+    match &column.kind {
+        Kind::Map(..) => true,
+        Kind::Struct(fields) => fields.iter().any(|(_, field)| has_map(field)),
+        Kind::List(_, items) | Kind::Dictionary(_, items) => has_map(items),
+        _ => false,
+    }
+}
+
+/// A key that a mapping inside `node` holds twice, if any.
+fn repeated_key(node: &Node) -> Option<String> {
+    match &node.value {
+        Value::Map(map) => {
+            let mut seen = std::collections::HashSet::with_capacity(map.entries.len());
+            for entry in &map.entries {
+                if !seen.insert(&*entry.key) {
+                    return Some(entry.key.to_string());
+                }
+            }
+            map.entries.iter().find_map(|e| repeated_key(&e.value))
+        }
+        Value::List(items) => items.iter().find_map(repeated_key),
+        _ => None,
     }
 }
 
@@ -627,6 +673,34 @@ mod tests {
         };
         assert_eq!(error.code, Code::DataDuplicateKey);
         assert_eq!(error.message, "column `vendor` appears twice");
+    }
+
+    #[test]
+    fn a_map_with_a_key_twice_is_a_duplicate_key() {
+        use arrow_array::builder::{MapBuilder, StringBuilder};
+        let mut maps = MapBuilder::new(None, StringBuilder::new(), StringBuilder::new());
+        for (key, value) in [("vendor", "x"), ("vendor", "DJI")] {
+            maps.keys().append_value(key);
+            maps.values().append_value(value);
+        }
+        maps.append(true).unwrap();
+        maps.keys().append_value("vendor");
+        maps.values().append_value("DJI");
+        maps.append(true).unwrap();
+        let rows = batch(vec![
+            (
+                "id",
+                Arc::new(StringArray::from(vec!["a", "b"])) as ArrayRef,
+            ),
+            ("attrs", Arc::new(maps.finish()) as ArrayRef),
+        ]);
+        let read: Vec<_> = arrow_records(&rows, "table", 0).unwrap().collect();
+        let Err(error) = &read[0] else {
+            panic!("a key twice is refused")
+        };
+        assert_eq!(error.code, Code::DataDuplicateKey);
+        assert_eq!(error.message, "row 0 has a map with the key `vendor` twice");
+        assert!(read[1].is_ok());
     }
 
     #[test]
