@@ -188,8 +188,31 @@ def _arrow(data: Any) -> Any:
     if module.startswith("polars"):
         return data.to_arrow()
     if hasattr(data, "__arrow_c_stream__") or hasattr(data, "__arrow_c_array__"):
-        return data
+        return _unsliced(data)
     return None
+
+
+def _unsliced(data: Any) -> Any:
+    """pyarrow ``data`` whose arrays start at an offset (a slice, or a batch of a table split by
+    ``to_batches``), copied: the Arrow import caveat uses cannot read a sliced array of structs
+    that holds structs. Other data is returned as it is."""
+    if not type(data).__module__.startswith("pyarrow"):
+        return data
+    import pyarrow as pa
+
+    if isinstance(data, pa.Table):
+        sliced = any(chunk.offset for column in data.columns for chunk in column.chunks)
+    elif isinstance(data, pa.RecordBatch):
+        sliced = any(column.offset for column in data.columns)
+    elif isinstance(data, pa.ChunkedArray):
+        sliced = any(chunk.offset for chunk in data.chunks)
+    elif isinstance(data, pa.Array):
+        sliced = data.offset != 0
+    else:
+        return data
+    if not sliced:
+        return data
+    return data.take(pa.array(range(len(data)), pa.int64()))
 
 
 class Policy:

@@ -297,3 +297,24 @@ def test_nat_is_missing_and_a_numpy_type_is_named_with_its_module():
     np = pytest.importorskip("numpy")
     with pytest.raises(TypeError, match="numpy"):
         policy.check([{"id": "a", "t": np.bool_(True)}])
+
+
+def test_sliced_arrays_of_structs_holding_structs_are_read():
+    # A slice (or a batch of a table split by to_batches) starts at an offset; the Arrow import
+    # panicked on such an array of structs that holds structs.
+    table = pa.table({"id": ["a", "b"], "b": [{"w": {"z": 1}}, {"w": {"z": 2}}]})
+    policy = caveat.compile("deny when b.w.z > 1")
+    for data in [
+        table.slice(1),
+        pa.Table.from_batches(table.to_batches(max_chunksize=1)),
+        table.to_batches(max_chunksize=1)[1],
+        pa.array([{"id": "a", "b": {"w": {"z": 1}}}, {"id": "b", "b": {"w": {"z": 2}}}]).slice(1),
+    ]:
+        assert policy.check(data).column("record").to_pylist() == ["b"]
+
+
+def test_a_map_with_a_key_twice_is_a_data_error():
+    attrs = pa.array([[("vendor", "x"), ("vendor", "DJI")]], pa.map_(pa.string(), pa.string()))
+    table = pa.table({"id": ["a"], "attrs": attrs})
+    with pytest.raises(caveat.DataError, match="the key `vendor` twice"):
+        caveat.compile("deny when attrs.vendor == DJI").check(table)
