@@ -184,7 +184,8 @@ def _arrow(data: Any) -> Any:
     if module.startswith("pandas"):
         import pyarrow as pa
 
-        return pa.Table.from_pandas(data, preserve_index=False)
+        # An index that is not a plain range is a column (`set_index("id")` keeps the ids).
+        return pa.Table.from_pandas(data, preserve_index=None)
     if module.startswith("polars"):
         return data.to_arrow()
     if hasattr(data, "__arrow_c_stream__") or hasattr(data, "__arrow_c_array__"):

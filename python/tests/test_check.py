@@ -318,3 +318,12 @@ def test_a_map_with_a_key_twice_is_a_data_error():
     table = pa.table({"id": ["a"], "attrs": attrs})
     with pytest.raises(caveat.DataError, match="the key `vendor` twice"):
         caveat.compile("deny when attrs.vendor == DJI").check(table)
+
+
+def test_a_pandas_index_of_ids_names_the_records():
+    frame = pd.DataFrame({"id": ["a", "b"], "vendor": ["DJI", "Parrot"]}).set_index("id")
+    findings = caveat.compile("deny vendor DJI").check(frame)
+    assert findings.column("record").to_pylist() == ["a"]
+    # A plain range index adds no field.
+    plain = pd.DataFrame({"id": ["a"], "vendor": ["DJI"]})
+    assert caveat.compile("deny vendor DJI").check(plain).column("record").to_pylist() == ["a"]
