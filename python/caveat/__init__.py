@@ -130,12 +130,16 @@ _STATEMENT_WORDS = frozenset(
 def _looks_like_text(source: str) -> bool:
     """Whether a string is policy text rather than a path: it names no existing file, and it
     holds a newline, or it starts with a statement's keyword and a blank (``deny vendor
-    "PRI/DJI"``), or it neither ends in ``.policy`` nor has a ``/``."""
+    "PRI/DJI"``), or it has a blank and neither ends in ``.policy`` nor has a ``/``. A single
+    word (``policies``, ``us-rules``) is a path: no policy is one word, and a misspelt path is
+    then "not found" rather than a syntax error."""
     if os.path.exists(source):
         return False
     if "\n" in source:
         return True
     stripped = source.strip()
+    if not stripped.startswith("#") and len(stripped.split()) == 1:
+        return False
     words = stripped.split(None, 1)
     if len(words) == 2 and (words[0] in _STATEMENT_WORDS or words[0].startswith("#")):
         return True
@@ -153,8 +157,8 @@ def compile(
 
     ``source`` is a policy file or folder, a list of them (imports are followed, folders walked
     as ``caveat check`` walks them), or policy text (a string that is not a path: it holds a
-    newline, or starts with a statement's keyword and a blank, or neither ends in ``.policy``
-    nor has a ``/``). ``text=`` gives policy
+    newline, or starts with a statement's keyword and a blank, or has a blank and neither ends
+    in ``.policy`` nor has a ``/``; a single word is a path). ``text=`` gives policy
     text explicitly, named ``name`` in diagnostics. ``today`` (a date or ``YYYY-MM-DD``) is the
     day waivers are applied as of, as ``--today``; by default the current date (UTC), as
     ``caveat check``. :attr:`Policy.warnings` holds the waivers expired or expiring.

@@ -327,3 +327,10 @@ def test_a_pandas_index_of_ids_names_the_records():
     # A plain range index adds no field.
     plain = pd.DataFrame({"id": ["a"], "vendor": ["DJI"]})
     assert caveat.compile("deny vendor DJI").check(plain).column("record").to_pylist() == ["a"]
+
+
+def test_a_single_word_is_a_path_and_a_missing_one_says_so():
+    # A misspelt path was read as policy text: "found `policies`".
+    with pytest.raises(caveat.PolicyError, match="no such file or folder"):
+        caveat.compile("policies-missing")
+    assert caveat.compile("deny vendor DJI").rules[0].effect == "deny"
