@@ -16,9 +16,10 @@ use std::ops::Range;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Decimal128Type, Decimal256Type, Float16Type, Float32Type, Float64Type, Int8Type, Int16Type,
-    Int32Type, Int64Type, TimestampMicrosecondType, TimestampMillisecondType,
-    TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+    Decimal32Type, Decimal64Type, Decimal128Type, Decimal256Type, Float16Type, Float32Type,
+    Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, TimestampMicrosecondType,
+    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type,
+    UInt32Type, UInt64Type,
 };
 use arrow_array::{Array, ArrowPrimitiveType, RecordBatch, StructArray};
 use arrow_schema::{DataType, TimeUnit};
@@ -241,6 +242,14 @@ fn column<'a>(
         DataType::Float16 => Kind::Float(primitive::<Float16Type, _>(array, |v| v.to_string())),
         DataType::Float32 => Kind::Float(primitive::<Float32Type, _>(array, |v| v.to_string())),
         DataType::Float64 => Kind::Float(primitive::<Float64Type, _>(array, |v| v.to_string())),
+        DataType::Decimal32(_, scale) => Kind::Decimal(
+            primitive::<Decimal32Type, _>(array, |v| Some(i128::from(v))),
+            *scale,
+        ),
+        DataType::Decimal64(_, scale) => Kind::Decimal(
+            primitive::<Decimal64Type, _>(array, |v| Some(i128::from(v))),
+            *scale,
+        ),
         DataType::Decimal128(_, scale) => {
             Kind::Decimal(primitive::<Decimal128Type, _>(array, Some), *scale)
         }
@@ -574,6 +583,34 @@ mod tests {
         assert_eq!(number(get(&read[0].root, "amount")).to_string(), "49350.00");
         assert_eq!(number(get(&read[1].root, "amount")).to_string(), "0.05");
         assert_eq!(get(&read[0].root, "urgent").value, Value::Bool(true));
+    }
+
+    /// pyarrow's smaller decimals (`decimal32`, `decimal64`) read as `decimal128` does.
+    #[test]
+    fn small_decimals_keep_their_scale() {
+        use arrow_array::{Decimal32Array, Decimal64Array};
+        let rows = batch(vec![
+            (
+                "fee",
+                Arc::new(
+                    Decimal32Array::from(vec![12_345, -5])
+                        .with_precision_and_scale(7, 2)
+                        .unwrap(),
+                ) as ArrayRef,
+            ),
+            (
+                "amount",
+                Arc::new(
+                    Decimal64Array::from(vec![4_935_000, 5])
+                        .with_precision_and_scale(12, 2)
+                        .unwrap(),
+                ),
+            ),
+        ]);
+        let read = records(&rows);
+        assert_eq!(number(get(&read[0].root, "fee")).to_string(), "123.45");
+        assert_eq!(number(get(&read[1].root, "fee")).to_string(), "-0.05");
+        assert_eq!(number(get(&read[0].root, "amount")).to_string(), "49350.00");
     }
 
     #[test]
