@@ -180,38 +180,41 @@ fn explain_across(
         }
         None => {
             let names = kept.names(rule);
-            let mut help = match crate::suggest::closest(name, names.iter().map(String::as_str)) {
+            let suggestion = match crate::suggest::closest(name, names.iter().map(String::as_str)) {
                 Some(found) => format!("did you mean `{found}`?"),
                 None => "a group is named by its key values joined with ` / `, as reports show it"
                     .into(),
             };
-            // A record of that name joined no group: say so, and what leaves a record out.
+            // A record of that name: the groups it joined, or what leaves a record out.
             let joined = kept.groups_of(rule, name);
-            let message = match &shown {
-                Some(record) if !joined.is_empty() => {
+            let (message, help) = match (&shown, joined.first()) {
+                (Some(record), Some(first)) => {
                     let id = program.rules.get(rule).map_or("", |r| &*r.id);
                     let groups: Vec<String> = joined.iter().map(|g| format!("`{g}`")).collect();
-                    help = format!(
-                        "explain a group by its name: `caveat explain {id} {}`",
-                        crate::report::text::visible(&super::snapshot::shell_word(
-                            joined.first().map_or("", String::as_str)
-                        ))
-                    );
-                    format!(
-                        "{record} is a record, in the group{} {} of this rule",
-                        if joined.len() == 1 { "" } else { "s" },
-                        groups.join(", ")
+                    (
+                        format!(
+                            "{record} is a record, in the group{} {} of this rule",
+                            if joined.len() == 1 { "" } else { "s" },
+                            groups.join(", ")
+                        ),
+                        format!(
+                            "explain a group by its name: `caveat explain {id} {}`",
+                            crate::report::text::visible(&super::shell_word(first))
+                        ),
                     )
                 }
-                Some(record) => {
-                    help = format!(
+                (Some(record), None) => (
+                    format!("the record {record} is in no group of this rule"),
+                    format!(
                         "the rule's filters and `where` leave records out, and a record whose key \
                          is missing (or an empty list) joins no group; explain a group by its \
-                         name: {help}"
-                    );
-                    format!("the record {record} is in no group of this rule")
-                }
-                None => format!("no group of this rule is named `{name}`"),
+                         name: {suggestion}"
+                    ),
+                ),
+                (None, _) => (
+                    format!("no group of this rule is named `{name}`"),
+                    suggestion,
+                ),
             };
             print_errors(&[Diag::error(Code::ExplainUnknownRecord, message).help(help)]);
             Some(Exit::Trouble)

@@ -137,13 +137,12 @@ fn format_one(path: &Path, check: bool, left: &mut usize) -> Result<bool, Vec<Di
 
 /// The policy `text` (named `name`) formatted, or why it is left as it is.
 fn formatted_text(name: &str, text: &str) -> Result<String, Vec<Diag>> {
-    let name = name.to_string();
-    match format_file(&name, text) {
+    match format_file(name, text) {
         Ok(formatted) => Ok(formatted),
         Err(NotFormatted::Invalid(errors)) => Err(errors),
         Err(NotFormatted::MovesUnnamedRule { at, from, to }) => {
-            let source = SourceFile::new(name.clone(), text);
-            let stem = crate::check::unnamed_rule_stem(std::path::Path::new(&name));
+            let source = SourceFile::new(name, text);
+            let stem = crate::check::unnamed_rule_stem(std::path::Path::new(name));
             Err(vec![
                 Diag::error(
                     Code::FmtRenamesRule,
@@ -156,7 +155,7 @@ fn formatted_text(name: &str, text: &str) -> Result<String, Vec<Diag>> {
             ])
         }
         Err(NotFormatted::Changed(span)) => {
-            let source = SourceFile::new(name.clone(), text);
+            let source = SourceFile::new(name, text);
             Err(vec![
                 Diag::error(
                     Code::FmtInternal,

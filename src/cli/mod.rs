@@ -339,3 +339,16 @@ pub(crate) fn print_errors(diags: &[Diag]) {
         eprint!("{}", human::render(diag, style));
     }
 }
+
+/// `word` as a shell reads it back: in single quotes unless it is plain.
+pub(crate) fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}

@@ -289,22 +289,9 @@ fn rewrite_command(args: impl Iterator<Item = String>) -> String {
             None if arg == "--check" => "-o".to_string(),
             None => arg,
         };
-        words.push(shell_word(&arg));
+        words.push(super::shell_word(&arg));
     }
     words.join(" ")
-}
-
-/// `word` as a shell reads it back: in single quotes unless it is plain.
-pub(crate) fn shell_word(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
 }
 
 /// Whether `path` is one of the files of `inputs` or a policy file `program` was compiled from,

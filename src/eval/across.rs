@@ -868,29 +868,25 @@ fn mixed_kinds(
     // Every tuple: a key whose value is a list gives one per element, each of its own type. The
     // types a record brings are kept only when it is accepted whole: a record refused for mixing
     // types in one list must not decide the type for the records after it.
-    if rule.kinds.iter().all(Option::is_some) {
-        // Every key's type is known (after the first records): nothing to remember.
-        for (position, kv) in c.joins.iter().flat_map(|join| join.keys.iter().enumerate()) {
-            if let Some(Some((expected, earlier))) = rule.kinds.get(position)
-                && *expected != kv.kind()
-            {
-                return Some(mixed_message(keys, position, kv, expected, Some(earlier)));
-            }
-        }
-        return None;
-    }
-    let mut first_here: Vec<Option<&'static str>> = vec![None; width];
+    // The types first seen in this record, made only while some key's type is unknown (after
+    // the first records, never).
+    let mut first_here: Vec<Option<&'static str>> = Vec::new();
     for (position, kv) in c.joins.iter().flat_map(|join| join.keys.iter().enumerate()) {
         let kind = kv.kind();
         let (expected, earlier) = match rule.kinds.get(position)? {
             Some((expected, earlier)) => (*expected, Some(earlier)),
-            None => match first_here.get_mut(position)? {
-                Some(expected) => (*expected, None),
-                here => {
-                    *here = Some(kind);
-                    continue;
+            None => {
+                if first_here.is_empty() {
+                    first_here = vec![None; width];
                 }
-            },
+                match first_here.get_mut(position)? {
+                    Some(expected) => (*expected, None),
+                    here => {
+                        *here = Some(kind);
+                        continue;
+                    }
+                }
+            }
         };
         if expected != kind {
             return Some(mixed_message(keys, position, kv, expected, earlier));
