@@ -105,5 +105,7 @@ fn standard_input_is_formatted_to_standard_output() {
     // With files as well, `-` is refused rather than left out.
     let out = run(&["fmt", "--check", "-", "policies"], MESSY);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be formatted with files"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot be formatted with files"));
+    assert!(stderr.contains("caveat::fmt::stdin_with_files"), "{stderr}");
 }

@@ -27,7 +27,7 @@ pub fn run(args: &Args) -> Exit {
             return format_stdin(args.check);
         }
         print_errors(&[Diag::error(
-            Code::FmtNoPolicies,
+            Code::FmtStdinWithFiles,
             "`-` (standard input) cannot be formatted with files: its result goes to standard output",
         )
         .help("run `caveat fmt -` on its own, and the files in another command")]);

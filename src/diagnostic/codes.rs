@@ -134,6 +134,7 @@ codes! {
     FmtNotAFile = "caveat::fmt::not_a_file", Warning, "`caveat fmt` leaves a policy path that is not a regular file as it is";
     FmtReadOnly = "caveat::fmt::read_only", Warning, "`caveat fmt` leaves a read-only policy file as it is; make it writable to format it";
     FmtRenamesRule = "caveat::fmt::renames_rule", Error, "`caveat fmt` would move a rule written outside a `rule ID { … }` block to a later line, which renames it (its id is `FILE-STEM:LINE`), so it leaves the file as it is";
+    FmtStdinWithFiles = "caveat::fmt::stdin_with_files", Error, "`caveat fmt -` formats standard input to standard output, so `-` cannot be given beside policy files; format them in another command";
     FmtSymlink = "caveat::fmt::symlink", Warning, "`caveat fmt` leaves a policy that is a symbolic link as it is (replacing it would turn it into a copy); format the file it points to";
     InitExists = "caveat::init::exists", Error, "`caveat init` would overwrite files that already exist";
     InputEmptyData = "caveat::input::empty_data", Warning, "a data file was read without error but holds no records: empty, `[]`, or a CSV file with only its header row";
