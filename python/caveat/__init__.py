@@ -189,12 +189,27 @@ def _arrow(data: Any) -> Any:
         import pyarrow as pa
 
         # An index that is not a plain range is a column (`set_index("id")` keeps the ids).
-        return pa.Table.from_pandas(data, preserve_index=None)
+        try:
+            return pa.Table.from_pandas(data, preserve_index=None)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+            # pyarrow gives one type to a column: an object column that mixes them fails here.
+            raise DataError(
+                f"a column of the DataFrame cannot be read as one type: {_arrow_reason(error)}; "
+                f"give the column one type (`df[column].astype(str)`) or pass the rows as dicts "
+                f"(`df.to_dict(\"records\")`)",
+                [],
+            ) from None
     if module.startswith("polars"):
         return data.to_arrow()
     if hasattr(data, "__arrow_c_stream__") or hasattr(data, "__arrow_c_array__"):
         return _unsliced(data)
     return None
+
+
+def _arrow_reason(error: BaseException) -> str:
+    """pyarrow's conversion error as one sentence (its arguments are the cause, then the column)."""
+    parts = [str(a) for a in error.args] or [str(error)]
+    return "; ".join(reversed(parts))
 
 
 def _unsliced(data: Any) -> Any:

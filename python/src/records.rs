@@ -73,10 +73,20 @@ fn number(text: String) -> Value {
         .map_or_else(|_| Value::String(text.into()), Value::Number)
 }
 
+/// A path cut to its first 60 characters and `…`, so that a message about a deep value stays
+/// one line.
+fn shortened(path: &str) -> String {
+    match path.char_indices().nth(60) {
+        Some((cut, _)) => format!("{}…", path.get(..cut).unwrap_or(path)),
+        None => path.to_string(),
+    }
+}
+
 fn node(value: &Bound<'_, PyAny>, path: &str, depth: usize) -> PyResult<Node> {
     if depth > MAX_DEPTH {
         return Err(PyValueError::new_err(format!(
-            "`{path}` nests deeper than {MAX_DEPTH} levels"
+            "`{}` nests deeper than {MAX_DEPTH} levels",
+            shortened(path)
         )));
     }
     let py = value.py();

@@ -334,3 +334,25 @@ def test_a_single_word_is_a_path_and_a_missing_one_says_so():
     with pytest.raises(caveat.PolicyError, match="no such file or folder"):
         caveat.compile("policies-missing")
     assert caveat.compile("deny vendor DJI").rules[0].effect == "deny"
+
+
+def test_a_pandas_column_of_mixed_types_is_a_data_error_with_the_way_out():
+    # pyarrow's own `ArrowInvalid` escaped, naming no remedy.
+    frame = pd.DataFrame({"id": ["a", "b"], "x": [1, "a"]})
+    policy = caveat.compile('deny when x == "a"')
+    with pytest.raises(caveat.DataError, match=r"column x .*to_dict\("):
+        policy.check(frame)
+    # As dicts each value keeps its own type: comparing the number with a string is an error.
+    findings = policy.check(frame.to_dict("records")).select(["record", "effect"]).to_pylist()
+    assert findings == [{"record": "a", "effect": "error"}, {"record": "b", "effect": "deny"}]
+
+
+def test_a_record_nested_too_deep_names_a_short_path():
+    record: dict = {}
+    inner = record
+    for _ in range(200):
+        inner["a"] = {}
+        inner = inner["a"]
+    with pytest.raises(ValueError, match="nests deeper than 128 levels") as raised:
+        caveat.compile("deny vendor DJI").check([record])
+    assert len(str(raised.value)) < 120, str(raised.value)
