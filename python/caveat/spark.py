@@ -357,6 +357,29 @@ def _refuse_mixed_key_types(keyed: Any, rules: Sequence["caveat.Rule"], id_field
     )
 
 
+def _refuse_unreadable(policy: "caveat.Policy", df: Any, id_field: str) -> None:
+    """Raises :class:`caveat.DataError` on the driver when ``df`` has a column caveat.spark
+    needs for itself or one of a type caveat does not read (each worker would fail the job with
+    it, in Spark's words). The types are tried on one row of nulls of ``df``'s schema."""
+    import pyarrow as pa
+
+    taken = [c for c in df.columns if c in (ROW, RULE, TOKEN)]
+    if taken:
+        raise caveat.DataError(
+            f"the DataFrame has a column `{taken[0]}`, a name caveat.spark gives its own "
+            "bookkeeping columns: rename it (`df.withColumnRenamed`)",
+            [],
+        )
+    try:
+        from pyspark.sql.pandas.types import to_arrow_schema
+
+        schema = to_arrow_schema(df.schema)
+    except Exception:  # A type Arrow cannot carry: Spark's own error will name it.
+        return
+    nulls = pa.Table.from_arrays([pa.nulls(1, f.type) for f in schema], names=schema.names)
+    policy.check(nulls, id_field=id_field)
+
+
 def check(
     policies: PolicySource,
     df: Any,
@@ -372,7 +395,9 @@ def check(
     ``today`` is the day waivers are applied as of (as ``--today``); by default the driver's
     current date (UTC), which every worker then uses.
 
-    Raises :class:`caveat.PolicyError` on the driver when the policies do not compile.
+    Raises :class:`caveat.PolicyError` on the driver when the policies do not compile, and
+    :class:`caveat.DataError` when a column has a type caveat does not read or a name
+    caveat.spark uses (``__caveat_row``, ``__caveat_rule``, ``__caveat_token``).
     """
     from pyspark.sql import functions as F
     from pyspark.sql.types import IntegerType, StringType, StructField, StructType
@@ -382,6 +407,7 @@ def check(
     # The workers apply the waivers as of the driver's day.
     source = {**source, "today": policy.today}
     _COMPILED[json.dumps(source, sort_keys=True)] = policy
+    _refuse_unreadable(policy, df, id_field)
     rules = policy.rules
     spark = df.sparkSession
     rows = df.withColumn(ROW, F.monotonically_increasing_id())

@@ -216,13 +216,21 @@ def test_a_policy_error_is_raised_on_the_driver(spark):
         caveat.spark.check("deny vendor in chinese_uass", df)
 
 
-def test_a_column_of_an_unexpected_type_fails_the_job_with_the_diagnostic(spark):
+def test_a_column_of_an_unexpected_type_is_refused_on_the_driver(spark):
+    # It failed the job on a worker, the diagnostic buried in Spark's traceback.
     df = spark.createDataFrame([("A", bytearray(b"x"))], "id string, scan binary")
-    with pytest.raises(Exception, match="caveat::data::arrow_type|which caveat does not read"):
-        caveat.spark.check("deny vendor DJI", df).collect()
+    with pytest.raises(caveat.DataError, match="column `scan` has the Arrow type `Binary`"):
+        caveat.spark.check("deny vendor DJI", df)
     # The executors survive it: the next job runs.
     ok = spark.createDataFrame([("A", "DJI")], "id string, vendor string")
     assert [r.record for r in caveat.spark.check("deny vendor DJI", ok).collect()] == ["A"]
+
+
+def test_a_column_named_as_caveats_own_is_refused_not_dropped(spark):
+    # `__caveat_row` was overwritten and `__caveat_rule` dropped before the group stage.
+    df = spark.createDataFrame([("A", "DJI", 1)], "id string, vendor string, __caveat_row int")
+    with pytest.raises(caveat.DataError, match="a column `__caveat_row`"):
+        caveat.spark.check("deny vendor DJI", df)
 
 
 def test_a_key_of_two_types_is_refused_not_grouped_apart(spark):
