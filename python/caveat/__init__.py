@@ -200,7 +200,8 @@ def _arrow(data: Any) -> Any:
                 [],
             ) from None
     if module.startswith("polars"):
-        return data.to_arrow()
+        # A LazyFrame is a query: its result is the records.
+        return (data.collect() if hasattr(data, "collect") else data).to_arrow()
     if hasattr(data, "__arrow_c_stream__") or hasattr(data, "__arrow_c_array__"):
         return _unsliced(data)
     return None

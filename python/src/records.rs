@@ -122,9 +122,6 @@ fn node(value: &Bound<'_, PyAny>, path: &str, depth: usize) -> PyResult<Node> {
             };
             let key = key.to_cow()?;
             let key = key.as_ref();
-            if item.is_none() {
-                continue;
-            }
             let child = node(&item, &format!("{path}.{key}"), depth + 1)?;
             entries.push(Entry {
                 key: key.into(),

@@ -356,3 +356,16 @@ def test_a_record_nested_too_deep_names_a_short_path():
     with pytest.raises(ValueError, match="nests deeper than 128 levels") as raised:
         caveat.compile("deny vendor DJI").check([record])
     assert len(str(raised.value)) < 120, str(raised.value)
+
+
+def test_a_null_inside_dicts_reads_as_arrow_and_polars_read_it_and_a_lazyframe_is_collected():
+    policy = caveat.compile('rule r {\n  note when count(items) > 0\n  message "{items}"\n}')
+    records = [{"id": "a", "items": [{"x": None, "y": 1}]}]
+    # Dicts dropped a key whose value is None, so the message lost `x`.
+    messages = [
+        policy.check(data).column("message").to_pylist()
+        for data in [records, pa.Table.from_pylist(records), pl.DataFrame(records)]
+    ]
+    assert messages == [["[{x: (missing), y: 1}]"]] * 3
+    # A LazyFrame had no `to_arrow`: an AttributeError.
+    assert policy.check(pl.DataFrame(records).lazy()).column("message").to_pylist() == messages[0]
