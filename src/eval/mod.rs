@@ -1132,28 +1132,33 @@ impl<'r> Context<'r, '_> {
             }
             ExprKind::Arith(first, rest) => {
                 let first_ev = self.eval(first)?;
-                let Some(mut acc) = Term::of(&first_ev).map_err(|m| Self::fail(expr, m))? else {
-                    return Ok(Operand::MISSING);
-                };
+                // A missing operand makes the result missing, but every operand is still read,
+                // so that bad data after a missing value is reported whatever the order.
+                let mut acc = Term::of(&first_ev).map_err(|m| Self::fail(expr, m))?;
                 let mut span = first_ev.span;
                 for (op, op_span, operand) in rest {
                     let ev = self.eval(operand)?;
                     span = span.or(ev.span);
-                    let Some(term) = Term::of(&ev).map_err(|m| Self::fail(expr, m))? else {
-                        return Ok(Operand::MISSING);
+                    let term = Term::of(&ev).map_err(|m| Self::fail(expr, m))?;
+                    let (Some(sum), Some(term)) = (acc, term) else {
+                        acc = None;
+                        continue;
                     };
                     // A division by zero is the divisor's fault.
                     let zero = matches!(term, Term::Num(n) if n.is_zero());
                     let blame = if zero { ev.span.or(span) } else { span };
-                    acc = arith::combine(*op, acc, term).map_err(|why| Failure {
+                    acc = Some(arith::combine(*op, sum, term).map_err(|why| Failure {
                         message: format!("arithmetic failed: {why}"),
                         record_span: blame,
                         policy_span: *op_span,
-                    })?;
+                    })?);
                 }
-                Operand {
-                    value: acc.value(),
-                    span,
+                match acc {
+                    Some(acc) => Operand {
+                        value: acc.value(),
+                        span,
+                    },
+                    None => Operand::MISSING,
                 }
             }
             ExprKind::If(condition, then, otherwise) => {

@@ -107,10 +107,10 @@ impl<'r> Context<'r, '_> {
                     (Number::Arith(first, rest), Bound::Number(bound))
                         if let [(ArithOp::Div, divisor)] = rest.as_slice() =>
                     {
-                        let Some(a) = self.number(first)? else {
-                            return Some(false);
-                        };
-                        let Some(divisor) = self.number(divisor)? else {
+                        // Both are read before a missing one decides (the other may be
+                        // bad data, which the general path reports).
+                        let (Some(a), Some(divisor)) = (self.number(first)?, self.number(divisor)?)
+                        else {
                             return Some(false);
                         };
                         // A ratio against a constant: most often decided without dividing.
@@ -189,16 +189,17 @@ impl<'r> Context<'r, '_> {
                 },
             },
             Number::Arith(first, rest) => {
-                let Some(mut acc) = self.number(first)? else {
-                    return Some(None);
-                };
+                // Every operand is read, as in the general evaluation: one that cannot be told
+                // after a missing one leaves the whole undecided.
+                let mut acc = self.number(first)?;
                 for (op, operand) in rest {
-                    let Some(term) = self.number(operand)? else {
-                        return Some(None);
+                    let term = self.number(operand)?;
+                    acc = match (acc, term) {
+                        (Some(acc), Some(term)) => Some(crate::value::arith(*op, acc, term).ok()?),
+                        _ => None,
                     };
-                    acc = crate::value::arith(*op, acc, term).ok()?;
                 }
-                Some(Some(acc))
+                Some(acc)
             }
         }
     }
