@@ -192,3 +192,45 @@ fn records_and_id_field_take_a_dotted_path_and_records_is_refused_for_csv() {
     assert!(err.contains("caveat::data::no_records_list"), "{err}");
     assert!(err.contains("d.csv:1:1"), "{err}");
 }
+
+/// Every command that prints to stdout says so and exits 2 when stdout cannot be written (a full
+/// disk); `fmt -`, `fmt --check`, `explain`, `init` and `test` panicked in Rust's `print!`, and
+/// `test`, `snapshot` and `diff` exited 2 without a word.
+#[test]
+fn a_full_stdout_is_an_error_not_a_panic() {
+    let dir = common::scratch(
+        "full-stdout",
+        &[
+            (
+                "p.policy",
+                "deny   vendor DJI\n\ntest \"t\" {\n  given { vendor: DJI }\n  expect deny p:1\n}\n",
+            ),
+            ("d.yaml", "- {id: a, vendor: DJI}\n"),
+        ],
+    );
+    let commands: &[&[&str]] = &[
+        &["fmt", "-"],
+        &["fmt", "--check", "p.policy"],
+        &["test", "p.policy"],
+        &["explain", "p:1", "a", "p.policy", "d.yaml"],
+        &["snapshot", "p.policy", "d.yaml"],
+        &["diff", "--base", "p.policy", "--head", "p.policy", "d.yaml"],
+        &["init", "fresh"],
+        &["check", "p.policy", "d.yaml"],
+    ];
+    for args in commands {
+        let full = std::fs::File::create("/dev/full").unwrap_or_else(|e| panic!("/dev/full: {e}"));
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_caveat"))
+            .args(*args)
+            .current_dir(&dir)
+            .env("NO_COLOR", "1")
+            .stdin(std::fs::File::open(dir.join("p.policy")).unwrap_or_else(|e| panic!("{e}")))
+            .stdout(full)
+            .output()
+            .unwrap_or_else(|e| panic!("the binary does not run: {e}"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("cannot write"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}

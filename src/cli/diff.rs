@@ -4,7 +4,6 @@
 //! record by record, by rule id.
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -463,10 +462,7 @@ fn diff(
         ),
         DiffFormat::Json => json(&changes, &sink.summary, &result.data_errors, today.date),
     };
-    let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
-        && !super::is_closed_pipe(&e)
-    {
+    if super::write_stdout(text.as_bytes()) != Exit::Clean {
         return Exit::Trouble;
     }
     print_errors(&result.data_errors);

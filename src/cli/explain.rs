@@ -55,6 +55,7 @@ pub fn run(args: &Args) -> Exit {
     let mut names = Vec::new();
     let mut found = 0;
     let mut trouble = Vec::new();
+    let mut written = Exit::Clean;
     each_record((&prepared, &stdin), &mut trouble, |record| {
         let name = crate::eval::record_name(&record, &id_field);
         // `FILE#INDEX` names a record whatever its id, as the help says (two records may
@@ -74,10 +75,11 @@ pub fn run(args: &Args) -> Exit {
         };
         if let Some(explanation) = explanation {
             let shown = shown_record(&name, &record);
-            print!(
-                "{}",
-                crate::report::text::visible(&render(program, &explanation, &shown))
-            );
+            let text = render(program, &explanation, &shown);
+            let text = crate::report::text::visible(&text);
+            if written == Exit::Clean {
+                written = super::write_stdout(text.as_bytes());
+            }
         }
     });
     print_errors(&trouble);
@@ -96,7 +98,7 @@ pub fn run(args: &Args) -> Exit {
         return Exit::Trouble;
     }
     if trouble.is_empty() {
-        Exit::Clean
+        written
     } else {
         Exit::Trouble
     }
@@ -149,12 +151,11 @@ fn explain_across(
                 Some(record) if !grouped => record,
                 _ => format!("the group `{name}`"),
             };
-            print!(
-                "{}",
-                crate::report::text::visible(&render(program, &explanation, &shown))
-            );
+            let text = render(program, &explanation, &shown);
+            let text = crate::report::text::visible(&text);
+            let written = super::write_stdout(text.as_bytes());
             Some(if trouble.is_empty() {
-                Exit::Clean
+                written
             } else {
                 Exit::Trouble
             })
@@ -165,15 +166,14 @@ fn explain_across(
         None if let Some(error) = kept.key_error(rule, name) => {
             let (file, line, column) = error.at.place();
             let id = program.rules.get(rule).map_or("", |r| &*r.id);
-            print!(
-                "{}",
-                crate::report::text::visible(&format!(
-                    "rule `{id}` cannot evaluate {name} ({file}:{line}:{column}): {}\n",
-                    error.finding.message
-                ))
+            let text = format!(
+                "rule `{id}` cannot evaluate {name} ({file}:{line}:{column}): {}\n",
+                error.finding.message
             );
+            let text = crate::report::text::visible(&text);
+            let written = super::write_stdout(text.as_bytes());
             Some(if trouble.is_empty() {
-                Exit::Clean
+                written
             } else {
                 Exit::Trouble
             })

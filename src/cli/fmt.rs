@@ -101,15 +101,14 @@ fn format_stdin(check: bool) -> Exit {
         Ok(formatted) if check => {
             if formatted == text {
                 Exit::Clean
+            } else if let Err(errors) = print_diff(name, &text, &formatted) {
+                print_errors(&errors);
+                Exit::Trouble
             } else {
-                print_diff(name, &text, &formatted);
                 Exit::Findings
             }
         }
-        Ok(formatted) => {
-            print!("{formatted}");
-            Exit::Clean
-        }
+        Ok(formatted) => super::write_stdout(formatted.as_bytes()),
     }
 }
 
@@ -123,14 +122,15 @@ fn format_one(path: &Path, check: bool, left: &mut usize) -> Result<bool, Vec<Di
         return Ok(false);
     }
     if check {
-        print_diff(&name, &text, &formatted);
+        print_diff(&name, &text, &formatted)?;
     } else if let Some(why) = left_alone(path) {
         print_errors(&[why]);
         *left += 1;
     } else {
         write_atomically(path, &formatted)
             .map_err(|e| vec![Diag::io(Code::IoWrite, "cannot write", &name, &e)])?;
-        println!("formatted {}", crate::report::text::visible(&name));
+        let line = format!("formatted {}\n", crate::report::text::visible(&name));
+        super::stdout_bytes(line.as_bytes()).map_err(|e| vec![unwritten(&e)])?;
     }
     Ok(true)
 }
@@ -194,15 +194,19 @@ fn left_alone(path: &Path) -> Option<Diag> {
 }
 
 /// A unified diff of the change, on stdout.
-fn print_diff(name: &str, old: &str, new: &str) {
+fn print_diff(name: &str, old: &str, new: &str) -> Result<(), Vec<Diag>> {
     let diff = similar::TextDiff::from_lines(old, new);
     let text = diff
         .unified_diff()
         .context_radius(2)
         .header(name, &format!("{name} (formatted)"))
         .to_string();
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes());
+    super::stdout_bytes(text.as_bytes()).map_err(|e| vec![unwritten(&e)])
+}
+
+/// The diagnostic of output that could not be written to stdout.
+fn unwritten(error: &std::io::Error) -> Diag {
+    Diag::io(Code::IoWrite, "cannot write to", "stdout", error)
 }
 
 /// Gives the new `file` the owner and group of the file it replaces (`metadata`); an error when

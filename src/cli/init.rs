@@ -61,10 +61,12 @@ pub fn run(args: &Args) -> Exit {
             print_errors(&[Diag::io(Code::IoWrite, "cannot write", path.display(), &e)]);
             return Exit::Trouble;
         }
-        println!("wrote {}", path.display());
+        let wrote = super::write_stdout(format!("wrote {}\n", path.display()).as_bytes());
+        if wrote != Exit::Clean {
+            return wrote;
+        }
     }
-    println!("next: `caveat check` in {}", args.folder.display());
-    Exit::Clean
+    super::write_stdout(format!("next: `caveat check` in {}\n", args.folder.display()).as_bytes())
 }
 
 /// Refuses a symbolic link among the folders between `folder` and its file `name`

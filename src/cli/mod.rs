@@ -187,15 +187,22 @@ pub fn is_closed_pipe(error: &std::io::Error) -> bool {
 /// Writes `bytes` to stdout: exit 0, or, when it cannot be written, a message and exit 2; a
 /// closed pipe is no failure of the command and ends it quietly (exit 0).
 pub fn write_stdout(bytes: &[u8]) -> Exit {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
+    match stdout_bytes(bytes) {
         Ok(()) => Exit::Clean,
-        Err(e) if is_closed_pipe(&e) => Exit::Clean,
         Err(e) => {
             eprintln!("caveat: cannot write to stdout: {e}");
             Exit::Trouble
         }
+    }
+}
+
+/// Writes `bytes` to stdout and flushes it; a closed pipe is no error (see [`write_stdout`]).
+pub fn stdout_bytes(bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if !is_closed_pipe(&e) => Err(e),
+        _ => Ok(()),
     }
 }
 

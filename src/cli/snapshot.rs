@@ -6,7 +6,6 @@
 //! depend on `--jobs` or on the order of the files.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -211,14 +210,7 @@ pub fn run(args: &Args) -> Exit {
                 Exit::Trouble
             }
         },
-        (None, None) => {
-            let mut stdout = std::io::stdout().lock();
-            match stdout.write_all(text.as_bytes()) {
-                Ok(()) => Exit::Clean,
-                Err(e) if super::is_closed_pipe(&e) => Exit::Clean,
-                Err(_) => Exit::Trouble,
-            }
-        }
+        (None, None) => super::write_stdout(text.as_bytes()),
     }
 }
 
@@ -265,8 +257,9 @@ fn compare(path: &std::path::Path, text: &str) -> Exit {
             _ => (r + old_range.len(), a + new_range.len()),
         }
     });
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(shown.as_bytes());
+    if super::write_stdout(shown.as_bytes()) != Exit::Clean {
+        return Exit::Trouble;
+    }
     eprintln!(
         "caveat: the outcomes changed: {removed} line{} gone, {added} new; if that is intended, \
          write the snapshot again with `{}`",

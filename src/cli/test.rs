@@ -1,7 +1,7 @@
 //! `caveat test`: run the `test` blocks of the policies, report each failure as a diagnostic, and
 //! with `--coverage` show which rules and clauses the tests exercise.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use super::{Exit, print_errors, style_for};
@@ -58,7 +58,6 @@ pub fn run(args: &Args) -> Exit {
     let _ = program.apply_today(today.date);
     let (outcomes, coverage) = run_tests(&program);
     let style = style_for(std::io::stdout().is_terminal());
-    let mut out = std::io::stdout().lock();
     let mut failed = 0;
     let mut text = format!("testing {}\n", today.describe());
     for outcome in &outcomes {
@@ -96,9 +95,7 @@ pub fn run(args: &Args) -> Exit {
     if show_coverage {
         text.push_str(&coverage_report(&program, &coverage));
     }
-    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
-        && !super::is_closed_pipe(&e)
-    {
+    if super::write_stdout(text.as_bytes()) != Exit::Clean {
         return Exit::Trouble;
     }
     if total == 0 {
