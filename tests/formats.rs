@@ -337,6 +337,44 @@ fn summary_tables_a_group_by_its_vendor_key_whatever_its_name() {
     assert!(text.contains("| DJI | 0 | 0 | 1 | 0 | 1 |"), "{text}");
 }
 
+/// A finding of a rule across records without `per` is its one record's, and is tabled under
+/// that record's vendor in the summary and the HTML report (it came under "(no vendor)": it
+/// arrives once every record is read, when the record last read is another). Two files, so that
+/// records are told apart by file and position.
+#[test]
+fn summary_and_html_table_a_finding_of_all_under_its_records_vendor() {
+    let dir = common::scratch(
+        "summary-all-vendor",
+        &[
+            (
+                "p.policy",
+                "rule hi {\n  let a = amount\n  warn when a >= max(all.a)\n}\n",
+            ),
+            (
+                "a.yaml",
+                "- {id: x, vendor: DJI, amount: 5}\n- {id: y, vendor: Parrot, amount: 9}\n",
+            ),
+            ("b.yaml", "- {id: z, vendor: Skydio, amount: 1}\n"),
+        ],
+    );
+    let out = common::caveat_in(
+        &dir,
+        &[
+            "check", "--format", "summary", "p.policy", "a.yaml", "b.yaml",
+        ],
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("| Parrot | 0 | 1 | 0 | 0 | 1 |"), "{text}");
+    assert!(!text.contains("no vendor"), "{text}");
+    let out = common::caveat_in(
+        &dir,
+        &["check", "--format", "html", "p.policy", "a.yaml", "b.yaml"],
+    );
+    let html = String::from_utf8(out.stdout).unwrap();
+    assert!(html.contains("Parrot"), "{html}");
+    assert!(!html.contains("(no vendor)"), "{html}");
+}
+
 /// A file that cannot be read takes its place among the files in the order given (README: data
 /// files in the order given), in JUnit's suites and TAP's points as in the human report, not
 /// after every readable file.

@@ -181,6 +181,61 @@ pub struct CheckedRecord {
     pub vendor: Option<Arc<str>>,
 }
 
+/// The vendor of each finding, for the reports that table findings by vendor: a record's own
+/// finding has the record's, a group's finding its `vendor` key's, and the finding of a rule
+/// across records without `per` the vendor of its one record, which came long before (the
+/// findings across records come once every record is read).
+#[derive(Debug, Default)]
+pub(crate) struct Vendors {
+    /// The vendor of the record whose findings arrive now.
+    current: Option<Arc<str>>,
+    /// Each file's records' vendors by position: 1 + an index into `names`, 0 for none.
+    by_file: std::collections::HashMap<Arc<str>, Vec<u32>>,
+    /// The vendors seen, each once.
+    names: Vec<Arc<str>>,
+    /// Where each is in `names`.
+    numbers: std::collections::HashMap<Arc<str>, u32>,
+}
+
+impl Vendors {
+    /// Notes the record whose findings come next.
+    pub(crate) fn record(&mut self, record: &CheckedRecord) {
+        self.current = record.vendor.clone();
+        let number = match &record.vendor {
+            None => 0,
+            Some(vendor) => match self.numbers.get(vendor) {
+                Some(&n) => n,
+                None => {
+                    self.names.push(vendor.clone());
+                    let n = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+                    self.numbers.insert(vendor.clone(), n);
+                    n
+                }
+            },
+        };
+        let file = self.by_file.entry(record.file.clone()).or_default();
+        if file.len() <= record.index {
+            file.resize(record.index + 1, 0);
+        }
+        if let Some(slot) = file.get_mut(record.index) {
+            *slot = number;
+        }
+    }
+
+    /// The vendor `f` is counted under; `None` for none.
+    pub(crate) fn of(&self, f: &Reported) -> Option<Arc<str>> {
+        if !f.across {
+            return self.current.clone();
+        }
+        if f.group.is_some() {
+            return f.group_vendor();
+        }
+        let number = *self.by_file.get(f.at.source.name())?.get(f.index)?;
+        let index = usize::try_from(number.checked_sub(1)?).ok()?;
+        self.names.get(index).cloned()
+    }
+}
+
 /// Turns a finding into the bytes of an output format.
 pub trait Render {
     /// Appends the finding's bytes to `out`.

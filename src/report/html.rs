@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::sync::Arc;
 
+use super::finding::Vendors;
 use super::{CheckedRecord, Report, Reported, RunResult, Sink, Summary};
 use crate::compile::Program;
 use crate::diagnostic::{Diag, Severity};
@@ -88,6 +89,8 @@ pub(crate) struct HtmlWriter<W: Write> {
     out: W,
     rules: Vec<RuleView>,
     record: Option<CheckedRecord>,
+    /// The vendor of each finding.
+    vendors: Vendors,
     written: usize,
     total: usize,
     by_rule: BTreeMap<Arc<str>, Summary>,
@@ -121,6 +124,7 @@ impl<W: Write> HtmlWriter<W> {
             out,
             rules,
             record: None,
+            vendors: Vendors::default(),
             written: 0,
             total: 0,
             by_rule: BTreeMap::new(),
@@ -191,14 +195,7 @@ fn head(info: &RunInfo) -> String {
 
 impl<W: Write> Sink for HtmlWriter<W> {
     fn finding(&mut self, f: &Reported) -> std::io::Result<()> {
-        // A finding across records comes once every record is read: the record last read is
-        // not its own.
-        let vendor = if f.across {
-            f.group_vendor()
-        } else {
-            self.record.as_ref().and_then(|r| r.vendor.clone())
-        };
-        let vendor = vendor.unwrap_or_else(|| "(no vendor)".into());
+        let vendor = self.vendors.of(f).unwrap_or_else(|| "(no vendor)".into());
         self.total += 1;
         self.by_rule
             .entry(f.rule_id.clone())
@@ -252,6 +249,7 @@ impl<W: Write> Sink for HtmlWriter<W> {
     }
 
     fn record(&mut self, record: &CheckedRecord) -> std::io::Result<()> {
+        self.vendors.record(record);
         self.record = Some(record.clone());
         Ok(())
     }

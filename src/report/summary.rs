@@ -5,6 +5,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use super::{Report, Summary};
+use crate::report::finding::Vendors;
 use crate::report::{CheckedRecord, Reported, RunResult, Sink};
 
 /// Counts findings, and writes the tables at the end.
@@ -12,8 +13,8 @@ pub(crate) struct SummaryWriter<W: Write> {
     out: W,
     by_rule: BTreeMap<Arc<str>, Summary>,
     by_vendor: BTreeMap<Arc<str>, Summary>,
-    /// The vendor of the record whose findings arrive now.
-    vendor: Option<Arc<str>>,
+    /// The vendor of each finding.
+    vendors: Vendors,
 }
 
 impl<W: Write> SummaryWriter<W> {
@@ -23,7 +24,7 @@ impl<W: Write> SummaryWriter<W> {
             out,
             by_rule: BTreeMap::new(),
             by_vendor: BTreeMap::new(),
-            vendor: None,
+            vendors: Vendors::default(),
         }
     }
 }
@@ -65,13 +66,7 @@ fn table(
 
 impl<W: Write> Sink for SummaryWriter<W> {
     fn finding(&mut self, f: &Reported) -> std::io::Result<()> {
-        // A finding across records belongs to no one record: a group's `vendor` key, if it has one.
-        let vendor = if f.across {
-            f.group_vendor()
-        } else {
-            self.vendor.clone()
-        };
-        let vendor = vendor.unwrap_or_else(|| "(no vendor)".into());
+        let vendor = self.vendors.of(f).unwrap_or_else(|| "(no vendor)".into());
         self.by_rule
             .entry(f.rule_id.clone())
             .or_default()
@@ -85,7 +80,7 @@ impl<W: Write> Sink for SummaryWriter<W> {
     }
 
     fn record(&mut self, record: &CheckedRecord) -> std::io::Result<()> {
-        self.vendor = record.vendor.clone();
+        self.vendors.record(record);
         Ok(())
     }
 }
