@@ -395,7 +395,9 @@ pub(crate) fn negate(n: Decimal) -> Decimal {
     negated
 }
 
-/// Exact decimal arithmetic; overflow and division by zero are errors, never infinities.
+/// Exact decimal arithmetic to 28 significant digits (a result that needs more is rounded at
+/// its last digit); overflow, division by zero and a result of numbers other than zero too
+/// small to hold (rounded to zero) are errors, never infinities or a silent zero.
 pub(crate) fn arith(
     op: crate::syntax::ast::ArithOp,
     a: Decimal,
@@ -420,7 +422,15 @@ pub(crate) fn arith(
             }
         }),
     };
-    result.ok_or_else(|| "the result is too large (overflow)".to_string())
+    let result = result.ok_or_else(|| "the result is too large (overflow)".to_string())?;
+    // A product or quotient of numbers other than zero is never zero: it underflowed.
+    let underflow = matches!(op, ArithOp::Mul | ArithOp::Div) && !a.is_zero() && !b.is_zero();
+    if underflow && result.is_zero() {
+        return Err(
+            "the result is too small to hold (it needs more than 28 decimal places)".to_string(),
+        );
+    }
+    Ok(result)
 }
 
 #[cfg(test)]
