@@ -375,6 +375,46 @@ fn summary_and_html_table_a_finding_of_all_under_its_records_vendor() {
     assert!(!html.contains("(no vendor)"), "{html}");
 }
 
+/// A data file that cannot be read at all (too large, a folder, no permission) is named in the
+/// structured fields of every format that has them, at 1:1: its file was only in the message, so
+/// a CSV row had no file and a GitHub annotation no `file=`.
+#[test]
+fn a_file_that_cannot_be_read_is_named_in_every_formats_place() {
+    let dir = common::scratch(
+        "too-large-place",
+        &[
+            ("p.policy", "rule r { deny vendor DJI }\n"),
+            ("d.yaml", "- {id: a, vendor: DJI}\n"),
+        ],
+    );
+    let run = |format: &str| {
+        let out = common::caveat_in(
+            &dir,
+            &[
+                "check",
+                "--max-file-size",
+                "1",
+                "--format",
+                format,
+                "p.policy",
+                "d.yaml",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2), "{format}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(run("csv").contains("\nd.yaml,1,1,,caveat::data::file_too_large,error,"));
+    assert!(run("github").contains("::error file=d.yaml,line=1,col=1,"));
+    assert!(run("json").contains(r#""file":"d.yaml","line":1,"column":1"#));
+    assert!(run("tap").contains("d.yaml:1:1: `d.yaml` is larger"));
+    let sarif = run("sarif");
+    assert!(
+        sarif.contains(r#""uri": "d.yaml""#) || sarif.contains(r#""uri":"d.yaml""#),
+        "{sarif}"
+    );
+    assert!(run("junit").contains("at 1:1"));
+}
+
 /// A file that cannot be read takes its place among the files in the order given (README: data
 /// files in the order given), in JUnit's suites and TAP's points as in the human report, not
 /// after every readable file.

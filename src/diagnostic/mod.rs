@@ -46,6 +46,9 @@ pub struct Diag {
     pub help: Option<String>,
     /// For a finding: the id of the rule that fired, shown instead of the code.
     pub rule: Option<std::sync::Arc<str>>,
+    /// The file a diagnostic without a label is about (a data file that cannot be read), which
+    /// the formats with a place for a file give it, at 1:1.
+    file: Option<std::sync::Arc<str>>,
     files: Files,
 }
 
@@ -85,6 +88,7 @@ impl Diag {
             message: message.into(),
             labels: Vec::new(),
             help: None,
+            file: None,
             files: Files::default(),
         }
     }
@@ -126,6 +130,24 @@ impl Diag {
     /// The primary location, if the diagnostic has a label.
     pub fn location(&self) -> Option<&Location> {
         self.labels.first().map(|l| &l.location)
+    }
+
+    /// Says that the diagnostic is about the file `name`, for one without a label (a file that
+    /// cannot be read): see [`Diag::place`].
+    pub(crate) fn in_file(mut self, name: &str) -> Diag {
+        if self.labels.is_empty() && self.file.is_none() {
+            self.file = Some(name.into());
+        }
+        self
+    }
+
+    /// Where the diagnostic is, as file, line and column: its primary label's place, or 1:1 of
+    /// the file it is about.
+    pub fn place(&self) -> Option<(&str, usize, usize)> {
+        match self.location() {
+            Some(at) => Some(at.place()),
+            None => self.file.as_deref().map(|file| (file, 1, 1)),
+        }
     }
 }
 

@@ -64,10 +64,11 @@ impl<W: Write> Report for GithubWriter<W> {
             };
             // A diagnostic of no file (an empty folder) names none: an empty `file=` would
             // point the annotation at nothing.
-            let place = diag.location().map_or_else(String::new, |at| {
-                let (file, line, column) = at.place();
-                format!("file={},line={line},col={column},", property(file))
-            });
+            let place = diag
+                .place()
+                .map_or_else(String::new, |(file, line, column)| {
+                    format!("file={},line={line},col={column},", property(file))
+                });
             writeln!(
                 self.out,
                 "::{command} {place}title={}::{}",

@@ -548,9 +548,8 @@ fn diag_section(page: &mut String, id: &str, title: &str, what: &str, diags: &[D
             Severity::Advice => "note",
         };
         let place = diag
-            .location()
-            .map(|l| {
-                let (file, line, column) = l.place();
+            .place()
+            .map(|(file, line, column)| {
                 format!(
                     " <span class=\"mono\">{}:{line}:{column}</span>",
                     escape(file)

@@ -573,7 +573,7 @@ fn finding(f: &Reported) -> JsonFinding<'_> {
 
 /// A diagnostic as a JSON error entry.
 pub fn error(d: &Diag) -> JsonError {
-    let place = d.location().map(crate::source::Location::place);
+    let place = d.place();
     JsonError {
         code: d.code.to_string(),
         level: match d.severity {

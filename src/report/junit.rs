@@ -12,7 +12,6 @@ use super::text::{xml, xml_attribute};
 use super::{Place, Report};
 use crate::eval::Outcome;
 use crate::report::{CheckedRecord, Reported, RunResult, Sink};
-use crate::source::Location;
 
 /// A record (or group) being reported: its file, name and findings (one line each).
 struct Case {
@@ -156,7 +155,7 @@ impl<W: Write> Sink for JunitWriter<W> {
     }
 
     fn data_error(&mut self, diag: &crate::diagnostic::Diag) -> std::io::Result<()> {
-        let (file, at) = match diag.location().map(Location::place) {
+        let (file, at) = match diag.place() {
             Some((file, line, column)) => (xml_attribute(file), format!(" at {line}:{column}")),
             None => ("caveat".into(), String::new()),
         };

@@ -12,7 +12,6 @@ use super::{Place, Report};
 use crate::compile::Program;
 use crate::eval::Outcome;
 use crate::report::{Reported, RunResult, Sink};
-use crate::source::Location;
 use crate::syntax::ast::Effect;
 
 /// Writes the log as results arrive.
@@ -257,7 +256,7 @@ fn notification(diag: &crate::diagnostic::Diag) -> sarif::Notification {
                 .id(diag.code.to_string())
                 .build(),
         );
-    match diag.location().map(Location::place) {
+    match diag.place() {
         Some((file, line, column)) => notification
             .locations(vec![location(file, line, column, None)])
             .build(),

@@ -5,7 +5,6 @@ use std::io::Write;
 
 use super::{Place, Report};
 use crate::report::{Reported, RunResult, Sink};
-use crate::source::Location;
 
 /// The columns, in order.
 const HEADER: [&str; 11] = [
@@ -82,7 +81,7 @@ impl<W: Write> Sink for CsvWriter<W> {
 impl<W: Write> Report for CsvWriter<W> {
     fn finish(&mut self, result: &RunResult) -> std::io::Result<()> {
         for diag in &result.data_errors {
-            let (file, line, column) = match diag.location().map(Location::place) {
+            let (file, line, column) = match diag.place() {
                 Some((file, line, column)) => (file, line.to_string(), column.to_string()),
                 None => ("", String::new(), String::new()),
             };

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use super::{Place, Report};
 use crate::eval::Outcome;
 use crate::report::{CheckedRecord, Reported, RunResult, Sink};
-use crate::source::Location;
 
 /// Writes the TAP stream; the plan comes last, as TAP allows.
 pub(crate) struct TapWriter<W: Write> {
@@ -184,8 +183,7 @@ impl<W: Write> Sink for TapWriter<W> {
     fn data_error(&mut self, diag: &crate::diagnostic::Diag) -> std::io::Result<()> {
         self.close_record()?;
         let at = diag
-            .location()
-            .map(Location::place)
+            .place()
             .map_or_else(String::new, |(file, line, column)| {
                 format!("{file}:{line}:{column}: ")
             });

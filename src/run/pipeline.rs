@@ -104,6 +104,7 @@ pub fn evaluate(
             Ok(chunks) if options.chunk_bytes > 0 => chunks.with_target(options.chunk_bytes),
             Ok(chunks) => chunks,
             Err(diag) => {
+                let diag = diag.in_file(&path.display().to_string());
                 sink.data_error(&diag)?;
                 result.data_errors.push(diag);
                 continue;
@@ -312,18 +313,20 @@ fn merge_outcomes(
                     sink.record(&record)?;
                 }
                 Item::Unreadable(diag) => {
+                    let diag = diag.in_file(name);
                     sink.data_error(&diag)?;
-                    result.data_errors.push(*diag);
+                    result.data_errors.push(diag);
                 }
             }
         }
         if let Some(before) = run.take() {
             sink.rendered(rendered.get(before).unwrap_or(&[]))?;
         }
-        for diag in &outcome.errors {
-            sink.data_error(diag)?;
+        for diag in outcome.errors {
+            let diag = diag.in_file(name);
+            sink.data_error(&diag)?;
+            result.data_errors.push(diag);
         }
-        result.data_errors.extend(outcome.errors);
         let mut collected = outcome.collected;
         for c in &mut collected {
             c.index += *first_index;
