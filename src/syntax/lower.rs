@@ -397,6 +397,14 @@ impl Lower<'_> {
         let mut i = 0;
         while let Some(&b) = bytes.get(i) {
             match b {
+                // An escape is text, and `\u{HEX}`'s braces are no placeholder.
+                b'\\' if raw.get(i + 1..).is_some_and(|rest| rest.starts_with("u{")) => {
+                    i += raw
+                        .get(i..)
+                        .and_then(|rest| rest.find('}'))
+                        .map_or(2, |close| close + 1);
+                }
+                b'\\' => i += 2,
                 b'{' if bytes.get(i + 1) == Some(&b'{') => i += 2,
                 b'}' if bytes.get(i + 1) == Some(&b'}') => i += 2,
                 b'{' => {
