@@ -217,6 +217,8 @@ impl Chunks {
         let from = self.target.min(self.buffer.len());
         let rest = self.buffer.get(from..)?;
         let mut at = from;
+        // A YAML line that starts like an item may be inside a quoted scalar of many lines.
+        let mut quotes = QuoteScan::default();
         for line in rest.split_inclusive(|&b| b == b'\n') {
             let start = at;
             at += line.len();
@@ -225,7 +227,7 @@ impl Chunks {
             }
             let record_start = match self.format {
                 Format::Jsonl => true,
-                Format::Yaml => is_item_start(line),
+                Format::Yaml => is_item_start(line) && !quotes.inside_at(&self.buffer, start),
                 Format::Json | Format::Csv => false,
             };
             if record_start && start > 0 {
@@ -249,11 +251,11 @@ impl Chunks {
                 let at = offset;
                 offset += l.len() + 1;
                 let s = strip_bom(l);
-                let skipped = s.is_empty()
-                    || s.iter().all(u8::is_ascii_whitespace)
-                    || s.starts_with(b"#")
-                    || s.starts_with(b"%")
-                    || is_marker(s, b"---");
+                // A `%TAG` directive holds for the whole document, which a later chunk would
+                // not see; a marker with content after it (`--- |`) starts the root there.
+                let skipped = blank_or_comment(s)
+                    || (s.starts_with(b"%") && !s.starts_with(b"%TAG"))
+                    || (is_marker(s, b"---") && blank_or_comment(s.get(3..).unwrap_or(&[])));
                 (!skipped).then_some((at, l))
             });
             match first {
@@ -272,11 +274,17 @@ impl Chunks {
         };
         let after_break =
             |start: &'static [u8]| memchr::memmem::find_iter(rest, start).map(|i| i + 1);
+        // A lone carriage return breaks a line too, and a byte order mark may start any
+        // document of a stream.
         let mut starts = std::iter::once(0)
             .chain(after_break(b"\n-"))
             .chain(after_break(b"\n."))
-            .chain(after_break(b"\n%"));
-        if starts.any(|start| unsafe_line(rest.get(start..).unwrap_or(&[]))) {
+            .chain(after_break(b"\n%"))
+            .chain(after_break(b"\r-"))
+            .chain(after_break(b"\r."))
+            .chain(after_break(b"\r%"));
+        let bom = memchr::memmem::find(rest.get(1..).unwrap_or(&[]), "\u{feff}".as_bytes());
+        if bom.is_some() || starts.any(|start| unsafe_line(rest.get(start..).unwrap_or(&[]))) {
             self.splitting = false;
             return;
         }
@@ -346,6 +354,113 @@ impl Iterator for Chunks {
     }
 }
 
+/// Where YAML's quoted scalars are in a text, found from its start as far as asked: a quote
+/// opens one only where a scalar can start (at a line's start, after `- `, `: `, `? `, `[`, `{`
+/// or `,`, or after `:` right behind a quote, JSON's `"a":"b"`), so that the apostrophe of a
+/// plain scalar (`O'Brien`) does not; `#` after white space starts a comment. Block scalars
+/// are not followed: a quote in one that looks like a scalar's start can only hold off a cut
+/// until the next quote of its kind.
+#[derive(Debug, Default)]
+struct QuoteScan {
+    /// How far the text has been read.
+    at: usize,
+    /// The last quoted scalar found: from its opening quote to just past its closing one (the
+    /// text's end when it does not close).
+    last: Option<(usize, usize)>,
+}
+
+impl QuoteScan {
+    /// Whether offset `end` of `text` is inside a quoted scalar; `end` must not decrease from
+    /// one call to the next.
+    fn inside_at(&mut self, text: &[u8], end: usize) -> bool {
+        while self.at < end {
+            if let Some((_, close)) = self.last
+                && close > self.at
+            {
+                self.at = close;
+                continue;
+            }
+            let Some(found) = text
+                .get(self.at..end)
+                .and_then(|window| memchr::memchr3(b'\'', b'"', b'#', window))
+            else {
+                self.at = end;
+                break;
+            };
+            let p = self.at + found;
+            let before = p.checked_sub(1).and_then(|b| text.get(b)).copied();
+            match text.get(p) {
+                Some(b'#') if before.is_none_or(|b| b.is_ascii_whitespace()) => {
+                    // A comment: on to the line's end.
+                    self.at = memchr::memchr(b'\n', text.get(p..).unwrap_or(&[]))
+                        .map_or(text.len(), |n| p + n);
+                }
+                Some(&quote) if quote != b'#' && scalar_starts_at(text, p) => {
+                    let close = closing_quote(text, p + 1, quote).map_or(text.len(), |c| c + 1);
+                    self.last = Some((p, close));
+                    self.at = close;
+                }
+                _ => self.at = p + 1,
+            }
+        }
+        self.last
+            .is_some_and(|(open, close)| open < end && end < close)
+    }
+}
+
+/// Whether a scalar can start at offset `at` of a YAML text (see [`QuoteScan`]).
+fn scalar_starts_at(text: &[u8], at: usize) -> bool {
+    let line = text.get(..at).unwrap_or(&[]);
+    let line = line
+        .iter()
+        .rposition(|&b| b == b'\n' || b == b'\r')
+        .map_or(line, |n| line.get(n + 1..).unwrap_or(&[]));
+    let trimmed = line
+        .iter()
+        .rposition(|b| !matches!(b, b' ' | b'\t'))
+        .map_or(&[][..], |n| line.get(..=n).unwrap_or(&[]));
+    let spaced = trimmed.len() < line.len();
+    match trimmed.last() {
+        None => true,
+        Some(b'[' | b'{' | b',') => true,
+        Some(b'-' | b'?') => spaced,
+        Some(b':') => spaced || matches!(trimmed.iter().rev().nth(1), Some(b'"' | b'\'')),
+        Some(_) => false,
+    }
+}
+
+/// The offset of the quote that closes a scalar opened by `quote` just before `from`: `''` is an
+/// escaped quote in a single-quoted scalar, `\"` in a double-quoted one.
+fn closing_quote(text: &[u8], mut from: usize, quote: u8) -> Option<usize> {
+    loop {
+        let at = from + memchr::memchr(quote, text.get(from..)?)?;
+        if quote == b'\'' && text.get(at + 1) == Some(&b'\'') {
+            from = at + 2;
+            continue;
+        }
+        let backslashes = text
+            .get(..at)
+            .unwrap_or(&[])
+            .iter()
+            .rev()
+            .take_while(|&&b| b == b'\\')
+            .count();
+        if quote == b'"' && backslashes % 2 == 1 {
+            from = at + 1;
+            continue;
+        }
+        return Some(at);
+    }
+}
+
+/// A line (or the rest of one) with nothing but white space and perhaps a comment.
+fn blank_or_comment(line: &[u8]) -> bool {
+    match line.iter().position(|b| !b.is_ascii_whitespace()) {
+        None => true,
+        Some(at) => line.get(at) == Some(&b'#'),
+    }
+}
+
 fn strip_bom(line: &[u8]) -> &[u8] {
     line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(line)
 }
@@ -371,7 +486,7 @@ fn has_anchor(text: &[u8]) -> bool {
             let after = i
                 .checked_sub(1)
                 .and_then(|before| text.get(before))
-                .is_some_and(|b| matches!(b, b' ' | b'\t' | b'[' | b'{' | b',' | b'\n'));
+                .is_some_and(|b| matches!(b, b' ' | b'\t' | b'[' | b'{' | b',' | b':' | b'\n'));
             after && text.get(i + 1).is_some_and(|c| !c.is_ascii_whitespace())
         })
 }
@@ -459,6 +574,51 @@ mod tests {
         assert!(!safe("---\n- a: 1\n", true), "a marker in a later chunk");
         assert!(!safe("- a: &x 1\n- b: *x\n", false));
         assert!(safe("- a: 1\n---x\n", false), "`---x` is no marker");
+        assert!(
+            !safe("%TAG !! tag:example.com,2000:\n---\n- a: 1\n", false),
+            "a first %TAG holds for later chunks too"
+        );
+        assert!(safe("--- # list\n- a: 1\n", false));
+        assert!(
+            !safe("--- |\n- a: 1\n", false),
+            "the root starts on the marker line"
+        );
+        assert!(
+            !safe("- a: 1\n\r--- \ra: 1\n", false),
+            "a marker after a lone CR"
+        );
+        assert!(
+            !safe("- a: 1\n\u{feff}--- \na: 1\n", false),
+            "a marker after a BOM"
+        );
+    }
+
+    /// Where the buffer `text` is cut with a target of `target` bytes.
+    fn cut_of(text: &str, target: usize) -> Option<usize> {
+        let mut chunks = yaml_chunks(true);
+        chunks.buffer = text.as_bytes().to_vec();
+        chunks.target = target;
+        chunks.cut()
+    }
+
+    #[test]
+    fn a_line_inside_a_quoted_scalar_is_no_place_to_cut() {
+        // The two lines after `'foo` are inside the single-quoted scalar.
+        let text = "- {id: A, a: 'foo\n- {id: P, a: 1}\n- {b: x'}\n- {id: C}\n";
+        assert_eq!(cut_of(text, 5), text.find("- {id: C}"));
+        let text = "- a: \"x \\\" y\n- b\"\n- c\n";
+        assert_eq!(
+            cut_of(text, 3),
+            text.find("- c"),
+            "an escaped quote does not close"
+        );
+        let text = "- a: 'it''s\n- b'\n- c\n";
+        assert_eq!(cut_of(text, 3), text.find("- c"), "nor does a doubled one");
+        // An apostrophe or a quote inside a plain scalar or a comment opens nothing.
+        let text = "- by: O'Brien\n- size: 27\" # it's\n- c\n";
+        assert_eq!(cut_of(text, 3), text.find("- size"));
+        let text = "- {\"a\":\"b\n- c\"}\n- d\n";
+        assert_eq!(cut_of(text, 3), text.find("- d"), "JSON's `\"a\":\"b`");
     }
 
     #[test]
@@ -468,6 +628,7 @@ mod tests {
             ("a: &x 1", true),
             ("[&x 1]", true),
             ("{a: 1,&x 2}", true),
+            ("{\"a\":&x 1}", true),
             ("a:\n&x\n", true),
             ("a: b&c", false),
             ("a: & b", false),
