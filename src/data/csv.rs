@@ -378,8 +378,8 @@ impl Iterator for CsvRecords {
                     return Some(Err(error));
                 }
             };
-            // Blank lines hold no record.
-            if cells.len() == 1 && cells.first().is_some_and(|c| c.text.trim().is_empty()) {
+            // Blank lines hold no record; a quoted empty cell (`""`, `" "`) is a value.
+            if cells.len() == 1 && self.source.slice(span).trim().is_empty() {
                 continue;
             }
             if self.header.is_none() {
@@ -413,6 +413,16 @@ mod tests {
             node = get(node, key);
         }
         node
+    }
+
+    #[test]
+    fn a_quoted_blank_cell_of_one_column_is_a_record_not_a_blank_line() {
+        // `" "` and `""` rows were dropped as blank lines: silent loss.
+        let (_, results) = read("vendor\n\" \"\n\n\"\"\nDJI\n  \n");
+        assert_eq!(results.len(), 3);
+        assert!(
+            matches!(&field(ok(&results[0]), &["vendor"]).value, Value::String(s) if &**s == " ")
+        );
     }
 
     #[test]
