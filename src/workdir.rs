@@ -46,6 +46,12 @@ pub fn absolute(path: &Path) -> PathBuf {
         .collect()
 }
 
+/// `path` made absolute with `.` and `..` taken away by their names alone (the file may not
+/// exist yet): `data/../data/d.yaml`, and `../data/d.yaml` from `sub/`, are `data/d.yaml`.
+pub(crate) fn lexical(path: &Path) -> PathBuf {
+    crate::check::load::normalize(&absolute(path))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -262,6 +262,20 @@ fn the_changed_files_hook_checks_against_the_configured_policies_and_data() {
     let text = stdout(&out);
     assert!(text.contains("data/more.csv,2,"), "{text}");
     assert!(text.contains("data/buys.yaml,1,"), "{text}");
+    // Spelt with `..`, from the project or a folder below it, it is the same file (it was
+    // "nothing to check").
+    for (at, changed) in [
+        (dir.clone(), "data/../data/more.csv"),
+        (dir.join("data"), "../data/more.csv"),
+    ] {
+        let out = caveat_in(&at, &["check", "--changed", changed]);
+        assert_eq!(out.status.code(), Some(1), "{changed}: {}", stderr(&out));
+        assert!(
+            stdout(&out).contains("more.csv,2,"),
+            "{changed}: {}",
+            stdout(&out)
+        );
+    }
     // A changed YAML file outside the configuration is no record.
     let out = run_hook(
         &dir,

@@ -9,13 +9,13 @@ use std::path::{Path, PathBuf};
 
 use crate::config::Config;
 use crate::run::Inputs;
-use crate::workdir::absolute;
+use crate::workdir::lexical;
 
 /// Narrows the configured `inputs` to what the `changed` files call for.
 pub fn keep_changed(inputs: &mut Inputs, changed: &[PathBuf], config: &Config) {
-    let changed: HashSet<PathBuf> = changed.iter().map(|p| absolute(p)).collect();
+    let changed: HashSet<PathBuf> = changed.iter().map(|p| lexical(p)).collect();
     let config_changed =
-        !config.path.as_os_str().is_empty() && changed.contains(&absolute(&config.path));
+        !config.path.as_os_str().is_empty() && changed.contains(&lexical(&config.path));
     if config_changed || changed.iter().any(|p| is_policy(p) && !p.exists()) {
         return;
     }
@@ -31,7 +31,7 @@ pub fn keep_changed(inputs: &mut Inputs, changed: &[PathBuf], config: &Config) {
     let configured = inputs.data.len();
     inputs
         .data
-        .retain(|(path, _)| changed.contains(&absolute(path)));
+        .retain(|(path, _)| changed.contains(&lexical(path)));
     inputs.partial = inputs.data.len() < configured;
 }
 

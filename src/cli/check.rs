@@ -464,7 +464,7 @@ fn pair_reports(
         .collect();
     for (i, file) in files.iter().enumerate() {
         let same = |other: &&&PathBuf| {
-            lexical(file) == lexical(other)
+            crate::workdir::lexical(file) == crate::workdir::lexical(other)
                 || crate::project::identity(file)
                     .is_some_and(|id| crate::project::identity(other) == Some(id))
         };
@@ -487,12 +487,6 @@ fn pair_reports(
         );
     }
     Ok(paired)
-}
-
-/// `path` made absolute with `.` and `..` taken away by their names alone (the file may not
-/// exist yet): two spellings of one report file compare equal.
-fn lexical(path: &std::path::Path) -> PathBuf {
-    crate::check::load::normalize(&crate::workdir::absolute(path))
 }
 
 /// Runs `caveat check`.
