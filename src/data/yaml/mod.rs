@@ -164,6 +164,14 @@ impl<'a> YamlRecords<'a> {
                     span.end = quoted_end(self.text.as_bytes(), span.start)
                         .map_or(span.end, |end| end.min(span.end));
                 }
+                if text.is_empty()
+                    && matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+                    && let Some(at) = block_indicator_before(self.text, span.start)
+                {
+                    // An empty block scalar's span starts where the next node does: it is its
+                    // `|` or `>`.
+                    span = Span::new(at, at + 1);
+                }
                 self.scalar(
                     text.into_owned(),
                     style,
@@ -572,6 +580,28 @@ fn char_span_or(text: &str, span: Span) -> Span {
     }
 }
 
+/// The `|` or `>` of the block scalar header on the last line before `end` that holds more than
+/// white space or a comment.
+fn block_indicator_before(text: &str, end: usize) -> Option<usize> {
+    let before = text.get(..end)?;
+    let mut line_end = before.len();
+    loop {
+        let start = before.get(..line_end)?.rfind('\n').map_or(0, |n| n + 1);
+        let line = before.get(start..line_end)?;
+        let content = line.trim_start();
+        if !content.is_empty() && !content.starts_with('#') {
+            let bytes = line.as_bytes();
+            let at = (0..bytes.len()).find(|&i| {
+                matches!(bytes.get(i), Some(b'|' | b'>'))
+                    && i.checked_sub(1)
+                        .and_then(|b| bytes.get(b))
+                        .is_none_or(|b| b.is_ascii_whitespace())
+            })?;
+            return Some(start + at);
+        }
+        line_end = start.checked_sub(1)?;
+    }
+}
 #[cfg(test)]
 mod tests {
     use std::time::{Duration, Instant};
@@ -1254,6 +1284,18 @@ mod tests {
         assert_eq!(string(get(root, "a")), "line one\nline two\n");
         assert_eq!(string(get(root, "b")), "folded text\n");
         assert_eq!(string(get(root, "c")), "plain continued");
+    }
+
+    #[test]
+    fn an_empty_block_scalar_is_at_its_indicator() {
+        // Its span was the next record's first byte.
+        let text = "- id: A\n  memo: |\n- id: B\n  memo: >-  # none\n\n# c\n\n- id: C\n";
+        let (_, results) = read(text);
+        for (record, at) in [(0, "|\n- id: B"), (1, ">-")] {
+            let memo = get(&ok(&results[record]).root, "memo");
+            assert_eq!(string(memo), "");
+            assert_eq!(memo.span.start, text.find(at).unwrap(), "record {record}");
+        }
     }
 
     #[test]
