@@ -112,6 +112,9 @@ pub(crate) fn resolve_bindings(
         })
         .collect();
     let mut resolved: HashMap<(usize, &str), Binding> = HashMap::new();
+    // Each file's bindings resolved so far, grown as they resolve (built afresh for each
+    // declaration, they made thousands of lets quadratic).
+    let mut scopes: Vec<Scope> = files.iter().map(|_| Scope::default()).collect();
     // Resolve in rounds: a declaration is resolved once every name it uses is.
     let mut pending: Vec<(usize, &str)> = declarations
         .iter()
@@ -142,8 +145,10 @@ pub(crate) fn resolve_bindings(
                 still.push((file, name));
                 continue;
             }
-            let scope = scope_of(file, visible, &resolved);
-            let mut compiler = Compiler::new(&source_file.ast.source, &scope);
+            let Some(scope) = scopes.get(file) else {
+                continue;
+            };
+            let mut compiler = Compiler::new(&source_file.ast.source, scope);
             let binding = match statement {
                 Statement::Let(l) => let_binding(&mut compiler, l),
                 Statement::Alias(a) => alias_binding(&mut compiler, a),
@@ -151,6 +156,15 @@ pub(crate) fn resolve_bindings(
             };
             errors.append(&mut compiler.errors);
             if let Some(binding) = binding {
+                // Into the scope of every file that sees this declaration under its name.
+                for (seen, scope) in visible.iter().zip(scopes.iter_mut()) {
+                    if seen
+                        .get(name)
+                        .is_some_and(|(declared_in, _)| *declared_in == file)
+                    {
+                        scope.names.insert(name.to_string(), binding.clone());
+                    }
+                }
                 resolved.insert((file, name), binding);
             }
         }
@@ -177,25 +191,7 @@ pub(crate) fn resolve_bindings(
         }
         pending = still;
     }
-    (0..files.len())
-        .map(|f| scope_of(f, visible, &resolved))
-        .collect()
-}
-
-pub(crate) fn scope_of(
-    file: usize,
-    visible: &[HashMap<&str, (usize, usize)>],
-    resolved: &HashMap<(usize, &str), Binding>,
-) -> Scope {
-    let mut scope = Scope::default();
-    if let Some(seen) = visible.get(file) {
-        for (name, (declared_in, _)) in seen {
-            if let Some(binding) = resolved.get(&(*declared_in, *name)) {
-                scope.names.insert((*name).to_string(), binding.clone());
-            }
-        }
-    }
-    scope
+    scopes
 }
 
 /// The bare names a declaration's value uses.
