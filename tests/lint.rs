@@ -116,3 +116,14 @@ rule c { note when count(sort([2018-01-02, 2018-01-01T23:00Z, 2018-01-01])) > si
 ";
     linted_cleanly("dates.policy", text);
 }
+
+/// A rule that repeats an earlier one is not shadowed where a waiver excuses the earlier one:
+/// there it still reports (`shadowed_rule` said it adds nothing).
+#[test]
+fn a_waived_rule_does_not_shadow_a_later_one() {
+    let text = "rule dji { warn vendor DJI }
+rule dji-again { warn vendor DJI }
+waive dji for id == \"A-1\" until 2030-01-01 because \"reviewed\"
+";
+    linted_cleanly("waived.policy", text);
+}

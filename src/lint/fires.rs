@@ -96,7 +96,10 @@ fn shadowed(
     let earlier = candidates.into_iter().find_map(|i| {
         let earlier = program.rules.get(i)?;
         let earlier_facts = facts.get(i)?.as_ref()?;
+        // Where a waiver excuses the earlier rule, the later one still reports.
+        let waived = program.waivers.iter().any(|w| w.rule == i);
         let covers = earlier.effect == later.effect
+            && !waived
             && Arc::ptr_eq(&earlier.source, &later.source)
             && earlier_facts.implied_by(later_facts)
             && match (&earlier.unless, &later.unless) {
