@@ -1159,10 +1159,15 @@ fn keyword_hover(text: &str, offset: usize) -> Value {
     // A field's name (`record.group`, `buyer.per`) is no keyword, nor is a word of `given` data.
     let field = line.ends_with('.') || navigate::block_at(before) == navigate::Block::Other;
     match text.get(start..end).and_then(navigate::keyword_doc) {
-        Some(doc) if !field && !navigate::in_comment_or_string(line) => json!({
-            "contents": { "kind": "markdown", "value": doc },
-            "range": convert::range(text, Span::new(start, end)),
-        }),
+        Some(doc)
+            if !field
+                && !navigate::in_comment_or_string_before(text.get(..start).unwrap_or("")) =>
+        {
+            json!({
+                "contents": { "kind": "markdown", "value": doc },
+                "range": convert::range(text, Span::new(start, end)),
+            })
+        }
         _ => Value::Null,
     }
 }

@@ -510,7 +510,7 @@ pub(crate) enum CompletionPlace {
 /// by the variables the statement binds before it (`b` in `for b in bids.details`).
 pub(crate) fn completion_place(earlier: &str) -> CompletionPlace {
     let before = earlier.rsplit('\n').next().unwrap_or(earlier);
-    if in_comment_or_string(before) {
+    if in_comment_or_string_before(earlier) {
         return CompletionPlace::Nothing;
     }
     let word_start = before
@@ -552,8 +552,28 @@ pub(crate) fn completion_place(earlier: &str) -> CompletionPlace {
     CompletionPlace::Expression
 }
 
+/// Whether the end of `earlier` (a file's text up to the cursor) is inside a comment or a
+/// string, not in a message's placeholder: a string begun on an earlier line too, and neither
+/// a quote nor a `#` of a test's `given` data.
+pub(crate) fn in_comment_or_string_before(earlier: &str) -> bool {
+    use crate::syntax::tokens::{Kind, tokens};
+    let all = tokens(earlier);
+    let Some(last) = all.last() else {
+        return false;
+    };
+    let start = (last.text.as_ptr() as usize).wrapping_sub(earlier.as_ptr() as usize);
+    if start + last.text.len() < earlier.len() {
+        return false; // the cursor is past it
+    }
+    match last.kind {
+        Kind::Comment => true,
+        Kind::Text => in_comment_or_string(last.text),
+        Kind::Word | Kind::Punct => false,
+    }
+}
+
 /// Whether the end of `line` is inside a comment or a string, not in a message's placeholder.
-pub(crate) fn in_comment_or_string(line: &str) -> bool {
+fn in_comment_or_string(line: &str) -> bool {
     let mut quote: Option<char> = None;
     let mut placeholder = false;
     let mut chars = line.chars().peekable();
@@ -962,6 +982,26 @@ mod tests {
         );
         assert_eq!(
             completion_place("  message \"a \\\" quote\" when ven"),
+            CompletionPlace::Expression
+        );
+        // A string begun on an earlier line: its second line is no expression.
+        assert_eq!(
+            completion_place("rule r {\n  deny when a\n  message \"bought\n  from ven"),
+            CompletionPlace::Nothing
+        );
+        assert_eq!(
+            completion_place("rule r {\n  deny when a\n  message \"bought\n  from {buyer."),
+            CompletionPlace::Member(vec!["buyer".into()])
+        );
+        // A quote of `given` data opens no string, and a closed string ends before the cursor.
+        assert_eq!(
+            completion_place(
+                "test \"t\" {\n  given {by: O'Brien}\n  expect deny r\n}\nrule r { deny when ven"
+            ),
+            CompletionPlace::Expression
+        );
+        assert_eq!(
+            completion_place("note when x == \"a\" and ven"),
             CompletionPlace::Expression
         );
     }
