@@ -741,7 +741,23 @@ fn member_place(path: Vec<String>, earlier: &str, depth: usize) -> CompletionPla
 /// The list a variable named `name` ranges over in the last `for NAME in LIST`, `any NAME in
 /// LIST` or `all NAME in LIST` of `earlier`, as written.
 fn variable_list(earlier: &str, name: &str) -> Option<String> {
-    let words: Vec<&str> = earlier.split_whitespace().collect();
+    // Only the statement the cursor is in binds it: from the last line that starts a statement
+    // at the file's top level (a rule block's lines are indented, or inside its braces).
+    const STARTS: [&str; 11] = [
+        "rule ", "deny ", "warn ", "note ", "require ", "let ", "alias ", "waive ", "test ",
+        "import ", "record ",
+    ];
+    let statement = earlier
+        .match_indices('\n')
+        .map(|(i, _)| i + 1)
+        .rfind(|&i| {
+            earlier
+                .get(i..)
+                .is_some_and(|rest| STARTS.iter().any(|s| rest.starts_with(s)))
+        })
+        .and_then(|i| earlier.get(i..))
+        .unwrap_or(earlier);
+    let words: Vec<&str> = statement.split_whitespace().collect();
     let at = words.windows(3).rposition(|w| {
         matches!(w, [binder, var, "in"] if *var == name
             && (binder.ends_with("for") || binder.ends_with("any") || binder.ends_with("all")))
@@ -962,6 +978,17 @@ mod tests {
         assert_eq!(
             completion_place("  note per vendor when max(group.buyer."),
             member(&["buyer"])
+        );
+        // A variable of an earlier rule is not this one's: `b` here is a field.
+        assert_eq!(
+            completion_place("note when any b in bids where b.x\ndeny when b."),
+            member(&["b"])
+        );
+        assert_eq!(
+            completion_place(
+                "rule r {\n  let v = [b for b in bids]\n  deny when any b in awards where b."
+            ),
+            member(&["awards"])
         );
     }
 
