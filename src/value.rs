@@ -395,6 +395,33 @@ pub(crate) fn negate(n: Decimal) -> Decimal {
     negated
 }
 
+/// The exact sum of `numbers`, `None` when it overflows. They are added in order; when that
+/// overflows on the way, again with positives and negatives taken in turn, so that a total that
+/// fits is found whatever the order (`[max, 1, -1]`): the running total then stays within the
+/// largest magnitude until one sign runs out, and moves straight to the total after.
+pub(crate) fn exact_sum(numbers: &[Decimal]) -> Option<Decimal> {
+    let straight = numbers
+        .iter()
+        .try_fold(Decimal::ZERO, |total, n| total.checked_add(*n));
+    if straight.is_some() {
+        return straight;
+    }
+    let (mut up, mut down): (Vec<Decimal>, Vec<Decimal>) =
+        numbers.iter().partition(|n| n.is_sign_positive());
+    let mut total = Decimal::ZERO;
+    loop {
+        let next = if total.is_sign_negative() {
+            up.pop().or_else(|| down.pop())
+        } else {
+            down.pop().or_else(|| up.pop())
+        };
+        let Some(n) = next else {
+            return Some(total);
+        };
+        total = total.checked_add(n)?;
+    }
+}
+
 /// Exact decimal arithmetic to 28 significant digits (a result that needs more is rounded at
 /// its last digit); overflow, division by zero and a result of numbers other than zero too
 /// small to hold (rounded to zero) are errors, never infinities or a silent zero.

@@ -736,8 +736,10 @@ impl<'a> Compiler<'a> {
                 }
                 return self.member(base, Segment::Key(field.node.as_str().into()), span);
             }
-            A::Index(base, index) => {
-                let base = self.expr(base);
+            A::Index(base_ast, index) => {
+                // `(items.v)[1]` indexes the whole projection, not each element's `v`.
+                let grouped = matches!(base_ast.kind, A::Paren(_));
+                let base = self.expr(base_ast);
                 let index = self.expr(index);
                 let segment = match &index.kind {
                     ExprKind::Const(Const::String(s)) => Some(Segment::Key(s.clone())),
@@ -757,6 +759,9 @@ impl<'a> Compiler<'a> {
                     _ => None,
                 };
                 match segment {
+                    Some(Segment::Index(_)) if grouped => {
+                        ExprKind::Index(Box::new(base), Box::new(index))
+                    }
                     Some(segment) => return self.member(base, segment, span),
                     None => ExprKind::Index(Box::new(base), Box::new(index)),
                 }
@@ -1050,6 +1055,21 @@ impl<'a> Compiler<'a> {
             // The placeholder of an expression that failed, whose error is told already.
             ExprKind::Const(_) if self.failed_at.contains(&base.span) => {
                 return Self::failed(span);
+            }
+            // A position in a constant list (`[5, 6][1]`, `let l = […]` then `l[0]`).
+            ExprKind::Const(Const::List(items)) if matches!(segment, Segment::Index(_)) => {
+                let base = Box::new(Expr {
+                    kind: ExprKind::Const(Const::List(items)),
+                    span: base.span,
+                });
+                let Segment::Index(i) = segment else {
+                    return Self::failed(span);
+                };
+                let index = Box::new(Expr {
+                    kind: ExprKind::Const(Const::Number(Decimal::from(i))),
+                    span,
+                });
+                ExprKind::Index(base, index)
             }
             ExprKind::Const(c) => {
                 let name = self.source.slice(base.span).to_string();

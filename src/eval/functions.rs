@@ -125,13 +125,18 @@ pub(crate) fn call<'r>(
             }
             let result = match function {
                 Function::Avg => {
-                    let mut total = Decimal::ZERO;
-                    for n in &numbers {
-                        total = total.checked_add(*n).ok_or_else(|| overflow(what, span))?;
+                    let count = Decimal::from(numbers.len());
+                    match crate::value::exact_sum(&numbers) {
+                        Some(total) => total.checked_div(count),
+                        // A total too large to hold may still have a mean that fits: the sum
+                        // of each number's share (rounded at its last digit, as a mean is).
+                        None => {
+                            let shares: Option<Vec<Decimal>> =
+                                numbers.iter().map(|n| n.checked_div(count)).collect();
+                            shares.and_then(|s| crate::value::exact_sum(&s))
+                        }
                     }
-                    total
-                        .checked_div(Decimal::from(numbers.len()))
-                        .ok_or_else(|| overflow(what, span))?
+                    .ok_or_else(|| overflow(what, span))?
                 }
                 Function::Median => {
                     quantile(&numbers, Decimal::new(5, 1)).ok_or_else(|| overflow(what, span))?

@@ -24,7 +24,7 @@ use crate::compile::{
 };
 use crate::data::Record;
 use crate::source::Span;
-use crate::syntax::ast::{ArithOp, Quantifier};
+use crate::syntax::ast::Quantifier;
 use crate::value::Node;
 use arith::Term;
 use value::{EvalValue, Items, Mismatch, Operand, as_number, as_str, compare, equals, what_it_is};
@@ -1603,18 +1603,26 @@ impl<'r> Context<'r, '_> {
                             span,
                         });
                     }
-                    let mut total = Decimal::ZERO;
-                    for item in items {
-                        if let Some(n) = as_number(&item, "`sum`").map_err(fail)? {
-                            total = crate::value::arith(ArithOp::Add, total, n).map_err(|why| {
-                                Failure {
-                                    message: format!("`sum` failed: {why}"),
-                                    record_span: item.span,
-                                    policy_span: expr.span,
-                                }
-                            })?;
+                    let mut numbers = Vec::with_capacity(items.len());
+                    let mut total = Some(Decimal::ZERO);
+                    // The item at which adding in order overflows, blamed if no order fits.
+                    let mut overflow_at = None;
+                    for item in &items {
+                        if let Some(n) = as_number(item, "`sum`").map_err(fail)? {
+                            numbers.push(n);
+                            total = total.and_then(|t| t.checked_add(n));
+                            if total.is_none() && overflow_at.is_none() {
+                                overflow_at = Some(item.span);
+                            }
                         }
                     }
+                    let total = total
+                        .or_else(|| crate::value::exact_sum(&numbers))
+                        .ok_or_else(|| Failure {
+                            message: "`sum` failed: the result is too large (overflow)".into(),
+                            record_span: overflow_at.flatten(),
+                            policy_span: expr.span,
+                        })?;
                     Operand {
                         value: EvalValue::Num(total),
                         span,
