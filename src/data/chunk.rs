@@ -354,51 +354,95 @@ impl Iterator for Chunks {
     }
 }
 
-/// Where YAML's quoted scalars are in a text, found from its start as far as asked: a quote
-/// opens one only where a scalar can start (at a line's start, after `- `, `: `, `? `, `[`, `{`
-/// or `,`, or after `:` right behind a quote, JSON's `"a":"b"`), so that the apostrophe of a
-/// plain scalar (`O'Brien`) does not; `#` after white space starts a comment. Block scalars
-/// are not followed: a quote in one that looks like a scalar's start can only hold off a cut
-/// until the next quote of its kind.
+/// Where YAML's quoted scalars are in a text, found from its start as far as asked, a line at
+/// a time: a quote opens one only where a scalar can start (at a line's start, after `- `,
+/// `: `, `? `, `[`, `{` or `,`, after `:` right behind a quote, JSON's `"a":"b"`, or after a
+/// tag or an anchor there), so that the apostrophe of a plain scalar (`O'Brien`) does not;
+/// `#` after white space starts a comment; the lines of a block scalar (`|`, `>`) are skipped.
+/// A quote not closed within [`QUOTE_LIMIT`] bytes is taken for no scalar's, so that one stray
+/// apostrophe cannot hold off every later cut (and read the rest of a large file at once).
 #[derive(Debug, Default)]
 struct QuoteScan {
     /// How far the text has been read.
     at: usize,
-    /// The last quoted scalar found: from its opening quote to just past its closing one (the
-    /// text's end when it does not close).
+    /// Where the line `at` is on starts.
+    line_start: usize,
+    /// The last quoted scalar found: from its opening quote to just past its closing one.
     last: Option<(usize, usize)>,
+    /// Inside a block scalar: the indentation of the line of its header.
+    block: Option<usize>,
 }
+
+/// The longest quoted scalar [`QuoteScan`] follows.
+const QUOTE_LIMIT: usize = 256 << 10;
 
 impl QuoteScan {
     /// Whether offset `end` of `text` is inside a quoted scalar; `end` must not decrease from
     /// one call to the next.
     fn inside_at(&mut self, text: &[u8], end: usize) -> bool {
         while self.at < end {
-            if let Some((_, close)) = self.last
-                && close > self.at
-            {
-                self.at = close;
-                continue;
+            let line_end = memchr::memchr(b'\n', text.get(self.at..).unwrap_or(&[]))
+                .map_or(text.len(), |n| self.at + n);
+            let next_line = line_end + 1;
+            if let Some(header) = self.block {
+                let line = text.get(self.at..line_end).unwrap_or(&[]);
+                if blank_or_comment(line) && !line.contains(&b'#') || indentation(line) > header {
+                    self.at = next_line;
+                    self.line_start = next_line;
+                    continue;
+                }
+                self.block = None;
             }
-            let Some(found) = text
-                .get(self.at..end)
-                .and_then(|window| memchr::memchr3(b'\'', b'"', b'#', window))
-            else {
-                self.at = end;
-                break;
+            let rest = text.get(self.at..line_end).unwrap_or(&[]);
+            let line = text.get(self.line_start..line_end).unwrap_or(&[]);
+            let Some(found) = memchr::memchr3(b'\'', b'"', b'#', rest) else {
+                if block_header(line, previous_byte(text, self.line_start)) {
+                    self.block = Some(block_parent(line));
+                }
+                self.at = next_line;
+                self.line_start = next_line;
+                continue;
             };
             let p = self.at + found;
-            let before = p.checked_sub(1).and_then(|b| text.get(b)).copied();
+            let in_line = p - self.line_start;
             match text.get(p) {
-                Some(b'#') if before.is_none_or(|b| b.is_ascii_whitespace()) => {
-                    // A comment: on to the line's end.
-                    self.at = memchr::memchr(b'\n', text.get(p..).unwrap_or(&[]))
-                        .map_or(text.len(), |n| p + n);
+                Some(b'#')
+                    if in_line == 0
+                        || line
+                            .get(in_line - 1)
+                            .is_some_and(|b| b.is_ascii_whitespace()) =>
+                {
+                    let previous = previous_byte(text, self.line_start);
+                    if block_header(line.get(..in_line).unwrap_or(&[]), previous) {
+                        self.block = Some(block_parent(line));
+                    }
+                    self.at = next_line;
+                    self.line_start = next_line;
                 }
-                Some(&quote) if quote != b'#' && scalar_starts_at(text, p) => {
-                    let close = closing_quote(text, p + 1, quote).map_or(text.len(), |c| c + 1);
-                    self.last = Some((p, close));
-                    self.at = close;
+                Some(&quote)
+                    if quote != b'#'
+                        && scalar_starts_at(
+                            line,
+                            in_line,
+                            previous_byte(text, self.line_start),
+                        ) =>
+                {
+                    let window = text
+                        .get(..(p + 1 + QUOTE_LIMIT).min(text.len()))
+                        .unwrap_or(&[]);
+                    match closing_quote(window, p + 1, quote) {
+                        Some(close) => {
+                            self.last = Some((p, close + 1));
+                            self.at = close + 1;
+                            if close >= line_end {
+                                self.line_start = text
+                                    .get(..close)
+                                    .and_then(|before| memchr::memrchr(b'\n', before))
+                                    .map_or(0, |n| n + 1);
+                            }
+                        }
+                        None => self.at = p + 1,
+                    }
                 }
                 _ => self.at = p + 1,
             }
@@ -408,29 +452,81 @@ impl QuoteScan {
     }
 }
 
-/// Whether a scalar can start at offset `at` of a YAML text (see [`QuoteScan`]).
-fn scalar_starts_at(text: &[u8], at: usize) -> bool {
-    let line = text.get(..at).unwrap_or(&[]);
-    let line = line
+/// The last byte before offset `line_start` of `text` that is not white space.
+fn previous_byte(text: &[u8], line_start: usize) -> Option<u8> {
+    text.get(..line_start)?.trim_ascii_end().last().copied()
+}
+
+/// How many spaces a line starts with.
+fn indentation(line: &[u8]) -> usize {
+    line.iter().take_while(|&&b| b == b' ').count()
+}
+
+/// The indentation of the node a block scalar's header line gives a value to, which the
+/// scalar's lines are indented past: the key's column (`- memo: |` is 2), or the dash's
+/// for an item that is the scalar itself (`- |` is 0).
+fn block_parent(line: &[u8]) -> usize {
+    let mut at = indentation(line);
+    let mut dash = at;
+    while line.get(at) == Some(&b'-') && matches!(line.get(at + 1), Some(b' ' | b'\t')) {
+        dash = at;
+        at += 1;
+        at += line.get(at..).map_or(0, |rest| {
+            rest.iter()
+                .take_while(|b| matches!(b, b' ' | b'\t'))
+                .count()
+        });
+    }
+    if matches!(line.get(at), Some(b'|' | b'>')) {
+        dash
+    } else {
+        at
+    }
+}
+
+/// Whether a line (its comment left out) ends in a block scalar's header: `|` or `>`, perhaps
+/// with a chomping and an indentation indicator, where a scalar can start.
+fn block_header(line: &[u8], previous: Option<u8>) -> bool {
+    let line = line.trim_ascii_end();
+    let indicators = line
         .iter()
-        .rposition(|&b| b == b'\n' || b == b'\r')
-        .map_or(line, |n| line.get(n + 1..).unwrap_or(&[]));
-    let trimmed = line
-        .iter()
-        .rposition(|b| !matches!(b, b' ' | b'\t'))
-        .map_or(&[][..], |n| line.get(..=n).unwrap_or(&[]));
-    let spaced = trimmed.len() < line.len();
+        .rev()
+        .take(2)
+        .take_while(|b| matches!(b, b'+' | b'-' | b'1'..=b'9'))
+        .count();
+    let at = line.len() - indicators;
+    at > 0
+        && matches!(line.get(at - 1), Some(b'|' | b'>'))
+        && scalar_starts_at(line, at - 1, previous)
+}
+
+/// Whether a scalar can start at offset `at` of a YAML `line` (see [`QuoteScan`]), `previous`
+/// being the last byte before the line that is not white space: first on its line, a scalar
+/// starts only after what can precede one (a line of a plain scalar, `foo` then `'tis`, does
+/// not start one).
+fn scalar_starts_at(line: &[u8], at: usize, previous: Option<u8>) -> bool {
+    let before = line.get(..at).unwrap_or(&[]);
+    let trimmed = before.trim_ascii_end();
+    let spaced = trimmed.len() < before.len();
     match trimmed.last() {
-        None => true,
+        None => previous.is_none_or(|b| matches!(b, b':' | b'[' | b'{' | b',' | b'?' | b'-')),
         Some(b'[' | b'{' | b',') => true,
         Some(b'-' | b'?') => spaced,
         Some(b':') => spaced || matches!(trimmed.iter().rev().nth(1), Some(b'"' | b'\'')),
+        // A tag or an anchor (`!!str 'x'`, `&a "x"`): where it starts decides.
+        Some(_) if spaced => {
+            let word = trimmed
+                .iter()
+                .rposition(|b| b.is_ascii_whitespace() || matches!(b, b'[' | b'{' | b','))
+                .map_or(0, |n| n + 1);
+            matches!(trimmed.get(word), Some(b'!' | b'&')) && scalar_starts_at(line, word, previous)
+        }
         Some(_) => false,
     }
 }
 
 /// The offset of the quote that closes a scalar opened by `quote` just before `from`: `''` is an
-/// escaped quote in a single-quoted scalar, `\"` in a double-quoted one.
+/// escaped quote in a single-quoted scalar, `\\"` in a double-quoted one.
 fn closing_quote(text: &[u8], mut from: usize, quote: u8) -> Option<usize> {
     loop {
         let at = from + memchr::memchr(quote, text.get(from..)?)?;
@@ -619,6 +715,39 @@ mod tests {
         assert_eq!(cut_of(text, 3), text.find("- size"));
         let text = "- {\"a\":\"b\n- c\"}\n- d\n";
         assert_eq!(cut_of(text, 3), text.find("- d"), "JSON's `\"a\":\"b`");
+        // A tag or an anchor before the quote.
+        let text = "- {id: T, a: !!str 'foo\n- {id: X}\n- z'}\n- d\n";
+        assert_eq!(cut_of(text, 3), text.find("- d"), "after a tag");
+        let text = "- a: &x \"foo\n- b\"\n- d\n";
+        assert_eq!(cut_of(text, 3), text.find("- d"), "after an anchor");
+        // Nor does a plain scalar's line that starts with a quote.
+        let text = "- {id: B, memo: foo\n    'tis}\n- {id: Q, b: 'foo\n- {id: X}\n- z'}\n- d\n";
+        let after_q = text.find("- {id: Q").unwrap_or(0) + 1;
+        assert_eq!(
+            cut_of(text, after_q),
+            text.find("- d"),
+            "a plain scalar's line"
+        );
+        // A quote inside a block scalar opens nothing, so the real one after it is followed.
+        let text = "- memo: |\n    'Tis urgent\n  b: 'x\n- y'\n- d\n";
+        assert_eq!(
+            cut_of(text, 3),
+            text.find("- d"),
+            "a block scalar's apostrophe"
+        );
+    }
+
+    #[test]
+    fn a_quote_that_never_closes_does_not_stop_the_cuts() {
+        // A stray apostrophe (here at a line's start, so that it looks like a scalar's quote)
+        // held off every later cut: the rest of a large file became one chunk.
+        let mut text = String::from("- a: x\n  'stray\n");
+        while text.len() < QUOTE_LIMIT + 10 {
+            text.push_str("- b: y\n");
+        }
+        let cut = cut_of(&text, QUOTE_LIMIT + 2).unwrap_or(0);
+        assert!(cut > QUOTE_LIMIT, "{cut}");
+        assert!(text.get(cut..).is_some_and(|rest| rest.starts_with("- b")));
     }
 
     #[test]
