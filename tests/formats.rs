@@ -415,6 +415,43 @@ fn a_file_that_cannot_be_read_is_named_in_every_formats_place() {
     assert!(run("junit").contains("at 1:1"));
 }
 
+/// Standard input is `<stdin>` wherever a report names it: a record without an id is
+/// `<stdin>#0` (as `explain` names it; it was `-#0`), and input over the size limit is an error
+/// of `<stdin>` (its file was `-`).
+#[test]
+fn standard_input_is_named_stdin_in_every_field() {
+    let policy = "tests/e2e/headline/headline.policy";
+    let out = common::caveat_with_stdin(
+        &[
+            "check",
+            "--format",
+            "csv",
+            "--today",
+            "2024-01-01",
+            policy,
+            "-",
+        ],
+        "- {vendor: DJI, date: 2019-01-01}\n",
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("\n<stdin>,1,"), "{text}");
+    assert!(text.contains(",<stdin>#0,"), "{text}");
+    let out = common::caveat_with_stdin(
+        &[
+            "check",
+            "--format",
+            "json",
+            "--max-file-size",
+            "3",
+            policy,
+            "-",
+        ],
+        "- {vendor: DJI}\n",
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains(r#""file":"<stdin>","line":1"#), "{text}");
+}
+
 /// A file that cannot be read takes its place among the files in the order given (README: data
 /// files in the order given), in JUnit's suites and TAP's points as in the human report, not
 /// after every readable file.

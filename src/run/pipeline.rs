@@ -98,19 +98,24 @@ pub fn evaluate(
             records: result.summary.records,
             errors: result.data_errors.len(),
         });
+        // The file's name as reports give it (standard input is `<stdin>`).
+        let name = if crate::data::chunk::is_stdin(path) {
+            crate::data::chunk::STDIN_NAME.to_string()
+        } else {
+            path.display().to_string()
+        };
         let opened = Chunks::open(path, *format, split)
             .map(|c| c.with_limit(options.load.limits.max_file_bytes));
         let mut chunks = match opened {
             Ok(chunks) if options.chunk_bytes > 0 => chunks.with_target(options.chunk_bytes),
             Ok(chunks) => chunks,
             Err(diag) => {
-                let diag = diag.in_file(&path.display().to_string());
+                let diag = diag.in_file(&name);
                 sink.data_error(&diag)?;
                 result.data_errors.push(diag);
                 continue;
             }
         };
-        let name = path.display().to_string();
         let mut first_index = 0;
         let mut merge = |outcomes: Vec<ChunkOutcome>, result: &mut RunResult| {
             merge_outcomes(
