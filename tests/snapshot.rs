@@ -264,3 +264,37 @@ fn a_record_joining_a_group_changes_the_snapshot_and_the_diff() {
     );
     assert!(text.contains("1 of 3 records and 1 group change"), "{text}");
 }
+
+/// A data file that cannot be read at all is named in the snapshot (two such files gave two
+/// identical `unreadable` lines with no file).
+#[test]
+fn an_unreadable_file_is_named() {
+    let dir = scratch(
+        "snapshot-unreadable",
+        &[
+            ("p.policy", "rule r { deny vendor DJI }\n"),
+            ("a.yaml", "- {id: a, vendor: DJI}\n"),
+            ("b.yaml", "- {id: b, vendor: DJI}\n"),
+        ],
+    );
+    let out = caveat_in(
+        &dir,
+        &[
+            "snapshot",
+            "--max-file-size",
+            "3",
+            "p.policy",
+            "a.yaml",
+            "b.yaml",
+        ],
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("a.yaml:1:1\tunreadable\tcaveat::data::file_too_large"),
+        "{text}"
+    );
+    assert!(
+        text.contains("b.yaml:1:1\tunreadable\tcaveat::data::file_too_large"),
+        "{text}"
+    );
+}

@@ -15,7 +15,6 @@ use super::{Exit, print_errors};
 use crate::diagnostic::{Code, Diag};
 use crate::report::{CheckedRecord, Reported, Sink};
 use crate::run;
-use crate::source::Location;
 
 /// The arguments of `caveat snapshot`.
 #[derive(Debug, clap::Args)]
@@ -171,9 +170,9 @@ pub fn run(args: &Args) -> Exit {
     print_errors(&warnings);
     print_errors(&result.policy_warnings);
     for diag in &result.data_errors {
+        // A file that cannot be read at all is named too, at 1:1.
         let at = diag
-            .location()
-            .map(Location::place)
+            .place()
             .map_or_else(String::new, |(file, line, column)| {
                 format!("{file}:{line}:{column}")
             });
