@@ -233,4 +233,15 @@ fn a_full_stdout_is_an_error_not_a_panic() {
         assert!(stderr.contains("cannot write"), "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
+    // `init` wrote every file all the same: it stopped after the first, and a second run
+    // refused the half-made project.
+    assert!(dir.join("fresh/caveat.toml").is_file());
+    assert!(dir.join("fresh/policies").is_dir());
+    let out = common::caveat_in(&dir, &["check", "fresh"]);
+    assert_ne!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -40,9 +40,14 @@ pub fn run(args: &Args) -> Exit {
         .help("move those files away, or run `caveat init` in another folder")]);
         return Exit::Trouble;
     }
+    // Said once every file is written (or one could not be), so that output that cannot be
+    // written does not leave half a project.
+    let mut report = String::new();
+    let said = |report: &str| super::write_stdout(report.as_bytes());
     for (name, text) in FILES {
         let path = args.folder.join(name);
         if let Err(diag) = no_link_on_the_way(&args.folder, name) {
+            said(&report);
             print_errors(&[diag]);
             return Exit::Trouble;
         }
@@ -58,15 +63,17 @@ pub fn run(args: &Args) -> Exit {
                 std::io::Write::write_all(&mut file, text.as_bytes())
             });
         if let Err(e) = written {
+            said(&report);
             print_errors(&[Diag::io(Code::IoWrite, "cannot write", path.display(), &e)]);
             return Exit::Trouble;
         }
-        let wrote = super::write_stdout(format!("wrote {}\n", path.display()).as_bytes());
-        if wrote != Exit::Clean {
-            return wrote;
-        }
+        report.push_str(&format!("wrote {}\n", path.display()));
     }
-    super::write_stdout(format!("next: `caveat check` in {}\n", args.folder.display()).as_bytes())
+    report.push_str(&format!(
+        "next: `caveat check` in {}\n",
+        args.folder.display()
+    ));
+    said(&report)
 }
 
 /// Refuses a symbolic link among the folders between `folder` and its file `name`
