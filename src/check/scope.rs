@@ -115,6 +115,13 @@ pub(crate) fn resolve_bindings(
     // Each file's bindings resolved so far, grown as they resolve (built afresh for each
     // declaration, they made thousands of lets quadratic).
     let mut scopes: Vec<Scope> = files.iter().map(|_| Scope::default()).collect();
+    // The files that see each declaration (by its file and name), its own among them.
+    let mut seen_by: HashMap<(usize, &str), Vec<usize>> = HashMap::new();
+    for (file, seen) in visible.iter().enumerate() {
+        for (name, (declared_in, _)) in seen {
+            seen_by.entry((*declared_in, *name)).or_default().push(file);
+        }
+    }
     // Resolve in rounds: a declaration is resolved once every name it uses is.
     let mut pending: Vec<(usize, &str)> = declarations
         .iter()
@@ -156,12 +163,9 @@ pub(crate) fn resolve_bindings(
             };
             errors.append(&mut compiler.errors);
             if let Some(binding) = binding {
-                // Into the scope of every file that sees this declaration under its name.
-                for (seen, scope) in visible.iter().zip(scopes.iter_mut()) {
-                    if seen
-                        .get(name)
-                        .is_some_and(|(declared_in, _)| *declared_in == file)
-                    {
+                // Into the scope of every file that sees this declaration.
+                for &seer in seen_by.get(&(file, name)).into_iter().flatten() {
+                    if let Some(scope) = scopes.get_mut(seer) {
                         scope.names.insert(name.to_string(), binding.clone());
                     }
                 }
