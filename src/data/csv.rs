@@ -379,7 +379,7 @@ impl Iterator for CsvRecords {
                 }
             };
             // Blank lines hold no record; a quoted empty cell (`""`, `" "`) is a value.
-            if cells.len() == 1 && self.source.slice(span).trim().is_empty() {
+            if cells.len() == 1 && self.source.slice(span).trim_ascii().is_empty() {
                 continue;
             }
             if self.header.is_none() {
@@ -418,8 +418,9 @@ mod tests {
     #[test]
     fn a_quoted_blank_cell_of_one_column_is_a_record_not_a_blank_line() {
         // `" "` and `""` rows were dropped as blank lines: silent loss.
-        let (_, results) = read("vendor\n\" \"\n\n\"\"\nDJI\n  \n");
-        assert_eq!(results.len(), 3);
+        let (_, results) = read("vendor\n\" \"\n\n\"\"\nDJI\n  \n\u{a0}\n");
+        // A no-break space is a value too (only ASCII white space makes a blank line).
+        assert_eq!(results.len(), 4);
         assert!(
             matches!(&field(ok(&results[0]), &["vendor"]).value, Value::String(s) if &**s == " ")
         );
