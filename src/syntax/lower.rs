@@ -399,10 +399,25 @@ impl Lower<'_> {
             match b {
                 // An escape is text, and `\u{HEX}`'s braces are no placeholder.
                 b'\\' if raw.get(i + 1..).is_some_and(|rest| rest.starts_with("u{")) => {
-                    i += raw
+                    let len = raw
                         .get(i..)
                         .and_then(|rest| rest.find('}'))
                         .map_or(2, |close| close + 1);
+                    // A brace written as an escape would be read as a placeholder's brace
+                    // once the escape is undone.
+                    let hex = raw.get(i + 3..i + len - 1).unwrap_or("");
+                    if matches!(u32::from_str_radix(hex, 16), Ok(0x7b | 0x7d)) {
+                        let at = Span::new(span.start + i, span.start + i + len);
+                        return Err(vec![
+                            Diag::error(
+                                Code::CheckBadMessage,
+                                "this message cannot be used: a brace written as an escape",
+                            )
+                            .label(self.source, at, "a `{` or `}`")
+                            .help("write `{{` or `}}` for a literal brace in a message"),
+                        ]);
+                    }
+                    i += len;
                 }
                 b'\\' => i += 2,
                 b'{' if bytes.get(i + 1) == Some(&b'{') => i += 2,
