@@ -363,7 +363,8 @@ def _refuse_unreadable(policy: "caveat.Policy", df: Any, id_field: str) -> None:
     it, in Spark's words). The types are tried on one row of nulls of ``df``'s schema."""
     import pyarrow as pa
 
-    taken = [c for c in df.columns if c in (ROW, RULE, TOKEN)]
+    # Spark matches column names whatever their case, by default.
+    taken = [c for c in df.columns if c.lower() in (ROW, RULE, TOKEN)]
     if taken:
         raise caveat.DataError(
             f"the DataFrame has a column `{taken[0]}`, a name caveat.spark gives its own "

@@ -228,9 +228,10 @@ def test_a_column_of_an_unexpected_type_is_refused_on_the_driver(spark):
 
 def test_a_column_named_as_caveats_own_is_refused_not_dropped(spark):
     # `__caveat_row` was overwritten and `__caveat_rule` dropped before the group stage.
-    df = spark.createDataFrame([("A", "DJI", 1)], "id string, vendor string, __caveat_row int")
-    with pytest.raises(caveat.DataError, match="a column `__caveat_row`"):
-        caveat.spark.check("deny vendor DJI", df)
+    for name in ["__caveat_row", "__CAVEAT_Rule"]:
+        df = spark.createDataFrame([("A", "DJI", 1)], f"id string, vendor string, {name} int")
+        with pytest.raises(caveat.DataError, match=f"a column `{name}`"):
+            caveat.spark.check("deny vendor DJI", df)
 
 
 def test_a_key_of_two_types_is_refused_not_grouped_apart(spark):
