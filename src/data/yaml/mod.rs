@@ -164,7 +164,7 @@ impl<'a> YamlRecords<'a> {
                     span.end = quoted_end(self.text.as_bytes(), span.start)
                         .map_or(span.end, |end| end.min(span.end));
                 }
-                if text.is_empty()
+                if text.bytes().all(|b| b == b'\n')
                     && matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
                     && let Some(at) = block_indicator_before(self.text, span.start)
                 {
@@ -590,12 +590,19 @@ fn block_indicator_before(text: &str, end: usize) -> Option<usize> {
         let line = before.get(start..line_end)?;
         let content = line.trim_start();
         if !content.is_empty() && !content.starts_with('#') {
+            // The last `|` or `>` after white space that only indicators and a comment follow
+            // (`x > y: |` has its header at the end).
             let bytes = line.as_bytes();
-            let at = (0..bytes.len()).find(|&i| {
+            let at = (0..bytes.len()).rev().find(|&i| {
+                let after = line.get(i + 1..).unwrap_or("");
+                let after = after.split(" #").next().unwrap_or("").trim();
                 matches!(bytes.get(i), Some(b'|' | b'>'))
                     && i.checked_sub(1)
                         .and_then(|b| bytes.get(b))
                         .is_none_or(|b| b.is_ascii_whitespace())
+                    && after
+                        .bytes()
+                        .all(|b| matches!(b, b'+' | b'-' | b'0'..=b'9'))
             })?;
             return Some(start + at);
         }
@@ -1289,11 +1296,14 @@ mod tests {
     #[test]
     fn an_empty_block_scalar_is_at_its_indicator() {
         // Its span was the next record's first byte.
-        let text = "- id: A\n  memo: |\n- id: B\n  memo: >-  # none\n\n# c\n\n- id: C\n";
+        let text = "- id: A\n  memo: |\n- id: B\n  memo: >-  # none\n\n# c\n\n- id: C\n  x > y: |+\n\n- id: D\n";
         let (_, results) = read(text);
-        for (record, at) in [(0, "|\n- id: B"), (1, ">-")] {
-            let memo = get(&ok(&results[record]).root, "memo");
-            assert_eq!(string(memo), "");
+        for (record, at) in [(0, "|\n- id: B"), (1, ">-"), (2, "|+")] {
+            let memo = get(
+                &ok(&results[record]).root,
+                if record == 2 { "x > y" } else { "memo" },
+            );
+            assert!(string(memo).bytes().all(|b| b == b'\n'));
             assert_eq!(memo.span.start, text.find(at).unwrap(), "record {record}");
         }
     }
