@@ -130,7 +130,7 @@ fn format_one(path: &Path, check: bool, left: &mut usize) -> Result<bool, Vec<Di
         write_atomically(path, &formatted)
             .map_err(|e| vec![Diag::io(Code::IoWrite, "cannot write", &name, &e)])?;
         let line = format!("formatted {}\n", crate::report::text::visible(&name));
-        super::stdout_bytes(line.as_bytes()).map_err(|e| vec![unwritten(&e)])?;
+        super::stdout_bytes(line.as_bytes()).map_err(|e| vec![super::stdout_unwritten(&e)])?;
     }
     Ok(true)
 }
@@ -201,12 +201,7 @@ fn print_diff(name: &str, old: &str, new: &str) -> Result<(), Vec<Diag>> {
         .context_radius(2)
         .header(name, &format!("{name} (formatted)"))
         .to_string();
-    super::stdout_bytes(text.as_bytes()).map_err(|e| vec![unwritten(&e)])
-}
-
-/// The diagnostic of output that could not be written to stdout.
-fn unwritten(error: &std::io::Error) -> Diag {
-    Diag::io(Code::IoWrite, "cannot write to", "stdout", error)
+    super::stdout_bytes(text.as_bytes()).map_err(|e| vec![super::stdout_unwritten(&e)])
 }
 
 /// Gives the new `file` the owner and group of the file it replaces (`metadata`); an error when

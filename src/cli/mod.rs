@@ -190,10 +190,20 @@ pub fn write_stdout(bytes: &[u8]) -> Exit {
     match stdout_bytes(bytes) {
         Ok(()) => Exit::Clean,
         Err(e) => {
-            eprintln!("caveat: cannot write to stdout: {e}");
+            print_errors(&[stdout_unwritten(&e)]);
             Exit::Trouble
         }
     }
+}
+
+/// The diagnostic of output that could not be written to stdout.
+pub(crate) fn stdout_unwritten(error: &std::io::Error) -> Diag {
+    Diag::io(
+        crate::diagnostic::Code::IoWrite,
+        "cannot write to",
+        "stdout",
+        error,
+    )
 }
 
 /// Writes `bytes` to stdout and flushes it; a closed pipe is no error (see [`write_stdout`]).
