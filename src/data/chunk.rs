@@ -396,7 +396,7 @@ impl QuoteScan {
             let rest = text.get(self.at..line_end).unwrap_or(&[]);
             let line = text.get(self.line_start..line_end).unwrap_or(&[]);
             let Some(found) = memchr::memchr3(b'\'', b'"', b'#', rest) else {
-                if block_header(line, previous_byte(text, self.line_start)) {
+                if block_header(line, (text, self.line_start)) {
                     self.block = Some(block_parent(line));
                 }
                 self.at = next_line;
@@ -412,8 +412,7 @@ impl QuoteScan {
                             .get(in_line - 1)
                             .is_some_and(|b| b.is_ascii_whitespace()) =>
                 {
-                    let previous = previous_byte(text, self.line_start);
-                    if block_header(line.get(..in_line).unwrap_or(&[]), previous) {
+                    if block_header(line.get(..in_line).unwrap_or(&[]), (text, self.line_start)) {
                         self.block = Some(block_parent(line));
                     }
                     self.at = next_line;
@@ -421,15 +420,10 @@ impl QuoteScan {
                 }
                 Some(&quote)
                     if quote != b'#'
-                        && scalar_starts_at(
-                            line,
-                            in_line,
-                            previous_byte(text, self.line_start),
-                        ) =>
+                        && scalar_starts_at(line, in_line, (text, self.line_start)) =>
                 {
-                    let window = text
-                        .get(..(p + 1 + QUOTE_LIMIT).min(text.len()))
-                        .unwrap_or(&[]);
+                    let limit = p + 1 + QUOTE_LIMIT;
+                    let window = text.get(..limit.min(text.len())).unwrap_or(&[]);
                     match closing_quote(window, p + 1, quote) {
                         Some(close) => {
                             self.last = Some((p, close + 1));
@@ -440,6 +434,12 @@ impl QuoteScan {
                                     .and_then(|before| memchr::memrchr(b'\n', before))
                                     .map_or(0, |n| n + 1);
                             }
+                        }
+                        // Unclosed in what is read so far, short of the limit: open to
+                        // the text's end, so that more is read before a cut.
+                        None if limit > text.len() => {
+                            self.last = Some((p, usize::MAX));
+                            self.at = text.len();
                         }
                         None => self.at = p + 1,
                     }
@@ -452,9 +452,42 @@ impl QuoteScan {
     }
 }
 
-/// The last byte before offset `line_start` of `text` that is not white space.
-fn previous_byte(text: &[u8], line_start: usize) -> Option<u8> {
-    text.get(..line_start)?.trim_ascii_end().last().copied()
+/// Whether what comes before the line at `line_start` of `text` lets a scalar start the line:
+/// the last line before it with more than white space and a comment ends in `:`, `[`, `{`, `,`,
+/// `?` or `-`, or in a tag or an anchor (`memo: !!str`), or there is none. A plain scalar's
+/// line (`foo`, then `'tis`) does not.
+fn follows_scalar_start(text: &[u8], line_start: usize) -> bool {
+    let mut end = line_start;
+    loop {
+        let Some(before) = end.checked_sub(1).and_then(|e| text.get(..e)) else {
+            return true;
+        };
+        let start = memchr::memrchr(b'\n', before).map_or(0, |n| n + 1);
+        let line = before.get(start..).unwrap_or(&[]);
+        let content = line
+            .iter()
+            .enumerate()
+            .find(|&(i, &b)| {
+                b == b'#' && (i == 0 || line.get(i - 1).is_some_and(u8::is_ascii_whitespace))
+            })
+            .map_or(line, |(i, _)| line.get(..i).unwrap_or(&[]))
+            .trim_ascii();
+        if content.is_empty() {
+            if start == 0 {
+                return true;
+            }
+            end = start;
+            continue;
+        }
+        let word = content
+            .iter()
+            .rposition(u8::is_ascii_whitespace)
+            .map_or(0, |n| n + 1);
+        return matches!(
+            content.last(),
+            Some(b':' | b'[' | b'{' | b',' | b'?' | b'-')
+        ) || matches!(content.get(word), Some(b'!' | b'&'));
+    }
 }
 
 /// How many spaces a line starts with.
@@ -486,7 +519,7 @@ fn block_parent(line: &[u8]) -> usize {
 
 /// Whether a line (its comment left out) ends in a block scalar's header: `|` or `>`, perhaps
 /// with a chomping and an indentation indicator, where a scalar can start.
-fn block_header(line: &[u8], previous: Option<u8>) -> bool {
+fn block_header(line: &[u8], before: (&[u8], usize)) -> bool {
     let line = line.trim_ascii_end();
     let indicators = line
         .iter()
@@ -497,19 +530,18 @@ fn block_header(line: &[u8], previous: Option<u8>) -> bool {
     let at = line.len() - indicators;
     at > 0
         && matches!(line.get(at - 1), Some(b'|' | b'>'))
-        && scalar_starts_at(line, at - 1, previous)
+        && scalar_starts_at(line, at - 1, before)
 }
 
-/// Whether a scalar can start at offset `at` of a YAML `line` (see [`QuoteScan`]), `previous`
-/// being the last byte before the line that is not white space: first on its line, a scalar
-/// starts only after what can precede one (a line of a plain scalar, `foo` then `'tis`, does
-/// not start one).
-fn scalar_starts_at(line: &[u8], at: usize, previous: Option<u8>) -> bool {
+/// Whether a scalar can start at offset `at` of a YAML `line` (see [`QuoteScan`]), `context`
+/// being the text and where the line starts in it: first on its line, a scalar starts only
+/// after what can precede one ([`follows_scalar_start`]).
+fn scalar_starts_at(line: &[u8], at: usize, context: (&[u8], usize)) -> bool {
     let before = line.get(..at).unwrap_or(&[]);
     let trimmed = before.trim_ascii_end();
     let spaced = trimmed.len() < before.len();
     match trimmed.last() {
-        None => previous.is_none_or(|b| matches!(b, b':' | b'[' | b'{' | b',' | b'?' | b'-')),
+        None => follows_scalar_start(context.0, context.1),
         Some(b'[' | b'{' | b',') => true,
         Some(b'-' | b'?') => spaced,
         Some(b':') => spaced || matches!(trimmed.iter().rev().nth(1), Some(b'"' | b'\'')),
@@ -519,7 +551,7 @@ fn scalar_starts_at(line: &[u8], at: usize, previous: Option<u8>) -> bool {
                 .iter()
                 .rposition(|b| b.is_ascii_whitespace() || matches!(b, b'[' | b'{' | b','))
                 .map_or(0, |n| n + 1);
-            matches!(trimmed.get(word), Some(b'!' | b'&')) && scalar_starts_at(line, word, previous)
+            matches!(trimmed.get(word), Some(b'!' | b'&')) && scalar_starts_at(line, word, context)
         }
         Some(_) => false,
     }
@@ -728,6 +760,13 @@ mod tests {
             text.find("- d"),
             "a plain scalar's line"
         );
+        // First on its line after a comment or a tag on the line before, a quote opens one.
+        for head in ["memo: # the memo follows", "memo: !!str"] {
+            let text = format!("- {{id: q, {head}\n  \"start\n- x\nend\"}}\n- d\n");
+            assert_eq!(cut_of(&text, 3), text.find("- d"), "{head}");
+        }
+        // A quote open at the end of what is read holds off the cut (more is read).
+        assert_eq!(cut_of("- a: \"open\n- b\n- c\n", 3), None);
         // A quote inside a block scalar opens nothing, so the real one after it is followed.
         let text = "- memo: |\n    'Tis urgent\n  b: 'x\n- y'\n- d\n";
         assert_eq!(
