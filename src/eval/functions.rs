@@ -128,12 +128,21 @@ pub(crate) fn call<'r>(
                     let count = Decimal::from(numbers.len());
                     match crate::value::exact_sum(&numbers) {
                         Some(total) => total.checked_div(count),
-                        // A total too large to hold may still have a mean that fits: the sum
-                        // of each number's share (rounded at its last digit, as a mean is).
+                        // A total too large to hold may still have a mean that fits: each
+                        // number's whole share and what it leaves, the leftovers divided once.
                         None => {
-                            let shares: Option<Vec<Decimal>> =
-                                numbers.iter().map(|n| n.checked_div(count)).collect();
-                            shares.and_then(|s| crate::value::exact_sum(&s))
+                            let left: Option<Vec<Decimal>> =
+                                numbers.iter().map(|n| n.checked_rem(count)).collect();
+                            let whole: Option<Vec<Decimal>> = numbers
+                                .iter()
+                                .zip(left.iter().flatten())
+                                .map(|(n, l)| n.checked_sub(*l)?.checked_div(count))
+                                .collect();
+                            let whole = whole.as_deref().and_then(crate::value::exact_sum);
+                            let left = left.as_deref().and_then(crate::value::exact_sum);
+                            whole
+                                .zip(left)
+                                .and_then(|(w, l)| w.checked_add(l.checked_div(count)?))
                         }
                     }
                     .ok_or_else(|| overflow(what, span))?

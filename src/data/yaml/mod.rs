@@ -593,9 +593,16 @@ fn block_indicator_before(text: &str, end: usize) -> Option<usize> {
             // The last `|` or `>` after white space that only indicators and a comment follow
             // (`x > y: |` has its header at the end).
             let bytes = line.as_bytes();
-            let at = (0..bytes.len()).rev().find(|&i| {
-                let after = line.get(i + 1..).unwrap_or("");
-                let after = after.split(" #").next().unwrap_or("").trim();
+            // The comment starts at a `#` after white space (a space or a tab).
+            let content_end = (1..bytes.len())
+                .find(|&i| {
+                    bytes.get(i) == Some(&b'#')
+                        && bytes.get(i - 1).is_some_and(u8::is_ascii_whitespace)
+                })
+                .unwrap_or(bytes.len());
+            let line = line.get(..content_end).unwrap_or(line);
+            let at = (0..line.len()).rev().find(|&i| {
+                let after = line.get(i + 1..).unwrap_or("").trim();
                 matches!(bytes.get(i), Some(b'|' | b'>'))
                     && i.checked_sub(1)
                         .and_then(|b| bytes.get(b))
@@ -1296,7 +1303,7 @@ mod tests {
     #[test]
     fn an_empty_block_scalar_is_at_its_indicator() {
         // Its span was the next record's first byte.
-        let text = "- id: A\n  memo: |\n- id: B\n  memo: >-  # none\n\n# c\n\n- id: C\n  x > y: |+\n\n- id: D\n";
+        let text = "- id: A\n  memo: |\n- id: B\n  memo: >-\t# none |\n\n# c\n\n- id: C\n  x > y: |+\n\n- id: D\n";
         let (_, results) = read(text);
         for (record, at) in [(0, "|\n- id: B"), (1, ">-"), (2, "|+")] {
             let memo = get(
