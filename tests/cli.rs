@@ -231,6 +231,8 @@ fn a_full_stdout_is_an_error_not_a_panic() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains("cannot write"), "{args:?}: {stderr}");
+        // One coded diagnostic for it in every command (`check` printed a plain line).
+        assert!(stderr.contains("caveat::io::write"), "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
     // `init` wrote every file all the same: it stopped after the first, and a second run

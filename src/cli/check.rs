@@ -613,7 +613,7 @@ pub fn run(args: &Args) -> Exit {
         (Some(result), Ok(())) => result,
         (_, Err(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => return Exit::Trouble,
         (_, Err(e)) => {
-            eprintln!("caveat: cannot write the report: {e}");
+            print_errors(&[report_unwritten(&e)]);
             return Exit::Trouble;
         }
         (None, Ok(())) => return Exit::Trouble,
@@ -689,8 +689,13 @@ fn report_policy_errors(args: &Args, errors: &[Diag], (config, inputs): (&Config
         .try_for_each(|diag| report::Sink::data_error(&mut reports, diag))
         .and_then(|()| reports.finish(&result));
     if let Err(e) = written {
-        eprintln!("caveat: cannot write the report: {e}");
+        print_errors(&[report_unwritten(&e)]);
     }
+}
+
+/// The diagnostic of a report that could not be written (to its file or to stdout).
+fn report_unwritten(error: &impl std::fmt::Display) -> Diag {
+    Diag::error(Code::IoWrite, format!("cannot write the report: {error}"))
 }
 
 /// The write buffer of a report that goes to a file or a pipe.
@@ -732,7 +737,7 @@ fn open_reports(
                 .map(|writer| Box::new(writer) as Box<dyn Report>),
             _ => report::open(*format, out, program, style_for(terminal), quiet),
         }
-        .map_err(|e| Diag::error(Code::IoWrite, format!("cannot write the report: {e}")))?;
+        .map_err(|e| report_unwritten(&e))?;
         reports.push(opened);
     }
     Ok(Reports(reports))
