@@ -400,12 +400,15 @@ pub(crate) fn negate(n: Decimal) -> Decimal {
 /// fits is found whatever the order (`[max, 1, -1]`): the running total then stays within the
 /// largest magnitude until one sign runs out, and moves straight to the total after.
 pub(crate) fn exact_sum(numbers: &[Decimal]) -> Option<Decimal> {
-    let straight = numbers
+    numbers
         .iter()
-        .try_fold(Decimal::ZERO, |total, n| total.checked_add(*n));
-    if straight.is_some() {
-        return straight;
-    }
+        .try_fold(Decimal::ZERO, |total, n| total.checked_add(*n))
+        .or_else(|| balanced_sum(numbers))
+}
+
+/// The sum of `numbers` with positives and negatives taken in turn (see [`exact_sum`]): what
+/// to try once adding them in order overflowed.
+pub(crate) fn balanced_sum(numbers: &[Decimal]) -> Option<Decimal> {
     let (mut up, mut down): (Vec<Decimal>, Vec<Decimal>) =
         numbers.iter().partition(|n| n.is_sign_positive());
     let mut total = Decimal::ZERO;

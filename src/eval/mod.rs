@@ -1603,26 +1603,32 @@ impl<'r> Context<'r, '_> {
                             span,
                         });
                     }
-                    let mut numbers = Vec::with_capacity(items.len());
                     let mut total = Some(Decimal::ZERO);
                     // The item at which adding in order overflows, blamed if no order fits.
                     let mut overflow_at = None;
                     for item in &items {
                         if let Some(n) = as_number(item, "`sum`").map_err(fail)? {
-                            numbers.push(n);
                             total = total.and_then(|t| t.checked_add(n));
                             if total.is_none() && overflow_at.is_none() {
                                 overflow_at = Some(item.span);
                             }
                         }
                     }
-                    let total = total
-                        .or_else(|| crate::value::exact_sum(&numbers))
-                        .ok_or_else(|| Failure {
-                            message: "`sum` failed: the result is too large (overflow)".into(),
-                            record_span: overflow_at.flatten(),
-                            policy_span: expr.span,
-                        })?;
+                    let total = match total {
+                        Some(total) => total,
+                        // Only then are the numbers gathered, to be added in another order.
+                        None => {
+                            let numbers: Vec<Decimal> = items
+                                .iter()
+                                .filter_map(|item| as_number(item, "`sum`").ok().flatten())
+                                .collect();
+                            crate::value::balanced_sum(&numbers).ok_or_else(|| Failure {
+                                message: "`sum` failed: the result is too large (overflow)".into(),
+                                record_span: overflow_at.flatten(),
+                                policy_span: expr.span,
+                            })?
+                        }
+                    };
                     Operand {
                         value: EvalValue::Num(total),
                         span,
